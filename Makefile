@@ -1,0 +1,40 @@
+# hotspots: two commands for a new user, `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   := demo
+
+.PHONY: install demo test lint typecheck bench clean
+
+install: $(STAMP)  ## create .venv and install hotspots with its test tools (idempotent)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hotspots needs Python >= 3.11, found " + sys.version.split()[0]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+	@echo "installed: $(BIN)/hotspots"
+
+demo: $(STAMP)  ## generate the synthetic demo city and ingest it
+	$(BIN)/hotspots demo-data --out $(DEMO)
+	$(BIN)/hotspots ingest $(DEMO)/events.csv.gz --preset generic \
+	    --map "$$(cat $(DEMO)/column_map.txt)" --tz "$$(cat $(DEMO)/timezone.txt)" \
+	    --out $(DEMO)/events.parquet --panel $(DEMO)/panel.parquet --resolution 9 --period W
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) lint typecheck  ## lint, type-check and run the tests
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

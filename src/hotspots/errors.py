@@ -1,0 +1,42 @@
+"""The hotspots error hierarchy.
+
+Every error the library raises on purpose is a ``HotspotsError``; each subclass also inherits
+the built-in exception a caller would naturally catch. Messages name the thing and the value.
+"""
+
+from __future__ import annotations
+
+
+class HotspotsError(Exception):
+    """Base class of every error hotspots raises on purpose."""
+
+
+class ConfigError(HotspotsError, ValueError):
+    """A setting, flag or spec value is not valid (names the setting and the value)."""
+
+
+class InputFileError(HotspotsError, ValueError):
+    """An input file cannot be read at all: empty, binary, undecodable, no header, ..."""
+
+
+class ColumnNotFoundError(InputFileError, KeyError):
+    """A column the mapping needs is not in the file."""
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DataValidationError(HotspotsError, ValueError):
+    """The data could be read but is not fit for use (too many rejects, wrong precision, ...)."""
+
+
+class NotFittedError(HotspotsError, ValueError, AttributeError):
+    """A forecaster was used before ``fit`` (same bases as sklearn's NotFittedError)."""
+
+
+class ModelNotFoundError(HotspotsError, LookupError):
+    """No model of that name or version in the registry."""
+
+
+class IntegrityError(HotspotsError, RuntimeError):
+    """A stored artifact does not match its checksum or is incomplete."""

@@ -1,0 +1,1 @@
+"""Features: events -> cell x period panel, and (later) lags and covariates."""

@@ -1,0 +1,1 @@
+"""Incident ingest: readers, presets, time parsing, validation, the event table."""
