@@ -40,3 +40,11 @@ class ModelNotFoundError(HotspotsError, LookupError):
 
 class IntegrityError(HotspotsError, RuntimeError):
     """A stored artifact does not match its checksum or is incomplete."""
+
+
+class TooManyRejectsError(DataValidationError):
+    """More rows were rejected than the ceiling allows; ``report`` says which and why."""
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report

@@ -192,7 +192,6 @@ def cells_to_geojson(
         ring.append(ring[0])
         p: dict[str, Any] = {"cell": format(int(c), "x")}
         p.update({k: v[i].item() if hasattr(v[i], "item") else v[i] for k, v in props.items()})
-        features.append(
-            {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": p}
-        )
+        geometry = {"type": "Polygon", "coordinates": [ring]}
+        features.append({"type": "Feature", "geometry": geometry, "properties": p})
     return {"type": "FeatureCollection", "features": features}

@@ -1,0 +1,214 @@
+"""Data commands: ``hotspots ingest`` and ``hotspots demo-data``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from hotspots.atomic import write_text
+from hotspots.cli.main import app, console
+from hotspots.cli.render import print_report
+from hotspots.errors import TooManyRejectsError
+from hotspots.ingest import IngestOptions, IngestResult, ingest_file, write_events
+from hotspots.ingest.categories import CategoryPolicy, read_category_map
+from hotspots.ingest.coords import Area, parse_bbox
+from hotspots.ingest.mapping import PRESETS, ColumnMap
+
+PRESET_HELP = "; ".join(f"**{p.name}**: {p.description}" for p in PRESETS.values())
+
+
+def build_options(
+    preset: str,
+    map_: str | None,
+    crs: str | None,
+    tz: str | None,
+    source_tz: str | None,
+    time_format: str | None,
+    bbox: str | None,
+    boundary: Path | None,
+    max_distance_km: float,
+    max_reject_fraction: float | None,
+    include_discretionary: bool,
+    category_map: Path | None,
+    category_name: str | None,
+    encoding: str,
+    delimiter: str | None,
+    now: str | None,
+) -> IngestOptions:
+    """IngestOptions from CLI flag values (shared by every command that reads events)."""
+    box = parse_bbox(bbox) if bbox else None
+    area = (
+        Area.from_boundary_file(boundary, bbox=box, max_distance_km=max_distance_km)
+        if boundary
+        else Area(bbox=box, max_distance_km=max_distance_km)
+    )
+    policy = CategoryPolicy(
+        mapping=read_category_map(category_map) if category_map else None,
+        include_discretionary=include_discretionary,
+    )
+    return IngestOptions(
+        preset=preset,
+        column_map=ColumnMap.parse(map_) if map_ else None,
+        crs=crs,
+        timezone=tz,
+        source_timezone=source_tz,
+        time_format=time_format,
+        area=area,
+        max_reject_fraction=max_reject_fraction,
+        policy=policy,
+        default_category=category_name,
+        encoding=encoding,
+        delimiter="\t" if delimiter == "tab" else delimiter,
+        now=pd.Timestamp(now) if now else None,
+    )
+
+
+def _read_with_progress(path: Path, options: IngestOptions) -> IngestResult:
+    columns = [
+        TextColumn("reading {task.fields[name]}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("read", total=None, name=path.name)
+        return ingest_file(
+            path, options, lambda done, total: bar.update(task, completed=done, total=total)
+        )
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hotspots ingest street.csv --preset police-uk --out events.parquet\n\n"
+        "  hotspots ingest crimes.csv.gz --map time=date,lat=latitude,lng=longitude "
+        "--category-name 'aggravated assault' --tz America/Chicago --out events.parquet\n\n"
+        "  hotspots ingest vpd.csv --map year=YEAR,month=MONTH,day=DAY,hour=HOUR,minute=MINUTE,"
+        "x=X,y=Y,category=TYPE --crs EPSG:26910 --tz America/Vancouver --out events.parquet"
+    )
+)
+def ingest(
+    file: Path = typer.Argument(..., help="CSV (plain or .gz), Parquet, GeoJSON or GeoPackage."),
+    out: Path = typer.Option(..., "--out", "-o", help="Event table to write (Parquet)."),
+    preset: str = typer.Option("generic", help=f"Source format. {PRESET_HELP}."),
+    map_: str | None = typer.Option(
+        None,
+        "--map",
+        help="Column map `key=COLUMN,...`; keys: time | date | year,month,day,hour,minute; "
+        "lat,lng | x,y; category; id; origin. Overrides the preset's columns.",
+    ),
+    crs: str | None = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:27700."),
+    tz: str | None = typer.Option(
+        None,
+        "--tz",
+        help="Local timezone for event times [default: the preset's, else "
+        "HOTSPOTS_TIMEZONE or UTC].",
+    ),
+    source_tz: str | None = typer.Option(
+        None, help="Timezone of naive times of day in the file, if not --tz (e.g. UTC)."
+    ),
+    time_format: str | None = typer.Option(
+        None, help="strftime format of the time column [default: the preset's, else inferred]."
+    ),
+    bbox: str | None = typer.Option(
+        None, help="Keep points inside `south,west,north,east` (lat,lng order)."
+    ),
+    boundary: Path | None = typer.Option(
+        None, help="Keep points inside this GeoJSON/GeoPackage polygon layer."
+    ),
+    max_distance_km: float = typer.Option(
+        100.0,
+        help="Without --bbox/--boundary: reject points this far from the median event "
+        "(geocoding failures). 0 turns it off.",
+    ),
+    max_reject_fraction: float | None = typer.Option(
+        None, help="Fail if more than this share of rows is rejected [default: 0.05]."
+    ),
+    include_discretionary: bool = typer.Option(
+        False,
+        help="Keep officer-initiated types (drugs, weapons possession, public order, "
+        "...) as targets. Off by default: their counts follow where police looked.",
+    ),
+    category_map: Path | None = typer.Option(
+        None, help="CSV `source,canonical` or TOML [categories] table renaming categories."
+    ),
+    category_name: str | None = typer.Option(
+        None, help="Category of every row, for a file without a category column."
+    ),
+    encoding: str = typer.Option("utf-8", help="Text encoding of a CSV."),
+    delimiter: str | None = typer.Option(None, help="CSV delimiter [default: sniffed]; 'tab'."),
+    now: str | None = typer.Option(None, help="Treat times after this as future [default: now]."),
+    report: Path | None = typer.Option(
+        None, help="Where to save the report JSON [default: beside --out, .report.json]."
+    ),
+) -> None:
+    """Read an incident export, validate every row, and write the normalised event table.
+
+    Rejected rows are counted by reason with example source rows; the report is printed and
+    saved as JSON. A file that cannot be read ends with one error line and exit status 2,
+    and nothing is written.
+    """
+    options = build_options(
+        preset,
+        map_,
+        crs,
+        tz,
+        source_tz,
+        time_format,
+        bbox,
+        boundary,
+        max_distance_km,
+        max_reject_fraction,
+        include_discretionary,
+        category_map,
+        category_name,
+        encoding,
+        delimiter,
+        now,
+    )
+    report_path = report or out.with_name(out.name.removesuffix(".parquet") + ".report.json")
+    try:
+        result = _read_with_progress(file, options)
+    except TooManyRejectsError as err:
+        print_report(console, err.report)  # type: ignore[arg-type]
+        raise
+    print_report(console, result.report)
+    meta = {
+        "source": str(file),
+        "preset": preset,
+        "timezone": result.timezone,
+        "report": result.report.to_dict(),
+    }
+    write_events(result.events, out, meta)
+    write_text(report_path, result.report.to_json())
+    console.print(f"wrote {len(result.events):,} events to {out} and the report to {report_path}")
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Path = typer.Option(Path("demo"), "--out", "-o", help="Folder to write into."),
+    seed: int = typer.Option(0, help="Random seed (same seed, same city)."),
+    days: int = typer.Option(730, help="Length of the history in days."),
+    events: int = typer.Option(150_000, help="Expected number of events."),
+) -> None:
+    """Generate the synthetic demo city: events with realistic defects, and the true risk.
+
+    Writes events.csv.gz (generic schema), truth_W.parquet (true expected counts per cell
+    and week), boundary.geojson and city.json (with the --map to ingest it).
+    """
+    from hotspots.synthetic import generate_city, write_city
+
+    with console.status(f"simulating {events:,} events over {days} days"):
+        city = generate_city(seed=seed, days=days, target_events=events)
+        paths = write_city(city, out)
+    info = json.loads(paths["city.json"].read_text()) if "city.json" in paths else {}
+    console.print(f"wrote the demo city to {out}/: " + ", ".join(p.name for p in paths.values()))
+    if info:
+        console.print(
+            f"  ingest it with: hotspots ingest {paths['events.csv.gz']} "
+            f"--map {info.get('column_map')} --tz {info.get('timezone')} --out ..."
+        )

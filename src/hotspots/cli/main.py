@@ -1,0 +1,82 @@
+"""The typer app, shared console and the one place library errors become exit status 2."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from hotspots import __version__
+from hotspots.errors import HotspotsError
+
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+app = typer.Typer(
+    name="hotspots",
+    help=(
+        "Forecast where crime is likely next period, on a grid of H3 cells, from a force's own "
+        "incident history.\n\nStart with `hotspots demo-data --out demo` and "
+        "`hotspots ingest --help`."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"hotspots {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    """Entry point: run the app; a HotspotsError becomes one line and exit status 2."""
+    from hotspots.cli import data_cmds  # noqa: F401  (registers the commands)
+
+    try:
+        app(standalone_mode=False)
+    except HotspotsError as err:
+        console.print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
+        sys.exit(2)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except typer.Abort:
+        console.print("aborted")
+        sys.exit(130)
+    except Exception as err:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        if os.environ.get("HOTSPOTS_DEBUG"):
+            raise
+        console.print(
+            Text.assemble(
+                ("internal error: ", "bold red"),
+                f"{type(err).__name__}: {err} (set HOTSPOTS_DEBUG=1 for the traceback, "
+                "and please report it)",
+            ),
+            soft_wrap=True,
+        )
+        sys.exit(1)

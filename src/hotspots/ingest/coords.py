@@ -1,0 +1,163 @@
+"""Coordinates: numbers from raw columns, projected -> WGS84, and the study-area screen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from hotspots.errors import ConfigError, InputFileError
+
+BoolArray = npt.NDArray[np.bool_]
+EARTH_RADIUS_KM = 6371.0088
+
+
+@dataclass(frozen=True)
+class Coords:
+    """WGS84 lat/lng (NaN where unusable) and the reject masks the coordinates decide."""
+
+    lat: npt.NDArray[np.float64]
+    lng: npt.NDArray[np.float64]
+    masks: dict[str, BoolArray]
+    valid: BoolArray
+
+
+def _numeric(col: pd.Series) -> tuple[npt.NDArray[np.float64], BoolArray, BoolArray]:
+    """(values, missing, not-a-number) for one raw coordinate column."""
+    if pd.api.types.is_float_dtype(col.dtype):
+        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        return values, np.isnan(values), np.zeros(len(col), dtype=bool)
+    text = col.astype("string").str.strip()
+    missing = (text.fillna("") == "").to_numpy(dtype=bool)
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return values, missing, ~missing & ~np.isfinite(values)
+
+
+def coordinates(raw: pd.DataFrame, projected: bool, crs: str | None) -> Coords:
+    """Read lat/lng (or x/y in ``crs``) from raw columns and flag missing, bad and zero ones."""
+    a_key, b_key = ("y", "x") if projected else ("lat", "lng")
+    a, a_missing, a_bad = _numeric(raw[a_key])
+    b, b_missing, b_bad = _numeric(raw[b_key])
+    missing = a_missing | b_missing
+    bad = ~missing & (a_bad | b_bad)
+    zero = ~missing & ~bad & (a == 0) & (b == 0)
+    usable = ~missing & ~bad & ~zero
+    if projected:
+        lat, lng = _to_wgs84(b, a, usable, crs or "")
+    else:
+        lat, lng = a.copy(), b.copy()
+    bad |= usable & ~((np.abs(lat) <= 90) & (np.abs(lng) <= 180))
+    valid = ~missing & ~bad & ~zero
+    lat[~valid] = np.nan
+    lng[~valid] = np.nan
+    masks = {"missing_coordinates": missing, "bad_coordinates": bad, "zero_coordinates": zero}
+    return Coords(lat, lng, masks, valid)
+
+
+def _to_wgs84(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], usable: BoolArray, crs: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    from pyproj import Transformer
+    from pyproj.exceptions import CRSError
+
+    try:
+        transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    except CRSError as err:
+        raise ConfigError(f"--crs {crs!r} is not a coordinate reference system: {err}") from err
+    lat = np.full(x.shape, np.nan)
+    lng = np.full(x.shape, np.nan)
+    # always_xy: pyproj takes and returns (x, y) = (lng, lat)
+    lng[usable], lat[usable] = transformer.transform(x[usable], y[usable])
+    return lat, lng
+
+
+def haversine_km(
+    lat: npt.NDArray[np.float64], lng: npt.NDArray[np.float64], lat0: float, lng0: float
+) -> npt.NDArray[np.float64]:
+    """Great-circle distance in km from each point to (lat0, lng0)."""
+    p1, p2 = np.radians(lat), np.radians(lat0)
+    dlat, dlng = p1 - p2, np.radians(lng - lng0)
+    h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlng / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``south,west,north,east`` (lat, lng order) -> a checked tuple."""
+    try:
+        south, west, north, east = (float(v) for v in text.split(","))
+    except ValueError as err:
+        raise ConfigError(
+            f"--bbox {text!r} must be four numbers south,west,north,east (lat,lng order)"
+        ) from err
+    if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+        raise ConfigError(
+            f"--bbox {text!r} is not south,west,north,east with south < north and west < east"
+        )
+    return south, west, north, east
+
+
+@dataclass(frozen=True)
+class Area:
+    """Where events may be: a bbox, a boundary polygon, or else within a distance of the median.
+
+    The distance screen (default 100 km from the median event) only applies when neither a
+    bbox nor a boundary is given; it catches geocoding failures (a point in another state or
+    country) without trimming a force's own area. 0 turns it off.
+    """
+
+    bbox: tuple[float, float, float, float] | None = None
+    boundary: Any = None
+    boundary_name: str | None = None
+    max_distance_km: float = 100.0
+
+    @classmethod
+    def from_boundary_file(cls, path: str | Path, **kwargs: Any) -> Area:
+        import geopandas as gpd
+
+        p = Path(path)
+        try:
+            frame = gpd.read_file(p)
+        except Exception as err:  # GDAL drivers raise many types
+            raise InputFileError(f"cannot read boundary file {p}: {err}") from err
+        if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+            frame = frame.to_crs("EPSG:4326")
+        polys = frame.geometry[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+        if polys.empty:
+            raise InputFileError(f"boundary file {p} holds no polygons")
+        return cls(boundary=polys.union_all(), boundary_name=p.name, **kwargs)
+
+    def outside(
+        self, lat: npt.NDArray[np.float64], lng: npt.NDArray[np.float64], placed: BoolArray
+    ) -> BoolArray:
+        """True for placed points that fall outside the area."""
+        out = np.zeros(lat.shape, dtype=bool)
+        if not placed.any():
+            return out
+        la, ln = lat[placed], lng[placed]
+        if self.bbox or self.boundary is not None:
+            inside = np.ones(la.shape, dtype=bool)
+            if self.bbox:
+                s, w, n, e = self.bbox
+                inside &= (la >= s) & (la <= n) & (ln >= w) & (ln <= e)
+            if self.boundary is not None:
+                import shapely
+
+                inside &= shapely.contains_xy(self.boundary, ln, la)  # (x=lng, y=lat)
+            out[placed] = ~inside
+        elif self.max_distance_km > 0:
+            d = haversine_km(la, ln, float(np.median(la)), float(np.median(ln)))
+            out[placed] = d > self.max_distance_km
+        return out
+
+    def describe(self) -> str:
+        if self.bbox:
+            return f"area: bbox south,west,north,east = {','.join(f'{v:g}' for v in self.bbox)}"
+        if self.boundary is not None:
+            return f"area: inside the polygons of {self.boundary_name}"
+        if self.max_distance_km > 0:
+            return f"area: within {self.max_distance_km:g} km of the median event location"
+        return "area: no limit"

@@ -1,0 +1,164 @@
+"""Time parsing: one column, a date (+ hour/minute), or split year/month/day/... columns.
+
+Results are tz-aware in the target timezone, with a precision per row (minute, day or month).
+Naive times with a time of day are read in ``source_tz``; times with a UTC offset are converted.
+Dates and months carry no time of day, so they are taken as local calendar dates in the target
+timezone and never shifted across midnight. Ambiguous wall times (the repeated hour when clocks
+go back) are read as standard time; times in the skipped hour are moved forward.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from hotspots.errors import ConfigError
+from hotspots.ingest.mapping import ColumnMap
+
+# Tried in this order on a sample when no format is given; the best parser wins.
+CANDIDATE_FORMATS = (
+    "ISO8601",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+)
+_OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
+SAMPLE = 2000
+
+
+@dataclass(frozen=True)
+class ParsedTimes:
+    """Parsed times (tz-aware, NaT where unparseable), precision codes and the format used."""
+
+    times: pd.Series
+    precision: np.ndarray  # int8 codes into schema.PRECISIONS: 0 minute, 1 day, 2 month
+    fmt: str
+
+
+def _to_datetime(s: pd.Series, fmt: str, utc: bool) -> pd.Series:
+    return pd.to_datetime(s, format=fmt, errors="coerce", utc=utc)
+
+
+def infer_format(values: pd.Series) -> tuple[str, float]:
+    """The candidate format that parses most of a sample, with the share it parses."""
+    sample = values.dropna()
+    sample = sample[sample.str.strip() != ""].drop_duplicates().head(SAMPLE)
+    if sample.empty:
+        return "ISO8601", 0.0
+    utc = bool(sample.str.contains(_OFFSET).any())
+    best, best_share = "ISO8601", -1.0
+    for fmt in CANDIDATE_FORMATS:
+        share = float(_to_datetime(sample, fmt, utc).notna().mean())
+        if share > best_share:
+            best, best_share = fmt, share
+        if share == 1.0:
+            break
+    return best, best_share
+
+
+def _format_precision(fmt: str, values: pd.Series) -> np.ndarray:
+    """Per-row precision code implied by a format (ISO8601 decides by string length)."""
+    n = len(values)
+    if fmt == "ISO8601":
+        length = values.str.strip().str.len().fillna(0).to_numpy()
+        return np.where(length <= 7, 2, np.where(length <= 10, 1, 0)).astype(np.int8)
+    if "%H" in fmt or "%I" in fmt:
+        return np.zeros(n, np.int8)
+    return np.full(n, 1 if "%d" in fmt else 2, np.int8)
+
+
+def localize(naive: pd.Series, tz: str) -> pd.Series:
+    """Attach ``tz`` to naive wall times (ambiguous -> standard time, gaps -> shifted forward)."""
+    ambiguous = np.zeros(len(naive), dtype=bool)
+    return naive.dt.tz_localize(tz, ambiguous=ambiguous, nonexistent="shift_forward")
+
+
+def _place(naive: pd.Series, precision: np.ndarray, tz: str, source_tz: str) -> pd.Series:
+    """Naive times -> tz: times of day are read in source_tz, dates are local dates in tz."""
+    if source_tz == tz or not (precision == 0).any():
+        return localize(naive, tz)
+    out = localize(naive, tz)
+    timed = precision == 0
+    out[timed] = localize(naive[timed], source_tz).dt.tz_convert(tz)
+    return out
+
+
+def parse_time_column(
+    values: pd.Series, tz: str, source_tz: str, fmt: str | None = None
+) -> ParsedTimes:
+    """Parse one time column (strings) in a given or inferred format."""
+    text = values.astype("string")
+    if fmt is None:
+        fmt, _ = infer_format(text)
+    utc = "%z" in fmt or bool(text.head(SAMPLE).str.contains(_OFFSET).fillna(False).any())
+    parsed = _to_datetime(text, fmt, utc)
+    precision = _format_precision(fmt, text)
+    times = parsed.dt.tz_convert(tz) if utc else _place(parsed, precision, tz, source_tz)
+    return ParsedTimes(times, precision, fmt)
+
+
+def _numbers(frame: pd.DataFrame, column: str | None, lo: int, hi: int) -> pd.Series | None:
+    """A split time column as floats, NaN where missing, non-integer or outside lo..hi."""
+    if column is None:
+        return None
+    num = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    ok = (num >= lo) & (num <= hi) & (num == np.floor(num))
+    return num.where(ok)
+
+
+def _add_clock(base: pd.Series, frame: pd.DataFrame, cmap: ColumnMap) -> pd.Series:
+    hour = _numbers(frame, cmap.hour, 0, 23)
+    minute = _numbers(frame, cmap.minute, 0, 59)
+    if hour is None:
+        return base
+    offset = hour * 3600 + (minute.fillna(0) if minute is not None else 0) * 60
+    if minute is not None:  # a minute column given but unreadable makes the time unreadable
+        offset = offset.where(minute.notna() | frame[cmap.minute].isna())
+    return base + pd.to_timedelta(offset, unit="s")
+
+
+def parse_split_columns(
+    frame: pd.DataFrame, cmap: ColumnMap, tz: str, source_tz: str, fmt: str | None = None
+) -> ParsedTimes:
+    """Parse ``date`` (+hour/minute) or ``year/month[/day[/hour[/minute]]]`` columns."""
+    n = len(frame)
+    if cmap.date:
+        dates = parse_time_column(frame[cmap.date], tz, tz, fmt)
+        base = dates.times.dt.tz_localize(None).dt.normalize()
+        fmt_used = dates.fmt
+    elif cmap.year and cmap.month:
+        parts = {
+            "year": _numbers(frame, cmap.year, 1900, 2200),
+            "month": _numbers(frame, cmap.month, 1, 12),
+            "day": _numbers(frame, cmap.day, 1, 31) if cmap.day else pd.Series(1.0, frame.index),
+        }
+        base = pd.to_datetime(pd.DataFrame(parts), errors="coerce")
+        fmt_used = "split columns"
+    else:
+        raise ConfigError("a time needs time=, date= or year= and month= columns")
+    naive = _add_clock(base, frame, cmap)
+    level = 0 if cmap.hour else (1 if (cmap.date or cmap.day) else 2)
+    precision = np.full(n, level, np.int8)
+    return ParsedTimes(_place(naive, precision, tz, source_tz), precision, fmt_used)
+
+
+def parse_times(
+    frame: pd.DataFrame, cmap: ColumnMap, tz: str, source_tz: str, fmt: str | None = None
+) -> ParsedTimes:
+    """Parse the event times of ``frame`` as the column map says."""
+    if cmap.time:
+        return parse_time_column(frame[cmap.time], tz, source_tz, fmt)
+    return parse_split_columns(frame, cmap, tz, source_tz, fmt)
