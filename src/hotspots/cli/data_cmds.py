@@ -74,7 +74,9 @@ def _read_with_progress(path: Path, options: IngestOptions) -> IngestResult:
         DownloadColumn(),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=console, transient=True) as bar:
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as bar:
         task = bar.add_task("read", total=None, name=path.name)
         return ingest_file(
             path, options, lambda done, total: bar.update(task, completed=done, total=total)

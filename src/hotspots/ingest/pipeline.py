@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from hotspots.config import get_settings
-from hotspots.errors import ConfigError, TooManyRejectsError
+from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
 from hotspots.ingest import readers
 from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area, Coords, coordinates
@@ -127,6 +127,8 @@ def ingest_file(
     p = Path(path)
     plan = _plan(options, readers.file_kind(p))
     table = read_source(p, options, plan, progress)
+    if table.frame.empty:
+        raise InputFileError(f"{p.name} has a header but no data rows")
     result = validate_frame(table.frame, options, plan, source=p.name)
     _enforce_ceiling(result.report)
     return result
@@ -197,7 +199,7 @@ def _event_table(
     return pd.DataFrame(
         {
             "event_id": ids.mask(ids.fillna("") == "", generated),
-            "occurred_at": times[keep].reset_index(drop=True).astype(times.dtype),
+            "occurred_at": times[keep].reset_index(drop=True).dt.as_unit("ns"),
             "time_precision": pd.Categorical.from_codes(
                 precision[keep].astype(np.int8), dtype=PRECISION_DTYPE
             ),

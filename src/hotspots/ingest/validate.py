@@ -1,6 +1,8 @@
 """Row validation and the report that says what was dropped and why.
 
 Each rejected row is counted under the first reason that applies, in the order of REASONS.
+Duplicate ids are judged last, among the rows that pass every other check, so a good copy of
+an incident whose first copy was unusable is kept.
 Rows left out by the category policy are not rejects: they are reported on their own line and
 do not count towards the reject ceiling.
 """

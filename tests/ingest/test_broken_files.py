@@ -1,0 +1,122 @@
+"""A broken file ends with one line naming the file and the problem, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hotspots.errors import ColumnNotFoundError, InputFileError
+from hotspots.ingest import ColumnMap, IngestOptions, ingest_file
+
+MAP = "time=time,lat=lat,lng=lng,category=cat"
+GOOD = (
+    "time,lat,lng,cat\n2023-01-01 10:00,41.8,-87.6,Robbery\n2023-01-02 11:00,41.81,-87.61,Theft\n"
+)
+OPTS = IngestOptions(column_map=ColumnMap.parse(MAP), now=None)
+
+BROKEN: dict[str, tuple[str, bytes, str]] = {
+    "empty": ("e.csv", b"", "e.csv is empty (0 bytes)"),
+    "blank lines": ("b.csv", b"\n \n\n", "b.csv holds no text lines"),
+    "header only": ("h.csv", b"time,lat,lng,cat\n", "h.csv has a header but no data rows"),
+    "binary": ("g.csv", bytes(range(256)) * 20, "g.csv looks binary, not text"),
+    "latin-1": ("l.csv", GOOD.replace("Theft", "Caf\xe9").encode("latin-1"), "not valid utf-8"),
+    "truncated gzip": ("t.csv.gz", gzip.compress(GOOD.encode())[:15], "not a readable gzip"),
+    "not parquet": ("p.parquet", b"PAR1 nonsense", "p.parquet is not a readable Parquet file"),
+    "no header": (
+        "n.csv",
+        b"2023-01-01 10:00,41.8,-87.6,Robbery\n2023-01-02 10:00,41.8,-87.6,Theft\n",
+        "the first line looks like data",
+    ),
+    "wrong delimiter": (
+        "s.csv",
+        GOOD.replace(",", ";").encode(),
+        "",  # sniffed correctly: see test_semicolon_is_sniffed
+    ),
+    "unbalanced quote": (
+        "q.csv",
+        b'time,lat,lng,cat\n"2023-01-01 10:00,41.8,-87.6,Robbery\n',
+        "cannot parse q.csv as CSV",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", [k for k, v in BROKEN.items() if v[2]])
+def test_broken_file_raises_input_file_error(
+    case: str, write: Callable[[str, str | bytes], Path]
+) -> None:
+    name, content, expected = BROKEN[case]
+    with pytest.raises(InputFileError) as info:
+        ingest_file(write(name, content), OPTS)
+    assert expected in str(info.value)
+    assert name in str(info.value)
+
+
+@pytest.mark.parametrize("case", [k for k, v in BROKEN.items() if v[2]])
+def test_broken_file_cli_one_line_exit_2_no_output(
+    case: str,
+    write: Callable[[str, str | bytes], Path],
+    run_cli: Callable[..., object],
+    tmp_path: Path,
+) -> None:
+    name, content, expected = BROKEN[case]
+    out = tmp_path / "out" / "events.parquet"
+    result = run_cli("ingest", write(name, content), "--map", MAP, "--out", out)
+    assert result.code == 2  # type: ignore[attr-defined]
+    err = result.err.strip()  # type: ignore[attr-defined]
+    assert err.startswith("error:") and expected in err
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert not out.exists()
+    leftovers = list(out.parent.glob("*")) if out.parent.exists() else []
+    assert leftovers == []
+
+
+def test_missing_column_lists_the_columns(write: Callable[[str, str | bytes], Path]) -> None:
+    with pytest.raises(ColumnNotFoundError) as info:
+        ingest_file(write("x.csv", GOOD), IngestOptions(preset="chicago"))
+    msg = str(info.value)
+    assert msg.startswith("column 'Date' (for time) not found in x.csv; columns are: 'time', 'lat'")
+
+
+def test_forced_wrong_delimiter_suggests_the_right_one(
+    write: Callable[[str, str | bytes], Path],
+) -> None:
+    path = write("s.csv", GOOD.replace(",", ";"))
+    with pytest.raises(ColumnNotFoundError, match=r"is the delimiter ';'\?"):
+        ingest_file(path, IngestOptions(column_map=ColumnMap.parse(MAP), delimiter=","))
+
+
+def test_semicolon_is_sniffed(write: Callable[[str, str | bytes], Path]) -> None:
+    result = ingest_file(write("s.csv", GOOD.replace(",", ";")), OPTS)
+    assert result.events["category"].tolist() == ["Robbery", "Theft"]
+
+
+def test_latin1_reads_with_encoding_flag(write: Callable[[str, str | bytes], Path]) -> None:
+    path = write("l.csv", GOOD.replace("Theft", "Caf\xe9").encode("latin-1"))
+    opts = IngestOptions(column_map=ColumnMap.parse(MAP), encoding="latin-1")
+    assert ingest_file(path, opts).events["category"].tolist() == ["Robbery", "Caf\xe9"]
+
+
+def test_utf8_bom_and_case_insensitive_columns(write: Callable[[str, str | bytes], Path]) -> None:
+    path = write("bom.csv", "\ufeff" + GOOD.replace("time,lat", "Time,LAT"))
+    events = ingest_file(path, OPTS).events
+    assert len(events) == 2
+    assert events["lat"].tolist() == [41.8, 41.81]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="nope.csv not found"):
+        ingest_file(tmp_path / "nope.csv", OPTS)
+
+
+def test_corruption_past_the_sniffed_head_is_one_error(
+    write: Callable[[str, str | bytes], Path],
+) -> None:
+    rows = "".join(f"2023-01-01 10:00,41.8,-87.6,Robbery {i}\n" for i in range(20_000))
+    data = gzip.compress(("time,lat,lng,cat\n" + rows).encode())
+    path = write("big.csv.gz", data[: len(data) - 200])  # cut the end off
+    with pytest.raises(InputFileError, match="big.csv.gz"):
+        ingest_file(path, OPTS)
