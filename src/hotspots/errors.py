@@ -34,6 +34,13 @@ class NotFittedError(HotspotsError, ValueError, AttributeError):
     """A forecaster was used before ``fit`` (same bases as sklearn's NotFittedError)."""
 
 
+class UnknownCategoryError(HotspotsError, KeyError):
+    """A category that is not in a panel or model."""
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
 class ModelNotFoundError(HotspotsError, LookupError):
     """No model of that name or version in the registry."""
 
