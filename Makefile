@@ -21,7 +21,8 @@ demo: $(STAMP)  ## generate the synthetic demo city and ingest it
 	$(BIN)/hotspots demo-data --out $(DEMO)
 	$(BIN)/hotspots ingest $(DEMO)/events.csv.gz --preset generic \
 	    --map "$$(cat $(DEMO)/column_map.txt)" --tz "$$(cat $(DEMO)/timezone.txt)" \
-	    --out $(DEMO)/events.parquet --panel $(DEMO)/panel.parquet --resolution 9 --period W
+	    --boundary $(DEMO)/boundary.geojson --out $(DEMO)/events.parquet \
+	    --panel $(DEMO)/panel.parquet --resolution 9 --period W
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

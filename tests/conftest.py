@@ -1,13 +1,57 @@
-"""Shared fixtures: a small seeded synthetic city."""
+"""Shared fixtures: a small seeded synthetic city, its files, and the CLI run in-process."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
 
-from hotspots.synthetic import City, generate_city
+from hotspots.cli import main
+from hotspots.synthetic import City, generate_city, write_city
 
 
 @pytest.fixture(scope="session")
 def small_city() -> City:
     """Synthetica over 60 days with about 4,000 events (well under a second to build)."""
     return generate_city(seed=7, start="2023-01-01", days=60, target_events=4_000)
+
+
+@pytest.fixture(scope="session")
+def small_city_dir(small_city: City, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small city written as ``hotspots demo-data`` writes it."""
+    out = tmp_path_factory.mktemp("city")
+    write_city(small_city, out)
+    return out
+
+
+@dataclass
+class CliResult:
+    """Exit status and captured output of one in-process CLI run."""
+
+    code: int
+    out: str
+    err: str
+
+
+RunCli = Callable[..., CliResult]
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> RunCli:
+    """Run ``hotspots ARGS...`` in this process and return its exit code and output."""
+
+    def run(*args: str | Path) -> CliResult:
+        monkeypatch.setattr(sys, "argv", ["hotspots", *map(str, args)])
+        monkeypatch.setenv("COLUMNS", "200")
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

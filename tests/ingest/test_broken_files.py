@@ -5,11 +5,14 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hotspots.errors import ColumnNotFoundError, InputFileError
 from hotspots.ingest import ColumnMap, IngestOptions, ingest_file
+
+RunCli = Callable[..., Any]  # tests/conftest.py run_cli: returns .code .out .err
 
 MAP = "time=time,lat=lat,lng=lng,category=cat"
 GOOD = (
@@ -58,14 +61,14 @@ def test_broken_file_raises_input_file_error(
 def test_broken_file_cli_one_line_exit_2_no_output(
     case: str,
     write: Callable[[str, str | bytes], Path],
-    run_cli: Callable[..., object],
+    run_cli: RunCli,
     tmp_path: Path,
 ) -> None:
     name, content, expected = BROKEN[case]
     out = tmp_path / "out" / "events.parquet"
     result = run_cli("ingest", write(name, content), "--map", MAP, "--out", out)
-    assert result.code == 2  # type: ignore[attr-defined]
-    err = result.err.strip()  # type: ignore[attr-defined]
+    assert result.code == 2
+    err = result.err.strip()
     assert err.startswith("error:") and expected in err
     assert len(err.splitlines()) == 1, err
     assert "Traceback" not in err

@@ -10,12 +10,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from hotspots.ingest import ColumnMap, IngestOptions, ingest_file, read_events
+
+RunCli = Callable[..., Any]  # tests/conftest.py run_cli: returns .code .out .err
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 pytestmark = [
@@ -95,13 +98,11 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_real_file_loads_with_one_command(
-    name: str, tmp_path: Path, run_cli: Callable[..., object]
-) -> None:
+def test_real_file_loads_with_one_command(name: str, tmp_path: Path, run_cli: RunCli) -> None:
     case = CASES[name]
     out = tmp_path / f"{name}.parquet"
     res = run_cli("ingest", DATA / case.path, *case.args, "--now", "2026-01-01", "--out", out)
-    assert res.code == 0, res.err  # type: ignore[attr-defined]
+    assert res.code == 0, res.err
     report = json.loads((tmp_path / f"{name}.report.json").read_text())
     assert report["rows_read"] == case.rows
     assert report["rejected"] == case.rejected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -13,6 +14,8 @@ from hotspots.errors import TooManyRejectsError
 from hotspots.ingest import ColumnMap, IngestOptions, ingest_file, read_events
 from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area
+
+RunCli = Callable[..., Any]  # tests/conftest.py run_cli: returns .code .out .err
 
 MAP = "time=when,lat=lat,lng=lng,category=type,id=ref,origin=how"
 HEADER = "ref,when,lat,lng,type,how\n"
@@ -104,7 +107,7 @@ def test_ceiling_turns_a_bad_export_into_a_failure(export: Path) -> None:
     msg = str(info.value)
     assert "12 of 74 rows (16.2%) of export.csv were rejected" in msg
     assert "most were unparseable_time (3" in msg
-    assert info.value.report.n_rejected == 12  # type: ignore[attr-defined]
+    assert info.value.report.n_rejected == 12
 
 
 def test_bbox_replaces_the_distance_screen(export: Path) -> None:
@@ -160,9 +163,7 @@ def test_event_table_contract(export: Path) -> None:
     assert first["occurred_at"] == pd.Timestamp("2023-05-01 12:00", tz="America/Chicago")
 
 
-def test_cli_writes_events_and_report(
-    export: Path, tmp_path: Path, run_cli: Callable[..., object]
-) -> None:
+def test_cli_writes_events_and_report(export: Path, tmp_path: Path, run_cli: RunCli) -> None:
     out = tmp_path / "o" / "ev.parquet"
     res = run_cli(
         "ingest",
@@ -178,9 +179,9 @@ def test_cli_writes_events_and_report(
         "--out",
         out,
     )
-    assert res.code == 0, res.err  # type: ignore[attr-defined]
-    assert "rejected: unparseable_time" in res.err  # type: ignore[attr-defined]
-    assert "left out by policy" in res.err  # type: ignore[attr-defined]
+    assert res.code == 0, res.err
+    assert "rejected: unparseable_time" in res.err
+    assert "left out by policy" in res.err
     events, meta = read_events(out)
     assert len(events) == 60 and meta["timezone"] == "America/Chicago"
     saved = json.loads((tmp_path / "o" / "ev.report.json").read_text())
@@ -189,7 +190,7 @@ def test_cli_writes_events_and_report(
 
 
 def test_cli_over_ceiling_prints_report_and_one_error_line(
-    export: Path, tmp_path: Path, run_cli: Callable[..., object]
+    export: Path, tmp_path: Path, run_cli: RunCli
 ) -> None:
     out = tmp_path / "ev.parquet"
     res = run_cli(
@@ -204,7 +205,7 @@ def test_cli_over_ceiling_prints_report_and_one_error_line(
         "--out",
         out,
     )
-    assert res.code == 2  # type: ignore[attr-defined]
-    errors = [ln for ln in res.err.splitlines() if ln.startswith("error:")]  # type: ignore[attr-defined]
+    assert res.code == 2
+    errors = [ln for ln in res.err.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "above --max-reject-fraction 0.05" in errors[0]
     assert not out.exists() and not (tmp_path / "ev.report.json").exists()

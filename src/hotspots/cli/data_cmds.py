@@ -13,6 +13,8 @@ from hotspots.atomic import write_text
 from hotspots.cli.main import app, console
 from hotspots.cli.render import print_report
 from hotspots.errors import TooManyRejectsError
+from hotspots.features import Panel, events_to_panel
+from hotspots.grid import StudyArea
 from hotspots.ingest import IngestOptions, IngestResult, ingest_file, write_events
 from hotspots.ingest.categories import CategoryPolicy, read_category_map
 from hotspots.ingest.coords import Area, parse_bbox
@@ -147,6 +149,14 @@ def ingest(
     report: Path | None = typer.Option(
         None, help="Where to save the report JSON [default: beside --out, .report.json]."
     ),
+    panel: Path | None = typer.Option(
+        None, help="Also write the cell x period count panel (Parquet) here."
+    ),
+    resolution: int = typer.Option(9, help="H3 resolution of the panel (9: ~0.1 km2 cells)."),
+    period: str = typer.Option("W", help="Panel period: D, W (weeks start Monday) or M."),
+    k_ring: int = typer.Option(
+        0, help="Grow the study area (cells with events, or --boundary) by this many rings."
+    ),
 ) -> None:
     """Read an incident export, validate every row, and write the normalised event table.
 
@@ -179,6 +189,9 @@ def ingest(
         print_report(console, err.report)  # type: ignore[arg-type]
         raise
     print_report(console, result.report)
+    counts = (
+        _panel(result, boundary, resolution, period.upper(), k_ring) if panel else None
+    )  # built before anything is written: a panel that cannot be made leaves no files
     meta = {
         "source": str(file),
         "preset": preset,
@@ -187,7 +200,33 @@ def ingest(
     }
     write_events(result.events, out, meta)
     write_text(report_path, result.report.to_json())
-    console.print(f"wrote {len(result.events):,} events to {out} and the report to {report_path}")
+    console.print(
+        f"wrote {len(result.events):,} events to {out} and the report to {report_path}",
+        soft_wrap=True,
+    )
+    if counts is not None and panel is not None:
+        counts.to_parquet(panel)
+        console.print(_panel_summary(counts, panel), soft_wrap=True)
+
+
+def _panel(
+    result: IngestResult, boundary: Path | None, resolution: int, period: str, k: int
+) -> Panel:
+    area = StudyArea.from_boundary(boundary, resolution) if boundary else None
+    with console.status("building the panel"):
+        return events_to_panel(
+            result.events, resolution=resolution, freq=period, study_area=area, k=k
+        )
+
+
+def _panel_summary(p: Panel, path: Path) -> str:
+    first, last = p.periods[0].date(), p.periods[-1].date()
+    return (
+        f"wrote the panel to {path}: {len(p.cells):,} cells (H3 res {p.resolution}, "
+        f"{p.study_area.area_km2:,.1f} km2) x {len(p.periods):,} periods ({p.freq}, {first} to "
+        f"{last}) x {len(p.categories)} categories; {int(p.counts.sum()):,} events counted"
+        + (f", {p.n_outside:,} outside the study area" if p.n_outside else "")
+    )
 
 
 @app.command("demo-data")

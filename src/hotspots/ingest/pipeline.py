@@ -64,7 +64,9 @@ def _check_tz(name: str, flag: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class ReadPlan:
+    """The resolved column map, optional fields, timezones and time format of one read."""
+
     cmap: ColumnMap
     optional: set[str]
     tz: str
@@ -72,7 +74,8 @@ class _Plan:
     fmt: str | None
 
 
-def _plan(options: IngestOptions, kind: str) -> _Plan:
+def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
+    """Resolve preset, column map, timezones and time format for a file of ``kind``."""
     preset = get_preset(options.preset)
     user = options.column_map or ColumnMap()
     cmap = preset.columns.merged(user)
@@ -91,11 +94,11 @@ def _plan(options: IngestOptions, kind: str) -> _Plan:
     source_tz = _check_tz(options.source_timezone or tz, "--source-tz")
     fmt = options.time_format or (preset.time_format if not user.time and cmap.time else None)
     optional = {k for k in ("id", "origin") if not getattr(user, k)}
-    return _Plan(cmap, optional, tz, source_tz, fmt)
+    return ReadPlan(cmap, optional, tz, source_tz, fmt)
 
 
 def read_source(
-    path: Path, options: IngestOptions, plan: _Plan, progress: readers.Progress | None
+    path: Path, options: IngestOptions, plan: ReadPlan, progress: readers.Progress | None
 ) -> readers.SourceTable:
     """Read the columns the plan needs from a file of any supported kind."""
     wanted = {k: v for k, v in plan.cmap.items() if v != "<geometry>"}
@@ -125,7 +128,7 @@ def ingest_file(
     """
     options = options or IngestOptions()
     p = Path(path)
-    plan = _plan(options, readers.file_kind(p))
+    plan = make_plan(options, readers.file_kind(p))
     table = read_source(p, options, plan, progress)
     if table.frame.empty:
         raise InputFileError(f"{p.name} has a header but no data rows")
@@ -135,7 +138,7 @@ def ingest_file(
 
 
 def validate_frame(
-    raw: pd.DataFrame, options: IngestOptions, plan: _Plan, source: str
+    raw: pd.DataFrame, options: IngestOptions, plan: ReadPlan, source: str
 ) -> IngestResult:
     """Apply every check to the raw columns and build the event table of accepted rows."""
     n = len(raw)
@@ -232,7 +235,7 @@ def _enforce_ceiling(report: ValidationReport) -> None:
     )
 
 
-def _notes(plan: _Plan, fmt: str, options: IngestOptions, events: pd.DataFrame) -> list[str]:
+def _notes(plan: ReadPlan, fmt: str, options: IngestOptions, events: pd.DataFrame) -> list[str]:
     notes = [f"columns: {plan.cmap}", f"time format: {fmt}; timezone: {plan.tz}"]
     if plan.source_tz != plan.tz:
         notes.append(f"times of day read in {plan.source_tz}, converted to {plan.tz}")
