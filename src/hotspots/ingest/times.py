@@ -9,11 +9,12 @@ go back) are read as standard time; times in the skipped hour are moved forward.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from hotspots.errors import ConfigError
 from hotspots.ingest.mapping import ColumnMap
@@ -35,7 +36,10 @@ CANDIDATE_FORMATS = (
     "%d.%m.%Y %H:%M",
     "%d.%m.%Y",
 )
-_OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
+# A signed UTC offset at the end ("10:00:00+01:00", "10:00-0500", "10:00:00+01"); it counts
+# only in a string that also holds a time of day (a ":"), as a date such as "01-02-2020" ends
+# in "-2020" too. A trailing "Z" always counts.
+_SIGNED_OFFSET = r"[+-]\d\d(?::?\d\d)?$"
 SAMPLE = 2000
 
 
@@ -49,16 +53,20 @@ class ParsedTimes:
 
 
 def _to_datetime(s: pd.Series, fmt: str, utc: bool) -> pd.Series:
-    return pd.to_datetime(s, format=fmt, errors="coerce", utc=utc)
+    # pandas' cache of distinct strings pays off only when values repeat (months, dates);
+    # for minute-stamped exports it costs four times the parse itself
+    head = s.head(10_000)
+    cache = head.nunique() < len(head) // 10
+    return pd.to_datetime(s, format=fmt, errors="coerce", utc=utc, cache=cache)
 
 
 def infer_format(values: pd.Series) -> tuple[str, float]:
     """The candidate format that parses most of a sample, with the share it parses."""
-    sample = values.dropna()
+    sample = values.head(20 * SAMPLE).dropna()
     sample = sample[sample.str.strip() != ""].drop_duplicates().head(SAMPLE)
     if sample.empty:
         return "ISO8601", 0.0
-    utc = bool(sample.str.contains(_OFFSET).any())
+    utc = bool(_has_offset(sample).any())
     best, best_share = "ISO8601", -1.0
     for fmt in CANDIDATE_FORMATS:
         share = float(_to_datetime(sample, fmt, utc).notna().mean())
@@ -73,7 +81,8 @@ def _format_precision(fmt: str, values: pd.Series) -> np.ndarray:
     """Per-row precision code implied by a format (ISO8601 decides by string length)."""
     n = len(values)
     if fmt == "ISO8601":
-        length = values.str.strip().str.len().fillna(0).to_numpy()
+        arr = pa.array(values, type=pa.string())
+        length = pc.fill_null(pc.utf8_length(pc.utf8_trim_whitespace(arr)), 0).to_numpy()
         return np.where(length <= 7, 2, np.where(length <= 10, 1, 0)).astype(np.int8)
     if "%H" in fmt or "%I" in fmt:
         return np.zeros(n, np.int8)
@@ -96,17 +105,35 @@ def _place(naive: pd.Series, precision: np.ndarray, tz: str, source_tz: str) -> 
     return out
 
 
+def _has_offset(text: pd.Series) -> np.ndarray:
+    """Per row: True where the string ends in a UTC offset."""
+    arr = pa.array(text, type=pa.string())
+    signed = pc.and_(pc.match_substring(arr, ":"), pc.match_substring_regex(arr, _SIGNED_OFFSET))
+    found = pc.or_(pc.ends_with(arr, "Z"), signed)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
 def parse_time_column(
     values: pd.Series, tz: str, source_tz: str, fmt: str | None = None
 ) -> ParsedTimes:
-    """Parse one time column (strings) in a given or inferred format."""
+    """Parse one time column (strings) in a given or inferred format.
+
+    Rows with a UTC offset are converted to ``tz``; rows without one are placed as naive
+    times, so one column may mix both.
+    """
     text = values.astype("string")
     if fmt is None:
         fmt, _ = infer_format(text)
-    utc = "%z" in fmt or bool(text.head(SAMPLE).str.contains(_OFFSET).fillna(False).any())
-    parsed = _to_datetime(text, fmt, utc)
     precision = _format_precision(fmt, text)
-    times = parsed.dt.tz_convert(tz) if utc else _place(parsed, precision, tz, source_tz)
+    aware = _has_offset(text)
+    if "%z" in fmt or aware.all():
+        times = _to_datetime(text, fmt, True).dt.tz_convert(tz)
+    else:
+        times = _place(_to_datetime(text.mask(aware), fmt, False), precision, tz, source_tz)
+        if aware.any():  # both kinds in one column: merge them on one time unit
+            times = times.dt.as_unit("us")
+            converted = _to_datetime(text[aware], fmt, True).dt.tz_convert(tz)
+            times[aware] = converted.dt.as_unit("us")
     return ParsedTimes(times, precision, fmt)
 
 
