@@ -176,6 +176,25 @@ def validate_frame(
     return IngestResult(events, report, plan.tz)
 
 
+def _text_column(raw: pd.DataFrame, key: str, keep: npt.NDArray[np.bool_]) -> pd.Series:
+    """A raw text column of the kept rows, trimmed, with empty strings as NA."""
+    if key not in raw:
+        return pd.Series(pd.NA, index=range(int(keep.sum())), dtype="string")
+    text = raw[key][keep].astype("string").str.strip().reset_index(drop=True)
+    return text.mask(text == "")
+
+
+def _event_ids(
+    raw: pd.DataFrame, keep: npt.NDArray[np.bool_], src: npt.NDArray[np.int64]
+) -> pd.Series:
+    """Source ids, or ``r<source_row>`` where the row has none."""
+    ids = _text_column(raw, "id", keep)
+    missing = ids.isna().to_numpy()
+    if missing.any():  # formatting ids is slow: only for the rows that need one
+        ids[missing] = np.char.add("r", src[missing].astype(str))
+    return ids
+
+
 def _event_table(
     raw: pd.DataFrame,
     keep: npt.NDArray[np.bool_],
@@ -185,31 +204,18 @@ def _event_table(
     coords: Coords,
     category: pd.Series,
 ) -> pd.DataFrame:
-    lat = coords.lat[keep]
-    lng = coords.lng[keep]
     src = rows[keep]
-    ids = (
-        raw["id"][keep].astype("string").str.strip().reset_index(drop=True)
-        if "id" in raw
-        else pd.Series(pd.NA, index=range(len(src)), dtype="string")
-    )
-    generated = pd.Series(src, dtype="int64").map("r{}".format).astype("string")
-    origin = (
-        raw["origin"][keep].astype("string").str.strip().reset_index(drop=True)
-        if "origin" in raw
-        else pd.Series(pd.NA, index=range(len(src)), dtype="string")
-    )
     return pd.DataFrame(
         {
-            "event_id": ids.mask(ids.fillna("") == "", generated),
+            "event_id": _event_ids(raw, keep, src),
             "occurred_at": times[keep].reset_index(drop=True).dt.as_unit("ns"),
             "time_precision": pd.Categorical.from_codes(
                 precision[keep].astype(np.int8), dtype=PRECISION_DTYPE
             ),
-            "lat": lat,
-            "lng": lng,
+            "lat": coords.lat[keep],
+            "lng": coords.lng[keep],
             "category": category[keep].reset_index(drop=True).astype("string"),
-            "origin": origin.mask(origin.fillna("") == ""),
+            "origin": _text_column(raw, "origin", keep),
             "source_row": src,
         }
     )
