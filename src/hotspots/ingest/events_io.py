@@ -23,7 +23,7 @@ def write_events(events: pd.DataFrame, path: str | Path, metadata: dict[str, Any
     meta = dict(table.schema.metadata or {})
     meta[META_KEY] = json.dumps(metadata, default=str).encode()
     with atomic_path(path) as tmp:
-        pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd")
+        pq.write_table(table.replace_schema_metadata(meta), tmp, compression="snappy")
 
 
 def is_event_table(path: str | Path) -> bool:
