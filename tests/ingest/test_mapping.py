@@ -284,3 +284,9 @@ def test_get_preset_unknown_lists_the_known_ones(name: str) -> None:
     message = str(info.value)
     assert f"unknown preset {name!r}" in message
     assert "presets are: police-uk, chicago, generic" in message
+
+
+def test_hour_without_a_day_is_refused() -> None:
+    cmap = ColumnMap.parse("year=Y,month=M,hour=H,lat=a,lng=b")
+    with pytest.raises(ConfigError, match="hour= without day="):
+        cmap.check()

@@ -89,6 +89,8 @@ class ColumnMap:
             )
         if self.minute and not self.hour:
             raise ConfigError("--map gives minute= without hour=")
+        if self.hour and not (self.day or self.date):
+            raise ConfigError("--map gives hour= without day= (or date=): the day is unknown")
 
     def __str__(self) -> str:
         return ",".join(f"{k}={v}" for k, v in self.items())
