@@ -207,7 +207,7 @@ def read_csv(
 
 def _arrow_reason(err: Exception) -> str:
     text = str(err).splitlines()[0]
-    if "invalid UTF8" in text or "UTF8" in text:
+    if "UTF8" in text:
         return text + " (pass --encoding cp1252 or latin-1 if that is how it was saved)"
     return text
 
@@ -223,12 +223,10 @@ def _stream_csv(
     raw = pa.OSFile(str(path))
     gz = _head_is_gzip(path)
     stream = pa.CompressedInputStream(raw, "gzip") if gz else raw
-    enc = layout.encoding
+    enc = layout.encoding  # arrow reads utf8 natively and transcodes anything else
     read_opts = pcsv.ReadOptions(
         block_size=8 << 20, encoding="utf8" if enc.lower() in ("utf-8", "utf8") else enc
     )
-    if enc == "utf-8-sig":
-        read_opts = pcsv.ReadOptions(block_size=8 << 20, encoding="utf-8-sig")
     convert = pcsv.ConvertOptions(
         include_columns=columns,
         column_types={c: (pa.float64() if c in float_cols else pa.string()) for c in columns},
