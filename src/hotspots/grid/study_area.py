@@ -10,7 +10,7 @@ import h3
 import numpy as np
 import numpy.typing as npt
 
-from hotspots.errors import ConfigError, InputFileError
+from hotspots.errors import ConfigError
 from hotspots.grid.cells import (
     HAVE_H3RONPY,
     CellArray,
@@ -21,6 +21,7 @@ from hotspots.grid.cells import (
     grid_disk_cells,
     points_to_cells,
 )
+from hotspots.ingest.coords import read_boundary
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,19 +103,4 @@ class StudyArea:
     @classmethod
     def from_boundary(cls, path: str | Path, resolution: int, k: int = 0) -> StudyArea:
         """Cells covering the polygons of a GeoJSON / GeoPackage / Shapefile boundary."""
-        import geopandas as gpd
-
-        p = Path(path)
-        try:
-            frame = gpd.read_file(p)
-        except Exception as err:  # fiona/pyogrio raise many types; name the file once
-            raise InputFileError(f"cannot read boundary file {p}: {err}") from err
-        if frame.empty:
-            raise InputFileError(f"boundary file {p} has no features")
-        if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
-            frame = frame.to_crs("EPSG:4326")
-        polys = frame.geometry[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
-        if polys.empty:
-            types = sorted(set(frame.geometry.geom_type))
-            raise InputFileError(f"boundary file {p} has no polygons; geometry types are {types}")
-        return cls.from_geometry(polys.union_all(), resolution, k)
+        return cls.from_geometry(read_boundary(path), resolution, k)

@@ -85,6 +85,26 @@ def haversine_km(
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 
+def read_boundary(path: str | Path) -> Any:
+    """The union of a GeoJSON / GeoPackage / Shapefile's polygons, in WGS84 (x=lng, y=lat)."""
+    import geopandas as gpd
+
+    p = Path(path)
+    try:
+        frame = gpd.read_file(p)
+    except Exception as err:  # the GDAL drivers raise many types; name the file once
+        raise InputFileError(f"cannot read boundary file {p}: {err}") from err
+    if frame.empty:
+        raise InputFileError(f"boundary file {p} has no features")
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")
+    polys = frame.geometry[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polys.empty:
+        types = sorted(set(frame.geometry.geom_type))
+        raise InputFileError(f"boundary file {p} has no polygons; geometry types are {types}")
+    return polys.union_all()
+
+
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
     """``south,west,north,east`` (lat, lng order) -> a checked tuple."""
     try:
@@ -116,19 +136,8 @@ class Area:
 
     @classmethod
     def from_boundary_file(cls, path: str | Path, **kwargs: Any) -> Area:
-        import geopandas as gpd
-
-        p = Path(path)
-        try:
-            frame = gpd.read_file(p)
-        except Exception as err:  # GDAL drivers raise many types
-            raise InputFileError(f"cannot read boundary file {p}: {err}") from err
-        if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
-            frame = frame.to_crs("EPSG:4326")
-        polys = frame.geometry[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
-        if polys.empty:
-            raise InputFileError(f"boundary file {p} holds no polygons")
-        return cls(boundary=polys.union_all(), boundary_name=p.name, **kwargs)
+        """Points must lie in the polygons of a boundary file."""
+        return cls(boundary=read_boundary(path), boundary_name=Path(path).name, **kwargs)
 
     def outside(
         self, lat: npt.NDArray[np.float64], lng: npt.NDArray[np.float64], placed: BoolArray

@@ -33,11 +33,9 @@ GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
 
 @dataclass(frozen=True)
 class SourceTable:
-    """The needed columns of a source file, plus geometry-derived coordinates if any."""
+    """The needed columns of a source file, keyed by field, plus geometry-derived lat/lng."""
 
     frame: pd.DataFrame
-    columns: tuple[str, ...]
-    kind: str
 
 
 def file_kind(path: Path) -> str:
@@ -52,11 +50,14 @@ def file_kind(path: Path) -> str:
     return "csv"
 
 
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
 def _head(path: Path) -> bytes:
     """The first bytes of a file, decompressed if it is gzip."""
-    with path.open("rb") as fh:
-        magic = fh.read(2)
-    if magic != b"\x1f\x8b":
+    if not _is_gzip(path):
         with path.open("rb") as fh:
             return fh.read(HEAD_BYTES)
     try:
@@ -202,7 +203,7 @@ def read_csv(
             raise InputFileError(f"cannot parse {path.name} as CSV: {_arrow_reason(err)}") from err
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
     frame = frame.rename(columns={v: k for k, v in found.items()})
-    return SourceTable(frame, layout.header, "csv")
+    return SourceTable(frame)
 
 
 def _arrow_reason(err: Exception) -> str:
@@ -221,7 +222,7 @@ def _stream_csv(
 ) -> pa.Table:
     total = path.stat().st_size
     raw = pa.OSFile(str(path))
-    gz = _head_is_gzip(path)
+    gz = _is_gzip(path)
     stream = pa.CompressedInputStream(raw, "gzip") if gz else raw
     enc = layout.encoding  # arrow reads utf8 natively and transcodes anything else
     read_opts = pcsv.ReadOptions(
@@ -253,11 +254,6 @@ def _stream_csv(
     return pa.Table.from_batches(batches, schema=schema)
 
 
-def _head_is_gzip(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
-
-
 def read_parquet(path: Path, wanted: dict[str, str], optional: set[str]) -> SourceTable:
     """Read the wanted columns of a Parquet file."""
     import pyarrow.parquet as pq
@@ -270,7 +266,7 @@ def read_parquet(path: Path, wanted: dict[str, str], optional: set[str]) -> Sour
     found = resolve_columns(wanted, optional, header, path.name)
     table = pf.read(columns=sorted(set(found.values())))
     frame = pd.DataFrame({k: _column_to_series(table.column(v)) for k, v in found.items()})
-    return SourceTable(frame, header, "parquet")
+    return SourceTable(frame)
 
 
 def _column_to_series(col: pa.ChunkedArray) -> pd.Series:
@@ -302,4 +298,4 @@ def read_geo(path: Path, wanted: dict[str, str], optional: set[str]) -> SourceTa
     # shapely keeps (x=lng, y=lat)
     frame["lat"] = np.where(missing, np.nan, points.y.where(~missing))
     frame["lng"] = np.where(missing, np.nan, points.x.where(~missing))
-    return SourceTable(frame, header, "geo")
+    return SourceTable(frame)
