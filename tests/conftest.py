@@ -7,10 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from hotspots.cli import main
-from hotspots.synthetic import City, generate_city, write_city
+from hotspots.features import Panel, events_to_panel
+from hotspots.ingest import IngestOptions, ingest_file
+from hotspots.ingest.mapping import ColumnMap
+from hotspots.synthetic import COLUMN_MAP, TIMEZONE, City, generate_city, write_city
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +29,22 @@ def small_city_dir(small_city: City, tmp_path_factory: pytest.TempPathFactory) -
     out = tmp_path_factory.mktemp("city")
     write_city(small_city, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def year_city_events(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """A year of Synthetica (about 12,000 events), ingested as a user would ingest it."""
+    city = generate_city(seed=11, start="2023-01-02", days=364, target_events=12_000)
+    out = tmp_path_factory.mktemp("year_city")
+    files = write_city(city, out)
+    options = IngestOptions(column_map=ColumnMap.parse(COLUMN_MAP), timezone=TIMEZONE)
+    return ingest_file(files["events.csv.gz"], options).events
+
+
+@pytest.fixture(scope="session")
+def year_panel(year_city_events: pd.DataFrame) -> Panel:
+    """The year city as a weekly resolution-8 panel: 52 weeks, five categories."""
+    return events_to_panel(year_city_events, 8, "W")
 
 
 @dataclass

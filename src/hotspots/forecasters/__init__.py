@@ -1,0 +1,27 @@
+"""Forecasters: one fit / predict contract for the baselines and the main model."""
+
+from hotspots.forecasters.base import (
+    PREDICTION_COLUMNS,
+    Forecaster,
+    ForecasterState,
+    History,
+    Origin,
+    forecaster_from_state,
+    forecaster_kinds,
+    make_forecaster,
+    next_period_start,
+    origin_of,
+)
+
+__all__ = [
+    "PREDICTION_COLUMNS",
+    "Forecaster",
+    "ForecasterState",
+    "History",
+    "Origin",
+    "forecaster_from_state",
+    "forecaster_kinds",
+    "make_forecaster",
+    "next_period_start",
+    "origin_of",
+]

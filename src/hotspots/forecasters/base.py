@@ -1,0 +1,311 @@
+"""The one contract every forecaster follows, baseline or not.
+
+A forecaster learns from a ``Panel`` and forecasts the expected count of its target (one
+category, or the sum of several) in every study cell for the periods after an ``as_of`` time:
+
+    model = SomeForecaster(target=("Robbery",), **hyper_parameters)
+    model.fit(panel, until="2024-01-01")            # learns from periods before ``until``
+    frame = model.predict(panel, as_of="2024-03-04", horizon=4)
+
+``predict`` reads only the whole periods that end at or before ``as_of``: with weekly periods
+and ``as_of`` on a Wednesday, the Monday and Tuesday of that week are not used, because the
+panel cannot tell them from the rest of the week. Lead 1 is the period starting at ``as_of``
+(or the first period starting after it). ``__init__`` only stores hyper-parameters, so
+``sklearn.base.clone`` works; fitted state ends in ``_``.
+
+Subclasses implement ``_fit(history)`` and ``_predict(history, leads, targets)`` on a
+``History``: the panel already aligned to the fitted cells and cut at the origin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from hotspots.errors import ConfigError, DataValidationError, NotFittedError, UnknownCategoryError
+from hotspots.features.panel import Panel, period_floor, period_range
+
+FloatArray = npt.NDArray[np.float64]
+
+_KINDS: dict[str, type[Forecaster]] = {}
+
+PREDICTION_COLUMNS: tuple[str, ...] = ("period_start", "cell", "expected_count")
+"""``predict`` returns these columns: ``datetime64[ns]``, ``uint64``, ``float64``."""
+
+
+@dataclass(frozen=True)
+class History:
+    """What a forecaster may look at: every category's counts before the origin.
+
+    ``counts[c, t, i]`` is aligned to the fitted ``cells`` (cells the panel lacks are zero) and
+    the fitted ``categories`` (categories the panel lacks are zero); ``target[t, i]`` is the
+    sum of the target categories. ``periods`` are the period starts of the rows of ``target``.
+    """
+
+    counts: npt.NDArray[np.int32]
+    target: npt.NDArray[np.int32]
+    periods: pd.DatetimeIndex
+    cells: npt.NDArray[np.uint64]
+    categories: tuple[str, ...]
+    target_categories: tuple[str, ...]
+    freq: str
+    resolution: int
+
+    @property
+    def n_periods(self) -> int:
+        """Number of history periods."""
+        return len(self.periods)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a forecast starts: history ``[0, history_end)`` and the periods it forecasts.
+
+    ``leads[h]`` counts periods from the last history period to ``targets[h]``; it is
+    ``h + 1`` when ``as_of`` is a period start and ``h + 2`` when it falls inside a period.
+    """
+
+    history_end: int
+    targets: pd.DatetimeIndex
+    leads: npt.NDArray[np.int64]
+
+
+def next_period_start(as_of: Any, freq: str) -> pd.Timestamp:
+    """The first period start at or after ``as_of`` (naive local time)."""
+    ts = _timestamp(as_of, "as_of")
+    floor = pd.Timestamp(period_floor([ts], freq)[0])
+    if floor == ts:
+        return floor
+    return pd.Timestamp(period_range(floor, floor + pd.Timedelta(days=32), freq)[1])
+
+
+def origin_of(panel_periods: pd.DatetimeIndex, freq: str, as_of: Any, horizon: int) -> Origin:
+    """History and target periods for a forecast made at ``as_of`` over ``horizon`` periods."""
+    if not isinstance(horizon, int | np.integer) or horizon < 1:
+        raise ConfigError(f"horizon must be a whole number of periods >= 1, got {horizon!r}")
+    ts = _timestamp(as_of, "as_of")
+    current = pd.Timestamp(period_floor([ts], freq)[0])  # the period holding as_of
+    history_end = int(np.searchsorted(panel_periods.values, current.to_datetime64(), "left"))
+    first = next_period_start(ts, freq)
+    span = pd.Timedelta(days=32 * (horizon + 1))
+    targets = period_range(first, first + span, freq)[:horizon]
+    leads = np.arange(1, horizon + 1, dtype=np.int64) + (0 if first == current else 1)
+    return Origin(history_end, pd.DatetimeIndex(targets), leads)
+
+
+def _timestamp(value: Any, name: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{name} must be a date or time, got {value!r}") from err
+    if ts is pd.NaT:
+        raise ConfigError(f"{name} must be a date or time, got {value!r}")
+    if ts.tz is not None:
+        raise ConfigError(f"{name} must be naive local time like the panel, got {value!r}")
+    return ts.as_unit("ns")
+
+
+def _align(
+    panel: Panel, cells: npt.NDArray[np.uint64], categories: tuple[str, ...], end: int
+) -> npt.NDArray[np.int32]:
+    """The panel's first ``end`` periods on the fitted cells and categories (missing: 0)."""
+    out = np.zeros((len(categories), end, cells.size), dtype=np.int32)
+    pos = np.searchsorted(panel.cells, cells)
+    pos_c = np.minimum(pos, max(panel.cells.size - 1, 0))
+    found = (pos < panel.cells.size) & (panel.cells[pos_c] == cells) if panel.cells.size else None
+    for c, name in enumerate(categories):
+        if name not in panel.categories or found is None:
+            continue
+        src = panel.counts[panel.categories.index(name), :end]
+        out[c][:, found] = src[:, pos_c[found]]
+    return out
+
+
+class Forecaster(BaseEstimator):
+    """Base of every forecaster: the shared ``fit`` / ``predict`` and state checks.
+
+    Parameters
+    ----------
+    target
+        Categories whose summed count is forecast; ``None`` means every panel category.
+    """
+
+    name: ClassVar[str] = "forecaster"
+    """A short stable name used in reports, the registry and ``hotspots train``."""
+
+    min_history: ClassVar[int] = 1
+    """Fewest history periods ``predict`` accepts."""
+
+    target: tuple[str, ...] | None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name != Forecaster.name:
+            _KINDS[cls.name] = cls
+
+    # -- the public contract -------------------------------------------------------------
+    def fit(self, panel: Panel, until: Any = None) -> Self:
+        """Learn from the panel's periods that end at or before ``until`` (default: all)."""
+        end = (
+            panel.counts.shape[1]
+            if until is None
+            else origin_of(panel.periods, panel.freq, until, 1).history_end
+        )
+        target = self._resolve_target(panel)
+        if end < self.min_history:
+            raise DataValidationError(
+                f"{type(self).__name__} needs at least {self.min_history} periods before "
+                f"{until!r} to fit; the panel has {end}"
+            )
+        self.cells_ = panel.cells.copy()
+        self.categories_ = panel.categories
+        self.target_ = target
+        self.freq_ = panel.freq
+        self.resolution_ = panel.resolution
+        self.fit_end_ = pd.Timestamp(panel.periods[end - 1]) if end else None
+        self._fit(self._history(panel, end))
+        return self
+
+    def predict(self, panel: Panel, as_of: Any, horizon: int = 1) -> pd.DataFrame:
+        """Expected counts per target period and fitted cell, from history before ``as_of``.
+
+        Returns ``horizon * n_cells`` rows ordered by period then cell, with the columns
+        ``PREDICTION_COLUMNS``.
+        """
+        self._check_fitted()
+        if panel.freq != self.freq_ or panel.resolution != self.resolution_:
+            raise ConfigError(
+                f"the panel is '{panel.freq}' at resolution {panel.resolution}; this model was "
+                f"fitted on '{self.freq_}' at resolution {self.resolution_}"
+            )
+        origin = origin_of(panel.periods, panel.freq, as_of, horizon)
+        if origin.history_end < self.min_history:
+            raise DataValidationError(
+                f"{type(self).__name__} needs at least {self.min_history} whole periods before "
+                f"as_of {as_of}; the panel has {origin.history_end} (it starts "
+                f"{panel.periods[0].date() if len(panel.periods) else 'nowhere'})"
+            )
+        history = self._history(panel, origin.history_end)
+        means = np.asarray(self._predict(history, origin), dtype=np.float64)
+        if means.shape != (horizon, self.cells_.size):
+            raise AssertionError(f"{type(self).__name__} returned shape {means.shape}")
+        return pd.DataFrame(
+            {
+                "period_start": np.repeat(origin.targets.values, self.cells_.size),
+                "cell": np.tile(self.cells_, horizon),
+                "expected_count": np.maximum(means, 0.0).reshape(-1),
+            }
+        )
+
+    # -- what subclasses implement -------------------------------------------------------
+    def _fit(self, history: History) -> None:
+        """Learn from ``history``; baselines that only look back at predict time skip this."""
+
+    def _predict(self, history: History, origin: Origin) -> FloatArray:
+        """Expected counts, shape ``(len(origin.targets), n_cells)``."""
+        raise NotImplementedError
+
+    # -- shared helpers ------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "cells_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call fit(panel) before predict"
+            )
+
+    def _resolve_target(self, panel: Panel) -> tuple[str, ...]:
+        if self.target is None:
+            return panel.categories
+        target = (self.target,) if isinstance(self.target, str) else tuple(self.target)
+        missing = [c for c in target if c not in panel.categories]
+        if missing or not target:
+            raise UnknownCategoryError(
+                f"target categories {missing or target!r} are not in the panel; categories "
+                f"are: {list(panel.categories)}"
+            )
+        return target
+
+    def _history(self, panel: Panel, end: int) -> History:
+        counts = _align(panel, self.cells_, self.categories_, end)
+        idx = [self.categories_.index(c) for c in self.target_]
+        return History(
+            counts=counts,
+            target=counts[idx].sum(axis=0, dtype=np.int32),
+            periods=panel.periods[:end],
+            cells=self.cells_,
+            categories=self.categories_,
+            target_categories=self.target_,
+            freq=self.freq_,
+            resolution=self.resolution_,
+        )
+
+    # -- saving and loading without pickle ----------------------------------------------
+    def get_state(self) -> ForecasterState:
+        """Everything needed to rebuild this fitted forecaster, with no pickled objects."""
+        self._check_fitted()
+        params = {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()}
+        meta = {
+            "categories": list(self.categories_),
+            "target": list(self.target_),
+            "freq": self.freq_,
+            "resolution": int(self.resolution_),
+            "fit_end": None if self.fit_end_ is None else self.fit_end_.isoformat(),
+        }
+        arrays, texts = self._extra_state()
+        return ForecasterState(self.name, params, meta, {"cells": self.cells_, **arrays}, texts)
+
+    def _extra_state(self) -> tuple[dict[str, npt.NDArray[Any]], dict[str, str]]:
+        """Subclass fitted state: numeric arrays and texts (e.g. a LightGBM model)."""
+        return {}, {}
+
+    def _set_extra_state(self, state: ForecasterState) -> None:
+        """Restore what ``_extra_state`` saved."""
+
+
+@dataclass(frozen=True)
+class ForecasterState:
+    """A fitted forecaster as plain data: JSON-able ``params``/``meta``, arrays and texts."""
+
+    kind: str
+    params: dict[str, Any]
+    meta: dict[str, Any]
+    arrays: dict[str, npt.NDArray[Any]]
+    texts: dict[str, str]
+
+
+def forecaster_kinds() -> dict[str, type[Forecaster]]:
+    """Every forecaster class by its ``name`` (imports the built-in ones first)."""
+    import hotspots.forecasters  # noqa: F401  (registers the built-in kinds)
+
+    return dict(_KINDS)
+
+
+def make_forecaster(kind: str, **params: Any) -> Forecaster:
+    """A new, unfitted forecaster of ``kind`` with ``params``."""
+    kinds = forecaster_kinds()
+    if kind not in kinds:
+        raise ConfigError(f"unknown model {kind!r}; models are: {sorted(kinds)}")
+    cls = kinds[kind]
+    try:
+        return cls(**params)
+    except TypeError as err:
+        raise ConfigError(f"bad parameters for model {kind!r}: {err}") from err
+
+
+def forecaster_from_state(state: ForecasterState) -> Forecaster:
+    """Rebuild a fitted forecaster from ``Forecaster.get_state`` output."""
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in state.params.items()}
+    model = make_forecaster(state.kind, **params)
+    meta = state.meta
+    model.cells_ = np.asarray(state.arrays["cells"], dtype=np.uint64)
+    model.categories_ = tuple(meta["categories"])
+    model.target_ = tuple(meta["target"])
+    model.freq_ = str(meta["freq"])
+    model.resolution_ = int(meta["resolution"])
+    model.fit_end_ = None if meta["fit_end"] is None else pd.Timestamp(meta["fit_end"])
+    model._set_extra_state(state)
+    return model
