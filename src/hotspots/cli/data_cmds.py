@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -16,9 +15,8 @@ from hotspots.errors import TooManyRejectsError
 from hotspots.features import Panel, events_to_panel
 from hotspots.grid import StudyArea
 from hotspots.ingest import IngestOptions, IngestResult, ingest_file, write_events
-from hotspots.ingest.categories import CategoryPolicy, read_category_map
-from hotspots.ingest.coords import Area, parse_bbox
-from hotspots.ingest.mapping import PRESETS, ColumnMap
+from hotspots.ingest.mapping import PRESETS
+from hotspots.jobs.data import ingest_options
 
 PRESET_HELP = "; ".join(f"**{p.name}**: {p.description}" for p in PRESETS.values())
 
@@ -42,30 +40,23 @@ def build_options(
     now: str | None,
 ) -> IngestOptions:
     """IngestOptions from CLI flag values (shared by every command that reads events)."""
-    box = parse_bbox(bbox) if bbox else None
-    area = (
-        Area.from_boundary_file(boundary, bbox=box, max_distance_km=max_distance_km)
-        if boundary
-        else Area(bbox=box, max_distance_km=max_distance_km)
-    )
-    policy = CategoryPolicy(
-        mapping=read_category_map(category_map) if category_map else None,
-        include_discretionary=include_discretionary,
-    )
-    return IngestOptions(
+    return ingest_options(
         preset=preset,
-        column_map=ColumnMap.parse(map_) if map_ else None,
+        map=map_,
         crs=crs,
         timezone=tz,
         source_timezone=source_tz,
         time_format=time_format,
-        area=area,
+        boundary=boundary,
+        bbox=bbox,
+        max_distance_km=max_distance_km,
         max_reject_fraction=max_reject_fraction,
-        policy=policy,
-        default_category=category_name,
+        include_discretionary=include_discretionary,
+        category_map=category_map,
+        category_name=category_name,
         encoding=encoding,
-        delimiter="\t" if delimiter == "tab" else delimiter,
-        now=pd.Timestamp(now) if now else None,
+        delimiter=delimiter,
+        now=now,
     )
 
 

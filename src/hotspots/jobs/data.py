@@ -1,0 +1,151 @@
+"""Reading the events a job needs: any export ``hotspots ingest`` reads, or its output."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hotspots.errors import DataValidationError, InputFileError
+from hotspots.features import period_floor
+from hotspots.ingest import IngestOptions, ingest_file, is_event_table, read_events
+from hotspots.ingest.categories import CategoryPolicy, read_category_map
+from hotspots.ingest.coords import Area, parse_bbox
+from hotspots.ingest.mapping import ColumnMap
+from hotspots.ingest.validate import ValidationReport
+
+Progress = Callable[[int, int | None], None]
+
+
+def ingest_options(
+    *,
+    preset: str = "generic",
+    map: str | None = None,
+    crs: str | None = None,
+    timezone: str | None = None,
+    source_timezone: str | None = None,
+    time_format: str | None = None,
+    boundary: Path | None = None,
+    bbox: str | None = None,
+    max_distance_km: float = 100.0,
+    max_reject_fraction: float | None = None,
+    include_discretionary: bool = False,
+    category_map: Path | None = None,
+    category_name: str | None = None,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    now: str | None = None,
+) -> IngestOptions:
+    """IngestOptions from flag / spec values (the keys of ``DataSpec`` plus file details)."""
+    box = parse_bbox(bbox) if bbox else None
+    area = (
+        Area.from_boundary_file(boundary, bbox=box, max_distance_km=max_distance_km)
+        if boundary
+        else Area(bbox=box, max_distance_km=max_distance_km)
+    )
+    policy = CategoryPolicy(
+        mapping=read_category_map(category_map) if category_map else None,
+        include_discretionary=include_discretionary,
+    )
+    return IngestOptions(
+        preset=preset,
+        column_map=ColumnMap.parse(map) if map else None,
+        crs=crs,
+        timezone=timezone,
+        source_timezone=source_timezone,
+        time_format=time_format,
+        area=area,
+        max_reject_fraction=max_reject_fraction,
+        policy=policy,
+        default_category=category_name,
+        encoding=encoding,
+        delimiter="\t" if delimiter == "tab" else delimiter,
+        now=pd.Timestamp(now) if now else None,
+    )
+
+
+@dataclass(frozen=True)
+class LoadedEvents:
+    """Validated events with where they came from (``report`` is None for an event table)."""
+
+    events: pd.DataFrame
+    timezone: str
+    source: Path
+    sha256: str
+    report: ValidationReport | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The data fingerprint a manifest records: file hash, rows and date range."""
+        times = self.events["occurred_at"]
+        return {
+            "source": self.source.name,
+            "sha256": self.sha256,
+            "rows_read": self.report.rows_read if self.report else len(self.events),
+            "rows_accepted": len(self.events),
+            "rejected": dict(self.report.rejected) if self.report else {},
+            "excluded_by_policy": dict(self.report.excluded_by_policy) if self.report else {},
+            "first_event": times.min().isoformat() if len(times) else None,
+            "last_event": times.max().isoformat() if len(times) else None,
+            "timezone": self.timezone,
+        }
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_events(
+    path: str | Path, options: IngestOptions, progress: Progress | None = None
+) -> LoadedEvents:
+    """Read and validate an export, or read an event table ``hotspots ingest`` wrote."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"events file {p} does not exist")
+    digest = file_sha256(p)
+    if is_event_table(p):
+        events, meta = read_events(p)
+        tz = str(meta.get("timezone") or options.timezone or "UTC")
+        return LoadedEvents(events, tz, p, digest, None, meta)
+    result = ingest_file(p, options, progress)
+    return LoadedEvents(result.events, result.timezone, p, digest, result.report)
+
+
+def local_times(events: pd.DataFrame) -> pd.Series:
+    """Event times as naive local wall-clock times (how panels count them)."""
+    times = events["occurred_at"]
+    tz = getattr(times.dtype, "tz", None)
+    return times.dt.tz_localize(None) if tz is not None else times
+
+
+def whole_periods_end(events: pd.DataFrame, freq: str) -> pd.Timestamp:
+    """End of the last whole period the events cover (exclusive, naive local time).
+
+    An export usually stops part-way through a period; counting that period would make its
+    crime look low. A period counts as whole when the last event falls on its last day, or
+    when times are month-precision (police.uk), whose months are always whole.
+    """
+    times = local_times(events)
+    if len(times) == 0:
+        raise DataValidationError("the event table is empty: there is nothing to train on")
+    last = times.max()
+    month_precision = "time_precision" in events and (events["time_precision"] == "month").any()
+    if freq == "M" and month_precision:
+        return pd.Timestamp(period_floor([last], "M")[0]) + pd.offsets.MonthBegin(1)
+    next_day = last.normalize() + pd.Timedelta(days=1)
+    return pd.Timestamp(period_floor([next_day], freq)[0])
+
+
+def events_before(events: pd.DataFrame, end: pd.Timestamp) -> int:
+    """How many events fall before ``end`` (naive local)."""
+    return int(np.count_nonzero(local_times(events).to_numpy() < end.to_datetime64()))

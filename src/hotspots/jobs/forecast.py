@@ -1,0 +1,129 @@
+"""Forecasts from a fitted model and an event history, for one or many ``as_of`` times.
+
+The model is never refitted: each forecast reads only the whole periods before its
+``as_of`` (see ``hotspots.forecasters.base``). The output has one row per (as_of, period,
+study cell) with ``rank`` 1 for the highest expected count of that as_of and period.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hotspots.atomic import atomic_path
+from hotspots.errors import ConfigError, DataValidationError
+from hotspots.features import events_to_panel, period_floor, period_range
+from hotspots.forecasters import Forecaster, next_period_start
+from hotspots.grid import StudyArea, cells_to_geojson, cells_to_strings
+from hotspots.jobs.data import local_times
+
+log = logging.getLogger(__name__)
+
+FORECAST_COLUMNS: tuple[str, ...] = ("as_of", "period_start", "cell", "expected_count", "rank")
+OUTPUT_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".geojson")
+
+
+def parse_as_of(values: Iterable[str], freq: str) -> list[pd.Timestamp]:
+    """Dates from ``--as-of`` values: single dates, or ``START..END`` for every period start
+    from START to END inclusive. Sorted, duplicates dropped."""
+    out: set[pd.Timestamp] = set()
+    for value in values:
+        if ".." in value:
+            lo, _, hi = value.partition("..")
+            start, end = _date(lo, value), _date(hi, value)
+            if end < start:
+                raise ConfigError(f"--as-of range {value!r} ends before it starts")
+            first = next_period_start(start, freq)  # starts at or after START, up to END
+            out.update(period_range(first, end + pd.Timedelta(days=1), freq))
+        else:
+            out.add(_date(value, value))
+    if not out:
+        raise ConfigError("no --as-of date: give one or more dates, or a START..END range")
+    return sorted(out)
+
+
+def _date(text: str, whole: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(text.strip())
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"--as-of {whole!r}: {text!r} is not a date (use YYYY-MM-DD)") from err
+    if ts is pd.NaT:
+        raise ConfigError(f"--as-of {whole!r}: {text!r} is not a date (use YYYY-MM-DD)")
+    return ts.tz_localize(None) if ts.tz is not None else ts
+
+
+def forecast_events(
+    model: Forecaster, events: pd.DataFrame, as_ofs: Sequence[pd.Timestamp], horizon: int = 1
+) -> tuple[pd.DataFrame, list[str]]:
+    """Forecasts for every ``as_of`` from ``events``, plus warnings worth showing a user."""
+    area = StudyArea(model.cells_, model.resolution_)
+    end = pd.Timestamp(period_floor([max(as_ofs)], model.freq_)[0])
+    times = local_times(events)
+    before = times < min(as_ofs)
+    if not before.any():
+        raise DataValidationError(
+            f"no event before the first as_of {min(as_ofs).date()}: the model needs history"
+        )
+    panel = events_to_panel(
+        events, freq=model.freq_, study_area=area, end=max(end, times[before].max())
+    )
+    frames = [model.predict(panel, as_of, horizon).assign(as_of=as_of) for as_of in as_ofs]
+    warnings = _gap_warnings(times, as_ofs, model.freq_)
+    return rank_forecast(pd.concat(frames, ignore_index=True)), warnings
+
+
+def _gap_warnings(times: pd.Series, as_ofs: Sequence[pd.Timestamp], freq: str) -> list[str]:
+    """A warning when the events stop well before an as_of: missing weeks look crime-free."""
+    last = times.max()
+    out = []
+    for as_of in as_ofs:
+        gap = (as_of - last).days
+        if gap > {"D": 2, "W": 14, "M": 62}[freq]:
+            out.append(
+                f"the events end {last.date()}, {gap} days before as_of {as_of.date()}: the "
+                "periods in between count as having no crime"
+            )
+    return out
+
+
+def rank_forecast(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``rank`` per (as_of, period_start): 1 = highest expected count, ties by cell id."""
+    order = np.lexsort(
+        (
+            frame["cell"].to_numpy(np.uint64),
+            -frame["expected_count"].to_numpy(np.float64),
+            frame["period_start"].to_numpy(),
+            frame["as_of"].to_numpy(),
+        )
+    )
+    ranked = frame.iloc[order].reset_index(drop=True)
+    group = ranked.groupby(["as_of", "period_start"], sort=False).cumcount()
+    ranked["rank"] = group.to_numpy(np.int64) + 1
+    return ranked.loc[:, list(FORECAST_COLUMNS)]
+
+
+def write_forecast(frame: pd.DataFrame, out: Path) -> None:
+    """Write a ranked forecast as CSV, Parquet or GeoJSON (by suffix), atomically."""
+    suffix = out.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise ConfigError(f"--output {out.name}: the suffix must be one of {list(OUTPUT_SUFFIXES)}")
+    edge = frame.assign(cell=cells_to_strings(frame["cell"].to_numpy(np.uint64)))
+    with atomic_path(out) as tmp:
+        if suffix == ".csv":
+            edge.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.6g")
+        elif suffix == ".parquet":
+            edge.to_parquet(tmp, index=False)
+        else:
+            props = {
+                "as_of": edge["as_of"].dt.strftime("%Y-%m-%d").to_numpy(),
+                "period_start": edge["period_start"].dt.strftime("%Y-%m-%d").to_numpy(),
+                "expected_count": edge["expected_count"].to_numpy(np.float64),
+                "rank": edge["rank"].to_numpy(np.int64),
+            }
+            collection = cells_to_geojson(frame["cell"].to_numpy(np.uint64), props)
+            Path(tmp).write_text(json.dumps(collection), encoding="utf-8")

@@ -1,0 +1,215 @@
+"""Training specs: the TOML files in ``training/`` that analysts edit, and flag overrides.
+
+A spec says where the events are and how to read them, what to forecast (categories, H3
+resolution, period, training window), which model with which parameters, and how to
+backtest it. ``hotspots train SPEC.toml`` reads one; every flag given on the command line
+overrides the same key of the spec, and without a spec the flags alone make one.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hotspots.errors import ConfigError, InputFileError
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+BASELINES: tuple[str, ...] = (
+    "last_period",
+    "historical_mean",
+    "rolling_mean",
+    "prospective",
+    "kde",
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Section):
+    """Where the events are and how ``hotspots ingest`` should read them."""
+
+    events: Path
+    preset: str = "generic"
+    map: str | None = None
+    crs: str | None = None
+    timezone: str | None = None
+    source_timezone: str | None = None
+    time_format: str | None = None
+    boundary: Path | None = None
+    bbox: str | None = None
+    max_distance_km: float = 100.0
+    max_reject_fraction: float | None = None
+    include_discretionary: bool = False
+    category_map: Path | None = None
+    category_name: str | None = None
+
+
+class TargetSpec(_Section):
+    """The categories whose summed count is forecast.
+
+    Each entry is an exact category name or, when no category has that name, a regular
+    expression matched case-insensitively anywhere in the name (``"burglary"`` picks every
+    burglary type). No entries: every category is the target.
+    """
+
+    categories: tuple[str, ...] = ()
+
+    @field_validator("categories")
+    @classmethod
+    def _compiles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                re.compile(entry)
+            except re.error as err:
+                raise ValueError(f"{entry!r} is not a regular expression ({err})") from err
+        return value
+
+
+class GridSpec(_Section):
+    """H3 resolution, period and how far to grow the study area."""
+
+    resolution: int = Field(default=9, ge=0, le=15)
+    period: Literal["D", "W", "M"] = "W"
+    k_ring: int = Field(default=0, ge=0, le=10)
+
+
+class WindowSpec(_Section):
+    """Training window: events from ``start`` and before ``until`` (exclusive)."""
+
+    start: str | None = None
+    until: str | None = None
+
+
+class ModelSpec(_Section):
+    """The main model and its hyper-parameters."""
+
+    kind: str = "lightgbm"
+    params: dict[str, Any] = Field(default_factory=dict)
+    baselines: tuple[str, ...] = BASELINES
+
+
+class BacktestSpec(_Section):
+    """Rolling-origin backtest and model selection settings."""
+
+    folds: int = Field(default=12, ge=1)
+    refit_every: int | None = Field(default=None, ge=1)
+    coverages: tuple[float, ...] = (0.01, 0.05, 0.10)
+    budgets: tuple[int, ...] = ()
+    select_coverage: float = 0.01
+    seed: int = 0
+
+    @field_validator("coverages")
+    @classmethod
+    def _fractions(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value or any(not 0 < c <= 1 for c in value):
+            raise ValueError(f"coverages must be fractions in (0, 1], got {list(value)}")
+        return value
+
+
+class CovariateSpec(_Section):
+    """One static covariate layer (GeoJSON / GeoPackage)."""
+
+    path: Path
+    kind: Literal["count", "distance", "area_share"]
+    name: str
+    where: str | None = None
+
+
+class TrainingSpec(_Section):
+    """A whole training spec (see ``training/demo.toml`` for a commented example)."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    data: DataSpec
+    target: TargetSpec = TargetSpec()
+    grid: GridSpec = GridSpec()
+    window: WindowSpec = WindowSpec()
+    model: ModelSpec = ModelSpec()
+    backtest: BacktestSpec = BacktestSpec()
+    covariates: tuple[CovariateSpec, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form for the manifest and the report."""
+        return self.model_dump(mode="json")
+
+
+def read_spec(path: str | Path, overrides: Mapping[str, Any] | None = None) -> TrainingSpec:
+    """Read a TOML spec; relative paths in it are relative to the spec file's folder."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise InputFileError(f"training spec {p} does not exist") from err
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"training spec {p.name} is not valid TOML: {err}") from err
+    _resolve_paths(raw, p.parent)
+    return spec_from_dict(raw, overrides, source=p.name)
+
+
+def spec_from_dict(
+    raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, source: str = "flags"
+) -> TrainingSpec:
+    """Build a spec from nested dicts; ``overrides`` maps dotted keys (``grid.period``)."""
+    merged = _nested_copy(raw)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        node = merged
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    try:
+        return TrainingSpec.model_validate(merged)
+    except ValidationError as err:
+        raise ConfigError(f"training spec {source}: {_describe(err)}") from err
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors()[:5]:
+        where = ".".join(str(x) for x in e["loc"]) or "(top)"
+        value = f" (got {e['input']!r})" if e["type"] != "missing" else ""
+        parts.append(f"{where}: {e['msg']}{value}")
+    return "; ".join(parts)
+
+
+def _nested_copy(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _nested_copy(v) if isinstance(v, Mapping) else v for k, v in raw.items()}
+
+
+def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
+    data = raw.get("data", {})
+    for key in ("events", "boundary", "category_map"):
+        if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
+            data[key] = str(base / data[key])
+    for layer in raw.get("covariates", []):
+        if isinstance(layer.get("path"), str) and not Path(layer["path"]).is_absolute():
+            layer["path"] = str(base / layer["path"])
+
+
+def match_categories(spec: TargetSpec, available: tuple[str, ...]) -> tuple[str, ...]:
+    """The target categories among ``available``, in their order (see ``TargetSpec``)."""
+    if not spec.categories:
+        return available
+    chosen: set[str] = set()
+    for entry in spec.categories:
+        if entry in available:
+            chosen.add(entry)
+            continue
+        rx = re.compile(entry, re.IGNORECASE)
+        hits = {c for c in available if rx.search(c)}
+        if not hits:
+            raise ConfigError(
+                f"target category {entry!r} matches no category in the data (as a name or a "
+                f"regular expression); categories are: {list(available)}"
+            )
+        chosen |= hits
+    return tuple(c for c in available if c in chosen)

@@ -1,0 +1,97 @@
+"""Training specs: TOML parsing, flag overrides, paths and category matching."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hotspots.errors import ConfigError, InputFileError
+from hotspots.jobs.spec import TargetSpec, match_categories, read_spec, spec_from_dict
+
+REPO = Path(__file__).resolve().parents[2]
+CATS = ("Assault", "Burglary Commercial", "Burglary Residential", "Robbery")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "spec.toml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_specs_parse() -> None:
+    for name in ("demo.toml", "police_uk_example.toml", "chicago_example.toml"):
+        spec = read_spec(REPO / "training" / name)
+        assert spec.data.events.is_absolute()
+    demo = read_spec(REPO / "training" / "demo.toml")
+    assert demo.name == "demo-burglary"
+    assert demo.target.categories == ("Burglary Residential",)
+    assert (demo.grid.resolution, demo.grid.period) == (9, "W")
+    assert demo.backtest.coverages == (0.01, 0.05, 0.10)
+    assert demo.data.events.name == "events.csv.gz"
+    assert demo.data.events.parent.resolve() == REPO / "demo"
+
+
+def test_defaults_and_relative_paths(tmp_path: Path) -> None:
+    spec = read_spec(write(tmp_path, 'name = "x"\n[data]\nevents = "in/e.csv"\n'))
+    assert spec.data.events == tmp_path / "in" / "e.csv"
+    assert spec.grid.period == "W" and spec.grid.resolution == 9
+    assert spec.model.kind == "lightgbm"
+    assert spec.backtest.folds == 12 and spec.backtest.refit_every is None
+    assert spec.target.categories == ()
+
+
+def test_flags_override_the_spec(tmp_path: Path) -> None:
+    path = write(tmp_path, 'name = "x"\n[data]\nevents = "e.csv"\n[grid]\nperiod = "M"\n')
+    spec = read_spec(
+        path, {"grid.period": "W", "grid.resolution": 8, "name": "y", "window.until": None}
+    )
+    assert (spec.name, spec.grid.period, spec.grid.resolution) == ("y", "W", 8)
+    assert spec.window.until is None
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('name = "x"\n[data]\nevents = "e"\n[grid]\nperiod = "Q"\n', "grid.period"),
+        ('name = "x"\n[data]\nevents = "e"\n[grid]\nresolution = 16\n', "grid.resolution"),
+        ('name = "x"\n[data]\nevents = "e"\n[grdi]\nresolution = 8\n', "grdi"),
+        ('name = "bad name!"\n[data]\nevents = "e"\n', "name"),
+        ('name = "x"\n', "data"),
+        ('name = "x"\n[data]\nevents = "e"\n[backtest]\ncoverages = [0, 2]\n', "coverages"),
+        ('name = "x"\n[data]\nevents = "e"\n[target]\ncategories = ["(burg"]\n', "(burg"),
+        ('name = "x"\n[data\n', "not valid TOML"),
+    ],
+)
+def test_bad_specs_name_the_key(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace("[", r"\[")):
+        read_spec(write(tmp_path, text))
+
+
+def test_missing_spec_file(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="does not exist"):
+        read_spec(tmp_path / "nope.toml")
+
+
+def test_spec_from_flags_only() -> None:
+    spec = spec_from_dict({}, {"name": "n", "data.events": "e.csv", "target.categories": ["a"]})
+    assert spec.target.categories == ("a",) and spec.data.events == Path("e.csv")
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ((), CATS),
+        (("Robbery",), ("Robbery",)),
+        (("burglary",), ("Burglary Commercial", "Burglary Residential")),
+        (("Robbery", "^Assault$"), ("Assault", "Robbery")),
+        (("Burglary Residential", "resid"), ("Burglary Residential",)),
+    ],
+)
+def test_match_categories(entries: tuple[str, ...], expected: tuple[str, ...]) -> None:
+    assert match_categories(TargetSpec(categories=entries), CATS) == expected
+
+
+def test_unmatched_category_lists_what_there_is() -> None:
+    with pytest.raises(ConfigError, match=r"'Arson' matches no category.*Assault"):
+        match_categories(TargetSpec(categories=("Arson",)), CATS)
