@@ -32,13 +32,19 @@ def small_city_dir(small_city: City, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="session")
-def year_city_events(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    """A year of Synthetica (about 12,000 events), ingested as a user would ingest it."""
+def year_city_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A year of Synthetica (about 12,000 events from Monday 2023-01-02), as files."""
     city = generate_city(seed=11, start="2023-01-02", days=364, target_events=12_000)
     out = tmp_path_factory.mktemp("year_city")
-    files = write_city(city, out)
+    write_city(city, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def year_city_events(year_city_dir: Path) -> pd.DataFrame:
+    """The year city's events, ingested as a user would ingest them."""
     options = IngestOptions(column_map=ColumnMap.parse(COLUMN_MAP), timezone=TIMEZONE)
-    return ingest_file(files["events.csv.gz"], options).events
+    return ingest_file(year_city_dir / "events.csv.gz", options).events
 
 
 @pytest.fixture(scope="session")

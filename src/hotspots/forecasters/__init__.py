@@ -12,10 +12,22 @@ from hotspots.forecasters.base import (
     next_period_start,
     origin_of,
 )
+from hotspots.forecasters.baselines import (
+    HistoricalMean,
+    KernelDensity,
+    LastPeriod,
+    ProspectiveHotspot,
+    RollingMean,
+)
 
 __all__ = [
     "PREDICTION_COLUMNS",
     "Forecaster",
+    "HistoricalMean",
+    "KernelDensity",
+    "LastPeriod",
+    "ProspectiveHotspot",
+    "RollingMean",
     "ForecasterState",
     "History",
     "Origin",

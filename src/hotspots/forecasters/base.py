@@ -13,7 +13,7 @@ panel cannot tell them from the rest of the week. Lead 1 is the period starting 
 (or the first period starting after it). ``__init__`` only stores hyper-parameters, so
 ``sklearn.base.clone`` works; fitted state ends in ``_``.
 
-Subclasses implement ``_fit(history)`` and ``_predict(history, leads, targets)`` on a
+Subclasses implement ``_fit(history)`` and ``_predict(history, origin)`` on a
 ``History``: the panel already aligned to the fitted cells and cut at the origin.
 """
 
@@ -91,6 +91,14 @@ def origin_of(panel_periods: pd.DatetimeIndex, freq: str, as_of: Any, horizon: i
     ts = _timestamp(as_of, "as_of")
     current = pd.Timestamp(period_floor([ts], freq)[0])  # the period holding as_of
     history_end = int(np.searchsorted(panel_periods.values, current.to_datetime64(), "left"))
+    if history_end == len(panel_periods) and history_end:
+        previous = pd.Timestamp(period_floor([current - pd.Timedelta(days=1)], freq)[0])
+        if panel_periods[-1] != previous:
+            raise DataValidationError(
+                f"the panel ends with the period of {panel_periods[-1].date()}, before the "
+                f"period just before as_of {ts.date()}: build it up to as_of (end=...) so the "
+                "periods in between count, as zeros if nothing happened"
+            )
     first = next_period_start(ts, freq)
     span = pd.Timedelta(days=32 * (horizon + 1))
     targets = period_range(first, first + span, freq)[:horizon]
@@ -141,7 +149,7 @@ class Forecaster(BaseEstimator):
     min_history: ClassVar[int] = 1
     """Fewest history periods ``predict`` accepts."""
 
-    target: tuple[str, ...] | None
+    target: tuple[str, ...] | str | None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
