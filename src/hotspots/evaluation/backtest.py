@@ -1,0 +1,345 @@
+"""Rolling-origin backtest: fit fresh clones per fold group, forecast, score every model alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.base import clone
+
+from hotspots.errors import ConfigError, DataValidationError, UnknownCategoryError
+from hotspots.evaluation.folds import Fold
+from hotspots.evaluation.metrics import (
+    Cutoff,
+    CutoffScores,
+    bootstrap_ci,
+    calibration_table,
+    flagged_count,
+    mean_excluding_nan,
+    poisson_deviance,
+    score_ranking,
+)
+from hotspots.evaluation.result import (
+    ALL_CELLS,
+    RANKING_METRICS,
+    BacktestResult,
+    LastFold,
+)
+from hotspots.features import Panel
+from hotspots.forecasters import Forecaster
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+Progress = Callable[[str, int, int], None]
+
+CURVE_COVERAGES: FloatArray = np.round(np.arange(1, 41) * 0.005, 4)
+"""The coverage grid of ``BacktestResult.curves``: 0.5% to 20% in steps of 0.5%."""
+
+
+@dataclass(frozen=True)
+class _Forecasts:
+    """One model's lead-1 forecasts: ``expected[f]`` for fold ``f`` on the panel cells."""
+
+    expected: FloatArray
+    fitted: Forecaster
+
+
+def backtest(
+    models: Mapping[str, Forecaster],
+    panel: Panel,
+    folds: Sequence[Fold],
+    *,
+    coverages: Sequence[float] = (0.01, 0.05, 0.10),
+    budgets: Sequence[int] = (),
+    progress: Progress | None = None,
+    seed: int = 0,
+) -> BacktestResult:
+    """Score ``models`` on ``folds`` of ``panel``: hit rate, PAI, PEI, deviance, calibration.
+
+    Each model is cloned afresh for every distinct ``fit_until``, fitted with
+    ``fit(panel, until=fit_until)`` and asked for ``predict(panel, as_of, horizon=1)`` in each
+    fold of that group; the forecast is compared with the panel's counts of the shared target
+    in the period starting ``as_of``. ``progress(model, folds_done, n_folds)`` is called after
+    each fold; ``seed`` fixes the bootstrap intervals.
+    """
+    if not models:
+        raise ConfigError("backtest needs at least one model")
+    ordered = _check_folds(folds, panel)
+    cutoffs = _cutoffs(coverages, budgets, panel.cells.size)
+    target = _shared_target(models, panel)
+    rows = panel.periods.get_indexer(pd.DatetimeIndex([f.as_of for f in ordered]))
+    actual = np.zeros((len(ordered), panel.cells.size), dtype=np.int64)
+    for name in target:  # a handful of categories
+        actual += panel.of(name)[rows]
+    forecasts = {
+        name: _forecast(name, model, panel, ordered, target, progress)
+        for name, model in models.items()
+    }
+    return _assemble(forecasts, actual, panel, ordered, cutoffs, target, seed)
+
+
+def _check_folds(folds: Sequence[Fold], panel: Panel) -> tuple[Fold, ...]:
+    """The folds by ``as_of``; each ``as_of`` must be a distinct period start of the panel."""
+    if not folds:
+        raise ConfigError("backtest needs at least one fold")
+    ordered = tuple(sorted(folds, key=lambda f: f.as_of))
+    as_of = pd.DatetimeIndex([f.as_of for f in ordered])
+    if not as_of.is_unique:
+        raise ConfigError(f"folds repeat an as_of: {as_of[as_of.duplicated()][0].date()}")
+    missing = as_of[panel.periods.get_indexer(as_of) < 0]
+    if len(missing):
+        span = (
+            f"{panel.periods[0].date()}..{panel.periods[-1].date()}" if len(panel.periods) else ""
+        )
+        raise ConfigError(
+            f"fold as_of {missing[0]} is not a '{panel.freq}' period start of the panel "
+            f"({len(panel.periods)} periods {span})"
+        )
+    return ordered
+
+
+def _cutoffs(
+    coverages: Sequence[float], budgets: Sequence[int], n_cells: int
+) -> tuple[Cutoff, ...]:
+    cutoffs = (*(Cutoff.coverage(c) for c in coverages), *(Cutoff.budget(k) for k in budgets))
+    labels = [c.label for c in cutoffs]
+    if not cutoffs or len(set(labels)) < len(labels):
+        raise ConfigError(f"cutoffs must be a non-empty list of distinct values, got {labels}")
+    for c in cutoffs:
+        c.k(n_cells)  # raises if a budget exceeds the study cells
+    return cutoffs
+
+
+def _target_of(model: Forecaster, panel: Panel) -> tuple[str, ...]:
+    """The categories ``model`` forecasts on ``panel`` (``target=None``: all of them)."""
+    target = model.get_params().get("target")
+    if target is None:
+        return panel.categories
+    names = (target,) if isinstance(target, str) else tuple(target)
+    missing = [c for c in names if c not in panel.categories]
+    if missing or not names:
+        raise UnknownCategoryError(
+            f"target categories {missing or names!r} are not in the panel; categories are: "
+            f"{list(panel.categories)}"
+        )
+    return names
+
+
+def _shared_target(models: Mapping[str, Forecaster], panel: Panel) -> tuple[str, ...]:
+    targets = {name: _target_of(model, panel) for name, model in models.items()}
+    first = next(iter(targets.values()))
+    if any(set(t) != set(first) for t in targets.values()):
+        shown = ", ".join(f"{name!r}: {list(t)}" for name, t in targets.items())
+        raise ConfigError(f"models in one backtest must share their target; they are {shown}")
+    return first
+
+
+def _forecast(
+    name: str,
+    model: Forecaster,
+    panel: Panel,
+    folds: tuple[Fold, ...],
+    target: tuple[str, ...],
+    progress: Progress | None,
+) -> _Forecasts:
+    """Lead-1 forecasts of every fold, one fresh clone fitted per ``fit_until``."""
+    expected = np.zeros((len(folds), panel.cells.size), dtype=np.float64)
+    groups: dict[pd.Timestamp, list[int]] = {}
+    for i, fold in enumerate(folds):
+        groups.setdefault(fold.fit_until, []).append(i)
+    fitted: Forecaster | None = None
+    done = 0
+    for fit_until in sorted(groups):
+        fitted = clone(model).fit(panel, until=fit_until)
+        if set(fitted.target_) != set(target):
+            raise ConfigError(f"model {name!r} fitted target {fitted.target_}, not {target}")
+        for i in groups[fit_until]:
+            frame = fitted.predict(panel, as_of=folds[i].as_of, horizon=1)
+            expected[i] = _aligned(frame, panel.cells, folds[i].as_of, name)
+            done += 1
+            if progress is not None:
+                progress(name, done, len(folds))
+    assert fitted is not None  # folds are never empty here
+    return _Forecasts(expected, fitted)
+
+
+def _aligned(
+    frame: pd.DataFrame, cells: npt.NDArray[np.uint64], as_of: pd.Timestamp, name: str
+) -> FloatArray:
+    """A lead-1 prediction frame as expected counts on ``cells`` (cells it lacks: 0)."""
+    starts = frame["period_start"].to_numpy()
+    if not np.all(starts == as_of.to_datetime64()):
+        raise DataValidationError(f"model {name!r} did not forecast the period starting {as_of}")
+    got = frame["cell"].to_numpy(np.uint64)
+    mu = frame["expected_count"].to_numpy(np.float64)
+    if n_bad := int((~np.isfinite(mu)).sum()):
+        raise DataValidationError(f"model {name!r} forecast {n_bad} NaN counts for {as_of}")
+    if np.array_equal(got, cells):
+        return mu
+    order = np.argsort(got)
+    pos = np.minimum(np.searchsorted(got[order], cells), max(got.size - 1, 0))
+    found = got[order][pos] == cells if got.size else np.zeros(cells.size, bool)
+    out = np.zeros(cells.size, dtype=np.float64)
+    out[found] = mu[order][pos[found]]
+    return out
+
+
+def _assemble(
+    forecasts: dict[str, _Forecasts],
+    actual: IntArray,
+    panel: Panel,
+    folds: tuple[Fold, ...],
+    cutoffs: tuple[Cutoff, ...],
+    target: tuple[str, ...],
+    seed: int,
+) -> BacktestResult:
+    """Score every model's forecasts and gather them into a ``BacktestResult``."""
+    n = panel.cells.size
+    ks = [c.k(n) for c in cutoffs] + [flagged_count(n, c) for c in CURVE_COVERAGES]
+    frames = [
+        _score_model(name, fc.expected, actual, panel.cells, folds, cutoffs, ks)
+        for name, fc in forecasts.items()
+    ]
+    per_fold, curves, deviance = (list(part) for part in zip(*frames, strict=True))
+    per_fold_frame = pd.concat(per_fold, ignore_index=True)
+    deviance_frame = pd.concat(deviance, ignore_index=True)
+    return BacktestResult(
+        models=tuple(forecasts),
+        kinds={name: fc.fitted.name for name, fc in forecasts.items()},
+        target=target,
+        cutoffs=cutoffs,
+        folds=folds,
+        n_cells=n,
+        freq=panel.freq,
+        resolution=panel.resolution,
+        seed=seed,
+        per_fold=per_fold_frame,
+        deviance=deviance_frame,
+        summary=_summary(per_fold_frame, deviance_frame, tuple(forecasts), cutoffs, seed),
+        calibration={
+            name: calibration_table(fc.expected, actual) for name, fc in forecasts.items()
+        },
+        curves=pd.concat(curves, ignore_index=True),
+        last_fold=LastFold(
+            folds[-1].as_of,
+            panel.cells.copy(),
+            actual[-1].copy(),
+            {name: fc.expected[-1].copy() for name, fc in forecasts.items()},
+        ),
+        fitted={name: fc.fitted for name, fc in forecasts.items()},
+    )
+
+
+def _score_model(
+    name: str,
+    expected: FloatArray,
+    actual: IntArray,
+    cells: npt.NDArray[np.uint64],
+    folds: tuple[Fold, ...],
+    cutoffs: tuple[Cutoff, ...],
+    ks: list[int],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One model's per-fold scores, coverage curves and per-fold deviance."""
+    scores = [score_ranking(expected[i], actual[i], cells, ks) for i in range(len(folds))]
+    deviance = pd.DataFrame(
+        {
+            "model": name,
+            "as_of": pd.DatetimeIndex([f.as_of for f in folds]),
+            "n_events": actual.sum(axis=1),
+            "deviance": [poisson_deviance(expected[i], actual[i]) for i in range(len(folds))],
+        }
+    )
+    return (
+        _per_fold_frame(name, folds, cutoffs, scores),
+        _curve_frame(name, scores, len(cutoffs), ks[len(cutoffs) :]),
+        deviance,
+    )
+
+
+def _per_fold_frame(
+    name: str, folds: tuple[Fold, ...], cutoffs: tuple[Cutoff, ...], scores: list[CutoffScores]
+) -> pd.DataFrame:
+    """Rows ordered by fold then cutoff."""
+    n_cut = len(cutoffs)
+
+    def column(attr: str) -> npt.NDArray[np.generic]:
+        return np.stack([getattr(s, attr)[:n_cut] for s in scores]).reshape(-1)
+
+    return pd.DataFrame(
+        {
+            "model": name,
+            "as_of": np.repeat(pd.DatetimeIndex([f.as_of for f in folds]).values, n_cut),
+            "fit_until": np.repeat(pd.DatetimeIndex([f.fit_until for f in folds]).values, n_cut),
+            "cutoff": np.tile(np.array([c.label for c in cutoffs], dtype=object), len(folds)),
+            "n_events": np.repeat([s.n_events for s in scores], n_cut).astype(np.int64),
+            "hits": column("hits"),
+            "flagged": column("flagged"),
+            "hit_rate": column("hit_rate"),
+            "pai": column("pai"),
+            "pei": column("pei"),
+        }
+    )
+
+
+def _nan_mean(values: FloatArray) -> FloatArray:
+    """Column means leaving NaN out (NaN where a column has no value), without warnings."""
+    ok = ~np.isnan(values)
+    n = ok.sum(axis=0)
+    total = np.where(ok, values, 0.0).sum(axis=0)
+    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+
+
+def _curve_frame(name: str, scores: list[CutoffScores], skip: int, ks: list[int]) -> pd.DataFrame:
+    """Mean hit rate and PAI over folds at each coverage of ``CURVE_COVERAGES``."""
+    rate = np.stack([s.hit_rate[skip:] for s in scores])
+    index = np.stack([s.pai[skip:] for s in scores])
+    return pd.DataFrame(
+        {
+            "model": name,
+            "coverage": CURVE_COVERAGES,
+            "flagged": np.asarray(ks, dtype=np.int64),
+            "hit_rate": _nan_mean(rate),
+            "pai": _nan_mean(index),
+        }
+    )
+
+
+def _summary(
+    per_fold: pd.DataFrame,
+    deviance: pd.DataFrame,
+    models: tuple[str, ...],
+    cutoffs: tuple[Cutoff, ...],
+    seed: int,
+) -> pd.DataFrame:
+    """Mean, bootstrap interval and fold counts per model, cutoff and metric."""
+    rows = []
+    for name in models:  # models x cutoffs x metrics: a few dozen small groups
+        mine = per_fold[per_fold["model"] == name]
+        for cutoff in cutoffs:
+            part = mine[mine["cutoff"] == cutoff.label]
+            for metric in RANKING_METRICS:
+                rows.append(_summary_row(name, cutoff.label, metric, part[metric], seed))
+        dev = deviance.loc[deviance["model"] == name, "deviance"]
+        rows.append(_summary_row(name, ALL_CELLS, "deviance", dev, seed))
+    return pd.DataFrame(rows)
+
+
+def _summary_row(
+    name: str, cutoff: str, metric: str, values: pd.Series, seed: int
+) -> dict[str, object]:
+    x = values.to_numpy(np.float64)
+    mean, used, excluded = mean_excluding_nan(x)
+    low, high = bootstrap_ci(x, seed=seed)
+    return {
+        "model": name,
+        "cutoff": cutoff,
+        "metric": metric,
+        "mean": mean,
+        "ci_low": low,
+        "ci_high": high,
+        "n_folds": used,
+        "n_excluded": excluded,
+    }

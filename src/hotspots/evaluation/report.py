@@ -1,0 +1,213 @@
+"""Backtest reports: ``report.json`` and one self-contained ``report.html`` with its plots."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+from hotspots.atomic import atomic_path
+from hotspots.errors import ConfigError, DataValidationError
+from hotspots.evaluation.metrics import Cutoff
+from hotspots.evaluation.result import BacktestResult, jsonable
+
+_NO_META: Mapping[str, Any] = MappingProxyType({})
+_DIGITS = {"hit_rate": 3, "pai": 2, "pei": 3, "deviance": 3}
+_HEADERS = {
+    "hit_rate": "Hit rate",
+    "pai": "PAI",
+    "pei": "PEI",
+    "deviance": "Poisson deviance",
+}
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f3f3; }
+tr.best td { font-weight: bold; }
+img { max-width: 100%; display: block; margin: 0.5em 0 1.5em; }
+p.note { color: #555; font-size: 0.9em; }
+"""
+_DEFINITIONS = (
+    "Cells are ranked by forecast count (ties by cell id). Hit rate: share of the period's "
+    "events in the flagged cells. PAI: hit rate divided by the share of the area flagged "
+    "(1 = random). PEI: events caught over the most any equally many cells caught (1 = "
+    "perfect). Periods without events are left out of the means. Intervals: 95% bootstrap "
+    "over folds. Deviance: mean Poisson deviance per cell (lower is better)."
+)
+
+
+def write_report(
+    result: BacktestResult,
+    out_dir: Path,
+    *,
+    title: str,
+    meta: Mapping[str, Any] = _NO_META,
+    feature_importance: Mapping[str, pd.Series] | None = None,
+) -> dict[str, Path]:
+    """Write ``report.json`` (title, meta and ``result.to_dict()``) and ``report.html``.
+
+    Both are rendered in memory first and then written atomically together: on any error
+    neither file is replaced and no temporary file is left. Returns ``{"json": ..., "html":
+    ...}``.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"report folder {str(out)!r} exists and is not a folder")
+    payload = {"title": title, "meta": jsonable(dict(meta)), "result": result.to_dict()}
+    json_text = json.dumps(payload, indent=1, allow_nan=False) + "\n"
+    html_text = render_html(result, title=title, meta=meta, feature_importance=feature_importance)
+    paths = {"json": out / "report.json", "html": out / "report.html"}
+    # nested: the html is renamed into place first, then the json; a failure anywhere before
+    # the last rename removes both temporary files
+    with atomic_path(paths["json"]) as json_tmp, atomic_path(paths["html"]) as html_tmp:
+        json_tmp.write_text(json_text, encoding="utf-8")
+        html_tmp.write_text(html_text, encoding="utf-8")
+    return paths
+
+
+def render_html(
+    result: BacktestResult,
+    *,
+    title: str,
+    meta: Mapping[str, Any] = _NO_META,
+    feature_importance: Mapping[str, pd.Series] | None = None,
+) -> str:
+    """The report page: tables, plots as inline base64 PNG, every text HTML-escaped."""
+    from hotspots.evaluation import plots  # matplotlib loads only when a report is drawn
+
+    first = result.cutoffs[0]
+    map_cutoff = next((c for c in result.cutoffs if c.kind == "coverage"), first)
+    best = _best_or_first(result, map_cutoff)
+    parts = [
+        f"<h1>{_esc(title)}</h1>",
+        f"<p>{_esc(_overview(result))}</p>",
+        "<h2>Model comparison</h2>",
+        *(_comparison(result, c) for c in result.cutoffs),
+        "<h2>Hit rate and PAI against area flagged</h2>",
+        _img(plots.curves_png(result), "hit rate and PAI curves"),
+        f"<h2>Last period: {_esc(best)}'s top cells and the events</h2>",
+        _img(plots.last_fold_map_png(result, best, map_cutoff), "map of the last fold"),
+        f"<h2>PAI per period at {_esc(first.label)}</h2>",
+        _img(plots.pai_series_png(result, first), "PAI per period"),
+        "<h2>Calibration</h2>",
+        _img(plots.calibration_png(result), "calibration"),
+        _totals(result),
+        *_importance(feature_importance, plots.importance_png),
+        "<h2>Specification</h2>",
+        _meta_table(meta),
+        f'<p class="note">{_esc(_DEFINITIONS)}</p>',
+    ]
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{_esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(p for p in parts if p)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _best_or_first(result: BacktestResult, cutoff: Cutoff) -> str:
+    try:
+        return result.best("pai", cutoff)
+    except DataValidationError:  # no fold had events: any model shows the same empty map
+        return result.models[0]
+
+
+def _overview(result: BacktestResult) -> str:
+    folds = result.folds
+    n_fits = len({f.fit_until for f in folds})
+    return (
+        f"Target: {', '.join(result.target)}. {len(folds)} folds forecasting the periods "
+        f"{folds[0].as_of.date()} to {folds[-1].as_of.date()} ('{result.freq}'), "
+        f"{n_fits} fit(s) per model, {result.n_cells} H3 cells at resolution "
+        f"{result.resolution}. Models: {', '.join(result.models)}."
+    )
+
+
+def _number(value: Any, digits: int) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{float(value):.{digits}f}"
+
+
+def _comparison(result: BacktestResult, cutoff: Cutoff) -> str:
+    """One table: models by row, each metric as ``mean [low, high]``; best PAI in bold."""
+    table = result.table(cutoff)
+    k = cutoff.k(result.n_cells)
+    heading = (
+        f"{cutoff.label} of the study area ({k} cells)"
+        if cutoff.kind == "coverage"
+        else f"Top {k} cells"
+    )
+    best = _best_or_first(result, cutoff)
+    head = "".join(f"<th>{_esc(_HEADERS[m])} [95% CI]</th>" for m in _DIGITS)
+    rows = []
+    for name, row in table.iterrows():
+        cells = "".join(
+            f"<td>{_number(row[m], d)} [{_number(row[f'{m}_ci_low'], d)}, "
+            f"{_number(row[f'{m}_ci_high'], d)}]</td>"
+            for m, d in _DIGITS.items()
+        )
+        folds = f"{int(row['n_folds'])} ({int(row['n_excluded'])})"
+        mark = ' class="best"' if name == best else ""
+        rows.append(f"<tr{mark}><td>{_esc(name)}</td>{cells}<td>{folds}</td></tr>")
+    return (
+        f"<h3>{_esc(heading)}</h3>\n<table>\n<tr><th>Model</th>{head}"
+        "<th>Folds (no events)</th></tr>\n" + "\n".join(rows) + "\n</table>"
+    )
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _totals(result: BacktestResult) -> str:
+    rows = "".join(
+        f"<tr><td>{_esc(name)}</td><td>{cal.total_predicted:.1f}</td>"
+        f"<td>{cal.total_observed:.0f}</td></tr>"
+        for name, cal in result.calibration.items()
+    )
+    return (
+        "<table>\n<tr><th>Model</th><th>Predicted events, all folds</th>"
+        f"<th>Observed events</th></tr>\n{rows}\n</table>"
+    )
+
+
+def _importance(
+    importance: Mapping[str, pd.Series] | None, draw: Callable[[str, pd.Series], bytes]
+) -> list[str]:
+    given = {name: s for name, s in (importance or {}).items() if len(s)}
+    if not given:
+        return []
+    out = ["<h2>Feature importance</h2>"]
+    out += [_img(draw(name, s), f"feature importance of {name}") for name, s in given.items()]
+    return out
+
+
+def _meta_table(meta: Mapping[str, Any]) -> str:
+    if not meta:
+        return '<p class="note">No specification given.</p>'
+    rows = "".join(
+        f"<tr><td>{_esc(key)}</td><td>{_esc(_meta_text(value))}</td></tr>"
+        for key, value in meta.items()
+    )
+    return f"<table>\n<tr><th>Setting</th><th>Value</th></tr>\n{rows}\n</table>"
+
+
+def _meta_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(jsonable(value), ensure_ascii=False)
