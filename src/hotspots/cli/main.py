@@ -51,7 +51,7 @@ def _root(
 
 def main() -> None:
     """Entry point: run the app; a HotspotsError becomes one line and exit status 2."""
-    from hotspots.cli import data_cmds, model_cmds  # noqa: F401  (register the commands)
+    from hotspots.cli import data_cmds, model_cmds, train_cmds  # noqa: F401  (register commands)
 
     try:
         app(standalone_mode=False)

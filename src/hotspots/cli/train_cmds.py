@@ -1,0 +1,306 @@
+"""Model commands: ``hotspots train``, ``hotspots backtest`` and ``hotspots forecast``."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hotspots.cli.data_cmds import PRESET_HELP
+from hotspots.cli.main import app, console, out
+from hotspots.cli.render import print_report
+from hotspots.config import get_settings
+from hotspots.errors import ConfigError
+from hotspots.evaluation import BacktestResult, write_report
+from hotspots.jobs.data import ingest_options, load_events
+from hotspots.jobs.forecast import forecast_events, parse_as_of, write_forecast
+from hotspots.jobs.spec import TrainingSpec, read_spec, spec_from_dict
+from hotspots.jobs.train import (
+    Prepared,
+    Selection,
+    backtest_record,
+    default_report_dir,
+    fit_final,
+    prepare,
+    report_meta,
+    run_backtest,
+    select_model,
+)
+from hotspots.registry import Registry
+
+_EXAMPLES = (
+    "Examples:\n\n"
+    "  hotspots train training/demo.toml\n\n"
+    "  hotspots train --events crimes.csv.gz --preset chicago --category 'ASSAULT' "
+    "--resolution 9 --period W --until 2018-01-01 --name chicago-assault\n\n"
+)
+
+
+def _spec(spec_file: Path | None, overrides: dict[str, Any]) -> TrainingSpec:
+    if spec_file is not None:
+        return read_spec(spec_file, overrides)
+    if overrides.get("data.events") is None or overrides.get("name") is None:
+        raise ConfigError("give a training spec (SPEC.toml), or at least --events and --name")
+    return spec_from_dict({"data": {}}, overrides)
+
+
+@contextmanager
+def _bar(label: str) -> Iterator[Any]:
+    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(_model: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"{label} {_model}")
+
+        yield update
+
+
+def _prepare(spec: TrainingSpec) -> Prepared:
+    with console.status(f"reading {spec.data.events.name}"):
+        prepared = prepare(spec)
+    if prepared.loaded.report is not None:
+        print_report(console, prepared.loaded.report)
+    p = prepared.panel
+    console.print(
+        f"panel: {p.cells.size:,} cells (H3 res {p.resolution}) x {len(p.periods)} periods "
+        f"({p.freq}, {p.periods[0].date()} to {prepared.until.date()} excl.); target "
+        f"{', '.join(prepared.target)}: {prepared.target_events:,} events",
+        soft_wrap=True,
+    )
+    return prepared
+
+
+def _comparison(result: BacktestResult, cutoff: str, selected: str | None) -> Table:
+    frame = result.table(cutoff)
+    table = Table(
+        title=f"backtest: {len(result.folds)} folds, top {cutoff} of the study cells flagged "
+        "(means over folds; * = published)"
+    )
+    for col in ("model", "hit rate", "PAI", "PAI 95% CI", "PEI", "deviance"):
+        table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
+    for name, row in frame.iterrows():
+        table.add_row(
+            f"{name} *" if name == selected else str(name),
+            _fmt(row["hit_rate"]),
+            _fmt(row["pai"]),
+            f"{_fmt(row['pai_ci_low'])}-{_fmt(row['pai_ci_high'])}",
+            _fmt(row["pei"]),
+            _fmt(row["deviance"]),
+        )
+    return table
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None or pd.isna(value) else f"{float(value):.3f}"
+
+
+def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]:
+    with _bar("backtest") as update:
+        result = run_backtest(prepared, progress=update)
+    selection = select_model(result, prepared.spec)
+    for c in prepared.spec.backtest.coverages:
+        cutoff = f"{c * 100:g}%"
+        out.print(_comparison(result, cutoff, selection.name))
+    console.print(f"selected {selection.name}: {selection.reason}", soft_wrap=True)
+    return result, selection
+
+
+def _importance(result: BacktestResult) -> dict[str, pd.Series]:
+    return {
+        name: model.feature_importances()
+        for name, model in result.fitted.items()
+        if hasattr(model, "feature_importances")
+    }
+
+
+_SPEC_ARG = typer.Argument(None, help="Training spec (TOML); flags override its keys.")
+_EVENTS = typer.Option(None, "--events", help="Export or event table [spec: data.events].")
+_PRESET = typer.Option(None, help=f"Source format [spec: data.preset]. {PRESET_HELP}.")
+_MAP = typer.Option(None, "--map", help="Column map `key=COLUMN,...` [spec: data.map].")
+_CRS = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:27700 [spec: data.crs].")
+_TZ = typer.Option(None, "--tz", help="Local timezone of the events [spec: data.timezone].")
+_MAX_REJECT = typer.Option(None, help="Reject-share ceiling [spec: data.max_reject_fraction].")
+_MODELS_DIR = typer.Option(None, help="Registry folder [default: HOTSPOTS_MODELS_DIR or models].")
+
+
+def _overrides(**flags: Any) -> dict[str, Any]:
+    keys = {
+        "events": "data.events",
+        "preset": "data.preset",
+        "map_": "data.map",
+        "crs": "data.crs",
+        "tz": "data.timezone",
+        "max_reject_fraction": "data.max_reject_fraction",
+        "category": "target.categories",
+        "resolution": "grid.resolution",
+        "period": "grid.period",
+        "start": "window.start",
+        "until": "window.until",
+        "model": "model.kind",
+        "folds": "backtest.folds",
+        "refit_every": "backtest.refit_every",
+        "name": "name",
+    }
+    return {keys[k]: (v or None) if k == "category" else v for k, v in flags.items()}
+
+
+@app.command(epilog=_EXAMPLES)
+def train(
+    spec_file: Path | None = _SPEC_ARG,
+    events: Path | None = _EVENTS,
+    preset: str | None = _PRESET,
+    map_: str | None = _MAP,
+    crs: str | None = _CRS,
+    tz: str | None = _TZ,
+    max_reject_fraction: float | None = _MAX_REJECT,
+    category: list[str] | None = typer.Option(
+        None, help="Target category; repeat, or a regular expression [spec: target.categories]."
+    ),
+    resolution: int | None = typer.Option(None, help="H3 resolution [spec: grid.resolution]."),
+    period: str | None = typer.Option(None, help="D, W or M [spec: grid.period]."),
+    start: str | None = typer.Option(None, help="First date used [spec: window.start]."),
+    until: str | None = typer.Option(
+        None, help="Exclusive training cut-off [spec: window.until; default: last whole period]."
+    ),
+    model: str | None = typer.Option(None, help="Main model kind [spec: model.kind]."),
+    folds: int | None = typer.Option(None, help="Backtest folds [spec: backtest.folds]."),
+    refit_every: int | None = typer.Option(None, help="Refit every K folds [default: once]."),
+    name: str | None = typer.Option(None, help="Model name in the registry [spec: name]."),
+    models_dir: Path | None = _MODELS_DIR,
+    no_promote: bool = typer.Option(False, help="Publish without making it current."),
+) -> None:
+    """Backtest a model against every baseline, then publish the one to use.
+
+    The published model is the main model when its backtest PAI at the spec's coverage is at
+    least the best baseline's, else that baseline. It is refitted on the whole training
+    window and written to the registry with its manifest, model card and report.
+    """
+    flags = _overrides(
+        events=events,
+        preset=preset,
+        map_=map_,
+        crs=crs,
+        tz=tz,
+        max_reject_fraction=max_reject_fraction,
+        category=category,
+        resolution=resolution,
+        period=period.upper() if period else None,
+        start=start,
+        until=until,
+        model=model,
+        folds=folds,
+        refit_every=refit_every,
+        name=name,
+    )
+    spec = _spec(spec_file, flags)
+    prepared = _prepare(spec)
+    result, selection = _backtest_and_select(prepared)
+    chosen = result.fitted[selection.name]
+    with console.status(f"fitting {selection.name} on the whole training window"):
+        final = fit_final(prepared, chosen)
+    registry = Registry(models_dir or get_settings().models_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_report(
+            result,
+            Path(tmp),
+            title=f"hotspots backtest: {spec.name}",
+            meta=report_meta(prepared, selection),
+            feature_importance=_importance(result),
+        )
+        info = registry.publish(
+            spec.name,
+            final,
+            spec=spec.to_dict(),
+            data=prepared.data_summary(),
+            backtest=backtest_record(result, selection, spec),
+            promote=not no_promote,
+            extra_files=paths,
+        )
+    console.print(
+        f"published {spec.name} {info.version} ({selection.name}) to {info.path}"
+        + ("" if no_promote else "; it is now current"),
+        soft_wrap=True,
+    )
+    console.print(f"  report: {info.path / 'report.html'}", soft_wrap=True)
+
+
+@app.command()
+def backtest(
+    spec_file: Path = typer.Argument(..., help="Training spec (TOML)."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Report folder [reports/NAME]."),
+    folds: int | None = typer.Option(None, help="Backtest folds [spec: backtest.folds]."),
+    until: str | None = typer.Option(None, help="Exclusive cut-off [spec: window.until]."),
+) -> None:
+    """Backtest the spec's model beside every baseline and write report.json / report.html.
+
+    Nothing is published: use `hotspots train` for that.
+    """
+    spec = read_spec(spec_file, {"backtest.folds": folds, "window.until": until})
+    prepared = _prepare(spec)
+    result, selection = _backtest_and_select(prepared)
+    target = out_dir or default_report_dir(spec)
+    paths = write_report(
+        result,
+        target,
+        title=f"hotspots backtest: {spec.name}",
+        meta=report_meta(prepared, selection),
+        feature_importance=_importance(result),
+    )
+    console.print(f"wrote {', '.join(str(p) for p in paths.values())}", soft_wrap=True)
+
+
+@app.command()
+def forecast(
+    model: str = typer.Option(..., "--model", help="Model name in the registry."),
+    version: str | None = typer.Option(None, help="Version, e.g. v3 [default: current]."),
+    models_dir: Path | None = _MODELS_DIR,
+    events: Path = typer.Option(..., "--events", help="Export or event table with the history."),
+    preset: str | None = _PRESET,
+    map_: str | None = _MAP,
+    crs: str | None = _CRS,
+    tz: str | None = typer.Option(None, "--tz", help="Local timezone [default: the model's]."),
+    max_reject_fraction: float | None = _MAX_REJECT,
+    as_of: list[str] = typer.Option(
+        ..., "--as-of", help="Forecast date; repeat, or START..END for every period start."
+    ),
+    horizon: int = typer.Option(1, help="Periods to forecast from each as_of."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output .csv, .parquet or .geojson."),
+) -> None:
+    """Forecast expected counts per study cell from a registered model (no refitting).
+
+    Each as_of reads only whole periods before it; horizon 1 is the period that starts at
+    as_of, or the first one after it. Rows: as_of, period_start, cell, expected_count, rank.
+    """
+    loaded = Registry(models_dir or get_settings().models_dir).load(model, version)
+    data = loaded.manifest.get("spec", {}).get("data", {})
+    options = ingest_options(
+        preset=preset or data.get("preset", "generic"),
+        map=map_ if map_ is not None else (data.get("map") if preset is None else None),
+        crs=crs or data.get("crs"),
+        timezone=tz or loaded.manifest.get("data", {}).get("timezone") or data.get("timezone"),
+        max_reject_fraction=max_reject_fraction,
+        include_discretionary=bool(data.get("include_discretionary", False)),
+    )
+    dates = parse_as_of(as_of, loaded.forecaster.freq_)
+    with console.status(f"reading {events.name}"):
+        history = load_events(events, options)
+    if history.report is not None:
+        print_report(console, history.report)
+    with console.status(f"forecasting {len(dates)} as_of date(s)"):
+        frame, warnings = forecast_events(loaded.forecaster, history.events, dates, horizon)
+    for warning in warnings:
+        console.print(f"warning: {warning}", soft_wrap=True)
+    write_forecast(frame, output)
+    console.print(
+        f"wrote {len(frame):,} rows ({len(dates)} as_of x {horizon} period(s) x "
+        f"{loaded.forecaster.cells_.size:,} cells) from {model} {loaded.version} to {output}",
+        soft_wrap=True,
+    )
