@@ -1,5 +1,10 @@
-"""Features: events -> cell x period panel, and (later) lags and covariates."""
+"""Features: events -> cell x period panel, look-back / spatial / calendar features.
 
+Static covariates from GeoJSON / GeoPackage layers are in ``hotspots.features.covariates``
+(not imported here: it loads geopandas).
+"""
+
+from hotspots.features.matrix import FeatureBuilder, FeatureOptions, TrainingSet
 from hotspots.features.panel import (
     FREQS,
     TOTAL,
@@ -11,6 +16,9 @@ from hotspots.features.panel import (
 from hotspots.features.panel_io import read_panel, write_panel
 
 __all__ = [
+    "FeatureBuilder",
+    "FeatureOptions",
+    "TrainingSet",
     "FREQS",
     "TOTAL",
     "Panel",

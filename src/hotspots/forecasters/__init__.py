@@ -19,6 +19,7 @@ from hotspots.forecasters.baselines import (
     ProspectiveHotspot,
     RollingMean,
 )
+from hotspots.forecasters.lgbm import LightGBMForecaster
 
 __all__ = [
     "PREDICTION_COLUMNS",
@@ -26,6 +27,7 @@ __all__ = [
     "HistoricalMean",
     "KernelDensity",
     "LastPeriod",
+    "LightGBMForecaster",
     "ProspectiveHotspot",
     "RollingMean",
     "ForecasterState",
