@@ -92,9 +92,20 @@ def prepare(spec: TrainingSpec, progress: Progress | None = None) -> Prepared:
     return Prepared(spec, loaded, panel, target, until)
 
 
-def candidate_models(spec: TrainingSpec, target: tuple[str, ...]) -> dict[str, Forecaster]:
-    """The main model and every baseline, keyed by name (the main model first)."""
+def candidate_models(prepared: Prepared) -> dict[str, Forecaster]:
+    """The main model and every baseline, keyed by name (the main model first).
+
+    Static covariate layers of the spec become the main model's ``covariates`` (LightGBM only).
+    """
+    spec, target = prepared.spec, prepared.target
     params = dict(spec.model.params)
+    if spec.covariates:
+        if spec.model.kind != "lightgbm":
+            raise ConfigError(f"covariates need model kind 'lightgbm', not {spec.model.kind!r}")
+        from hotspots.features.covariates import CovariateLayer, cell_covariates
+
+        layers = [CovariateLayer(c.path, c.kind, c.name, c.where) for c in spec.covariates]
+        params["covariates"] = cell_covariates(prepared.panel.cells, layers)
     models = {spec.model.kind: make_forecaster(spec.model.kind, target=target, **params)}
     for name in spec.model.baselines:
         models.setdefault(name, make_forecaster(name, target=target))
@@ -108,7 +119,7 @@ def run_backtest(
 ) -> BacktestResult:
     """The spec's rolling-origin backtest of the main model beside every baseline."""
     spec = prepared.spec
-    models = models or candidate_models(spec, prepared.target)
+    models = models or candidate_models(prepared)
     folds = rolling_origin_folds(
         prepared.panel.periods,
         spec.backtest.folds,

@@ -1,0 +1,109 @@
+"""Training jobs: the panel a spec builds, model selection against baselines, covariates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from hotspots.errors import ConfigError
+from hotspots.evaluation import Cutoff
+from hotspots.grid import cells_to_latlng
+from hotspots.jobs.spec import TrainingSpec, spec_from_dict
+from hotspots.jobs.train import candidate_models, prepare, select_model
+from hotspots.synthetic import COLUMN_MAP, TIMEZONE
+
+
+def year_spec(year_city_dir: Path, **extra: object) -> TrainingSpec:
+    raw: dict[str, object] = {
+        "name": "t",
+        "data": {"events": str(year_city_dir / "events.csv.gz"), "map": COLUMN_MAP},
+        "target": {"categories": ["Burglary Residential"]},
+        "grid": {"resolution": 8, "period": "W"},
+        "backtest": {"folds": 2},
+        **extra,
+    }
+    raw["data"]["timezone"] = TIMEZONE  # type: ignore[index]
+    return spec_from_dict(raw)
+
+
+def test_prepare_cuts_at_the_last_whole_week(year_city_dir: Path) -> None:
+    prepared = prepare(year_spec(year_city_dir))
+    assert prepared.until == pd.Timestamp("2024-01-01")  # the data end Sunday 31 December
+    assert len(prepared.panel.periods) == 52 and prepared.panel.freq == "W"
+    assert prepared.target == ("Burglary Residential",)
+    summary = prepared.data_summary()
+    assert summary["target_events_in_panel"] == prepared.target_events > 1000
+    assert summary["study_cells"] == prepared.panel.cells.size
+    json.dumps(summary)
+
+
+def test_prepare_honours_until(year_city_dir: Path) -> None:
+    prepared = prepare(year_spec(year_city_dir, window={"until": "2023-07-03"}))
+    assert prepared.panel.periods[-1] == pd.Timestamp("2023-06-26")
+
+
+def fake_result(pai: dict[str, float]) -> SimpleNamespace:
+    table = pd.DataFrame({"pai": pai})
+    return SimpleNamespace(cutoffs=(Cutoff.coverage(0.01),), table=lambda cutoff: table)
+
+
+@pytest.mark.parametrize(
+    ("scores", "chosen"),
+    [
+        ({"lightgbm": 5.0, "kde": 4.0, "last_period": 3.0}, "lightgbm"),
+        ({"lightgbm": 4.0, "kde": 4.0}, "lightgbm"),  # a tie keeps the main model
+        ({"lightgbm": 3.9, "kde": 4.0, "last_period": 2.0}, "kde"),
+        ({"lightgbm": float("nan"), "kde": 1.0}, "kde"),
+    ],
+)
+def test_select_never_worse_than_the_best_baseline(
+    year_city_dir: Path, scores: dict[str, float], chosen: str
+) -> None:
+    selection = select_model(fake_result(scores), year_spec(year_city_dir))  # type: ignore[arg-type]
+    assert selection.name == chosen and selection.cutoff == "1%"
+    assert ("instead" in selection.reason) == (chosen != "lightgbm")
+
+
+def test_select_coverage_must_be_backtested(year_city_dir: Path) -> None:
+    spec = year_spec(year_city_dir, backtest={"folds": 2, "select_coverage": 0.02})
+    with pytest.raises(ConfigError, match="select_coverage 0.02"):
+        select_model(fake_result({"lightgbm": 1.0}), spec)  # type: ignore[arg-type]
+
+
+def test_covariate_layers_reach_the_model(year_city_dir: Path, tmp_path: Path) -> None:
+    base = prepare(year_spec(year_city_dir))
+    lat, lng = cells_to_latlng(base.panel.cells[:3])
+    points = [
+        {"type": "Feature", "properties": {"kind": "bar"},
+         "geometry": {"type": "Point", "coordinates": [float(x), float(y)]}}  # x=lng, y=lat
+        for y, x in zip(lat, lng, strict=True)
+    ]  # fmt: skip
+    layer = tmp_path / "bars.geojson"
+    layer.write_text(json.dumps({"type": "FeatureCollection", "features": points}))
+    spec = year_spec(
+        year_city_dir,
+        covariates=[{"path": str(layer), "kind": "count", "name": "bars"}],
+        model={"kind": "lightgbm", "params": {"n_estimators": 5}},
+    )
+    prepared = prepare(spec)
+    main = candidate_models(prepared)["lightgbm"]
+    cov = main.get_params()["covariates"]
+    assert list(cov.columns) == ["bars"]
+    assert cov.loc[base.panel.cells[:3], "bars"].tolist() == [1.0, 1.0, 1.0]
+    assert float(cov["bars"].sum()) == 3.0
+    main.fit(prepared.panel)
+    assert "cov_bars" in main.feature_names_
+
+
+def test_covariates_need_lightgbm(year_city_dir: Path, tmp_path: Path) -> None:
+    spec = year_spec(
+        year_city_dir,
+        covariates=[{"path": str(tmp_path / "x.geojson"), "kind": "count", "name": "x"}],
+        model={"kind": "kde"},
+    )
+    with pytest.raises(ConfigError, match="covariates need model kind 'lightgbm'"):
+        candidate_models(prepare(spec))
