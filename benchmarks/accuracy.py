@@ -134,6 +134,14 @@ def verdict(case: str, summary: Any) -> dict[str, Any]:
     }
 
 
+def _param(text: str) -> tuple[str, Any]:
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value  # a bare string such as tweedie
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=sorted(CASES), action="append")
@@ -142,10 +150,7 @@ def main() -> None:
     if not DATA.is_dir():
         print(f"skipped: {DATA} is absent (the real extracts live beside the checkout)")
         return
-    params = {
-        k: json.loads(v) if v[:1] in "0123456789-[{tf" else v
-        for k, v in (p.split("=", 1) for p in args.param)
-    }
+    params = dict(_param(p) for p in args.param)
     print(machine())
     results = [run_case(case, params) for case in args.case or sorted(CASES)]
     print("\nsummary:")

@@ -26,6 +26,7 @@ W_NAMES = [
     "target_mean_13",
     "target_mean_26",
     "target_mean_52",
+    "target_mean_all",
     "target_decay_1",
     "target_decay_4",
     "target_decay_13",
@@ -35,12 +36,15 @@ W_NAMES = [
     "ring1_sum_4",
     "ring1_mean_13",
     "ring1_mean_52",
+    "ring1_mean_all",
     "ring2_n_cells",
     "ring2_sum_4",
     "ring2_mean_52",
+    "ring2_mean_all",
     "parent_n_cells",
     "parent_sum_4",
     "parent_mean_52",
+    "parent_mean_all",
     "all_sum_4",
     "all_mean_52",
     "rel_b_sum_4",
@@ -313,3 +317,16 @@ def test_monthly_and_daily_plans(freq: str, start: str, near_repeat: str, long_m
     assert got[long_mean] == 2.0  # periods 0..3 hold 1 + 0 + 2 + 5
     assert got[near_repeat] == 5
     assert got["month"] == (5 if freq == "M" else 1)
+
+
+def test_mean_all_is_the_whole_history_mean(year_panel: Panel) -> None:
+    p = year_panel
+    b = FeatureBuilder(p.cells, p.resolution, p.freq, p.categories, p.categories[:1])
+    target = p.counts[0]
+    X = b.matrix(p.counts, target, p.periods, origins=[40], leads=[1])
+    col = {n: X[:, j] for j, n in enumerate(b.names)}
+    np.testing.assert_allclose(col["target_mean_all"], target[:40].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(col["target_mean_13"], target[27:40].mean(axis=0), rtol=1e-6)
+    assert not np.allclose(col["target_mean_all"], col["target_mean_13"])
+    ring1 = b.neighbours.ring_sum(target[:40], 1)
+    np.testing.assert_allclose(col["ring1_mean_all"], ring1.mean(axis=0), rtol=1e-5)

@@ -13,6 +13,9 @@ feature (W windows shown)      meaning
 ``target_mean_{w}``            target count per period over the last min(w, history) periods,
                                w = 13, 26, 52 (M: 6, 12; D: 28, 91): long windows come as
                                rates only (the sum is w x the rate once the history is longer)
+``target_mean_all``            target count per period over the whole history (the historical
+                               mean a long-run hotspot map shows); also ``ring1_mean_all``,
+                               ``ring2_mean_all`` and ``parent_mean_all``
 ``target_decay_{h}``           counts decayed with a half-life of h periods, the last period
                                weighing 1; h = 1, 4, 13 (M: 1, 3, 12; D: 3, 14, 56)
 ``periods_since_last``         periods since the last target event in the cell (1 = the last
@@ -74,6 +77,7 @@ from hotspots.features.lags import (
 )
 
 IntArray = npt.NDArray[np.int64]
+_ALL = 1 << 30  # a window longer than any history: the mean over every period before
 Float32Array = npt.NDArray[np.float32]
 
 
@@ -184,6 +188,7 @@ class FeatureBuilder:
         p, nb = self.plan, self.neighbours
         specs: list[tuple[str, Column]] = [(f"target_sum_{w}", _sum("target", w)) for w in p.sums]
         specs += [(f"target_mean_{w}", _mean("target", w)) for w in p.means]
+        specs.append(("target_mean_all", _mean("target", _ALL)))
         specs += [(f"target_decay_{h}", self._decay(h)) for h in p.half_lives]
         specs.append(("periods_since_last", lambda s, b: s.since(p.since_cap)[b.origins]))
         spatial = {
@@ -195,6 +200,7 @@ class FeatureBuilder:
             specs.append((f"{src}_n_cells", _static(size)))
             specs += [(f"{src}_sum_{w}", _sum(src, w)) for w in sums]
             specs += [(f"{src}_mean_{w}", _mean(src, w)) for w in means]
+            specs.append((f"{src}_mean_all", _mean(src, _ALL)))
         for src, label in self._other_sources():
             specs += [(f"{label}_sum_{p.short}", _sum(src, p.short))]
             specs += [(f"{label}_mean_{p.long}", _mean(src, p.long))]
