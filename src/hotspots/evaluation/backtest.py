@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.base import clone
 
-from hotspots.errors import ConfigError, DataValidationError, UnknownCategoryError
+from hotspots.errors import ConfigError, DataValidationError
 from hotspots.evaluation.folds import Fold
 from hotspots.evaluation.metrics import (
     Cutoff,
@@ -30,6 +30,7 @@ from hotspots.evaluation.result import (
 )
 from hotspots.features import Panel
 from hotspots.forecasters import Forecaster
+from hotspots.forecasters.base import resolve_target
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -115,17 +116,7 @@ def _cutoffs(
 
 def _target_of(model: Forecaster, panel: Panel) -> tuple[str, ...]:
     """The categories ``model`` forecasts on ``panel`` (``target=None``: all of them)."""
-    target = model.get_params().get("target")
-    if target is None:
-        return panel.categories
-    names = (target,) if isinstance(target, str) else tuple(target)
-    missing = [c for c in names if c not in panel.categories]
-    if missing or not names:
-        raise UnknownCategoryError(
-            f"target categories {missing or names!r} are not in the panel; categories are: "
-            f"{list(panel.categories)}"
-        )
-    return names
+    return resolve_target(model.get_params().get("target"), panel)
 
 
 def _shared_target(models: Mapping[str, Forecaster], panel: Panel) -> tuple[str, ...]:

@@ -233,14 +233,20 @@ def _resolve_resolution(resolution: int | None, study_area: StudyArea | None) ->
     return study_area.resolution
 
 
-def _bound_ns(value: Any, tz: Any, name: str) -> int:
-    """A start/end bound as naive local wall-clock ns (tz-aware bounds move to ``tz``)."""
+def to_timestamp(value: Any, name: str) -> pd.Timestamp:
+    """``value`` as a Timestamp; ConfigError naming ``name`` if it is not a date or time."""
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"{name} must be a date or time, got {value!r}") from err
     if ts is pd.NaT:
         raise ConfigError(f"{name} must be a date or time, got {value!r}")
+    return ts
+
+
+def _bound_ns(value: Any, tz: Any, name: str) -> int:
+    """A start/end bound as naive local wall-clock ns (tz-aware bounds move to ``tz``)."""
+    ts = to_timestamp(value, name)
     if ts.tz is not None:
         ts = (ts.tz_convert(tz) if tz is not None else ts).tz_localize(None)
     return int(ts.as_unit("ns").value)

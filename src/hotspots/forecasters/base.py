@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from hotspots.errors import ConfigError, DataValidationError, NotFittedError, UnknownCategoryError
-from hotspots.features.panel import Panel, period_floor, period_range
+from hotspots.features.panel import Panel, period_floor, period_range, to_timestamp
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -106,13 +106,22 @@ def origin_of(panel_periods: pd.DatetimeIndex, freq: str, as_of: Any, horizon: i
     return Origin(history_end, pd.DatetimeIndex(targets), leads)
 
 
+def resolve_target(target: tuple[str, ...] | str | None, panel: Panel) -> tuple[str, ...]:
+    """The target categories a ``target`` parameter names in ``panel`` (None: all of them)."""
+    if target is None:
+        return panel.categories
+    names = (target,) if isinstance(target, str) else tuple(target)
+    missing = [c for c in names if c not in panel.categories]
+    if missing or not names:
+        raise UnknownCategoryError(
+            f"target categories {missing or names!r} are not in the panel; categories are: "
+            f"{list(panel.categories)}"
+        )
+    return names
+
+
 def _timestamp(value: Any, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"{name} must be a date or time, got {value!r}") from err
-    if ts is pd.NaT:
-        raise ConfigError(f"{name} must be a date or time, got {value!r}")
+    ts = to_timestamp(value, name)
     if ts.tz is not None:
         raise ConfigError(f"{name} must be naive local time like the panel, got {value!r}")
     return ts.as_unit("ns")
@@ -226,16 +235,7 @@ class Forecaster(BaseEstimator):
             )
 
     def _resolve_target(self, panel: Panel) -> tuple[str, ...]:
-        if self.target is None:
-            return panel.categories
-        target = (self.target,) if isinstance(self.target, str) else tuple(self.target)
-        missing = [c for c in target if c not in panel.categories]
-        if missing or not target:
-            raise UnknownCategoryError(
-                f"target categories {missing or target!r} are not in the panel; categories "
-                f"are: {list(panel.categories)}"
-            )
-        return target
+        return resolve_target(self.target, panel)
 
     def _history(self, panel: Panel, end: int) -> History:
         counts = _align(panel, self.cells_, self.categories_, end)
