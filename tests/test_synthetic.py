@@ -285,3 +285,28 @@ def test_write_city_files_read_back(small_city: City, tmp_path: Path) -> None:
     assert meta["column_map"] == COLUMN_MAP
     assert meta["defects"] == small_city.defects
     assert meta["n_events"] == len(small_city.events)
+
+
+def test_gzip_header_names_the_csv_not_the_temporary_file(small_city: City, tmp_path: Path) -> None:
+    first = write_city(small_city, tmp_path / "a")["events.csv.gz"].read_bytes()
+    again = write_city(small_city, tmp_path / "b")["events.csv.gz"].read_bytes()
+    assert first == again
+    # gzip header: magic, method, flags (0x08: a file name follows), mtime, ..., the name; a
+    # temporary file's name would hold the process id, so another run would differ
+    assert first[:3] == b"\x1f\x8b\x08" and first[3] & 0x08
+    assert first[4:8] == bytes(4)  # mtime 0
+    assert first[10:21] == b"events.csv\x00"
+
+
+def test_package_keeps_the_public_names() -> None:
+    import hotspots.synthetic as synthetic
+
+    expected = {
+        "BBOX", "BURN_IN_DAYS", "CATEGORIES", "CENTER", "COLUMN_MAP", "DECAY", "DEFECT_RATES",
+        "DISCRETIONARY", "FREQS", "GZIP", "HALF_SIDE_KM", "KM_PER_DEGREE", "NAME", "ODD_TIMES",
+        "ORIGINS", "PROFILES", "RAW_COLUMNS", "SELF_SHARE", "TIMEZONE", "CategoryProfile",
+        "City", "IntArray", "generate_city", "study_area", "write_city",
+    }  # fmt: skip
+    assert set(synthetic.__all__) == expected
+    assert all(hasattr(synthetic, name) for name in expected)
+    assert synthetic.City.__module__ == "hotspots.synthetic.city"

@@ -46,14 +46,10 @@ def coordinates(raw: pd.DataFrame, projected: bool, crs: str | None) -> Coords:
     bad = ~missing & (a_bad | b_bad)
     zero = ~missing & ~bad & (a == 0) & (b == 0)
     usable = ~missing & ~bad & ~zero
-    if projected:
-        lat, lng = _to_wgs84(b, a, usable, crs or "")
-    else:
-        lat, lng = a.copy(), b.copy()
+    lat, lng = _to_wgs84(b, a, usable, crs or "") if projected else (a, b)
     bad |= usable & ~((np.abs(lat) <= 90) & (np.abs(lng) <= 180))
     valid = ~missing & ~bad & ~zero
-    lat[~valid] = np.nan
-    lng[~valid] = np.nan
+    lat, lng = np.where(valid, lat, np.nan), np.where(valid, lng, np.nan)  # new arrays
     masks = {"missing_coordinates": missing, "bad_coordinates": bad, "zero_coordinates": zero}
     return Coords(lat, lng, masks, valid)
 
@@ -83,6 +79,45 @@ def haversine_km(
     dlat, dlng = p1 - p2, np.radians(lng - lng0)
     h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlng / 2) ** 2
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
+def median(values: npt.NDArray[np.float64]) -> float:
+    """``np.median(values)``, partitioning only the values near a sample's median.
+
+    The middle rank is counted exactly: values below the band, then the band itself; when the
+    band misses the middle (a freak sample), or with NaN, ``np.median`` decides.
+    """
+    n = len(values)
+    if n < 100_000 or np.isnan(values).any():
+        return float(np.median(values))
+    sample = np.sort(values[:: n // 4096])
+    lo, hi = sample[int(0.47 * len(sample))], sample[int(0.53 * len(sample))]
+    middle = [(n - 1) // 2, n // 2]  # the two middle ranks (equal when n is odd)
+    below = int(np.count_nonzero(values < lo))
+    band = values[(values >= lo) & (values <= hi)]
+    if not below <= middle[0] <= middle[1] < below + len(band):
+        return float(np.median(values))
+    part = np.partition(band, [k - below for k in middle])
+    return float(np.mean(part[[k - below for k in middle]]))  # as np.median averages them
+
+
+def farther_than(
+    lat: npt.NDArray[np.float64],
+    lng: npt.NDArray[np.float64],
+    lat0: float,
+    lng0: float,
+    km: float,
+) -> BoolArray:
+    """``haversine_km(lat, lng, lat0, lng0) > km``, computed only where a cheap bound can't tell.
+
+    The great circle is never longer than going along the meridian and then along a parallel,
+    so ``R * (|dlat| + |dlng|)`` (radians) bounds it; points well inside that bound are near.
+    """
+    bound = np.radians(np.abs(lat - lat0) + np.abs(lng - lng0)) * EARTH_RADIUS_KM
+    check = ~(bound < 0.99 * km)  # the 1% margin dwarfs any rounding in haversine_km
+    far = np.zeros(lat.shape, dtype=bool)
+    far[check] = haversine_km(lat[check], lng[check], lat0, lng0) > km
+    return far
 
 
 def read_boundary(path: str | Path) -> Any:
@@ -158,8 +193,8 @@ class Area:
                 inside &= shapely.contains_xy(self.boundary, ln, la)  # (x=lng, y=lat)
             out[placed] = ~inside
         elif self.max_distance_km > 0:
-            d = haversine_km(la, ln, float(np.median(la)), float(np.median(ln)))
-            out[placed] = d > self.max_distance_km
+            lat0, lng0 = median(la), median(ln)
+            out[placed] = farther_than(la, ln, lat0, lng0, self.max_distance_km)
         return out
 
     def describe(self) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -16,15 +19,21 @@ from hotspots.ingest import readers
 from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area, Coords, coordinates
 from hotspots.ingest.mapping import ColumnMap, get_preset
-from hotspots.ingest.schema import PRECISION_DTYPE, PRECISIONS
+from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE, PRECISIONS
+from hotspots.ingest.textbuf import all_lengths, arrow_strings, may_need_trim
 from hotspots.ingest.times import parse_times
 from hotspots.ingest.validate import (
     REASONS,
+    IdIndex,
     ValidationReport,
-    duplicate_ids,
     fill_report,
     first_reason,
+    index_ids,
+    repeated_ids,
 )
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 @dataclass(frozen=True)
@@ -137,23 +146,60 @@ def ingest_file(
     return result
 
 
-def validate_frame(
-    raw: pd.DataFrame, options: IngestOptions, plan: ReadPlan, source: str
-) -> IngestResult:
-    """Apply every check to the raw columns and build the event table of accepted rows."""
-    n = len(raw)
-    rows = np.arange(1, n + 1, dtype=np.int64)
+@dataclass(frozen=True)
+class RowChecks:
+    """What the raw columns other than time say per row (computed beside the time parsing)."""
+
+    coords: Coords
+    category: pd.Series
+    excluded: npt.NDArray[np.bool_]  # left out by the category policy
+    ids: IdIndex | None
+    texts: dict[str, pd.Series]  # the id and origin columns, trimmed, empty strings as NA
+
+
+def row_checks(raw: pd.DataFrame, options: IngestOptions, plan: ReadPlan) -> RowChecks:
+    """Coordinates, categories, the policy, the id index and clean text of every raw row."""
     coords = coordinates(raw, plan.cmap.projected, options.crs)
-    keyed = ColumnMap(**{k: k for k, _ in plan.cmap.items() if k in raw})  # raw is keyed by field
-    parsed = parse_times(raw, keyed, plan.tz, plan.source_tz, plan.fmt)
-    now = options.now or pd.Timestamp.now(tz=plan.tz)
-    now = now.tz_localize(plan.tz) if now.tzinfo is None else now
-    times = parsed.times
     category = (
         options.policy.canonical(raw["category"])
         if "category" in raw
         else pd.Series(options.default_category, index=raw.index, dtype="string")
     )
+    ids = index_ids(raw["id"]) if "id" in raw else None
+    texts = {key: clean_text(raw[key]) for key in ("id", "origin") if key in raw}
+    return RowChecks(coords, category, options.policy.excluded(category), ids, texts)
+
+
+def _together(side: Callable[[], A], main: Callable[[], B]) -> tuple[A, B]:
+    """Run ``side`` in a helper thread while this thread runs ``main``.
+
+    numpy, pandas' hash tables and arrow release the GIL in their loops, so the two share the
+    cores. An error from ``side`` is raised first, as it would be running it first.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(side)
+        try:
+            out = main()
+        except Exception:
+            future.result()
+            raise
+        return future.result(), out
+
+
+def validate_frame(
+    raw: pd.DataFrame, options: IngestOptions, plan: ReadPlan, source: str
+) -> IngestResult:
+    """Apply every check to the raw columns and build the event table of accepted rows."""
+    n = len(raw)
+    keyed = ColumnMap(**{k: k for k, _ in plan.cmap.items() if k in raw})  # raw is keyed by field
+    checks, parsed = _together(
+        lambda: row_checks(raw, options, plan),
+        lambda: parse_times(raw, keyed, plan.tz, plan.source_tz, plan.fmt),
+    )
+    coords, category = checks.coords, checks.category
+    now = options.now or pd.Timestamp.now(tz=plan.tz)
+    now = now.tz_localize(plan.tz) if now.tzinfo is None else now
+    times = parsed.times
     masks = dict(coords.masks)
     masks["unparseable_time"] = times.isna().to_numpy()
     masks["future_time"] = (times > now).fillna(False).to_numpy(dtype=bool)
@@ -161,34 +207,58 @@ def validate_frame(
     placed = coords.valid & ~masks["unparseable_time"]
     masks["outside_area"] = options.area.outside(coords.lat, coords.lng, placed)
     codes = first_reason(masks, n)
-    if "id" in raw:
-        codes[duplicate_ids(raw["id"], codes < 0)] = list(REASONS).index("duplicate_id")
+    if checks.ids is not None:
+        codes[repeated_ids(checks.ids, codes < 0)] = list(REASONS).index("duplicate_id")
     accepted = codes < 0
-    excluded = accepted & options.policy.excluded(category)
+    excluded = accepted & checks.excluded
     keep = accepted & ~excluded
-    report = ValidationReport(source=source, rows_read=n, max_reject_fraction=_ceiling(options))
-    fill_report(report, codes, raw, rows)
-    counts = category[excluded].value_counts()
-    report.excluded_by_policy = {str(k): int(v) for k, v in counts.items()}
-    events = _event_table(raw, keep, rows, times, parsed.precision, coords, category)
+    (report, kept_category), events = _together(
+        lambda: (
+            _report(source, options, raw, codes, category[excluded]),
+            category[keep].reset_index(drop=True).astype("string"),
+        ),
+        lambda: _event_table(checks, keep, times, parsed.precision),
+    )
+    events.insert(list(EVENT_COLUMNS).index("category"), "category", kept_category)
     report.rows_accepted = len(events)
     report.notes += _notes(plan, parsed.fmt, options, events)
     return IngestResult(events, report, plan.tz)
 
 
-def _text_column(raw: pd.DataFrame, key: str, keep: npt.NDArray[np.bool_]) -> pd.Series:
-    """A raw text column of the kept rows, trimmed, with empty strings as NA."""
-    if key not in raw:
+def _report(
+    source: str,
+    options: IngestOptions,
+    raw: pd.DataFrame,
+    codes: npt.NDArray[np.int8],
+    left_out: pd.Series,
+) -> ValidationReport:
+    """Rejects by reason with example rows, and what the category policy left out."""
+    report = ValidationReport(source, rows_read=len(raw), max_reject_fraction=_ceiling(options))
+    fill_report(report, codes, raw, np.arange(1, len(raw) + 1, dtype=np.int64))
+    report.excluded_by_policy = {str(k): int(v) for k, v in left_out.value_counts().items()}
+    return report
+
+
+def clean_text(values: pd.Series) -> pd.Series:
+    """A raw text column trimmed, with empty strings as NA."""
+    text = values.astype("string")
+    if may_need_trim(arrow_strings(text)):  # trimming 1.5M strings costs; most need none
+        text = text.str.strip()
+    empty = (all_lengths(arrow_strings(text)) == 0) & text.notna().to_numpy()
+    return text.mask(empty) if empty.any() else text
+
+
+def _kept_text(texts: dict[str, pd.Series], key: str, keep: npt.NDArray[np.bool_]) -> pd.Series:
+    if key not in texts:
         return pd.Series(pd.NA, index=range(int(keep.sum())), dtype="string")
-    text = raw[key][keep].astype("string").str.strip().reset_index(drop=True)
-    return text.mask(text == "")
+    return texts[key][keep].reset_index(drop=True)
 
 
 def _event_ids(
-    raw: pd.DataFrame, keep: npt.NDArray[np.bool_], src: npt.NDArray[np.int64]
+    texts: dict[str, pd.Series], keep: npt.NDArray[np.bool_], src: npt.NDArray[np.int64]
 ) -> pd.Series:
     """Source ids, or ``r<source_row>`` where the row has none."""
-    ids = _text_column(raw, "id", keep)
+    ids = _kept_text(texts, "id", keep)
     missing = ids.isna().to_numpy()
     if missing.any():  # formatting ids is slow: only for the rows that need one
         ids[missing] = np.char.add("r", src[missing].astype(str))
@@ -196,26 +266,23 @@ def _event_ids(
 
 
 def _event_table(
-    raw: pd.DataFrame,
+    checks: RowChecks,
     keep: npt.NDArray[np.bool_],
-    rows: npt.NDArray[np.int64],
     times: pd.Series,
     precision: npt.NDArray[np.int8],
-    coords: Coords,
-    category: pd.Series,
 ) -> pd.DataFrame:
-    src = rows[keep]
+    """The event table of the kept rows, but for its category column (built beside it)."""
+    src = np.flatnonzero(keep).astype(np.int64) + 1  # 1-based source rows
     return pd.DataFrame(
         {
-            "event_id": _event_ids(raw, keep, src),
+            "event_id": _event_ids(checks.texts, keep, src),
             "occurred_at": times[keep].reset_index(drop=True).dt.as_unit("ns"),
             "time_precision": pd.Categorical.from_codes(
                 precision[keep].astype(np.int8), dtype=PRECISION_DTYPE
             ),
-            "lat": coords.lat[keep],
-            "lng": coords.lng[keep],
-            "category": category[keep].reset_index(drop=True).astype("string"),
-            "origin": _text_column(raw, "origin", keep),
+            "lat": checks.coords.lat[keep],
+            "lng": checks.coords.lng[keep],
+            "origin": _kept_text(checks.texts, "origin", keep),
             "source_row": src,
         }
     )

@@ -201,7 +201,7 @@ def read_csv(
             table = _stream_csv(path, layout, columns, set(), progress)
         else:
             raise InputFileError(f"cannot parse {path.name} as CSV: {_arrow_reason(err)}") from err
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    frame = table.to_pandas(types_mapper={pa.large_string(): pd.StringDtype()}.get)
     frame = frame.rename(columns={v: k for k, v in found.items()})
     return SourceTable(frame)
 
@@ -230,7 +230,8 @@ def _stream_csv(
     )
     convert = pcsv.ConvertOptions(
         include_columns=columns,
-        column_types={c: (pa.float64() if c in float_cols else pa.string()) for c in columns},
+        # large_string: what pandas' arrow-backed strings hold, so no cast when converting
+        column_types={c: (pa.float64() if c in float_cols else pa.large_string()) for c in columns},
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )

@@ -5,11 +5,14 @@ Naive times with a time of day are read in ``source_tz``; times with a UTC offse
 Dates and months carry no time of day, so they are taken as local calendar dates in the target
 timezone and never shifted across midnight. Ambiguous wall times (the repeated hour when clocks
 go back) are read as standard time; times in the skipped hour are moved forward.
+Fixed-width ISO 8601 stamps and whole hours away from clock changes take the fast paths of
+``fasttime``, which give exactly what pandas gives; pandas reads and places everything else.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -17,7 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hotspots.errors import ConfigError
+from hotspots.ingest.fasttime import FixedIso, iso_fixed, localize_hourly
 from hotspots.ingest.mapping import ColumnMap
+from hotspots.ingest.textbuf import arrow_strings
 
 # Tried in this order on a sample when no format is given; the best parser wins.
 CANDIDATE_FORMATS = (
@@ -91,6 +96,10 @@ def _format_precision(fmt: str, values: pd.Series) -> np.ndarray:
 
 def localize(naive: pd.Series, tz: str) -> pd.Series:
     """Attach ``tz`` to naive wall times (ambiguous -> standard time, gaps -> shifted forward)."""
+    return localize_hourly(naive, tz, partial(_localize_exact, tz=tz))
+
+
+def _localize_exact(naive: pd.Series, tz: str) -> pd.Series:
     ambiguous = np.zeros(len(naive), dtype=bool)
     return naive.dt.tz_localize(tz, ambiguous=ambiguous, nonexistent="shift_forward")
 
@@ -113,6 +122,27 @@ def _has_offset(text: pd.Series) -> np.ndarray:
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
+def _rows(text: pd.Series, mask: np.ndarray) -> pd.Series:
+    return text if mask.all() else text[mask]
+
+
+def _naive(text: pd.Series, fmt: str, aware: np.ndarray, fast: FixedIso | None) -> pd.Series:
+    """Naive times of the rows without an offset: the fast path's, and pandas' for the rest."""
+    if fast is None or not fast.ok.any():
+        return _to_datetime(text.mask(aware), fmt, False)
+    slow = ~fast.ok
+    rest = _to_datetime(text[slow].mask(aware[slow]), fmt, False) if slow.any() else None
+    if rest is not None and isinstance(rest.dtype, pd.DatetimeTZDtype):
+        return _to_datetime(text.mask(aware), fmt, False)  # a zone name the offset check missed
+    # the unit pandas gives the whole column: microseconds unless a string needs nanoseconds
+    unit = "ns" if rest is not None and rest.dt.unit == "ns" else "us"
+    out = np.empty(len(text), dtype=f"M8[{unit}]")
+    out[fast.ok] = fast.seconds[fast.ok].astype("M8[s]")
+    if rest is not None:
+        out[slow] = rest.to_numpy()
+    return pd.Series(out, index=text.index, name=text.name)
+
+
 def parse_time_column(
     values: pd.Series, tz: str, source_tz: str, fmt: str | None = None
 ) -> ParsedTimes:
@@ -124,12 +154,16 @@ def parse_time_column(
     text = values.astype("string")
     if fmt is None:
         fmt, _ = infer_format(text)
-    precision = _format_precision(fmt, text)
-    aware = _has_offset(text)
+    fast = iso_fixed(arrow_strings(text)) if fmt == "ISO8601" else None
+    slow = ~fast.ok if fast is not None else np.ones(len(text), dtype=bool)
+    precision = fast.precision if fast is not None else np.zeros(len(text), np.int8)
+    precision[slow] = _format_precision(fmt, _rows(text, slow))
+    aware = np.zeros(len(text), dtype=bool)
+    aware[slow] = _has_offset(_rows(text, slow))
     if "%z" in fmt or aware.all():
         times = _to_datetime(text, fmt, True).dt.tz_convert(tz)
     else:
-        times = _place(_to_datetime(text.mask(aware), fmt, False), precision, tz, source_tz)
+        times = _place(_naive(text, fmt, aware, fast), precision, tz, source_tz)
         if aware.any():  # both kinds in one column: merge them on one time unit
             times = times.dt.as_unit("us")
             converted = _to_datetime(text[aware], fmt, True).dt.tz_convert(tz)

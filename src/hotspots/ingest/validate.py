@@ -19,6 +19,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hotspots.ingest.textbuf import (
+    all_lengths,
+    arrow_strings,
+    hash_strings,
+    may_need_trim,
+    take_rows,
+)
+
 REASONS: dict[str, str] = {
     "missing_coordinates": "latitude or longitude is empty",
     "bad_coordinates": "coordinates are not numbers, or outside -90..90 / -180..180",
@@ -86,20 +94,63 @@ def first_reason(masks: dict[str, npt.NDArray[np.bool_]], n: int) -> npt.NDArray
     return codes
 
 
+@dataclass(frozen=True)
+class IdIndex:
+    """Trimmed ids, which rows have one, and which of those may repeat (a shared hash)."""
+
+    text: pa.ChunkedArray
+    present: npt.NDArray[np.bool_]
+    maybe: npt.NDArray[np.bool_]
+
+
+def index_ids(ids: pd.Series) -> IdIndex:
+    """Hash every id once, so duplicates among any candidate rows are cheap to find."""
+    text = arrow_strings(ids)
+    if may_need_trim(text):
+        text = pa.chunked_array([pc.utf8_trim_whitespace(c) for c in text.chunks], text.type)
+    present = all_lengths(text) > 0  # nulls have length 0
+    # only ids whose hash another row shares can repeat; those are compared exactly later
+    # (hashing integers is far cheaper than hashing 1.5M strings)
+    keys = hash_strings(text)
+    if keys is None:
+        return IdIndex(text, present, present.copy())
+    if present.all():
+        return IdIndex(text, present, shared(keys))
+    maybe = np.zeros(len(present), dtype=bool)
+    maybe[present] = shared(keys[present])
+    return IdIndex(text, present, maybe)
+
+
+def shared(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+    """True where another row has the same key.
+
+    Keys alone in their bucket of the top bits (counted with one bincount) are not shared; a
+    hash table only sees the rest, a fraction of the rows.
+    """
+    bits = int(np.clip(np.ceil(np.log2(max(len(keys), 1))) + 1, 10, 22))
+    bucket = (keys >> np.uint64(64 - bits)).astype(np.intp)
+    crowded = np.flatnonzero(np.bincount(bucket, minlength=1 << bits)[bucket] > 1)
+    out = np.zeros(len(keys), dtype=bool)
+    out[crowded] = pd.Series(keys[crowded]).duplicated(keep=False).to_numpy()
+    return out
+
+
+def repeated_ids(index: IdIndex, candidates: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Rows (among ``candidates``) whose non-empty id already appeared in an earlier candidate.
+
+    Every candidate with an equal candidate id is among the rows compared: equal ids hash alike.
+    """
+    dup = np.zeros(len(candidates), dtype=bool)
+    rows = np.flatnonzero(candidates & index.maybe)
+    if rows.size:
+        codes = pc.dictionary_encode(take_rows(index.text, rows)).indices
+        dup[rows] = pd.Series(codes.to_numpy(zero_copy_only=False)).duplicated(keep="first")
+    return dup
+
+
 def duplicate_ids(ids: pd.Series, candidates: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     """Rows (among ``candidates``) whose non-empty id already appeared in an earlier candidate."""
-    arr = pa.array(ids.astype("string"), from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    arr = pc.utf8_trim_whitespace(arr.cast(pa.string()))
-    nonempty = pc.fill_null(pc.not_equal(arr, ""), False).to_numpy(zero_copy_only=False)
-    present = candidates & nonempty
-    # duplicated() on integer codes from arrow's hash encoder: far faster than on strings
-    codes = pc.dictionary_encode(arr.filter(pa.array(present))).indices
-    dup = np.zeros(len(ids), dtype=bool)
-    first_seen = pd.Series(codes.to_numpy(zero_copy_only=False)).duplicated(keep="first")
-    dup[np.flatnonzero(present)] = first_seen.to_numpy()
-    return dup
+    return repeated_ids(index_ids(ids), candidates)
 
 
 def fill_report(
@@ -116,8 +167,18 @@ def fill_report(
             continue
         report.rejected[reason] = int(counts[i])
         first = np.flatnonzero(codes == i)[:EXAMPLES_PER_REASON]
-        rows = raw.iloc[first].astype(object).where(raw.iloc[first].notna(), None)
+        rows = _plain_rows(raw, first)
         report.examples[reason] = [
             {"source_row": int(source_rows[j]), **{str(k): v for k, v in rec.items()}}
             for j, rec in zip(first, rows.to_dict(orient="records"), strict=True)
         ]
+
+
+def _plain_rows(raw: pd.DataFrame, rows: npt.NDArray[np.intp]) -> pd.DataFrame:
+    """A few raw rows as Python objects with None for missing values.
+
+    Sliced one by one: taking scattered rows from a column of many arrow chunks would first
+    join the chunks, a copy of the whole column.
+    """
+    picked = pd.concat([raw.iloc[j : j + 1] for j in rows]) if len(rows) else raw.iloc[:0]
+    return picked.astype(object).where(picked.notna(), None)

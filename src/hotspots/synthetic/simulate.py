@@ -1,0 +1,127 @@
+"""The true intensity: places, rhythms and the day-by-day self-exciting simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import sparse
+
+from hotspots.grid import StudyArea, grid_disk_table
+from hotspots.grid.cells import FloatArray
+from hotspots.synthetic.profiles import (
+    BURN_IN_DAYS,
+    CENTER,
+    DECAY,
+    KM_PER_DEGREE,
+    PROFILES,
+    SELF_SHARE,
+)
+
+IntArray = npt.NDArray[np.int64]
+
+
+def _normalise(w: FloatArray) -> FloatArray:
+    return w / w.sum(axis=-1, keepdims=True)
+
+
+def _bumps(rng: np.random.Generator, y: FloatArray, x: FloatArray, n: int, spread: float,
+           sigma: tuple[float, float]) -> FloatArray:  # fmt: skip
+    """``n`` Gaussian dense areas at random places, each normalised over the cells."""
+    cy, cx = rng.uniform(-spread, spread, (2, n, 1))
+    s = rng.uniform(*sigma, (n, 1))
+    return _normalise(np.exp(-0.5 * ((y - cy) ** 2 + (x - cx) ** 2) / s**2))
+
+
+def _corridors(rng: np.random.Generator, y: FloatArray, x: FloatArray, n: int) -> FloatArray:
+    """``n`` straight roads across the city with a Gaussian cross-section 250 m wide."""
+    theta = rng.uniform(0, np.pi, (n, 1))
+    py, px = rng.uniform(-5, 5, (2, n, 1))
+    dist = np.abs((x - px) * np.sin(theta) - (y - py) * np.cos(theta))
+    return _normalise(np.exp(-0.5 * (dist / 0.25) ** 2))
+
+
+def spatial_weights(rng: np.random.Generator, lat: FloatArray, lng: FloatArray) -> FloatArray:
+    """Share of each category's events per cell, shape (n_categories, n_cells)."""
+    y = (lat - CENTER[0]) * KM_PER_DEGREE  # km north and east of the centre
+    x = (lng - CENTER[1]) * KM_PER_DEGREE * np.cos(np.radians(CENTER[0]))
+    base = np.full(y.size, 1.0 / y.size)
+    downtown = _normalise(np.exp(-0.5 * (y**2 + x**2) / 1.2**2))
+    areas = _bumps(rng, y, x, 6, 8.0, (0.4, 1.0))
+    roads = _corridors(rng, y, x, 4)
+    out = np.empty((len(PROFILES), y.size))
+    for i, p in enumerate(PROFILES):  # per category, each part vectorised over cells
+        spots = _bumps(rng, y, x, 3, 9.0, (0.2, 0.45))
+        parts = (
+            base,
+            downtown,
+            *(rng.dirichlet(np.ones(len(m))) @ m for m in (areas, roads, spots)),
+        )
+        out[i] = np.asarray(p.mix) @ np.stack(parts)
+    return _normalise(out)
+
+
+def daily_drive(first_day: pd.Timestamp, days: int) -> FloatArray:
+    """Seasonal x weekday multiplier per category and day, burn-in days first."""
+    dates = pd.date_range(first_day - pd.Timedelta(days=BURN_IN_DAYS), periods=BURN_IN_DAYS + days)
+    doy = dates.day_of_year.to_numpy()[None, :]
+    amp = np.array([[p.amplitude] for p in PROFILES])
+    peak = np.array([[p.peak_day] for p in PROFILES])
+    week = np.array([p.weekday for p in PROFILES])
+    week = week / week.mean(axis=1, keepdims=True)
+    return (1 + amp * np.cos(2 * np.pi * (doy - peak) / 365.25)) * week[:, dates.day_of_week]
+
+
+def base_rates(weights: FloatArray, drive: FloatArray, target_events: int) -> FloatArray:
+    """Background rate per category and cell so the run expects ``target_events`` in total.
+
+    A stationary self-exciting process with branching ratio alpha has 1 / (1 - alpha) events
+    per background event, hence the (1 - alpha) factor.
+    """
+    share = np.array([p.share for p in PROFILES]) / sum(p.share for p in PROFILES)
+    alpha = np.array([p.alpha for p in PROFILES])
+    per_cat = target_events * share * (1 - alpha) / drive.sum(axis=1)
+    return per_cat[:, None] * weights
+
+
+def spread_kernel(area: StudyArea) -> sparse.csr_matrix:
+    """Sparse (n_cells, n_cells) spread of one event: column j sums to 1 over j and ring 1."""
+    src, nbr = grid_disk_table(area.cells, 1)
+    dst = area.index_of(nbr)
+    src, dst = src[dst >= 0], dst[dst >= 0]
+    n_nbrs = np.bincount(src, minlength=len(area))[src] - 1
+    own = src == dst
+    w = np.where(
+        own, np.where(n_nbrs > 0, SELF_SHARE, 1.0), (1 - SELF_SHARE) / np.maximum(n_nbrs, 1)
+    )
+    return sparse.csr_matrix((w, (dst, src)), shape=(len(area), len(area)))
+
+
+def simulate_days(
+    rng: np.random.Generator, mu: FloatArray, drive: FloatArray, kernel: sparse.csr_matrix
+) -> tuple[npt.NDArray[np.float32], list[tuple[IntArray, IntArray]]]:
+    """Run the days; return the daily intensity and per day (flat category*cell index, count)."""
+    n_cat, n_cells = mu.shape
+    days = drive.shape[1] - BURN_IN_DAYS
+    truth = np.empty((n_cat, days, n_cells), dtype=np.float32)
+    gain = np.array([[p.alpha * (1 - DECAY)] for p in PROFILES])
+    excitation = np.zeros((n_cat, n_cells))
+    hits: list[tuple[IntArray, IntArray]] = []
+    for d in range(drive.shape[1]):  # a loop over days; every step is vectorised over cells
+        lam = mu * drive[:, d : d + 1] + excitation
+        counts = rng.poisson(lam)
+        excitation = DECAY * excitation + gain * (kernel @ counts.T.astype(np.float64)).T
+        if d >= BURN_IN_DAYS:
+            truth[:, d - BURN_IN_DAYS] = lam
+            flat = np.flatnonzero(counts)
+            hits.append((flat, counts.ravel()[flat]))
+    return truth, hits
+
+
+def expand_hits(hits: list[tuple[IntArray, IntArray]], n_cells: int) -> tuple[IntArray, ...]:
+    """One row per event: (category, cell position, day)."""
+    flat = np.concatenate([h[0] for h in hits])
+    counts = np.concatenate([h[1] for h in hits])
+    day = np.repeat(np.arange(len(hits)), [h[0].size for h in hits])
+    cat, cell = np.divmod(np.repeat(flat, counts), n_cells)
+    return cat, cell, np.repeat(day, counts)
