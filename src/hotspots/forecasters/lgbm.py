@@ -48,7 +48,8 @@ class LightGBMForecaster(Forecaster):
     n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree,
     reg_lambda
         LightGBM's trees: rounds, shrinkage, leaves per tree, rows per leaf, bagging share
-        (each round), feature share (each tree) and L2 penalty on leaf values.
+        (each round), feature share (each tree) and L2 penalty on leaf values. 15 leaves
+        scored a little above 31 on both real-data benchmarks (benchmarks/accuracy.py).
     max_horizon
         Leads trained on; > 1 adds the ``lead`` feature.
     train_periods
@@ -79,7 +80,7 @@ class LightGBMForecaster(Forecaster):
         tweedie_variance_power: float = 1.5,
         n_estimators: int = 300,
         learning_rate: float = 0.05,
-        num_leaves: int = 31,
+        num_leaves: int = 15,
         min_child_samples: int = 100,
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
