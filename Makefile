@@ -17,12 +17,15 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "installed: $(BIN)/hotspots"
 
-demo: $(STAMP)  ## generate the synthetic demo city and ingest it
+demo: $(STAMP)  ## generate the demo city, ingest it, train a model and forecast
 	$(BIN)/hotspots demo-data --out $(DEMO)
 	$(BIN)/hotspots ingest $(DEMO)/events.csv.gz --preset generic \
 	    --map "$$(cat $(DEMO)/column_map.txt)" --tz "$$(cat $(DEMO)/timezone.txt)" \
 	    --boundary $(DEMO)/boundary.geojson --out $(DEMO)/events.parquet \
 	    --panel $(DEMO)/panel.parquet --resolution 9 --period W
+	$(BIN)/hotspots train training/demo.toml
+	$(BIN)/hotspots forecast --model demo-burglary --events $(DEMO)/events.parquet \
+	    --as-of 2024-12-30 --horizon 4 --output $(DEMO)/forecast.csv
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -34,8 +37,10 @@ typecheck: $(STAMP)
 test: $(STAMP) lint typecheck  ## lint, type-check and run the tests
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP)  ## speed and accuracy benchmarks (accuracy needs ../shared/data)
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/accuracy.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

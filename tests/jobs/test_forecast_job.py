@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from hotspots.errors import ConfigError
-from hotspots.jobs.data import whole_periods_end
+from hotspots.jobs.data import whole_periods_end, whole_periods_start
 from hotspots.jobs.forecast import parse_as_of, rank_forecast, write_forecast
 
 TS = pd.Timestamp
@@ -121,3 +121,22 @@ def test_whole_periods_end(last: str, freq: str, end: str) -> None:
 
 def test_month_precision_months_are_whole() -> None:
     assert whole_periods_end(events_ending("2024-03-01 00:00", "month"), "M") == TS("2024-04-01")
+
+
+@pytest.mark.parametrize(
+    ("first", "freq", "start"),
+    [
+        ("2024-01-07 10:00", "W", "2024-01-08"),  # a Sunday: that week is partial
+        ("2024-01-08 00:30", "W", "2024-01-08"),  # a Monday: whole
+        ("2024-01-02 10:00", "M", "2024-02-01"),
+        ("2024-01-01 10:00", "M", "2024-01-01"),
+        ("2024-01-02 10:00", "D", "2024-01-02"),
+    ],
+)
+def test_whole_periods_start(first: str, freq: str, start: str) -> None:
+    times = pd.to_datetime([first, "2024-06-30 10:00"]).tz_localize("Europe/London")
+    events = pd.DataFrame({"occurred_at": times, "time_precision": ["minute"] * 2})
+    assert whole_periods_start(events, freq) == TS(start)
+    month = events.assign(time_precision=["month"] * 2)
+    if freq == "M":
+        assert whole_periods_start(month, "M") == TS(first[:8] + "01")

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from hotspots.errors import DataValidationError, InputFileError
 from hotspots.features import period_floor
+from hotspots.forecasters import next_period_start
 from hotspots.ingest import IngestOptions, ingest_file, is_event_table, read_events
 from hotspots.ingest.categories import CategoryPolicy, read_category_map
 from hotspots.ingest.coords import Area, parse_bbox
@@ -146,6 +146,18 @@ def whole_periods_end(events: pd.DataFrame, freq: str) -> pd.Timestamp:
     return pd.Timestamp(period_floor([next_day], freq)[0])
 
 
-def events_before(events: pd.DataFrame, end: pd.Timestamp) -> int:
-    """How many events fall before ``end`` (naive local)."""
-    return int(np.count_nonzero(local_times(events).to_numpy() < end.to_datetime64()))
+def whole_periods_start(events: pd.DataFrame, freq: str) -> pd.Timestamp:
+    """Start of the first whole period the events cover (naive local time).
+
+    The mirror of ``whole_periods_end``: an export that starts on a Sunday would otherwise
+    begin with a one-day "week". Month-precision times always start a whole month.
+    """
+    times = local_times(events)
+    if len(times) == 0:
+        raise DataValidationError("the event table is empty: there is nothing to train on")
+    first = times.min().normalize()
+    floor = pd.Timestamp(period_floor([first], freq)[0])
+    month_precision = "time_precision" in events and (events["time_precision"] == "month").any()
+    if floor == first or (freq == "M" and month_precision):
+        return floor
+    return next_period_start(first, freq)

@@ -24,6 +24,7 @@ from hotspots.forecasters import Forecaster, make_forecaster
 from hotspots.grid import StudyArea
 from hotspots.jobs.data import LoadedEvents, Progress, ingest_options, load_events
 from hotspots.jobs.data import whole_periods_end as _whole_end
+from hotspots.jobs.data import whole_periods_start as _whole_start
 from hotspots.jobs.spec import TrainingSpec, match_categories
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def prepare(spec: TrainingSpec, progress: Progress | None = None) -> Prepared:
         freq,
         study_area=area,
         k=spec.grid.k_ring,
-        start=spec.window.start,
+        start=spec.window.start or _whole_start(loaded.events, freq),
         end=until,
     )
     target = match_categories(spec.target, panel.categories)
