@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +124,17 @@ def test_forecast_unknown_model_is_one_line(
     assert res.code == 2
     assert "nope" in res.err and len(res.err.strip().splitlines()) == 1
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_backtest_writes_the_report_and_publishes_nothing(
+    run_cli: RunCli, trained: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "report"
+    res = run_cli("backtest", trained["spec"], "--out", out, "--folds", "2")
+    assert res.code == 0, res.err
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["result"]["folds"]) == 2
+    html = (out / "report.html").read_text()
+    assert html.count("<img") >= 4 and "lightgbm" in html
+    assert "2 folds" in res.out and "selected" in res.err
+    assert not (tmp_path / "models").exists()
