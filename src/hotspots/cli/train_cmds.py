@@ -175,7 +175,9 @@ def train(
     refit_every: int | None = typer.Option(None, help="Refit every K folds [default: once]."),
     name: str | None = typer.Option(None, help="Model name in the registry [spec: name]."),
     models_dir: Path | None = _MODELS_DIR,
-    no_promote: bool = typer.Option(False, help="Publish without making it current."),
+    promote: bool = typer.Option(
+        True, "--promote/--no-promote", help="Make the new version current (the default)."
+    ),
 ) -> None:
     """Backtest a model against every baseline, then publish the one to use.
 
@@ -221,12 +223,12 @@ def train(
             spec=spec.to_dict(),
             data=prepared.data_summary(),
             backtest=backtest_record(result, selection, spec),
-            promote=not no_promote,
+            promote=promote,
             extra_files=paths,
         )
     console.print(
         f"published {spec.name} {info.version} ({selection.name}) to {info.path}"
-        + ("" if no_promote else "; it is now current"),
+        + ("; it is now current" if promote else " (not promoted)"),
         soft_wrap=True,
     )
     console.print(f"  report: {info.path / 'report.html'}", soft_wrap=True)
