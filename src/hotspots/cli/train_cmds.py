@@ -53,8 +53,8 @@ def _spec(spec_file: Path | None, overrides: dict[str, Any]) -> TrainingSpec:
 
 @contextmanager
 def _bar(label: str) -> Iterator[Any]:
-    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=True) as bar:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task(label, total=None)
 
         def update(_model: str, done: int, total: int) -> None:
