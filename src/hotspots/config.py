@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     """Share of rejected rows above which an ingest fails instead of thinning the data."""
     models_dir: Path = Path("models")
     """Home of the model registry."""
+    state_dir: Path = Path("var")
+    """The forecast service's state: its API keys (keys.json) and audit log (audit.jsonl)."""
 
 
 @lru_cache(maxsize=1)

@@ -51,7 +51,8 @@ def _root(
 
 def main() -> None:
     """Entry point: run the app; a HotspotsError becomes one line and exit status 2."""
-    from hotspots.cli import data_cmds, model_cmds, train_cmds  # noqa: F401  (register commands)
+    # importing the command modules registers their commands
+    from hotspots.cli import data_cmds, model_cmds, service_cmds, train_cmds  # noqa: F401
 
     try:
         app(standalone_mode=False)
@@ -64,11 +65,9 @@ def main() -> None:
         console.print("aborted")
         sys.exit(130)
     except Exception as err:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
+        if _is_usage_error(err):
+            err.show()  # type: ignore[attr-defined]
+            sys.exit(err.exit_code)  # type: ignore[attr-defined]
         if os.environ.get("HOTSPOTS_DEBUG"):
             raise
         console.print(
@@ -80,3 +79,12 @@ def main() -> None:
             soft_wrap=True,
         )
         sys.exit(1)
+
+
+def _is_usage_error(err: Exception) -> bool:
+    """A click usage error (missing option, bad value), from click or typer's vendored copy.
+
+    Recent typer ships its own click (``typer._click``), whose exceptions are not
+    ``click.ClickException``; both have the same name, ``show`` and ``exit_code``.
+    """
+    return any(k.__name__ == "ClickException" for k in type(err).__mro__) and hasattr(err, "show")

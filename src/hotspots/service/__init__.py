@@ -1,0 +1,1 @@
+"""The forecast service: API keys, audit, publishing and the FastAPI app."""

@@ -1,0 +1,223 @@
+"""The audit log: one JSON line per API request, append-only, and a filtered reader.
+
+Each record goes out in one ``os.write`` on a descriptor opened ``O_APPEND`` (under a lock, so
+threads never interleave), so lines from concurrent writers stay whole. There is no API to
+rewrite or truncate the log. The reader skips a torn line (a crash mid-write) and counts it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from hotspots.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+AUDIT_FILE = "audit.jsonl"
+"""Name of the audit log inside the service's state folder."""
+REDACTED = "[redacted]"
+
+# A parameter value that holds an API key (``hs_<id>_<secret>``) is never written.
+_KEY_PATTERN = re.compile(r"hs_[0-9a-z]+_[A-Za-z0-9_-]{16,}")
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """UTC ISO 8601 time with milliseconds, e.g. ``2024-05-01T12:00:00.123Z``."""
+    moment = datetime.now(UTC) if moment is None else moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditRecord:
+    """What the log keeps about one request (the key's id, never the key)."""
+
+    request_id: str
+    key_id: str | None
+    method: str
+    route: str
+    """The route template, e.g. ``/v1/cells/{cell}``, not the concrete path."""
+    status: int
+    duration_ms: float
+    params: Mapping[str, Any] = field(default_factory=dict)
+    model: str | None = None
+    """``name/version`` of the model that answered, if any."""
+    etag: str | None = None
+    time: str = field(default_factory=utc_timestamp)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as written: ``time`` first, key-like parameter values redacted."""
+        data = asdict(self)
+        data["params"] = {str(k): _redact(v) for k, v in self.params.items()}
+        return {"time": data.pop("time"), **data}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditRecord:
+        """A record from one parsed line; KeyError/TypeError/ValueError if it is not one."""
+        params = data["params"]
+        if not isinstance(params, Mapping):
+            raise TypeError(f"params is {type(params).__name__}, not an object")
+        return cls(
+            time=str(data["time"]),
+            request_id=str(data["request_id"]),
+            key_id=None if data["key_id"] is None else str(data["key_id"]),
+            method=str(data["method"]),
+            route=str(data["route"]),
+            params=dict(params),
+            status=int(data["status"]),
+            model=None if data.get("model") is None else str(data["model"]),
+            etag=None if data.get("etag") is None else str(data["etag"]),
+            duration_ms=float(data["duration_ms"]),
+        )
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return REDACTED if _KEY_PATTERN.search(value) else value
+    if isinstance(value, list | tuple):
+        return [_redact(v) for v in value]
+    return value
+
+
+class AuditLog:
+    """Appends audit records to a JSON-lines file (mode 0600); share one per process."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+
+    def write(self, record: AuditRecord) -> None:
+        """Append one record as one line; unbuffered, so it is in the file on return."""
+        line = json.dumps(record.to_dict(), separators=(",", ":"), ensure_ascii=False) + "\n"
+        data = line.encode("utf-8")
+        with self._lock:
+            if self._fd is None:
+                self._fd, torn = self._open()
+                if torn:  # end the line a crashed writer left, or this record is lost with it
+                    data = b"\n" + data
+            written = os.write(self._fd, data)
+            while written < len(data):  # only on a full disk or a signal; finish the line
+                written += os.write(self._fd, data[written:])
+
+    def _open(self) -> tuple[int, bool]:
+        """The descriptor, and whether the file ends in a torn line (no final newline)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(self.path, flags, 0o600)
+        size = os.fstat(fd).st_size
+        return fd, size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+
+    def close(self) -> None:
+        """Close the file; a later ``write`` opens it again."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def parse_time(value: str | datetime, what: str = "time") -> datetime:
+    """An aware UTC datetime from ISO text or a datetime (naive means UTC)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError as err:
+            raise ConfigError(f"{what} {value!r} is not an ISO 8601 date or time") from err
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class AuditReader(Iterator[AuditRecord]):
+    """Iterates the matching records of a log; ``skipped`` counts unreadable lines."""
+
+    def __init__(self, lines: Iterator[AuditRecord | None], limit: int | None) -> None:
+        self.skipped = 0
+        self._lines = lines
+        self._left = limit
+
+    def __next__(self) -> AuditRecord:
+        if self._left is not None and self._left <= 0:
+            raise StopIteration
+        for record in self._lines:
+            if record is None:
+                self.skipped += 1
+                continue
+            if self._left is not None:
+                self._left -= 1
+            return record
+        raise StopIteration
+
+
+def read(
+    path: str | Path,
+    *,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    key_id: str | None = None,
+    route: str | None = None,
+    status: int | None = None,
+    limit: int | None = None,
+) -> AuditReader:
+    """The records of an audit log in file order, filtered; a missing file has none.
+
+    ``since`` is inclusive and ``until`` exclusive (ISO text or datetimes, naive means UTC);
+    ``limit`` keeps the first matches. A line that does not parse (a torn last line after a
+    crash) is skipped, counted in the reader's ``skipped`` and logged as a warning.
+    """
+    if limit is not None and limit < 0:
+        raise ConfigError(f"limit must be 0 or more, got {limit}")
+    lo = None if since is None else parse_time(since, "since")
+    hi = None if until is None else parse_time(until, "until")
+    wanted = {"key_id": key_id, "route": route, "status": status}
+    wanted = {k: v for k, v in wanted.items() if v is not None}
+
+    def keep(record: AuditRecord) -> bool:
+        if any(getattr(record, k) != v for k, v in wanted.items()):
+            return False
+        if lo is None and hi is None:
+            return True
+        moment = parse_time(record.time)
+        return (lo is None or moment >= lo) and (hi is None or moment < hi)
+
+    return AuditReader(_matching(Path(path), keep), limit)
+
+
+def _matching(path: Path, keep: Callable[[AuditRecord], bool]) -> Iterator[AuditRecord | None]:
+    """Records that pass ``keep``, and None for each unreadable line."""
+    if not path.exists():
+        return
+    skipped = 0
+    with path.open("rb") as lines:
+        for raw in lines:
+            if not raw.strip():
+                continue
+            try:
+                record = AuditRecord.from_dict(json.loads(raw))
+                parse_time(record.time)
+            except (ValueError, KeyError, TypeError, ConfigError):
+                skipped += 1
+                yield None
+                continue
+            if keep(record):
+                yield record
+    if skipped:
+        logger.warning("skipped %d unreadable line(s) in audit log %s", skipped, path)

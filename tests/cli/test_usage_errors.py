@@ -1,0 +1,24 @@
+"""Usage errors (missing or malformed options) are click's message and exit 2, not a crash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+RunCli = Any
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("ingest", "x.csv"), "Missing option '--out'"),
+        (("forecast", "--model", "m"), "Missing option"),
+        (("train", "--resolution", "nine"), "Invalid value for '--resolution'"),
+        (("no-such-command",), "No such command"),
+    ],
+)
+def test_usage_errors_exit_2(run_cli: RunCli, args: tuple[str, ...], fragment: str) -> None:
+    res = run_cli(*args)
+    assert res.code == 2
+    assert fragment in res.err and "internal error" not in res.err
