@@ -32,7 +32,15 @@ import pandas as pd
 
 from hotspots.errors import ConfigError
 from hotspots.features.matrix import FeatureBuilder, FeatureOptions, feature_slug
-from hotspots.forecasters.base import FloatArray, Forecaster, ForecasterState, History, Origin
+from hotspots.features.panel import Panel
+from hotspots.forecasters.base import (
+    FloatArray,
+    Forecaster,
+    ForecasterState,
+    History,
+    Origin,
+    origin_of,
+)
 
 OBJECTIVES = ("poisson", "tweedie")
 
@@ -147,8 +155,19 @@ class LightGBMForecaster(Forecaster):
         self.feature_names_ = list(self.booster_.feature_name())
 
     def _predict(self, history: History, origin: Origin) -> FloatArray:
+        means = self.booster_.predict(self._matrix(history, origin), num_threads=int(self.n_jobs))
+        return np.asarray(means, dtype=np.float64).reshape(origin.leads.size, self.cells_.size)
+
+    def feature_matrix(self, panel: Panel, as_of: Any, horizon: int = 1) -> npt.NDArray[np.float32]:
+        """The rows ``predict(panel, as_of, horizon)`` scores, ``(horizon * n_cells, n_features)``,
+        e.g. for per-prediction contributions (``booster_.predict(X, pred_contrib=True)``)."""
+        self._check_fitted()
+        origin = origin_of(panel.periods, panel.freq, as_of, horizon)
+        return self._matrix(self._history(panel, origin.history_end), origin)
+
+    def _matrix(self, history: History, origin: Origin) -> npt.NDArray[np.float32]:
         leads = np.asarray(origin.leads, dtype=np.int64)
-        X = self._builder().matrix(
+        return self._builder().matrix(
             history.counts,
             history.target,
             history.periods,
@@ -156,8 +175,6 @@ class LightGBMForecaster(Forecaster):
             leads=leads,
             feature_leads=np.minimum(leads, int(self.max_horizon)),
         )
-        means = self.booster_.predict(X, num_threads=int(self.n_jobs))
-        return np.asarray(means, dtype=np.float64).reshape(leads.size, self.cells_.size)
 
     def feature_importances(self, kind: str = "gain") -> pd.Series:
         """Importance of each feature, largest first: total ``"gain"`` or ``"split"`` count."""
