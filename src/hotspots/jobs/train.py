@@ -8,7 +8,6 @@ manifest, model card and report.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +25,6 @@ from hotspots.jobs.data import LoadedEvents, Progress, ingest_options, load_even
 from hotspots.jobs.data import whole_periods_end as _whole_end
 from hotspots.jobs.data import whole_periods_start as _whole_start
 from hotspots.jobs.spec import TrainingSpec, match_categories
-
-log = logging.getLogger(__name__)
 
 FoldProgress = Callable[[str, int, int], None]
 
@@ -63,9 +60,7 @@ class Prepared:
             "categories": list(p.categories),
             "target_categories": list(self.target),
             "events_in_panel": int(p.counts.sum()),
-            "target_events_in_panel": int(
-                p.counts[[p.categories.index(c) for c in self.target]].sum()
-            ),
+            "target_events_in_panel": self.target_events,
             "n_outside_study_area": p.n_outside,
         }
 
