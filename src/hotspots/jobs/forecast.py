@@ -8,7 +8,6 @@ study cell) with ``rank`` 1 for the highest expected count of that as_of and per
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -21,8 +20,6 @@ from hotspots.features import events_to_panel, period_floor, period_range
 from hotspots.forecasters import Forecaster, next_period_start
 from hotspots.grid import StudyArea, cells_to_geojson, cells_to_strings
 from hotspots.jobs.data import local_times
-
-log = logging.getLogger(__name__)
 
 FORECAST_COLUMNS: tuple[str, ...] = ("as_of", "period_start", "cell", "expected_count", "rank")
 OUTPUT_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".geojson")
