@@ -21,6 +21,17 @@ class Settings(BaseSettings):
     """Home of the model registry."""
     state_dir: Path = Path("var")
     """The forecast service's state: its API keys (keys.json) and audit log (audit.jsonl)."""
+    events_path: Path | None = None
+    """Events the service forecasts from: an export or an event table ``hotspots ingest``
+    wrote, read with each model's own ingest settings."""
+    forecast_horizon: int = 1
+    """Periods the service publishes ahead of ``as_of`` (``horizon=1..H`` on the API)."""
+    min_events_shown: int = 0
+    """Cells with fewer target events in the history are ranked but their counts withheld."""
+    history_periods: int = 8
+    """Recent periods of target counts ``/v1/cells/{cell}`` shows."""
+    cache_max_age: int = 5
+    """Seconds a client may reuse a forecast response (``Cache-Control: private``)."""
 
 
 @lru_cache(maxsize=1)

@@ -52,7 +52,7 @@ def _root(
 def main() -> None:
     """Entry point: run the app; a HotspotsError becomes one line and exit status 2."""
     # importing the command modules registers their commands
-    from hotspots.cli import data_cmds, model_cmds, service_cmds, train_cmds  # noqa: F401
+    from hotspots.cli import data_cmds, model_cmds, serve_cmd, service_cmds, train_cmds  # noqa: F401
 
     try:
         app(standalone_mode=False)

@@ -19,7 +19,7 @@ from hotspots.cli.render import print_report
 from hotspots.config import get_settings
 from hotspots.errors import ConfigError
 from hotspots.evaluation import BacktestResult, write_report
-from hotspots.jobs.data import ingest_options, load_events
+from hotspots.jobs.data import event_options, ingest_options, load_events
 from hotspots.jobs.forecast import forecast_events, parse_as_of, write_forecast
 from hotspots.jobs.spec import TrainingSpec, read_spec, spec_from_dict
 from hotspots.jobs.train import (
@@ -282,15 +282,12 @@ def forecast(
     as_of, or the first one after it. Rows: as_of, period_start, cell, expected_count, rank.
     """
     loaded = Registry(models_dir or get_settings().models_dir).load(model, version)
-    data = loaded.manifest.get("spec", {}).get("data", {})
-    options = ingest_options(
-        preset=preset or data.get("preset", "generic"),
-        map=map_ if map_ is not None else (data.get("map") if preset is None else None),
-        crs=crs or data.get("crs"),
-        timezone=tz or loaded.manifest.get("data", {}).get("timezone") or data.get("timezone"),
-        max_reject_fraction=max_reject_fraction,
-        include_discretionary=bool(data.get("include_discretionary", False)),
-    )
+    kwargs = event_options(loaded.manifest)  # how the model's own events were read
+    if preset is not None:
+        kwargs.update(preset=preset, map=map_)  # another preset brings its own columns
+    flags = {"map": map_, "crs": crs, "timezone": tz, "max_reject_fraction": max_reject_fraction}
+    kwargs.update({k: v for k, v in flags.items() if v is not None})
+    options = ingest_options(**kwargs)
     dates = parse_as_of(as_of, loaded.forecaster.freq_)
     with console.status(f"reading {events.name}"):
         history = load_events(events, options)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,27 @@ def ingest_options(
         delimiter="\t" if delimiter == "tab" else delimiter,
         now=pd.Timestamp(now) if now else None,
     )
+
+
+MODEL_EVENT_KEYS = ("preset", "map", "crs", "source_timezone", "time_format", "category_name")
+
+
+def event_options(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """``ingest_options`` keywords from a model manifest: how its training events were read.
+
+    The study area comes from the model's cells, so the spec's boundary and bbox are not used.
+    """
+    spec = (manifest.get("spec") or {}).get("data") or {}
+    kwargs = {k: spec[k] for k in MODEL_EVENT_KEYS if spec.get(k) is not None}
+    timezone = (manifest.get("data") or {}).get("timezone") or spec.get("timezone")
+    if timezone:
+        kwargs["timezone"] = timezone
+    if spec.get("category_map"):
+        kwargs["category_map"] = Path(spec["category_map"])
+    if spec.get("max_reject_fraction") is not None:
+        kwargs["max_reject_fraction"] = float(spec["max_reject_fraction"])
+    kwargs["include_discretionary"] = bool(spec.get("include_discretionary", False))
+    return kwargs
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,75 @@
+"""``hotspots serve``: run the forecast service with uvicorn, logging JSON lines."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from hotspots.cli.main import app, console
+from hotspots.config import get_settings
+from hotspots.errors import ConfigError
+
+APP_FACTORY = "hotspots.service.app:create_app"
+
+
+def _export(name: str, value: Path | None) -> None:
+    """Pass a flag to the app factory (and to every worker process) as its HOTSPOTS_ variable."""
+    if value is not None:
+        os.environ[f"HOTSPOTS_{name.upper()}"] = str(value.resolve())
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Worker processes (each loads every model)."),
+    models_dir: Path | None = typer.Option(
+        None, "--models-dir", help="Registry folder [default: HOTSPOTS_MODELS_DIR or ./models]."
+    ),
+    state_dir: Path | None = typer.Option(
+        None, "--state-dir", help="Keys, audit log and snapshots [default: HOTSPOTS_STATE_DIR]."
+    ),
+    events: Path | None = typer.Option(
+        None, "--events", help="Events to forecast from [default: HOTSPOTS_EVENTS_PATH]."
+    ),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Serve the registry's current models over HTTP (see /docs once it runs).
+
+    Logs are JSON lines on stderr, each with the request id; every request is also in the
+    audit log (`hotspots audit`).
+    """
+    import uvicorn
+
+    from hotspots.service.app import log_config
+
+    if workers < 1:
+        raise ConfigError(f"--workers must be 1 or more, got {workers}")
+    if not 0 < port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, got {port}")
+    level = log_level.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"--log-level must be debug, info, warning or error, got {log_level!r}")
+    _export("models_dir", models_dir)
+    _export("state_dir", state_dir)
+    _export("events_path", events)
+    get_settings.cache_clear()
+    settings = get_settings()
+    if settings.events_path is None or not settings.events_path.is_file():
+        console.print(
+            f"warning: no events file ({settings.events_path or 'not set'}): no model will be "
+            "ready until one is given with --events or HOTSPOTS_EVENTS_PATH",
+            soft_wrap=True,
+        )
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=log_config(level),
+        log_level=log_level.lower(),
+        access_log=False,  # the audit middleware logs each request with its request id
+    )

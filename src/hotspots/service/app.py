@@ -1,0 +1,201 @@
+"""The forecast service: ``create_app(settings)``, its lifespan, audit middleware and JSON logs.
+
+    uvicorn --factory hotspots.service.app:create_app     # settings from HOTSPOTS_* variables
+
+The lifespan loads the current version of every registered model (checksums verified),
+publishes its next forecast from the configured events and serves it until a promote swaps
+it. Every request, refused ones included, leaves one record in the audit log.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hotspots import __version__
+from hotspots.config import Settings, get_settings
+from hotspots.service import routes_cells, routes_forecasts, routes_health, routes_models
+from hotspots.service.audit import AuditRecord, utc_timestamp
+from hotspots.service.problems import add_problem_handlers, problem
+from hotspots.service.state import ServiceState
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "hotspots_request_id", default=None
+)
+_GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: UTC time, level, logger, message, request id, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": utc_timestamp(datetime.fromtimestamp(record.created, UTC)),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None) or request_id_var.get()
+        if request_id is not None:
+            entry["request_id"] = request_id
+        for key in ("method", "route", "status", "duration_ms", "key_id", "model"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def log_config(level: str = "INFO") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` that sends every logger through ``JsonFormatter``."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {"default": handler},
+        "root": {"handlers": ["default"], "level": level},
+        "loggers": {
+            name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error")
+        },
+    }
+
+
+class AuditMiddleware:
+    """Request id in and out, one audit record per request, and a 500 problem (no
+    traceback) for anything unexpected."""
+
+    def __init__(self, app: ASGIApp, state: ServiceState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        given = _header(scope, b"x-request-id")
+        request_id = given if given and _GOOD_ID.fullmatch(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        status = {"code": 500, "sent": False}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"], status["sent"] = message["status"], True
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            logger.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            if not status["sent"]:
+                response = problem(
+                    500,
+                    "an unexpected error occurred; quote the request id to the operators",
+                    instance=scope["path"],
+                    request_id=request_id,
+                )
+                await response(scope, receive, send_wrapper)
+        finally:
+            self._record(scope, request_id, int(status["code"]), started)
+            request_id_var.reset(token)
+
+    def _record(self, scope: Scope, request_id: str, status: int, started: float) -> None:
+        state = scope.get("state", {})
+        route = scope.get("route")
+        record = AuditRecord(
+            request_id=request_id,
+            key_id=state.get("key_id"),
+            method=scope["method"],
+            route=str(getattr(route, "path_format", None) or "(no route)"),
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            params=_params(scope),
+            model=state.get("model"),
+            etag=state.get("etag"),
+        )
+        try:
+            self.state.audit.write(record)
+        except OSError:  # never lose the answer over the log; the operators see this
+            logger.exception("could not write the audit record of request %s", request_id)
+        extra = {k: v for k, v in record.to_dict().items() if k not in ("time", "params")}
+        logger.info("%s %s %d", record.method, record.route, status, extra=extra)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _params(scope: Scope) -> dict[str, Any]:
+    """Query parameters (a repeated one as a list); key-like values are redacted later."""
+    out: dict[str, Any] = {}
+    for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), True):
+        if key in out:
+            previous = out[key]
+            out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            out[key] = value
+    return out
+
+
+def _redactions(settings: Settings) -> list[tuple[str, str]]:
+    """Server folder names replaced in problem details, longest first."""
+    pairs = [(settings.models_dir, "<models>"), (settings.state_dir, "<state>")]
+    if settings.events_path is not None:
+        pairs.append((settings.events_path, "<events>"))
+    out = {str(p.resolve()): label for p, label in pairs} | {str(p): label for p, label in pairs}
+    return sorted(
+        ((k, v) for k, v in out.items() if k not in ("", ".")), key=lambda kv: -len(kv[0])
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The FastAPI app serving the registry's current models (settings default: env)."""
+    settings = settings if settings is not None else get_settings()
+    state = ServiceState(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from starlette.concurrency import run_in_threadpool
+
+        await run_in_threadpool(state.load_all)
+        try:
+            yield
+        finally:
+            state.audit.close()
+
+    app = FastAPI(
+        title="hotspots forecast service",
+        version=__version__,
+        description="Where crime is likely next period, per H3 cell, from a registered model.",
+        lifespan=lifespan,
+    )
+    app.state.service = state
+    app.state.redactions = _redactions(settings)
+    add_problem_handlers(app)
+    for module in (routes_health, routes_forecasts, routes_cells, routes_models):
+        app.include_router(module.router)
+    app.add_middleware(AuditMiddleware, state=state)
+    return app

@@ -1,0 +1,86 @@
+"""API key checks: ``Depends(require("forecasts:read"))`` on a route.
+
+A key comes as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. No key or an invalid
+or revoked one is 401 with ``WWW-Authenticate``; a valid key without the scope is 403. The key
+id (never the key) goes to ``request.state.key_id`` for the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from hotspots.service.keys import SCOPES, KeyRecord, KeyStore
+from hotspots.service.problems import ProblemError, problem_response
+
+REALM = "hotspots"
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer hs_<id>_<secret>`")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key")
+
+
+def auth_responses(scope: str) -> dict[int | str, dict[str, Any]]:
+    """The 401 / 403 entries of a route's ``responses=`` for OpenAPI."""
+    return {
+        401: problem_response(401, "No API key, or an invalid or revoked one."),
+        403: problem_response(403, f"The API key does not hold the scope {scope!r}."),
+    }
+
+
+def _challenge(error: str | None = None, scope: str | None = None) -> dict[str, str]:
+    value = f'Bearer realm="{REALM}"'
+    if error is not None:
+        value += f', error="{error}"'
+    if scope is not None:
+        value += f', scope="{scope}"'
+    return {"WWW-Authenticate": value}
+
+
+def authenticate(store: KeyStore, presented: str | None) -> KeyRecord:
+    """The record of a valid, unrevoked key, else a 401 ProblemError."""
+    if not presented:
+        raise ProblemError(
+            401,
+            "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+            _challenge(),
+        )
+    record = store.authenticate(presented)
+    if record is None:
+        raise ProblemError(
+            401, "the API key is not valid or has been revoked", _challenge("invalid_token")
+        )
+    return record
+
+
+def check_scope(record: KeyRecord, scope: str) -> None:
+    """403 ProblemError unless the key holds ``scope``."""
+    if not record.has(scope):
+        raise ProblemError(
+            403,
+            f"API key {record.id} does not hold the scope {scope!r} (it holds: "
+            f"{', '.join(record.scopes)})",
+            _challenge("insufficient_scope", scope),
+        )
+
+
+def require(scope: str) -> Callable[..., KeyRecord]:
+    """A dependency that admits a request whose API key holds ``scope``."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}; scopes are: {', '.join(SCOPES)}")
+
+    def dependency(
+        request: Request,
+        bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
+        api_key: str | None = Security(_api_key),
+    ) -> KeyRecord:
+        presented = bearer.credentials if bearer is not None else api_key
+        record = authenticate(request.app.state.service.keys, presented)
+        request.state.key_id = record.id
+        check_scope(record, scope)
+        return record
+
+    dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    return dependency

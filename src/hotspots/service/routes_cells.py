@@ -1,0 +1,101 @@
+"""One cell: its forecast in the current snapshot and its recent counts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from hotspots.grid import cells_resolution, is_valid_cell, strings_to_cells
+from hotspots.service.auth import auth_responses, require
+from hotspots.service.problems import ProblemError, problem_response, reject_unknown_query
+from hotspots.service.routes_forecasts import SCOPE, VARY, served_model
+from hotspots.service.snapshot import iso_local
+from hotspots.service.state import Served
+
+router = APIRouter(
+    tags=["cells"],
+    dependencies=[Depends(require(SCOPE)), Depends(reject_unknown_query)],
+    responses={
+        **auth_responses(SCOPE),
+        404: problem_response(404, "Not an H3 cell, or not in the model's study area."),
+    },
+)
+
+
+def cell_position(served: Served, cell: str) -> int:
+    """The position of ``cell`` in the model's cells; 404 naming why it has none."""
+    if not is_valid_cell(cell):
+        raise ProblemError(404, f"{cell!r} is not a valid H3 cell id")
+    value = strings_to_cells([cell])
+    resolution = served.model.resolution_
+    found = cells_resolution(value)
+    if found != resolution:
+        raise ProblemError(
+            404,
+            f"cell {cell} has H3 resolution {found}; model {served.name!r} forecasts "
+            f"resolution-{resolution} cells",
+        )
+    cells = served.cells
+    pos = int(np.searchsorted(cells, value[0]))
+    if pos >= cells.size or cells[pos] != value[0]:
+        raise ProblemError(
+            404,
+            f"cell {cell} is outside the study area of model {served.name!r} ({cells.size} cells)",
+        )
+    return pos
+
+
+def cell_document(served: Served, cell: str, pos: int) -> dict[str, Any]:
+    """The cell's forecast per published period and its recent counts (None if suppressed)."""
+    snapshot = served.snapshot
+    first = snapshot.tables[0]
+    suppressed = bool(first.suppressed[served.positions[0][pos]])
+    forecasts = []
+    for h, table in enumerate(snapshot.tables):
+        r = int(served.positions[h][pos])
+        start, end = snapshot.periods[h]
+        forecasts.append(
+            {
+                "period": {"start": iso_local(start), "end": iso_local(end)},
+                "rank": int(table.rank[r]),
+                "of": len(table),
+                "expected_count": round(float(table.expected_count[r]), 4),
+                "interval": {"low": int(table.low[r]), "high": int(table.high[r]), "level": 0.8},
+                "relative_risk": round(float(table.relative_risk[r]), 4),
+                "drivers": list(table.drivers[r]),
+            }
+        )
+    history = None
+    if not suppressed:
+        history = {
+            "periods": [iso_local(p) for p in served.history_periods],
+            "counts": served.history[pos].tolist(),
+        }
+    return {
+        "cell": cell,
+        "model": {"name": served.name, "version": served.version},
+        "as_of": iso_local(snapshot.as_of),
+        "data_through": iso_local(snapshot.data_through),
+        "target": list(snapshot.target),
+        "suppressed": suppressed,
+        "forecast": forecasts,
+        "history": history,
+    }
+
+
+@router.get("/v1/cells/{cell}", summary="One cell's forecast and recent counts")
+def cell_detail(
+    request: Request,
+    cell: Annotated[str, Path(description="H3 cell id (hexadecimal).")],
+    model: Annotated[str | None, Query(description="Model name [the first served].")] = None,
+) -> JSONResponse:
+    """Rank, expected count, 80% interval and drivers per period; recent target counts
+    unless the cell has too few events to show (``suppressed``)."""
+    served = served_model(request, model)
+    pos = cell_position(served, cell.strip().lower())
+    body = cell_document(served, cell.strip().lower(), pos)
+    cache = f"private, max-age={request.app.state.service.settings.cache_max_age}"
+    return JSONResponse(body, headers={"Cache-Control": cache, "Vary": VARY})

@@ -1,0 +1,194 @@
+"""The forecast endpoints: the latest snapshot's views, and replays of past snapshots.
+
+Bodies are the bytes built at publish time (``Snapshot.view``), sent as they are: never a
+dict through FastAPI's encoder. Each answer has a strong ETag, so a dashboard polling every
+few seconds mostly gets ``304 Not Modified`` with no body.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from hotspots.errors import ConfigError
+from hotspots.service.auth import auth_responses, require
+from hotspots.service.problems import ProblemError, problem_response, reject_unknown_query
+from hotspots.service.snapshot_store import as_of_key
+from hotspots.service.state import Served, ServiceState
+
+JSON_TYPE = "application/json"
+GEOJSON_TYPE = "application/geo+json"
+VARY = "Authorization, X-API-Key, Accept-Encoding"
+SCOPE = "forecasts:read"
+
+router = APIRouter(
+    tags=["forecasts"],
+    dependencies=[Depends(require(SCOPE)), Depends(reject_unknown_query)],
+    responses={
+        **auth_responses(SCOPE),
+        304: {"description": "Not modified: the ETag matches If-None-Match."},
+        404: problem_response(404, "No such model or snapshot."),
+        422: problem_response(422, "A parameter is not valid; `detail` names it."),
+    },
+)
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an ``Accept-Encoding`` value allows gzip (``q=0`` refuses it)."""
+    if not header:
+        return False
+    allowed: dict[str, bool] = {}
+    for part in header.split(","):
+        coding, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        allowed[coding.strip().lower()] = q > 0 and math.isfinite(q)
+    return allowed.get("gzip", allowed.get("x-gzip", allowed.get("*", False)))
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (weak comparison, as RFC 9110 asks) or is *."""
+    if not header:
+        return False
+    tags = [t.strip() for t in header.split(",")]
+    return any(t == "*" or t.removeprefix("W/") == etag for t in tags)
+
+
+def serve_bytes(
+    request: Request,
+    *,
+    data: bytes,
+    gzipped: bytes,
+    etag: str,
+    media_type: str,
+    max_age: int,
+) -> Response:
+    """The bytes (gzipped if the client takes gzip) with caching headers, or a bare 304."""
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"private, max-age={max_age}",
+        "Vary": VARY,
+    }
+    request.state.etag = etag
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    if accepts_gzip(request.headers.get("accept-encoding")):
+        headers["Content-Encoding"] = "gzip"
+        return Response(gzipped, headers=headers, media_type=media_type)
+    return Response(data, headers=headers, media_type=media_type)
+
+
+def served_model(request: Request, name: str | None) -> Served:
+    """The served model ``name`` (default: the first); 503 while nothing is served."""
+    state: ServiceState = request.app.state.service
+    if not state.served:
+        raise ProblemError(503, "no model is being served yet; see /readyz")
+    served = state.pick(name)
+    request.state.model = served.label
+    return served
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """``south,west,north,east`` as four floats; 422 naming ``bbox`` otherwise."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise ProblemError(
+            422, f"bbox must be four numbers 'south,west,north,east' in degrees, got {text!r}"
+        )
+    return values[0], values[1], values[2], values[3]
+
+
+def _check_budget(**budgets: Any) -> None:
+    given = [f"{k}={v}" for k, v in budgets.items() if v is not None]
+    if len(given) > 1:
+        raise ProblemError(
+            422, f"give at most one of top, area_km2 or coverage, got {' and '.join(given)}"
+        )
+
+
+def _check_horizon(horizon: int, periods: int) -> None:
+    if horizon > periods:
+        raise ProblemError(
+            422, f"horizon must be between 1 and {periods} (periods published), got {horizon}"
+        )
+
+
+@router.get("/v1/forecasts/latest", summary="The current forecast's top cells")
+def latest(
+    request: Request,
+    model: Annotated[str | None, Query(description="Model name [the first served].")] = None,
+    top: Annotated[int | None, Query(ge=1, description="Number of top cells.")] = None,
+    area_km2: Annotated[float | None, Query(gt=0, description="Area budget in km².")] = None,
+    coverage: Annotated[
+        float | None, Query(gt=0, le=1, description="Share of the study cells.")
+    ] = None,
+    bbox: Annotated[str | None, Query(description="south,west,north,east (degrees).")] = None,
+    fmt: Annotated[Literal["json", "geojson"], Query(alias="format")] = "json",
+    boundary: Annotated[bool, Query(description="Add cell polygons to JSON.")] = False,
+    horizon: Annotated[int, Query(ge=1, description="Forecast period, 1 = next.")] = 1,
+) -> Response:
+    """The top cells under one budget (default 100 cells), as JSON or GeoJSON."""
+    _check_budget(top=top, area_km2=area_km2, coverage=coverage)
+    served = served_model(request, model)
+    snapshot = served.snapshot
+    _check_horizon(horizon, len(snapshot.tables))
+    view = snapshot.view(
+        top=top,
+        area_km2=area_km2,
+        coverage=coverage,
+        bbox=parse_bbox(bbox),
+        fmt=fmt,
+        boundary=boundary,
+        period=horizon - 1,
+    )
+    return serve_bytes(
+        request,
+        data=view.bytes,
+        gzipped=view.gzip_bytes,
+        etag=view.etag,
+        media_type=GEOJSON_TYPE if fmt == "geojson" else JSON_TYPE,
+        max_age=request.app.state.service.settings.cache_max_age,
+    )
+
+
+@router.get("/v1/forecasts", summary="Replay a published forecast byte for byte")
+def replay(
+    request: Request,
+    as_of: Annotated[str, Query(description="The forecast's as_of date (YYYY-MM-DD).")],
+    model: Annotated[str | None, Query(description="Model name [the first served].")] = None,
+    horizon: Annotated[int, Query(ge=1, description="Forecast period, 1 = next.")] = 1,
+) -> Response:
+    """The full ranked document last published for ``model`` and ``as_of``."""
+    state: ServiceState = request.app.state.service
+    name = model if model is not None else served_model(request, None).name
+    as_of_key(as_of)  # a bad date is a 422 naming as_of, not a confusing miss
+    try:
+        stored = state.store.load(name, as_of, period=horizon - 1)
+    except ConfigError as err:
+        if "period" not in str(err):
+            raise
+        raise ProblemError(422, f"horizon {horizon} was not published for {as_of}") from err
+    request.state.model = f"{name}/{stored.metadata.get('version')}"
+    return serve_bytes(
+        request,
+        data=stored.bytes,
+        gzipped=stored.gzip_bytes,
+        etag=stored.etag,
+        media_type=JSON_TYPE,
+        max_age=state.settings.cache_max_age,
+    )

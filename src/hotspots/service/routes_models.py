@@ -1,0 +1,121 @@
+"""The registry over HTTP: list models, describe a version, promote one (admin)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from hotspots.registry import model_card
+from hotspots.service.auth import auth_responses, require
+from hotspots.service.problems import problem_response, reject_unknown_query
+from hotspots.service.snapshot import iso_local
+from hotspots.service.state import ServiceState
+
+READ, ADMIN = "forecasts:read", "models:admin"
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: problem_response(404, "No such model or version.")
+}
+
+router = APIRouter(tags=["models"], dependencies=[Depends(reject_unknown_query)])
+
+_SUMMARY_KEYS = ("name", "version", "kind", "created", "target", "resolution", "freq")
+
+
+def _state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.service
+    return state
+
+
+@router.get(
+    "/v1/models",
+    summary="Every registered model and the version served",
+    dependencies=[Depends(require(READ))],
+    responses=auth_responses(READ),
+)
+def list_models(request: Request) -> dict[str, Any]:
+    """Each model's versions, its current version and the version this service serves."""
+    state = _state(request)
+    served = state.served
+    return {
+        "models": [
+            {
+                "name": m.name,
+                "current": m.current,
+                "served": served[m.name].version if m.name in served else None,
+                "versions": list(m.versions),
+                "kind": m.kind,
+                "target": None if m.target is None else list(m.target),
+                "created": m.created,
+            }
+            for m in state.registry.list_models()
+        ]
+    }
+
+
+def version_summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of a manifest an API user needs (no file paths or checksums)."""
+    out = {k: manifest.get(k) for k in _SUMMARY_KEYS}
+    backtest = manifest.get("backtest") or {}
+    out["study_cells"] = manifest.get("study_cells")
+    out["params"] = manifest.get("params")
+    out["fit_end"] = (manifest.get("meta") or {}).get("fit_end")
+    data = manifest.get("data") or {}
+    out["data"] = {k: data.get(k) for k in ("rows_accepted", "first_event", "last_event")}
+    out["backtest"] = {
+        "selected": backtest.get("selected"),
+        "reason": backtest.get("reason"),
+        "select_cutoff": backtest.get("select_cutoff"),
+        "table": backtest.get("table") or [],
+    }
+    return out
+
+
+@router.get(
+    "/v1/models/{name}/{version}",
+    summary="One model version: summary, backtest table and model card",
+    dependencies=[Depends(require(READ))],
+    responses={**auth_responses(READ), **_NOT_FOUND},
+)
+def describe_version(
+    request: Request,
+    name: Annotated[str, Path(description="Model name.")],
+    version: Annotated[str, Path(description="Version, e.g. v3 or 3.")],
+) -> dict[str, Any]:
+    """The manifest summary, the backtest table and the model card (markdown)."""
+    state = _state(request)
+    manifest = state.registry.manifest(name, version)
+    served = state.served.get(name)
+    return {
+        **version_summary(manifest),
+        "current": state.registry.current(name) == manifest.get("version"),
+        "served": served is not None and served.version == manifest.get("version"),
+        "card": model_card(manifest),
+    }
+
+
+@router.post(
+    "/v1/models/{name}/{version}/promote",
+    summary="Make a version current and serve it",
+    dependencies=[Depends(require(ADMIN))],
+    responses={**auth_responses(ADMIN), **_NOT_FOUND},
+)
+def promote(
+    request: Request,
+    name: Annotated[str, Path(description="Model name.")],
+    version: Annotated[str, Path(description="Version, e.g. v3 or 3.")],
+) -> dict[str, Any]:
+    """Load (checksums verified) and publish the version, promote it, then swap it in."""
+    state = _state(request)
+    before = state.served.get(name)
+    served = state.promote(name, version)
+    request.state.model = served.label
+    request.state.etag = served.snapshot.etag
+    return {
+        "name": served.name,
+        "version": served.version,
+        "previous": None if before is None else before.version,
+        "as_of": iso_local(served.snapshot.as_of),
+        "etag": served.snapshot.etag,
+    }
