@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "installed: $(BIN)/hotspots"
 
-demo: $(STAMP)  ## generate the demo city, ingest it, train a model and forecast
+demo: $(STAMP)  ## demo city -> ingest -> train -> forecast -> serve on 127.0.0.1:8000
 	$(BIN)/hotspots demo-data --out $(DEMO)
 	$(BIN)/hotspots ingest $(DEMO)/events.csv.gz --preset generic \
 	    --map "$$(cat $(DEMO)/column_map.txt)" --tz "$$(cat $(DEMO)/timezone.txt)" \
@@ -26,6 +26,10 @@ demo: $(STAMP)  ## generate the demo city, ingest it, train a model and forecast
 	$(BIN)/hotspots train training/demo.toml
 	$(BIN)/hotspots forecast --model demo-burglary --events $(DEMO)/events.parquet \
 	    --as-of 2024-12-30 --horizon 4 --output $(DEMO)/forecast.csv
+	@$(BIN)/hotspots keys create --name demo --scope forecasts:read > $(DEMO)/read.key
+	@echo "A read key is in $(DEMO)/read.key. Once the server is up, in another terminal:"
+	@echo "  curl -H \"Authorization: Bearer $$(cat $(DEMO)/read.key)\" 'http://127.0.0.1:8000/v1/forecasts/latest?top=10'"
+	$(BIN)/hotspots serve --host 127.0.0.1 --port 8000 --events $(DEMO)/events.parquet
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
