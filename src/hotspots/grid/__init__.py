@@ -3,6 +3,7 @@
 from hotspots.grid.cells import (
     cell_area_km2,
     cell_to_boundary,
+    cell_to_polygon,
     cells_area_km2,
     cells_resolution,
     cells_to_geojson,
@@ -22,6 +23,7 @@ __all__ = [
     "StudyArea",
     "cell_area_km2",
     "cell_to_boundary",
+    "cell_to_polygon",
     "cells_area_km2",
     "cells_resolution",
     "cells_to_geojson",

@@ -179,6 +179,17 @@ def cell_to_boundary(cell: int) -> list[tuple[float, float]]:
     return [(float(a), float(b)) for a, b in h3.cell_to_boundary(h3.int_to_str(int(cell)))]
 
 
+def cell_to_polygon(cell: int, digits: int | None = None) -> dict[str, Any]:
+    """One cell as a GeoJSON Polygon: closed ring of ``[lng, lat]`` (h3 gives lat, lng),
+    coordinates rounded to ``digits`` decimals when given."""
+    pairs = cell_to_boundary(cell)
+    if digits is not None:
+        pairs = [(round(lat, digits), round(lng, digits)) for lat, lng in pairs]
+    ring = [[lng, lat] for lat, lng in pairs]
+    ring.append(ring[0])
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
 def cells_to_geojson(
     cells: npt.ArrayLike, properties: Mapping[str, npt.ArrayLike] | None = None
 ) -> dict[str, Any]:
@@ -187,11 +198,7 @@ def cells_to_geojson(
     props = {k: np.asarray(v) for k, v in (properties or {}).items()}
     features = []
     for i, c in enumerate(arr):
-        # GeoJSON wants (lng, lat); h3 gives (lat, lng)
-        ring = [[lng, lat] for lat, lng in cell_to_boundary(int(c))]
-        ring.append(ring[0])
         p: dict[str, Any] = {"cell": format(int(c), "x")}
         p.update({k: v[i].item() if hasattr(v[i], "item") else v[i] for k, v in props.items()})
-        geometry = {"type": "Polygon", "coordinates": [ring]}
-        features.append({"type": "Feature", "geometry": geometry, "properties": p})
+        features.append({"type": "Feature", "geometry": cell_to_polygon(int(c)), "properties": p})
     return {"type": "FeatureCollection", "features": features}

@@ -20,11 +20,12 @@ import pandas as pd
 from scipy.stats import poisson
 
 from hotspots.errors import ConfigError, DataValidationError
+from hotspots.evaluation import rank_cells
 from hotspots.features import Panel, period_range
 from hotspots.forecasters import Forecaster, LightGBMForecaster, origin_of
 from hotspots.grid import (
     StudyArea,
-    cell_to_boundary,
+    cell_to_polygon,
     cells_area_km2,
     cells_to_latlng,
     cells_to_strings,
@@ -189,7 +190,7 @@ def _ranked(
     h: int,
 ) -> RankedPeriod:
     """One period's cells in rank order: highest expected count first, ties by cell id."""
-    order = np.lexsort((cells, -mean)).astype(np.int64)
+    order = rank_cells(mean, cells)
     mu = mean[order]
     low, high = poisson_interval(mu)
     lat, lng, area = place
@@ -216,12 +217,7 @@ def _ranked(
 
 def _geometry_fragments(cells: npt.NDArray[np.uint64]) -> list[bytes]:
     """Each cell's GeoJSON Polygon: ``[lng, lat]`` (h3 gives lat, lng), ring closed."""
-    out = []
-    for c in cells.tolist():
-        ring = [[round(lng, 6), round(lat, 6)] for lat, lng in cell_to_boundary(c)]
-        ring.append(ring[0])
-        out.append(dumps({"type": "Polygon", "coordinates": [ring]}).encode())
-    return out
+    return [dumps(cell_to_polygon(c, digits=6)).encode() for c in cells.tolist()]
 
 
 def _area_masks(
