@@ -64,7 +64,7 @@ MAIN = "lightgbm"
 def run_case(case: str, params: dict[str, Any]) -> dict[str, Any]:
     from hotspots.evaluation import write_report
     from hotspots.jobs.spec import spec_from_dict
-    from hotspots.jobs.train import prepare, report_meta, run_backtest
+    from hotspots.jobs.train import feature_importances, prepare, report_meta, run_backtest
 
     raw = json.loads(json.dumps(CASES[case]))
     raw["model"] = {"kind": MAIN, "params": params}
@@ -81,17 +81,12 @@ def run_case(case: str, params: dict[str, Any]) -> dict[str, Any]:
         f"prepare {t1 - t0:.1f} s, backtest {t2 - t1:.1f} s"
     )
     print_table(result.summary)
-    fi = {
-        k: m.feature_importances()
-        for k, m in result.fitted.items()
-        if hasattr(m, "feature_importances")
-    }
     write_report(
         result,
         OUT / case,
         title=f"accuracy: {case}",
         meta=report_meta(prepared, None),
-        feature_importance=fi,
+        feature_importance=feature_importances(result),
     )
     return verdict(case, result.summary)
 

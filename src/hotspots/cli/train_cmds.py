@@ -27,6 +27,7 @@ from hotspots.jobs.train import (
     Selection,
     backtest_record,
     default_report_dir,
+    feature_importances,
     fit_final,
     prepare,
     report_meta,
@@ -111,14 +112,6 @@ def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]
         out.print(_comparison(result, cutoff, selection.name))
     console.print(f"selected {selection.name}: {selection.reason}", soft_wrap=True)
     return result, selection
-
-
-def _importance(result: BacktestResult) -> dict[str, pd.Series]:
-    return {
-        name: model.feature_importances()
-        for name, model in result.fitted.items()
-        if hasattr(model, "feature_importances")
-    }
 
 
 _SPEC_ARG = typer.Argument(None, help="Training spec (TOML); flags override its keys.")
@@ -215,7 +208,7 @@ def train(
             Path(tmp),
             title=f"hotspots backtest: {spec.name}",
             meta=report_meta(prepared, selection),
-            feature_importance=_importance(result),
+            feature_importance=feature_importances(result),
         )
         info = registry.publish(
             spec.name,
@@ -254,7 +247,7 @@ def backtest(
         target,
         title=f"hotspots backtest: {spec.name}",
         meta=report_meta(prepared, selection),
-        feature_importance=_importance(result),
+        feature_importance=feature_importances(result),
     )
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}", soft_wrap=True)
 

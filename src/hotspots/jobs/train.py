@@ -220,6 +220,15 @@ def report_meta(prepared: Prepared, selection: Selection | None) -> dict[str, An
     return meta
 
 
+def feature_importances(result: BacktestResult) -> dict[str, pd.Series]:
+    """Gain importance of every backtested model that has one (LightGBM), for the report."""
+    return {
+        name: model.feature_importances()
+        for name, model in result.fitted.items()
+        if hasattr(model, "feature_importances")
+    }
+
+
 def default_report_dir(spec: TrainingSpec) -> Path:
     """Where ``hotspots backtest`` writes its report unless told otherwise."""
     return Path("reports") / spec.name
