@@ -10,6 +10,7 @@ import h3
 import pandas as pd
 import pytest
 
+from hotspots.registry import Registry
 from hotspots.synthetic import COLUMN_MAP, TIMEZONE
 
 RunCli = Any
@@ -61,6 +62,10 @@ def test_train_publishes_a_checked_version(trained: dict[str, Path]) -> None:
     assert (version / "manifest.json").is_file()
     assert (version / "MODEL_CARD.md").is_file()
     assert (version / "report.html").is_file() and (version / "report.json").is_file()
+    loaded = Registry(trained["models"]).load("year-burglary")  # every checksum verified
+    assert {"report.html", "report.json", "MODEL_CARD.md"} <= set(loaded.manifest["artifacts"])
+    assert loaded.manifest["data"]["target_categories"] == ["Burglary Residential"]
+    assert loaded.manifest["backtest"]["selected"] == loaded.manifest["kind"]
 
 
 def test_train_output_shows_the_comparison(
