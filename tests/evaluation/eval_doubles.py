@@ -54,16 +54,20 @@ class ConstantForecaster(Forecaster):
 
 
 class CountingForecaster(Forecaster):
-    """Records each fit (instance id, history length); forecasts the fitted history mean."""
+    """Records each fit (the instance, history length); forecasts the fitted history mean.
+
+    It keeps the instances themselves, not their ``id()``: a collected clone's id may be
+    reused by the next clone, which made a "one fresh clone per fit" check flaky.
+    """
 
     name = "test_counting_eval"
-    fits: ClassVar[list[tuple[int, int]]] = []
+    fits: ClassVar[list[tuple[Forecaster, int]]] = []
 
     def __init__(self, *, target: tuple[str, ...] | None = None):
         self.target = target
 
     def _fit(self, history: History) -> None:
-        CountingForecaster.fits.append((id(self), history.n_periods))
+        CountingForecaster.fits.append((self, history.n_periods))
         self.mean_ = history.target.mean(axis=0)
 
     def _predict(self, history: History, origin: Origin) -> np.ndarray:

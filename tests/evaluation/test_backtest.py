@@ -121,11 +121,12 @@ def test_each_fit_group_gets_one_fresh_clone(
     result = backtest(
         {"m": original}, tiny_panel, folds, progress=lambda *a: calls.append(a), budgets=(1,)
     )
-    ids = [i for i, _ in counting.fits]
+    fitted = [m for m, _ in counting.fits]  # held, so their ids cannot be reused
+    ids = [id(m) for m in fitted]
     assert [n for _, n in counting.fits] == lengths
     assert len(set(ids)) == len(ids) and id(original) not in ids
     assert not hasattr(original, "cells_")
-    assert id(result.fitted["m"]) == ids[-1]
+    assert result.fitted["m"] is fitted[-1]
     assert calls == [("m", i, 4) for i in range(1, 5)]
 
 
