@@ -13,8 +13,12 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; on success rename it to ``target``."""
+def atomic_path(target: str | Path, durable: bool = False) -> Iterator[Path]:
+    """Yield a temporary path in the target's folder; on success rename it to ``target``.
+
+    ``durable`` also flushes the file and then its folder to disk (fsync), so once the
+    block returns the file survives a crash or power loss, not only a killed process.
+    """
     dest = Path(target)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
@@ -25,9 +29,22 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
     try:
         yield tmp
+        if durable:
+            _fsync(tmp)
         os.replace(tmp, dest)
+        if durable:
+            _fsync(dest.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's or a folder's data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_text(target: str | Path, text: str) -> None:

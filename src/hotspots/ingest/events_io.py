@@ -17,12 +17,15 @@ from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE
 META_KEY = b"hotspots.events"
 
 
-def write_events(events: pd.DataFrame, path: str | Path, metadata: dict[str, Any]) -> None:
-    """Write an event table atomically, with ``metadata`` (JSON) in the Parquet footer."""
+def write_events(
+    events: pd.DataFrame, path: str | Path, metadata: dict[str, Any], durable: bool = False
+) -> None:
+    """Write an event table atomically, with ``metadata`` (JSON) in the Parquet footer
+    (``durable``: on disk, fsynced, when this returns)."""
     table = pa.Table.from_pandas(events.loc[:, list(EVENT_COLUMNS)], preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[META_KEY] = json.dumps(metadata, default=str).encode()
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable=durable) as tmp:
         pq.write_table(table.replace_schema_metadata(meta), tmp, compression="snappy")
 
 
