@@ -32,6 +32,19 @@ class Settings(BaseSettings):
     """Recent periods of target counts ``/v1/cells/{cell}`` shows."""
     cache_max_age: int = 5
     """Seconds a client may reuse a forecast response (``Cache-Control: private``)."""
+    areas_path: Path | None = None
+    """Polygons of named areas (GeoJSON, GPKG, ...) that ``within=`` on the API selects."""
+    areas_field: str = "name"
+    """The field of ``areas_path`` that names each area."""
+    refresh_seconds: int = 0
+    """Republish forecasts this often when events were posted (0: only on request)."""
+    # -- limits and metrics (service/limits.py, service/metrics.py) --
+    rate_limit_per_minute: int = 600
+    """Requests per minute each API key may make on average (0: no limit); over it is 429."""
+    rate_limit_burst: int = 60
+    """Requests an API key may make at once before ``rate_limit_per_minute`` paces it."""
+    max_upload_bytes: int = 32 * 1024 * 1024
+    """Largest request body the service reads, in bytes (0: no limit); over it is 413."""
 
 
 @lru_cache(maxsize=1)

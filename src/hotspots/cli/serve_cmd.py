@@ -34,12 +34,26 @@ def serve(
     events: Path | None = typer.Option(
         None, "--events", help="Events to forecast from [default: HOTSPOTS_EVENTS_PATH]."
     ),
+    areas: Path | None = typer.Option(
+        None, "--areas", help="Polygons of named areas for within= [HOTSPOTS_AREAS_PATH]."
+    ),
+    areas_field: str | None = typer.Option(
+        None, "--areas-field", help="The field naming each area [HOTSPOTS_AREAS_FIELD or name]."
+    ),
+    refresh_seconds: int | None = typer.Option(
+        None,
+        "--refresh-seconds",
+        help="Republish this often when events were posted; 0: only on POST "
+        "/v1/forecasts/refresh [HOTSPOTS_REFRESH_SECONDS or 0].",
+    ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
     """Serve the registry's current models over HTTP (see /docs once it runs).
 
     Logs are JSON lines on stderr, each with the request id; every request is also in the
-    audit log (`hotspots audit`).
+    audit log (`hotspots audit`). Incidents posted to /v1/events are stored in the state
+    folder and join the forecast on POST /v1/forecasts/refresh or every --refresh-seconds.
+    With --workers above 1, use --refresh-seconds: a refresh request reaches one worker.
     """
     import uvicorn
 
@@ -55,6 +69,13 @@ def serve(
     _export("models_dir", models_dir)
     _export("state_dir", state_dir)
     _export("events_path", events)
+    _export("areas_path", areas)
+    if areas_field is not None:
+        os.environ["HOTSPOTS_AREAS_FIELD"] = areas_field
+    if refresh_seconds is not None:
+        if refresh_seconds < 0:
+            raise ConfigError(f"--refresh-seconds must be 0 or more, got {refresh_seconds}")
+        os.environ["HOTSPOTS_REFRESH_SECONDS"] = str(refresh_seconds)
     get_settings.cache_clear()
     settings = get_settings()
     if settings.events_path is None or not settings.events_path.is_file():

@@ -9,6 +9,7 @@ it. Every request, refused ones included, leaves one record in the audit log.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import logging
@@ -26,10 +27,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotspots import __version__
 from hotspots.config import Settings, get_settings
-from hotspots.service import routes_cells, routes_forecasts, routes_health, routes_models
+from hotspots.service import (
+    routes_cells,
+    routes_events,
+    routes_forecasts,
+    routes_health,
+    routes_models,
+)
 from hotspots.service.audit import AuditRecord, utc_timestamp
+from hotspots.service.limits import BodyLimitMiddleware, RateLimiter
+from hotspots.service.metrics import ServiceMetrics, observe_request
+from hotspots.service.metrics import router as metrics_router
 from hotspots.service.problems import add_problem_handlers, problem
-from hotspots.service.state import ServiceState
+from hotspots.service.state import ServiceState, refresh_loop
 
 logger = logging.getLogger(__name__)
 
@@ -122,21 +132,25 @@ class AuditMiddleware:
     def _record(self, scope: Scope, request_id: str, status: int, started: float) -> None:
         state = scope.get("state", {})
         route = scope.get("route")
+        elapsed = time.perf_counter() - started
         record = AuditRecord(
             request_id=request_id,
             key_id=state.get("key_id"),
             method=scope["method"],
             route=str(getattr(route, "path_format", None) or "(no route)"),
             status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            duration_ms=round(elapsed * 1000, 3),
             params=_params(scope),
             model=state.get("model"),
             etag=state.get("etag"),
         )
+        failed = False
         try:
             self.state.audit.write(record)
         except OSError:  # never lose the answer over the log; the operators see this
+            failed = True
             logger.exception("could not write the audit record of request %s", request_id)
+        observe_request(scope, record.method, record.route, status, elapsed, audit_failed=failed)
         extra = {k: v for k, v in record.to_dict().items() if k not in ("time", "params")}
         logger.info("%s %s %d", record.method, record.route, status, extra=extra)
 
@@ -181,9 +195,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from starlette.concurrency import run_in_threadpool
 
         await run_in_threadpool(state.load_all)
+        every = settings.refresh_seconds
+        schedule = asyncio.create_task(refresh_loop(state, every)) if every > 0 else None
         try:
             yield
         finally:
+            if schedule is not None:
+                schedule.cancel()
             state.audit.close()
 
     app = FastAPI(
@@ -195,7 +213,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = state
     app.state.redactions = _redactions(settings)
     add_problem_handlers(app)
-    for module in (routes_health, routes_forecasts, routes_cells, routes_models):
+    for module in (routes_health, routes_forecasts, routes_cells, routes_models, routes_events):
         app.include_router(module.router)
+    app.include_router(metrics_router)
+    app.state.metrics = ServiceMetrics(state)
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    # added first, so it runs inside the audit middleware: a 413 is audited with its request id
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(AuditMiddleware, state=state)
     return app

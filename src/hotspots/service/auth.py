@@ -1,8 +1,9 @@
 """API key checks: ``Depends(require("forecasts:read"))`` on a route.
 
 A key comes as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. No key or an invalid
-or revoked one is 401 with ``WWW-Authenticate``; a valid key without the scope is 403. The key
-id (never the key) goes to ``request.state.key_id`` for the audit log.
+or revoked one is 401 with ``WWW-Authenticate``; a valid key over its rate limit is 429 with
+``Retry-After`` (checked before the scope, so refused requests count too); a valid key without
+the scope is 403. The key id (never the key) goes to ``request.state.key_id`` for the audit log.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from hotspots.service.keys import SCOPES, KeyRecord, KeyStore
+from hotspots.service.limits import check_rate
 from hotspots.service.problems import ProblemError, problem_response
 
 REALM = "hotspots"
@@ -23,10 +25,11 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The sam
 
 
 def auth_responses(scope: str) -> dict[int | str, dict[str, Any]]:
-    """The 401 / 403 entries of a route's ``responses=`` for OpenAPI."""
+    """The 401 / 403 / 429 entries of a route's ``responses=`` for OpenAPI."""
     return {
         401: problem_response(401, "No API key, or an invalid or revoked one."),
         403: problem_response(403, f"The API key does not hold the scope {scope!r}."),
+        429: problem_response(429, "The API key is over its rate limit; see `Retry-After`."),
     }
 
 
@@ -79,6 +82,7 @@ def require(scope: str) -> Callable[..., KeyRecord]:
         presented = bearer.credentials if bearer is not None else api_key
         record = authenticate(request.app.state.service.keys, presented)
         request.state.key_id = record.id
+        check_rate(getattr(request.app.state, "limiter", None), record.id)
         check_scope(record, scope)
         return record
 

@@ -27,8 +27,9 @@ from hotspots.errors import ConfigError, IntegrityError
 
 logger = logging.getLogger(__name__)
 
-SCOPES: tuple[str, ...] = ("forecasts:read", "events:write", "models:admin")
-"""Every scope a key can hold; ``models:admin`` does not imply the others."""
+SCOPES: tuple[str, ...] = ("forecasts:read", "events:write", "models:admin", "metrics:read")
+"""Every scope a key can hold; none implies another (``models:admin`` reads no forecast, and
+``metrics:read``, a Prometheus scraper's key, reads nothing but ``/metrics``)."""
 KEY_PREFIX = "hs_"
 KEYS_FILE = "keys.json"
 """Name of the key store inside the service's state folder."""

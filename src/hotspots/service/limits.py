@@ -1,0 +1,187 @@
+"""Request limits: a token bucket per API key (429) and a cap on request bodies (413).
+
+The rate limit is taken in ``auth.require`` once the key is authenticated and before its
+scope is checked, so every request a key makes counts, refused ones included: a key probing
+routes it may not use is slowed down like any other. Requests without a valid key never
+reach a bucket (they are 401 before), so the buckets are bounded by the keys that exist.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hotspots.errors import ConfigError
+from hotspots.service.problems import ProblemError, problem
+
+logger = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+
+
+class RateLimiter:
+    """A token bucket per key: ``burst`` requests at once, refilled at ``rate_per_minute``.
+
+    ``take(key_id)`` spends a token: None when the request may go on, else the seconds until
+    the key's next token. A rate of 0 disables the limit. A bucket left idle long enough to
+    be full again is forgotten (a new one starts full), so memory follows the active keys.
+    Safe to share between threads.
+    """
+
+    def __init__(
+        self, rate_per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if rate_per_minute < 0:
+            raise ConfigError(f"rate_limit_per_minute must be 0 or more, got {rate_per_minute}")
+        if rate_per_minute > 0 and burst < 1:
+            raise ConfigError(f"rate_limit_burst must be 1 or more, got {burst}")
+        self.rate_per_minute = rate_per_minute
+        self.burst = burst
+        self._clock = clock
+        self._per_second = rate_per_minute / 60.0
+        self._refill_all = burst / self._per_second if rate_per_minute else 0.0
+        self._lock = threading.Lock()
+        # key -> (tokens, time of the last take), least recently used first
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    @property
+    def enabled(self) -> bool:
+        """Whether requests are limited at all."""
+        return self.rate_per_minute > 0
+
+    def take(self, key_id: str) -> float | None:
+        """Spend one of ``key_id``'s tokens: None if allowed, else seconds to wait."""
+        if not self.rate_per_minute:
+            return None
+        with self._lock:
+            now = self._clock()
+            self._forget_idle(now)
+            tokens, last = self._buckets.pop(key_id, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self._per_second)
+            if tokens >= 1.0:
+                self._buckets[key_id] = (tokens - 1.0, now)
+                return None
+            self._buckets[key_id] = (tokens, now)
+            return (1.0 - tokens) / self._per_second
+
+    def __len__(self) -> int:
+        """Buckets held now (idle ones are dropped on the next ``take``)."""
+        return len(self._buckets)
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop buckets idle long enough to be full again (oldest first, so O(dropped))."""
+        buckets = self._buckets
+        while buckets:
+            key, (_, last) = next(iter(buckets.items()))
+            if now - last < self._refill_all:
+                return
+            del buckets[key]
+
+
+def check_rate(limiter: RateLimiter | None, key_id: str) -> None:
+    """A 429 ProblemError with ``Retry-After`` when ``key_id`` is over its rate limit."""
+    if limiter is None:
+        return
+    wait = limiter.take(key_id)
+    if wait is None:
+        return
+    seconds = max(1, math.ceil(wait))
+    raise ProblemError(
+        429,
+        f"API key {key_id} is over its rate limit of {limiter.rate_per_minute} requests per "
+        f"minute (bursts of {limiter.burst}); retry in {seconds} s",
+        {"Retry-After": str(seconds)},
+    )
+
+
+def describe_bytes(n: int) -> str:
+    """``n`` bytes for a reader: ``33554432 bytes (32 MiB)``, ``1000 bytes``."""
+    return f"{n} bytes ({n / MIB:.4g} MiB)" if n >= MIB else f"{n} bytes"
+
+
+class BodyTooLargeError(Exception):
+    """Raised to the app by ``receive`` once a request body passed the limit."""
+
+
+class BodyLimitMiddleware:
+    """413 problem+json for a request body over ``max_bytes`` (0: no limit).
+
+    A ``Content-Length`` over the limit is refused before the app runs. A body without one
+    (chunked) or with a false one is counted while the app reads it: the chunk that passes
+    the limit and anything after it never reach the app, whose ``receive`` raises instead,
+    and the app's own answer is replaced by the 413 if nothing has been sent yet.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        if max_bytes < 0:
+            raise ConfigError(f"max_upload_bytes must be 0 or more, got {max_bytes}")
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.max_bytes:
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            detail = f"Content-Length is {describe_bytes(declared)}"
+            await self._refuse(scope, receive, send, detail)
+            return
+        received, over, started = 0, False, False
+
+        async def limited_receive() -> Message:
+            nonlocal received, over
+            if over:
+                raise BodyTooLargeError
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    over = True
+                    raise BodyTooLargeError
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if over and not started:
+                return  # the app's answer to a body it could not read; the 413 goes instead
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except BodyTooLargeError:
+            if started:
+                logger.warning("request body over the limit after the response started")
+        if over and not started:
+            await self._refuse(
+                scope, receive, send, f"at least {describe_bytes(received)} were sent"
+            )
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, seen: str) -> None:
+        state = scope.get("state") or {}
+        response = problem(
+            413,
+            f"the request body is over the upload limit of {describe_bytes(self.max_bytes)}: "
+            f"{seen}",
+            instance=scope.get("path"),
+            request_id=state.get("request_id"),
+        )
+        await response(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    """The request's ``Content-Length`` as an int (None if absent or not a number)."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

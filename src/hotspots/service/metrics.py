@@ -1,0 +1,166 @@
+"""Prometheus metrics of one app and ``GET /metrics`` (scope ``metrics:read``).
+
+Each app has its own ``CollectorRegistry``, so several apps in one process (the tests) never
+share counters. Requests are counted by method, route template and status (never the raw
+path: cell ids would make a series per cell); what is served is read from the service state
+at scrape time, so a promote shows on the next scrape with no hook in the promote path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.types import Scope
+
+from hotspots.service.auth import auth_responses, require
+from hotspots.service.problems import problem_response, reject_unknown_query
+from hotspots.service.state import ServiceState
+
+SCOPE = "metrics:read"
+DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+"""Request duration buckets in seconds: most answers are pre-built bytes, served in ms."""
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Methods counted by name; any other is counted as ``OTHER`` (clients choose the method)."""
+
+
+class ServedCollector(Collector):
+    """Gauges of what the service serves now, read from its state at each scrape."""
+
+    def __init__(self, state: ServiceState) -> None:
+        self.state = state
+
+    def describe(self) -> Iterator[Metric]:
+        """The metric families, without samples (for the registry's duplicate check)."""
+        return self._families()
+
+    def collect(self) -> Iterator[Metric]:
+        """One sample per served model of each family, and the count of failed models."""
+        served, failures = self.state.served, self.state.failures
+        info, issued, cells, failed = self._families()
+        for name in sorted(served):
+            one = served[name]
+            info.add_metric([name, one.version], 1.0)
+            issued.add_metric([name], one.snapshot.issued_at.timestamp())
+            cells.add_metric([name], float(one.snapshot.n_cells))
+        failed.add_metric([], float(len(failures)))
+        return iter((info, issued, cells, failed))
+
+    @staticmethod
+    def _families() -> Iterator[GaugeMetricFamily]:
+        model = ["model"]
+        return iter(
+            (
+                GaugeMetricFamily(
+                    "hotspots_forecast_info",
+                    "The model version each forecast is served from (value 1).",
+                    labels=["model", "version"],
+                ),
+                GaugeMetricFamily(
+                    "hotspots_forecast_issued_timestamp_seconds",
+                    "When the served forecast was issued (unix seconds).",
+                    labels=model,
+                ),
+                GaugeMetricFamily(
+                    "hotspots_forecast_cells",
+                    "Study cells ranked by the served forecast.",
+                    labels=model,
+                ),
+                GaugeMetricFamily(
+                    "hotspots_models_failed", "Registered models that could not be served."
+                ),
+            )
+        )
+
+
+class ServiceMetrics:
+    """The metrics of one app, on their own registry; ``observe`` once per request."""
+
+    def __init__(self, state: ServiceState) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "hotspots_http_requests",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "hotspots_http_request_duration_seconds",
+            "Time from the request to the end of the answer, by route template.",
+            ["route"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.audit_failures = Counter(
+            "hotspots_audit_write_failures",
+            "Requests whose audit record could not be written.",
+            registry=self.registry,
+        )
+        self.registry.register(ServedCollector(state))
+        # labelled children by their labels: one dict lookup per request, not labels()
+        self._counts: dict[tuple[str, str, int], Counter] = {}
+        self._timers: dict[str, Histogram] = {}
+
+    def observe(
+        self, method: str, route: str, status: int, seconds: float, *, audit_failed: bool = False
+    ) -> None:
+        """Count one request and its duration; ``route`` must be a template, not a path."""
+        method = method if method in METHODS else "OTHER"
+        counter = self._counts.get((method, route, status))
+        if counter is None:
+            counter = self.requests.labels(method, route, str(status))
+            self._counts[(method, route, status)] = counter
+        counter.inc()
+        timer = self._timers.get(route)
+        if timer is None:
+            timer = self._timers[route] = self.duration.labels(route)
+        timer.observe(seconds)
+        if audit_failed:
+            self.audit_failures.inc()
+
+    def exposition(self) -> bytes:
+        """Every metric in the Prometheus text format (``CONTENT_TYPE_LATEST``)."""
+        return generate_latest(self.registry)
+
+
+def observe_request(
+    scope: Scope, method: str, route: str, status: int, seconds: float, *, audit_failed: bool
+) -> None:
+    """``ServiceMetrics.observe`` on the metrics of the app serving ``scope``, if it has any."""
+    state = getattr(scope.get("app"), "state", None)
+    metrics = getattr(state, "metrics", None)
+    if isinstance(metrics, ServiceMetrics):
+        metrics.observe(method, route, status, seconds, audit_failed=audit_failed)
+
+
+router = APIRouter(tags=["metrics"], dependencies=[Depends(reject_unknown_query)])
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    dependencies=[Depends(require(SCOPE))],
+    responses={
+        **auth_responses(SCOPE),
+        422: problem_response(422, "An unknown query parameter; `detail` names it."),
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+    },
+    response_class=Response,
+)
+def metrics_text(request: Request) -> Response:
+    """Request counts and durations, the served forecasts and audit write failures."""
+    found: ServiceMetrics = request.app.state.metrics
+    return Response(found.exposition(), media_type=CONTENT_TYPE_LATEST)
