@@ -114,7 +114,12 @@ def test_serve_runs_uvicorn_with_the_factory(
 
     calls: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
-    names = [f"HOTSPOTS_{n}" for n in ("MODELS_DIR", "STATE_DIR", "EVENTS_PATH")]
+    names = [
+        f"HOTSPOTS_{n}"
+        for n in (
+            "MODELS_DIR", "STATE_DIR", "EVENTS_PATH", "AREAS_PATH", "AREAS_FIELD", "REFRESH_SECONDS"
+        )
+    ]  # fmt: skip
     for name in names:  # set first, so monkeypatch restores whatever was there
         monkeypatch.setenv(name, "unused")
         monkeypatch.delenv(name)
@@ -122,7 +127,8 @@ def test_serve_runs_uvicorn_with_the_factory(
     events.write_bytes(b"")
     result = run_cli(
         "serve", "--port", "9001", "--workers", "2", "--models-dir", tmp_path / "m",
-        "--state-dir", tmp_path / "s", "--events", events,
+        "--state-dir", tmp_path / "s", "--events", events, "--areas", tmp_path / "a.geojson",
+        "--areas-field", "district", "--refresh-seconds", "30",
     )  # fmt: skip
     assert result.code == 0, result.err
     [(app, kw)] = calls
@@ -131,6 +137,9 @@ def test_serve_runs_uvicorn_with_the_factory(
     assert kw["log_config"]["formatters"]["json"]["()"].endswith("JsonFormatter")
     assert os.environ["HOTSPOTS_MODELS_DIR"] == str((tmp_path / "m").resolve())
     assert os.environ["HOTSPOTS_EVENTS_PATH"] == str(events.resolve())
+    assert os.environ["HOTSPOTS_AREAS_PATH"] == str((tmp_path / "a.geojson").resolve())
+    settings = get_settings()
+    assert (settings.areas_field, settings.refresh_seconds) == ("district", 30)
     for name in names:
         monkeypatch.delenv(name)
     get_settings.cache_clear()
@@ -140,3 +149,6 @@ def test_serve_refuses_zero_workers(run_cli: Any) -> None:
     result = run_cli("serve", "--workers", "0")
     assert result.code == 2
     assert "--workers must be 1 or more, got 0" in result.err
+    result = run_cli("serve", "--refresh-seconds", "-5")
+    assert result.code == 2
+    assert "--refresh-seconds must be 0 or more, got -5" in result.err

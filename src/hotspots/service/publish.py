@@ -242,7 +242,7 @@ def _area_masks(
 def _utc(value: Any) -> pd.Timestamp:
     """``value`` (default now) as a UTC timestamp; naive times are UTC."""
     if value is None:
-        return pd.Timestamp.now(tz="UTC").floor("s")
+        return pd.Timestamp.now(tz="UTC").floor("ms")  # two publishes never share a stem
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError) as err:

@@ -7,6 +7,7 @@ few seconds mostly gets ``304 Not Modified`` with no body.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Annotated, Any, Literal
 
@@ -138,11 +139,15 @@ def latest(
         float | None, Query(gt=0, le=1, description="Share of the study cells.")
     ] = None,
     bbox: Annotated[str | None, Query(description="south,west,north,east (degrees).")] = None,
+    within: Annotated[
+        str | None, Query(description="A named area (see /v1/areas).", min_length=1)
+    ] = None,
     fmt: Annotated[Literal["json", "geojson"], Query(alias="format")] = "json",
     boundary: Annotated[bool, Query(description="Add cell polygons to JSON.")] = False,
     horizon: Annotated[int, Query(ge=1, description="Forecast period, 1 = next.")] = 1,
 ) -> Response:
-    """The top cells under one budget (default 100 cells), as JSON or GeoJSON."""
+    """The top cells under one budget (default 100 cells), as JSON or GeoJSON, optionally
+    only those inside ``bbox`` and/or the named area ``within``."""
     _check_budget(top=top, area_km2=area_km2, coverage=coverage)
     served = served_model(request, model)
     snapshot = served.snapshot
@@ -152,6 +157,7 @@ def latest(
         area_km2=area_km2,
         coverage=coverage,
         bbox=parse_bbox(bbox),
+        within=within,
         fmt=fmt,
         boundary=boundary,
         period=horizon - 1,
@@ -192,3 +198,20 @@ def replay(
         media_type=JSON_TYPE,
         max_age=state.settings.cache_max_age,
     )
+
+
+@router.get("/v1/areas", summary="The named areas that within= accepts")
+def areas(
+    request: Request,
+    model: Annotated[str | None, Query(description="Model name [the first served].")] = None,
+) -> Response:
+    """Each named area of the served model with its number of study cells."""
+    served = served_model(request, model)
+    body = {
+        "model": {"name": served.name, "version": served.version},
+        "areas": [
+            {"name": name, "cells": int(mask.sum())}
+            for name, mask in sorted(served.snapshot.areas.items())
+        ],
+    }
+    return Response(json.dumps(body).encode(), media_type=JSON_TYPE)

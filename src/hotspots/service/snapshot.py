@@ -245,9 +245,8 @@ class Snapshot:
             keep &= (table.lng >= bbox[1]) & (table.lng <= bbox[3])
         if within is not None:
             if within not in self.areas:
-                raise ConfigError(
-                    f"within {within!r} is not a named area; areas are: {sorted(self.areas)}"
-                )
+                known = ", ".join(map(repr, sorted(self.areas))) or "none are configured"
+                raise ConfigError(f"within {within!r} is not a named area; areas: {known}")
             keep &= self.areas[within][table.order]
         return np.flatnonzero(keep)
 

@@ -6,10 +6,11 @@ that swaps the mapping (one reference assignment) never mixes two versions in a 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -17,12 +18,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow.parquet as pq
 
 from hotspots.config import Settings
 from hotspots.errors import ConfigError, DataValidationError, HotspotsError, ModelNotFoundError
 from hotspots.features import Panel, events_to_panel
 from hotspots.forecasters import Forecaster
 from hotspots.grid import StudyArea
+from hotspots.ingest import is_event_table
 from hotspots.jobs.data import (
     LoadedEvents,
     event_options,
@@ -33,8 +36,9 @@ from hotspots.jobs.data import (
 )
 from hotspots.registry import LoadedModel, Registry
 from hotspots.service.audit import AuditLog
+from hotspots.service.event_store import EventStore
 from hotspots.service.keys import KeyStore
-from hotspots.service.publish import publish_forecast
+from hotspots.service.publish import areas_from_boundary_file, publish_forecast
 from hotspots.service.snapshot import Snapshot
 from hotspots.service.snapshot_store import SnapshotStore, as_of_key
 
@@ -71,23 +75,39 @@ class Served:
 
 
 class EventCache:
-    """Events read once per (file, reading settings) while loading several models."""
+    """Events read once per (file, reading settings) while loading several models: the
+    configured events plus every batch posted to the API (an event id counts once)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, posted: EventStore | None = None) -> None:
         self.path = path
+        self.posted = posted
         self._loaded: dict[str, LoadedEvents] = {}
 
     def get(self, manifest: Mapping[str, Any]) -> LoadedEvents:
         """The events for the model of ``manifest``."""
-        if self.path is None:
-            raise ConfigError(
-                "no events to forecast from: set HOTSPOTS_EVENTS_PATH or `hotspots serve --events`"
-            )
         kwargs = event_options(manifest)
         key = repr(sorted(kwargs.items()))
         if key not in self._loaded:
-            self._loaded[key] = load_events(self.path, ingest_options(**kwargs))
+            self._loaded[key] = self._load(kwargs)
         return self._loaded[key]
+
+    def _load(self, kwargs: dict[str, Any]) -> LoadedEvents:
+        base = load_events(self.path, ingest_options(**kwargs)) if self.path else None
+        tz = base.timezone if base else str(kwargs.get("timezone") or "UTC")
+        store = self.posted
+        posted = store.read(tz) if store is not None else None
+        if posted is None or store is None:
+            if base is None:
+                raise ConfigError(
+                    "no events to forecast from: set HOTSPOTS_EVENTS_PATH or `hotspots serve "
+                    "--events`, or post some to /v1/events"
+                )
+            return base
+        if base is None:
+            return LoadedEvents(posted, tz, store.folder, "")
+        both = pd.concat([base.events, posted], ignore_index=True)
+        both = both.loc[~both["event_id"].duplicated(keep="first").to_numpy()]
+        return replace(base, events=both.reset_index(drop=True))
 
 
 def history_panel(model: Forecaster, events: pd.DataFrame) -> tuple[Panel, pd.Timestamp]:
@@ -118,6 +138,15 @@ def recent_counts(
     return out, tuple(pd.Timestamp(p) for p in panel.periods[take])
 
 
+def named_areas(model: Forecaster, settings: Settings) -> dict[str, npt.NDArray[np.bool_]]:
+    """The configured named areas as masks over the model's cells (none when unset)."""
+    if settings.areas_path is None:
+        return {}
+    return areas_from_boundary_file(
+        settings.areas_path, settings.areas_field, model.cells_, model.resolution_
+    )
+
+
 def _issued_at(store: SnapshotStore, name: str, version: str, as_of: pd.Timestamp) -> Any:
     """The issue time of a saved snapshot of this version and ``as_of`` (None: publish new),
     so restarts and sibling workers serve the same bytes and ETag."""
@@ -142,6 +171,7 @@ def build_served(
         "as_of": as_of,
         "horizon": settings.forecast_horizon,
         "min_events_shown": settings.min_events_shown,
+        "areas": named_areas(model, settings),
     }
     issued = _issued_at(store, name, loaded.version, as_of)
     snapshot = publish_forecast(model, panel, issued_at=issued, **options)
@@ -178,6 +208,9 @@ class ServiceState:
         self.store = SnapshotStore(settings.state_dir / "snapshots")
         self.keys = KeyStore(settings.state_dir / "keys.json")
         self.audit = AuditLog(settings.state_dir / "audit.jsonl")
+        self.events = EventStore(settings.state_dir / "events", self._base_ids)
+        self.published: tuple[str, ...] = ()
+        """The posted batches the served forecasts include (``events.generation()``)."""
         self.failures: Mapping[str, str] = MappingProxyType({})
         self._served: Mapping[str, Served] = MappingProxyType({})
         self._swap = threading.Lock()
@@ -189,7 +222,8 @@ class ServiceState:
 
     def load_all(self) -> None:
         """Load and publish the current version of every registered model; log failures."""
-        events = EventCache(self.settings.events_path)
+        generation = self.events.generation()
+        events = EventCache(self.settings.events_path, self.events)
         served: dict[str, Served] = {}
         failures: dict[str, str] = {}
         for summary in self.registry.list_models():
@@ -208,7 +242,49 @@ class ServiceState:
         with self._swap:
             self._served = MappingProxyType(served)
             self.failures = MappingProxyType(failures)
+            self.published = generation
         logger.info("serving %d model(s); %d failed", len(served), len(failures))
+
+    def refresh(self) -> tuple[dict[str, Served], dict[str, str]]:
+        """Republish every served model (same version), and try again those that failed to
+        load, from the events as they are now, posted batches included; swap them in at once.
+
+        Returns the republished models and, by name, why any could not be (those keep
+        serving what they served)."""
+        with self._swap:
+            generation = self.events.generation()
+            events = EventCache(self.settings.events_path, self.events)
+            versions = {name: None for name in self.failures} | {
+                name: s.version for name, s in self._served.items()
+            }  # models that failed to load are tried again (at their current version)
+            fresh: dict[str, Served] = {}
+            failed: dict[str, str] = {}
+            for name, version in versions.items():
+                try:
+                    loaded = self.registry.load(name, version)
+                    source = events.get(loaded.manifest)
+                    fresh[name] = build_served(name, loaded, source, self.settings, self.store)
+                except (HotspotsError, OSError, ValueError) as err:
+                    logger.error("model %r not republished: %s", name, err)
+                    failed[name] = f"{type(err).__name__}: {err}"
+            self._served = MappingProxyType({**self._served, **fresh})
+            self.failures = MappingProxyType(
+                {k: v for k, v in {**self.failures, **failed}.items() if k not in fresh}
+            )
+            self.published = generation  # a failure is retried with the next batch
+        logger.info("republished %d model(s); %d failed", len(fresh), len(failed))
+        return fresh, failed
+
+    def _base_ids(self) -> pd.Series:
+        """Event ids of the configured events (the posted ones are the store's own)."""
+        path = self.settings.events_path
+        if path is None or not path.is_file():
+            return pd.Series([], dtype="string")
+        if is_event_table(path):
+            return pq.read_table(path, columns=["event_id"]).column(0).to_pandas()
+        served = self._served
+        manifest = served[min(served)].manifest if served else {}
+        return load_events(path, ingest_options(**event_options(manifest))).events["event_id"]
 
     def promote(self, name: str, version: str) -> Served:
         """Load and publish ``version`` of ``name``, make it current in the registry, then
@@ -216,7 +292,7 @@ class ServiceState:
         with self._swap:
             loaded = self.registry.load(name, version)  # checks every file's checksum
             label = loaded.version
-            source = EventCache(self.settings.events_path).get(loaded.manifest)
+            source = EventCache(self.settings.events_path, self.events).get(loaded.manifest)
             fresh = build_served(name, loaded, source, self.settings, self.store)
             self.registry.promote(name, label)
             self._served = MappingProxyType({**self._served, name: fresh})
@@ -236,3 +312,18 @@ class ServiceState:
             known = ", ".join(sorted(served)) or "none"
             raise ModelNotFoundError(f"no served model named {name!r}; models served: {known}")
         return found
+
+
+async def refresh_loop(state: ServiceState, seconds: float) -> None:
+    """Every ``seconds``, republish if events were posted since the last publish (run as a
+    task by the app's lifespan when ``refresh_seconds`` is set; cancelled at shutdown)."""
+    from starlette.concurrency import run_in_threadpool
+
+    while True:
+        await asyncio.sleep(seconds)
+        if state.events.generation() == state.published:
+            continue
+        try:
+            await run_in_threadpool(state.refresh)
+        except Exception:  # keep the schedule alive; the error is in the log
+            logger.exception("scheduled republish failed")

@@ -1,0 +1,194 @@
+"""Posting incidents (``POST /v1/events``) and republishing forecasts from them
+(``POST /v1/forecasts/refresh``).
+
+A post is read and validated exactly as ``hotspots ingest`` reads an export, with the reading
+settings of the model it names (its preset, column map, timezone and category policy) and the
+model's study area as the area check. The accepted rows are on disk, fsynced, before the
+answer; the answer carries the validation report. Forecasts include them once republished:
+on ``POST /v1/forecasts/refresh``, or every ``HOTSPOTS_REFRESH_SECONDS`` when set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from hotspots.errors import TooManyRejectsError
+from hotspots.forecasters import Forecaster
+from hotspots.grid import cell_area_km2, cells_to_latlng
+from hotspots.ingest.validate import ValidationReport
+from hotspots.jobs.data import event_options, ingest_options
+from hotspots.service.auth import auth_responses, require
+from hotspots.service.event_store import CSV_TYPES, MEDIA_TYPES, bbox_options, read_body
+from hotspots.service.problems import (
+    ProblemError,
+    problem,
+    problem_response,
+    reject_unknown_query,
+)
+from hotspots.service.routes_forecasts import JSON_TYPE
+from hotspots.service.state import ServiceState
+
+SCOPE = "events:write"
+KM_PER_DEGREE = 111.0
+
+router = APIRouter(
+    tags=["events"],
+    dependencies=[Depends(require(SCOPE)), Depends(reject_unknown_query)],
+    responses={
+        **auth_responses(SCOPE),
+        404: problem_response(404, "No served model of that name."),
+        503: problem_response(503, "No model is being served yet."),
+    },
+)
+
+_BODY = {
+    "required": True,
+    "description": "Incidents as CSV (with a header row) or JSON lines, in the columns of "
+    "the export the model was trained on.",
+    "content": {t: {"schema": {"type": "string"}} for t in MEDIA_TYPES},
+}
+
+
+def study_bbox(model: Forecaster) -> tuple[float, float, float, float]:
+    """South, west, north, east of the model's cell centres, padded by two cell widths."""
+    lat, lng = cells_to_latlng(np.asarray(model.cells_, dtype=np.uint64))
+    pad = 2 * float(np.sqrt(cell_area_km2(model.resolution_))) / KM_PER_DEGREE
+    cos = max(float(np.cos(np.radians(np.abs(lat).max()))), 0.1)
+    return (
+        float(lat.min()) - pad,
+        float(lng.min()) - pad / cos,
+        float(lat.max()) + pad,
+        float(lng.max()) + pad / cos,
+    )
+
+
+@dataclass(frozen=True)
+class Reader:
+    """The model whose reading settings and study area a post is checked against."""
+
+    label: str
+    manifest: Mapping[str, Any]
+    model: Forecaster
+
+
+def reading_model(state: ServiceState, name: str | None) -> Reader:
+    """The served model ``name`` (default: the first), or, when it could not be served (no
+    events yet), its current version from the registry; 404 / 503 when there is neither."""
+    served = state.served
+    chosen = name if name is not None else (min(served) if served else None)
+    if chosen is not None and chosen in served:
+        s = served[chosen]
+        return Reader(s.label, s.manifest, s.model)
+    if chosen is None:
+        chosen = min(state.failures) if state.failures else None
+    if chosen is None:
+        raise ProblemError(503, "no model is registered yet: publish one with `hotspots train`")
+    loaded = state.registry.load(chosen)  # ModelNotFoundError (404) if there is no such model
+    return Reader(f"{chosen}/{loaded.version}", loaded.manifest, loaded.forecaster)
+
+
+def media_type(request: Request) -> str:
+    """The body's media type; 415 naming the accepted ones otherwise."""
+    given = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if given not in MEDIA_TYPES:
+        raise ProblemError(
+            415,
+            f"Content-Type {given or '(none)'!r} is not read here; send one of: "
+            f"{', '.join(MEDIA_TYPES)}",
+        )
+    return given
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    data = json.dumps(body, ensure_ascii=False, default=str).encode()
+    return Response(data, status_code=status, media_type=JSON_TYPE)
+
+
+@router.post(
+    "/v1/events",
+    summary="Append incidents (CSV or JSON lines), stored durably before the answer",
+    openapi_extra={"requestBody": _BODY},
+    responses={
+        200: {"description": "Stored; the validation report says what was left out and why."},
+        413: problem_response(413, "The body is larger than the upload limit."),
+        415: problem_response(415, "The body is neither CSV nor JSON lines."),
+        422: problem_response(
+            422, "The body cannot be read, or more rows were rejected than the ceiling allows."
+        ),
+    },
+)
+async def post_events(
+    request: Request,
+    model: Annotated[
+        str | None, Query(description="Read the rows as this model's data [the first served].")
+    ] = None,
+) -> Response:
+    """Validate the rows like ``hotspots ingest`` and store the accepted ones."""
+    kind = media_type(request)
+    state: ServiceState = request.app.state.service
+    reader = await run_in_threadpool(reading_model, state, model)
+    request.state.model = reader.label
+    body = await request.body()
+    options = ingest_options(**event_options(reader.manifest))
+    options = bbox_options(options, study_bbox(reader.model))
+    folder = state.events.folder
+    try:
+        result = await run_in_threadpool(read_body, body, kind, folder / ".incoming", options)
+    except TooManyRejectsError as err:
+        report = err.report
+        extra = {"report": report.to_dict()} if isinstance(report, ValidationReport) else {}
+        return problem(422, str(err), instance=request.url.path, extra=extra)
+    meta = {
+        "source": "POST /v1/events",
+        "format": "csv" if kind in CSV_TYPES else "jsonl",
+        "key_id": getattr(request.state, "key_id", None),
+        "model": reader.label,
+        "timezone": result.timezone,
+        "report": result.report.to_dict(),
+    }
+    stored = await run_in_threadpool(state.events.append, result, meta)
+    seconds = state.settings.refresh_seconds
+    return _json(
+        {
+            "batch": stored.batch,
+            "stored": stored.stored,
+            "already_stored": stored.already_stored,
+            "first_event": stored.first_event,
+            "last_event": stored.last_event,
+            "report": result.report.to_dict(),
+            "republish": f"every {seconds} s" if seconds > 0 else "POST /v1/forecasts/refresh",
+        }
+    )
+
+
+@router.post(
+    "/v1/forecasts/refresh",
+    summary="Republish every served forecast from the events as they are now",
+    responses={200: {"description": "What was republished, and what could not be."}},
+)
+async def refresh(request: Request) -> Response:
+    """Republish each served model (same version), posted events included; one swap."""
+    state: ServiceState = request.app.state.service
+    if not state.served and not state.failures:
+        raise ProblemError(503, "no model is registered yet: publish one with `hotspots train`")
+    fresh, failed = await run_in_threadpool(state.refresh)
+    models = [
+        {
+            "name": s.name,
+            "version": s.version,
+            "as_of": s.snapshot.as_of.isoformat(),
+            "data_through": s.snapshot.data_through.isoformat(),
+            "issued_at": s.snapshot.issued_at.isoformat(),
+            "etag": s.snapshot.etag,
+        }
+        for s in fresh.values()
+    ]
+    return _json({"models": models, "failed": failed, "batches": len(state.published)})
