@@ -134,6 +134,7 @@ def test_json_lines_are_read_like_csv(client: TestClient, env: Env) -> None:
         (b'{"a": {"b": 1}}\n', "application/x-ndjson", 422, "fields must be plain values"),
         (b"{not json\n", "application/x-ndjson", 422, "the body is not JSON lines"),
         (b"x,y\n1,2\n", "text/csv", 422, "not found in request-body.csv"),
+        (b"x,y\n1,2\n", "text/csv", 422, "read with its columns: time=occurred,lat=latitude"),
     ],
 )
 def test_unreadable_posts_are_problems_and_store_nothing(

@@ -45,6 +45,7 @@ _STATUS: tuple[tuple[type[HotspotsError], int], ...] = (
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "required": ["type", "title", "status", "detail"],
     "properties": {
         "type": {"type": "string"},
         "title": {"type": "string"},
@@ -52,13 +53,41 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "detail": {"type": "string"},
         "instance": {"type": "string"},
         "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "Request validation errors (422): where, message and kind of each.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": ["string", "null"]},
+                    "type": {"type": ["string", "null"]},
+                },
+            },
+        },
+        "report": {
+            "type": "object",
+            "description": "The validation report of a refused upload (POST /v1/events).",
+        },
+        "failed": {
+            "type": "object",
+            "description": "Models that could not be served, with why (``/readyz``).",
+            "additionalProperties": {"type": "string"},
+        },
     },
 }
 
 
 def problem_response(status: int, description: str) -> dict[str, Any]:
-    """One ``responses=`` entry documenting a problem+json answer in OpenAPI."""
-    return {"description": description, "content": {PROBLEM_TYPE: {"schema": PROBLEM_SCHEMA}}}
+    """One ``responses=`` entry documenting a problem+json answer with ``status`` in OpenAPI."""
+    properties = {**PROBLEM_SCHEMA["properties"], "status": {"type": "integer", "enum": [status]}}
+    schema = {**PROBLEM_SCHEMA, "properties": properties}
+    return {"description": description, "content": {PROBLEM_TYPE: {"schema": schema}}}
+
+
+def validation_response() -> dict[int | str, dict[str, Any]]:
+    """The 422 entry of a ``responses=`` (FastAPI would document its own JSON shape instead)."""
+    return {422: problem_response(422, "A parameter is not valid; `detail` names it.")}
 
 
 class ProblemError(Exception):

@@ -7,10 +7,16 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 
 from hotspots.grid import cells_resolution, is_valid_cell, strings_to_cells
 from hotspots.service.auth import auth_responses, require
-from hotspots.service.problems import ProblemError, problem_response, reject_unknown_query
+from hotspots.service.problems import (
+    ProblemError,
+    problem_response,
+    reject_unknown_query,
+    validation_response,
+)
 from hotspots.service.routes_forecasts import SCOPE, VARY, served_model
 from hotspots.service.snapshot import iso_local
 from hotspots.service.state import Served
@@ -20,9 +26,69 @@ router = APIRouter(
     dependencies=[Depends(require(SCOPE)), Depends(reject_unknown_query)],
     responses={
         **auth_responses(SCOPE),
-        404: problem_response(404, "Not an H3 cell, or not in the model's study area."),
+        404: problem_response(404, "Not an H3 cell, not in the study area, or no such model."),
+        **validation_response(),
+        503: problem_response(503, "No model is being served yet."),
     },
 )
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Period(_Strict):
+    """A forecast period, ``[start, end)`` in local time."""
+
+    start: str
+    end: str
+
+
+class Interval(_Strict):
+    """The central 80% interval of the period's count."""
+
+    low: int
+    high: int
+    level: float
+
+
+class CellForecast(_Strict):
+    """The cell in one published period."""
+
+    period: Period
+    rank: int
+    of: int
+    expected_count: float
+    interval: Interval
+    relative_risk: float
+    drivers: list[str]
+
+
+class CellHistory(_Strict):
+    """Target counts of the cell in the most recent periods (oldest first)."""
+
+    periods: list[str]
+    counts: list[int]
+
+
+class ModelRef(_Strict):
+    """A model version."""
+
+    name: str
+    version: str
+
+
+class CellDetail(_Strict):
+    """``/v1/cells/{cell}``: the cell's forecasts and, unless suppressed, its history."""
+
+    cell: str
+    model: ModelRef
+    as_of: str
+    data_through: str
+    target: list[str]
+    suppressed: bool
+    forecast: list[CellForecast]
+    history: CellHistory | None
 
 
 def cell_position(served: Served, cell: str) -> int:
@@ -86,7 +152,12 @@ def cell_document(served: Served, cell: str, pos: int) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/cells/{cell}", summary="One cell's forecast and recent counts")
+@router.get(
+    "/v1/cells/{cell}",
+    summary="One cell's forecast and recent counts",
+    response_model=None,
+    responses={200: {"model": CellDetail, "description": "The cell's forecast."}},
+)
 def cell_detail(
     request: Request,
     cell: Annotated[str, Path(description="H3 cell id (hexadecimal).")],

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from hotspots.errors import TooManyRejectsError
+from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
 from hotspots.forecasters import Forecaster
 from hotspots.grid import cell_area_km2, cells_to_latlng
 from hotspots.ingest.validate import ValidationReport
@@ -33,7 +33,7 @@ from hotspots.service.problems import (
     problem_response,
     reject_unknown_query,
 )
-from hotspots.service.routes_forecasts import JSON_TYPE
+from hotspots.service.routes_forecasts import JSON_TYPE, MODEL_NAME
 from hotspots.service.state import ServiceState
 
 SCOPE = "events:write"
@@ -45,6 +45,7 @@ router = APIRouter(
     responses={
         **auth_responses(SCOPE),
         404: problem_response(404, "No served model of that name."),
+        422: problem_response(422, "A parameter or the body is not valid; `detail` says why."),
         503: problem_response(503, "No model is being served yet."),
     },
 )
@@ -95,6 +96,13 @@ def reading_model(state: ServiceState, name: str | None) -> Reader:
     return Reader(f"{chosen}/{loaded.version}", loaded.manifest, loaded.forecaster)
 
 
+def columns_hint(reader: Reader) -> str:
+    """What a post for this model must look like, in API words (not the CLI's flags)."""
+    options = event_options(reader.manifest)
+    columns = options.get("map") or f"those of the {options.get('preset', 'generic')!r} preset"
+    return f"Rows posted for model {reader.label} are read with its columns: {columns}"
+
+
 def media_type(request: Request) -> str:
     """The body's media type; 415 naming the accepted ones otherwise."""
     given = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -128,7 +136,11 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
 async def post_events(
     request: Request,
     model: Annotated[
-        str | None, Query(description="Read the rows as this model's data [the first served].")
+        str | None,
+        Query(
+            description="Read the rows as this model's data [the first served].",
+            pattern=MODEL_NAME,
+        ),
     ] = None,
 ) -> Response:
     """Validate the rows like ``hotspots ingest`` and store the accepted ones."""
@@ -146,6 +158,8 @@ async def post_events(
         report = err.report
         extra = {"report": report.to_dict()} if isinstance(report, ValidationReport) else {}
         return problem(422, str(err), instance=request.url.path, extra=extra)
+    except (InputFileError, ConfigError) as err:
+        raise ProblemError(422, f"{err}. {columns_hint(reader)}") from err
     meta = {
         "source": "POST /v1/events",
         "format": "csv" if kind in CSV_TYPES else "jsonl",

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from hotspots.errors import ConfigError
+from hotspots.registry.manifest import NAME_PATTERN
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.problems import ProblemError, problem_response, reject_unknown_query
 from hotspots.service.snapshot_store import as_of_key
@@ -33,8 +34,24 @@ router = APIRouter(
         304: {"description": "Not modified: the ETag matches If-None-Match."},
         404: problem_response(404, "No such model or snapshot."),
         422: problem_response(422, "A parameter is not valid; `detail` names it."),
+        503: problem_response(503, "No model is being served yet (see /readyz)."),
     },
 )
+MODEL_NAME = f"^{NAME_PATTERN.pattern}$"
+"""A model name as the registry allows it (pydantic searches a pattern, hence the anchors)."""
+ModelParam = Annotated[
+    str | None, Query(description="Model name [the first served].", pattern=MODEL_NAME)
+]
+_NUMBER = r"\s*-?[0-9]+(\.[0-9]+)?\s*"
+BBOX_PATTERN = f"^{_NUMBER}(,{_NUMBER}){{3}}$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}(:[0-9]{2}(:[0-9]{2})?)?)?$"
+_DOCUMENT = {"type": "object", "description": "The ranked hotspots and their period."}
+FORECAST_200: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The ranked hotspots: JSON, or a GeoJSON FeatureCollection.",
+        "content": {JSON_TYPE: {"schema": _DOCUMENT}, GEOJSON_TYPE: {"schema": _DOCUMENT}},
+    }
+}
 
 
 def accepts_gzip(header: str | None) -> bool:
@@ -129,16 +146,23 @@ def _check_horizon(horizon: int, periods: int) -> None:
         )
 
 
-@router.get("/v1/forecasts/latest", summary="The current forecast's top cells")
+@router.get(
+    "/v1/forecasts/latest",
+    summary="The current forecast's top cells",
+    response_class=Response,
+    responses=FORECAST_200,
+)
 def latest(
     request: Request,
-    model: Annotated[str | None, Query(description="Model name [the first served].")] = None,
+    model: ModelParam = None,
     top: Annotated[int | None, Query(ge=1, description="Number of top cells.")] = None,
     area_km2: Annotated[float | None, Query(gt=0, description="Area budget in km².")] = None,
     coverage: Annotated[
         float | None, Query(gt=0, le=1, description="Share of the study cells.")
     ] = None,
-    bbox: Annotated[str | None, Query(description="south,west,north,east (degrees).")] = None,
+    bbox: Annotated[
+        str | None, Query(description="south,west,north,east (degrees).", pattern=BBOX_PATTERN)
+    ] = None,
     within: Annotated[
         str | None, Query(description="A named area (see /v1/areas).", min_length=1)
     ] = None,
@@ -172,11 +196,18 @@ def latest(
     )
 
 
-@router.get("/v1/forecasts", summary="Replay a published forecast byte for byte")
+@router.get(
+    "/v1/forecasts",
+    summary="Replay a published forecast byte for byte",
+    response_class=Response,
+    responses={200: {"description": "The document as published.", "content": {JSON_TYPE: {}}}},
+)
 def replay(
     request: Request,
-    as_of: Annotated[str, Query(description="The forecast's as_of date (YYYY-MM-DD).")],
-    model: Annotated[str | None, Query(description="Model name [the first served].")] = None,
+    as_of: Annotated[
+        str, Query(description="The forecast's as_of date (YYYY-MM-DD).", pattern=DATE_PATTERN)
+    ],
+    model: ModelParam = None,
     horizon: Annotated[int, Query(ge=1, description="Forecast period, 1 = next.")] = 1,
 ) -> Response:
     """The full ranked document last published for ``model`` and ``as_of``."""
@@ -203,7 +234,7 @@ def replay(
 @router.get("/v1/areas", summary="The named areas that within= accepts")
 def areas(
     request: Request,
-    model: Annotated[str | None, Query(description="Model name [the first served].")] = None,
+    model: ModelParam = None,
 ) -> Response:
     """Each named area of the served model with its number of study cells."""
     served = served_model(request, model)

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, ConfigDict
 
 from hotspots.registry import model_card
+from hotspots.registry.manifest import NAME_PATTERN
 from hotspots.service.auth import auth_responses, require
-from hotspots.service.problems import problem_response, reject_unknown_query
+from hotspots.service.problems import problem_response, reject_unknown_query, validation_response
 from hotspots.service.snapshot import iso_local
 from hotspots.service.state import ServiceState
 
@@ -17,8 +19,88 @@ READ, ADMIN = "forecasts:read", "models:admin"
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: problem_response(404, "No such model or version.")
 }
+# The registry's own rules, so a name or version it would refuse is a 422 the schema predicts
+# (pydantic searches a pattern, hence the anchors).
+NameParam = Annotated[str, Path(description="Model name.", pattern=f"^{NAME_PATTERN.pattern}$")]
+VersionParam = Annotated[
+    str, Path(description="Version, e.g. v3 or 3.", pattern=r"^[vV]?[1-9][0-9]{0,8}$")
+]
 
-router = APIRouter(tags=["models"], dependencies=[Depends(reject_unknown_query)])
+router = APIRouter(
+    tags=["models"],
+    dependencies=[Depends(reject_unknown_query)],
+    responses=validation_response(),
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelEntry(_Strict):
+    """One registered model (kind, target and created describe its current version)."""
+
+    name: str
+    current: str | None
+    served: str | None
+    versions: list[str]
+    kind: str | None
+    target: list[str] | None
+    created: str | None
+
+
+class ModelList(_Strict):
+    """``/v1/models``."""
+
+    models: list[ModelEntry]
+
+
+class DataSummary(_Strict):
+    """The training data as its manifest describes it."""
+
+    rows_accepted: Any
+    first_event: Any
+    last_event: Any
+
+
+class BacktestSummary(_Strict):
+    """How the model was selected, and the backtest table it was selected from."""
+
+    selected: Any
+    reason: Any
+    select_cutoff: Any
+    table: list[Any]
+
+
+class VersionDetail(_Strict):
+    """``/v1/models/{name}/{version}``: the manifest summary and the model card."""
+
+    name: str | None
+    version: str | None
+    kind: str | None
+    created: str | None
+    target: list[str] | None
+    resolution: int | None
+    freq: str | None
+    study_cells: int | None
+    params: dict[str, Any] | None
+    fit_end: str | None
+    data: DataSummary
+    backtest: BacktestSummary
+    current: bool
+    served: bool
+    card: str
+
+
+class Promotion(_Strict):
+    """``/v1/models/{name}/{version}/promote``: what is served now, and what was."""
+
+    name: str
+    version: str
+    previous: str | None
+    as_of: str
+    etag: str
+
 
 _SUMMARY_KEYS = ("name", "version", "kind", "created", "target", "resolution", "freq")
 
@@ -32,7 +114,8 @@ def _state(request: Request) -> ServiceState:
     "/v1/models",
     summary="Every registered model and the version served",
     dependencies=[Depends(require(READ))],
-    responses=auth_responses(READ),
+    response_model=None,
+    responses={**auth_responses(READ), 200: {"model": ModelList, "description": "The models."}},
 )
 def list_models(request: Request) -> dict[str, Any]:
     """Each model's versions, its current version and the version this service serves."""
@@ -76,12 +159,17 @@ def version_summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
     "/v1/models/{name}/{version}",
     summary="One model version: summary, backtest table and model card",
     dependencies=[Depends(require(READ))],
-    responses={**auth_responses(READ), **_NOT_FOUND},
+    response_model=None,
+    responses={
+        **auth_responses(READ),
+        **_NOT_FOUND,
+        200: {"model": VersionDetail, "description": "The version."},
+    },
 )
 def describe_version(
     request: Request,
-    name: Annotated[str, Path(description="Model name.")],
-    version: Annotated[str, Path(description="Version, e.g. v3 or 3.")],
+    name: NameParam,
+    version: VersionParam,
 ) -> dict[str, Any]:
     """The manifest summary, the backtest table and the model card (markdown)."""
     state = _state(request)
@@ -99,12 +187,17 @@ def describe_version(
     "/v1/models/{name}/{version}/promote",
     summary="Make a version current and serve it",
     dependencies=[Depends(require(ADMIN))],
-    responses={**auth_responses(ADMIN), **_NOT_FOUND},
+    response_model=None,
+    responses={
+        **auth_responses(ADMIN),
+        **_NOT_FOUND,
+        200: {"model": Promotion, "description": "The version now served."},
+    },
 )
 def promote(
     request: Request,
-    name: Annotated[str, Path(description="Model name.")],
-    version: Annotated[str, Path(description="Version, e.g. v3 or 3.")],
+    name: NameParam,
+    version: VersionParam,
 ) -> dict[str, Any]:
     """Load (checksums verified) and publish the version, promote it, then swap it in."""
     state = _state(request)
