@@ -8,7 +8,7 @@ the scope is 403. The key id (never the key) goes to ``request.state.key_id`` fo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request, Security
@@ -69,12 +69,12 @@ def check_scope(record: KeyRecord, scope: str) -> None:
         )
 
 
-def require(scope: str) -> Callable[..., KeyRecord]:
+def require(scope: str) -> Callable[..., Awaitable[KeyRecord]]:
     """A dependency that admits a request whose API key holds ``scope``."""
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}; scopes are: {', '.join(SCOPES)}")
 
-    def dependency(
+    async def dependency(  # async: nothing here blocks, and a thread hop costs ~0.1 ms
         request: Request,
         bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
         api_key: str | None = Security(_api_key),

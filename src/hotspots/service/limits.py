@@ -23,6 +23,7 @@ from hotspots.service.problems import ProblemError, problem
 logger = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
+_NO_BODY = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class RateLimiter:
@@ -125,8 +126,8 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.max_bytes:
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or not self.max_bytes or scope["method"] in _NO_BODY:
+            await self.app(scope, receive, send)  # no route reads the body of these
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:

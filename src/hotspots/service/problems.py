@@ -224,7 +224,7 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def reject_unknown_query(request: Request) -> None:
+async def reject_unknown_query(request: Request) -> None:
     """Dependency: 422 naming any query parameter the route does not declare."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)

@@ -152,7 +152,7 @@ def _check_horizon(horizon: int, periods: int) -> None:
     response_class=Response,
     responses=FORECAST_200,
 )
-def latest(
+async def latest(  # async: a cached view is a dict lookup; no thread hop on the hot path
     request: Request,
     model: ModelParam = None,
     top: Annotated[int | None, Query(ge=1, description="Number of top cells.")] = None,
