@@ -44,6 +44,7 @@ test: $(STAMP) lint typecheck  ## lint, type-check and run the tests
 bench: $(STAMP)  ## speed and accuracy benchmarks (accuracy needs ../shared/data)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/api_load.py
 	$(BIN)/python benchmarks/accuracy.py
 
 clean:

@@ -10,15 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from served_env import TARGET, Env
+from served_env import TARGET, Env, publish_historical_mean
 
 from hotspots.features import Panel
-from hotspots.forecasters import make_forecaster
 from hotspots.grid import cells_to_latlng, cells_to_strings
-from hotspots.ingest import write_events
-from hotspots.registry import Registry
 from hotspots.service.keys import KeyStore
-from hotspots.synthetic import COLUMN_MAP, TIMEZONE
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +23,7 @@ def base_env(
 ) -> Env:
     """The year city's events (through Sunday 2023-12-31) and a historical-mean model."""
     root = tmp_path_factory.mktemp("events_api")
-    write_events(year_city_events, root / "events.parquet", {"timezone": TIMEZONE})
-    model = make_forecaster("historical_mean", target=(TARGET,)).fit(year_panel)
-    spec = {"data": {"map": COLUMN_MAP, "timezone": TIMEZONE}}
-    Registry(root / "models").publish(
-        "burglary", model, spec=spec, data={"timezone": TIMEZONE}, backtest={}
-    )
+    publish_historical_mean(root, year_city_events, year_panel)
     store = KeyStore(root / "state" / "keys.json")
     read = store.create("r", ["forecasts:read"])[1]
     write = store.create("w", ["events:write"])[1]

@@ -14,19 +14,16 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi import FastAPI, Request
+from served_env import publish_historical_mean
 
 from hotspots.config import Settings
 from hotspots.errors import ConfigError
 from hotspots.features import Panel
-from hotspots.forecasters import make_forecaster
-from hotspots.ingest import write_events
-from hotspots.registry import Registry
 from hotspots.service import audit
 from hotspots.service.app import create_app
 from hotspots.service.keys import KeyStore
 from hotspots.service.limits import BodyLimitMiddleware, RateLimiter, check_rate
 from hotspots.service.problems import ProblemError
-from hotspots.synthetic import TIMEZONE
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
     warnings.simplefilter("ignore")
@@ -145,15 +142,7 @@ def env(
 ) -> Env:
     """A registry serving one cheap model (the historical mean) and three keys."""
     root = tmp_path_factory.mktemp("limits")
-    write_events(year_city_events, root / "events.parquet", {"timezone": TIMEZONE})
-    model = make_forecaster("historical_mean", target=("Burglary Residential",)).fit(year_panel)
-    Registry(root / "models").publish(
-        "burglary",
-        model,
-        spec={"data": {"events": str(root / "events.parquet"), "timezone": TIMEZONE}},
-        data={"timezone": TIMEZONE},
-        backtest={},
-    )
+    publish_historical_mean(root, year_city_events, year_panel)
     store = KeyStore(root / "state" / "keys.json")
     read, other = (store.create(n, ["forecasts:read"])[1] for n in ("r1", "r2"))
     admin = store.create("a", ["models:admin"])[1]

@@ -12,17 +12,14 @@ import pandas as pd
 import pytest
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
+from served_env import publish_historical_mean
 
 from hotspots.config import Settings
 from hotspots.features import Panel
-from hotspots.forecasters import make_forecaster
-from hotspots.ingest import write_events
-from hotspots.registry import Registry
 from hotspots.service.app import create_app
 from hotspots.service.keys import KeyStore
 from hotspots.service.metrics import ServiceMetrics
 from hotspots.service.state import ServiceState
-from hotspots.synthetic import TIMEZONE
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
     warnings.simplefilter("ignore")
@@ -54,15 +51,7 @@ def env(
 ) -> Env:
     """A registry serving one cheap model (the historical mean), a read and a metrics key."""
     root = tmp_path_factory.mktemp("metrics")
-    write_events(year_city_events, root / "events.parquet", {"timezone": TIMEZONE})
-    model = make_forecaster("historical_mean", target=("Burglary Residential",)).fit(year_panel)
-    Registry(root / "models").publish(
-        "burglary",
-        model,
-        spec={"data": {"events": str(root / "events.parquet"), "timezone": TIMEZONE}},
-        data={"timezone": TIMEZONE},
-        backtest={},
-    )
+    publish_historical_mean(root, year_city_events, year_panel)
     store = KeyStore(root / "state" / "keys.json")
     read = store.create("dashboard", ["forecasts:read"])[1]
     scraper = store.create("prometheus", ["metrics:read"])[1]
