@@ -158,6 +158,7 @@ def test_too_many_rejects_is_422_with_the_report_and_stores_nothing(
     got = client.post("/v1/events", content=csv_body(lines), headers=auth(env.write, **CSV))
     assert got.status_code == 422
     assert got.json()["report"]["rejected"] == {"missing_coordinates": 3}
+    assert got.json()["request_id"] == got.headers["x-request-id"]
     assert batches(env) == []
 
 

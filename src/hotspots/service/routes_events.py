@@ -157,7 +157,8 @@ async def post_events(
     except TooManyRejectsError as err:
         report = err.report
         extra = {"report": report.to_dict()} if isinstance(report, ValidationReport) else {}
-        return problem(422, str(err), instance=request.url.path, extra=extra)
+        request_id = request.scope.get("state", {}).get("request_id")
+        return problem(422, str(err), instance=request.url.path, request_id=request_id, extra=extra)
     except (InputFileError, ConfigError) as err:
         raise ProblemError(422, f"{err}. {columns_hint(reader)}") from err
     meta = {
