@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi import FastAPI, Request
-from served_env import publish_historical_mean
+from served_env import publish_historical_mean, settings_of
 
 from hotspots.config import Settings
 from hotspots.errors import ConfigError
@@ -128,12 +128,7 @@ class Env:
     admin: str
 
     def settings(self, **limits: Any) -> Settings:
-        return Settings(
-            models_dir=self.root / "models",
-            state_dir=self.root / "state",
-            events_path=self.root / "events.parquet",
-            **limits,
-        )
+        return settings_of(self.root, **limits)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
-from served_env import publish_historical_mean
+from served_env import publish_historical_mean, settings_of
 
 from hotspots.config import Settings
 from hotspots.features import Panel
@@ -37,12 +37,7 @@ class Env:
 
     @property
     def settings(self) -> Settings:
-        return Settings(
-            models_dir=self.root / "models",
-            state_dir=self.root / "state",
-            events_path=self.root / "events.parquet",
-            rate_limit_per_minute=0,
-        )
+        return settings_of(self.root, rate_limit_per_minute=0)
 
 
 @pytest.fixture(scope="module")

@@ -137,7 +137,7 @@ class EventStore:
             fresh = events.loc[~seen].reset_index(drop=True)
             if fresh.empty:
                 return Appended(None, 0, int(seen.sum()), None, None)
-            fresh["event_id"] = _batch_ids(fresh, _generated_ids(fresh), batch)
+            fresh["event_id"] = _batch_ids(fresh, generated[~seen], batch)
             path = self.folder / f"batch-{batch}.parquet"
             write_events(fresh, path, {**meta, "batch": batch}, durable=True)
             self._known = np.union1d(known, id_hashes(fresh["event_id"]))

@@ -223,22 +223,9 @@ class ServiceState:
     def load_all(self) -> None:
         """Load and publish the current version of every registered model; log failures."""
         generation = self.events.generation()
-        events = EventCache(self.settings.events_path, self.events)
-        served: dict[str, Served] = {}
-        failures: dict[str, str] = {}
-        for summary in self.registry.list_models():
-            if summary.current is None:
-                failures[summary.name] = "no current version (promote one)"
-                continue
-            try:
-                loaded = self.registry.load(summary.name)
-                source = events.get(loaded.manifest)
-                served[summary.name] = build_served(
-                    summary.name, loaded, source, self.settings, self.store
-                )
-            except (HotspotsError, OSError, ValueError) as err:
-                logger.error("model %r not served: %s", summary.name, err)
-                failures[summary.name] = f"{type(err).__name__}: {err}"
+        models = self.registry.list_models()
+        served, failures = self._publish_each({m.name: None for m in models if m.current})
+        failures |= {m.name: "no current version (promote one)" for m in models if not m.current}
         with self._swap:
             self._served = MappingProxyType(served)
             self.failures = MappingProxyType(failures)
@@ -253,20 +240,10 @@ class ServiceState:
         serving what they served)."""
         with self._swap:
             generation = self.events.generation()
-            events = EventCache(self.settings.events_path, self.events)
             versions = {name: None for name in self.failures} | {
                 name: s.version for name, s in self._served.items()
             }  # models that failed to load are tried again (at their current version)
-            fresh: dict[str, Served] = {}
-            failed: dict[str, str] = {}
-            for name, version in versions.items():
-                try:
-                    loaded = self.registry.load(name, version)
-                    source = events.get(loaded.manifest)
-                    fresh[name] = build_served(name, loaded, source, self.settings, self.store)
-                except (HotspotsError, OSError, ValueError) as err:
-                    logger.error("model %r not republished: %s", name, err)
-                    failed[name] = f"{type(err).__name__}: {err}"
+            fresh, failed = self._publish_each(versions)
             self._served = MappingProxyType({**self._served, **fresh})
             self.failures = MappingProxyType(
                 {k: v for k, v in {**self.failures, **failed}.items() if k not in fresh}
@@ -274,6 +251,24 @@ class ServiceState:
             self.published = generation  # a failure is retried with the next batch
         logger.info("republished %d model(s); %d failed", len(fresh), len(failed))
         return fresh, failed
+
+    def _publish_each(
+        self, versions: Mapping[str, str | None]
+    ) -> tuple[dict[str, Served], dict[str, str]]:
+        """Load (``None``: the current version) and publish each model from the events as
+        they are now; the ones built, and why each other one could not be."""
+        events = EventCache(self.settings.events_path, self.events)
+        built: dict[str, Served] = {}
+        failed: dict[str, str] = {}
+        for name, version in versions.items():
+            try:
+                loaded = self.registry.load(name, version)  # checks every file's checksum
+                source = events.get(loaded.manifest)
+                built[name] = build_served(name, loaded, source, self.settings, self.store)
+            except (HotspotsError, OSError, ValueError) as err:
+                logger.error("model %r not published: %s", name, err)
+                failed[name] = f"{type(err).__name__}: {err}"
+        return built, failed
 
     def _base_ids(self) -> pd.Series:
         """Event ids of the configured events (the posted ones are the store's own)."""
