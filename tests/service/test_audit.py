@@ -47,6 +47,22 @@ def test_utc_timestamp_has_milliseconds_and_is_utc() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", _record_now().time)
 
 
+def test_utc_timestamp_of_now_agrees_with_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # now is formatted from a cached second: across a second's change, and truncated to
+    # milliseconds as datetime.isoformat does
+    times = [1714564800.9999996, 1714564801.0005, 1714564801.25, 1714564800.5]
+    clock = iter(times)
+    monkeypatch.setattr(audit.time, "time", lambda: next(clock))
+    got = [utc_timestamp() for _ in times]
+    assert got == [utc_timestamp(datetime.fromtimestamp(t, UTC)) for t in times]
+    assert got == [
+        "2024-05-01T12:00:01.000Z",
+        "2024-05-01T12:00:01.000Z",
+        "2024-05-01T12:00:01.250Z",
+        "2024-05-01T12:00:00.500Z",
+    ]
+
+
 def _record_now() -> AuditRecord:
     return AuditRecord(
         request_id="r", key_id=None, method="GET", route="/", status=200, duration_ms=0.0

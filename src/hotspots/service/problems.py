@@ -167,6 +167,14 @@ def _problem_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def error_response(request: Request, exc: ProblemError | HotspotsError) -> Response:
+    """The problem+json the app's handlers give ``exc``, for code that runs outside FastAPI's
+    routing (``fast_path``): the same status, detail, headers and request id."""
+    if isinstance(exc, ProblemError):
+        return _problem_error(request, exc)
+    return _hotspots_error(request, exc)
+
+
 def describe_validation(errors: Iterable[Mapping[str, Any]]) -> str:
     """One sentence per invalid parameter: where, which, why and the value given."""
     parts = []

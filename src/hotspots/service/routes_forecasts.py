@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,6 +26,7 @@ JSON_TYPE = "application/json"
 GEOJSON_TYPE = "application/geo+json"
 VARY = "Authorization, X-API-Key, Accept-Encoding"
 SCOPE = "forecasts:read"
+LATEST_PATH = "/v1/forecasts/latest"
 
 router = APIRouter(
     tags=["forecasts"],
@@ -146,8 +148,49 @@ def _check_horizon(horizon: int, periods: int) -> None:
         )
 
 
+@dataclass(frozen=True)
+class LatestQuery:
+    """The parameters of ``GET /v1/forecasts/latest``, once valid (see ``latest``)."""
+
+    model: str | None = None
+    top: int | None = None
+    area_km2: float | None = None
+    coverage: float | None = None
+    bbox: str | None = None
+    within: str | None = None
+    fmt: str = "json"
+    boundary: bool = False
+    horizon: int = 1
+
+
+def answer_latest(request: Request, query: LatestQuery) -> Response:
+    """The answer to a valid ``latest`` query: shared by the route and ``fast_path``."""
+    _check_budget(top=query.top, area_km2=query.area_km2, coverage=query.coverage)
+    served = served_model(request, query.model)
+    snapshot = served.snapshot
+    _check_horizon(query.horizon, len(snapshot.tables))
+    view = snapshot.view(
+        top=query.top,
+        area_km2=query.area_km2,
+        coverage=query.coverage,
+        bbox=parse_bbox(query.bbox),
+        within=query.within,
+        fmt=query.fmt,
+        boundary=query.boundary,
+        period=query.horizon - 1,
+    )
+    return serve_bytes(
+        request,
+        data=view.bytes,
+        gzipped=view.gzip_bytes,
+        etag=view.etag,
+        media_type=GEOJSON_TYPE if query.fmt == "geojson" else JSON_TYPE,
+        max_age=request.app.state.service.settings.cache_max_age,
+    )
+
+
 @router.get(
-    "/v1/forecasts/latest",
+    LATEST_PATH,
     summary="The current forecast's top cells",
     response_class=Response,
     responses=FORECAST_200,
@@ -171,29 +214,12 @@ async def latest(  # async: a cached view is a dict lookup; no thread hop on the
     horizon: Annotated[int, Query(ge=1, description="Forecast period, 1 = next.")] = 1,
 ) -> Response:
     """The top cells under one budget (default 100 cells), as JSON or GeoJSON, optionally
-    only those inside ``bbox`` and/or the named area ``within``."""
-    _check_budget(top=top, area_km2=area_km2, coverage=coverage)
-    served = served_model(request, model)
-    snapshot = served.snapshot
-    _check_horizon(horizon, len(snapshot.tables))
-    view = snapshot.view(
-        top=top,
-        area_km2=area_km2,
-        coverage=coverage,
-        bbox=parse_bbox(bbox),
-        within=within,
-        fmt=fmt,
-        boundary=boundary,
-        period=horizon - 1,
-    )
-    return serve_bytes(
-        request,
-        data=view.bytes,
-        gzipped=view.gzip_bytes,
-        etag=view.etag,
-        media_type=GEOJSON_TYPE if fmt == "geojson" else JSON_TYPE,
-        max_age=request.app.state.service.settings.cache_max_age,
-    )
+    only those inside ``bbox`` and/or the named area ``within``.
+
+    Plain requests to this route are answered by ``fast_path`` before FastAPI sees them;
+    this handler answers the rest (and every refusal), with the same bytes and headers."""
+    query = LatestQuery(model, top, area_km2, coverage, bbox, within, fmt, boundary, horizon)
+    return answer_latest(request, query)
 
 
 @router.get(

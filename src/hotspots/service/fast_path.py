@@ -1,0 +1,207 @@
+"""The dashboard poll without FastAPI's routing: plain ``GET /v1/forecasts/latest`` requests.
+
+Dashboards poll one URL every few seconds. For that route FastAPI's own work (matching,
+validating nine query parameters, two security dependencies, the unknown-parameter check)
+cost about 0.2 ms a request, more than a whole bare request (``benchmarks/api_load.py``).
+``FastLatestMiddleware`` answers a *plain* request itself and hands every other request to
+the app untouched. A request is plain when:
+
+- it is a GET of exactly ``/v1/forecasts/latest``;
+- its query holds only the route's parameters, each at most once, unescaped, with values
+  FastAPI would accept as they are (``top=100``, ``format=geojson``, a bbox of decimals...);
+- it carries one key (``Authorization: Bearer`` or ``X-API-Key``) that is valid, holds
+  ``forecasts:read`` and is under its rate limit.
+
+Anything else (no key, a bad or revoked key, a missing scope, a key over its limit, an unknown,
+repeated, escaped or out-of-range parameter, HEAD...) goes to FastAPI, which answers it as it
+always did: every refusal keeps its exact problem, because this module never writes one for a
+request it could not judge. Asking the rate limiter does not spend a token when it refuses, so
+a refused request handed on is refused again by the route's own check (or served, if a token
+arrived in between), never charged twice.
+
+A plain request is answered by the route's own code (``answer_latest``): the same bytes,
+ETag, caching headers and problems (a ``within`` the model does not know is the same 422).
+The middleware sits inside ``AuditMiddleware``, so request ids, audit records and metrics do
+not depend on the path a request took; ``tests/service/test_fast_path.py`` compares the two
+answer for answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hotspots.errors import HotspotsError
+from hotspots.service.keys import KeyRecord
+from hotspots.service.problems import ProblemError, error_response
+from hotspots.service.routes_forecasts import (
+    BBOX_PATTERN,
+    LATEST_PATH,
+    MODEL_NAME,
+    SCOPE,
+    LatestQuery,
+    answer_latest,
+)
+
+_PLAIN = re.compile(r"[A-Za-z0-9._,:=&-]*")
+"""Query text with no escapes (``%``), no ``+`` (a space) and no ``;``: split as it reads."""
+_INT = re.compile(r"[1-9][0-9]{0,8}")
+_DECIMAL = re.compile(r"[0-9]{1,9}(\.[0-9]{1,12})?")
+_MODEL = re.compile(MODEL_NAME)
+_BBOX = re.compile(BBOX_PATTERN)
+_BOOLS = {"true": True, "t": True, "yes": True, "y": True, "on": True, "1": True}
+_BOOLS |= {"false": False, "f": False, "no": False, "n": False, "off": False, "0": False}
+_FORMATS = frozenset({"json", "geojson"})
+
+
+class _NotPlain(Exception):
+    """A value the fast path leaves to FastAPI to judge."""
+
+
+def _int(text: str) -> int:
+    if not _INT.fullmatch(text):
+        raise _NotPlain
+    return int(text)
+
+
+def _decimal(low: float, high: float) -> Callable[[str], float]:
+    """A parser of plain decimals in ``(low, high]``."""
+
+    def parse(text: str) -> float:
+        if not _DECIMAL.fullmatch(text) or not low < (value := float(text)) <= high:
+            raise _NotPlain
+        return value
+
+    return parse
+
+
+def _matching(pattern: re.Pattern[str]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if not pattern.fullmatch(text):
+            raise _NotPlain
+        return text
+
+    return parse
+
+
+def _choice(options: dict[str, Any] | frozenset[str]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        if text not in options:
+            raise _NotPlain
+        return options[text] if isinstance(options, dict) else text
+
+    return parse
+
+
+_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    # query name: (LatestQuery field, parser of a plain value)
+    "model": ("model", _matching(_MODEL)),
+    "top": ("top", _int),
+    "area_km2": ("area_km2", _decimal(0.0, float("inf"))),
+    "coverage": ("coverage", _decimal(0.0, 1.0)),
+    "bbox": ("bbox", _matching(_BBOX)),
+    "within": ("within", _matching(re.compile(r".+"))),
+    "format": ("fmt", _choice(_FORMATS)),
+    "boundary": ("boundary", _choice(_BOOLS)),
+    "horizon": ("horizon", _int),
+}
+
+
+def parse_latest(query_string: bytes) -> LatestQuery | None:
+    """The parameters of a plain ``latest`` query, or None when FastAPI must judge it."""
+    try:
+        text = query_string.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if not _PLAIN.fullmatch(text):
+        return None
+    fields: dict[str, Any] = {}
+    for pair in text.split("&") if text else ():
+        name, sep, value = pair.partition("=")
+        known = _PARSERS.get(name)
+        if not sep or known is None or known[0] in fields:
+            return None
+        try:
+            fields[known[0]] = known[1](value)
+        except _NotPlain:
+            return None
+    return LatestQuery(**fields)
+
+
+def presented_key(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The key of a request with one plain way of sending it, else None (FastAPI judges).
+
+    Plain: a single ``Authorization: Bearer <key>``, or no Authorization and a single
+    non-empty ``X-API-Key``; read as ``auth.require`` reads them.
+    """
+    authorization: bytes | None = None
+    api_key: bytes | None = None
+    for name, value in headers:
+        if name == b"authorization":
+            if authorization is not None:
+                return None
+            authorization = value
+        elif name == b"x-api-key":
+            if api_key is not None:
+                return None
+            api_key = value
+    if authorization is not None:
+        scheme, _, credentials = authorization.decode("latin-1").partition(" ")
+        credentials = credentials.strip()
+        return credentials if scheme.lower() == "bearer" and credentials else None
+    return api_key.decode("latin-1") if api_key else None
+
+
+class FastLatestMiddleware:
+    """Answer plain ``GET /v1/forecasts/latest`` requests; pass every other one on.
+
+    ``route`` is the app's ``latest`` route, put in the scope as FastAPI's router would, so
+    the audit record names the same route template.
+    """
+
+    def __init__(self, app: ASGIApp, route: BaseRoute) -> None:
+        self.app = app
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or scope["path"] != LATEST_PATH
+            or scope.get("root_path")
+        ):
+            await self.app(scope, receive, send)
+            return
+        query = parse_latest(scope.get("query_string", b""))
+        record = self._admitted(scope) if query is not None else None
+        if query is None or record is None:
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self.route
+        request = Request(scope, receive)
+        request.state.key_id = record.id
+        try:
+            response = answer_latest(request, query)
+        except (ProblemError, HotspotsError) as err:
+            response = error_response(request, err)
+        await response(scope, receive, send)
+
+    @staticmethod
+    def _admitted(scope: Scope) -> KeyRecord | None:
+        """The key's record if it is valid, holds the scope and gets a token; else None."""
+        presented = presented_key(scope["headers"])
+        if presented is None:
+            return None
+        app_state = scope["app"].state
+        record = app_state.service.keys.authenticate(presented)
+        if record is None or not record.has(SCOPE):
+            return None
+        limiter = getattr(app_state, "limiter", None)
+        if limiter is not None and limiter.take(record.id) is not None:
+            return None
+        return record
