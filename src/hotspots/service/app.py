@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import itertools
 import json
 import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -150,7 +151,7 @@ class AuditMiddleware:
             route=route_name,
             status=status,
             duration_ms=round(elapsed * 1000, 3),
-            params=_params(scope),
+            params=_params(scope.get("query_string", b"")),
             model=state.get("model"),
             etag=state.get("etag"),
         )
@@ -176,10 +177,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _params(scope: Scope) -> dict[str, Any]:
-    """Query parameters (a repeated one as a list); key-like values are redacted later."""
+@functools.lru_cache(maxsize=1024)
+def _params(query_string: bytes) -> Mapping[str, Any]:
+    """Query parameters (a repeated one as a list); key-like values are redacted later.
+    Cached: a dashboard polls the same query over and over (do not mutate the result)."""
     out: dict[str, Any] = {}
-    for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), True):
+    for key, value in parse_qsl(query_string.decode("latin-1"), True):
         if key in out:
             previous = out[key]
             out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]

@@ -28,6 +28,7 @@ answer for answer.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -112,8 +113,10 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_latest(query_string: bytes) -> LatestQuery | None:
-    """The parameters of a plain ``latest`` query, or None when FastAPI must judge it."""
+    """The parameters of a plain ``latest`` query, or None when FastAPI must judge it
+    (cached: dashboards poll the same few queries)."""
     try:
         text = query_string.decode("ascii")
     except UnicodeDecodeError:

@@ -134,8 +134,8 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 
 
 def _check_budget(**budgets: Any) -> None:
-    given = [f"{k}={v}" for k, v in budgets.items() if v is not None]
-    if len(given) > 1:
+    if sum(v is not None for v in budgets.values()) > 1:
+        given = [f"{k}={v}" for k, v in budgets.items() if v is not None]
         raise ProblemError(
             422, f"give at most one of top, area_km2 or coverage, got {' and '.join(given)}"
         )
