@@ -2,7 +2,8 @@
 
 Bodies are the bytes built at publish time (``Snapshot.view``), sent as they are: never a
 dict through FastAPI's encoder. Each answer has a strong ETag, so a dashboard polling every
-few seconds mostly gets ``304 Not Modified`` with no body.
+few seconds mostly gets ``304 Not Modified`` with no body. Plain ``latest`` requests are
+answered by ``fast_path`` before FastAPI's routing, with this module's ``answer_latest``.
 """
 
 from __future__ import annotations
