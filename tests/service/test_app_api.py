@@ -16,6 +16,7 @@ import h3
 import numpy as np
 import pandas as pd
 import pytest
+from served_env import settings_of
 
 from hotspots.config import Settings
 from hotspots.features import Panel
@@ -48,10 +49,8 @@ class Env:
 
 
 def _settings(root: Path) -> Settings:
-    return Settings(
-        models_dir=root / "models",
-        state_dir=root / "state",
-        events_path=root / "events.parquet",
+    return settings_of(
+        root,
         min_events_shown=2,
         history_periods=4,
         cache_max_age=7,

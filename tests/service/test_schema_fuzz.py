@@ -17,6 +17,7 @@ from schemathesis.checks import (
     not_a_server_error,
     positive_data_acceptance,
 )
+from served_env import settings_of
 
 from hotspots.config import Settings
 from hotspots.features import Panel
@@ -67,10 +68,8 @@ NOT_EXPRESSIBLE: dict[str, str] = {
 
 
 def _settings(root: Path) -> Settings:
-    return Settings(
-        models_dir=root / "models",
-        state_dir=root / "state",
-        events_path=root / "events.parquet",
+    return settings_of(
+        root,
         min_events_shown=2,
         history_periods=4,
         rate_limit_per_minute=0,  # fuzzing sends hundreds of requests with one key

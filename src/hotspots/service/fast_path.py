@@ -57,7 +57,7 @@ _MODEL = re.compile(MODEL_NAME)
 _BBOX = re.compile(BBOX_PATTERN)
 _BOOLS = {"true": True, "t": True, "yes": True, "y": True, "on": True, "1": True}
 _BOOLS |= {"false": False, "f": False, "no": False, "n": False, "off": False, "0": False}
-_FORMATS = frozenset({"json", "geojson"})
+_FORMATS = {"json": "json", "geojson": "geojson"}
 
 
 class _NotPlain(Exception):
@@ -90,11 +90,11 @@ def _matching(pattern: re.Pattern[str]) -> Callable[[str], str]:
     return parse
 
 
-def _choice(options: dict[str, Any] | frozenset[str]) -> Callable[[str], Any]:
+def _choice(options: dict[str, Any]) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         if text not in options:
             raise _NotPlain
-        return options[text] if isinstance(options, dict) else text
+        return options[text]
 
     return parse
 
