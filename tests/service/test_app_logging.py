@@ -14,8 +14,8 @@ import pytest
 
 from hotspots.config import get_settings
 from hotspots.service.app import JsonFormatter, log_config, request_id_var
+from hotspots.service.caching import accepts_gzip, etag_matches
 from hotspots.service.problems import describe_validation
-from hotspots.service.routes_forecasts import accepts_gzip, etag_matches
 
 
 def _record(msg: str, *args: Any, exc: bool = False, **extra: Any) -> logging.LogRecord:

@@ -11,13 +11,14 @@ from pydantic import BaseModel, ConfigDict
 
 from hotspots.grid import cells_resolution, is_valid_cell, strings_to_cells
 from hotspots.service.auth import auth_responses, require
+from hotspots.service.caching import VARY
 from hotspots.service.problems import (
     ProblemError,
     problem_response,
     reject_unknown_query,
     validation_response,
 )
-from hotspots.service.routes_forecasts import SCOPE, VARY, served_model
+from hotspots.service.routes_forecasts import SCOPE, served_model
 from hotspots.service.snapshot import iso_local
 from hotspots.service.state import Served
 

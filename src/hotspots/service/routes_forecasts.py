@@ -19,13 +19,13 @@ from fastapi.responses import Response
 from hotspots.errors import ConfigError
 from hotspots.registry.manifest import NAME_PATTERN
 from hotspots.service.auth import auth_responses, require
+from hotspots.service.caching import cached_answer
 from hotspots.service.problems import ProblemError, problem_response, reject_unknown_query
 from hotspots.service.snapshot_store import as_of_key
 from hotspots.service.state import Served, ServiceState
 
 JSON_TYPE = "application/json"
 GEOJSON_TYPE = "application/geo+json"
-VARY = "Authorization, X-API-Key, Accept-Encoding"
 SCOPE = "forecasts:read"
 LATEST_PATH = "/v1/forecasts/latest"
 
@@ -57,33 +57,6 @@ FORECAST_200: dict[int | str, dict[str, Any]] = {
 }
 
 
-def accepts_gzip(header: str | None) -> bool:
-    """Whether an ``Accept-Encoding`` value allows gzip (``q=0`` refuses it)."""
-    if not header:
-        return False
-    allowed: dict[str, bool] = {}
-    for part in header.split(","):
-        coding, _, params = part.strip().partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        allowed[coding.strip().lower()] = q > 0 and math.isfinite(q)
-    return allowed.get("gzip", allowed.get("x-gzip", allowed.get("*", False)))
-
-
-def etag_matches(header: str | None, etag: str) -> bool:
-    """Whether ``If-None-Match`` names ``etag`` (weak comparison, as RFC 9110 asks) or is *."""
-    if not header:
-        return False
-    tags = [t.strip() for t in header.split(",")]
-    return any(t == "*" or t.removeprefix("W/") == etag for t in tags)
-
-
 def serve_bytes(
     request: Request,
     *,
@@ -93,29 +66,31 @@ def serve_bytes(
     media_type: str,
     max_age: int,
 ) -> Response:
-    """The bytes (gzipped if the client takes gzip) with caching headers, or a bare 304."""
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"private, max-age={max_age}",
-        "Vary": VARY,
-    }
+    """``cached_answer`` for a request: the bytes with caching headers, or a bare 304."""
     request.state.etag = etag
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    if accepts_gzip(request.headers.get("accept-encoding")):
-        headers["Content-Encoding"] = "gzip"
-        return Response(gzipped, headers=headers, media_type=media_type)
-    return Response(data, headers=headers, media_type=media_type)
+    return cached_answer(
+        data=data,
+        gzipped=gzipped,
+        etag=etag,
+        media_type=media_type,
+        max_age=max_age,
+        if_none_match=request.headers.get("if-none-match"),
+        accept_encoding=request.headers.get("accept-encoding"),
+    )
 
 
 def served_model(request: Request, name: str | None) -> Served:
     """The served model ``name`` (default: the first); 503 while nothing is served."""
-    state: ServiceState = request.app.state.service
-    if not state.served:
-        raise ProblemError(503, "no model is being served yet; see /readyz")
-    served = state.pick(name)
+    served = pick_served(request.app.state.service, name)
     request.state.model = served.label
     return served
+
+
+def pick_served(state: ServiceState, name: str | None) -> Served:
+    """``state.pick(name)``, or a 503 while nothing is served."""
+    if not state.served:
+        raise ProblemError(503, "no model is being served yet; see /readyz")
+    return state.pick(name)
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -164,10 +139,22 @@ class LatestQuery:
     horizon: int = 1
 
 
-def answer_latest(request: Request, query: LatestQuery) -> Response:
-    """The answer to a valid ``latest`` query: shared by the route and ``fast_path``."""
+def answer_latest(
+    state: ServiceState,
+    query: LatestQuery,
+    notes: dict[str, Any],
+    *,
+    if_none_match: str | None,
+    accept_encoding: str | None,
+) -> Response:
+    """The answer to a valid ``latest`` query, shared by the route and ``fast_path``.
+
+    The model and ETag served go in ``notes`` (the request's state, which the audit reads),
+    the model before anything can fail, as the route's own checks would record it.
+    """
     _check_budget(top=query.top, area_km2=query.area_km2, coverage=query.coverage)
-    served = served_model(request, query.model)
+    served = pick_served(state, query.model)
+    notes["model"] = served.label
     snapshot = served.snapshot
     _check_horizon(query.horizon, len(snapshot.tables))
     view = snapshot.view(
@@ -180,13 +167,15 @@ def answer_latest(request: Request, query: LatestQuery) -> Response:
         boundary=query.boundary,
         period=query.horizon - 1,
     )
-    return serve_bytes(
-        request,
+    notes["etag"] = view.etag
+    return cached_answer(
         data=view.bytes,
         gzipped=view.gzip_bytes,
         etag=view.etag,
         media_type=GEOJSON_TYPE if query.fmt == "geojson" else JSON_TYPE,
-        max_age=request.app.state.service.settings.cache_max_age,
+        max_age=state.settings.cache_max_age,
+        if_none_match=if_none_match,
+        accept_encoding=accept_encoding,
     )
 
 
@@ -220,7 +209,13 @@ async def latest(  # async: a cached view is a dict lookup; no thread hop on the
     Plain requests to this route are answered by ``fast_path`` before FastAPI sees them;
     this handler answers the rest (and every refusal), with the same bytes and headers."""
     query = LatestQuery(model, top, area_km2, coverage, bbox, within, fmt, boundary, horizon)
-    return answer_latest(request, query)
+    return answer_latest(
+        request.app.state.service,
+        query,
+        request.scope.setdefault("state", {}),
+        if_none_match=request.headers.get("if-none-match"),
+        accept_encoding=request.headers.get("accept-encoding"),
+    )
 
 
 @router.get(
