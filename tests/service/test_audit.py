@@ -10,8 +10,11 @@ import stat
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hotspots.errors import ConfigError
 from hotspots.service import audit
@@ -246,3 +249,39 @@ def test_the_key_never_appears(tmp_path: Path, log_path: Path) -> None:
         "cells": ["8828308281fffff", "[redacted]"],
         "n": 3,
     }
+
+
+_TEXT = st.text(max_size=40)  # any unicode: quotes, backslashes, controls, surrogates
+_PARAM = st.one_of(_TEXT, st.lists(_TEXT, max_size=3), st.just("hs_abc1_" + "x" * 20))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    request_id=_TEXT,
+    key_id=st.none() | _TEXT,
+    method=_TEXT,
+    route=_TEXT,
+    status=st.integers(100, 599),
+    duration_ms=st.floats(min_value=0, max_value=1e9, allow_nan=False),
+    params=st.dictionaries(_TEXT, _PARAM, max_size=4),
+    model=st.none() | _TEXT,
+    etag=st.none() | _TEXT,
+    time=_TEXT,
+)
+def test_encode_entry_writes_what_the_encoder_writes(**fields: Any) -> None:
+    params = fields.pop("params")
+    expected = json.dumps(
+        audit.record_entry(params=params, **fields), separators=(",", ":"), ensure_ascii=False
+    )
+    line = audit.encode_entry(params_json=audit.encode_params(params), **fields)
+    assert line == expected + "\n"
+    assert json.loads(line) == json.loads(expected)
+
+
+def test_write_line_appends_a_record_the_reader_reads(log_path: Path) -> None:
+    fields = {k: v for k, v in _record(3).to_dict().items() if k != "params"}
+    with AuditLog(log_path) as log:
+        log.write_line(audit.encode_entry(params_json='{"top":"100"}', **fields))
+        log.write(_record(4))
+    first, second = list(read(log_path))
+    assert first == _record(3, params={"top": "100"}) and second == _record(4)

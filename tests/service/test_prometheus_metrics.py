@@ -159,11 +159,11 @@ def test_audit_write_failures_are_counted(
 ) -> None:
     state: ServiceState = client.app.state.service  # type: ignore[attr-defined]
 
-    def broken(record: object) -> None:
+    def broken(line: str) -> None:
         raise OSError("disk full")
 
     with monkeypatch.context() as patch:
-        patch.setattr(state.audit, "write", broken)
+        patch.setattr(state.audit, "write_line", broken)
         assert client.get("/healthz").status_code == 200  # the answer is not lost
         assert client.get(LATEST, headers=_auth(env.read)).status_code == 200
     samples = _scrape(client, env)

@@ -37,7 +37,7 @@ from hotspots.service import (
     routes_health,
     routes_models,
 )
-from hotspots.service.audit import record_entry, utc_timestamp
+from hotspots.service.audit import encode_entry, encode_params, utc_timestamp
 from hotspots.service.fast_path import FastLatestMiddleware
 from hotspots.service.limits import BodyLimitMiddleware, RateLimiter
 from hotspots.service.metrics import ServiceMetrics, observe_request
@@ -144,20 +144,22 @@ class AuditMiddleware:
         route = scope.get("route")
         route_name = str(getattr(route, "path_format", None) or "(no route)")
         elapsed = time.perf_counter() - started
-        entry = record_entry(
+        key_id, model, etag = state.get("key_id"), state.get("model"), state.get("etag")
+        duration_ms = round(elapsed * 1000, 3)
+        line = encode_entry(
             request_id=request_id,
-            key_id=state.get("key_id"),
+            key_id=key_id,
             method=scope["method"],
             route=route_name,
             status=status,
-            duration_ms=round(elapsed * 1000, 3),
-            params=_params(scope.get("query_string", b"")),
-            model=state.get("model"),
-            etag=state.get("etag"),
+            duration_ms=duration_ms,
+            params_json=_params_json(scope.get("query_string", b"")),
+            model=model,
+            etag=etag,
         )
         failed = False
         try:
-            self.state.audit.write(entry)
+            self.state.audit.write_line(line)
         except OSError:  # never lose the answer over the log; the operators see this
             failed = True
             logger.exception("could not write the audit record of request %s", request_id)
@@ -166,7 +168,16 @@ class AuditMiddleware:
         # every request): a line per dashboard poll costs ~40 us and says nothing new
         level = logging.DEBUG if status < 400 else logging.INFO
         if logger.isEnabledFor(level):
-            extra = {k: v for k, v in entry.items() if k not in ("time", "params")}
+            extra = {
+                "request_id": request_id,
+                "key_id": key_id,
+                "method": scope["method"],
+                "route": route_name,
+                "status": status,
+                "duration_ms": duration_ms,
+                "model": model,
+                "etag": etag,
+            }
             logger.log(level, "%s %s %d", scope["method"], route_name, status, extra=extra)
 
 
@@ -178,9 +189,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 @functools.lru_cache(maxsize=1024)
+def _params_json(query_string: bytes) -> str:
+    """The audit record's ``params`` of a query, encoded (cached: a dashboard polls the
+    same query over and over)."""
+    return encode_params(_params(query_string))
+
+
 def _params(query_string: bytes) -> Mapping[str, Any]:
-    """Query parameters (a repeated one as a list); key-like values are redacted later.
-    Cached: a dashboard polls the same query over and over (do not mutate the result)."""
+    """Query parameters (a repeated one as a list); key-like values are redacted later."""
     out: dict[str, Any] = {}
     for key, value in parse_qsl(query_string.decode("latin-1"), True):
         if key in out:
