@@ -218,6 +218,10 @@ def report(summary: dict[str, dict[str, float]], meta: dict[str, Any]) -> dict[s
         f"real / bare requests/s: {ratio:.2f}x (target >= {TARGET_RATIO}x: "
         f"{'met' if ratio_met else 'NOT met'})"
     )
+    pairs = zip(meta["runs"]["real"], meta["runs"]["bare"], strict=False)
+    paired = [r["rps"] / b["rps"] for r, b in pairs if b["rps"]]
+    # side by side in time, so the VM's minute-to-minute drift mostly cancels
+    print(f"real / bare by round: {', '.join(f'{p:.2f}x' for p in paired)}")
     print(
         f"real p99: {real['p99_ms']:.1f} ms (target < {TARGET_P99_MS:g} ms: "
         f"{'met' if p99_met else 'NOT met'})"
@@ -233,6 +237,7 @@ def report(summary: dict[str, dict[str, float]], meta: dict[str, Any]) -> dict[s
         "bare": bare,
         "real": real,
         "rps_ratio": round(ratio, 4),
+        "rps_ratio_by_round": [round(p, 4) for p in paired],
         "targets": {
             "rps_ratio": {"target": TARGET_RATIO, "met": ratio_met},
             "p99_ms": {"target": TARGET_P99_MS, "met": p99_met},

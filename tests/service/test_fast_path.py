@@ -15,11 +15,17 @@ from typing import Any
 
 import pytest
 from served_env import Env, settings_of
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hotspots.service import audit
 from hotspots.service.app import create_app
-from hotspots.service.fast_path import FastLatestMiddleware, parse_latest, presented_key
+from hotspots.service.fast_path import (
+    FastLatestMiddleware,
+    parse_latest,
+    plain_headers,
+    presented_key,
+)
 from hotspots.service.routes_forecasts import LatestQuery
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
@@ -101,6 +107,23 @@ def test_non_ascii_query_is_left_to_fastapi() -> None:
 )
 def test_presented_key(headers: list[tuple[bytes, bytes]], expected: str | None) -> None:
     assert presented_key(headers) == expected
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [],
+        [(b"if-none-match", b'"a"'), (b"if-none-match", b'"b"')],
+        [(b"accept-encoding", b"gzip"), (b"authorization", b"Bearer k"), (b"accept-encoding", b"")],
+        [(b"if-none-match", 'W/"\xe9"'.encode("latin-1")), (b"accept-encoding", b"")],
+    ],
+)
+def test_caching_headers_are_read_as_starlette_reads_them(
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    got, expected = plain_headers(headers), Headers(raw=headers)
+    assert got.if_none_match == expected.get("if-none-match")
+    assert got.accept_encoding == expected.get("accept-encoding")
 
 
 # -- the same answers ---------------------------------------------------------------------
