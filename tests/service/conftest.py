@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from served_env import TARGET, Env, publish_historical_mean
+from served_env import TARGET, Env, key_store, publish_historical_mean
 
 from hotspots.features import Panel
 from hotspots.grid import cells_to_latlng, cells_to_strings
-from hotspots.service.keys import KeyStore
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +23,7 @@ def base_env(
     """The year city's events (through Sunday 2023-12-31) and a historical-mean model."""
     root = tmp_path_factory.mktemp("events_api")
     publish_historical_mean(root, year_city_events, year_panel)
-    store = KeyStore(root / "state" / "keys.json")
+    store = key_store(root)
     read = store.create("r", ["forecasts:read"])[1]
     write = store.create("w", ["events:write"])[1]
     cell = int(year_panel.cells[np.argmax(year_panel.of(TARGET).sum(axis=0))])

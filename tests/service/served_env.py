@@ -12,6 +12,7 @@ from hotspots.features import Panel
 from hotspots.forecasters import make_forecaster
 from hotspots.ingest import write_events
 from hotspots.registry import Registry
+from hotspots.service.keys import KEYS_FILE, KeyStore
 from hotspots.synthetic import COLUMN_MAP, TIMEZONE
 
 TARGET = "Burglary Residential"
@@ -34,6 +35,11 @@ def settings_of(root: Path, **extra: object) -> Settings:
         events_path=root / "events.parquet",
         **extra,  # type: ignore[arg-type]
     )
+
+
+def key_store(root: Path) -> KeyStore:
+    """The key store of an app built with ``settings_of(root)``."""
+    return KeyStore(settings_of(root).state_dir / KEYS_FILE)
 
 
 def publish_historical_mean(root: Path, events: pd.DataFrame, panel: Panel) -> None:

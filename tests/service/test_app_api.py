@@ -16,7 +16,7 @@ import h3
 import numpy as np
 import pandas as pd
 import pytest
-from served_env import settings_of
+from served_env import key_store, settings_of
 
 from hotspots.config import Settings
 from hotspots.features import Panel
@@ -77,7 +77,7 @@ def env(
             backtest=BACKTEST,
             promote=promote,
         )
-    store = KeyStore(root / "state" / "keys.json")
+    store = key_store(root)
     keys = [store.create(n, [s])[1] for n, s in (("r", "forecasts:read"), ("w", "events:write"))]
     admin = store.create("a", ["models:admin"])[1]
     return Env(root, _settings(root), keys[0], keys[1], admin)

@@ -21,14 +21,11 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from served_env import key_store, publish_historical_mean
 
 from hotspots.features import Panel
-from hotspots.forecasters import make_forecaster
-from hotspots.ingest import read_events, write_events
-from hotspots.registry import Registry
+from hotspots.ingest import read_events
 from hotspots.service.event_store import EventStore
-from hotspots.service.keys import KeyStore
-from hotspots.synthetic import COLUMN_MAP, TIMEZONE
 
 pytestmark = pytest.mark.slow
 
@@ -80,11 +77,8 @@ def test_every_acknowledged_batch_survives_a_kill(
     tmp_path: Path, year_city_events: pd.DataFrame, year_panel: Panel
 ) -> None:
     root = tmp_path
-    write_events(year_city_events, root / "events.parquet", {"timezone": TIMEZONE})
-    model = make_forecaster("historical_mean", target=("Burglary Residential",)).fit(year_panel)
-    spec = {"data": {"map": COLUMN_MAP, "timezone": TIMEZONE}}
-    Registry(root / "models").publish("b", model, spec=spec, data={}, backtest={})
-    key = KeyStore(root / "state" / "keys.json").create("w", ["events:write"])[1]
+    publish_historical_mean(root, year_city_events, year_panel)
+    key = key_store(root).create("w", ["events:write"])[1]
     lat, lng = float(np.median(year_city_events["lat"])), float(np.median(year_city_events["lng"]))
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1/events"

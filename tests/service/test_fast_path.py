@@ -24,7 +24,6 @@ from hotspots.service.fast_path import (
     FastLatestMiddleware,
     parse_latest,
     plain_headers,
-    presented_key,
 )
 from hotspots.service.routes_forecasts import LatestQuery
 
@@ -106,7 +105,7 @@ def test_non_ascii_query_is_left_to_fastapi() -> None:
     ],
 )
 def test_presented_key(headers: list[tuple[bytes, bytes]], expected: str | None) -> None:
-    assert presented_key(headers) == expected
+    assert plain_headers(headers).key == expected
 
 
 @pytest.mark.parametrize(

@@ -14,14 +14,13 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi import FastAPI, Request
-from served_env import publish_historical_mean, settings_of
+from served_env import key_store, publish_historical_mean, settings_of
 
 from hotspots.config import Settings
 from hotspots.errors import ConfigError
 from hotspots.features import Panel
 from hotspots.service import audit
 from hotspots.service.app import create_app
-from hotspots.service.keys import KeyStore
 from hotspots.service.limits import BodyLimitMiddleware, RateLimiter, check_rate
 from hotspots.service.problems import ProblemError
 
@@ -138,7 +137,7 @@ def env(
     """A registry serving one cheap model (the historical mean) and three keys."""
     root = tmp_path_factory.mktemp("limits")
     publish_historical_mean(root, year_city_events, year_panel)
-    store = KeyStore(root / "state" / "keys.json")
+    store = key_store(root)
     read, other = (store.create(n, ["forecasts:read"])[1] for n in ("r1", "r2"))
     admin = store.create("a", ["models:admin"])[1]
     return Env(root, read, other, admin)
@@ -153,7 +152,7 @@ def _audit_log(env: Env) -> Path:
 
 
 def _key_id(env: Env, key: str) -> str:
-    record = KeyStore(env.root / "state" / "keys.json").authenticate(key)
+    record = key_store(env.root).authenticate(key)
     assert record is not None
     return record.id
 

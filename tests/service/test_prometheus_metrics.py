@@ -12,12 +12,11 @@ import pandas as pd
 import pytest
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
-from served_env import publish_historical_mean, settings_of
+from served_env import key_store, publish_historical_mean, settings_of
 
 from hotspots.config import Settings
 from hotspots.features import Panel
 from hotspots.service.app import create_app
-from hotspots.service.keys import KeyStore
 from hotspots.service.metrics import ServiceMetrics
 from hotspots.service.state import ServiceState
 
@@ -47,7 +46,7 @@ def env(
     """A registry serving one cheap model (the historical mean), a read and a metrics key."""
     root = tmp_path_factory.mktemp("metrics")
     publish_historical_mean(root, year_city_events, year_panel)
-    store = KeyStore(root / "state" / "keys.json")
+    store = key_store(root)
     read = store.create("dashboard", ["forecasts:read"])[1]
     scraper = store.create("prometheus", ["metrics:read"])[1]
     return Env(root, read, scraper)

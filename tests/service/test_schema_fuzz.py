@@ -17,7 +17,7 @@ from schemathesis.checks import (
     not_a_server_error,
     positive_data_acceptance,
 )
-from served_env import settings_of
+from served_env import key_store, settings_of
 
 from hotspots.config import Settings
 from hotspots.features import Panel
@@ -25,7 +25,7 @@ from hotspots.forecasters import make_forecaster
 from hotspots.ingest import write_events
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
-from hotspots.service.keys import SCOPES, KeyStore
+from hotspots.service.keys import SCOPES
 from hotspots.service.problems import PROBLEM_TYPE
 from hotspots.synthetic import TIMEZONE
 
@@ -148,7 +148,7 @@ def fuzz(
         registry.publish(
             "burglary", model, spec=spec, data={"timezone": TIMEZONE}, backtest={}, promote=promote
         )
-    store = KeyStore(root / "state" / "keys.json")
+    store = key_store(root)
     key = store.create("fuzz", SCOPES)[1]
     reader = store.create("reader", ["forecasts:read"])[1]
     SLOT.app = create_app(_settings(root))
@@ -185,7 +185,7 @@ def test_without_a_key_every_operation_is_401(case: Any, fuzz: Fuzz) -> None:
 def empty(tmp_path_factory: pytest.TempPathFactory) -> tuple[FastAPI, str]:
     """An app over an empty registry, and a key holding every scope."""
     root = tmp_path_factory.mktemp("empty")
-    key = KeyStore(root / "state" / "keys.json").create("all", SCOPES)[1]
+    key = key_store(root).create("all", SCOPES)[1]
     return create_app(_settings(root)), key
 
 

@@ -109,7 +109,7 @@ _string = json.encoder.encode_basestring
 
 
 def _optional(value: str | None) -> str:
-    return "null" if value is None else str(_string(value))
+    return "null" if value is None else _string(value)
 
 
 def encode_params(params: Mapping[str, Any]) -> str:

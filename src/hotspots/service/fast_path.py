@@ -140,7 +140,7 @@ class PlainHeaders(NamedTuple):
     """What the fast path reads from a request's headers, in one pass."""
 
     key: str | None
-    """The key, when it was sent one plain way (``presented_key``); else None."""
+    """The key, when it was sent one plain way; else None (FastAPI judges)."""
     if_none_match: str | None
     accept_encoding: str | None
 
@@ -180,11 +180,6 @@ def plain_headers(headers: Iterable[tuple[bytes, bytes]]) -> PlainHeaders:
         None if if_none_match is None else if_none_match.decode("latin-1"),
         None if accept_encoding is None else accept_encoding.decode("latin-1"),
     )
-
-
-def presented_key(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
-    """The key of a request with one plain way of sending it, else None (FastAPI judges)."""
-    return plain_headers(headers).key
 
 
 class FastLatestMiddleware:
