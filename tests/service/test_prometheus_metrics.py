@@ -7,9 +7,11 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from served_env import key_store, publish_historical_mean, settings_of
@@ -194,3 +196,31 @@ def test_openapi_documents_metrics(client: TestClient) -> None:
     responses = spec["paths"]["/metrics"]["get"]["responses"]
     assert {"200", "401", "403", "422", "429"} <= set(responses)
     assert "text/plain" in responses["200"]["content"]
+
+
+class _CountingTracerProvider(trace.TracerProvider):
+    """An OpenTelemetry provider as an operator's SDK would install (FastAPI skips the API's
+    no-op one): hands out no-op tracers and counts them."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        self.asked += 1
+        return trace.NoOpTracer()
+
+
+@pytest.mark.parametrize("opted_in", [False, True])
+def test_requests_reach_opentelemetry_only_when_the_settings_ask(
+    env: Env, monkeypatch: pytest.MonkeyPatch, opted_in: bool
+) -> None:
+    """With a tracer provider configured in the process, FastAPI traces requests only when
+    ``opentelemetry`` is set: by default nothing about a request leaves the service."""
+    provider = _CountingTracerProvider()
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    settings = env.settings.model_copy(update={"opentelemetry": opted_in})
+    with TestClient(create_app(settings)) as client:
+        answer = client.get(LATEST, params={"top": 5}, headers=_auth(env.read))
+        assert answer.status_code == 200
+        assert client.get("/healthz").status_code == 200
+    assert (provider.asked > 0) is opted_in

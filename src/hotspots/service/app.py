@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -222,6 +223,10 @@ def _route(router: APIRouter, path: str) -> BaseRoute:
     return next(r for r in router.routes if getattr(r, "path", None) == path)
 
 
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+"""FastAPI's native OpenTelemetry, all off (``Settings.opentelemetry``)."""
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The FastAPI app serving the registry's current models (settings default: env)."""
     settings = settings if settings is not None else get_settings()
@@ -246,6 +251,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Where crime is likely next period, per H3 cell, from a registered model.",
         lifespan=lifespan,
+        telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
     )
     app.state.service = state
     app.state.redactions = _redactions(settings)
