@@ -12,14 +12,20 @@ from typing import Any
 import pandas as pd
 import pytest
 from opentelemetry import trace
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.parser import text_string_to_metric_families
 from served_env import key_store, publish_historical_mean, settings_of
 
 from hotspots.config import Settings
 from hotspots.features import Panel
 from hotspots.service.app import create_app
-from hotspots.service.metrics import ServiceMetrics
+from hotspots.service.metrics import DURATION_BUCKETS, RequestCounts, ServiceMetrics
 from hotspots.service.state import ServiceState
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
@@ -189,6 +195,53 @@ def test_each_app_has_its_own_registry(client: TestClient, env: Env) -> None:
     first = client.app.state.metrics  # type: ignore[attr-defined]
     assert isinstance(first, ServiceMetrics)
     assert first.registry is not other.app.state.metrics.registry  # type: ignore[attr-defined]
+
+
+def _samples(registry: CollectorRegistry) -> dict[tuple[str, Labels], float]:
+    text = generate_latest(registry).decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.name.endswith("_created")
+    }
+
+
+def test_request_counts_match_prometheus_clients_counter_and_histogram() -> None:
+    """The same samples as prometheus_client's own Counter and Histogram fed the same
+    requests: buckets cumulative, a duration on a bound counted in it (``le``), the sum."""
+    ours = CollectorRegistry()
+    counts = RequestCounts()
+    ours.register(counts)
+    theirs = CollectorRegistry()
+    requests = Counter(
+        "hotspots_http_requests", "x", ["method", "route", "status"], registry=theirs
+    )
+    duration = Histogram(
+        "hotspots_http_request_duration_seconds",
+        "x",
+        ["route"],
+        buckets=DURATION_BUCKETS,
+        registry=theirs,
+    )
+    seen = [
+        ("GET", LATEST, 200, 0.0),
+        ("GET", LATEST, 200, 0.001),
+        ("GET", LATEST, 304, 0.0010001),
+        ("GET", LATEST, 200, 0.0025),
+        ("POST", "/v1/events", 202, 2.5),
+        ("POST", "/v1/events", 413, 7.25),
+        ("GET", "/v1/cells/{cell}", 404, 0.0123),
+        ("GET", LATEST, 200, 0.3),
+    ]
+    for method, route, status, seconds in seen:
+        counts.observe(method, route, status, seconds)
+        requests.labels(method, route, str(status)).inc()
+        duration.labels(route).observe(seconds)
+    mine = _samples(ours)
+    assert mine == _samples(theirs)
+    latest = frozenset({("route", LATEST), ("le", "0.001")})
+    assert mine[("hotspots_http_request_duration_seconds_bucket", latest)] == 2
 
 
 def test_openapi_documents_metrics(client: TestClient) -> None:

@@ -8,19 +8,22 @@ at scrape time, so a promote shows on the next scrape with no hook in the promot
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import threading
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
 )
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from starlette.types import Scope
 
 from hotspots.service.auth import auth_responses, require
@@ -83,48 +86,88 @@ class ServedCollector(Collector):
         )
 
 
+class RequestCounts(Collector):
+    """Requests by method, route template and status, and their durations by route.
+
+    Counted in plain dicts under one lock and turned into a counter and a histogram family at
+    scrape time: prometheus_client's labelled children take a lock per value, ~1.4 us a
+    request against ~0.5 us here, on every dashboard poll. The samples are the same as a
+    ``Counter`` and a ``Histogram`` of the same names would give, without ``_created``.
+    """
+
+    def __init__(self, buckets: tuple[float, ...] = DURATION_BUCKETS) -> None:
+        self.buckets = tuple(sorted(buckets))
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str, int], int] = {}
+        # route -> requests per bucket (not cumulative; the last one is +Inf), then the sum
+        self._durations: dict[str, list[float]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request and its duration (``le`` buckets: a bound counts its equal)."""
+        slot = bisect.bisect_left(self.buckets, seconds)
+        key = (method, route, status)
+        with self._lock:
+            counts = self._counts
+            counts[key] = counts.get(key, 0) + 1
+            spread = self._durations.get(route)
+            if spread is None:
+                spread = self._durations[route] = [0.0] * (len(self.buckets) + 2)
+            spread[slot] += 1
+            spread[-1] += seconds
+
+    def describe(self) -> Iterator[Metric]:
+        """The metric families, without samples (for the registry's duplicate check)."""
+        return iter(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        """The counts so far, each series once, in a stable order."""
+        with self._lock:
+            counts = sorted(self._counts.items())
+            durations = sorted((route, list(spread)) for route, spread in self._durations.items())
+        requests, duration = self._families()
+        for (method, route, status), n in counts:
+            requests.add_metric([method, route, str(status)], float(n))
+        bounds = [floatToGoString(b) for b in self.buckets] + ["+Inf"]
+        for route, spread in durations:
+            cumulative = itertools.accumulate(spread[:-1])
+            duration.add_metric([route], list(zip(bounds, cumulative, strict=True)), spread[-1])
+        return iter((requests, duration))
+
+    @staticmethod
+    def _families() -> tuple[CounterMetricFamily, HistogramMetricFamily]:
+        return (
+            CounterMetricFamily(
+                "hotspots_http_requests",
+                "HTTP requests by method, route template and status.",
+                labels=["method", "route", "status"],
+            ),
+            HistogramMetricFamily(
+                "hotspots_http_request_duration_seconds",
+                "Time from the request to the end of the answer, by route template.",
+                labels=["route"],
+            ),
+        )
+
+
 class ServiceMetrics:
     """The metrics of one app, on their own registry; ``observe`` once per request."""
 
     def __init__(self, state: ServiceState) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "hotspots_http_requests",
-            "HTTP requests by method, route template and status.",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.duration = Histogram(
-            "hotspots_http_request_duration_seconds",
-            "Time from the request to the end of the answer, by route template.",
-            ["route"],
-            buckets=DURATION_BUCKETS,
-            registry=self.registry,
-        )
+        self.requests = RequestCounts()
+        self.registry.register(self.requests)
         self.audit_failures = Counter(
             "hotspots_audit_write_failures",
             "Requests whose audit record could not be written.",
             registry=self.registry,
         )
         self.registry.register(ServedCollector(state))
-        # labelled children by their labels: one dict lookup per request, not labels()
-        self._counts: dict[tuple[str, str, int], Counter] = {}
-        self._timers: dict[str, Histogram] = {}
 
     def observe(
         self, method: str, route: str, status: int, seconds: float, *, audit_failed: bool = False
     ) -> None:
         """Count one request and its duration; ``route`` must be a template, not a path."""
-        method = method if method in METHODS else "OTHER"
-        counter = self._counts.get((method, route, status))
-        if counter is None:
-            counter = self.requests.labels(method, route, str(status))
-            self._counts[(method, route, status)] = counter
-        counter.inc()
-        timer = self._timers.get(route)
-        if timer is None:
-            timer = self._timers[route] = self.duration.labels(route)
-        timer.observe(seconds)
+        self.requests.observe(method if method in METHODS else "OTHER", route, status, seconds)
         if audit_failed:
             self.audit_failures.inc()
 
