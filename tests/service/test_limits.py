@@ -90,6 +90,28 @@ def test_idle_buckets_are_forgotten_once_full_again() -> None:
     ]
 
 
+def test_a_bucket_in_use_again_is_kept_and_the_next_oldest_forgotten_on_time() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(60, 2, clock=clock)  # empty to full in 2 s
+    limiter.take("a")
+    clock.now = 1.0
+    limiter.take("b")
+    clock.now = 1.5
+    limiter.take("a")  # the oldest bucket is in use again: b is the oldest now
+    clock.now = 2.5
+    limiter.take("a")
+    assert len(limiter) == 2  # b idle 1.5 s
+    clock.now = 3.0
+    limiter.take("a")
+    assert len(limiter) == 1  # b idle 2 s: full again, forgotten
+    clock.now = 4.0
+    limiter.take("c")
+    assert len(limiter) == 2  # a idle 1 s
+    clock.now = 5.0
+    limiter.take("c")
+    assert len(limiter) == 1
+
+
 def test_rate_zero_is_no_limit_and_bad_settings_are_named() -> None:
     limiter = RateLimiter(0, 0)
     assert all(limiter.take("a") is None for _ in range(1000))

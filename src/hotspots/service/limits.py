@@ -48,8 +48,11 @@ class RateLimiter:
         self._per_second = rate_per_minute / 60.0
         self._refill_all = burst / self._per_second if rate_per_minute else 0.0
         self._lock = threading.Lock()
-        # key -> (tokens, time of the last take), least recently used first
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        # key -> [tokens, time of the last take], least recently used first
+        self._buckets: OrderedDict[str, list[float]] = OrderedDict()
+        self._sweep_at = math.inf
+        """No bucket can be idle long enough to forget before this time (a lower bound: the
+        oldest bucket's last take only moves later), so most takes skip the sweep."""
 
     @property
     def enabled(self) -> bool:
@@ -62,13 +65,20 @@ class RateLimiter:
             return None
         with self._lock:
             now = self._clock()
-            self._forget_idle(now)
-            tokens, last = self._buckets.pop(key_id, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self._per_second)
+            if now >= self._sweep_at:
+                self._forget_idle(now)
+            bucket = self._buckets.get(key_id)
+            if bucket is None:
+                bucket = self._buckets[key_id] = [float(self.burst), now]
+                self._sweep_at = min(self._sweep_at, now + self._refill_all)
+            else:
+                self._buckets.move_to_end(key_id)
+            tokens = min(float(self.burst), bucket[0] + (now - bucket[1]) * self._per_second)
+            bucket[1] = now
             if tokens >= 1.0:
-                self._buckets[key_id] = (tokens - 1.0, now)
+                bucket[0] = tokens - 1.0
                 return None
-            self._buckets[key_id] = (tokens, now)
+            bucket[0] = tokens
             return (1.0 - tokens) / self._per_second
 
     def __len__(self) -> int:
@@ -81,8 +91,10 @@ class RateLimiter:
         while buckets:
             key, (_, last) = next(iter(buckets.items()))
             if now - last < self._refill_all:
+                self._sweep_at = last + self._refill_all
                 return
             del buckets[key]
+        self._sweep_at = math.inf
 
 
 def check_rate(limiter: RateLimiter | None, key_id: str) -> None:
