@@ -50,6 +50,7 @@ from hotspots.service.state import ServiceState, refresh_loop
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.lower().encode("latin-1")
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "hotspots_request_id", default=None
 )
@@ -119,8 +120,7 @@ class AuditMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"], status["sent"] = message["status"], True
-                headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
+                headers = [*message.get("headers", ()), (_REQUEST_ID_NAME, request_id.encode())]
                 message = {**message, "headers": headers}
             await send(message)
 
