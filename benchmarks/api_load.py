@@ -3,9 +3,11 @@
 Sets up a served registry (default: the demo city, Synthetica seed 0, ingested to an event
 table, one ``demo-burglary`` model fitted and published, a read key made with ``KeyStore``),
 starts ``hotspots serve --workers 1`` on 127.0.0.1 and, beside it, ``bare_app.py``: uvicorn
-run the same way with one ``async def`` route returning the same bytes. Each server is
-warmed up, then both are loaded alternately (bare, real, real, bare, ...) with the same
-request, Authorization header included, and the medians over rounds are reported.
+run the same way with one ``async def`` route returning the same bytes, FastAPI's
+OpenTelemetry off in both (``--bare-fastapi-telemetry`` leaves the bare app FastAPI's
+default). Each server is warmed up, then both are loaded alternately (bare, real, real,
+bare, ...) with the same request, Authorization header included, and the medians over rounds
+are reported.
 
 Load generator: ``wrk`` when it is on PATH (optional; Debian: ``apt-get install wrk``), run
 as ``wrk -t2 -c32 -d<seconds>s --latency``; otherwise a bounded asyncio client (32 keep-alive
@@ -263,6 +265,11 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     ap.add_argument("--no-wrk", action="store_true", help="use the asyncio client even if wrk is")
     ap.add_argument("--bare-sync", action="store_true", help="bare route as a sync def")
+    ap.add_argument(
+        "--bare-fastapi-telemetry",
+        action="store_true",
+        help="keep FastAPI's default OpenTelemetry check in the bare app [off, like the service]",
+    )
     args = ap.parse_args()
     if (args.models is None) != (args.events is None):
         ap.error("--models and --events go together")
@@ -284,6 +291,7 @@ def server_env(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, str],
     env |= {"HOTSPOTS_RATE_LIMIT_PER_MINUTE": UNREACHABLE, "HOTSPOTS_RATE_LIMIT_BURST": UNREACHABLE}
     env["API_LOAD_BODY"] = str(workdir / "body.json")
     env["API_LOAD_BARE_SYNC"] = "1" if args.bare_sync else "0"
+    env["API_LOAD_BARE_TELEMETRY"] = "default" if args.bare_fastapi_telemetry else "off"
     return env, read_key(state), models
 
 
@@ -317,7 +325,8 @@ def run(args: argparse.Namespace, workdir: Path, deadline: float) -> dict[str, A
         "model": f"{served['name']} {served['version']} ({manifest['kind']}, "
         f"{manifest['study_cells']:,} cells)",
         "body_bytes": len(body),
-        "bare_route": "sync def" if args.bare_sync else "async def",
+        "bare_route": ("sync def" if args.bare_sync else "async def")
+        + (", FastAPI telemetry default" if args.bare_fastapi_telemetry else ", telemetry off"),
         "duration_s": args.duration,
         "connections": args.connections,
         "runs": {k: [r.to_dict() for r in v] for k, v in results.items()},

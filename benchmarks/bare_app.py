@@ -2,7 +2,10 @@
 
 ``GET /v1/forecasts/latest`` answers the bytes of the file named by ``API_LOAD_BODY`` as
 ``application/json``: no auth, no audit, no logging, nothing but FastAPI and uvicorn. The
-route is ``async def`` (no thread-pool hop) unless ``API_LOAD_BARE_SYNC=1``.
+route is ``async def`` (no thread-pool hop) unless ``API_LOAD_BARE_SYNC=1``. FastAPI's native
+OpenTelemetry is off, as ``hotspots serve`` has it by default (its per-request check for
+providers is work the service skips, not work it does faster), unless
+``API_LOAD_BARE_TELEMETRY=default`` keeps FastAPI's default.
 
     API_LOAD_BODY=body.json .venv/bin/python benchmarks/bare_app.py --port 8001
 
@@ -22,12 +25,15 @@ from fastapi.responses import Response
 
 BODY_ENV = "API_LOAD_BODY"
 SYNC_ENV = "API_LOAD_BARE_SYNC"
+TELEMETRY_ENV = "API_LOAD_BARE_TELEMETRY"
 
 
 def create_app() -> FastAPI:
     """The bare app, serving the bytes of ``$API_LOAD_BODY`` (read once, at start)."""
     body = Path(os.environ[BODY_ENV]).read_bytes()
-    app = FastAPI(title="bare reference")
+    default_telemetry = os.environ.get(TELEMETRY_ENV) == "default"
+    off = {"tracing": False, "metrics": False, "logs": False}
+    app = FastAPI(title="bare reference", telemetry=None if default_telemetry else off)
 
     if os.environ.get(SYNC_ENV) == "1":
 
