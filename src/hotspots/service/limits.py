@@ -50,9 +50,9 @@ class RateLimiter:
         self._lock = threading.Lock()
         # key -> [tokens, time of the last take], least recently used first
         self._buckets: OrderedDict[str, list[float]] = OrderedDict()
+        # no bucket can be idle long enough to forget before this time (a lower bound: the
+        # oldest bucket's last take only moves later), so most takes skip the sweep
         self._sweep_at = math.inf
-        """No bucket can be idle long enough to forget before this time (a lower bound: the
-        oldest bucket's last take only moves later), so most takes skip the sweep."""
 
     @property
     def enabled(self) -> bool:

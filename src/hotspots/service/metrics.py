@@ -90,9 +90,10 @@ class RequestCounts(Collector):
     """Requests by method, route template and status, and their durations by route.
 
     Counted in plain dicts under one lock and turned into a counter and a histogram family at
-    scrape time: prometheus_client's labelled children take a lock per value, ~1.4 us a
-    request against ~0.5 us here, on every dashboard poll. The samples are the same as a
-    ``Counter`` and a ``Histogram`` of the same names would give, without ``_created``.
+    scrape time: with prometheus_client's labelled children, which take a lock per value,
+    counting a request cost ~1.9 us against ~0.9 us now, on every dashboard poll. The
+    samples are those a ``Counter`` and a ``Histogram`` of the same names would give, without
+    ``_created``.
     """
 
     def __init__(self, buckets: tuple[float, ...] = DURATION_BUCKETS) -> None:
