@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     areas_field: str = "name"
     """The field of ``areas_path`` that names each area."""
     refresh_seconds: int = 0
-    """Republish forecasts this often when events were posted (0: only on request)."""
+    """Republish forecasts this often when events were posted or the registry's current
+    version of a model changed (0: only on request)."""
     # -- limits and metrics (service/limits.py, service/metrics.py) --
     rate_limit_per_minute: int = 600
     """Requests per minute each API key may make on average (0: no limit); over it is 429."""

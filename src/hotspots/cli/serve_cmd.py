@@ -43,8 +43,9 @@ def serve(
     refresh_seconds: int | None = typer.Option(
         None,
         "--refresh-seconds",
-        help="Republish this often when events were posted; 0: only on POST "
-        "/v1/forecasts/refresh [HOTSPOTS_REFRESH_SECONDS or 0].",
+        help="Republish this often when events were posted or a model was promoted or "
+        "rolled back in the registry; 0: only on POST /v1/forecasts/refresh "
+        "[HOTSPOTS_REFRESH_SECONDS or 0].",
     ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
@@ -52,8 +53,10 @@ def serve(
 
     Logs are JSON lines on stderr, each with the request id; every request is also in the
     audit log (`hotspots audit`). Incidents posted to /v1/events are stored in the state
-    folder and join the forecast on POST /v1/forecasts/refresh or every --refresh-seconds.
-    With --workers above 1, use --refresh-seconds: a refresh request reaches one worker.
+    folder and join the forecast on POST /v1/forecasts/refresh or every --refresh-seconds;
+    both also serve a version promoted or rolled back with `hotspots models`. With --workers
+    above 1, use --refresh-seconds: a refresh or promote request reaches one worker, and the
+    others follow at their next tick.
     """
     import uvicorn
 

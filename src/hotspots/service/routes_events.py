@@ -5,7 +5,9 @@ A post is read and validated exactly as ``hotspots ingest`` reads an export, wit
 settings of the model it names (its preset, column map, timezone and category policy) and the
 model's study area as the area check. The accepted rows are on disk, fsynced, before the
 answer; the answer carries the validation report. Forecasts include them once republished:
-on ``POST /v1/forecasts/refresh``, or every ``HOTSPOTS_REFRESH_SECONDS`` when set.
+on ``POST /v1/forecasts/refresh``, or every ``HOTSPOTS_REFRESH_SECONDS`` when set. A
+republish also serves each model at its current version in the registry, so a promote or
+rollback made by another worker or the CLI is served from then on.
 """
 
 from __future__ import annotations
@@ -186,13 +188,14 @@ async def post_events(
 
 @router.post(
     "/v1/forecasts/refresh",
-    summary="Republish every served forecast from the events as they are now",
+    summary="Republish every forecast from the events and the registry as they are now",
     responses={200: {"description": "What was republished, and what could not be."}},
 )
 async def refresh(request: Request) -> Response:
-    """Republish each served model (same version), posted events included; one swap."""
+    """Republish each model at its current version in the registry (a promote or rollback
+    made elsewhere is served from now on), posted events included; one swap."""
     state: ServiceState = request.app.state.service
-    if not state.served and not state.failures:
+    if not state.served and not state.failures and not await run_in_threadpool(state.wanted):
         raise ProblemError(503, "no model is registered yet: publish one with `hotspots train`")
     fresh, failed = await run_in_threadpool(state.refresh)
     models = [

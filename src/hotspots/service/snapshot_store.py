@@ -6,6 +6,7 @@ Layout (one folder per model name and ``as_of``; times in the file names sort as
     root/<name>/<as_of>/<issued_at>.p2.json.gz    ... of the second period (horizon > 1)
     root/<name>/<as_of>/<issued_at>.meta.json     metadata, written last: it marks the save
                                                    complete
+    root/<name>/.publish.lock                      held while one process publishes ``name``
 
 ``as_of`` is ``YYYY-MM-DD`` (``YYYY-MM-DDTHH-MM-SS`` off midnight) and ``issued_at`` is UTC
 ``YYYYMMDDTHHMMSSffffffZ``. The gzip files are the very bytes served at publish time, so a
@@ -15,9 +16,12 @@ replay has the same bytes and the same ETag.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import gzip
 import json
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +74,27 @@ class SnapshotStore:
                 f"snapshot name must be letters, digits, '.', '_' or '-', got {name!r}"
             )
         return self.root / name / as_of_key(as_of)
+
+    @contextlib.contextmanager
+    def publishing(self, name: str) -> Iterator[None]:
+        """Hold ``name``'s publish lock (an exclusive ``flock``; blocks until free), so
+        sibling worker processes publishing one version in the same moment take turns, and
+        the second finds the first's snapshot and serves the same bytes. No lock where
+        ``fcntl`` is missing (Windows)."""
+        self._folder(name, "2000-01-01")  # checks the name
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX
+            yield
+            return
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / ".publish.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def save(self, snapshot: Snapshot) -> dict[str, Any]:
         """Write the snapshot's JSON documents (gzipped, as served) and metadata atomically.

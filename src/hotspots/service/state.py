@@ -2,6 +2,11 @@
 
 A request reads ``state.served`` once and answers from that mapping alone, so a promote
 that swaps the mapping (one reference assignment) never mixes two versions in a response.
+
+The registry is the record of which version is current. A republish serves each model at
+the registry's current version, so a promote or rollback made elsewhere (another worker, or
+``hotspots models promote|rollback``) is served after the next republish; with a schedule
+(``refresh_seconds``) the service checks for one every tick.
 """
 
 from __future__ import annotations
@@ -173,13 +178,14 @@ def build_served(
         "min_events_shown": settings.min_events_shown,
         "areas": named_areas(model, settings),
     }
-    issued = _issued_at(store, name, loaded.version, as_of)
-    snapshot = publish_forecast(model, panel, issued_at=issued, **options)
-    try:
-        store.save(snapshot)
-    except ConfigError:  # the events changed since that issue: this is a new forecast
-        snapshot = publish_forecast(model, panel, **options)
-        store.save(snapshot)
+    with store.publishing(name):  # a sibling worker publishing it now saves first
+        issued = _issued_at(store, name, loaded.version, as_of)
+        snapshot = publish_forecast(model, panel, issued_at=issued, **options)
+        try:
+            store.save(snapshot)
+        except ConfigError:  # the events changed since that issue: this is a new forecast
+            snapshot = publish_forecast(model, panel, **options)
+            store.save(snapshot)
     cells = np.asarray(model.cells_, dtype=np.uint64)
     positions = []
     for table in snapshot.tables:
@@ -213,6 +219,8 @@ class ServiceState:
         """The posted batches the served forecasts include (``events.generation()``)."""
         self.failures: Mapping[str, str] = MappingProxyType({})
         self._served: Mapping[str, Served] = MappingProxyType({})
+        self._tried: Mapping[str, str | None] = MappingProxyType({})
+        """The version last published (or tried) per model, to tell a registry change."""
         self._swap = threading.Lock()
 
     @property
@@ -229,28 +237,50 @@ class ServiceState:
         with self._swap:
             self._served = MappingProxyType(served)
             self.failures = MappingProxyType(failures)
+            self._tried = MappingProxyType({m.name: m.current for m in models})
             self.published = generation
         logger.info("serving %d model(s); %d failed", len(served), len(failures))
 
     def refresh(self) -> tuple[dict[str, Served], dict[str, str]]:
-        """Republish every served model (same version), and try again those that failed to
-        load, from the events as they are now, posted batches included; swap them in at once.
+        """Republish every model at the registry's current version (a served model keeps its
+        version when the registry has none or cannot say), and try again those that failed,
+        from the events as they are now, posted batches included; swap them in at once.
 
         Returns the republished models and, by name, why any could not be (those keep
         serving what they served)."""
         with self._swap:
             generation = self.events.generation()
-            versions = {name: None for name in self.failures} | {
-                name: s.version for name, s in self._served.items()
-            }  # models that failed to load are tried again (at their current version)
+            versions = self.wanted()
             fresh, failed = self._publish_each(versions)
             self._served = MappingProxyType({**self._served, **fresh})
             self.failures = MappingProxyType(
                 {k: v for k, v in {**self.failures, **failed}.items() if k not in fresh}
             )
+            self._tried = MappingProxyType({**self._tried, **versions})
             self.published = generation  # a failure is retried with the next batch
-        logger.info("republished %d model(s); %d failed", len(fresh), len(failed))
+        done = ", ".join(s.label for s in fresh.values()) or "nothing"
+        logger.info("republished %s; %d failed", done, len(failed))
         return fresh, failed
+
+    def wanted(self) -> dict[str, str | None]:
+        """The version each model should serve, by name: the registry's current one; for a
+        served model whose registry pointer is missing or unreadable, the served one; None
+        (the current one, to be reported as missing) for a model never promoted."""
+        out: dict[str, str | None] = {name: s.version for name, s in self._served.items()}
+        for name in self.registry.names():
+            try:
+                current = self.registry.current(name)
+            except HotspotsError as err:  # a broken pointer: keep what is served
+                logger.error("model %r: cannot read its current version: %s", name, err)
+                current = None
+            if current is not None or name not in out:
+                out[name] = current
+        return out
+
+    def stale(self) -> bool:
+        """Whether a republish would change anything: events posted since the last one, or
+        a model whose current version in the registry is not the one last published."""
+        return self.events.generation() != self.published or self.wanted() != dict(self._tried)
 
     def _publish_each(
         self, versions: Mapping[str, str | None]
@@ -292,6 +322,7 @@ class ServiceState:
             self.registry.promote(name, label)
             self._served = MappingProxyType({**self._served, name: fresh})
             self.failures = MappingProxyType({k: v for k, v in self.failures.items() if k != name})
+            self._tried = MappingProxyType({**self._tried, name: label})
         logger.info("promoted and now serving %s", fresh.label)
         return fresh
 
@@ -310,15 +341,15 @@ class ServiceState:
 
 
 async def refresh_loop(state: ServiceState, seconds: float) -> None:
-    """Every ``seconds``, republish if events were posted since the last publish (run as a
-    task by the app's lifespan when ``refresh_seconds`` is set; cancelled at shutdown)."""
+    """Every ``seconds``, republish if events were posted or a model's current version
+    changed in the registry since the last publish (run as a task by the app's lifespan when
+    ``refresh_seconds`` is set; cancelled at shutdown)."""
     from starlette.concurrency import run_in_threadpool
 
     while True:
         await asyncio.sleep(seconds)
-        if state.events.generation() == state.published:
-            continue
         try:
-            await run_in_threadpool(state.refresh)
+            if await run_in_threadpool(state.stale):
+                await run_in_threadpool(state.refresh)
         except Exception:  # keep the schedule alive; the error is in the log
             logger.exception("scheduled republish failed")
