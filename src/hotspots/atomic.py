@@ -1,6 +1,7 @@
 """Atomic file writes: write to a temporary name beside the target, then rename over it.
 
 A crash or an error mid-write leaves the old file (or none), never half a file.
+``file_lock`` makes processes on one machine take turns at a read-modify-write.
 """
 
 from __future__ import annotations
@@ -51,3 +52,24 @@ def write_text(target: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``target`` atomically."""
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created, mode 0600), blocking until it is
+    free; processes and threads that open the file themselves take turns. The lock goes
+    with the descriptor, so a crashed holder never leaves it held. No lock where ``fcntl``
+    is missing (Windows)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    lock = Path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hotspots.atomic import file_lock
 from hotspots.errors import (
     ConfigError,
     IntegrityError,
@@ -369,6 +370,51 @@ def test_concurrent_publishers_get_distinct_versions(tmp_path: Path, model: Fore
     assert sorted(got, key=lambda v: int(v[1:])) == [f"v{n}" for n in range(1, 7)]
     assert reg.versions("burglary") == [f"v{n}" for n in range(1, 7)]
     assert all(reg.verify("burglary", v)["version"] == v for v in got)
+
+
+@pytest.mark.parametrize("change", ["promote", "rollback"])
+def test_a_pointer_change_waits_for_the_one_under_way(
+    reg: Registry, model: Forecaster, change: str
+) -> None:
+    for _ in range(3):
+        publish(reg, model)  # history v1, v2, v3
+    pointer = reg.root / "burglary" / "current.json"
+    before = pointer.read_text()
+    finished = threading.Event()
+
+    def run() -> None:
+        other = Registry(reg.root)  # as another process would: its own object, its own lock fd
+        other.promote("burglary", 1) if change == "promote" else other.rollback("burglary")
+        finished.set()
+
+    with file_lock(reg.root / "burglary" / ".current.lock"):  # someone else is mid-change
+        worker = threading.Thread(target=run)
+        worker.start()
+        assert not finished.wait(0.5)
+        assert pointer.read_text() == before
+    worker.join(10)
+    assert finished.is_set()
+    expected = ["v1", "v2", "v3", "v1"] if change == "promote" else ["v1", "v2"]
+    assert json.loads(pointer.read_text())["history"] == expected
+
+
+def test_promotes_at_once_all_land_in_the_history(tmp_path: Path, model: Forecaster) -> None:
+    reg = Registry(tmp_path / "models")
+    versions = [publish(reg, model, promote=False) for _ in range(6)]
+    start = threading.Barrier(len(versions))
+
+    def run(version: str) -> None:
+        start.wait()
+        Registry(reg.root).promote("burglary", version)
+
+    threads = [threading.Thread(target=run, args=(v,)) for v in versions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    history = json.loads((reg.root / "burglary" / "current.json").read_text())["history"]
+    assert sorted(history, key=lambda v: int(v[1:])) == versions
+    assert reg.current("burglary") == history[-1]
 
 
 def test_list_models_summarises_each_model(reg: Registry, model: Forecaster) -> None:

@@ -4,6 +4,7 @@ Layout under ``root``::
 
     <NAME>/v<N>/manifest.json, MODEL_CARD.md, arrays/<name>.npy, texts/<name>.txt
     <NAME>/current.json   {"version": "v3", "history": ["v1", "v3"]}
+    <NAME>/.current.lock  held while a promote or rollback rewrites current.json
 
 A version is written in full into ``<NAME>/.tmp-<random>`` and renamed to ``v<N>`` in one step,
 so readers never see half a version; ``.tmp-*`` folders are invisible to everything else.
@@ -11,6 +12,7 @@ so readers never see half a version; ``.tmp-*`` folders are invisible to everyth
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import json
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hotspots.atomic import write_text
+from hotspots.atomic import file_lock, write_text
 from hotspots.errors import ConfigError, IntegrityError, ModelNotFoundError
 from hotspots.forecasters import Forecaster, forecaster_from_state
 from hotspots.registry.artifacts import copy_files, read_state, write_state
@@ -174,23 +176,30 @@ class Registry:
     def rollback(self, name: str) -> str:
         """Make the previously promoted version current again; returns it."""
         self.versions(name)
-        history = self._pointer(name)["history"]
-        if len(history) < 2:
-            raise ConfigError(
-                f"model {name!r} has no earlier promoted version to roll back to (promotion "
-                f"history: {', '.join(history) or 'none'})"
-            )
-        previous = self._resolve(name, history[-2])
-        self.verify(name, previous)
-        self._write_pointer(name, {"version": previous, "history": history[:-1]})
+        with self._pointer_lock(name):
+            history = self._pointer(name)["history"]
+            if len(history) < 2:
+                raise ConfigError(
+                    f"model {name!r} has no earlier promoted version to roll back to "
+                    f"(promotion history: {', '.join(history) or 'none'})"
+                )
+            previous = self._resolve(name, history[-2])
+            self.verify(name, previous)
+            self._write_pointer(name, {"version": previous, "history": history[:-1]})
         logger.info("model %r rolled back from %s to %s", name, history[-1], previous)
         return previous
 
     def _push(self, name: str, version: str) -> None:
-        history = self._pointer(name)["history"]
-        if not history or history[-1] != version:
-            history.append(version)
-        self._write_pointer(name, {"version": version, "history": history})
+        with self._pointer_lock(name):
+            history = self._pointer(name)["history"]
+            if not history or history[-1] != version:
+                history.append(version)
+            self._write_pointer(name, {"version": version, "history": history})
+
+    def _pointer_lock(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """Taken around each read-modify-write of ``current.json``, so two promotes at once
+        (the CLI and an API worker, say) both land in the history."""
+        return file_lock(self.root / name / ".current.lock")
 
     def prune_temp(self, name: str, max_age: float = STALE_SECONDS) -> int:
         """Remove ``.tmp-*`` folders of ``name`` older than ``max_age`` seconds (left by a

@@ -19,16 +19,14 @@ import builtins
 import contextlib
 import gzip
 import json
-import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from hotspots.atomic import atomic_path, write_text
+from hotspots.atomic import atomic_path, file_lock, write_text
 from hotspots.errors import ConfigError, IntegrityError, ModelNotFoundError
 from hotspots.features.panel import to_timestamp
 from hotspots.service.snapshot import Snapshot, iso_local, iso_utc, strong_etag
@@ -75,26 +73,12 @@ class SnapshotStore:
             )
         return self.root / name / as_of_key(as_of)
 
-    @contextlib.contextmanager
-    def publishing(self, name: str) -> Iterator[None]:
-        """Hold ``name``'s publish lock (an exclusive ``flock``; blocks until free), so
-        sibling worker processes publishing one version in the same moment take turns, and
-        the second finds the first's snapshot and serves the same bytes. No lock where
-        ``fcntl`` is missing (Windows)."""
+    def publishing(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """Hold ``name``'s publish lock, so sibling worker processes publishing one version
+        in the same moment take turns, and the second finds the first's snapshot and serves
+        the same bytes."""
         self._folder(name, "2000-01-01")  # checks the name
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not on POSIX
-            yield
-            return
-        folder = self.root / name
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / ".publish.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # releases the lock
+        return file_lock(self.root / name / ".publish.lock")
 
     def save(self, snapshot: Snapshot) -> dict[str, Any]:
         """Write the snapshot's JSON documents (gzipped, as served) and metadata atomically.
