@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+"""Temporary files are named ``.<target name>.<random>.tmp``."""
 
 
 @contextlib.contextmanager
@@ -22,7 +27,7 @@ def atomic_path(target: str | Path, durable: bool = False) -> Iterator[Path]:
     """
     dest = Path(target)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=dest.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     umask = os.umask(0)
@@ -73,3 +78,27 @@ def file_lock(path: str | Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def prune_temp(folder: str | Path, max_age: float = 3600.0, pattern: str = "") -> int:
+    """Remove what writes killed mid-way left under ``folder`` (``pattern``, an ``rglob``
+    pattern; default ``atomic_path``'s hidden ``.*.tmp`` files), files or folders, once
+    older than ``max_age`` seconds: a younger one may be another process's write under way.
+    Returns how many were removed."""
+    root = Path(folder)
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - max_age
+    removed = 0
+    for path in list(root.rglob(pattern or f".*{TEMP_SUFFIX}")):
+        try:
+            if path.lstat().st_mtime >= cutoff:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed += 1
+        except FileNotFoundError:  # another process removed it first
+            continue
+    return removed

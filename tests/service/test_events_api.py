@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import time
 import warnings
@@ -258,3 +259,23 @@ def test_a_schedule_republishes_posted_events_without_a_request(env: Env) -> Non
             client_as_of = _cell(c, env)["as_of"]
         assert client_as_of.startswith("2024-01-08")
         assert _cell(c, env)["history"]["counts"][-1] == 5
+
+
+def test_start_removes_what_a_killed_write_left_once_it_is_old(
+    env_copy: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = env_copy.root / "state" / "events"
+    old_write = events / ".batch-20240101T000000000000Z-ab.parquet.x1y2.tmp"
+    old_body = events / ".incoming" / "tmpk3j4" / "request-body.csv"
+    young_write = events / ".batch-20240102T000000000000Z-cd.parquet.z9w8.tmp"
+    for path in (old_write, old_body, young_write):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half")
+    hour_ago = time.time() - 3700
+    for path in (old_write, old_body.parent):
+        os.utime(path, (hour_ago, hour_ago))
+    with TestClient(create_app(settings_of(env_copy.root))) as c:
+        assert c.get("/readyz").status_code == 200
+    assert not old_write.exists() and not old_body.parent.exists()
+    assert young_write.exists()  # may be another worker's write under way
+    assert "removed 2 file(s) a killed process left half-written" in caplog.text

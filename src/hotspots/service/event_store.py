@@ -40,6 +40,8 @@ JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-li
 MEDIA_TYPES = CSV_TYPES + JSONL_TYPES
 """Body types ``POST /v1/events`` reads."""
 BATCH_GLOB = "batch-*.parquet"
+INCOMING = ".incoming"
+"""The folder (inside the store's) where request bodies are read; scratch only."""
 
 
 def id_hashes(ids: pd.Series) -> npt.NDArray[np.uint64]:

@@ -28,7 +28,13 @@ from hotspots.grid import cell_area_km2, cells_to_latlng
 from hotspots.ingest.validate import ValidationReport
 from hotspots.jobs.data import event_options, ingest_options
 from hotspots.service.auth import auth_responses, require
-from hotspots.service.event_store import CSV_TYPES, MEDIA_TYPES, bbox_options, read_body
+from hotspots.service.event_store import (
+    CSV_TYPES,
+    INCOMING,
+    MEDIA_TYPES,
+    bbox_options,
+    read_body,
+)
 from hotspots.service.problems import (
     ProblemError,
     problem,
@@ -155,7 +161,7 @@ async def post_events(
     options = bbox_options(options, study_bbox(reader.model))
     folder = state.events.folder
     try:
-        result = await run_in_threadpool(read_body, body, kind, folder / ".incoming", options)
+        result = await run_in_threadpool(read_body, body, kind, folder / INCOMING, options)
     except TooManyRejectsError as err:
         report = err.report
         extra = {"report": report.to_dict()} if isinstance(report, ValidationReport) else {}

@@ -25,6 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow.parquet as pq
 
+from hotspots.atomic import prune_temp
 from hotspots.config import Settings
 from hotspots.errors import ConfigError, DataValidationError, HotspotsError, ModelNotFoundError
 from hotspots.features import Panel, events_to_panel
@@ -41,7 +42,7 @@ from hotspots.jobs.data import (
 )
 from hotspots.registry import LoadedModel, Registry
 from hotspots.service.audit import AuditLog
-from hotspots.service.event_store import EventStore
+from hotspots.service.event_store import INCOMING, EventStore
 from hotspots.service.keys import KeyStore
 from hotspots.service.publish import areas_from_boundary_file, publish_forecast
 from hotspots.service.snapshot import Snapshot
@@ -229,7 +230,12 @@ class ServiceState:
         return self._served
 
     def load_all(self) -> None:
-        """Load and publish the current version of every registered model; log failures."""
+        """Load and publish the current version of every registered model; log failures.
+        First, remove what a killed process left half-written in the state folder."""
+        left = prune_temp(self.settings.state_dir)
+        left += prune_temp(self.events.folder / INCOMING, pattern="tmp*")
+        if left:
+            logger.warning("removed %d file(s) a killed process left half-written", left)
         generation = self.events.generation()
         models = self.registry.list_models()
         served, failures = self._publish_each({m.name: None for m in models if m.current})
