@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     models_dir: Path = Path("models")
     """Home of the model registry."""
     state_dir: Path = Path("var")
-    """The forecast service's state: its API keys (keys.json) and audit log (audit.jsonl)."""
+    """The forecast service's state: its API keys (keys.json), audit log (a file a day,
+    audit-YYYY-MM-DD.jsonl), posted events and published snapshots."""
     events_path: Path | None = None
     """Events the service forecasts from: an export or an event table ``hotspots ingest``
     wrote, read with each model's own ingest settings."""

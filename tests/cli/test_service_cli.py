@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hotspots.config import get_settings
+from hotspots.service import audit
 from hotspots.service.audit import AuditLog, AuditRecord
 from hotspots.service.keys import KeyStore
 
@@ -81,7 +83,10 @@ def test_state_dir_from_environment(
 
 
 @pytest.fixture
-def state_with_audit(tmp_path: Path) -> Path:
+def state_with_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Four records written on 2024-05-01, as the writer's clock says (its day's file)."""
+    written = datetime(2024, 5, 1, 12, 0, 5, tzinfo=UTC).timestamp()
+    monkeypatch.setattr(audit.time, "time", lambda: written)
     with AuditLog(tmp_path / "audit.jsonl") as log:
         for i, (key_id, route, status) in enumerate(
             [

@@ -8,7 +8,7 @@ import os
 import re
 import stat
 import threading
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 
 from hotspots.errors import ConfigError
 from hotspots.service import audit
-from hotspots.service.audit import AuditLog, AuditRecord, read, utc_timestamp
+from hotspots.service.audit import (
+    AuditLog,
+    AuditRecord,
+    day_file,
+    log_files,
+    read,
+    utc_timestamp,
+)
 from hotspots.service.keys import KeyStore
 
 
@@ -41,7 +48,19 @@ def _record(i: int = 0, **over: object) -> AuditRecord:
 
 @pytest.fixture
 def log_path(tmp_path: Path) -> Path:
+    """The log's name; records go to one file per UTC day beside it."""
     return tmp_path / "var" / "audit.jsonl"
+
+
+def _only_file(log_path: Path) -> Path:
+    """The one day file a test wrote."""
+    [(path, day)] = log_files(log_path)
+    assert day is not None and path == day_file(log_path, day)
+    return path
+
+
+MAY_1 = datetime(2024, 5, 1, 12, 0, 5, tzinfo=UTC).timestamp()
+"""The clock of the ``filled`` log's writer (its records are stamped 12:00:00-12:00:04)."""
 
 
 def test_utc_timestamp_has_milliseconds_and_is_utc() -> None:
@@ -76,7 +95,9 @@ def test_write_appends_one_json_line_in_field_order(log_path: Path) -> None:
     with AuditLog(log_path) as log:
         log.write(_record(1))
         log.write(_record(2, key_id=None, model=None, etag=None, status=404))
-    lines = log_path.read_text().splitlines()
+    assert log.current == day_file(log_path, datetime.now(UTC).date())
+    assert _only_file(log_path) == log.current
+    lines = log.current.read_text().splitlines()
     assert len(lines) == 2
     first = json.loads(lines[0])
     assert list(first) == [
@@ -98,7 +119,7 @@ def test_write_appends_one_json_line_in_field_order(log_path: Path) -> None:
     assert json.loads(lines[1])["key_id"] is None
     assert list(read(log_path)) == [_record(1), _record(2, key_id=None, model=None, etag=None,
                                                         status=404)]  # fmt: skip
-    assert stat.S_IMODE(os.stat(log_path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(log.current).st_mode) == 0o600
 
 
 def test_a_new_log_appends_never_truncates(log_path: Path) -> None:
@@ -122,7 +143,7 @@ def test_one_os_write_per_record(log_path: Path, monkeypatch: pytest.MonkeyPatch
         log.write(_record(1, params={"q": "x" * 10_000}))  # well over PIPE_BUF
         log.write(_record(2))
     assert len(calls) == 2
-    assert calls[0] == len(log_path.read_bytes().splitlines(keepends=True)[0])
+    assert calls[0] == len(_only_file(log_path).read_bytes().splitlines(keepends=True)[0])
 
 
 def test_concurrent_writers_leave_whole_lines(log_path: Path) -> None:
@@ -139,7 +160,7 @@ def test_concurrent_writers_leave_whole_lines(log_path: Path) -> None:
     for thread in threads:
         thread.join()
     log.close()
-    lines = log_path.read_bytes().split(b"\n")
+    lines = _only_file(log_path).read_bytes().split(b"\n")
     assert lines[-1] == b"" and len(lines) == 1_601
     ids = {json.loads(line)["request_id"] for line in lines[:-1]}
     assert ids == {f"{t}-{i}" for t in range(8) for i in range(200)}
@@ -148,7 +169,9 @@ def test_concurrent_writers_leave_whole_lines(log_path: Path) -> None:
 
 
 @pytest.fixture
-def filled(log_path: Path) -> Path:
+def filled(log_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Five records written on 2024-05-01 (the clock says so): ``audit-2024-05-01.jsonl``."""
+    monkeypatch.setattr(audit.time, "time", lambda: MAY_1)
     with AuditLog(log_path) as log:
         log.write(_record(0, key_id="ka"))
         log.write(_record(1, key_id="kb", route="/v1/cells/{cell}"))
@@ -194,7 +217,7 @@ def test_torn_last_line_is_skipped_and_counted(
     filled: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     whole = json.dumps(_record(5).to_dict())
-    with filled.open("ab") as f:
+    with _only_file(filled).open("ab") as f:
         f.write(whole[: len(whole) // 2].encode())  # a crash mid-write
     with caplog.at_level(logging.WARNING, logger="hotspots.service.audit"):
         reader = read(filled)
@@ -208,7 +231,48 @@ def test_torn_last_line_is_skipped_and_counted(
     reader = read(filled)
     assert [r.request_id for r in reader] == ["r0", "r1", "r2", "r3", "r4", "r6", "r7"]
     assert reader.skipped == 1
-    assert filled.read_text().count("\n") == 8
+    assert _only_file(filled).read_text().count("\n") == 8
+
+
+def test_a_new_utc_day_starts_a_new_file(log_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    midnight = datetime(2024, 5, 2, tzinfo=UTC).timestamp()
+    now = [0.0]
+    monkeypatch.setattr(audit.time, "time", lambda: now[0])
+    log_path.parent.mkdir(parents=True)
+    log_path.write_text(json.dumps(_record(0).to_dict()) + "\n")  # an older release's file
+    with AuditLog(log_path) as log:
+        for i, moment in enumerate([-0.5, -0.001, 0, 86_400 * 3], start=1):
+            now[0] = midnight + moment
+            log.write(_record(i))
+    days = [day for _, day in log_files(log_path)]
+    assert days == [None, date(2024, 5, 1), date(2024, 5, 2), date(2024, 5, 5)]
+    per_file = [path.read_text().count("\n") for path, _ in log_files(log_path)]
+    assert per_file == [1, 2, 1, 1]
+    assert [r.request_id for r in read(log_path)] == ["r0", "r1", "r2", "r3", "r4"]
+    # a past day can be archived while the log is open; the reader reads what is left
+    log_files(log_path)[1][0].rename(log_path.parent / "archived.jsonl")
+    assert [r.request_id for r in read(log_path)] == ["r0", "r3", "r4"]
+
+
+def test_a_time_filter_skips_the_days_it_cannot_match(
+    log_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    stamps = [first + timedelta(days=d) for d in range(6)]
+    log_path.parent.mkdir(parents=True)
+    for i, moment in enumerate(stamps):
+        line = json.dumps(_record(i, time=utc_timestamp(moment)).to_dict()) + "\n"
+        day_file(log_path, moment.date()).write_text(line)
+    # stamped just before midnight, written just after: in the next day's file
+    late = _record(9, time="2024-05-03T23:59:59.999Z").to_dict()
+    with day_file(log_path, date(2024, 5, 4)).open("a") as f:
+        f.write(json.dumps(late) + "\n")
+    opened: list[str] = []
+    real = audit._matching
+    monkeypatch.setattr(audit, "_matching", lambda p, k: opened.append(p.name) or real(p, k))
+    got = [r.request_id for r in read(log_path, since="2024-05-03", until="2024-05-04")]
+    assert got == ["r2", "r9"]
+    assert opened == [f"audit-2024-05-0{d}.jsonl" for d in (2, 3, 4, 5)]
 
 
 def test_unreadable_lines_anywhere_are_skipped(log_path: Path) -> None:
@@ -239,7 +303,7 @@ def test_the_key_never_appears(tmp_path: Path, log_path: Path) -> None:
                 params={"api_key": key, "cells": ["8828308281fffff", f"x{key}"], "n": 3},
             )
         )
-    text = log_path.read_text()
+    text = _only_file(log_path).read_text()
     secret = key.split("_", 2)[2]
     assert key not in text and secret not in text
     (written,) = read(log_path)

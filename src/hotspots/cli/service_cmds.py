@@ -110,6 +110,7 @@ def audit(
     Times are UTC; naive --since/--until values are read as UTC.
     """
     path = _state_dir(state_dir) / AUDIT_FILE
+    shown = path.with_name(f"{path.stem}-*{path.suffix}")  # one file per UTC day
     reader = read(
         path, since=since, until=until, key_id=key_id, route=route, status=status, limit=limit
     )
@@ -118,7 +119,7 @@ def audit(
         for record in records:
             typer.echo(json.dumps(record.to_dict(), ensure_ascii=False))
     elif records:
-        table = Table(title=f"Audit log {path}", title_justify="left")
+        table = Table(title=f"Audit log {shown}", title_justify="left")
         columns = ("time", "request_id", "key_id", "method", "route", "params", "status")
         for column in (*columns, "model", "etag", "ms"):
             table.add_column(column, justify="right" if column in ("status", "ms") else "left")
@@ -134,6 +135,6 @@ def audit(
             )
         out.print(table)
     else:
-        console.print(f"no matching audit records in {path}", soft_wrap=True)
+        console.print(f"no matching audit records in {shown}", soft_wrap=True)
     if reader.skipped:
-        console.print(f"warning: skipped {reader.skipped} unreadable line(s) in {path}")
+        console.print(f"warning: skipped {reader.skipped} unreadable line(s) in {shown}")

@@ -1,5 +1,10 @@
 """The audit log: one JSON line per API request, append-only, and a filtered reader.
 
+The log named ``audit.jsonl`` is written as one file per UTC day beside that name:
+``audit-2026-11-21.jsonl``. Only today's file is open, so past days can be archived or
+deleted while the service runs (how long to keep them is the operator's policy); the reader
+reads a plain ``audit.jsonl`` (left by an older release) first, then the days in order.
+
 Each record goes out in one ``os.write`` on a descriptor opened ``O_APPEND`` (under a lock, so
 threads never interleave), so lines from concurrent writers stay whole. There is no API to
 rewrite or truncate the log. The reader skips a torn line (a crash mid-write) and counts it.
@@ -15,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -154,13 +159,42 @@ def _redact(value: Any) -> Any:
     return value
 
 
+_DAY = 86_400
+"""Seconds in a UTC day (POSIX time has no leap seconds)."""
+
+
+def day_file(path: str | Path, day: date) -> Path:
+    """The file of one UTC day of the log named ``path``: ``audit-2026-11-21.jsonl``."""
+    base = Path(path)
+    return base.with_name(f"{base.stem}-{day.isoformat()}{base.suffix}")
+
+
+def log_files(path: str | Path) -> list[tuple[Path, date | None]]:
+    """The files of the log named ``path``, oldest first, each with its day (None for a
+    plain ``audit.jsonl`` an older release wrote, which comes first)."""
+    base = Path(path)
+    found: list[tuple[Path, date | None]] = [(base, None)] if base.is_file() else []
+    days = []
+    for file in base.parent.glob(f"{base.stem}-*{base.suffix}"):
+        try:
+            days.append(
+                (date.fromisoformat(file.name[len(base.stem) + 1 : -len(base.suffix)]), file)
+            )
+        except ValueError:  # not one of ours
+            continue
+    return found + [(file, day) for day, file in sorted(days)]
+
+
 class AuditLog:
-    """Appends audit records to a JSON-lines file (mode 0600); share one per process."""
+    """Appends audit records, one JSON-lines file per UTC day named after ``path`` (mode
+    0600; see the module docstring); share one per process."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._fd: int | None = None
+        self._day_ends = 0.0
+        """When the open file's day ends (epoch seconds); a write after it opens the next."""
 
     def write(self, record: AuditRecord) -> None:
         """Append one record as one line; unbuffered, so it is in the file on return."""
@@ -170,24 +204,36 @@ class AuditLog:
         """Append one record encoded by ``encode_entry`` (the service's hot path)."""
         data = line.encode("utf-8")
         with self._lock:
-            if self._fd is None:
-                self._fd, torn = self._open()
+            fd = self._fd
+            if fd is None or time.time() >= self._day_ends:
+                fd, torn = self._open_today()
                 if torn:  # end the line a crashed writer left, or this record is lost with it
                     data = b"\n" + data
-            written = os.write(self._fd, data)
+            written = os.write(fd, data)
             while written < len(data):  # only on a full disk or a signal; finish the line
-                written += os.write(self._fd, data[written:])
+                written += os.write(fd, data[written:])
 
-    def _open(self) -> tuple[int, bool]:
-        """The descriptor, and whether the file ends in a torn line (no final newline)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    @property
+    def current(self) -> Path:
+        """The file today's records go to."""
+        return day_file(self.path, datetime.fromtimestamp(time.time(), UTC).date())
+
+    def _open_today(self) -> tuple[int, bool]:
+        """Open today's file in place of the one open: its descriptor, and whether it ends
+        in a torn line (no final newline)."""
+        now = time.time()
+        path = day_file(self.path, datetime.fromtimestamp(now, UTC).date())
+        path.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(self.path, flags, 0o600)
+        fd = os.open(path, flags, 0o600)
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd, self._day_ends = fd, (now // _DAY + 1) * _DAY
         size = os.fstat(fd).st_size
         return fd, size > 0 and os.pread(fd, 1, size - 1) != b"\n"
 
     def close(self) -> None:
-        """Close the file; a later ``write`` opens it again."""
+        """Close the file; a later ``write`` opens (today's) again."""
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
@@ -246,11 +292,13 @@ def read(
     status: int | None = None,
     limit: int | None = None,
 ) -> AuditReader:
-    """The records of an audit log in file order, filtered; a missing file has none.
+    """The records of the audit log named ``path`` (every day's file, oldest first, in file
+    order), filtered; a log with no files has none.
 
     ``since`` is inclusive and ``until`` exclusive (ISO text or datetimes, naive means UTC);
-    ``limit`` keeps the first matches. A line that does not parse (a torn last line after a
-    crash) is skipped, counted in the reader's ``skipped`` and logged as a warning.
+    a day's file that cannot hold a match is not read. ``limit`` keeps the first matches. A
+    line that does not parse (a torn last line after a crash) is skipped, counted in the
+    reader's ``skipped`` and logged as a warning.
     """
     if limit is not None and limit < 0:
         raise ConfigError(f"limit must be 0 or more, got {limit}")
@@ -267,12 +315,21 @@ def read(
         moment = parse_time(record.time)
         return (lo is None or moment >= lo) and (hi is None or moment < hi)
 
-    return AuditReader(_matching(Path(path), keep), limit)
+    # a record is stamped just before it is written: a day's file may hold a few from
+    # either side of its midnights, so a day is skipped only when a whole day away
+    first = None if lo is None else lo.date() - timedelta(days=1)
+    last = None if hi is None else hi.date() + timedelta(days=1)
+    files = [
+        file
+        for file, day in log_files(path)
+        if day is None or ((first is None or day >= first) and (last is None or day <= last))
+    ]
+    return AuditReader((r for file in files for r in _matching(file, keep)), limit)
 
 
 def _matching(path: Path, keep: Callable[[AuditRecord], bool]) -> Iterator[AuditRecord | None]:
-    """Records that pass ``keep``, and None for each unreadable line."""
-    if not path.exists():
+    """Records of one file that pass ``keep``, and None for each unreadable line."""
+    if not path.exists():  # archived or deleted since it was listed
         return
     skipped = 0
     with path.open("rb") as lines:

@@ -41,7 +41,7 @@ from hotspots.jobs.data import (
     whole_periods_start,
 )
 from hotspots.registry import LoadedModel, Registry
-from hotspots.service.audit import AuditLog
+from hotspots.service.audit import AUDIT_FILE, AuditLog
 from hotspots.service.event_store import INCOMING, EventStore
 from hotspots.service.keys import KeyStore
 from hotspots.service.publish import areas_from_boundary_file, publish_forecast
@@ -214,7 +214,7 @@ class ServiceState:
         self.registry = Registry(settings.models_dir)
         self.store = SnapshotStore(settings.state_dir / "snapshots")
         self.keys = KeyStore(settings.state_dir / "keys.json")
-        self.audit = AuditLog(settings.state_dir / "audit.jsonl")
+        self.audit = AuditLog(settings.state_dir / AUDIT_FILE)
         self.events = EventStore(settings.state_dir / "events", self._base_ids)
         self.published: tuple[str, ...] = ()
         """The posted batches the served forecasts include (``events.generation()``)."""
