@@ -153,23 +153,37 @@ def _wrk_version() -> str:
 
 
 def measure(
-    load: Loader, urls: dict[str, str], args: argparse.Namespace, deadline: float
-) -> dict[str, list[LoadResult]]:
-    """Warm each server up, then alternate them (ABBA...) for ``args.rounds`` rounds."""
+    load: Loader,
+    urls: dict[str, str],
+    servers: dict[str, Server],
+    args: argparse.Namespace,
+    deadline: float,
+) -> tuple[dict[str, list[LoadResult]], dict[str, list[float]]]:
+    """Warm each server up, then alternate them (ABBA...) for ``args.rounds`` rounds.
+
+    Returns each server's runs and, where ``/proc`` tells, its CPU time (user + system) per
+    request in each run, in microseconds."""
     for name, url in urls.items():
         load(url, args.warmup)
         print(f"warmed up {name} ({args.warmup:g} s)", flush=True)
     results: dict[str, list[LoadResult]] = {name: [] for name in urls}
+    cpu_us: dict[str, list[float]] = {name: [] for name in urls}
     names = list(urls)
     for r in range(args.rounds):
         for name in names if r % 2 == 0 else names[::-1]:
             if time.monotonic() + args.duration + 15 > deadline:
                 print(f"stopping early: --max-total {args.max_total:g} s reached", flush=True)
-                return results
+                return results, cpu_us
+            before = servers[name].cpu_seconds()
             res = load(urls[name], args.duration)
+            after = servers[name].cpu_seconds()
             results[name].append(res)
-            print(f"round {r + 1} {name:4s} {_line(res)}", flush=True)
-    return results
+            cpu = ""
+            if before is not None and after is not None and res.requests:
+                cpu_us[name].append((after - before) / res.requests * 1e6)
+                cpu = f"  server CPU {cpu_us[name][-1]:.0f} us/request"
+            print(f"round {r + 1} {name:4s} {_line(res)}{cpu}", flush=True)
+    return results, cpu_us
 
 
 def _line(res: LoadResult) -> str:
@@ -228,6 +242,16 @@ def report(summary: dict[str, dict[str, float]], meta: dict[str, Any]) -> dict[s
         f"real p99: {real['p99_ms']:.1f} ms (target < {TARGET_P99_MS:g} ms: "
         f"{'met' if p99_met else 'NOT met'})"
     )
+    cpu = {k: v for k, v in meta["cpu_us_per_request"].items() if v}
+    cpu_ratio = None
+    if len(cpu) == 2:  # steadier than requests/s on a noisy VM: not a target, a diagnosis
+        bare_cpu, real_cpu = statistics.median(cpu["bare"]), statistics.median(cpu["real"])
+        cpu_ratio = bare_cpu / real_cpu
+        print(
+            f"server CPU per request (user + system, median): bare {bare_cpu:.0f} us, real "
+            f"{real_cpu:.0f} us; bare / real {cpu_ratio:.2f}x (the requests/s ratio if each "
+            "server's core were its only limit)"
+        )
     for name, row in summary.items():
         if row["errors"]:
             print(
@@ -240,6 +264,7 @@ def report(summary: dict[str, dict[str, float]], meta: dict[str, Any]) -> dict[s
         "real": real,
         "rps_ratio": round(ratio, 4),
         "rps_ratio_by_round": [round(p, 4) for p in paired],
+        "cpu_ratio": None if cpu_ratio is None else round(cpu_ratio, 4),
         "targets": {
             "rps_ratio": {"target": TARGET_RATIO, "met": ratio_met},
             "p99_ms": {"target": TARGET_P99_MS, "met": p99_met},
@@ -315,7 +340,8 @@ def run(args: argparse.Namespace, workdir: Path, deadline: float) -> dict[str, A
         bare.wait_ready(base["bare"], max(5.0, deadline - time.monotonic()))
         load, tool = make_loader(args, key, workdir)
         print(f"load: {tool}; {args.duration:g} s per run, {args.rounds} round(s)", flush=True)
-        results = measure(load, {name: url + PATH for name, url in base.items()}, args, deadline)
+        urls = {name: url + PATH for name, url in base.items()}
+        results, cpu_us = measure(load, urls, {"real": real, "bare": bare}, args, deadline)
     served = ready["models"][0]
     from hotspots.registry import Registry
 
@@ -330,6 +356,7 @@ def run(args: argparse.Namespace, workdir: Path, deadline: float) -> dict[str, A
         "duration_s": args.duration,
         "connections": args.connections,
         "runs": {k: [r.to_dict() for r in v] for k, v in results.items()},
+        "cpu_us_per_request": {k: [round(c, 1) for c in v] for k, v in cpu_us.items()},
         "summary": summarise(results),
     }
 

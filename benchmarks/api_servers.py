@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -51,6 +52,18 @@ class Server:
         self.name, self.cmd, self.env, self.workdir = name, cmd, env, workdir
         self.log = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the server process has used (Linux ``/proc``; None
+        elsewhere or before it starts). One process: the servers run one worker."""
+        if self.proc is None:
+            return None
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def start(self) -> None:
         with self.log.open("wb") as out:  # the child keeps its own descriptor
