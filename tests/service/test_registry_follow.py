@@ -5,6 +5,7 @@ the schedule, and sibling workers converge on the same bytes."""
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 import warnings
@@ -125,6 +126,25 @@ def test_a_version_that_cannot_load_is_not_retried_every_tick(
         fresh, failed = state.refresh()
         assert loads == ["burglary"] and list(fresh) == ["burglary"] and failed == {}
         assert state.failures == {} and _served(c, env.read)[0] == "v1"
+
+
+def test_a_model_removed_from_the_registry_is_not_republished_every_tick(
+    two_versions: Env, year_panel: Panel
+) -> None:
+    model = make_forecaster("last_period", target=(TARGET,)).fit(year_panel)
+    spec = {"data": {"map": COLUMN_MAP, "timezone": TIMEZONE}}
+    Registry(two_versions.root / "models").publish(
+        "robbery", model, spec=spec, data={"timezone": TIMEZONE}, backtest={}, promote=False
+    )
+    with TestClient(create_app(settings_of(two_versions.root))) as c:
+        state = _state(c)
+        assert "robbery" in state.failures and not state.stale()
+        shutil.rmtree(two_versions.root / "models" / "robbery")  # never promoted, then removed
+        assert state.stale()
+        state.refresh()
+        assert not state.stale() and "robbery" not in state.failures
+        assert c.get("/readyz").json()["failed"] == {}
+        assert _served(c, two_versions.read)[0] == "v1"
 
 
 def test_refresh_picks_up_a_model_published_after_start(env_copy: Env, tmp_path: Path) -> None:

@@ -260,9 +260,13 @@ class ServiceState:
             fresh, failed = self._publish_each(versions)
             self._served = MappingProxyType({**self._served, **fresh})
             self.failures = MappingProxyType(
-                {k: v for k, v in {**self.failures, **failed}.items() if k not in fresh}
+                {
+                    k: v
+                    for k, v in {**self.failures, **failed}.items()
+                    if k not in fresh and k in versions  # not gone from the registry
+                }
             )
-            self._tried = MappingProxyType({**self._tried, **versions})
+            self._tried = MappingProxyType(versions)  # a model gone from the registry too
             self.published = generation  # a failure is retried with the next batch
         done = ", ".join(s.label for s in fresh.values()) or "nothing"
         logger.info("republished %s; %d failed", done, len(failed))
