@@ -81,16 +81,17 @@ def file_lock(path: str | Path) -> Iterator[None]:
 
 
 def prune_temp(folder: str | Path, max_age: float = 3600.0, pattern: str = "") -> int:
-    """Remove what writes killed mid-way left under ``folder`` (``pattern``, an ``rglob``
-    pattern; default ``atomic_path``'s hidden ``.*.tmp`` files), files or folders, once
-    older than ``max_age`` seconds: a younger one may be another process's write under way.
-    Returns how many were removed."""
+    """Remove what writes killed mid-way left in ``folder``: the files or folders matching
+    ``pattern`` (a ``Path.glob`` pattern; default ``atomic_path``'s hidden ``.*.tmp`` files
+    at any depth) older than ``max_age`` seconds, as a younger one may be another process's
+    write under way. Best effort: one that cannot be removed is left. Returns how many were
+    removed."""
     root = Path(folder)
     if not root.is_dir():
         return 0
     cutoff = time.time() - max_age
     removed = 0
-    for path in list(root.rglob(pattern or f".*{TEMP_SUFFIX}")):
+    for path in list(root.glob(pattern or f"**/.*{TEMP_SUFFIX}")):
         try:
             if path.lstat().st_mtime >= cutoff:
                 continue
@@ -99,6 +100,6 @@ def prune_temp(folder: str | Path, max_age: float = 3600.0, pattern: str = "") -
             else:
                 path.unlink()
             removed += 1
-        except FileNotFoundError:  # another process removed it first
+        except OSError:  # removed by another process first, or not ours to remove
             continue
     return removed

@@ -384,7 +384,10 @@ def test_a_pointer_change_waits_for_the_one_under_way(
 
     def run() -> None:
         other = Registry(reg.root)  # as another process would: its own object, its own lock fd
-        other.promote("burglary", 1) if change == "promote" else other.rollback("burglary")
+        if change == "promote":
+            other.promote("burglary", 1)
+        else:
+            other.rollback("burglary")
         finished.set()
 
     with file_lock(reg.root / "burglary" / ".current.lock"):  # someone else is mid-change

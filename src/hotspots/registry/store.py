@@ -20,13 +20,12 @@ import logging
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hotspots.atomic import file_lock, write_text
+from hotspots.atomic import file_lock, prune_temp, write_text
 from hotspots.errors import ConfigError, IntegrityError, ModelNotFoundError
 from hotspots.forecasters import Forecaster, forecaster_from_state
 from hotspots.registry.artifacts import copy_files, read_state, write_state
@@ -204,15 +203,7 @@ class Registry:
     def prune_temp(self, name: str, max_age: float = STALE_SECONDS) -> int:
         """Remove ``.tmp-*`` folders of ``name`` older than ``max_age`` seconds (left by a
         crashed publish); returns how many were removed."""
-        folder = self.root / check_name(name)
-        if not folder.is_dir():
-            return 0
-        removed, now = 0, time.time()
-        for path in folder.glob(TMP_PREFIX + "*"):
-            if path.is_dir() and now - path.stat().st_mtime > max_age:
-                shutil.rmtree(path, ignore_errors=True)
-                removed += 1
-        return removed
+        return prune_temp(self.root / check_name(name), max_age, pattern=TMP_PREFIX + "*")
 
     # -- reading ---------------------------------------------------------------------------
     def load(self, name: str, version: str | int | None = None) -> LoadedModel:
