@@ -128,6 +128,28 @@ def test_a_version_that_cannot_load_is_not_retried_every_tick(
         assert state.failures == {} and _served(c, env.read)[0] == "v1"
 
 
+def test_an_unreadable_pointer_keeps_serving_and_is_logged_once(
+    two_versions: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = two_versions
+    pointer = env.root / "models" / "burglary" / "current.json"
+    with TestClient(create_app(settings_of(env.root))) as c:
+        state = _state(c)
+        good = pointer.read_bytes()
+        pointer.write_text("{not json")
+        with caplog.at_level("INFO", logger="hotspots.service.state"):
+            for _ in range(3):  # three ticks of the schedule
+                assert state.wanted() == {"burglary": "v1"} and not state.stale()
+            errors = [r for r in caplog.records if "cannot read its current" in r.message]
+            assert len(errors) == 1 and errors[0].levelname == "ERROR", caplog.text
+            pointer.write_bytes(good)
+            assert state.wanted() == {"burglary": "v1"}
+            state.wanted()
+        again = [r for r in caplog.records if "reads again" in r.message]
+        assert len(again) == 1, caplog.text
+        assert _served(c, env.read)[0] == "v1"
+
+
 def test_a_model_removed_from_the_registry_is_not_republished_every_tick(
     two_versions: Env, year_panel: Panel
 ) -> None:

@@ -222,6 +222,8 @@ class ServiceState:
         self._served: Mapping[str, Served] = MappingProxyType({})
         self._tried: Mapping[str, str | None] = MappingProxyType({})
         """The version last published (or tried) per model, to tell a registry change."""
+        self._pointer_errors: dict[str, str] = {}
+        """The last logged error reading each model's current version (logged once)."""
         self._swap = threading.Lock()
 
     @property
@@ -281,11 +283,26 @@ class ServiceState:
             try:
                 current = self.registry.current(name)
             except HotspotsError as err:  # a broken pointer: keep what is served
-                logger.error("model %r: cannot read its current version: %s", name, err)
+                self._pointer_error(name, str(err))
                 current = None
+            else:
+                self._pointer_error(name, None)
             if current is not None or name not in out:
                 out[name] = current
         return out
+
+    def _pointer_error(self, name: str, error: str | None) -> None:
+        """Log a model's unreadable current version when the error is new (not at every
+        tick of the schedule), and when it reads again."""
+        before = self._pointer_errors.get(name)
+        if error == before:
+            return
+        if error is None:
+            del self._pointer_errors[name]
+            logger.info("model %r: its current version reads again", name)
+        else:
+            self._pointer_errors[name] = error
+            logger.error("model %r: cannot read its current version: %s", name, error)
 
     def stale(self) -> bool:
         """Whether a republish would change anything: events posted since the last one, or
