@@ -245,6 +245,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if schedule is not None:
                 schedule.cancel()
             state.audit.close()
+            state.keys.close()
 
     app = FastAPI(
         title="hotspots forecast service",

@@ -2,8 +2,11 @@
 
 A key reads ``hs_<id>_<secret>``: the id is in the key, so authenticating is one dict lookup
 and one constant-time hash comparison. The store is a JSON file (mode 0600) written
-atomically; a running server picks up changes (``hotspots keys revoke``) through the file's
-stat signature, checked at most once per call.
+atomically; a running server picks up changes (``hotspots keys revoke``, an edit) from the
+next request on. It reloads the file when its stat signature changed, and stats it at each
+call, or, in a server (``KeyStore.watch``), only when an inotify watch on its folder saw
+something happen there, and at least every ``RECHECK_SECONDS`` for what inotify cannot see
+(``hotspots.service.fswatch``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -24,6 +28,7 @@ from typing import Any
 
 from hotspots.atomic import atomic_path
 from hotspots.errors import ConfigError, IntegrityError
+from hotspots.service.fswatch import FolderWatch
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +38,10 @@ SCOPES: tuple[str, ...] = ("forecasts:read", "events:write", "models:admin", "me
 KEY_PREFIX = "hs_"
 KEYS_FILE = "keys.json"
 """Name of the key store inside the service's state folder."""
+RECHECK_SECONDS = 2.0
+"""A watched key file is still checked by stat this often: inotify does not see a change
+made by another host of a network filesystem (whose attribute cache delays a stat by ~3 s
+anyway), or a key file linked from another folder."""
 
 _FORMAT_VERSION = 1
 # Compared against when the id is unknown or the key malformed, so a miss costs the same
@@ -98,6 +107,26 @@ class KeyStore:
         self._lock = threading.Lock()
         self._signature: tuple[int, int, int] | None = None
         self._records: dict[str, KeyRecord] = {}
+        self._watch: FolderWatch | None = None
+        self._trusted_until = 0.0
+        """While watched: until when (monotonic) no event means no change."""
+
+    def watch(self) -> bool:
+        """Check the file by a watch on its folder instead of a stat per call (a server's
+        store; ``close`` ends it). False where that is unavailable, or for a key file that
+        is a symbolic link: those are checked by stat at each call."""
+        with self._lock:
+            if self._watch is None and not self.path.is_symlink():
+                self._watch = FolderWatch.start(self.path.parent)
+            self._trusted_until = 0.0
+            return self._watch is not None
+
+    def close(self) -> None:
+        """End the watch, if any (the store goes on, checking by stat)."""
+        with self._lock:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
 
     def create(self, name: str, scopes: Iterable[str]) -> tuple[KeyRecord, str]:
         """Store a new key and return its record and the plaintext key (shown only now)."""
@@ -150,8 +179,16 @@ class KeyStore:
             self._refresh()
             return builtins.list(self._records.values())
 
-    def _refresh(self) -> None:
-        """Reload when the file's (inode, mtime, size) changed since the last read."""
+    def _refresh(self, force: bool = False) -> None:
+        """Reload when the file's (inode, mtime, size) changed since the last read; while
+        watched, look only when the folder changed or the recheck is due (or ``force``)."""
+        watch = self._watch
+        if watch is not None:
+            changed = watch.changed()  # drains the events queued so far
+            now = time.monotonic()
+            if not (changed or force or now >= self._trusted_until):
+                return
+            self._trusted_until = now + RECHECK_SECONDS  # a change from here on is an event
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
@@ -165,7 +202,7 @@ class KeyStore:
     def _load(self) -> dict[str, KeyRecord]:
         """The records on disk now (writers start from the file, not the cache)."""
         self._signature = None
-        self._refresh()
+        self._refresh(force=True)
         return dict(self._records)
 
     def _read(self) -> dict[str, KeyRecord]:
@@ -184,7 +221,7 @@ class KeyStore:
             os.chmod(tmp, 0o600)  # before the hashes go in, not after
             tmp.write_text(text, encoding="utf-8")
         self._signature = None
-        self._refresh()
+        self._refresh(force=True)
         logger.info("wrote %d API key(s) to %s", len(records), self.path)
 
 

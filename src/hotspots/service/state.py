@@ -233,7 +233,11 @@ class ServiceState:
 
     def load_all(self) -> None:
         """Load and publish the current version of every registered model; log failures.
-        First, remove what a killed process left half-written in the state folder."""
+        First, remove what a killed process left half-written in the state folder, and
+        watch the key file (``KeyStore.watch``; ``close`` ends it)."""
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        if not self.keys.watch():
+            logger.info("the key file is checked by stat at each request (not watched)")
         left = prune_temp(self.settings.state_dir)
         left += prune_temp(self.events.folder / INCOMING, pattern="tmp*")
         if left:
