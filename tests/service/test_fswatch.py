@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from served_env import Env, key_store, settings_of
 
+from hotspots.errors import IntegrityError
 from hotspots.service import fswatch, keys
 from hotspots.service.app import create_app
 from hotspots.service.fswatch import FolderWatch, event_masks
@@ -211,3 +212,19 @@ def test_a_key_revoked_by_another_process_is_refused_by_the_running_app(env_copy
         assert c.get(plain, headers=auth).status_code == 401
         assert c.get(routed, headers=auth).status_code == 401
     assert store._watch is None  # closed with the app
+
+
+@linux_only
+def test_a_watched_store_keeps_failing_while_the_file_is_broken(
+    watched: tuple[KeyStore, KeyStore],
+) -> None:
+    server, cli = watched
+    record, key = cli.create("app", ["forecasts:read"])
+    assert server.authenticate(key) == record
+    good = server.path.read_text()
+    server.path.write_text("{broken")  # an edit half done
+    for _ in range(2):  # not served from the keys it had, not even once more
+        with pytest.raises(IntegrityError):
+            server.authenticate(key)
+    server.path.write_text(good)
+    assert server.authenticate(key) == record

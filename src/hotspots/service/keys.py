@@ -182,22 +182,24 @@ class KeyStore:
     def _refresh(self, force: bool = False) -> None:
         """Reload when the file's (inode, mtime, size) changed since the last read; while
         watched, look only when the folder changed or the recheck is due (or ``force``)."""
-        watch = self._watch
-        if watch is not None:
-            changed = watch.changed()  # drains the events queued so far
+        trusted_until = 0.0
+        if self._watch is not None:
+            changed = self._watch.changed()  # drains the events queued so far
             now = time.monotonic()
             if not (changed or force or now >= self._trusted_until):
                 return
-            self._trusted_until = now + RECHECK_SECONDS  # a change from here on is an event
+            trusted_until = now + RECHECK_SECONDS  # a change from here on is an event
+        self._trusted_until = 0.0  # a look that fails (a file being edited) is not trusted
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
             self._signature, self._records = None, {}
-            return
-        signature = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if signature != self._signature:
-            self._records = self._read()
-            self._signature = signature
+        else:
+            signature = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if signature != self._signature:
+                self._records = self._read()
+                self._signature = signature
+        self._trusted_until = trusted_until
 
     def _load(self) -> dict[str, KeyRecord]:
         """The records on disk now (writers start from the file, not the cache)."""
