@@ -9,6 +9,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from served_env import Env, key_store, settings_of
@@ -17,7 +18,7 @@ from hotspots.errors import IntegrityError
 from hotspots.service import fswatch, keys
 from hotspots.service.app import create_app
 from hotspots.service.fswatch import FolderWatch, event_masks
-from hotspots.service.keys import KeyStore
+from hotspots.service.keys import KeyRecord, KeyStore
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
     warnings.simplefilter("ignore")
@@ -49,12 +50,23 @@ def stats(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+class Watched(NamedTuple):
+    server: KeyStore
+    """A server's store, watched."""
+    cli: KeyStore
+    """Another process's store on the same file (`hotspots keys ...`)."""
+    record: KeyRecord
+    key: str
+    """A read key the server has authenticated once."""
+
+
 @pytest.fixture
-def watched(folder: Path) -> Iterator[tuple[KeyStore, KeyStore]]:
-    """A server's store (watched) and another process's (`hotspots keys ...`) on one file."""
+def watched(folder: Path) -> Iterator[Watched]:
     server, cli = KeyStore(folder / "keys.json"), KeyStore(folder / "keys.json")
     assert server.watch()
-    yield server, cli
+    record, key = cli.create("app", ["forecasts:read"])
+    assert server.authenticate(key) == record
+    yield Watched(server, cli, record, key)
     server.close()
 
 
@@ -103,12 +115,8 @@ def test_event_masks_reads_each_event_of_a_buffer() -> None:
 
 
 @linux_only
-def test_a_watched_store_stats_only_after_a_change(
-    watched: tuple[KeyStore, KeyStore], stats: list[str]
-) -> None:
-    server, cli = watched
-    record, key = cli.create("app", ["forecasts:read"])
-    assert server.authenticate(key) == record
+def test_a_watched_store_stats_only_after_a_change(watched: Watched, stats: list[str]) -> None:
+    server, cli, record, key = watched
     stats.clear()
     for _ in range(50):
         assert server.authenticate(key) == record
@@ -122,10 +130,8 @@ def test_a_watched_store_stats_only_after_a_change(
 
 
 @linux_only
-def test_a_watched_store_sees_an_edit_in_place(watched: tuple[KeyStore, KeyStore]) -> None:
-    server, cli = watched
-    record, key = cli.create("app", ["forecasts:read"])
-    assert server.authenticate(key) == record
+def test_a_watched_store_sees_an_edit_in_place(watched: Watched) -> None:
+    server, cli, record, key = watched
     text = server.path.read_text()
     server.path.write_text(text.replace('"revoked_at": null', '"revoked_at": "2026-11-21"'))
     assert server.authenticate(key) is None
@@ -133,11 +139,9 @@ def test_a_watched_store_sees_an_edit_in_place(watched: tuple[KeyStore, KeyStore
 
 @linux_only
 def test_a_watched_store_still_stats_when_the_recheck_is_due(
-    watched: tuple[KeyStore, KeyStore], stats: list[str], monkeypatch: pytest.MonkeyPatch
+    watched: Watched, stats: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server, cli = watched
-    record, key = cli.create("app", ["forecasts:read"])
-    assert server.authenticate(key) == record
+    server, cli, record, key = watched
     stats.clear()
     clock = [keys.time.monotonic()]
     monkeypatch.setattr(keys.time, "monotonic", lambda: clock[0])
@@ -171,12 +175,8 @@ def test_a_linked_key_file_is_not_watched(folder: Path, tmp_path: Path) -> None:
 
 
 @linux_only
-def test_a_store_whose_folder_moved_goes_back_to_stat(
-    watched: tuple[KeyStore, KeyStore], stats: list[str]
-) -> None:
-    server, cli = watched
-    record, key = cli.create("app", ["forecasts:read"])
-    assert server.authenticate(key) == record
+def test_a_store_whose_folder_moved_goes_back_to_stat(watched: Watched, stats: list[str]) -> None:
+    server, cli, record, key = watched
     folder = server.path.parent
     folder.rename(folder.with_name("moved"))
     folder.mkdir()  # an empty folder where the keys were: no keys
@@ -188,14 +188,13 @@ def test_a_store_whose_folder_moved_goes_back_to_stat(
 
 @linux_only
 def test_a_watched_store_writes_from_the_file_even_without_an_event(
-    watched: tuple[KeyStore, KeyStore], monkeypatch: pytest.MonkeyPatch
+    watched: Watched, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server, cli = watched
-    server.list()
+    server, cli, first, _ = watched
     monkeypatch.setattr(FolderWatch, "changed", lambda self: False)  # as another host's write
     other, _ = cli.create("other host", ["forecasts:read"])
     mine, _ = server.create("here", ["events:write"])
-    assert {r.id for r in KeyStore(server.path).list()} == {other.id, mine.id}
+    assert {r.id for r in KeyStore(server.path).list()} == {first.id, other.id, mine.id}
 
 
 def test_a_key_revoked_by_another_process_is_refused_by_the_running_app(env_copy: Env) -> None:
@@ -216,11 +215,9 @@ def test_a_key_revoked_by_another_process_is_refused_by_the_running_app(env_copy
 
 @linux_only
 def test_a_watched_store_keeps_failing_while_the_file_is_broken(
-    watched: tuple[KeyStore, KeyStore],
+    watched: Watched,
 ) -> None:
-    server, cli = watched
-    record, key = cli.create("app", ["forecasts:read"])
-    assert server.authenticate(key) == record
+    server, cli, record, key = watched
     good = server.path.read_text()
     server.path.write_text("{broken")  # an edit half done
     for _ in range(2):  # not served from the keys it had, not even once more
