@@ -12,6 +12,7 @@ the registry's current version, so a promote or rollback made elsewhere (another
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Mapping
@@ -235,7 +236,8 @@ class ServiceState:
         """Load and publish the current version of every registered model; log failures.
         First, remove what a killed process left half-written in the state folder, and
         watch the key file (``KeyStore.watch``; ``close`` ends it)."""
-        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # a folder it cannot make: keys checked by stat
+            self.settings.state_dir.mkdir(parents=True, exist_ok=True)
         if not self.keys.watch():
             logger.info("the key file is checked by stat at each request (not watched)")
         left = prune_temp(self.settings.state_dir)
@@ -302,7 +304,7 @@ class ServiceState:
         if error == before:
             return
         if error is None:
-            del self._pointer_errors[name]
+            self._pointer_errors.pop(name, None)  # two threads may both see it read again
             logger.info("model %r: its current version reads again", name)
         else:
             self._pointer_errors[name] = error
