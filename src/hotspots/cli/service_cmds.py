@@ -11,7 +11,7 @@ from rich.text import Text
 
 from hotspots.cli.main import app, console, out
 from hotspots.config import get_settings
-from hotspots.service.audit import AUDIT_FILE, read
+from hotspots.service.audit import AUDIT_FILE, day_file, read
 from hotspots.service.keys import KEYS_FILE, SCOPES, KeyStore
 
 keys_app = typer.Typer(
@@ -110,7 +110,7 @@ def audit(
     Times are UTC; naive --since/--until values are read as UTC.
     """
     path = _state_dir(state_dir) / AUDIT_FILE
-    shown = path.with_name(f"{path.stem}-*{path.suffix}")  # one file per UTC day
+    shown = day_file(path, "*")  # one file per UTC day
     reader = read(
         path, since=since, until=until, key_id=key_id, route=route, status=status, limit=limit
     )

@@ -163,10 +163,16 @@ _DAY = 86_400
 """Seconds in a UTC day (POSIX time has no leap seconds)."""
 
 
-def day_file(path: str | Path, day: date) -> Path:
-    """The file of one UTC day of the log named ``path``: ``audit-2026-11-21.jsonl``."""
+def day_file(path: str | Path, day: date | str) -> Path:
+    """The file of one UTC day of the log named ``path``: ``audit-2026-11-21.jsonl``
+    (``day="*"``: the glob pattern of every day's file)."""
     base = Path(path)
-    return base.with_name(f"{base.stem}-{day.isoformat()}{base.suffix}")
+    stamp = day if isinstance(day, str) else day.isoformat()
+    return base.with_name(f"{base.stem}-{stamp}{base.suffix}")
+
+
+def _utc_day(moment: float) -> date:
+    return datetime.fromtimestamp(moment, UTC).date()
 
 
 def log_files(path: str | Path) -> list[tuple[Path, date | None]]:
@@ -175,7 +181,7 @@ def log_files(path: str | Path) -> list[tuple[Path, date | None]]:
     base = Path(path)
     found: list[tuple[Path, date | None]] = [(base, None)] if base.is_file() else []
     days = []
-    for file in base.parent.glob(f"{base.stem}-*{base.suffix}"):
+    for file in base.parent.glob(day_file(base, "*").name):
         try:
             days.append(
                 (date.fromisoformat(file.name[len(base.stem) + 1 : -len(base.suffix)]), file)
@@ -216,13 +222,13 @@ class AuditLog:
     @property
     def current(self) -> Path:
         """The file today's records go to."""
-        return day_file(self.path, datetime.fromtimestamp(time.time(), UTC).date())
+        return day_file(self.path, _utc_day(time.time()))
 
     def _open_today(self) -> tuple[int, bool]:
         """Open today's file in place of the one open: its descriptor, and whether it ends
         in a torn line (no final newline)."""
         now = time.time()
-        path = day_file(self.path, datetime.fromtimestamp(now, UTC).date())
+        path = day_file(self.path, _utc_day(now))
         path.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         fd = os.open(path, flags, 0o600)

@@ -44,7 +44,7 @@ from hotspots.jobs.data import (
 from hotspots.registry import LoadedModel, Registry
 from hotspots.service.audit import AUDIT_FILE, AuditLog
 from hotspots.service.event_store import INCOMING, EventStore
-from hotspots.service.keys import KeyStore
+from hotspots.service.keys import KEYS_FILE, KeyStore
 from hotspots.service.publish import areas_from_boundary_file, publish_forecast
 from hotspots.service.snapshot import Snapshot
 from hotspots.service.snapshot_store import SnapshotStore, as_of_key
@@ -214,7 +214,7 @@ class ServiceState:
         self.settings = settings
         self.registry = Registry(settings.models_dir)
         self.store = SnapshotStore(settings.state_dir / "snapshots")
-        self.keys = KeyStore(settings.state_dir / "keys.json")
+        self.keys = KeyStore(settings.state_dir / KEYS_FILE)
         self.audit = AuditLog(settings.state_dir / AUDIT_FILE)
         self.events = EventStore(settings.state_dir / "events", self._base_ids)
         self.published: tuple[str, ...] = ()
