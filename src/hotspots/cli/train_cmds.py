@@ -26,12 +26,14 @@ from hotspots.jobs.train import (
     Prepared,
     Selection,
     backtest_record,
+    candidate_models,
     default_report_dir,
     feature_importances,
     fit_final,
     prepare,
     report_meta,
     run_backtest,
+    run_selection,
     select_model,
 )
 from hotspots.registry import Registry
@@ -104,9 +106,15 @@ def _fmt(value: Any) -> str:
 
 
 def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]:
+    models = candidate_models(prepared)
+    with _bar("selection backtest") as update:
+        inner = run_selection(prepared, models, progress=update)
     with _bar("backtest") as update:
-        result = run_backtest(prepared, progress=update)
-    selection = select_model(result, prepared.spec)
+        result = run_backtest(prepared, models, progress=update)
+    if inner is None:
+        selection = select_model(result, prepared.spec, basis="reported")
+    else:
+        selection = select_model(inner, prepared.spec, basis="selection")
     for c in prepared.spec.backtest.coverages:
         cutoff = f"{c * 100:g}%"
         out.print(_comparison(result, cutoff, selection.name))

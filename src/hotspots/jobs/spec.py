@@ -103,6 +103,7 @@ class BacktestSpec(_Section):
     coverages: tuple[float, ...] = (0.01, 0.05, 0.10)
     budgets: tuple[int, ...] = ()
     select_coverage: float = 0.01
+    select_folds: int | None = Field(default=None, ge=0)
     seed: int = 0
 
     @field_validator("coverages")

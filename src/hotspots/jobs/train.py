@@ -1,9 +1,10 @@
 """``hotspots train`` and ``hotspots backtest`` as library calls.
 
-prepare (read events, build the panel) -> backtest the main model beside every baseline ->
-select the model the registry may mark current (never worse than the best baseline by PAI
-at the spec's coverage) -> fit it on the whole training window -> publish it with its
-manifest, model card and report.
+prepare (read events, build the panel) -> a selection backtest on the periods just before
+the reported folds chooses the model the registry may mark current (never worse than the
+best baseline by PAI at the spec's coverage) -> the reported backtest scores every model on
+the last folds, which took no part in the choice -> fit the chosen model on the whole
+training window -> publish it with its manifest, model card and report.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ import pandas as pd
 from sklearn.base import clone
 
 from hotspots.errors import ConfigError
-from hotspots.evaluation import BacktestResult, backtest, rolling_origin_folds
+from hotspots.evaluation import (
+    BacktestResult,
+    Fold,
+    backtest,
+    paired_win_share,
+    rolling_origin_folds,
+)
 from hotspots.features import Panel, events_to_panel
 from hotspots.forecasters import Forecaster, make_forecaster
 from hotspots.grid import StudyArea
@@ -133,14 +140,58 @@ def run_backtest(
     )
 
 
+def selection_folds(prepared: Prepared, models: Mapping[str, Forecaster]) -> tuple[Fold, ...]:
+    """The folds the published model is chosen on: the ``select_folds`` periods (default:
+    as many as the reported folds) just before the reported folds, fitted as those are.
+    Empty when ``select_folds`` is 0 or the window is too short to hold them."""
+    bt = prepared.spec.backtest
+    n_folds = bt.folds if bt.select_folds is None else bt.select_folds
+    periods = prepared.panel.periods[: max(len(prepared.panel.periods) - bt.folds, 0)]
+    min_train = max(m.min_history for m in models.values())
+    if n_folds == 0 or len(periods) < n_folds + min_train:
+        return ()
+    return rolling_origin_folds(
+        periods, n_folds, refit_every=bt.refit_every, min_train_periods=min_train
+    )
+
+
+def run_selection(
+    prepared: Prepared,
+    models: Mapping[str, Forecaster] | None = None,
+    progress: FoldProgress | None = None,
+) -> BacktestResult | None:
+    """The selection backtest (see ``selection_folds``), scored at ``select_coverage``
+    only; None when there is no room for it before the reported folds."""
+    spec = prepared.spec
+    models = models or candidate_models(prepared)
+    folds = selection_folds(prepared, models)
+    if not folds:
+        return None
+    return backtest(
+        models,
+        prepared.panel,
+        folds,
+        coverages=(spec.backtest.select_coverage,),
+        progress=progress,
+        seed=spec.backtest.seed,
+    )
+
+
 @dataclass(frozen=True)
 class Selection:
-    """Which model is published and why."""
+    """Which model is published and why: chosen on ``n_folds`` folds of ``basis``
+    (``"selection"``: before the reported folds; ``"reported"``: the reported folds
+    themselves, when the window had no room for more). ``win_share`` is the share of
+    bootstrap resamples of those folds in which the main model's PAI beats the best
+    baseline's: how sure the choice is."""
 
     name: str
     reason: str
     cutoff: str
     scores: dict[str, float]
+    basis: str = "reported"
+    n_folds: int = 0
+    win_share: float | None = None
 
 
 def coverage_label(coverage: float) -> str:
@@ -148,9 +199,10 @@ def coverage_label(coverage: float) -> str:
     return f"{coverage * 100:g}%"
 
 
-def select_model(result: BacktestResult, spec: TrainingSpec) -> Selection:
-    """The main model if its mean PAI at the selection coverage is at least the best
-    baseline's; otherwise that best baseline."""
+def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "reported") -> Selection:
+    """The main model if its mean PAI at the selection coverage over ``result``'s folds is
+    at least the best baseline's; otherwise that best baseline. ``basis`` says which folds
+    ``result`` holds (``"selection"`` or ``"reported"``)."""
     main = spec.model.kind
     cutoff = coverage_label(spec.backtest.select_coverage)
     if cutoff not in {c.label for c in result.cutoffs}:
@@ -161,21 +213,44 @@ def select_model(result: BacktestResult, spec: TrainingSpec) -> Selection:
     pai = result.table(cutoff)["pai"]
     scores = {str(k): float(v) for k, v in pai.items() if pd.notna(v)}
     baselines = {k: v for k, v in scores.items() if k != main}
+    n_folds = len(result.folds)
+    where = (
+        f"{n_folds} selection folds before the reported ones"
+        if basis == "selection"
+        else f"the {n_folds} reported folds (no room for selection folds before them)"
+    )
     if not baselines:
-        return Selection(main, "no baseline to compare with", cutoff, scores)
+        return Selection(main, "no baseline to compare with", cutoff, scores, basis, n_folds)
     best = max(baselines, key=lambda k: (baselines[k], k))
+    share = _win_share(result, main, best, cutoff, spec.backtest.seed)
+    sure = "" if share is None else f"; {main} ahead in {share:.0%} of fold resamples"
     if scores.get(main, float("-inf")) >= baselines[best]:
         gain = scores[main] / baselines[best] if baselines[best] > 0 else float("inf")
         reason = (
             f"{main} PAI@{cutoff} {scores[main]:.2f} >= best baseline {best} "
-            f"{baselines[best]:.2f} ({gain:.2f}x)"
+            f"{baselines[best]:.2f} ({gain:.2f}x) on {where}{sure}"
         )
-        return Selection(main, reason, cutoff, scores)
+        return Selection(main, reason, cutoff, scores, basis, n_folds, share)
     reason = (
         f"{main} PAI@{cutoff} {scores.get(main, float('nan')):.2f} < best baseline {best} "
-        f"{baselines[best]:.2f}: publishing {best} instead"
+        f"{baselines[best]:.2f} on {where}{sure}: publishing {best} instead"
     )
-    return Selection(best, reason, cutoff, scores)
+    return Selection(best, reason, cutoff, scores, basis, n_folds, share)
+
+
+def _win_share(
+    result: BacktestResult, main: str, rival: str, cutoff: str, seed: int
+) -> float | None:
+    """``paired_win_share`` of the two models' PAI per fold (None: the main model was not
+    scored, or no fold had events)."""
+    per_fold = result.per_fold
+    if main not in set(per_fold["model"]):
+        return None
+    rows = per_fold[per_fold["cutoff"] == cutoff].pivot(
+        index="as_of", columns="model", values="pai"
+    )
+    share = paired_win_share(rows[main], rows[rival], seed=seed)
+    return None if pd.isna(share) else share
 
 
 def fit_final(prepared: Prepared, model: Forecaster) -> Forecaster:
@@ -193,6 +268,9 @@ def backtest_record(
         "selected": selection.name,
         "reason": selection.reason,
         "select_cutoff": selection.cutoff,
+        "select_basis": selection.basis,
+        "select_folds": selection.n_folds,
+        "select_win_share": selection.win_share,
         "scores": selection.scores,
         "folds": spec.backtest.folds,
         "refit_every": spec.backtest.refit_every,
