@@ -4,15 +4,17 @@ Each cell has a steady background rate, and every event raises the rate of its o
 of the cells one step away for a few days: the near-repeat pattern of burglary and other
 crimes. In discrete days:
 
-    rate[d, i] = (1 - theta) * base[i] + theta * u[d, i]
+    rate[d, i] = (1 - theta) * base[d, i] + theta * u[d, i]
     u[d + 1] = decay * u[d] + (1 - decay) * K @ events[d]
 
-``base`` is the cell's mean daily count over the history, ``K`` spreads an event's
-excitation (``own_share`` to its cell, the rest evenly over its in-study neighbours), and
-``theta`` is the share of events that are near repeats (the branching ratio). ``decay`` and
+``base[d]`` is the cell's mean daily count over the days before ``d`` (all of them, or
+exponentially weighted with a half-life of ``background_half_lives`` days, so a place that
+heats up or cools down is followed), ``K`` spreads an event's excitation (``own_share`` to
+its cell, the rest evenly over its in-study neighbours), and ``theta`` is the share of events
+that are near repeats (the branching ratio). The background half-life, ``decay`` and
 ``own_share`` are chosen from small grids and ``theta`` maximises the Poisson likelihood of
-the last ``fit_days`` days given everything before them (the likelihood is concave in
-``theta``, so each grid point is a one-dimensional search). A forecast carries the
+the last ``fit_days`` days, each day forecast from the days before it (the likelihood is
+concave in ``theta``, so each grid point is a one-dimensional search). A forecast carries the
 excitation at the origin forward in expectation, expected events exciting as real ones do.
 It needs the events' times to the day: daily or weekly panels built from events.
 """
@@ -41,10 +43,13 @@ class SelfExcitingForecaster(Forecaster):
     target
         Categories forecast (summed); ``None`` = every category.
     fit_days
-        Days at the end of the history whose likelihood chooses the parameters.
+        Days at the end of the history whose likelihood chooses the parameters (at most the
+        second half of the history: the first half feeds their background).
     decays, own_shares
         Grids of the daily decay of an event's excitation and of the share it keeps in its
         own cell (the rest goes to the cells one step away).
+    background_half_lives
+        Grid of the background's half-life in days (``None``: the plain mean of all days).
     """
 
     name = "hawkes"
@@ -57,39 +62,46 @@ class SelfExcitingForecaster(Forecaster):
         fit_days: int = 365,
         decays: tuple[float, ...] = (0.5, 0.75, 0.9),
         own_shares: tuple[float, ...] = (0.4, 0.7, 1.0),
+        background_half_lives: tuple[float | None, ...] = (None, 365.0, 730.0),
     ) -> None:
         self.target = target
         self.fit_days = fit_days
         self.decays = decays
         self.own_shares = own_shares
+        self.background_half_lives = background_half_lives
 
     def _fit(self, history: History) -> None:
         self._check_params()
         daily, n_days = _daily_counts(history)
-        base = np.asarray(daily.sum(axis=0)).ravel() / max(n_days, 1)
-        fit_from = max(n_days - int(self.fit_days), 0)
-        best: tuple[float, float, float, float] | None = None
+        # the first half of the history only feeds the background the fit window is judged on
+        fit_from = max(n_days - int(self.fit_days), n_days // 2, 1)
+        counts = daily[fit_from:].toarray()
+        bases = {
+            h: _background(daily, h, fit_from, n_days)[:-1] for h in self.background_half_lives
+        }
+        best: tuple[float, float, float, float | None, float] | None = None
         for decay in self.decays:
             for share in self.own_shares:
                 kernel = _kernel(history.cells, history.resolution, share)
-                u = _excitation(daily, kernel, decay, fit_from, n_days)
-                theta, loglik = _best_theta(base, u, daily[fit_from:].toarray())
-                if best is None or loglik > best[3]:
-                    best = (theta, float(decay), float(share), loglik)
+                u = _excitation(daily, kernel, decay, fit_from, n_days)[:-1]
+                for half_life, base in bases.items():
+                    theta, loglik = _best_theta(base, u, counts)
+                    if best is None or loglik > best[4]:
+                        best = (theta, float(decay), float(share), half_life, loglik)
         assert best is not None  # the grids are checked to be non-empty
-        self.theta_, self.decay_, self.own_share_, self.loglik_ = best
-        self.base_ = base
+        self.theta_, self.decay_, self.own_share_, self.background_half_life_, self.loglik_ = best
 
     def _predict(self, history: History, origin: Origin) -> FloatArray:
         daily, n_days = _daily_counts(history)
         kernel = _kernel(self.cells_, self.resolution_, self.own_share_)
         # the excitation of events a few months back has decayed away (decay ** 120 < 1e-5)
         state = _excitation(daily, kernel, self.decay_, n_days, n_days, start=n_days - 120)[0]
+        base_now = _background(daily, self.background_half_life_, n_days, n_days)[0]
         n = history.n_periods
         last = int(origin.leads.max())
         bounds = shift_periods(history.periods[0], np.arange(n, n + last + 1), history.freq)
         day_bounds = ((bounds.asi8 - history.end_ns) // NS_PER_DAY).astype(np.int64)
-        base = (1 - self.theta_) * self.base_
+        base = (1 - self.theta_) * base_now
         excited = self.theta_ * state
         step = self.theta_ * (1 - self.decay_)
         per_period = np.zeros((last, self.cells_.size))
@@ -106,6 +118,7 @@ class SelfExcitingForecaster(Forecaster):
             "near_repeat_share": float(self.theta_),
             "excitation_half_life_days": float(np.log(0.5) / np.log(self.decay_)),
             "share_kept_in_own_cell": float(self.own_share_),
+            "background_half_life_days": float(self.background_half_life_ or np.inf),
         }
 
     def _check_params(self) -> None:
@@ -113,16 +126,21 @@ class SelfExcitingForecaster(Forecaster):
             raise ConfigError(f"decays must be values in (0, 1), got {self.decays!r}")
         if not self.own_shares or any(not 0 < s <= 1 for s in self.own_shares):
             raise ConfigError(f"own_shares must be values in (0, 1], got {self.own_shares!r}")
+        halves = self.background_half_lives
+        if not halves or any(h is not None and not h > 0 for h in halves):
+            raise ConfigError(f"background_half_lives must be days > 0 or None, got {halves!r}")
         if int(self.fit_days) < 7:
             raise ConfigError(f"fit_days must be at least 7, got {self.fit_days!r}")
 
     def _extra_state(self) -> tuple[dict[str, npt.NDArray[Any]], dict[str, str]]:
-        fitted = [self.theta_, self.decay_, self.own_share_, self.loglik_]
-        return {"base": self.base_}, {"fitted": json.dumps(fitted)}
+        fitted = [
+            self.theta_, self.decay_, self.own_share_, self.background_half_life_, self.loglik_
+        ]  # fmt: skip
+        return {}, {"fitted": json.dumps(fitted)}
 
     def _set_extra_state(self, state: ForecasterState) -> None:
-        self.base_ = np.asarray(state.arrays["base"], dtype=np.float64)
-        self.theta_, self.decay_, self.own_share_, self.loglik_ = json.loads(state.texts["fitted"])
+        fitted = json.loads(state.texts["fitted"])
+        self.theta_, self.decay_, self.own_share_, self.background_half_life_, self.loglik_ = fitted
 
 
 def _daily_counts(history: History) -> tuple[sparse.csr_matrix, int]:
@@ -171,14 +189,31 @@ def _excitation(
     return out if keep_from < n_days else out[-1:]
 
 
+def _background(
+    daily: sparse.csr_matrix, half_life: float | None, keep_from: int, n_days: int
+) -> FloatArray:
+    """Each cell's mean daily count over the days before ``d``, for ``d`` in
+    ``keep_from..n_days``: all days alike (``half_life`` None) or weighted
+    ``0.5 ** (age / half_life)``. One vectorised step per day."""
+    keep = 1.0 if half_life is None else 0.5 ** (1.0 / half_life)
+    total, weight = np.zeros(daily.shape[1]), 0.0
+    out = np.zeros((n_days - keep_from + 1, daily.shape[1]))
+    for d in range(n_days):
+        if d >= keep_from:
+            out[d - keep_from] = total / max(weight, 1e-12)
+        total = keep * total + daily[d].toarray().ravel()
+        weight = keep * weight + 1.0
+    out[-1] = total / max(weight, 1e-12)
+    return out if keep_from < n_days else out[-1:]
+
+
 def _best_theta(base: FloatArray, u: FloatArray, counts: FloatArray) -> tuple[float, float]:
     """The branching ratio maximising the Poisson log-likelihood of ``counts`` (days x cells)
     under ``(1 - theta) * base + theta * u``, and that log-likelihood."""
-    u = u[: counts.shape[0]]
     hit = counts > 0
 
     def minus_loglik(theta: float) -> float:
-        rate = (1 - theta) * base[None, :] + theta * u
+        rate = (1 - theta) * base + theta * u
         return float(rate.sum() - (counts[hit] * np.log(np.maximum(rate[hit], 1e-300))).sum())
 
     if not hit.any():
