@@ -16,6 +16,7 @@ from hotspots.grid import cells_to_latlng
 from hotspots.jobs.spec import TrainingSpec, spec_from_dict
 from hotspots.jobs.train import (
     candidate_models,
+    measured_gain,
     prepare,
     run_selection,
     select_model,
@@ -107,6 +108,23 @@ def test_select_says_how_sure_it_is(year_city_dir: Path) -> None:
     assert select_model(always, spec).win_share == 1.0
     tie = select_model(fake_result({"lightgbm": 4.0, "kde": 4.0}), spec)
     assert tie.name == "lightgbm" and tie.win_share == 0.5
+
+
+def test_measured_gain_is_the_ratio_to_the_best_baseline_with_an_interval(
+    year_city_dir: Path,
+) -> None:
+    per_fold = {
+        "lightgbm": [5.0, 6.0, 4.0, 5.0],
+        "kde": [4.0, 5.0, 4.0, 3.0],
+        "last_period": [1.0, 1.0, 1.0, 1.0],
+    }
+    result = fake_result({"lightgbm": 5.0, "kde": 4.0, "last_period": 1.0}, per_fold)
+    gain = measured_gain(result, year_spec(year_city_dir), "1%")
+    assert gain["gain_baseline"] == "kde" and gain["gain_ratio"] == pytest.approx(1.25)
+    assert 1.0 <= gain["gain_ci_low"] < 1.25 < gain["gain_ci_high"] <= 5.0 / 3.0 + 1e-9
+    assert gain["measured_gain"].startswith("lightgbm PAI@1% is 1.250x the best baseline's (kde)")
+    assert "over the 4 reported folds" in gain["measured_gain"]
+    assert measured_gain(fake_result({"kde": 4.0}), year_spec(year_city_dir), "1%") == {}
 
 
 def test_selection_folds_come_just_before_the_reported_ones(year_city_dir: Path) -> None:

@@ -30,6 +30,7 @@ from hotspots.jobs.train import (
     default_report_dir,
     feature_importances,
     fit_final,
+    measured_gain,
     prepare,
     report_meta,
     run_backtest,
@@ -119,6 +120,9 @@ def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]
         cutoff = f"{c * 100:g}%"
         out.print(_comparison(result, cutoff, selection.name))
     console.print(f"selected {selection.name}: {selection.reason}", soft_wrap=True)
+    gain = measured_gain(result, prepared.spec, selection.cutoff)
+    if gain:
+        console.print(f"measured on the reported folds: {gain['measured_gain']}", soft_wrap=True)
     return result, selection
 
 

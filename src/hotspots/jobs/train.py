@@ -22,6 +22,7 @@ from hotspots.evaluation import (
     BacktestResult,
     Fold,
     backtest,
+    paired_ratio_ci,
     paired_win_share,
     rolling_origin_folds,
 )
@@ -265,6 +266,7 @@ def backtest_record(
     """The JSON-able backtest section of a manifest."""
     table = result.table(selection.cutoff).reset_index()
     return {
+        **measured_gain(result, spec, selection.cutoff),
         "selected": selection.name,
         "reason": selection.reason,
         "select_cutoff": selection.cutoff,
@@ -276,6 +278,30 @@ def backtest_record(
         "refit_every": spec.backtest.refit_every,
         "table": table.to_dict(orient="records"),
         "summary": result.to_dict().get("summary", []),
+    }
+
+
+def measured_gain(result: BacktestResult, spec: TrainingSpec, cutoff: str) -> dict[str, Any]:
+    """The main model's mean PAI over the best baseline's on the reported folds, with a 95%
+    paired bootstrap interval, as flat manifest keys and one sentence for the model card."""
+    main = spec.model.kind
+    pai = result.table(cutoff)["pai"].dropna()
+    rivals = pai.drop(main, errors="ignore")
+    if main not in pai.index or rivals.empty:
+        return {}
+    best = str(rivals.idxmax())
+    rows = result.per_fold[result.per_fold["cutoff"] == cutoff]
+    wide = rows.pivot(index="as_of", columns="model", values="pai")
+    ratio, low, high = paired_ratio_ci(wide[main], wide[best], seed=spec.backtest.seed)
+    return {
+        "measured_gain": (
+            f"{main} PAI@{cutoff} is {ratio:.3f}x the best baseline's ({best}), 95% interval "
+            f"{low:.3f}-{high:.3f}, over the {len(wide)} reported folds"
+        ),
+        "gain_ratio": ratio,
+        "gain_ci_low": low,
+        "gain_ci_high": high,
+        "gain_baseline": best,
     }
 
 
