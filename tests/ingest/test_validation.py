@@ -209,3 +209,26 @@ def test_cli_over_ceiling_prints_report_and_one_error_line(
     errors = [ln for ln in res.err.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "above --max-reject-fraction 0.05" in errors[0]
     assert not out.exists() and not (tmp_path / "ev.report.json").exists()
+
+
+@pytest.mark.parametrize("when", ["0001-01-01 10:00", "1600-05-03", "1677-09-20 23:00"])
+def test_dates_before_the_nanosecond_range_are_unparseable_time_rejects(
+    write: Callable[[str, str | bytes], Path], when: str
+) -> None:
+    # year 0001 or 1600 cannot be held in an event table: a reject, never a crash
+    path = write("old.csv", HEADER + "".join(GOOD_ROWS) + f"OLD,{when},41.8,-87.6,Burglary,call\n")
+    result = ingest_file(path, options())
+    assert result.report.rejected == {"unparseable_time": 1}
+    assert result.report.examples["unparseable_time"][0]["id"] == "OLD"
+    assert len(result.events) == len(GOOD_ROWS)
+    assert result.events["occurred_at"].min() >= pd.Timestamp("2023-05-01", tz="America/Chicago")
+
+
+def test_split_year_columns_before_1677_are_rejects_too(
+    write: Callable[[str, str | bytes], Path],
+) -> None:
+    text = "y,m,d,lat,lng,type\n2023,5,1,41.8,-87.6,Burglary\n1600,5,1,41.8,-87.6,Burglary\n"
+    cmap = ColumnMap.parse("year=y,month=m,day=d,lat=lat,lng=lng,category=type")
+    result = ingest_file(write("split.csv", text), options(column_map=cmap))
+    assert result.report.rejected == {"unparseable_time": 1}
+    assert len(result.events) == 1

@@ -279,3 +279,23 @@ def test_start_removes_what_a_killed_write_left_once_it_is_old(
     assert not old_write.exists() and not old_body.parent.exists()
     assert young_write.exists()  # may be another worker's write under way
     assert "removed 2 file(s) a killed process left half-written" in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_a_post_with_a_year_0001_time_rejects_that_row_only(
+    client: TestClient, env: Env, kind: str
+) -> None:
+    lines = rows(env, 30, prefix="OK")
+    old = f"OLD-1,0001-01-01 10:00:00,{env.lat:.6f},{env.lng:.6f},{TARGET},call"
+    if kind == "csv":
+        body, headers = csv_body([*lines, old]), CSV
+    else:
+        names = HEADER.split(",")
+        records = [dict(zip(names, line.split(","), strict=True)) for line in [*lines, old]]
+        body = "\n".join(json.dumps(r) for r in records).encode()
+        headers = {"Content-Type": "application/x-ndjson"}
+    answer = client.post("/v1/events", content=body, headers=auth(env.write, **headers))
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    assert got["stored"] == 30
+    assert got["report"]["rejected"] == {"unparseable_time": 1}

@@ -31,7 +31,7 @@ REASONS: dict[str, str] = {
     "missing_coordinates": "latitude or longitude is empty",
     "bad_coordinates": "coordinates are not numbers, or outside -90..90 / -180..180",
     "zero_coordinates": "coordinates are 0,0 (a placeholder, not a place)",
-    "unparseable_time": "the time is empty or cannot be read",
+    "unparseable_time": "the time is empty, cannot be read, or is before 1677-09-22",
     "future_time": "the time is after the moment of ingest",
     "missing_category": "the category is empty",
     "outside_area": "the point is outside the study area, bounding box or distance limit",
