@@ -69,6 +69,8 @@ def _prepare(spec: TrainingSpec) -> Prepared:
         prepared = prepare(spec)
     if prepared.loaded.report is not None:
         print_report(console, prepared.loaded.report)
+    for note in prepared.notes:
+        console.print(f"note: {note}", soft_wrap=True)
     p = prepared.panel
     console.print(
         f"panel: {p.cells.size:,} cells (H3 res {p.resolution}) x {len(p.periods)} periods "
