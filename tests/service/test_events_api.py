@@ -17,7 +17,7 @@ import pytest
 from served_env import TARGET, Env, settings_of
 
 from hotspots.config import Settings
-from hotspots.ingest import read_events
+from hotspots.ingest import read_events, write_events
 from hotspots.service.app import create_app
 from hotspots.synthetic import TIMEZONE
 
@@ -299,3 +299,22 @@ def test_a_post_with_a_year_0001_time_rejects_that_row_only(
     got = answer.json()
     assert got["stored"] == 30
     assert got["report"]["rejected"] == {"unparseable_time": 1}
+
+
+def test_a_post_with_no_category_the_model_knows_is_refused(client: TestClient, env: Env) -> None:
+    body = csv_body(rows(env, 10, prefix="PARK", offence="Parking"))
+    answer = client.post("/v1/events", content=body, headers=auth(env.write, **CSV))
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"]
+    assert "any category the model knows" in detail and "'Parking'" in detail
+    assert batches(env) == []
+
+
+def test_a_republish_refuses_events_from_another_place(env: Env) -> None:
+    # the check `hotspots forecast` makes: the model is not served from events elsewhere
+    events = read_events(env.root / "events.parquet")[0]
+    write_events(events.assign(lat=events["lat"] + 5.0), env.root / "events.parquet", {})
+    with TestClient(create_app(settings_of(env.root))) as c:
+        state = c.app.state.service  # type: ignore[attr-defined]
+        assert "burglary" not in state.served
+        assert "study area" in state.failures["burglary"]

@@ -289,7 +289,9 @@ def forecast(
     if history.report is not None:
         print_report(console, history.report)
     with console.status(f"forecasting {len(dates)} as_of date(s)"):
-        frame, warnings = forecast_events(loaded.forecaster, history.events, dates, horizon)
+        frame, warnings = forecast_events(
+            loaded.forecaster, history.events, dates, horizon, loaded.manifest
+        )
     for warning in warnings:
         console.print(f"warning: {warning}", soft_wrap=True)
     write_forecast(frame, output)

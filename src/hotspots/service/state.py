@@ -41,6 +41,7 @@ from hotspots.jobs.data import (
     whole_periods_end,
     whole_periods_start,
 )
+from hotspots.jobs.fit_check import check_events_fit
 from hotspots.registry import LoadedModel, Registry
 from hotspots.service.audit import AUDIT_FILE, AuditLog
 from hotspots.service.event_store import INCOMING, EventStore
@@ -171,6 +172,8 @@ def build_served(
 ) -> Served:
     """Publish the next forecast of a loaded model from ``events`` and save it for replay."""
     model = loaded.forecaster
+    for warning in check_events_fit(model, events.events, loaded.manifest):
+        logger.warning("model %r: %s", name, warning)
     panel, as_of = history_panel(model, events.events)
     options: dict[str, Any] = {
         "name": name,
