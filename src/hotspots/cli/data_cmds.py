@@ -12,11 +12,11 @@ from hotspots.atomic import write_text
 from hotspots.cli.main import app, console
 from hotspots.cli.render import print_report
 from hotspots.errors import TooManyRejectsError
-from hotspots.features import Panel, events_to_panel
+from hotspots.features import Panel, events_to_panel, period_floor
 from hotspots.grid import StudyArea
 from hotspots.ingest import IngestOptions, IngestResult, ingest_file, write_events
 from hotspots.ingest.mapping import PRESETS
-from hotspots.jobs.data import ingest_options
+from hotspots.jobs.data import data_start, ingest_options
 
 PRESET_HELP = "; ".join(f"**{p.name}**: {p.description}" for p in PRESETS.values())
 
@@ -38,6 +38,7 @@ def build_options(
     encoding: str,
     delimiter: str | None,
     now: str | None,
+    start: str | None = None,
 ) -> IngestOptions:
     """IngestOptions from CLI flag values (shared by every command that reads events)."""
     return ingest_options(
@@ -57,6 +58,7 @@ def build_options(
         encoding=encoding,
         delimiter=delimiter,
         now=now,
+        start=start,
     )
 
 
@@ -137,6 +139,11 @@ def ingest(
     encoding: str = typer.Option("utf-8", help="Text encoding of a CSV."),
     delimiter: str | None = typer.Option(None, help="CSV delimiter [default: sniffed]; 'tab'."),
     now: str | None = typer.Option(None, help="Treat times after this as future [default: now]."),
+    start: str | None = typer.Option(
+        None,
+        help="Reject times before this date as outside_period [default: times over a year "
+        "before the first month holding 5% of a typical month's events].",
+    ),
     report: Path | None = typer.Option(
         None, help="Where to save the report JSON [default: beside --out, .report.json]."
     ),
@@ -172,6 +179,7 @@ def ingest(
         encoding,
         delimiter,
         now,
+        start,
     )
     report_path = report or out.with_name(out.name.removesuffix(".parquet") + ".report.json")
     try:
@@ -204,9 +212,11 @@ def _panel(
     result: IngestResult, boundary: Path | None, resolution: int, period: str, k: int
 ) -> Panel:
     area = StudyArea.from_boundary(boundary, resolution) if boundary else None
+    # the panel starts where the data do: stray events before the dense months are not counted
+    start = period_floor([data_start(result.events)], period)[0]
     with console.status("building the panel"):
         return events_to_panel(
-            result.events, resolution=resolution, freq=period, study_area=area, k=k
+            result.events, resolution=resolution, freq=period, study_area=area, k=k, start=start
         )
 
 
@@ -215,9 +225,16 @@ def _panel_summary(p: Panel, path: Path) -> str:
     return (
         f"wrote the panel to {path}: {len(p.cells):,} cells (H3 res {p.resolution}, "
         f"{p.study_area.area_km2:,.1f} km2) x {len(p.periods):,} periods ({p.freq}, {first} to "
-        f"{last}) x {len(p.categories)} categories; {int(p.counts.sum()):,} events counted"
+        f"{last}) x {plural(len(p.categories), 'category', 'categories')}; "
+        f"{int(p.counts.sum()):,} events counted"
         + (f", {p.n_outside:,} outside the study area" if p.n_outside else "")
+        + (f", {p.n_out_of_range:,} before the data's dense months" if p.n_out_of_range else "")
     )
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """``1 category``, ``2 categories``."""
+    return f"{n:,} {one if n == 1 else many}"
 
 
 @app.command("demo-data")

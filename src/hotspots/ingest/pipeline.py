@@ -19,6 +19,7 @@ from hotspots.ingest import readers
 from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area, Coords, coordinates
 from hotspots.ingest.mapping import ColumnMap, get_preset
+from hotspots.ingest.period import outside_period
 from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE, PRECISIONS
 from hotspots.ingest.textbuf import all_lengths, arrow_strings, may_need_trim
 from hotspots.ingest.times import parse_times
@@ -53,6 +54,7 @@ class IngestOptions:
     encoding: str = "utf-8"
     delimiter: str | None = None
     now: pd.Timestamp | None = None
+    start: pd.Timestamp | None = None  # rows before it are outside_period (see ingest.period)
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,8 @@ def validate_frame(
     masks = dict(coords.masks)
     masks["unparseable_time"] = times.isna().to_numpy()
     masks["future_time"] = (times > now).fillna(False).to_numpy(dtype=bool)
+    timed = ~masks["unparseable_time"] & ~masks["future_time"]
+    masks["outside_period"], period_bound = outside_period(times, timed, options.start)
     masks["missing_category"] = category.isna().to_numpy()
     placed = coords.valid & ~masks["unparseable_time"]
     masks["outside_area"] = options.area.outside(coords.lat, coords.lng, placed)
@@ -222,6 +226,10 @@ def validate_frame(
     events.insert(list(EVENT_COLUMNS).index("category"), "category", kept_category)
     report.rows_accepted = len(events)
     report.notes += _notes(plan, parsed.fmt, options, events)
+    if report.rejected.get("outside_period"):
+        why = "--start" if options.start is not None else "over a year before the dense months"
+        bound = period_bound.date() if period_bound is not None else "?"
+        report.notes.append(f"times before {bound} are outside_period ({why})")
     return IngestResult(events, report, plan.tz)
 
 

@@ -33,6 +33,8 @@ REASONS: dict[str, str] = {
     "zero_coordinates": "coordinates are 0,0 (a placeholder, not a place)",
     "unparseable_time": "the time is empty, cannot be read, or is before 1677-09-22",
     "future_time": "the time is after the moment of ingest",
+    "outside_period": "the time is before --start, or over a year before the months that "
+    "hold the data (a stray old date)",
     "missing_category": "the category is empty",
     "outside_area": "the point is outside the study area, bounding box or distance limit",
     "duplicate_id": "the incident id was already seen in an earlier row",
