@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from hotspots.atomic import write_text
+from hotspots.atomic import check_distinct, check_output, write_text
 from hotspots.cli.main import app, console
 from hotspots.cli.render import print_report
 from hotspots.errors import TooManyRejectsError
@@ -182,6 +182,9 @@ def ingest(
         start,
     )
     report_path = report or out.with_name(out.name.removesuffix(".parquet") + ".report.json")
+    check_distinct({"FILE": file, "--out": out, "--report": report_path, "--panel": panel})
+    created = check_output(out, "--out") + check_output(report_path, "--report")
+    created += check_output(panel, "--panel") if panel is not None else []
     try:
         result = _read_with_progress(file, options)
     except TooManyRejectsError as err:
@@ -206,6 +209,13 @@ def ingest(
     if counts is not None and panel is not None:
         counts.to_parquet(panel)
         console.print(_panel_summary(counts, panel), soft_wrap=True)
+    print_created(created)
+
+
+def print_created(folders: list[Path]) -> None:
+    """Say which missing output folders a command created."""
+    for folder in dict.fromkeys(folders):
+        console.print(f"created folder {folder} (it did not exist)", soft_wrap=True)
 
 
 def _panel(
@@ -251,9 +261,11 @@ def demo_data(
     """
     from hotspots.synthetic import generate_city, write_city
 
+    created = check_output(out, "--out", folder=True)
     with console.status(f"simulating {events:,} events over {days} days"):
         city = generate_city(seed=seed, days=days, target_events=events)
         paths = write_city(city, out)
+    print_created(created)
     info = json.loads(paths["city.json"].read_text()) if "city.json" in paths else {}
     console.print(f"wrote the demo city to {out}/: " + ", ".join(p.name for p in paths.values()))
     if info:

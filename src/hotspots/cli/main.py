@@ -59,6 +59,13 @@ def main() -> None:
     except HotspotsError as err:
         console.print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
         sys.exit(2)
+    except OSError as err:  # a path the system refused: the user's to fix, not a bug
+        where = f"{err.filename}: " if err.filename else ""
+        console.print(
+            Text.assemble(("error: ", "bold red"), f"{where}{err.strerror or err}"),
+            soft_wrap=True,
+        )
+        sys.exit(2)
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)
     except typer.Abort:

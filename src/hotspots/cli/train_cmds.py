@@ -13,14 +13,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hotspots.cli.data_cmds import PRESET_HELP
+from hotspots.atomic import check_distinct, check_output
+from hotspots.cli.data_cmds import PRESET_HELP, print_created
 from hotspots.cli.main import app, console, out
 from hotspots.cli.render import print_report
 from hotspots.config import get_settings
 from hotspots.errors import ConfigError
 from hotspots.evaluation import BacktestResult, write_report
 from hotspots.jobs.data import event_options, ingest_options, load_events
-from hotspots.jobs.forecast import forecast_events, parse_as_of, write_forecast
+from hotspots.jobs.forecast import forecast_events, output_suffix, parse_as_of, write_forecast
 from hotspots.jobs.spec import TrainingSpec, read_spec, spec_from_dict
 from hotspots.jobs.train import (
     Prepared,
@@ -241,9 +242,10 @@ def backtest(
     Nothing is published: use `hotspots train` for that.
     """
     spec = read_spec(spec_file, {"backtest.folds": folds, "window.until": until})
+    target = out_dir or default_report_dir(spec)
+    created = check_output(target, "--out", folder=True)
     prepared = _prepare(spec)
     result, selection = _backtest_and_select(prepared)
-    target = out_dir or default_report_dir(spec)
     paths = write_report(
         result,
         target,
@@ -252,6 +254,7 @@ def backtest(
         feature_importance=feature_importances(result),
     )
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}", soft_wrap=True)
+    print_created(created)
 
 
 @app.command()
@@ -276,6 +279,9 @@ def forecast(
     Each as_of reads only whole periods before it; horizon 1 is the period that starts at
     as_of, or the first one after it. Rows: as_of, period_start, cell, expected_count, rank.
     """
+    check_distinct({"--events": events, "--output": output})
+    output_suffix(output)
+    created = check_output(output, "--output")
     loaded = Registry(models_dir or get_settings().models_dir).load(model, version)
     kwargs = event_options(loaded.manifest)  # how the model's own events were read
     if preset is not None:
@@ -300,3 +306,4 @@ def forecast(
         f"{loaded.forecaster.cells_.size:,} cells) from {model} {loaded.version} to {output}",
         soft_wrap=True,
     )
+    print_created(created)

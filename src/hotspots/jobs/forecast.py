@@ -115,11 +115,17 @@ def rank_forecast(frame: pd.DataFrame) -> pd.DataFrame:
     return ranked.loc[:, list(FORECAST_COLUMNS)]
 
 
-def write_forecast(frame: pd.DataFrame, out: Path) -> None:
-    """Write a ranked forecast as CSV, Parquet or GeoJSON (by suffix), atomically."""
+def output_suffix(out: Path) -> str:
+    """The output format of a forecast file by its suffix; ConfigError for any other."""
     suffix = out.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise ConfigError(f"--output {out.name}: the suffix must be one of {list(OUTPUT_SUFFIXES)}")
+    return suffix
+
+
+def write_forecast(frame: pd.DataFrame, out: Path) -> None:
+    """Write a ranked forecast as CSV, Parquet or GeoJSON (by suffix), atomically."""
+    suffix = output_suffix(out)
     edge = frame.assign(cell=cells_to_strings(frame["cell"].to_numpy(np.uint64)))
     with atomic_path(out) as tmp:
         if suffix == ".csv":
