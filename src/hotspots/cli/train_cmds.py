@@ -14,15 +14,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hotspots.atomic import check_distinct, check_output
+from hotspots.cli import spec_flags as F
 from hotspots.cli.data_cmds import PRESET_HELP, print_created
 from hotspots.cli.main import app, console, out
 from hotspots.cli.render import print_report
 from hotspots.config import get_settings
-from hotspots.errors import ConfigError
 from hotspots.evaluation import BacktestResult, write_report
 from hotspots.jobs.data import event_options, ingest_options, load_events
 from hotspots.jobs.forecast import forecast_events, output_suffix, parse_as_of, write_forecast
-from hotspots.jobs.spec import TrainingSpec, read_spec, spec_from_dict
+from hotspots.jobs.spec import TrainingSpec, check_spec
 from hotspots.jobs.train import (
     Prepared,
     Selection,
@@ -43,14 +43,6 @@ _EXAMPLES = (
     "  hotspots train --events crimes.csv.gz --preset chicago --category 'ASSAULT' "
     "--resolution 9 --period W --until 2018-01-01 --name chicago-assault\n\n"
 )
-
-
-def _spec(spec_file: Path | None, overrides: dict[str, Any]) -> TrainingSpec:
-    if spec_file is not None:
-        return read_spec(spec_file, overrides)
-    if overrides.get("data.events") is None or overrides.get("name") is None:
-        raise ConfigError("give a training spec (SPEC.toml), or at least --events and --name")
-    return spec_from_dict({"data": {}}, overrides)
 
 
 @contextmanager
@@ -117,59 +109,40 @@ def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]
     return result, selection
 
 
-_SPEC_ARG = typer.Argument(None, help="Training spec (TOML); flags override its keys.")
-_EVENTS = typer.Option(None, "--events", help="Export or event table [spec: data.events].")
-_PRESET = typer.Option(None, help=f"Source format [spec: data.preset]. {PRESET_HELP}.")
-_MAP = typer.Option(None, "--map", help="Column map `key=COLUMN,...` [spec: data.map].")
-_CRS = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:27700 [spec: data.crs].")
-_TZ = typer.Option(None, "--tz", help="Local timezone of the events [spec: data.timezone].")
-_MAX_REJECT = typer.Option(None, help="Reject-share ceiling [spec: data.max_reject_fraction].")
 _MODELS_DIR = typer.Option(None, help="Registry folder [default: HOTSPOTS_MODELS_DIR or models].")
-
-
-def _overrides(**flags: Any) -> dict[str, Any]:
-    keys = {
-        "events": "data.events",
-        "preset": "data.preset",
-        "map_": "data.map",
-        "crs": "data.crs",
-        "tz": "data.timezone",
-        "max_reject_fraction": "data.max_reject_fraction",
-        "category": "target.categories",
-        "resolution": "grid.resolution",
-        "period": "grid.period",
-        "start": "window.start",
-        "until": "window.until",
-        "model": "model.kind",
-        "folds": "backtest.folds",
-        "refit_every": "backtest.refit_every",
-        "name": "name",
-    }
-    return {keys[k]: (v or None) if k == "category" else v for k, v in flags.items()}
+_PRESET = typer.Option(None, help=f"Source format. {PRESET_HELP}.")
+_MAP = typer.Option(None, "--map", help="Column map `key=COLUMN,...`.")
+_CRS = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:27700.")
+_MAX_REJECT = typer.Option(None, help="Reject-share ceiling [default: the model's, or 0.05].")
 
 
 @app.command(epilog=_EXAMPLES)
 def train(
-    spec_file: Path | None = _SPEC_ARG,
-    events: Path | None = _EVENTS,
-    preset: str | None = _PRESET,
-    map_: str | None = _MAP,
-    crs: str | None = _CRS,
-    tz: str | None = _TZ,
-    max_reject_fraction: float | None = _MAX_REJECT,
-    category: list[str] | None = typer.Option(
-        None, help="Target category; repeat, or a regular expression [spec: target.categories]."
-    ),
-    resolution: int | None = typer.Option(None, help="H3 resolution [spec: grid.resolution]."),
-    period: str | None = typer.Option(None, help="D, W or M [spec: grid.period]."),
-    start: str | None = typer.Option(None, help="First date used [spec: window.start]."),
-    until: str | None = typer.Option(
-        None, help="Exclusive training cut-off [spec: window.until; default: last whole period]."
-    ),
-    model: str | None = typer.Option(None, help="Main model kind [spec: model.kind]."),
-    folds: int | None = typer.Option(None, help="Backtest folds [spec: backtest.folds]."),
-    refit_every: int | None = typer.Option(None, help="Refit every K folds [default: once]."),
-    name: str | None = typer.Option(None, help="Model name in the registry [spec: name]."),
+    spec_file: Path | None = F.SPEC_ARG,
+    events: Path | None = F.EVENTS,
+    preset: str | None = F.PRESET,
+    map_: str | None = F.MAP,
+    crs: str | None = F.CRS,
+    tz: str | None = F.TZ,
+    source_tz: str | None = F.SOURCE_TZ,
+    time_format: str | None = F.TIME_FORMAT,
+    boundary: Path | None = F.BOUNDARY,
+    bbox: str | None = F.BBOX,
+    max_distance_km: float | None = F.MAX_DISTANCE,
+    max_reject_fraction: float | None = F.MAX_REJECT,
+    include_discretionary: bool | None = F.DISCRETIONARY,
+    category_map: Path | None = F.CATEGORY_MAP,
+    category_name: str | None = F.CATEGORY_NAME,
+    category: list[str] | None = F.CATEGORY,
+    resolution: int | None = F.RESOLUTION,
+    period: str | None = F.PERIOD,
+    k_ring: int | None = F.K_RING,
+    start: str | None = F.START,
+    until: str | None = F.UNTIL,
+    model: str | None = F.MODEL,
+    folds: int | None = F.FOLDS,
+    refit_every: int | None = F.REFIT_EVERY,
+    name: str | None = F.NAME,
     models_dir: Path | None = _MODELS_DIR,
     promote: bool = typer.Option(
         True, "--promote/--no-promote", help="Make the new version current (the default)."
@@ -179,26 +152,13 @@ def train(
 
     The published model is the main model when its backtest PAI at the spec's coverage is at
     least the best baseline's, else that baseline. It is refitted on the whole training
-    window and written to the registry with its manifest, model card and report.
+    window and written to the registry with its manifest, model card and report. Without a
+    spec, the flags alone make one (at least --events and --name).
     """
-    flags = _overrides(
-        events=events,
-        preset=preset,
-        map_=map_,
-        crs=crs,
-        tz=tz,
-        max_reject_fraction=max_reject_fraction,
-        category=category,
-        resolution=resolution,
-        period=period.upper() if period else None,
-        start=start,
-        until=until,
-        model=model,
-        folds=folds,
-        refit_every=refit_every,
-        name=name,
-    )
-    spec = _spec(spec_file, flags)
+    given = dict(locals())  # outside the comprehension: its locals() are its own
+    flags = {k: v for k, v in given.items() if k in F.KEYS}
+    spec = F.spec_from_flags(spec_file, flags, default_name=False)
+    check_spec(spec)
     prepared = _prepare(spec)
     result, selection = _backtest_and_select(prepared)
     chosen = result.fitted[selection.name]
@@ -232,16 +192,44 @@ def train(
 
 @app.command()
 def backtest(
-    spec_file: Path = typer.Argument(..., help="Training spec (TOML)."),
+    spec_file: Path | None = F.SPEC_ARG,
     out_dir: Path | None = typer.Option(None, "--out", help="Report folder [reports/NAME]."),
-    folds: int | None = typer.Option(None, help="Backtest folds [spec: backtest.folds]."),
-    until: str | None = typer.Option(None, help="Exclusive cut-off [spec: window.until]."),
+    events: Path | None = F.EVENTS,
+    preset: str | None = F.PRESET,
+    map_: str | None = F.MAP,
+    crs: str | None = F.CRS,
+    tz: str | None = F.TZ,
+    source_tz: str | None = F.SOURCE_TZ,
+    time_format: str | None = F.TIME_FORMAT,
+    boundary: Path | None = F.BOUNDARY,
+    bbox: str | None = F.BBOX,
+    max_distance_km: float | None = F.MAX_DISTANCE,
+    max_reject_fraction: float | None = F.MAX_REJECT,
+    include_discretionary: bool | None = F.DISCRETIONARY,
+    category_map: Path | None = F.CATEGORY_MAP,
+    category_name: str | None = F.CATEGORY_NAME,
+    category: list[str] | None = F.CATEGORY,
+    resolution: int | None = F.RESOLUTION,
+    period: str | None = F.PERIOD,
+    k_ring: int | None = F.K_RING,
+    start: str | None = F.START,
+    until: str | None = F.UNTIL,
+    model: str | None = F.MODEL,
+    folds: int | None = F.FOLDS,
+    refit_every: int | None = F.REFIT_EVERY,
+    name: str | None = typer.Option(
+        None, help="Name of the run [spec: name; default: the events file's]."
+    ),
 ) -> None:
     """Backtest the spec's model beside every baseline and write report.json / report.html.
 
-    Nothing is published: use `hotspots train` for that.
+    Nothing is published: use `hotspots train` for that. Without a spec, the flags alone
+    make one (at least --events).
     """
-    spec = read_spec(spec_file, {"backtest.folds": folds, "window.until": until})
+    given = dict(locals())  # outside the comprehension: its locals() are its own
+    flags = {k: v for k, v in given.items() if k in F.KEYS}
+    spec = F.spec_from_flags(spec_file, flags, default_name=True)
+    check_spec(spec)
     target = out_dir or default_report_dir(spec)
     created = check_output(target, "--out", folder=True)
     prepared = _prepare(spec)

@@ -25,7 +25,7 @@ from hotspots.grid import StudyArea
 from hotspots.jobs.data import LoadedEvents, Progress, ingest_options, load_events
 from hotspots.jobs.data import whole_periods_end as _whole_end
 from hotspots.jobs.data import whole_periods_start as _whole_start
-from hotspots.jobs.spec import TrainingSpec, match_categories
+from hotspots.jobs.spec import TrainingSpec, check_spec, match_categories
 
 FoldProgress = Callable[[str, int, int], None]
 
@@ -74,6 +74,7 @@ def prepare(spec: TrainingSpec, progress: Progress | None = None) -> Prepared:
     A ``window.until`` or ``window.start`` inside a period is snapped to a period start (see
     ``snap_window``), so every period of the panel, and every backtest fold, is whole.
     """
+    check_spec(spec)  # a wrong model, parameter or path fails before the data are read
     data = spec.data
     options = ingest_options(**data.model_dump(exclude={"events"}))
     loaded = load_events(data.events, options, progress)
