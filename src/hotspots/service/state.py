@@ -256,7 +256,12 @@ class ServiceState:
             self.failures = MappingProxyType(failures)
             self._tried = MappingProxyType({m.name: m.current for m in models})
             self.published = generation
-        logger.info("serving %d model(s); %d failed", len(served), len(failures))
+        if not models:
+            logger.warning(
+                "serving 0 models: the models folder %s holds no model", self.settings.models_dir
+            )
+        else:
+            logger.info("serving %d model(s); %d failed", len(served), len(failures))
 
     def refresh(self) -> tuple[dict[str, Served], dict[str, str]]:
         """Republish every model at the registry's current version (a served model keeps its
