@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from hotspots.atomic import check_distinct, check_output, write_text
 from hotspots.cli.main import app, console
+from hotspots.cli.progress import counted, stage
 from hotspots.cli.render import print_report
 from hotspots.errors import TooManyRejectsError
 from hotspots.features import Panel, events_to_panel, period_floor
@@ -63,19 +63,8 @@ def build_options(
 
 
 def _read_with_progress(path: Path, options: IngestOptions) -> IngestResult:
-    columns = [
-        TextColumn("reading {task.fields[name]}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(
-        *columns, console=console, transient=True, disable=not console.is_terminal
-    ) as bar:
-        task = bar.add_task("read", total=None, name=path.name)
-        return ingest_file(
-            path, options, lambda done, total: bar.update(task, completed=done, total=total)
-        )
+    with counted(f"reading {path.name}") as update:
+        return ingest_file(path, options, lambda done, total: update("bytes", done, total))
 
 
 @app.command(
@@ -224,7 +213,7 @@ def _panel(
     area = StudyArea.from_boundary(boundary, resolution) if boundary else None
     # the panel starts where the data do: stray events before the dense months are not counted
     start = period_floor([data_start(result.events)], period)[0]
-    with console.status("building the panel"):
+    with stage("building the panel"):
         return events_to_panel(
             result.events, resolution=resolution, freq=period, study_area=area, k=k, start=start
         )
@@ -262,7 +251,7 @@ def demo_data(
     from hotspots.synthetic import generate_city, write_city
 
     created = check_output(out, "--out", folder=True)
-    with console.status(f"simulating {events:,} events over {days} days"):
+    with stage(f"simulating {events:,} events over {days} days"):
         city = generate_city(seed=seed, days=days, target_events=events)
         paths = write_city(city, out)
     print_created(created)

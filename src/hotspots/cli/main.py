@@ -43,10 +43,26 @@ def _root(
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
 ) -> None:
+    for each in (console, out):
+        fit_width(each)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+
+
+LOG_WIDTH = 10_000
+"""Width of output that is not a terminal (a log, a pipe): wide enough never to wrap a table."""
+
+
+def fit_width(target: Console) -> None:
+    """``COLUMNS`` when set, else the terminal's own width, else (a log or a pipe, where rich
+    would wrap at 80 columns) no wrapping: tables keep their natural width."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        target.width = int(columns)
+    elif not target.is_terminal:
+        target.width = LOG_WIDTH
 
 
 def main() -> None:

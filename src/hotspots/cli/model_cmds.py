@@ -43,7 +43,7 @@ def list_(
         return
     table = Table(title=f"Models in {registry.root}", title_justify="left")
     for column in ("name", "current", "versions", "kind", "target", "created"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # wrapped when narrow, never cut
     for m in models:
         table.add_row(
             Text(m.name),

@@ -70,7 +70,7 @@ def list_(
         return
     table = Table(title=f"API keys in {store.path}", title_justify="left")
     for column in ("id", "name", "scopes", "created", "revoked"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # wrapped when narrow, never cut
     for r in records:
         table.add_row(
             Text(r.id),
@@ -122,7 +122,8 @@ def audit(
         table = Table(title=f"Audit log {shown}", title_justify="left")
         columns = ("time", "request_id", "key_id", "method", "route", "params", "status")
         for column in (*columns, "model", "etag", "ms"):
-            table.add_column(column, justify="right" if column in ("status", "ms") else "left")
+            right = column in ("status", "ms")
+            table.add_column(column, justify="right" if right else "left", overflow="fold")
         for r in records:
             params = json.dumps(dict(r.params), ensure_ascii=False) if r.params else ""
             values = (r.time, r.request_id, r.key_id or "-", r.method, r.route, params)

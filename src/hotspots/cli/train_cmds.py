@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from hotspots.atomic import check_distinct, check_output
 from hotspots.cli import spec_flags as F
 from hotspots.cli.data_cmds import PRESET_HELP, print_created
 from hotspots.cli.main import app, console, out
+from hotspots.cli.progress import counted, stage
 from hotspots.cli.render import print_report
 from hotspots.config import get_settings
 from hotspots.evaluation import BacktestResult, write_report
@@ -45,20 +43,8 @@ _EXAMPLES = (
 )
 
 
-@contextmanager
-def _bar(label: str) -> Iterator[Any]:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(_model: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=f"{label} {_model}")
-
-        yield update
-
-
 def _prepare(spec: TrainingSpec) -> Prepared:
-    with console.status(f"reading {spec.data.events.name}"):
+    with stage(f"reading {spec.data.events.name}"):
         prepared = prepare(spec)
     if prepared.loaded.report is not None:
         print_report(console, prepared.loaded.report)
@@ -77,8 +63,8 @@ def _prepare(spec: TrainingSpec) -> Prepared:
 def _comparison(result: BacktestResult, cutoff: str, selected: str | None) -> Table:
     frame = result.table(cutoff)
     table = Table(
-        title=f"backtest: {len(result.folds)} folds, top {cutoff} of the study cells flagged "
-        "(means over folds; * = published)"
+        title=f"top {cutoff} of cells flagged: means of {len(result.folds)} folds",
+        caption="* = published",
     )
     for col in ("model", "hit rate", "PAI", "PAI 95% CI", "PEI", "deviance"):
         table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
@@ -99,8 +85,10 @@ def _fmt(value: Any) -> str:
 
 
 def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]:
-    with _bar("backtest") as update:
-        result = run_backtest(prepared, progress=update)
+    with counted("backtest") as update:
+        result = run_backtest(
+            prepared, progress=lambda model, done, total: update(model, done, total)
+        )
     selection = select_model(result, prepared.spec)
     for c in prepared.spec.backtest.coverages:
         cutoff = f"{c * 100:g}%"
@@ -162,7 +150,7 @@ def train(
     prepared = _prepare(spec)
     result, selection = _backtest_and_select(prepared)
     chosen = result.fitted[selection.name]
-    with console.status(f"fitting {selection.name} on the whole training window"):
+    with stage(f"fitting {selection.name} on the whole training window"):
         final = fit_final(prepared, chosen)
     registry = Registry(models_dir or get_settings().models_dir)
     with tempfile.TemporaryDirectory() as tmp:
@@ -278,11 +266,11 @@ def forecast(
     kwargs.update({k: v for k, v in flags.items() if v is not None})
     options = ingest_options(**kwargs)
     dates = parse_as_of(as_of, loaded.forecaster.freq_)
-    with console.status(f"reading {events.name}"):
+    with stage(f"reading {events.name}"):
         history = load_events(events, options)
     if history.report is not None:
         print_report(console, history.report)
-    with console.status(f"forecasting {len(dates)} as_of date(s)"):
+    with stage(f"forecasting {len(dates)} as_of date(s)"):
         frame, warnings = forecast_events(
             loaded.forecaster, history.events, dates, horizon, loaded.manifest
         )
