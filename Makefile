@@ -42,6 +42,7 @@ test: $(STAMP) lint typecheck  ## lint, type-check and run the tests
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)  ## speed and accuracy benchmarks (accuracy needs ../shared/data)
+	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/api_load.py

@@ -108,12 +108,12 @@ def test_demo_data_into_a_file_is_one_line(run_cli: RunCli, tmp_path: Path) -> N
 def test_an_os_error_while_writing_is_one_line(
     run_cli: RunCli, export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import hotspots.cli.data_cmds as data_cmds
+    import hotspots.ingest
 
     def refuse(*_: object, **__: object) -> None:
         raise PermissionError(13, "Permission denied", str(tmp_path / "e.parquet"))
 
-    monkeypatch.setattr(data_cmds, "write_events", refuse)
+    monkeypatch.setattr(hotspots.ingest, "write_events", refuse)
     res = ingest(run_cli, export, "--out", tmp_path / "e.parquet")
     assert res.code == 2 and "internal error" not in res.err
     last = res.err.strip().splitlines()[-1]  # after the validation report

@@ -67,7 +67,18 @@ def test_a_narrow_terminal_wraps_names_but_never_cuts_them(
     assert LONG in "".join(first_cells)
 
 
-def test_progress_lines_in_a_log(run_cli: RunCli, year_city_dir: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Progress lines from the first moment (a quick test run is under the quiet 2 s)."""
+    import hotspots.cli.progress as progress
+
+    monkeypatch.setattr(progress, "QUIET_S", 0.0)
+    monkeypatch.setattr(progress, "LINE_EVERY_S", 0.05)
+
+
+def test_progress_lines_in_a_log(
+    run_cli: RunCli, year_city_dir: Path, tmp_path: Path, eager: None
+) -> None:
     res = run_cli(
         "backtest", "--events", year_city_dir / "events.csv.gz", "--map", COLUMN_MAP,
         "--tz", TIMEZONE, "--category", "burglary", "--resolution", "8",
@@ -75,14 +86,13 @@ def test_progress_lines_in_a_log(run_cli: RunCli, year_city_dir: Path, tmp_path:
     )  # fmt: skip
     assert res.code == 0, res.err
     lines = res.err.splitlines()
-    assert "reading events.csv.gz ..." in lines
     assert any(line.startswith("reading events.csv.gz: done in ") for line in lines)
     assert any(line.startswith("backtest kde 2/2 (100%), ") for line in lines)
     assert any(line.startswith("backtest: done in ") for line in lines)
 
 
 def test_ingest_progress_lines_in_a_log(
-    run_cli: RunCli, year_city_dir: Path, tmp_path: Path
+    run_cli: RunCli, year_city_dir: Path, tmp_path: Path, eager: None
 ) -> None:
     res = run_cli(
         "ingest", year_city_dir / "events.csv.gz", "--map", COLUMN_MAP, "--tz", TIMEZONE,
@@ -92,3 +102,24 @@ def test_ingest_progress_lines_in_a_log(
     assert "(100%)" in res.err and "reading events.csv.gz: done in" in res.err
     assert "building the panel: done in" in res.err
     assert pd.read_parquet(tmp_path / "e.parquet").shape[0] > 0
+
+
+def test_a_long_stage_beats_in_a_log(eager: None, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    from hotspots.cli.progress import stage
+
+    with stage("fitting"):
+        time.sleep(0.3)
+    lines = capsys.readouterr().err.splitlines()
+    assert sum(line.startswith("fitting ... ") for line in lines) >= 2
+    assert lines[-1].startswith("fitting: done in 0.")
+
+
+def test_a_quick_failure_is_one_line(run_cli: RunCli, tmp_path: Path) -> None:
+    source = tmp_path / "e.csv"
+    source.write_text("a,b\n")
+    res = run_cli(
+        "ingest", source, "--map", "time=a,lat=b,lng=b,category=a", "--out", tmp_path / "o.parquet"
+    )
+    assert res.code == 2 and len(res.err.strip().splitlines()) == 1, res.err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -12,11 +13,11 @@ from hotspots.cli.main import app, console
 from hotspots.cli.progress import counted, stage
 from hotspots.cli.render import print_report
 from hotspots.errors import TooManyRejectsError
-from hotspots.features import Panel, events_to_panel, period_floor
-from hotspots.grid import StudyArea
-from hotspots.ingest import IngestOptions, IngestResult, ingest_file, write_events
 from hotspots.ingest.mapping import PRESETS
-from hotspots.jobs.data import data_start, ingest_options
+
+if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
+    from hotspots.features import Panel
+    from hotspots.ingest import IngestOptions, IngestResult
 
 PRESET_HELP = "; ".join(f"**{p.name}**: {p.description}" for p in PRESETS.values())
 
@@ -41,6 +42,8 @@ def build_options(
     start: str | None = None,
 ) -> IngestOptions:
     """IngestOptions from CLI flag values (shared by every command that reads events)."""
+    from hotspots.jobs.data import ingest_options
+
     return ingest_options(
         preset=preset,
         map=map_,
@@ -63,6 +66,8 @@ def build_options(
 
 
 def _read_with_progress(path: Path, options: IngestOptions) -> IngestResult:
+    from hotspots.ingest import ingest_file
+
     with counted(f"reading {path.name}") as update:
         return ingest_file(path, options, lambda done, total: update("bytes", done, total))
 
@@ -189,6 +194,8 @@ def ingest(
         "timezone": result.timezone,
         "report": result.report.to_dict(),
     }
+    from hotspots.ingest import write_events
+
     write_events(result.events, out, meta)
     write_text(report_path, result.report.to_json())
     console.print(
@@ -210,6 +217,10 @@ def print_created(folders: list[Path]) -> None:
 def _panel(
     result: IngestResult, boundary: Path | None, resolution: int, period: str, k: int
 ) -> Panel:
+    from hotspots.features import events_to_panel, period_floor
+    from hotspots.grid import StudyArea
+    from hotspots.jobs.data import data_start
+
     area = StudyArea.from_boundary(boundary, resolution) if boundary else None
     # the panel starts where the data do: stray events before the dense months are not counted
     start = period_floor([data_start(result.events)], period)[0]

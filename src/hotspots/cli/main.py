@@ -67,8 +67,18 @@ def fit_width(target: Console) -> None:
 
 def main() -> None:
     """Entry point: run the app; a HotspotsError becomes one line and exit status 2."""
+    if sys.argv[1:] == ["--version"]:  # answered before the command modules load
+        out.print(f"hotspots {__version__}")
+        sys.exit(0)
     # importing the command modules registers their commands
-    from hotspots.cli import data_cmds, model_cmds, serve_cmd, service_cmds, train_cmds  # noqa: F401
+    from hotspots.cli import (  # noqa: F401
+        data_cmds,
+        forecast_cmd,
+        model_cmds,
+        serve_cmd,
+        service_cmds,
+        train_cmds,
+    )
 
     try:
         app(standalone_mode=False)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,26 +14,41 @@ from hotspots.cli.main import console
 
 Update = Callable[[str, int, int | None], None]
 """``update(detail, done, total)``: ``total`` None while it is not known."""
+QUIET_S = 2.0
+"""In a log, nothing for work shorter than this: a quick failure stays one error line."""
 LINE_EVERY_S = 10.0
 """In a log, a progress line at least this often (and at every tenth of the work)."""
 
 
 @contextmanager
 def stage(label: str) -> Iterator[None]:
-    """A spinner on a terminal; elsewhere a line when the stage starts and one when it ends."""
+    """A spinner on a terminal; elsewhere a line every 10 s while it runs and one at the end
+    (none for work under 2 s)."""
     if console.is_terminal:
         with console.status(label):
             yield
         return
     start = time.monotonic()
-    console.print(f"{label} ...", soft_wrap=True)
-    yield
-    console.print(f"{label}: done in {time.monotonic() - start:.1f} s", soft_wrap=True)
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(LINE_EVERY_S):
+            console.print(f"{label} ... {time.monotonic() - start:.0f} s", soft_wrap=True)
+
+    beater = threading.Thread(target=beat, name="progress", daemon=True)
+    beater.start()
+    try:
+        yield
+    finally:
+        done.set()
+        beater.join()
+    _done(label, start)
 
 
 @contextmanager
 def counted(label: str) -> Iterator[Update]:
-    """A bar on a terminal; elsewhere a line per tenth of the work, or every 10 s."""
+    """A bar on a terminal; elsewhere, after the first 2 s, a line per tenth of the work or
+    every 10 s, and one at the end."""
     if console.is_terminal:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
@@ -49,15 +65,20 @@ def counted(label: str) -> Iterator[Update]:
     def line(detail: str, done: int, total: int | None) -> None:
         now = time.monotonic()
         tenth = 10 * done // total if total else -1
-        if tenth == last["tenth"] and now - last["at"] < LINE_EVERY_S:
+        quiet = now - start < QUIET_S
+        if quiet or (tenth == last["tenth"] and now - last["at"] < LINE_EVERY_S):
             return
         last.update(at=now, tenth=tenth)
         share = f" ({done / total:.0%})" if total else ""
         of = f"/{total:,}" if total else ""
-        console.print(
-            f"{label} {detail} {done:,}{of}{share}, {now - start:.0f} s".replace("  ", " "),
-            soft_wrap=True,
-        )
+        console.print(f"{label} {detail} {done:,}{of}{share}, {now - start:.0f} s", soft_wrap=True)
 
     yield line
-    console.print(f"{label}: done in {time.monotonic() - start:.1f} s", soft_wrap=True)
+    _done(label, start)
+
+
+def _done(label: str, start: float) -> None:
+    """The closing line of work that was long enough to be shown."""
+    took = time.monotonic() - start
+    if took >= QUIET_S:
+        console.print(f"{label}: done in {took:.1f} s", soft_wrap=True)

@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from hotspots.cli.main import app, console
-from hotspots.config import get_settings
 from hotspots.errors import ConfigError
 
 APP_FACTORY = "hotspots.service.app:create_app"
@@ -80,6 +79,7 @@ def serve(
     """
     import uvicorn
 
+    from hotspots.config import get_settings
     from hotspots.service.app import log_config
 
     if workers < 1:

@@ -10,7 +10,6 @@ from rich.table import Table
 from rich.text import Text
 
 from hotspots.cli.main import app, console, out
-from hotspots.config import get_settings
 from hotspots.service.audit import AUDIT_FILE, day_file, read
 from hotspots.service.keys import KEYS_FILE, SCOPES, KeyStore
 
@@ -26,6 +25,8 @@ STATE_DIR_HELP = "Service state folder [default: HOTSPOTS_STATE_DIR or ./var]."
 
 
 def _state_dir(state_dir: Path | None) -> Path:
+    from hotspots.config import get_settings
+
     return state_dir if state_dir is not None else get_settings().state_dir
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from hotspots.cli.data_cmds import PRESET_HELP
 from hotspots.errors import ConfigError
-from hotspots.jobs.spec import NAME_PATTERN, TrainingSpec, read_spec, spec_from_dict
+
+if TYPE_CHECKING:  # pydantic builds the spec models at import: 0.2 s that --help must not pay
+    from hotspots.jobs.spec import TrainingSpec
 
 SPEC_ARG = typer.Argument(None, help="Training spec (TOML); flags override its keys.")
 EVENTS = typer.Option(None, "--events", help="Export or event table [spec: data.events].")
@@ -85,6 +87,8 @@ def spec_from_flags(
 ) -> TrainingSpec:
     """The spec ``spec_file`` with ``flags`` (named as the command's parameters) over its
     keys, or the flags alone. ``default_name``: without a name, use the events file's."""
+    from hotspots.jobs.spec import read_spec, spec_from_dict
+
     overrides = {KEYS[k]: v for k, v in flags.items()}
     if overrides.get("target.categories") == []:
         overrides["target.categories"] = None
@@ -103,6 +107,8 @@ def spec_from_flags(
 
 
 def _name_of(path: Path) -> str:
+    from hotspots.jobs.spec import NAME_PATTERN
+
     stem = path.name.split(".")[0]
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-._")[:64] or "backtest"
     return name if re.match(NAME_PATTERN, name) else "backtest"

@@ -1,39 +1,25 @@
-"""Model commands: ``hotspots train``, ``hotspots backtest`` and ``hotspots forecast``."""
+"""Model commands: ``hotspots train`` and ``hotspots backtest``."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from hotspots.atomic import check_distinct, check_output
+from hotspots.atomic import check_output
 from hotspots.cli import spec_flags as F
-from hotspots.cli.data_cmds import PRESET_HELP, print_created
+from hotspots.cli.data_cmds import print_created
 from hotspots.cli.main import app, console, out
 from hotspots.cli.progress import counted, stage
 from hotspots.cli.render import print_report
-from hotspots.config import get_settings
-from hotspots.evaluation import BacktestResult, write_report
-from hotspots.jobs.data import event_options, ingest_options, load_events
-from hotspots.jobs.forecast import forecast_events, output_suffix, parse_as_of, write_forecast
-from hotspots.jobs.spec import TrainingSpec, check_spec
-from hotspots.jobs.train import (
-    Prepared,
-    Selection,
-    backtest_record,
-    default_report_dir,
-    feature_importances,
-    fit_final,
-    prepare,
-    report_meta,
-    run_backtest,
-    select_model,
-)
-from hotspots.registry import Registry
+
+if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
+    from hotspots.evaluation import BacktestResult
+    from hotspots.jobs.spec import TrainingSpec
+    from hotspots.jobs.train import Prepared, Selection
 
 _EXAMPLES = (
     "Examples:\n\n"
@@ -44,6 +30,8 @@ _EXAMPLES = (
 
 
 def _prepare(spec: TrainingSpec) -> Prepared:
+    from hotspots.jobs.train import prepare
+
     with stage(f"reading {spec.data.events.name}"):
         prepared = prepare(spec)
     if prepared.loaded.report is not None:
@@ -81,10 +69,14 @@ def _comparison(result: BacktestResult, cutoff: str, selected: str | None) -> Ta
 
 
 def _fmt(value: Any) -> str:
+    import pandas as pd
+
     return "-" if value is None or pd.isna(value) else f"{float(value):.3f}"
 
 
 def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]:
+    from hotspots.jobs.train import run_backtest, select_model
+
     with counted("backtest") as update:
         result = run_backtest(
             prepared, progress=lambda model, done, total: update(model, done, total)
@@ -98,10 +90,6 @@ def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]
 
 
 _MODELS_DIR = typer.Option(None, help="Registry folder [default: HOTSPOTS_MODELS_DIR or models].")
-_PRESET = typer.Option(None, help=f"Source format. {PRESET_HELP}.")
-_MAP = typer.Option(None, "--map", help="Column map `key=COLUMN,...`.")
-_CRS = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:27700.")
-_MAX_REJECT = typer.Option(None, help="Reject-share ceiling [default: the model's, or 0.05].")
 
 
 @app.command(epilog=_EXAMPLES)
@@ -145,10 +133,17 @@ def train(
     """
     given = dict(locals())  # outside the comprehension: its locals() are its own
     flags = {k: v for k, v in given.items() if k in F.KEYS}
+    from hotspots.jobs.spec import check_spec
+
     spec = F.spec_from_flags(spec_file, flags, default_name=False)
     check_spec(spec)
     prepared = _prepare(spec)
     result, selection = _backtest_and_select(prepared)
+    from hotspots.config import get_settings
+    from hotspots.evaluation import write_report
+    from hotspots.jobs.train import backtest_record, feature_importances, fit_final, report_meta
+    from hotspots.registry import Registry
+
     chosen = result.fitted[selection.name]
     with stage(f"fitting {selection.name} on the whole training window"):
         final = fit_final(prepared, chosen)
@@ -216,8 +211,13 @@ def backtest(
     """
     given = dict(locals())  # outside the comprehension: its locals() are its own
     flags = {k: v for k, v in given.items() if k in F.KEYS}
+    from hotspots.jobs.spec import check_spec
+
     spec = F.spec_from_flags(spec_file, flags, default_name=True)
     check_spec(spec)
+    from hotspots.evaluation import write_report
+    from hotspots.jobs.train import default_report_dir, feature_importances, report_meta
+
     target = out_dir or default_report_dir(spec)
     created = check_output(target, "--out", folder=True)
     prepared = _prepare(spec)
@@ -230,56 +230,4 @@ def backtest(
         feature_importance=feature_importances(result),
     )
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}", soft_wrap=True)
-    print_created(created)
-
-
-@app.command()
-def forecast(
-    model: str = typer.Option(..., "--model", help="Model name in the registry."),
-    version: str | None = typer.Option(None, help="Version, e.g. v3 [default: current]."),
-    models_dir: Path | None = _MODELS_DIR,
-    events: Path = typer.Option(..., "--events", help="Export or event table with the history."),
-    preset: str | None = _PRESET,
-    map_: str | None = _MAP,
-    crs: str | None = _CRS,
-    tz: str | None = typer.Option(None, "--tz", help="Local timezone [default: the model's]."),
-    max_reject_fraction: float | None = _MAX_REJECT,
-    as_of: list[str] = typer.Option(
-        ..., "--as-of", help="Forecast date; repeat, or START..END for every period start."
-    ),
-    horizon: int = typer.Option(1, help="Periods to forecast from each as_of."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output .csv, .parquet or .geojson."),
-) -> None:
-    """Forecast expected counts per study cell from a registered model (no refitting).
-
-    Each as_of reads only whole periods before it; horizon 1 is the period that starts at
-    as_of, or the first one after it. Rows: as_of, period_start, cell, expected_count, rank.
-    """
-    check_distinct({"--events": events, "--output": output})
-    output_suffix(output)
-    created = check_output(output, "--output")
-    loaded = Registry(models_dir or get_settings().models_dir).load(model, version)
-    kwargs = event_options(loaded.manifest)  # how the model's own events were read
-    if preset is not None:
-        kwargs.update(preset=preset, map=map_)  # another preset brings its own columns
-    flags = {"map": map_, "crs": crs, "timezone": tz, "max_reject_fraction": max_reject_fraction}
-    kwargs.update({k: v for k, v in flags.items() if v is not None})
-    options = ingest_options(**kwargs)
-    dates = parse_as_of(as_of, loaded.forecaster.freq_)
-    with stage(f"reading {events.name}"):
-        history = load_events(events, options)
-    if history.report is not None:
-        print_report(console, history.report)
-    with stage(f"forecasting {len(dates)} as_of date(s)"):
-        frame, warnings = forecast_events(
-            loaded.forecaster, history.events, dates, horizon, loaded.manifest
-        )
-    for warning in warnings:
-        console.print(f"warning: {warning}", soft_wrap=True)
-    write_forecast(frame, output)
-    console.print(
-        f"wrote {len(frame):,} rows ({len(dates)} as_of x {horizon} period(s) x "
-        f"{loaded.forecaster.cells_.size:,} cells) from {model} {loaded.version} to {output}",
-        soft_wrap=True,
-    )
     print_created(created)
