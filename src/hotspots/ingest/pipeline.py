@@ -24,13 +24,15 @@ from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE, PRECISIONS
 from hotspots.ingest.textbuf import all_lengths, arrow_strings, may_need_trim
 from hotspots.ingest.times import parse_times
 from hotspots.ingest.validate import (
+    DUPLICATE_RULE,
+    DUPLICATE_RULE_OFFENCE,
     REASONS,
     IdIndex,
     ValidationReport,
     fill_report,
     first_reason,
     index_ids,
-    repeated_ids,
+    repeated_records,
 )
 
 A = TypeVar("A")
@@ -104,7 +106,7 @@ def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
     tz = _check_tz(options.timezone or preset.timezone or get_settings().timezone, "--tz")
     source_tz = _check_tz(options.source_timezone or tz, "--source-tz")
     fmt = options.time_format or (preset.time_format if not user.time and cmap.time else None)
-    optional = {k for k in ("id", "origin") if not getattr(user, k)}
+    optional = {k for k in ("id", "origin", "offence") if not getattr(user, k)}
     return ReadPlan(cmap, optional, tz, source_tz, fmt)
 
 
@@ -211,8 +213,13 @@ def validate_frame(
     placed = coords.valid & ~masks["unparseable_time"]
     masks["outside_area"] = options.area.outside(coords.lat, coords.lng, placed)
     codes = first_reason(masks, n)
+    number = np.zeros(n, dtype=np.int32)
     if checks.ids is not None:
-        codes[repeated_ids(checks.ids, codes < 0)] = list(REASONS).index("duplicate_id")
+        same = [pd.factorize(category)[0], pd.DatetimeIndex(times).asi8, coords.lat, coords.lng]
+        if "offence" in raw:
+            same.append(pd.factorize(clean_text(raw["offence"]))[0])
+        dup, number = repeated_records(checks.ids, codes < 0, same)
+        codes[dup] = list(REASONS).index("duplicate_id")
     accepted = codes < 0
     excluded = accepted & checks.excluded
     keep = accepted & ~excluded
@@ -221,7 +228,7 @@ def validate_frame(
             _report(source, options, raw, codes, category[excluded]),
             category[keep].reset_index(drop=True).astype("string"),
         ),
-        lambda: _event_table(checks, keep, times, parsed.precision),
+        lambda: _event_table(checks, keep, times, parsed.precision, number),
     )
     events.insert(list(EVENT_COLUMNS).index("category"), "category", kept_category)
     report.rows_accepted = len(events)
@@ -230,7 +237,28 @@ def validate_frame(
         why = "--start" if options.start is not None else "over a year before the dense months"
         bound = period_bound.date() if period_bound is not None else "?"
         report.notes.append(f"times before {bound} are outside_period ({why})")
+    _duplicate_notes(report, number[keep], "offence" in raw)
     return IngestResult(events, report, plan.tz)
+
+
+def _duplicate_notes(
+    report: ValidationReport, number: npt.NDArray[np.int32], offence: bool
+) -> None:
+    """Which duplicate rule was used, and how many rows were other offences of an incident."""
+    report.duplicate_rule = DUPLICATE_RULE_OFFENCE if offence else DUPLICATE_RULE
+    report.offences_sharing_an_id = int((number > 0).sum())
+    if report.rejected.get("duplicate_id") or report.offences_sharing_an_id:
+        report.notes.append(f"duplicates: {report.duplicate_rule}")
+    if report.offences_sharing_an_id:
+        report.notes.append(
+            f"{report.offences_sharing_an_id:,} rows share an incident id with another offence "
+            "and are kept, as '<id>#2', '<id>#3', ..."
+        )
+    if report.rejected.get("duplicate_id") and not offence:
+        report.notes.append(
+            "an export with one row per offence may repeat an incident's id, category, time and "
+            "place for two offences: map its finer offence column (offence=COL) to keep them"
+        )
 
 
 def _report(
@@ -263,13 +291,22 @@ def _kept_text(texts: dict[str, pd.Series], key: str, keep: npt.NDArray[np.bool_
 
 
 def _event_ids(
-    texts: dict[str, pd.Series], keep: npt.NDArray[np.bool_], src: npt.NDArray[np.int64]
+    texts: dict[str, pd.Series],
+    keep: npt.NDArray[np.bool_],
+    src: npt.NDArray[np.int64],
+    number: npt.NDArray[np.int32],
 ) -> pd.Series:
-    """Source ids, or ``r<source_row>`` where the row has none."""
+    """Source ids, ``<id>#2`` ... for the other offences of an incident, or
+    ``r<source_row>`` where the row has none."""
     ids = _kept_text(texts, "id", keep)
     missing = ids.isna().to_numpy()
     if missing.any():  # formatting ids is slow: only for the rows that need one
         ids[missing] = np.char.add("r", src[missing].astype(str))
+    later = number[keep]
+    more = later > 0
+    if more.any():
+        suffix = np.char.add("#", (later[more] + 1).astype(str))
+        ids[more] = np.char.add(ids[more].to_numpy(str), suffix)
     return ids
 
 
@@ -278,12 +315,13 @@ def _event_table(
     keep: npt.NDArray[np.bool_],
     times: pd.Series,
     precision: npt.NDArray[np.int8],
+    number: npt.NDArray[np.int32],
 ) -> pd.DataFrame:
     """The event table of the kept rows, but for its category column (built beside it)."""
     src = np.flatnonzero(keep).astype(np.int64) + 1  # 1-based source rows
     return pd.DataFrame(
         {
-            "event_id": _event_ids(checks.texts, keep, src),
+            "event_id": _event_ids(checks.texts, keep, src, number),
             "occurred_at": times[keep].reset_index(drop=True).dt.as_unit("ns"),
             "time_precision": pd.Categorical.from_codes(
                 precision[keep].astype(np.int8), dtype=PRECISION_DTYPE
