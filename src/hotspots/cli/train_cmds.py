@@ -11,7 +11,7 @@ from rich.table import Table
 
 from hotspots.atomic import check_output
 from hotspots.cli import spec_flags as F
-from hotspots.cli.data_cmds import print_created
+from hotspots.cli.data_cmds import plural, print_created
 from hotspots.cli.main import app, console, out
 from hotspots.cli.progress import counted, stage
 from hotspots.cli.render import print_report
@@ -50,8 +50,9 @@ def _prepare(spec: TrainingSpec) -> Prepared:
 
 def _comparison(result: BacktestResult, cutoff: str, selected: str | None) -> Table:
     frame = result.table(cutoff)
+    folds = plural(len(result.folds), "fold", "folds")
     table = Table(
-        title=f"top {cutoff} of cells flagged: means of {len(result.folds)} folds",
+        title=f"top {cutoff} of cells flagged: means of {folds}",
         caption="* = published",
     )
     for col in ("model", "hit rate", "PAI", "PAI 95% CI", "PEI", "deviance"):

@@ -141,6 +141,7 @@ def ingest_file(
     """
     options = options or IngestOptions()
     p = Path(path)
+    readers.check_input(p)
     plan = make_plan(options, readers.file_kind(p))
     table = read_source(p, options, plan, progress)
     if table.frame.empty:
@@ -232,7 +233,7 @@ def validate_frame(
     )
     events.insert(list(EVENT_COLUMNS).index("category"), "category", kept_category)
     report.rows_accepted = len(events)
-    report.notes += _notes(plan, parsed.fmt, options, events)
+    report.notes += _notes(plan, parsed.fmt, options, events, raw)
     if report.rejected.get("outside_period"):
         why = "--start" if options.start is not None else "over a year before the dense months"
         bound = period_bound.date() if period_bound is not None else "?"
@@ -354,8 +355,17 @@ def _enforce_ceiling(report: ValidationReport) -> None:
     )
 
 
-def _notes(plan: ReadPlan, fmt: str, options: IngestOptions, events: pd.DataFrame) -> list[str]:
-    notes = [f"columns: {plan.cmap}", f"time format: {fmt}; timezone: {plan.tz}"]
+def _notes(
+    plan: ReadPlan, fmt: str, options: IngestOptions, events: pd.DataFrame, raw: pd.DataFrame
+) -> list[str]:
+    """What the report says beside the counts: the columns used, the time format and zone,
+    the area, the time range and precision."""
+    read = ",".join(f"{k}={v}" for k, v in plan.cmap.items() if k in raw or k not in plan.optional)
+    notes = [f"columns: {read}", f"time format: {fmt}; timezone: {plan.tz}"]
+    absent = sorted(k for k in plan.optional if getattr(plan.cmap, k) and k not in raw)
+    if absent:
+        missing = ", ".join(f"{k}={getattr(plan.cmap, k)}" for k in absent)
+        notes.append(f"not in the file, so not used: {missing}")
     if plan.source_tz != plan.tz:
         notes.append(f"times of day read in {plan.source_tz}, converted to {plan.tz}")
     if options.crs:
@@ -366,4 +376,10 @@ def _notes(plan: ReadPlan, fmt: str, options: IngestOptions, events: pd.DataFram
         shares = ", ".join(f"{p} {int(prec.get(p, 0)):,}" for p in PRECISIONS if prec.get(p, 0))
         first, last = events["occurred_at"].min(), events["occurred_at"].max()
         notes.append(f"accepted times from {first} to {last} ({shares})")
+        timed = events["occurred_at"][(events["time_precision"] == "minute").to_numpy()]
+        if len(timed) >= 100 and not (timed.dt.minute.any() or timed.dt.second.any()):
+            notes.append(
+                f"every time of day is on the hour ({len(timed):,} rows): the export records "
+                "hours, not minutes"
+            )
     return notes

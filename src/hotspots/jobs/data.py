@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from hotspots.errors import DataValidationError, InputFileError
+from hotspots.errors import DataValidationError
 from hotspots.features import period_floor
 from hotspots.features.panel import to_timestamp
 from hotspots.forecasters import next_period_start
@@ -19,6 +19,7 @@ from hotspots.ingest.categories import CategoryPolicy, read_category_map
 from hotspots.ingest.coords import Area, parse_bbox
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.period import dense_start
+from hotspots.ingest.readers import check_input
 from hotspots.ingest.validate import ValidationReport
 
 Progress = Callable[[int, int | None], None]
@@ -135,8 +136,7 @@ def load_events(
 ) -> LoadedEvents:
     """Read and validate an export, or read an event table ``hotspots ingest`` wrote."""
     p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"events file {p} does not exist")
+    check_input(p, "an incident export or event table")
     digest = file_sha256(p)
     if is_event_table(p):
         events, meta = read_events(p)

@@ -168,11 +168,17 @@ def run_backtest(
     """The spec's rolling-origin backtest of the main model beside every baseline."""
     spec = prepared.spec
     models = models or candidate_models(prepared)
+    periods, least = prepared.panel.periods, max(m.min_history for m in models.values())
+    if len(periods) - spec.backtest.folds < least:
+        most = len(periods) - least
+        fix = f"give --folds {most} or fewer" if most >= 1 else "train on a longer history"
+        raise ConfigError(
+            f"{spec.backtest.folds} backtest folds need {spec.backtest.folds + least} "
+            f"{prepared.panel.freq} periods ({least} to fit on before the first fold); the "
+            f"panel has {len(periods)}: {fix} (backtest.folds)"
+        )
     folds = rolling_origin_folds(
-        prepared.panel.periods,
-        spec.backtest.folds,
-        refit_every=spec.backtest.refit_every,
-        min_train_periods=max(m.min_history for m in models.values()),
+        periods, spec.backtest.folds, refit_every=spec.backtest.refit_every, min_train_periods=least
     )
     return backtest(
         models,
