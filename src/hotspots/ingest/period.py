@@ -37,18 +37,26 @@ def outside_period(
     times: pd.Series, candidates: npt.NDArray[np.bool_], start: pd.Timestamp | None = None
 ) -> tuple[npt.NDArray[np.bool_], pd.Timestamp | None]:
     """Rows (among ``candidates``) before ``start``, or without it far before the dense part;
-    and the bound used (None: nothing to judge).
+    and the bound used (None: nothing to judge; a naive local time).
 
-    ``times`` are tz-aware; ``start`` is a naive local date or time.
+    ``times`` may be tz-aware; ``start`` is a naive local date or time. The months are
+    counted in UTC (a view, no conversion of the column): a year's slack makes the hours
+    between UTC and local time immaterial.
     """
-    local = times.dt.tz_localize(None) if getattr(times.dtype, "tz", None) else times
-    wall = local.to_numpy(dtype="M8[ns]")
+    tz = getattr(times.dtype, "tz", None)
+    index = pd.DatetimeIndex(times)
+    wall = (index.tz_convert(None) if tz is not None else index).to_numpy()
     if start is None:
         dense = dense_start(np.where(candidates, wall, np.datetime64("NaT")))
         if dense is None:
             return np.zeros(len(times), dtype=bool), None
         bound = dense - SLACK
+        cut = bound
     else:
         bound = start.tz_localize(None) if start.tz is not None else start
-    before = wall < bound.to_datetime64()  # NaT compares False
+        cut = bound
+        if tz is not None:  # the local start as a UTC instant
+            local = bound.tz_localize(tz, ambiguous=False, nonexistent="shift_forward")
+            cut = local.tz_convert(None)
+    before = wall < cut.to_datetime64()  # NaT compares False
     return candidates & before, bound

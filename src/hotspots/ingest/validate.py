@@ -161,23 +161,29 @@ def repeated_ids(index: IdIndex, candidates: npt.NDArray[np.bool_]) -> npt.NDArr
 
 
 def repeated_records(
-    index: IdIndex, candidates: npt.NDArray[np.bool_], same: Sequence[npt.NDArray[Any]]
+    index: IdIndex, candidates: npt.NDArray[np.bool_], same: Sequence[Any]
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int32]]:
     """Duplicates among ``candidates`` (an earlier candidate has the same id and the same
-    values in every array of ``same``: category codes, times, lat, lng), and per row its
-    number among the other rows with its id (0: the first; 1: another offence, ``#2``)."""
+    values in every column of ``same``, arrays or Series: category, times, lat, lng), and
+    per row its number among the other rows with its id (0: the first; 1: another offence,
+    ``#2``). Only the rows whose id may repeat are read from ``same``."""
     dup = np.zeros(len(candidates), dtype=bool)
     number = np.zeros(len(candidates), dtype=np.int32)
     rows = np.flatnonzero(candidates & index.maybe)
     if rows.size:
         codes = pc.dictionary_encode(take_rows(index.text, rows)).indices
         ids = codes.to_numpy(zero_copy_only=False)
-        keys = pd.DataFrame({"id": ids, **{f"k{i}": a[rows] for i, a in enumerate(same)}})
+        picked = {f"k{i}": _take(a, rows) for i, a in enumerate(same)}
+        keys = pd.DataFrame({"id": ids, **picked})
         repeat = keys.duplicated(keep="first").to_numpy()
         dup[rows] = repeat
         kept = pd.Series(ids[~repeat])
         number[rows[~repeat]] = kept.groupby(kept, sort=False).cumcount().to_numpy(np.int32)
     return dup, number
+
+
+def _take(values: Any, rows: npt.NDArray[np.intp]) -> Any:
+    return values.iloc[rows].to_numpy() if isinstance(values, pd.Series) else values[rows]
 
 
 def duplicate_ids(ids: pd.Series, candidates: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
