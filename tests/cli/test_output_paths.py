@@ -118,3 +118,15 @@ def test_an_os_error_while_writing_is_one_line(
     assert res.code == 2 and "internal error" not in res.err
     last = res.err.strip().splitlines()[-1]  # after the validation report
     assert last == f"error: {tmp_path / 'e.parquet'}: Permission denied"
+
+
+def test_train_checks_its_registry_folder_before_reading(run_cli: RunCli, tmp_path: Path) -> None:
+    blocker = tmp_path / "models"
+    blocker.write_text("a file where the registry should be")
+    (tmp_path / "never-read.csv").write_text("not an export: the folder check comes first")
+    res = run_cli(
+        "train", "--events", tmp_path / "never-read.csv", "--name", "x",
+        "--models-dir", blocker / "inner",
+    )  # fmt: skip
+    line = one_error_line(res)
+    assert "--models-dir" in line and "is a file, not a folder" in line

@@ -137,18 +137,20 @@ def train(
     from hotspots.jobs.spec import check_spec
 
     spec = F.spec_from_flags(spec_file, flags, default_name=False)
-    check_spec(spec)
-    prepared = _prepare(spec)
-    result, selection = _backtest_and_select(prepared)
     from hotspots.config import get_settings
     from hotspots.evaluation import write_report
     from hotspots.jobs.train import backtest_record, feature_importances, fit_final, report_meta
     from hotspots.registry import Registry
 
+    check_spec(spec)
+    root = models_dir or get_settings().models_dir
+    created = check_output(root, "--models-dir", folder=True)  # before minutes of training
+    prepared = _prepare(spec)
+    result, selection = _backtest_and_select(prepared)
     chosen = result.fitted[selection.name]
     with stage(f"fitting {selection.name} on the whole training window"):
         final = fit_final(prepared, chosen)
-    registry = Registry(models_dir or get_settings().models_dir)
+    registry = Registry(root)
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_report(
             result,
@@ -172,6 +174,7 @@ def train(
         soft_wrap=True,
     )
     console.print(f"  report: {info.path / 'report.html'}", soft_wrap=True)
+    print_created(created)
 
 
 @app.command()
