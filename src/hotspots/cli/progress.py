@@ -17,7 +17,7 @@ Update = Callable[[str, int, int | None], None]
 QUIET_S = 2.0
 """In a log, nothing for work shorter than this: a quick failure stays one error line."""
 LINE_EVERY_S = 10.0
-"""In a log, a progress line at least this often (and at every tenth of the work)."""
+"""In a log, a progress line this often, and one as each part of the work ends."""
 
 
 @contextmanager
@@ -47,8 +47,8 @@ def stage(label: str) -> Iterator[None]:
 
 @contextmanager
 def counted(label: str) -> Iterator[Update]:
-    """A bar on a terminal; elsewhere, after the first 2 s, a line per tenth of the work or
-    every 10 s, and one at the end."""
+    """A bar on a terminal; elsewhere, after the first 2 s, a line every 10 s and as each
+    part (a model's folds, a file) ends, and one at the end."""
     if console.is_terminal:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
@@ -60,15 +60,14 @@ def counted(label: str) -> Iterator[Update]:
             yield show
         return
     start = time.monotonic()
-    last = {"at": start, "tenth": -1}
+    last = {"at": start}
 
     def line(detail: str, done: int, total: int | None) -> None:
         now = time.monotonic()
-        tenth = 10 * done // total if total else -1
-        quiet = now - start < QUIET_S
-        if quiet or (tenth == last["tenth"] and now - last["at"] < LINE_EVERY_S):
+        finished = total is not None and done >= total
+        if now - start < QUIET_S or not (finished or now - last["at"] >= LINE_EVERY_S):
             return
-        last.update(at=now, tenth=tenth)
+        last["at"] = now
         share = f" ({done / total:.0%})" if total else ""
         of = f"/{total:,}" if total else ""
         console.print(f"{label} {detail} {done:,}{of}{share}, {now - start:.0f} s", soft_wrap=True)

@@ -26,7 +26,7 @@ def duplicate_notes(report: ValidationReport, number: npt.NDArray[np.int32], off
             f"{report.offences_sharing_an_id:,} rows share an incident id with another offence "
             "and are kept, as '<id>#2', '<id>#3', ..."
         )
-    if report.rejected.get("duplicate_id") and not offence:
+    if report.rejected.get("duplicate_id") and report.offences_sharing_an_id and not offence:
         report.notes.append(
             "an export with one row per offence may repeat an incident's id, category, time and "
             "place for two offences: map its finer offence column (offence=COL) to keep them"
