@@ -183,3 +183,32 @@ def test_covariates_need_lightgbm(year_city_dir: Path, tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="covariates need model kind 'lightgbm'"):
         candidate_models(prepare(spec))
+
+
+def test_an_until_inside_a_week_snaps_back_to_the_week_start(year_city_dir: Path) -> None:
+    # 2023-07-04 is a Tuesday: a one-day "week" 2023-07-03 would be scored as a whole fold
+    prepared = prepare(year_spec(year_city_dir, window={"until": "2023-07-04"}))
+    assert prepared.until == pd.Timestamp("2023-07-03")
+    assert prepared.panel.periods[-1] == pd.Timestamp("2023-06-26")
+    [note] = prepared.notes
+    assert "--until 2023-07-04 (Tuesday)" in note and "training stops at 2023-07-03" in note
+    assert prepared.data_summary()["window_notes"] == [note]
+
+
+def test_a_start_inside_a_month_moves_on_to_the_next_month(year_city_dir: Path) -> None:
+    spec = year_spec(year_city_dir, window={"start": "2023-02-10", "until": "2023-09-15"})
+    prepared = prepare(
+        spec.model_copy(update={"grid": spec.grid.model_copy(update={"period": "M"})})
+    )
+    assert prepared.panel.periods[0] == pd.Timestamp("2023-03-01")
+    assert prepared.panel.periods[-1] == pd.Timestamp("2023-08-01")
+    assert prepared.until == pd.Timestamp("2023-09-01")
+    assert len(prepared.notes) == 2
+
+
+def test_bounds_on_period_starts_leave_no_note(year_city_dir: Path) -> None:
+    prepared = prepare(
+        year_spec(year_city_dir, window={"start": "2023-01-02", "until": "2023-07-03"})
+    )
+    assert prepared.notes == ()
+    assert prepared.panel.periods[0] == pd.Timestamp("2023-01-02")

@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from hotspots.cli.main import app, console
-from hotspots.config import get_settings
 from hotspots.errors import ConfigError
 
 APP_FACTORY = "hotspots.service.app:create_app"
@@ -18,6 +17,26 @@ def _export(name: str, value: Path | None) -> None:
     """Pass a flag to the app factory (and to every worker process) as its HOTSPOTS_ variable."""
     if value is not None:
         os.environ[f"HOTSPOTS_{name.upper()}"] = str(value.resolve())
+
+
+def check_models_dir(folder: Path) -> None:
+    """A missing models folder is an error; one without any model is said loudly."""
+    from hotspots.registry import Registry
+
+    if not folder.exists():
+        raise ConfigError(
+            f"the models folder {folder} does not exist: train a model first (`hotspots train "
+            "SPEC.toml`), or give the registry with --models-dir or HOTSPOTS_MODELS_DIR"
+        )
+    if not folder.is_dir():
+        raise ConfigError(f"the models folder {folder} is a file, not a folder")
+    if not Registry(folder).names():
+        console.print(
+            f"warning: the models folder {folder} holds no model: NOTHING WILL BE SERVED "
+            "(every forecast request answers 503) until one is published with `hotspots train`",
+            style="bold yellow",
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -60,6 +79,7 @@ def serve(
     """
     import uvicorn
 
+    from hotspots.config import get_settings
     from hotspots.service.app import log_config
 
     if workers < 1:
@@ -81,6 +101,7 @@ def serve(
         os.environ["HOTSPOTS_REFRESH_SECONDS"] = str(refresh_seconds)
     get_settings.cache_clear()
     settings = get_settings()
+    check_models_dir(settings.models_dir)
     if settings.events_path is None or not settings.events_path.is_file():
         console.print(
             f"warning: no events file ({settings.events_path or 'not set'}): no model will be "

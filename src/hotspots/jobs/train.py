@@ -26,13 +26,14 @@ from hotspots.evaluation import (
     paired_win_share,
     rolling_origin_folds,
 )
-from hotspots.features import Panel, events_to_panel
-from hotspots.forecasters import Forecaster, make_forecaster
+from hotspots.features import Panel, events_to_panel, period_floor
+from hotspots.features.panel import to_timestamp
+from hotspots.forecasters import Forecaster, make_forecaster, next_period_start
 from hotspots.grid import StudyArea
 from hotspots.jobs.data import LoadedEvents, Progress, ingest_options, load_events
 from hotspots.jobs.data import whole_periods_end as _whole_end
 from hotspots.jobs.data import whole_periods_start as _whole_start
-from hotspots.jobs.spec import TrainingSpec, match_categories
+from hotspots.jobs.spec import TrainingSpec, check_spec, match_categories
 
 FoldProgress = Callable[[str, int, int], None]
 
@@ -46,6 +47,7 @@ class Prepared:
     panel: Panel
     target: tuple[str, ...]
     until: pd.Timestamp
+    notes: tuple[str, ...] = ()
 
     @property
     def target_events(self) -> int:
@@ -70,18 +72,23 @@ class Prepared:
             "events_in_panel": int(p.counts.sum()),
             "target_events_in_panel": self.target_events,
             "n_outside_study_area": p.n_outside,
+            "window_notes": list(self.notes),
         }
 
 
 def prepare(spec: TrainingSpec, progress: Progress | None = None) -> Prepared:
-    """Read the spec's events and count them into its panel (before ``window.until``)."""
+    """Read the spec's events and count them into its panel (before ``window.until``).
+
+    A ``window.until`` or ``window.start`` inside a period is snapped to a period start (see
+    ``snap_window``), so every period of the panel, and every backtest fold, is whole.
+    """
+    check_spec(spec)  # a wrong model, parameter or path fails before the data are read
     data = spec.data
     options = ingest_options(**data.model_dump(exclude={"events"}))
     loaded = load_events(data.events, options, progress)
     freq = spec.grid.period
-    until = (
-        pd.Timestamp(spec.window.until) if spec.window.until else _whole_end(loaded.events, freq)
-    )
+    start, until, notes = snap_window(spec.window.start, spec.window.until, freq)
+    until = until if until is not None else _whole_end(loaded.events, freq)
     area = StudyArea.from_boundary(data.boundary, spec.grid.resolution) if data.boundary else None
     panel = events_to_panel(
         loaded.events,
@@ -89,11 +96,56 @@ def prepare(spec: TrainingSpec, progress: Progress | None = None) -> Prepared:
         freq,
         study_area=area,
         k=spec.grid.k_ring,
-        start=spec.window.start or _whole_start(loaded.events, freq),
+        start=start if start is not None else _whole_start(loaded.events, freq),
         end=until,
     )
     target = match_categories(spec.target, panel.categories)
-    return Prepared(spec, loaded, panel, target, until)
+    return Prepared(spec, loaded, panel, target, until, notes)
+
+
+_UNIT = {"D": "day", "W": "week", "M": "month"}
+
+
+def snap_window(
+    start: str | None, until: str | None, freq: str
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None, tuple[str, ...]]:
+    """The training window's bounds on period starts, and a note for each bound moved.
+
+    ``until`` inside a period moves back to that period's start: the part period is left out
+    rather than scored and fitted as a whole one. ``start`` inside a period moves on to the
+    next period start, so the first period is whole too.
+    """
+    unit, notes = _UNIT[freq], []
+    lo, hi = (_naive(v, f"window.{k}") for k, v in (("start", start), ("until", until)))
+    if hi is not None and (floor := _floor(hi, freq)) != hi:
+        notes.append(
+            f"--until {_show(hi)} ({hi.day_name()}) is inside the {unit} starting "
+            f"{floor.date()}: training stops at {floor.date()}, so no {unit} is a part one"
+        )
+        hi = floor
+    if lo is not None and _floor(lo, freq) != lo:
+        nxt = next_period_start(lo, freq)
+        notes.append(
+            f"--start {_show(lo)} ({lo.day_name()}) is inside a {unit}: training starts at "
+            f"{nxt.date()}, the next {unit} start, so no {unit} is a part one"
+        )
+        lo = nxt
+    return lo, hi, tuple(notes)
+
+
+def _naive(value: str | None, name: str) -> pd.Timestamp | None:
+    if not value:
+        return None
+    ts = to_timestamp(value, name)
+    return ts.tz_localize(None) if ts.tz is not None else ts
+
+
+def _show(ts: pd.Timestamp) -> str:
+    return str(ts.date()) if ts == ts.normalize() else ts.isoformat(sep=" ")
+
+
+def _floor(ts: pd.Timestamp, freq: str) -> pd.Timestamp:
+    return pd.Timestamp(period_floor([ts], freq)[0])
 
 
 def candidate_models(prepared: Prepared) -> dict[str, Forecaster]:
@@ -124,11 +176,17 @@ def run_backtest(
     """The spec's rolling-origin backtest of the main model beside every baseline."""
     spec = prepared.spec
     models = models or candidate_models(prepared)
+    periods, least = prepared.panel.periods, max(m.min_history for m in models.values())
+    if len(periods) - spec.backtest.folds < least:
+        most = len(periods) - least
+        fix = f"give --folds {most} or fewer" if most >= 1 else "train on a longer history"
+        raise ConfigError(
+            f"{spec.backtest.folds} backtest folds need {spec.backtest.folds + least} "
+            f"{prepared.panel.freq} periods ({least} to fit on before the first fold); the "
+            f"panel has {len(periods)}: {fix} (backtest.folds)"
+        )
     folds = rolling_origin_folds(
-        prepared.panel.periods,
-        spec.backtest.folds,
-        refit_every=spec.backtest.refit_every,
-        min_train_periods=max(m.min_history for m in models.values()),
+        periods, spec.backtest.folds, refit_every=spec.backtest.refit_every, min_train_periods=least
     )
     return backtest(
         models,

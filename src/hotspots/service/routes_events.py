@@ -22,11 +22,17 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
+from hotspots.errors import (
+    ConfigError,
+    DataValidationError,
+    InputFileError,
+    TooManyRejectsError,
+)
 from hotspots.forecasters import Forecaster
 from hotspots.grid import cell_area_km2, cells_to_latlng
 from hotspots.ingest.validate import ValidationReport
 from hotspots.jobs.data import event_options, ingest_options
+from hotspots.jobs.fit_check import check_events_fit
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.event_store import (
     CSV_TYPES,
@@ -168,6 +174,11 @@ async def post_events(
         request_id = request.scope.get("state", {}).get("request_id")
         return problem(422, str(err), instance=request.url.path, request_id=request_id, extra=extra)
     except (InputFileError, ConfigError) as err:
+        raise ProblemError(422, f"{err}. {columns_hint(reader)}") from err
+    try:  # the same check as `hotspots forecast` and a republish: rows that fit the model
+        if len(result.events):
+            check_events_fit(reader.model, result.events, reader.manifest, batch=True)
+    except DataValidationError as err:
         raise ProblemError(422, f"{err}. {columns_hint(reader)}") from err
     meta = {
         "source": "POST /v1/events",
