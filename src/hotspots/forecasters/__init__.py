@@ -19,11 +19,13 @@ from hotspots.forecasters.baselines import (
     ProspectiveHotspot,
     RollingMean,
 )
+from hotspots.forecasters.ensemble import EnsembleForecaster
 from hotspots.forecasters.hawkes import SelfExcitingForecaster
 from hotspots.forecasters.lgbm import LightGBMForecaster
 
 __all__ = [
     "PREDICTION_COLUMNS",
+    "EnsembleForecaster",
     "Forecaster",
     "HistoricalMean",
     "KernelDensity",
