@@ -86,16 +86,18 @@ def knox_ratio(cell: IntArray, day: IntArray, adjacency: sparse.csr_matrix,
     """
     if day.size == 0:
         return np.nan
-    first = int(day.min())
-    n_days = int(day.max()) - first + 1
+    # each event once per cell of its ring (CSR rows gathered without a loop)
+    start, stop = adjacency.indptr[cell], adjacency.indptr[cell + 1]
+    width = stop - start
+    offsets = np.arange(int(width.sum())) - np.repeat(np.cumsum(width) - width, width)
+    near_cell = adjacency.indices[np.repeat(start, width) + offsets].astype(np.int64)
+    span = int(day.max()) - int(day.min()) + 2 * NEAR_DAYS + 1  # keys of two cells never mix
 
     def pairs(d: IntArray) -> float:
-        x = counts_grid(cell, d - first, n_days, adjacency.shape[0]).T  # (cells, days)
-        run = np.cumsum(np.asarray(adjacency @ x), axis=1)
-        recent = np.zeros_like(run)  # events near each cell on the NEAR_DAYS days before
-        recent[:, 1:] = run[:, :-1]
-        recent[:, NEAR_DAYS + 1 :] -= run[:, : -NEAR_DAYS - 1]
-        return float((x * recent).sum())
+        keys = np.sort(cell * span + (d - day.min()))
+        when = np.repeat(d - day.min(), width) + near_cell * span
+        earlier = np.searchsorted(keys, when, "left")
+        return float((earlier - np.searchsorted(keys, when - NEAR_DAYS, "left")).sum())
 
     expected = float(np.mean([pairs(rng.permutation(day)) for _ in range(shuffles)]))
     return pairs(day) / expected if expected > 0 else np.nan
