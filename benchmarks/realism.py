@@ -8,11 +8,13 @@ Definitions, the same for every source (H3 resolution 9):
 - study area: the cells holding any event of the source (every category, whole extract), grown
   by one ring, as ``events_to_panel(k=1)`` does; Synthetica's box is covered whole.
 - years: up to two blocks of 365 days ending the day after the last event (12 whole months for
-  month-only police.uk times); Houston's eight months count as one short block.
+  month-only police.uk times); Vancouver's 2020 and Houston's eight months are one block.
 - top1 / top5: share of a block's events in its top 1% / 5% of study cells, mean over blocks.
 - hit1: out of sample, per week (month for police.uk): share of the period's events in the top
   1% of cells by the 52 weeks (12 months) before it, mean over the last block's periods; needs
   two blocks.
+- drift: a year-old map against the same year's (``hotspots.synthetic.realism.drift_ratio``);
+  1.0 = places as hot as a year before; needs two blocks.
 - knox: pairs of events in the same or a neighbouring cell, the later 1-7 days after the
   earlier, over the same count with the days shuffled among the category's events (mean of
   three shuffles); 1.0 = no near repeats. Day-or-finer times only (not police.uk); same-day
@@ -21,6 +23,11 @@ Definitions, the same for every source (H3 resolution 9):
   so February is not low for its length; months with fewer than 15 days in a block dropped),
   mean over 12-month blocks; Houston has none.
 - ev/cw: events per cell-week in the measured blocks (sparsity).
+- orc1 (Synthetica only): hit1 of the map ranking cells by the true expected counts; orc1 / hit1
+  is the room a model has over last year's map.
+
+The summary holds top1 / top5 to the real rows of the same kind of crime (``KINDS``) and the
+other statistics to every real row. The statistics themselves are in hotspots.synthetic.realism.
 
     .venv/bin/python benchmarks/realism.py [--seeds 0 1 2] [--no-real] [--json FILE]
 """
