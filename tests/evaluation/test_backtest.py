@@ -11,6 +11,7 @@ import pytest
 from eval_doubles import (
     ConstantForecaster,
     CountingForecaster,
+    UniformForecaster,
 )
 
 from hotspots.errors import ConfigError, DataValidationError
@@ -139,8 +140,17 @@ def test_year_backtest_oracle_uniform_and_history_mean(
     rates = f[f["cutoff"] == "5%"].pivot(index="as_of", columns="model", values="hit_rate")
     assert (rates["oracle"] >= rates["mean"]).all() and (rates["oracle"] >= rates["uniform"]).all()
     curves = year_result.curves
-    uniform = curves[curves["model"] == "uniform"]
-    assert uniform["pai"].iloc[-10:].mean() == pytest.approx(1.0, abs=0.1)  # 15.5%..20%
+    # a chance ranking has PAI 1 in expectation (15.5%..20% of the cells); one seed's 12 folds
+    # still vary by 0.05-0.08 with the city, so the mean of eight seeds' rankings is held to it
+    folds = rolling_origin_folds(year_panel.periods, 12, refit_every=4, min_train_periods=8)
+    chance = [
+        backtest({"u": UniformForecaster(seed=s)}, year_panel, folds, budgets=(50,), seed=5)
+        .curves["pai"]
+        .iloc[-10:]
+        .mean()
+        for s in range(8)
+    ]
+    assert np.mean(chance) == pytest.approx(1.0, abs=0.1)
     assert year_result.table("10%").loc["mean", "pai"] > 3.0  # the city has hotspots
     assert year_result.best("pai", "1%", among=["uniform", "mean"]) == "mean"
     assert len(curves) == 3 * CURVE_COVERAGES.size

@@ -61,7 +61,7 @@ def test_one_png_per_plot_and_per_importance(tiny_result: BacktestResult, tmp_pa
 
 def test_year_report_shows_every_cutoff(year_result: BacktestResult, tmp_path: Path) -> None:
     page = write_report(year_result, tmp_path, title="Year")["html"].read_text()
-    for heading in ("1% of the study area (7 cells)", "10% of the study area (70 cells)"):
+    for heading in ("1% of the study area (8 cells)", "10% of the study area (77 cells)"):
         assert heading in page
     pai = year_result.table("1%").loc["mean", "pai"]
     assert f"<td>mean</td><td>{year_result.table('1%').loc['mean', 'hit_rate']:.3f}" in page

@@ -146,8 +146,8 @@ def test_served_forecast_gauges(client: TestClient, env: Env) -> None:
     issued = samples["hotspots_forecast_issued_timestamp_seconds"][_labels(model="burglary")]
     assert issued == pytest.approx(snapshot.issued_at.timestamp())
     assert 1.6e9 < issued < 4.1e9  # unix seconds, not ms or ns
-    assert samples["hotspots_forecast_cells"] == {_labels(model="burglary"): 702.0}
-    assert snapshot.n_cells == 702
+    assert samples["hotspots_forecast_cells"] == {_labels(model="burglary"): 769.0}
+    assert snapshot.n_cells == 769
     assert samples["hotspots_models_failed"] == {frozenset(): 0.0}
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from shapely.geometry import box
 
 from hotspots.errors import ConfigError
-from hotspots.grid import StudyArea, cells_to_latlng, check_resolution
+from hotspots.grid import StudyArea, check_resolution
 from hotspots.grid.cells import CellArray
 from hotspots.synthetic.events import events_frame, with_defects
 from hotspots.synthetic.profiles import BBOX, BURN_IN_DAYS, CATEGORIES, FREQS, NAME
@@ -118,7 +118,7 @@ def generate_city(
     first_day = _check_args(start, days, target_events, resolution)
     rng = np.random.default_rng(seed)
     area, bbox = study_area(resolution)
-    weights = spatial_weights(rng, *cells_to_latlng(area.cells))
+    weights = spatial_weights(rng, area)
     drive = daily_drive(first_day, days)
     mu = base_rates(weights, drive[:, BURN_IN_DAYS:], target_events)
     truth, hits = simulate_days(rng, mu, drive, spread_kernel(area))

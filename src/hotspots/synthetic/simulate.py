@@ -7,13 +7,16 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 
-from hotspots.grid import StudyArea, grid_disk_table
+from hotspots.grid import StudyArea, cells_to_latlng, grid_disk_table
 from hotspots.grid.cells import FloatArray
 from hotspots.synthetic.profiles import (
     BURN_IN_DAYS,
     CENTER,
     DECAY,
+    DRIFT_DAYS,
     KM_PER_DEGREE,
+    PLACE_SHARED,
+    PLACE_SMOOTH,
     PROFILES,
     SELF_SHARE,
 )
@@ -41,24 +44,52 @@ def _corridors(rng: np.random.Generator, y: FloatArray, x: FloatArray, n: int) -
     return _normalise(np.exp(-0.5 * (dist / 0.25) ** 2))
 
 
-def spatial_weights(rng: np.random.Generator, lat: FloatArray, lng: FloatArray) -> FloatArray:
-    """Share of each category's events per cell, shape (n_categories, n_cells)."""
+def spatial_weights(rng: np.random.Generator, area: StudyArea) -> FloatArray:
+    """Share of each category's events per cell, shape (n_categories, n_cells).
+
+    A smooth surface per category (base, downtown, dense areas, corridors, own spots, mixed
+    by the profile's ``mix``) times each cell's own attractiveness, a log-normal factor with
+    the profile's ``place_sd``: crime concentrates at a few places among many similar ones.
+    """
+    lat, lng = cells_to_latlng(area.cells)
     y = (lat - CENTER[0]) * KM_PER_DEGREE  # km north and east of the centre
     x = (lng - CENTER[1]) * KM_PER_DEGREE * np.cos(np.radians(CENTER[0]))
     base = np.full(y.size, 1.0 / y.size)
-    downtown = _normalise(np.exp(-0.5 * (y**2 + x**2) / 1.2**2))
-    areas = _bumps(rng, y, x, 6, 8.0, (0.4, 1.0))
+    downtown = _normalise(np.exp(-0.5 * (y**2 + x**2) / 2.0**2))
+    areas = _bumps(rng, y, x, 8, 8.0, (0.8, 2.0))
     roads = _corridors(rng, y, x, 4)
     out = np.empty((len(PROFILES), y.size))
     for i, p in enumerate(PROFILES):  # per category, each part vectorised over cells
-        spots = _bumps(rng, y, x, 3, 9.0, (0.2, 0.45))
+        spots = _bumps(rng, y, x, 4, 9.0, (0.3, 0.6))
         parts = (
             base,
             downtown,
-            *(rng.dirichlet(np.ones(len(m))) @ m for m in (areas, roads, spots)),
+            *(rng.dirichlet(np.full(len(m), 2.0)) @ m for m in (areas, roads, spots)),
         )
         out[i] = np.asarray(p.mix) @ np.stack(parts)
-    return _normalise(out)
+    return _normalise(out * _place_factors(rng, area))
+
+
+def _place_factors(rng: np.random.Generator, area: StudyArea) -> FloatArray:
+    """Each cell's log-normal attractiveness per category, shape (n_categories, n_cells).
+
+    Part of it is shared by every category (places that draw crime of any kind) and it is
+    smoothed a little over ring 1, so hot places come in small clusters as on real maps.
+    """
+    src, nbr = grid_disk_table(area.cells, 1)
+    dst = area.index_of(nbr)
+    ring = (dst >= 0) & (dst != src)
+    mean_of_ring = sparse.csr_matrix(
+        (np.ones(int(ring.sum())), (src[ring], dst[ring])), shape=(len(area), len(area))
+    )
+    mean_of_ring = sparse.diags(1 / np.maximum(mean_of_ring.sum(axis=1).A1, 1)) @ mean_of_ring
+    shared = rng.standard_normal(len(area))
+    own = rng.standard_normal((len(PROFILES), len(area)))
+    z = np.sqrt(PLACE_SHARED) * shared + np.sqrt(1 - PLACE_SHARED) * own
+    z = z + PLACE_SMOOTH * (mean_of_ring @ z.T).T
+    z = (z - z.mean(axis=1, keepdims=True)) / z.std(axis=1, keepdims=True)
+    sd = np.array([[p.place_sd] for p in PROFILES])
+    return np.exp(sd * z)
 
 
 def daily_drive(first_day: pd.Timestamp, days: int) -> FloatArray:
@@ -100,15 +131,20 @@ def spread_kernel(area: StudyArea) -> sparse.csr_matrix:
 def simulate_days(
     rng: np.random.Generator, mu: FloatArray, drive: FloatArray, kernel: sparse.csr_matrix
 ) -> tuple[npt.NDArray[np.float32], list[tuple[IntArray, IntArray]]]:
-    """Run the days; return the daily intensity and per day (flat category*cell index, count)."""
+    """Run the days; return the daily intensity and per day (flat category*cell index, count).
+
+    The background ``mu`` drifts: each cell's rate is multiplied by a slowly changing
+    log-normal factor (see ``Drift``), so places heat up and cool down over months.
+    """
     n_cat, n_cells = mu.shape
     days = drive.shape[1] - BURN_IN_DAYS
     truth = np.empty((n_cat, days, n_cells), dtype=np.float32)
     gain = np.array([[p.alpha * (1 - DECAY)] for p in PROFILES])
     excitation = np.zeros((n_cat, n_cells))
+    drift = Drift(rng, n_cat, n_cells)
     hits: list[tuple[IntArray, IntArray]] = []
     for d in range(drive.shape[1]):  # a loop over days; every step is vectorised over cells
-        lam = mu * drive[:, d : d + 1] + excitation
+        lam = mu * drift.step() * drive[:, d : d + 1] + excitation
         counts = rng.poisson(lam)
         excitation = DECAY * excitation + gain * (kernel @ counts.T.astype(np.float64)).T
         if d >= BURN_IN_DAYS:
@@ -116,6 +152,30 @@ def simulate_days(
             flat = np.flatnonzero(counts)
             hits.append((flat, counts.ravel()[flat]))
     return truth, hits
+
+
+class Drift:
+    """Each cell's slowly changing rate multiplier per category, mean 1.
+
+    ``exp(sd * u - sd**2 / 2)`` with ``u`` a stationary AR(1) (standard normal, correlation
+    time ``DRIFT_DAYS``), part shared by every category as in ``_place_factors``; ``sd`` is
+    the profile's ``drift``.
+    """
+
+    def __init__(self, rng: np.random.Generator, n_cat: int, n_cells: int) -> None:
+        self.rng = rng
+        self.keep = np.exp(-1 / DRIFT_DAYS)
+        self.shared = rng.standard_normal(n_cells)
+        self.own = rng.standard_normal((n_cat, n_cells))
+        self.sd = np.array([[p.drift] for p in PROFILES])
+
+    def step(self) -> FloatArray:
+        """Advance one day; the multiplier for that day, shape (n_categories, n_cells)."""
+        fresh = np.sqrt(1 - self.keep**2)
+        self.shared = self.keep * self.shared + fresh * self.rng.standard_normal(self.shared.shape)
+        self.own = self.keep * self.own + fresh * self.rng.standard_normal(self.own.shape)
+        u = np.sqrt(PLACE_SHARED) * self.shared + np.sqrt(1 - PLACE_SHARED) * self.own
+        return np.exp(self.sd * u - self.sd**2 / 2)
 
 
 def expand_hits(hits: list[tuple[IntArray, IntArray]], n_cells: int) -> tuple[IntArray, ...]:
