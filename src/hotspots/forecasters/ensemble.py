@@ -2,8 +2,9 @@
 
 Each member is fitted on the same history and forecasts every cell; the blend is the weighted
 geometric mean of the members' expected counts (a cell must look high to every member to rank
-high; a cell any weighted member gives nothing gets nothing), rescaled so that each period's total is the weighted arithmetic mean of the members'
-totals (the geometric mean alone would understate the count).
+high; a cell any weighted member gives nothing gets nothing), rescaled so that each period's
+total is the weighted arithmetic mean of the members' totals (the geometric mean alone would
+understate the count).
 """
 
 from __future__ import annotations
