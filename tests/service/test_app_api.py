@@ -11,11 +11,14 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import h3
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from served_env import key_store, settings_of
 
 from hotspots.config import Settings
@@ -347,6 +350,53 @@ def test_cell_not_found(client: TestClient, env: Env, cell: str, why: str) -> No
     r = client.get(f"/v1/cells/{cell}", headers=_auth(env.read))
     assert r.status_code == 404
     assert why in r.json()["detail"]
+
+
+def test_cell_detail_understands_a_decimal_id(client: TestClient, env: Env) -> None:
+    cell = int(_snapshot(client).tables[0].cell[2])
+    by_hex = client.get(f"/v1/cells/{cell:x}", headers=_auth(env.read))
+    for text in (str(cell), f"0x{cell:X}"):
+        r = client.get(f"/v1/cells/{text}", headers=_auth(env.read))
+        assert r.status_code == 200, r.text
+        assert r.json() == by_hex.json() and r.json()["cell"] == f"{cell:x}"
+
+
+@pytest.mark.parametrize(
+    "text", ["-1", "617733151052627967", "ffffffffffffffffff", "9" * 23, "a" * 20]
+)
+def test_cell_ids_h3_overflows_on_are_404_not_500(client: TestClient, env: Env, text: str) -> None:
+    r = client.get(f"/v1/cells/{text}", headers=_auth(env.read))
+    assert r.status_code == 404, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert f"{text!r} is not a valid H3 cell id" in r.json()["detail"]
+
+
+def _cell_texts() -> st.SearchStrategy[str]:
+    """Any text, any integer, any 64-bit hexadecimal, and "@i": the i-th study cell."""
+    return st.one_of(
+        st.text(max_size=40),
+        st.integers().map(str),
+        st.integers(0, 2**64 - 1).map(lambda v: f"{v:x}"),
+        st.integers(0, 701).map(lambda i: f"@{i}"),
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_cell_texts())
+def test_cell_route_answers_any_text_or_integer_with_200_or_404(
+    client: TestClient, env: Env, text: str
+) -> None:
+    """Never a 5xx: a served cell (hexadecimal or decimal) is 200, anything else 404."""
+    cells = _state(client).served["burglary"].cells
+    if text.startswith("@"):  # a study cell, half of them in decimal
+        i = int(text[1:])
+        text = str(int(cells[i])) if i % 2 else format(int(cells[i]), "x")
+    r = client.get("/v1/cells/" + quote(text, safe=""), headers=_auth(env.read))
+    assert r.status_code in (200, 404), (text, r.status_code, r.text)
+    if r.status_code == 200:
+        assert int(r.json()["cell"], 16) in set(cells.tolist())
+    else:
+        assert r.headers["content-type"] == "application/problem+json"
 
 
 # -- replay -------------------------------------------------------------------------------

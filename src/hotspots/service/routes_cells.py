@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from hotspots.grid import cells_resolution, is_valid_cell, strings_to_cells
+from hotspots.grid import cells_resolution, text_to_cell
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import VARY
 from hotspots.service.problems import (
@@ -92,27 +92,38 @@ class CellDetail(_Strict):
     history: CellHistory | None
 
 
-def cell_position(served: Served, cell: str) -> int:
+def cell_position(served: Served, cell: int) -> int:
     """The position of ``cell`` in the model's cells; 404 naming why it has none."""
-    if not is_valid_cell(cell):
-        raise ProblemError(404, f"{cell!r} is not a valid H3 cell id")
-    value = strings_to_cells([cell])
     resolution = served.model.resolution_
-    found = cells_resolution(value)
+    found = cells_resolution([cell])
+    name = format(cell, "x")
     if found != resolution:
         raise ProblemError(
             404,
-            f"cell {cell} has H3 resolution {found}; model {served.name!r} forecasts "
+            f"cell {name} has H3 resolution {found}; model {served.name!r} forecasts "
             f"resolution-{resolution} cells",
         )
     cells = served.cells
-    pos = int(np.searchsorted(cells, value[0]))
-    if pos >= cells.size or cells[pos] != value[0]:
+    pos = int(np.searchsorted(cells, np.uint64(cell)))
+    if pos >= cells.size or int(cells[pos]) != cell:
         raise ProblemError(
             404,
-            f"cell {cell} is outside the study area of model {served.name!r} ({cells.size} cells)",
+            f"cell {name} is outside the study area of model {served.name!r} ({cells.size} cells)",
         )
     return pos
+
+
+def parse_cell(text: str) -> int:
+    """The cell of the path, hexadecimal or decimal; 404 naming the text otherwise."""
+    cell = text_to_cell(text)
+    if cell is None:
+        shown = text if len(text) <= 40 else f"{text[:40]}..."
+        raise ProblemError(
+            404,
+            f"{shown!r} is not a valid H3 cell id (hexadecimal like 8828308281fffff, "
+            "or the same index in decimal)",
+        )
+    return cell
 
 
 def cell_document(served: Served, cell: str, pos: int) -> dict[str, Any]:
@@ -161,13 +172,16 @@ def cell_document(served: Served, cell: str, pos: int) -> dict[str, Any]:
 )
 def cell_detail(
     request: Request,
-    cell: Annotated[str, Path(description="H3 cell id (hexadecimal).")],
+    cell: Annotated[
+        str, Path(description="H3 cell id: hexadecimal, or the same index in decimal.")
+    ],
     model: Annotated[str | None, Query(description="Model name [the first served].")] = None,
 ) -> JSONResponse:
     """Rank, expected count, 80% interval and drivers per period; recent target counts
     unless the cell has too few events to show (``suppressed``)."""
     served = served_model(request, model)
-    pos = cell_position(served, cell.strip().lower())
-    body = cell_document(served, cell.strip().lower(), pos)
+    value = parse_cell(cell)
+    pos = cell_position(served, value)
+    body = cell_document(served, format(value, "x"), pos)
     cache = f"private, max-age={request.app.state.service.settings.cache_max_age}"
     return JSONResponse(body, headers={"Cache-Control": cache, "Vary": VARY})
