@@ -48,6 +48,12 @@ def serve(
         "[HOTSPOTS_REFRESH_SECONDS or 0].",
     ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    shutdown_seconds: int = typer.Option(
+        10,
+        "--shutdown-seconds",
+        help="On SIGTERM or Ctrl-C, let requests in flight finish for this long, then cancel "
+        "them and exit.",
+    ),
 ) -> None:
     """Serve the registry's current models over HTTP (see /docs once it runs).
 
@@ -66,6 +72,8 @@ def serve(
         raise ConfigError(f"--workers must be 1 or more, got {workers}")
     if not 0 < port < 65536:
         raise ConfigError(f"--port must be between 1 and 65535, got {port}")
+    if shutdown_seconds < 0:
+        raise ConfigError(f"--shutdown-seconds must be 0 or more, got {shutdown_seconds}")
     level = log_level.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"--log-level must be debug, info, warning or error, got {log_level!r}")
@@ -96,4 +104,6 @@ def serve(
         log_config=log_config(level),
         log_level=log_level.lower(),
         access_log=False,  # the audit middleware logs each request with its request id
+        # without it a client that never finishes its request keeps the server from exiting
+        timeout_graceful_shutdown=shutdown_seconds,
     )

@@ -40,7 +40,7 @@ from hotspots.service import (
 )
 from hotspots.service.audit import encode_entry, encode_params, utc_timestamp
 from hotspots.service.fast_path import FastLatestMiddleware
-from hotspots.service.limits import BodyLimitMiddleware, RateLimiter
+from hotspots.service.limits import BodyLimitMiddleware, RateLimiter, UploadSlots
 from hotspots.service.metrics import ServiceMetrics, observe_request
 from hotspots.service.metrics import router as metrics_router
 from hotspots.service.problems import add_problem_handlers, problem
@@ -262,6 +262,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.state.metrics = ServiceMetrics(state)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.upload_slots = UploadSlots()
     # added first, so it runs inside the audit middleware: a 413 is audited with its request id
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     # inside the audit middleware too: both paths of /latest are audited the same way
