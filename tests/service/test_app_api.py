@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import shutil
 import threading
 import warnings
@@ -27,7 +28,7 @@ from hotspots.forecasters import LightGBMForecaster
 from hotspots.ingest import write_events
 from hotspots.registry import Registry
 from hotspots.service import audit
-from hotspots.service.app import create_app
+from hotspots.service.app import JsonFormatter, create_app
 from hotspots.service.keys import KeyStore, split_key
 from hotspots.service.snapshot import strong_etag
 from hotspots.service.state import ServiceState
@@ -301,9 +302,10 @@ def test_unexpected_error_is_500_problem_without_traceback(env: Env, tmp_path: P
     assert r.status_code == 500
     assert r.headers["content-type"] == "application/problem+json"
     assert "secret" not in r.text and "Traceback" not in r.text
-    assert r.headers["x-request-id"] == "req-500"
+    assert r.json()["request_id"] == r.headers["x-request-id"]
     [record] = list(audit.read(tmp_path / "state" / "audit.jsonl", route="/boom"))
-    assert (record.status, record.request_id) == (500, "req-500")
+    assert (record.status, record.request_id) == (500, r.headers["x-request-id"])
+    assert record.client_request_id == "req-500"
 
 
 # -- cells --------------------------------------------------------------------------------
@@ -371,26 +373,28 @@ def test_cell_ids_h3_overflows_on_are_404_not_500(client: TestClient, env: Env, 
     assert f"{text!r} is not a valid H3 cell id" in r.json()["detail"]
 
 
-def _cell_texts() -> st.SearchStrategy[str]:
-    """Any text, any integer, any 64-bit hexadecimal, and "@i": the i-th study cell."""
+def _cell_texts() -> st.SearchStrategy[str | int]:
+    """Any text, any integer, any 64-bit hexadecimal, or (an int) the i-th study cell."""
     return st.one_of(
         st.text(max_size=40),
         st.integers().map(str),
         st.integers(0, 2**64 - 1).map(lambda v: f"{v:x}"),
-        st.integers(0, 701).map(lambda i: f"@{i}"),
+        st.integers(0, 701),
     )
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=_cell_texts())
+@given(given_text=_cell_texts())
 def test_cell_route_answers_any_text_or_integer_with_200_or_404(
-    client: TestClient, env: Env, text: str
+    client: TestClient, env: Env, given_text: str | int
 ) -> None:
     """Never a 5xx: a served cell (hexadecimal or decimal) is 200, anything else 404."""
     cells = _state(client).served["burglary"].cells
-    if text.startswith("@"):  # a study cell, half of them in decimal
-        i = int(text[1:])
-        text = str(int(cells[i])) if i % 2 else format(int(cells[i]), "x")
+    text = given_text
+    if isinstance(given_text, int):  # a study cell, half of them in decimal
+        value = int(cells[given_text])
+        text = str(value) if given_text % 2 else format(value, "x")
+    assert isinstance(text, str)
     r = client.get("/v1/cells/" + quote(text, safe=""), headers=_auth(env.read))
     assert r.status_code in (200, 404), (text, r.status_code, r.text)
     if r.status_code == 200:
@@ -507,10 +511,10 @@ def test_audit_has_one_record_per_request_and_no_key(fresh: tuple[TestClient, En
         headers = {"X-Request-ID": f"audit-{i}"} | ({} if key is None else _auth(key))
         r = client.request(method, url, headers=headers)
         assert r.status_code == status
-        assert r.headers["x-request-id"] == f"audit-{i}"
         sent.append(r)
     path = env.settings.state_dir / "audit.jsonl"
-    records = [r for r in audit.read(path) if r.request_id.startswith("audit-")]
+    records = [r for r in audit.read(path) if (r.client_request_id or "").startswith("audit-")]
+    assert [r.request_id for r in records] == [r.headers["x-request-id"] for r in sent]
     assert [r.status for r in records] == [c[3] for c in calls]
     assert [r.route for r in records][:4] == [LATEST, LATEST, LATEST, "/v1/cells/{cell}"]
     read_id = KeyStore(env.settings.state_dir / "keys.json").authenticate(env.read)
@@ -527,7 +531,45 @@ def test_audit_has_one_record_per_request_and_no_key(fresh: tuple[TestClient, En
         assert parts is not None and key not in text and parts[1] not in text
 
 
-def test_generated_request_id_when_none_or_malformed(client: TestClient) -> None:
-    r = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
-    rid = r.headers["x-request-id"]
-    assert rid != "bad id with spaces" and len(rid) == 32
+def test_the_request_id_is_always_ours_and_the_clients_is_kept_apart(
+    fresh: tuple[TestClient, Env],
+) -> None:
+    """A client's X-Request-ID is neither trusted nor echoed as ours (forgeable, not unique):
+    ours is unique per request; theirs is kept, sanitised and cut to 64 characters."""
+    client, env = fresh
+    sent = ["same-id", "same-id", "bad id with spaces\t<script>", "x" * 500, ""]
+    answers = [client.get("/healthz", headers={"X-Request-ID": h}) for h in sent]
+    ours = [r.headers["x-request-id"] for r in answers]
+    assert len(set(ours)) == len(sent) and all(len(i) == 32 for i in ours)
+    assert "same-id" not in ours
+    path = env.settings.state_dir / "audit.jsonl"
+    records = {r.request_id: r for r in audit.read(path, route="/healthz")}
+    kept = [records[i].client_request_id for i in ours]
+    assert kept == ["same-id", "same-id", "badidwithspacesscript", "x" * 64, None]
+
+
+def test_no_key_reaches_the_audit_or_the_logs_by_request_id_or_parameter_name(
+    fresh: tuple[TestClient, Env], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, env = fresh
+    key = env.read
+    with caplog.at_level(logging.DEBUG):
+        by_id = client.get(LATEST, headers={**_auth(key), "X-Request-ID": key})
+        by_name = client.get(f"{LATEST}?{key}=1", headers=_auth(key))
+        by_value = client.get(LATEST, params={"top": key}, headers=_auth(key))
+        anonymous = client.get(f"/healthz?{key}=1", headers={"X-Request-ID": f"id:{key}"})
+    assert [r.status_code for r in (by_id, by_name, by_value, anonymous)] == [200, 422, 422, 422]
+    path = env.settings.state_dir / "audit.jsonl"
+    text = "".join(f.read_text(encoding="utf-8") for f, _ in audit.log_files(path))
+    served = [r for r in caplog.records if r.name.startswith("hotspots")]  # not the client's
+    assert len(served) >= 3  # the three refusals are logged at INFO
+    logs = "\n".join(JsonFormatter().format(r) for r in served)
+    parts = split_key(key)
+    assert parts is not None
+    for where in (text, logs):
+        assert key not in where and parts[1] not in where
+    records = {r.request_id: r for r in audit.read(path)}
+    assert records[by_id.headers["x-request-id"]].client_request_id == audit.REDACTED
+    assert records[by_name.headers["x-request-id"]].params == {audit.REDACTED: "1"}
+    assert records[by_value.headers["x-request-id"]].params == {"top": audit.REDACTED}
+    assert records[anonymous.headers["x-request-id"]].client_request_id == audit.REDACTED

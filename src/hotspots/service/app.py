@@ -15,7 +15,6 @@ import functools
 import itertools
 import json
 import logging
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -38,7 +37,12 @@ from hotspots.service import (
     routes_health,
     routes_models,
 )
-from hotspots.service.audit import encode_entry, encode_params, utc_timestamp
+from hotspots.service.audit import (
+    client_request_id,
+    encode_entry,
+    encode_params,
+    utc_timestamp,
+)
 from hotspots.service.fast_path import FastLatestMiddleware
 from hotspots.service.limits import BodyLimitMiddleware, RateLimiter, UploadSlots
 from hotspots.service.metrics import ServiceMetrics, observe_request
@@ -54,7 +58,12 @@ _REQUEST_ID_NAME = REQUEST_ID_HEADER.lower().encode("latin-1")
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "hotspots_request_id", default=None
 )
-_GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+_LOG_FIELDS = (
+    "client_request_id", "method", "route", "status", "duration_ms", "key_id", "model",
+)  # fmt: skip
+"""Fields a log call may pass in ``extra`` that the JSON line keeps."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -70,7 +79,7 @@ class JsonFormatter(logging.Formatter):
         request_id = getattr(record, "request_id", None) or request_id_var.get()
         if request_id is not None:
             entry["request_id"] = request_id
-        for key in ("method", "route", "status", "duration_ms", "key_id", "model"):
+        for key in _LOG_FIELDS:
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
@@ -94,8 +103,12 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
 
 
 class AuditMiddleware:
-    """Request id in and out, one audit record per request, and a 500 problem (no
-    traceback) for anything unexpected."""
+    """Our request id on every answer, one audit record per request, and a 500 problem (no
+    traceback) for anything unexpected.
+
+    The request id is always ours (unique, not forgeable); a client's own ``X-Request-ID``
+    is kept apart, sanitised and cut short, as ``client_request_id`` in the audit and logs.
+    """
 
     def __init__(self, app: ASGIApp, state: ServiceState) -> None:
         self.app = app
@@ -110,10 +123,10 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _header(scope, b"x-request-id")
-        if not request_id or not _GOOD_ID.fullmatch(request_id):
-            request_id = f"{self._id_prefix}{next(self._ids):016x}"
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = f"{self._id_prefix}{next(self._ids):016x}"
+        notes = scope.setdefault("state", {})
+        notes["request_id"] = request_id
+        notes["client_request_id"] = client_request_id(_header(scope, b"x-request-id"))
         token = request_id_var.set(request_id)
         status = {"code": 500, "sent": False}
 
@@ -157,6 +170,7 @@ class AuditMiddleware:
             params_json=_params_json(scope.get("query_string", b"")),
             model=model,
             etag=etag,
+            client_request_id=state.get("client_request_id"),
         )
         failed = False
         try:
@@ -171,6 +185,7 @@ class AuditMiddleware:
         if logger.isEnabledFor(level):
             extra = {
                 "request_id": request_id,
+                "client_request_id": state.get("client_request_id"),
                 "key_id": key_id,
                 "method": scope["method"],
                 "route": route_name,
