@@ -119,30 +119,44 @@ def _snapshot(client: TestClient):  # type: ignore[no-untyped-def]
 
 # -- health -------------------------------------------------------------------------------
 def test_readyz_is_503_with_an_empty_registry_and_healthz_is_200(tmp_path: Path) -> None:
+    key = key_store(tmp_path).create("m", ["metrics:read"])[1]
     with TestClient(create_app(_settings(tmp_path))) as c:
-        ready = c.get("/readyz")
-        assert ready.status_code == 503
-        assert ready.headers["content-type"] == "application/problem+json"
-        assert "registry is empty" in ready.json()["detail"]
+        public = c.get("/readyz")
+        ready = c.get("/readyz", headers=_auth(key))
         assert c.get("/healthz").json() == {"status": "ok"}
         assert c.get(LATEST, headers=_auth("hs_x_y")).status_code == 401
+    assert (public.status_code, ready.status_code) == (503, 503)
+    assert ready.headers["content-type"] == "application/problem+json"
+    assert public.json()["detail"] == "no model is being served" and "failed" not in public.json()
+    assert "registry is empty" in ready.json()["detail"]
 
 
-def test_readyz_lists_the_served_version(client: TestClient) -> None:
-    body = client.get("/readyz").json()
-    assert body["status"] == "ready"
-    [model] = body["models"]
-    assert (model["name"], model["version"], model["as_of"]) == ("burglary", "v1", "2024-01-01")
-    assert model["etag"] == _snapshot(client).etag
+def test_readyz_shows_the_served_versions_only_with_a_key(client: TestClient, env: Env) -> None:
+    public = client.get("/readyz")
+    assert public.status_code == 200 and public.json() == {"status": "ready"}
+    assert client.get("/readyz", headers=_auth("hs_x_nosuchkey")).status_code == 401
+    for key in (env.read, env.admin):  # any scope
+        body = client.get("/readyz", headers=_auth(key)).json()
+        assert body["status"] == "ready" and body["failed"] == {}
+        [model] = body["models"]
+        assert (model["name"], model["version"], model["as_of"]) == (
+            "burglary",
+            "v1",
+            "2024-01-01",
+        )
+        assert model["etag"] == _snapshot(client).etag
 
 
 def test_a_model_that_cannot_load_is_skipped_and_named(env: Env, tmp_path: Path) -> None:
     shutil.copytree(env.root / "models", tmp_path / "models")
     settings = _settings(tmp_path)  # no events file in tmp_path
+    key = key_store(tmp_path).create("r", ["forecasts:read"])[1]
     with TestClient(create_app(settings)) as c:
-        ready = c.get("/readyz")
+        public = c.get("/readyz")
+        ready = c.get("/readyz", headers=_auth(key))
     assert ready.status_code == 503
     assert ready.json()["failed"]["burglary"].startswith("InputFileError")
+    assert "burglary" not in public.text and "InputFileError" not in public.text
     assert str(tmp_path) not in ready.text  # server paths are not shown
 
 
@@ -457,7 +471,7 @@ def test_promote_swaps_the_served_version(fresh: tuple[TestClient, Env]) -> None
     assert json.loads(after.content)["model"]["version"] == "v2"
     assert after.headers["etag"] != before.headers["etag"]
     assert Registry(env.settings.models_dir).current("burglary") == "v2"
-    assert client.get("/readyz").json()["models"][0]["version"] == "v2"
+    assert client.get("/readyz", headers=_auth(env.read)).json()["models"][0]["version"] == "v2"
 
 
 def test_swap_under_load_never_mixes_versions(fresh: tuple[TestClient, Env]) -> None:

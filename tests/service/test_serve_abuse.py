@@ -52,6 +52,9 @@ def test_a_bomb_and_a_stalled_body_neither_starve_reads_nor_block_sigterm(
                     client.post(f"{base}/v1/events", content=bomb, headers=headers).status_code
                 )
 
+        probe = httpx.get(f"{base}/healthz", timeout=5)
+        assert "server" not in probe.headers  # uvicorn's "server: uvicorn" is off
+        assert probe.headers["x-content-type-options"] == "nosniff"
         poster = threading.Thread(target=post_bomb)
         poster.start()
         with httpx.Client(timeout=10) as client:

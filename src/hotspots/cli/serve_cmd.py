@@ -106,4 +106,5 @@ def serve(
         access_log=False,  # the audit middleware logs each request with its request id
         # without it a client that never finishes its request keeps the server from exiting
         timeout_graceful_shutdown=shutdown_seconds,
+        server_header=False,  # no "server: uvicorn": nothing to tell a scanner
     )

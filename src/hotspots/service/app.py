@@ -44,6 +44,7 @@ from hotspots.service.audit import (
     utc_timestamp,
 )
 from hotspots.service.fast_path import FastLatestMiddleware
+from hotspots.service.headers import answer_headers
 from hotspots.service.limits import BodyLimitMiddleware, RateLimiter, UploadSlots
 from hotspots.service.metrics import ServiceMetrics, observe_request
 from hotspots.service.metrics import router as metrics_router
@@ -133,7 +134,9 @@ class AuditMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"], status["sent"] = message["status"], True
-                headers = [*message.get("headers", ()), (_REQUEST_ID_NAME, request_id.encode())]
+                headers = answer_headers(
+                    message.get("headers", ()), (_REQUEST_ID_NAME, request_id.encode())
+                )
                 message = {**message, "headers": headers}
             await send(message)
 
