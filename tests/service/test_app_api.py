@@ -587,3 +587,65 @@ def test_no_key_reaches_the_audit_or_the_logs_by_request_id_or_parameter_name(
     assert records[by_name.headers["x-request-id"]].params == {audit.REDACTED: "1"}
     assert records[by_value.headers["x-request-id"]].params == {"top": audit.REDACTED}
     assert records[anonymous.headers["x-request-id"]].client_request_id == audit.REDACTED
+
+
+# -- refusals in the right order, duplicated parameters, tampered versions ----------------
+def _authenticated_operations(client: TestClient) -> list[tuple[str, str]]:
+    paths = client.get("/openapi.json").json()["paths"]
+    return [
+        (method.upper(), path)
+        for path, ops in paths.items()
+        for method, op in ops.items()
+        if op.get("security")
+    ]
+
+
+def test_without_a_key_every_route_is_401_before_any_parameter_check(client: TestClient) -> None:
+    operations = _authenticated_operations(client)
+    assert len(operations) >= 10
+    for method, path in operations:
+        url = path.replace("{cell}", "zzz").replace("{name}", "bad!").replace("{version}", "x")
+        for query in ("?unknown=1", "?top=0&top=0", ""):
+            r = client.request(method, url + query)
+            assert r.status_code == 401, (method, url + query, r.text)
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        (f"{LATEST}?top=5&top=50", "top"),  # not the fast path: it hands repeats on
+        (f"{LATEST}?format=json&top=5&format=geojson", "format"),
+        ("/v1/cells/zzz?model=burglary&model=robbery", "model"),
+        ("/healthz?a=1&a=2", "a"),
+    ],
+)
+def test_a_query_parameter_given_twice_is_422_naming_it(
+    client: TestClient, env: Env, url: str, name: str
+) -> None:
+    r = client.get(url, headers=_auth(env.read))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == f"query parameter {name!r} is given 2 times; give it once"
+
+
+def test_a_tampered_version_is_409_naming_the_file_and_nothing_changes(
+    fresh: tuple[TestClient, Env],
+) -> None:
+    client, env = fresh
+    folder = env.settings.models_dir / "burglary" / "v2"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    victim = sorted(manifest["artifacts"])[0]
+    (folder / victim).write_bytes((folder / victim).read_bytes() + b"tampered")
+    before = client.get(LATEST, headers=_auth(env.read))
+    r = client.post("/v1/models/burglary/v2/promote", headers=_auth(env.admin))
+    assert r.status_code == 409, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    detail = r.json()["detail"]
+    assert f"{victim} sha256 mismatch" in detail and "burglary/v1 is still served" in detail
+    assert str(env.root) not in r.text
+    assert Registry(env.settings.models_dir).current("burglary") == "v1"
+    after = client.get(LATEST, headers=_auth(env.read))
+    assert after.headers["etag"] == before.headers["etag"]
+    (folder / "manifest.json").write_text("{not json")
+    described = client.get("/v1/models/burglary/v2", headers=_auth(env.read))
+    assert described.status_code == 409, described.text
+    assert "manifest.json is not valid JSON" in described.json()["detail"]

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hotspots import __version__
 from hotspots.config import Settings, get_settings
 from hotspots.service import (
+    docs,
     routes_cells,
     routes_events,
     routes_forecasts,
@@ -271,6 +272,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Where crime is likely next period, per H3 cell, from a registered model.",
         lifespan=lifespan,
         telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
+        docs_url=None,  # FastAPI's pages load Swagger UI / ReDoc from a CDN; see docs.py
+        redoc_url=None,
     )
     app.state.service = state
     app.state.redactions = _redactions(settings)
@@ -278,6 +281,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (routes_health, routes_forecasts, routes_cells, routes_models, routes_events):
         app.include_router(module.router)
     app.include_router(metrics_router)
+    app.include_router(docs.router)
     app.state.metrics = ServiceMetrics(state)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.upload_slots = UploadSlots()

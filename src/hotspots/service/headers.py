@@ -1,5 +1,5 @@
 """Headers on every answer: no MIME sniffing, a ``Cache-Control`` where a route set none,
-and a content security policy on HTML pages (``/docs``, ``/redoc``).
+and a content security policy on HTML pages (``/docs``).
 
 ``AuditMiddleware`` adds them as each answer starts, so no route can forget them; the
 forecast routes set their own ``Cache-Control`` (``private, max-age=...``) and keep it.
