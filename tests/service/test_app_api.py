@@ -284,7 +284,7 @@ def test_gzip_negotiation(client: TestClient, env: Env, accept: str, gzipped: bo
         ("coverage=2", "'coverage'"),
         ("bbox=1,2,3", "bbox"),
         ("format=csv", "'format'"),
-        ("horizon=2", "horizon must be between 1 and 1"),
+        ("horizon=5", "horizon must be between 1 and 4"),
     ],
 )
 def test_bad_parameters_are_422_naming_the_parameter(
@@ -331,7 +331,8 @@ def test_cell_detail_matches_snapshot_and_history(
     r = client.get(f"/v1/cells/{cell:x}", headers=_auth(env.read))
     assert r.status_code == 200
     body = r.json()
-    [fc] = body["forecast"]
+    fc, *later = body["forecast"]
+    assert len(later) == 3  # four periods are published by default
     assert (fc["rank"], fc["of"]) == (3, 702)
     assert fc["expected_count"] == round(float(table.expected_count[2]), 4)
     assert fc["interval"] == {"low": int(table.low[2]), "high": int(table.high[2]), "level": 0.8}
@@ -649,3 +650,17 @@ def test_a_tampered_version_is_409_naming_the_file_and_nothing_changes(
     described = client.get("/v1/models/burglary/v2", headers=_auth(env.read))
     assert described.status_code == 409, described.text
     assert "manifest.json is not valid JSON" in described.json()["detail"]
+
+
+def test_the_api_serves_four_periods_by_default_like_the_demo_forecast(
+    client: TestClient, env: Env
+) -> None:
+    periods = []
+    for h in (1, 2, 3, 4):
+        r = client.get(LATEST, params={"top": 3, "horizon": h}, headers=_auth(env.read))
+        assert r.status_code == 200, r.text
+        periods.append(r.json()["period"]["start"])
+    assert periods == ["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]
+    over = client.get(LATEST, params={"horizon": 5}, headers=_auth(env.read))
+    assert over.status_code == 422
+    assert "HOTSPOTS_FORECAST_HORIZON" in over.json()["detail"]

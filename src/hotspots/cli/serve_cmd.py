@@ -8,10 +8,20 @@ from pathlib import Path
 import typer
 
 from hotspots.cli.main import app, console
-from hotspots.config import get_settings
+from hotspots.config import Settings, get_settings
 from hotspots.errors import ConfigError
 
 APP_FACTORY = "hotspots.service.app:create_app"
+
+
+def settings_epilog() -> str:
+    """Every setting of the service, for ``--help``: its variable, default and meaning (from
+    the one declaration, ``hotspots.config.Settings``)."""
+    lines = ["Settings (environment variables; the flags above override the ones they name):"]
+    for name, field in Settings.model_fields.items():
+        about = " ".join((field.description or "").replace("``", "'").split())
+        lines.append(f"HOTSPOTS_{name.upper()} [{field.default}]: {about}")
+    return "\n\n".join(lines)
 
 
 def _export(name: str, value: Path | None) -> None:
@@ -20,7 +30,7 @@ def _export(name: str, value: Path | None) -> None:
         os.environ[f"HOTSPOTS_{name.upper()}"] = str(value.resolve())
 
 
-@app.command()
+@app.command(epilog=settings_epilog())
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
@@ -46,6 +56,12 @@ def serve(
         help="Republish this often when events were posted or a model was promoted or "
         "rolled back in the registry; 0: only on POST /v1/forecasts/refresh "
         "[HOTSPOTS_REFRESH_SECONDS or 0].",
+    ),
+    horizon: int | None = typer.Option(
+        None,
+        "--horizon",
+        help="Periods published ahead of as_of, horizon=1..N on the API "
+        "[HOTSPOTS_FORECAST_HORIZON or 4].",
     ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     shutdown_seconds: int = typer.Option(
@@ -87,6 +103,10 @@ def serve(
         if refresh_seconds < 0:
             raise ConfigError(f"--refresh-seconds must be 0 or more, got {refresh_seconds}")
         os.environ["HOTSPOTS_REFRESH_SECONDS"] = str(refresh_seconds)
+    if horizon is not None:
+        if horizon < 1:
+            raise ConfigError(f"--horizon must be 1 or more, got {horizon}")
+        os.environ["HOTSPOTS_FORECAST_HORIZON"] = str(horizon)
     get_settings.cache_clear()
     settings = get_settings()
     if settings.events_path is None or not settings.events_path.is_file():

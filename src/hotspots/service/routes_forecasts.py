@@ -45,6 +45,14 @@ MODEL_NAME = f"^{NAME_PATTERN.pattern}$"
 ModelParam = Annotated[
     str | None, Query(description="Model name [the first served].", pattern=MODEL_NAME)
 ]
+HorizonParam = Annotated[
+    int,
+    Query(
+        ge=1,
+        description="Forecast period, 1 = next, up to the periods the service publishes "
+        "(HOTSPOTS_FORECAST_HORIZON, 4 by default).",
+    ),
+]
 _NUMBER = r"\s*-?[0-9]+(\.[0-9]+)?\s*"
 BBOX_PATTERN = f"^{_NUMBER}(,{_NUMBER}){{3}}$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}(:[0-9]{2}(:[0-9]{2})?)?)?$"
@@ -120,7 +128,9 @@ def _check_budget(**budgets: Any) -> None:
 def _check_horizon(horizon: int, periods: int) -> None:
     if horizon > periods:
         raise ProblemError(
-            422, f"horizon must be between 1 and {periods} (periods published), got {horizon}"
+            422,
+            f"horizon must be between 1 and {periods} (the periods this service publishes: "
+            f"`hotspots serve --horizon` or HOTSPOTS_FORECAST_HORIZON), got {horizon}",
         )
 
 
@@ -201,7 +211,7 @@ async def latest(  # async: a cached view is a dict lookup; no thread hop on the
     ] = None,
     fmt: Annotated[Literal["json", "geojson"], Query(alias="format")] = "json",
     boundary: Annotated[bool, Query(description="Add cell polygons to JSON.")] = False,
-    horizon: Annotated[int, Query(ge=1, description="Forecast period, 1 = next.")] = 1,
+    horizon: HorizonParam = 1,
 ) -> Response:
     """The top cells under one budget (default 100 cells), as JSON or GeoJSON, optionally
     only those inside ``bbox`` and/or the named area ``within``.
@@ -230,7 +240,7 @@ def replay(
         str, Query(description="The forecast's as_of date (YYYY-MM-DD).", pattern=DATE_PATTERN)
     ],
     model: ModelParam = None,
-    horizon: Annotated[int, Query(ge=1, description="Forecast period, 1 = next.")] = 1,
+    horizon: HorizonParam = 1,
 ) -> Response:
     """The full ranked document last published for ``model`` and ``as_of``."""
     state: ServiceState = request.app.state.service
