@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI
 from fastapi.telemetry import TelemetryConfig
+from pydantic import BaseModel
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,6 +38,7 @@ from hotspots.service import (
     routes_forecasts,
     routes_health,
     routes_models,
+    schemas,
 )
 from hotspots.service.audit import (
     client_request_id,
@@ -246,6 +248,21 @@ _NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": Fa
 """FastAPI's native OpenTelemetry, all off (``Settings.opentelemetry``)."""
 
 
+def _add_components(app: FastAPI, *models: type[BaseModel]) -> None:
+    """Put ``models`` in the OpenAPI components, for responses whose media type FastAPI's
+    ``model=`` does not cover (the GeoJSON forecast)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            found = document.setdefault("components", {}).setdefault("schemas", {})
+            found.update({k: v for k, v in schemas.components(*models).items() if k not in found})
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The FastAPI app serving the registry's current models (settings default: env)."""
     settings = settings if settings is not None else get_settings()
@@ -276,6 +293,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = state
+    _add_components(app, schemas.ForecastFeatureCollection)
     app.state.redactions = _redactions(settings)
     add_problem_handlers(app)
     for module in (routes_health, routes_forecasts, routes_cells, routes_models, routes_events):

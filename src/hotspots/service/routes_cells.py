@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 
 from hotspots.grid import cells_resolution, text_to_cell
 from hotspots.service.auth import auth_responses, require
@@ -19,6 +19,7 @@ from hotspots.service.problems import (
     validation_response,
 )
 from hotspots.service.routes_forecasts import SCOPE, served_model
+from hotspots.service.schemas import DATA_THROUGH, Interval, ModelRef, Period, Strict
 from hotspots.service.snapshot import iso_local
 from hotspots.service.state import Served
 
@@ -34,58 +35,32 @@ router = APIRouter(
 )
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Period(_Strict):
-    """A forecast period, ``[start, end)`` in local time."""
-
-    start: str
-    end: str
-
-
-class Interval(_Strict):
-    """The central 80% interval of the period's count."""
-
-    low: int
-    high: int
-    level: float
-
-
-class CellForecast(_Strict):
+class CellForecast(Strict):
     """The cell in one published period."""
 
     period: Period
     rank: int
-    of: int
+    of: int = Field(description="Study cells ranked.")
     expected_count: float
     interval: Interval
     relative_risk: float
     drivers: list[str]
 
 
-class CellHistory(_Strict):
+class CellHistory(Strict):
     """Target counts of the cell in the most recent periods (oldest first)."""
 
     periods: list[str]
     counts: list[int]
 
 
-class ModelRef(_Strict):
-    """A model version."""
-
-    name: str
-    version: str
-
-
-class CellDetail(_Strict):
+class CellDetail(Strict):
     """``/v1/cells/{cell}``: the cell's forecasts and, unless suppressed, its history."""
 
     cell: str
     model: ModelRef
     as_of: str
-    data_through: str
+    data_through: str = Field(description=DATA_THROUGH)
     target: list[str]
     suppressed: bool
     forecast: list[CellForecast]

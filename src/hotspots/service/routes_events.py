@@ -44,6 +44,7 @@ from hotspots.service.problems import (
     reject_unknown_query,
 )
 from hotspots.service.routes_forecasts import JSON_TYPE, MODEL_NAME
+from hotspots.service.schemas import EventsStored, Refreshed
 from hotspots.service.state import ServiceState
 
 SCOPE = "events:write"
@@ -64,7 +65,7 @@ _BODY = {
     "required": True,
     "description": "Incidents as CSV (with a header row) or JSON lines, in the columns of "
     "the export the model was trained on.",
-    "content": {t: {"schema": {"type": "string"}} for t in MEDIA_TYPES},
+    "content": {t: {"schema": {"type": "string", "minLength": 1}} for t in MEDIA_TYPES},
 }
 
 
@@ -135,7 +136,10 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     summary="Append incidents (CSV or JSON lines), stored durably before the answer",
     openapi_extra={"requestBody": _BODY},
     responses={
-        200: {"description": "Stored; the validation report says what was left out and why."},
+        200: {
+            "model": EventsStored,
+            "description": "Stored; the validation report says what was left out and why.",
+        },
         413: problem_response(413, "The body, as sent or inflated, is over the upload limit."),
         415: problem_response(
             415,
@@ -222,7 +226,10 @@ def _meta(request: Request, reader: Reader, kind: str, result: IngestResult) -> 
 @router.post(
     "/v1/forecasts/refresh",
     summary="Republish every forecast from the events and the registry as they are now",
-    responses={200: {"description": "What was republished, and what could not be."}},
+    response_model=None,
+    responses={
+        200: {"model": Refreshed, "description": "What was republished, and what could not be."}
+    },
 )
 async def refresh(request: Request) -> Response:
     """Republish each model at its current version in the registry (a promote or rollback
