@@ -42,10 +42,11 @@ test: $(STAMP) lint typecheck  ## lint, type-check and run the tests
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)  ## speed and accuracy benchmarks (accuracy needs ../shared/data)
+	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/api_load.py
 	$(BIN)/python benchmarks/accuracy.py
 
-clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+clean:  ## remove the venv, the demo and what it made: its model, reports, service state (var/)
+	rm -rf $(VENV) $(DEMO) models/demo-burglary reports var .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from hotspots.errors import ConfigError
+
 TEMP_SUFFIX = ".tmp"
 """Temporary files are named ``.<target name>.<random>.tmp``."""
 
@@ -103,3 +105,51 @@ def prune_temp(folder: str | Path, max_age: float = 3600.0, pattern: str = "") -
         except OSError:  # removed by another process first, or not ours to remove
             continue
     return removed
+
+
+def check_output(target: str | Path, flag: str, folder: bool = False) -> list[Path]:
+    """Refuse, before any work, an output path that cannot be written (``ConfigError``
+    naming the flag and the path); return the missing folders a write will create.
+
+    ``folder``: the output is a folder (a report folder), not a file. Writability is probed
+    by creating and removing a temporary file in the nearest existing folder, which also
+    holds for root and for read-only filesystems, where permission bits say nothing.
+    """
+    path = Path(target)
+    if not folder and path.is_dir():
+        raise ConfigError(f"{flag} {path} is a folder: give a file name, e.g. {path / 'out'}")
+    if folder and path.exists() and not path.is_dir():
+        raise ConfigError(f"{flag} {path} is a file, not a folder")
+    missing: list[Path] = []
+    nearest = path if folder else path.parent
+    while not nearest.exists() and nearest != nearest.parent:
+        if nearest.is_symlink():
+            raise ConfigError(f"{flag} {path}: {nearest} is a broken or looping symbolic link")
+        missing.append(nearest)
+        nearest = nearest.parent
+    if not nearest.is_dir():
+        raise ConfigError(f"{flag} {path}: {nearest} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".hotspots-probe.", suffix=TEMP_SUFFIX, dir=nearest)
+    except OSError as err:
+        raise ConfigError(
+            f"{flag} {path}: cannot write in folder {nearest} ({err.strerror or err})"
+        ) from err
+    os.close(fd)
+    os.unlink(probe)
+    return missing[::-1]
+
+
+def check_distinct(paths: dict[str, str | Path | None]) -> None:
+    """Refuse (``ConfigError``) two flags naming the same file, e.g. ``--out`` the input."""
+    seen: dict[str, str] = {}
+    for flag, value in paths.items():
+        if value is None:
+            continue
+        key = os.path.realpath(value)
+        if key in seen:
+            raise ConfigError(
+                f"{flag} {value} is the same file as {seen[key]}: it would be overwritten; "
+                "give another name"
+            )
+        seen[key] = f"{flag} {value}" if flag != "FILE" else f"the input {value}"

@@ -158,3 +158,44 @@ def test_audit_empty_bad_time_and_torn_line(run_cli: RunCli, state_with_audit: P
     res = run_cli("audit", "--json", *state)
     assert res.code == 0 and len(_json_ids(res.out)) == 4
     assert "skipped 1 unreadable line" in res.err
+
+
+@pytest.fixture
+def serve_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`hotspots serve` exports its flags to os.environ: restore them after the test."""
+    for name in ("MODELS_DIR", "STATE_DIR", "EVENTS_PATH", "AREAS_PATH"):
+        monkeypatch.setenv(f"HOTSPOTS_{name}", "unset-by-test")
+        monkeypatch.delenv(f"HOTSPOTS_{name}")
+
+
+def test_serve_on_a_missing_models_folder_is_an_error(
+    run_cli: RunCli,
+    tmp_path: Path,
+    fresh_settings: None,
+    serve_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server started"))
+    res = run_cli("serve", "--models-dir", tmp_path / "nowhere", "--state-dir", tmp_path / "v")
+    assert res.code == 2
+    [line] = res.err.strip().splitlines()
+    assert f"the models folder {tmp_path / 'nowhere'} does not exist" in line
+
+
+def test_serve_on_an_empty_models_folder_says_so_loudly(
+    run_cli: RunCli,
+    tmp_path: Path,
+    fresh_settings: None,
+    serve_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvicorn
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append(a))
+    (tmp_path / "models").mkdir()
+    res = run_cli("serve", "--models-dir", tmp_path / "models", "--state-dir", tmp_path / "v")
+    assert res.code == 0 and started
+    assert "holds no model: NOTHING WILL BE SERVED" in res.err

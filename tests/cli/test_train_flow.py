@@ -143,3 +143,32 @@ def test_backtest_writes_the_report_and_publishes_nothing(
     assert html.count("<img") >= 4 and "lightgbm" in html
     assert "2 folds" in res.out and "selected" in res.err
     assert not (tmp_path / "models").exists()
+
+
+@pytest.mark.parametrize("change", ["rename", "move"])
+def test_forecast_refuses_events_that_do_not_fit_the_model(
+    run_cli: RunCli,
+    trained: dict[str, Path],
+    tmp_path: Path,
+    year_city_events: pd.DataFrame,
+    change: str,
+) -> None:
+    from hotspots.ingest import write_events
+
+    events = year_city_events
+    if change == "rename":  # the export's target type was renamed
+        events = events.assign(category=events["category"].str.replace("Burglary", "Burgl."))
+    else:  # another city's events
+        events = events.assign(lat=events["lat"] + 5.0)
+    source = tmp_path / "other.parquet"
+    write_events(events, source, {"timezone": TIMEZONE})
+    out = tmp_path / "f.csv"
+    res = run_cli(
+        "forecast", "--model", "year-burglary", "--models-dir", trained["models"],
+        "--events", source, "--as-of", "2023-10-02", "--output", out,
+    )  # fmt: skip
+    assert res.code == 2, res.err
+    [line] = res.err.strip().splitlines()
+    assert line.startswith("error: ")
+    assert ("target category" if change == "rename" else "study area") in line
+    assert not out.exists()

@@ -173,3 +173,26 @@ def test_bootstrap_interval_is_degenerate_for_equal_folds_and_skips_nan() -> Non
     assert bootstrap_ci([0.1] * 5) == (0.1, 0.1)
     assert bootstrap_ci([0.7, np.nan, 0.7]) == (0.7, 0.7)
     assert all(math.isnan(v) for v in bootstrap_ci([np.nan, np.nan]))
+
+
+def test_paired_win_share_resamples_folds_together() -> None:
+    from hotspots.evaluation import paired_win_share
+
+    a = np.array([3.0, 2.0, 5.0, np.nan])
+    assert paired_win_share(a, a - 0.1) == 1.0  # ahead in every fold
+    assert paired_win_share(a, a) == 0.5  # ties count half
+    assert paired_win_share(a - 0.1, a) == 0.0
+    mixed = paired_win_share([2.0, 2.0, 2.0, 0.0], [1.0, 1.0, 1.0, 2.0], seed=3)
+    assert 0.6 < mixed < 0.95  # mean +0.25, but one fold against
+    assert paired_win_share([2.0, 2.0, 2.0, 0.0], [1.0, 1.0, 1.0, 2.0], seed=3) == mixed
+    assert np.isnan(paired_win_share([np.nan], [1.0]))
+
+
+def test_paired_ratio_ci_resamples_folds_together() -> None:
+    from hotspots.evaluation import paired_ratio_ci
+
+    ratio, lo, hi = paired_ratio_ci([2.0, 4.0, 6.0], [1.0, 2.0, 3.0])
+    assert (ratio, lo, hi) == pytest.approx((2.0, 2.0, 2.0))  # the same ratio in every fold
+    ratio, lo, hi = paired_ratio_ci([2.0, 1.0, np.nan, 3.0], [1.0, 1.0, 5.0, 2.0], seed=1)
+    assert ratio == pytest.approx(6.0 / 4.0) and 1.0 <= lo < ratio < hi <= 2.0
+    assert all(np.isnan(v) for v in paired_ratio_ci([np.nan], [1.0]))

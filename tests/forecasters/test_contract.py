@@ -17,6 +17,7 @@ from sklearn.base import clone
 import hotspots.forecasters.baselines  # noqa: F401  (registers the baselines)
 from hotspots.errors import DataValidationError, NotFittedError, UnknownCategoryError
 from hotspots.features import Panel
+from hotspots.features.event_table import EventTable
 from hotspots.forecasters.base import (
     PREDICTION_COLUMNS,
     Forecaster,
@@ -49,10 +50,31 @@ def fitted(kind: str, year_panel: Panel) -> Forecaster:
     return make_forecaster(kind, target=TARGET).fit(year_panel, until=FIT_UNTIL)
 
 
+def events_from_counts(counts: np.ndarray, periods: pd.DatetimeIndex) -> EventTable:
+    """Events that give ``counts``: the ``c`` events of a category, period and cell spread
+    evenly over the period, so equal counts always give equal events."""
+    cat, per, cell = np.nonzero(counts)
+    c = counts[cat, per, cell].astype(np.int64)
+    start = periods.asi8[per]
+    length = (periods.asi8[1] - periods.asi8[0]) if len(periods) > 1 else 7 * 86_400 * 10**9
+    j = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)  # 0..c-1 within each group
+    times = np.repeat(start, c) + ((j + 0.5) / np.repeat(c, c) * length).astype(np.int64)
+    points = np.zeros(times.size)
+    return EventTable.from_arrays(times, np.repeat(cell, c), np.repeat(cat, c), points, points)
+
+
 def with_counts(panel: Panel, counts: np.ndarray, periods: pd.DatetimeIndex | None = None) -> Panel:
-    """``panel`` with other counts (and periods)."""
+    """``panel`` with other counts (and periods), and events that give those counts."""
     periods = panel.periods if periods is None else periods
-    return Panel(counts, panel.cells, periods, panel.categories, panel.freq, panel.resolution)
+    return Panel(
+        counts,
+        panel.cells,
+        periods,
+        panel.categories,
+        panel.freq,
+        panel.resolution,
+        events=events_from_counts(counts, periods),
+    )
 
 
 def test_clone_is_an_unfitted_copy_with_equal_params(fitted: Forecaster, year_panel: Panel) -> None:
@@ -98,10 +120,12 @@ def test_no_leakage_from_the_as_of_period_or_later(
     counts[:, CUT:] = rng.integers(0, 500, size=counts[:, CUT:].shape)
     periods = pd.date_range(year_panel.periods[0], periods=counts.shape[1], freq="W-MON")
     future = with_counts(year_panel, counts, periods)
+    base = with_counts(year_panel, year_panel.counts)
     model = make_forecaster(kind, target=TARGET)
     assert model.fit(future, until=FIT_UNTIL) is model
+    want = make_forecaster(kind, target=TARGET).fit(base, until=FIT_UNTIL)
     pd.testing.assert_frame_equal(
-        model.predict(future, as_of, horizon=4), fitted.predict(year_panel, as_of, horizon=4)
+        model.predict(future, as_of, horizon=4), want.predict(base, as_of, horizon=4)
     )
 
 
@@ -162,7 +186,9 @@ def test_missing_cells_and_categories_count_as_zero(fitted: Forecaster, year_pan
     order = np.argsort(cells)
     sub = year_panel.counts[[year_panel.categories.index(c) for c in keep_cats]][:, :, keep_cells]
     sub = np.concatenate([sub, np.full(sub.shape[:2] + (extra.size,), 9, np.int32)], axis=2)
-    partial = Panel(sub[:, :, order], cells[order], year_panel.periods, tuple(keep_cats), "W", 8)
+    sub = sub[:, :, order]
+    events = events_from_counts(sub, year_panel.periods)
+    partial = Panel(sub, cells[order], year_panel.periods, tuple(keep_cats), "W", 8, events=events)
     pd.testing.assert_frame_equal(fitted.predict(partial, MONDAY, horizon=2), want)
 
 

@@ -94,6 +94,30 @@ CASES = {
         37_512,
         {"missing_coordinates": 1, "zero_coordinates": 3_750},
     ),
+    # one row per offence: 170,419 rows repeat an IncidntNum; the true duplicates (same id,
+    # category, description, time and place) are the 122 exact copies the data README counts
+    "sf": Case(
+        "sf_sfpd_2007_2013/sfpd_incidents_2007_2013.csv.gz",
+        (
+            "--map",
+            "time=datetime,lat=Y,lng=X,category=Category,offence=Descript,id=IncidntNum",
+            "--tz",
+            "America/Los_Angeles",
+        ),
+        907_121,
+        {"duplicate_id": 122},
+        {
+            "DRUG/NARCOTIC": 62_244,
+            "WEAPON LAWS": 8_368,
+            "PROSTITUTION": 6_607,
+            "DRUNKENNESS": 5_141,
+            "DISORDERLY CONDUCT": 5_074,
+            "DRIVING UNDER THE INFLUENCE": 2_997,
+            "LIQUOR LAWS": 2_329,
+            "LOITERING": 1_481,
+            "GAMBLING": 157,
+        },
+    ),
 }
 
 
@@ -114,6 +138,23 @@ def test_real_file_loads_with_one_command(name: str, tmp_path: Path, run_cli: Ru
     assert set(events["time_precision"].astype(str)) == {case.precision}
     assert events["lat"].between(-90, 90).all() and events["lng"].between(-180, 180).all()
     assert events["source_row"].is_monotonic_increasing
+
+
+def test_sf_offences_of_one_incident_are_kept_with_numbered_ids(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    case = CASES["sf"]
+    out = tmp_path / "sf.parquet"
+    res = run_cli("ingest", DATA / case.path, *case.args, "--out", out)
+    assert res.code == 0, res.err
+    report = json.loads((tmp_path / "sf.report.json").read_text())
+    assert report["duplicate_rule"].startswith("same incident id, category, offence, time")
+    events, _ = read_events(out)
+    assert events["event_id"].is_unique
+    numbered = events["event_id"].str.contains("#", regex=False)
+    assert int(numbered.sum()) == report["offences_sharing_an_id"] > 100_000
+    raw = pd.read_csv(DATA / case.path, usecols=["IncidntNum"], dtype=str)
+    assert raw["IncidntNum"].duplicated().sum() == 170_419  # the figure
 
 
 def _raw(name: str) -> pd.DataFrame:

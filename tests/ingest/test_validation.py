@@ -41,7 +41,8 @@ BAD_ROWS = {
     "future_time": ["B9,2099-01-01 10:00,41.8,-87.6,Burglary,call\n"],
     "missing_category": ["B10,2023-05-01 10:00,41.8,-87.6,  ,call\n"],
     "outside_area": ["B11,2023-05-01 10:00,45.8,-87.6,Burglary,call\n"],
-    "duplicate_id": ["A3,2023-05-09 10:00,41.8,-87.6,Burglary,call\n"],
+    # a true duplicate: row A3 again (another offence of A3 would be kept: see below)
+    "duplicate_id": ["A3,2023-05-04 12:03,41.83,-87.63,Burglary,call\n"],
 }
 POLICY_ROWS = [
     "C1,2023-05-01 10:00,41.8,-87.6,Drugs,on-view\n",
@@ -84,7 +85,7 @@ def test_examples_point_at_source_rows(export: Path) -> None:
         first_bad + 1,
     ]
     assert report.examples["zero_coordinates"][0]["id"] == "B5"
-    assert report.examples["duplicate_id"][0]["time"] == "2023-05-09 10:00"
+    assert report.examples["duplicate_id"][0]["time"] == "2023-05-04 12:03"
 
 
 def test_policy_exclusions_do_not_count_towards_the_ceiling(export: Path) -> None:
@@ -135,11 +136,11 @@ def test_boundary_polygon(export: Path, tmp_path: Path) -> None:
     area = Area.from_boundary_file(path)
     result = ingest_file(export, options(area=area, max_reject_fraction=1.0))
     assert result.events["lat"].max() <= 41.805
-    # good rows have lat 41.80..41.89: the 6 at 41.80 lie inside; so does the second "A3",
-    # kept because the first A3 (lat 41.83) was rejected as outside: duplicates are judged
-    # among the rows that pass every other check
-    assert result.report.rows_accepted == 7
-    assert "A3" in set(result.events["event_id"])
+    # good rows have lat 41.80..41.89: the 6 at 41.80 lie inside; both copies of A3 (lat
+    # 41.83) are outside, the second counted as outside_area: reasons are taken in order
+    assert result.report.rows_accepted == 6
+    assert result.report.rejected["outside_area"] == 54 + 1 + 1  # good rows, A3's copy, B11
+    assert "duplicate_id" not in result.report.rejected
 
 
 def test_event_table_contract(export: Path) -> None:
@@ -209,3 +210,69 @@ def test_cli_over_ceiling_prints_report_and_one_error_line(
     errors = [ln for ln in res.err.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "above --max-reject-fraction 0.05" in errors[0]
     assert not out.exists() and not (tmp_path / "ev.report.json").exists()
+
+
+@pytest.mark.parametrize("when", ["0001-01-01 10:00", "1600-05-03", "1677-09-20 23:00"])
+def test_dates_before_the_nanosecond_range_are_unparseable_time_rejects(
+    write: Callable[[str, str | bytes], Path], when: str
+) -> None:
+    # year 0001 or 1600 cannot be held in an event table: a reject, never a crash
+    path = write("old.csv", HEADER + "".join(GOOD_ROWS) + f"OLD,{when},41.8,-87.6,Burglary,call\n")
+    result = ingest_file(path, options())
+    assert result.report.rejected == {"unparseable_time": 1}
+    assert result.report.examples["unparseable_time"][0]["id"] == "OLD"
+    assert len(result.events) == len(GOOD_ROWS)
+    assert result.events["occurred_at"].min() >= pd.Timestamp("2023-05-01", tz="America/Chicago")
+
+
+def test_split_year_columns_before_1677_are_rejects_too(
+    write: Callable[[str, str | bytes], Path],
+) -> None:
+    text = "y,m,d,lat,lng,type\n2023,5,1,41.8,-87.6,Burglary\n1600,5,1,41.8,-87.6,Burglary\n"
+    cmap = ColumnMap.parse("year=y,month=m,day=d,lat=lat,lng=lng,category=type")
+    result = ingest_file(write("split.csv", text), options(column_map=cmap))
+    assert result.report.rejected == {"unparseable_time": 1}
+    assert len(result.events) == 1
+
+
+def offences_export(write: Callable[[str, str | bytes], Path], offence: bool = False) -> Path:
+    """One incident (I1) with three rows: two offences of one category at one time and
+    place, told apart only by their description, and a copy of the first row."""
+    head = "ref,when,lat,lng,type,descr\n"
+    rows = [
+        "I1,2023-05-01 10:00,41.80,-87.60,Assault,BATTERY\n",
+        "I1,2023-05-01 10:00,41.80,-87.60,Assault,THREATS\n",
+        "I1,2023-05-01 10:00,41.80,-87.60,Theft,PETTY THEFT\n",
+        "I1,2023-05-01 10:00,41.80,-87.60,Assault,BATTERY\n",  # the first row again
+        "I2,2023-05-01 11:00,41.81,-87.61,Theft,PETTY THEFT\n",
+    ]
+    return write("offences.csv", head + "".join(rows))
+
+
+def test_another_offence_of_an_incident_is_kept_and_numbered(
+    write: Callable[[str, str | bytes], Path],
+) -> None:
+    cmap = ColumnMap.parse("time=when,lat=lat,lng=lng,category=type,id=ref")
+    result = ingest_file(offences_export(write), options(column_map=cmap, max_reject_fraction=1))
+    # without a finer offence column the two assaults look alike: one is a duplicate
+    assert result.report.rejected == {"duplicate_id": 2}
+    assert result.events["event_id"].tolist() == ["I1", "I1#2", "I2"]
+    assert result.events["category"].tolist() == ["Assault", "Theft", "Theft"]
+    assert (
+        result.report.duplicate_rule
+        == "same incident id, category, time and place as an earlier row"
+    )
+    assert result.report.offences_sharing_an_id == 1
+    assert any("offence=COL" in note for note in result.report.notes)
+
+
+def test_a_mapped_offence_column_tells_offences_apart(
+    write: Callable[[str, str | bytes], Path],
+) -> None:
+    cmap = ColumnMap.parse("time=when,lat=lat,lng=lng,category=type,id=ref,offence=descr")
+    result = ingest_file(offences_export(write), options(column_map=cmap, max_reject_fraction=1))
+    assert result.report.rejected == {"duplicate_id": 1}
+    assert result.report.examples["duplicate_id"][0]["source_row"] == 4
+    assert result.events["event_id"].tolist() == ["I1", "I1#2", "I1#3", "I2"]
+    assert "offence" in result.report.duplicate_rule
+    assert result.report.to_dict()["offences_sharing_an_id"] == 2

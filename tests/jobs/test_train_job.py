@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -13,7 +14,14 @@ from hotspots.errors import ConfigError
 from hotspots.evaluation import Cutoff
 from hotspots.grid import cells_to_latlng
 from hotspots.jobs.spec import TrainingSpec, spec_from_dict
-from hotspots.jobs.train import candidate_models, prepare, select_model
+from hotspots.jobs.train import (
+    candidate_models,
+    measured_gain,
+    prepare,
+    run_selection,
+    select_model,
+    selection_folds,
+)
 from hotspots.synthetic import COLUMN_MAP, TIMEZONE
 
 
@@ -46,9 +54,26 @@ def test_prepare_honours_until(year_city_dir: Path) -> None:
     assert prepared.panel.periods[-1] == pd.Timestamp("2023-06-26")
 
 
-def fake_result(pai: dict[str, float]) -> SimpleNamespace:
+def fake_result(pai: dict[str, float], per_fold: dict[str, list[float]] | None = None) -> Any:
+    """A stand-in BacktestResult: mean PAI per model at 1%, and PAI per fold (default: the
+    mean in each of three folds)."""
+    per_fold = per_fold or {m: [v] * 3 for m, v in pai.items()}
+    n = len(next(iter(per_fold.values())))
+    as_of = pd.date_range("2023-10-02", periods=n, freq="7D")
+    rows = pd.DataFrame(
+        [
+            {"model": m, "as_of": as_of[i], "cutoff": "1%", "pai": v}
+            for m, values in per_fold.items()
+            for i, v in enumerate(values)
+        ]
+    )
     table = pd.DataFrame({"pai": pai})
-    return SimpleNamespace(cutoffs=(Cutoff.coverage(0.01),), table=lambda cutoff: table)
+    return SimpleNamespace(
+        cutoffs=(Cutoff.coverage(0.01),),
+        table=lambda cutoff: table,
+        folds=tuple(as_of),
+        per_fold=rows,
+    )
 
 
 @pytest.mark.parametrize(
@@ -63,15 +88,66 @@ def fake_result(pai: dict[str, float]) -> SimpleNamespace:
 def test_select_never_worse_than_the_best_baseline(
     year_city_dir: Path, scores: dict[str, float], chosen: str
 ) -> None:
-    selection = select_model(fake_result(scores), year_spec(year_city_dir))  # type: ignore[arg-type]
+    selection = select_model(fake_result(scores), year_spec(year_city_dir))
     assert selection.name == chosen and selection.cutoff == "1%"
     assert ("instead" in selection.reason) == (chosen != "lightgbm")
+    assert selection.basis == "reported" and "no room for selection folds" in selection.reason
+
+
+def test_select_says_how_sure_it_is(year_city_dir: Path) -> None:
+    spec = year_spec(year_city_dir)
+    # lightgbm ahead in 4 of 5 folds, by more than it loses in the fifth
+    per_fold = {"lightgbm": [5.0, 5.0, 5.0, 5.0, 1.0], "kde": [4.0, 4.0, 4.0, 4.0, 2.0]}
+    result = fake_result({"lightgbm": 4.2, "kde": 3.6}, per_fold)
+    selection = select_model(result, spec, basis="selection")
+    assert selection.name == "lightgbm" and selection.n_folds == 5
+    assert selection.win_share is not None and 0.85 < selection.win_share < 1.0
+    assert "5 selection folds before the reported ones" in selection.reason
+    assert f"ahead in {selection.win_share:.0%} of fold resamples" in selection.reason
+    always = fake_result({"lightgbm": 5.0, "kde": 4.0})
+    assert select_model(always, spec).win_share == 1.0
+    tie = select_model(fake_result({"lightgbm": 4.0, "kde": 4.0}), spec)
+    assert tie.name == "lightgbm" and tie.win_share == 0.5
+
+
+def test_measured_gain_is_the_ratio_to_the_best_baseline_with_an_interval(
+    year_city_dir: Path,
+) -> None:
+    per_fold = {
+        "lightgbm": [5.0, 6.0, 4.0, 5.0],
+        "kde": [4.0, 5.0, 4.0, 3.0],
+        "last_period": [1.0, 1.0, 1.0, 1.0],
+    }
+    result = fake_result({"lightgbm": 5.0, "kde": 4.0, "last_period": 1.0}, per_fold)
+    gain = measured_gain(result, year_spec(year_city_dir), "1%")
+    assert gain["gain_baseline"] == "kde" and gain["gain_ratio"] == pytest.approx(1.25)
+    assert 1.0 <= gain["gain_ci_low"] < 1.25 < gain["gain_ci_high"] <= 5.0 / 3.0 + 1e-9
+    assert gain["measured_gain"].startswith("lightgbm PAI@1% is 1.250x the best baseline's (kde)")
+    assert "over the 4 reported folds" in gain["measured_gain"]
+    assert measured_gain(fake_result({"kde": 4.0}), year_spec(year_city_dir), "1%") == {}
+
+
+def test_selection_folds_come_just_before_the_reported_ones(year_city_dir: Path) -> None:
+    prepared = prepare(year_spec(year_city_dir, backtest={"folds": 4, "refit_every": 2}))
+    models = candidate_models(prepared)
+    inner = selection_folds(prepared, models)
+    periods = prepared.panel.periods
+    assert [f.as_of for f in inner] == list(periods[-8:-4])  # 4 folds, as many as reported
+    assert [f.fit_until for f in inner] == [periods[-8]] * 2 + [periods[-6]] * 2
+    none = prepare(year_spec(year_city_dir, backtest={"folds": 4, "select_folds": 0}))
+    assert selection_folds(none, models) == ()
+    # a window with no room for them before the reported folds: none either
+    crowded = prepare(year_spec(year_city_dir, backtest={"folds": 40, "select_folds": 10}))
+    assert selection_folds(crowded, models) == ()
+    result = run_selection(prepare(year_spec(year_city_dir, backtest={"folds": 2})), models)
+    assert result is not None and [c.label for c in result.cutoffs] == ["1%"]
+    assert [f.as_of for f in result.folds] == list(periods[-4:-2])
 
 
 def test_select_coverage_must_be_backtested(year_city_dir: Path) -> None:
     spec = year_spec(year_city_dir, backtest={"folds": 2, "select_coverage": 0.02})
     with pytest.raises(ConfigError, match="select_coverage 0.02"):
-        select_model(fake_result({"lightgbm": 1.0}), spec)  # type: ignore[arg-type]
+        select_model(fake_result({"lightgbm": 1.0}), spec)
 
 
 def test_covariate_layers_reach_the_model(year_city_dir: Path, tmp_path: Path) -> None:
@@ -107,3 +183,32 @@ def test_covariates_need_lightgbm(year_city_dir: Path, tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="covariates need model kind 'lightgbm'"):
         candidate_models(prepare(spec))
+
+
+def test_an_until_inside_a_week_snaps_back_to_the_week_start(year_city_dir: Path) -> None:
+    # 2023-07-04 is a Tuesday: a one-day "week" 2023-07-03 would be scored as a whole fold
+    prepared = prepare(year_spec(year_city_dir, window={"until": "2023-07-04"}))
+    assert prepared.until == pd.Timestamp("2023-07-03")
+    assert prepared.panel.periods[-1] == pd.Timestamp("2023-06-26")
+    [note] = prepared.notes
+    assert "--until 2023-07-04 (Tuesday)" in note and "training stops at 2023-07-03" in note
+    assert prepared.data_summary()["window_notes"] == [note]
+
+
+def test_a_start_inside_a_month_moves_on_to_the_next_month(year_city_dir: Path) -> None:
+    spec = year_spec(year_city_dir, window={"start": "2023-02-10", "until": "2023-09-15"})
+    prepared = prepare(
+        spec.model_copy(update={"grid": spec.grid.model_copy(update={"period": "M"})})
+    )
+    assert prepared.panel.periods[0] == pd.Timestamp("2023-03-01")
+    assert prepared.panel.periods[-1] == pd.Timestamp("2023-08-01")
+    assert prepared.until == pd.Timestamp("2023-09-01")
+    assert len(prepared.notes) == 2
+
+
+def test_bounds_on_period_starts_leave_no_note(year_city_dir: Path) -> None:
+    prepared = prepare(
+        year_spec(year_city_dir, window={"start": "2023-01-02", "until": "2023-07-03"})
+    )
+    assert prepared.notes == ()
+    assert prepared.panel.periods[0] == pd.Timestamp("2023-01-02")

@@ -125,6 +125,7 @@ def test_serve_runs_uvicorn_with_the_factory(
         monkeypatch.delenv(name)
     events = tmp_path / "events.parquet"
     events.write_bytes(b"")
+    (tmp_path / "m").mkdir()  # a missing models folder is an error (tests/cli/test_service_cli)
     result = run_cli(
         "serve", "--port", "9001", "--workers", "2", "--models-dir", tmp_path / "m",
         "--state-dir", tmp_path / "s", "--events", events, "--areas", tmp_path / "a.geojson",

@@ -17,7 +17,7 @@ import pytest
 from served_env import TARGET, Env, settings_of
 
 from hotspots.config import Settings
-from hotspots.ingest import read_events
+from hotspots.ingest import read_events, write_events
 from hotspots.service.app import create_app
 from hotspots.synthetic import TIMEZONE
 
@@ -279,3 +279,42 @@ def test_start_removes_what_a_killed_write_left_once_it_is_old(
     assert not old_write.exists() and not old_body.parent.exists()
     assert young_write.exists()  # may be another worker's write under way
     assert "removed 2 file(s) a killed process left half-written" in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_a_post_with_a_year_0001_time_rejects_that_row_only(
+    client: TestClient, env: Env, kind: str
+) -> None:
+    lines = rows(env, 30, prefix="OK")
+    old = f"OLD-1,0001-01-01 10:00:00,{env.lat:.6f},{env.lng:.6f},{TARGET},call"
+    if kind == "csv":
+        body, headers = csv_body([*lines, old]), CSV
+    else:
+        names = HEADER.split(",")
+        records = [dict(zip(names, line.split(","), strict=True)) for line in [*lines, old]]
+        body = "\n".join(json.dumps(r) for r in records).encode()
+        headers = {"Content-Type": "application/x-ndjson"}
+    answer = client.post("/v1/events", content=body, headers=auth(env.write, **headers))
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    assert got["stored"] == 30
+    assert got["report"]["rejected"] == {"unparseable_time": 1}
+
+
+def test_a_post_with_no_category_the_model_knows_is_refused(client: TestClient, env: Env) -> None:
+    body = csv_body(rows(env, 10, prefix="PARK", offence="Parking"))
+    answer = client.post("/v1/events", content=body, headers=auth(env.write, **CSV))
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"]
+    assert "any category the model knows" in detail and "'Parking'" in detail
+    assert batches(env) == []
+
+
+def test_a_republish_refuses_events_from_another_place(env: Env) -> None:
+    # the check `hotspots forecast` makes: the model is not served from events elsewhere
+    events = read_events(env.root / "events.parquet")[0]
+    write_events(events.assign(lat=events["lat"] + 5.0), env.root / "events.parquet", {})
+    with TestClient(create_app(settings_of(env.root))) as c:
+        state = c.app.state.service  # type: ignore[attr-defined]
+        assert "burglary" not in state.served
+        assert "study area" in state.failures["burglary"]

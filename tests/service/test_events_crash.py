@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from served_env import key_store, publish_historical_mean
+from served_env import TARGET, key_store, publish_historical_mean
 
 from hotspots.features import Panel
 from hotspots.ingest import read_events
@@ -68,7 +68,7 @@ def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
 def batch_body(k: int, lat: float, lng: float) -> tuple[list[str], bytes]:
     ids = [f"K{k}-{i}" for i in range(ROWS)]
     lines = [
-        f"{x},2024-01-03 10:{i % 60:02d}:00,{lat},{lng},Burglary,call" for i, x in enumerate(ids)
+        f"{x},2024-01-03 10:{i % 60:02d}:00,{lat},{lng},{TARGET},call" for i, x in enumerate(ids)
     ]
     return ids, "\n".join([HEADER, *lines, ""]).encode()
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from hotspots.atomic import write_text
+from hotspots.atomic import check_distinct, check_output, write_text
 from hotspots.cli.main import app, console
+from hotspots.cli.progress import counted, stage
 from hotspots.cli.render import print_report
 from hotspots.errors import TooManyRejectsError
-from hotspots.features import Panel, events_to_panel
-from hotspots.grid import StudyArea
-from hotspots.ingest import IngestOptions, IngestResult, ingest_file, write_events
 from hotspots.ingest.mapping import PRESETS
-from hotspots.jobs.data import ingest_options
+
+if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
+    from hotspots.features import Panel
+    from hotspots.ingest import IngestOptions, IngestResult
 
 PRESET_HELP = "; ".join(f"**{p.name}**: {p.description}" for p in PRESETS.values())
 
@@ -38,8 +39,11 @@ def build_options(
     encoding: str,
     delimiter: str | None,
     now: str | None,
+    start: str | None = None,
 ) -> IngestOptions:
     """IngestOptions from CLI flag values (shared by every command that reads events)."""
+    from hotspots.jobs.data import ingest_options
+
     return ingest_options(
         preset=preset,
         map=map_,
@@ -57,23 +61,15 @@ def build_options(
         encoding=encoding,
         delimiter=delimiter,
         now=now,
+        start=start,
     )
 
 
 def _read_with_progress(path: Path, options: IngestOptions) -> IngestResult:
-    columns = [
-        TextColumn("reading {task.fields[name]}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(
-        *columns, console=console, transient=True, disable=not console.is_terminal
-    ) as bar:
-        task = bar.add_task("read", total=None, name=path.name)
-        return ingest_file(
-            path, options, lambda done, total: bar.update(task, completed=done, total=total)
-        )
+    from hotspots.ingest import ingest_file
+
+    with counted(f"reading {path.name}") as update:
+        return ingest_file(path, options, lambda done, total: update("bytes", done, total))
 
 
 @app.command(
@@ -94,7 +90,8 @@ def ingest(
         None,
         "--map",
         help="Column map `key=COLUMN,...`; keys: time | date | year,month,day,hour,minute; "
-        "lat,lng | x,y; category; id; origin. Overrides the preset's columns.",
+        "lat,lng | x,y; category; id; origin; offence (a finer type than category, which tells "
+        "another offence of an incident from a duplicate). Overrides the preset's columns.",
     ),
     crs: str | None = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:27700."),
     tz: str | None = typer.Option(
@@ -137,6 +134,11 @@ def ingest(
     encoding: str = typer.Option("utf-8", help="Text encoding of a CSV."),
     delimiter: str | None = typer.Option(None, help="CSV delimiter [default: sniffed]; 'tab'."),
     now: str | None = typer.Option(None, help="Treat times after this as future [default: now]."),
+    start: str | None = typer.Option(
+        None,
+        help="Reject times before this date as outside_period [default: times over a year "
+        "before the first month holding 5% of a typical month's events].",
+    ),
     report: Path | None = typer.Option(
         None, help="Where to save the report JSON [default: beside --out, .report.json]."
     ),
@@ -172,8 +174,12 @@ def ingest(
         encoding,
         delimiter,
         now,
+        start,
     )
     report_path = report or out.with_name(out.name.removesuffix(".parquet") + ".report.json")
+    check_distinct({"FILE": file, "--out": out, "--report": report_path, "--panel": panel})
+    created = check_output(out, "--out") + check_output(report_path, "--report")
+    created += check_output(panel, "--panel") if panel is not None else []
     try:
         result = _read_with_progress(file, options)
     except TooManyRejectsError as err:
@@ -189,6 +195,8 @@ def ingest(
         "timezone": result.timezone,
         "report": result.report.to_dict(),
     }
+    from hotspots.ingest import write_events
+
     write_events(result.events, out, meta)
     write_text(report_path, result.report.to_json())
     console.print(
@@ -198,15 +206,28 @@ def ingest(
     if counts is not None and panel is not None:
         counts.to_parquet(panel)
         console.print(_panel_summary(counts, panel), soft_wrap=True)
+    print_created(created)
+
+
+def print_created(folders: list[Path]) -> None:
+    """Say which missing output folders a command created."""
+    for folder in dict.fromkeys(folders):
+        console.print(f"created folder {folder} (it did not exist)", soft_wrap=True)
 
 
 def _panel(
     result: IngestResult, boundary: Path | None, resolution: int, period: str, k: int
 ) -> Panel:
+    from hotspots.features import events_to_panel, period_floor
+    from hotspots.grid import StudyArea
+    from hotspots.jobs.data import data_start
+
     area = StudyArea.from_boundary(boundary, resolution) if boundary else None
-    with console.status("building the panel"):
+    # the panel starts where the data do: stray events before the dense months are not counted
+    start = period_floor([data_start(result.events)], period)[0]
+    with stage("building the panel"):
         return events_to_panel(
-            result.events, resolution=resolution, freq=period, study_area=area, k=k
+            result.events, resolution=resolution, freq=period, study_area=area, k=k, start=start
         )
 
 
@@ -215,9 +236,16 @@ def _panel_summary(p: Panel, path: Path) -> str:
     return (
         f"wrote the panel to {path}: {len(p.cells):,} cells (H3 res {p.resolution}, "
         f"{p.study_area.area_km2:,.1f} km2) x {len(p.periods):,} periods ({p.freq}, {first} to "
-        f"{last}) x {len(p.categories)} categories; {int(p.counts.sum()):,} events counted"
+        f"{last}) x {plural(len(p.categories), 'category', 'categories')}; "
+        f"{int(p.counts.sum()):,} events counted"
         + (f", {p.n_outside:,} outside the study area" if p.n_outside else "")
+        + (f", {p.n_out_of_range:,} before the data's dense months" if p.n_out_of_range else "")
     )
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """``1 category``, ``2 categories``."""
+    return f"{n:,} {one if n == 1 else many}"
 
 
 @app.command("demo-data")
@@ -234,9 +262,11 @@ def demo_data(
     """
     from hotspots.synthetic import generate_city, write_city
 
-    with console.status(f"simulating {events:,} events over {days} days"):
+    created = check_output(out, "--out", folder=True)
+    with stage(f"simulating {events:,} events over {days} days"):
         city = generate_city(seed=seed, days=days, target_events=events)
         paths = write_city(city, out)
+    print_created(created)
     info = json.loads(paths["city.json"].read_text()) if "city.json" in paths else {}
     console.print(f"wrote the demo city to {out}/: " + ", ".join(p.name for p in paths.values()))
     if info:

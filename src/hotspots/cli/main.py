@@ -43,21 +43,54 @@ def _root(
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
 ) -> None:
+    for each in (console, out):
+        fit_width(each)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
 
 
+LOG_WIDTH = 10_000
+"""Width of output that is not a terminal (a log, a pipe): wide enough never to wrap a table."""
+
+
+def fit_width(target: Console) -> None:
+    """``COLUMNS`` when set, else the terminal's own width, else (a log or a pipe, where rich
+    would wrap at 80 columns) no wrapping: tables keep their natural width."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        target.width = int(columns)
+    elif not target.is_terminal:
+        target.width = LOG_WIDTH
+
+
 def main() -> None:
     """Entry point: run the app; a HotspotsError becomes one line and exit status 2."""
+    if sys.argv[1:] == ["--version"]:  # answered before the command modules load
+        out.print(f"hotspots {__version__}")
+        sys.exit(0)
     # importing the command modules registers their commands
-    from hotspots.cli import data_cmds, model_cmds, serve_cmd, service_cmds, train_cmds  # noqa: F401
+    from hotspots.cli import (  # noqa: F401
+        data_cmds,
+        forecast_cmd,
+        model_cmds,
+        serve_cmd,
+        service_cmds,
+        train_cmds,
+    )
 
     try:
         app(standalone_mode=False)
     except HotspotsError as err:
         console.print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
+        sys.exit(2)
+    except OSError as err:  # a path the system refused: the user's to fix, not a bug
+        where = f"{err.filename}: " if err.filename else ""
+        console.print(
+            Text.assemble(("error: ", "bold red"), f"{where}{err.strerror or err}"),
+            soft_wrap=True,
+        )
         sys.exit(2)
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from hotspots.cli.main import app, console, out
-from hotspots.config import get_settings
-from hotspots.registry import Registry
 from hotspots.registry.card import format_cell, table_columns
+
+if TYPE_CHECKING:  # the store imports the forecasters: loaded when a command runs
+    from hotspots.registry import Registry
 
 models_app = typer.Typer(
     name="models",
@@ -28,6 +29,9 @@ MODELS_DIR_HELP = "Registry folder [default: HOTSPOTS_MODELS_DIR or ./models]."
 
 
 def _registry(models_dir: Path | None) -> Registry:
+    from hotspots.config import get_settings
+    from hotspots.registry import Registry
+
     return Registry(models_dir if models_dir is not None else get_settings().models_dir)
 
 
@@ -43,7 +47,7 @@ def list_(
         return
     table = Table(title=f"Models in {registry.root}", title_justify="left")
     for column in ("name", "current", "versions", "kind", "target", "created"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # wrapped when narrow, never cut
     for m in models:
         table.add_row(
             Text(m.name),

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 
-from hotspots.ingest.validate import REASONS, ValidationReport
+if TYPE_CHECKING:
+    from hotspots.ingest.validate import ValidationReport
 
 
 def report_table(report: ValidationReport) -> Table:
     """The validation report as a table: one row per reject reason, then the totals."""
+    from hotspots.ingest.validate import REASONS
+
     table = Table(title=f"Validation of {report.source}", title_justify="left", show_lines=False)
     table.add_column("outcome")
     table.add_column("rows", justify="right")

@@ -2,32 +2,78 @@
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
 import typer
 
 from hotspots.cli.main import app, console
-from hotspots.config import Settings, get_settings
 from hotspots.errors import ConfigError
 
 APP_FACTORY = "hotspots.service.app:create_app"
 
 
 def settings_epilog() -> str:
-    """Every setting of the service, for ``--help``: its variable, default and meaning (from
-    the one declaration, ``hotspots.config.Settings``)."""
+    """Every setting of the service, for ``--help``: its variable, default and meaning, read
+    from the one declaration (``hotspots.config.Settings``: each field and its docstring)
+    without importing pydantic, so ``--help`` stays fast."""
+    import hotspots
+
+    source = (Path(hotspots.__file__).parent / "config.py").read_text(encoding="utf-8")
+    [settings] = [
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.ClassDef) and node.name == "Settings"
+    ]
     lines = ["Settings (environment variables; the flags above override the ones they name):"]
-    for name, field in Settings.model_fields.items():
-        about = " ".join((field.description or "").replace("``", "'").split())
-        lines.append(f"HOTSPOTS_{name.upper()} [{field.default}]: {about}")
+    body = settings.body
+    for node, after in zip(body, [*body[1:], None], strict=True):
+        if not isinstance(node, ast.AnnAssign) or not isinstance(node.target, ast.Name):
+            continue
+        is_doc = isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+        doc = after.value.value if is_doc else ""  # type: ignore[union-attr]
+        about = " ".join(str(doc).replace("``", "'").split())
+        lines.append(f"HOTSPOTS_{node.target.id.upper()} [{_shown(node.value)}]: {about}")
     return "\n\n".join(lines)
+
+
+def _shown(value: ast.expr | None) -> str:
+    """A default as a reader types it: ``UTC``, ``models``, ``32 * 1024 * 1024``."""
+    if value is None:
+        return "required"
+    if isinstance(value, ast.Call) and len(value.args) == 1:  # Path("models")
+        value = value.args[0]
+    try:
+        return str(ast.literal_eval(value))
+    except ValueError:  # an expression such as 32 * 1024 * 1024
+        return ast.unparse(value)
 
 
 def _export(name: str, value: Path | None) -> None:
     """Pass a flag to the app factory (and to every worker process) as its HOTSPOTS_ variable."""
     if value is not None:
         os.environ[f"HOTSPOTS_{name.upper()}"] = str(value.resolve())
+
+
+def check_models_dir(folder: Path) -> None:
+    """A missing models folder is an error; one without any model is said loudly."""
+    from hotspots.registry import Registry
+
+    if not folder.exists():
+        raise ConfigError(
+            f"the models folder {folder} does not exist: train a model first (`hotspots train "
+            "SPEC.toml`), or give the registry with --models-dir or HOTSPOTS_MODELS_DIR"
+        )
+    if not folder.is_dir():
+        raise ConfigError(f"the models folder {folder} is a file, not a folder")
+    if not Registry(folder).names():
+        console.print(
+            f"warning: the models folder {folder} holds no model: NOTHING WILL BE SERVED "
+            "(every forecast request answers 503) until one is published with `hotspots train`",
+            style="bold yellow",
+            soft_wrap=True,
+        )
 
 
 @app.command(epilog=settings_epilog())
@@ -82,6 +128,7 @@ def serve(
     """
     import uvicorn
 
+    from hotspots.config import get_settings
     from hotspots.service.app import log_config
 
     if workers < 1:
@@ -109,6 +156,7 @@ def serve(
         os.environ["HOTSPOTS_FORECAST_HORIZON"] = str(horizon)
     get_settings.cache_clear()
     settings = get_settings()
+    check_models_dir(settings.models_dir)
     if settings.events_path is None or not settings.events_path.is_file():
         console.print(
             f"warning: no events file ({settings.events_path or 'not set'}): no model will be "

@@ -10,7 +10,6 @@ from rich.table import Table
 from rich.text import Text
 
 from hotspots.cli.main import app, console, out
-from hotspots.config import get_settings
 from hotspots.service.audit import AUDIT_FILE, day_file, read
 from hotspots.service.keys import KEYS_FILE, SCOPES, KeyStore
 
@@ -26,6 +25,8 @@ STATE_DIR_HELP = "Service state folder [default: HOTSPOTS_STATE_DIR or ./var]."
 
 
 def _state_dir(state_dir: Path | None) -> Path:
+    from hotspots.config import get_settings
+
     return state_dir if state_dir is not None else get_settings().state_dir
 
 
@@ -70,7 +71,7 @@ def list_(
         return
     table = Table(title=f"API keys in {store.path}", title_justify="left")
     for column in ("id", "name", "scopes", "created", "revoked"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # wrapped when narrow, never cut
     for r in records:
         table.add_row(
             Text(r.id),
@@ -122,7 +123,8 @@ def audit(
         table = Table(title=f"Audit log {shown}", title_justify="left")
         columns = ("time", "request_id", "key_id", "method", "route", "params", "status")
         for column in (*columns, "model", "etag", "ms"):
-            table.add_column(column, justify="right" if column in ("status", "ms") else "left")
+            right = column in ("status", "ms")
+            table.add_column(column, justify="right" if right else "left", overflow="fold")
         for r in records:
             params = json.dumps(dict(r.params), ensure_ascii=False) if r.params else ""
             values = (r.time, r.request_id, r.key_id or "-", r.method, r.route, params)

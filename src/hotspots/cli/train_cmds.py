@@ -1,40 +1,25 @@
-"""Model commands: ``hotspots train``, ``hotspots backtest`` and ``hotspots forecast``."""
+"""Model commands: ``hotspots train`` and ``hotspots backtest``."""
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hotspots.cli.data_cmds import PRESET_HELP
+from hotspots.atomic import check_output
+from hotspots.cli import spec_flags as F
+from hotspots.cli.data_cmds import plural, print_created
 from hotspots.cli.main import app, console, out
+from hotspots.cli.progress import counted, stage
 from hotspots.cli.render import print_report
-from hotspots.config import get_settings
-from hotspots.errors import ConfigError
-from hotspots.evaluation import BacktestResult, write_report
-from hotspots.jobs.data import event_options, ingest_options, load_events
-from hotspots.jobs.forecast import forecast_events, parse_as_of, write_forecast
-from hotspots.jobs.spec import TrainingSpec, read_spec, spec_from_dict
-from hotspots.jobs.train import (
-    Prepared,
-    Selection,
-    backtest_record,
-    default_report_dir,
-    feature_importances,
-    fit_final,
-    prepare,
-    report_meta,
-    run_backtest,
-    select_model,
-)
-from hotspots.registry import Registry
+
+if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
+    from hotspots.evaluation import BacktestResult
+    from hotspots.jobs.spec import TrainingSpec
+    from hotspots.jobs.train import Prepared, Selection
 
 _EXAMPLES = (
     "Examples:\n\n"
@@ -44,31 +29,15 @@ _EXAMPLES = (
 )
 
 
-def _spec(spec_file: Path | None, overrides: dict[str, Any]) -> TrainingSpec:
-    if spec_file is not None:
-        return read_spec(spec_file, overrides)
-    if overrides.get("data.events") is None or overrides.get("name") is None:
-        raise ConfigError("give a training spec (SPEC.toml), or at least --events and --name")
-    return spec_from_dict({"data": {}}, overrides)
-
-
-@contextmanager
-def _bar(label: str) -> Iterator[Any]:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(_model: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=f"{label} {_model}")
-
-        yield update
-
-
 def _prepare(spec: TrainingSpec) -> Prepared:
-    with console.status(f"reading {spec.data.events.name}"):
+    from hotspots.jobs.train import prepare
+
+    with stage(f"reading {spec.data.events.name}"):
         prepared = prepare(spec)
     if prepared.loaded.report is not None:
         print_report(console, prepared.loaded.report)
+    for note in prepared.notes:
+        console.print(f"note: {note}", soft_wrap=True)
     p = prepared.panel
     console.print(
         f"panel: {p.cells.size:,} cells (H3 res {p.resolution}) x {len(p.periods)} periods "
@@ -81,9 +50,10 @@ def _prepare(spec: TrainingSpec) -> Prepared:
 
 def _comparison(result: BacktestResult, cutoff: str, selected: str | None) -> Table:
     frame = result.table(cutoff)
+    folds = plural(len(result.folds), "fold", "folds")
     table = Table(
-        title=f"backtest: {len(result.folds)} folds, top {cutoff} of the study cells flagged "
-        "(means over folds; * = published)"
+        title=f"top {cutoff} of cells flagged: means of {folds}",
+        caption="* = published",
     )
     for col in ("model", "hit rate", "PAI", "PAI 95% CI", "PEI", "deviance"):
         table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
@@ -100,73 +70,69 @@ def _comparison(result: BacktestResult, cutoff: str, selected: str | None) -> Ta
 
 
 def _fmt(value: Any) -> str:
+    import pandas as pd
+
     return "-" if value is None or pd.isna(value) else f"{float(value):.3f}"
 
 
 def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]:
-    with _bar("backtest") as update:
-        result = run_backtest(prepared, progress=update)
-    selection = select_model(result, prepared.spec)
+    from hotspots.jobs.train import (
+        candidate_models,
+        measured_gain,
+        run_backtest,
+        run_selection,
+        select_model,
+    )
+
+    models = candidate_models(prepared)
+    with counted("selection backtest") as update:
+        inner = run_selection(prepared, models, progress=update)
+    with counted("backtest") as update:
+        result = run_backtest(prepared, models, progress=update)
+    if inner is None:
+        selection = select_model(result, prepared.spec, basis="reported")
+    else:
+        selection = select_model(inner, prepared.spec, basis="selection")
     for c in prepared.spec.backtest.coverages:
         cutoff = f"{c * 100:g}%"
         out.print(_comparison(result, cutoff, selection.name))
     console.print(f"selected {selection.name}: {selection.reason}", soft_wrap=True)
+    gain = measured_gain(result, prepared.spec, selection.cutoff)
+    if gain:
+        console.print(f"measured on the reported folds: {gain['measured_gain']}", soft_wrap=True)
     return result, selection
 
 
-_SPEC_ARG = typer.Argument(None, help="Training spec (TOML); flags override its keys.")
-_EVENTS = typer.Option(None, "--events", help="Export or event table [spec: data.events].")
-_PRESET = typer.Option(None, help=f"Source format [spec: data.preset]. {PRESET_HELP}.")
-_MAP = typer.Option(None, "--map", help="Column map `key=COLUMN,...` [spec: data.map].")
-_CRS = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:27700 [spec: data.crs].")
-_TZ = typer.Option(None, "--tz", help="Local timezone of the events [spec: data.timezone].")
-_MAX_REJECT = typer.Option(None, help="Reject-share ceiling [spec: data.max_reject_fraction].")
 _MODELS_DIR = typer.Option(None, help="Registry folder [default: HOTSPOTS_MODELS_DIR or models].")
-
-
-def _overrides(**flags: Any) -> dict[str, Any]:
-    keys = {
-        "events": "data.events",
-        "preset": "data.preset",
-        "map_": "data.map",
-        "crs": "data.crs",
-        "tz": "data.timezone",
-        "max_reject_fraction": "data.max_reject_fraction",
-        "category": "target.categories",
-        "resolution": "grid.resolution",
-        "period": "grid.period",
-        "start": "window.start",
-        "until": "window.until",
-        "model": "model.kind",
-        "folds": "backtest.folds",
-        "refit_every": "backtest.refit_every",
-        "name": "name",
-    }
-    return {keys[k]: (v or None) if k == "category" else v for k, v in flags.items()}
 
 
 @app.command(epilog=_EXAMPLES)
 def train(
-    spec_file: Path | None = _SPEC_ARG,
-    events: Path | None = _EVENTS,
-    preset: str | None = _PRESET,
-    map_: str | None = _MAP,
-    crs: str | None = _CRS,
-    tz: str | None = _TZ,
-    max_reject_fraction: float | None = _MAX_REJECT,
-    category: list[str] | None = typer.Option(
-        None, help="Target category; repeat, or a regular expression [spec: target.categories]."
-    ),
-    resolution: int | None = typer.Option(None, help="H3 resolution [spec: grid.resolution]."),
-    period: str | None = typer.Option(None, help="D, W or M [spec: grid.period]."),
-    start: str | None = typer.Option(None, help="First date used [spec: window.start]."),
-    until: str | None = typer.Option(
-        None, help="Exclusive training cut-off [spec: window.until; default: last whole period]."
-    ),
-    model: str | None = typer.Option(None, help="Main model kind [spec: model.kind]."),
-    folds: int | None = typer.Option(None, help="Backtest folds [spec: backtest.folds]."),
-    refit_every: int | None = typer.Option(None, help="Refit every K folds [default: once]."),
-    name: str | None = typer.Option(None, help="Model name in the registry [spec: name]."),
+    spec_file: Path | None = F.SPEC_ARG,
+    events: Path | None = F.EVENTS,
+    preset: str | None = F.PRESET,
+    map_: str | None = F.MAP,
+    crs: str | None = F.CRS,
+    tz: str | None = F.TZ,
+    source_tz: str | None = F.SOURCE_TZ,
+    time_format: str | None = F.TIME_FORMAT,
+    boundary: Path | None = F.BOUNDARY,
+    bbox: str | None = F.BBOX,
+    max_distance_km: float | None = F.MAX_DISTANCE,
+    max_reject_fraction: float | None = F.MAX_REJECT,
+    include_discretionary: bool | None = F.DISCRETIONARY,
+    category_map: Path | None = F.CATEGORY_MAP,
+    category_name: str | None = F.CATEGORY_NAME,
+    category: list[str] | None = F.CATEGORY,
+    resolution: int | None = F.RESOLUTION,
+    period: str | None = F.PERIOD,
+    k_ring: int | None = F.K_RING,
+    start: str | None = F.START,
+    until: str | None = F.UNTIL,
+    model: str | None = F.MODEL,
+    folds: int | None = F.FOLDS,
+    refit_every: int | None = F.REFIT_EVERY,
+    name: str | None = F.NAME,
     models_dir: Path | None = _MODELS_DIR,
     promote: bool = typer.Option(
         True, "--promote/--no-promote", help="Make the new version current (the default)."
@@ -176,32 +142,28 @@ def train(
 
     The published model is the main model when its backtest PAI at the spec's coverage is at
     least the best baseline's, else that baseline. It is refitted on the whole training
-    window and written to the registry with its manifest, model card and report.
+    window and written to the registry with its manifest, model card and report. Without a
+    spec, the flags alone make one (at least --events and --name).
     """
-    flags = _overrides(
-        events=events,
-        preset=preset,
-        map_=map_,
-        crs=crs,
-        tz=tz,
-        max_reject_fraction=max_reject_fraction,
-        category=category,
-        resolution=resolution,
-        period=period.upper() if period else None,
-        start=start,
-        until=until,
-        model=model,
-        folds=folds,
-        refit_every=refit_every,
-        name=name,
-    )
-    spec = _spec(spec_file, flags)
+    given = dict(locals())  # outside the comprehension: its locals() are its own
+    flags = {k: v for k, v in given.items() if k in F.KEYS}
+    from hotspots.jobs.spec import check_spec
+
+    spec = F.spec_from_flags(spec_file, flags, default_name=False)
+    from hotspots.config import get_settings
+    from hotspots.evaluation import write_report
+    from hotspots.jobs.train import backtest_record, feature_importances, fit_final, report_meta
+    from hotspots.registry import Registry
+
+    check_spec(spec)
+    root = models_dir or get_settings().models_dir
+    created = check_output(root, "--models-dir", folder=True)  # before minutes of training
     prepared = _prepare(spec)
     result, selection = _backtest_and_select(prepared)
     chosen = result.fitted[selection.name]
-    with console.status(f"fitting {selection.name} on the whole training window"):
+    with stage(f"fitting {selection.name} on the whole training window"):
         final = fit_final(prepared, chosen)
-    registry = Registry(models_dir or get_settings().models_dir)
+    registry = Registry(root)
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_report(
             result,
@@ -225,23 +187,58 @@ def train(
         soft_wrap=True,
     )
     console.print(f"  report: {info.path / 'report.html'}", soft_wrap=True)
+    print_created(created)
 
 
 @app.command()
 def backtest(
-    spec_file: Path = typer.Argument(..., help="Training spec (TOML)."),
+    spec_file: Path | None = F.SPEC_ARG,
     out_dir: Path | None = typer.Option(None, "--out", help="Report folder [reports/NAME]."),
-    folds: int | None = typer.Option(None, help="Backtest folds [spec: backtest.folds]."),
-    until: str | None = typer.Option(None, help="Exclusive cut-off [spec: window.until]."),
+    events: Path | None = F.EVENTS,
+    preset: str | None = F.PRESET,
+    map_: str | None = F.MAP,
+    crs: str | None = F.CRS,
+    tz: str | None = F.TZ,
+    source_tz: str | None = F.SOURCE_TZ,
+    time_format: str | None = F.TIME_FORMAT,
+    boundary: Path | None = F.BOUNDARY,
+    bbox: str | None = F.BBOX,
+    max_distance_km: float | None = F.MAX_DISTANCE,
+    max_reject_fraction: float | None = F.MAX_REJECT,
+    include_discretionary: bool | None = F.DISCRETIONARY,
+    category_map: Path | None = F.CATEGORY_MAP,
+    category_name: str | None = F.CATEGORY_NAME,
+    category: list[str] | None = F.CATEGORY,
+    resolution: int | None = F.RESOLUTION,
+    period: str | None = F.PERIOD,
+    k_ring: int | None = F.K_RING,
+    start: str | None = F.START,
+    until: str | None = F.UNTIL,
+    model: str | None = F.MODEL,
+    folds: int | None = F.FOLDS,
+    refit_every: int | None = F.REFIT_EVERY,
+    name: str | None = typer.Option(
+        None, help="Name of the run [spec: name; default: the events file's]."
+    ),
 ) -> None:
     """Backtest the spec's model beside every baseline and write report.json / report.html.
 
-    Nothing is published: use `hotspots train` for that.
+    Nothing is published: use `hotspots train` for that. Without a spec, the flags alone
+    make one (at least --events).
     """
-    spec = read_spec(spec_file, {"backtest.folds": folds, "window.until": until})
+    given = dict(locals())  # outside the comprehension: its locals() are its own
+    flags = {k: v for k, v in given.items() if k in F.KEYS}
+    from hotspots.jobs.spec import check_spec
+
+    spec = F.spec_from_flags(spec_file, flags, default_name=True)
+    check_spec(spec)
+    from hotspots.evaluation import write_report
+    from hotspots.jobs.train import default_report_dir, feature_importances, report_meta
+
+    target = out_dir or default_report_dir(spec)
+    created = check_output(target, "--out", folder=True)
     prepared = _prepare(spec)
     result, selection = _backtest_and_select(prepared)
-    target = out_dir or default_report_dir(spec)
     paths = write_report(
         result,
         target,
@@ -250,49 +247,4 @@ def backtest(
         feature_importance=feature_importances(result),
     )
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}", soft_wrap=True)
-
-
-@app.command()
-def forecast(
-    model: str = typer.Option(..., "--model", help="Model name in the registry."),
-    version: str | None = typer.Option(None, help="Version, e.g. v3 [default: current]."),
-    models_dir: Path | None = _MODELS_DIR,
-    events: Path = typer.Option(..., "--events", help="Export or event table with the history."),
-    preset: str | None = _PRESET,
-    map_: str | None = _MAP,
-    crs: str | None = _CRS,
-    tz: str | None = typer.Option(None, "--tz", help="Local timezone [default: the model's]."),
-    max_reject_fraction: float | None = _MAX_REJECT,
-    as_of: list[str] = typer.Option(
-        ..., "--as-of", help="Forecast date; repeat, or START..END for every period start."
-    ),
-    horizon: int = typer.Option(1, help="Periods to forecast from each as_of."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output .csv, .parquet or .geojson."),
-) -> None:
-    """Forecast expected counts per study cell from a registered model (no refitting).
-
-    Each as_of reads only whole periods before it; horizon 1 is the period that starts at
-    as_of, or the first one after it. Rows: as_of, period_start, cell, expected_count, rank.
-    """
-    loaded = Registry(models_dir or get_settings().models_dir).load(model, version)
-    kwargs = event_options(loaded.manifest)  # how the model's own events were read
-    if preset is not None:
-        kwargs.update(preset=preset, map=map_)  # another preset brings its own columns
-    flags = {"map": map_, "crs": crs, "timezone": tz, "max_reject_fraction": max_reject_fraction}
-    kwargs.update({k: v for k, v in flags.items() if v is not None})
-    options = ingest_options(**kwargs)
-    dates = parse_as_of(as_of, loaded.forecaster.freq_)
-    with console.status(f"reading {events.name}"):
-        history = load_events(events, options)
-    if history.report is not None:
-        print_report(console, history.report)
-    with console.status(f"forecasting {len(dates)} as_of date(s)"):
-        frame, warnings = forecast_events(loaded.forecaster, history.events, dates, horizon)
-    for warning in warnings:
-        console.print(f"warning: {warning}", soft_wrap=True)
-    write_forecast(frame, output)
-    console.print(
-        f"wrote {len(frame):,} rows ({len(dates)} as_of x {horizon} period(s) x "
-        f"{loaded.forecaster.cells_.size:,} cells) from {model} {loaded.version} to {output}",
-        soft_wrap=True,
-    )
+    print_created(created)

@@ -258,6 +258,42 @@ def bootstrap_ci(
     return (float(lo), float(hi))
 
 
+def paired_win_share(
+    a: npt.ArrayLike, b: npt.ArrayLike, *, seed: int = 0, n_resamples: int = 2_000
+) -> float:
+    """Share of fold resamples in which ``a``'s mean beats ``b``'s (ties count half).
+
+    ``a`` and ``b`` hold one value per fold, paired; folds where either is NaN are left
+    out. The folds are resampled together, so a fold that is hard for both models moves
+    both means: the share says how sure a choice between the two can be. NaN when no
+    fold is left.
+    """
+    d = np.asarray(a, dtype=np.float64).reshape(-1) - np.asarray(b, dtype=np.float64).reshape(-1)
+    d = d[~np.isnan(d)]
+    if d.size == 0:
+        return float("nan")
+    draws = np.random.default_rng(seed).integers(0, d.size, size=(n_resamples, d.size))
+    means = d[draws].mean(axis=1)
+    return float((means > 0).mean() + 0.5 * (means == 0).mean())
+
+
+def paired_ratio_ci(
+    a: npt.ArrayLike, b: npt.ArrayLike, *, seed: int = 0, n_resamples: int = 2_000
+) -> tuple[float, float, float]:
+    """``mean(a) / mean(b)`` over paired folds and its 95% percentile bootstrap interval
+    (folds resampled together; folds where either is NaN left out; NaNs when none left)."""
+    x = np.asarray(a, dtype=np.float64).reshape(-1)
+    y = np.asarray(b, dtype=np.float64).reshape(-1)
+    ok = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[ok], y[ok]
+    if x.size == 0 or y.sum() <= 0:
+        return (float("nan"), float("nan"), float("nan"))
+    draws = np.random.default_rng(seed).integers(0, x.size, size=(n_resamples, x.size))
+    ratios = x[draws].mean(axis=1) / np.maximum(y[draws].mean(axis=1), 1e-300)
+    lo, hi = np.percentile(ratios, [2.5, 97.5])
+    return (float(x.mean() / y.mean()), float(lo), float(hi))
+
+
 def mean_excluding_nan(values: npt.ArrayLike) -> tuple[float, int, int]:
     """``(mean, n_used, n_excluded)`` of ``values`` leaving NaN out (mean NaN if none left)."""
     x = np.asarray(values, dtype=np.float64).reshape(-1)

@@ -42,6 +42,8 @@ class FreqPlan:
     long: int  # ... and a long mean
     near_repeat: str  # name of the near-repeat feature
     quiet: int = 8  # window of the zero-row test (cell + ring 1 counts)
+    event_half_lives: tuple[int, ...] = (1, 3, 7)  # days, of the event-time decays
+    days_cap: int = 365  # days since the last event, capped here
 
 
 PLANS: dict[str, FreqPlan] = {
@@ -66,6 +68,7 @@ PLANS: dict[str, FreqPlan] = {
         short=3,
         long=12,
         near_repeat="near_repeat_k1_last_month",
+        event_half_lives=(3, 14),
     ),
     "D": FreqPlan(
         sums=(1, 7),
@@ -142,6 +145,49 @@ def periods_since_last(series: npt.ArrayLike, cap: int) -> CountArray:
     return np.where(last < 0, cap, np.minimum(origin - last, cap)).astype(np.int32)
 
 
+def event_decay(
+    time_ns: npt.ArrayLike, cell: npt.ArrayLike, bounds_ns: IntArray, n_cells: int, half_life: float
+) -> Float32Array:
+    """``out[o, i]``: events in cell ``i`` before ``bounds_ns[o]``, each weighing
+    ``0.5 ** (age / half_life)`` with its age in days at ``bounds_ns[o]``.
+
+    ``bounds_ns`` are the period starts of origins 0..n (increasing); events outside
+    ``[bounds_ns[0], bounds_ns[-1])`` are ignored. The weights are summed per period and
+    carried forward one vectorised step per period (not per event or cell).
+    """
+    t = np.asarray(time_ns, dtype=np.int64)
+    rate = np.log(2.0) / (half_life * 86_400e9)
+    period = np.searchsorted(bounds_ns, t, side="right") - 1
+    ok = (period >= 0) & (period < bounds_ns.size - 1)
+    per, pos, t = period[ok], np.asarray(cell, dtype=np.int64)[ok], t[ok]
+    n = bounds_ns.size - 1
+    weight = np.exp(-rate * (bounds_ns[per + 1] - t).astype(np.float64))
+    added = np.bincount(per * n_cells + pos, weight, minlength=n * n_cells).reshape(n, n_cells)
+    keep = np.exp(-rate * np.diff(bounds_ns).astype(np.float64))
+    out = np.zeros((n + 1, n_cells), dtype=np.float32)
+    for o in range(n):
+        np.multiply(out[o], np.float32(keep[o]), out=out[o + 1])
+        out[o + 1] += added[o].astype(np.float32)
+    return out
+
+
+def days_since_event(
+    time_ns: npt.ArrayLike, cell: npt.ArrayLike, bounds_ns: IntArray, n_cells: int, cap: int
+) -> Float32Array:
+    """``out[o, i]``: days from the last event in cell ``i`` before ``bounds_ns[o]`` to it,
+    capped at ``cap`` (which also stands for "none")."""
+    t = np.asarray(time_ns, dtype=np.int64)
+    period = np.searchsorted(bounds_ns, t, side="right") - 1
+    ok = (period >= 0) & (period < bounds_ns.size - 1)
+    n = bounds_ns.size - 1
+    last = np.full((n + 1, n_cells), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last, (period[ok] + 1, np.asarray(cell, dtype=np.int64)[ok]), t[ok])
+    np.maximum.accumulate(last, axis=0, out=last)
+    seen = last > np.iinfo(np.int64).min
+    age = (bounds_ns[:, None] - np.where(seen, last, 0)) / 86_400e9
+    return np.where(seen, np.minimum(age, cap), cap).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Neighbours:
     """Sparse sums over the neighbour rings and the parent cell of a fixed set of cells.
@@ -178,6 +224,11 @@ class Neighbours:
         matrix = self.ring1 if ring == 1 else self.ring2
         arr = np.asarray(series, dtype=np.int32)
         return np.ascontiguousarray((matrix @ arr.T).T, dtype=np.int32)
+
+    def ring1_float(self, series: npt.ArrayLike) -> Float32Array:
+        """``ring_sum(series, 1)`` for real-valued series (e.g. decayed counts)."""
+        arr = np.asarray(series, dtype=np.float32)
+        return np.ascontiguousarray((self.ring1.astype(np.float32) @ arr.T).T)
 
     def parent_sum(self, series: npt.ArrayLike) -> CountArray:
         """Per period, the counts summed over each cell's parent (all in-study children)."""
@@ -235,8 +286,15 @@ class SeriesCache:
     ``target``, ``ring1``, ``ring2``, ``parent``, ``all`` or ``cat{c}`` (category ``c``).
     """
 
-    def __init__(self, neighbours: Neighbours, counts: npt.NDArray[Any], target: Any) -> None:
+    def __init__(
+        self,
+        neighbours: Neighbours,
+        counts: npt.NDArray[Any],
+        target: Any,
+        events: tuple[IntArray, IntArray, IntArray] | None = None,
+    ) -> None:
         self.neighbours, self.counts, self.target = neighbours, counts, target
+        self.events = events  # target events' (time_ns, cell) and the origins' period starts
         self._cache: dict[Any, npt.NDArray[Any]] = {}
 
     def _get(self, key: Any, make: Callable[[], npt.NDArray[Any]]) -> npt.NDArray[Any]:
@@ -266,3 +324,19 @@ class SeriesCache:
 
     def since(self, cap: int) -> npt.NDArray[np.int32]:
         return self._get("since", lambda: periods_since_last(self.target, cap))
+
+    def _event_args(self) -> tuple[IntArray, IntArray, IntArray, int]:
+        if self.events is None:
+            raise ConfigError("event-time features need the target events (none were given)")
+        return (*self.events, self.neighbours.ring1.shape[0])
+
+    def event_decay(self, half_life: float, ring1: bool = False) -> Float32Array:
+        """Event-time decayed counts of the cell (or its ring 1) at each origin."""
+        own = self._get(("ev", half_life), lambda: event_decay(*self._event_args(), half_life))
+        if not ring1:
+            return own
+        return self._get(("ev_r1", half_life), lambda: self.neighbours.ring1_float(own))
+
+    def days_since(self, cap: int) -> Float32Array:
+        """Days from the cell's last target event to each origin, capped."""
+        return self._get("ev_since", lambda: days_since_event(*self._event_args(), cap))

@@ -38,6 +38,11 @@ feature (W windows shown)      meaning
 ``near_repeat_k1_last_7d``     target events in the cell and ring 1 in the last period
                                (M: ``..._last_month``; D: ``..._last_1d``). police.uk data has
                                month precision only, so it cannot give a finer near-repeat
+``event_decay_{h}d``,          target events of the cell / its ring 1 before the origin, each
+``ring1_event_decay_{h}d``     weighing 0.5 ** (age in days / h), h = 1, 3, 7 (M: 3, 14): the
+                               near-repeat signal within the period, from the events' times;
+                               only with ``event_times`` (events known to the day or finer)
+``days_since_event``           days from the cell's last target event to the origin, cap 365
 ``lead``                       periods ahead (1 = next period); only when training over leads
 ``month``, ``month_sin``,      month of the target period 1..12 and its position on the circle
 ``month_cos``                  (weeks: the month of the week's Thursday)
@@ -67,6 +72,7 @@ from hotspots.features.calendar import (
     parse_holidays,
     shift_periods,
 )
+from hotspots.features.event_table import EventTable
 from hotspots.features.lags import (
     Neighbours,
     SeriesCache,
@@ -89,6 +95,7 @@ class FeatureOptions:
     related: bool = True  # each non-target category's recent counts
     near_repeat: bool = True  # cell + ring 1 events in the last period
     lead: bool = False  # the lead as a feature (training over several leads)
+    event_times: bool = False  # decays of the target events by their time (needs the events)
 
 
 @dataclass(frozen=True)
@@ -206,6 +213,11 @@ class FeatureBuilder:
             specs += [(f"{label}_mean_{p.long}", _mean(src, p.long))]
         if self.options.near_repeat:
             specs.append((p.near_repeat, self._near_repeat))
+        if self.options.event_times:
+            for h in p.event_half_lives:
+                specs.append((f"event_decay_{h}d", self._event_decay(h, False)))
+                specs.append((f"ring1_event_decay_{h}d", self._event_decay(h, True)))
+            specs.append(("days_since_event", lambda s, b: s.days_since(p.days_cap)[b.origins]))
         if self.options.lead:
             specs.append(("lead", lambda s, b: b.leads[:, None]))
         cal = calendar_names(self.freq, self.options.holidays)
@@ -221,6 +233,10 @@ class FeatureBuilder:
     @staticmethod
     def _decay(half_life: int) -> Column:
         return lambda s, b: s.decay(half_life)[b.origins]
+
+    @staticmethod
+    def _event_decay(half_life: int, ring1: bool) -> Column:
+        return lambda s, b: s.event_decay(half_life, ring1)[b.origins]
 
     @staticmethod
     def _near_repeat(s: SeriesCache, b: _Blocks) -> npt.NDArray[np.int32]:
@@ -251,14 +267,16 @@ class FeatureBuilder:
         origins: npt.ArrayLike,
         leads: npt.ArrayLike,
         feature_leads: npt.ArrayLike | None = None,
+        events: EventTable | None = None,
     ) -> Float32Array:
         """Features for every cell at each ``(origins[b], leads[b])`` block.
 
         Returns ``(n_blocks * n_cells, n_features)`` float32, block-major. ``leads`` fix the
         target period (its calendar); ``feature_leads`` (default ``leads``) is the value of
-        the ``lead`` feature, which a model trained on fewer leads clamps.
+        the ``lead`` feature, which a model trained on fewer leads clamps. ``events`` are the
+        target events (cells as positions in ``cells``), needed with ``event_times``.
         """
-        src, blocks = self._prepare(counts, target, periods, origins, leads, feature_leads)
+        src, blocks = self._prepare(counts, target, periods, origins, leads, feature_leads, events)
         return self._fill(src, blocks, None)
 
     def training_set(
@@ -272,6 +290,7 @@ class FeatureBuilder:
         train_periods: int | None = None,
         zero_row_fraction: float = 1.0,
         seed: int = 0,
+        events: EventTable | None = None,
     ) -> TrainingSet:
         """Rows for every origin ``o >= min_history`` and lead with a known target.
 
@@ -285,7 +304,7 @@ class FeatureBuilder:
         origins, leads = _training_blocks(
             np.shape(target)[0], min_history, max_horizon, train_periods
         )
-        src, blocks = self._prepare(counts, target, periods, origins, leads, None)
+        src, blocks = self._prepare(counts, target, periods, origins, leads, None, events)
         y2d = np.asarray(target)[origins - 1 + leads]
         rows, weight = None, None
         if zero_row_fraction < 1.0:
@@ -310,6 +329,7 @@ class FeatureBuilder:
         origins: npt.ArrayLike,
         leads: npt.ArrayLike,
         feature_leads: npt.ArrayLike | None,
+        events: EventTable | None = None,
     ) -> tuple[SeriesCache, _Blocks]:
         counts_a, target_a = np.asarray(counts), np.asarray(target)
         n_periods = target_a.shape[0] if target_a.ndim == 2 else -1
@@ -334,7 +354,16 @@ class FeatureBuilder:
         starts = shift_periods(pd.Timestamp(periods[0]), o - 1 + lead, self.freq)
         blocks = _Blocks(o, np.asarray(fl, dtype=np.int64), starts)
         blocks.calendar = dict(calendar_features(starts, self.freq, self.options.holidays))
-        return SeriesCache(self.neighbours, counts_a, target_a), blocks
+        timed = None
+        if self.options.event_times:
+            if events is None:
+                raise DataValidationError(
+                    "these features use the events' times, but none were given: build the "
+                    "panel from events (events_to_panel), not from counts alone"
+                )
+            bounds = shift_periods(pd.Timestamp(periods[0]), np.arange(n_periods + 1), self.freq)
+            timed = (events.time_ns, events.cell, bounds.asi8)
+        return SeriesCache(self.neighbours, counts_a, target_a, timed), blocks
 
     def _fill(self, src: SeriesCache, blocks: _Blocks, rows: IntArray | None) -> Float32Array:
         n_blocks, n_cells = blocks.origins.size, self.cells.size

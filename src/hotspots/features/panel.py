@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from hotspots.errors import ConfigError, DataValidationError, UnknownCategoryError
+from hotspots.features.event_table import EventTable, precision_codes
 from hotspots.grid import (
     StudyArea,
     check_resolution,
@@ -103,7 +104,8 @@ class Panel:
     ``counts[c, t, i]`` is the number of events of ``categories[c]`` in the period starting
     ``periods[t]`` in cell ``cells[i]``. ``n_outside`` events fell outside the study area,
     ``n_out_of_range`` outside ``[start, end)`` and ``n_other_category`` in categories not
-    asked for; none of them is in ``counts``.
+    asked for; none of them is in ``counts``. ``events`` are the counted events themselves
+    (``events_to_panel`` keeps them; a panel read from Parquet has counts only).
     """
 
     counts: npt.NDArray[np.int32]
@@ -115,6 +117,7 @@ class Panel:
     n_outside: int = 0
     n_out_of_range: int = 0
     n_other_category: int = 0
+    events: EventTable | None = None
 
     def __post_init__(self) -> None:
         _check_freq(self.freq)
@@ -135,6 +138,10 @@ class Panel:
             raise DataValidationError(
                 f"panel counts have shape {np.shape(self.counts)}, not {shape}"
             )
+        if self.events is not None and len(self.events):
+            ev = self.events
+            if ev.cell.min() < 0 or ev.cell.max() >= cells.size or ev.category.max() >= len(cats):
+                raise DataValidationError("panel events name cells or categories it lacks")
         object.__setattr__(self, "cells", cells)
         object.__setattr__(self, "periods", periods)
         object.__setattr__(self, "categories", cats)
@@ -363,6 +370,15 @@ def events_to_panel(
     per_pos = codes[in_range][keep] - _period_codes(periods.asi8[:1], freq)[0]
     counts = _count(cat_in[keep], per_pos, cell_pos[keep], (len(cats), len(periods), len(area)))
     outside, other = int(((cat_in >= 0) & (cell_pos < 0)).sum()), int((cat_in < 0).sum())
+    prec = events["time_precision"].to_numpy() if "time_precision" in events.columns else None
+    table = EventTable.from_arrays(
+        wall[in_range][keep],
+        cell_pos[keep],
+        cat_in[keep],
+        lat[keep],
+        events["lng"].to_numpy(np.float64)[in_range][keep],
+        precision_codes(prec, len(events))[in_range][keep],
+    )
     return Panel(
-        counts, area.cells, periods, cats, freq, res, outside, int((~in_range).sum()), other
+        counts, area.cells, periods, cats, freq, res, outside, int((~in_range).sum()), other, table
     )

@@ -69,4 +69,14 @@ def read_panel(path: str | Path) -> Panel:
     counts[c, t, i] = table.column("count").to_numpy()
     if periods.size and freq in _PANDAS_FREQ:
         periods = pd.DatetimeIndex(periods, freq=_PANDAS_FREQ[freq])
-    return Panel(counts, cells, periods, cats, freq, res, **dropped)
+    return Panel(
+        counts,
+        cells,
+        periods,
+        cats,
+        freq,
+        res,
+        n_outside=dropped["n_outside"],
+        n_out_of_range=dropped["n_out_of_range"],
+        n_other_category=dropped["n_other_category"],
+    )

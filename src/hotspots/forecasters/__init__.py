@@ -19,6 +19,7 @@ from hotspots.forecasters.baselines import (
     ProspectiveHotspot,
     RollingMean,
 )
+from hotspots.forecasters.hawkes import SelfExcitingForecaster
 from hotspots.forecasters.lgbm import LightGBMForecaster
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "LightGBMForecaster",
     "ProspectiveHotspot",
     "RollingMean",
+    "SelfExcitingForecaster",
     "ForecasterState",
     "History",
     "Origin",

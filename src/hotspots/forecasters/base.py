@@ -28,6 +28,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from hotspots.errors import ConfigError, DataValidationError, NotFittedError, UnknownCategoryError
+from hotspots.features.calendar import shift_periods
+from hotspots.features.event_table import EventTable
 from hotspots.features.panel import Panel, period_floor, period_range, to_timestamp
 
 FloatArray = npt.NDArray[np.float64]
@@ -45,6 +47,9 @@ class History:
     ``counts[c, t, i]`` is aligned to the fitted ``cells`` (cells the panel lacks are zero) and
     the fitted ``categories`` (categories the panel lacks are zero); ``target[t, i]`` is the
     sum of the target categories. ``periods`` are the period starts of the rows of ``target``.
+    ``events`` are the events behind the counts on the same cells and categories, all before
+    ``end_ns`` (the start of the first period not in the history, naive local ns), or None
+    when the panel carries counts only.
     """
 
     counts: npt.NDArray[np.int32]
@@ -55,11 +60,19 @@ class History:
     target_categories: tuple[str, ...]
     freq: str
     resolution: int
+    events: EventTable | None = None
+    end_ns: int = 0
 
     @property
     def n_periods(self) -> int:
         """Number of history periods."""
         return len(self.periods)
+
+    def target_events(self) -> EventTable | None:
+        """The target categories' events (None when the panel carries counts only)."""
+        if self.events is None:
+            return None
+        return self.events.of_categories([self.categories.index(c) for c in self.target_categories])
 
 
 @dataclass(frozen=True)
@@ -240,6 +253,12 @@ class Forecaster(BaseEstimator):
     def _history(self, panel: Panel, end: int) -> History:
         counts = _align(panel, self.cells_, self.categories_, end)
         idx = [self.categories_.index(c) for c in self.target_]
+        end_ns = int(shift_periods(panel.periods[0], [end], panel.freq)[0].value) if end else 0
+        events = None
+        if panel.events is not None:
+            events = panel.events.realign(
+                panel.cells, panel.categories, self.cells_, self.categories_, end_ns
+            )
         return History(
             counts=counts,
             target=counts[idx].sum(axis=0, dtype=np.int32),
@@ -249,6 +268,8 @@ class Forecaster(BaseEstimator):
             target_categories=self.target_,
             freq=self.freq_,
             resolution=self.resolution_,
+            events=events,
+            end_ns=end_ns,
         )
 
     # -- saving and loading without pickle ----------------------------------------------

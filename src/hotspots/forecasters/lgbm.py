@@ -71,6 +71,12 @@ class LightGBMForecaster(Forecaster):
         Country (``"US"``) or country-subdivision (``"GB-ENG"``) for a holiday-count feature.
     related, near_repeat
         Add the non-target categories' counts / the near-repeat count.
+    event_times
+        Add features from the target events' times (decayed by age in days, days since the
+        last event): the near-repeat signal inside a period. ``None`` uses them when the
+        training panel carries events known to the day or finer and its periods are days or
+        weeks; such a model then needs a panel built from events to predict. Off by default:
+        measured neutral on Chicago and +1% at 5% coverage on the demo city (README).
     covariates
         Static per-cell covariates: a DataFrame indexed by cell (uint64), numeric columns;
         cells it lacks are missing (NaN). Saved with the fitted state, not with the params.
@@ -100,6 +106,7 @@ class LightGBMForecaster(Forecaster):
         holidays: str | None = None,
         related: bool = True,
         near_repeat: bool = True,
+        event_times: bool | None = False,
         covariates: pd.DataFrame | None = None,
         random_state: int = 0,
         n_jobs: int = 2,
@@ -120,6 +127,7 @@ class LightGBMForecaster(Forecaster):
         self.holidays = holidays
         self.related = related
         self.near_repeat = near_repeat
+        self.event_times = event_times
         self.covariates = covariates
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -130,6 +138,7 @@ class LightGBMForecaster(Forecaster):
         if self.train_periods is not None and int(self.train_periods) < 1:
             raise ConfigError(f"train_periods must be >= 1 or None, got {self.train_periods!r}")
         self.covariate_names_, self.covariates_ = _align_covariates(self.covariates, history.cells)
+        self.event_times_ = _use_event_times(self.event_times, history)
         builder = self._builder()
         train = builder.training_set(
             history.counts,
@@ -140,6 +149,7 @@ class LightGBMForecaster(Forecaster):
             train_periods=self.train_periods,
             zero_row_fraction=float(self.zero_row_fraction),
             seed=int(self.random_state),
+            events=history.target_events(),
         )
         self.n_train_rows_ = int(train.y.size)
         dataset = lgb.Dataset(
@@ -174,6 +184,7 @@ class LightGBMForecaster(Forecaster):
             origins=np.full(leads.size, history.n_periods),
             leads=leads,
             feature_leads=np.minimum(leads, int(self.max_horizon)),
+            events=history.target_events(),
         )
 
     def feature_importances(self, kind: str = "gain") -> pd.Series:
@@ -202,6 +213,7 @@ class LightGBMForecaster(Forecaster):
                 related=bool(self.related),
                 near_repeat=bool(self.near_repeat),
                 lead=int(self.max_horizon) > 1,
+                event_times=bool(getattr(self, "event_times_", False)),
             ),
             static=self.covariates_,
             static_names=[f"cov_{feature_slug(n)}" for n in self.covariate_names_],
@@ -259,6 +271,7 @@ class LightGBMForecaster(Forecaster):
         texts = {
             "booster": self.booster_.model_to_string(),
             "covariate_names": json.dumps(list(self.covariate_names_)),
+            "event_times": json.dumps(bool(self.event_times_)),
         }
         return arrays, texts
 
@@ -267,6 +280,22 @@ class LightGBMForecaster(Forecaster):
         self.feature_names_ = list(self.booster_.feature_name())
         self.covariate_names_ = list(json.loads(state.texts["covariate_names"]))
         self.covariates_ = np.asarray(state.arrays["covariates"], dtype=np.float32)
+        # models saved before event-time features existed had none
+        self.event_times_ = bool(json.loads(state.texts.get("event_times", "false")))
+
+
+def _use_event_times(wanted: bool | None, history: History) -> bool:
+    """Whether to build event-time features: as asked, or (None) when the data allow it."""
+    usable = (
+        history.events is not None and history.events.has_day_times and history.freq in ("D", "W")
+    )
+    if wanted and not usable:
+        raise ConfigError(
+            "event_times = true needs a daily or weekly panel built from events known to the "
+            f"day or finer; this one is '{history.freq}'"
+            + (" with counts only" if history.events is None else " with month-only times")
+        )
+    return usable if wanted is None else bool(wanted)
 
 
 def _align_covariates(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields, replace
 from hotspots.errors import ConfigError
 
 TIME_KEYS = ("time", "date", "year", "month", "day", "hour", "minute")
-KEYS = (*TIME_KEYS, "lat", "lng", "x", "y", "category", "id", "origin")
+KEYS = (*TIME_KEYS, "lat", "lng", "x", "y", "category", "id", "origin", "offence")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class ColumnMap:
     category: str | None = None
     id: str | None = None
     origin: str | None = None
+    offence: str | None = None  # a finer type than category, to tell offences of one incident
 
     @classmethod
     def parse(cls, text: str) -> ColumnMap:

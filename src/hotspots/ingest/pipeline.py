@@ -19,7 +19,9 @@ from hotspots.ingest import readers
 from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area, Coords, coordinates
 from hotspots.ingest.mapping import ColumnMap, get_preset
-from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE, PRECISIONS
+from hotspots.ingest.notes import duplicate_notes, read_notes
+from hotspots.ingest.period import outside_period
+from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE
 from hotspots.ingest.textbuf import all_lengths, arrow_strings, may_need_trim
 from hotspots.ingest.times import parse_times
 from hotspots.ingest.validate import (
@@ -29,7 +31,7 @@ from hotspots.ingest.validate import (
     fill_report,
     first_reason,
     index_ids,
-    repeated_ids,
+    repeated_records,
 )
 
 A = TypeVar("A")
@@ -53,6 +55,7 @@ class IngestOptions:
     encoding: str = "utf-8"
     delimiter: str | None = None
     now: pd.Timestamp | None = None
+    start: pd.Timestamp | None = None  # rows before it are outside_period (see ingest.period)
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
     tz = _check_tz(options.timezone or preset.timezone or get_settings().timezone, "--tz")
     source_tz = _check_tz(options.source_timezone or tz, "--source-tz")
     fmt = options.time_format or (preset.time_format if not user.time and cmap.time else None)
-    optional = {k for k in ("id", "origin") if not getattr(user, k)}
+    optional = {k for k in ("id", "origin", "offence") if not getattr(user, k)}
     return ReadPlan(cmap, optional, tz, source_tz, fmt)
 
 
@@ -137,6 +140,7 @@ def ingest_file(
     """
     options = options or IngestOptions()
     p = Path(path)
+    readers.check_input(p)
     plan = make_plan(options, readers.file_kind(p))
     table = read_source(p, options, plan, progress)
     if table.frame.empty:
@@ -203,12 +207,19 @@ def validate_frame(
     masks = dict(coords.masks)
     masks["unparseable_time"] = times.isna().to_numpy()
     masks["future_time"] = (times > now).fillna(False).to_numpy(dtype=bool)
+    timed = ~masks["unparseable_time"] & ~masks["future_time"]
+    masks["outside_period"], period_bound = outside_period(times, timed, options.start)
     masks["missing_category"] = category.isna().to_numpy()
     placed = coords.valid & ~masks["unparseable_time"]
     masks["outside_area"] = options.area.outside(coords.lat, coords.lng, placed)
     codes = first_reason(masks, n)
+    number = np.zeros(n, dtype=np.int32)
     if checks.ids is not None:
-        codes[repeated_ids(checks.ids, codes < 0)] = list(REASONS).index("duplicate_id")
+        same = [category, pd.DatetimeIndex(times).asi8, coords.lat, coords.lng]
+        if "offence" in raw:
+            same.append(clean_text(raw["offence"]))
+        dup, number = repeated_records(checks.ids, codes < 0, same)
+        codes[dup] = list(REASONS).index("duplicate_id")
     accepted = codes < 0
     excluded = accepted & checks.excluded
     keep = accepted & ~excluded
@@ -217,11 +228,16 @@ def validate_frame(
             _report(source, options, raw, codes, category[excluded]),
             category[keep].reset_index(drop=True).astype("string"),
         ),
-        lambda: _event_table(checks, keep, times, parsed.precision),
+        lambda: _event_table(checks, keep, times, parsed.precision, number),
     )
     events.insert(list(EVENT_COLUMNS).index("category"), "category", kept_category)
     report.rows_accepted = len(events)
-    report.notes += _notes(plan, parsed.fmt, options, events)
+    report.notes += read_notes(plan, parsed.fmt, options, events, raw)
+    if report.rejected.get("outside_period"):
+        why = "--start" if options.start is not None else "over a year before the dense months"
+        bound = period_bound.date() if period_bound is not None else "?"
+        report.notes.append(f"times before {bound} are outside_period ({why})")
+    duplicate_notes(report, number[keep], "offence" in raw)
     return IngestResult(events, report, plan.tz)
 
 
@@ -255,13 +271,22 @@ def _kept_text(texts: dict[str, pd.Series], key: str, keep: npt.NDArray[np.bool_
 
 
 def _event_ids(
-    texts: dict[str, pd.Series], keep: npt.NDArray[np.bool_], src: npt.NDArray[np.int64]
+    texts: dict[str, pd.Series],
+    keep: npt.NDArray[np.bool_],
+    src: npt.NDArray[np.int64],
+    number: npt.NDArray[np.int32],
 ) -> pd.Series:
-    """Source ids, or ``r<source_row>`` where the row has none."""
+    """Source ids, ``<id>#2`` ... for the other offences of an incident, or
+    ``r<source_row>`` where the row has none."""
     ids = _kept_text(texts, "id", keep)
     missing = ids.isna().to_numpy()
     if missing.any():  # formatting ids is slow: only for the rows that need one
         ids[missing] = np.char.add("r", src[missing].astype(str))
+    later = number[keep]
+    more = later > 0
+    if more.any():
+        suffix = np.char.add("#", (later[more] + 1).astype(str))
+        ids[more] = np.char.add(ids[more].to_numpy(str), suffix)
     return ids
 
 
@@ -270,12 +295,13 @@ def _event_table(
     keep: npt.NDArray[np.bool_],
     times: pd.Series,
     precision: npt.NDArray[np.int8],
+    number: npt.NDArray[np.int32],
 ) -> pd.DataFrame:
     """The event table of the kept rows, but for its category column (built beside it)."""
     src = np.flatnonzero(keep).astype(np.int64) + 1  # 1-based source rows
     return pd.DataFrame(
         {
-            "event_id": _event_ids(checks.texts, keep, src),
+            "event_id": _event_ids(checks.texts, keep, src, number),
             "occurred_at": times[keep].reset_index(drop=True).dt.as_unit("ns"),
             "time_precision": pd.Categorical.from_codes(
                 precision[keep].astype(np.int8), dtype=PRECISION_DTYPE
@@ -306,18 +332,3 @@ def _enforce_ceiling(report: ValidationReport) -> None:
         f"{report.max_reject_fraction:g}; most were {top[0]} ({top[1]:,}: {REASONS[top[0]]})",
         report,
     )
-
-
-def _notes(plan: ReadPlan, fmt: str, options: IngestOptions, events: pd.DataFrame) -> list[str]:
-    notes = [f"columns: {plan.cmap}", f"time format: {fmt}; timezone: {plan.tz}"]
-    if plan.source_tz != plan.tz:
-        notes.append(f"times of day read in {plan.source_tz}, converted to {plan.tz}")
-    if options.crs:
-        notes.append(f"coordinates projected from {options.crs}")
-    notes.append(options.area.describe())
-    if len(events):
-        prec = events["time_precision"].value_counts()
-        shares = ", ".join(f"{p} {int(prec.get(p, 0)):,}" for p in PRECISIONS if prec.get(p, 0))
-        first, last = events["occurred_at"].min(), events["occurred_at"].max()
-        notes.append(f"accepted times from {first} to {last} ({shares})")
-    return notes

@@ -38,6 +38,26 @@ class SourceTable:
     frame: pd.DataFrame
 
 
+def check_input(path: Path, what: str = "an incident export file") -> None:
+    """InputFileError saying why ``path`` is not a readable file: missing, a folder, a
+    symbolic link that loops or points nowhere."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise InputFileError(f"{path} is a folder, not a file (expected {what})")
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError as err:  # Python 3.11 reports a loop so
+            raise InputFileError(f"{path} is a symbolic link that loops ({err})") from err
+        except OSError as err:
+            why = "loops" if "loop" in str(err).lower() else f"points to a missing {err.filename}"
+            raise InputFileError(f"{path} is a symbolic link that {why}") from err
+    if path.exists():
+        raise InputFileError(f"{path} is not a regular file (expected {what})")
+    raise InputFileError(f"{path} not found (expected {what})")
+
+
 def file_kind(path: Path) -> str:
     """'csv', 'parquet' or 'geo' from the file name."""
     name = path.name.lower()
@@ -139,9 +159,18 @@ def resolve_columns(
     return found
 
 
+def shorten(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was (a 5 MB header field
+    must not become a 5 MB error line)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def _missing_message(column: str, key: str, header: Sequence[str], name: str) -> str:
-    shown = ", ".join(repr(h) for h in header[:40]) + (" ..." if len(header) > 40 else "")
-    msg = f"column {column!r} (for {key}) not found in {name}; columns are: {shown}"
+    if not header:
+        return f"column {shorten(column)!r} (for {key}) not found in {name}: it has no columns"
+    shown = ", ".join(repr(shorten(h)) for h in header[:40])
+    shown += f" ... ({len(header):,} in all)" if len(header) > 40 else ""
+    msg = f"column {shorten(column)!r} (for {key}) not found in {name}; columns are: {shown}"
     if len(header) == 1:
         others = [d for d in DELIMITERS if d in header[0]]
         if others:
@@ -162,8 +191,7 @@ class CsvLayout:
 
 def sniff_csv(path: Path, encoding: str = "utf-8", delimiter: str | None = None) -> CsvLayout:
     """Check a CSV is readable text with a header; find its delimiter."""
-    if not path.is_file():
-        raise InputFileError(f"{path} not found (expected an incident export file)")
+    check_input(path)
     if path.stat().st_size == 0:
         raise InputFileError(f"{path.name} is empty (0 bytes); expected a header row and data")
     text = _decode_head(path, _head(path), encoding)
@@ -287,6 +315,8 @@ def read_geo(path: Path, wanted: dict[str, str], optional: set[str]) -> SourceTa
         gdf = gpd.read_file(path)
     except Exception as err:  # the GDAL drivers raise many types; report one line
         raise InputFileError(f"cannot read {path.name} as a vector file: {err}") from err
+    if len(gdf) == 0:
+        raise InputFileError(f"{path.name} has no features; expected a layer of incident points")
     header = tuple(c for c in gdf.columns if c != gdf.geometry.name)
     attrs = {k: v for k, v in wanted.items() if k not in ("lat", "lng", "x", "y")}
     found = resolve_columns(attrs, optional, header, path.name)

@@ -46,6 +46,9 @@ CANDIDATE_FORMATS = (
 # in "-2020" too. A trailing "Z" always counts.
 _SIGNED_OFFSET = r"[+-]\d\d(?::?\d\d)?$"
 SAMPLE = 2000
+# Event tables hold nanosecond times (pandas' default unit), which reach from 1677-09-21 to
+# 2262-04-11; a time outside, such as year 0001 or 1600 (typing slips), cannot be an event.
+NS_RANGE = (pd.Timestamp("1677-09-22", tz="UTC"), pd.Timestamp("2262-04-10", tz="UTC"))
 
 
 @dataclass(frozen=True)
@@ -219,7 +222,17 @@ def parse_split_columns(
 def parse_times(
     frame: pd.DataFrame, cmap: ColumnMap, tz: str, source_tz: str, fmt: str | None = None
 ) -> ParsedTimes:
-    """Parse the event times of ``frame`` as the column map says."""
+    """Parse the event times of ``frame`` as the column map says.
+
+    Times outside the nanosecond range (``NS_RANGE``) are NaT, like any unreadable time.
+    """
     if cmap.time:
-        return parse_time_column(frame[cmap.time], tz, source_tz, fmt)
-    return parse_split_columns(frame, cmap, tz, source_tz, fmt)
+        parsed = parse_time_column(frame[cmap.time], tz, source_tz, fmt)
+    else:
+        parsed = parse_split_columns(frame, cmap, tz, source_tz, fmt)
+    times = parsed.times
+    outside = ((times < NS_RANGE[0]) | (times > NS_RANGE[1])).to_numpy(dtype=bool)
+    if outside.any():
+        times = times.mask(pd.Series(outside, index=times.index))
+        return ParsedTimes(times, parsed.precision, parsed.fmt)
+    return parsed

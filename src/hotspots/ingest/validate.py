@@ -1,8 +1,12 @@
 """Row validation and the report that says what was dropped and why.
 
 Each rejected row is counted under the first reason that applies, in the order of REASONS.
-Duplicate ids are judged last, among the rows that pass every other check, so a good copy of
-an incident whose first copy was unusable is kept.
+Duplicates are judged last, among the rows that pass every other check, so a good copy of
+an incident whose first copy was unusable is kept. A duplicate has the same incident id,
+category, time and place as an earlier row (and the same offence, when a finer ``offence``
+column is mapped); a row that shares only the id is another offence of the same incident
+(exports with one row per offence repeat the incident number) and is kept, its event id
+numbered ``<id>#2``, ``<id>#3``, ...
 Rows left out by the category policy are not rejects: they are reported on their own line and
 do not count towards the reject ceiling.
 """
@@ -10,6 +14,7 @@ do not count towards the reject ceiling.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -31,13 +36,18 @@ REASONS: dict[str, str] = {
     "missing_coordinates": "latitude or longitude is empty",
     "bad_coordinates": "coordinates are not numbers, or outside -90..90 / -180..180",
     "zero_coordinates": "coordinates are 0,0 (a placeholder, not a place)",
-    "unparseable_time": "the time is empty or cannot be read",
+    "unparseable_time": "the time is empty, cannot be read, or is before 1677-09-22",
     "future_time": "the time is after the moment of ingest",
+    "outside_period": "the time is before --start, or over a year before the months that "
+    "hold the data (a stray old date)",
     "missing_category": "the category is empty",
     "outside_area": "the point is outside the study area, bounding box or distance limit",
-    "duplicate_id": "the incident id was already seen in an earlier row",
+    "duplicate_id": "an earlier row has the same incident id, category (and offence, if "
+    "mapped), time and place",
 }
 EXAMPLES_PER_REASON = 3
+DUPLICATE_RULE = "same incident id, category, time and place as an earlier row"
+DUPLICATE_RULE_OFFENCE = "same incident id, category, offence, time and place as an earlier row"
 
 
 @dataclass
@@ -52,6 +62,8 @@ class ValidationReport:
     excluded_by_policy: dict[str, int] = field(default_factory=dict)
     max_reject_fraction: float = 0.05
     notes: list[str] = field(default_factory=list)
+    duplicate_rule: str = DUPLICATE_RULE
+    offences_sharing_an_id: int = 0
 
     @property
     def n_rejected(self) -> int:
@@ -146,6 +158,32 @@ def repeated_ids(index: IdIndex, candidates: npt.NDArray[np.bool_]) -> npt.NDArr
         codes = pc.dictionary_encode(take_rows(index.text, rows)).indices
         dup[rows] = pd.Series(codes.to_numpy(zero_copy_only=False)).duplicated(keep="first")
     return dup
+
+
+def repeated_records(
+    index: IdIndex, candidates: npt.NDArray[np.bool_], same: Sequence[Any]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int32]]:
+    """Duplicates among ``candidates`` (an earlier candidate has the same id and the same
+    values in every column of ``same``, arrays or Series: category, times, lat, lng), and
+    per row its number among the other rows with its id (0: the first; 1: another offence,
+    ``#2``). Only the rows whose id may repeat are read from ``same``."""
+    dup = np.zeros(len(candidates), dtype=bool)
+    number = np.zeros(len(candidates), dtype=np.int32)
+    rows = np.flatnonzero(candidates & index.maybe)
+    if rows.size:
+        codes = pc.dictionary_encode(take_rows(index.text, rows)).indices
+        ids = codes.to_numpy(zero_copy_only=False)
+        picked = {f"k{i}": _take(a, rows) for i, a in enumerate(same)}
+        keys = pd.DataFrame({"id": ids, **picked})
+        repeat = keys.duplicated(keep="first").to_numpy()
+        dup[rows] = repeat
+        kept = pd.Series(ids[~repeat])
+        number[rows[~repeat]] = kept.groupby(kept, sort=False).cumcount().to_numpy(np.int32)
+    return dup, number
+
+
+def _take(values: Any, rows: npt.NDArray[np.intp]) -> Any:
+    return values.iloc[rows].to_numpy() if isinstance(values, pd.Series) else values[rows]
 
 
 def duplicate_ids(ids: pd.Series, candidates: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:

@@ -10,13 +10,16 @@ from typing import Any
 
 import pandas as pd
 
-from hotspots.errors import DataValidationError, InputFileError
+from hotspots.errors import DataValidationError
 from hotspots.features import period_floor
+from hotspots.features.panel import to_timestamp
 from hotspots.forecasters import next_period_start
 from hotspots.ingest import IngestOptions, ingest_file, is_event_table, read_events
 from hotspots.ingest.categories import CategoryPolicy, read_category_map
 from hotspots.ingest.coords import Area, parse_bbox
 from hotspots.ingest.mapping import ColumnMap
+from hotspots.ingest.period import dense_start
+from hotspots.ingest.readers import check_input
 from hotspots.ingest.validate import ValidationReport
 
 Progress = Callable[[int, int | None], None]
@@ -40,6 +43,7 @@ def ingest_options(
     encoding: str = "utf-8",
     delimiter: str | None = None,
     now: str | None = None,
+    start: str | None = None,
 ) -> IngestOptions:
     """IngestOptions from flag / spec values (the keys of ``DataSpec`` plus file details)."""
     box = parse_bbox(bbox) if bbox else None
@@ -66,6 +70,7 @@ def ingest_options(
         encoding=encoding,
         delimiter="\t" if delimiter == "tab" else delimiter,
         now=pd.Timestamp(now) if now else None,
+        start=to_timestamp(start, "--start") if start else None,
     )
 
 
@@ -131,8 +136,7 @@ def load_events(
 ) -> LoadedEvents:
     """Read and validate an export, or read an event table ``hotspots ingest`` wrote."""
     p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"events file {p} does not exist")
+    check_input(p, "an incident export or event table")
     digest = file_sha256(p)
     if is_event_table(p):
         events, meta = read_events(p)
@@ -167,16 +171,24 @@ def whole_periods_end(events: pd.DataFrame, freq: str) -> pd.Timestamp:
     return pd.Timestamp(period_floor([next_day], freq)[0])
 
 
-def whole_periods_start(events: pd.DataFrame, freq: str) -> pd.Timestamp:
-    """Start of the first whole period the events cover (naive local time).
-
-    The mirror of ``whole_periods_end``: an export that starts on a Sunday would otherwise
-    begin with a one-day "week". Month-precision times always start a whole month.
-    """
+def data_start(events: pd.DataFrame) -> pd.Timestamp:
+    """Where the events' data start (naive local time): the first event in the dense months
+    (``hotspots.ingest.period``), so a few stray earlier events do not stretch a panel."""
     times = local_times(events)
     if len(times) == 0:
         raise DataValidationError("the event table is empty: there is nothing to train on")
-    first = times.min().normalize()
+    dense = dense_start(times.to_numpy(dtype="M8[ns]"))
+    return pd.Timestamp(times[times >= dense].min()) if dense is not None else times.min()
+
+
+def whole_periods_start(events: pd.DataFrame, freq: str) -> pd.Timestamp:
+    """Start of the first whole period of the events' data (naive local time).
+
+    The mirror of ``whole_periods_end``: an export that starts on a Sunday would otherwise
+    begin with a one-day "week". Month-precision times always start a whole month. Stray
+    events before the dense months (``data_start``) are not counted.
+    """
+    first = data_start(events).normalize()
     floor = pd.Timestamp(period_floor([first], freq)[0])
     month_precision = "time_precision" in events and (events["time_precision"] == "month").any()
     if floor == first or (freq == "M" and month_precision):

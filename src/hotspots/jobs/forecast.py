@@ -8,8 +8,9 @@ study cell) with ``rank`` 1 for the highest expected count of that as_of and per
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from hotspots.features import events_to_panel, period_floor, period_range
 from hotspots.forecasters import Forecaster, next_period_start
 from hotspots.grid import StudyArea, cells_to_geojson, cells_to_strings
 from hotspots.jobs.data import local_times
+from hotspots.jobs.fit_check import check_events_fit
 
 FORECAST_COLUMNS: tuple[str, ...] = ("as_of", "period_start", "cell", "expected_count", "rank")
 OUTPUT_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".geojson")
@@ -55,9 +57,18 @@ def _date(text: str, whole: str) -> pd.Timestamp:
 
 
 def forecast_events(
-    model: Forecaster, events: pd.DataFrame, as_ofs: Sequence[pd.Timestamp], horizon: int = 1
+    model: Forecaster,
+    events: pd.DataFrame,
+    as_ofs: Sequence[pd.Timestamp],
+    horizon: int = 1,
+    manifest: Mapping[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Forecasts for every ``as_of`` from ``events``, plus warnings worth showing a user."""
+    """Forecasts for every ``as_of`` from ``events``, plus warnings worth showing a user.
+
+    Events that do not fit the model (``check_events_fit``; ``manifest`` gives its training
+    window and rate) are refused before anything is forecast.
+    """
+    fit_warnings = check_events_fit(model, events, manifest)
     area = StudyArea(model.cells_, model.resolution_)
     end = pd.Timestamp(period_floor([max(as_ofs)], model.freq_)[0])
     times = local_times(events)
@@ -70,7 +81,7 @@ def forecast_events(
         events, freq=model.freq_, study_area=area, end=max(end, times[before].max())
     )
     frames = [model.predict(panel, as_of, horizon).assign(as_of=as_of) for as_of in as_ofs]
-    warnings = _gap_warnings(times, as_ofs, model.freq_)
+    warnings = fit_warnings + _gap_warnings(times, as_ofs, model.freq_)
     return rank_forecast(pd.concat(frames, ignore_index=True)), warnings
 
 
@@ -104,11 +115,17 @@ def rank_forecast(frame: pd.DataFrame) -> pd.DataFrame:
     return ranked.loc[:, list(FORECAST_COLUMNS)]
 
 
-def write_forecast(frame: pd.DataFrame, out: Path) -> None:
-    """Write a ranked forecast as CSV, Parquet or GeoJSON (by suffix), atomically."""
+def output_suffix(out: Path) -> str:
+    """The output format of a forecast file by its suffix; ConfigError for any other."""
     suffix = out.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise ConfigError(f"--output {out.name}: the suffix must be one of {list(OUTPUT_SUFFIXES)}")
+    return suffix
+
+
+def write_forecast(frame: pd.DataFrame, out: Path) -> None:
+    """Write a ranked forecast as CSV, Parquet or GeoJSON (by suffix), atomically."""
+    suffix = output_suffix(out)
     edge = frame.assign(cell=cells_to_strings(frame["cell"].to_numpy(np.uint64)))
     with atomic_path(out) as tmp:
         if suffix == ".csv":

@@ -103,6 +103,7 @@ class BacktestSpec(_Section):
     coverages: tuple[float, ...] = (0.01, 0.05, 0.10)
     budgets: tuple[int, ...] = ()
     select_coverage: float = 0.01
+    select_folds: int | None = Field(default=None, ge=0)
     seed: int = 0
 
     @field_validator("coverages")
@@ -213,3 +214,45 @@ def match_categories(spec: TargetSpec, available: tuple[str, ...]) -> tuple[str,
             )
         chosen |= hits
     return tuple(c for c in available if c in chosen)
+
+
+def check_spec(spec: TrainingSpec) -> None:
+    """Check what a spec names before any data is read (``ConfigError`` naming the key):
+    the model kind and baselines, the model's parameters (listing the valid ones), the
+    selection coverage among the backtest's, covariates only with LightGBM, and the files.
+    """
+    from hotspots.forecasters import forecaster_kinds
+
+    kinds = forecaster_kinds()
+    if spec.model.kind not in kinds:
+        raise ConfigError(
+            f"model.kind {spec.model.kind!r} is not a model; models are: {sorted(kinds)}"
+        )
+    unknown = [b for b in spec.model.baselines if b not in kinds]
+    if unknown:
+        raise ConfigError(f"model.baselines {unknown} are not models; models are: {sorted(kinds)}")
+    cls = kinds[spec.model.kind]
+    valid = [p for p in cls._get_param_names() if p not in ("target", "covariates")]
+    wrong = sorted(set(spec.model.params) - set(valid))
+    if wrong:
+        raise ConfigError(
+            f"model.params {wrong} are not parameters of {spec.model.kind!r}; its parameters "
+            f"are: {valid}"
+        )
+    if not any(abs(c - spec.backtest.select_coverage) < 1e-12 for c in spec.backtest.coverages):
+        raise ConfigError(
+            f"backtest.select_coverage {spec.backtest.select_coverage} is not one of the "
+            f"backtest coverages {list(spec.backtest.coverages)}"
+        )
+    if spec.covariates and spec.model.kind != "lightgbm":
+        raise ConfigError(f"covariates need model kind 'lightgbm', not {spec.model.kind!r}")
+    files = {
+        "data.events": spec.data.events,
+        "data.boundary": spec.data.boundary,
+        "data.category_map": spec.data.category_map,
+        **{f"covariates.{c.name}.path": c.path for c in spec.covariates},
+    }
+    for key, path in files.items():
+        if path is not None and not Path(path).is_file():
+            what = "a folder, not a file" if Path(path).is_dir() else "not found"
+            raise InputFileError(f"{key} {path} is {what}")

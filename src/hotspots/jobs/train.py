@@ -1,9 +1,10 @@
 """``hotspots train`` and ``hotspots backtest`` as library calls.
 
-prepare (read events, build the panel) -> backtest the main model beside every baseline ->
-select the model the registry may mark current (never worse than the best baseline by PAI
-at the spec's coverage) -> fit it on the whole training window -> publish it with its
-manifest, model card and report.
+prepare (read events, build the panel) -> a selection backtest on the periods just before
+the reported folds chooses the model the registry may mark current (never worse than the
+best baseline by PAI at the spec's coverage) -> the reported backtest scores every model on
+the last folds, which took no part in the choice -> fit the chosen model on the whole
+training window -> publish it with its manifest, model card and report.
 """
 
 from __future__ import annotations
@@ -17,14 +18,22 @@ import pandas as pd
 from sklearn.base import clone
 
 from hotspots.errors import ConfigError
-from hotspots.evaluation import BacktestResult, backtest, rolling_origin_folds
-from hotspots.features import Panel, events_to_panel
-from hotspots.forecasters import Forecaster, make_forecaster
+from hotspots.evaluation import (
+    BacktestResult,
+    Fold,
+    backtest,
+    paired_ratio_ci,
+    paired_win_share,
+    rolling_origin_folds,
+)
+from hotspots.features import Panel, events_to_panel, period_floor
+from hotspots.features.panel import to_timestamp
+from hotspots.forecasters import Forecaster, make_forecaster, next_period_start
 from hotspots.grid import StudyArea
 from hotspots.jobs.data import LoadedEvents, Progress, ingest_options, load_events
 from hotspots.jobs.data import whole_periods_end as _whole_end
 from hotspots.jobs.data import whole_periods_start as _whole_start
-from hotspots.jobs.spec import TrainingSpec, match_categories
+from hotspots.jobs.spec import TrainingSpec, check_spec, match_categories
 
 FoldProgress = Callable[[str, int, int], None]
 
@@ -38,6 +47,7 @@ class Prepared:
     panel: Panel
     target: tuple[str, ...]
     until: pd.Timestamp
+    notes: tuple[str, ...] = ()
 
     @property
     def target_events(self) -> int:
@@ -62,18 +72,23 @@ class Prepared:
             "events_in_panel": int(p.counts.sum()),
             "target_events_in_panel": self.target_events,
             "n_outside_study_area": p.n_outside,
+            "window_notes": list(self.notes),
         }
 
 
 def prepare(spec: TrainingSpec, progress: Progress | None = None) -> Prepared:
-    """Read the spec's events and count them into its panel (before ``window.until``)."""
+    """Read the spec's events and count them into its panel (before ``window.until``).
+
+    A ``window.until`` or ``window.start`` inside a period is snapped to a period start (see
+    ``snap_window``), so every period of the panel, and every backtest fold, is whole.
+    """
+    check_spec(spec)  # a wrong model, parameter or path fails before the data are read
     data = spec.data
     options = ingest_options(**data.model_dump(exclude={"events"}))
     loaded = load_events(data.events, options, progress)
     freq = spec.grid.period
-    until = (
-        pd.Timestamp(spec.window.until) if spec.window.until else _whole_end(loaded.events, freq)
-    )
+    start, until, notes = snap_window(spec.window.start, spec.window.until, freq)
+    until = until if until is not None else _whole_end(loaded.events, freq)
     area = StudyArea.from_boundary(data.boundary, spec.grid.resolution) if data.boundary else None
     panel = events_to_panel(
         loaded.events,
@@ -81,11 +96,56 @@ def prepare(spec: TrainingSpec, progress: Progress | None = None) -> Prepared:
         freq,
         study_area=area,
         k=spec.grid.k_ring,
-        start=spec.window.start or _whole_start(loaded.events, freq),
+        start=start if start is not None else _whole_start(loaded.events, freq),
         end=until,
     )
     target = match_categories(spec.target, panel.categories)
-    return Prepared(spec, loaded, panel, target, until)
+    return Prepared(spec, loaded, panel, target, until, notes)
+
+
+_UNIT = {"D": "day", "W": "week", "M": "month"}
+
+
+def snap_window(
+    start: str | None, until: str | None, freq: str
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None, tuple[str, ...]]:
+    """The training window's bounds on period starts, and a note for each bound moved.
+
+    ``until`` inside a period moves back to that period's start: the part period is left out
+    rather than scored and fitted as a whole one. ``start`` inside a period moves on to the
+    next period start, so the first period is whole too.
+    """
+    unit, notes = _UNIT[freq], []
+    lo, hi = (_naive(v, f"window.{k}") for k, v in (("start", start), ("until", until)))
+    if hi is not None and (floor := _floor(hi, freq)) != hi:
+        notes.append(
+            f"--until {_show(hi)} ({hi.day_name()}) is inside the {unit} starting "
+            f"{floor.date()}: training stops at {floor.date()}, so no {unit} is a part one"
+        )
+        hi = floor
+    if lo is not None and _floor(lo, freq) != lo:
+        nxt = next_period_start(lo, freq)
+        notes.append(
+            f"--start {_show(lo)} ({lo.day_name()}) is inside a {unit}: training starts at "
+            f"{nxt.date()}, the next {unit} start, so no {unit} is a part one"
+        )
+        lo = nxt
+    return lo, hi, tuple(notes)
+
+
+def _naive(value: str | None, name: str) -> pd.Timestamp | None:
+    if not value:
+        return None
+    ts = to_timestamp(value, name)
+    return ts.tz_localize(None) if ts.tz is not None else ts
+
+
+def _show(ts: pd.Timestamp) -> str:
+    return str(ts.date()) if ts == ts.normalize() else ts.isoformat(sep=" ")
+
+
+def _floor(ts: pd.Timestamp, freq: str) -> pd.Timestamp:
+    return pd.Timestamp(period_floor([ts], freq)[0])
 
 
 def candidate_models(prepared: Prepared) -> dict[str, Forecaster]:
@@ -116,11 +176,17 @@ def run_backtest(
     """The spec's rolling-origin backtest of the main model beside every baseline."""
     spec = prepared.spec
     models = models or candidate_models(prepared)
+    periods, least = prepared.panel.periods, max(m.min_history for m in models.values())
+    if len(periods) - spec.backtest.folds < least:
+        most = len(periods) - least
+        fix = f"give --folds {most} or fewer" if most >= 1 else "train on a longer history"
+        raise ConfigError(
+            f"{spec.backtest.folds} backtest folds need {spec.backtest.folds + least} "
+            f"{prepared.panel.freq} periods ({least} to fit on before the first fold); the "
+            f"panel has {len(periods)}: {fix} (backtest.folds)"
+        )
     folds = rolling_origin_folds(
-        prepared.panel.periods,
-        spec.backtest.folds,
-        refit_every=spec.backtest.refit_every,
-        min_train_periods=max(m.min_history for m in models.values()),
+        periods, spec.backtest.folds, refit_every=spec.backtest.refit_every, min_train_periods=least
     )
     return backtest(
         models,
@@ -133,14 +199,58 @@ def run_backtest(
     )
 
 
+def selection_folds(prepared: Prepared, models: Mapping[str, Forecaster]) -> tuple[Fold, ...]:
+    """The folds the published model is chosen on: the ``select_folds`` periods (default:
+    as many as the reported folds) just before the reported folds, fitted as those are.
+    Empty when ``select_folds`` is 0 or the window is too short to hold them."""
+    bt = prepared.spec.backtest
+    n_folds = bt.folds if bt.select_folds is None else bt.select_folds
+    periods = prepared.panel.periods[: max(len(prepared.panel.periods) - bt.folds, 0)]
+    min_train = max(m.min_history for m in models.values())
+    if n_folds == 0 or len(periods) < n_folds + min_train:
+        return ()
+    return rolling_origin_folds(
+        periods, n_folds, refit_every=bt.refit_every, min_train_periods=min_train
+    )
+
+
+def run_selection(
+    prepared: Prepared,
+    models: Mapping[str, Forecaster] | None = None,
+    progress: FoldProgress | None = None,
+) -> BacktestResult | None:
+    """The selection backtest (see ``selection_folds``), scored at ``select_coverage``
+    only; None when there is no room for it before the reported folds."""
+    spec = prepared.spec
+    models = models or candidate_models(prepared)
+    folds = selection_folds(prepared, models)
+    if not folds:
+        return None
+    return backtest(
+        models,
+        prepared.panel,
+        folds,
+        coverages=(spec.backtest.select_coverage,),
+        progress=progress,
+        seed=spec.backtest.seed,
+    )
+
+
 @dataclass(frozen=True)
 class Selection:
-    """Which model is published and why."""
+    """Which model is published and why: chosen on ``n_folds`` folds of ``basis``
+    (``"selection"``: before the reported folds; ``"reported"``: the reported folds
+    themselves, when the window had no room for more). ``win_share`` is the share of
+    bootstrap resamples of those folds in which the main model's PAI beats the best
+    baseline's: how sure the choice is."""
 
     name: str
     reason: str
     cutoff: str
     scores: dict[str, float]
+    basis: str = "reported"
+    n_folds: int = 0
+    win_share: float | None = None
 
 
 def coverage_label(coverage: float) -> str:
@@ -148,9 +258,10 @@ def coverage_label(coverage: float) -> str:
     return f"{coverage * 100:g}%"
 
 
-def select_model(result: BacktestResult, spec: TrainingSpec) -> Selection:
-    """The main model if its mean PAI at the selection coverage is at least the best
-    baseline's; otherwise that best baseline."""
+def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "reported") -> Selection:
+    """The main model if its mean PAI at the selection coverage over ``result``'s folds is
+    at least the best baseline's; otherwise that best baseline. ``basis`` says which folds
+    ``result`` holds (``"selection"`` or ``"reported"``)."""
     main = spec.model.kind
     cutoff = coverage_label(spec.backtest.select_coverage)
     if cutoff not in {c.label for c in result.cutoffs}:
@@ -161,21 +272,44 @@ def select_model(result: BacktestResult, spec: TrainingSpec) -> Selection:
     pai = result.table(cutoff)["pai"]
     scores = {str(k): float(v) for k, v in pai.items() if pd.notna(v)}
     baselines = {k: v for k, v in scores.items() if k != main}
+    n_folds = len(result.folds)
+    where = (
+        f"{n_folds} selection folds before the reported ones"
+        if basis == "selection"
+        else f"the {n_folds} reported folds (no room for selection folds before them)"
+    )
     if not baselines:
-        return Selection(main, "no baseline to compare with", cutoff, scores)
+        return Selection(main, "no baseline to compare with", cutoff, scores, basis, n_folds)
     best = max(baselines, key=lambda k: (baselines[k], k))
+    share = _win_share(result, main, best, cutoff, spec.backtest.seed)
+    sure = "" if share is None else f"; {main} ahead in {share:.0%} of fold resamples"
     if scores.get(main, float("-inf")) >= baselines[best]:
         gain = scores[main] / baselines[best] if baselines[best] > 0 else float("inf")
         reason = (
             f"{main} PAI@{cutoff} {scores[main]:.2f} >= best baseline {best} "
-            f"{baselines[best]:.2f} ({gain:.2f}x)"
+            f"{baselines[best]:.2f} ({gain:.2f}x) on {where}{sure}"
         )
-        return Selection(main, reason, cutoff, scores)
+        return Selection(main, reason, cutoff, scores, basis, n_folds, share)
     reason = (
         f"{main} PAI@{cutoff} {scores.get(main, float('nan')):.2f} < best baseline {best} "
-        f"{baselines[best]:.2f}: publishing {best} instead"
+        f"{baselines[best]:.2f} on {where}{sure}: publishing {best} instead"
     )
-    return Selection(best, reason, cutoff, scores)
+    return Selection(best, reason, cutoff, scores, basis, n_folds, share)
+
+
+def _win_share(
+    result: BacktestResult, main: str, rival: str, cutoff: str, seed: int
+) -> float | None:
+    """``paired_win_share`` of the two models' PAI per fold (None: the main model was not
+    scored, or no fold had events)."""
+    per_fold = result.per_fold
+    if main not in set(per_fold["model"]):
+        return None
+    rows = per_fold[per_fold["cutoff"] == cutoff].pivot(
+        index="as_of", columns="model", values="pai"
+    )
+    share = paired_win_share(rows[main], rows[rival], seed=seed)
+    return None if pd.isna(share) else share
 
 
 def fit_final(prepared: Prepared, model: Forecaster) -> Forecaster:
@@ -190,14 +324,42 @@ def backtest_record(
     """The JSON-able backtest section of a manifest."""
     table = result.table(selection.cutoff).reset_index()
     return {
+        **measured_gain(result, spec, selection.cutoff),
         "selected": selection.name,
         "reason": selection.reason,
         "select_cutoff": selection.cutoff,
+        "select_basis": selection.basis,
+        "select_folds": selection.n_folds,
+        "select_win_share": selection.win_share,
         "scores": selection.scores,
         "folds": spec.backtest.folds,
         "refit_every": spec.backtest.refit_every,
         "table": table.to_dict(orient="records"),
         "summary": result.to_dict().get("summary", []),
+    }
+
+
+def measured_gain(result: BacktestResult, spec: TrainingSpec, cutoff: str) -> dict[str, Any]:
+    """The main model's mean PAI over the best baseline's on the reported folds, with a 95%
+    paired bootstrap interval, as flat manifest keys and one sentence for the model card."""
+    main = spec.model.kind
+    pai = result.table(cutoff)["pai"].dropna()
+    rivals = pai.drop(main, errors="ignore")
+    if main not in pai.index or rivals.empty:
+        return {}
+    best = str(rivals.idxmax())
+    rows = result.per_fold[result.per_fold["cutoff"] == cutoff]
+    wide = rows.pivot(index="as_of", columns="model", values="pai")
+    ratio, low, high = paired_ratio_ci(wide[main], wide[best], seed=spec.backtest.seed)
+    return {
+        "measured_gain": (
+            f"{main} PAI@{cutoff} is {ratio:.3f}x the best baseline's ({best}), 95% interval "
+            f"{low:.3f}-{high:.3f}, over the {len(wide)} reported folds"
+        ),
+        "gain_ratio": ratio,
+        "gain_ci_low": low,
+        "gain_ci_high": high,
+        "gain_baseline": best,
     }
 
 

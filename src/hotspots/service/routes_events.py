@@ -22,12 +22,18 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
+from hotspots.errors import (
+    ConfigError,
+    DataValidationError,
+    InputFileError,
+    TooManyRejectsError,
+)
 from hotspots.forecasters import Forecaster
 from hotspots.grid import cell_area_km2, cells_to_latlng
 from hotspots.ingest import IngestResult
 from hotspots.ingest.validate import ValidationReport
 from hotspots.jobs.data import event_options, ingest_options
+from hotspots.jobs.fit_check import check_events_fit
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.event_store import (
     CSV_TYPES,
@@ -193,13 +199,14 @@ async def _read_post(
     request: Request, state: ServiceState, reader: Reader, kind: str, encoding: str
 ) -> IngestResult | Response:
     """The body read as ``hotspots ingest`` reads a file (inflated as its Content-Encoding
-    says, within the upload limit), or the 422 problem of a post with too many rejects."""
+    says, within the upload limit) and checked to fit the model, or the 422 problem of a
+    post with too many rejects."""
     limit = state.settings.max_upload_bytes
     body = await run_in_threadpool(decode_body, await request.body(), encoding, limit)
     options = ingest_options(**event_options(reader.manifest))
     options = bbox_options(options, study_bbox(reader.model))
     try:
-        return await run_in_threadpool(
+        result = await run_in_threadpool(
             read_body, body, kind, state.events.folder / INCOMING, options
         )
     except TooManyRejectsError as err:
@@ -209,6 +216,12 @@ async def _read_post(
         return problem(422, str(err), instance=request.url.path, request_id=request_id, extra=extra)
     except (InputFileError, ConfigError) as err:
         raise ProblemError(422, f"{err}. {columns_hint(reader)}") from err
+    try:  # the same check as `hotspots forecast` and a republish: rows that fit the model
+        if len(result.events):
+            check_events_fit(reader.model, result.events, reader.manifest, batch=True)
+    except DataValidationError as err:
+        raise ProblemError(422, f"{err}. {columns_hint(reader)}") from err
+    return result
 
 
 def _meta(request: Request, reader: Reader, kind: str, result: IngestResult) -> dict[str, Any]:

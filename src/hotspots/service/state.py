@@ -41,6 +41,7 @@ from hotspots.jobs.data import (
     whole_periods_end,
     whole_periods_start,
 )
+from hotspots.jobs.fit_check import check_events_fit
 from hotspots.registry import LoadedModel, Registry
 from hotspots.service.audit import AUDIT_FILE, AuditLog
 from hotspots.service.event_store import INCOMING, EventStore
@@ -171,6 +172,8 @@ def build_served(
 ) -> Served:
     """Publish the next forecast of a loaded model from ``events`` and save it for replay."""
     model = loaded.forecaster
+    for warning in check_events_fit(model, events.events, loaded.manifest):
+        logger.warning("model %r: %s", name, warning)
     panel, as_of = history_panel(model, events.events)
     options: dict[str, Any] = {
         "name": name,
@@ -253,7 +256,12 @@ class ServiceState:
             self.failures = MappingProxyType(failures)
             self._tried = MappingProxyType({m.name: m.current for m in models})
             self.published = generation
-        logger.info("serving %d model(s); %d failed", len(served), len(failures))
+        if not models:
+            logger.warning(
+                "serving 0 models: the models folder %s holds no model", self.settings.models_dir
+            )
+        else:
+            logger.info("serving %d model(s); %d failed", len(served), len(failures))
 
     def refresh(self) -> tuple[dict[str, Served], dict[str, str]]:
         """Republish every model at the registry's current version (a served model keeps its

@@ -1,0 +1,76 @@
+"""``hotspots forecast``: ranked forecasts from a registered model, never refitted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hotspots.atomic import check_distinct, check_output
+from hotspots.cli.data_cmds import PRESET_HELP, print_created
+from hotspots.cli.main import app, console
+from hotspots.cli.progress import stage
+from hotspots.cli.render import print_report
+
+_MODELS_DIR = typer.Option(None, help="Registry folder [default: HOTSPOTS_MODELS_DIR or models].")
+_PRESET = typer.Option(None, help=f"Source format. {PRESET_HELP}.")
+_MAP = typer.Option(None, "--map", help="Column map `key=COLUMN,...`.")
+_CRS = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:27700.")
+_MAX_REJECT = typer.Option(None, help="Reject-share ceiling [default: the model's, or 0.05].")
+
+
+@app.command()
+def forecast(
+    model: str = typer.Option(..., "--model", help="Model name in the registry."),
+    version: str | None = typer.Option(None, help="Version, e.g. v3 [default: current]."),
+    models_dir: Path | None = _MODELS_DIR,
+    events: Path = typer.Option(..., "--events", help="Export or event table with the history."),
+    preset: str | None = _PRESET,
+    map_: str | None = _MAP,
+    crs: str | None = _CRS,
+    tz: str | None = typer.Option(None, "--tz", help="Local timezone [default: the model's]."),
+    max_reject_fraction: float | None = _MAX_REJECT,
+    as_of: list[str] = typer.Option(
+        ..., "--as-of", help="Forecast date; repeat, or START..END for every period start."
+    ),
+    horizon: int = typer.Option(1, help="Periods to forecast from each as_of."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output .csv, .parquet or .geojson."),
+) -> None:
+    """Forecast expected counts per study cell from a registered model (no refitting).
+
+    Each as_of reads only whole periods before it; horizon 1 is the period that starts at
+    as_of, or the first one after it. Rows: as_of, period_start, cell, expected_count, rank.
+    """
+    from hotspots.config import get_settings
+    from hotspots.jobs.data import event_options, ingest_options, load_events
+    from hotspots.jobs.forecast import forecast_events, output_suffix, parse_as_of, write_forecast
+    from hotspots.registry import Registry
+
+    check_distinct({"--events": events, "--output": output})
+    output_suffix(output)
+    created = check_output(output, "--output")
+    loaded = Registry(models_dir or get_settings().models_dir).load(model, version)
+    kwargs = event_options(loaded.manifest)  # how the model's own events were read
+    if preset is not None:
+        kwargs.update(preset=preset, map=map_)  # another preset brings its own columns
+    flags = {"map": map_, "crs": crs, "timezone": tz, "max_reject_fraction": max_reject_fraction}
+    kwargs.update({k: v for k, v in flags.items() if v is not None})
+    options = ingest_options(**kwargs)
+    dates = parse_as_of(as_of, loaded.forecaster.freq_)
+    with stage(f"reading {events.name}"):
+        history = load_events(events, options)
+    if history.report is not None:
+        print_report(console, history.report)
+    with stage(f"forecasting {len(dates)} as_of date(s)"):
+        frame, warnings = forecast_events(
+            loaded.forecaster, history.events, dates, horizon, loaded.manifest
+        )
+    for warning in warnings:
+        console.print(f"warning: {warning}", soft_wrap=True)
+    write_forecast(frame, output)
+    console.print(
+        f"wrote {len(frame):,} rows ({len(dates)} as_of x {horizon} period(s) x "
+        f"{loaded.forecaster.cells_.size:,} cells) from {model} {loaded.version} to {output}",
+        soft_wrap=True,
+    )
+    print_created(created)

@@ -1,0 +1,114 @@
+"""The flags of ``hotspots train`` and ``hotspots backtest``: each overrides one key of a
+training spec, and without a spec the flags alone make one (every ``hotspots ingest`` flag
+that says how to read the events is here too)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from hotspots.cli.data_cmds import PRESET_HELP
+from hotspots.errors import ConfigError
+
+if TYPE_CHECKING:  # pydantic builds the spec models at import: 0.2 s that --help must not pay
+    from hotspots.jobs.spec import TrainingSpec
+
+SPEC_ARG = typer.Argument(None, help="Training spec (TOML); flags override its keys.")
+EVENTS = typer.Option(None, "--events", help="Export or event table [spec: data.events].")
+PRESET = typer.Option(None, help=f"Source format [spec: data.preset]. {PRESET_HELP}.")
+MAP = typer.Option(None, "--map", help="Column map `key=COLUMN,...` [spec: data.map].")
+CRS = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:27700 [spec: data.crs].")
+TZ = typer.Option(None, "--tz", help="Local timezone of the events [spec: data.timezone].")
+SOURCE_TZ = typer.Option(
+    None, help="Timezone of naive times of day in the file [spec: data.source_timezone]."
+)
+TIME_FORMAT = typer.Option(None, help="strftime format of the time column [data.time_format].")
+BOUNDARY = typer.Option(None, help="Study-area polygons (GeoJSON/GeoPackage) [data.boundary].")
+BBOX = typer.Option(None, help="Keep points inside `south,west,north,east` [data.bbox].")
+MAX_DISTANCE = typer.Option(None, help="Distance screen in km [data.max_distance_km].")
+MAX_REJECT = typer.Option(None, help="Reject-share ceiling [spec: data.max_reject_fraction].")
+DISCRETIONARY = typer.Option(
+    None,
+    "--include-discretionary/--no-include-discretionary",
+    help="Keep officer-initiated types as targets [data.include_discretionary; default: no].",
+)
+CATEGORY_MAP = typer.Option(None, help="CSV or TOML renaming categories [data.category_map].")
+CATEGORY_NAME = typer.Option(
+    None, help="Category of every row, for a file without one [data.category_name]."
+)
+CATEGORY = typer.Option(
+    None, help="Target category; repeat, or a regular expression [spec: target.categories]."
+)
+RESOLUTION = typer.Option(None, help="H3 resolution [spec: grid.resolution].")
+PERIOD = typer.Option(None, help="D, W or M [spec: grid.period].")
+K_RING = typer.Option(None, help="Grow the study area by K rings [spec: grid.k_ring].")
+START = typer.Option(None, help="First date used [spec: window.start].")
+UNTIL = typer.Option(
+    None, help="Exclusive training cut-off [spec: window.until; default: last whole period]."
+)
+MODEL = typer.Option(None, help="Main model kind [spec: model.kind].")
+FOLDS = typer.Option(None, help="Backtest folds [spec: backtest.folds].")
+REFIT_EVERY = typer.Option(None, help="Refit every K folds [default: once].")
+NAME = typer.Option(None, help="Model name [spec: name].")
+
+KEYS = {
+    "events": "data.events",
+    "preset": "data.preset",
+    "map_": "data.map",
+    "crs": "data.crs",
+    "tz": "data.timezone",
+    "source_tz": "data.source_timezone",
+    "time_format": "data.time_format",
+    "boundary": "data.boundary",
+    "bbox": "data.bbox",
+    "max_distance_km": "data.max_distance_km",
+    "max_reject_fraction": "data.max_reject_fraction",
+    "include_discretionary": "data.include_discretionary",
+    "category_map": "data.category_map",
+    "category_name": "data.category_name",
+    "category": "target.categories",
+    "resolution": "grid.resolution",
+    "period": "grid.period",
+    "k_ring": "grid.k_ring",
+    "start": "window.start",
+    "until": "window.until",
+    "model": "model.kind",
+    "folds": "backtest.folds",
+    "refit_every": "backtest.refit_every",
+    "name": "name",
+}
+
+
+def spec_from_flags(
+    spec_file: Path | None, flags: dict[str, Any], default_name: bool
+) -> TrainingSpec:
+    """The spec ``spec_file`` with ``flags`` (named as the command's parameters) over its
+    keys, or the flags alone. ``default_name``: without a name, use the events file's."""
+    from hotspots.jobs.spec import read_spec, spec_from_dict
+
+    overrides = {KEYS[k]: v for k, v in flags.items()}
+    if overrides.get("target.categories") == []:
+        overrides["target.categories"] = None
+    if overrides.get("grid.period"):
+        overrides["grid.period"] = str(overrides["grid.period"]).upper()
+    if spec_file is not None:
+        return read_spec(spec_file, overrides)
+    events = overrides.get("data.events")
+    if events is None:
+        raise ConfigError("give a training spec (SPEC.toml), or the events with --events")
+    if overrides.get("name") is None:
+        if not default_name:
+            raise ConfigError("give a training spec (SPEC.toml), or name the model with --name")
+        overrides["name"] = _name_of(Path(events))
+    return spec_from_dict({"data": {}}, overrides)
+
+
+def _name_of(path: Path) -> str:
+    from hotspots.jobs.spec import NAME_PATTERN
+
+    stem = path.name.split(".")[0]
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-._")[:64] or "backtest"
+    return name if re.match(NAME_PATTERN, name) else "backtest"

@@ -1,0 +1,116 @@
+"""`hotspots train` and `hotspots backtest` from flags alone, with every flag that says how
+to read the events; a spec is checked whole before any data is read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotspots.registry import Registry
+from hotspots.synthetic import COLUMN_MAP, TIMEZONE
+
+RunCli = Any
+
+
+def city_box(city_dir: Path) -> str:
+    """south,west,north,east around the synthetic city's boundary, padded."""
+    ring = json.loads((city_dir / "boundary.geojson").read_text())["features"][0]["geometry"]
+    lngs = [p[0] for p in ring["coordinates"][0]]
+    lats = [p[1] for p in ring["coordinates"][0]]
+    return f"{min(lats) - 0.05},{min(lngs) - 0.05},{max(lats) + 0.05},{max(lngs) + 0.05}"
+
+
+def every_ingest_flag(city: Path, tmp_path: Path) -> list[str | Path]:
+    renames = tmp_path / "renames.csv"
+    renames.write_text("source,canonical\nBurglary Residential,Home burglary\n")
+    return [
+        "--events", city / "events.csv.gz", "--preset", "generic", "--map", COLUMN_MAP,
+        "--tz", TIMEZONE, "--source-tz", TIMEZONE, "--time-format", "%Y-%m-%d %H:%M:%S",
+        "--boundary", city / "boundary.geojson", "--bbox", city_box(city),
+        "--max-distance-km", "80", "--max-reject-fraction", "0.2", "--include-discretionary",
+        "--category-map", renames, "--category", "home burglary",
+        "--resolution", "8", "--period", "w", "--until", "2023-10-04",
+        "--model", "historical_mean", "--folds", "2",
+    ]  # fmt: skip
+
+
+def test_train_from_flags_alone_reads_every_ingest_flag(
+    run_cli: RunCli, year_city_dir: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    args = every_ingest_flag(year_city_dir, tmp_path)
+    res = run_cli("train", *args, "--name", "flags", "--models-dir", models)
+    assert res.code == 0, res.err
+    manifest = Registry(models).load("flags").manifest
+    data = manifest["spec"]["data"]
+    assert data["source_timezone"] == TIMEZONE and data["time_format"] == "%Y-%m-%d %H:%M:%S"
+    assert data["include_discretionary"] is True and data["max_distance_km"] == 80
+    assert data["bbox"] == city_box(year_city_dir) and data["boundary"].endswith("boundary.geojson")
+    assert data["category_map"].endswith("renames.csv")
+    assert manifest["data"]["target_categories"] == ["Home burglary"]
+    assert manifest["data"]["training_until"] == "2023-10-02T00:00:00"  # a Wednesday, snapped
+    assert "note: --until 2023-10-04 (Wednesday)" in res.err
+
+
+def test_backtest_needs_no_spec(run_cli: RunCli, year_city_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    res = run_cli("backtest", *every_ingest_flag(year_city_dir, tmp_path), "--out", out)
+    assert res.code == 0, res.err
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["result"]["folds"]) == 2 and report["meta"]["name"] == "events"
+    assert report["meta"]["target"] == "Home burglary"
+    assert "historical_mean" in res.out
+
+
+def test_backtest_without_spec_or_events_is_one_line(run_cli: RunCli) -> None:
+    res = run_cli("backtest", "--folds", "2")
+    assert res.code == 2 and "--events" in res.err
+    assert len(res.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ('[model]\nkind = "lightgbn"\n', "model.kind 'lightgbn' is not a model; models are: ["),
+        ('[model]\nbaselines = ["kde", "mean"]\n', "model.baselines ['mean'] are not models"),
+        (
+            '[model]\nkind = "lightgbm"\n[model.params]\nn_estimator = 5\n',
+            "model.params ['n_estimator'] are not parameters of 'lightgbm'; its parameters "
+            "are: ['colsample_bytree'",
+        ),
+        ("[backtest]\nselect_coverage = 0.02\n", "select_coverage 0.02 is not one of"),
+        ('[data]\nboundary = "missing.geojson"\n', "data.boundary"),
+    ],
+)
+def test_a_spec_is_checked_whole_before_the_data_are_read(
+    run_cli: RunCli,
+    year_city_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    extra: str,
+    fragment: str,
+) -> None:
+    import hotspots.jobs.train as train_job
+
+    def never(*_: object, **__: object) -> None:
+        raise AssertionError("the data were read before the spec was checked")
+
+    monkeypatch.setattr(train_job, "load_events", never)
+    spec = tmp_path / "s.toml"
+    data = f'[data]\nevents = "{year_city_dir / "events.csv.gz"}"\nmap = "{COLUMN_MAP}"\n'
+    if extra.startswith("[data]"):
+        data += extra.removeprefix("[data]\n")
+        extra = ""
+    spec.write_text(f'name = "x"\n{data}{extra}')
+    for command in ("train", "backtest"):
+        res = (
+            run_cli(command, spec, "--models-dir", tmp_path / "m")
+            if command == "train"
+            else (run_cli(command, spec, "--out", tmp_path / "r"))
+        )
+        assert res.code == 2, res.err
+        [line] = res.err.strip().splitlines()
+        assert fragment in line

@@ -1,0 +1,125 @@
+"""Output that is not a terminal (a log): progress as plain lines, tables at their natural
+width; in a narrow terminal ids are wrapped, never cut."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from hotspots.features import Panel
+from hotspots.forecasters import make_forecaster
+from hotspots.registry import Registry
+from hotspots.synthetic import COLUMN_MAP, TIMEZONE
+
+RunCli = Any
+LONG = "burglary-residential-north-district-weekly-h3-res8-v2026"
+
+
+def run_at(
+    width: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: Any,
+) -> tuple[int, str, str]:
+    from hotspots.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["hotspots", *map(str, args)])
+    if width is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", width)
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def registry(tmp_path: Path, year_panel: Panel) -> Path:
+    model = make_forecaster("historical_mean", target=("Burglary Residential",)).fit(year_panel)
+    Registry(tmp_path / "models").publish(LONG, model, spec={}, data={}, backtest={})
+    return tmp_path / "models"
+
+
+def test_tables_in_a_log_keep_their_width_and_whole_names(
+    registry: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_at(None, monkeypatch, capsys, "models", "list", "--models-dir", registry)
+    assert code == 0, err
+    [row] = [line for line in out.splitlines() if LONG in line]  # the name whole, on one line
+    assert "Burglary Residential" in row and len(row) > 80  # not wrapped at 80 columns
+
+
+def test_a_narrow_terminal_wraps_names_but_never_cuts_them(
+    registry: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_at("60", monkeypatch, capsys, "models", "list", "--models-dir", registry)
+    assert code == 0, err
+    assert "…" not in out
+    first_cells = [line.split("│")[1].strip() for line in out.splitlines() if line.count("│") > 2]
+    assert LONG in "".join(first_cells)
+
+
+@pytest.fixture
+def eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Progress lines from the first moment (a quick test run is under the quiet 2 s)."""
+    import hotspots.cli.progress as progress
+
+    monkeypatch.setattr(progress, "QUIET_S", 0.0)
+    monkeypatch.setattr(progress, "LINE_EVERY_S", 0.05)
+
+
+def test_progress_lines_in_a_log(
+    run_cli: RunCli, year_city_dir: Path, tmp_path: Path, eager: None
+) -> None:
+    res = run_cli(
+        "backtest", "--events", year_city_dir / "events.csv.gz", "--map", COLUMN_MAP,
+        "--tz", TIMEZONE, "--category", "burglary", "--resolution", "8",
+        "--model", "historical_mean", "--folds", "2", "--out", tmp_path / "r",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    lines = res.err.splitlines()
+    assert any(line.startswith("reading events.csv.gz: done in ") for line in lines)
+    assert any(line.startswith("backtest kde 2/2 (100%), ") for line in lines)
+    assert any(line.startswith("backtest: done in ") for line in lines)
+
+
+def test_ingest_progress_lines_in_a_log(
+    run_cli: RunCli, year_city_dir: Path, tmp_path: Path, eager: None
+) -> None:
+    res = run_cli(
+        "ingest", year_city_dir / "events.csv.gz", "--map", COLUMN_MAP, "--tz", TIMEZONE,
+        "--out", tmp_path / "e.parquet", "--panel", tmp_path / "p.parquet",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    assert "(100%)" in res.err and "reading events.csv.gz: done in" in res.err
+    assert "building the panel: done in" in res.err
+    assert pd.read_parquet(tmp_path / "e.parquet").shape[0] > 0
+
+
+def test_a_long_stage_beats_in_a_log(eager: None, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    from hotspots.cli.progress import stage
+
+    with stage("fitting"):
+        time.sleep(0.3)
+    lines = capsys.readouterr().err.splitlines()
+    assert sum(line.startswith("fitting ... ") for line in lines) >= 2
+    assert lines[-1].startswith("fitting: done in 0.")
+
+
+def test_a_quick_failure_is_one_line(run_cli: RunCli, tmp_path: Path) -> None:
+    source = tmp_path / "e.csv"
+    source.write_text("a,b\n")
+    res = run_cli(
+        "ingest", source, "--map", "time=a,lat=b,lng=b,category=a", "--out", tmp_path / "o.parquet"
+    )
+    assert res.code == 2 and len(res.err.strip().splitlines()) == 1, res.err
