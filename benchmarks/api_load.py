@@ -331,8 +331,9 @@ def run(args: argparse.Namespace, workdir: Path, deadline: float) -> dict[str, A
     bare = Server("bare", [*bare_cmd, "--port", str(ports["bare"])], env, workdir)
     with running([real, bare]):
         real.start()
-        ready = real.wait_ready(base["real"], max(5.0, deadline - time.monotonic()))
-        status, body = get(base["real"] + PATH, {"Authorization": f"Bearer {key}"})
+        auth = {"Authorization": f"Bearer {key}"}  # /readyz names the models to a key only
+        ready = real.wait_ready(base["real"], max(5.0, deadline - time.monotonic()), auth)
+        status, body = get(base["real"] + PATH, auth)
         if status != 200:
             raise SetupError(f"GET {PATH} is {status}: {body.decode()[:500]}")
         Path(env["API_LOAD_BODY"]).write_bytes(body)

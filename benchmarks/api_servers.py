@@ -77,14 +77,17 @@ class Server:
                 start_new_session=True,  # Ctrl-C reaches the benchmark, which stops it
             )
 
-    def wait_ready(self, base: str, timeout: float) -> dict[str, Any]:
-        """The /readyz JSON once it is 200; SetupError if the process dies, 503s or times out."""
+    def wait_ready(
+        self, base: str, timeout: float, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The /readyz JSON once it is 200 (with a key in ``headers``, the served models);
+        SetupError if the process dies, 503s or times out."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc is None or self.proc.poll() is not None:
                 raise SetupError(f"{self.name} server exited early; see {self._tail()}")
             try:
-                status, body = get(base + "/readyz")
+                status, body = get(base + "/readyz", headers)
             except OSError:
                 time.sleep(0.25)
                 continue

@@ -11,7 +11,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Process-wide defaults; every CLI flag of the same name overrides them."""
 
-    model_config = SettingsConfigDict(env_prefix="HOTSPOTS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="HOTSPOTS_",
+        env_file=".env",
+        extra="ignore",
+        use_attribute_docstrings=True,  # the docstrings below are the settings' help
+    )
 
     timezone: str = "UTC"
     """Local timezone that event times are converted to (an IANA name)."""
@@ -25,8 +30,9 @@ class Settings(BaseSettings):
     events_path: Path | None = None
     """Events the service forecasts from: an export or an event table ``hotspots ingest``
     wrote, read with each model's own ingest settings."""
-    forecast_horizon: int = 1
-    """Periods the service publishes ahead of ``as_of`` (``horizon=1..H`` on the API)."""
+    forecast_horizon: int = 4
+    """Periods the service publishes ahead of ``as_of`` (``horizon=1..H`` on the API): every
+    model forecasts any number, as ``hotspots forecast --horizon`` does."""
     min_events_shown: int = 0
     """Cells with fewer target events in the history are ranked but their counts withheld."""
     history_periods: int = 8

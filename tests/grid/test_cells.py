@@ -27,6 +27,7 @@ from hotspots.grid import (
     is_valid_cell,
     points_to_cells,
     strings_to_cells,
+    text_to_cell,
 )
 
 # Chicago Loop; far from any of the 12 pentagons, so disks have their full hexagon sizes
@@ -93,6 +94,26 @@ def test_is_valid_cell() -> None:
     assert is_valid_cell(h3.latlng_to_cell(LOOP_LAT, LOOP_LNG, 9))
     assert not is_valid_cell("zzz")
     assert not is_valid_cell(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text", ["-1", "617733151052627967", "ffffffffffffffffff", "9" * 23, "a" * 20]
+)
+def test_too_long_or_negative_text_is_no_cell(text: str) -> None:
+    """h3 raises OverflowError on these; they are simply not cells."""
+    assert not is_valid_cell(text)
+    assert text_to_cell(text) is None
+    with pytest.raises(ValueError, match="not a valid H3 cell"):
+        strings_to_cells([text])
+
+
+def test_text_to_cell_reads_hexadecimal_and_decimal_ids() -> None:
+    cell = h3.latlng_to_cell(LOOP_LAT, LOOP_LNG, 9)
+    value = h3.str_to_int(cell)
+    for text in (cell, cell.upper(), f"0x{cell}", f" {cell} ", str(value), f"0{value}"):
+        assert text_to_cell(text) == value, text
+    for text in ("", "0x", "+" + str(value), str(value + 1), str(2**64 + value), "٣"):
+        assert text_to_cell(text) is None, text
 
 
 def test_cells_resolution() -> None:

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import shutil
 import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import h3
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from served_env import key_store, settings_of
 
 from hotspots.config import Settings
@@ -24,7 +28,7 @@ from hotspots.forecasters import LightGBMForecaster
 from hotspots.ingest import write_events
 from hotspots.registry import Registry
 from hotspots.service import audit
-from hotspots.service.app import create_app
+from hotspots.service.app import JsonFormatter, create_app
 from hotspots.service.keys import KeyStore, split_key
 from hotspots.service.snapshot import strong_etag
 from hotspots.service.state import ServiceState
@@ -115,30 +119,44 @@ def _snapshot(client: TestClient):  # type: ignore[no-untyped-def]
 
 # -- health -------------------------------------------------------------------------------
 def test_readyz_is_503_with_an_empty_registry_and_healthz_is_200(tmp_path: Path) -> None:
+    key = key_store(tmp_path).create("m", ["metrics:read"])[1]
     with TestClient(create_app(_settings(tmp_path))) as c:
-        ready = c.get("/readyz")
-        assert ready.status_code == 503
-        assert ready.headers["content-type"] == "application/problem+json"
-        assert "registry is empty" in ready.json()["detail"]
+        public = c.get("/readyz")
+        ready = c.get("/readyz", headers=_auth(key))
         assert c.get("/healthz").json() == {"status": "ok"}
         assert c.get(LATEST, headers=_auth("hs_x_y")).status_code == 401
+    assert (public.status_code, ready.status_code) == (503, 503)
+    assert ready.headers["content-type"] == "application/problem+json"
+    assert public.json()["detail"] == "no model is being served" and "failed" not in public.json()
+    assert "registry is empty" in ready.json()["detail"]
 
 
-def test_readyz_lists_the_served_version(client: TestClient) -> None:
-    body = client.get("/readyz").json()
-    assert body["status"] == "ready"
-    [model] = body["models"]
-    assert (model["name"], model["version"], model["as_of"]) == ("burglary", "v1", "2024-01-01")
-    assert model["etag"] == _snapshot(client).etag
+def test_readyz_shows_the_served_versions_only_with_a_key(client: TestClient, env: Env) -> None:
+    public = client.get("/readyz")
+    assert public.status_code == 200 and public.json() == {"status": "ready"}
+    assert client.get("/readyz", headers=_auth("hs_x_nosuchkey")).status_code == 401
+    for key in (env.read, env.admin):  # any scope
+        body = client.get("/readyz", headers=_auth(key)).json()
+        assert body["status"] == "ready" and body["failed"] == {}
+        [model] = body["models"]
+        assert (model["name"], model["version"], model["as_of"]) == (
+            "burglary",
+            "v1",
+            "2024-01-01",
+        )
+        assert model["etag"] == _snapshot(client).etag
 
 
 def test_a_model_that_cannot_load_is_skipped_and_named(env: Env, tmp_path: Path) -> None:
     shutil.copytree(env.root / "models", tmp_path / "models")
     settings = _settings(tmp_path)  # no events file in tmp_path
+    key = key_store(tmp_path).create("r", ["forecasts:read"])[1]
     with TestClient(create_app(settings)) as c:
-        ready = c.get("/readyz")
+        public = c.get("/readyz")
+        ready = c.get("/readyz", headers=_auth(key))
     assert ready.status_code == 503
     assert ready.json()["failed"]["burglary"].startswith("InputFileError")
+    assert "burglary" not in public.text and "InputFileError" not in public.text
     assert str(tmp_path) not in ready.text  # server paths are not shown
 
 
@@ -267,7 +285,7 @@ def test_gzip_negotiation(client: TestClient, env: Env, accept: str, gzipped: bo
         ("coverage=2", "'coverage'"),
         ("bbox=1,2,3", "bbox"),
         ("format=csv", "'format'"),
-        ("horizon=2", "horizon must be between 1 and 1"),
+        ("horizon=5", "horizon must be between 1 and 4"),
     ],
 )
 def test_bad_parameters_are_422_naming_the_parameter(
@@ -299,9 +317,10 @@ def test_unexpected_error_is_500_problem_without_traceback(env: Env, tmp_path: P
     assert r.status_code == 500
     assert r.headers["content-type"] == "application/problem+json"
     assert "secret" not in r.text and "Traceback" not in r.text
-    assert r.headers["x-request-id"] == "req-500"
+    assert r.json()["request_id"] == r.headers["x-request-id"]
     [record] = list(audit.read(tmp_path / "state" / "audit.jsonl", route="/boom"))
-    assert (record.status, record.request_id) == (500, "req-500")
+    assert (record.status, record.request_id) == (500, r.headers["x-request-id"])
+    assert record.client_request_id == "req-500"
 
 
 # -- cells --------------------------------------------------------------------------------
@@ -313,7 +332,8 @@ def test_cell_detail_matches_snapshot_and_history(
     r = client.get(f"/v1/cells/{cell:x}", headers=_auth(env.read))
     assert r.status_code == 200
     body = r.json()
-    [fc] = body["forecast"]
+    fc, *later = body["forecast"]
+    assert len(later) == 3  # four periods are published by default
     assert (fc["rank"], fc["of"]) == (3, 769)
     assert fc["expected_count"] == round(float(table.expected_count[2]), 4)
     assert fc["interval"] == {"low": int(table.low[2]), "high": int(table.high[2]), "level": 0.8}
@@ -348,6 +368,55 @@ def test_cell_not_found(client: TestClient, env: Env, cell: str, why: str) -> No
     r = client.get(f"/v1/cells/{cell}", headers=_auth(env.read))
     assert r.status_code == 404
     assert why in r.json()["detail"]
+
+
+def test_cell_detail_understands_a_decimal_id(client: TestClient, env: Env) -> None:
+    cell = int(_snapshot(client).tables[0].cell[2])
+    by_hex = client.get(f"/v1/cells/{cell:x}", headers=_auth(env.read))
+    for text in (str(cell), f"0x{cell:X}"):
+        r = client.get(f"/v1/cells/{text}", headers=_auth(env.read))
+        assert r.status_code == 200, r.text
+        assert r.json() == by_hex.json() and r.json()["cell"] == f"{cell:x}"
+
+
+@pytest.mark.parametrize(
+    "text", ["-1", "617733151052627967", "ffffffffffffffffff", "9" * 23, "a" * 20]
+)
+def test_cell_ids_h3_overflows_on_are_404_not_500(client: TestClient, env: Env, text: str) -> None:
+    r = client.get(f"/v1/cells/{text}", headers=_auth(env.read))
+    assert r.status_code == 404, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert f"{text!r} is not a valid H3 cell id" in r.json()["detail"]
+
+
+def _cell_texts() -> st.SearchStrategy[str | int]:
+    """Any text, any integer, any 64-bit hexadecimal, or (an int) the i-th study cell."""
+    return st.one_of(
+        st.text(max_size=40),
+        st.integers().map(str),
+        st.integers(0, 2**64 - 1).map(lambda v: f"{v:x}"),
+        st.integers(0, 701),
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(given_text=_cell_texts())
+def test_cell_route_answers_any_text_or_integer_with_200_or_404(
+    client: TestClient, env: Env, given_text: str | int
+) -> None:
+    """Never a 5xx: a served cell (hexadecimal or decimal) is 200, anything else 404."""
+    cells = _state(client).served["burglary"].cells
+    text = given_text
+    if isinstance(given_text, int):  # a study cell, half of them in decimal
+        value = int(cells[given_text])
+        text = str(value) if given_text % 2 else format(value, "x")
+    assert isinstance(text, str)
+    r = client.get("/v1/cells/" + quote(text, safe=""), headers=_auth(env.read))
+    assert r.status_code in (200, 404), (text, r.status_code, r.text)
+    if r.status_code == 200:
+        assert int(r.json()["cell"], 16) in set(cells.tolist())
+    else:
+        assert r.headers["content-type"] == "application/problem+json"
 
 
 # -- replay -------------------------------------------------------------------------------
@@ -404,7 +473,7 @@ def test_promote_swaps_the_served_version(fresh: tuple[TestClient, Env]) -> None
     assert json.loads(after.content)["model"]["version"] == "v2"
     assert after.headers["etag"] != before.headers["etag"]
     assert Registry(env.settings.models_dir).current("burglary") == "v2"
-    assert client.get("/readyz").json()["models"][0]["version"] == "v2"
+    assert client.get("/readyz", headers=_auth(env.read)).json()["models"][0]["version"] == "v2"
 
 
 def test_swap_under_load_never_mixes_versions(fresh: tuple[TestClient, Env]) -> None:
@@ -458,10 +527,10 @@ def test_audit_has_one_record_per_request_and_no_key(fresh: tuple[TestClient, En
         headers = {"X-Request-ID": f"audit-{i}"} | ({} if key is None else _auth(key))
         r = client.request(method, url, headers=headers)
         assert r.status_code == status
-        assert r.headers["x-request-id"] == f"audit-{i}"
         sent.append(r)
     path = env.settings.state_dir / "audit.jsonl"
-    records = [r for r in audit.read(path) if r.request_id.startswith("audit-")]
+    records = [r for r in audit.read(path) if (r.client_request_id or "").startswith("audit-")]
+    assert [r.request_id for r in records] == [r.headers["x-request-id"] for r in sent]
     assert [r.status for r in records] == [c[3] for c in calls]
     assert [r.route for r in records][:4] == [LATEST, LATEST, LATEST, "/v1/cells/{cell}"]
     read_id = KeyStore(env.settings.state_dir / "keys.json").authenticate(env.read)
@@ -478,7 +547,121 @@ def test_audit_has_one_record_per_request_and_no_key(fresh: tuple[TestClient, En
         assert parts is not None and key not in text and parts[1] not in text
 
 
-def test_generated_request_id_when_none_or_malformed(client: TestClient) -> None:
-    r = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
-    rid = r.headers["x-request-id"]
-    assert rid != "bad id with spaces" and len(rid) == 32
+def test_the_request_id_is_always_ours_and_the_clients_is_kept_apart(
+    fresh: tuple[TestClient, Env],
+) -> None:
+    """A client's X-Request-ID is neither trusted nor echoed as ours (forgeable, not unique):
+    ours is unique per request; theirs is kept, sanitised and cut to 64 characters."""
+    client, env = fresh
+    sent = ["same-id", "same-id", "bad id with spaces\t<script>", "x" * 500, ""]
+    answers = [client.get("/healthz", headers={"X-Request-ID": h}) for h in sent]
+    ours = [r.headers["x-request-id"] for r in answers]
+    assert len(set(ours)) == len(sent) and all(len(i) == 32 for i in ours)
+    assert "same-id" not in ours
+    path = env.settings.state_dir / "audit.jsonl"
+    records = {r.request_id: r for r in audit.read(path, route="/healthz")}
+    kept = [records[i].client_request_id for i in ours]
+    assert kept == ["same-id", "same-id", "badidwithspacesscript", "x" * 64, None]
+
+
+def test_no_key_reaches_the_audit_or_the_logs_by_request_id_or_parameter_name(
+    fresh: tuple[TestClient, Env], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, env = fresh
+    key = env.read
+    with caplog.at_level(logging.DEBUG):
+        by_id = client.get(LATEST, headers={**_auth(key), "X-Request-ID": key})
+        by_name = client.get(f"{LATEST}?{key}=1", headers=_auth(key))
+        by_value = client.get(LATEST, params={"top": key}, headers=_auth(key))
+        anonymous = client.get(f"/healthz?{key}=1", headers={"X-Request-ID": f"id:{key}"})
+    assert [r.status_code for r in (by_id, by_name, by_value, anonymous)] == [200, 422, 422, 422]
+    path = env.settings.state_dir / "audit.jsonl"
+    text = "".join(f.read_text(encoding="utf-8") for f, _ in audit.log_files(path))
+    served = [r for r in caplog.records if r.name.startswith("hotspots")]  # not the client's
+    assert len(served) >= 3  # the three refusals are logged at INFO
+    logs = "\n".join(JsonFormatter().format(r) for r in served)
+    parts = split_key(key)
+    assert parts is not None
+    for where in (text, logs):
+        assert key not in where and parts[1] not in where
+    records = {r.request_id: r for r in audit.read(path)}
+    assert records[by_id.headers["x-request-id"]].client_request_id == audit.REDACTED
+    assert records[by_name.headers["x-request-id"]].params == {audit.REDACTED: "1"}
+    assert records[by_value.headers["x-request-id"]].params == {"top": audit.REDACTED}
+    assert records[anonymous.headers["x-request-id"]].client_request_id == audit.REDACTED
+
+
+# -- refusals in the right order, duplicated parameters, tampered versions ----------------
+def _authenticated_operations(client: TestClient) -> list[tuple[str, str]]:
+    paths = client.get("/openapi.json").json()["paths"]
+    return [
+        (method.upper(), path)
+        for path, ops in paths.items()
+        for method, op in ops.items()
+        if op.get("security")
+    ]
+
+
+def test_without_a_key_every_route_is_401_before_any_parameter_check(client: TestClient) -> None:
+    operations = _authenticated_operations(client)
+    assert len(operations) >= 10
+    for method, path in operations:
+        url = path.replace("{cell}", "zzz").replace("{name}", "bad!").replace("{version}", "x")
+        for query in ("?unknown=1", "?top=0&top=0", ""):
+            r = client.request(method, url + query)
+            assert r.status_code == 401, (method, url + query, r.text)
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        (f"{LATEST}?top=5&top=50", "top"),  # not the fast path: it hands repeats on
+        (f"{LATEST}?format=json&top=5&format=geojson", "format"),
+        ("/v1/cells/zzz?model=burglary&model=robbery", "model"),
+        ("/healthz?a=1&a=2", "a"),
+    ],
+)
+def test_a_query_parameter_given_twice_is_422_naming_it(
+    client: TestClient, env: Env, url: str, name: str
+) -> None:
+    r = client.get(url, headers=_auth(env.read))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == f"query parameter {name!r} is given 2 times; give it once"
+
+
+def test_a_tampered_version_is_409_naming_the_file_and_nothing_changes(
+    fresh: tuple[TestClient, Env],
+) -> None:
+    client, env = fresh
+    folder = env.settings.models_dir / "burglary" / "v2"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    victim = sorted(manifest["artifacts"])[0]
+    (folder / victim).write_bytes((folder / victim).read_bytes() + b"tampered")
+    before = client.get(LATEST, headers=_auth(env.read))
+    r = client.post("/v1/models/burglary/v2/promote", headers=_auth(env.admin))
+    assert r.status_code == 409, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    detail = r.json()["detail"]
+    assert f"{victim} sha256 mismatch" in detail and "burglary/v1 is still served" in detail
+    assert str(env.root) not in r.text
+    assert Registry(env.settings.models_dir).current("burglary") == "v1"
+    after = client.get(LATEST, headers=_auth(env.read))
+    assert after.headers["etag"] == before.headers["etag"]
+    (folder / "manifest.json").write_text("{not json")
+    described = client.get("/v1/models/burglary/v2", headers=_auth(env.read))
+    assert described.status_code == 409, described.text
+    assert "manifest.json is not valid JSON" in described.json()["detail"]
+
+
+def test_the_api_serves_four_periods_by_default_like_the_demo_forecast(
+    client: TestClient, env: Env
+) -> None:
+    periods = []
+    for h in (1, 2, 3, 4):
+        r = client.get(LATEST, params={"top": 3, "horizon": h}, headers=_auth(env.read))
+        assert r.status_code == 200, r.text
+        periods.append(r.json()["period"]["start"])
+    assert periods == ["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]
+    over = client.get(LATEST, params={"horizon": 5}, headers=_auth(env.read))
+    assert over.status_code == 422
+    assert "HOTSPOTS_FORECAST_HORIZON" in over.json()["detail"]

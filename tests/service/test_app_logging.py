@@ -136,6 +136,8 @@ def test_serve_runs_uvicorn_with_the_factory(
     assert app == "hotspots.service.app:create_app"
     assert (kw["factory"], kw["port"], kw["workers"], kw["host"]) == (True, 9001, 2, "127.0.0.1")
     assert kw["log_config"]["formatters"]["json"]["()"].endswith("JsonFormatter")
+    assert kw["server_header"] is False  # no "server: uvicorn"
+    assert kw["timeout_graceful_shutdown"] == 10  # SIGTERM: in-flight requests get 10 s
     assert os.environ["HOTSPOTS_MODELS_DIR"] == str((tmp_path / "m").resolve())
     assert os.environ["HOTSPOTS_EVENTS_PATH"] == str(events.resolve())
     assert os.environ["HOTSPOTS_AREAS_PATH"] == str((tmp_path / "a.geojson").resolve())

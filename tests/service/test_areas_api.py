@@ -96,6 +96,6 @@ def test_a_bad_areas_file_keeps_the_model_out_and_says_why(
         path.write_text(content)
     settings = settings_of(env_copy.root, areas_path=path, areas_field=field)
     with TestClient(create_app(settings)) as c:
-        ready = c.get("/readyz")
+        ready = c.get("/readyz", headers={"Authorization": f"Bearer {env_copy.read}"})
     assert ready.status_code == 503
     assert expect in json.dumps(ready.json())

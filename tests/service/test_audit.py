@@ -102,7 +102,7 @@ def test_write_appends_one_json_line_in_field_order(log_path: Path) -> None:
     first = json.loads(lines[0])
     assert list(first) == [
         "time", "request_id", "key_id", "method", "route", "status", "duration_ms",
-        "params", "model", "etag",
+        "params", "model", "etag", "client_request_id",
     ]  # fmt: skip
     assert first == {
         "time": "2024-05-01T12:00:01.000Z",
@@ -115,6 +115,7 @@ def test_write_appends_one_json_line_in_field_order(log_path: Path) -> None:
         "params": {"horizon": "2"},
         "model": "burglary/v3",
         "etag": '"abc"',
+        "client_request_id": None,
     }
     assert json.loads(lines[1])["key_id"] is None
     assert list(read(log_path)) == [_record(1), _record(2, key_id=None, model=None, etag=None,

@@ -9,6 +9,7 @@ import re
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
@@ -134,10 +135,50 @@ def test_centroid_inside_closed_lng_lat_ring(tiny) -> None:  # type: ignore[no-u
         assert feature["type"] == "Feature" and feature["geometry"]["type"] == "Polygon"
         ring = feature["geometry"]["coordinates"][0]
         assert len(ring) == 7 and ring[0] == ring[-1]
-        c = feature["properties"]["centroid"]
+        c = item["centroid"]
         assert all(abs(x - c["lng"]) < 0.01 and abs(y - c["lat"]) < 0.01 for x, y in ring)
         assert Polygon(ring).contains(Point(c["lng"], c["lat"]))  # shapely: x=lng, y=lat
-        assert feature["properties"] == item
+        assert feature["properties"] == _flat(item)
+
+
+def _flat(item: dict) -> dict:  # type: ignore[type-arg]
+    """The GeoJSON properties of a JSON hotspot: the same values, flat."""
+    drivers = item["drivers"] + [None] * (3 - len(item["drivers"]))
+    return {
+        "rank": item["rank"],
+        "cell": item["cell"],
+        "expected_count": item["expected_count"],
+        "interval_low": item["interval"]["low"],
+        "interval_high": item["interval"]["high"],
+        "interval_level": item["interval"]["level"],
+        "relative_risk": item["relative_risk"],
+        "centroid_lat": item["centroid"]["lat"],
+        "centroid_lng": item["centroid"]["lng"],
+        "driver_1": drivers[0],
+        "driver_2": drivers[1],
+        "driver_3": drivers[2],
+        "suppressed": item["suppressed"],
+    }
+
+
+def test_geojson_properties_are_flat_typed_columns_in_a_geopackage(  # type: ignore[no-untyped-def]
+    tiny, tmp_path: Path
+) -> None:
+    """QGIS styles a column: no property may be an object or a list (a GeoPackage would
+    keep its Python repr as text)."""
+    geo = json.loads(tiny.geojson_bytes)
+    for feature in geo["features"]:
+        assert not any(isinstance(v, dict | list) for v in feature["properties"].values())
+    path = tmp_path / "plan.geojson"
+    path.write_bytes(tiny.geojson_bytes)
+    frame = gpd.read_file(path)
+    frame.to_file(tmp_path / "plan.gpkg", driver="GPKG")
+    back = gpd.read_file(tmp_path / "plan.gpkg")
+    assert list(back.columns) == [*_flat(json.loads(tiny.json_bytes)["hotspots"][0]), "geometry"]
+    assert str(back["interval_low"].dtype).startswith("int")
+    assert back["centroid_lat"].dtype.kind == "f" and back["suppressed"].dtype == bool
+    plain = json.loads(tiny.json_bytes)["hotspots"]
+    assert back["driver_1"].tolist() == [h["drivers"][0] if h["drivers"] else None for h in plain]
 
 
 def test_budgets_turn_into_cells(tiny, tiny_panel: Panel) -> None:  # type: ignore[no-untyped-def]

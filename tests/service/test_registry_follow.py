@@ -165,7 +165,7 @@ def test_a_model_removed_from_the_registry_is_not_republished_every_tick(
         assert state.stale()
         state.refresh()
         assert not state.stale() and "robbery" not in state.failures
-        assert c.get("/readyz").json()["failed"] == {}
+        assert c.get("/readyz", headers=_auth(two_versions.read)).json()["failed"] == {}
         assert _served(c, two_versions.read)[0] == "v1"
 
 

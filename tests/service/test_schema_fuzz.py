@@ -33,6 +33,7 @@ pytestmark = pytest.mark.slow
 
 TARGET = ("Burglary Residential",)
 PROMOTE = "/v1/models/{name}/{version}/promote"
+LATEST = "/v1/forecasts/latest"
 CELL = "88754e6499fffff"  # a valid resolution-8 cell (0°, 0°), far from the city
 UNAUTHENTICATED = {"GET /healthz", "GET /readyz"}
 # The answers of this author's routes with nothing in the registry.
@@ -61,7 +62,6 @@ FUZZ = settings(
 NOT_EXPRESSIBLE: dict[str, str] = {
     "GET /v1/forecasts/latest": "at most one of top, area_km2 or coverage; top at most the "
     "study cells; bbox south < north and west < east within -90..90 / -180..180",
-    "GET /v1/forecasts": "as_of must be a real date (the pattern admits 2024-13-45)",
     "POST /v1/events": "any string is a schema-valid body; only an export with the model's "
     "columns is readable",
 }
@@ -128,6 +128,8 @@ class Fuzz:
     app: FastAPI
     key: str
     reader: str
+    by_scope: dict[str, str]
+    """A key holding that scope alone, for each scope."""
 
     def auth(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.key}"}
@@ -151,10 +153,11 @@ def fuzz(
     store = key_store(root)
     key = store.create("fuzz", SCOPES)[1]
     reader = store.create("reader", ["forecasts:read"])[1]
+    by_scope = {s: store.create(s.replace(":", "-"), [s])[1] for s in SCOPES}
     SLOT.app = create_app(_settings(root))
     ready = schema["/readyz"]["GET"].Case().call()  # starts the lifespan: v1 published
     assert ready.status_code == 200, ready.text
-    return Fuzz(SLOT.app, key, reader)
+    return Fuzz(SLOT.app, key, reader, by_scope)
 
 
 def _excluded(case: Any) -> list[CheckFunction]:
@@ -165,6 +168,16 @@ def _excluded(case: Any) -> list[CheckFunction]:
 @FUZZ
 def test_every_operation_conforms(case: Any, fuzz: Fuzz) -> None:
     case.call_and_validate(headers=fuzz.auth(), excluded_checks=_excluded(case))
+
+
+@schema.parametrize()
+@settings(FUZZ, max_examples=8)
+@pytest.mark.parametrize("scope", SCOPES)
+def test_every_operation_conforms_with_a_key_of_each_scope(
+    case: Any, fuzz: Fuzz, scope: str
+) -> None:
+    """As a real key holds one or two scopes: 403 where the scope is missing, documented."""
+    case.call_and_validate(headers=fuzz.auth(fuzz.by_scope[scope]), excluded_checks=_excluded(case))
 
 
 @fixed_schema.parametrize()
@@ -240,6 +253,43 @@ def test_success_bodies_match_their_schema(fuzz: Fuzz) -> None:
     assert [(m["name"], m["version"]) for m in ready["models"]] == [("burglary", served.version)]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"top": 5},
+        {"top": 5, "format": "geojson"},
+        {"top": 3, "boundary": "true"},
+        {"coverage": 0.01, "horizon": 2},
+        {"area_km2": 2.0, "format": "geojson", "horizon": 4},
+    ],
+)
+def test_forecast_documents_match_their_schema(fuzz: Fuzz, query: dict[str, Any]) -> None:
+    """The published bytes against the declared models (no field more, none missing)."""
+    case = schema[LATEST]["GET"].Case(query=query)
+    response = case.call(headers=fuzz.auth())
+    assert response.status_code == 200, response.text
+    case.validate_response(response)
+    body = response.json()
+    assert body["data_through"] < body["as_of"]
+    if query.get("format") == "geojson":
+        assert set(body["features"][0]["properties"]) >= {"interval_low", "driver_1"}
+
+
+def test_replay_areas_and_refresh_match_their_schema(fuzz: Fuzz) -> None:
+    served = fuzz.app.state.service.served["burglary"]
+    as_of = served.snapshot.as_of.date().isoformat()
+    case = schema["/v1/forecasts"]["GET"].Case(query={"as_of": as_of})
+    response = case.call(headers=fuzz.auth())
+    assert response.status_code == 200, response.text
+    case.validate_response(response)
+    bad = schema["/v1/forecasts"]["GET"].Case(query={"as_of": "2024-13-45"})
+    refused = bad.call(headers=fuzz.auth())
+    assert refused.status_code == 422 and "'as_of'" in refused.json()["detail"]
+    assert _call(fuzz, "/v1/areas").json()["areas"] == []
+    refreshed = _call(fuzz, "/v1/forecasts/refresh", "POST").json()
+    assert [m["name"] for m in refreshed["models"]] == ["burglary"]
+
+
 def _promote(fuzz: Fuzz, version: str, key: str | None) -> Any:
     case = schema[PROMOTE]["POST"].Case(path_parameters={"name": "burglary", "version": version})
     response = case.call(headers={} if key is None else fuzz.auth(key))
@@ -292,3 +342,35 @@ def test_the_lists_name_real_operations() -> None:
     labels = {label for label, _ in _operations()}
     for listed in (NOT_EXPRESSIBLE, EMPTY_REGISTRY, UNAUTHENTICATED):
         assert set(listed) <= labels
+
+
+def test_every_route_declares_the_shape_of_its_answer() -> None:
+    """Generated clients need the fields: every JSON 200 refers to a declared model."""
+    components = DOCUMENT["components"]["schemas"]
+    for label, operation in _operations():
+        content = operation["responses"]["200"]["content"]
+        for media, body in content.items():
+            if media == "text/plain":  # /metrics: Prometheus text
+                continue
+            name = body["schema"]["$ref"].rsplit("/", 1)[1]
+            assert components[name]["additionalProperties"] is False, (label, media)
+    latest = _operation("GET", LATEST)["responses"]["200"]["content"]
+    assert latest["application/geo+json"]["schema"]["$ref"].endswith("ForecastFeatureCollection")
+    for model in ("ForecastDocument", "ForecastFeatureCollection", "CellDetail"):
+        assert "last whole period" in components[model]["properties"]["data_through"]["description"]
+
+
+def test_the_schema_says_what_it_can_of_each_parameter() -> None:
+    params = {p["name"]: p for p in _operation("GET", LATEST)["parameters"]}
+    for name in ("top", "area_km2", "coverage"):
+        assert "at most one of top, area_km2 and coverage" in params[name]["description"]
+    [as_of] = [p for p in _operation("GET", "/v1/forecasts")["parameters"] if p["name"] == "as_of"]
+    assert as_of["schema"]["format"] == "date"
+    body = _operation("POST", "/v1/events")["requestBody"]
+    assert body["required"] is True
+    assert all(c["schema"]["minLength"] == 1 for c in body["content"].values())
+
+
+def _operation(method: str, path: str) -> dict[str, Any]:
+    operation: dict[str, Any] = DOCUMENT["paths"][path][method.lower()]
+    return operation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
@@ -11,6 +12,42 @@ from hotspots.cli.main import app, console
 from hotspots.errors import ConfigError
 
 APP_FACTORY = "hotspots.service.app:create_app"
+
+
+def settings_epilog() -> str:
+    """Every setting of the service, for ``--help``: its variable, default and meaning, read
+    from the one declaration (``hotspots.config.Settings``: each field and its docstring)
+    without importing pydantic, so ``--help`` stays fast."""
+    import hotspots
+
+    source = (Path(hotspots.__file__).parent / "config.py").read_text(encoding="utf-8")
+    [settings] = [
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.ClassDef) and node.name == "Settings"
+    ]
+    lines = ["Settings (environment variables; the flags above override the ones they name):"]
+    body = settings.body
+    for node, after in zip(body, [*body[1:], None], strict=True):
+        if not isinstance(node, ast.AnnAssign) or not isinstance(node.target, ast.Name):
+            continue
+        is_doc = isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+        doc = after.value.value if is_doc else ""  # type: ignore[union-attr]
+        about = " ".join(str(doc).replace("``", "'").split())
+        lines.append(f"HOTSPOTS_{node.target.id.upper()} [{_shown(node.value)}]: {about}")
+    return "\n\n".join(lines)
+
+
+def _shown(value: ast.expr | None) -> str:
+    """A default as a reader types it: ``UTC``, ``models``, ``32 * 1024 * 1024``."""
+    if value is None:
+        return "required"
+    if isinstance(value, ast.Call) and len(value.args) == 1:  # Path("models")
+        value = value.args[0]
+    try:
+        return str(ast.literal_eval(value))
+    except ValueError:  # an expression such as 32 * 1024 * 1024
+        return ast.unparse(value)
 
 
 def _export(name: str, value: Path | None) -> None:
@@ -39,7 +76,7 @@ def check_models_dir(folder: Path) -> None:
         )
 
 
-@app.command()
+@app.command(epilog=settings_epilog())
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
@@ -66,7 +103,19 @@ def serve(
         "rolled back in the registry; 0: only on POST /v1/forecasts/refresh "
         "[HOTSPOTS_REFRESH_SECONDS or 0].",
     ),
+    horizon: int | None = typer.Option(
+        None,
+        "--horizon",
+        help="Periods published ahead of as_of, horizon=1..N on the API "
+        "[HOTSPOTS_FORECAST_HORIZON or 4].",
+    ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    shutdown_seconds: int = typer.Option(
+        10,
+        "--shutdown-seconds",
+        help="On SIGTERM or Ctrl-C, let requests in flight finish for this long, then cancel "
+        "them and exit.",
+    ),
 ) -> None:
     """Serve the registry's current models over HTTP (see /docs once it runs).
 
@@ -86,6 +135,8 @@ def serve(
         raise ConfigError(f"--workers must be 1 or more, got {workers}")
     if not 0 < port < 65536:
         raise ConfigError(f"--port must be between 1 and 65535, got {port}")
+    if shutdown_seconds < 0:
+        raise ConfigError(f"--shutdown-seconds must be 0 or more, got {shutdown_seconds}")
     level = log_level.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"--log-level must be debug, info, warning or error, got {log_level!r}")
@@ -99,6 +150,10 @@ def serve(
         if refresh_seconds < 0:
             raise ConfigError(f"--refresh-seconds must be 0 or more, got {refresh_seconds}")
         os.environ["HOTSPOTS_REFRESH_SECONDS"] = str(refresh_seconds)
+    if horizon is not None:
+        if horizon < 1:
+            raise ConfigError(f"--horizon must be 1 or more, got {horizon}")
+        os.environ["HOTSPOTS_FORECAST_HORIZON"] = str(horizon)
     get_settings.cache_clear()
     settings = get_settings()
     check_models_dir(settings.models_dir)
@@ -117,4 +172,7 @@ def serve(
         log_config=log_config(level),
         log_level=log_level.lower(),
         access_log=False,  # the audit middleware logs each request with its request id
+        # without it a client that never finishes its request keeps the server from exiting
+        timeout_graceful_shutdown=shutdown_seconds,
+        server_header=False,  # no "server: uvicorn": nothing to tell a scanner
     )

@@ -16,6 +16,7 @@ from hotspots.grid.cells import (
     is_valid_cell,
     points_to_cells,
     strings_to_cells,
+    text_to_cell,
 )
 from hotspots.grid.study_area import StudyArea
 
@@ -36,4 +37,5 @@ __all__ = [
     "is_valid_cell",
     "points_to_cells",
     "strings_to_cells",
+    "text_to_cell",
 ]

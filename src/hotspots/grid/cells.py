@@ -77,18 +77,39 @@ def strings_to_cells(strings: Iterable[str]) -> CellArray:
     values = list(strings)
     out = np.empty(len(values), dtype=np.uint64)
     for i, s in enumerate(values):
-        if not isinstance(s, str) or not h3.is_valid_cell(s):
+        if not isinstance(s, str) or not is_valid_cell(s):
             raise ValueError(f"not a valid H3 cell: {s!r}")
         out[i] = h3.str_to_int(s)
     return out
 
 
 def is_valid_cell(cell: str) -> bool:
-    """True if ``cell`` is a valid H3 cell string."""
+    """True if ``cell`` is a valid H3 cell string (hexadecimal)."""
     try:
         return bool(h3.is_valid_cell(cell))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # h3 overflows past 16 hex digits
         return False
+
+
+_UINT64_MAX = 2**64 - 1
+
+
+def text_to_cell(text: str) -> int | None:
+    """The H3 cell a person typed, as an int: its hexadecimal string (``0x`` optional, any
+    case) or the same index in decimal (cells are ``uint64`` inside); None if it is neither.
+
+    A valid cell's hexadecimal string has 15 digits and its decimal 18 or 19, so the two
+    readings never both name a cell.
+    """
+    text = text.strip().lower()
+    hexa = text[2:] if text.startswith("0x") else text
+    if is_valid_cell(hexa):
+        return int(h3.str_to_int(hexa))
+    if text.isascii() and text.isdigit() and len(text) <= 20 and int(text) <= _UINT64_MAX:
+        value = int(text)
+        if is_valid_cell(format(value, "x")):
+            return value
+    return None
 
 
 def cells_to_latlng(cells: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:

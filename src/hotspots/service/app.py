@@ -15,7 +15,6 @@ import functools
 import itertools
 import json
 import logging
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -26,21 +25,30 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI
 from fastapi.telemetry import TelemetryConfig
+from pydantic import BaseModel
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotspots import __version__
 from hotspots.config import Settings, get_settings
 from hotspots.service import (
+    docs,
     routes_cells,
     routes_events,
     routes_forecasts,
     routes_health,
     routes_models,
+    schemas,
 )
-from hotspots.service.audit import encode_entry, encode_params, utc_timestamp
+from hotspots.service.audit import (
+    client_request_id,
+    encode_entry,
+    encode_params,
+    utc_timestamp,
+)
 from hotspots.service.fast_path import FastLatestMiddleware
-from hotspots.service.limits import BodyLimitMiddleware, RateLimiter
+from hotspots.service.headers import answer_headers
+from hotspots.service.limits import BodyLimitMiddleware, RateLimiter, UploadSlots
 from hotspots.service.metrics import ServiceMetrics, observe_request
 from hotspots.service.metrics import router as metrics_router
 from hotspots.service.problems import add_problem_handlers, problem
@@ -54,7 +62,12 @@ _REQUEST_ID_NAME = REQUEST_ID_HEADER.lower().encode("latin-1")
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "hotspots_request_id", default=None
 )
-_GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+_LOG_FIELDS = (
+    "client_request_id", "method", "route", "status", "duration_ms", "key_id", "model",
+)  # fmt: skip
+"""Fields a log call may pass in ``extra`` that the JSON line keeps."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -70,7 +83,7 @@ class JsonFormatter(logging.Formatter):
         request_id = getattr(record, "request_id", None) or request_id_var.get()
         if request_id is not None:
             entry["request_id"] = request_id
-        for key in ("method", "route", "status", "duration_ms", "key_id", "model"):
+        for key in _LOG_FIELDS:
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
@@ -94,8 +107,12 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
 
 
 class AuditMiddleware:
-    """Request id in and out, one audit record per request, and a 500 problem (no
-    traceback) for anything unexpected."""
+    """Our request id on every answer, one audit record per request, and a 500 problem (no
+    traceback) for anything unexpected.
+
+    The request id is always ours (unique, not forgeable); a client's own ``X-Request-ID``
+    is kept apart, sanitised and cut short, as ``client_request_id`` in the audit and logs.
+    """
 
     def __init__(self, app: ASGIApp, state: ServiceState) -> None:
         self.app = app
@@ -110,17 +127,19 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _header(scope, b"x-request-id")
-        if not request_id or not _GOOD_ID.fullmatch(request_id):
-            request_id = f"{self._id_prefix}{next(self._ids):016x}"
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = f"{self._id_prefix}{next(self._ids):016x}"
+        notes = scope.setdefault("state", {})
+        notes["request_id"] = request_id
+        notes["client_request_id"] = client_request_id(_header(scope, b"x-request-id"))
         token = request_id_var.set(request_id)
         status = {"code": 500, "sent": False}
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"], status["sent"] = message["status"], True
-                headers = [*message.get("headers", ()), (_REQUEST_ID_NAME, request_id.encode())]
+                headers = answer_headers(
+                    message.get("headers", ()), (_REQUEST_ID_NAME, request_id.encode())
+                )
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -157,6 +176,7 @@ class AuditMiddleware:
             params_json=_params_json(scope.get("query_string", b"")),
             model=model,
             etag=etag,
+            client_request_id=state.get("client_request_id"),
         )
         failed = False
         try:
@@ -171,6 +191,7 @@ class AuditMiddleware:
         if logger.isEnabledFor(level):
             extra = {
                 "request_id": request_id,
+                "client_request_id": state.get("client_request_id"),
                 "key_id": key_id,
                 "method": scope["method"],
                 "route": route_name,
@@ -227,6 +248,21 @@ _NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": Fa
 """FastAPI's native OpenTelemetry, all off (``Settings.opentelemetry``)."""
 
 
+def _add_components(app: FastAPI, *models: type[BaseModel]) -> None:
+    """Put ``models`` in the OpenAPI components, for responses whose media type FastAPI's
+    ``model=`` does not cover (the GeoJSON forecast)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            found = document.setdefault("components", {}).setdefault("schemas", {})
+            found.update({k: v for k, v in schemas.components(*models).items() if k not in found})
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The FastAPI app serving the registry's current models (settings default: env)."""
     settings = settings if settings is not None else get_settings()
@@ -253,15 +289,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Where crime is likely next period, per H3 cell, from a registered model.",
         lifespan=lifespan,
         telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
+        docs_url=None,  # FastAPI's pages load Swagger UI / ReDoc from a CDN; see docs.py
+        redoc_url=None,
     )
     app.state.service = state
+    _add_components(app, schemas.ForecastFeatureCollection)
     app.state.redactions = _redactions(settings)
     add_problem_handlers(app)
     for module in (routes_health, routes_forecasts, routes_cells, routes_models, routes_events):
         app.include_router(module.router)
     app.include_router(metrics_router)
+    app.include_router(docs.router)
     app.state.metrics = ServiceMetrics(state)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.upload_slots = UploadSlots()
     # added first, so it runs inside the audit middleware: a 413 is audited with its request id
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     # inside the audit middleware too: both paths of /latest are audited the same way

@@ -35,8 +35,12 @@ REDACTED = "[redacted]"
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 """Compact JSON (``json.dumps`` with options would make an encoder each call)."""
 
-# A parameter value that holds an API key (``hs_<id>_<secret>``) is never written.
-_KEY_PATTERN = re.compile(r"hs_[0-9a-z]+_[A-Za-z0-9_-]{16,}")
+# A parameter name or value, or a client's request id, that holds an API key
+# (``hs_<id>_<secret>``) is never written.
+_KEY_PATTERN = re.compile(r"hs_[0-9a-z]+_[A-Za-z0-9_-]{16,}", re.IGNORECASE)
+CLIENT_ID_LENGTH = 64
+"""Characters of a client's ``X-Request-ID`` kept (``client_request_id``)."""
+_NOT_ID = re.compile(r"[^A-Za-z0-9._:-]+")
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
@@ -76,12 +80,14 @@ class AuditRecord:
     model: str | None = None
     """``name/version`` of the model that answered, if any."""
     etag: str | None = None
+    client_request_id: str | None = None
+    """The client's own ``X-Request-ID``, sanitised (``client_request_id``); never ours."""
     time: str = field(default_factory=utc_timestamp)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as written: ``time`` first, key-like parameter values redacted."""
         out = {name: getattr(self, name) for name in _FIELDS}
-        out["params"] = {str(k): _redact(v) for k, v in self.params.items()}
+        out["params"] = {_redact_name(str(k)): _redact(v) for k, v in self.params.items()}
         return out
 
     def line(self) -> str:
@@ -106,6 +112,9 @@ class AuditRecord:
             model=None if data.get("model") is None else str(data["model"]),
             etag=None if data.get("etag") is None else str(data["etag"]),
             duration_ms=float(data["duration_ms"]),
+            client_request_id=None
+            if data.get("client_request_id") is None
+            else str(data["client_request_id"]),
         )
 
 
@@ -118,8 +127,19 @@ def _optional(value: str | None) -> str:
 
 
 def encode_params(params: Mapping[str, Any]) -> str:
-    """The JSON of a record's ``params`` as written: key-like values redacted."""
-    return _ENCODE({str(k): _redact(v) for k, v in params.items()})
+    """The JSON of a record's ``params`` as written: key-like names and values redacted."""
+    return _ENCODE({_redact_name(str(k)): _redact(v) for k, v in params.items()})
+
+
+def client_request_id(header: str | None) -> str | None:
+    """What the audit keeps of a client's ``X-Request-ID``: the characters of an id
+    (letters, digits, ``._:-``), at most ``CLIENT_ID_LENGTH`` of them; ``[redacted]`` if it
+    holds an API key; None if nothing is left."""
+    if not header:
+        return None
+    if _KEY_PATTERN.search(header):
+        return REDACTED
+    return _NOT_ID.sub("", header)[:CLIENT_ID_LENGTH] or None
 
 
 def encode_entry(
@@ -133,6 +153,7 @@ def encode_entry(
     params_json: str,
     model: str | None = None,
     etag: str | None = None,
+    client_request_id: str | None = None,
     time: str | None = None,
 ) -> str:
     """One log line, newline included: the JSON of ``AuditRecord(...).to_dict()``, its
@@ -143,12 +164,17 @@ def encode_entry(
         f'"request_id":{_string(request_id)},"key_id":{_optional(key_id)},'
         f'"method":{_string(method)},"route":{_string(route)},"status":{int(status)},'
         f'"duration_ms":{float(duration_ms)!r},"params":{params_json},'
-        f'"model":{_optional(model)},"etag":{_optional(etag)}}}\n'
+        f'"model":{_optional(model)},"etag":{_optional(etag)},'
+        f'"client_request_id":{_optional(client_request_id)}}}\n'
     )
 
 
 _FIELDS = ("time", *(f.name for f in fields(AuditRecord) if f.name != "time"))
 """The record's fields in the order written: time first."""
+
+
+def _redact_name(name: str) -> str:
+    return REDACTED if _KEY_PATTERN.search(name) else name
 
 
 def _redact(value: Any) -> Any:

@@ -69,6 +69,15 @@ def check_scope(record: KeyRecord, scope: str) -> None:
         )
 
 
+def presented_key(request: Request) -> str | None:
+    """The key a request sent, read as ``require`` reads it, for a route that takes a key
+    without needing one (``/readyz``): a Bearer credential, else ``X-API-Key``."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.headers.get("x-api-key") or None
+
+
 def require(scope: str) -> Callable[..., Awaitable[KeyRecord]]:
     """A dependency that admits a request whose API key holds ``scope``."""
     if scope not in SCOPES:

@@ -1,4 +1,5 @@
-"""Request limits: a token bucket per API key (429) and a cap on request bodies (413).
+"""Request limits: a token bucket per API key (429), a cap on request bodies (413), sent or
+decompressed, and one upload read at a time.
 
 The rate limit is taken in ``auth.require`` once the key is authenticated and before its
 scope is checked, so every request a key makes counts, refused ones included: a key probing
@@ -8,10 +9,12 @@ reach a bucket (they are 401 before), so the buckets are bounded by the keys tha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -181,12 +184,124 @@ class BodyLimitMiddleware:
         state = scope.get("state") or {}
         response = problem(
             413,
-            f"the request body is over the upload limit of {describe_bytes(self.max_bytes)}: "
-            f"{seen}",
+            too_large(self.max_bytes, seen),
             instance=scope.get("path"),
             request_id=state.get("request_id"),
         )
         await response(scope, receive, send)
+
+
+def too_large(max_bytes: int, seen: str) -> str:
+    """The detail of a 413: the limit, and what was seen of the body."""
+    return f"the request body is over the upload limit of {describe_bytes(max_bytes)}: {seen}"
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+_IDENTITY = ("", "identity")
+_GZIP = ("gzip", "x-gzip")
+_CHUNK = 1024 * 1024
+
+
+def content_encoding(header: str | None) -> str:
+    """``gzip`` or ``identity`` from a request's ``Content-Encoding``; 415 for any other
+    coding (or a list of them: a body is compressed once or not at all)."""
+    given = (header or "").strip().lower()
+    if given in _IDENTITY:
+        return "identity"
+    if given in _GZIP:
+        return "gzip"
+    raise ProblemError(
+        415,
+        f"Content-Encoding {header!r} is not read here: send the body as it is, or "
+        "gzip-compressed with 'Content-Encoding: gzip'",
+    )
+
+
+def decode_body(body: bytes, encoding: str, max_bytes: int) -> bytes:
+    """The body as its ``Content-Encoding`` says to read it: gzip inflated, at most
+    ``max_bytes`` of it (0: no limit; past it, the same 413 as a body sent that large).
+
+    Only the header decides: a body that is still gzip once decoded (gzip magic bytes, sent
+    without ``Content-Encoding: gzip``, or compressed twice) is a 415, never inflated
+    unbounded further down.
+    """
+    if encoding == "gzip":
+        body = _gunzip(body, max_bytes)
+    if body.startswith(GZIP_MAGIC):
+        said = "compressed twice" if encoding == "gzip" else "sent without 'Content-Encoding: gzip'"
+        raise ProblemError(
+            415, f"the body is gzip-compressed data {said}; say how it is encoded in the header"
+        )
+    return body
+
+
+def _gunzip(data: bytes, max_bytes: int) -> bytes:
+    """Inflate gzip ``data`` (every member) chunk by chunk, stopping past ``max_bytes``."""
+    out = bytearray()
+    rest = data
+    try:
+        while rest:
+            inflater = zlib.decompressobj(wbits=31)
+            pending = rest
+            while pending:
+                room = max_bytes - len(out) + 1 if max_bytes else _CHUNK
+                out += inflater.decompress(pending, min(room, _CHUNK))
+                if max_bytes and len(out) > max_bytes:
+                    raise ProblemError(
+                        413,
+                        too_large(
+                            max_bytes,
+                            f"it inflates (Content-Encoding: gzip) to more than that "
+                            f"from {describe_bytes(len(data))} sent",
+                        ),
+                    )
+                if inflater.eof:
+                    break
+                pending = inflater.unconsumed_tail
+            if not inflater.eof:
+                raise ProblemError(422, "the gzip body is cut short (Content-Encoding: gzip)")
+            rest = inflater.unused_data
+    except zlib.error as err:
+        raise ProblemError(
+            422, f"the body is not valid gzip (Content-Encoding: gzip): {err}"
+        ) from err
+    return bytes(out)
+
+
+class UploadSlots:
+    """At most ``slots`` uploads read at once in a process; the next waits up to ``wait``
+    seconds for a turn, its body left unread in the socket, then gets a 503.
+
+    Reading a post (inflating, parsing, validating) is CPU work in a thread; without a bound,
+    a few large posts at once would take both cores and the memory of every body from the
+    requests that are only reading forecasts.
+    """
+
+    def __init__(self, slots: int = 1, wait: float = 30.0) -> None:
+        self.slots = slots
+        self.wait = wait
+        self._semaphore: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def __aenter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a semaphore belongs to the event loop that waits on it
+            self._semaphore, self._loop = asyncio.Semaphore(self.slots), loop
+        assert self._semaphore is not None
+        try:
+            await asyncio.wait_for(self._semaphore.acquire(), self.wait)
+        except TimeoutError as err:
+            seconds = max(1, math.ceil(self.wait / 10))
+            raise ProblemError(
+                503,
+                f"other uploads are being read; none finished within {self.wait:g} s: "
+                f"retry in {seconds} s",
+                {"Retry-After": str(seconds)},
+            ) from err
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._semaphore is not None
+        self._semaphore.release()
 
 
 def _content_length(scope: Scope) -> int | None:

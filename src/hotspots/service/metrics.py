@@ -187,13 +187,14 @@ def observe_request(
         metrics.observe(method, route, status, seconds, audit_failed=audit_failed)
 
 
-router = APIRouter(tags=["metrics"], dependencies=[Depends(reject_unknown_query)])
+router = APIRouter(tags=["metrics"])
 
 
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
-    dependencies=[Depends(require(SCOPE))],
+    # the key first, then the query: a request without a key is 401 whatever its parameters
+    dependencies=[Depends(require(SCOPE)), Depends(reject_unknown_query)],
     responses={
         **auth_responses(SCOPE),
         422: problem_response(422, "An unknown query parameter; `detail` names it."),

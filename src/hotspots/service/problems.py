@@ -233,13 +233,20 @@ def _query_names(dependant: Dependant) -> set[str]:
 
 
 async def reject_unknown_query(request: Request) -> None:
-    """Dependency: 422 naming any query parameter the route does not declare."""
+    """Dependency: 422 naming any query parameter the route does not declare, or one given
+    more than once (``top=5&top=50`` would otherwise silently serve the last)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
+    names = [k for k, _ in request.query_params.multi_items()]
+    if len(names) != len(set(names)):
+        twice = next(k for k in names if names.count(k) > 1)
+        raise ProblemError(
+            422, f"query parameter {twice!r} is given {names.count(twice)} times; give it once"
+        )
     known = _query_names(dependant)
-    unknown = [k for k in dict.fromkeys(request.query_params.keys()) if k not in known]
+    unknown = [k for k in dict.fromkeys(names) if k not in known]
     if not unknown:
         return
     name = unknown[0]

@@ -30,7 +30,7 @@ from hotspots.grid import (
     cells_to_latlng,
     cells_to_strings,
 )
-from hotspots.service.drivers import Drivers, baseline_drivers, lgbm_drivers
+from hotspots.service.drivers import MAX_DRIVERS, Drivers, baseline_drivers, lgbm_drivers
 from hotspots.service.snapshot import (
     PREBUILT_TOPS,
     RankedPeriod,
@@ -38,6 +38,7 @@ from hotspots.service.snapshot import (
     View,
     cell_fragments,
     dumps,
+    feature_fragments,
 )
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ def publish_forecast(
         geojson=View(b"", b"", ""),
         areas=_area_masks(areas or {}, cells),
         _props=tuple(cell_fragments(t, strings) for t in tables),
+        _feature_props=tuple(feature_fragments(t, strings, MAX_DRIVERS) for t in tables),
         _geoms=_geometry_fragments(cells),
     )
     everything = np.arange(cells.size, dtype=np.int64)

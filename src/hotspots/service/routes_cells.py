@@ -7,9 +7,9 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 
-from hotspots.grid import cells_resolution, is_valid_cell, strings_to_cells
+from hotspots.grid import cells_resolution, text_to_cell
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import VARY
 from hotspots.service.problems import (
@@ -19,6 +19,7 @@ from hotspots.service.problems import (
     validation_response,
 )
 from hotspots.service.routes_forecasts import SCOPE, served_model
+from hotspots.service.schemas import DATA_THROUGH, Interval, ModelRef, Period, Strict
 from hotspots.service.snapshot import iso_local
 from hotspots.service.state import Served
 
@@ -34,85 +35,70 @@ router = APIRouter(
 )
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Period(_Strict):
-    """A forecast period, ``[start, end)`` in local time."""
-
-    start: str
-    end: str
-
-
-class Interval(_Strict):
-    """The central 80% interval of the period's count."""
-
-    low: int
-    high: int
-    level: float
-
-
-class CellForecast(_Strict):
+class CellForecast(Strict):
     """The cell in one published period."""
 
     period: Period
     rank: int
-    of: int
+    of: int = Field(description="Study cells ranked.")
     expected_count: float
     interval: Interval
     relative_risk: float
     drivers: list[str]
 
 
-class CellHistory(_Strict):
+class CellHistory(Strict):
     """Target counts of the cell in the most recent periods (oldest first)."""
 
     periods: list[str]
     counts: list[int]
 
 
-class ModelRef(_Strict):
-    """A model version."""
-
-    name: str
-    version: str
-
-
-class CellDetail(_Strict):
+class CellDetail(Strict):
     """``/v1/cells/{cell}``: the cell's forecasts and, unless suppressed, its history."""
 
     cell: str
     model: ModelRef
     as_of: str
-    data_through: str
+    data_through: str = Field(description=DATA_THROUGH)
     target: list[str]
     suppressed: bool
     forecast: list[CellForecast]
     history: CellHistory | None
 
 
-def cell_position(served: Served, cell: str) -> int:
+def cell_position(served: Served, cell: int) -> int:
     """The position of ``cell`` in the model's cells; 404 naming why it has none."""
-    if not is_valid_cell(cell):
-        raise ProblemError(404, f"{cell!r} is not a valid H3 cell id")
-    value = strings_to_cells([cell])
     resolution = served.model.resolution_
-    found = cells_resolution(value)
+    found = cells_resolution([cell])
+    name = format(cell, "x")
     if found != resolution:
         raise ProblemError(
             404,
-            f"cell {cell} has H3 resolution {found}; model {served.name!r} forecasts "
+            f"cell {name} has H3 resolution {found}; model {served.name!r} forecasts "
             f"resolution-{resolution} cells",
         )
     cells = served.cells
-    pos = int(np.searchsorted(cells, value[0]))
-    if pos >= cells.size or cells[pos] != value[0]:
+    pos = int(np.searchsorted(cells, np.uint64(cell)))
+    if pos >= cells.size or int(cells[pos]) != cell:
         raise ProblemError(
             404,
-            f"cell {cell} is outside the study area of model {served.name!r} ({cells.size} cells)",
+            f"cell {name} is outside the study area of model {served.name!r} ({cells.size} cells)",
         )
     return pos
+
+
+def parse_cell(text: str) -> int:
+    """The cell of the path, hexadecimal or decimal; 404 naming the text otherwise."""
+    cell = text_to_cell(text)
+    if cell is None:
+        shown = text if len(text) <= 40 else f"{text[:40]}..."
+        raise ProblemError(
+            404,
+            f"{shown!r} is not a valid H3 cell id (hexadecimal like 8828308281fffff, "
+            "or the same index in decimal)",
+        )
+    return cell
 
 
 def cell_document(served: Served, cell: str, pos: int) -> dict[str, Any]:
@@ -161,13 +147,16 @@ def cell_document(served: Served, cell: str, pos: int) -> dict[str, Any]:
 )
 def cell_detail(
     request: Request,
-    cell: Annotated[str, Path(description="H3 cell id (hexadecimal).")],
+    cell: Annotated[
+        str, Path(description="H3 cell id: hexadecimal, or the same index in decimal.")
+    ],
     model: Annotated[str | None, Query(description="Model name [the first served].")] = None,
 ) -> JSONResponse:
     """Rank, expected count, 80% interval and drivers per period; recent target counts
     unless the cell has too few events to show (``suppressed``)."""
     served = served_model(request, model)
-    pos = cell_position(served, cell.strip().lower())
-    body = cell_document(served, cell.strip().lower(), pos)
+    value = parse_cell(cell)
+    pos = cell_position(served, value)
+    body = cell_document(served, format(value, "x"), pos)
     cache = f"private, max-age={request.app.state.service.settings.cache_max_age}"
     return JSONResponse(body, headers={"Cache-Control": cache, "Vary": VARY})

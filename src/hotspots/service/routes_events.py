@@ -30,6 +30,7 @@ from hotspots.errors import (
 )
 from hotspots.forecasters import Forecaster
 from hotspots.grid import cell_area_km2, cells_to_latlng
+from hotspots.ingest import IngestResult
 from hotspots.ingest.validate import ValidationReport
 from hotspots.jobs.data import event_options, ingest_options
 from hotspots.jobs.fit_check import check_events_fit
@@ -41,6 +42,7 @@ from hotspots.service.event_store import (
     bbox_options,
     read_body,
 )
+from hotspots.service.limits import content_encoding, decode_body
 from hotspots.service.problems import (
     ProblemError,
     problem,
@@ -48,6 +50,7 @@ from hotspots.service.problems import (
     reject_unknown_query,
 )
 from hotspots.service.routes_forecasts import JSON_TYPE, MODEL_NAME
+from hotspots.service.schemas import EventsStored, Refreshed
 from hotspots.service.state import ServiceState
 
 SCOPE = "events:write"
@@ -68,7 +71,7 @@ _BODY = {
     "required": True,
     "description": "Incidents as CSV (with a header row) or JSON lines, in the columns of "
     "the export the model was trained on.",
-    "content": {t: {"schema": {"type": "string"}} for t in MEDIA_TYPES},
+    "content": {t: {"schema": {"type": "string", "minLength": 1}} for t in MEDIA_TYPES},
 }
 
 
@@ -139,12 +142,20 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     summary="Append incidents (CSV or JSON lines), stored durably before the answer",
     openapi_extra={"requestBody": _BODY},
     responses={
-        200: {"description": "Stored; the validation report says what was left out and why."},
-        413: problem_response(413, "The body is larger than the upload limit."),
-        415: problem_response(415, "The body is neither CSV nor JSON lines."),
+        200: {
+            "model": EventsStored,
+            "description": "Stored; the validation report says what was left out and why.",
+        },
+        413: problem_response(413, "The body, as sent or inflated, is over the upload limit."),
+        415: problem_response(
+            415,
+            "The body is neither CSV nor JSON lines, or is compressed other than as its "
+            "Content-Encoding (gzip or none) says.",
+        ),
         422: problem_response(
             422, "The body cannot be read, or more rows were rejected than the ceiling allows."
         ),
+        503: problem_response(503, "Other uploads kept this one waiting too long; retry."),
     },
 )
 async def post_events(
@@ -159,36 +170,17 @@ async def post_events(
 ) -> Response:
     """Validate the rows like ``hotspots ingest`` and store the accepted ones."""
     kind = media_type(request)
+    encoding = content_encoding(request.headers.get("content-encoding"))
     state: ServiceState = request.app.state.service
     reader = await run_in_threadpool(reading_model, state, model)
     request.state.model = reader.label
-    body = await request.body()
-    options = ingest_options(**event_options(reader.manifest))
-    options = bbox_options(options, study_bbox(reader.model))
-    folder = state.events.folder
-    try:
-        result = await run_in_threadpool(read_body, body, kind, folder / INCOMING, options)
-    except TooManyRejectsError as err:
-        report = err.report
-        extra = {"report": report.to_dict()} if isinstance(report, ValidationReport) else {}
-        request_id = request.scope.get("state", {}).get("request_id")
-        return problem(422, str(err), instance=request.url.path, request_id=request_id, extra=extra)
-    except (InputFileError, ConfigError) as err:
-        raise ProblemError(422, f"{err}. {columns_hint(reader)}") from err
-    try:  # the same check as `hotspots forecast` and a republish: rows that fit the model
-        if len(result.events):
-            check_events_fit(reader.model, result.events, reader.manifest, batch=True)
-    except DataValidationError as err:
-        raise ProblemError(422, f"{err}. {columns_hint(reader)}") from err
-    meta = {
-        "source": "POST /v1/events",
-        "format": "csv" if kind in CSV_TYPES else "jsonl",
-        "key_id": getattr(request.state, "key_id", None),
-        "model": reader.label,
-        "timezone": result.timezone,
-        "report": result.report.to_dict(),
-    }
-    stored = await run_in_threadpool(state.events.append, result, meta)
+    async with request.app.state.upload_slots:
+        result = await _read_post(request, state, reader, kind, encoding)
+        if isinstance(result, Response):
+            return result
+        stored = await run_in_threadpool(
+            state.events.append, result, _meta(request, reader, kind, result)
+        )
     seconds = state.settings.refresh_seconds
     return _json(
         {
@@ -203,10 +195,54 @@ async def post_events(
     )
 
 
+async def _read_post(
+    request: Request, state: ServiceState, reader: Reader, kind: str, encoding: str
+) -> IngestResult | Response:
+    """The body read as ``hotspots ingest`` reads a file (inflated as its Content-Encoding
+    says, within the upload limit) and checked to fit the model, or the 422 problem of a
+    post with too many rejects."""
+    limit = state.settings.max_upload_bytes
+    body = await run_in_threadpool(decode_body, await request.body(), encoding, limit)
+    options = ingest_options(**event_options(reader.manifest))
+    options = bbox_options(options, study_bbox(reader.model))
+    try:
+        result = await run_in_threadpool(
+            read_body, body, kind, state.events.folder / INCOMING, options
+        )
+    except TooManyRejectsError as err:
+        report = err.report
+        extra = {"report": report.to_dict()} if isinstance(report, ValidationReport) else {}
+        request_id = request.scope.get("state", {}).get("request_id")
+        return problem(422, str(err), instance=request.url.path, request_id=request_id, extra=extra)
+    except (InputFileError, ConfigError) as err:
+        raise ProblemError(422, f"{err}. {columns_hint(reader)}") from err
+    try:  # the same check as `hotspots forecast` and a republish: rows that fit the model
+        if len(result.events):
+            check_events_fit(reader.model, result.events, reader.manifest, batch=True)
+    except DataValidationError as err:
+        raise ProblemError(422, f"{err}. {columns_hint(reader)}") from err
+    return result
+
+
+def _meta(request: Request, reader: Reader, kind: str, result: IngestResult) -> dict[str, Any]:
+    """What a stored batch records about its post."""
+    return {
+        "source": "POST /v1/events",
+        "format": "csv" if kind in CSV_TYPES else "jsonl",
+        "key_id": getattr(request.state, "key_id", None),
+        "model": reader.label,
+        "timezone": result.timezone,
+        "report": result.report.to_dict(),
+    }
+
+
 @router.post(
     "/v1/forecasts/refresh",
     summary="Republish every forecast from the events and the registry as they are now",
-    responses={200: {"description": "What was republished, and what could not be."}},
+    response_model=None,
+    responses={
+        200: {"model": Refreshed, "description": "What was republished, and what could not be."}
+    },
 )
 async def refresh(request: Request) -> Response:
     """Republish each model at its current version in the registry (a promote or rollback

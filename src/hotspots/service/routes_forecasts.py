@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,7 +22,7 @@ from hotspots.registry.manifest import NAME_PATTERN
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import cached_answer
 from hotspots.service.problems import ProblemError, problem_response, reject_unknown_query
-from hotspots.service.snapshot_store import as_of_key
+from hotspots.service.schemas import AreaList, ForecastDocument, ForecastFeatureCollection, ref
 from hotspots.service.state import Served, ServiceState
 
 JSON_TYPE = "application/json"
@@ -45,16 +46,24 @@ MODEL_NAME = f"^{NAME_PATTERN.pattern}$"
 ModelParam = Annotated[
     str | None, Query(description="Model name [the first served].", pattern=MODEL_NAME)
 ]
+HorizonParam = Annotated[
+    int,
+    Query(
+        ge=1,
+        description="Forecast period, 1 = next, up to the periods the service publishes "
+        "(HOTSPOTS_FORECAST_HORIZON, 4 by default).",
+    ),
+]
 _NUMBER = r"\s*-?[0-9]+(\.[0-9]+)?\s*"
 BBOX_PATTERN = f"^{_NUMBER}(,{_NUMBER}){{3}}$"
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}(:[0-9]{2}(:[0-9]{2})?)?)?$"
-_DOCUMENT = {"type": "object", "description": "The ranked hotspots and their period."}
 FORECAST_200: dict[int | str, dict[str, Any]] = {
     200: {
+        "model": ForecastDocument,
         "description": "The ranked hotspots: JSON, or a GeoJSON FeatureCollection.",
-        "content": {JSON_TYPE: {"schema": _DOCUMENT}, GEOJSON_TYPE: {"schema": _DOCUMENT}},
+        "content": {GEOJSON_TYPE: {"schema": ref(ForecastFeatureCollection)}},
     }
 }
+_ONE_BUDGET = " Give at most one of top, area_km2 and coverage (none: top=100)."
 
 
 def serve_bytes(
@@ -120,7 +129,9 @@ def _check_budget(**budgets: Any) -> None:
 def _check_horizon(horizon: int, periods: int) -> None:
     if horizon > periods:
         raise ProblemError(
-            422, f"horizon must be between 1 and {periods} (periods published), got {horizon}"
+            422,
+            f"horizon must be between 1 and {periods} (the periods this service publishes: "
+            f"`hotspots serve --horizon` or HOTSPOTS_FORECAST_HORIZON), got {horizon}",
         )
 
 
@@ -188,10 +199,14 @@ def answer_latest(
 async def latest(  # async: a cached view is a dict lookup; no thread hop on the hot path
     request: Request,
     model: ModelParam = None,
-    top: Annotated[int | None, Query(ge=1, description="Number of top cells.")] = None,
-    area_km2: Annotated[float | None, Query(gt=0, description="Area budget in km².")] = None,
+    top: Annotated[
+        int | None, Query(ge=1, description="Number of top cells." + _ONE_BUDGET)
+    ] = None,
+    area_km2: Annotated[
+        float | None, Query(gt=0, description="Area budget in km²." + _ONE_BUDGET)
+    ] = None,
     coverage: Annotated[
-        float | None, Query(gt=0, le=1, description="Share of the study cells.")
+        float | None, Query(gt=0, le=1, description="Share of the study cells." + _ONE_BUDGET)
     ] = None,
     bbox: Annotated[
         str | None, Query(description="south,west,north,east (degrees).", pattern=BBOX_PATTERN)
@@ -201,10 +216,11 @@ async def latest(  # async: a cached view is a dict lookup; no thread hop on the
     ] = None,
     fmt: Annotated[Literal["json", "geojson"], Query(alias="format")] = "json",
     boundary: Annotated[bool, Query(description="Add cell polygons to JSON.")] = False,
-    horizon: Annotated[int, Query(ge=1, description="Forecast period, 1 = next.")] = 1,
+    horizon: HorizonParam = 1,
 ) -> Response:
-    """The top cells under one budget (default 100 cells), as JSON or GeoJSON, optionally
-    only those inside ``bbox`` and/or the named area ``within``.
+    """The top cells under one budget (top, area_km2 or coverage: they exclude each other;
+    default 100 cells), as JSON or GeoJSON, optionally only those inside ``bbox`` and/or the
+    named area ``within``.
 
     Plain requests to this route are answered by ``fast_path`` before FastAPI sees them;
     this handler answers the rest (and every refusal), with the same bytes and headers."""
@@ -222,22 +238,19 @@ async def latest(  # async: a cached view is a dict lookup; no thread hop on the
     "/v1/forecasts",
     summary="Replay a published forecast byte for byte",
     response_class=Response,
-    responses={200: {"description": "The document as published.", "content": {JSON_TYPE: {}}}},
+    responses={200: {"model": ForecastDocument, "description": "The document as published."}},
 )
 def replay(
     request: Request,
-    as_of: Annotated[
-        str, Query(description="The forecast's as_of date (YYYY-MM-DD).", pattern=DATE_PATTERN)
-    ],
+    as_of: Annotated[date, Query(description="The forecast's as_of date (YYYY-MM-DD).")],
     model: ModelParam = None,
-    horizon: Annotated[int, Query(ge=1, description="Forecast period, 1 = next.")] = 1,
+    horizon: HorizonParam = 1,
 ) -> Response:
     """The full ranked document last published for ``model`` and ``as_of``."""
     state: ServiceState = request.app.state.service
     name = model if model is not None else served_model(request, None).name
-    as_of_key(as_of)  # a bad date is a 422 naming as_of, not a confusing miss
     try:
-        stored = state.store.load(name, as_of, period=horizon - 1)
+        stored = state.store.load(name, as_of.isoformat(), period=horizon - 1)
     except ConfigError as err:
         if "period" not in str(err):
             raise
@@ -253,7 +266,12 @@ def replay(
     )
 
 
-@router.get("/v1/areas", summary="The named areas that within= accepts")
+@router.get(
+    "/v1/areas",
+    summary="The named areas that within= accepts",
+    response_model=None,
+    responses={200: {"model": AreaList, "description": "The areas."}},
+)
 def areas(
     request: Request,
     model: ModelParam = None,

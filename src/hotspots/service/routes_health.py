@@ -1,4 +1,8 @@
-"""Liveness and readiness probes (no API key: load balancers call them)."""
+"""Liveness and readiness probes (no API key: load balancers call them).
+
+``/readyz`` says only ready or not to anyone; which models, versions and ETags are served,
+and why others are not, only to a request with a valid API key (any scope).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
+from hotspots.service.auth import authenticate, presented_key
+from hotspots.service.limits import check_rate
 from hotspots.service.problems import (
     problem,
     problem_response,
@@ -42,12 +48,13 @@ class ReadyModel(BaseModel):
 
 
 class Ready(BaseModel):
-    """``/readyz``: every served model, and why any other could not be served."""
+    """``/readyz``: ready; with an API key, every served model and why any other could not
+    be served (without a key ``models`` and ``failed`` are left out)."""
 
     model_config = ConfigDict(extra="forbid")
     status: str
-    models: list[ReadyModel]
-    failed: dict[str, str]
+    models: list[ReadyModel] | None = None
+    failed: dict[str, str] | None = None
 
 
 @router.get("/healthz", summary="The process is up", response_model=Health)
@@ -61,19 +68,36 @@ def healthz() -> dict[str, str]:
     summary="At least one model is loaded, verified and published",
     response_model=None,
     responses={
-        200: {"model": Ready, "description": "The served models."},
-        503: problem_response(503, "No model is being served yet."),
+        200: {"model": Ready, "description": "Ready (with a key: the served models)."},
+        401: problem_response(401, "An API key was sent and is not valid or was revoked."),
+        429: problem_response(429, "The API key sent is over its rate limit."),
+        503: problem_response(503, "No model is being served yet (with a key: why)."),
     },
 )
 def readyz(request: Request) -> Response:
-    """200 with the served models and versions, or 503 until one is served."""
+    """200 or 503 for anyone (a load balancer's probe); the served models and versions, or
+    why none is served, only with an API key of any scope, sent as on the ``/v1`` routes
+    (``Authorization: Bearer <key>`` or ``X-API-Key``)."""
+    presented = presented_key(request)
+    detailed = presented is not None
+    if detailed:
+        record = authenticate(request.app.state.service.keys, presented)
+        request.state.key_id = record.id
+        check_rate(getattr(request.app.state, "limiter", None), record.id)
     state: ServiceState = request.app.state.service
     served, failures = state.served, state.failures
+    failed = {k: scrub(request, v) for k, v in sorted(failures.items())}
     if not served:
-        failed = {k: scrub(request, v) for k, v in sorted(failures.items())}
         why = "; ".join(f"{k}: {v}" for k, v in failed.items())
-        detail = "no model is being served" + (f" ({why})" if why else " (the registry is empty)")
-        return problem(503, detail, instance=request.url.path, extra={"failed": failed})
+        if not detailed:
+            why = ""
+        elif not why:
+            why = "the registry is empty"
+        detail = "no model is being served" + (f" ({why})" if why else "")
+        extra = {"failed": failed} if detailed else None
+        return problem(503, detail, instance=request.url.path, extra=extra)
+    if not detailed:
+        return JSONResponse({"status": "ready"})
     models = [
         {
             "name": s.name,
@@ -84,5 +108,4 @@ def readyz(request: Request) -> Response:
         }
         for s in sorted(served.values(), key=lambda s: s.name)
     ]
-    failed = {k: scrub(request, v) for k, v in sorted(failures.items())}
     return JSONResponse({"status": "ready", "models": models, "failed": failed})

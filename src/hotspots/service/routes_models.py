@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict
 
+from hotspots.errors import IntegrityError
 from hotspots.registry import model_card
 from hotspots.registry.manifest import NAME_PATTERN
 from hotspots.service.auth import auth_responses, require
-from hotspots.service.problems import problem_response, reject_unknown_query, validation_response
+from hotspots.service.problems import (
+    ProblemError,
+    problem_response,
+    reject_unknown_query,
+    scrub,
+    validation_response,
+)
 from hotspots.service.snapshot import iso_local
 from hotspots.service.state import ServiceState
+
+logger = logging.getLogger(__name__)
 
 READ, ADMIN = "forecasts:read", "models:admin"
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -26,11 +37,13 @@ VersionParam = Annotated[
     str, Path(description="Version, e.g. v3 or 3.", pattern=r"^[vV]?[1-9][0-9]{0,8}$")
 ]
 
-router = APIRouter(
-    tags=["models"],
-    dependencies=[Depends(reject_unknown_query)],
-    responses=validation_response(),
-)
+router = APIRouter(tags=["models"], responses=validation_response())
+# the key first, then the query: a request without a key is 401 whatever its parameters
+_READ = [Depends(require(READ)), Depends(reject_unknown_query)]
+_ADMIN = [Depends(require(ADMIN)), Depends(reject_unknown_query)]
+_TAMPERED: dict[int | str, dict[str, Any]] = {
+    409: problem_response(409, "A file of the stored version fails its checksum; it is named.")
+}
 
 
 class _Strict(BaseModel):
@@ -105,6 +118,17 @@ class Promotion(_Strict):
 _SUMMARY_KEYS = ("name", "version", "kind", "created", "target", "resolution", "freq")
 
 
+@contextlib.contextmanager
+def _tampered(request: Request, outcome: str) -> Iterator[None]:
+    """A stored file that fails its check becomes a 409 naming it (not a 500): the version
+    on disk conflicts with its manifest, and the operators must re-publish it."""
+    try:
+        yield
+    except IntegrityError as err:
+        logger.error("integrity check failed on %s: %s", request.url.path, err)
+        raise ProblemError(409, f"{scrub(request, str(err))}: {outcome}") from err
+
+
 def _state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.service
     return state
@@ -113,7 +137,7 @@ def _state(request: Request) -> ServiceState:
 @router.get(
     "/v1/models",
     summary="Every registered model and the version served",
-    dependencies=[Depends(require(READ))],
+    dependencies=_READ,
     response_model=None,
     responses={**auth_responses(READ), 200: {"model": ModelList, "description": "The models."}},
 )
@@ -158,11 +182,12 @@ def version_summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
 @router.get(
     "/v1/models/{name}/{version}",
     summary="One model version: summary, backtest table and model card",
-    dependencies=[Depends(require(READ))],
+    dependencies=_READ,
     response_model=None,
     responses={
         **auth_responses(READ),
         **_NOT_FOUND,
+        **_TAMPERED,
         200: {"model": VersionDetail, "description": "The version."},
     },
 )
@@ -173,7 +198,8 @@ def describe_version(
 ) -> dict[str, Any]:
     """The manifest summary, the backtest table and the model card (markdown)."""
     state = _state(request)
-    manifest = state.registry.manifest(name, version)
+    with _tampered(request, f"{name} {version} cannot be described"):
+        manifest = state.registry.manifest(name, version)
     served = state.served.get(name)
     return {
         **version_summary(manifest),
@@ -186,11 +212,12 @@ def describe_version(
 @router.post(
     "/v1/models/{name}/{version}/promote",
     summary="Make a version current and serve it",
-    dependencies=[Depends(require(ADMIN))],
+    dependencies=_ADMIN,
     response_model=None,
     responses={
         **auth_responses(ADMIN),
         **_NOT_FOUND,
+        **_TAMPERED,
         200: {"model": Promotion, "description": "The version now served."},
     },
 )
@@ -202,7 +229,9 @@ def promote(
     """Load (checksums verified) and publish the version, promote it, then swap it in."""
     state = _state(request)
     before = state.served.get(name)
-    served = state.promote(name, version)
+    kept = "nothing changed" if before is None else f"{before.label} is still served"
+    with _tampered(request, f"{name} {version} was not promoted; {kept}"):
+        served = state.promote(name, version)
     request.state.model = served.label
     request.state.etag = served.snapshot.etag
     return {

@@ -21,8 +21,15 @@ JSON document (``fmt="json"``), one forecast period::
 cell, also in a filtered view. ``interval`` is the central 80% interval of a Poisson count
 with the forecast mean: the spread of the count around the point forecast, NOT the model's
 uncertainty about the mean. GeoJSON (``fmt="geojson"``) is a FeatureCollection of Polygon
-features (``[lng, lat]``, rings closed) with the same properties and the document fields as
-foreign members, which Kepler.gl, deck.gl, Leaflet and QGIS open as is.
+features (``[lng, lat]``, rings closed) with the document fields as foreign members, which
+Kepler.gl, deck.gl, Leaflet and QGIS open as is. Its properties are the same values, flat and
+typed, the same fields on every feature (a GeoPackage or shapefile column each, which QGIS
+can style; nested objects would become text)::
+
+    {"rank": 1, "cell": "88...", "expected_count": 2.31, "interval_low": 0,
+     "interval_high": 4, "interval_level": 0.8, "relative_risk": 7.9, "centroid_lat": ...,
+     "centroid_lng": ..., "driver_1": "...", "driver_2": "...", "driver_3": null,
+     "suppressed": false}
 """
 
 from __future__ import annotations
@@ -130,6 +137,7 @@ class Snapshot:
     geojson: View
     areas: Mapping[str, npt.NDArray[np.bool_]] = field(repr=False)
     _props: tuple[list[bytes], ...] = field(repr=False)
+    _feature_props: tuple[list[bytes], ...] = field(repr=False)
     _geoms: list[bytes] = field(repr=False)
     _cache: OrderedDict[tuple[Any, ...], View] = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -298,8 +306,9 @@ class Snapshot:
         props = self._props[period]
         cells = table.order[positions].tolist()
         if fmt == "geojson":
+            flat = self._feature_props[period]
             items = [
-                b'{"type":"Feature","geometry":%b,"properties":{%b}}' % (self._geoms[c], props[r])
+                b'{"type":"Feature","geometry":%b,"properties":{%b}}' % (self._geoms[c], flat[r])
                 for r, c in zip(positions.tolist(), cells, strict=True)
             ]
             opening = dumps({"type": "FeatureCollection", **head})[:-1] + ',"features":['
@@ -327,19 +336,6 @@ def iso_utc(ts: pd.Timestamp) -> str:
 
 def cell_fragments(table: RankedPeriod, cell_strings: Sequence[str]) -> list[bytes]:
     """Each ranked cell's JSON properties without braces, serialised once."""
-    rows = zip(
-        table.rank.tolist(),
-        [cell_strings[i] for i in table.order.tolist()],
-        np.round(table.expected_count, 4).tolist(),
-        table.low.tolist(),
-        table.high.tolist(),
-        np.round(table.relative_risk, 4).tolist(),
-        np.round(table.lat, 6).tolist(),
-        np.round(table.lng, 6).tolist(),
-        table.drivers,
-        table.suppressed.tolist(),
-        strict=True,
-    )
     return [
         dumps(
             {
@@ -353,5 +349,47 @@ def cell_fragments(table: RankedPeriod, cell_strings: Sequence[str]) -> list[byt
                 "suppressed": hidden,
             }
         )[1:-1].encode()
-        for rank, cell, mu, low, high, rr, lat, lng, drivers, hidden in rows
+        for rank, cell, mu, low, high, rr, lat, lng, drivers, hidden in _rows(table, cell_strings)
     ]
+
+
+def feature_fragments(
+    table: RankedPeriod, cell_strings: Sequence[str], n_drivers: int
+) -> list[bytes]:
+    """Each ranked cell's GeoJSON properties without braces: the values of
+    ``cell_fragments``, flat, with ``driver_1..n_drivers`` (null past a cell's drivers)."""
+    out = []
+    for rank, cell, mu, low, high, rr, lat, lng, drivers, hidden in _rows(table, cell_strings):
+        named = list(drivers)[:n_drivers]
+        props = {
+            "rank": rank,
+            "cell": cell,
+            "expected_count": mu,
+            "interval_low": low,
+            "interval_high": high,
+            "interval_level": 0.8,
+            "relative_risk": rr,
+            "centroid_lat": lat,
+            "centroid_lng": lng,
+            **{f"driver_{i + 1}": named[i] if i < len(named) else None for i in range(n_drivers)},
+            "suppressed": hidden,
+        }
+        out.append(dumps(props)[1:-1].encode())
+    return out
+
+
+def _rows(table: RankedPeriod, cell_strings: Sequence[str]) -> Any:
+    """The values of each ranked cell, in rank order, as published (rounded)."""
+    return zip(
+        table.rank.tolist(),
+        [cell_strings[i] for i in table.order.tolist()],
+        np.round(table.expected_count, 4).tolist(),
+        table.low.tolist(),
+        table.high.tolist(),
+        np.round(table.relative_risk, 4).tolist(),
+        np.round(table.lat, 6).tolist(),
+        np.round(table.lng, 6).tolist(),
+        table.drivers,
+        table.suppressed.tolist(),
+        strict=True,
+    )

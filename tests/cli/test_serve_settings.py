@@ -1,0 +1,25 @@
+"""Every setting of the service is documented in `hotspots serve --help` and the README."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hotspots.config import Settings
+
+RunCli = Callable[..., Any]  # tests/conftest.py run_cli: returns .code .out .err
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_every_setting_is_in_serve_help_and_the_readme(run_cli: RunCli) -> None:
+    result = run_cli("serve", "--help")
+    assert result.code == 0
+    help_text = " ".join(result.out.split())
+    readme = README.read_text(encoding="utf-8")
+    names = [f"HOTSPOTS_{name.upper()}" for name in Settings.model_fields]
+    assert "HOTSPOTS_FORECAST_HORIZON" in names and len(names) >= 15
+    for name in names:
+        assert f"{name} [" in help_text, name
+        assert f"| `{name}` |" in readme, name
+    assert "--horizon" in help_text and "--shutdown-seconds" in help_text
