@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from hotspots.errors import ConfigError
-from hotspots.evaluation import BacktestResult, backtest, rolling_origin_folds
+from hotspots.evaluation import BacktestResult, backtest, oracle_reference, rolling_origin_folds
 from hotspots.features import Panel, events_to_panel
 from hotspots.forecasters import Forecaster, make_forecaster
 from hotspots.grid import StudyArea
@@ -113,7 +113,8 @@ def run_backtest(
     models: Mapping[str, Forecaster] | None = None,
     progress: FoldProgress | None = None,
 ) -> BacktestResult:
-    """The spec's rolling-origin backtest of the main model beside every baseline."""
+    """The spec's rolling-origin backtest of the main model beside every baseline, and of the
+    oracle when the spec names a truth file (``backtest.truth``)."""
     spec = prepared.spec
     models = models or candidate_models(prepared)
     folds = rolling_origin_folds(
@@ -122,12 +123,19 @@ def run_backtest(
         refit_every=spec.backtest.refit_every,
         min_train_periods=max(m.min_history for m in models.values()),
     )
+    truth = spec.backtest.truth
+    references = (
+        oracle_reference(truth, prepared.panel, [f.as_of for f in folds], prepared.target)
+        if truth is not None
+        else None
+    )
     return backtest(
         models,
         prepared.panel,
         folds,
         coverages=spec.backtest.coverages,
         budgets=spec.backtest.budgets,
+        references=references,
         progress=progress,
         seed=spec.backtest.seed,
     )
@@ -215,6 +223,8 @@ def report_meta(prepared: Prepared, selection: Selection | None) -> dict[str, An
         "folds": spec.backtest.folds,
         "refit every": spec.backtest.refit_every or "fit once",
     }
+    if spec.backtest.truth is not None:
+        meta["truth (oracle)"] = spec.backtest.truth.name
     if selection is not None:
         meta["selected"] = f"{selection.name}: {selection.reason}"
     return meta
