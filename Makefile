@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := demo
 
-.PHONY: install demo test lint typecheck bench clean
+.PHONY: install demo test lint typecheck bench bench-accuracy clean
 
 install: $(STAMP)  ## create .venv and install hotspots with its test tools (idempotent)
 
@@ -41,12 +41,15 @@ typecheck: $(STAMP)
 test: $(STAMP) lint typecheck  ## lint, type-check and run the tests
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## speed and accuracy benchmarks (accuracy needs ../shared/data)
+bench: $(STAMP)  ## speed benchmarks and the quick accuracy subset (accuracy needs ../shared/data)
 	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/api_load.py
-	$(BIN)/python benchmarks/accuracy.py
+	$(BIN)/python benchmarks/accuracy.py --quick
+
+bench-accuracy: $(STAMP)  ## the accuracy suite (ARGS=--quick for the development subset)
+	$(BIN)/python benchmarks/accuracy.py $(ARGS)
 
 clean:  ## remove the venv, the demo and what it made: its model, reports, service state (var/)
 	rm -rf $(VENV) $(DEMO) models/demo-burglary reports var .pytest_cache .mypy_cache .ruff_cache

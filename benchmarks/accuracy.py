@@ -1,131 +1,129 @@
-"""Accuracy benchmark on real data: LightGBM against every baseline, rolling origin.
+"""Accuracy suite: the main model against every baseline (and the oracle) on fixed cases.
 
-Cases (issue "Forecasting"), read from ../shared/data (skipped with a reason if absent):
-- chicago: aggravated assaults, weekly, H3 resolution 9, fitted on data before 2018-01-01,
-  then each week of 2018 forecast from the data before it (52 folds, no refit).
-- gmp: Greater Manchester burglary (data.police.uk), monthly, resolution 8, fitted before
-  2018-02-01, then each month from 2018-02 to 2019-01 forecast (12 folds, no refit).
+Cases (benchmarks/accuracy_cases.py): San Francisco 2007-2013 by crime type and test year,
+Chicago aggravated assaults over test years and H3 resolutions 8/9/10, Greater Manchester
+burglary (monthly), London 2022 by crime type (monthly), Vancouver 2020 and Houston 2010 over
+their last weeks, all read from ../shared/data (a case whose data is absent is skipped with
+the reason); and Synthetica over three seeds and three crime types, where the true expected
+counts rank the cells as the **oracle** reference. Each case is the training spec a user
+would write, run through ``hotspots.jobs.train`` as ``hotspots train`` runs it: a selection
+backtest on the periods just before the reported folds chooses the published model
+(run_selection, select_model), then the reported rolling-origin backtest scores every model,
+each period forecast from the data before it.
 
-Prints hit rate, PAI and PEI at 1% and 5% of the study cells for every model (mean over
-folds, bootstrap 95% interval), and LightGBM's PAI@1% over the best baseline's.
-Goal: >= 1.10x on both, never below the best baseline. Reports land in
-benchmarks/out/accuracy/<case>/.
+Per case: hit rate, PAI and PEI at 1% and 5% with 95% bootstrap intervals for every model;
+the main model's PAI over the best baseline's at 1% and 5%; each model's share of the
+oracle's PAI; the model ``hotspots train`` would publish and its PAI over the best
+baseline's on the reported folds; and what the main model's top 1%
+adds to the historical-mean map (events in cells only it flags against the reverse, summed
+over folds, and the share of its flagged cells that change from one period to the next).
+Reports land in benchmarks/out/accuracy/<case>/, the summary in summary.json and summary.md.
 
-    .venv/bin/python benchmarks/accuracy.py [--case chicago|gmp] [--param key=value ...]
+    .venv/bin/python benchmarks/accuracy.py [--quick] [--case NAME ...] [--model KIND]
+        [--param key=value ...]          (make bench-accuracy runs the whole suite)
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-OUT = Path(__file__).resolve().parent / "out" / "accuracy"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import machine  # noqa: E402  (benchmarks/ingest.py: one machine line for all)
+from accuracy_cases import CASES, SOURCES, Case, case_spec, missing_data, selected
+from accuracy_data import event_table, synthetic_city
+from accuracy_report import case_record, markdown, print_case, print_summary
+from ingest import machine
 
-CASES: dict[str, dict[str, Any]] = {
-    "chicago": {
-        "name": "chicago-aggravated-assault",
-        "data": {
-            "events": str(
-                DATA / "chicago_aggravated_assaults/chicago_aggravated_assaults_2010-2019.csv.gz"
-            ),
-            "map": "time=date,lat=latitude,lng=longitude",
-            "category_name": "aggravated assault",
-            "timezone": "America/Chicago",
-        },
-        "grid": {"resolution": 9, "period": "W"},
-        "window": {"until": "2018-12-31"},  # the 52 Monday weeks of 2018 end here
-        "backtest": {"folds": 52, "coverages": [0.01, 0.05]},
-    },
-    "gmp": {
-        "name": "gmp-burglary",
-        "data": {
-            "events": str(DATA / "gmp_burglary_policeuk/gmp_burglary_2016-02_2019-01.csv.gz"),
-            "preset": "police-uk",
-            "map": "category=Crime.type",
-        },
-        "grid": {"resolution": 8, "period": "M"},
-        "window": {"until": "2019-02-01"},
-        "backtest": {"folds": 12, "coverages": [0.01, 0.05]},
-    },
-}
-GOAL = 1.10
-MAIN = "lightgbm"
+OUT = Path(__file__).resolve().parent / "out" / "accuracy"
 
 
-def run_case(case: str, params: dict[str, Any]) -> dict[str, Any]:
+class Inputs:
+    """Event tables and synthetic cities, made once per run and shared by the cases."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, Path] = {}
+        self.cities: dict[int, dict[str, Any]] = {}
+
+    def data_of(self, case: Case) -> tuple[Path, dict[str, Any], Path | None]:
+        """``(events, extra [data] keys, truth file or None)`` for ``case``."""
+        if case.synthetic:
+            assert case.seed is not None
+            if case.seed not in self.cities:
+                t0 = time.perf_counter()
+                self.cities[case.seed] = synthetic_city(case.seed, OUT)
+                print(f"   synthetic city seed {case.seed}: {time.perf_counter() - t0:.1f} s")
+            city = self.cities[case.seed]
+            return city["events"], city["data"], city["truth"]
+        if case.source not in self.tables:
+            path, seconds = event_table(case.source, OUT)
+            how = f"ingested in {seconds:.1f} s" if seconds else "cached"
+            print(f"   {SOURCES[case.source].path.name}: {how} -> {path.name}")
+            self.tables[case.source] = path
+        return self.tables[case.source], {}, None
+
+
+def run_case(case: Case, inputs: Inputs, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Backtest one case, print its tables and write its report; its record for the summary."""
     from hotspots.evaluation import write_report
-    from hotspots.jobs.spec import spec_from_dict
-    from hotspots.jobs.train import feature_importances, prepare, report_meta, run_backtest
+    from hotspots.jobs.train import (
+        feature_importances,
+        prepare,
+        report_meta,
+        run_backtest,
+        run_selection,
+        select_model,
+    )
 
-    raw = json.loads(json.dumps(CASES[case]))
-    raw["model"] = {"kind": MAIN, "params": params}
-    spec = spec_from_dict(raw)
     t0 = time.perf_counter()
+    events, data, truth = inputs.data_of(case)
+    spec = case_spec(case, events, kind=kind, params=params, data=data, truth=truth)
     prepared = prepare(spec)
     t1 = time.perf_counter()
+    inner = run_selection(prepared)  # the choice is made before the reported folds, as train does
     result = run_backtest(prepared)
     t2 = time.perf_counter()
+    if inner is None:
+        selection = select_model(result, spec, basis="reported")
+    else:
+        selection = select_model(inner, spec, basis="selection")
     p = prepared.panel
+    fits = len({f.fit_until for f in result.folds})
     print(
-        f"\n== {case}: {p.cells.size:,} cells (res {p.resolution}) x {len(p.periods)} periods "
-        f"({p.freq}); {prepared.target_events:,} target events; {len(result.folds)} folds; "
-        f"prepare {t1 - t0:.1f} s, backtest {t2 - t1:.1f} s"
+        f"   {p.cells.size:,} cells (res {p.resolution}) x {len(p.periods)} periods ({p.freq}); "
+        f"target {', '.join(prepared.target)}: {prepared.target_events:,} events; "
+        f"{len(result.folds)} folds {result.folds[0].as_of.date()}..{result.folds[-1].as_of.date()}"
+        f", {fits} fit(s); prepare {t1 - t0:.1f} s, selection and backtest {t2 - t1:.1f} s"
     )
-    print_table(result.summary)
+    record = case_record(result, selection, spec.model.kind)
+    print_case(case.name, record)
     write_report(
         result,
-        OUT / case,
-        title=f"accuracy: {case}",
-        meta=report_meta(prepared, None),
+        OUT / case.name,
+        title=f"accuracy: {case.name}",
+        meta=report_meta(prepared, selection),
         feature_importance=feature_importances(result),
     )
-    return verdict(case, result.summary)
-
-
-def print_table(summary: Any) -> None:
-    cutoffs = ["1%", "5%"]
-    metrics = ["hit_rate", "pai", "pei"]
-    header = f"{'model':<16}" + "".join(f"{m + '@' + c:>24}" for c in cutoffs for m in metrics)
-    print(header)
-    for model in summary["model"].unique():
-        cells = []
-        for c in cutoffs:
-            for m in metrics:
-                row = summary[
-                    (summary.model == model) & (summary.cutoff == c) & (summary.metric == m)
-                ]
-                r = row.iloc[0]
-                cells.append(f"{r['mean']:.3f} [{r.ci_low:.3f},{r.ci_high:.3f}]")
-        print(f"{model:<16}" + "".join(f"{x:>24}" for x in cells))
-
-
-def verdict(case: str, summary: Any) -> dict[str, Any]:
-    pai = summary[(summary.cutoff == "1%") & (summary.metric == "pai")].set_index("model")["mean"]
-    baselines = pai.drop(MAIN)
-    best = str(baselines.idxmax())
-    ratio = float(pai[MAIN] / baselines[best])
-    met = (
-        "met" if ratio >= GOAL else ("NOT met (but not below)" if ratio >= 1 else "NOT met: BELOW")
-    )
-    print(
-        f"{case}: {MAIN} PAI@1% {pai[MAIN]:.2f} / best baseline {best} "
-        f"{baselines[best]:.2f} = {ratio:.3f}x (goal >= {GOAL}x: {met})"
-    )
     return {
-        "case": case,
-        "lightgbm_pai1": float(pai[MAIN]),
-        "best": best,
-        "best_pai1": float(baselines[best]),
-        "ratio": ratio,
+        "case": case.name,
+        "status": "ok",
+        "source": case.source,
+        "target": list(prepared.target),
+        "resolution": p.resolution,
+        "period": p.freq,
+        "cells": int(p.cells.size),
+        "target_events": prepared.target_events,
+        "folds": len(result.folds),
+        "fits": fits,
+        "first_fold": result.folds[0].as_of.date().isoformat(),
+        "last_fold": result.folds[-1].as_of.date().isoformat(),
+        **record,
+        "seconds": time.perf_counter() - t0,
     }
 
 
@@ -137,23 +135,69 @@ def _param(text: str) -> tuple[str, Any]:
         return key, value  # a bare string such as tweedie
 
 
+def _run_all(cases: list[Case], kind: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    from hotspots.errors import HotspotsError
+
+    inputs = Inputs()
+    records = []
+    for i, case in enumerate(cases, 1):
+        print(f"\n== [{i}/{len(cases)}] {case.name}")
+        if reason := missing_data(case):
+            print(f"   skipped: {reason}")
+            records.append({"case": case.name, "status": "skipped", "reason": reason})
+            continue
+        try:
+            records.append(run_case(case, inputs, kind, params))
+        except (HotspotsError, ValueError, MemoryError) as err:  # the suite goes on
+            print(f"   FAILED: {type(err).__name__}: {err}")
+            records.append({"case": case.name, "status": "failed", "reason": str(err)})
+    return records
+
+
+def _write_summary(records: list[dict[str, Any]], run: dict[str, Any]) -> None:
+    from hotspots.evaluation.result import jsonable
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    payload = {**run, "cases": records}
+    (OUT / "summary.json").write_text(json.dumps(jsonable(payload), indent=1) + "\n")
+    header = (
+        f"Accuracy suite{' (--quick)' if run['quick'] else ''}, main model `{run['model']}`"
+        f"{' ' + json.dumps(run['params']) if run['params'] else ''}, {run['date']}, "
+        f"wall time {run['wall_s'] / 60:.1f} min; {run['machine']}"
+    )
+    (OUT / "summary.md").write_text(markdown(records, header))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", choices=sorted(CASES), action="append")
-    parser.add_argument("--param", action="append", default=[], help="LightGBM key=value")
+    parser.add_argument("--quick", action="store_true", help="the development subset")
+    parser.add_argument("--case", choices=list(CASES), action="append", metavar="NAME")
+    parser.add_argument("--model", default="lightgbm", help="main model kind")
+    parser.add_argument("--param", action="append", default=[], help="main model key=value")
+    parser.add_argument("--list", action="store_true", help="list the cases and exit")
     args = parser.parse_args()
-    if not DATA.is_dir():
-        print(f"skipped: {DATA} is absent (the real extracts live beside the checkout)")
+    cases = selected(args.case, args.quick)
+    if args.list:
+        for c in cases:
+            print(f"{c.name:<36} {c.source:<10} res {c.resolution} {c.period} folds {c.folds}")
         return
     params = dict(_param(p) for p in args.param)
-    print(machine())
-    results = [run_case(case, params) for case in args.case or sorted(CASES)]
-    print("\nsummary:")
-    for r in results:
-        print(
-            f"  {r['case']}: {r['ratio']:.3f}x ({MAIN} {r['lightgbm_pai1']:.2f} vs "
-            f"{r['best']} {r['best_pai1']:.2f})"
-        )
+    run = {
+        "machine": machine(),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "quick": args.quick,
+        "model": args.model,
+        "params": params,
+    }
+    print(run["machine"])
+    t0 = time.perf_counter()
+    records = _run_all(cases, args.model, params)
+    run["wall_s"] = time.perf_counter() - t0
+    print(f"\nsummary ({len(cases)} cases, main model {args.model}):")
+    print_summary(records)
+    _write_summary(records, run)
+    print(f"suite wall time: {run['wall_s']:.0f} s ({run['wall_s'] / 60:.1f} min)")
+    print(f"wrote {OUT / 'summary.json'} and {OUT / 'summary.md'}")
 
 
 if __name__ == "__main__":

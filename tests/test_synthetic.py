@@ -401,6 +401,15 @@ def test_write_city_files_read_back(small_city: City, tmp_path: Path) -> None:
     assert len(truth) == len(small_city.truth_frame("W"))
     assert all(h3.is_valid_cell(c) for c in truth["cell"].unique())
     assert truth["expected"].sum() == pytest.approx(small_city.truth.sum(dtype=np.float64))
+    origin = pd.read_parquet(paths["truth_origin_W.parquet"])
+    assert list(origin.columns) == list(truth.columns)
+    assert origin[["cell", "period_start", "category"]].equals(
+        truth[["cell", "period_start", "category"]]
+    )
+    # the same expected total, but not the same weeks: the compensator knows each week's
+    # own near repeats, the origin oracle only the weeks before
+    assert origin["expected"].sum() == pytest.approx(truth["expected"].sum(), rel=0.02)
+    assert not np.allclose(origin["expected"], truth["expected"])
     boundary = json.loads(paths["boundary.geojson"].read_text())
     ring = np.array(boundary["features"][0]["geometry"]["coordinates"][0])[:-1]
     assert ring[:, 0].mean() == pytest.approx(-100.0)  # GeoJSON: lng first

@@ -30,6 +30,9 @@ def test_shipped_specs_parse() -> None:
     assert demo.backtest.coverages == (0.01, 0.05, 0.10)
     assert demo.data.events.name == "events.csv.gz"
     assert demo.data.events.parent.resolve() == REPO / "demo"
+    assert demo.backtest.truth is not None
+    assert demo.backtest.truth.name == "truth_origin_W.parquet"
+    assert demo.backtest.truth.parent.resolve() == REPO / "demo"
 
 
 def test_defaults_and_relative_paths(tmp_path: Path) -> None:
@@ -39,6 +42,11 @@ def test_defaults_and_relative_paths(tmp_path: Path) -> None:
     assert spec.model.kind == "lightgbm"
     assert spec.backtest.folds == 12 and spec.backtest.refit_every is None
     assert spec.target.categories == ()
+    assert spec.backtest.truth is None
+    spec = read_spec(
+        write(tmp_path, 'name = "x"\n[data]\nevents = "e.csv"\n[backtest]\ntruth = "d/t.parquet"\n')
+    )
+    assert spec.backtest.truth == tmp_path / "d" / "t.parquet"
 
 
 def test_flags_override_the_spec(tmp_path: Path) -> None:

@@ -7,17 +7,21 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import h3
+import numpy as np
 import pandas as pd
 import pytest
 
 from hotspots.errors import ConfigError
 from hotspots.evaluation import Cutoff
-from hotspots.grid import cells_to_latlng
+from hotspots.grid import cells_to_latlng, cells_to_strings
 from hotspots.jobs.spec import TrainingSpec, spec_from_dict
 from hotspots.jobs.train import (
     candidate_models,
     measured_gain,
     prepare,
+    report_meta,
+    run_backtest,
     run_selection,
     select_model,
     selection_folds,
@@ -212,3 +216,36 @@ def test_bounds_on_period_starts_leave_no_note(year_city_dir: Path) -> None:
     )
     assert prepared.notes == ()
     assert prepared.panel.periods[0] == pd.Timestamp("2023-01-02")
+
+
+def test_a_truth_file_adds_the_oracle_which_is_never_published(year_city_dir: Path) -> None:
+    spec = year_spec(
+        year_city_dir,
+        model={"kind": "historical_mean", "baselines": ["kde"]},
+        backtest={"folds": 3, "truth": str(year_city_dir / "truth_W.parquet")},
+    )
+    prepared = prepare(spec)
+    result = run_backtest(prepared)
+    assert result.models == ("historical_mean", "kde")
+    assert result.references == ("oracle",)
+    # the oracle's forecasts are the file's burglary truth of each fold's week (resolution 9)
+    # summed into the panel's resolution-8 cells
+    truth = pd.read_parquet(year_city_dir / "truth_W.parquet")
+    truth = truth[truth["category"] == "Burglary Residential"]
+    truth["parent"] = truth["cell"].map(
+        {c: h3.cell_to_parent(c, 8) for c in truth["cell"].unique()}
+    )
+    cells = cells_to_strings(prepared.panel.cells)
+    for i, fold in enumerate(result.folds):
+        week = truth[truth["period_start"] == fold.as_of].groupby("parent")["expected"].sum()
+        np.testing.assert_allclose(result.forecasts["oracle"][i], week.reindex(cells).fillna(0))
+    print(
+        result.table("10%", references=True)[["pai", "pei"]],
+        result.table("1%", references=True)[["pai", "pei"]],
+    )
+    # a truth is not the outcome: the oracle's PEI is below 1
+    oracle = result.table("1%", references=True).loc["oracle"]
+    assert 0 < oracle["pei"] < 1
+    selection = select_model(result, spec)
+    assert selection.name in {"historical_mean", "kde"} and "oracle" not in selection.scores
+    assert report_meta(prepared, selection)["truth (oracle)"] == "truth_W.parquet"

@@ -1,6 +1,7 @@
 """Evaluation: rolling-origin folds, backtests, hotspot metrics, reports and plots."""
 
 from hotspots.evaluation.backtest import CURVE_COVERAGES, backtest
+from hotspots.evaluation.compare import FlagChanges, flag_changes
 from hotspots.evaluation.folds import Fold, rolling_origin_folds
 from hotspots.evaluation.metrics import (
     Calibration,
@@ -18,30 +19,44 @@ from hotspots.evaluation.metrics import (
     rank_cells,
     score_ranking,
 )
+from hotspots.evaluation.references import (
+    ORACLE,
+    REFERENCE_KIND,
+    oracle_reference,
+    read_truth,
+    truth_to_reference,
+)
 from hotspots.evaluation.report import write_report
 from hotspots.evaluation.result import METRICS, BacktestResult, LastFold
 
 __all__ = [
     "CURVE_COVERAGES",
     "METRICS",
+    "ORACLE",
+    "REFERENCE_KIND",
     "BacktestResult",
     "Calibration",
     "Cutoff",
     "CutoffScores",
+    "FlagChanges",
     "Fold",
     "LastFold",
     "backtest",
     "bootstrap_ci",
     "calibration_table",
+    "flag_changes",
     "flagged_count",
     "hit_rate",
+    "oracle_reference",
     "pai",
     "paired_ratio_ci",
     "paired_win_share",
     "pei",
     "poisson_deviance",
     "rank_cells",
+    "read_truth",
     "rolling_origin_folds",
     "score_ranking",
+    "truth_to_reference",
     "write_report",
 ]

@@ -22,6 +22,7 @@ from hotspots.evaluation.metrics import (
     poisson_deviance,
     score_ranking,
 )
+from hotspots.evaluation.references import REFERENCE_KIND, checked_references
 from hotspots.evaluation.result import (
     ALL_CELLS,
     RANKING_METRICS,
@@ -42,10 +43,13 @@ CURVE_COVERAGES: FloatArray = np.round(np.arange(1, 41) * 0.005, 4)
 
 @dataclass(frozen=True)
 class _Forecasts:
-    """One model's lead-1 forecasts: ``expected[f]`` for fold ``f`` on the panel cells."""
+    """One model's lead-1 forecasts: ``expected[f]`` for fold ``f`` on the panel cells.
+
+    ``fitted`` is None for a reference, which is scored but never fitted.
+    """
 
     expected: FloatArray
-    fitted: Forecaster
+    fitted: Forecaster | None
 
 
 def backtest(
@@ -55,6 +59,7 @@ def backtest(
     *,
     coverages: Sequence[float] = (0.01, 0.05, 0.10),
     budgets: Sequence[int] = (),
+    references: Mapping[str, npt.ArrayLike] | None = None,
     progress: Progress | None = None,
     seed: int = 0,
 ) -> BacktestResult:
@@ -65,10 +70,17 @@ def backtest(
     fold of that group; the forecast is compared with the panel's counts of the shared target
     in the period starting ``as_of``. ``progress(model, folds_done, n_folds)`` is called after
     each fold; ``seed`` fixes the bootstrap intervals.
+
+    ``references`` maps a name to expected counts of shape ``(len(folds), n_cells)``, rows in
+    the order of ``folds``, columns on ``panel.cells`` (e.g. the oracle of a simulated city,
+    ``references.oracle_reference``). They are scored exactly like the models and listed in
+    ``BacktestResult.references``, but are not models: never fitted, never ``best``.
     """
     if not models:
         raise ConfigError("backtest needs at least one model")
     ordered = _check_folds(folds, panel)
+    order = np.argsort(pd.DatetimeIndex([f.as_of for f in folds]).asi8, kind="stable")
+    given = checked_references(references or {}, models, order, panel.cells.size)
     cutoffs = _cutoffs(coverages, budgets, panel.cells.size)
     target = _shared_target(models, panel)
     rows = panel.periods.get_indexer(pd.DatetimeIndex([f.as_of for f in ordered]))
@@ -79,6 +91,7 @@ def backtest(
         name: _forecast(name, model, panel, ordered, target, progress)
         for name, model in models.items()
     }
+    forecasts.update({name: _Forecasts(values, None) for name, values in given.items()})
     return _assemble(forecasts, actual, panel, ordered, cutoffs, target, seed)
 
 
@@ -198,8 +211,11 @@ def _assemble(
     per_fold_frame = pd.concat(per_fold, ignore_index=True)
     deviance_frame = pd.concat(deviance, ignore_index=True)
     return BacktestResult(
-        models=tuple(forecasts),
-        kinds={name: fc.fitted.name for name, fc in forecasts.items()},
+        models=tuple(name for name, fc in forecasts.items() if fc.fitted is not None),
+        kinds={
+            name: REFERENCE_KIND if fc.fitted is None else fc.fitted.name
+            for name, fc in forecasts.items()
+        },
         target=target,
         cutoffs=cutoffs,
         folds=folds,
@@ -220,7 +236,10 @@ def _assemble(
             actual[-1].copy(),
             {name: fc.expected[-1].copy() for name, fc in forecasts.items()},
         ),
-        fitted={name: fc.fitted for name, fc in forecasts.items()},
+        fitted={name: fc.fitted for name, fc in forecasts.items() if fc.fitted is not None},
+        references=tuple(name for name, fc in forecasts.items() if fc.fitted is None),
+        forecasts={name: fc.expected for name, fc in forecasts.items()},
+        actual=actual,
     )
 
 

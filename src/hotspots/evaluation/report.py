@@ -33,6 +33,7 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f3f3f3; }
 tr.best td { font-weight: bold; }
+tr.reference td { font-style: italic; background: #f8f8f0; }
 img { max-width: 100%; display: block; margin: 0.5em 0 1.5em; }
 p.note { color: #555; font-size: 0.9em; }
 """
@@ -133,6 +134,13 @@ def _overview(result: BacktestResult) -> str:
         f"{folds[0].as_of.date()} to {folds[-1].as_of.date()} ('{result.freq}'), "
         f"{n_fits} fit(s) per model, {result.n_cells} H3 cells at resolution "
         f"{result.resolution}. Models: {', '.join(result.models)}."
+        + (
+            f" References (scored like a model, never published): {', '.join(result.references)}"
+            "; the oracle ranks cells by the true expected counts, the best any model can do "
+            "on average."
+            if result.references
+            else ""
+        )
     )
 
 
@@ -143,8 +151,12 @@ def _number(value: Any, digits: int) -> str:
 
 
 def _comparison(result: BacktestResult, cutoff: Cutoff) -> str:
-    """One table: models by row, each metric as ``mean [low, high]``; best PAI in bold."""
-    table = result.table(cutoff)
+    """One table: models by row, each metric as ``mean [low, high]``; best PAI in bold.
+
+    References follow the models, in italics, and each adds a column: every row's PAI as a
+    share of that reference's.
+    """
+    table = result.table(cutoff, references=True)
     k = cutoff.k(result.n_cells)
     heading = (
         f"{cutoff.label} of the study area ({k} cells)"
@@ -153,6 +165,7 @@ def _comparison(result: BacktestResult, cutoff: Cutoff) -> str:
     )
     best = _best_or_first(result, cutoff)
     head = "".join(f"<th>{_esc(_HEADERS[m])} [95% CI]</th>" for m in _DIGITS)
+    head += "".join(f"<th>PAI / {_esc(ref)}</th>" for ref in result.references)
     rows = []
     for name, row in table.iterrows():
         cells = "".join(
@@ -160,13 +173,24 @@ def _comparison(result: BacktestResult, cutoff: Cutoff) -> str:
             f"{_number(row[f'{m}_ci_high'], d)}]</td>"
             for m, d in _DIGITS.items()
         )
+        cells += "".join(
+            f"<td>{_number(_share(row['pai'], table.loc[ref, 'pai']), 3)}</td>"
+            for ref in result.references
+        )
         folds = f"{int(row['n_folds'])} ({int(row['n_excluded'])})"
-        mark = ' class="best"' if name == best else ""
-        rows.append(f"<tr{mark}><td>{_esc(name)}</td>{cells}<td>{folds}</td></tr>")
+        is_ref = name in result.references
+        mark = ' class="reference"' if is_ref else (' class="best"' if name == best else "")
+        label = f"{name} (reference)" if is_ref else name
+        rows.append(f"<tr{mark}><td>{_esc(label)}</td>{cells}<td>{folds}</td></tr>")
     return (
         f"<h3>{_esc(heading)}</h3>\n<table>\n<tr><th>Model</th>{head}"
         "<th>Folds (no events)</th></tr>\n" + "\n".join(rows) + "\n</table>"
     )
+
+
+def _share(value: Any, of: Any) -> float:
+    """``value / of``, NaN where ``of`` is not a positive number."""
+    return float(value) / float(of) if float(of) > 0 else float("nan")
 
 
 def _img(png: bytes, alt: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,12 @@ class BacktestResult:
     metric with ``mean, ci_low, ci_high, n_folds, n_excluded`` (bootstrap 95% intervals over
     folds; folds without events excluded). ``curves``: mean hit rate and PAI per model over
     a coverage grid. ``fitted``: each model's last fitted instance.
+
+    ``references`` (e.g. the oracle) are scored like models in ``per_fold``, ``summary``,
+    ``curves``, ``calibration`` and ``last_fold`` but are not in ``models``: ``table`` shows
+    them only when asked and ``best`` never picks one. ``forecasts``: every model's and
+    reference's expected counts, ``(n_folds, n_cells)``; ``actual``: the counts they are
+    scored on; both aligned to ``folds`` and ``last_fold.cells``, left out of ``to_dict``.
     """
 
     models: tuple[str, ...]
@@ -67,6 +73,9 @@ class BacktestResult:
     curves: pd.DataFrame
     last_fold: LastFold
     fitted: dict[str, Forecaster]
+    references: tuple[str, ...] = ()
+    forecasts: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    actual: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), np.int64))
 
     def cutoff(self, cutoff: str | Cutoff) -> Cutoff:
         """The result's cutoff named by a label like ``"1%"`` or ``"k=50"``."""
@@ -78,16 +87,18 @@ class BacktestResult:
             f"cutoff {wanted.label!r} was not scored; cutoffs are {[c.label for c in self.cutoffs]}"
         )
 
-    def table(self, cutoff: str | Cutoff) -> pd.DataFrame:
+    def table(self, cutoff: str | Cutoff, *, references: bool = False) -> pd.DataFrame:
         """Models side by side at one cutoff: each metric's mean and interval, and deviance.
 
-        Rows are models (index ``model``); columns ``<metric>``, ``<metric>_ci_low``,
-        ``<metric>_ci_high`` for hit_rate, pai, pei and deviance, then ``n_folds`` and
-        ``n_excluded`` (folds without events) of the ranking metrics.
+        Rows are models (index ``model``), then the references with ``references=True``;
+        columns ``<metric>``, ``<metric>_ci_low``, ``<metric>_ci_high`` for hit_rate, pai,
+        pei and deviance, then ``n_folds`` and ``n_excluded`` (folds without events) of the
+        ranking metrics.
         """
         label = self.cutoff(cutoff).label
         s = self.summary
-        out = pd.DataFrame(index=pd.Index(self.models, name="model"))
+        names = self.models + (self.references if references else ())
+        out = pd.DataFrame(index=pd.Index(names, name="model"))
         for metric in METRICS:
             where = ALL_CELLS if metric == "deviance" else label
             part = s[(s["metric"] == metric) & (s["cutoff"] == where)].set_index("model")
@@ -104,11 +115,14 @@ class BacktestResult:
     ) -> str:
         """The model with the highest mean ``metric`` (lowest for deviance) at ``cutoff``.
 
-        Ties go to the model listed first; ``among`` limits the choice.
+        Ties go to the model listed first; ``among`` limits the choice. A reference is never
+        chosen (naming one in ``among`` is a ConfigError).
         """
         if metric not in METRICS:
             raise ConfigError(f"metric {metric!r} is not one of {list(METRICS)}")
         names = list(self.models if among is None else among)
+        if refs := [n for n in names if n in self.references]:
+            raise ConfigError(f"{refs} are references, not models: they cannot be chosen")
         unknown = [n for n in names if n not in self.models]
         if unknown or not names:
             raise ConfigError(f"models {unknown or names} are not among {list(self.models)}")
@@ -125,6 +139,7 @@ class BacktestResult:
         last = self.last_fold
         out = {
             "models": list(self.models),
+            "references": list(self.references),
             "kinds": self.kinds,
             "target": list(self.target),
             "cutoffs": [c.label for c in self.cutoffs],

@@ -96,7 +96,11 @@ class ModelSpec(_Section):
 
 
 class BacktestSpec(_Section):
-    """Rolling-origin backtest and model selection settings."""
+    """Rolling-origin backtest and model selection settings.
+
+    ``truth``: a truth file (``truth_W.parquet`` of ``hotspots demo-data``) whose true expected
+    counts are scored beside the models as the ``oracle`` reference; never published.
+    """
 
     folds: int = Field(default=12, ge=1)
     refit_every: int | None = Field(default=None, ge=1)
@@ -105,6 +109,7 @@ class BacktestSpec(_Section):
     select_coverage: float = 0.01
     select_folds: int | None = Field(default=None, ge=0)
     seed: int = 0
+    truth: Path | None = None
 
     @field_validator("coverages")
     @classmethod
@@ -191,6 +196,9 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
     for key in ("events", "boundary", "category_map"):
         if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
             data[key] = str(base / data[key])
+    truth = raw.get("backtest", {}).get("truth")
+    if isinstance(truth, str) and not Path(truth).is_absolute():
+        raw["backtest"]["truth"] = str(base / truth)
     for layer in raw.get("covariates", []):
         if isinstance(layer.get("path"), str) and not Path(layer["path"]).is_absolute():
             layer["path"] = str(base / layer["path"])

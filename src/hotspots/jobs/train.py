@@ -22,6 +22,7 @@ from hotspots.evaluation import (
     BacktestResult,
     Fold,
     backtest,
+    oracle_reference,
     paired_ratio_ci,
     paired_win_share,
     rolling_origin_folds,
@@ -173,7 +174,8 @@ def run_backtest(
     models: Mapping[str, Forecaster] | None = None,
     progress: FoldProgress | None = None,
 ) -> BacktestResult:
-    """The spec's rolling-origin backtest of the main model beside every baseline."""
+    """The spec's rolling-origin backtest of the main model beside every baseline, and of the
+    oracle when the spec names a truth file (``backtest.truth``)."""
     spec = prepared.spec
     models = models or candidate_models(prepared)
     periods, least = prepared.panel.periods, max(m.min_history for m in models.values())
@@ -188,12 +190,19 @@ def run_backtest(
     folds = rolling_origin_folds(
         periods, spec.backtest.folds, refit_every=spec.backtest.refit_every, min_train_periods=least
     )
+    truth = spec.backtest.truth
+    references = (
+        oracle_reference(truth, prepared.panel, [f.as_of for f in folds], prepared.target)
+        if truth is not None
+        else None
+    )
     return backtest(
         models,
         prepared.panel,
         folds,
         coverages=spec.backtest.coverages,
         budgets=spec.backtest.budgets,
+        references=references,
         progress=progress,
         seed=spec.backtest.seed,
     )
@@ -377,6 +386,8 @@ def report_meta(prepared: Prepared, selection: Selection | None) -> dict[str, An
         "folds": spec.backtest.folds,
         "refit every": spec.backtest.refit_every or "fit once",
     }
+    if spec.backtest.truth is not None:
+        meta["truth (oracle)"] = spec.backtest.truth.name
     if selection is not None:
         meta["selected"] = f"{selection.name}: {selection.reason}"
     return meta

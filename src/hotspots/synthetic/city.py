@@ -84,18 +84,24 @@ class City:
 
     def truth_frame(self, freq: str = "W") -> pd.DataFrame:
         """Tidy truth: one row per category, period and cell (see ``truth_array``)."""
-        summed, starts = self.truth_array(freq)
-        n_cat, n_periods, n_cells = summed.shape
-        return pd.DataFrame(
-            {
-                "cell": np.tile(self.cells, n_cat * n_periods),
-                "period_start": np.tile(np.repeat(starts.to_numpy(), n_cells), n_cat),
-                "category": pd.array(CATEGORIES, dtype="str").take(
-                    np.repeat(np.arange(n_cat), n_periods * n_cells)
-                ),
-                "expected": summed.ravel(),
-            }
-        )
+        return truth_to_frame(self.cells, *self.truth_array(freq))
+
+
+def truth_to_frame(
+    cells: CellArray, summed: npt.NDArray[np.float64], starts: pd.DatetimeIndex
+) -> pd.DataFrame:
+    """``cell, period_start, category, expected`` rows of a (category, period, cell) array."""
+    n_cat, n_periods, n_cells = summed.shape
+    return pd.DataFrame(
+        {
+            "cell": np.tile(cells, n_cat * n_periods),
+            "period_start": np.tile(np.repeat(starts.to_numpy(), n_cells), n_cat),
+            "category": pd.array(CATEGORIES, dtype="str").take(
+                np.repeat(np.arange(n_cat), n_periods * n_cells)
+            ),
+            "expected": summed.ravel(),
+        }
+    )
 
 
 def generate_city(

@@ -15,6 +15,7 @@ from shapely.geometry import box, mapping
 
 from hotspots.grid import cells_to_strings
 from hotspots.synthetic.city import City
+from hotspots.synthetic.oracle import origin_truth_frame
 from hotspots.synthetic.profiles import (
     CATEGORIES,
     COLUMN_MAP,
@@ -30,18 +31,29 @@ logger = logging.getLogger(__name__)
 def write_city(city: City, out_dir: str | Path) -> dict[str, Path]:
     """Write the demo files into ``out_dir`` (created if needed), each atomically.
 
-    ``events.csv.gz`` (the raw export), ``truth_W.parquet`` (weekly truth, cells as H3
-    strings), ``boundary.geojson``, ``city.json`` and, for the Makefile's demo,
-    ``column_map.txt`` and ``timezone.txt``. Returns their paths keyed by file name.
+    ``events.csv.gz`` (the raw export), ``truth_W.parquet`` (weekly truth: the compensator,
+    which knows each week's own near repeats), ``truth_origin_W.parquet`` (the weekly oracle a
+    forecast can be held to: expected counts given the events before each week, see
+    ``synthetic.oracle``), both with cells as H3 strings, ``boundary.geojson``, ``city.json``
+    and, for the Makefile's demo, ``column_map.txt`` and ``timezone.txt``. Returns their
+    paths keyed by file name.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    truth = city.truth_frame("W")
     names = pd.array(cells_to_strings(city.cells), dtype="str")  # one string per cell, not row
-    truth["cell"] = names.take(np.searchsorted(city.cells, truth["cell"].to_numpy()))
+    truths = {}
+    for name, frame in (
+        ("truth_W.parquet", city.truth_frame("W")),
+        ("truth_origin_W.parquet", origin_truth_frame(city, "W")),
+    ):
+        frame["cell"] = names.take(np.searchsorted(city.cells, frame["cell"].to_numpy()))
+        truths[name] = frame
     writers: dict[str, Callable[[Path], Any]] = {
         "events.csv.gz": lambda p: _write_csv_gz(city.raw, p, "events.csv.gz"),
-        "truth_W.parquet": lambda p: truth.to_parquet(p, index=False),
+        "truth_W.parquet": lambda p: truths["truth_W.parquet"].to_parquet(p, index=False),
+        "truth_origin_W.parquet": (
+            lambda p: truths["truth_origin_W.parquet"].to_parquet(p, index=False)
+        ),
         "boundary.geojson": lambda p: p.write_text(json.dumps(_boundary(city.bbox))),
         "city.json": lambda p: p.write_text(json.dumps(_metadata(city), indent=2)),
         "column_map.txt": lambda p: p.write_text(COLUMN_MAP + "\n"),

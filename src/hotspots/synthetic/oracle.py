@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hotspots.synthetic.city import City
+from hotspots.synthetic.city import City, truth_to_frame
 from hotspots.synthetic.profiles import CATEGORIES, DECAY, PROFILES
 from hotspots.synthetic.simulate import spread_kernel
 
@@ -58,6 +58,11 @@ def origin_truth(city: City, freq: str = "W") -> tuple[FloatArray, pd.DatetimeIn
             out[:, t] += lam
             expected = DECAY * expected + gain * (kernel @ lam.T).T
     return out, starts
+
+
+def origin_truth_frame(city: City, freq: str = "W") -> pd.DataFrame:
+    """``origin_truth`` as tidy rows, like ``City.truth_frame``."""
+    return truth_to_frame(city.cells, *origin_truth(city, freq))
 
 
 def _events_by_day(city: City, days: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
