@@ -81,26 +81,28 @@ def events_in_areas(
     are left out (``None``: every category, weight 1).
     """
     times = local_times(events)
-    keep = (times < as_of).to_numpy().copy()
+    keep = np.array(times < as_of, dtype=bool)  # a writable copy
+    category = events["category"]
     if category_weight is not None:
-        keep &= events["category"].isin(list(category_weight)).to_numpy()
-    sub = events.loc[keep]
-    weight = np.ones(len(sub), dtype=np.float64)
+        keep &= np.asarray(category.isin(list(category_weight)), dtype=bool)
+    rows = np.flatnonzero(keep)  # only the events read are indexed (a fraction of a city's)
+    weight = np.ones(rows.size, dtype=np.float64)
     if category_weight is not None:
-        weight = np.asarray(sub["category"].map(dict(category_weight)), dtype=np.float64)
-    where = points_to_cells(sub["lat"].to_numpy(), sub["lng"].to_numpy(), resolution)
+        weight = np.asarray(category.take(rows).map(dict(category_weight)), dtype=np.float64)
+    lat = events["lat"].to_numpy(np.float64)[rows]
+    where = points_to_cells(lat, events["lng"].to_numpy(np.float64)[rows], resolution)
     pos = np.minimum(np.searchsorted(cells, where), max(cells.size - 1, 0))
-    inside = cells[pos] == where if cells.size else np.zeros(len(sub), dtype=bool)
+    inside = cells[pos] == where if cells.size else np.zeros(rows.size, dtype=bool)
     area = np.where(inside, cell_area[pos], -1)
     hit = area >= 0
-    sub_times = times[keep]
+    precision = events["time_precision"].take(rows[hit]).astype(str).to_numpy()
     return AreaEvents(
         area=area[hit].astype(np.int64),
         weight=weight[hit],
-        times=sub_times[hit].reset_index(drop=True),
-        timed=(sub["time_precision"].astype(str).to_numpy() == "minute")[hit],
+        times=times.take(rows[hit]).reset_index(drop=True),
+        timed=precision == "minute",
         city_events=int(inside.sum()),
-        first=pd.Timestamp(sub_times[inside].min()) if inside.any() else None,
+        first=pd.Timestamp(times.take(rows[inside]).min()) if inside.any() else None,
     )
 
 

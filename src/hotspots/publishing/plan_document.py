@@ -154,10 +154,12 @@ def _category_weights(
     """Event category -> the largest weight of a type that counts it (None: all, weight 1)."""
     if categories is None and not weights:
         return None
-    seen = [str(c) for c in pd.unique(events["category"].dropna())]
+    listed = {name: (categories or {}).get(name) for name in expected}
+    seen: list[str] = []
+    if any(cats is None for cats in listed.values()):
+        seen = [str(c) for c in pd.unique(events["category"].dropna())]
     out: dict[str, float] = {}
-    for name in expected:
-        cats = (categories or {}).get(name)
+    for name, cats in listed.items():
         weight = float((weights or {}).get(name, 1.0))
         for cat in seen if cats is None else cats:
             out[cat] = max(out.get(cat, 0.0), weight)
