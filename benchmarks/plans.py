@@ -20,6 +20,7 @@ weeks from 2019-07-01; read from ../shared/data, skipped with a reason when abse
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import tempfile
 import time
@@ -35,6 +36,7 @@ CHICAGO = DATA / "chicago_aggravated_assaults/chicago_aggravated_assaults_2010-2
 BUDGETS = ((10, 1.0), (5, 2.0))
 """(areas, max km2 per area)."""
 KINDS = ("historical_mean", "kde")
+SEEDS = ("cell", "window")
 
 
 def load_case(case: str) -> dict[str, Any] | None:
@@ -82,12 +84,12 @@ def run_case(case: str, weeks: int | None) -> None:
         f"{len(as_ofs)} held-out weeks from {as_ofs[0].date()}, target {target!r}"
     )
     print(
-        f"{'model':<16}{'budget':<14}{'km2':>7}{'fcst plan':>11}{'fcst top':>10}{'ratio':>7}"
-        f"{'events plan':>13}{'events top':>12}{'ratio':>7}{'grow ms':>9}{'plan ms':>9}"
+        f"{'model':<16}{'budget':<14}{'seed':<8}{'km2':>7}{'fcst plan':>11}{'fcst top':>10}"
+        f"{'ratio':>7}{'events plan':>13}{'events top':>12}{'ratio':>7}{'grow ms':>9}{'plan ms':>9}"
     )
     for kind in KINDS:
         model = make_forecaster(kind, target=(target,)).fit(panel, as_ofs[0])
-        for areas, limit in BUDGETS:
+        for (areas, limit), seed in itertools.product(BUDGETS, SEEDS):
             budget = PlanBudget(areas, limit)
             sums = np.zeros(5)  # forecast: city, plan, top; events: plan, top (city below)
             city_events, grow_ms, plan_ms, area_km2 = 0.0, [], [], []
@@ -95,10 +97,10 @@ def run_case(case: str, weeks: int | None) -> None:
                 frame = model.predict(panel, as_of).assign(as_of=as_of)
                 score = frame["expected_count"].to_numpy(np.float64)
                 t0 = time.perf_counter()
-                members = grow_areas(panel.cells, score, km2, budget)
+                members = grow_areas(panel.cells, score, km2, budget, seed)
                 t1 = time.perf_counter()
                 build_plan({target: frame}, panel.cells, 9, events, as_of=as_of, freq="W",
-                           budget=budget, categories={target: (target,)})  # fmt: skip
+                           budget=budget, categories={target: (target,)}, seed=seed)  # fmt: skip
                 t2 = time.perf_counter()
                 grow_ms.append((t1 - t0) * 1e3)
                 plan_ms.append((t2 - t1) * 1e3)
@@ -113,7 +115,7 @@ def run_case(case: str, weeks: int | None) -> None:
             f_plan, f_top = sums[1] / sums[0], sums[2] / sums[0]
             e_plan, e_top = sums[3] / city_events, sums[4] / city_events
             print(
-                f"{kind:<16}{f'{areas} x {limit:g} km2':<14}{np.mean(area_km2):>7.2f}"
+                f"{kind:<16}{f'{areas} x {limit:g} km2':<14}{seed:<8}{np.mean(area_km2):>7.2f}"
                 f"{f_plan:>11.1%}{f_top:>10.1%}{f_plan / f_top:>7.3f}"
                 f"{e_plan:>13.1%}{e_top:>12.1%}{e_plan / e_top if e_top else float('nan'):>7.3f}"
                 f"{np.median(grow_ms):>9.1f}{np.median(plan_ms):>9.1f}"

@@ -43,7 +43,7 @@ def test_plan_writes_one_geojson_feature_per_area(
     out = tmp_path / "plan.geojson"
     events = year_city_dir / "events.csv.gz"
     res = run_cli(
-        *plan_args(models, events, out, "--model", "rob", "--weights", "rob=3"),
+        *plan_args(models, events, out, "--model", "rob", "--weights", "rob=3", "--seed", "window"),
         "--areas", "4", "--max-area-km2", "3",
     )  # fmt: skip
     assert res.code == 0, res.err
@@ -51,6 +51,7 @@ def test_plan_writes_one_geojson_feature_per_area(
     assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 4
     assert doc["plan"]["as_of"] == AS_OF and doc["plan"]["period_start"] == AS_OF
     assert doc["plan"]["types"]["rob"] == {"weight": 3.0, "categories": ["Robbery"]}
+    assert "disk of about one area" in doc["plan"]["algorithm"]  # --seed window
     seen: set[str] = set()
     for i, feature in enumerate(doc["features"], start=1):
         props, geometry = feature["properties"], feature["geometry"]
@@ -102,6 +103,7 @@ def test_plan_csv_has_a_row_per_area(
         (["--areas", "100000", "--max-area-km2", "1"], "more areas than the model's"),
         (["--areas", "3"], "give --max-area-km2"),
         (["--areas", "3", "--max-area-km2", "2", "--weights", "x=1"], "not a --model"),
+        (["--areas", "3", "--max-area-km2", "2", "--seed", "best"], "must be cell or window"),
     ],
 )
 def test_impossible_budgets_exit_2_with_one_line(

@@ -36,6 +36,11 @@ def plan(
     weights: str | None = typer.Option(
         None, help="Severity weight per model, `name=w,...` [default: 1 each]."
     ),
+    seed: str = typer.Option(
+        "cell",
+        help="Where each area starts: `cell` (the highest free cell) or `window` (the free cell "
+        "whose surrounding disk of about one area holds the most forecast).",
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Output .geojson, .json or .csv."),
 ) -> None:
     """Patrol plan: N contiguous, non-overlapping areas of H3 cells with the most forecast
@@ -56,6 +61,8 @@ def plan(
     from hotspots.publishing import PlanBudget, build_plan, check_budget, plan_suffix, write_plan
     from hotspots.registry import Registry
 
+    if seed not in ("cell", "window"):
+        raise ConfigError(f"--seed {seed!r}: must be cell or window")
     if max_area_km2 is None and total_km2 is None:
         raise ConfigError("give --max-area-km2 A (each area) or --total-km2 X (all areas)")
     check_distinct({"--events": events, "--output": output})
@@ -98,6 +105,7 @@ def plan(
         budget=budget,
         weights=parsed,
         categories={name: each.forecaster.target_ for name, each in loaded.items()},
+        seed=seed,
     )
     write_plan(document, output)
     summary = document["summary"]

@@ -38,10 +38,13 @@ from hotspots.publishing.plans import (
 
 INTERVAL = (0.1, 0.9)
 """Quantiles of the Poisson interval of an area's count (80%, as the forecast document)."""
-ALGORITHM = (
-    "greedy region growing over H3 adjacency: each area starts at the highest-scoring free cell "
-    "and takes its best adjacent free cell until the area limit"
-)
+ALGORITHM = {
+    "cell": "greedy region growing over H3 adjacency: each area starts at the highest-scoring "
+    "free cell and takes its best adjacent free cell until the area limit",
+    "window": "greedy region growing over H3 adjacency: each area starts at the free cell whose "
+    "disk of about one area holds the most free score and takes its best adjacent free cell "
+    "until the area limit",
+}
 
 
 def forecast_to_expected(frame: pd.DataFrame, cells: CellArray) -> tuple[FloatArray, pd.Timestamp]:
@@ -73,6 +76,7 @@ def build_plan(
     weights: Mapping[str, float] | None = None,
     categories: Mapping[str, tuple[str, ...] | None] | None = None,
     reasons: ReasonFn = history_reasons,
+    seed: str = "cell",
 ) -> dict[str, Any]:
     """The plan document for ``budget`` from one forecast per crime type.
 
@@ -92,6 +96,8 @@ def build_plan(
         areas' hours and reasons.
     reasons
         Area history -> reasons; swap in a forecaster's explain hook here.
+    seed
+        How each area's first cell is chosen (``plans.SEEDS``).
     """
     cells = np.asarray(cells, dtype=np.uint64)
     expected: dict[str, FloatArray] = {}
@@ -101,7 +107,7 @@ def build_plan(
     score = combine_scores(expected, weights)
     cell_km2 = cells_area_km2(cells)
     check_budget(budget, cell_km2, resolution)
-    members = grow_areas(cells, score, cell_km2, budget)
+    members = grow_areas(cells, score, cell_km2, budget, seed)
     members.sort(key=lambda m: (-float(score[m].sum()), int(m[0])))  # rank 1 = most at stake
     cell_area = np.full(cells.size, -1, dtype=np.int64)
     for i, m in enumerate(members):
@@ -132,7 +138,7 @@ def build_plan(
             }
             for k in expected
         },
-        "algorithm": ALGORITHM,
+        "algorithm": ALGORITHM[seed],
         "summary": {
             "areas": len(areas),
             "area_km2": _r(km2.sum()),

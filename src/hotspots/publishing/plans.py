@@ -7,6 +7,10 @@ neighbour fits, the next area starts from the highest remaining cell. Neighbours
 only for the cells an area takes (a few per area), so the work is one sort of the city's scores
 plus a few hundred small steps, never a Python loop over every cell of the city.
 
+With ``seed="window"`` an area starts instead at the free cell whose disk of about one area's
+size holds the most free score (one vectorised ``bincount`` per area), which avoids spending an
+area on a lone one-cell spike; benchmarks/plans.py measures both.
+
 Greedy growth is not optimal (an area may take a weak bridging cell to reach a strong one only
 if the weak one is the best neighbour at that step), but it is fast, deterministic and easy to
 explain; ``top_cells_at_area`` is the free, non-contiguous upper reference it is measured
@@ -16,7 +20,7 @@ against (benchmarks/plans.py).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import h3
@@ -24,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hotspots.errors import ConfigError
+from hotspots.grid import grid_disk_table
 
 CellArray = npt.NDArray[np.uint64]
 FloatArray = npt.NDArray[np.float64]
@@ -113,36 +118,83 @@ def combine_scores(
     return score
 
 
+SEEDS: tuple[str, ...] = ("cell", "window")
+"""How an area's first cell is chosen: the highest free cell, or the free cell whose disk of
+about one area's size holds the most free score (fewer isolated one-cell spikes)."""
+
+
 def grow_areas(
-    cells: CellArray, score: FloatArray, cell_km2: FloatArray, budget: PlanBudget
+    cells: CellArray,
+    score: FloatArray,
+    cell_km2: FloatArray,
+    budget: PlanBudget,
+    seed: str = "cell",
 ) -> list[IntArray]:
     """Positions into ``cells`` of each area, in the order built (greedy region growing).
 
     ``cells`` must be sorted and unique (a study area's cells); ``score`` and ``cell_km2`` align
-    with them. Call ``check_budget`` first for a clear message on impossible budgets.
+    with them. ``seed`` is one of ``SEEDS``. Call ``check_budget`` first for a clear message on
+    impossible budgets.
     """
     cells = np.asarray(cells, dtype=np.uint64)
     score = np.asarray(score, dtype=np.float64)
     if cells.size > 1 and not (np.diff(cells.astype(np.int64)) > 0).all():
         raise ValueError("cells must be sorted and unique")
+    if seed not in SEEDS:
+        raise ConfigError(f"seed {seed!r}: must be one of {list(SEEDS)}")
     taken = np.zeros(cells.size, dtype=bool)
-    order = np.lexsort((cells, -score))  # best first, ties to the lower cell id
-    cursor = 0
     per_area, total_left = budget.per_area_km2(), budget.total_limit_km2()
+    pick = _seed_picker(cells, score, cell_km2, per_area, taken, seed)
     areas: list[IntArray] = []
     while len(areas) < budget.areas:
-        while cursor < order.size and taken[order[cursor]]:
-            cursor += 1
-        if cursor == order.size:
+        first = pick()
+        if first is None:
             break
         limit = min(per_area, total_left) * (1 + _SLACK)
-        seed = int(order[cursor])
-        if cell_km2[seed] > limit:
+        if cell_km2[first] > limit:
             break
-        members = _grow_one(cells, score, cell_km2, taken, seed, limit)
+        members = _grow_one(cells, score, cell_km2, taken, first, limit)
         total_left -= float(cell_km2[members].sum())
         areas.append(members)
     return areas
+
+
+def _seed_picker(
+    cells: CellArray,
+    score: FloatArray,
+    cell_km2: FloatArray,
+    per_area: float,
+    taken: npt.NDArray[np.bool_],
+    seed: str,
+) -> Callable[[], int | None]:
+    """A function giving the next area's first cell (None when every cell is taken)."""
+    if seed == "cell":
+        order = np.lexsort((cells, -score))  # best first, ties to the lower cell id
+        cursor = [0]
+
+        def next_cell() -> int | None:
+            while cursor[0] < order.size and taken[order[cursor[0]]]:
+                cursor[0] += 1
+            return int(order[cursor[0]]) if cursor[0] < order.size else None
+
+        return next_cell
+    radius = 0  # the largest disk (1, 7, 19, 37 ... cells) that fits one area
+    while (1 + 3 * (radius + 1) * (radius + 2)) * float(cell_km2.mean()) <= per_area:
+        radius += 1
+    rows, nbrs = grid_disk_table(cells, radius)
+    pos = np.minimum(np.searchsorted(cells, nbrs), cells.size - 1)
+    ok = cells[pos] == nbrs
+    rows, pos = rows[ok], pos[ok]
+
+    def next_window() -> int | None:
+        if taken.all():
+            return None
+        free = np.where(taken, 0.0, score)
+        sums = np.bincount(rows, weights=free[pos], minlength=cells.size)
+        sums[taken] = -np.inf
+        return int(np.argmax(sums))  # ties to the lower cell id
+
+    return next_window
 
 
 def _grow_one(
