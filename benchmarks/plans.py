@@ -8,7 +8,8 @@ dataset, budget and model, summed over the weeks:
 - forecast share: the share of the city's forecast inside the plan, and inside the top cells;
 - events share: the share of the week's real (target) events inside each;
 - ratio plan / top cells (1.0 = contiguity costs nothing);
-- median build time of ``grow_areas`` alone and of the whole ``build_plan`` document.
+- median build time of ``grow_areas`` alone, of the whole ``build_plan`` document, and of the
+  document when the events' cells are given (``event_cells``, as a service would pass them).
 
 Cases: ``demo`` (Synthetica as ``make demo`` makes it: residential burglary, resolution 9,
 weekly, its last 12 weeks) and ``chicago`` (aggravated assaults, resolution 9, weekly, the 26
@@ -68,7 +69,7 @@ def load_case(case: str) -> dict[str, Any] | None:
 def run_case(case: str, weeks: int | None) -> None:
     from hotspots.features import events_to_panel
     from hotspots.forecasters import make_forecaster
-    from hotspots.grid import cells_area_km2
+    from hotspots.grid import cells_area_km2, points_to_cells
     from hotspots.publishing import PlanBudget, build_plan, grow_areas, top_cells_at_area
 
     loaded = load_case(case)
@@ -79,6 +80,7 @@ def run_case(case: str, weeks: int | None) -> None:
     panel = events_to_panel(events, 9, "W", end=as_ofs[-1] + pd.Timedelta(days=7))
     cat = panel.categories.index(target)
     km2 = cells_area_km2(panel.cells)
+    event_cells = points_to_cells(events["lat"].to_numpy(), events["lng"].to_numpy(), 9)
     print(
         f"\n== {case}: {panel.cells.size:,} cells (res 9, {km2.sum():.0f} km2), "
         f"{len(as_ofs)} held-out weeks from {as_ofs[0].date()}, target {target!r}"
@@ -92,7 +94,7 @@ def run_case(case: str, weeks: int | None) -> None:
         for (areas, limit), seed in itertools.product(BUDGETS, SEEDS):
             budget = PlanBudget(areas, limit)
             sums = np.zeros(5)  # forecast: city, plan, top; events: plan, top (city below)
-            city_events, grow_ms, plan_ms, area_km2 = 0.0, [], [], []
+            city_events, grow_ms, plan_ms, given_ms, area_km2 = 0.0, [], [], [], []
             for as_of in as_ofs:
                 frame = model.predict(panel, as_of).assign(as_of=as_of)
                 score = frame["expected_count"].to_numpy(np.float64)
@@ -102,8 +104,13 @@ def run_case(case: str, weeks: int | None) -> None:
                 build_plan({target: frame}, panel.cells, 9, events, as_of=as_of, freq="W",
                            budget=budget, categories={target: (target,)}, seed=seed)  # fmt: skip
                 t2 = time.perf_counter()
+                build_plan({target: frame}, panel.cells, 9, events, as_of=as_of, freq="W",
+                           budget=budget, categories={target: (target,)}, seed=seed,
+                           event_cells=event_cells)  # fmt: skip
+                t3 = time.perf_counter()
                 grow_ms.append((t1 - t0) * 1e3)
                 plan_ms.append((t2 - t1) * 1e3)
+                given_ms.append((t3 - t2) * 1e3)
                 plan = np.concatenate(members)
                 top = top_cells_at_area(score, km2, float(km2[plan].sum()))
                 period = int(np.searchsorted(panel.periods, as_of))
@@ -118,7 +125,7 @@ def run_case(case: str, weeks: int | None) -> None:
                 f"{kind:<16}{f'{areas} x {limit:g} km2':<14}{seed:<8}{np.mean(area_km2):>7.2f}"
                 f"{f_plan:>11.1%}{f_top:>10.1%}{f_plan / f_top:>7.3f}"
                 f"{e_plan:>13.1%}{e_top:>12.1%}{e_plan / e_top if e_top else float('nan'):>7.3f}"
-                f"{np.median(grow_ms):>9.1f}{np.median(plan_ms):>9.1f}"
+                f"{np.median(grow_ms):>9.1f}{np.median(plan_ms):>9.1f}{np.median(given_ms):>10.1f}"
             )
     print(f"({int(city_events):,} target events in the held-out weeks)")
 

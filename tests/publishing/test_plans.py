@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from hotspots.errors import ConfigError
-from hotspots.grid import cells_area_km2, strings_to_cells
+from hotspots.grid import cells_area_km2, points_to_cells, strings_to_cells
 from hotspots.publishing import (
     AreaHistory,
     PlanBudget,
@@ -218,6 +218,23 @@ def test_plan_document_where_what_when_why(city: dict[str, np.ndarray]) -> None:
     summary = plan["summary"]
     assert summary["share_of_forecast"] == pytest.approx(summary["top_cells_share_same_area"])
     assert plan["types"]["robbery"] == {"weight": 2.0, "categories": ["robbery"]}
+
+
+def test_precomputed_event_cells_give_the_same_plan(city: dict[str, np.ndarray]) -> None:
+    events = history(city)
+    given = points_to_cells(events["lat"].to_numpy(), events["lng"].to_numpy(), 9)
+    cells, score = city["cells"], city["score"]
+    kwargs = {
+        "as_of": AS_OF,
+        "freq": "W",
+        "budget": PlanBudget(areas=3, max_area_km2=1.0),
+    }
+    forecasts = {"all": forecast_frame(cells, score)}
+    plain = build_plan(forecasts, cells, 9, events, **kwargs)  # type: ignore[arg-type]
+    fast = build_plan(forecasts, cells, 9, events, event_cells=given, **kwargs)  # type: ignore[arg-type]
+    assert fast == plain and len(plain["areas"]) == 3
+    with pytest.raises(ValueError, match=f"2 event cells for {len(events)} events"):
+        build_plan(forecasts, cells, 9, events, event_cells=given[:2], **kwargs)  # type: ignore[arg-type]
 
 
 def test_month_only_history_gives_unknown_hours(city: dict[str, np.ndarray]) -> None:

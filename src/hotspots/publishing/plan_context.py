@@ -73,13 +73,17 @@ def events_in_areas(
     cell_area: IntArray,
     as_of: pd.Timestamp,
     category_weight: Mapping[str, float] | None,
+    event_cells: npt.NDArray[np.uint64] | None = None,
 ) -> AreaEvents:
     """The events before ``as_of`` in the study cells, with the area each falls in (-1: none).
 
     ``cell_area[i]`` is the area index of ``cells[i]`` (-1 outside every area).
     ``category_weight`` maps a category to its type's severity weight; categories not in it
-    are left out (``None``: every category, weight 1).
+    are left out (``None``: every category, weight 1). ``event_cells`` (each event row's cell at
+    ``resolution``) saves indexing the points again when several plans read the same events.
     """
+    if event_cells is not None and len(event_cells) != len(events):
+        raise ValueError(f"{len(event_cells)} event cells for {len(events)} events")
     times = local_times(events)
     keep = np.array(times < as_of, dtype=bool)  # a writable copy
     category = events["category"]
@@ -89,8 +93,11 @@ def events_in_areas(
     weight = np.ones(rows.size, dtype=np.float64)
     if category_weight is not None:
         weight = np.asarray(category.take(rows).map(dict(category_weight)), dtype=np.float64)
-    lat = events["lat"].to_numpy(np.float64)[rows]
-    where = points_to_cells(lat, events["lng"].to_numpy(np.float64)[rows], resolution)
+    if event_cells is not None:
+        where = np.asarray(event_cells, dtype=np.uint64)[rows]
+    else:
+        lat = events["lat"].to_numpy(np.float64)[rows]
+        where = points_to_cells(lat, events["lng"].to_numpy(np.float64)[rows], resolution)
     pos = np.minimum(np.searchsorted(cells, where), max(cells.size - 1, 0))
     inside = cells[pos] == where if cells.size else np.zeros(rows.size, dtype=bool)
     area = np.where(inside, cell_area[pos], -1)

@@ -77,6 +77,7 @@ def build_plan(
     categories: Mapping[str, tuple[str, ...] | None] | None = None,
     reasons: ReasonFn = history_reasons,
     seed: str = "cell",
+    event_cells: CellArray | None = None,
 ) -> dict[str, Any]:
     """The plan document for ``budget`` from one forecast per crime type.
 
@@ -98,6 +99,9 @@ def build_plan(
         Area history -> reasons; swap in a forecaster's explain hook here.
     seed
         How each area's first cell is chosen (``plans.SEEDS``).
+    event_cells
+        Optional: each event row's cell at ``resolution``, when the caller holds them already
+        (a service publishing several budgets from one event table); else computed.
     """
     cells = np.asarray(cells, dtype=np.uint64)
     expected: dict[str, FloatArray] = {}
@@ -113,7 +117,7 @@ def build_plan(
     for i, m in enumerate(members):
         cell_area[m] = i
     cat_weight = _category_weights(events, expected, weights, categories)
-    found = events_in_areas(events, cells, resolution, cell_area, as_of, cat_weight)
+    found = events_in_areas(events, cells, resolution, cell_area, as_of, cat_weight, event_cells)
     totals = np.array([score[m].sum() for m in members])
     counts = np.array([sum(e[m].sum() for e in expected.values()) for m in members])
     km2 = np.array([cell_km2[m].sum() for m in members])
