@@ -88,6 +88,7 @@ def run_case(case: str, weeks: int | None) -> None:
     print(
         f"{'model':<16}{'budget':<14}{'seed':<8}{'km2':>7}{'fcst plan':>11}{'fcst top':>10}"
         f"{'ratio':>7}{'events plan':>13}{'events top':>12}{'ratio':>7}{'grow ms':>9}{'plan ms':>9}"
+        f"{'given ms':>10}"
     )
     for kind in KINDS:
         model = make_forecaster(kind, target=(target,)).fit(panel, as_ofs[0])
