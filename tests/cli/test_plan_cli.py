@@ -94,6 +94,10 @@ def test_plan_csv_has_a_row_per_area(
     assert rows["rank"].tolist() == [1, 2, 3]
     assert rows["area_km2"].sum() <= 6 and (rows["area_km2"] <= 2).all()
     assert (rows["expected_burg"] == rows["expected_count"]).all()
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    for week, day in zip(rows["when"], rows["when_of_day"], strict=True):
+        assert week.split(" ")[0] in days and len(week.split("; ")) == 3
+        assert all(len(label) == len("22:00-23:00") for label in day.split("; "))
 
 
 @pytest.mark.parametrize(

@@ -114,13 +114,18 @@ def events_in_areas(
 
 
 def hours_of_week(found: AreaEvents, n_areas: int) -> list[dict[str, Any] | str]:
-    """Per area, the ``TOP_HOURS`` hours of the week with the most severity-weighted events, or
-    "unknown" when none of its events has a time of day (month- or day-only data)."""
+    """Per area, the ``TOP_HOURS`` hours of the week, and of the day (all days together: a
+    steadier signal on a thin history), with the most severity-weighted events; "unknown"
+    when none of its events has a time of day (month- or day-only data).
+
+    ``lift`` is the share over an even spread's (1/168 of the week, 1/24 of the day).
+    """
     timed = found.timed
     slot = (found.times.dt.day_of_week.to_numpy() * 24 + found.times.dt.hour.to_numpy())[timed]
     grid = np.bincount(
         found.area[timed] * 168 + slot, weights=found.weight[timed], minlength=n_areas * 168
     ).reshape(n_areas, 168)
+    of_day = grid.reshape(n_areas, 7, 24).sum(axis=1)
     counted = np.bincount(found.area[timed], minlength=n_areas)
     out: list[dict[str, Any] | str] = []
     for i in range(n_areas):
@@ -128,19 +133,34 @@ def hours_of_week(found: AreaEvents, n_areas: int) -> list[dict[str, Any] | str]
         if counted[i] == 0 or total <= 0:
             out.append("unknown")
             continue
-        best = np.lexsort((np.arange(168), -grid[i]))[:TOP_HOURS]
-        hours = [
-            {
-                "day": DAYS[s // 24],
-                "hour": int(s % 24),
-                "label": f"{DAYS[s // 24]} {s % 24:02d}:00-{(s % 24 + 1) % 24:02d}:00",
-                "share": round(float(grid[i, s]) / total, 4),
-            }
-            for s in best.tolist()
-            if grid[i, s] > 0
+        week = [
+            {"day": DAYS[s // 24], "hour": s % 24, "label": f"{DAYS[s // 24]} {_span(s % 24)}"}
+            | _share(grid[i, s], total, 168)
+            for s in _top(grid[i])
         ]
-        out.append({"top_hours": hours, "events_with_time": int(counted[i])})
+        day = [
+            {"hour": h, "label": _span(h)} | _share(of_day[i, h], total, 24)
+            for h in _top(of_day[i])
+        ]
+        out.append(
+            {"top_hours": week, "top_hours_of_day": day, "events_with_time": int(counted[i])}
+        )
     return out
+
+
+def _top(values: FloatArray) -> list[int]:
+    """Positions of the ``TOP_HOURS`` largest positive values, ties to the earlier hour."""
+    best = np.lexsort((np.arange(values.size), -values))[:TOP_HOURS]
+    return [int(s) for s in best if values[s] > 0]
+
+
+def _span(hour: int) -> str:
+    return f"{hour:02d}:00-{(hour + 1) % 24:02d}:00"
+
+
+def _share(value: float, total: float, slots: int) -> dict[str, float]:
+    share = float(value) / total
+    return {"share": round(share, 4), "lift": round(share * slots, 2)}
 
 
 def area_histories(

@@ -42,7 +42,11 @@ def plan_to_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for area in plan["areas"]:
         when = area["when"]
-        hours = when if isinstance(when, str) else "; ".join(h["label"] for h in when["top_hours"])
+        week, day = (
+            (when, when)
+            if isinstance(when, str)
+            else (_labels(when, "top_hours"), _labels(when, "top_hours_of_day"))
+        )
         row = {
             "as_of": plan["as_of"],
             "period_start": plan["period_start"],
@@ -57,13 +61,18 @@ def plan_to_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
         row.update({f"expected_{k}": v for k, v in area["expected_by_type"].items()})
         row.update(
             {
-                "when": hours,
+                "when": week,
+                "when_of_day": day,
                 "reasons": " | ".join(area["reasons"]),
                 "cells": ";".join(area["cells"]),
             }
         )
         rows.append(row)
     return rows
+
+
+def _labels(when: dict[str, Any], key: str) -> str:
+    return "; ".join(h["label"] for h in when[key])
 
 
 def write_plan(plan: dict[str, Any], out: Path) -> None:
