@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from hotspots.errors import ConfigError
-from hotspots.grid import cells_area_km2, points_to_cells, strings_to_cells
+from hotspots.grid import cells_area_km2, cells_to_latlng, points_to_cells, strings_to_cells
 from hotspots.publishing import (
     AreaHistory,
     PlanBudget,
@@ -113,6 +113,17 @@ def test_total_km2_budget_caps_the_sum() -> None:
     assert len(areas) == 3
     assert sum(float(km2[m].sum()) for m in areas) <= 1.5
     assert all(float(km2[m].sum()) <= 0.5 for m in areas)  # total / areas each
+
+
+def test_a_total_smaller_than_every_area_at_its_max_still_gives_every_area() -> None:
+    cells = disk(CENTRE, 12)
+    lat, _ = cells_to_latlng(cells)
+    km2 = cells_area_km2(cells)
+    budget = PlanBudget(areas=5, max_area_km2=2.0, total_km2=5.0)
+    areas = grow_areas(cells, lat - lat.min(), km2, budget)  # risk rises to the north
+    # without keeping a cell for each area to come, 18 + 18 + 11 cells would leave none
+    assert [m.size for m in areas] == [18, 18, 9, 1, 1]
+    assert sum(float(km2[m].sum()) for m in areas) <= 5.0
 
 
 def test_is_contiguous_rejects_two_islands() -> None:

@@ -43,7 +43,8 @@ class PlanBudget:
     """How much ground the patrols can cover.
 
     ``areas`` areas of at most ``max_area_km2`` each; with ``total_km2`` the areas together cover
-    at most that much (each still under ``max_area_km2`` when given, else ``total_km2 / areas``).
+    at most that much (each still under ``max_area_km2`` when given, else ``total_km2 / areas``);
+    an area then leaves at least one cell's area for each area still to come.
     """
 
     areas: int
@@ -144,13 +145,15 @@ def grow_areas(
         raise ConfigError(f"seed {seed!r}: must be one of {list(SEEDS)}")
     taken = np.zeros(cells.size, dtype=bool)
     per_area, total_left = budget.per_area_km2(), budget.total_limit_km2()
+    smallest = float(cell_km2.min()) if cell_km2.size else 0.0
     pick = _seed_picker(cells, score, cell_km2, per_area, taken, seed)
     areas: list[IntArray] = []
     while len(areas) < budget.areas:
         first = pick()
         if first is None:
             break
-        limit = min(per_area, total_left) * (1 + _SLACK)
+        reserve = (budget.areas - len(areas) - 1) * smallest  # one cell for each area to come
+        limit = min(per_area, total_left - reserve) * (1 + _SLACK)
         if cell_km2[first] > limit:
             break
         members = _grow_one(cells, score, cell_km2, taken, first, limit)
