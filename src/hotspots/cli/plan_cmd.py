@@ -57,7 +57,7 @@ def plan(
 
     from hotspots.config import get_settings
     from hotspots.grid import cells_area_km2
-    from hotspots.jobs.forecast import forecast_events, parse_as_of
+    from hotspots.jobs.forecast import parse_as_of
     from hotspots.publishing import PlanBudget, build_plan, check_budget, plan_suffix, write_plan
     from hotspots.registry import Registry
 
@@ -86,20 +86,12 @@ def plan(
     budget = PlanBudget(areas, max_area_km2, total_km2)
     check_budget(budget, cells_area_km2(cells), first.resolution_)  # before any reading
     flags = {"preset": preset, "map_": map_, "crs": crs, "tz": tz}
-    forecasts, histories = {}, []
-    for name, each in loaded.items():
-        history = read_history(each.manifest, events, max_reject_fraction, **flags)
-        with stage(f"forecasting {name} as_of {date.date()}"):
-            frame, warnings = forecast_events(each.forecaster, history, [date], 1, each.manifest)
-        for warning in warnings:
-            console.print(f"warning: {name}: {warning}", soft_wrap=True)
-        forecasts[name] = frame
-        histories.append(history)
+    forecasts, history = _forecasts(loaded, events, date, max_reject_fraction, flags)
     document = build_plan(
         forecasts,
         cells,
         first.resolution_,
-        histories[0],
+        history,
         as_of=date,
         freq=first.freq_,
         budget=budget,
@@ -117,6 +109,29 @@ def plan(
         soft_wrap=True,
     )
     print_created(created)
+
+
+def _forecasts(
+    loaded: dict[str, Any], events: Path, date: Any, max_reject: float | None, flags: dict[str, Any]
+) -> tuple[dict[str, Any], Any]:
+    """Each model's forecast for ``date``, made as ``hotspots forecast`` makes it, and the
+    events as the first model reads them (models that read events alike share one read)."""
+    import json
+
+    from hotspots.jobs.data import event_options
+    from hotspots.jobs.forecast import forecast_events
+
+    forecasts, read = {}, {}
+    for name, each in loaded.items():
+        how = json.dumps(event_options(each.manifest), sort_keys=True, default=str)
+        if how not in read:
+            read[how] = read_history(each.manifest, events, max_reject, **flags)
+        with stage(f"forecasting {name} as_of {date.date()}"):
+            frame, warnings = forecast_events(each.forecaster, read[how], [date], 1, each.manifest)
+        for warning in warnings:
+            console.print(f"warning: {name}: {warning}", soft_wrap=True)
+        forecasts[name] = frame
+    return forecasts, next(iter(read.values()))
 
 
 def _one_date(value: str, freq: str, parse: Any) -> list[Any]:

@@ -127,8 +127,6 @@ def build_plan(
         _area(i, m, cells, expected, counts[i], totals[i], km2[i], whens[i], reasons(histories[i]))
         for i, m in enumerate(members)
     ]
-    top = top_cells_at_area(score, cell_km2, float(km2.sum()))
-    city = float(score.sum())
     return {
         "as_of": as_of.strftime("%Y-%m-%d"),
         "period_start": period_start.strftime("%Y-%m-%d") if period_start is not None else None,
@@ -143,15 +141,24 @@ def build_plan(
             for k in expected
         },
         "algorithm": ALGORITHM[seed],
-        "summary": {
-            "areas": len(areas),
-            "area_km2": _r(km2.sum()),
-            "expected_count": _r(counts.sum()),
-            "score": _r(totals.sum()),
-            "share_of_forecast": _r(totals.sum() / city) if city > 0 else 0.0,
-            "top_cells_share_same_area": _r(score[top].sum() / city) if city > 0 else 0.0,
-        },
+        "summary": _summary(score, cell_km2, km2, counts, totals),
         "areas": areas,
+    }
+
+
+def _summary(
+    score: FloatArray, cell_km2: FloatArray, km2: FloatArray, counts: FloatArray, totals: FloatArray
+) -> dict[str, Any]:
+    """The plan's totals, and the share the same km2 of the highest single cells would hold."""
+    top = top_cells_at_area(score, cell_km2, float(km2.sum()))
+    city = float(score.sum())
+    return {
+        "areas": int(km2.size),
+        "area_km2": _r(km2.sum()),
+        "expected_count": _r(counts.sum()),
+        "score": _r(totals.sum()),
+        "share_of_forecast": _r(totals.sum() / city) if city > 0 else 0.0,
+        "top_cells_share_same_area": _r(score[top].sum() / city) if city > 0 else 0.0,
     }
 
 
