@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import h3
 import numpy as np
 import pandas as pd
@@ -17,7 +20,9 @@ from hotspots.publishing import (
     grow_areas,
     history_reasons,
     is_contiguous,
+    plan_to_bytes,
     top_cells_at_area,
+    write_plan,
 )
 
 TZ = "America/Chicago"
@@ -251,6 +256,23 @@ def test_precomputed_event_cells_give_the_same_plan(city: dict[str, np.ndarray])
     assert fast == plain and len(plain["areas"]) == 3
     with pytest.raises(ValueError, match=f"2 event cells for {len(events)} events"):
         build_plan(forecasts, cells, 9, events, event_cells=given[:2], **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", ["json", "geojson"])
+def test_written_file_is_the_bytes_a_service_would_serve(
+    city: dict[str, np.ndarray], tmp_path: Path, fmt: str
+) -> None:
+    plan = plan_for(city, history(city))
+    out = tmp_path / f"plan.{fmt}"
+    write_plan(plan, out)
+    assert out.read_bytes() == plan_to_bytes(plan, fmt)
+    doc = json.loads(out.read_bytes())
+    if fmt == "json":
+        assert doc == plan
+    else:
+        assert [f["properties"]["rank"] for f in doc["features"]] == [1, 2]
+        assert doc["features"][0]["geometry"] == plan["areas"][0]["boundary"]
+        assert doc["plan"]["summary"] == plan["summary"]
 
 
 def test_month_only_history_gives_unknown_hours(city: dict[str, np.ndarray]) -> None:

@@ -6,7 +6,13 @@ model's cells and the event history, returning JSON-able data.
 
 from hotspots.publishing.plan_context import AreaHistory, ReasonFn, history_reasons
 from hotspots.publishing.plan_document import build_plan, cells_to_boundary_geojson
-from hotspots.publishing.plan_io import plan_suffix, plan_to_geojson, plan_to_rows, write_plan
+from hotspots.publishing.plan_io import (
+    plan_suffix,
+    plan_to_bytes,
+    plan_to_geojson,
+    plan_to_rows,
+    write_plan,
+)
 from hotspots.publishing.plans import (
     PlanBudget,
     check_budget,
@@ -28,6 +34,7 @@ __all__ = [
     "history_reasons",
     "is_contiguous",
     "plan_suffix",
+    "plan_to_bytes",
     "plan_to_geojson",
     "plan_to_rows",
     "write_plan",

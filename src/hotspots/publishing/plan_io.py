@@ -37,6 +37,15 @@ def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "plan": meta, "features": features}
 
 
+def plan_to_bytes(plan: dict[str, Any], fmt: str) -> bytes:
+    """The document as ``json`` or ``geojson`` bytes: what ``hotspots plan`` writes, so a
+    service answering with these bytes serves the CLI's file byte for byte."""
+    if fmt not in ("json", "geojson"):
+        raise ConfigError(f"format {fmt!r}: must be json or geojson")
+    doc = plan if fmt == "json" else plan_to_geojson(plan)
+    return json.dumps(doc, separators=(",", ":")).encode("utf-8")
+
+
 def plan_to_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """One flat row per area: cells joined by ';', reasons by ' | ', hours as labels."""
     rows = []
@@ -87,5 +96,4 @@ def write_plan(plan: dict[str, Any], out: Path) -> None:
                 writer.writeheader()
                 writer.writerows(rows)
         else:
-            doc = plan if suffix == ".json" else plan_to_geojson(plan)
-            Path(tmp).write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
+            Path(tmp).write_bytes(plan_to_bytes(plan, suffix.lstrip(".")))
