@@ -22,7 +22,8 @@ print(sorted({{m.split(".")[0] for m in sys.modules}} & set({heavy!r})))
 
 
 @pytest.mark.parametrize(
-    "args", [["--version"], ["--help"], ["train", "--help"], ["forecast", "--help"]]
+    "args",
+    [["--version"], ["--help"], ["train", "--help"], ["forecast", "--help"], ["plan", "--help"]],
 )
 def test_help_and_version_load_no_heavy_library(args: list[str]) -> None:
     code = PROBE.format(args=args, heavy=HEAVY)

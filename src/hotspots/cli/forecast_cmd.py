@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -11,6 +13,9 @@ from hotspots.cli.data_cmds import PRESET_HELP, print_created
 from hotspots.cli.main import app, console
 from hotspots.cli.progress import stage
 from hotspots.cli.render import print_report
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _MODELS_DIR = typer.Option(None, help="Registry folder [default: HOTSPOTS_MODELS_DIR or models].")
 _PRESET = typer.Option(None, help=f"Source format. {PRESET_HELP}.")
@@ -42,7 +47,6 @@ def forecast(
     as_of, or the first one after it. Rows: as_of, period_start, cell, expected_count, rank.
     """
     from hotspots.config import get_settings
-    from hotspots.jobs.data import event_options, ingest_options, load_events
     from hotspots.jobs.forecast import forecast_events, output_suffix, parse_as_of, write_forecast
     from hotspots.registry import Registry
 
@@ -50,20 +54,13 @@ def forecast(
     output_suffix(output)
     created = check_output(output, "--output")
     loaded = Registry(models_dir or get_settings().models_dir).load(model, version)
-    kwargs = event_options(loaded.manifest)  # how the model's own events were read
-    if preset is not None:
-        kwargs.update(preset=preset, map=map_)  # another preset brings its own columns
-    flags = {"map": map_, "crs": crs, "timezone": tz, "max_reject_fraction": max_reject_fraction}
-    kwargs.update({k: v for k, v in flags.items() if v is not None})
-    options = ingest_options(**kwargs)
     dates = parse_as_of(as_of, loaded.forecaster.freq_)
-    with stage(f"reading {events.name}"):
-        history = load_events(events, options)
-    if history.report is not None:
-        print_report(console, history.report)
+    history = read_history(
+        loaded.manifest, events, max_reject_fraction, preset=preset, map_=map_, crs=crs, tz=tz
+    )
     with stage(f"forecasting {len(dates)} as_of date(s)"):
         frame, warnings = forecast_events(
-            loaded.forecaster, history.events, dates, horizon, loaded.manifest
+            loaded.forecaster, history, dates, horizon, loaded.manifest
         )
     for warning in warnings:
         console.print(f"warning: {warning}", soft_wrap=True)
@@ -74,3 +71,30 @@ def forecast(
         soft_wrap=True,
     )
     print_created(created)
+
+
+def read_history(
+    manifest: Mapping[str, Any],
+    events: Path,
+    max_reject_fraction: float | None,
+    *,
+    preset: str | None,
+    map_: str | None,
+    crs: str | None,
+    tz: str | None,
+) -> pd.DataFrame:
+    """The events of ``events`` read as the model's own were (its manifest), the flags on top;
+    the validation report is printed. Shared by ``forecast`` and ``plan``."""
+    from hotspots.jobs.data import event_options, ingest_options, load_events
+
+    kwargs = event_options(manifest)  # how the model's own events were read
+    if preset is not None:
+        kwargs.update(preset=preset, map=map_)  # another preset brings its own columns
+    flags = {"map": map_, "crs": crs, "timezone": tz, "max_reject_fraction": max_reject_fraction}
+    kwargs.update({k: v for k, v in flags.items() if v is not None})
+    options = ingest_options(**kwargs)
+    with stage(f"reading {events.name}"):
+        history = load_events(events, options)
+    if history.report is not None:
+        print_report(console, history.report)
+    return history.events

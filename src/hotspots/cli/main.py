@@ -75,6 +75,7 @@ def main() -> None:
         data_cmds,
         forecast_cmd,
         model_cmds,
+        plan_cmd,
         serve_cmd,
         service_cmds,
         train_cmds,

@@ -192,7 +192,11 @@ def cell_area_km2(resolution: int) -> float:
 def cells_area_km2(cells: npt.ArrayLike) -> FloatArray:
     """Exact area of each cell in square kilometres."""
     arr = np.asarray(cells, dtype=np.uint64)
-    return np.array([h3.cell_area(h3.int_to_str(int(c)), unit="km^2") for c in arr])
+    if HAVE_H3RONPY:
+        return np.asarray(h3ronpy.cells_area_km2(pa.array(arr)), dtype=np.float64)
+    return np.array(  # pragma: no cover
+        [h3.cell_area(h3.int_to_str(int(c)), unit="km^2") for c in arr], dtype=np.float64
+    )
 
 
 def cell_to_boundary(cell: int) -> list[tuple[float, float]]:

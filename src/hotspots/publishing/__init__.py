@@ -1,0 +1,42 @@
+"""Publishing: the documents built from forecasts (patrol plans), for the CLI and the API alike.
+
+A layer above ``jobs`` and below ``service`` / ``cli``: pure functions of a forecast, the
+model's cells and the event history, returning JSON-able data.
+"""
+
+from hotspots.publishing.plan_context import AreaHistory, ReasonFn, history_reasons
+from hotspots.publishing.plan_document import build_plan, cells_to_boundary_geojson
+from hotspots.publishing.plan_io import (
+    plan_suffix,
+    plan_to_bytes,
+    plan_to_geojson,
+    plan_to_rows,
+    write_plan,
+)
+from hotspots.publishing.plans import (
+    PlanBudget,
+    check_budget,
+    combine_scores,
+    grow_areas,
+    is_contiguous,
+    top_cells_at_area,
+)
+
+__all__ = [
+    "AreaHistory",
+    "PlanBudget",
+    "ReasonFn",
+    "build_plan",
+    "cells_to_boundary_geojson",
+    "check_budget",
+    "combine_scores",
+    "grow_areas",
+    "history_reasons",
+    "is_contiguous",
+    "plan_suffix",
+    "plan_to_bytes",
+    "plan_to_geojson",
+    "plan_to_rows",
+    "write_plan",
+    "top_cells_at_area",
+]

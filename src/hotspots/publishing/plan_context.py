@@ -1,0 +1,236 @@
+"""What a patrol area's own history says: when its crime happens and why it was chosen.
+
+Both read the events before the plan's ``as_of`` that fall in each area, vectorised over all
+events at once (one ``bincount`` per question). Reasons are a small pluggable function of an
+``AreaHistory``: the default, ``history_reasons``, compares the long-run rate with the last few
+periods; a forecaster's own explain hook can be wrapped into the same signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from hotspots.features import period_floor
+from hotspots.grid import points_to_cells
+from hotspots.jobs.data import local_times
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+TOP_HOURS = 3
+"""Hours of the week reported per area."""
+RECENT_PERIODS = 4
+"""The 'recent' window of ``history_reasons``, in model periods."""
+UNITS = {"D": "day", "W": "week", "M": "month"}
+
+
+@dataclass(frozen=True)
+class AreaEvents:
+    """The history events that fall in some plan area: which area, weight, time."""
+
+    area: IntArray
+    """Area index (0-based, in plan order) of each event."""
+    weight: FloatArray
+    """Severity weight of each event's crime type."""
+    times: pd.Series
+    """Local wall-clock times (naive)."""
+    timed: npt.NDArray[np.bool_]
+    """True where the time of day is known (minute or hour precision)."""
+    city_events: int
+    """Number of history events in the study area, in an area or not."""
+    first: pd.Timestamp | None
+    """The earliest history event (of the study area), for the long-run window."""
+
+
+@dataclass(frozen=True)
+class AreaHistory:
+    """What a reason function sees about one area."""
+
+    counts: FloatArray
+    """Events (of the plan's types) per model period, oldest first, the last ending at as_of."""
+    area_km2: float
+    city_rate: float
+    """The city's events per period and km2 over the same periods."""
+    expected: float
+    """The forecast's expected count for the area's next period."""
+    freq: str
+
+
+ReasonFn = Callable[[AreaHistory], list[str]]
+
+
+def events_in_areas(
+    events: pd.DataFrame,
+    cells: npt.NDArray[np.uint64],
+    resolution: int,
+    cell_area: IntArray,
+    as_of: pd.Timestamp,
+    category_weight: Mapping[str, float] | None,
+    event_cells: npt.NDArray[np.uint64] | None = None,
+) -> AreaEvents:
+    """The events before ``as_of`` in the study cells, with the area each falls in (-1: none).
+
+    ``cell_area[i]`` is the area index of ``cells[i]`` (-1 outside every area).
+    ``category_weight`` maps a category to its type's severity weight; categories not in it
+    are left out (``None``: every category, weight 1). ``event_cells`` (each event row's cell at
+    ``resolution``) saves indexing the points again when several plans read the same events.
+    """
+    if event_cells is not None and len(event_cells) != len(events):
+        raise ValueError(f"{len(event_cells)} event cells for {len(events)} events")
+    times = local_times(events)
+    keep = np.array(times < as_of, dtype=bool)  # a writable copy
+    category = events["category"]
+    if category_weight is not None:
+        keep &= np.asarray(category.isin(list(category_weight)), dtype=bool)
+    rows = np.flatnonzero(keep)  # only the events read are indexed (a fraction of a city's)
+    weight = np.ones(rows.size, dtype=np.float64)
+    if category_weight is not None:
+        weight = np.asarray(category.take(rows).map(dict(category_weight)), dtype=np.float64)
+    if event_cells is not None:
+        where = np.asarray(event_cells, dtype=np.uint64)[rows]
+    else:
+        lat = events["lat"].to_numpy(np.float64)[rows]
+        where = points_to_cells(lat, events["lng"].to_numpy(np.float64)[rows], resolution)
+    pos = np.minimum(np.searchsorted(cells, where), max(cells.size - 1, 0))
+    inside = cells[pos] == where if cells.size else np.zeros(rows.size, dtype=bool)
+    area = np.where(inside, cell_area[pos], -1)
+    hit = area >= 0
+    precision = events["time_precision"].take(rows[hit]).astype(str).to_numpy()
+    return AreaEvents(
+        area=area[hit].astype(np.int64),
+        weight=weight[hit],
+        times=times.take(rows[hit]).reset_index(drop=True),
+        timed=precision == "minute",
+        city_events=int(inside.sum()),
+        first=pd.Timestamp(times.take(rows[inside]).min()) if inside.any() else None,
+    )
+
+
+def hours_of_week(found: AreaEvents, n_areas: int) -> list[dict[str, Any] | str]:
+    """Per area, the ``TOP_HOURS`` hours of the week, and of the day (all days together: a
+    steadier signal on a thin history), with the most severity-weighted events; "unknown"
+    when none of its events has a time of day (month- or day-only data).
+
+    ``lift`` is the share over an even spread's (1/168 of the week, 1/24 of the day).
+    """
+    timed = found.timed
+    slot = (found.times.dt.day_of_week.to_numpy() * 24 + found.times.dt.hour.to_numpy())[timed]
+    grid = np.bincount(
+        found.area[timed] * 168 + slot, weights=found.weight[timed], minlength=n_areas * 168
+    ).reshape(n_areas, 168)
+    of_day = grid.reshape(n_areas, 7, 24).sum(axis=1)
+    counted = np.bincount(found.area[timed], minlength=n_areas)
+    out: list[dict[str, Any] | str] = []
+    for i in range(n_areas):
+        total = float(grid[i].sum())
+        if counted[i] == 0 or total <= 0:
+            out.append("unknown")
+            continue
+        week = [
+            {"day": DAYS[s // 24], "hour": s % 24, "label": f"{DAYS[s // 24]} {_span(s % 24)}"}
+            | _share(grid[i, s], total, 168)
+            for s in _top(grid[i])
+        ]
+        day = [
+            {"hour": h, "label": _span(h)} | _share(of_day[i, h], total, 24)
+            for h in _top(of_day[i])
+        ]
+        out.append(
+            {"top_hours": week, "top_hours_of_day": day, "events_with_time": int(counted[i])}
+        )
+    return out
+
+
+def _top(values: FloatArray) -> list[int]:
+    """Positions of the ``TOP_HOURS`` largest positive values, ties to the earlier hour."""
+    best = np.lexsort((np.arange(values.size), -values))[:TOP_HOURS]
+    return [int(s) for s in best if values[s] > 0]
+
+
+def _span(hour: int) -> str:
+    return f"{hour:02d}:00-{(hour + 1) % 24:02d}:00"
+
+
+def _share(value: float, total: float, slots: int) -> dict[str, float]:
+    share = float(value) / total
+    return {"share": round(share, 4), "lift": round(share * slots, 2)}
+
+
+def area_histories(
+    found: AreaEvents,
+    n_areas: int,
+    as_of: pd.Timestamp,
+    freq: str,
+    area_km2: FloatArray,
+    city_km2: float,
+    expected: FloatArray,
+) -> list[AreaHistory]:
+    """Event counts per whole period before ``as_of`` for every area (one bincount); not
+    weighted, so reasons speak of events an officer can count."""
+    end = pd.Timestamp(period_floor([as_of], freq)[0])
+    start = pd.Timestamp(period_floor([found.first], freq)[0]) if found.first is not None else end
+    periods = pd.date_range(start, end, freq={"D": "D", "W": "W-MON", "M": "MS"}[freq])
+    periods = periods[periods < end]
+    n = max(len(periods), 1)
+    index = np.searchsorted(periods.values, period_floor(found.times, freq), side="right") - 1
+    ok = index >= 0
+    counts = np.bincount(found.area[ok] * n + index[ok], minlength=n_areas * n)
+    counts = counts.reshape(n_areas, n).astype(np.float64)
+    city_rate = found.city_events / n / city_km2 if city_km2 > 0 else 0.0
+    return [
+        AreaHistory(counts[i], float(area_km2[i]), city_rate, float(expected[i]), freq)
+        for i in range(n_areas)
+    ]
+
+
+def history_reasons(history: AreaHistory) -> list[str]:
+    """Readable reasons from the area's own history, strongest first (at most three).
+
+    - long-run hotspot: the area's rate per km2 over the whole history is >= 2x the city's;
+    - recent rise: the last ``RECENT_PERIODS`` periods average >= 1.25x the long-run mean;
+    - near repeats: the last period alone had >= 3 events and >= 2x the long-run mean;
+    - otherwise, the forecast itself (its expected count).
+    """
+    unit = UNITS[history.freq]
+    counts = history.counts
+    long_run = float(counts.mean()) if counts.size else 0.0
+    found: list[tuple[float, str]] = []
+    if history.area_km2 > 0 and history.city_rate > 0 and counts.size:
+        ratio = long_run / history.area_km2 / history.city_rate
+        if ratio >= 2:
+            found.append(
+                (
+                    ratio,
+                    f"long-run hotspot: {ratio:.1f}x the city's rate per km2 over "
+                    f"{counts.size} {unit}s",
+                )
+            )
+    if counts.size > RECENT_PERIODS and long_run > 0:
+        recent = float(counts[-RECENT_PERIODS:].mean())
+        if recent >= 1.25 * long_run:
+            found.append(
+                (
+                    recent / long_run,
+                    f"recent rise: {recent:.1f} a {unit} in the last {RECENT_PERIODS} {unit}s "
+                    f"against {long_run:.1f} long-run",
+                )
+            )
+    if counts.size and counts[-1] >= 3 and counts[-1] >= 2 * long_run:
+        found.append(
+            (
+                float(counts[-1]) / max(long_run, 1e-9),
+                f"near repeats: {counts[-1]:.0f} events in the last {unit}",
+            )
+        )
+    found.sort(key=lambda pair: -pair[0])
+    reasons = [text for _, text in found[:3]]
+    if not reasons:
+        reasons.append(f"forecast: {history.expected:.1f} expected next {unit}")
+    return reasons

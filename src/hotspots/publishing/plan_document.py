@@ -1,0 +1,240 @@
+"""The patrol plan document: where (areas), for what (per type), when (hours), why (reasons).
+
+``build_plan`` is a pure function of the forecast(s), the model's study cells and the event
+history; its result is plain JSON-able data, so ``hotspots plan`` and the API can serve the
+same document. Expected counts carry an 80% Poisson interval of the area's summed count (the
+spread of the count around the forecast, not model uncertainty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import h3
+import numpy as np
+import pandas as pd
+from scipy.stats import poisson
+
+from hotspots.errors import ConfigError
+from hotspots.grid import cells_area_km2, cells_to_strings
+from hotspots.publishing.plan_context import (
+    FloatArray,
+    ReasonFn,
+    area_histories,
+    events_in_areas,
+    history_reasons,
+    hours_of_week,
+)
+from hotspots.publishing.plans import (
+    CellArray,
+    IntArray,
+    PlanBudget,
+    check_budget,
+    combine_scores,
+    grow_areas,
+    top_cells_at_area,
+)
+
+INTERVAL = (0.1, 0.9)
+"""Quantiles of the Poisson interval of an area's count (80%, as the forecast document)."""
+ALGORITHM = {
+    "cell": "greedy region growing over H3 adjacency: each area starts at the highest-scoring "
+    "free cell and takes its best adjacent free cell until the area limit",
+    "window": "greedy region growing over H3 adjacency: each area starts at the free cell whose "
+    "disk of about one area holds the most free score and takes its best adjacent free cell "
+    "until the area limit",
+}
+
+
+def forecast_to_expected(frame: pd.DataFrame, cells: CellArray) -> tuple[FloatArray, pd.Timestamp]:
+    """Expected counts aligned with ``cells`` from a ranked forecast of one as_of (its first
+    period), and that period's start; cells the forecast lacks count 0."""
+    if frame.empty:
+        raise ConfigError("the forecast has no rows")
+    if "as_of" in frame and frame["as_of"].nunique() > 1:
+        raise ConfigError("a plan is built from the forecast of one as_of; this one has several")
+    first = frame["period_start"].min()
+    rows = frame.loc[frame["period_start"] == first]
+    where = rows["cell"].to_numpy(np.uint64)
+    pos = np.minimum(np.searchsorted(cells, where), cells.size - 1)
+    ok = cells[pos] == where
+    out = np.zeros(cells.size)
+    out[pos[ok]] = rows["expected_count"].to_numpy(np.float64)[ok]
+    return out, pd.Timestamp(first)
+
+
+def build_plan(
+    forecasts: Mapping[str, pd.DataFrame],
+    cells: CellArray,
+    resolution: int,
+    events: pd.DataFrame,
+    *,
+    as_of: pd.Timestamp,
+    freq: str,
+    budget: PlanBudget,
+    weights: Mapping[str, float] | None = None,
+    categories: Mapping[str, tuple[str, ...] | None] | None = None,
+    reasons: ReasonFn = history_reasons,
+    seed: str = "cell",
+    event_cells: CellArray | None = None,
+) -> dict[str, Any]:
+    """The plan document for ``budget`` from one forecast per crime type.
+
+    Parameters
+    ----------
+    forecasts
+        Crime type -> ranked forecast of one as_of (``forecast_events`` output); the plan is for
+        its first period.
+    cells, resolution
+        The model's study cells (sorted uint64) and their H3 resolution.
+    events
+        The event history (event table); only events before ``as_of`` are read.
+    weights
+        Severity weight per type (default 1); the areas maximise the weighted sum.
+    categories
+        Type -> event categories it counts (a model's ``target_``; ``None``: all), for the
+        areas' hours and reasons.
+    reasons
+        Area history -> reasons; swap in a forecaster's explain hook here.
+    seed
+        How each area's first cell is chosen (``plans.SEEDS``).
+    event_cells
+        Optional: each event row's cell at ``resolution``, when the caller holds them already
+        (a service publishing several budgets from one event table); else computed.
+    """
+    cells = np.asarray(cells, dtype=np.uint64)
+    expected: dict[str, FloatArray] = {}
+    period_start = None
+    for name, frame in forecasts.items():
+        expected[name], period_start = forecast_to_expected(frame, cells)
+    score = combine_scores(expected, weights)
+    cell_km2 = cells_area_km2(cells)
+    check_budget(budget, cell_km2, resolution)
+    members = grow_areas(cells, score, cell_km2, budget, seed)
+    members.sort(key=lambda m: (-float(score[m].sum()), int(m[0])))  # rank 1 = most at stake
+    cell_area = np.full(cells.size, -1, dtype=np.int64)
+    for i, m in enumerate(members):
+        cell_area[m] = i
+    cat_weight = _category_weights(events, expected, weights, categories)
+    found = events_in_areas(events, cells, resolution, cell_area, as_of, cat_weight, event_cells)
+    totals = np.array([score[m].sum() for m in members])
+    counts = np.array([sum(e[m].sum() for e in expected.values()) for m in members])
+    km2 = np.array([cell_km2[m].sum() for m in members])
+    whens = hours_of_week(found, len(members))
+    histories = area_histories(found, len(members), as_of, freq, km2, float(cell_km2.sum()), counts)
+    areas = [
+        _area(i, m, cells, expected, counts[i], totals[i], km2[i], whens[i], reasons(histories[i]))
+        for i, m in enumerate(members)
+    ]
+    return {
+        "as_of": as_of.strftime("%Y-%m-%d"),
+        "period_start": period_start.strftime("%Y-%m-%d") if period_start is not None else None,
+        "freq": freq,
+        "resolution": int(resolution),
+        "budget": budget.as_dict(),
+        "types": {
+            k: {
+                "weight": float((weights or {}).get(k, 1.0)),
+                "categories": _listed((categories or {}).get(k)),
+            }
+            for k in expected
+        },
+        "algorithm": ALGORITHM[seed],
+        "summary": _summary(score, cell_km2, km2, counts, totals),
+        "areas": areas,
+    }
+
+
+def _summary(
+    score: FloatArray, cell_km2: FloatArray, km2: FloatArray, counts: FloatArray, totals: FloatArray
+) -> dict[str, Any]:
+    """The plan's totals, and the share the same km2 of the highest single cells would hold."""
+    top = top_cells_at_area(score, cell_km2, float(km2.sum()))
+    city = float(score.sum())
+    return {
+        "areas": int(km2.size),
+        "area_km2": _r(km2.sum()),
+        "expected_count": _r(counts.sum()),
+        "score": _r(totals.sum()),
+        "share_of_forecast": _r(totals.sum() / city) if city > 0 else 0.0,
+        "top_cells_share_same_area": _r(score[top].sum() / city) if city > 0 else 0.0,
+    }
+
+
+def _category_weights(
+    events: pd.DataFrame,
+    expected: Mapping[str, FloatArray],
+    weights: Mapping[str, float] | None,
+    categories: Mapping[str, tuple[str, ...] | None] | None,
+) -> dict[str, float] | None:
+    """Event category -> the largest weight of a type that counts it (None: all, weight 1)."""
+    if categories is None and not weights:
+        return None
+    listed = {name: (categories or {}).get(name) for name in expected}
+    seen: list[str] = []
+    if any(cats is None for cats in listed.values()):
+        seen = [str(c) for c in pd.unique(events["category"].dropna())]
+    out: dict[str, float] = {}
+    for name, cats in listed.items():
+        weight = float((weights or {}).get(name, 1.0))
+        for cat in seen if cats is None else cats:
+            out[cat] = max(out.get(cat, 0.0), weight)
+    return out
+
+
+def _area(
+    index: int,
+    members: IntArray,
+    cells: CellArray,
+    expected: Mapping[str, FloatArray],
+    count: float,
+    score: float,
+    km2: float,
+    when: dict[str, Any] | str,
+    why: list[str],
+) -> dict[str, Any]:
+    low, high = (poisson.ppf(q, count) if count > 0 else 0.0 for q in INTERVAL)
+    strings = [str(s) for s in cells_to_strings(cells[members])]
+    return {
+        "rank": index + 1,
+        "area_km2": _r(km2),
+        "n_cells": len(strings),
+        "expected_count": _r(count),
+        "interval": {
+            "low": int(low),
+            "high": int(high),
+            "level": round(INTERVAL[1] - INTERVAL[0], 2),
+        },
+        "score": _r(score),
+        "expected_by_type": {k: _r(v[members].sum()) for k, v in expected.items()},
+        "when": when,
+        "reasons": why,
+        "cells": strings,
+        "boundary": cells_to_boundary_geojson(strings),
+    }
+
+
+def cells_to_boundary_geojson(cells: list[str]) -> dict[str, Any]:
+    """The dissolved outline of H3 cells as a GeoJSON geometry ([lng, lat] pairs, closed
+    rings, 6 decimals); one Polygon for a contiguous area."""
+    geo = h3.cells_to_geo(cells)  # h3 v4 gives GeoJSON order already: (lng, lat)
+    return {"type": geo["type"], "coordinates": _round(geo["coordinates"])}
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        if value and isinstance(value[0], float):
+            return [round(v, 6) for v in value]
+        return [_round(v) for v in value]
+    return value
+
+
+def _listed(cats: tuple[str, ...] | str | None) -> list[str] | None:
+    if cats is None:
+        return None
+    return [cats] if isinstance(cats, str) else [str(c) for c in cats]
+
+
+def _r(value: Any) -> float:
+    return round(float(value), 4)

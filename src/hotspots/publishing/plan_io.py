@@ -1,0 +1,99 @@
+"""A plan document as a file: JSON (the document), GeoJSON (one feature per area) or CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from hotspots.atomic import atomic_path
+from hotspots.errors import ConfigError
+
+PLAN_SUFFIXES: tuple[str, ...] = (".json", ".geojson", ".csv")
+
+
+def plan_suffix(out: Path) -> str:
+    """The output format of a plan file by its suffix; ConfigError for any other."""
+    suffix = out.suffix.lower()
+    if suffix not in PLAN_SUFFIXES:
+        raise ConfigError(f"--output {out.name}: the suffix must be one of {list(PLAN_SUFFIXES)}")
+    return suffix
+
+
+def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:
+    """A FeatureCollection with one feature per area (its dissolved boundary); the plan's own
+    fields (as_of, budget, summary, ...) ride along as the foreign member ``plan``."""
+    features = [
+        {
+            "type": "Feature",
+            "id": area["rank"],
+            "geometry": area["boundary"],
+            "properties": {k: v for k, v in area.items() if k != "boundary"},
+        }
+        for area in plan["areas"]
+    ]
+    meta = {k: v for k, v in plan.items() if k != "areas"}
+    return {"type": "FeatureCollection", "plan": meta, "features": features}
+
+
+def plan_to_bytes(plan: dict[str, Any], fmt: str) -> bytes:
+    """The document as ``json`` or ``geojson`` bytes: what ``hotspots plan`` writes, so a
+    service answering with these bytes serves the CLI's file byte for byte."""
+    if fmt not in ("json", "geojson"):
+        raise ConfigError(f"format {fmt!r}: must be json or geojson")
+    doc = plan if fmt == "json" else plan_to_geojson(plan)
+    return json.dumps(doc, separators=(",", ":")).encode("utf-8")
+
+
+def plan_to_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat row per area: cells joined by ';', reasons by ' | ', hours as labels."""
+    rows = []
+    for area in plan["areas"]:
+        when = area["when"]
+        week, day = (
+            (when, when)
+            if isinstance(when, str)
+            else (_labels(when, "top_hours"), _labels(when, "top_hours_of_day"))
+        )
+        row = {
+            "as_of": plan["as_of"],
+            "period_start": plan["period_start"],
+            "rank": area["rank"],
+            "area_km2": area["area_km2"],
+            "n_cells": area["n_cells"],
+            "expected_count": area["expected_count"],
+            "interval_low": area["interval"]["low"],
+            "interval_high": area["interval"]["high"],
+            "score": area["score"],
+        }
+        row.update({f"expected_{k}": v for k, v in area["expected_by_type"].items()})
+        row.update(
+            {
+                "when": week,
+                "when_of_day": day,
+                "reasons": " | ".join(area["reasons"]),
+                "cells": ";".join(area["cells"]),
+            }
+        )
+        rows.append(row)
+    return rows
+
+
+def _labels(when: dict[str, Any], key: str) -> str:
+    return "; ".join(h["label"] for h in when[key])
+
+
+def write_plan(plan: dict[str, Any], out: Path) -> None:
+    """Write a plan as JSON, GeoJSON or CSV (by suffix), atomically."""
+    suffix = plan_suffix(out)
+    with atomic_path(out) as tmp:
+        if suffix == ".csv":
+            rows = plan_to_rows(plan)
+            with Path(tmp).open("w", newline="", encoding="utf-8") as fh:
+                names = list(rows[0]) if rows else ["rank"]
+                writer = csv.DictWriter(fh, fieldnames=names)
+                writer.writeheader()
+                writer.writerows(rows)
+        else:
+            Path(tmp).write_bytes(plan_to_bytes(plan, suffix.lstrip(".")))

@@ -1,0 +1,132 @@
+"""``hotspots plan``: the areas file from registered models, and its refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import h3
+import pandas as pd
+import pytest
+
+from hotspots.features import Panel
+from hotspots.forecasters import make_forecaster
+from hotspots.registry import Registry
+from hotspots.synthetic import COLUMN_MAP, TIMEZONE
+
+RunCli = Any
+AS_OF = "2023-11-06"
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory, year_panel: Panel) -> Path:
+    """Two resolution-8 weekly models of the year city: burglary and robbery."""
+    root = tmp_path_factory.mktemp("plan_models")
+    registry = Registry(root)
+    for name, target in (("burg", "Burglary Residential"), ("rob", "Robbery")):
+        model = make_forecaster("historical_mean", target=(target,)).fit(year_panel, "2023-10-30")
+        registry.publish(name, model, spec={}, data={}, backtest={})
+    return root
+
+
+def plan_args(models: Path, events: Path, out: Path, *extra: str) -> list[str | Path]:
+    return [
+        "plan", "--model", "burg", "--models-dir", models, "--events", events,
+        "--map", COLUMN_MAP, "--tz", TIMEZONE, "--as-of", AS_OF, "--output", out, *extra,
+    ]  # fmt: skip
+
+
+def test_plan_writes_one_geojson_feature_per_area(
+    run_cli: RunCli, models: Path, year_city_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "plan.geojson"
+    events = year_city_dir / "events.csv.gz"
+    res = run_cli(
+        *plan_args(models, events, out, "--model", "rob", "--weights", "rob=3", "--seed", "window"),
+        "--areas", "4", "--max-area-km2", "3",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    doc = json.loads(out.read_text())
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 4
+    assert doc["plan"]["as_of"] == AS_OF and doc["plan"]["period_start"] == AS_OF
+    assert doc["plan"]["types"]["rob"] == {"weight": 3.0, "categories": ["Robbery"]}
+    assert "disk of about one area" in doc["plan"]["algorithm"]  # --seed window
+    seen: set[str] = set()
+    for i, feature in enumerate(doc["features"], start=1):
+        props, geometry = feature["properties"], feature["geometry"]
+        assert props["rank"] == i and geometry["type"] == "Polygon"
+        ring = geometry["coordinates"][0]
+        assert ring[0] == ring[-1] and len(ring) >= 7
+        lng, lat = ring[0]
+        assert -101 < lng < -99 and 39.5 < lat < 40.5  # GeoJSON order: lng, lat
+        assert 0 < props["area_km2"] <= 3 and len(props["cells"]) == props["n_cells"]
+        assert all(h3.get_resolution(c) == 8 for c in props["cells"])
+        assert not seen & set(props["cells"])
+        seen |= set(props["cells"])
+        by_type = props["expected_by_type"]
+        assert set(by_type) == {"burg", "rob"}
+        assert sum(by_type.values()) == pytest.approx(props["expected_count"], abs=1e-3)
+        assert props["when"]["top_hours"] and props["reasons"]
+    # the plan is built from the very forecast `hotspots forecast` writes
+    forecast = tmp_path / "f.csv"
+    res = run_cli(
+        "forecast", "--model", "burg", "--models-dir", models, "--events", events,
+        "--map", COLUMN_MAP, "--tz", TIMEZONE, "--as-of", AS_OF, "--output", forecast,
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    frame = pd.read_csv(forecast).set_index("cell")["expected_count"]
+    first = doc["features"][0]["properties"]
+    assert first["expected_by_type"]["burg"] == pytest.approx(
+        frame.loc[first["cells"]].sum(), abs=1e-3
+    )
+
+
+def test_plan_csv_has_a_row_per_area(
+    run_cli: RunCli, models: Path, year_city_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "plan.csv"
+    res = run_cli(
+        *plan_args(models, year_city_dir / "events.csv.gz", out), "--areas", "3", "--total-km2", "6"
+    )
+    assert res.code == 0, res.err
+    rows = pd.read_csv(out)
+    assert rows["rank"].tolist() == [1, 2, 3]
+    assert rows["area_km2"].sum() <= 6 and (rows["area_km2"] <= 2).all()
+    assert (rows["expected_burg"] == rows["expected_count"]).all()
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    for week, day in zip(rows["when"], rows["when_of_day"], strict=True):
+        assert week.split(" ")[0] in days and len(week.split("; ")) == 3
+        assert all(len(label) == len("22:00-23:00") for label in day.split("; "))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--areas", "3", "--max-area-km2", "0.1"], "smaller than one cell"),
+        (["--areas", "100000", "--max-area-km2", "1"], "more areas than the model's"),
+        (["--areas", "3"], "give --max-area-km2"),
+        (["--areas", "3", "--max-area-km2", "2", "--weights", "x=1"], "not a --model"),
+        (["--areas", "3", "--max-area-km2", "2", "--seed", "best"], "must be cell or window"),
+    ],
+)
+def test_impossible_budgets_exit_2_with_one_line(
+    run_cli: RunCli,
+    models: Path,
+    year_city_dir: Path,
+    tmp_path: Path,
+    extra: list[str],
+    message: str,
+) -> None:
+    out = tmp_path / "plan.json"
+    res = run_cli(*plan_args(models, year_city_dir / "events.csv.gz", out), *extra)
+    assert res.code == 2
+    errors = [line for line in res.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], res.err
+    assert not out.exists()
+
+
+def test_plan_help_has_an_example(run_cli: RunCli) -> None:
+    res = run_cli("plan", "--help")
+    assert res.code == 0
+    assert "--max-area-km2" in res.out and "Example" in res.out and "--weights" in res.out

@@ -1,0 +1,327 @@
+"""Patrol plans: greedy region growing, the area document (what, when, why) and its files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+
+from hotspots.errors import ConfigError
+from hotspots.grid import cells_area_km2, cells_to_latlng, points_to_cells, strings_to_cells
+from hotspots.publishing import (
+    AreaHistory,
+    PlanBudget,
+    build_plan,
+    combine_scores,
+    grow_areas,
+    history_reasons,
+    is_contiguous,
+    plan_to_bytes,
+    top_cells_at_area,
+    write_plan,
+)
+
+TZ = "America/Chicago"
+AS_OF = pd.Timestamp("2024-03-04")  # a Monday
+CENTRE = h3.latlng_to_cell(41.85, -87.65, 9)
+
+
+def disk(cell: str, k: int) -> np.ndarray:
+    return np.sort(np.array([h3.str_to_int(c) for c in h3.grid_disk(cell, k)], dtype=np.uint64))
+
+
+def far_cells() -> tuple[str, str]:
+    """Two cell centres 6 steps either side of CENTRE (their 1-disks do not touch)."""
+    ring = sorted(h3.grid_ring(CENTRE, 6))
+    a = ring[0]
+    b = max(ring, key=lambda c: h3.grid_distance(a, c))
+    return a, b
+
+
+@pytest.fixture(scope="module")
+def city() -> dict[str, np.ndarray]:
+    """A study area of 331 cells: low background, two clusters of 7 cells (A hotter than B)."""
+    cells = disk(CENTRE, 10)
+    a, b = far_cells()
+    rng = np.random.default_rng(3)
+    score = rng.uniform(0.01, 0.05, cells.size)
+    in_a, in_b = np.isin(cells, disk(a, 1)), np.isin(cells, disk(b, 1))
+    score[in_a] = 2.0
+    score[cells == h3.str_to_int(a)] = 4.0
+    score[in_b] = 1.0
+    return {"cells": cells, "score": score, "a": disk(a, 1), "b": disk(b, 1)}
+
+
+def seven_cells_km2(*groups: np.ndarray) -> float:
+    return max(float(cells_area_km2(g).sum()) for g in groups) * 1.001
+
+
+def test_two_clear_clusters_become_the_two_areas(city: dict[str, np.ndarray]) -> None:
+    cells, score = city["cells"], city["score"]
+    km2 = cells_area_km2(cells)
+    budget = PlanBudget(areas=2, max_area_km2=seven_cells_km2(city["a"], city["b"]))
+    first, second = grow_areas(cells, score, km2, budget)
+    assert np.array_equal(cells[first], city["a"])  # the hotter cluster first
+    assert np.array_equal(cells[second], city["b"])
+    top = top_cells_at_area(score, km2, float(km2[first].sum() + km2[second].sum()))
+    assert score[np.concatenate([first, second])].sum() == pytest.approx(score[top].sum())
+
+
+def test_window_seed_skips_a_lone_spike_for_a_cluster(city: dict[str, np.ndarray]) -> None:
+    cells = city["cells"]
+    score = np.full(cells.size, 0.01)
+    score[np.isin(cells, city["a"])] = 3.0  # seven cells of 3: 21 in one area
+    score[cells == h3.str_to_int(CENTRE)] = 5.0  # a lone spike, far from A
+    km2 = cells_area_km2(cells)
+    budget = PlanBudget(areas=1, max_area_km2=seven_cells_km2(city["a"]))
+    [by_cell] = grow_areas(cells, score, km2, budget, seed="cell")
+    [by_window] = grow_areas(cells, score, km2, budget, seed="window")
+    assert score[by_cell].sum() == pytest.approx(5.0 + 6 * 0.01)
+    assert np.array_equal(cells[by_window], city["a"])
+    assert score[by_window].sum() == pytest.approx(21.0)
+    with pytest.raises(ConfigError, match="seed 'best'"):
+        grow_areas(cells, score, km2, budget, seed="best")
+
+
+@pytest.mark.parametrize("seed", ["cell", "window"])
+def test_areas_are_contiguous_disjoint_and_within_the_limit(seed: str) -> None:
+    cells = disk(CENTRE, 12)
+    lat = np.array([h3.cell_to_latlng(h3.int_to_str(int(c)))[0] for c in cells])
+    rng = np.random.default_rng(5)
+    score = rng.gamma(0.5, 1.0, cells.size) * (1 + 5 * np.sin(lat * 400) ** 2)
+    km2 = cells_area_km2(cells)
+    budget = PlanBudget(areas=6, max_area_km2=1.0)
+    areas = grow_areas(cells, score, km2, budget, seed)
+    assert len(areas) == 6
+    together = np.concatenate(areas)
+    assert np.unique(together).size == together.size  # disjoint
+    for members in areas:
+        assert km2[members].sum() <= 1.0
+        assert members.size == 9  # 0.105 km2 cells: nine fit under 1 km2, ten do not
+        assert is_contiguous(cells[members])
+        for c in cells[members]:  # every cell touches another of its area
+            ring = {h3.str_to_int(n) for n in h3.grid_ring(h3.int_to_str(int(c)), 1)}
+            assert ring & set(cells[members].tolist())
+    if seed == "cell":  # the first area starts at the best cell of the city
+        assert int(np.argmax(score)) in areas[0].tolist()
+
+
+def test_total_km2_budget_caps_the_sum() -> None:
+    cells = disk(CENTRE, 8)
+    score = np.linspace(1, 2, cells.size)
+    km2 = cells_area_km2(cells)
+    areas = grow_areas(cells, score, km2, PlanBudget(areas=3, total_km2=1.5))
+    assert len(areas) == 3
+    assert sum(float(km2[m].sum()) for m in areas) <= 1.5
+    assert all(float(km2[m].sum()) <= 0.5 for m in areas)  # total / areas each
+
+
+def test_a_total_smaller_than_every_area_at_its_max_still_gives_every_area() -> None:
+    cells = disk(CENTRE, 12)
+    lat, _ = cells_to_latlng(cells)
+    km2 = cells_area_km2(cells)
+    budget = PlanBudget(areas=5, max_area_km2=2.0, total_km2=5.0)
+    areas = grow_areas(cells, lat - lat.min(), km2, budget)  # risk rises to the north
+    # without keeping a cell for each area to come, 18 + 18 + 11 cells would leave none
+    assert [m.size for m in areas] == [18, 18, 9, 1, 1]
+    assert sum(float(km2[m].sum()) for m in areas) <= 5.0
+
+
+def test_is_contiguous_rejects_two_islands() -> None:
+    a, b = far_cells()
+    assert is_contiguous(disk(a, 1))
+    assert not is_contiguous(np.concatenate([disk(a, 1), disk(b, 1)]))
+
+
+def test_combine_scores_weights_types() -> None:
+    got = combine_scores({"x": np.array([1.0, 0.0]), "y": np.array([0.0, 2.0])}, {"y": 3.0})
+    assert got.tolist() == [1.0, 6.0]
+    with pytest.raises(ConfigError, match="weights for \\['z'\\]"):
+        combine_scores({"x": np.ones(2)}, {"z": 1.0})
+
+
+def forecast_frame(cells: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "as_of": AS_OF,
+            "period_start": AS_OF,
+            "cell": cells,
+            "expected_count": values,
+            "rank": np.arange(1, cells.size + 1),
+        }
+    )
+
+
+def events_at(cells: np.ndarray, times: list[str], category: str, precision: str) -> pd.DataFrame:
+    """One event per time, at the centre of the cell cycling through ``cells``."""
+    where = [
+        h3.cell_to_latlng(h3.int_to_str(int(cells[i % cells.size]))) for i in range(len(times))
+    ]
+    return pd.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(len(times))],
+            "occurred_at": pd.to_datetime(times).tz_localize(TZ),
+            "time_precision": precision,
+            "lat": [p[0] for p in where],
+            "lng": [p[1] for p in where],
+            "category": category,
+            "origin": None,
+            "source_row": np.arange(1, len(times) + 1),
+        }
+    )
+
+
+def history(city: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Cluster A: Friday 22:xx burglaries every week for a year, plus a rise in the last
+    4 weeks; cluster B: Monday 08:xx robberies until December; one event after as_of (not read)."""
+    fridays = pd.date_range("2023-03-03 22:15", "2024-03-01 22:15", freq="7D")
+    extra = pd.date_range("2024-02-06 13:05", "2024-03-02 13:05", freq="2D")
+    a = events_at(city["a"], [str(t) for t in [*fridays, *fridays, *extra]], "burglary", "minute")
+    mondays = pd.date_range("2023-06-05 08:30", periods=14, freq="14D")  # to 2023-12-04
+    b = events_at(city["b"], [str(t) for t in mondays], "robbery", "minute")
+    late = events_at(city["a"], ["2024-03-05 03:00"] * 50, "burglary", "minute")
+    return pd.concat([a, b, late], ignore_index=True)
+
+
+def plan_for(city: dict[str, np.ndarray], events: pd.DataFrame) -> dict:
+    cells, score = city["cells"], city["score"]
+    burglary = np.where(np.isin(cells, city["a"]), score, score / 2)
+    robbery = score - burglary
+    return build_plan(
+        {"burglary": forecast_frame(cells, burglary), "robbery": forecast_frame(cells, robbery)},
+        cells,
+        9,
+        events,
+        as_of=AS_OF,
+        freq="W",
+        budget=PlanBudget(areas=2, max_area_km2=seven_cells_km2(city["a"], city["b"])),
+        weights={"robbery": 2.0},
+        categories={"burglary": ("burglary",), "robbery": ("robbery",)},
+    )
+
+
+def test_plan_document_where_what_when_why(city: dict[str, np.ndarray]) -> None:
+    plan = plan_for(city, history(city))
+    first, second = plan["areas"]
+    assert [first["rank"], second["rank"]] == [1, 2]
+    assert np.array_equal(np.sort(strings_to_cells(first["cells"])), city["a"])
+    assert np.array_equal(np.sort(strings_to_cells(second["cells"])), city["b"])
+    for area in plan["areas"]:  # per-type counts add up to the area's count
+        assert sum(area["expected_by_type"].values()) == pytest.approx(
+            area["expected_count"], abs=1e-3
+        )
+        low, high = area["interval"]["low"], area["interval"]["high"]
+        assert low <= area["expected_count"] <= high and area["interval"]["level"] == 0.8
+        assert area["boundary"]["type"] == "Polygon"
+    assert first["expected_count"] == pytest.approx(2.0 * 6 + 4.0, abs=1e-3)
+    assert first["expected_by_type"]["robbery"] == pytest.approx(0.0, abs=1e-6)
+    # when: Friday 22:00 carries 106 of the 119 events before as_of (13 extras at 13:05)
+    hours = first["when"]["top_hours"]
+    assert hours[0]["label"] == "Fri 22:00-23:00"
+    assert hours[0]["share"] == pytest.approx(106 / 119, abs=1e-3)
+    assert hours[0]["lift"] == pytest.approx(168 * 106 / 119, abs=0.01)
+    assert first["when"]["events_with_time"] == 119
+    # of the day: 22:00 (106), then 13:00 (all 13 extras, whatever their weekday)
+    of_day = first["when"]["top_hours_of_day"]
+    assert [h["label"] for h in of_day] == ["22:00-23:00", "13:00-14:00"]
+    assert of_day[1]["share"] == pytest.approx(13 / 119, abs=1e-3)
+    assert second["when"]["top_hours"][0]["label"] == "Mon 08:00-09:00"
+    assert second["when"]["top_hours"][0]["share"] == 1.0
+    # why: A is a long-run hotspot with a recent rise; B only a long-run hotspot
+    assert first["reasons"][0].startswith("long-run hotspot")
+    assert any(r.startswith("recent rise") for r in first["reasons"])
+    assert not any(r.startswith("recent rise") for r in second["reasons"])
+    # the plan holds exactly what the top 14 cells hold (the clusters are the top cells)
+    summary = plan["summary"]
+    assert summary["share_of_forecast"] == pytest.approx(summary["top_cells_share_same_area"])
+    assert plan["types"]["robbery"] == {"weight": 2.0, "categories": ["robbery"]}
+
+
+def test_precomputed_event_cells_give_the_same_plan(city: dict[str, np.ndarray]) -> None:
+    events = history(city)
+    given = points_to_cells(events["lat"].to_numpy(), events["lng"].to_numpy(), 9)
+    cells, score = city["cells"], city["score"]
+    kwargs = {
+        "as_of": AS_OF,
+        "freq": "W",
+        "budget": PlanBudget(areas=3, max_area_km2=1.0),
+    }
+    forecasts = {"all": forecast_frame(cells, score)}
+    plain = build_plan(forecasts, cells, 9, events, **kwargs)  # type: ignore[arg-type]
+    fast = build_plan(forecasts, cells, 9, events, event_cells=given, **kwargs)  # type: ignore[arg-type]
+    assert fast == plain and len(plain["areas"]) == 3
+    with pytest.raises(ValueError, match=f"2 event cells for {len(events)} events"):
+        build_plan(forecasts, cells, 9, events, event_cells=given[:2], **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", ["json", "geojson"])
+def test_written_file_is_the_bytes_a_service_would_serve(
+    city: dict[str, np.ndarray], tmp_path: Path, fmt: str
+) -> None:
+    plan = plan_for(city, history(city))
+    out = tmp_path / f"plan.{fmt}"
+    write_plan(plan, out)
+    assert out.read_bytes() == plan_to_bytes(plan, fmt)
+    doc = json.loads(out.read_bytes())
+    if fmt == "json":
+        assert doc == plan
+    else:
+        assert [f["properties"]["rank"] for f in doc["features"]] == [1, 2]
+        assert doc["features"][0]["geometry"] == plan["areas"][0]["boundary"]
+        assert doc["plan"]["summary"] == plan["summary"]
+
+
+def test_month_only_history_gives_unknown_hours(city: dict[str, np.ndarray]) -> None:
+    months = [str(t) for t in pd.date_range("2023-01-01", "2024-02-01", freq="MS")] * 3
+    events = pd.concat(
+        [
+            events_at(city["a"], months, "burglary", "month"),
+            events_at(city["b"], months, "robbery", "month"),
+        ],
+        ignore_index=True,
+    )
+    plan = plan_for(city, events)
+    assert [a["when"] for a in plan["areas"]] == ["unknown", "unknown"]
+    assert plan["areas"][0]["reasons"][0].startswith("long-run hotspot")
+
+
+def test_reasons_from_history_values() -> None:
+    flat = AreaHistory(np.full(52, 2.0), 1.0, 0.1, 2.5, "W")
+    assert history_reasons(flat) == [
+        "long-run hotspot: 20.0x the city's rate per km2 over 52 weeks"
+    ]
+    rise = AreaHistory(np.r_[np.full(48, 0.05), [3.0, 3.0, 4.0, 6.0]], 1.0, 1.0, 4.0, "W")
+    got = history_reasons(rise)
+    assert got[0].startswith("near repeats: 6 events in the last week")
+    assert "recent rise: 4.0 a week in the last 4 weeks" in got[1]
+    quiet = AreaHistory(np.zeros(10), 1.0, 1.0, 0.3, "M")
+    assert history_reasons(quiet) == ["forecast: 0.3 expected next month"]
+
+
+@pytest.mark.parametrize(
+    ("budget", "message"),
+    [
+        (PlanBudget(areas=2, max_area_km2=0.05), "smaller than one cell"),
+        (PlanBudget(areas=400, max_area_km2=1.0), "more areas than the model's 331 cells"),
+        (PlanBudget(areas=0, max_area_km2=1.0), "at least one area"),
+        (PlanBudget(areas=5, max_area_km2=1.0, total_km2=0.2), "cannot hold 5 areas"),
+    ],
+)
+def test_impossible_budgets_are_refused(
+    city: dict[str, np.ndarray], budget: PlanBudget, message: str
+) -> None:
+    cells = city["cells"]
+    with pytest.raises(ConfigError, match=message):
+        build_plan(
+            {"all": forecast_frame(cells, city["score"])},
+            cells,
+            9,
+            history(city),
+            as_of=AS_OF,
+            freq="W",
+            budget=budget,
+        )
