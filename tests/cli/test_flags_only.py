@@ -114,3 +114,20 @@ def test_a_spec_is_checked_whole_before_the_data_are_read(
         assert res.code == 2, res.err
         [line] = res.err.strip().splitlines()
         assert fragment in line
+
+
+@pytest.mark.parametrize(
+    ("select_folds", "basis", "n"), [("3", "selection", 3), ("0", "reported", 2)]
+)
+def test_select_folds_flag_says_where_the_choice_is_made(
+    run_cli: RunCli, year_city_dir: Path, tmp_path: Path, select_folds: str, basis: str, n: int
+) -> None:
+    models = tmp_path / "models"
+    args = every_ingest_flag(year_city_dir, tmp_path)
+    res = run_cli(
+        "train", *args, "--select-folds", select_folds, "--name", "s", "--models-dir", models
+    )
+    assert res.code == 0, res.err
+    record = Registry(models).load("s").manifest["backtest"]
+    assert (record["select_basis"], record["select_folds"]) == (basis, n)
+    assert record["select_cutoff"] == "1%" and record["selected"] in record["scores"]

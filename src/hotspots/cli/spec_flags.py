@@ -52,6 +52,11 @@ UNTIL = typer.Option(
 MODEL = typer.Option(None, help="Main model kind [spec: model.kind].")
 FOLDS = typer.Option(None, help="Backtest folds [spec: backtest.folds].")
 REFIT_EVERY = typer.Option(None, help="Refit every K folds [default: once].")
+SELECT_FOLDS = typer.Option(
+    None,
+    help="Periods just before the reported folds that choose the published model; 0 chooses "
+    "on the reported folds [spec: backtest.select_folds; default: as many as --folds].",
+)
 NAME = typer.Option(None, help="Model name [spec: name].")
 
 KEYS = {
@@ -78,6 +83,7 @@ KEYS = {
     "model": "model.kind",
     "folds": "backtest.folds",
     "refit_every": "backtest.refit_every",
+    "select_folds": "backtest.select_folds",
     "name": "name",
 }
 

@@ -132,6 +132,7 @@ def train(
     model: str | None = F.MODEL,
     folds: int | None = F.FOLDS,
     refit_every: int | None = F.REFIT_EVERY,
+    select_folds: int | None = F.SELECT_FOLDS,
     name: str | None = F.NAME,
     models_dir: Path | None = _MODELS_DIR,
     promote: bool = typer.Option(
@@ -140,9 +141,10 @@ def train(
 ) -> None:
     """Backtest a model against every baseline, then publish the one to use.
 
-    The published model is the main model when its backtest PAI at the spec's coverage is at
-    least the best baseline's, else that baseline. It is refitted on the whole training
-    window and written to the registry with its manifest, model card and report. Without a
+    The published model is the main model when its PAI at the spec's coverage, on a selection
+    backtest of the periods just before the reported folds, is at least the best baseline's,
+    else that baseline; the reported folds then score every model. It is refitted on the whole
+    training window and written to the registry with its manifest, model card and report. Without a
     spec, the flags alone make one (at least --events and --name).
     """
     given = dict(locals())  # outside the comprehension: its locals() are its own
@@ -217,6 +219,7 @@ def backtest(
     model: str | None = F.MODEL,
     folds: int | None = F.FOLDS,
     refit_every: int | None = F.REFIT_EVERY,
+    select_folds: int | None = F.SELECT_FOLDS,
     name: str | None = typer.Option(
         None, help="Name of the run [spec: name; default: the events file's]."
     ),
