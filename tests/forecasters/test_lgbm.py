@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -76,27 +77,32 @@ def test_state_round_trip_is_json_and_predicts_identically(
     )
 
 
-def test_covariates_are_features_saved_as_arrays_not_params(year_panel: Panel) -> None:
+def test_covariates_are_panel_data_saved_as_arrays(year_panel: Panel) -> None:
     cells = year_panel.cells
     lat, _ = cells_to_latlng(cells)
     covariates = pd.DataFrame({"lat": lat, "bars near": np.arange(cells.size) % 3}, index=cells)
     covariates = covariates.iloc[5:]  # cells it lacks are missing, not an error
-    model = LightGBMForecaster(**FAST, covariates=covariates).fit(year_panel)
+    with_static = dataclasses.replace(year_panel, covariates=covariates)
+    model = LightGBMForecaster(**FAST).fit(with_static)
     assert model.feature_names_[-2:] == ["cov_lat", "cov_bars_near"]
-    assert model.get_params()["covariates"] is covariates
+    assert "covariates" not in model.get_params()  # data, not a hyper-parameter
     state = model.get_state()
-    assert state.params["covariates"] is None
     json.dumps(state.params)
     saved = state.arrays["covariates"]
     assert saved.shape == (cells.size, 2) and np.isnan(saved[:5]).all()
     np.testing.assert_allclose(saved[5:, 0], lat[5:], rtol=1e-6)
     restored = forecaster_from_state(state)
     as_of = year_panel.periods[-1]
-    pd.testing.assert_frame_equal(
-        restored.predict(year_panel, as_of), model.predict(year_panel, as_of)
-    )
+    # a forecast uses the covariates saved at fit time, whether its panel carries them or not
+    want = model.predict(with_static, as_of)
+    pd.testing.assert_frame_equal(restored.predict(year_panel, as_of), want)
+    pd.testing.assert_frame_equal(model.predict(year_panel, as_of), want)
+    # a state saved when covariates were a parameter (always saved as None) still loads
+    old = dataclasses.replace(state, params={**state.params, "covariates": None})
+    pd.testing.assert_frame_equal(forecaster_from_state(old).predict(year_panel, as_of), want)
+    bad = dataclasses.replace(year_panel, covariates=pd.DataFrame({"x": ["a"]}, index=cells[:1]))
     with pytest.raises(ConfigError, match="numeric"):
-        LightGBMForecaster(covariates=pd.DataFrame({"x": ["a"]}, index=cells[:1])).fit(year_panel)
+        LightGBMForecaster(**FAST).fit(bad)
 
 
 def test_several_leads_train_with_the_lead_feature(year_panel: Panel) -> None:

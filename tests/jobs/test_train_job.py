@@ -171,8 +171,8 @@ def test_covariate_layers_reach_the_model(year_city_dir: Path, tmp_path: Path) -
     )
     prepared = prepare(spec)
     main = candidate_models(prepared)["lightgbm"]
-    cov = main.get_params()["covariates"]
-    assert list(cov.columns) == ["bars"]
+    cov = prepared.panel.covariates  # data of the panel, not a parameter of the model
+    assert cov is not None and list(cov.columns) == ["bars"]
     assert cov.loc[base.panel.cells[:3], "bars"].tolist() == [1.0, 1.0, 1.0]
     assert float(cov["bars"].sum()) == 3.0
     main.fit(prepared.panel)

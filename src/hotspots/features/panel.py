@@ -106,6 +106,8 @@ class Panel:
     ``n_out_of_range`` outside ``[start, end)`` and ``n_other_category`` in categories not
     asked for; none of them is in ``counts``. ``events`` are the counted events themselves
     (``events_to_panel`` keeps them; a panel read from Parquet has counts only).
+    ``covariates`` are static per-cell covariates (a DataFrame indexed by uint64 cell, numeric
+    columns; see ``features.static``), or None.
     """
 
     counts: npt.NDArray[np.int32]
@@ -118,6 +120,7 @@ class Panel:
     n_out_of_range: int = 0
     n_other_category: int = 0
     events: EventTable | None = None
+    covariates: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         _check_freq(self.freq)

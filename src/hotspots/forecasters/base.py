@@ -19,6 +19,7 @@ Subclasses implement ``_fit(history)`` and ``_predict(history, origin)`` on a
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -31,8 +32,10 @@ from hotspots.errors import ConfigError, DataValidationError, NotFittedError, Un
 from hotspots.features.calendar import shift_periods
 from hotspots.features.event_table import EventTable
 from hotspots.features.panel import Panel, period_floor, period_range, to_timestamp
+from hotspots.features.static import covariates_on_cells
 
 FloatArray = npt.NDArray[np.float64]
+logger = logging.getLogger(__name__)
 
 _KINDS: dict[str, type[Forecaster]] = {}
 
@@ -49,7 +52,8 @@ class History:
     sum of the target categories. ``periods`` are the period starts of the rows of ``target``.
     ``events`` are the events behind the counts on the same cells and categories, all before
     ``end_ns`` (the start of the first period not in the history, naive local ns), or None
-    when the panel carries counts only.
+    when the panel carries counts only. ``covariates`` are the panel's static covariates on the
+    fitted cells (``(n_cells, k)``, NaN where missing) named by ``covariate_names``, or None.
     """
 
     counts: npt.NDArray[np.int32]
@@ -62,6 +66,8 @@ class History:
     resolution: int
     events: EventTable | None = None
     end_ns: int = 0
+    covariate_names: tuple[str, ...] = ()
+    covariates: npt.NDArray[np.float32] | None = None
 
     @property
     def n_periods(self) -> int:
@@ -259,6 +265,7 @@ class Forecaster(BaseEstimator):
             events = panel.events.realign(
                 panel.cells, panel.categories, self.cells_, self.categories_, end_ns
             )
+        names, static = covariates_on_cells(panel.covariates, self.cells_)
         return History(
             counts=counts,
             target=counts[idx].sum(axis=0, dtype=np.int32),
@@ -270,6 +277,8 @@ class Forecaster(BaseEstimator):
             resolution=self.resolution_,
             events=events,
             end_ns=end_ns,
+            covariate_names=names,
+            covariates=None if panel.covariates is None else static,
         )
 
     # -- saving and loading without pickle ----------------------------------------------
@@ -328,6 +337,13 @@ def make_forecaster(kind: str, **params: Any) -> Forecaster:
 def forecaster_from_state(state: ForecasterState) -> Forecaster:
     """Rebuild a fitted forecaster from ``Forecaster.get_state`` output."""
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in state.params.items()}
+    cls = forecaster_kinds().get(state.kind)
+    # a parameter a saved model has and this version no longer takes (LightGBM's covariates,
+    # data now) was saved empty: loading ignores it
+    gone = sorted(set(params) - set(cls._get_param_names())) if cls is not None else []
+    if gone:
+        logger.info("ignoring saved parameters %s that %s no longer takes", gone, state.kind)
+        params = {k: v for k, v in params.items() if k not in gone}
     model = make_forecaster(state.kind, **params)
     meta = state.meta
     model.cells_ = np.asarray(state.arrays["cells"], dtype=np.uint64)

@@ -10,7 +10,7 @@ training window -> publish it with its manifest, model card and report.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,11 @@ def prepare(spec: TrainingSpec, progress: Progress | None = None) -> Prepared:
         start=start if start is not None else _whole_start(loaded.events, freq),
         end=until,
     )
+    if spec.covariates:  # static data of the panel's cells, which LightGBM reads
+        from hotspots.features.covariates import CovariateLayer, cell_covariates
+
+        layers = [CovariateLayer(c.path, c.kind, c.name, c.where) for c in spec.covariates]
+        panel = replace(panel, covariates=cell_covariates(panel.cells, layers))
     target = match_categories(spec.target, panel.categories)
     return Prepared(spec, loaded, panel, target, until, notes)
 
@@ -152,17 +157,11 @@ def _floor(ts: pd.Timestamp, freq: str) -> pd.Timestamp:
 def candidate_models(prepared: Prepared) -> dict[str, Forecaster]:
     """The main model and every baseline, keyed by name (the main model first).
 
-    Static covariate layers of the spec become the main model's ``covariates`` (LightGBM only).
+    The spec's static covariates are data of the panel (``prepare``); only LightGBM reads
+    them, which ``check_spec`` makes sure of.
     """
     spec, target = prepared.spec, prepared.target
     params = dict(spec.model.params)
-    if spec.covariates:
-        if spec.model.kind != "lightgbm":
-            raise ConfigError(f"covariates need model kind 'lightgbm', not {spec.model.kind!r}")
-        from hotspots.features.covariates import CovariateLayer, cell_covariates
-
-        layers = [CovariateLayer(c.path, c.kind, c.name, c.where) for c in spec.covariates]
-        params["covariates"] = cell_covariates(prepared.panel.cells, layers)
     models = {spec.model.kind: make_forecaster(spec.model.kind, target=target, **params)}
     for name in spec.model.baselines:
         models.setdefault(name, make_forecaster(name, target=target))
