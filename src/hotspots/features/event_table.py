@@ -127,7 +127,7 @@ def precision_codes(values: npt.ArrayLike | None, n: int) -> npt.NDArray[np.int8
     """``PRECISIONS`` codes of an event table's ``time_precision`` column (absent: minute)."""
     if values is None:
         return np.zeros(n, dtype=np.int8)
-    text = np.asarray(values, dtype=object).astype(str)
+    text = np.asarray(values)
     codes = np.zeros(n, dtype=np.int8)
     codes[text == "day"] = 1
     codes[text == "month"] = 2
