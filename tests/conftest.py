@@ -67,11 +67,15 @@ RunCli = Callable[..., CliResult]
 
 @pytest.fixture
 def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> RunCli:
-    """Run ``hotspots ARGS...`` in this process and return its exit code and output."""
+    """Run ``hotspots ARGS...`` in this process and return its exit code and output
+    (``columns``: the terminal width it sees; None for none, as in a log)."""
 
-    def run(*args: str | Path) -> CliResult:
+    def run(*args: str | Path, columns: str | None = "200") -> CliResult:
         monkeypatch.setattr(sys, "argv", ["hotspots", *map(str, args)])
-        monkeypatch.setenv("COLUMNS", "200")
+        if columns is None:  # as in a log: no terminal width at all
+            monkeypatch.delenv("COLUMNS", raising=False)
+        else:
+            monkeypatch.setenv("COLUMNS", columns)
         try:
             main()
             code = 0

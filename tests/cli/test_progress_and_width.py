@@ -3,7 +3,6 @@ width; in a narrow terminal ids are wrapped, never cut."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,28 +18,6 @@ RunCli = Any
 LONG = "burglary-residential-north-district-weekly-h3-res8-v2026"
 
 
-def run_at(
-    width: str | None,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    *args: Any,
-) -> tuple[int, str, str]:
-    from hotspots.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["hotspots", *map(str, args)])
-    if width is None:
-        monkeypatch.delenv("COLUMNS", raising=False)
-    else:
-        monkeypatch.setenv("COLUMNS", width)
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 @pytest.fixture
 def registry(tmp_path: Path, year_panel: Panel) -> Path:
     model = make_forecaster("historical_mean", target=("Burglary Residential",)).fit(year_panel)
@@ -48,20 +25,18 @@ def registry(tmp_path: Path, year_panel: Panel) -> Path:
     return tmp_path / "models"
 
 
-def test_tables_in_a_log_keep_their_width_and_whole_names(
-    registry: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run_at(None, monkeypatch, capsys, "models", "list", "--models-dir", registry)
-    assert code == 0, err
+def test_tables_in_a_log_keep_their_width_and_whole_names(registry: Path, run_cli: RunCli) -> None:
+    res = run_cli("models", "list", "--models-dir", registry, columns=None)
+    assert res.code == 0, res.err
+    out = res.out
     [row] = [line for line in out.splitlines() if LONG in line]  # the name whole, on one line
     assert "Burglary Residential" in row and len(row) > 80  # not wrapped at 80 columns
 
 
-def test_a_narrow_terminal_wraps_names_but_never_cuts_them(
-    registry: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run_at("60", monkeypatch, capsys, "models", "list", "--models-dir", registry)
-    assert code == 0, err
+def test_a_narrow_terminal_wraps_names_but_never_cuts_them(registry: Path, run_cli: RunCli) -> None:
+    res = run_cli("models", "list", "--models-dir", registry, columns="60")
+    assert res.code == 0, res.err
+    out = res.out
     assert "…" not in out
     first_cells = [line.split("│")[1].strip() for line in out.splitlines() if line.count("│") > 2]
     assert LONG in "".join(first_cells)
