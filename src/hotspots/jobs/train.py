@@ -284,7 +284,7 @@ def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "repor
     where = (
         f"{n_folds} selection folds before the reported ones"
         if basis == "selection"
-        else f"the {n_folds} reported folds (no room for selection folds before them)"
+        else f"the {n_folds} reported folds (select_folds is 0, or no room before them)"
     )
     if not baselines:
         return Selection(main, "no baseline to compare with", cutoff, scores, basis, n_folds)
