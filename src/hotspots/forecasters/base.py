@@ -238,6 +238,12 @@ class Forecaster(BaseEstimator):
             }
         )
 
+    def unusable_reason(self, panel: Panel) -> str | None:
+        """Why this forecaster cannot be fitted on ``panel`` (e.g. it needs event times the
+        panel lacks), or None when it can: lets a caller leave out a challenger the data do
+        not support before any fit, and say why."""
+        return None
+
     # -- what subclasses implement -------------------------------------------------------
     def _fit(self, history: History) -> None:
         """Learn from ``history``; baselines that only look back at predict time skip this."""
