@@ -147,9 +147,10 @@ def train(
 
     The published model is the main model (or a challenger that beats it) when its PAI at the
     spec's coverage, on a selection backtest of the periods just before the reported folds, is
-    at least the best baseline's, else that baseline; the reported folds then score every model. It is refitted on the whole
-    training window and written to the registry with its manifest, model card and report. Without a
-    spec, the flags alone make one (at least --events and --name).
+    at least the best baseline's, else that baseline; the reported folds then score every
+    model. It is refitted on the whole training window and written to the registry with its
+    manifest, model card and report. Without a spec, the flags alone make one (at least
+    --events and --name).
     """
     given = dict(locals())  # outside the comprehension: its locals() are its own
     flags = {k: v for k, v in given.items() if k in F.KEYS}

@@ -26,6 +26,7 @@ from hotspots.forecasters.base import (
     forecaster_from_state,
     forecaster_kinds,
 )
+from hotspots.forecasters.explain import Reasons, merge_reasons
 
 _FLOOR = 1e-6  # expected counts below this are taken as this in the geometric mean
 
@@ -99,6 +100,14 @@ class EnsembleForecaster(Forecaster):
         total = (w * means).sum(axis=0).sum(axis=1, keepdims=True)
         scale = total / np.maximum(blend.sum(axis=1, keepdims=True), _FLOOR)
         return np.asarray(blend * scale, dtype=np.float64)
+
+    def _explain(
+        self, panel: Panel, as_of: Any, horizon: int, hidden: npt.NDArray[np.bool_]
+    ) -> Reasons:
+        """The members' reasons taken in turn, the heaviest member's first."""
+        order = np.argsort(-self.weights_, kind="stable").tolist()
+        parts = [self.members_[i]._explain(panel, as_of, horizon, hidden) for i in order]
+        return merge_reasons(parts)
 
     def _extra_state(self) -> tuple[dict[str, npt.NDArray[Any]], dict[str, str]]:
         arrays: dict[str, npt.NDArray[Any]] = {"weights": self.weights_}
