@@ -33,6 +33,7 @@ from hotspots import __version__
 from hotspots.config import Settings, get_settings
 from hotspots.service import (
     docs,
+    map_page,
     routes_cells,
     routes_events,
     routes_forecasts,
@@ -306,6 +307,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(metrics_router)
     app.include_router(docs.router)
+    app.include_router(map_page.router)
     app.state.metrics = ServiceMetrics(state)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.upload_slots = UploadSlots()
