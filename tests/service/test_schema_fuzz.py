@@ -62,6 +62,8 @@ FUZZ = settings(
 NOT_EXPRESSIBLE: dict[str, str] = {
     "GET /v1/forecasts/latest": "at most one of top, area_km2 or coverage; top at most the "
     "study cells; bbox south < north and west < east within -90..90 / -180..180",
+    "GET /v1/plans/latest": "a budget of areas the model's cells can fill (an area at least "
+    "one cell's km2); weights name=w,... of served types; a category the service forecasts",
     "POST /v1/events": "any string is a schema-valid body; only an export with the model's "
     "columns is readable",
 }

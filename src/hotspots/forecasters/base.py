@@ -243,6 +243,12 @@ class Forecaster(BaseEstimator):
             }
         )
 
+    def unusable_reason(self, panel: Panel) -> str | None:
+        """Why this forecaster cannot be fitted on ``panel`` (e.g. it needs event times the
+        panel lacks), or None when it can: lets a caller leave out a challenger the data do
+        not support before any fit, and say why."""
+        return None
+
     def explain(
         self, panel: Panel, as_of: Any, horizon: int = 1, *, hide_counts: Any = None
     ) -> Reasons:

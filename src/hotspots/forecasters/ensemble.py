@@ -62,6 +62,17 @@ class EnsembleForecaster(Forecaster):
         self.weights = weights
         self.member_params = member_params
 
+    def unusable_reason(self, panel: Panel) -> str | None:
+        """The first member's reason, if any member cannot use the panel."""
+        kinds = forecaster_kinds()
+        params = dict(self.member_params or {})
+        for kind in self.members:
+            if kind in kinds and kind != self.name:
+                reason = kinds[kind](**params.get(kind, {})).unusable_reason(panel)
+                if reason is not None:
+                    return f"ensemble member {kind}: {reason}"
+        return None
+
     def _fit(self, history: History) -> None:
         kinds = forecaster_kinds()
         names = tuple(self.members)

@@ -30,7 +30,7 @@ from scipy import optimize, sparse
 
 from hotspots.errors import ConfigError
 from hotspots.features.calendar import shift_periods
-from hotspots.features.event_table import NS_PER_DAY
+from hotspots.features.event_table import NS_PER_DAY, EventTable
 from hotspots.features.lags import neighbours_of
 from hotspots.features.panel import Panel
 from hotspots.forecasters.base import (
@@ -128,6 +128,10 @@ class SelfExcitingForecaster(Forecaster):
             excited = self.decay_ * excited + step * (kernel @ rate)
         return per_period[origin.leads - 1]
 
+    def unusable_reason(self, panel: Panel) -> str | None:
+        """Set when the panel's periods or events' times are coarser than days."""
+        return day_times_problem(panel.freq, panel.events)
+
     def fitted_in_words(self) -> dict[str, float]:
         """The fitted parameters in words a reader can check."""
         self._check_fitted()
@@ -192,15 +196,25 @@ class SelfExcitingForecaster(Forecaster):
         self.theta_, self.decay_, self.own_share_, self.background_half_life_, self.loglik_ = fitted
 
 
+def day_times_problem(freq: str, events: EventTable | None) -> str | None:
+    """Why a panel of ``freq`` with ``events`` cannot feed a model that needs the events'
+    days, or None when it can."""
+    if freq in ("D", "W") and events is not None and events.has_day_times:
+        return None
+    return (
+        "the hawkes model needs the events' days: a daily or weekly panel built from "
+        f"events known to the day or finer (this one is '{freq}'"
+        + (", counts only)" if events is None else ")")
+    )
+
+
 def _daily_counts(history: History) -> tuple[sparse.csr_matrix, int]:
     """Target events per day since the history's first period, ``(n_days, n_cells)``."""
     events = history.target_events()
-    if history.freq not in ("D", "W") or events is None or not events.has_day_times:
-        raise ConfigError(
-            "the hawkes model needs the events' days: a daily or weekly panel built from "
-            f"events known to the day or finer (this one is '{history.freq}'"
-            + (", counts only)" if events is None else ")")
-        )
+    problem = day_times_problem(history.freq, events)
+    if problem is not None:
+        raise ConfigError(problem)
+    assert events is not None  # day_times_problem says so
     start = int(history.periods[0].value)
     n_days = int((history.end_ns - start) // NS_PER_DAY)
     day = (events.time_ns - start) // NS_PER_DAY

@@ -130,6 +130,14 @@ class LightGBMForecaster(Forecaster):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
+    def unusable_reason(self, panel: Panel) -> str | None:
+        """Set when ``event_times = true`` and the panel has no events known to the day."""
+        events = panel.events
+        usable = events is not None and events.has_day_times and panel.freq in ("D", "W")
+        if self.event_times and not usable:
+            return "event_times = true needs a daily or weekly panel of events known to the day"
+        return None
+
     # -- fit / predict ---------------------------------------------------------------------
     def _fit(self, history: History) -> None:
         params = self._lgb_params()

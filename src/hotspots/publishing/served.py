@@ -9,10 +9,10 @@ saved copy for replay, each cell's rank position and its recent counts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,11 +28,14 @@ from hotspots.jobs.data import LoadedEvents, whole_periods_end
 from hotspots.jobs.fit_check import check_events_fit
 from hotspots.jobs.forecast import history_panel
 from hotspots.publishing.forecast_document import areas_from_boundary_file, publish_forecast
+from hotspots.publishing.plan_book import PlanBook, PlanInput
+from hotspots.publishing.plans import PlanBudget
 from hotspots.publishing.snapshot import Snapshot
 from hotspots.publishing.snapshot_store import SnapshotStore, as_of_key
 from hotspots.registry import LoadedModel
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DOCUMENT_SUFFIXES = (".json", ".geojson")
 
@@ -191,4 +194,25 @@ def build_served(
         positions=tuple(positions),
         history=history,
         history_periods=periods,
+    )
+
+
+def plan_input(served: Served) -> PlanInput:
+    """What a plan reads of a served model: its cells, target and each period's forecast."""
+    periods = [(t.start, t.cell, t.expected_count) for t in served.snapshot.tables]
+    return PlanInput.of(served.model, served.snapshot.as_of, periods)
+
+
+def build_plans(
+    served: Mapping[str, Served],
+    events: pd.DataFrame,
+    default: PlanBudget,
+    *,
+    pack: Callable[[bytes], T],
+) -> PlanBook[T]:
+    """The patrol plans beside the served forecasts, at publish time: one book over every
+    served model (one crime type each) whose ``default`` budget is built now, from
+    ``events`` (the history the plans' when and why read); ``pack`` wraps the bytes."""
+    return PlanBook(
+        {name: plan_input(s) for name, s in served.items()}, events, default=default, pack=pack
     )
