@@ -8,12 +8,14 @@ by the route. A spy on the app behind the middleware tells which path answered.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from fastapi import APIRouter, Query
 from served_env import Env, settings_of
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,11 +23,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hotspots.access import audit
 from hotspots.service.app import create_app
 from hotspots.service.fast_path import (
+    LATEST_ROUTE,
     FastLatestMiddleware,
+    latest_parser,
     parse_latest,
     plain_headers,
 )
-from hotspots.service.routes_forecasts import LatestQuery
+from hotspots.service.plain_query import plain_parser
+from hotspots.service.routes_forecasts import LatestQuery, latest
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
     warnings.simplefilter("ignore")
@@ -86,6 +91,63 @@ def test_anything_unusual_is_left_to_fastapi(query: str) -> None:
 
 def test_non_ascii_query_is_left_to_fastapi() -> None:
     assert parse_latest("within=Zürich".encode()) is None
+
+
+PLAIN_VALUES = {
+    "model": "burglary",
+    "top": "7",
+    "area_km2": "2.5",
+    "coverage": "0.5",
+    "bbox": "1,2,3,4",
+    "within": "North",
+    "format": "geojson",
+    "boundary": "yes",
+    "horizon": "2",
+}
+
+
+def test_the_fast_path_reads_exactly_the_parameters_the_route_declares() -> None:
+    declared = {str(f.alias) for f in LATEST_ROUTE.dependant.query_params}  # type: ignore[attr-defined]
+    assert declared == set(PLAIN_VALUES)  # a new parameter: give it a plain value above
+    for name, value in PLAIN_VALUES.items():
+        assert parse_latest(f"{name}={value}".encode()) is not None, name
+    assert parse_latest(b"patrol_hours=3") is None
+
+
+def with_a_new_parameter() -> APIRouter:
+    """A copy of the ``latest`` route with one more declared query parameter."""
+    signature = inspect.signature(latest, eval_str=True)
+    extra = inspect.Parameter(
+        "patrol_hours",
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=Annotated[int | None, Query(ge=1, le=168)],
+        default=None,
+    )
+
+    async def extended(**kwargs: Any) -> Any:  # pragma: no cover - never called
+        return None
+
+    extended.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), extra]
+    )
+    router = APIRouter()
+    router.add_api_route("/v1/forecasts/latest", extended, methods=["GET"])
+    return router
+
+
+def test_a_parameter_added_to_the_declaration_is_read_by_the_fast_path() -> None:
+    route = with_a_new_parameter().routes[0]
+    read = plain_parser(route)
+    assert read(b"patrol_hours=12&top=5") == {
+        **{"model": None, "top": 5, "area_km2": None, "coverage": None, "bbox": None},
+        **{"within": None, "fmt": "json", "boundary": False, "horizon": 1},
+        "patrol_hours": 12,
+    }
+    assert read(b"patrol_hours=0") is None  # its declared bounds come along
+    assert read(b"patrol_hours=169") is None
+    assert read(b"top=0") is None  # and the route's other declarations stay
+    # the real route, as the middleware holds it, does not admit it
+    assert latest_parser(LATEST_ROUTE)(b"patrol_hours=12&top=5") is None
 
 
 @pytest.mark.parametrize(
