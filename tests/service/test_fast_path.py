@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from served_env import Env, settings_of
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hotspots.access import audit
 from hotspots.service.app import create_app
+from hotspots.service.auth import require, required_scopes
 from hotspots.service.fast_path import (
     LATEST_ROUTE,
     FastLatestMiddleware,
@@ -239,6 +240,27 @@ def answer(client: TestClient, query: str, headers: dict[str, str]) -> tuple[Any
 def last_audit(env: Env) -> dict[str, Any]:
     (*_, record) = audit.read(env.root / "state" / audit.AUDIT_FILE)
     return {k: v for k, v in record.to_dict().items() if k not in UNSTABLE_AUDIT}
+
+
+def test_the_key_check_is_the_routes_own_scope(served: tuple[TestClient, Spy, Env]) -> None:
+    client, spy, env = served
+    layer: Any = client.app.middleware_stack  # type: ignore[attr-defined]
+    while not isinstance(layer, FastLatestMiddleware):
+        layer = layer.app
+    assert layer.scopes == required_scopes(LATEST_ROUTE) == ("forecasts:read",)
+    headers = {"Authorization": f"Bearer {env.read}"}
+    assert client.get(f"{LATEST}?top=3", headers=headers).status_code == 200
+    assert spy.calls == 0
+    layer.scopes = required_scopes(admin_route())  # as if the route demanded models:admin
+    assert layer.scopes == ("models:admin",)
+    client.get(f"{LATEST}?top=3", headers=headers)
+    assert spy.calls == 1  # the read key no longer passes here: FastAPI judges it
+
+
+def admin_route() -> Any:
+    router = APIRouter(dependencies=[Depends(require("models:admin"))])
+    router.add_api_route(LATEST, latest, methods=["GET"])
+    return router.routes[0]
 
 
 @pytest.mark.parametrize(

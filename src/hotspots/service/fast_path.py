@@ -39,11 +39,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hotspots.access.keys import KeyRecord
 from hotspots.errors import HotspotsError
+from hotspots.service.auth import required_scopes
 from hotspots.service.plain_query import plain_parser
 from hotspots.service.problems import ProblemError, error_response
 from hotspots.service.routes_forecasts import (
     LATEST_PATH,
-    SCOPE,
     LatestQuery,
     answer_latest,
     router,
@@ -127,6 +127,7 @@ class FastLatestMiddleware:
         self.app = app
         self.route = route
         self.parse = latest_parser(route)
+        self.scopes = required_scopes(route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -142,8 +143,8 @@ class FastLatestMiddleware:
             await self.app(scope, receive, send)
             return
         headers = plain_headers(scope["headers"])
-        record = self._admitted(scope, headers.key)
-        if record is None:
+        record = admitted(scope, headers.key, self.scopes)
+        if record is None or not take_token(scope, record):
             await self.app(scope, receive, send)
             return
         scope["route"] = self.route
@@ -161,16 +162,19 @@ class FastLatestMiddleware:
             response = error_response(Request(scope, receive), err)
         await response(scope, receive, send)
 
-    @staticmethod
-    def _admitted(scope: Scope, presented: str | None) -> KeyRecord | None:
-        """The key's record if it is valid, holds the scope and gets a token; else None."""
-        if presented is None:
-            return None
-        app_state = scope["app"].state
-        record = app_state.service.keys.authenticate(presented)
-        if record is None or not record.has(SCOPE):
-            return None
-        limiter = getattr(app_state, "limiter", None)
-        if limiter is not None and limiter.take(record.id) is not None:
-            return None
-        return record
+
+def admitted(scope: Scope, presented: str | None, scopes: tuple[str, ...]) -> KeyRecord | None:
+    """The key's record if it is valid and holds every one of the route's ``scopes``; else
+    None (and None for a route that demands no scope: FastAPI judges it). No token taken."""
+    if presented is None or not scopes:
+        return None
+    record = scope["app"].state.service.keys.authenticate(presented)
+    if record is None or not all(record.has(s) for s in scopes):
+        return None
+    return record
+
+
+def take_token(scope: Scope, record: KeyRecord) -> bool:
+    """Whether the key's rate limit gives a token now (a refusal spends none)."""
+    limiter = getattr(scope["app"].state, "limiter", None)
+    return limiter is None or limiter.take(record.id) is None
