@@ -209,10 +209,15 @@ def build_plans(
     default: PlanBudget,
     *,
     pack: Callable[[bytes], T],
+    min_events_shown: int = 0,
 ) -> PlanBook[T]:
     """The patrol plans beside the served forecasts, at publish time: one book over every
     served model (one crime type each) whose ``default`` budget is built now, from
     ``events`` (the history the plans' when and why read); ``pack`` wraps the bytes."""
     return PlanBook(
-        {name: plan_input(s) for name, s in served.items()}, events, default=default, pack=pack
+        {name: plan_input(s) for name, s in served.items()},
+        events,
+        default=default,
+        pack=pack,
+        min_events_shown=min_events_shown,
     )

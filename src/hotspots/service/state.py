@@ -227,7 +227,13 @@ class ServiceState:
         default = PlanBudget(self.settings.plan_areas, self.settings.plan_max_area_km2)
         try:
             first = events.get(served[min(served)].manifest).events
-            self.plans = build_plans(served, first, default, pack=View.of)
+            self.plans = build_plans(
+                served,
+                first,
+                default,
+                pack=View.of,
+                min_events_shown=self.settings.min_events_shown,
+            )
         except (HotspotsError, OSError, ValueError) as err:
             logger.error("no patrol plan published: %s", err)
             self.plan_failure = f"{type(err).__name__}: {err}"
