@@ -58,14 +58,8 @@ def forecast(
     from hotspots.config import get_settings
     from hotspots.errors import ConfigError
     from hotspots.jobs.data import whole_periods_end
-    from hotspots.jobs.forecast import (
-        forecast_events,
-        forecast_warnings,
-        output_suffix,
-        parse_as_of,
-        write_forecast,
-    )
-    from hotspots.publishing.served import DOCUMENT_SUFFIXES, publish_events, write_document
+    from hotspots.jobs.forecast import forecast_events, output_suffix, parse_as_of, write_forecast
+    from hotspots.publishing.served import DOCUMENT_SUFFIXES
     from hotspots.registry import Registry
 
     check_distinct({"--events": events, "--output": output})
@@ -81,39 +75,48 @@ def forecast(
     )
     dates = dates or [whole_periods_end(history, freq)]
     if suffix in DOCUMENT_SUFFIXES:
-        warnings = forecast_warnings(loaded.forecaster, history, dates, loaded.manifest)
-        with stage(f"publishing the forecast as of {dates[0].date()}"):
-            snapshot, _ = publish_events(
-                loaded.forecaster,
-                history,
-                name=model,
-                version=loaded.version,
-                as_of=dates[0],
-                horizon=horizon,
-                min_events_shown=get_settings().min_events_shown,
+        _write_document(model, loaded, history, dates[0], horizon, output)
+    else:
+        with stage(f"forecasting {len(dates)} as_of date(s)"):
+            frame, warnings = forecast_events(
+                loaded.forecaster, history, dates, horizon, loaded.manifest
             )
         _print_warnings(warnings)
-        paths = write_document(snapshot, output)
+        write_forecast(frame, output)
         console.print(
-            f"wrote the forecast document of {model} {loaded.version} as of "
-            f"{dates[0].date()} ({snapshot.n_cells:,} cells) to "
-            + ", ".join(str(p) for p in paths),
+            f"wrote {len(frame):,} rows ({len(dates)} as_of x {horizon} period(s) x "
+            f"{loaded.forecaster.cells_.size:,} cells) from {model} {loaded.version} to {output}",
             soft_wrap=True,
         )
-        print_created(created)
-        return
-    with stage(f"forecasting {len(dates)} as_of date(s)"):
-        frame, warnings = forecast_events(
-            loaded.forecaster, history, dates, horizon, loaded.manifest
+    print_created(created)
+
+
+def _write_document(
+    name: str, loaded: Any, history: pd.DataFrame, as_of: pd.Timestamp, horizon: int, out: Path
+) -> None:
+    """The forecast document the API serves, made by the same library call, to ``out``."""
+    from hotspots.config import get_settings
+    from hotspots.jobs.forecast import forecast_warnings
+    from hotspots.publishing.served import publish_events, write_document
+
+    warnings = forecast_warnings(loaded.forecaster, history, [as_of], loaded.manifest)
+    with stage(f"publishing the forecast as of {as_of.date()}"):
+        snapshot, _ = publish_events(
+            loaded.forecaster,
+            history,
+            name=name,
+            version=loaded.version,
+            as_of=as_of,
+            horizon=horizon,
+            min_events_shown=get_settings().min_events_shown,
         )
     _print_warnings(warnings)
-    write_forecast(frame, output)
+    paths = write_document(snapshot, out)
     console.print(
-        f"wrote {len(frame):,} rows ({len(dates)} as_of x {horizon} period(s) x "
-        f"{loaded.forecaster.cells_.size:,} cells) from {model} {loaded.version} to {output}",
+        f"wrote the forecast document of {name} {loaded.version} as of {as_of.date()} "
+        f"({snapshot.n_cells:,} cells) to " + ", ".join(str(p) for p in paths),
         soft_wrap=True,
     )
-    print_created(created)
 
 
 def _print_warnings(warnings: list[str]) -> None:
