@@ -104,7 +104,7 @@ def make_registry(workdir: Path, kind: str) -> tuple[Path, Path]:
 
 def read_key(state_dir: Path) -> str:
     """A new ``forecasts:read`` key in the server's key store."""
-    from hotspots.service.keys import KEYS_FILE, KeyStore
+    from hotspots.access.keys import KEYS_FILE, KeyStore
 
     return KeyStore(state_dir / KEYS_FILE).create("api-load", ["forecasts:read"])[1]
 

@@ -19,13 +19,13 @@ from schemathesis.checks import (
 )
 from served_env import key_store, settings_of
 
+from hotspots.access.keys import SCOPES
 from hotspots.config import Settings
 from hotspots.features import Panel
 from hotspots.forecasters import make_forecaster
 from hotspots.ingest import write_events
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
-from hotspots.service.keys import SCOPES
 from hotspots.service.problems import PROBLEM_TYPE
 from hotspots.synthetic import TIMEZONE
 

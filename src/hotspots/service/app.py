@@ -30,6 +30,12 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotspots import __version__
+from hotspots.access.audit import (
+    client_request_id,
+    encode_entry,
+    encode_params,
+    utc_timestamp,
+)
 from hotspots.config import Settings, get_settings
 from hotspots.service import (
     docs,
@@ -41,12 +47,6 @@ from hotspots.service import (
     routes_models,
     routes_plans,
     schemas,
-)
-from hotspots.service.audit import (
-    client_request_id,
-    encode_entry,
-    encode_params,
-    utc_timestamp,
 )
 from hotspots.service.fast_path import FastLatestMiddleware
 from hotspots.service.fast_plans import FastPlansMiddleware

@@ -26,6 +26,8 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow.parquet as pq
 
+from hotspots.access.audit import AUDIT_FILE, AuditLog
+from hotspots.access.keys import KEYS_FILE, KeyStore
 from hotspots.atomic import prune_temp
 from hotspots.config import Settings
 from hotspots.errors import ConfigError, DataValidationError, HotspotsError, ModelNotFoundError
@@ -44,9 +46,7 @@ from hotspots.jobs.data import (
 from hotspots.jobs.fit_check import check_events_fit
 from hotspots.publishing import PlanBook, PlanBudget, PlanInput
 from hotspots.registry import LoadedModel, Registry
-from hotspots.service.audit import AUDIT_FILE, AuditLog
 from hotspots.service.event_store import INCOMING, EventStore
-from hotspots.service.keys import KEYS_FILE, KeyStore
 from hotspots.service.publish import areas_from_boundary_file, publish_forecast
 from hotspots.service.snapshot import Snapshot, View
 from hotspots.service.snapshot_store import SnapshotStore, as_of_key
