@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=None, help="at most N folds, one fit")
     parser.add_argument("--areas", type=int, default=10)
     parser.add_argument("--max-area-km2", type=float, default=1.0)
-    parser.add_argument("--seed", choices=["cell", "window"], default="cell")
+    parser.add_argument("--seed", choices=["cell", "window"], default="window")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     with tempfile.TemporaryDirectory() as tmp:

@@ -23,7 +23,7 @@ def test_one_row_per_model_and_fold_as_recomputed(year_result: BacktestResult) -
         "areas": 3,
         "max_area_km2": 3.0,
         "total_km2": None,
-        "seed": "cell",
+        "seed": "window",
     }
     assert year_result.plans.empty  # the input is left as it was
     cells = year_result.last_fold.cells

@@ -34,7 +34,7 @@ PLAN_COLUMNS = (
 city's forecast inside, the quantity the areas maximise)."""
 
 
-def score_plans(result: BacktestResult, budget: PlanBudget, seed: str = "cell") -> BacktestResult:
+def score_plans(result: BacktestResult, budget: PlanBudget, seed: str = "window") -> BacktestResult:
     """``result`` with ``plans`` (one row per model and fold, ``PLAN_COLUMNS``) and
     ``plan_budget`` filled in; ConfigError when no plan can meet ``budget`` on its cells."""
     cells = result.last_fold.cells

@@ -76,7 +76,7 @@ def build_plan(
     weights: Mapping[str, float] | None = None,
     categories: Mapping[str, tuple[str, ...] | None] | None = None,
     reasons: ReasonFn = history_reasons,
-    seed: str = "cell",
+    seed: str = "window",
     event_cells: CellArray | None = None,
     cell_km2: FloatArray | None = None,
 ) -> dict[str, Any]:
