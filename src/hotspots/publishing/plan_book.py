@@ -260,13 +260,20 @@ class PlanBook(Generic[T]):
 def _history(
     events: pd.DataFrame, as_of: pd.Timestamp, resolution: int
 ) -> tuple[pd.DataFrame, CellArray]:
-    """The events a plan reads (before ``as_of``; time, precision and category, the category
-    as a pandas categorical: each plan filters and maps it) and each one's cell."""
-    keep = np.asarray(local_times(events) < as_of, dtype=bool)
+    """The events a plan reads (before ``as_of``; local time without its zone, precision and
+    category as a pandas categorical: each plan compares, filters and maps them) and each
+    one's cell."""
+    local = local_times(events)
+    keep = np.asarray(local < as_of, dtype=bool)
     kept = events.loc[keep]
     cells = points_to_cells(
         kept["lat"].to_numpy(np.float64), kept["lng"].to_numpy(np.float64), resolution
     )
-    slim = kept[["occurred_at", "time_precision", "category"]].reset_index(drop=True)
-    slim["category"] = slim["category"].astype("category")
+    slim = pd.DataFrame(
+        {
+            "occurred_at": local[keep].reset_index(drop=True),  # naive: no zone to convert
+            "time_precision": kept["time_precision"].reset_index(drop=True),
+            "category": kept["category"].astype("category").reset_index(drop=True),
+        }
+    )
     return slim, cells

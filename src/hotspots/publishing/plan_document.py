@@ -78,7 +78,7 @@ def build_plan(
     weights: Mapping[str, float] | None = None,
     categories: Mapping[str, tuple[str, ...] | None] | None = None,
     reasons: ReasonFn = history_reasons,
-    seed: str = "cell",
+    seed: str = "window",
     event_cells: CellArray | None = None,
     cell_km2: FloatArray | None = None,
     min_events_shown: int = 0,
