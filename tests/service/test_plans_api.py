@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from served_env import TARGET, Env, settings_of
 
-from hotspots.access import KEYS_FILE, KeyStore
+from hotspots.access.keys import KEYS_FILE, KeyStore
 from hotspots.features import Panel
 from hotspots.forecasters import make_forecaster
 from hotspots.grid import cells_area_km2, strings_to_cells

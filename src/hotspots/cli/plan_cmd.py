@@ -106,6 +106,7 @@ def plan(
         weights=parsed,
         categories={name: each.forecaster.target_ for name, each in loaded.items()},
         seed=seed,
+        min_events_shown=get_settings().min_events_shown,
     )
     write_plan(document, output)
     summary = document["summary"]

@@ -131,6 +131,7 @@ class PlanBook(Generic[T]):
         default: PlanBudget,
         pack: Callable[[bytes], T],
         cache_size: int = CACHE_SIZE,
+        min_events_shown: int = 0,
     ) -> None:
         if not inputs:
             raise ConfigError("a plan book needs the forecast of at least one crime type")
@@ -144,6 +145,7 @@ class PlanBook(Generic[T]):
         self._cells = np.unique(np.concatenate([v.cells for v in self.inputs.values()]))
         self._cell_km2 = cells_area_km2(self._cells)
         self.default = default
+        self.min_events_shown = int(min_events_shown)
         self.pack = pack
         self._cache: OrderedDict[PlanQuery, T] = OrderedDict()
         self._size = cache_size
@@ -251,6 +253,7 @@ class PlanBook(Generic[T]):
             categories={k: self.inputs[k].target for k in types},
             event_cells=self.event_cells,
             cell_km2=self._cell_km2[np.searchsorted(self._cells, cells)],
+            min_events_shown=self.min_events_shown,
         )
 
 
