@@ -280,3 +280,20 @@ def test_an_analyst_gets_the_same_plan_from_hotspots_plan(
     )
     assert served.status_code == 200
     assert out.read_bytes() == served.content
+
+
+def test_plans_built_on_request_are_kept_up_to_the_bound_and_the_default_always(
+    client: TestClient, year_city_events: pd.DataFrame
+) -> None:
+    from hotspots.publishing import PlanBook
+
+    served = client.app.state.service.plans  # type: ignore[attr-defined]
+    book = PlanBook(served.inputs, year_city_events, default=PlanBudget(2, 3.0), pack=len,
+                    cache_size=2)  # fmt: skip
+    queries = [book.query(areas=n) for n in (3, 4, 5)]
+    sizes = [book.get(q) for q in queries]
+    assert all(isinstance(n, int) and n > 0 for n in sizes)
+    assert book.cached(queries[0]) is None  # the oldest of three went
+    assert [book.cached(q) for q in queries[1:]] == sizes[1:]
+    assert book.cached(book.query()) is not None  # the default budget is never evicted
+    assert book.cached(book.query(fmt="geojson")) is not None
