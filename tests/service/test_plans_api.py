@@ -9,6 +9,7 @@ import json
 import shutil
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -258,3 +259,41 @@ def test_the_plain_query_parser_reads_the_routes_own_declarations() -> None:
         "areas": None, "max_area_km2": None, "total_km2": None, "category": [],
         "weights": None, "horizon": 1, "fmt": "json",
     }  # fmt: skip
+
+
+def test_an_analyst_gets_the_same_plan_from_hotspots_plan(
+    client: TestClient, two_types: Env, run_cli: Any, tmp_path: Path
+) -> None:
+    """`hotspots plan` for the served models and as_of writes the bytes the API serves."""
+    state = client.app.state.service  # type: ignore[attr-defined]
+    as_of = str(state.served["burglary"].snapshot.as_of.date())
+    out = tmp_path / "plan.geojson"
+    result = run_cli(
+        "plan", "--model", "burglary", "--model", "other", "--models-dir",
+        two_types.root / "models", "--events", two_types.root / "events.parquet",
+        "--as-of", as_of, "--areas", "4", "--max-area-km2", "2", "--output", out,
+    )  # fmt: skip
+    assert result.code == 0, result.out + result.err
+    served = client.get(
+        f"{PATH}?areas=4&max_area_km2=2&format=geojson",
+        headers={**auth(two_types.read), "Accept-Encoding": "identity"},
+    )
+    assert served.status_code == 200
+    assert out.read_bytes() == served.content
+
+
+def test_plans_built_on_request_are_kept_up_to_the_bound_and_the_default_always(
+    client: TestClient, year_city_events: pd.DataFrame
+) -> None:
+    from hotspots.publishing import PlanBook
+
+    served = client.app.state.service.plans  # type: ignore[attr-defined]
+    book = PlanBook(served.inputs, year_city_events, default=PlanBudget(2, 3.0), pack=len,
+                    cache_size=2)  # fmt: skip
+    queries = [book.query(areas=n) for n in (3, 4, 5)]
+    sizes = [book.get(q) for q in queries]
+    assert all(isinstance(n, int) and n > 0 for n in sizes)
+    assert book.cached(queries[0]) is None  # the oldest of three went
+    assert [book.cached(q) for q in queries[1:]] == sizes[1:]
+    assert book.cached(book.query()) is not None  # the default budget is never evicted
+    assert book.cached(book.query(fmt="geojson")) is not None
