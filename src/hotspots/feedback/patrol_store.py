@@ -108,7 +108,9 @@ class PatrolStore:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
             batch = f"{stamp}-{uuid.uuid4().hex[:8]}"
             table = pa.Table.from_pandas(fresh, schema=SCHEMA, preserve_index=False)
-            table = table.replace_schema_metadata({"hotspots": _meta_json({**meta, "batch": batch})})
+            table = table.replace_schema_metadata(
+                {"hotspots": _meta_json({**meta, "batch": batch})}
+            )
             path = self.folder / f"batch-{batch}.parquet"
             with atomic_path(path, durable=True) as tmp:
                 pq.write_table(table, tmp)

@@ -229,7 +229,9 @@ def read_patrols(body: bytes, fmt: str, options: PatrolOptions, source: str) -> 
     cells, place_codes = _places(text, codes < 0, options)
     codes = np.where(codes < 0, place_codes, codes)
     ok = codes < 0
-    dup = ok & pd.Series(np.where(ok, text["id"].to_numpy(), None)).duplicated().to_numpy()
+    ids = text["id"].to_numpy(dtype=object).copy()
+    ids[~ok] = None
+    dup = ok & pd.Series(ids).duplicated().to_numpy()
     codes[dup] = list(REASONS).index("duplicate_id")
     report = _report(frame, codes, source, options.max_reject_fraction)
     if not report.passed:
@@ -299,9 +301,14 @@ def _places(
     reasons = list(REASONS)
     cells: list[CellArray] = [np.empty(0, np.uint64)] * len(todo)
     codes = np.full(len(todo), -1, dtype=np.int8)
-    study = StudyArea(options.study_cells, options.resolution) if options.study_cells is not None else None
-    for i in np.flatnonzero(todo):
-        found, why = _place_cells(text["area"].iat[i], text["cells"].iat[i], text["polygon"].iat[i], options)
+    study = (
+        StudyArea(options.study_cells, options.resolution)
+        if options.study_cells is not None
+        else None
+    )
+    area, given, polygon = (text[p].to_numpy(dtype=object) for p in PLACES)
+    for i in np.flatnonzero(todo).tolist():
+        found, why = _place_cells(str(area[i]), str(given[i]), str(polygon[i]), options)
         if why is None and study is not None and not study.contains(found).any():
             why = "outside_area"
         if why is not None:
@@ -317,7 +324,9 @@ def _place_cells(
     empty = np.empty(0, np.uint64)
     if area:
         found = options.areas.get(area)
-        return (empty, "unknown_area") if found is None or not len(found) else (np.unique(found), None)
+        return (
+            (empty, "unknown_area") if found is None or not len(found) else (np.unique(found), None)
+        )
     if cells:
         values = [text_to_cell(t) for t in _CELL_SPLIT.split(cells) if t]
         if not values or any(v is None for v in values):
@@ -350,7 +359,9 @@ def _place_text(text: Mapping[str, pd.Series], given: npt.NDArray[np.bool_]) -> 
     return pd.Series(values[choice, np.arange(values.shape[1])], dtype=object)
 
 
-def _report(frame: pd.DataFrame, codes: npt.NDArray[np.int8], source: str, ceiling: float) -> PatrolReport:
+def _report(
+    frame: pd.DataFrame, codes: npt.NDArray[np.int8], source: str, ceiling: float
+) -> PatrolReport:
     reasons = list(REASONS)
     report = PatrolReport(source, len(frame), int((codes < 0).sum()), max_reject_fraction=ceiling)
     for code in np.unique(codes[codes >= 0]):
@@ -361,4 +372,3 @@ def _report(frame: pd.DataFrame, codes: npt.NDArray[np.int8], source: str, ceili
             for r in rows[:EXAMPLES_PER_REASON]
         ]
     return report
-
