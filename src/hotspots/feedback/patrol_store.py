@@ -31,6 +31,8 @@ from hotspots.atomic import atomic_path, file_lock
 
 logger = logging.getLogger(__name__)
 
+PATROLS_DIR = "patrols"
+"""The store's folder inside the service's state folder (the CLI imports there too)."""
 BATCH_GLOB = "batch-*.parquet"
 LOCK_FILE = ".append.lock"
 SCHEMA = pa.schema(

@@ -38,6 +38,7 @@ from hotspots.service import (
     routes_forecasts,
     routes_health,
     routes_models,
+    routes_patrols,
     schemas,
 )
 from hotspots.service.audit import (
@@ -298,6 +299,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_problem_handlers(app)
     for module in (routes_health, routes_forecasts, routes_cells, routes_models, routes_events):
         app.include_router(module.router)
+    app.include_router(routes_patrols.router)
     app.include_router(metrics_router)
     app.include_router(docs.router)
     app.state.metrics = ServiceMetrics(state)

@@ -30,6 +30,7 @@ from hotspots.atomic import prune_temp
 from hotspots.config import Settings
 from hotspots.errors import ConfigError, DataValidationError, HotspotsError, ModelNotFoundError
 from hotspots.features import Panel, events_to_panel
+from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.forecasters import Forecaster
 from hotspots.grid import StudyArea
 from hotspots.ingest import is_event_table
@@ -220,6 +221,7 @@ class ServiceState:
         self.keys = KeyStore(settings.state_dir / KEYS_FILE)
         self.audit = AuditLog(settings.state_dir / AUDIT_FILE)
         self.events = EventStore(settings.state_dir / "events", self._base_ids)
+        self.patrols = PatrolStore(settings.state_dir / PATROLS_DIR)
         self.published: tuple[str, ...] = ()
         """The posted batches the served forecasts include (``events.generation()``)."""
         self.failures: Mapping[str, str] = MappingProxyType({})
