@@ -34,6 +34,7 @@ from hotspots.config import Settings, get_settings
 from hotspots.service import (
     docs,
     routes_cells,
+    routes_effectiveness,
     routes_events,
     routes_forecasts,
     routes_health,
@@ -300,6 +301,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (routes_health, routes_forecasts, routes_cells, routes_models, routes_events):
         app.include_router(module.router)
     app.include_router(routes_patrols.router)
+    app.include_router(routes_effectiveness.router)
     app.include_router(metrics_router)
     app.include_router(docs.router)
     app.state.metrics = ServiceMetrics(state)
