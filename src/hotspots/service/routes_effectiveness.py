@@ -72,12 +72,11 @@ async def get_effectiveness(
         ),
     ] = None,
 ) -> Response:
-    """Realised effectiveness of every served model."""
+    """Realised effectiveness of every served model, for the periods in ``[since, until)``
+    (an empty window gives no periods; the flags always judge each model's latest ones)."""
     state: ServiceState = request.app.state.service
     if not state.served:
         raise ProblemError(503, "no model is being served yet; see /readyz")
-    if since is not None and until is not None and since >= until:
-        raise ProblemError(422, f"since {since} must be before until {until}")
     realised = await run_in_threadpool(realised_cache(state).get, category)
     body: dict[str, Any] = {
         "since": None if since is None else since.isoformat(),

@@ -9,6 +9,7 @@ nothing new; the answer says how many were already stored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import numpy as np
@@ -16,14 +17,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from hotspots.config import Settings
 from hotspots.errors import InputFileError, TooManyRejectsError
 from hotspots.feedback.patrols import NAME_RULE, PatrolOptions, PatrolReport, read_patrols
+from hotspots.forecasters import Forecaster
 from hotspots.jobs.data import event_options
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.event_store import CSV_TYPES, MEDIA_TYPES
 from hotspots.service.limits import content_encoding, decode_body
 from hotspots.service.problems import ProblemError, problem, problem_response, reject_unknown_query
-from hotspots.service.routes_events import Reader, _json, media_type, reading_model
+from hotspots.service.routes_events import _json, media_type, reading_model
 from hotspots.service.routes_forecasts import MODEL_NAME
 from hotspots.service.state import ServiceState, named_areas
 
@@ -47,19 +50,25 @@ _BODY = {
 }
 
 
-def patrol_options(state: ServiceState, reader: Reader) -> PatrolOptions:
-    """The grid, areas, timezone and limits a post for this model is read with."""
-    model = reader.model
+def patrol_options(
+    model: Forecaster,
+    manifest: Mapping[str, Any],
+    settings: Settings,
+    max_reject_fraction: float | None = None,
+) -> PatrolOptions:
+    """The grid, named areas, timezone and limits a patrol log for this model is read with
+    (the API and ``hotspots patrols import`` alike)."""
     cells = np.asarray(model.cells_, dtype=np.uint64)
-    masks = named_areas(model, state.settings)
-    timezone = event_options(reader.manifest).get("timezone") or state.settings.timezone
+    masks = named_areas(model, settings)
+    timezone = event_options(manifest).get("timezone") or settings.timezone
+    ceiling = settings.max_reject_fraction if max_reject_fraction is None else max_reject_fraction
     return PatrolOptions(
         resolution=int(model.resolution_),
         timezone=str(timezone),
         areas={name: cells[mask] for name, mask in masks.items()},
         study_cells=cells,
-        max_hours=state.settings.patrol_max_hours,
-        max_reject_fraction=state.settings.max_reject_fraction,
+        max_hours=settings.patrol_max_hours,
+        max_reject_fraction=ceiling,
     )
 
 
@@ -103,7 +112,9 @@ async def post_patrols(
     async with request.app.state.upload_slots:
         limit = state.settings.max_upload_bytes
         body = await run_in_threadpool(decode_body, await request.body(), encoding, limit)
-        options = await run_in_threadpool(patrol_options, state, reader)
+        options = await run_in_threadpool(
+            patrol_options, reader.model, reader.manifest, state.settings
+        )
         try:
             result = await run_in_threadpool(read_patrols, body, fmt, options, "the request body")
         except TooManyRejectsError as err:
