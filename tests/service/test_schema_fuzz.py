@@ -64,6 +64,8 @@ NOT_EXPRESSIBLE: dict[str, str] = {
     "study cells; bbox south < north and west < east within -90..90 / -180..180",
     "POST /v1/events": "any string is a schema-valid body; only an export with the model's "
     "columns is readable",
+    "GET /v1/effectiveness": "since and until match YYYY-MM-DD but must also be days of the "
+    "calendar (not 2023-02-30)",
     "POST /v1/patrols": "any string is a schema-valid body; only a patrol log's columns are "
     "readable",
 }

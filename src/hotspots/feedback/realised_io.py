@@ -64,7 +64,11 @@ def between(realised: Realised, since: Any = None, until: Any = None) -> Realise
 def realised_to_dict(realised: Realised) -> dict[str, Any]:
     """Per model: its flag, and per period each cutoff's served and baseline figures beside
     the dosage; then what is pending and the definitions. NaN becomes null."""
-    models = sorted(set(realised.periods.get("model", [])) | set(realised.pending.get("model", [])))
+    models = sorted(
+        set(realised.periods.get("model", []))
+        | set(realised.pending.get("model", []))
+        | set(realised.flags.get("model", []))
+    )
     return {
         "models": [_model(realised, name) for name in models],
         "definitions": DEFINITIONS,

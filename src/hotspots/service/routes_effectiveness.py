@@ -25,9 +25,11 @@ from hotspots.service.problems import (
 )
 from hotspots.service.realised import realised_cache
 from hotspots.service.routes_forecasts import JSON_TYPE
+from hotspots.service.schemas_feedback import Effectiveness
 from hotspots.service.state import ServiceState
 
 SCOPE = "forecasts:read"
+DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 router = APIRouter(
     tags=["effectiveness"],
@@ -46,9 +48,9 @@ router = APIRouter(
     "the patrol dosage",
     responses={
         200: {
+            "model": Effectiveness,
             "description": "Per served model: its flag, and per period whose events have "
             "arrived, the served and baseline figures at each cutoff and the dosage.",
-            "content": {JSON_TYPE: {"schema": {"type": "object"}}},
         },
         422: problem_response(422, "A parameter is not valid; `detail` says why."),
     },
@@ -57,10 +59,12 @@ router = APIRouter(
 async def get_effectiveness(
     request: Request,
     since: Annotated[
-        dt.date | None, Query(description="Periods starting on or after this date.")
+        str | None,
+        Query(description="Periods starting on or after this date (YYYY-MM-DD).", pattern=DATE),
     ] = None,
     until: Annotated[
-        dt.date | None, Query(description="Periods starting before this date.")
+        str | None,
+        Query(description="Periods starting before this date (YYYY-MM-DD).", pattern=DATE),
     ] = None,
     category: Annotated[
         str | None,
@@ -77,13 +81,24 @@ async def get_effectiveness(
     state: ServiceState = request.app.state.service
     if not state.served:
         raise ProblemError(503, "no model is being served yet; see /readyz")
+    start, end = _day(since, "since"), _day(until, "until")  # before any work
     realised = await run_in_threadpool(realised_cache(state).get, category)
     body: dict[str, Any] = {
-        "since": None if since is None else since.isoformat(),
-        "until": None if until is None else until.isoformat(),
+        "since": since,
+        "until": until,
         "category": category,
         "k_periods": state.settings.effectiveness_k_periods,
-        **realised_to_dict(between(realised, since, until)),
+        **realised_to_dict(between(realised, start, end)),
     }
     data = json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
     return Response(data, media_type=JSON_TYPE)
+
+
+def _day(text: str | None, name: str) -> dt.date | None:
+    """A ``YYYY-MM-DD`` parameter as a date; 422 naming it when no such day exists."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as err:
+        raise ProblemError(422, f"{name} {text!r} is not a date: {err}") from err

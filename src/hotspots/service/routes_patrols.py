@@ -28,6 +28,7 @@ from hotspots.service.limits import content_encoding, decode_body
 from hotspots.service.problems import ProblemError, problem, problem_response, reject_unknown_query
 from hotspots.service.routes_events import _json, media_type, reading_model
 from hotspots.service.routes_forecasts import MODEL_NAME
+from hotspots.service.schemas_feedback import PatrolsStored
 from hotspots.service.state import ServiceState, named_areas
 
 SCOPE = "patrols:write"
@@ -77,7 +78,10 @@ def patrol_options(
     summary="Log patrols (CSV or JSON lines), stored durably before the answer",
     openapi_extra={"requestBody": _BODY},
     responses={
-        200: {"description": "Stored; the validation report says what was left out and why."},
+        200: {
+            "model": PatrolsStored,
+            "description": "Stored; the validation report says what was left out and why.",
+        },
         413: problem_response(413, "The body, as sent or inflated, is over the upload limit."),
         415: problem_response(
             415,
