@@ -1,8 +1,8 @@
 """A worked example of closing the loop on the synthetic city, with the figures it prints.
 
 A year of Synthetica (seed 11, as the tests' year city). A LightGBM model of residential
-burglary, fitted on the weeks before the first served one, is registered and served as a
-service would serve it: each week the events so far are published (``ServiceState.load_all``,
+burglary, fitted on the weeks before the first served one, is registered and served for the
+last ``weeks + 1`` weeks as a service would serve it: each week the events so far are published (``ServiceState.load_all``,
 one snapshot per week), and patrols are logged to the served top 1% cells (two hours on each,
 Tuesday 10:00) through ``hotspots patrols import``. Once the weeks have passed,
 ``hotspots report effectiveness`` scores what was served beside the baselines and prints the
@@ -51,7 +51,7 @@ def run(root: Path, weeks: int, out: Path) -> None:
     options = IngestOptions(column_map=ColumnMap.parse(COLUMN_MAP), timezone=TIMEZONE)
     events = ingest_file(root / "city" / "events.csv.gz", options).events
     panel = events_to_panel(events, 8, "W")
-    first = panel.periods[-weeks - 1]  # the last week stays unscored: its events are the end
+    first = panel.periods[-weeks - 1]  # the model never sees the weeks it serves
     model = make_forecaster("lightgbm", target=(TARGET,), n_estimators=100).fit(panel, first)
     spec = {
         "data": {"map": COLUMN_MAP, "timezone": TIMEZONE},
