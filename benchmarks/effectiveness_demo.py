@@ -2,11 +2,12 @@
 
 A year of Synthetica (seed 11, as the tests' year city). A LightGBM model of residential
 burglary, fitted on the weeks before the first served one, is registered and served for the
-last ``weeks + 1`` weeks as a service would serve it: each week the events so far are published (``ServiceState.load_all``,
-one snapshot per week), and patrols are logged to the served top 1% cells (two hours on each,
-Tuesday 10:00) through ``hotspots patrols import``. Once the weeks have passed,
-``hotspots report effectiveness`` scores what was served beside the baselines and prints the
-dosage beside the crime that followed. Timings are wall-clock on whatever machine runs it.
+last ``weeks + 1`` weeks as a service would serve it: each week the events so far are
+published (``ServiceState.load_all``, one snapshot per week), and patrols are logged to the
+served top 1% cells (two hours on each, Tuesday 10:00) through ``hotspots patrols import``.
+Once the weeks have passed, ``hotspots report effectiveness`` scores what was served beside
+the baselines and prints the dosage beside the crime that followed. Timings are wall-clock
+on whatever machine runs it.
 
     .venv/bin/python benchmarks/effectiveness_demo.py [--weeks 8] [--out reports/effectiveness]
 """

@@ -171,3 +171,40 @@ def test_a_retry_is_stored_once_and_nothing_twice(tmp_path: Path) -> None:
     assert sorted(stored["patrol_id"]) == ["p1", "p2"]
     assert stored["start"].dt.tz is not None and stored["cells"].iloc[0].dtype == np.uint64
     assert not list((tmp_path / "patrols").glob(".*.tmp"))
+
+
+def test_plan_areas_by_as_of_and_rank_from_json_and_geojson() -> None:
+    from hotspots.feedback.places import plan_areas
+    from hotspots.publishing import plan_to_geojson
+
+    plan = {
+        "as_of": "2024-01-08",
+        "areas": [
+            {"rank": 1, "cells": [CENTRE, NEAR[0]], "boundary": None},
+            {"rank": 2, "cells": [NEAR[3]], "boundary": None},
+        ],
+    }
+    for document in (plan, plan_to_geojson(plan)):
+        areas = plan_areas(document)
+        assert sorted(areas) == ["2024-01-08/1", "2024-01-08/2"]
+        assert areas["2024-01-08/2"].tolist() == [h3.str_to_int(NEAR[3])]
+    body = jsonl({"id": "p", "area": "2024-01-08/1", "start": "2024-01-10T10:00",
+                  "end": "2024-01-10T11:00"})  # fmt: skip
+    got = read_patrols(body, "jsonl", options(areas=plan_areas(plan)), "log").patrols
+    assert sorted(got["cells"].iloc[0].tolist()) == sorted(
+        [h3.str_to_int(CENTRE), h3.str_to_int(NEAR[0])]
+    )
+
+
+def test_a_polygon_smaller_than_a_cell_is_the_cell_it_lies_in() -> None:
+    lat, lng = h3.cell_to_latlng(CENTRE)
+    d = 0.0005  # about 50 m: no resolution-8 cell centre inside unless it is the centre's
+    tiny = {
+        "type": "Polygon",
+        "coordinates": [[[lng + d, lat + d], [lng + 2 * d, lat + d], [lng + 2 * d, lat + 2 * d],
+                         [lng + d, lat + 2 * d], [lng + d, lat + d]]],
+    }  # fmt: skip
+    body = jsonl({"id": "p", "polygon": tiny, "start": "2024-01-10T10:00",
+                  "end": "2024-01-10T11:00"})  # fmt: skip
+    got = read_patrols(body, "jsonl", options(), "log").patrols
+    assert got["cells"].iloc[0].tolist() == [h3.str_to_int(CENTRE)]

@@ -57,6 +57,12 @@ def import_patrols(
         "--areas",
         help="Named areas (polygons) the `area` column names [HOTSPOTS_AREAS_PATH].",
     ),
+    plan: list[Path] | None = typer.Option(
+        None,
+        "--plan",
+        help="A plan `hotspots plan` wrote (.json or .geojson; repeat): `area` may then name "
+        "its areas as AS_OF/RANK, e.g. 2024-01-08/3.",
+    ),
     max_reject: float | None = typer.Option(
         None, "--max-reject", help="Share of rejected rows above which nothing is stored."
     ),
@@ -66,9 +72,13 @@ def import_patrols(
     Columns: id, one of area / cells / polygon, start, end, and optionally unit and tactic.
     No column may hold a person's name: a name-like column refuses the whole file.
     """
-    from hotspots.errors import ConfigError, TooManyRejectsError
+    import dataclasses
+    import json
+
+    from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
     from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
     from hotspots.feedback.patrols import read_patrols
+    from hotspots.feedback.places import plan_areas
     from hotspots.registry import Registry
     from hotspots.service.routes_patrols import patrol_options
 
@@ -82,6 +92,13 @@ def import_patrols(
         raise ConfigError(f"no model in {settings.models_dir}: patrols are read on a model's grid")
     loaded = registry.load(name)
     options = patrol_options(loaded.forecaster, loaded.manifest, settings, max_reject)
+    for path in plan or []:
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as err:
+            raise InputFileError(f"--plan {path}: not a JSON plan: {err}") from err
+        named = plan_areas(document)
+        options = dataclasses.replace(options, areas={**options.areas, **named})
     try:
         result = read_patrols(file.read_bytes(), fmt, options, file.name)
     except TooManyRejectsError as err:

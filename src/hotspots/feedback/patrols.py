@@ -7,7 +7,8 @@ column      required meaning
 =========== ======== ==========================================================================
 id          yes      the patrol's id in the force's system: a retry with the same id is stored
                      once
-area        one of   a named area id (the areas the service's ``within=`` selects)
+area        one of   a named area (the areas the service's ``within=`` selects) or a plan
+                     area ``<as_of>/<rank>`` of a plan given to the import (``plan_areas``)
 cells       one of   H3 cells at the study resolution, separated by spaces, ``,``, ``;`` or
                      ``|`` (a JSON list in JSON lines)
 polygon     one of   a GeoJSON Polygon or MultiPolygon ([lng, lat]); its cells are those whose
@@ -37,12 +38,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import shapely.geometry
 
-from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
-from hotspots.grid import StudyArea, cells_resolution, points_to_cells, text_to_cell
-
-CellArray = npt.NDArray[np.uint64]
+from hotspots.errors import InputFileError, TooManyRejectsError
+from hotspots.feedback.places import CellArray, places_to_cells
 
 COLUMNS: tuple[str, ...] = ("id", "area", "cells", "polygon", "start", "end", "unit", "tactic")
 PLACES: tuple[str, ...] = ("area", "cells", "polygon")
@@ -57,7 +55,6 @@ _NAME_WORDS = re.compile(
 )
 _UNIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 _TACTIC = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
-_CELL_SPLIT = re.compile(r"[\s,;|]+")
 _OFFSET = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
 FUTURE_SLACK = pd.Timedelta(minutes=5)
 """A patrol may end this far after the moment of import (clocks differ a little)."""
@@ -202,37 +199,28 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """The rows of a log as text, their times (UTC), minutes and which place each gives."""
+
+    text: dict[str, pd.Series]
+    start: pd.Series
+    end: pd.Series
+    minutes: npt.NDArray[np.float64]
+    given: npt.NDArray[np.bool_]  # (place, row)
+
+
 def read_patrols(body: bytes, fmt: str, options: PatrolOptions, source: str) -> PatrolResult:
     """Validate a patrol log; ``TooManyRejectsError`` (with the report) over the ceiling."""
     frame = body_to_frame(body, fmt, source)
-    for column in COLUMNS:
-        if column not in frame:
-            frame[column] = ""
-    text = {c: frame[c].astype(str).str.strip() for c in COLUMNS}
-    n = len(frame)
-    start, end = (_times(text[c], options.timezone) for c in ("start", "end"))
-    now = options.now if options.now is not None else pd.Timestamp.now(tz="UTC")
-    given = np.stack([(text[p] != "").to_numpy() for p in PLACES])
-    minutes = ((end - start).dt.total_seconds() / 60.0).to_numpy()
-    masks = {
-        "missing_id": (text["id"] == "").to_numpy(),
-        "missing_place": given.sum(axis=0) == 0,
-        "several_places": given.sum(axis=0) > 1,
-        "unparseable_time": (start.isna() | end.isna()).to_numpy(),
-        "end_not_after_start": ~(minutes > 0),
-        "too_long": minutes > options.max_hours * 60,
-        "future_time": (end > now + FUTURE_SLACK).to_numpy(),
-        "bad_unit": _bad_code(text["unit"], _UNIT),
-        "bad_tactic": _bad_code(text["tactic"], _TACTIC),
-    }
-    codes = _first_reason(masks, n)
-    cells, place_codes = _places(text, codes < 0, options)
+    rows = _rows(frame, options.timezone)
+    codes = _first_reason(_row_masks(rows, options), len(frame))
+    cells, place_codes = _places(rows.text, codes < 0, options)
     codes = np.where(codes < 0, place_codes, codes)
     ok = codes < 0
-    ids = text["id"].to_numpy(dtype=object).copy()
+    ids = rows.text["id"].to_numpy(dtype=object).copy()
     ids[~ok] = None
-    dup = ok & pd.Series(ids).duplicated().to_numpy()
-    codes[dup] = list(REASONS).index("duplicate_id")
+    codes[ok & pd.Series(ids).duplicated().to_numpy()] = list(REASONS).index("duplicate_id")
     report = _report(frame, codes, source, options.max_reject_fraction)
     if not report.passed:
         raise TooManyRejectsError(
@@ -241,27 +229,64 @@ def read_patrols(body: bytes, fmt: str, options: PatrolOptions, source: str) -> 
             f"{options.max_reject_fraction:.1%}); nothing was stored",
             report,
         )
-    keep = codes < 0
+    return PatrolResult(_accepted(rows, cells, codes < 0, options.resolution), report)
+
+
+def _rows(frame: pd.DataFrame, timezone: str) -> _Rows:
+    for column in COLUMNS:
+        if column not in frame:
+            frame[column] = ""
+    text = {c: frame[c].astype(str).str.strip() for c in COLUMNS}
+    start, end = (_times(text[c], timezone) for c in ("start", "end"))
+    seconds = (end - start).dt.total_seconds().to_numpy(dtype=np.float64)
+    minutes = np.divide(seconds, 60.0, dtype=np.float64)
+    given = np.stack([(text[p] != "").to_numpy() for p in PLACES])
+    return _Rows(text, start, end, minutes, given)
+
+
+def _row_masks(rows: _Rows, options: PatrolOptions) -> dict[str, npt.NDArray[np.bool_]]:
+    """Each check but the place's and duplicates', as a mask of failing rows."""
+    now = options.now if options.now is not None else pd.Timestamp.now(tz="UTC")
+    text, places = rows.text, rows.given.sum(axis=0)
+    return {
+        "missing_id": (text["id"] == "").to_numpy(),
+        "missing_place": places == 0,
+        "several_places": places > 1,
+        "unparseable_time": (rows.start.isna() | rows.end.isna()).to_numpy(),
+        "end_not_after_start": ~(rows.minutes > 0),
+        "too_long": rows.minutes > options.max_hours * 60,
+        "future_time": (rows.end > now + FUTURE_SLACK).to_numpy(),
+        "bad_unit": _bad_code(text["unit"], _UNIT),
+        "bad_tactic": _bad_code(text["tactic"], _TACTIC),
+    }
+
+
+def _accepted(
+    rows: _Rows, cells: list[CellArray], keep: npt.NDArray[np.bool_], resolution: int
+) -> pd.DataFrame:
+    """The accepted rows as the stored patrol table (``patrol_store.SCHEMA``)."""
 
     def kept(series: pd.Series, dtype: str) -> pd.Series:
         return pd.Series(series.to_numpy()[keep], dtype=dtype).replace("", None)
 
-    patrols = pd.DataFrame(
+    text = rows.text
+    return pd.DataFrame(
         {
             "patrol_id": kept(text["id"], "string"),
-            "start": start[keep].reset_index(drop=True),
-            "end": end[keep].reset_index(drop=True),
-            "minutes": minutes[keep],
+            "start": rows.start[keep].reset_index(drop=True),
+            "end": rows.end[keep].reset_index(drop=True),
+            "minutes": rows.minutes[keep],
             "unit": kept(text["unit"], "string"),
             "tactic": kept(text["tactic"].str.lower(), "string"),
-            "place_kind": pd.Series(np.array(PLACES)[given.argmax(axis=0)][keep], dtype="string"),
-            "place": kept(_place_text(text, given), "string"),
+            "place_kind": pd.Series(
+                np.array(PLACES)[rows.given.argmax(axis=0)][keep], dtype="string"
+            ),
+            "place": kept(_place_text(text, rows.given), "string"),
             "cells": pd.Series([cells[i] for i in np.flatnonzero(keep)], dtype=object),
-            "resolution": np.full(int(keep.sum()), options.resolution, dtype=np.int8),
+            "resolution": np.full(int(keep.sum()), resolution, dtype=np.int8),
             "source_row": np.flatnonzero(keep).astype(np.int64) + 1,
         }
     )
-    return PatrolResult(patrols, report)
 
 
 def _times(text: pd.Series, timezone: str) -> pd.Series:
@@ -294,62 +319,14 @@ def _first_reason(masks: dict[str, npt.NDArray[np.bool_]], n: int) -> npt.NDArra
 def _places(
     text: Mapping[str, pd.Series], todo: npt.NDArray[np.bool_], options: PatrolOptions
 ) -> tuple[list[CellArray], npt.NDArray[np.int8]]:
-    """Each row's cells (sorted, unique) and the reason code of a place that fails (-1 ok).
-
-    A loop over the rows' places: a patrol log has a few hundred rows a day, and each
-    polygon needs its own fill."""
+    """Each row's cells and the reason code of a place that fails (-1: none)."""
     reasons = list(REASONS)
-    cells: list[CellArray] = [np.empty(0, np.uint64)] * len(todo)
-    codes = np.full(len(todo), -1, dtype=np.int8)
-    study = (
-        StudyArea(options.study_cells, options.resolution)
-        if options.study_cells is not None
-        else None
+    area, cells, polygon = (text[p].to_numpy(dtype=object) for p in PLACES)
+    found, why = places_to_cells(
+        area, cells, polygon, todo, options.resolution, options.areas, options.study_cells
     )
-    area, given, polygon = (text[p].to_numpy(dtype=object) for p in PLACES)
-    for i in np.flatnonzero(todo).tolist():
-        found, why = _place_cells(str(area[i]), str(given[i]), str(polygon[i]), options)
-        if why is None and study is not None and not study.contains(found).any():
-            why = "outside_area"
-        if why is not None:
-            codes[i] = reasons.index(why)
-        else:
-            cells[i] = found
-    return cells, codes
-
-
-def _place_cells(
-    area: str, cells: str, polygon: str, options: PatrolOptions
-) -> tuple[CellArray, str | None]:
-    empty = np.empty(0, np.uint64)
-    if area:
-        found = options.areas.get(area)
-        return (
-            (empty, "unknown_area") if found is None or not len(found) else (np.unique(found), None)
-        )
-    if cells:
-        values = [text_to_cell(t) for t in _CELL_SPLIT.split(cells) if t]
-        if not values or any(v is None for v in values):
-            return empty, "bad_cells"
-        arr = np.unique(np.array(values, dtype=np.uint64))
-        return (arr, None) if cells_resolution(arr) == options.resolution else (empty, "bad_cells")
-    try:
-        return _polygon_cells(polygon, options.resolution), None
-    except (ValueError, TypeError, KeyError, AttributeError, ConfigError):
-        return empty, "bad_polygon"
-
-
-def _polygon_cells(polygon: str, resolution: int) -> CellArray:
-    """Cells whose centre the polygon holds; a polygon under one cell: the cell of a point
-    inside it."""
-    shape = shapely.geometry.shape(json.loads(polygon))
-    if shape.geom_type not in ("Polygon", "MultiPolygon") or shape.is_empty or not shape.is_valid:
-        raise ValueError(f"not a valid polygon: {shape.geom_type}")
-    try:
-        return StudyArea.from_geometry(shape, resolution).cells
-    except ConfigError:
-        point = shape.representative_point()  # shapely's x is lng, y is lat
-        return points_to_cells([point.y], [point.x], resolution)
+    codes = np.array([-1 if w is None else reasons.index(w) for w in why], dtype=np.int8)
+    return found, codes
 
 
 def _place_text(text: Mapping[str, pd.Series], given: npt.NDArray[np.bool_]) -> pd.Series:
