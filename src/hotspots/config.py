@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     effectiveness_k_periods: int = 4
     """A model whose realised PAI fell below the best baseline's in this many consecutive
     periods is flagged (``/readyz``, the effectiveness report and the log)."""
+    plan_areas: int = 6
+    """Patrol areas in the plan built at publish time (``/v1/plans/latest`` without
+    ``areas=``); other budgets are built on request and kept."""
+    plan_max_area_km2: float = 1.0
+    """Largest patrol area, km2, of the plan built at publish time (without ``max_area_km2=``
+    or ``total_km2=``)."""
+    map_tiles: str | None = None
+    """A raster tile URL template (``https://tiles.example/{z}/{x}/{y}.png``) drawn under
+    ``/map``'s cells; none: a blank background, and the page calls nothing but this API."""
     # -- limits and metrics (service/limits.py, service/metrics.py) --
     rate_limit_per_minute: int = 600
     """Requests per minute each API key may make on average (0: no limit); over it is 429."""

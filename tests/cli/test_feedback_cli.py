@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hotspots.access.keys import KEYS_FILE, KeyStore
 from hotspots.config import Settings
 from hotspots.features import Panel
 from hotspots.feedback.patrol_store import PatrolStore
@@ -19,7 +20,6 @@ from hotspots.forecasters import make_forecaster
 from hotspots.ingest import write_events
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
-from hotspots.service.keys import KEYS_FILE, KeyStore
 from hotspots.service.state import ServiceState
 from hotspots.synthetic import COLUMN_MAP, TIMEZONE
 

@@ -18,7 +18,7 @@ from served_env import Env, settings_of
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hotspots.service import audit
+from hotspots.access import audit
 from hotspots.service.app import create_app
 from hotspots.service.fast_path import (
     FastLatestMiddleware,

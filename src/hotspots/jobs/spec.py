@@ -93,6 +93,10 @@ class ModelSpec(_Section):
     kind: str = "lightgbm"
     params: dict[str, Any] = Field(default_factory=dict)
     baselines: tuple[str, ...] = BASELINES
+    challengers: tuple[str, ...] = ()
+    """Other learned kinds (default parameters) backtested beside ``kind``: the selection
+    backtest publishes whichever learned model scores best there, if it beats the baselines.
+    One the data cannot feed (e.g. ``hawkes`` on monthly data) is left out with its reason."""
 
 
 class BacktestSpec(_Section):
@@ -239,6 +243,13 @@ def check_spec(spec: TrainingSpec) -> None:
     unknown = [b for b in spec.model.baselines if b not in kinds]
     if unknown:
         raise ConfigError(f"model.baselines {unknown} are not models; models are: {sorted(kinds)}")
+    odd = [c for c in spec.model.challengers if c not in kinds or c in spec.model.baselines]
+    if odd or spec.model.kind in spec.model.challengers:
+        learned = sorted(set(kinds) - set(spec.model.baselines) - {spec.model.kind})
+        raise ConfigError(
+            f"model.challengers {list(spec.model.challengers)} must be learned kinds other than "
+            f"model.kind {spec.model.kind!r} and the baselines; choose from {learned}"
+        )
     cls = kinds[spec.model.kind]
     valid = [p for p in cls._get_param_names() if p not in ("target", "covariates")]
     wrong = sorted(set(spec.model.params) - set(valid))

@@ -78,6 +78,7 @@ def build_plan(
     reasons: ReasonFn = history_reasons,
     seed: str = "cell",
     event_cells: CellArray | None = None,
+    cell_km2: FloatArray | None = None,
 ) -> dict[str, Any]:
     """The plan document for ``budget`` from one forecast per crime type.
 
@@ -102,6 +103,9 @@ def build_plan(
     event_cells
         Optional: each event row's cell at ``resolution``, when the caller holds them already
         (a service publishing several budgets from one event table); else computed.
+    cell_km2
+        Optional: the area of each of ``cells``, when the caller holds them already (exact
+        H3 areas cost ~20 ms for 5,000 cells); else computed.
     """
     cells = np.asarray(cells, dtype=np.uint64)
     expected: dict[str, FloatArray] = {}
@@ -109,7 +113,9 @@ def build_plan(
     for name, frame in forecasts.items():
         expected[name], period_start = forecast_to_expected(frame, cells)
     score = combine_scores(expected, weights)
-    cell_km2 = cells_area_km2(cells)
+    cell_km2 = cells_area_km2(cells) if cell_km2 is None else np.asarray(cell_km2, np.float64)
+    if cell_km2.shape != cells.shape:
+        raise ValueError(f"{cell_km2.size} cell areas for {cells.size} cells")
     check_budget(budget, cell_km2, resolution)
     members = grow_areas(cells, score, cell_km2, budget, seed)
     members.sort(key=lambda m: (-float(score[m].sum()), int(m[0])))  # rank 1 = most at stake

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from hotspots.service.keys import SCOPES, KeyRecord, KeyStore
+from hotspots.access.keys import SCOPES, KeyRecord, KeyStore
 from hotspots.service.limits import check_rate
 from hotspots.service.problems import ProblemError, problem_response
 

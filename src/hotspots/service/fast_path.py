@@ -37,8 +37,8 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hotspots.access.keys import KeyRecord
 from hotspots.errors import HotspotsError
-from hotspots.service.keys import KeyRecord
 from hotspots.service.problems import ProblemError, error_response
 from hotspots.service.routes_forecasts import (
     BBOX_PATTERN,

@@ -26,6 +26,8 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow.parquet as pq
 
+from hotspots.access.audit import AUDIT_FILE, AuditLog
+from hotspots.access.keys import KEYS_FILE, KeyStore
 from hotspots.atomic import prune_temp
 from hotspots.config import Settings
 from hotspots.errors import ConfigError, DataValidationError, HotspotsError, ModelNotFoundError
@@ -43,12 +45,11 @@ from hotspots.jobs.data import (
     whole_periods_start,
 )
 from hotspots.jobs.fit_check import check_events_fit
+from hotspots.publishing import PlanBook, PlanBudget, PlanInput
 from hotspots.registry import LoadedModel, Registry
-from hotspots.service.audit import AUDIT_FILE, AuditLog
 from hotspots.service.event_store import INCOMING, EventStore
-from hotspots.service.keys import KEYS_FILE, KeyStore
 from hotspots.service.publish import areas_from_boundary_file, publish_forecast
-from hotspots.service.snapshot import Snapshot
+from hotspots.service.snapshot import Snapshot, View
 from hotspots.service.snapshot_store import SnapshotStore, as_of_key
 
 logger = logging.getLogger(__name__)
@@ -211,6 +212,12 @@ def build_served(
     )
 
 
+def plan_input(served: Served) -> PlanInput:
+    """What a plan reads of a served model: its cells, target and each period's forecast."""
+    periods = [(t.start, t.cell, t.expected_count) for t in served.snapshot.tables]
+    return PlanInput.of(served.model, served.snapshot.as_of, periods)
+
+
 class ServiceState:
     """Everything the app shares: settings, registry, keys, audit log and what is served."""
 
@@ -231,6 +238,9 @@ class ServiceState:
         self._pointer_errors: dict[str, str] = {}
         """The last logged error reading each model's current version (logged once)."""
         self._swap = threading.Lock()
+        self.plans: PlanBook[View] | None = None
+        """The patrol plans of what is served (None: nothing served, or see plan_failure)."""
+        self.plan_failure: str | None = None
 
     @property
     def served(self) -> Mapping[str, Served]:
@@ -251,10 +261,12 @@ class ServiceState:
             logger.warning("removed %d file(s) a killed process left half-written", left)
         generation = self.events.generation()
         models = self.registry.list_models()
-        served, failures = self._publish_each({m.name: None for m in models if m.current})
+        events = EventCache(self.settings.events_path, self.events)
+        served, failures = self._publish_each({m.name: None for m in models if m.current}, events)
         failures |= {m.name: "no current version (promote one)" for m in models if not m.current}
         with self._swap:
             self._served = MappingProxyType(served)
+            self._publish_plans(events)
             self.failures = MappingProxyType(failures)
             self._tried = MappingProxyType({m.name: m.current for m in models})
             self.published = generation
@@ -275,8 +287,10 @@ class ServiceState:
         with self._swap:
             generation = self.events.generation()
             versions = self.wanted()
-            fresh, failed = self._publish_each(versions)
+            events = EventCache(self.settings.events_path, self.events)
+            fresh, failed = self._publish_each(versions, events)
             self._served = MappingProxyType({**self._served, **fresh})
+            self._publish_plans(events)
             self.failures = MappingProxyType(
                 {
                     k: v
@@ -326,11 +340,10 @@ class ServiceState:
         return self.events.generation() != self.published or self.wanted() != dict(self._tried)
 
     def _publish_each(
-        self, versions: Mapping[str, str | None]
+        self, versions: Mapping[str, str | None], events: EventCache
     ) -> tuple[dict[str, Served], dict[str, str]]:
         """Load (``None``: the current version) and publish each model from the events as
         they are now; the ones built, and why each other one could not be."""
-        events = EventCache(self.settings.events_path, self.events)
         built: dict[str, Served] = {}
         failed: dict[str, str] = {}
         for name, version in versions.items():
@@ -342,6 +355,25 @@ class ServiceState:
                 logger.error("model %r not published: %s", name, err)
                 failed[name] = f"{type(err).__name__}: {err}"
         return built, failed
+
+    def _publish_plans(self, events: EventCache) -> None:
+        """The patrol plans of every served model (the default budget built now), from the
+        events of the first; a failure is logged and leaves no plan (the forecasts stand)."""
+        served = self._served
+        self.plans, self.plan_failure = None, None
+        if not served:
+            return
+        default = PlanBudget(self.settings.plan_areas, self.settings.plan_max_area_km2)
+        try:
+            self.plans = PlanBook(
+                {name: plan_input(s) for name, s in served.items()},
+                events.get(served[min(served)].manifest).events,
+                default=default,
+                pack=View.of,
+            )
+        except (HotspotsError, OSError, ValueError) as err:
+            logger.error("no patrol plan published: %s", err)
+            self.plan_failure = f"{type(err).__name__}: {err}"
 
     def _base_ids(self) -> pd.Series:
         """Event ids of the configured events (the posted ones are the store's own)."""
@@ -360,10 +392,12 @@ class ServiceState:
         with self._swap:
             loaded = self.registry.load(name, version)  # checks every file's checksum
             label = loaded.version
-            source = EventCache(self.settings.events_path, self.events).get(loaded.manifest)
+            events = EventCache(self.settings.events_path, self.events)
+            source = events.get(loaded.manifest)
             fresh = build_served(name, loaded, source, self.settings, self.store)
             self.registry.promote(name, label)
             self._served = MappingProxyType({**self._served, name: fresh})
+            self._publish_plans(events)
             self.failures = MappingProxyType({k: v for k, v in self.failures.items() if k != name})
             self._tried = MappingProxyType({**self._tried, name: label})
         logger.info("promoted and now serving %s", fresh.label)
