@@ -121,3 +121,22 @@ def test_a_restarted_service_recognises_stored_ids(
     with TestClient(create_app(settings_of(env_copy.root))) as restarted:
         again = post(restarted, key, body).json()
     assert (again["stored"], again["already_stored"]) == (0, 3)
+
+
+def test_an_area_of_the_served_plan_by_as_of_and_rank(
+    client: TestClient, key: str, env_copy: Env
+) -> None:
+    plan = client.get("/v1/plans/latest", headers={"Authorization": f"Bearer {env_copy.read}"})
+    assert plan.status_code == 200, plan.text
+    area = plan.json()["areas"][1]
+    area_id = f"{plan.json()['as_of']}/{area['rank']}"
+    body = f"id,area,start,end\nA1,{area_id},2023-12-01 10:00,2023-12-01 11:00\n"
+    answer = post(client, key, body.encode())
+    assert answer.json()["stored"] == 1, answer.text
+    stored_cells = stored(env_copy).read()["cells"].iloc[0]
+    assert sorted(stored_cells.tolist()) == sorted(h3.str_to_int(c) for c in area["cells"])
+    unknown = post(
+        client, key, b"id,area,start,end\nA2,1999-01-04/1,2023-12-01 10:00,2023-12-01 11:00\n"
+    )
+    assert unknown.status_code == 422  # one row, rejected: over the ceiling
+    assert unknown.json()["report"]["rejected"] == {"unknown_area": 1}

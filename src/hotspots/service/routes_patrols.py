@@ -2,24 +2,29 @@
 
 A post is read and validated by ``feedback.patrols.read_patrols`` on the grid of the model it
 names (its resolution, study cells and timezone; area ids are the names of
-``HOTSPOTS_AREAS_PATH``, as ``within=`` selects), and the accepted rows are on disk, fsynced,
+``HOTSPOTS_AREAS_PATH``, as ``within=`` selects, and the areas ``<as_of>/<rank>`` of the plan
+served now), and the accepted rows are on disk, fsynced,
 as one batch before the answer (``feedback.patrol_store``). A retry with the same ids stores
 nothing new; the answer says how many were already stored.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Mapping
 from typing import Annotated, Any
 
 import numpy as np
+import numpy.typing as npt
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hotspots.config import Settings
-from hotspots.errors import InputFileError, TooManyRejectsError
+from hotspots.errors import HotspotsError, InputFileError, TooManyRejectsError
 from hotspots.feedback.patrols import NAME_RULE, PatrolOptions, PatrolReport, read_patrols
+from hotspots.feedback.places import plan_areas
 from hotspots.forecasters import Forecaster
 from hotspots.jobs.data import event_options
 from hotspots.service.auth import auth_responses, require
@@ -30,6 +35,8 @@ from hotspots.service.routes_events import _json, media_type, reading_model
 from hotspots.service.routes_forecasts import MODEL_NAME
 from hotspots.service.schemas_feedback import PatrolsStored
 from hotspots.service.state import ServiceState, named_areas
+
+logger = logging.getLogger(__name__)
 
 SCOPE = "patrols:write"
 
@@ -56,21 +63,37 @@ def patrol_options(
     manifest: Mapping[str, Any],
     settings: Settings,
     max_reject_fraction: float | None = None,
+    plans: Mapping[str, npt.NDArray[np.uint64]] | None = None,
 ) -> PatrolOptions:
-    """The grid, named areas, timezone and limits a patrol log for this model is read with
-    (the API and ``hotspots patrols import`` alike)."""
+    """The grid, named areas (and ``plans``' areas), timezone and limits a patrol log for
+    this model is read with (the API and ``hotspots patrols import`` alike)."""
     cells = np.asarray(model.cells_, dtype=np.uint64)
     masks = named_areas(model, settings)
+    named = {name: cells[mask] for name, mask in masks.items()}
     timezone = event_options(manifest).get("timezone") or settings.timezone
     ceiling = settings.max_reject_fraction if max_reject_fraction is None else max_reject_fraction
     return PatrolOptions(
         resolution=int(model.resolution_),
         timezone=str(timezone),
-        areas={name: cells[mask] for name, mask in masks.items()},
+        areas={**named, **(plans or {})},
         study_cells=cells,
         max_hours=settings.patrol_max_hours,
         max_reject_fraction=ceiling,
     )
+
+
+def served_plan_areas(state: ServiceState) -> dict[str, npt.NDArray[np.uint64]]:
+    """The areas of the plan served now (``GET /v1/plans/latest`` with the default budget)
+    by their ids ``<as_of>/<rank>``; none when no plan is served."""
+    book = state.plans
+    if book is None:
+        return {}
+    try:
+        view = book.get(book.query())
+    except HotspotsError as err:
+        logger.warning("patrol log: the served plan's areas are not known: %s", err)
+        return {}
+    return plan_areas(json.loads(view.bytes))
 
 
 @router.post(
@@ -116,8 +139,9 @@ async def post_patrols(
     async with request.app.state.upload_slots:
         limit = state.settings.max_upload_bytes
         body = await run_in_threadpool(decode_body, await request.body(), encoding, limit)
+        plans = await run_in_threadpool(served_plan_areas, state)
         options = await run_in_threadpool(
-            patrol_options, reader.model, reader.manifest, state.settings
+            patrol_options, reader.model, reader.manifest, state.settings, None, plans
         )
         try:
             result = await run_in_threadpool(read_patrols, body, fmt, options, "the request body")
