@@ -218,24 +218,16 @@ def _dosage(
     panel = scored.panel
     assert panel is not None
     dose = patrols_to_dosage(patrols, panel.freq, timezone, panel.resolution)
-    area = StudyArea(panel.cells, panel.resolution)
     idx = [panel.categories.index(c) for c in scored.target if c in panel.categories]
     actual = panel.counts[idx].sum(axis=0).astype(np.float64)  # (periods, cells)
     summary, cells = [], []
     for forecast in scored.due:
         row = int(panel.periods.get_indexer(pd.DatetimeIndex([forecast.as_of]))[0])
-        mine = dose.loc[dose["period_start"] == forecast.as_of]
-        minutes = np.zeros(panel.cells.size)
-        pos = area.index_of(mine["cell"].to_numpy(np.uint64))
-        np.add.at(minutes, pos[pos >= 0], mine["minutes"].to_numpy()[pos >= 0])
+        minutes = _minutes_on(dose.loc[dose["period_start"] == forecast.as_of], panel.cells)
         patrolled = minutes > 0
         ring = np.isin(panel.cells, grid_disk_cells(panel.cells[patrolled], rings)) & ~patrolled
         now = actual[row]
-        before = (
-            actual[max(0, row - before_periods) : row].mean(axis=0)
-            if row
-            else np.full(now.shape, np.nan)
-        )
+        before = actual[max(0, row - before_periods) : row].mean(axis=0) if row else now * np.nan
         summary.append(
             {
                 "model": name,
@@ -246,22 +238,22 @@ def _dosage(
                 **_split("before", before, patrolled, ring),
             }
         )
-        top = np.zeros(panel.cells.size, bool)
-        top[np.searchsorted(panel.cells, forecast.ranked[:top_k])] = True
-        cells.append(
-            pd.DataFrame(
-                {
-                    "model": name,
-                    "as_of": forecast.as_of,
-                    "cell": cells_to_strings(panel.cells[patrolled]),
-                    "minutes": minutes[patrolled],
-                    "events": now[patrolled],
-                    "events_before": before[patrolled],
-                    "in_served_top": top[patrolled],
-                }
-            )
-        )
+        top = np.isin(panel.cells, forecast.ranked[:top_k])
+        columns = {"minutes": minutes, "events": now, "events_before": before, "in_served_top": top}
+        frame = pd.DataFrame({k: v[patrolled] for k, v in columns.items()})
+        frame.insert(0, "cell", cells_to_strings(panel.cells[patrolled]))
+        frame.insert(0, "as_of", forecast.as_of)
+        frame.insert(0, "model", name)
+        cells.append(frame)
     return pd.DataFrame(summary), pd.concat(cells, ignore_index=True)
+
+
+def _minutes_on(dose: pd.DataFrame, cells: npt.NDArray[np.uint64]) -> npt.NDArray[np.float64]:
+    """Patrol minutes per cell of ``cells`` (sorted) from (cell, minutes) rows."""
+    minutes = np.zeros(cells.size)
+    pos = StudyArea(cells, cells_resolution(cells)).index_of(dose["cell"].to_numpy(np.uint64))
+    np.add.at(minutes, pos[pos >= 0], dose["minutes"].to_numpy()[pos >= 0])
+    return minutes
 
 
 def _split(
