@@ -18,8 +18,8 @@ from hotspots.evaluation import flagged_count
 from hotspots.features import Panel
 from hotspots.grid import strings_to_cells
 from hotspots.ingest import write_events
+from hotspots.publishing.snapshot_store import SnapshotStore
 from hotspots.service.app import create_app
-from hotspots.service.snapshot_store import SnapshotStore
 from hotspots.synthetic import TIMEZONE
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency

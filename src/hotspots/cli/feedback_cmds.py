@@ -152,8 +152,8 @@ def report_effectiveness(
     from hotspots.atomic import check_output
     from hotspots.feedback.realised_io import between
     from hotspots.feedback.report import write_effectiveness_report
+    from hotspots.publishing.snapshot_store import SnapshotStore
     from hotspots.service.realised import current_models, realised_from_records
-    from hotspots.service.snapshot_store import SnapshotStore
 
     check_output(out, "--out", folder=True)
     settings = _settings(

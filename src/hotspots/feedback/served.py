@@ -8,7 +8,7 @@ and ``as_of`` the last snapshot issued is taken (what the service served when it
 serving that period), and only its first period (lead 1, as the backtest scores).
 
 The store is any object with ``list(name)`` and ``load(name, as_of, issued_before, period)``
-(``service.snapshot_store.SnapshotStore``), so this layer imports nothing from the service.
+(``publishing.snapshot_store.SnapshotStore``), so tests can give a stand-in.
 """
 
 from __future__ import annotations

@@ -28,9 +28,9 @@ from hotspots.feedback.realised_io import combine
 from hotspots.feedback.served import snapshots_to_served
 from hotspots.ingest.schema import empty_events
 from hotspots.jobs.spec import BASELINES
+from hotspots.publishing.snapshot_store import SnapshotStore
 from hotspots.registry import Registry
 from hotspots.service.event_store import EventStore
-from hotspots.service.snapshot_store import SnapshotStore
 from hotspots.service.state import EventCache, ServiceState
 
 logger = logging.getLogger(__name__)

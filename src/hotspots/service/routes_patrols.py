@@ -27,6 +27,7 @@ from hotspots.feedback.patrols import NAME_RULE, PatrolOptions, PatrolReport, re
 from hotspots.feedback.places import plan_areas
 from hotspots.forecasters import Forecaster
 from hotspots.jobs.data import event_options
+from hotspots.publishing.served import named_areas
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.event_store import CSV_TYPES, MEDIA_TYPES
 from hotspots.service.limits import content_encoding, decode_body
@@ -34,7 +35,7 @@ from hotspots.service.problems import ProblemError, problem, problem_response, r
 from hotspots.service.routes_events import _json, media_type, reading_model
 from hotspots.service.routes_forecasts import MODEL_NAME
 from hotspots.service.schemas_feedback import PatrolsStored
-from hotspots.service.state import ServiceState, named_areas
+from hotspots.service.state import ServiceState
 
 logger = logging.getLogger(__name__)
 
