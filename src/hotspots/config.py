@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     refresh_seconds: int = 0
     """Republish forecasts this often when events were posted or the registry's current
     version of a model changed (0: only on request)."""
+    # -- closing the loop (feedback/patrols.py, feedback/effectiveness.py) --
+    patrol_max_hours: float = 12.0
+    """The longest a logged patrol may last (longer rows are rejected as ``too_long``)."""
+    effectiveness_k_periods: int = 4
+    """A model whose realised PAI fell below the best baseline's in this many consecutive
+    periods is flagged (``/readyz``, the effectiveness report and the log)."""
     plan_areas: int = 6
     """Patrol areas in the plan built at publish time (``/v1/plans/latest`` without
     ``areas=``); other budgets are built on request and kept."""

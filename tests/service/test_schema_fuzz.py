@@ -66,6 +66,10 @@ NOT_EXPRESSIBLE: dict[str, str] = {
     "one cell's km2); weights name=w,... of served types; a category the service forecasts",
     "POST /v1/events": "any string is a schema-valid body; only an export with the model's "
     "columns is readable",
+    "GET /v1/effectiveness": "since and until match YYYY-MM-DD but must also be days of the "
+    "calendar (not 2023-02-30)",
+    "POST /v1/patrols": "any string is a schema-valid body; only a patrol log's columns are "
+    "readable",
 }
 
 

@@ -32,7 +32,13 @@ from hotspots.errors import ConfigError, IntegrityError
 
 logger = logging.getLogger(__name__)
 
-SCOPES: tuple[str, ...] = ("forecasts:read", "events:write", "models:admin", "metrics:read")
+SCOPES: tuple[str, ...] = (
+    "forecasts:read",
+    "events:write",
+    "patrols:write",
+    "models:admin",
+    "metrics:read",
+)
 """Every scope a key can hold; none implies another (``models:admin`` reads no forecast, and
 ``metrics:read``, a Prometheus scraper's key, reads nothing but ``/metrics``)."""
 KEY_PREFIX = "hs_"

@@ -73,6 +73,7 @@ def main() -> None:
     # importing the command modules registers their commands
     from hotspots.cli import (  # noqa: F401
         data_cmds,
+        feedback_cmds,
         forecast_cmd,
         model_cmds,
         plan_cmd,

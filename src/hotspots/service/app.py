@@ -41,10 +41,12 @@ from hotspots.service import (
     docs,
     map_page,
     routes_cells,
+    routes_effectiveness,
     routes_events,
     routes_forecasts,
     routes_health,
     routes_models,
+    routes_patrols,
     routes_plans,
     schemas,
 )
@@ -305,6 +307,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes_health, routes_forecasts, routes_plans, routes_cells, routes_models, routes_events
     ):  # fmt: skip
         app.include_router(module.router)
+    app.include_router(routes_patrols.router)
+    app.include_router(routes_effectiveness.router)
     app.include_router(metrics_router)
     app.include_router(docs.router)
     app.include_router(map_page.router)

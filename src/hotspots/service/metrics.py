@@ -28,6 +28,7 @@ from starlette.types import Scope
 
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.problems import problem_response, reject_unknown_query
+from hotspots.service.realised import realised_cache
 from hotspots.service.state import ServiceState
 
 SCOPE = "metrics:read"
@@ -83,6 +84,52 @@ class ServedCollector(Collector):
                     "hotspots_models_failed", "Registered models that could not be served."
                 ),
             )
+        )
+
+
+class RealisedCollector(Collector):
+    """The last realised PAI of each served model beside its best baseline's, and whether it
+    is flagged (``service.realised``; a stale value starts a refresh, the scrape never
+    waits for one, so a model shows once its first computation is done)."""
+
+    def __init__(self, state: ServiceState) -> None:
+        self.state = state
+
+    def describe(self) -> Iterator[Metric]:
+        """The metric families, without samples (for the registry's duplicate check)."""
+        return iter(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        """One sample per model with a scored period."""
+        realised = realised_cache(self.state).peek()
+        served, best, flagged = self._families()
+        if realised is not None:
+            for row in realised.flags.sort_values("model").to_dict("records"):
+                labels = [str(row["model"]), str(row["cutoff"])]
+                served.add_metric(labels, float(row["served_pai"]))
+                best.add_metric(labels, float(row["best_baseline_pai"]))
+                flagged.add_metric([str(row["model"])], float(bool(row["flagged"])))
+        return iter((served, best, flagged))
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, ...]:
+        labels = ["model", "cutoff"]
+        return (
+            GaugeMetricFamily(
+                "hotspots_realised_pai",
+                "Realised PAI of the last served period whose events have arrived.",
+                labels=labels,
+            ),
+            GaugeMetricFamily(
+                "hotspots_realised_best_baseline_pai",
+                "The best baseline's PAI for that same period.",
+                labels=labels,
+            ),
+            GaugeMetricFamily(
+                "hotspots_model_flagged",
+                "1 when realised PAI fell below the best baseline's for the last K periods.",
+                labels=["model"],
+            ),
         )
 
 
@@ -163,6 +210,7 @@ class ServiceMetrics:
             registry=self.registry,
         )
         self.registry.register(ServedCollector(state))
+        self.registry.register(RealisedCollector(state))
 
     def observe(
         self, method: str, route: str, status: int, seconds: float, *, audit_failed: bool = False

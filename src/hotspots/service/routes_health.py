@@ -20,6 +20,7 @@ from hotspots.service.problems import (
     scrub,
     validation_response,
 )
+from hotspots.service.realised import flagged_models, realised_cache
 from hotspots.service.state import ServiceState
 
 router = APIRouter(
@@ -55,6 +56,9 @@ class Ready(BaseModel):
     status: str
     models: list[ReadyModel] | None = None
     failed: dict[str, str] | None = None
+    flagged: dict[str, str] | None = None
+    """Served models whose realised PAI fell below the best baseline's for the last
+    ``HOTSPOTS_EFFECTIVENESS_K_PERIODS`` periods, and why (as last computed)."""
 
 
 @router.get("/healthz", summary="The process is up", response_model=Health)
@@ -108,4 +112,5 @@ def readyz(request: Request) -> Response:
         }
         for s in sorted(served.values(), key=lambda s: s.name)
     ]
-    return JSONResponse({"status": "ready", "models": models, "failed": failed})
+    flagged = flagged_models(realised_cache(state).peek())
+    return JSONResponse({"status": "ready", "models": models, "failed": failed, "flagged": flagged})

@@ -32,6 +32,7 @@ from hotspots.access.keys import KEYS_FILE, KeyStore
 from hotspots.atomic import prune_temp
 from hotspots.config import Settings
 from hotspots.errors import ConfigError, HotspotsError, ModelNotFoundError
+from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.ingest import is_event_table
 from hotspots.jobs.data import LoadedEvents, event_options, ingest_options, load_events
 from hotspots.publishing import PlanBook, PlanBudget
@@ -90,6 +91,7 @@ class ServiceState:
         self.keys = KeyStore(settings.state_dir / KEYS_FILE)
         self.audit = AuditLog(settings.state_dir / AUDIT_FILE)
         self.events = EventStore(settings.state_dir / "events", self._base_ids)
+        self.patrols = PatrolStore(settings.state_dir / PATROLS_DIR)
         self.published: tuple[str, ...] = ()
         """The posted batches the served forecasts include (``events.generation()``)."""
         self.failures: Mapping[str, str] = MappingProxyType({})

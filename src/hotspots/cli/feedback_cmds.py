@@ -1,0 +1,189 @@
+"""Closing the loop: ``hotspots patrols import FILE`` and ``hotspots report effectiveness``.
+
+Both work on the service's state folder, as the API does: a patrol log imported here is the
+same stored batch ``POST /v1/patrols`` makes (a retry stores nothing twice), and the report
+scores the same records ``GET /v1/effectiveness`` serves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from hotspots.cli.main import app, console
+
+if TYPE_CHECKING:
+    from hotspots.config import Settings
+
+patrols_app = typer.Typer(
+    name="patrols",
+    help="Log patrols (where, when, by which pseudonymous unit) for the effectiveness report.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(patrols_app, name="patrols")
+report_app = typer.Typer(
+    name="report",
+    help="Reports on what was served: `hotspots report effectiveness`.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(report_app, name="report")
+
+STATE_DIR_HELP = "Service state folder [default: HOTSPOTS_STATE_DIR or ./var]."
+MODELS_DIR_HELP = "Model registry [default: HOTSPOTS_MODELS_DIR or ./models]."
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+def _settings(**given: object) -> Settings:
+    from hotspots.config import get_settings
+
+    overrides = {k: v for k, v in given.items() if v is not None}
+    return get_settings().model_copy(update=overrides)
+
+
+@patrols_app.command("import")
+def import_patrols(
+    file: Path = typer.Argument(..., help="Patrol log: .csv, or JSON lines (.jsonl / .ndjson)."),
+    model: str | None = typer.Option(
+        None, "--model", help="Read places on this model's grid [the first registered]."
+    ),
+    state_dir: Path | None = typer.Option(None, "--state-dir", help=STATE_DIR_HELP),
+    models_dir: Path | None = typer.Option(None, "--models-dir", help=MODELS_DIR_HELP),
+    areas: Path | None = typer.Option(
+        None,
+        "--areas",
+        help="Named areas (polygons) the `area` column names [HOTSPOTS_AREAS_PATH].",
+    ),
+    plan: list[Path] | None = typer.Option(
+        None,
+        "--plan",
+        help="A plan `hotspots plan` wrote (.json or .geojson; repeat): `area` may then name "
+        "its areas as AS_OF/RANK, e.g. 2024-01-08/3.",
+    ),
+    max_reject: float | None = typer.Option(
+        None, "--max-reject", help="Share of rejected rows above which nothing is stored."
+    ),
+) -> None:
+    """Validate a patrol log and store its patrols (a patrol id already stored is skipped).
+
+    Columns: id, one of area / cells / polygon, start, end, and optionally unit and tactic.
+    No column may hold a person's name: a name-like column refuses the whole file.
+    """
+    import dataclasses
+    import json
+
+    from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
+    from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
+    from hotspots.feedback.patrols import read_patrols
+    from hotspots.feedback.places import plan_areas
+    from hotspots.registry import Registry
+    from hotspots.service.routes_patrols import patrol_options
+
+    fmt = FORMATS.get(file.suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"{file}: give a .csv or a JSON-lines file (.jsonl, .ndjson)")
+    settings = _settings(state_dir=state_dir, models_dir=models_dir, areas_path=areas)
+    registry = Registry(settings.models_dir)
+    name = model or min(registry.names(), default=None)
+    if name is None:
+        raise ConfigError(f"no model in {settings.models_dir}: patrols are read on a model's grid")
+    loaded = registry.load(name)
+    options = patrol_options(loaded.forecaster, loaded.manifest, settings, max_reject)
+    for path in plan or []:
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as err:
+            raise InputFileError(f"--plan {path}: not a JSON plan: {err}") from err
+        named = plan_areas(document)
+        options = dataclasses.replace(options, areas={**options.areas, **named})
+    try:
+        result = read_patrols(file.read_bytes(), fmt, options, file.name)
+    except TooManyRejectsError as err:
+        _print_rejects(err.report.to_dict())  # type: ignore[attr-defined]
+        raise
+    meta = {
+        "source": "hotspots patrols import",
+        "file": file.name,
+        "model": f"{name}/{loaded.version}",
+    }
+    stored = PatrolStore(settings.state_dir / PATROLS_DIR).append(result.patrols, meta)
+    report = result.report.to_dict()
+    _print_rejects(report)
+    console.print(
+        f"read {report['rows_read']} rows of {file.name}: stored {stored.stored} patrols, "
+        f"{stored.already_stored} already stored, {report['n_rejected']} rejected",
+        soft_wrap=True,
+    )
+
+
+def _print_rejects(report: dict[str, object]) -> None:
+    reasons = report.get("reasons") or {}
+    rejected = report.get("rejected") or {}
+    assert isinstance(rejected, dict) and isinstance(reasons, dict)
+    for reason, n in rejected.items():
+        console.print(f"  rejected {n}: {reason} ({reasons.get(reason, '')})", soft_wrap=True)
+
+
+@report_app.command("effectiveness")
+def report_effectiveness(
+    out: Path = typer.Option(..., "--out", help="Folder for effectiveness.html and the CSVs."),
+    model: list[str] | None = typer.Option(
+        None, "--model", help="Only this model (repeat) [every model with published forecasts]."
+    ),
+    since: str | None = typer.Option(None, "--since", help="Periods from this date."),
+    until: str | None = typer.Option(None, "--until", help="Periods before this date."),
+    category: str | None = typer.Option(
+        None, "--category", help="Score against this category alone [each model's target]."
+    ),
+    k_periods: int | None = typer.Option(
+        None, "--k", help="Flag after this many periods below the best baseline [4]."
+    ),
+    state_dir: Path | None = typer.Option(None, "--state-dir", help=STATE_DIR_HELP),
+    models_dir: Path | None = typer.Option(None, "--models-dir", help=MODELS_DIR_HELP),
+    events: Path | None = typer.Option(
+        None, "--events", help="The export the service forecasts from [HOTSPOTS_EVENTS_PATH]."
+    ),
+) -> None:
+    """Realised hit rate, PAI and PEI of each published forecast beside the baselines, and the
+    patrol dosage beside the crime that followed (HTML with plots, and CSV)."""
+    from hotspots.atomic import check_output
+    from hotspots.feedback.realised_io import between
+    from hotspots.feedback.report import write_effectiveness_report
+    from hotspots.publishing.snapshot_store import SnapshotStore
+    from hotspots.service.realised import current_models, realised_from_records
+
+    check_output(out, "--out", folder=True)
+    settings = _settings(
+        state_dir=state_dir,
+        models_dir=models_dir,
+        events_path=events,
+        effectiveness_k_periods=k_periods,
+    )
+    models = current_models(settings, SnapshotStore(settings.state_dir / "snapshots"))
+    if model:
+        models = {k: v for k, v in models.items() if k in set(model)}
+    realised = between(
+        realised_from_records(settings, models=models, category=category), since, until
+    )
+    paths = write_effectiveness_report(realised, out, title="Realised effectiveness")
+    for row in realised.flags.to_dict("records"):
+        if bool(row["flagged"]):
+            console.print(
+                f"[bold red]flagged[/]: {row['model']}: realised PAI@{row['cutoff']} below the "
+                f"best baseline's ({row['best_baseline']}) in the last {row['periods_below']} "
+                "periods",
+                soft_wrap=True,
+            )
+    n = (
+        realised.periods[["model", "as_of"]].drop_duplicates().shape[0]
+        if len(realised.periods)
+        else 0
+    )
+    console.print(
+        f"scored {n} served periods ({len(realised.pending)} pending); wrote "
+        f"{paths['effectiveness.html']}",
+        soft_wrap=True,
+    )

@@ -1,0 +1,295 @@
+"""Realised effectiveness: how what was served did once its period passed and its events came.
+
+For each served forecast (``served.ServedForecast``) whose period has ended by the end of the
+events' last whole period: the realised hit rate, PAI and PEI of its ranking, beside what each
+baseline would have served for the same period, fitted on the periods before that ``as_of``.
+Both are scored by ``evaluation.backtest`` itself: the baselines as models on one fold per
+period (``Fold(as_of, fit_until=as_of)``), the served ranking as a reference (a score that
+falls with its rank, so the served order is scored exactly). A period without events has no
+figures (NaN), as in the backtest.
+
+Dosage (``dosage.patrols_to_dosage``) is set beside the crime that followed: per period, the
+target events in the patrolled cells, in the ring of cells within ``rings`` steps around them
+(not patrolled themselves), and in the rest of the study area, each also as the mean of the
+``before_periods`` periods before: crime falling where patrols went while rising in the ring
+is what displacement looks like.
+
+A model is flagged when its realised PAI at the first cutoff fell below the best baseline's in
+each of its last ``k_periods`` periods with events (periods without events neither count nor
+break the run).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from hotspots.evaluation import Cutoff, Fold, backtest
+from hotspots.features import Panel, events_to_panel
+from hotspots.feedback.dosage import patrols_to_dosage
+from hotspots.feedback.served import ServedForecast
+from hotspots.forecasters import make_forecaster
+from hotspots.grid import StudyArea, cells_resolution, cells_to_strings, grid_disk_cells
+from hotspots.jobs.data import whole_periods_end, whole_periods_start
+
+logger = logging.getLogger(__name__)
+
+SERVED = "served"
+"""The ``source`` of the rows scoring what was served (the others name a baseline)."""
+METRIC_COLUMNS = ("n_events", "hits", "flagged", "hit_rate", "pai", "pei")
+
+
+@dataclass(frozen=True)
+class Realised:
+    """The realised figures of every model: see the module docstring for each table."""
+
+    periods: pd.DataFrame
+    """model, version, as_of, period_end, cutoff, source, n_events, hits, flagged, hit_rate,
+    pai, pei: one row per served period, cutoff and source (``served`` or a baseline)."""
+    dosage: pd.DataFrame
+    """model, as_of, patrolled_cells, patrol_minutes, events_patrolled, events_ring,
+    events_rest, and the same three event counts as ``before_*`` means."""
+    cells: pd.DataFrame
+    """model, as_of, cell, minutes, events, events_before, in_served_top: each patrolled cell
+    (``in_served_top``: among the served ranking's flagged cells at the first cutoff)."""
+    flags: pd.DataFrame
+    """model, cutoff, k_periods, periods_below, flagged, last_as_of, served_pai,
+    best_baseline, best_baseline_pai."""
+    pending: pd.DataFrame
+    """model, version, as_of, why: served periods not scored (yet)."""
+
+
+def realised_effectiveness(
+    served: Sequence[ServedForecast],
+    events: pd.DataFrame,
+    *,
+    freq: str,
+    baselines: Sequence[str],
+    coverages: Sequence[float] = (0.01, 0.05, 0.10),
+    patrols: pd.DataFrame | None = None,
+    k_periods: int = 4,
+    rings: int = 1,
+    before_periods: int = 4,
+    category: str | None = None,
+) -> Realised:
+    """Score every served forecast whose period has passed; see the module docstring."""
+    cutoff = Cutoff.coverage(coverages[0]).label
+    parts: dict[str, list[pd.DataFrame]] = {
+        k: [] for k in ("periods", "dosage", "cells", "pending")
+    }
+    flags = []
+    by_model: dict[str, list[ServedForecast]] = {}
+    for one in sorted(served, key=lambda s: (s.name, s.as_of)):
+        by_model.setdefault(one.name, []).append(one)
+    for name, forecasts in by_model.items():
+        scored = _score_model(forecasts, events, freq, baselines, coverages, category)
+        parts["periods"].append(scored.periods)
+        parts["pending"].append(scored.pending)
+        if scored.panel is not None and not scored.periods.empty:
+            flags.append(model_flag(scored.periods, cutoff, k_periods) | {"model": name})
+            if patrols is not None and len(patrols):
+                tz = str(getattr(events["occurred_at"].dtype, "tz", None) or "UTC")
+                top = Cutoff.coverage(coverages[0]).k(scored.panel.cells.size)
+                dose, cells = _dosage(name, scored, patrols, tz, top, rings, before_periods)
+                parts["dosage"].append(dose)
+                parts["cells"].append(cells)
+    out = {k: pd.concat(v, ignore_index=True) if v else _EMPTY[k]() for k, v in parts.items()}
+    flag_frame = pd.DataFrame(flags) if flags else _EMPTY["flags"]()
+    for row in flag_frame.itertuples():
+        if row.flagged:
+            logger.warning(
+                "model %r: realised PAI@%s below the best baseline's (%s) in the last %d periods",
+                row.model,
+                row.cutoff,
+                row.best_baseline,
+                row.periods_below,
+            )
+    return Realised(out["periods"], out["dosage"], out["cells"], flag_frame, out["pending"])
+
+
+@dataclass(frozen=True)
+class _Scored:
+    periods: pd.DataFrame
+    pending: pd.DataFrame
+    panel: Panel | None
+    due: tuple[ServedForecast, ...]
+    target: tuple[str, ...]
+
+
+def _score_model(
+    forecasts: list[ServedForecast],
+    events: pd.DataFrame,
+    freq: str,
+    baselines: Sequence[str],
+    coverages: Sequence[float],
+    category: str | None,
+) -> _Scored:
+    """One model's served periods scored beside its baselines (or why each is pending)."""
+    target = (category,) if category is not None else forecasts[-1].target
+    models = {b: make_forecaster(b, target=target) for b in baselines}
+    least = max((m.min_history for m in models.values()), default=1)
+    through = whole_periods_end(events, freq) if len(events) else pd.Timestamp.min
+    pending: list[tuple[ServedForecast, str]] = []
+    due = [f for f in forecasts if f.period_end <= through]
+    pending += [
+        (f, f"its events have not all arrived (data through {through.date()})")
+        for f in forecasts
+        if f.period_end > through
+    ]
+    if not due:
+        return _Scored(_EMPTY["periods"](), _pending(pending), None, (), target)
+    cells = np.unique(np.concatenate([f.ranked for f in due]))
+    area = StudyArea(cells, cells_resolution(cells))
+    start = whole_periods_start(events, freq)
+    panel = events_to_panel(events, freq=freq, study_area=area, start=start, end=through)
+    rows = panel.periods.get_indexer(pd.DatetimeIndex([f.as_of for f in due]))
+    fits = rows >= least
+    pending += [
+        (f, f"fewer than {least} periods of events before it to fit the baselines")
+        for f, ok in zip(due, fits, strict=True)
+        if not ok
+    ]
+    due = [f for f, ok in zip(due, fits, strict=True) if ok]
+    if not due:
+        return _Scored(_EMPTY["periods"](), _pending(pending), None, (), target)
+    scores = np.stack([_rank_score(f.ranked, panel.cells) for f in due])
+    folds = [Fold(f.as_of, f.as_of) for f in due]
+    result = backtest(models, panel, folds, coverages=coverages, references={SERVED: scores})
+    periods = result.per_fold.rename(columns={"model": "source"})
+    version = {f.as_of: f.version for f in due}
+    period_end = {f.as_of: f.period_end for f in due}
+    periods.insert(0, "model", forecasts[0].name)
+    periods.insert(1, "version", periods["as_of"].map(version))
+    periods.insert(3, "period_end", periods["as_of"].map(period_end))
+    periods = periods.drop(columns=["fit_until"])
+    return _Scored(periods, _pending(pending), panel, tuple(due), target)
+
+
+def _rank_score(
+    ranked: npt.NDArray[np.uint64], cells: npt.NDArray[np.uint64]
+) -> npt.NDArray[np.float64]:
+    """A score on ``cells`` that ranks them in the served order (cells it lacks: last)."""
+    score = np.zeros(cells.size, dtype=np.float64)
+    pos = np.searchsorted(cells, ranked)
+    score[pos] = np.arange(ranked.size, 0, -1, dtype=np.float64)
+    return score
+
+
+def model_flag(periods: pd.DataFrame, cutoff: str, k_periods: int) -> dict[str, object]:
+    """The run of last periods with events where the served PAI at ``cutoff`` fell below the
+    best baseline's; flagged when it is at least ``k_periods`` long."""
+    rows = periods.loc[periods["cutoff"] == cutoff]
+    pai = rows.pivot_table(index="as_of", columns="source", values="pai", aggfunc="first")
+    pai = pai.dropna(subset=[SERVED]) if SERVED in pai else pai.iloc[0:0]
+    others = pai.drop(columns=[SERVED], errors="ignore")
+    best_pai = others.max(axis=1)
+    below = (pai[SERVED] < best_pai).to_numpy() if len(pai) else np.zeros(0, bool)
+    run = int(np.argmin(below[::-1])) if not below.all() else int(below.size)
+    last = pai.index[-1] if len(pai) else None
+    best = str(others.loc[last].idxmax()) if last is not None and others.shape[1] else None
+    return {
+        "cutoff": cutoff,
+        "k_periods": int(k_periods),
+        "periods_below": run,
+        "flagged": bool(run >= k_periods),
+        "last_as_of": last,
+        "served_pai": float(pai[SERVED].iloc[-1]) if last is not None else float("nan"),
+        "best_baseline": best,
+        "best_baseline_pai": float(best_pai.iloc[-1]) if last is not None else float("nan"),
+    }
+
+
+def _dosage(
+    name: str,
+    scored: _Scored,
+    patrols: pd.DataFrame,
+    timezone: str,
+    top_k: int,
+    rings: int,
+    before_periods: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per period and per patrolled cell: minutes beside the target events that followed;
+    ``top_k`` cells of each served ranking are its flagged ones (the first cutoff)."""
+    panel = scored.panel
+    assert panel is not None
+    dose = patrols_to_dosage(patrols, panel.freq, timezone, panel.resolution)
+    idx = [panel.categories.index(c) for c in scored.target if c in panel.categories]
+    actual = panel.counts[idx].sum(axis=0).astype(np.float64)  # (periods, cells)
+    summary, cells = [], []
+    for forecast in scored.due:
+        row = int(panel.periods.get_indexer(pd.DatetimeIndex([forecast.as_of]))[0])
+        minutes = _minutes_on(dose.loc[dose["period_start"] == forecast.as_of], panel.cells)
+        patrolled = minutes > 0
+        ring = np.isin(panel.cells, grid_disk_cells(panel.cells[patrolled], rings)) & ~patrolled
+        now = actual[row]
+        before = actual[max(0, row - before_periods) : row].mean(axis=0) if row else now * np.nan
+        summary.append(
+            {
+                "model": name,
+                "as_of": forecast.as_of,
+                "patrolled_cells": int(patrolled.sum()),
+                "patrol_minutes": float(minutes.sum()),
+                **_split("events", now, patrolled, ring),
+                **_split("before", before, patrolled, ring),
+            }
+        )
+        top = np.isin(panel.cells, forecast.ranked[:top_k])
+        columns = {"minutes": minutes, "events": now, "events_before": before, "in_served_top": top}
+        frame = pd.DataFrame({k: v[patrolled] for k, v in columns.items()})
+        frame.insert(0, "cell", cells_to_strings(panel.cells[patrolled]))
+        frame.insert(0, "as_of", forecast.as_of)
+        frame.insert(0, "model", name)
+        cells.append(frame)
+    return pd.DataFrame(summary), pd.concat(cells, ignore_index=True)
+
+
+def _minutes_on(dose: pd.DataFrame, cells: npt.NDArray[np.uint64]) -> npt.NDArray[np.float64]:
+    """Patrol minutes per cell of ``cells`` (sorted) from (cell, minutes) rows."""
+    minutes = np.zeros(cells.size)
+    pos = StudyArea(cells, cells_resolution(cells)).index_of(dose["cell"].to_numpy(np.uint64))
+    np.add.at(minutes, pos[pos >= 0], dose["minutes"].to_numpy()[pos >= 0])
+    return minutes
+
+
+def _split(
+    prefix: str,
+    values: npt.NDArray[np.float64],
+    patrolled: npt.NDArray[np.bool_],
+    ring: npt.NDArray[np.bool_],
+) -> dict[str, float]:
+    rest = ~patrolled & ~ring
+    return {
+        f"{prefix}_patrolled": float(values[patrolled].sum()),
+        f"{prefix}_ring": float(values[ring].sum()),
+        f"{prefix}_rest": float(values[rest].sum()),
+    }
+
+
+def _pending(items: list[tuple[ServedForecast, str]]) -> pd.DataFrame:
+    if not items:
+        return _EMPTY["pending"]()
+    return pd.DataFrame(
+        [{"model": f.name, "version": f.version, "as_of": f.as_of, "why": why} for f, why in items]
+    )
+
+
+def _frame(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+
+
+_EMPTY = {
+    "periods": lambda: _frame(
+        ("model", "version", "as_of", "period_end", "cutoff", "source", *METRIC_COLUMNS)
+    ),
+    "dosage": lambda: _frame(("model", "as_of", "patrolled_cells", "patrol_minutes")),
+    "cells": lambda: _frame(
+        ("model", "as_of", "cell", "minutes", "events", "events_before", "in_served_top")
+    ),
+    "flags": lambda: _frame(("model", "cutoff", "k_periods", "periods_below", "flagged")),
+    "pending": lambda: _frame(("model", "version", "as_of", "why")),
+}

@@ -1,0 +1,351 @@
+"""Patrol logs: what was patrolled, where and when, read from CSV or JSON lines and validated.
+
+One row per patrol. Columns (any other column refuses the whole file; see ``NAME_RULE``):
+
+=========== ======== ==========================================================================
+column      required meaning
+=========== ======== ==========================================================================
+id          yes      the patrol's id in the force's system: a retry with the same id is stored
+                     once
+area        one of   a named area (the areas the service's ``within=`` selects) or a plan
+                     area ``<as_of>/<rank>`` of a plan given to the import (``plan_areas``)
+cells       one of   H3 cells at the study resolution, separated by spaces, ``,``, ``;`` or
+                     ``|`` (a JSON list in JSON lines)
+polygon     one of   a GeoJSON Polygon or MultiPolygon ([lng, lat]); its cells are those whose
+                     centre it holds (h3 polygon fill), or the cell of a point inside it when
+                     it is smaller than a cell
+start, end  yes      ISO 8601 times; without an offset they are local times in the timezone
+                     given; ``end`` after ``start``, at most ``max_hours`` later, not in the
+                     future
+unit        no       a pseudonymous unit code (letters, digits, ``_ . : -``; no spaces)
+tactic      no       a short code (letters, digits, ``_ -``; no spaces), e.g. ``foot``
+=========== ======== ==========================================================================
+
+Rows that fail a check are counted under the first reason of ``REASONS`` that applies, like
+ingest's validation report, and never stored; over ``max_reject_fraction`` of the rows
+rejected, nothing is stored at all (``TooManyRejectsError``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from hotspots.errors import InputFileError, TooManyRejectsError
+from hotspots.feedback.places import CellArray, places_to_cells
+
+COLUMNS: tuple[str, ...] = ("id", "area", "cells", "polygon", "start", "end", "unit", "tactic")
+PLACES: tuple[str, ...] = ("area", "cells", "polygon")
+NAME_RULE = (
+    "patrol logs never hold names of people: a column whose header has a word like name, "
+    "surname, forename, officer, person, staff, employee or driver is refused, as is any "
+    "column not in the schema; unit and tactic take short codes without spaces"
+)
+_NAME_WORDS = re.compile(
+    r"(?:^|[^a-z])(?:[a-z]*name|surname|forename|officer|person|staff|employee|driver)s?"
+    r"(?:$|[^a-z])"
+)
+_UNIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+_TACTIC = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+_OFFSET = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
+FUTURE_SLACK = pd.Timedelta(minutes=5)
+"""A patrol may end this far after the moment of import (clocks differ a little)."""
+EXAMPLES_PER_REASON = 3
+
+REASONS: dict[str, str] = {
+    "missing_id": "the id is empty",
+    "missing_place": "none of area, cells or polygon is given",
+    "several_places": "more than one of area, cells and polygon is given",
+    "unparseable_time": "start or end is empty or cannot be read as a date and time",
+    "end_not_after_start": "end is not after start",
+    "too_long": "the patrol lasts longer than the longest allowed",
+    "future_time": "end is after the moment of import",
+    "bad_unit": "unit is not a short code (letters, digits, _ . : -, no spaces)",
+    "bad_tactic": "tactic is not a short code (letters, digits, _ -, no spaces)",
+    "unknown_area": "the area id is not one of the known areas",
+    "bad_cells": "a cell is not an H3 cell at the study resolution",
+    "bad_polygon": "the polygon is not a GeoJSON Polygon or MultiPolygon",
+    "outside_area": "none of the patrol's cells is in the study area",
+    "duplicate_id": "an earlier row of the same file has the same id",
+}
+
+
+@dataclass(frozen=True)
+class PatrolOptions:
+    """How to read a patrol log: the study grid, the known areas and the limits."""
+
+    resolution: int
+    timezone: str = "UTC"
+    areas: Mapping[str, CellArray] = field(default_factory=dict)
+    study_cells: CellArray | None = None
+    max_hours: float = 12.0
+    max_reject_fraction: float = 0.05
+    now: pd.Timestamp | None = None
+
+
+@dataclass
+class PatrolReport:
+    """Counts per reason and a few example rows each (the shape of ingest's report)."""
+
+    source: str
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    max_reject_fraction: float = 0.05
+
+    @property
+    def n_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+    @property
+    def reject_fraction(self) -> float:
+        return self.n_rejected / self.rows_read if self.rows_read else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.reject_fraction <= self.max_reject_fraction
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(
+            n_rejected=self.n_rejected,
+            reject_fraction=round(self.reject_fraction, 6),
+            passed=self.passed,
+            reasons={k: REASONS[k] for k in self.rejected},
+        )
+        return out
+
+
+@dataclass(frozen=True)
+class PatrolResult:
+    """The accepted patrols (``PATROL_SCHEMA`` columns) and the validation report."""
+
+    patrols: pd.DataFrame
+    report: PatrolReport
+
+
+def check_columns(columns: list[str], source: str) -> None:
+    """Refuse (InputFileError) a name-like column, an unknown column, or no id/time/place."""
+    lowered = [str(c).strip().lower() for c in columns]
+    named = [c for c, low in zip(columns, lowered, strict=True) if _NAME_WORDS.search(low)]
+    if named:
+        raise InputFileError(
+            f"column {named[0]!r} of {source} looks like a person's name: {NAME_RULE}; "
+            "send a pseudonymous unit code in 'unit' instead"
+        )
+    unknown = [c for c, low in zip(columns, lowered, strict=True) if low not in COLUMNS]
+    if unknown:
+        raise InputFileError(
+            f"column {unknown[0]!r} of {source} is not a patrol log column; columns are: "
+            f"{', '.join(COLUMNS)} ({NAME_RULE})"
+        )
+    missing = [c for c in ("id", "start", "end") if c not in lowered]
+    if missing or not set(PLACES) & set(lowered):
+        need = missing or ["one of area, cells, polygon"]
+        raise InputFileError(f"{source} has no column {', '.join(need)}; columns are: {columns}")
+
+
+def body_to_frame(body: bytes, fmt: str, source: str) -> pd.DataFrame:
+    """The rows of a CSV (``fmt="csv"``) or JSON-lines body, every value as text ("" if
+    missing); nested JSON (a polygon object, a list of cells) as compact JSON / joined text."""
+    if not body.strip():
+        raise InputFileError(f"{source} is empty: send CSV with a header row, or JSON lines")
+    if fmt == "csv":
+        try:
+            frame = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise InputFileError(f"{source} is not readable CSV: {err}") from err
+        frame.columns = [str(c).strip().lower() for c in frame.columns]
+        check_columns(list(frame.columns), source)
+        return frame
+    records = _json_records(body, source)
+    columns = list(dict.fromkeys(k for r in records for k in r))
+    check_columns(columns, source)
+    data = {c.lower(): [_text(r.get(c)) for r in records] for c in columns}
+    return pd.DataFrame(data, dtype=object)
+
+
+def _json_records(body: bytes, source: str) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise InputFileError(f"line {number} of {source} is not JSON: {err}") from err
+        if not isinstance(record, dict):
+            raise InputFileError(f"line {number} of {source} is not a JSON object")
+        records.append(record)
+    return records
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The rows of a log as text, their times (UTC), minutes and which place each gives."""
+
+    text: dict[str, pd.Series]
+    start: pd.Series
+    end: pd.Series
+    minutes: npt.NDArray[np.float64]
+    given: npt.NDArray[np.bool_]  # (place, row)
+
+
+def read_patrols(body: bytes, fmt: str, options: PatrolOptions, source: str) -> PatrolResult:
+    """Validate a patrol log; ``TooManyRejectsError`` (with the report) over the ceiling."""
+    frame = body_to_frame(body, fmt, source)
+    rows = _rows(frame, options.timezone)
+    codes = _first_reason(_row_masks(rows, options), len(frame))
+    cells, place_codes = _places(rows.text, codes < 0, options)
+    codes = np.where(codes < 0, place_codes, codes)
+    ok = codes < 0
+    ids = rows.text["id"].to_numpy(dtype=object).copy()
+    ids[~ok] = None
+    codes[ok & pd.Series(ids).duplicated().to_numpy()] = list(REASONS).index("duplicate_id")
+    report = _report(frame, codes, source, options.max_reject_fraction)
+    if not report.passed:
+        raise TooManyRejectsError(
+            f"{report.n_rejected} of {report.rows_read} patrol rows of {source} were rejected "
+            f"({report.reject_fraction:.1%}, over the ceiling of "
+            f"{options.max_reject_fraction:.1%}); nothing was stored",
+            report,
+        )
+    return PatrolResult(_accepted(rows, cells, codes < 0, options.resolution), report)
+
+
+def _rows(frame: pd.DataFrame, timezone: str) -> _Rows:
+    for column in COLUMNS:
+        if column not in frame:
+            frame[column] = ""
+    text = {c: frame[c].astype(str).str.strip() for c in COLUMNS}
+    start, end = (_times(text[c], timezone) for c in ("start", "end"))
+    seconds = (end - start).dt.total_seconds().to_numpy(dtype=np.float64)
+    minutes = np.divide(seconds, 60.0, dtype=np.float64)
+    given = np.stack([(text[p] != "").to_numpy() for p in PLACES])
+    return _Rows(text, start, end, minutes, given)
+
+
+def _row_masks(rows: _Rows, options: PatrolOptions) -> dict[str, npt.NDArray[np.bool_]]:
+    """Each check but the place's and duplicates', as a mask of failing rows."""
+    now = options.now if options.now is not None else pd.Timestamp.now(tz="UTC")
+    text, places = rows.text, rows.given.sum(axis=0)
+    return {
+        "missing_id": (text["id"] == "").to_numpy(),
+        "missing_place": places == 0,
+        "several_places": places > 1,
+        "unparseable_time": (rows.start.isna() | rows.end.isna()).to_numpy(),
+        "end_not_after_start": ~(rows.minutes > 0),
+        "too_long": rows.minutes > options.max_hours * 60,
+        "future_time": (rows.end > now + FUTURE_SLACK).to_numpy(),
+        "bad_unit": _bad_code(text["unit"], _UNIT),
+        "bad_tactic": _bad_code(text["tactic"], _TACTIC),
+    }
+
+
+def _accepted(
+    rows: _Rows, cells: list[CellArray], keep: npt.NDArray[np.bool_], resolution: int
+) -> pd.DataFrame:
+    """The accepted rows as the stored patrol table (``patrol_store.SCHEMA``)."""
+
+    def kept(series: pd.Series, dtype: str) -> pd.Series:
+        return pd.Series(series.to_numpy()[keep], dtype=dtype).replace("", None)
+
+    text = rows.text
+    return pd.DataFrame(
+        {
+            "patrol_id": kept(text["id"], "string"),
+            "start": rows.start[keep].reset_index(drop=True),
+            "end": rows.end[keep].reset_index(drop=True),
+            "minutes": rows.minutes[keep],
+            "unit": kept(text["unit"], "string"),
+            "tactic": kept(text["tactic"].str.lower(), "string"),
+            "place_kind": pd.Series(
+                np.array(PLACES)[rows.given.argmax(axis=0)][keep], dtype="string"
+            ),
+            "place": kept(_place_text(text, rows.given), "string"),
+            "cells": pd.Series([cells[i] for i in np.flatnonzero(keep)], dtype=object),
+            "resolution": np.full(int(keep.sum()), resolution, dtype=np.int8),
+            "source_row": np.flatnonzero(keep).astype(np.int64) + 1,
+        }
+    )
+
+
+def _times(text: pd.Series, timezone: str) -> pd.Series:
+    """UTC times: with an offset as given, without one as local times in ``timezone``."""
+    aware = text.str.contains(_OFFSET)
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    if aware.any():
+        out[aware] = pd.to_datetime(text[aware], errors="coerce", utc=True, format="ISO8601")
+    naive = ~aware & (text != "")
+    if naive.any():
+        local = pd.to_datetime(text[naive], errors="coerce", format="ISO8601")
+        local = local.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+        out[naive] = local.dt.tz_convert("UTC")
+    return out
+
+
+def _bad_code(text: pd.Series, pattern: re.Pattern[str]) -> npt.NDArray[np.bool_]:
+    given = text != ""
+    return (given & ~text.str.fullmatch(pattern)).to_numpy(dtype=bool)
+
+
+def _first_reason(masks: dict[str, npt.NDArray[np.bool_]], n: int) -> npt.NDArray[np.int8]:
+    codes = np.full(n, -1, dtype=np.int8)
+    for i, reason in enumerate(REASONS):
+        if reason in masks:
+            codes[(codes < 0) & masks[reason]] = i
+    return codes
+
+
+def _places(
+    text: Mapping[str, pd.Series], todo: npt.NDArray[np.bool_], options: PatrolOptions
+) -> tuple[list[CellArray], npt.NDArray[np.int8]]:
+    """Each row's cells and the reason code of a place that fails (-1: none)."""
+    reasons = list(REASONS)
+    area, cells, polygon = (text[p].to_numpy(dtype=object) for p in PLACES)
+    found, why = places_to_cells(
+        area, cells, polygon, todo, options.resolution, options.areas, options.study_cells
+    )
+    codes = np.array([-1 if w is None else reasons.index(w) for w in why], dtype=np.int8)
+    return found, codes
+
+
+def _place_text(text: Mapping[str, pd.Series], given: npt.NDArray[np.bool_]) -> pd.Series:
+    """The place as given (the area id, the cells or the polygon's GeoJSON)."""
+    choice = given.argmax(axis=0)
+    values = np.stack([text[p].to_numpy(dtype=object) for p in PLACES])
+    return pd.Series(values[choice, np.arange(values.shape[1])], dtype=object)
+
+
+def _report(
+    frame: pd.DataFrame, codes: npt.NDArray[np.int8], source: str, ceiling: float
+) -> PatrolReport:
+    reasons = list(REASONS)
+    report = PatrolReport(source, len(frame), int((codes < 0).sum()), max_reject_fraction=ceiling)
+    for code in np.unique(codes[codes >= 0]):
+        rows = np.flatnonzero(codes == code)
+        report.rejected[reasons[code]] = int(rows.size)
+        report.examples[reasons[code]] = [
+            {"row": int(r) + 1, **{c: str(frame[c].iat[r])[:200] for c in frame.columns}}
+            for r in rows[:EXAMPLES_PER_REASON]
+        ]
+    return report

@@ -1,0 +1,151 @@
+"""Realised effectiveness as data: several models' results joined, cut to a time window, and
+turned into the JSON document ``GET /v1/effectiveness`` serves (the report writes the same)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import fields, replace
+from typing import Any
+
+import pandas as pd
+
+from hotspots.feedback.effectiveness import SERVED, Realised
+
+DEFINITIONS = (
+    "Per served forecast whose period has passed: cells ranked as served; hit rate = share of "
+    "the period's target events in the flagged cells; PAI = hit rate / share of the area "
+    "flagged (1 = random); PEI = events caught / the most any equally many cells caught. "
+    "Each baseline is fitted on the periods before the forecast's as_of and scored alike. "
+    "Dosage: patrol minutes (a patrol's minutes spread evenly over its cells) beside the "
+    "target events in the patrolled cells, in the ring of cells around them and elsewhere, "
+    "and the mean per period of the periods before. A model is flagged when its PAI at the "
+    "first cutoff was below the best baseline's in each of its last k periods with events."
+)
+
+
+def combine(parts: Sequence[Realised]) -> Realised:
+    """Several models' results as one."""
+    joined = {
+        f.name: pd.concat(
+            [frame for p in parts if not (frame := getattr(p, f.name)).empty], ignore_index=True
+        )
+        if any(not getattr(p, f.name).empty for p in parts)
+        else getattr(parts[0], f.name)
+        for f in fields(Realised)
+    }
+    return Realised(**joined)
+
+
+def between(realised: Realised, since: Any = None, until: Any = None) -> Realised:
+    """The periods with ``since <= as_of < until`` (naive local dates; None: no bound). The
+    flags are kept as they are: they judge each model's latest periods, whatever the window."""
+
+    def cut(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty or (since is None and until is None):
+            return frame
+        as_of = pd.DatetimeIndex(frame["as_of"])
+        keep = pd.Series(True, index=frame.index)
+        if since is not None:
+            keep &= as_of >= pd.Timestamp(since)
+        if until is not None:
+            keep &= as_of < pd.Timestamp(until)
+        return frame.loc[keep.to_numpy()].reset_index(drop=True)
+
+    return replace(
+        realised,
+        periods=cut(realised.periods),
+        dosage=cut(realised.dosage),
+        cells=cut(realised.cells),
+        pending=cut(realised.pending),
+    )
+
+
+def realised_to_dict(realised: Realised) -> dict[str, Any]:
+    """Per model: its flag, and per period each cutoff's served and baseline figures beside
+    the dosage; then what is pending and the definitions. NaN becomes null."""
+    models = sorted(
+        set(realised.periods.get("model", []))
+        | set(realised.pending.get("model", []))
+        | set(realised.flags.get("model", []))
+    )
+    return {
+        "models": [_model(realised, name) for name in models],
+        "definitions": DEFINITIONS,
+    }
+
+
+def _model(realised: Realised, name: str) -> dict[str, Any]:
+    periods = realised.periods.loc[realised.periods["model"] == name]
+    dosage = (
+        realised.dosage.loc[realised.dosage["model"] == name].set_index("as_of")
+        if len(realised.dosage)
+        else pd.DataFrame()
+    )
+    flags = realised.flags.loc[realised.flags["model"] == name]
+    pending = realised.pending.loc[realised.pending["model"] == name]
+    out = []
+    for as_of, rows in periods.groupby("as_of", sort=True):
+        first = rows.iloc[0]
+        cutoffs: dict[str, Any] = {}
+        for cutoff, part in rows.groupby("cutoff", sort=False):
+            figures = {str(r["source"]): _figures(r) for _, r in part.iterrows()}
+            cutoffs[str(cutoff)] = {
+                "served": figures.pop(SERVED, None),
+                "baselines": figures,
+            }
+        dose = dosage.loc[as_of] if as_of in dosage.index else None
+        out.append(
+            {
+                "as_of": _date(as_of),
+                "period_end": _date(first["period_end"]),
+                "version": str(first["version"]),
+                "cutoffs": cutoffs,
+                "dosage": None
+                if dose is None
+                else {k: _num(v) for k, v in dose.items() if k != "model"},
+            }
+        )
+    flag = None
+    if len(flags):
+        row = flags.iloc[0]
+        flag = {k: _plain(row[k]) for k in flags.columns if k != "model"}
+    return {
+        "name": name,
+        "flag": flag,
+        "periods": out,
+        "pending": [
+            {"as_of": _date(r["as_of"]), "version": str(r["version"]), "why": str(r["why"])}
+            for _, r in pending.iterrows()
+        ],
+    }
+
+
+def _figures(row: pd.Series) -> dict[str, Any]:
+    return {k: _num(row[k]) for k in ("n_events", "hits", "flagged", "hit_rate", "pai", "pei")}
+
+
+def _num(value: Any) -> float | int | None:
+    if value is None:
+        return None
+    number = float(value)
+    if math.isnan(number):
+        return None
+    return int(number) if number.is_integer() and abs(number) < 2**53 else round(number, 6)
+
+
+def _date(value: Any) -> str:
+    ts = pd.Timestamp(value)
+    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return _date(value)
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 6)
+    return value

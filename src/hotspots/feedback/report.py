@@ -1,0 +1,186 @@
+"""The effectiveness report: ``effectiveness.html`` (tables and plots inline) and one CSV per
+table (``periods.csv``, ``dosage.csv``, ``cells.csv``, ``flags.csv``, ``pending.csv``), written
+together atomically, in the style of the backtest report (``evaluation.report``)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import html
+import io
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from hotspots.atomic import atomic_path
+from hotspots.errors import ConfigError
+from hotspots.feedback.effectiveness import SERVED, Realised
+from hotspots.feedback.realised_io import DEFINITIONS
+
+TABLES = ("periods", "dosage", "cells", "flags", "pending")
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f3f3; }
+tr.flagged td { font-weight: bold; color: #a00; }
+img { max-width: 100%; display: block; margin: 0.5em 0 1.5em; }
+p.note { color: #555; font-size: 0.9em; }
+"""
+
+
+def write_effectiveness_report(realised: Realised, out_dir: Path, *, title: str) -> dict[str, Path]:
+    """Write the HTML page and the CSV tables into ``out_dir``; all are rendered first and
+    renamed into place together, so a failure leaves none half-written."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"report folder {str(out)!r} exists and is not a folder")
+    texts = {f"{name}.csv": getattr(realised, name).to_csv(index=False) for name in TABLES}
+    texts["effectiveness.html"] = render_html(realised, title=title)
+    paths = {name: out / name for name in texts}
+    with contextlib.ExitStack() as stack:
+        for name, text in texts.items():
+            tmp = stack.enter_context(atomic_path(paths[name]))
+            tmp.write_text(text, encoding="utf-8")
+    return paths
+
+
+def render_html(realised: Realised, *, title: str) -> str:
+    """The page: the flags, per model the PAI per period beside the baselines and the
+    dosage beside the crime that followed, then what is pending."""
+    parts = [f"<h1>{_esc(title)}</h1>", "<h2>Flags</h2>", _flags(realised.flags)]
+    for name in sorted(set(realised.periods.get("model", []))):
+        periods = realised.periods.loc[realised.periods["model"] == name]
+        cutoff = str(realised.flags.loc[realised.flags["model"] == name, "cutoff"].iloc[0])
+        parts += [
+            f"<h2>{_esc(name)}: realised PAI at {_esc(cutoff)} per period</h2>",
+            _img(pai_png(periods, cutoff), f"realised PAI of {name}"),
+            _table(_wide(periods, cutoff)),
+        ]
+        dose = (
+            realised.dosage.loc[realised.dosage["model"] == name] if len(realised.dosage) else None
+        )
+        if dose is not None and len(dose):
+            parts += [
+                f"<h2>{_esc(name)}: patrol dosage and the crime that followed</h2>",
+                _img(dosage_png(dose), f"dosage of {name}"),
+                _table(dose.drop(columns=["model"])),
+            ]
+    if len(realised.pending):
+        parts += ["<h2>Not scored yet</h2>", _table(realised.pending)]
+    parts.append(f'<p class="note">{_esc(DEFINITIONS)}</p>')
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{_esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(parts)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def _wide(periods: pd.DataFrame, cutoff: str) -> pd.DataFrame:
+    """PAI per period (rows) and source (columns) at one cutoff, with the events."""
+    rows = periods.loc[periods["cutoff"] == cutoff]
+    wide = rows.pivot_table(index="as_of", columns="source", values="pai", aggfunc="first")
+    order = [SERVED, *sorted(c for c in wide.columns if c != SERVED)]
+    wide = wide[[c for c in order if c in wide.columns]].round(2)
+    events = rows.groupby("as_of")["n_events"].first()
+    wide.insert(0, "events", events)
+    wide.index = [pd.Timestamp(t).strftime("%Y-%m-%d") for t in wide.index]
+    return wide.reset_index(names="as_of")
+
+
+def pai_png(periods: pd.DataFrame, cutoff: str) -> bytes:
+    """Realised PAI per period: what was served (thick) beside each baseline."""
+    fig = Figure(figsize=(10, 3.5))
+    ax = fig.subplots()
+    rows = periods.loc[periods["cutoff"] == cutoff]
+    for source, part in rows.groupby("source", sort=True):
+        served = source == SERVED
+        ax.plot(
+            pd.DatetimeIndex(part["as_of"]),
+            part["pai"].to_numpy(float),
+            marker="o",
+            linewidth=2.5 if served else 1.0,
+            label=str(source),
+        )
+    ax.axhline(1.0, color="grey", linestyle=":")
+    ax.set(xlabel="period", ylabel=f"PAI at {cutoff}", title="Realised PAI")
+    ax.legend(fontsize="small")
+    fig.autofmt_xdate()
+    return _png(fig)
+
+
+def dosage_png(dosage: pd.DataFrame) -> bytes:
+    """Patrol minutes per period beside the events in, around and away from patrolled cells
+    (bars), with the mean of the periods before (dots): a displacement check."""
+    fig = Figure(figsize=(10, 4))
+    minutes_ax, events_ax = fig.subplots(1, 2)
+    labels = [pd.Timestamp(t).strftime("%Y-%m-%d") for t in dosage["as_of"]]
+    x = range(len(labels))
+    minutes_ax.bar(x, dosage["patrol_minutes"].to_numpy(float), color="#4a7")
+    minutes_ax.set(ylabel="patrol minutes", title="Dosage")
+    width = 0.4
+    for i, (part, colour) in enumerate((("patrolled", "#c44"), ("ring", "#e93"))):
+        shift = [v + (i - 0.5) * width for v in x]
+        events_ax.bar(
+            shift, dosage[f"events_{part}"].to_numpy(float), width, color=colour, label=part
+        )
+        events_ax.plot(
+            shift,
+            dosage[f"before_{part}"].to_numpy(float),
+            "k.",
+            label=None if i else "before (mean)",
+        )
+    events_ax.set(ylabel="target events", title="Crime in patrolled cells and the ring around")
+    events_ax.legend(fontsize="small")
+    for ax in (minutes_ax, events_ax):
+        ax.set_xticks(list(x), labels, rotation=30, ha="right")
+    return _png(fig)
+
+
+def _flags(flags: pd.DataFrame) -> str:
+    if flags.empty:
+        return "<p>No model has a scored period yet.</p>"
+    head = "".join(f"<th>{_esc(c)}</th>" for c in flags.columns)
+    rows = []
+    for _, row in flags.iterrows():
+        css = ' class="flagged"' if bool(row["flagged"]) else ""
+        cells = "".join(f"<td>{_esc(_cell(v))}</td>" for v in row)
+        rows.append(f"<tr{css}>{cells}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_esc(_cell(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d") if value == value.normalize() else str(value)
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)

@@ -1,0 +1,200 @@
+"""Realised effectiveness from the service's own records, for ``GET /v1/effectiveness``, the
+``/readyz`` flag, the Prometheus gauges and ``hotspots report effectiveness`` alike.
+
+What was served comes from the published snapshots (``feedback.served`` says why); the
+events from the configured export plus every batch posted to ``/v1/events`` (as a republish
+reads them, with each model's reading settings); the patrols from ``POST /v1/patrols`` and
+``hotspots patrols import``; each model's frequency, target, baselines and cutoffs from its
+current version in the registry (its training spec).
+
+``RealisedCache`` computes once per state of those records: a new publish, a posted batch
+or a patrol batch makes it stale. ``peek`` (the probe and the scrape) never waits: it gives
+the last result and starts a refresh in the background when stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+from hotspots.config import Settings
+from hotspots.errors import HotspotsError
+from hotspots.feedback.effectiveness import Realised, realised_effectiveness
+from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
+from hotspots.feedback.realised_io import combine
+from hotspots.feedback.served import snapshots_to_served
+from hotspots.ingest.schema import empty_events
+from hotspots.jobs.spec import BASELINES
+from hotspots.publishing.snapshot_store import SnapshotStore
+from hotspots.registry import Registry
+from hotspots.service.event_store import EventStore
+from hotspots.service.state import EventCache, ServiceState
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_COVERAGES = (0.01, 0.05, 0.10)
+
+
+def cutoffs_of(manifest: Mapping[str, Any]) -> tuple[float, ...]:
+    """The spec's backtest coverages, its selection coverage first (the flag's cutoff)."""
+    backtest = (manifest.get("spec") or {}).get("backtest") or {}
+    coverages = tuple(float(c) for c in backtest.get("coverages") or DEFAULT_COVERAGES)
+    first = float(backtest.get("select_coverage") or coverages[0])
+    return (first, *(c for c in coverages if abs(c - first) > 1e-12))
+
+
+def baselines_of(manifest: Mapping[str, Any]) -> tuple[str, ...]:
+    """The spec's baselines (every baseline when the spec does not say)."""
+    model = (manifest.get("spec") or {}).get("model") or {}
+    return tuple(model.get("baselines") or BASELINES)
+
+
+ModelInfo = tuple[Mapping[str, Any], str]
+"""A model's manifest and period frequency."""
+
+
+def realised_from_records(
+    settings: Settings,
+    *,
+    models: Mapping[str, ModelInfo] | None = None,
+    category: str | None = None,
+    events: EventStore | None = None,
+    patrols: PatrolStore | None = None,
+) -> Realised:
+    """The realised figures of ``models`` (default: every model with published snapshots,
+    at its current version in the registry); a model that cannot be scored is logged and
+    left out."""
+    snapshots = SnapshotStore(settings.state_dir / "snapshots")
+    events = events or EventStore(settings.state_dir / "events")
+    patrols = patrols or PatrolStore(settings.state_dir / PATROLS_DIR)
+    if models is None:
+        models = current_models(settings, snapshots)
+    cache = EventCache(settings.events_path, events)
+    logged = patrols.read()
+    parts = []
+    for name, (manifest, freq) in sorted(models.items()):
+        try:
+            served = snapshots_to_served(snapshots, name)
+            if not served:
+                continue
+            parts.append(
+                realised_effectiveness(
+                    served,
+                    cache.get(manifest).events,
+                    freq=freq,
+                    baselines=baselines_of(manifest),
+                    coverages=cutoffs_of(manifest),
+                    patrols=logged,
+                    k_periods=settings.effectiveness_k_periods,
+                    category=category,
+                )
+            )
+        except (HotspotsError, OSError, ValueError) as err:
+            logger.error("model %r: realised effectiveness not computed: %s", name, err)
+    if not parts:
+        return realised_effectiveness([], empty_events(), freq="W", baselines=())
+    return combine(parts)
+
+
+def current_models(settings: Settings, snapshots: SnapshotStore) -> dict[str, ModelInfo]:
+    """Every model with a snapshot folder, as its current version in the registry says."""
+    registry = Registry(settings.models_dir)
+    root = snapshots.root
+    names = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    out: dict[str, ModelInfo] = {}
+    for name in names:
+        try:
+            loaded = registry.load(name)
+        except (HotspotsError, OSError, ValueError) as err:
+            logger.error("model %r: not in the registry: %s", name, err)
+            continue
+        out[name] = (loaded.manifest, str(loaded.forecaster.freq_))
+    return out
+
+
+class RealisedCache:
+    """The last realised figures of a service, recomputed when its records changed."""
+
+    def __init__(self, state: ServiceState) -> None:
+        self.state = state
+        self._lock = threading.Lock()
+        self._results: dict[str | None, tuple[Hashable, Realised]] = {}
+        self._running: threading.Thread | None = None
+
+    def key(self) -> Hashable:
+        """What the figures depend on: the posted events, what is served, the patrols."""
+        state = self.state
+        served = tuple((n, s.version, s.snapshot.etag) for n, s in sorted(state.served.items()))
+        return (state.events.generation(), served, state.patrols.generation())
+
+    def get(self, category: str | None = None) -> Realised:
+        """The figures as of now (computed here when stale; one computation at a time)."""
+        with self._lock:
+            key = self.key()
+            found = self._results.get(category)
+            if found is not None and found[0] == key:
+                return found[1]
+            state = self.state
+            models = {n: (s.manifest, str(s.model.freq_)) for n, s in state.served.items()}
+            value = realised_from_records(
+                state.settings,
+                models=models,
+                category=category,
+                events=state.events,
+                patrols=state.patrols,
+            )
+            if category is not None and len(self._results) > 16:  # categories asked for
+                self._results = {None: self._results[None]} if None in self._results else {}
+            self._results[category] = (key, value)
+            return value
+
+    def peek(self) -> Realised | None:
+        """The last figures for every category (None before the first), without waiting;
+        starts a refresh in the background when they are stale."""
+        found = self._results.get(None)
+        if found is None or found[0] != self.key():
+            self._refresh_in_background()
+        return None if found is None else found[1]
+
+    def _refresh_in_background(self) -> None:
+        running = self._running
+        if running is not None and running.is_alive():
+            return
+        self._running = threading.Thread(target=self._refresh, name="realised", daemon=True)
+        self._running.start()
+
+    def _refresh(self) -> None:
+        try:
+            self.get()
+        except Exception:  # keep the probe and the scrape alive; the error is in the log
+            logger.exception("realised effectiveness could not be computed")
+
+
+_CACHES: weakref.WeakKeyDictionary[ServiceState, RealisedCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def realised_cache(state: ServiceState) -> RealisedCache:
+    """The one cache of ``state`` (made on first use)."""
+    with _CACHES_LOCK:
+        cache = _CACHES.get(state)
+        if cache is None:
+            cache = _CACHES[state] = RealisedCache(state)
+        return cache
+
+
+def flagged_models(realised: Realised | None) -> dict[str, str]:
+    """Why each flagged model is flagged, in words (for ``/readyz``)."""
+    if realised is None or realised.flags.empty:
+        return {}
+    out = {}
+    for row in realised.flags.itertuples():
+        if bool(row.flagged):
+            out[str(row.model)] = (
+                f"realised PAI@{row.cutoff} below the best baseline's ({row.best_baseline}) in "
+                f"the last {row.periods_below} periods (k = {row.k_periods})"
+            )
+    return out

@@ -1,0 +1,104 @@
+"""``GET /v1/effectiveness``: how what was served did, beside the baselines and the patrols.
+
+The figures are ``feedback.effectiveness``'s, from the service's own records
+(``service.realised``), recomputed only when a publish, a posted batch of events or of
+patrols changed them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from hotspots.feedback.realised_io import between, realised_to_dict
+from hotspots.service.auth import auth_responses, require
+from hotspots.service.problems import (
+    ProblemError,
+    problem_response,
+    reject_unknown_query,
+    validation_response,
+)
+from hotspots.service.realised import realised_cache
+from hotspots.service.routes_forecasts import JSON_TYPE
+from hotspots.service.schemas_feedback import Effectiveness
+from hotspots.service.state import ServiceState
+
+SCOPE = "forecasts:read"
+DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+router = APIRouter(
+    tags=["effectiveness"],
+    dependencies=[Depends(require(SCOPE)), Depends(reject_unknown_query)],
+    responses={
+        **auth_responses(SCOPE),
+        **validation_response(),
+        503: problem_response(503, "No model is being served yet."),
+    },
+)
+
+
+@router.get(
+    "/v1/effectiveness",
+    summary="Realised hit rate, PAI and PEI of what was served, beside the baselines and "
+    "the patrol dosage",
+    responses={
+        200: {
+            "model": Effectiveness,
+            "description": "Per served model: its flag, and per period whose events have "
+            "arrived, the served and baseline figures at each cutoff and the dosage.",
+        },
+        422: problem_response(422, "A parameter is not valid; `detail` says why."),
+    },
+    response_class=Response,
+)
+async def get_effectiveness(
+    request: Request,
+    since: Annotated[
+        str | None,
+        Query(description="Periods starting on or after this date (YYYY-MM-DD).", pattern=DATE),
+    ] = None,
+    until: Annotated[
+        str | None,
+        Query(description="Periods starting before this date (YYYY-MM-DD).", pattern=DATE),
+    ] = None,
+    category: Annotated[
+        str | None,
+        Query(
+            description="Score against this category's events alone (the baselines "
+            "forecast it alone) [each model's target].",
+            min_length=1,
+            max_length=200,
+        ),
+    ] = None,
+) -> Response:
+    """Realised effectiveness of every served model, for the periods in ``[since, until)``
+    (an empty window gives no periods; the flags always judge each model's latest ones)."""
+    state: ServiceState = request.app.state.service
+    if not state.served:
+        raise ProblemError(503, "no model is being served yet; see /readyz")
+    start, end = _day(since, "since"), _day(until, "until")  # before any work
+    realised = await run_in_threadpool(realised_cache(state).get, category)
+    body: dict[str, Any] = {
+        "since": since,
+        "until": until,
+        "category": category,
+        "k_periods": state.settings.effectiveness_k_periods,
+        **realised_to_dict(between(realised, start, end)),
+    }
+    data = json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
+    return Response(data, media_type=JSON_TYPE)
+
+
+def _day(text: str | None, name: str) -> dt.date | None:
+    """A ``YYYY-MM-DD`` parameter as a date; 422 naming it when no such day exists."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as err:
+        raise ProblemError(422, f"{name} {text!r} is not a date: {err}") from err

@@ -1,0 +1,173 @@
+"""Posting patrol logs (``POST /v1/patrols``, scope ``patrols:write``).
+
+A post is read and validated by ``feedback.patrols.read_patrols`` on the grid of the model it
+names (its resolution, study cells and timezone; area ids are the names of
+``HOTSPOTS_AREAS_PATH``, as ``within=`` selects, and the areas ``<as_of>/<rank>`` of the plan
+served now), and the accepted rows are on disk, fsynced,
+as one batch before the answer (``feedback.patrol_store``). A retry with the same ids stores
+nothing new; the answer says how many were already stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import numpy as np
+import numpy.typing as npt
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from hotspots.config import Settings
+from hotspots.errors import HotspotsError, InputFileError, TooManyRejectsError
+from hotspots.feedback.patrols import NAME_RULE, PatrolOptions, PatrolReport, read_patrols
+from hotspots.feedback.places import plan_areas
+from hotspots.forecasters import Forecaster
+from hotspots.jobs.data import event_options
+from hotspots.publishing.served import named_areas
+from hotspots.service.auth import auth_responses, require
+from hotspots.service.event_store import CSV_TYPES, MEDIA_TYPES
+from hotspots.service.limits import content_encoding, decode_body
+from hotspots.service.problems import ProblemError, problem, problem_response, reject_unknown_query
+from hotspots.service.routes_events import _json, media_type, reading_model
+from hotspots.service.routes_forecasts import MODEL_NAME
+from hotspots.service.schemas_feedback import PatrolsStored
+from hotspots.service.state import ServiceState
+
+logger = logging.getLogger(__name__)
+
+SCOPE = "patrols:write"
+
+router = APIRouter(
+    tags=["patrols"],
+    dependencies=[Depends(require(SCOPE)), Depends(reject_unknown_query)],
+    responses={
+        **auth_responses(SCOPE),
+        404: problem_response(404, "No served model of that name."),
+        503: problem_response(503, "No model is being served yet."),
+    },
+)
+
+_BODY = {
+    "required": True,
+    "description": "Patrols as CSV (with a header row) or JSON lines, columns id, one of "
+    "area / cells / polygon, start, end, and optionally unit and tactic. " + NAME_RULE + ".",
+    "content": {t: {"schema": {"type": "string", "minLength": 1}} for t in MEDIA_TYPES},
+}
+
+
+def patrol_options(
+    model: Forecaster,
+    manifest: Mapping[str, Any],
+    settings: Settings,
+    max_reject_fraction: float | None = None,
+    plans: Mapping[str, npt.NDArray[np.uint64]] | None = None,
+) -> PatrolOptions:
+    """The grid, named areas (and ``plans``' areas), timezone and limits a patrol log for
+    this model is read with (the API and ``hotspots patrols import`` alike)."""
+    cells = np.asarray(model.cells_, dtype=np.uint64)
+    masks = named_areas(model, settings)
+    named = {name: cells[mask] for name, mask in masks.items()}
+    timezone = event_options(manifest).get("timezone") or settings.timezone
+    ceiling = settings.max_reject_fraction if max_reject_fraction is None else max_reject_fraction
+    return PatrolOptions(
+        resolution=int(model.resolution_),
+        timezone=str(timezone),
+        areas={**named, **(plans or {})},
+        study_cells=cells,
+        max_hours=settings.patrol_max_hours,
+        max_reject_fraction=ceiling,
+    )
+
+
+def served_plan_areas(state: ServiceState) -> dict[str, npt.NDArray[np.uint64]]:
+    """The areas of the plan served now (``GET /v1/plans/latest`` with the default budget)
+    by their ids ``<as_of>/<rank>``; none when no plan is served."""
+    book = state.plans
+    if book is None:
+        return {}
+    try:
+        view = book.get(book.query())
+    except HotspotsError as err:
+        logger.warning("patrol log: the served plan's areas are not known: %s", err)
+        return {}
+    return plan_areas(json.loads(view.bytes))
+
+
+@router.post(
+    "/v1/patrols",
+    summary="Log patrols (CSV or JSON lines), stored durably before the answer",
+    openapi_extra={"requestBody": _BODY},
+    responses={
+        200: {
+            "model": PatrolsStored,
+            "description": "Stored; the validation report says what was left out and why.",
+        },
+        413: problem_response(413, "The body, as sent or inflated, is over the upload limit."),
+        415: problem_response(
+            415,
+            "The body is neither CSV nor JSON lines, or is compressed other than as its "
+            "Content-Encoding (gzip or none) says.",
+        ),
+        422: problem_response(
+            422,
+            "The body cannot be read, has a column that is not a patrol log's (a name-like "
+            "one above all), or more rows were rejected than the ceiling allows.",
+        ),
+        503: problem_response(503, "Other uploads kept this one waiting too long; retry."),
+    },
+)
+async def post_patrols(
+    request: Request,
+    model: Annotated[
+        str | None,
+        Query(
+            description="Read the places on this model's grid [the first served].",
+            pattern=MODEL_NAME,
+        ),
+    ] = None,
+) -> Response:
+    """Validate the rows and store the accepted ones; a retried id is stored once."""
+    kind = media_type(request)
+    encoding = content_encoding(request.headers.get("content-encoding"))
+    state: ServiceState = request.app.state.service
+    reader = await run_in_threadpool(reading_model, state, model)
+    request.state.model = reader.label
+    fmt = "csv" if kind in CSV_TYPES else "jsonl"
+    async with request.app.state.upload_slots:
+        limit = state.settings.max_upload_bytes
+        body = await run_in_threadpool(decode_body, await request.body(), encoding, limit)
+        plans = await run_in_threadpool(served_plan_areas, state)
+        options = await run_in_threadpool(
+            patrol_options, reader.model, reader.manifest, state.settings, None, plans
+        )
+        try:
+            result = await run_in_threadpool(read_patrols, body, fmt, options, "the request body")
+        except TooManyRejectsError as err:
+            report = err.report
+            extra = {"report": report.to_dict()} if isinstance(report, PatrolReport) else {}
+            request_id = request.scope.get("state", {}).get("request_id")
+            return problem(
+                422, str(err), instance=request.url.path, request_id=request_id, extra=extra
+            )
+        except InputFileError as err:
+            raise ProblemError(422, str(err)) from err
+        meta: dict[str, Any] = {
+            "source": "POST /v1/patrols",
+            "format": fmt,
+            "key_id": getattr(request.state, "key_id", None),
+            "model": reader.label,
+            "report": result.report.to_dict(),
+        }
+        stored = await run_in_threadpool(state.patrols.append, result.patrols, meta)
+    return _json(
+        {
+            "batch": stored.batch,
+            "stored": stored.stored,
+            "already_stored": stored.already_stored,
+            "report": result.report.to_dict(),
+        }
+    )

@@ -1,0 +1,123 @@
+"""`hotspots patrols import` and `hotspots report effectiveness`: the same records and the same
+figures as the API (POST /v1/patrols, GET /v1/effectiveness)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+
+from hotspots.access.keys import KEYS_FILE, KeyStore
+from hotspots.config import Settings
+from hotspots.features import Panel
+from hotspots.feedback.patrol_store import PatrolStore
+from hotspots.forecasters import make_forecaster
+from hotspots.ingest import write_events
+from hotspots.registry import Registry
+from hotspots.service.app import create_app
+from hotspots.service.state import ServiceState
+from hotspots.synthetic import COLUMN_MAP, TIMEZONE
+
+with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+RunCli = Any
+TARGET = "Burglary Residential"
+WEEK = pd.Timestamp("2023-12-04")
+
+
+def settings_of(root: Path) -> Settings:
+    return Settings(
+        models_dir=root / "models", state_dir=root / "state", events_path=root / "events.parquet"
+    )
+
+
+@pytest.fixture(scope="module")
+def root(
+    tmp_path_factory: pytest.TempPathFactory, year_city_events: pd.DataFrame, year_panel: Panel
+) -> Path:
+    """A registry and a state that served as_of 2023-12-04, then as_of 2024-01-01 once the
+    rest of the year's events arrived."""
+    root = tmp_path_factory.mktemp("feedback_cli")
+    model = make_forecaster("historical_mean", target=(TARGET,)).fit(year_panel)
+    spec = {
+        "data": {"map": COLUMN_MAP, "timezone": TIMEZONE},
+        "model": {"kind": "historical_mean", "baselines": ["last_period", "rolling_mean"]},
+        "backtest": {"coverages": [0.01, 0.05], "select_coverage": 0.05},
+    }
+    Registry(root / "models").publish(
+        "burglary", model, spec=spec, data={"timezone": TIMEZONE}, backtest={}
+    )
+    local = year_city_events["occurred_at"].dt.tz_localize(None)
+    for events in (year_city_events.loc[local < WEEK], year_city_events):
+        write_events(events.reset_index(drop=True), root / "events.parquet", {"timezone": TIMEZONE})
+        ServiceState(settings_of(root)).load_all()  # publishes as a starting service does
+    return root
+
+
+def patrol_log(path: Path, cell: str, extra: str = "") -> Path:
+    near = h3.grid_ring(cell, 1)[0]
+    path.write_text(
+        f"id,cells,start,end,unit{extra}\n"
+        f"L1,{cell} {near},2023-12-05 10:00,2023-12-05 12:00,U1{',x' if extra else ''}\n"
+        f"L2,{cell},2023-12-07 09:00,2023-12-07 09:30,U2{',x' if extra else ''}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def busiest(year_panel: Panel) -> str:
+    return h3.int_to_str(int(year_panel.cells[np.argmax(year_panel.of(TARGET).sum(axis=0))]))
+
+
+def test_import_twice_stores_once_and_names_are_refused(
+    run_cli: RunCli, root: Path, year_panel: Panel, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    log = patrol_log(tmp_path / "log.csv", busiest(year_panel))
+    flags = ("--state-dir", state, "--models-dir", root / "models")
+    first = run_cli("patrols", "import", log, *flags)
+    assert first.code == 0, first.err
+    assert "stored 2 patrols, 0 already stored, 0 rejected" in first.err
+    again = run_cli("patrols", "import", log, *flags)
+    assert "stored 0 patrols, 2 already stored" in again.err
+    assert len(PatrolStore(state / "patrols").batches()) == 1
+    named = patrol_log(tmp_path / "named.csv", busiest(year_panel), extra=",officer_name")
+    refused = run_cli("patrols", "import", named, *flags)
+    assert refused.code == 2 and "looks like a person's name" in refused.err
+
+
+def test_the_report_matches_the_api(
+    run_cli: RunCli, root: Path, year_panel: Panel, tmp_path: Path
+) -> None:
+    state = ("--state-dir", root / "state", "--models-dir", root / "models")
+    log = patrol_log(tmp_path / "log.csv", busiest(year_panel))
+    assert run_cli("patrols", "import", log, *state).code == 0
+    out = tmp_path / "report"
+    res = run_cli(
+        "report", "effectiveness", "--out", out, *state, "--events", root / "events.parquet"
+    )
+    assert res.code == 0, res.err
+    assert "scored 1 served periods (1 pending)" in res.err
+    periods = pd.read_csv(out / "periods.csv")
+    served = periods.query("source == 'served'").set_index("cutoff")
+    assert list(served.index) == ["5%", "1%"]  # the selection coverage first
+    assert set(periods["source"]) == {"served", "last_period", "rolling_mean"}
+    dosage = pd.read_csv(out / "dosage.csv")
+    assert dosage["patrol_minutes"].tolist() == [150.0]
+    html = (out / "effectiveness.html").read_text(encoding="utf-8")
+    assert "realised PAI at 5%" in html and html.count("<img") == 2
+    key = KeyStore(root / "state" / KEYS_FILE).create("r", ["forecasts:read"])[1]
+    with TestClient(create_app(settings_of(root))) as client:
+        body = client.get("/v1/effectiveness", headers={"Authorization": f"Bearer {key}"}).json()
+    api = body["models"][0]["periods"][0]
+    assert api["as_of"] == "2023-12-04" and api["dosage"]["patrol_minutes"] == 150.0
+    for cutoff, row in served.iterrows():
+        assert api["cutoffs"][cutoff]["served"]["pai"] == pytest.approx(row["pai"])
+        assert api["cutoffs"][cutoff]["served"]["hits"] == row["hits"]

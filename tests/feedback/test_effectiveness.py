@@ -1,0 +1,209 @@
+"""Realised effectiveness against a small case computed by hand, and the K-period flag."""
+
+from __future__ import annotations
+
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+
+from hotspots.feedback.effectiveness import SERVED, model_flag, realised_effectiveness
+from hotspots.feedback.served import ServedForecast
+from hotspots.grid import cells_to_latlng
+
+TZ = "Europe/London"
+CAT = "Burglary"
+CENTRE = h3.latlng_to_cell(51.5, -0.1, 8)
+RING1 = sorted(set(h3.grid_ring(CENTRE, 1)))
+A = h3.str_to_int(CENTRE)
+B, C, D = (h3.str_to_int(c) for c in RING1[:3])
+STUDY = np.array(sorted(h3.str_to_int(c) for c in h3.grid_disk(CENTRE, 2)), dtype=np.uint64)
+WEEK3 = pd.Timestamp("2024-01-15")
+
+
+def events_at(rows: list[tuple[int, str]]) -> pd.DataFrame:
+    """One target event per (cell, local time)."""
+    cells = np.array([c for c, _ in rows], dtype=np.uint64)
+    lat, lng = cells_to_latlng(cells)
+    times = pd.to_datetime([t for _, t in rows]).tz_localize(TZ)
+    return pd.DataFrame(
+        {
+            "event_id": pd.Series([f"e{i}" for i in range(len(rows))], dtype="string"),
+            "occurred_at": times,
+            "time_precision": pd.Categorical(["minute"] * len(rows), ["minute", "day", "month"]),
+            "lat": lat,
+            "lng": lng,
+            "category": pd.Series([CAT] * len(rows), dtype="string"),
+            "origin": pd.Series([None] * len(rows), dtype="string"),
+            "source_row": np.arange(1, len(rows) + 1, dtype=np.int64),
+        }
+    )
+
+
+# week 1 (Mon 1 Jan): A 3, B 1; week 2: B 2, C 1; week 3 (the served period): A 1, C 3, D 1
+HAND_EVENTS = (
+    [(A, "2024-01-01 09:00")] * 3
+    + [(B, "2024-01-03 10:00")]
+    + [(B, "2024-01-09 10:00")] * 2
+    + [(C, "2024-01-10 10:00")]
+    + [(A, "2024-01-16 10:00")]
+    + [(C, "2024-01-17 10:00")] * 3
+    + [(D, "2024-01-21 12:00")]
+)
+
+
+def served_ranking(first: list[int]) -> np.ndarray:
+    rest = [c for c in STUDY.tolist() if c not in first]
+    return np.array(first + rest, dtype=np.uint64)
+
+
+def served(as_of: pd.Timestamp, ranked: np.ndarray, version: str = "v1") -> ServedForecast:
+    return ServedForecast(
+        "burglary", version, as_of, as_of + pd.Timedelta(days=7), as_of, (CAT,), ranked
+    )
+
+
+def test_realised_figures_match_the_hand_computed_case() -> None:
+    # 19 study cells, 10% flags round(1.9) = 2 cells. Served top 2 = C, A: 4 of the 5
+    # events; the best 2 cells (C 3 + A or D 1) hold 4. last_period (week 2: B 2, C 1)
+    # flags B, C: 3 events. historical_mean (A 1.5, B 1.5, C 0.5) flags A, B: 1 event.
+    events = events_at(HAND_EVENTS)
+    one = served(WEEK3, served_ranking([C, A, B, D]))
+    result = realised_effectiveness(
+        [one], events, freq="W", baselines=("last_period", "historical_mean"), coverages=(0.1,)
+    )
+    rows = result.periods.set_index("source")
+    assert set(rows.index) == {SERVED, "last_period", "historical_mean"}
+    assert (rows["n_events"] == 5).all() and (rows["flagged"] == 2).all()
+    expected = {  # hits, hit rate, PAI = hit rate / (2 / 19), PEI = hits / 4
+        SERVED: (4, 0.8, 7.6, 1.0),
+        "last_period": (3, 0.6, 5.7, 0.75),
+        "historical_mean": (1, 0.2, 1.9, 0.25),
+    }
+    for source, (hits, rate, pai, pei) in expected.items():
+        got = rows.loc[source]
+        assert got["hits"] == hits, source
+        assert got[["hit_rate", "pai", "pei"]].to_numpy(float) == pytest.approx([rate, pai, pei])
+    assert rows.loc[SERVED, "version"] == "v1"
+    assert rows.loc[SERVED, "as_of"] == WEEK3
+    flag = result.flags.iloc[0]
+    assert (flag["periods_below"], bool(flag["flagged"])) == (0, False)
+    assert flag["best_baseline"] == "last_period"
+    assert result.pending.empty
+
+
+def test_dosage_beside_the_crime_that_followed_and_around() -> None:
+    # an hour on A and B (30 minutes each), and two hours on C from Sunday 23:00 of week 3:
+    # one hour in week 3, one in week 4 (not scored: its events have not arrived)
+    events = events_at(HAND_EVENTS)
+    patrols = pd.DataFrame(
+        {
+            "patrol_id": ["p1", "p2"],
+            "start": pd.to_datetime(["2024-01-16 10:00", "2024-01-21 23:00"]).tz_localize(TZ),
+            "end": pd.to_datetime(["2024-01-16 11:00", "2024-01-22 01:00"]).tz_localize(TZ),
+            "cells": [np.array([A, B], np.uint64), np.array([C], np.uint64)],
+            "resolution": [8, 8],
+        }
+    )
+    patrols["start"] = patrols["start"].dt.tz_convert("UTC")
+    patrols["end"] = patrols["end"].dt.tz_convert("UTC")
+    result = realised_effectiveness(
+        [served(WEEK3, served_ranking([C, A]))],
+        events,
+        freq="W",
+        baselines=("last_period",),
+        coverages=(0.1,),
+        patrols=patrols,
+    )
+    dose = result.dosage.iloc[0]
+    assert dose["patrolled_cells"] == 3 and dose["patrol_minutes"] == pytest.approx(120.0)
+    # week 3: A 1 + C 3 patrolled; D (a neighbour of A) 1 in the ring; nothing elsewhere.
+    # before: the mean of weeks 1-2 (4 and 3 events in A, B, C), none around
+    assert (dose["events_patrolled"], dose["events_ring"], dose["events_rest"]) == (4, 1, 0)
+    assert (dose["before_patrolled"], dose["before_ring"], dose["before_rest"]) == (3.5, 0, 0)
+    cells = result.cells.set_index("cell")
+    by_cell = {h3.str_to_int(c): row for c, row in cells.iterrows()}
+    assert by_cell[A]["minutes"] == pytest.approx(30.0)
+    assert by_cell[C]["minutes"] == pytest.approx(60.0)
+    assert (by_cell[C]["events"], by_cell[C]["events_before"]) == (3, 0.5)
+    assert bool(by_cell[C]["in_served_top"]) and not bool(by_cell[B]["in_served_top"])
+
+
+def test_a_period_whose_events_have_not_arrived_is_pending() -> None:
+    events = events_at(HAND_EVENTS)
+    later = served(WEEK3 + pd.Timedelta(days=7), served_ranking([A]))
+    result = realised_effectiveness(
+        [served(WEEK3, served_ranking([A])), later],
+        events,
+        freq="W",
+        baselines=("last_period",),
+        coverages=(0.1,),
+    )
+    assert set(result.periods["as_of"]) == {WEEK3}
+    assert result.pending["as_of"].tolist() == [later.as_of]
+    assert "not all arrived" in result.pending["why"].iloc[0]
+
+
+def flag_frame(served_pai: list[float], baseline_pai: list[float]) -> pd.DataFrame:
+    as_of = pd.date_range("2024-01-01", periods=len(served_pai), freq="W-MON")
+    rows = [
+        {"as_of": t, "cutoff": "1%", "source": s, "pai": v}
+        for t, a, b in zip(as_of, served_pai, baseline_pai, strict=True)
+        for s, v in ((SERVED, a), ("kde", b))
+    ]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("served_pai", "baseline_pai", "run", "flagged"),
+    [
+        ([5, 1, 1, 1, 1], [2, 2, 2, 2, 2], 4, True),  # the last 4 below: flagged
+        ([1, 1, 1, 5, 1], [2, 2, 2, 2, 2], 1, False),  # a win breaks the run
+        ([1, 1, 1, np.nan, 1], [2, 2, 2, 2, 2], 4, True),  # a period without events skipped
+        ([3, 3, 3, 3, 3], [2, 2, 2, 2, 2], 0, False),
+    ],
+)
+def test_k_period_flag(
+    served_pai: list[float], baseline_pai: list[float], run: int, flagged: bool
+) -> None:
+    flag = model_flag(flag_frame(served_pai, baseline_pai), "1%", k_periods=4)
+    assert (flag["periods_below"], flag["flagged"]) == (run, flagged)
+
+
+def oracle_and_reversed(events: pd.DataFrame, weeks: pd.DatetimeIndex) -> tuple[list, list]:
+    """Per week, the ranking by that week's own counts (a hindsight oracle) and its reverse."""
+    from hotspots.features import events_to_panel
+
+    panel = events_to_panel(events, 8, "W")
+    target = panel.of("Burglary Residential")
+    good, bad = [], []
+    for week in weeks:
+        counts = target[panel.periods.get_loc(week)]
+        order = np.lexsort((panel.cells, -counts))
+        good.append(served_one(week, panel.cells[order], "good"))
+        bad.append(served_one(week, panel.cells[order[::-1]], "bad"))
+    return good, bad
+
+
+def served_one(week: pd.Timestamp, ranked: np.ndarray, name: str) -> ServedForecast:
+    return ServedForecast(
+        name, "1", week, week + pd.Timedelta(days=7), week, ("Burglary Residential",), ranked
+    )
+
+
+def test_the_k_period_flag_on_the_synthetic_city(year_city_events: pd.DataFrame) -> None:
+    weeks = pd.date_range("2023-11-06", periods=6, freq="W-MON")
+    good, bad = oracle_and_reversed(year_city_events, weeks)
+    result = realised_effectiveness(
+        good + bad,
+        year_city_events,
+        freq="W",
+        baselines=("historical_mean", "last_period"),
+        coverages=(0.10,),  # at 1% (8 cells) a baseline may catch nothing either: a tie
+        k_periods=4,
+    )
+    flags = result.flags.set_index("model")
+    assert bool(flags.loc["bad", "flagged"]) and flags.loc["bad", "periods_below"] == 6
+    assert not bool(flags.loc["good", "flagged"]) and flags.loc["good", "periods_below"] == 0
+    served_pai = result.periods.query("source == @SERVED")
+    assert (served_pai.loc[served_pai["model"] == "good", "pei"] == 1.0).all()

@@ -1,0 +1,210 @@
+"""Patrol logs: validation with rejects counted by reason, no names, and an idempotent store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+
+from hotspots.errors import InputFileError, TooManyRejectsError
+from hotspots.feedback.patrol_store import PatrolStore
+from hotspots.feedback.patrols import PatrolOptions, read_patrols
+
+CENTRE = h3.latlng_to_cell(51.5, -0.1, 8)
+NEAR = sorted(h3.grid_ring(CENTRE, 1))
+STUDY = np.array(sorted(h3.str_to_int(c) for c in h3.grid_disk(CENTRE, 3)), dtype=np.uint64)
+FAR = h3.latlng_to_cell(53.4, -2.2, 8)
+NOW = pd.Timestamp("2024-08-01", tz="UTC")
+SQUARE = {  # about 2.8 by 2.2 km around the centre: several resolution-8 cells
+    "type": "Polygon",
+    "coordinates": [[[-0.12, 51.49], [-0.08, 51.49], [-0.08, 51.51], [-0.12, 51.51],
+                     [-0.12, 51.49]]],
+}  # fmt: skip
+
+
+def options(**extra: object) -> PatrolOptions:
+    base = {
+        "resolution": 8,
+        "timezone": "Europe/London",
+        "areas": {"beat-7": np.array([h3.str_to_int(CENTRE)], dtype=np.uint64)},
+        "study_cells": STUDY,
+        "max_reject_fraction": 1.0,
+        "now": NOW,
+    }
+    return PatrolOptions(**(base | extra))  # type: ignore[arg-type]
+
+
+def jsonl(*rows: dict[str, object]) -> bytes:
+    return "\n".join(json.dumps(r) for r in rows).encode()
+
+
+GOOD = {
+    "id": "p1",
+    "cells": [CENTRE, NEAR[0]],
+    "start": "2024-01-10T10:00",
+    "end": "2024-01-10T11:30",
+}
+
+
+def test_each_kind_of_place_and_local_times() -> None:
+    body = jsonl(
+        GOOD | {"unit": "U-12", "tactic": "Foot"},
+        {"id": "p2", "area": "beat-7", "start": "2024-01-10T10:00Z", "end": "2024-01-10T12:00Z"},
+        {"id": "p3", "polygon": SQUARE, "start": "2024-07-10 10:00", "end": "2024-07-10 10:45"},
+    )
+    result = read_patrols(body, "jsonl", options(), "log.jsonl")
+    got = result.patrols.set_index("patrol_id")
+    assert result.report.rows_accepted == 3 and result.report.rejected == {}
+    assert sorted(got.loc["p1", "cells"].tolist()) == sorted(
+        [h3.str_to_int(CENTRE), h3.str_to_int(NEAR[0])]
+    )
+    assert got.loc["p2", "cells"].tolist() == [h3.str_to_int(CENTRE)]
+    filled = sorted(got.loc["p3", "cells"].tolist())
+    assert filled == sorted(h3.str_to_int(c) for c in h3.geo_to_cells(SQUARE, 8))
+    assert len(filled) > 3 and h3.str_to_int(CENTRE) in filled
+    # London is UTC in January and UTC+1 in July: local times stored as UTC
+    assert got.loc["p1", "start"] == pd.Timestamp("2024-01-10 10:00", tz="UTC")
+    assert got.loc["p3", "start"] == pd.Timestamp("2024-07-10 09:00", tz="UTC")
+    assert got["minutes"].tolist() == [90.0, 120.0, 45.0]
+    assert (got.loc["p1", "unit"], got.loc["p1", "tactic"]) == ("U-12", "foot")
+    assert got.loc["p2", "place_kind"] == "area" and got.loc["p2", "place"] == "beat-7"
+
+
+def test_bad_rows_are_counted_by_reason() -> None:
+    t0, t1 = "2024-01-10T10:00", "2024-01-10T11:00"
+    body = jsonl(
+        GOOD,
+        {"id": "", "cells": [CENTRE], "start": t0, "end": t1},
+        {"id": "a", "start": t0, "end": t1},
+        {"id": "b", "cells": [CENTRE], "area": "beat-7", "start": t0, "end": t1},
+        {"id": "c", "cells": [CENTRE], "start": "yesterday", "end": t1},
+        {"id": "d", "cells": [CENTRE], "start": t1, "end": t0},
+        {"id": "e", "cells": [CENTRE], "start": t0, "end": "2024-01-11T10:00"},
+        {"id": "f", "cells": [CENTRE], "start": "2024-08-01T10:00Z", "end": "2024-08-01T11:00Z"},
+        {"id": "g", "cells": [CENTRE], "start": t0, "end": t1, "unit": "John Smith"},
+        {"id": "h", "cells": [CENTRE], "start": t0, "end": t1, "tactic": "saw Mr Jones"},
+        {"id": "i", "area": "beat-99", "start": t0, "end": t1},
+        {"id": "j", "cells": "not-a-cell", "start": t0, "end": t1},
+        {"id": "k", "cells": [h3.cell_to_parent(CENTRE, 7)], "start": t0, "end": t1},
+        {"id": "l", "polygon": {"type": "Point", "coordinates": [0, 51]}, "start": t0, "end": t1},
+        {"id": "m", "cells": [FAR], "start": t0, "end": t1},
+        GOOD | {"cells": [NEAR[1]]},
+    )
+    report = read_patrols(body, "jsonl", options(), "log.jsonl").report
+    assert report.rows_read == 16 and report.rows_accepted == 1
+    assert report.rejected == {
+        "missing_id": 1,
+        "missing_place": 1,
+        "several_places": 1,
+        "unparseable_time": 1,
+        "end_not_after_start": 1,
+        "too_long": 1,
+        "future_time": 1,
+        "bad_unit": 1,
+        "bad_tactic": 1,
+        "unknown_area": 1,
+        "bad_cells": 2,
+        "bad_polygon": 1,
+        "outside_area": 1,
+        "duplicate_id": 1,
+    }
+    assert report.examples["bad_unit"][0]["row"] == 9
+    assert set(report.to_dict()["reasons"]) == set(report.rejected)
+
+
+def test_over_the_ceiling_nothing_is_accepted() -> None:
+    body = jsonl(GOOD, {"id": "x", "start": "2024-01-10T10:00", "end": "2024-01-10T11:00"})
+    with pytest.raises(TooManyRejectsError) as caught:
+        read_patrols(body, "jsonl", options(max_reject_fraction=0.05), "log.jsonl")
+    assert caught.value.report.rejected == {"missing_place": 1}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("column", ["officer_name", "Name", "surname", "Officer", "staff_id"])
+def test_a_column_that_looks_like_a_name_refuses_the_file(column: str) -> None:
+    body = f"id,cells,start,end,{column}\np1,{CENTRE},2024-01-10 10:00,2024-01-10 11:00,x\n"
+    with pytest.raises(InputFileError, match="looks like a person's name"):
+        read_patrols(body.encode(), "csv", options(), "log.csv")
+
+
+def test_an_unknown_column_refuses_the_file() -> None:
+    body = f"id,cells,start,end,notes\np1,{CENTRE},2024-01-10 10:00,2024-01-10 11:00,x\n"
+    with pytest.raises(InputFileError, match="'notes' of log.csv is not a patrol log column"):
+        read_patrols(body.encode(), "csv", options(), "log.csv")
+
+
+def test_csv_reads_like_json_lines() -> None:
+    polygon = json.dumps(SQUARE).replace('"', '""')
+    body = (
+        "id,cells,polygon,start,end\n"
+        f"p1,{CENTRE};{NEAR[0]},,2024-01-10 10:00,2024-01-10 11:30\n"
+        f'p3,,"{polygon}",2024-07-10 10:00,2024-07-10 10:45\n'
+    ).encode()
+    csv = read_patrols(body, "csv", options(), "log.csv").patrols
+    js = read_patrols(
+        jsonl(GOOD, {"id": "p3", "polygon": SQUARE, "start": "2024-07-10 10:00",
+                     "end": "2024-07-10 10:45"}),
+        "jsonl", options(), "log.jsonl",
+    ).patrols  # fmt: skip
+    assert csv["patrol_id"].tolist() == js["patrol_id"].tolist()
+    for a, b in zip(csv["cells"], js["cells"], strict=True):
+        assert a.tolist() == b.tolist()
+
+
+def test_a_retry_is_stored_once_and_nothing_twice(tmp_path: Path) -> None:
+    first = read_patrols(jsonl(GOOD), "jsonl", options(), "a").patrols
+    both = read_patrols(jsonl(GOOD, GOOD | {"id": "p2"}), "jsonl", options(), "b").patrols
+    store = PatrolStore(tmp_path / "patrols")
+    one = store.append(first, {})
+    assert (one.stored, one.already_stored) == (1, 0)
+    again = store.append(first, {})
+    assert (again.batch, again.stored, again.already_stored) == (None, 0, 1)
+    # another process's store (a second worker) sees the stored ids too
+    other = PatrolStore(tmp_path / "patrols")
+    two = other.append(both, {})
+    assert (two.stored, two.already_stored) == (1, 1)
+    assert (store.append(both, {}).stored, len(store.batches())) == (0, 2)
+    stored = store.read()
+    assert sorted(stored["patrol_id"]) == ["p1", "p2"]
+    assert stored["start"].dt.tz is not None and stored["cells"].iloc[0].dtype == np.uint64
+    assert not list((tmp_path / "patrols").glob(".*.tmp"))
+
+
+def test_plan_areas_by_as_of_and_rank_from_json_and_geojson() -> None:
+    from hotspots.feedback.places import plan_areas
+    from hotspots.publishing import plan_to_geojson
+
+    plan = {
+        "as_of": "2024-01-08",
+        "areas": [
+            {"rank": 1, "cells": [CENTRE, NEAR[0]], "boundary": None},
+            {"rank": 2, "cells": [NEAR[3]], "boundary": None},
+        ],
+    }
+    for document in (plan, plan_to_geojson(plan)):
+        areas = plan_areas(document)
+        assert sorted(areas) == ["2024-01-08/1", "2024-01-08/2"]
+        assert areas["2024-01-08/2"].tolist() == [h3.str_to_int(NEAR[3])]
+    body = jsonl({"id": "p", "area": "2024-01-08/1", "start": "2024-01-10T10:00",
+                  "end": "2024-01-10T11:00"})  # fmt: skip
+    got = read_patrols(body, "jsonl", options(areas=plan_areas(plan)), "log").patrols
+    assert sorted(got["cells"].iloc[0].tolist()) == sorted(
+        [h3.str_to_int(CENTRE), h3.str_to_int(NEAR[0])]
+    )
+
+
+def test_a_polygon_smaller_than_a_cell_is_the_cell_it_lies_in() -> None:
+    lat, lng = h3.cell_to_latlng(CENTRE)
+    d = 0.0005  # about 50 m: no resolution-8 cell centre inside unless it is the centre's
+    tiny = {
+        "type": "Polygon",
+        "coordinates": [[[lng + d, lat + d], [lng + 2 * d, lat + d], [lng + 2 * d, lat + 2 * d],
+                         [lng + d, lat + 2 * d], [lng + d, lat + d]]],
+    }  # fmt: skip
+    body = jsonl({"id": "p", "polygon": tiny, "start": "2024-01-10T10:00",
+                  "end": "2024-01-10T11:00"})  # fmt: skip
+    got = read_patrols(body, "jsonl", options(), "log").patrols
+    assert got["cells"].iloc[0].tolist() == [h3.str_to_int(CENTRE)]
