@@ -39,4 +39,3 @@ def test_runaway_loop_is_flagged_and_the_same_city_without_it_is_not(
     rise = loop.monitor.periods["pooled_concentration"][after].max()
     calm = quiet.monitor.periods["pooled_concentration"][after].max()
     assert rise > 1.15 * loop.monitor.reference.concentration > calm
-

@@ -50,8 +50,9 @@ class Thresholds:
     from where the model sent patrols, beyond what their area and the past explain).
     ``repeat_rise``: the repeat share (mean of the last ``pool`` periods) is at least the
     reference's plus this, and at least ``repeat_floor`` (0.9: nine tenths of the flagged area
-    flagged again and again; with a few flagged cells a share moves in big steps). ``group_ratio``: a group's share of the
-    flagged area is at least this many times its share of reported crime. A flag needs at
+    flagged again and again; with a few flagged cells a share moves in big steps).
+    ``group_ratio``: a group's share of the flagged area is at least this many times its
+    share of reported crime. A flag needs at
     least ``min_events`` events in the pooled periods, so a quiet week raises none.
     """
 

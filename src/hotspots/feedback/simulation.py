@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.base import clone
 
+from hotspots.features import Panel
 from hotspots.feedback.monitor import (
     Monitor,
     Thresholds,
@@ -25,7 +26,6 @@ from hotspots.feedback.monitor import (
     reference_from_frame,
     top_share_flags,
 )
-from hotspots.features import Panel
 from hotspots.forecasters import Forecaster
 from hotspots.synthetic import City
 
