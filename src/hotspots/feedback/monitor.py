@@ -189,7 +189,7 @@ def dosage_to_array(
 
 def monitor(
     cells: npt.ArrayLike,
-    periods: Sequence[Any],
+    periods: Sequence[Any] | pd.DatetimeIndex,
     flagged: BoolArray,
     recorded: npt.ArrayLike,
     *,

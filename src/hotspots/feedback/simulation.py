@@ -45,10 +45,10 @@ class LoopRun:
 
     def first_flag(self) -> int | None:
         """Loop periods after ``start`` until the monitor first flagged (None: never)."""
-        starts = [pd.Timestamp(f["period"]) for f in self.monitor.flags]
-        loop = [self.periods.get_loc(s) - self.start for s in starts]
-        loop = [n for n in loop if n >= 0]
-        return min(loop) + 1 if loop else None
+        starts = pd.DatetimeIndex([pd.Timestamp(f["period"]) for f in self.monitor.flags])
+        at = self.periods.get_indexer(starts) - self.start
+        after = at[at >= 0]
+        return int(after.min()) + 1 if after.size else None
 
 
 def true_rates(
