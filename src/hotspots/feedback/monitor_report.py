@@ -4,19 +4,26 @@ model card shows), a section the effectiveness report can include, and its plot.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from hotspots.evaluation import BacktestResult
 from hotspots.feedback.monitor import (
     Monitor,
+    Reference,
     Thresholds,
+    dosage_to_array,
     monitor,
+    ranked_to_flags,
     reference_from_frame,
     top_share_flags,
 )
+from hotspots.feedback.monitor_groups import GroupLayer
 
 MANIFEST_KEY = "feedback_monitor"
 """Where a manifest's ``notes`` keep the training-time monitor (``registry.card`` renders it)."""
@@ -120,3 +127,48 @@ def _num(value: Any) -> str:
 
 def _pct(value: Any) -> str:
     return "?" if value is None else f"{float(value):.0%}"
+
+
+def served_monitor(
+    cells: npt.ArrayLike,
+    periods: pd.DatetimeIndex,
+    recorded: npt.ArrayLike,
+    ranked: Mapping[pd.Timestamp, npt.ArrayLike],
+    manifest: Mapping[str, Any],
+    *,
+    dosage: pd.DataFrame | None = None,
+    groups: GroupLayer | None = None,
+) -> Monitor:
+    """The monitor of a model in use: ``ranked`` holds the cells it served for each period
+    (rank 1 first; a period it served nothing for flags no cell), ``recorded`` the target
+    counts (periods x cells) of ``periods``, which have all passed. The thresholds and the
+    reference are those its manifest recorded at training time (defaults and the series'
+    own first window when it recorded none). Periods before the first one served are left
+    out."""
+    record = _notes(manifest)
+    th = Thresholds(**record["thresholds"]) if record.get("thresholds") else Thresholds()
+    ids = np.asarray(cells, dtype=np.uint64)
+    starts = pd.DatetimeIndex(periods)
+    served = [i for i, p in enumerate(starts) if pd.Timestamp(p) in ranked]
+    first = served[0] if served else len(starts)
+    keep = starts[first:]
+    empty = np.empty(0, dtype=np.uint64)
+    orders = [np.asarray(ranked.get(pd.Timestamp(p), empty), dtype=np.uint64) for p in keep]
+    flagged = ranked_to_flags(orders, ids, th.coverage)
+    counts = np.asarray(recorded, dtype=np.float64)[first:]
+    return monitor(
+        ids,
+        keep,
+        flagged,
+        counts,
+        dosage=dosage_to_array(dosage, keep, ids),
+        groups=groups,
+        reference=Reference.from_dict(record.get("reference")),
+        thresholds=th,
+    )
+
+
+def _notes(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
+    notes = manifest.get("notes")
+    record = notes.get(MANIFEST_KEY) if isinstance(notes, Mapping) else None
+    return record if isinstance(record, Mapping) else {}
