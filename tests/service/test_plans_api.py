@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 from served_env import TARGET, Env, settings_of
 
+from hotspots.access.keys import KEYS_FILE, KeyStore
 from hotspots.features import Panel
 from hotspots.forecasters import make_forecaster
 from hotspots.grid import cells_area_km2, strings_to_cells
 from hotspots.publishing import PlanBudget, build_plan, is_contiguous, plan_to_bytes
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
-from hotspots.service.keys import KEYS_FILE, KeyStore
 from hotspots.synthetic import COLUMN_MAP, TIMEZONE
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency

@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hotspots.access.keys import KeyRecord
 from hotspots.errors import HotspotsError
 from hotspots.service.fast_path import plain_headers
-from hotspots.service.keys import KeyRecord
 from hotspots.service.plain_query import plain_parser
 from hotspots.service.problems import ProblemError, error_response
 from hotspots.service.routes_plans import PLANS_PATH, SCOPE, answer_plan
