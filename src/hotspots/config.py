@@ -33,8 +33,11 @@ class Settings(BaseSettings):
     forecast_horizon: int = 4
     """Periods the service publishes ahead of ``as_of`` (``horizon=1..H`` on the API): every
     model forecasts any number, as ``hotspots forecast --horizon`` does."""
-    min_events_shown: int = 0
-    """Cells with fewer target events in the history are ranked but their counts withheld."""
+    min_events_shown: int = 3
+    """Cells (and plan areas) with fewer target events in the history are ranked but their
+    counts withheld: the threshold rule of statistical disclosure control, whose usual
+    minimum is 3 (a count of 1 or 2 in a 0.1 km2 cell can point at one household or victim);
+    0 shows every count."""
     history_periods: int = 8
     """Recent periods of target counts ``/v1/cells/{cell}`` shows."""
     cache_max_age: int = 5

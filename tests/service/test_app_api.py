@@ -28,9 +28,9 @@ from hotspots.config import Settings
 from hotspots.features import Panel
 from hotspots.forecasters import LightGBMForecaster
 from hotspots.ingest import write_events
+from hotspots.publishing.snapshot import strong_etag
 from hotspots.registry import Registry
 from hotspots.service.app import JsonFormatter, create_app
-from hotspots.service.snapshot import strong_etag
 from hotspots.service.state import ServiceState
 from hotspots.synthetic import TIMEZONE
 

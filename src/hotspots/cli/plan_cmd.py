@@ -37,9 +37,9 @@ def plan(
         None, help="Severity weight per model, `name=w,...` [default: 1 each]."
     ),
     seed: str = typer.Option(
-        "cell",
-        help="Where each area starts: `cell` (the highest free cell) or `window` (the free cell "
-        "whose surrounding disk of about one area holds the most forecast).",
+        "window",
+        help="Where each area starts: `window` (the free cell whose surrounding disk of about "
+        "one area holds the most forecast) or `cell` (the highest free cell).",
     ),
     output: Path = typer.Option(..., "--output", "-o", help="Output .geojson, .json or .csv."),
 ) -> None:
@@ -47,7 +47,8 @@ def plan(
     crime, each with its count per crime type, riskiest hours of the week and reasons.
 
     The forecast is the one `hotspots forecast` writes for the same model and as_of (first
-    period). Areas grow greedily over H3 neighbours from the highest remaining cell.
+    period). Areas grow greedily over H3 neighbours, each from the free cell whose
+    surrounding disk holds the most forecast.
 
     Example: `hotspots plan --model demo-burglary --model demo-robbery --weights
     demo-burglary=1,demo-robbery=3 --events demo/events.parquet --as-of 2024-12-30 --areas 6
@@ -105,6 +106,7 @@ def plan(
         weights=parsed,
         categories={name: each.forecaster.target_ for name, each in loaded.items()},
         seed=seed,
+        min_events_shown=get_settings().min_events_shown,
     )
     write_plan(document, output)
     summary = document["summary"]

@@ -104,6 +104,8 @@ class BacktestSpec(_Section):
 
     ``truth``: a truth file (``truth_W.parquet`` of ``hotspots demo-data``) whose true expected
     counts are scored beside the models as the ``oracle`` reference; never published.
+    ``plan_areas`` areas of at most ``plan_max_area_km2`` each are scored against the top cells
+    of the same area in every fold (``evaluation.plans``; 0 areas: no plans).
     """
 
     folds: int = Field(default=12, ge=1)
@@ -114,6 +116,8 @@ class BacktestSpec(_Section):
     select_folds: int | None = Field(default=None, ge=0)
     seed: int = 0
     truth: Path | None = None
+    plan_areas: int = Field(default=10, ge=0)
+    plan_max_area_km2: float = Field(default=1.0, gt=0)
 
     @field_validator("coverages")
     @classmethod

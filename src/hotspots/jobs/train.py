@@ -9,6 +9,7 @@ training window -> publish it with its manifest, model card and report.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,16 +28,20 @@ from hotspots.evaluation import (
     paired_win_share,
     rolling_origin_folds,
 )
+from hotspots.evaluation.plans import score_plans
 from hotspots.features import Panel, events_to_panel, period_floor
 from hotspots.features.panel import to_timestamp
 from hotspots.forecasters import Forecaster, make_forecaster, next_period_start
 from hotspots.grid import StudyArea
+from hotspots.grid.regions import PlanBudget
 from hotspots.jobs.data import LoadedEvents, Progress, ingest_options, load_events
 from hotspots.jobs.data import whole_periods_end as _whole_end
 from hotspots.jobs.data import whole_periods_start as _whole_start
 from hotspots.jobs.spec import TrainingSpec, check_spec, match_categories
 
 FoldProgress = Callable[[str, int, int], None]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -210,7 +215,7 @@ def run_backtest(
         if truth is not None
         else None
     )
-    return backtest(
+    result = backtest(
         models,
         prepared.panel,
         folds,
@@ -220,6 +225,14 @@ def run_backtest(
         progress=progress,
         seed=spec.backtest.seed,
     )
+    if spec.backtest.plan_areas == 0:
+        return result
+    budget = PlanBudget(spec.backtest.plan_areas, spec.backtest.plan_max_area_km2)
+    try:
+        return score_plans(result, budget)
+    except ConfigError as err:  # e.g. cells larger than the area limit: the models still stand
+        logger.warning("patrol plans not scored: %s (backtest.plan_max_area_km2)", err)
+        return result
 
 
 def selection_folds(prepared: Prepared, models: Mapping[str, Forecaster]) -> tuple[Fold, ...]:

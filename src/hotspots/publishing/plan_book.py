@@ -131,6 +131,7 @@ class PlanBook(Generic[T]):
         default: PlanBudget,
         pack: Callable[[bytes], T],
         cache_size: int = CACHE_SIZE,
+        min_events_shown: int = 0,
     ) -> None:
         if not inputs:
             raise ConfigError("a plan book needs the forecast of at least one crime type")
@@ -144,6 +145,7 @@ class PlanBook(Generic[T]):
         self._cells = np.unique(np.concatenate([v.cells for v in self.inputs.values()]))
         self._cell_km2 = cells_area_km2(self._cells)
         self.default = default
+        self.min_events_shown = int(min_events_shown)
         self.pack = pack
         self._cache: OrderedDict[PlanQuery, T] = OrderedDict()
         self._size = cache_size
@@ -251,19 +253,27 @@ class PlanBook(Generic[T]):
             categories={k: self.inputs[k].target for k in types},
             event_cells=self.event_cells,
             cell_km2=self._cell_km2[np.searchsorted(self._cells, cells)],
+            min_events_shown=self.min_events_shown,
         )
 
 
 def _history(
     events: pd.DataFrame, as_of: pd.Timestamp, resolution: int
 ) -> tuple[pd.DataFrame, CellArray]:
-    """The events a plan reads (before ``as_of``; time, precision and category, the category
-    as a pandas categorical: each plan filters and maps it) and each one's cell."""
-    keep = np.asarray(local_times(events) < as_of, dtype=bool)
+    """The events a plan reads (before ``as_of``; local time without its zone, precision and
+    category as a pandas categorical: each plan compares, filters and maps them) and each
+    one's cell."""
+    local = local_times(events)
+    keep = np.asarray(local < as_of, dtype=bool)
     kept = events.loc[keep]
     cells = points_to_cells(
         kept["lat"].to_numpy(np.float64), kept["lng"].to_numpy(np.float64), resolution
     )
-    slim = kept[["occurred_at", "time_precision", "category"]].reset_index(drop=True)
-    slim["category"] = slim["category"].astype("category")
+    slim = pd.DataFrame(
+        {
+            "occurred_at": local[keep].reset_index(drop=True),  # naive: no zone to convert
+            "time_precision": kept["time_precision"].reset_index(drop=True),
+            "category": kept["category"].astype("category").reset_index(drop=True),
+        }
+    )
     return slim, cells

@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hotspots.access.keys import KeyRecord
 from hotspots.errors import HotspotsError
-from hotspots.service.fast_path import plain_headers
+from hotspots.service.auth import required_scopes
+from hotspots.service.fast_path import admitted, plain_headers, take_token
 from hotspots.service.plain_query import plain_parser
 from hotspots.service.problems import ProblemError, error_response
-from hotspots.service.routes_plans import PLANS_PATH, SCOPE, answer_plan
+from hotspots.service.routes_plans import PLANS_PATH, answer_plan
 
 
 class FastPlansMiddleware:
@@ -38,6 +38,7 @@ class FastPlansMiddleware:
         self.app = app
         self.route = route
         self.parse = plain_parser(route)
+        self.scopes = required_scopes(route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -50,7 +51,7 @@ class FastPlansMiddleware:
             return
         params = self.parse(scope.get("query_string", b""))
         headers = plain_headers(scope["headers"])
-        record = None if params is None else _holder(scope, headers.key)
+        record = None if params is None else admitted(scope, headers.key, self.scopes)
         if params is None or record is None:
             await self.app(scope, receive, send)
             return
@@ -67,18 +68,9 @@ class FastPlansMiddleware:
             response = error_response(Request(scope, receive), err)
         # a token only for a request answered here: a plan to build, or a key over its
         # limit, goes to the route, whose own check charges (or refuses) it once
-        limiter = getattr(scope["app"].state, "limiter", None)
-        if response is None or (limiter is not None and limiter.take(record.id) is not None):
+        if response is None or not take_token(scope, record):
             await self.app(scope, receive, send)
             return
         scope["route"] = self.route
         scope.setdefault("state", {}).update(notes, key_id=record.id)
         await response(scope, receive, send)
-
-
-def _holder(scope: Scope, presented: str | None) -> KeyRecord | None:
-    """The key's record if it is valid and holds the scope (no token taken); else None."""
-    if presented is None:
-        return None
-    record = scope["app"].state.service.keys.authenticate(presented)
-    return record if record is not None and record.has(SCOPE) else None

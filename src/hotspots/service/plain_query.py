@@ -5,7 +5,8 @@ what the route would accept, with the same values. ``plain_parser(route)`` reads
 declared query parameters (name, type, ``ge`` / ``gt`` / ``le`` / ``lt`` / ``min_length`` /
 ``max_length`` / ``pattern``, default) once and returns a parser of *plain* query strings:
 no escapes, each parameter at most once unless declared as a list, every value of a type and
-form it knows (canonical integers and decimals, strings, ``Literal`` choices). Anything else
+form it knows (canonical integers and decimals, strings, lower-case booleans, ``Literal``
+choices). Anything else
 gives None and the request goes to FastAPI, which judges it (and writes any refusal).
 A new parameter on the route is thus read by the fast path with no second edit.
 """
@@ -26,6 +27,9 @@ PLAIN = re.compile(r"[A-Za-z0-9._,:=&-]*")
 _INT = re.compile(r"0|[1-9][0-9]{0,8}")
 _DECIMAL = re.compile(r"[0-9]{1,9}(\.[0-9]{1,12})?")
 _NOT_NONE = (type(None),)
+_BOOLS = {"true": True, "t": True, "yes": True, "y": True, "on": True, "1": True}
+_BOOLS |= {"false": False, "f": False, "no": False, "n": False, "off": False, "0": False}
+"""Lower-case words pydantic reads as booleans (other cases are left to FastAPI)."""
 
 
 class _NotPlain(Exception):
@@ -72,6 +76,8 @@ def _scalar(annotation: Any) -> Parse | None:
         return lambda t: float(t) if _DECIMAL.fullmatch(t) else _not_plain()
     if annotation is str:
         return lambda t: t if t else _not_plain()
+    if annotation is bool:
+        return lambda t: _BOOLS[t] if t in _BOOLS else _not_plain()
     if typing.get_origin(annotation) is Literal:
         choices = {str(c): c for c in typing.get_args(annotation)}
         return lambda t: choices[t] if t in choices else _not_plain()

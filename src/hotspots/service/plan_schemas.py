@@ -74,8 +74,14 @@ class _AreaFields(Strict):
     interval: Interval
     score: float = Field(description="Severity-weighted expected count.")
     expected_by_type: dict[str, float] = Field(description="For what: per crime type.")
-    when: When | Literal["unknown"] = Field(description='When; "unknown" without times of day.')
+    when: When | Literal["unknown", "withheld"] = Field(
+        description='When; "unknown" without times of day, "withheld" when suppressed.'
+    )
     reasons: list[str] = Field(description="Why, in words.")
+    suppressed: bool = Field(
+        description="Fewer past events here than HOTSPOTS_MIN_EVENTS_SHOWN: ranked, but no "
+        "counts of past events (hours withheld, reasons from the forecast only)."
+    )
     cells: list[str] = Field(description="H3 cells (hexadecimal).")
 
 

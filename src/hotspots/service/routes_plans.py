@@ -15,13 +15,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from hotspots.publishing.snapshot import View
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import cached_answer
 from hotspots.service.plan_schemas import PlanDocument, PlanFeatureCollection
 from hotspots.service.problems import ProblemError, problem_response, reject_unknown_query
 from hotspots.service.routes_forecasts import GEOJSON_TYPE, JSON_TYPE, SCOPE, HorizonParam
 from hotspots.service.schemas import ref
-from hotspots.service.snapshot import View
 from hotspots.service.state import ServiceState
 
 PLANS_PATH = "/v1/plans/latest"

@@ -1,5 +1,8 @@
 """What the service serves: one immutable ``Served`` per model name, swapped atomically.
 
+``Served`` is built by publishing (``hotspots.publishing.served.build_served``): the service
+loads models and events and swaps what publishing made; it builds no panel itself.
+
 A request reads ``state.served`` once and answers from that mapping alone, so a promote
 that swaps the mapping (one reference assignment) never mixes two versions in a response.
 
@@ -16,13 +19,11 @@ import contextlib
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -30,57 +31,17 @@ from hotspots.access.audit import AUDIT_FILE, AuditLog
 from hotspots.access.keys import KEYS_FILE, KeyStore
 from hotspots.atomic import prune_temp
 from hotspots.config import Settings
-from hotspots.errors import ConfigError, DataValidationError, HotspotsError, ModelNotFoundError
-from hotspots.features import Panel, events_to_panel
-from hotspots.forecasters import Forecaster
-from hotspots.grid import StudyArea
+from hotspots.errors import ConfigError, HotspotsError, ModelNotFoundError
 from hotspots.ingest import is_event_table
-from hotspots.jobs.data import (
-    LoadedEvents,
-    event_options,
-    ingest_options,
-    load_events,
-    whole_periods_end,
-    whole_periods_start,
-)
-from hotspots.jobs.fit_check import check_events_fit
-from hotspots.publishing import PlanBook, PlanBudget, PlanInput
-from hotspots.registry import LoadedModel, Registry
+from hotspots.jobs.data import LoadedEvents, event_options, ingest_options, load_events
+from hotspots.publishing import PlanBook, PlanBudget
+from hotspots.publishing.served import Served, build_plans, build_served
+from hotspots.publishing.snapshot import View
+from hotspots.publishing.snapshot_store import SnapshotStore
+from hotspots.registry import Registry
 from hotspots.service.event_store import INCOMING, EventStore
-from hotspots.service.publish import areas_from_boundary_file, publish_forecast
-from hotspots.service.snapshot import Snapshot, View
-from hotspots.service.snapshot_store import SnapshotStore, as_of_key
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, eq=False)
-class Served:
-    """One model version as served: the model, its snapshot and each cell's recent counts.
-
-    ``positions[h][i]`` is the rank position (0 = rank 1) in period ``h`` of the model's
-    ``i``-th cell; ``history`` holds the target counts per model cell (rows) of the
-    ``history_periods`` periods before ``as_of``.
-    """
-
-    name: str
-    version: str
-    model: Forecaster
-    manifest: Mapping[str, Any]
-    snapshot: Snapshot
-    positions: tuple[npt.NDArray[np.int64], ...]
-    history: npt.NDArray[np.int64]
-    history_periods: tuple[pd.Timestamp, ...]
-
-    @property
-    def label(self) -> str:
-        """``name/version``, as the audit log records it."""
-        return f"{self.name}/{self.version}"
-
-    @property
-    def cells(self) -> npt.NDArray[np.uint64]:
-        """The model's study cells, sorted."""
-        return np.asarray(self.model.cells_, dtype=np.uint64)
 
 
 class EventCache:
@@ -117,104 +78,6 @@ class EventCache:
         both = pd.concat([base.events, posted], ignore_index=True)
         both = both.loc[~both["event_id"].duplicated(keep="first").to_numpy()]
         return replace(base, events=both.reset_index(drop=True))
-
-
-def history_panel(model: Forecaster, events: pd.DataFrame) -> tuple[Panel, pd.Timestamp]:
-    """The model's study cells counted over the events' whole periods, and the ``as_of``
-    that follows them (the next forecast to publish)."""
-    freq = model.freq_
-    as_of = whole_periods_end(events, freq)
-    start = whole_periods_start(events, freq)
-    if start >= as_of:
-        raise DataValidationError(
-            f"the events cover no whole {freq} period (first {start.date()}, as_of {as_of.date()})"
-        )
-    area = StudyArea(np.asarray(model.cells_, dtype=np.uint64), model.resolution_)
-    panel = events_to_panel(events, freq=freq, study_area=area, start=start, end=as_of)
-    return panel, as_of
-
-
-def recent_counts(
-    panel: Panel, cells: npt.NDArray[np.uint64], target: tuple[str, ...], n: int
-) -> tuple[npt.NDArray[np.int64], tuple[pd.Timestamp, ...]]:
-    """Target counts per cell (rows aligned to ``cells``) of the panel's last ``n`` periods."""
-    idx = [panel.categories.index(c) for c in target if c in panel.categories]
-    take = slice(max(0, len(panel.periods) - n), len(panel.periods))
-    counts = panel.counts[idx, take].sum(axis=0, dtype=np.int64).T  # (n_cells, n)
-    out = np.zeros((cells.size, counts.shape[1]), dtype=np.int64)
-    found = StudyArea(panel.cells, panel.resolution).index_of(cells)
-    out[found >= 0] = counts[found[found >= 0]]
-    return out, tuple(pd.Timestamp(p) for p in panel.periods[take])
-
-
-def named_areas(model: Forecaster, settings: Settings) -> dict[str, npt.NDArray[np.bool_]]:
-    """The configured named areas as masks over the model's cells (none when unset)."""
-    if settings.areas_path is None:
-        return {}
-    return areas_from_boundary_file(
-        settings.areas_path, settings.areas_field, model.cells_, model.resolution_
-    )
-
-
-def _issued_at(store: SnapshotStore, name: str, version: str, as_of: pd.Timestamp) -> Any:
-    """The issue time of a saved snapshot of this version and ``as_of`` (None: publish new),
-    so restarts and sibling workers serve the same bytes and ETag."""
-    try:
-        metas = store.list(name)
-    except (HotspotsError, OSError, ValueError):
-        return None
-    key = as_of_key(as_of)
-    same = [m for m in metas if m.get("version") == version and m.get("as_of") == key]
-    return same[-1]["issued_at"] if same else None
-
-
-def build_served(
-    name: str, loaded: LoadedModel, events: LoadedEvents, settings: Settings, store: SnapshotStore
-) -> Served:
-    """Publish the next forecast of a loaded model from ``events`` and save it for replay."""
-    model = loaded.forecaster
-    for warning in check_events_fit(model, events.events, loaded.manifest):
-        logger.warning("model %r: %s", name, warning)
-    panel, as_of = history_panel(model, events.events)
-    options: dict[str, Any] = {
-        "name": name,
-        "version": loaded.version,
-        "as_of": as_of,
-        "horizon": settings.forecast_horizon,
-        "min_events_shown": settings.min_events_shown,
-        "areas": named_areas(model, settings),
-    }
-    with store.publishing(name):  # a sibling worker publishing it now saves first
-        issued = _issued_at(store, name, loaded.version, as_of)
-        snapshot = publish_forecast(model, panel, issued_at=issued, **options)
-        try:
-            store.save(snapshot)
-        except ConfigError:  # the events changed since that issue: this is a new forecast
-            snapshot = publish_forecast(model, panel, **options)
-            store.save(snapshot)
-    cells = np.asarray(model.cells_, dtype=np.uint64)
-    positions = []
-    for table in snapshot.tables:
-        pos = np.empty(cells.size, dtype=np.int64)
-        pos[table.order] = np.arange(cells.size, dtype=np.int64)
-        positions.append(pos)
-    history, periods = recent_counts(panel, cells, model.target_, settings.history_periods)
-    return Served(
-        name=name,
-        version=loaded.version,
-        model=model,
-        manifest=loaded.manifest,
-        snapshot=snapshot,
-        positions=tuple(positions),
-        history=history,
-        history_periods=periods,
-    )
-
-
-def plan_input(served: Served) -> PlanInput:
-    """What a plan reads of a served model: its cells, target and each period's forecast."""
-    periods = [(t.start, t.cell, t.expected_count) for t in served.snapshot.tables]
-    return PlanInput.of(served.model, served.snapshot.as_of, periods)
 
 
 class ServiceState:
@@ -363,11 +226,13 @@ class ServiceState:
             return
         default = PlanBudget(self.settings.plan_areas, self.settings.plan_max_area_km2)
         try:
-            self.plans = PlanBook(
-                {name: plan_input(s) for name, s in served.items()},
-                events.get(served[min(served)].manifest).events,
-                default=default,
+            first = events.get(served[min(served)].manifest).events
+            self.plans = build_plans(
+                served,
+                first,
+                default,
                 pack=View.of,
+                min_events_shown=self.settings.min_events_shown,
             )
         except (HotspotsError, OSError, ValueError) as err:
             logger.error("no patrol plan published: %s", err)

@@ -169,6 +169,7 @@ function fmt(x, digits = 2) {
 }
 
 function whenText(when) {
+  if (when === "withheld") return ["withheld (too few past events here to show)"];
   if (typeof when === "string") return ["unknown (the history has no time of day)"];
   return [
     "Hours of the week: " + when.top_hours.map((h) => `${h.label} (x${h.lift})`).join(", "),

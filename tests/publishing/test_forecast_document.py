@@ -21,8 +21,8 @@ from hotspots.features import Panel
 from hotspots.forecasters import HistoricalMean, LightGBMForecaster
 from hotspots.forecasters.explain import describe_feature, target_label
 from hotspots.grid import cells_area_km2, cells_to_latlng, grid_disk_cells
-from hotspots.service import snapshot as snapshot_module
-from hotspots.service.publish import (
+from hotspots.publishing import snapshot as snapshot_module
+from hotspots.publishing.forecast_document import (
     areas_from_boundary_file,
     poisson_interval,
     publish_forecast,

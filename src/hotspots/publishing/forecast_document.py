@@ -4,7 +4,7 @@
     snapshot.view(top=25).bytes            # pre-built: the endpoint only picks bytes
     snapshot.view(coverage=0.01, within="North", fmt="geojson")
 
-See ``hotspots.service.snapshot`` for the JSON / GeoJSON shapes.
+See ``hotspots.publishing.snapshot`` for the JSON / GeoJSON shapes.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from hotspots.grid import (
     cells_to_latlng,
     cells_to_strings,
 )
-from hotspots.service.snapshot import (
+from hotspots.publishing.snapshot import (
     PREBUILT_TOPS,
     RankedPeriod,
     Snapshot,
