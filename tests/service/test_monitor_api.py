@@ -15,10 +15,10 @@ from served_env import TARGET, Env, settings_of
 
 from hotspots.evaluation.metrics import flagged_count, rank_cells
 from hotspots.features import Panel
+from hotspots.publishing.forecast_document import publish_forecast
+from hotspots.publishing.snapshot_store import SnapshotStore
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
-from hotspots.service.publish import publish_forecast
-from hotspots.service.snapshot_store import SnapshotStore
 from hotspots.synthetic import BBOX
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency

@@ -9,36 +9,57 @@ or a new batch and kept, with a strong ETag, until the next one.
 
 from __future__ import annotations
 
-import gzip
-import json
 import threading
-from collections.abc import Mapping
 from typing import Annotated, Any
 
-import numpy as np
-import numpy.typing as npt
-import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from hotspots.feedback.monitor_groups import GroupLayer, read_group_layer
-from hotspots.feedback.monitor_report import served_monitor
-from hotspots.grid import strings_to_cells
+from hotspots.feedback.monitor_served import monitor_document
+from hotspots.publishing.served import Served
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import cached_answer
-from hotspots.service.problems import problem_response, reject_unknown_query
-from hotspots.service.snapshot import iso_local, strong_etag
-from hotspots.service.state import EventCache, Served, ServiceState, history_panel, recent_counts
+from hotspots.service.problems import (
+    problem_response,
+    reject_unknown_query,
+    validation_response,
+)
+from hotspots.service.state import EventCache, ServiceState
 
 SCOPE = "forecasts:read"
 MONITOR_PATH = "/v1/monitor"
 JSON_TYPE = "application/json"
 
+
+class MonitorDocument(BaseModel):
+    """``/v1/monitor``: the model, its ``as_of``, the thresholds and reference, the flags, one
+    row of figures per period, the times-flagged distribution and the per-group table (the
+    README's "Feedback-loop monitor" explains each figure)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    version: str
+    as_of: str
+    periods_served: int
+    thresholds: dict[str, Any]
+    reference: dict[str, Any] | None
+    flagged: bool
+    flags: list[dict[str, Any]]
+    periods: list[dict[str, Any]]
+    distribution: list[dict[str, Any]]
+    groups: list[dict[str, Any]] | None
+    notes: list[str]
+
+
 router = APIRouter(
     tags=["monitor"],
     dependencies=[Depends(require(SCOPE)), Depends(reject_unknown_query)],
     responses={
+        **validation_response(),
         **auth_responses(SCOPE),
         304: {"description": "Not modified: the ETag matches If-None-Match."},
         404: problem_response(404, "No served model of that name."),
@@ -48,7 +69,12 @@ router = APIRouter(
 _lock = threading.Lock()
 
 
-@router.get(MONITOR_PATH, summary="Feedback-loop monitor of a served model")
+@router.get(
+    MONITOR_PATH,
+    summary="Feedback-loop monitor of a served model",
+    response_class=Response,
+    responses={200: {"description": "The monitor document.", "model": MonitorDocument}},
+)
 async def get_monitor(
     request: Request,
     model: Annotated[
@@ -100,44 +126,10 @@ def _build(
 ) -> tuple[bytes, bytes, str]:
     settings = state.settings
     events = EventCache(settings.events_path, state.events).get(served.manifest)
-    panel, as_of = history_panel(served.model, events.events)
-    counts, periods = recent_counts(
-        panel, served.cells, served.model.target_, settings.monitor_periods
+    del metas  # part of the cache key only
+    return monitor_document(
+        served, events.events, state.store, settings.monitor_periods, _groups(state, served)
     )
-    starts = pd.DatetimeIndex(periods)
-    ranked = _ranked(state, served.name, metas, starts)
-    found = served_monitor(
-        served.cells, starts, counts.T, ranked, served.manifest, groups=_groups(state, served)
-    )
-    body = {
-        "model": served.name,
-        "version": served.version,
-        "as_of": iso_local(as_of),
-        "periods_served": len(ranked),
-        **found.to_dict(),
-    }
-    data = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
-    return data, gzip.compress(data, mtime=0), strong_etag(data)
-
-
-def _ranked(
-    state: ServiceState, name: str, metas: list[dict[str, Any]], periods: pd.DatetimeIndex
-) -> Mapping[pd.Timestamp, npt.NDArray[np.uint64]]:
-    """The cells served for each of ``periods`` (rank 1 first), from the last snapshot
-    issued for it; periods never served are absent."""
-    last: dict[str, dict[str, Any]] = {}
-    for meta in metas:  # sorted by as_of, then issued_at
-        last[meta["as_of"]] = meta
-    wanted = {iso_local(p) for p in periods}
-    out = {}
-    for as_of, meta in last.items():
-        if as_of not in wanted:
-            continue
-        stored = state.store.load(name, as_of, meta["issued_at"], period=0)
-        rows = json.loads(stored.bytes)["hotspots"]
-        rows.sort(key=lambda r: int(r["rank"]))
-        out[pd.Timestamp(as_of)] = strings_to_cells(str(r["cell"]) for r in rows)
-    return out
 
 
 def _groups(state: ServiceState, served: Served) -> GroupLayer | None:
