@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     effectiveness_k_periods: int = 4
     """A model whose realised PAI fell below the best baseline's in this many consecutive
     periods is flagged (``/readyz``, the effectiveness report and the log)."""
+    monitor_areas_path: Path | None = None
+    """Polygons with a group and / or population attribute (census areas, districts) for
+    the feedback-loop monitor's per-group table at ``/v1/monitor`` (none: no group table)."""
+    monitor_group_field: str | None = None
+    """The field of ``monitor_areas_path`` naming each polygon's group (none: each polygon)."""
+    monitor_population_field: str | None = None
+    """The field of ``monitor_areas_path`` holding each polygon's population."""
+    monitor_periods: int = 26
+    """Past periods ``/v1/monitor`` reads (the served forecasts and the events of each)."""
     plan_areas: int = 6
     """Patrol areas in the plan built at publish time (``/v1/plans/latest`` without
     ``areas=``); other budgets are built on request and kept."""

@@ -66,6 +66,10 @@ def test_train_publishes_a_checked_version(trained: dict[str, Path]) -> None:
     assert {"report.html", "report.json", "MODEL_CARD.md"} <= set(loaded.manifest["artifacts"])
     assert loaded.manifest["data"]["target_categories"] == ["Burglary Residential"]
     assert loaded.manifest["backtest"]["selected"] == loaded.manifest["kind"]
+    # 3 folds are too few for the monitor's reference: recorded as none, and the card says so
+    assert loaded.manifest["notes"]["feedback_monitor"] == {}
+    card = (version / "MODEL_CARD.md").read_text()
+    assert "## Feedback-loop monitor\n\nNo training-time reference was recorded" in card
 
 
 def test_train_output_shows_the_comparison(

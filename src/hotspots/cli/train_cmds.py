@@ -159,6 +159,7 @@ def train(
     spec = F.spec_from_flags(spec_file, flags, default_name=False)
     from hotspots.config import get_settings
     from hotspots.evaluation import write_report
+    from hotspots.feedback.monitor_report import MANIFEST_KEY, training_record
     from hotspots.jobs.train import backtest_record, feature_importances, fit_final, report_meta
     from hotspots.registry import Registry
 
@@ -185,6 +186,7 @@ def train(
             spec=spec.to_dict(),
             data=prepared.data_summary(),
             backtest=backtest_record(result, selection, spec),
+            notes={MANIFEST_KEY: training_record(result, selection.name)},
             promote=promote,
             extra_files=paths,
         )

@@ -56,8 +56,58 @@ def model_card(manifest: Mapping[str, Any]) -> str:
         "## Backtest\n\n" + _backtest(_mapping(manifest.get("backtest"))),
         "## Known limits\n\n" + KNOWN_LIMITS,
         "## Feedback-loop warning\n\n" + FEEDBACK_LOOP,
+        "## Feedback-loop monitor\n\n" + _monitor(manifest),
     ]
+    if retrain := _mapping(_mapping(manifest.get("notes")).get("retrain")):
+        sections.append("## Retraining\n\n" + _retrain(retrain))
     return "\n\n".join(sections) + "\n"
+
+
+def _monitor(manifest: Mapping[str, Any]) -> str:
+    """The training-time monitor (``hotspots.feedback.monitor_report``) kept in the notes."""
+    record = _mapping(_mapping(manifest.get("notes")).get("feedback_monitor"))
+    reference = _mapping(record.get("reference"))
+    if not reference:
+        return (
+            "No training-time reference was recorded (the backtest was too short): the live "
+            "monitor (`GET /v1/monitor`) compares with its own first full window instead."
+        )
+    th = _mapping(record.get("thresholds"))
+    window, repeat = th.get("window", "?"), th.get("repeat", "?")
+    return "\n".join(
+        [
+            f"On the {record.get('periods')} reported backtest folds, {record.get('model')} "
+            f"flagging the top {_pct(th.get('coverage'))} of the area:",
+            f"- new events in cells flagged in the {window} periods before: "
+            f"{_num(reference.get('concentration'))}x their share of the area "
+            "(the reference concentration)",
+            f"- share of the flagged area flagged in at least {repeat} of the last {window} "
+            f"periods: {_pct(reference.get('repeat_share'))}",
+            f"- events per km2 in those cells over the cells next to them: "
+            f"{_num(record.get('mean_contrast'))}x",
+            "",
+            "In use, `GET /v1/monitor` raises a flag when the pooled concentration of the last "
+            f"{th.get('pool', '?')} periods reaches {_num(th.get('concentration_rise'))}x the "
+            "reference (recorded crime coming more and more from where patrols were sent), "
+            f"when the repeat share reaches the reference plus {th.get('repeat_rise', '?')} "
+            f"(and at least {_pct(th.get('repeat_floor'))}), or when a group's share of the "
+            f"flagged area reaches {_num(th.get('group_ratio'))}x its share of reported crime.",
+        ]
+    )
+
+
+def _num(value: Any) -> str:
+    return "?" if value is None else f"{float(value):.2f}"
+
+
+def _pct(value: Any) -> str:
+    return "?" if value is None else f"{float(value):.0%}"
+
+
+def _retrain(record: Mapping[str, Any]) -> str:
+    """Why ``hotspots retrain`` published this version, and whether it promoted it."""
+    lines = [f"- {k}: {_text(v)}" for k, v in record.items() if not _nested(v)]
+    return "\n".join(lines) or NONE_RECORDED
 
 
 def _summary(manifest: Mapping[str, Any]) -> str:

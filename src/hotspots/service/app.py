@@ -46,6 +46,7 @@ from hotspots.service import (
     routes_forecasts,
     routes_health,
     routes_models,
+    routes_monitor,
     routes_patrols,
     routes_plans,
     schemas,
@@ -304,7 +305,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.redactions = _redactions(settings)
     add_problem_handlers(app)
     for module in (
-        routes_health, routes_forecasts, routes_plans, routes_cells, routes_models, routes_events
+        routes_health, routes_forecasts, routes_plans, routes_cells, routes_models, routes_events,
+        routes_monitor,
     ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(routes_patrols.router)

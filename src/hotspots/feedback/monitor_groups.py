@@ -1,0 +1,139 @@
+"""The monitor's area-level layer: flagged area and patrol time per group of areas (census
+areas with a population, districts with a group attribute: any polygon file), beside each
+group's share of the population and of reported crime.
+
+A cell belongs to the polygon its centre lies in (as named areas do); cells in no polygon
+are left out of every share. Top-k flagging concentrates by design: the group with most
+crime gets more than its crime share of a 1% map. A ratio over ``group_ratio`` is a reason
+to look (is it the crime, or where the records come from?), not proof of bias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from hotspots.errors import ConfigError, InputFileError
+from hotspots.grid import StudyArea
+
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class GroupLayer:
+    """Each cell's group (-1: in no polygon), the group names and their population (NaN
+    when the layer has no population attribute)."""
+
+    code: npt.NDArray[np.int64]
+    names: tuple[str, ...]
+    population: FloatArray
+
+
+def read_group_layer(
+    path: str | Path,
+    cells: npt.ArrayLike,
+    resolution: int,
+    *,
+    group_field: str | None = None,
+    population_field: str | None = None,
+) -> GroupLayer:
+    """Groups of ``cells`` from a polygon file: one group per ``group_field`` value, or per
+    polygon (named by its row) when there is none; population summed per group."""
+    import geopandas as gpd
+
+    if group_field is None and population_field is None:
+        raise ConfigError("an area layer needs a group field, a population field or both")
+    try:
+        frame = gpd.read_file(Path(path))
+    except Exception as err:  # the GDAL drivers raise many types; name the file once
+        raise InputFileError(f"cannot read area layer {path}: {err}") from err
+    for name in (group_field, population_field):
+        if name is not None and name not in frame.columns:
+            raise ConfigError(
+                f"field {name!r} not found in {path}; fields are: "
+                f"{[c for c in frame.columns if c != 'geometry']}"
+            )
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")
+    labels = frame[group_field].astype(str) if group_field else frame.index.astype(str)
+    ids = np.asarray(cells, dtype=np.uint64)
+    names = tuple(sorted(set(labels)))
+    code = np.full(ids.size, -1, dtype=np.int64)
+    population = np.full(len(names), np.nan)
+    for g, name in enumerate(names):
+        part = frame.loc[np.asarray(labels == name)]
+        try:
+            inside = StudyArea.from_geometry(part.geometry.union_all(), resolution).cells
+        except ConfigError:  # no cell centre in it at this resolution
+            inside = np.empty(0, dtype=np.uint64)
+        code[np.isin(ids, inside) & (code < 0)] = g
+        if population_field:
+            population[g] = pd.to_numeric(part[population_field], errors="coerce").sum()
+    return GroupLayer(code, names, population)
+
+
+def group_table(
+    layer: GroupLayer,
+    flagged: BoolArray,
+    counts: FloatArray,
+    dosage: FloatArray | None,
+    area: FloatArray,
+) -> pd.DataFrame:
+    """Per group, over the given periods: its share of the population, of reported crime,
+    of the area, of the flagged area (flagged cell-periods weighted by area) and of patrol
+    minutes, with the flagged share over the crime and population shares."""
+    inside = layer.code >= 0
+    n = len(layer.names)
+    code = layer.code[inside]
+
+    def shares(per_cell: FloatArray) -> FloatArray:
+        sums = np.bincount(code, weights=per_cell[inside], minlength=n)
+        total = sums.sum()
+        return sums / total if total > 0 else np.full(n, np.nan)
+
+    pop = layer.population
+    frame = pd.DataFrame(
+        {
+            "group": layer.names,
+            "cells": np.bincount(code, minlength=n),
+            "population_share": pop / np.nansum(pop) if np.isfinite(pop).any() else np.nan,
+            "area_share": shares(area),
+            "crime_share": shares(counts.sum(axis=0)),
+            "flagged_share": shares((flagged * area).sum(axis=0)),
+        }
+    )
+    if dosage is not None:
+        frame["dosage_share"] = shares(dosage.sum(axis=0))
+    frame["flagged_vs_crime"] = frame["flagged_share"] / frame["crime_share"].where(
+        frame["crime_share"] > 0
+    )
+    frame["flagged_vs_population"] = frame["flagged_share"] / frame["population_share"].where(
+        frame["population_share"] > 0
+    )
+    return frame
+
+
+def group_flags(frame: pd.DataFrame, ratio: float, period: str | None) -> list[dict[str, Any]]:
+    """A flag for each group whose flagged share is at least ``ratio`` times its crime share."""
+    out = []
+    for row in frame.loc[frame["flagged_vs_crime"] >= ratio].itertuples():
+        value = float(row.flagged_vs_crime)  # type: ignore[arg-type]
+        out.append(
+            {
+                "figure": "group",
+                "period": str(period),
+                "value": value,
+                "threshold": ratio,
+                "message": (
+                    f"group {row.group!r} holds {row.flagged_share:.0%} of the flagged area "
+                    f"but {row.crime_share:.0%} of reported crime ({value:.1f}x)"
+                ),
+            }
+        )
+    return out

@@ -1,0 +1,174 @@
+"""The monitor where people read it: the training-time reference a manifest records (and the
+model card shows), a section the effectiveness report can include, and its plot."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from hotspots.evaluation import BacktestResult
+from hotspots.feedback.monitor import (
+    Monitor,
+    Reference,
+    Thresholds,
+    dosage_to_array,
+    monitor,
+    ranked_to_flags,
+    reference_from_frame,
+    top_share_flags,
+)
+from hotspots.feedback.monitor_groups import GroupLayer
+
+MANIFEST_KEY = "feedback_monitor"
+"""Where a manifest's ``notes`` keep the training-time monitor (``registry.card`` renders it)."""
+
+
+def backtest_monitor(
+    result: BacktestResult, model: str, thresholds: Thresholds | None = None
+) -> Monitor | None:
+    """The monitor over ``model``'s reported backtest folds (what it would have flagged each
+    fold, and the crime recorded there): the reference its use is compared with later.
+    None when the backtest holds no forecasts of ``model``."""
+    th = thresholds or Thresholds()
+    expected = result.forecasts.get(model)
+    if expected is None or not len(result.folds):
+        return None
+    cells = result.last_fold.cells
+    flagged = top_share_flags(expected, cells, th.coverage)
+    periods = [f.as_of for f in result.folds]
+    first = monitor(cells, periods, flagged, result.actual, thresholds=th)
+    reference = reference_from_frame(first.periods, f"{model} on the backtest at training time")
+    return monitor(cells, periods, flagged, result.actual, reference=reference, thresholds=th)
+
+
+def training_record(
+    result: BacktestResult, model: str, thresholds: Thresholds | None = None
+) -> dict[str, Any]:
+    """The JSON-able record a manifest keeps under ``notes[MANIFEST_KEY]`` (empty when the
+    backtest cannot give one)."""
+    found = backtest_monitor(result, model, thresholds)
+    if found is None or found.reference is None:
+        return {}
+    p = found.periods
+    return {
+        "model": model,
+        "reference": found.reference.to_dict(),
+        "thresholds": asdict(found.thresholds),
+        "periods": len(p),
+        "mean_repeat_share": _mean(p["repeat_share"]),
+        "mean_turnover": _mean(p["turnover"]),
+        "mean_contrast": _mean(p["pooled_contrast"]),
+        "distribution": found.distribution.to_dict(orient="records"),
+    }
+
+
+def monitor_section(found: Monitor) -> dict[str, Any]:
+    """What the effectiveness report includes: the figures (frames), the flags and the plot
+    (PNG bytes)."""
+    return {
+        "periods": found.periods,
+        "distribution": found.distribution,
+        "groups": found.groups,
+        "flags": pd.DataFrame(
+            found.flags, columns=["figure", "period", "value", "threshold", "message"]
+        ),
+        "reference": None if found.reference is None else found.reference.to_dict(),
+        "plot_png": monitor_png(found),
+    }
+
+
+def monitor_png(found: Monitor) -> bytes:
+    """Pooled concentration against the reference and its flag line, and the repeat share,
+    per period (matplotlib's Agg canvas, no pyplot)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 3.5))
+    conc_ax, repeat_ax = fig.subplots(1, 2)
+    p = found.periods
+    if not p.empty:
+        x = pd.to_datetime(p["period"])
+        conc_ax.plot(x, p["pooled_concentration"], marker=".", label="pooled concentration")
+        repeat_ax.plot(x, p["repeat_share"], marker=".", label="repeat share")
+    if found.reference is not None:
+        ref = found.reference
+        conc_ax.axhline(ref.concentration, color="grey", linestyle=":", label="reference")
+        conc_ax.axhline(
+            ref.concentration * found.thresholds.concentration_rise,
+            color="red",
+            linestyle="--",
+            label="flag",
+        )
+        repeat_ax.axhline(ref.repeat_share, color="grey", linestyle=":", label="reference")
+    conc_ax.set(title="New events in prior cells / their area share", xlabel="period")
+    repeat_ax.set(title="Flagged area flagged again and again", xlabel="period", ylim=(0, 1.05))
+    conc_ax.legend(fontsize="small")
+    fig.autofmt_xdate()
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _mean(series: pd.Series) -> float | None:
+    values = series.dropna()
+    return float(values.mean()) if len(values) else None
+
+
+def _num(value: Any) -> str:
+    return "?" if value is None else f"{float(value):.2f}"
+
+
+def _pct(value: Any) -> str:
+    return "?" if value is None else f"{float(value):.0%}"
+
+
+def served_monitor(
+    cells: npt.ArrayLike,
+    periods: pd.DatetimeIndex,
+    recorded: npt.ArrayLike,
+    ranked: Mapping[pd.Timestamp, npt.ArrayLike],
+    manifest: Mapping[str, Any],
+    *,
+    dosage: pd.DataFrame | None = None,
+    groups: GroupLayer | None = None,
+) -> Monitor:
+    """The monitor of a model in use: ``ranked`` holds the cells it served for each period
+    (rank 1 first; a period it served nothing for flags no cell), ``recorded`` the target
+    counts (periods x cells) of ``periods``, which have all passed. The thresholds and the
+    reference are those its manifest recorded at training time (defaults and the series'
+    own first window when it recorded none). Periods before the first one served are left
+    out."""
+    record = _notes(manifest)
+    th = Thresholds(**record["thresholds"]) if record.get("thresholds") else Thresholds()
+    ids = np.asarray(cells, dtype=np.uint64)
+    starts = pd.DatetimeIndex(periods)
+    served = [i for i, p in enumerate(starts) if pd.Timestamp(p) in ranked]
+    first = served[0] if served else len(starts)
+    keep = starts[first:]
+    empty = np.empty(0, dtype=np.uint64)
+    orders = [np.asarray(ranked.get(pd.Timestamp(p), empty), dtype=np.uint64) for p in keep]
+    flagged = ranked_to_flags(orders, ids, th.coverage)
+    counts = np.asarray(recorded, dtype=np.float64)[first:]
+    return monitor(
+        ids,
+        keep,
+        flagged,
+        counts,
+        dosage=dosage_to_array(dosage, keep, ids),
+        groups=groups,
+        reference=Reference.from_dict(record.get("reference")),
+        thresholds=th,
+    )
+
+
+def _notes(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
+    notes = manifest.get("notes")
+    record = notes.get(MANIFEST_KEY) if isinstance(notes, Mapping) else None
+    return record if isinstance(record, Mapping) else {}

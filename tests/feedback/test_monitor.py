@@ -1,0 +1,131 @@
+"""The feedback-loop monitor's figures on hand-made cases, and its flags."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hotspots.errors import DataValidationError
+from hotspots.feedback.monitor import (
+    Reference,
+    Thresholds,
+    dosage_to_array,
+    monitor,
+    ranked_to_flags,
+    top_share_flags,
+)
+from hotspots.feedback.monitor_groups import GroupLayer
+from hotspots.grid import grid_disk_cells, points_to_cells
+
+CENTRE = int(points_to_cells([40.0], [-100.0], 9)[0])
+CELLS = np.sort(grid_disk_cells([CENTRE], 1))  # 7 cells of near-equal area
+PERIODS = pd.date_range("2024-01-01", periods=4, freq="W-MON")
+TH = Thresholds(window=2, repeat=2, coverage=1 / 7, pool=2, min_events=1)
+
+
+def _flags(*positions: int) -> np.ndarray:
+    out = np.zeros((len(positions), CELLS.size), dtype=bool)
+    out[np.arange(len(positions)), positions] = True
+    return out
+
+
+def test_figures_by_hand() -> None:
+    flagged = _flags(0, 0, 1, 1)
+    recorded = np.zeros((4, 7))
+    recorded[:, 0] = [2, 4, 3, 0]
+    recorded[:, 1] = [0, 0, 1, 6]
+    recorded[:, 2] = [2, 4, 6, 6]
+    m = monitor(CELLS, PERIODS, flagged, recorded, thresholds=TH)
+    p = m.periods
+    assert p["events"].tolist() == [4, 8, 10, 12]
+    # flagged in both of the last 2 periods: period 2 (cell 0 twice), period 4 (cell 1 twice)
+    assert p["repeat_share"].iloc[1:].tolist() == [1.0, 0.0, 1.0]
+    # prior cells: flagged in the 2 periods before; period 3 -> {0}, period 4 -> {0, 1}
+    assert p["prior_event_share"].iloc[1:].tolist() == pytest.approx([0.5, 0.3, 0.5])
+    area = p["prior_area_share"].iloc[1:].to_numpy()
+    assert area == pytest.approx([1 / 7, 1 / 7, 2 / 7], rel=0.02)  # H3 areas differ a little
+    assert p["concentration"].iloc[2] == pytest.approx(0.3 / area[1])
+    # pooled over periods 3 and 4: (3 + 6) / (10 + 12) events over the mean prior area
+    assert p["pooled_concentration"].iloc[3] == pytest.approx((9 / 22) / area[1:].mean())
+    assert p["turnover"].tolist() == [1.0, 1.0, 2.0, 1.0]
+    dist = m.distribution.set_index("times_flagged")["cells"].to_dict()
+    assert dist == {0: 6, 1: 0, 2: 1}
+
+
+def test_concentration_flag_against_the_reference() -> None:
+    flagged = _flags(0, 0, 0, 0)
+    recorded = np.ones((4, 7)) * 5
+    recorded[:, 0] = [5, 5, 20, 20]
+    ref = Reference(concentration=1.0, repeat_share=1.0, source="by hand")
+    m = monitor(CELLS, PERIODS, flagged, recorded, reference=ref, thresholds=TH)
+    flags = [(f["figure"], f["period"]) for f in m.flags]
+    # pooled over 01-08 (5 of 35 events, 1x) and 01-15 (20 of 50): 2.06x the area share
+    assert flags == [("concentration", "2024-01-15"), ("concentration", "2024-01-22")]
+    assert m.flagged
+    quiet = monitor(CELLS, PERIODS, flagged, np.ones((4, 7)) * 5, reference=ref, thresholds=TH)
+    assert not [f for f in quiet.flags if f["figure"] == "concentration"]
+
+
+def test_too_few_events_raise_no_flag() -> None:
+    recorded = np.zeros((4, 7))
+    recorded[2:, 0] = 1
+    th = Thresholds(window=2, repeat=2, coverage=1 / 7, pool=2, min_events=30)
+    ref = Reference(concentration=1.0, repeat_share=1.0, source="by hand")
+    m = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), recorded, reference=ref, thresholds=th)
+    assert [f for f in m.flags if f["figure"] == "concentration"] == []
+
+
+def test_dosage_marks_patrolled_cells_as_prior() -> None:
+    dosage = pd.DataFrame({"period_start": [PERIODS[1]], "cell": [CELLS[3]], "minutes": [90.0]})
+    dose = dosage_to_array(dosage, PERIODS, CELLS)
+    assert dose is not None and dose.sum() == 90.0 and dose[1, 3] == 90.0
+    recorded = np.ones((4, 7))
+    m = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), recorded, dosage=dose, thresholds=TH)
+    # period 3: prior = flagged cell 0 plus patrolled cell 3
+    assert m.periods["prior_event_share"].iloc[2] == pytest.approx(2 / 7)
+    assert m.periods["patrol_minutes"].tolist() == [0.0, 90.0, 0.0, 0.0]
+    assert m.periods["dosage_in_flagged_share"].iloc[1] == 0.0
+    with pytest.raises(DataValidationError, match="minutes"):
+        dosage_to_array(dosage.drop(columns="minutes"), PERIODS, CELLS)
+
+
+def test_groups_against_population_and_crime() -> None:
+    layer = GroupLayer(
+        code=np.array([0, 0, 0, 1, 1, 1, -1]),
+        names=("north", "south"),
+        population=np.array([100.0, 300.0]),
+    )
+    recorded = np.zeros((4, 7))
+    recorded[:, 0] = 1  # north: 4 events, south: 4 events
+    recorded[:, 3] = 1
+    m = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), recorded, groups=layer, thresholds=TH)
+    g = m.groups.set_index("group")
+    assert g.loc["north", "population_share"] == 0.25
+    assert g.loc["north", "crime_share"] == 0.5
+    assert g.loc["north", "flagged_share"] == 1.0
+    assert g.loc["north", "flagged_vs_crime"] == 2.0
+    assert g.loc["north", "flagged_vs_population"] == 4.0
+    assert [f["figure"] for f in m.flags] == ["group"]
+    assert "north" in m.flags[0]["message"]
+
+
+def test_flags_from_forecasts_and_rankings_agree() -> None:
+    mu = np.arange(7, dtype=float)[None, :]
+    by_forecast = top_share_flags(mu, CELLS, 2 / 7)
+    by_rank = ranked_to_flags([CELLS[::-1]], CELLS, 2 / 7)
+    assert by_forecast.tolist() == by_rank.tolist() == [[False] * 5 + [True] * 2]
+
+
+def test_shapes_are_checked() -> None:
+    with pytest.raises(DataValidationError, match="periods, cells"):
+        monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), np.zeros((3, 7)))
+
+
+def test_to_dict_is_json() -> None:
+    import json
+
+    m = monitor(CELLS, PERIODS, _flags(0, 0, 1, 1), np.ones((4, 7)), thresholds=TH)
+    data = json.loads(json.dumps(m.to_dict(), allow_nan=False))
+    assert data["thresholds"]["window"] == 2
+    assert len(data["periods"]) == 4

@@ -1,0 +1,67 @@
+"""The training-time monitor: recorded in the manifest, shown in the model card; the report
+section and its plot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hotspots.evaluation import backtest, rolling_origin_folds
+from hotspots.features import Panel
+from hotspots.feedback.monitor import Thresholds, top_share_flags
+from hotspots.feedback.monitor_report import (
+    MANIFEST_KEY,
+    backtest_monitor,
+    monitor_section,
+    training_record,
+)
+from hotspots.forecasters import make_forecaster
+from hotspots.registry import model_card
+
+
+@pytest.fixture(scope="module")
+def result(year_panel: Panel):  # type: ignore[no-untyped-def]
+    models = {k: make_forecaster(k) for k in ("historical_mean", "rolling_mean")}
+    folds = rolling_origin_folds(year_panel.periods, 12, min_train_periods=8)
+    return backtest(models, year_panel, folds, coverages=(0.01,))
+
+
+def test_backtest_monitor_reads_the_model_flags(result) -> None:  # type: ignore[no-untyped-def]
+    found = backtest_monitor(result, "rolling_mean")
+    assert found is not None and found.reference is not None
+    flags = top_share_flags(result.forecasts["rolling_mean"], result.last_fold.cells, 0.01)
+    assert found.periods["flagged_cells"].tolist() == flags.sum(axis=1).tolist()
+    assert found.periods["events"].tolist() == result.actual.sum(axis=1).tolist()
+    pooled = found.periods["pooled_concentration"].dropna()
+    assert found.reference.concentration == pytest.approx(pooled.mean())
+    assert found.flags == []  # a series is never far from its own mean by 1.15x here
+    assert backtest_monitor(result, "no-such-model") is None
+
+
+def test_training_record_goes_into_the_card(result) -> None:  # type: ignore[no-untyped-def]
+    record = training_record(result, "historical_mean")
+    assert record["model"] == "historical_mean" and record["periods"] == 12
+    assert record["reference"]["concentration"] > 1  # flagged cells hold more than their area
+    card = model_card({"name": "m", "version": "v1", "notes": {MANIFEST_KEY: record}})
+    section = card.split("## Feedback-loop monitor")[1]
+    conc = record["reference"]["concentration"]
+    assert f"{conc:.2f}x their share of the area" in section
+    assert "1.15x the reference" in section
+    bare = model_card({"name": "m", "version": "v1"})
+    assert "No training-time reference was recorded" in bare
+
+
+def test_too_short_a_backtest_records_nothing(year_panel: Panel) -> None:
+    folds = rolling_origin_folds(year_panel.periods, 3, min_train_periods=8)
+    short = backtest({"rolling_mean": make_forecaster("rolling_mean")}, year_panel, folds)
+    assert training_record(short, "rolling_mean") == {}
+
+
+def test_report_section_and_plot(result) -> None:  # type: ignore[no-untyped-def]
+    found = backtest_monitor(result, "rolling_mean", Thresholds(concentration_rise=1.0))
+    assert found is not None
+    section = monitor_section(found)
+    assert section["plot_png"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(section["flags"].columns) == ["figure", "period", "value", "threshold", "message"]
+    assert len(section["flags"]) == len(found.flags) > 0  # at 1.0x, the above-mean periods
+    assert np.isclose(section["distribution"]["area_share"].sum(), 1.0)

@@ -1,0 +1,149 @@
+"""GET /v1/monitor: the monitor of the served model from the service's own record (the
+snapshots it served, the events it holds), with an ETag, the read scope and an area layer."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from served_env import TARGET, Env, settings_of
+
+from hotspots.evaluation.metrics import flagged_count, rank_cells
+from hotspots.features import Panel
+from hotspots.publishing.forecast_document import publish_forecast
+from hotspots.publishing.snapshot_store import SnapshotStore
+from hotspots.registry import Registry
+from hotspots.service.app import create_app
+from hotspots.synthetic import BBOX
+
+with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+SERVED = pd.date_range("2023-10-09", "2023-12-25", freq="W-MON")  # 12 past weeks
+
+
+@pytest.fixture
+def env(env_copy: Env, year_panel: Panel) -> Env:
+    """The served registry with the forecasts of the 12 weeks before as_of already served."""
+    loaded = Registry(env_copy.root / "models").load("burglary")
+    store = SnapshotStore(settings_of(env_copy.root).state_dir / "snapshots")
+    for as_of in SERVED:
+        store.save(
+            publish_forecast(
+                loaded.forecaster, year_panel, name="burglary", version="v1", as_of=as_of
+            )
+        )
+    return env_copy
+
+
+def _client(env: Env, **extra: object) -> TestClient:
+    return TestClient(create_app(settings_of(env.root, **extra)))
+
+
+@pytest.fixture
+def client(env: Env) -> Iterator[TestClient]:
+    with _client(env) as c:
+        yield c
+
+
+def auth(key: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **headers}
+
+
+def test_monitor_figures_from_what_was_served(
+    client: TestClient, env: Env, year_panel: Panel
+) -> None:
+    r = client.get("/v1/monitor", headers=auth(env.read))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["model"], body["version"], body["as_of"]) == ("burglary", "v1", "2024-01-01")
+    assert body["periods_served"] == 12
+    periods = pd.DataFrame(body["periods"])
+    assert periods["period"].tolist() == [p.date().isoformat() for p in SERVED]
+    k = flagged_count(year_panel.cells.size, 0.01)
+    assert (periods["flagged_cells"] == k).all()
+    counts = year_panel.of(TARGET)[-12:]
+    assert periods["events"].tolist() == counts.sum(axis=1).tolist()
+    # the last week by hand: the cells flagged in the 8 weeks before it, and its events there
+    model = Registry(env.root / "models").load("burglary").forecaster
+    flags = []
+    for as_of in SERVED:
+        mu = model.predict(year_panel, as_of)["expected_count"].to_numpy()
+        flags.append(rank_cells(mu, year_panel.cells)[:k])
+    prior = np.unique(np.concatenate(flags[-9:-1]))
+    share = counts[-1][prior].sum() / counts[-1].sum()
+    assert periods["prior_event_share"].iloc[-1] == pytest.approx(share)
+    # no training-time reference in this manifest: the series' own first full window
+    assert body["reference"]["source"].startswith("the first full window")
+    assert body["groups"] is None
+    assert sum(row["cells"] for row in body["distribution"]) == year_panel.cells.size
+
+
+def test_etag_scope_and_errors(client: TestClient, env: Env) -> None:
+    first = client.get("/v1/monitor", headers=auth(env.read))
+    etag = first.headers["etag"]
+    again = client.get("/v1/monitor", headers=auth(env.read, **{"If-None-Match": etag}))
+    assert again.status_code == 304 and again.content == b""
+    assert client.get("/v1/monitor").status_code == 401
+    assert client.get("/v1/monitor", headers=auth(env.write)).status_code == 403
+    missing = client.get("/v1/monitor?model=nope", headers=auth(env.read))
+    assert missing.status_code == 404 and "nope" in missing.json()["detail"]
+    assert client.get("/v1/monitor?top=3", headers=auth(env.read)).status_code == 422
+
+
+def test_posted_events_change_the_answer(client: TestClient, env: Env) -> None:
+    before = client.get("/v1/monitor", headers=auth(env.read))
+    # a late report of a past week (a post in the current, unfinished week changes nothing)
+    line = f"M-1,2023-12-20 10:00:00,{env.lat:.6f},{env.lng:.6f},{TARGET},call"
+    body = f"incident_id,occurred,latitude,longitude,offence,origin\n{line}\n".encode()
+    posted = client.post(
+        "/v1/events", content=body, headers=auth(env.write, **{"Content-Type": "text/csv"})
+    )
+    assert posted.status_code in (200, 201, 202), posted.text
+    after = client.get("/v1/monitor", headers=auth(env.read))
+    assert after.headers["etag"] != before.headers["etag"]
+    old = {p["period"]: p["events"] for p in before.json()["periods"]}
+    new = {p["period"]: p["events"] for p in after.json()["periods"]}
+    assert new["2023-12-18"] == old["2023-12-18"] + 1
+    assert {k: v for k, v in new.items() if k != "2023-12-18"} == {
+        k: v for k, v in old.items() if k != "2023-12-18"
+    }
+
+
+def test_area_layer_groups(env: Env, tmp_path: Path, year_panel: Panel) -> None:
+    lat0, lng0, lat1, lng1 = BBOX
+    mid = (lng0 + lng1) / 2
+
+    def square(w: float, e: float) -> list[list[list[float]]]:
+        # GeoJSON positions are (lng, lat)
+        return [[[w, lat0], [e, lat0], [e, lat1], [w, lat1], [w, lat0]]]
+
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"side": side, "people": people},
+            "geometry": {"type": "Polygon", "coordinates": square(w, e)},
+        }
+        for side, people, (w, e) in (("west", 1000, (lng0, mid)), ("east", 3000, (mid, lng1)))
+    ]
+    path = tmp_path / "areas.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    extra = {
+        "monitor_areas_path": path,
+        "monitor_group_field": "side",
+        "monitor_population_field": "people",
+    }
+    with _client(env, **extra) as c:
+        body = c.get("/v1/monitor", headers=auth(env.read)).json()
+    groups = pd.DataFrame(body["groups"]).set_index("group")
+    assert sorted(groups.index) == ["east", "west"]
+    assert groups["population_share"].to_dict() == {"east": 0.75, "west": 0.25}
+    assert groups["crime_share"].sum() == pytest.approx(1.0)
+    assert groups["flagged_share"].sum() == pytest.approx(1.0)
+    assert groups["cells"].sum() <= year_panel.cells.size
