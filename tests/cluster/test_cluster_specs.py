@@ -4,11 +4,9 @@ the serial path's, byte for byte, and the serial path never loads Dask."""
 from __future__ import annotations
 
 import datetime
-import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -108,22 +106,6 @@ def serial_registry(specs: list[Path], tmp_path_factory: pytest.TempPathFactory)
             assert not exc.code, exc.code
     assert (root / "city-assault" / "v1" / "manifest.json").is_file()
     return root
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """A 2-worker LocalCluster (processes) that outlives one command: its tcp:// address."""
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=logging.WARNING,
-    ) as cluster:
-        yield cluster.scheduler_address
 
 
 def _files(root: Path) -> dict[str, bytes]:

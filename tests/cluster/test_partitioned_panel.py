@@ -73,7 +73,11 @@ def test_partitions_are_counted_on_the_cluster_workers(
 
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=False,
+            host="127.0.0.1",
+            dashboard_address=None,
         ) as cluster,
         Client(cluster),
         get_task_stream() as stream,
