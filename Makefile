@@ -29,6 +29,8 @@ demo: $(STAMP)  ## demo city -> ingest -> train -> forecast -> serve on 127.0.0.
 	@$(BIN)/hotspots keys create --name demo --scope forecasts:read > $(DEMO)/read.key
 	@echo "A read key is in $(DEMO)/read.key. Once the server is up, in another terminal:"
 	@echo "  curl -H \"Authorization: Bearer $$(cat $(DEMO)/read.key)\" 'http://127.0.0.1:8000/v1/forecasts/latest?top=10'"
+	@echo "Open the map once the server is up, and paste the key from $(DEMO)/read.key into it:"
+	@echo "  http://127.0.0.1:8000/map"
 	$(BIN)/hotspots serve --host 127.0.0.1 --port 8000 --events $(DEMO)/events.parquet
 
 lint: $(STAMP)

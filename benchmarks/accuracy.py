@@ -68,7 +68,9 @@ class Inputs:
         return self.tables[case.source], {}, None
 
 
-def run_case(case: Case, inputs: Inputs, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+def run_case(
+    case: Case, inputs: Inputs, kind: str, params: dict[str, Any], challengers: tuple[str, ...]
+) -> dict[str, Any]:
     """Backtest one case, print its tables and write its report; its record for the summary."""
     from hotspots.evaluation import write_report
     from hotspots.jobs.train import (
@@ -82,7 +84,9 @@ def run_case(case: Case, inputs: Inputs, kind: str, params: dict[str, Any]) -> d
 
     t0 = time.perf_counter()
     events, data, truth = inputs.data_of(case)
-    spec = case_spec(case, events, kind=kind, params=params, data=data, truth=truth)
+    spec = case_spec(
+        case, events, kind=kind, params=params, data=data, truth=truth, challengers=challengers
+    )
     prepared = prepare(spec)
     t1 = time.perf_counter()
     inner = run_selection(prepared)  # the choice is made before the reported folds, as train does
@@ -100,7 +104,7 @@ def run_case(case: Case, inputs: Inputs, kind: str, params: dict[str, Any]) -> d
         f"{len(result.folds)} folds {result.folds[0].as_of.date()}..{result.folds[-1].as_of.date()}"
         f", {fits} fit(s); prepare {t1 - t0:.1f} s, selection and backtest {t2 - t1:.1f} s"
     )
-    record = case_record(result, selection, spec.model.kind)
+    record = case_record(result, selection, spec.model.kind, spec.model.challengers)
     print_case(case.name, record)
     write_report(
         result,
@@ -135,7 +139,9 @@ def _param(text: str) -> tuple[str, Any]:
         return key, value  # a bare string such as tweedie
 
 
-def _run_all(cases: list[Case], kind: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def _run_all(
+    cases: list[Case], kind: str, params: dict[str, Any], challengers: tuple[str, ...]
+) -> list[dict[str, Any]]:
     from hotspots.errors import HotspotsError
 
     inputs = Inputs()
@@ -147,7 +153,7 @@ def _run_all(cases: list[Case], kind: str, params: dict[str, Any]) -> list[dict[
             records.append({"case": case.name, "status": "skipped", "reason": reason})
             continue
         try:
-            records.append(run_case(case, inputs, kind, params))
+            records.append(run_case(case, inputs, kind, params, challengers))
         except (HotspotsError, ValueError, MemoryError) as err:  # the suite goes on
             print(f"   FAILED: {type(err).__name__}: {err}")
             records.append({"case": case.name, "status": "failed", "reason": str(err)})
@@ -174,6 +180,9 @@ def main() -> None:
     parser.add_argument("--case", choices=list(CASES), action="append", metavar="NAME")
     parser.add_argument("--model", default="lightgbm", help="main model kind")
     parser.add_argument("--param", action="append", default=[], help="main model key=value")
+    parser.add_argument(
+        "--challenger", action="append", default=[], help="another learned kind weighed"
+    )
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     args = parser.parse_args()
     cases = selected(args.case, args.quick)
@@ -188,10 +197,11 @@ def main() -> None:
         "quick": args.quick,
         "model": args.model,
         "params": params,
+        "challengers": args.challenger,
     }
     print(run["machine"])
     t0 = time.perf_counter()
-    records = _run_all(cases, args.model, params)
+    records = _run_all(cases, args.model, params, tuple(args.challenger))
     run["wall_s"] = time.perf_counter() - t0
     print(f"\nsummary ({len(cases)} cases, main model {args.model}):")
     print_summary(records)

@@ -193,11 +193,12 @@ def case_spec(
     params: dict[str, Any],
     data: dict[str, Any] | None = None,
     truth: Path | None = None,
+    challengers: tuple[str, ...] = (),
 ) -> Any:
     """The ``TrainingSpec`` of ``case`` reading ``events`` (an export or an event table).
 
     ``data`` adds ``[data]`` keys (how to read an export, a boundary); ``truth`` adds the
-    oracle (``[backtest] truth``).
+    oracle (``[backtest] truth``); ``challengers`` other learned kinds the selection weighs.
     """
     from hotspots.jobs.spec import spec_from_dict
 
@@ -214,7 +215,7 @@ def case_spec(
         "target": {"categories": list(case.categories)},
         "grid": {"resolution": case.resolution, "period": case.period},
         "window": {"start": case.start, "until": case.until},
-        "model": {"kind": kind, "params": params},
+        "model": {"kind": kind, "params": params, "challengers": list(challengers)},
         "backtest": backtest,
     }
     return spec_from_dict(raw, source=f"case {case.name}")

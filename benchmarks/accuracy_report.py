@@ -21,8 +21,11 @@ def _ratio(value: float, of: float) -> float:
     return value / of if of > 0 else math.nan
 
 
-def case_record(result: Any, selection: Any, main: str) -> dict[str, Any]:
-    """The JSON-able measures of one backtest (``result``) whose main model is ``main``."""
+def case_record(
+    result: Any, selection: Any, main: str, challengers: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The JSON-able measures of one backtest (``result``) whose main model is ``main``
+    (``challengers``: the other learned models, not baselines)."""
     from hotspots.evaluation import flag_changes
 
     scores: dict[str, dict[str, Any]] = {}
@@ -32,7 +35,7 @@ def case_record(result: Any, selection: Any, main: str) -> dict[str, Any]:
             entry = scores.setdefault(str(name), {})
             for m in METRICS:
                 entry[f"{m}@{cutoff}"] = [row[m], row[f"{m}_ci_low"], row[f"{m}_ci_high"]]
-    baselines = [m for m in result.models if m != main]
+    baselines = [m for m in result.models if m != main and m not in challengers]
     record: dict[str, Any] = {
         "main": main,
         "references": list(result.references),

@@ -1,4 +1,4 @@
-"""API load benchmark: ``/v1/forecasts/latest?top=100`` beside a bare FastAPI route.
+"""API load benchmark: ``/v1/forecasts/latest?top=100`` (or ``--path``) beside a bare FastAPI route.
 
 Sets up a served registry (default: the demo city, Synthetica seed 0, ingested to an event
 table, one ``demo-burglary`` model fitted and published, a read key made with ``KeyStore``),
@@ -54,6 +54,7 @@ from load_gen import LoadResult, run_async_client, run_wrk, wrk_path
 
 HERE = Path(__file__).resolve().parent
 PATH = "/v1/forecasts/latest?top=100"
+"""The route measured by default; ``--path`` measures another (``/v1/plans/latest``)."""
 TARGET_RATIO, TARGET_P99_MS = 0.8, 25.0
 MODEL_NAME = "demo-burglary"
 TARGET = ("Burglary Residential",)
@@ -103,7 +104,7 @@ def make_registry(workdir: Path, kind: str) -> tuple[Path, Path]:
 
 def read_key(state_dir: Path) -> str:
     """A new ``forecasts:read`` key in the server's key store."""
-    from hotspots.service.keys import KEYS_FILE, KeyStore
+    from hotspots.access.keys import KEYS_FILE, KeyStore
 
     return KeyStore(state_dir / KEYS_FILE).create("api-load", ["forecasts:read"])[1]
 
@@ -228,7 +229,10 @@ def report(summary: dict[str, dict[str, float]], meta: dict[str, Any]) -> dict[s
     ratio_met, p99_met = ratio >= TARGET_RATIO, real["p99_ms"] < TARGET_P99_MS
     print(f"\nmedians over {int(real['runs'])} run(s) each of {meta['duration_s']:g} s:")
     print(f"{'':38s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s}")
-    for label, row in (("bare FastAPI route, same bytes", bare), (f"hotspots {PATH}", real)):
+    for label, row in (
+        ("bare FastAPI route, same bytes", bare),
+        (f"hotspots {meta['path']}", real),
+    ):
         print(f"{label:38s} {row['rps']:9,.0f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f}")
     print(
         f"real / bare requests/s: {ratio:.2f}x (target >= {TARGET_RATIO}x: "
@@ -288,6 +292,7 @@ def parse_args() -> argparse.Namespace:
     )
     ap.add_argument("--workdir", type=Path, help="keep the setup and logs here [a temp dir]")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    ap.add_argument("--path", default=PATH, help=f"the route and query measured [{PATH}]")
     ap.add_argument("--no-wrk", action="store_true", help="use the asyncio client even if wrk is")
     ap.add_argument("--bare-sync", action="store_true", help="bare route as a sync def")
     ap.add_argument(
@@ -315,6 +320,7 @@ def server_env(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, str],
     # A limit too high to reach keeps the limiter's bookkeeping on the measured path.
     env |= {"HOTSPOTS_RATE_LIMIT_PER_MINUTE": UNREACHABLE, "HOTSPOTS_RATE_LIMIT_BURST": UNREACHABLE}
     env["API_LOAD_BODY"] = str(workdir / "body.json")
+    env["API_LOAD_PATH"] = args.path.partition("?")[0]
     env["API_LOAD_BARE_SYNC"] = "1" if args.bare_sync else "0"
     env["API_LOAD_BARE_TELEMETRY"] = "default" if args.bare_fastapi_telemetry else "off"
     return env, read_key(state), models
@@ -333,15 +339,15 @@ def run(args: argparse.Namespace, workdir: Path, deadline: float) -> dict[str, A
         real.start()
         auth = {"Authorization": f"Bearer {key}"}  # /readyz names the models to a key only
         ready = real.wait_ready(base["real"], max(5.0, deadline - time.monotonic()), auth)
-        status, body = get(base["real"] + PATH, auth)
+        status, body = get(base["real"] + args.path, auth)
         if status != 200:
-            raise SetupError(f"GET {PATH} is {status}: {body.decode()[:500]}")
+            raise SetupError(f"GET {args.path} is {status}: {body.decode()[:500]}")
         Path(env["API_LOAD_BODY"]).write_bytes(body)
         bare.start()
         bare.wait_ready(base["bare"], max(5.0, deadline - time.monotonic()))
         load, tool = make_loader(args, key, workdir)
         print(f"load: {tool}; {args.duration:g} s per run, {args.rounds} round(s)", flush=True)
-        urls = {name: url + PATH for name, url in base.items()}
+        urls = {name: url + args.path for name, url in base.items()}
         results, cpu_us = measure(load, urls, {"real": real, "bare": bare}, args, deadline)
     served = ready["models"][0]
     from hotspots.registry import Registry
@@ -349,6 +355,7 @@ def run(args: argparse.Namespace, workdir: Path, deadline: float) -> dict[str, A
     manifest = Registry(models).manifest(served["name"], served["version"])
     return {
         "tool": tool,
+        "path": args.path,
         "model": f"{served['name']} {served['version']} ({manifest['kind']}, "
         f"{manifest['study_cells']:,} cells)",
         "body_bytes": len(body),

@@ -1,7 +1,8 @@
 """The reference server of ``api_load.py``: one bare FastAPI route returning fixed bytes.
 
-``GET /v1/forecasts/latest`` answers the bytes of the file named by ``API_LOAD_BODY`` as
-``application/json``: no auth, no audit, no logging, nothing but FastAPI and uvicorn. The
+``GET /v1/forecasts/latest`` (or the path in ``API_LOAD_PATH``) answers the bytes of the file
+named by ``API_LOAD_BODY`` as ``application/json``: no auth, no audit, no logging, nothing
+but FastAPI and uvicorn. The
 route is ``async def`` (no thread-pool hop) unless ``API_LOAD_BARE_SYNC=1``. FastAPI's native
 OpenTelemetry is off, as ``hotspots serve`` has it by default (its per-request check for
 providers is work the service skips, not work it does faster), unless
@@ -26,24 +27,26 @@ from fastapi.responses import Response
 BODY_ENV = "API_LOAD_BODY"
 SYNC_ENV = "API_LOAD_BARE_SYNC"
 TELEMETRY_ENV = "API_LOAD_BARE_TELEMETRY"
+PATH_ENV = "API_LOAD_PATH"
 
 
 def create_app() -> FastAPI:
     """The bare app, serving the bytes of ``$API_LOAD_BODY`` (read once, at start)."""
     body = Path(os.environ[BODY_ENV]).read_bytes()
+    path = os.environ.get(PATH_ENV) or "/v1/forecasts/latest"
     default_telemetry = os.environ.get(TELEMETRY_ENV) == "default"
     off = {"tracing": False, "metrics": False, "logs": False}
     app = FastAPI(title="bare reference", telemetry=None if default_telemetry else off)
 
     if os.environ.get(SYNC_ENV) == "1":
 
-        @app.get("/v1/forecasts/latest")
+        @app.get(path)
         def latest_sync() -> Response:
             return Response(body, media_type="application/json")
 
     else:
 
-        @app.get("/v1/forecasts/latest")
+        @app.get(path)
         async def latest() -> Response:
             return Response(body, media_type="application/json")
 

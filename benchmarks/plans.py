@@ -8,8 +8,10 @@ dataset, budget and model, summed over the weeks:
 - forecast share: the share of the city's forecast inside the plan, and inside the top cells;
 - events share: the share of the week's real (target) events inside each;
 - ratio plan / top cells (1.0 = contiguity costs nothing);
-- median build time of ``grow_areas`` alone, of the whole ``build_plan`` document, and of the
-  document when the events' cells are given (``event_cells``, as a service would pass them).
+- median build time of ``grow_areas`` alone, of the whole ``build_plan`` document, of the
+  document when the events' cells are given (``event_cells``), and of a budget on demand from
+  the service's ``PlanBook`` (events trimmed and indexed, cell areas computed, once per book;
+  always the default window seed, whatever the row's seed).
 
 Cases: ``demo`` (Synthetica as ``make demo`` makes it: residential burglary, resolution 9,
 weekly, its last 12 weeks) and ``chicago`` (aggravated assaults, resolution 9, weekly, the 26
@@ -70,7 +72,14 @@ def run_case(case: str, weeks: int | None) -> None:
     from hotspots.features import events_to_panel
     from hotspots.forecasters import make_forecaster
     from hotspots.grid import cells_area_km2, points_to_cells
-    from hotspots.publishing import PlanBudget, build_plan, grow_areas, top_cells_at_area
+    from hotspots.publishing import (
+        PlanBook,
+        PlanBudget,
+        PlanInput,
+        build_plan,
+        grow_areas,
+        top_cells_at_area,
+    )
 
     loaded = load_case(case)
     if loaded is None:
@@ -88,7 +97,7 @@ def run_case(case: str, weeks: int | None) -> None:
     print(
         f"{'model':<16}{'budget':<14}{'seed':<8}{'km2':>7}{'fcst plan':>11}{'fcst top':>10}"
         f"{'ratio':>7}{'events plan':>13}{'events top':>12}{'ratio':>7}{'grow ms':>9}{'plan ms':>9}"
-        f"{'given ms':>10}"
+        f"{'given ms':>10}{'book ms':>9}"
     )
     for kind in KINDS:
         model = make_forecaster(kind, target=(target,)).fit(panel, as_ofs[0])
@@ -96,6 +105,7 @@ def run_case(case: str, weeks: int | None) -> None:
             budget = PlanBudget(areas, limit)
             sums = np.zeros(5)  # forecast: city, plan, top; events: plan, top (city below)
             city_events, grow_ms, plan_ms, given_ms, area_km2 = 0.0, [], [], [], []
+            book_ms = []
             for as_of in as_ofs:
                 frame = model.predict(panel, as_of).assign(as_of=as_of)
                 score = frame["expected_count"].to_numpy(np.float64)
@@ -109,6 +119,12 @@ def run_case(case: str, weeks: int | None) -> None:
                            budget=budget, categories={target: (target,)}, seed=seed,
                            event_cells=event_cells)  # fmt: skip
                 t3 = time.perf_counter()
+                forecast = [(as_of, frame["cell"].to_numpy(), frame["expected_count"].to_numpy())]
+                book = PlanBook({target: PlanInput.of(model, as_of, forecast)}, events,
+                                default=PlanBudget(1, limit), pack=len)  # fmt: skip
+                t4 = time.perf_counter()
+                book.document(book.query(areas=areas, max_area_km2=limit))
+                book_ms.append((time.perf_counter() - t4) * 1e3)
                 grow_ms.append((t1 - t0) * 1e3)
                 plan_ms.append((t2 - t1) * 1e3)
                 given_ms.append((t3 - t2) * 1e3)
@@ -127,6 +143,7 @@ def run_case(case: str, weeks: int | None) -> None:
                 f"{f_plan:>11.1%}{f_top:>10.1%}{f_plan / f_top:>7.3f}"
                 f"{e_plan:>13.1%}{e_top:>12.1%}{e_plan / e_top if e_top else float('nan'):>7.3f}"
                 f"{np.median(grow_ms):>9.1f}{np.median(plan_ms):>9.1f}{np.median(given_ms):>10.1f}"
+                f"{np.median(book_ms):>9.1f}"
             )
     print(f"({int(city_events):,} target events in the held-out weeks)")
 

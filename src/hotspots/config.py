@@ -36,8 +36,11 @@ class Settings(BaseSettings):
     forecast_horizon: int = 4
     """Periods the service publishes ahead of ``as_of`` (``horizon=1..H`` on the API): every
     model forecasts any number, as ``hotspots forecast --horizon`` does."""
-    min_events_shown: int = 0
-    """Cells with fewer target events in the history are ranked but their counts withheld."""
+    min_events_shown: int = 3
+    """Cells (and plan areas) with fewer target events in the history are ranked but their
+    counts withheld: the threshold rule of statistical disclosure control, whose usual
+    minimum is 3 (a count of 1 or 2 in a 0.1 km2 cell can point at one household or victim);
+    0 shows every count."""
     history_periods: int = 8
     """Recent periods of target counts ``/v1/cells/{cell}`` shows."""
     cache_max_age: int = 5
@@ -49,6 +52,15 @@ class Settings(BaseSettings):
     refresh_seconds: int = 0
     """Republish forecasts this often when events were posted or the registry's current
     version of a model changed (0: only on request)."""
+    plan_areas: int = 6
+    """Patrol areas in the plan built at publish time (``/v1/plans/latest`` without
+    ``areas=``); other budgets are built on request and kept."""
+    plan_max_area_km2: float = 1.0
+    """Largest patrol area, km2, of the plan built at publish time (without ``max_area_km2=``
+    or ``total_km2=``)."""
+    map_tiles: str | None = None
+    """A raster tile URL template (``https://tiles.example/{z}/{x}/{y}.png``) drawn under
+    ``/map``'s cells; none: a blank background, and the page calls nothing but this API."""
     # -- limits and metrics (service/limits.py, service/metrics.py) --
     rate_limit_per_minute: int = 600
     """Requests per minute each API key may make on average (0: no limit); over it is 429."""

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from hotspots.access import audit
+from hotspots.access.audit import AuditLog, AuditRecord
+from hotspots.access.keys import KeyStore
 from hotspots.config import get_settings
-from hotspots.service import audit
-from hotspots.service.audit import AuditLog, AuditRecord
-from hotspots.service.keys import KeyStore
 
 RunCli = Callable[..., Any]  # tests/conftest.py run_cli: returns .code .out .err
 

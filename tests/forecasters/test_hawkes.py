@@ -58,7 +58,7 @@ def test_near_repeats_are_found_where_they_are_and_not_elsewhere(
     # without bursts, what excitation is left only smooths the noisy background estimate
     calm = SelfExcitingForecaster().fit(panel_of(events(bursts=False)))
     assert calm.theta_ < model.theta_ / 2
-    reasons = model.explain()
+    reasons = model.fitted_in_words()
     assert reasons["near_repeat_share"] == model.theta_
     assert reasons["excitation_half_life_days"] == pytest.approx(np.log(0.5) / np.log(model.decay_))
 

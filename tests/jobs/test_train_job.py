@@ -15,7 +15,7 @@ import pytest
 from hotspots.errors import ConfigError
 from hotspots.evaluation import Cutoff
 from hotspots.grid import cells_to_latlng, cells_to_strings
-from hotspots.jobs.spec import TrainingSpec, spec_from_dict
+from hotspots.jobs.spec import TrainingSpec, check_spec, spec_from_dict
 from hotspots.jobs.train import (
     candidate_models,
     measured_gain,
@@ -25,6 +25,7 @@ from hotspots.jobs.train import (
     run_selection,
     select_model,
     selection_folds,
+    skipped_challengers,
 )
 from hotspots.synthetic import COLUMN_MAP, TIMEZONE
 
@@ -147,6 +148,60 @@ def test_selection_folds_come_just_before_the_reported_ones(year_city_dir: Path)
     result = run_selection(prepare(year_spec(year_city_dir, backtest={"folds": 2})), models)
     assert result is not None and [c.label for c in result.cutoffs] == ["1%"]
     assert [f.as_of for f in result.folds] == list(periods[-4:-2])
+
+
+@pytest.mark.parametrize(
+    ("scores", "published", "learned"),
+    [
+        ({"lightgbm": 5.0, "ensemble": 5.5, "kde": 4.0}, "ensemble", "ensemble"),
+        ({"lightgbm": 5.0, "ensemble": 5.0, "kde": 4.0}, "lightgbm", "lightgbm"),  # tie: main
+        ({"lightgbm": 3.0, "ensemble": 3.5, "kde": 4.0}, "kde", "ensemble"),
+        ({"lightgbm": 5.0, "kde": 4.0}, "lightgbm", "lightgbm"),  # challenger not run
+    ],
+)
+def test_a_challenger_is_published_when_it_wins_the_selection(
+    year_city_dir: Path, scores: dict[str, float], published: str, learned: str
+) -> None:
+    spec = year_spec(year_city_dir, model={"challengers": ["ensemble"]})
+    selection = select_model(fake_result(scores), spec, basis="selection")
+    assert (selection.name, selection.learned) == (published, learned)
+    # the other learned model is never the baseline the winner is measured against
+    assert ("challenger ensemble beat lightgbm (5.50 > 5.00)" in selection.reason) == (
+        scores.get("ensemble", 0) == 5.5
+    )
+    assert "best baseline kde" in selection.reason
+    gain = measured_gain(fake_result(scores), spec, "1%", selection.learned)
+    assert gain["gain_baseline"] == "kde"
+    assert gain["gain_ratio"] == pytest.approx(scores[learned] / 4.0)
+
+
+def test_challengers_are_checked_and_left_out_where_the_data_cannot_feed_them(
+    year_city_dir: Path,
+) -> None:
+    with pytest.raises(ConfigError, match=r"model.challengers \['kde'\] must be learned kinds"):
+        check_spec(year_spec(year_city_dir, model={"challengers": ["kde"]}))
+    with pytest.raises(ConfigError, match="other than model.kind 'lightgbm'"):
+        check_spec(year_spec(year_city_dir, model={"challengers": ["lightgbm"]}))
+    weekly = prepare(year_spec(year_city_dir, model={"challengers": ["hawkes", "ensemble"]}))
+    assert skipped_challengers(weekly) == {}
+    assert list(candidate_models(weekly))[:3] == ["lightgbm", "hawkes", "ensemble"]
+    monthly = prepare(
+        year_spec(
+            year_city_dir,
+            grid={"resolution": 8, "period": "M"},
+            model={"challengers": ["hawkes", "ensemble"]},
+        )
+    )
+    skipped = skipped_challengers(monthly)
+    assert set(skipped) == {"hawkes", "ensemble"}
+    assert "daily or weekly panel" in skipped["hawkes"]
+    assert skipped["ensemble"].startswith("ensemble member hawkes: ")
+    assert "hawkes" not in candidate_models(monthly)
+    lgbm = candidate_models(monthly)["lightgbm"]
+    assert lgbm.unusable_reason(monthly.panel) is None
+    assert "event_times = true" in str(
+        lgbm.set_params(event_times=True).unusable_reason(monthly.panel)
+    )
 
 
 def test_select_coverage_must_be_backtested(year_city_dir: Path) -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from hotspots.access.keys import KEYS_FILE, KeyStore
 from hotspots.config import Settings
 from hotspots.features import Panel
 from hotspots.forecasters import make_forecaster
 from hotspots.ingest import write_events
 from hotspots.registry import Registry
-from hotspots.service.keys import KEYS_FILE, KeyStore
 from hotspots.synthetic import COLUMN_MAP, TIMEZONE
 
 TARGET = "Burglary Residential"

@@ -22,15 +22,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from served_env import key_store, settings_of
 
+from hotspots.access import audit
+from hotspots.access.keys import KeyStore, split_key
 from hotspots.config import Settings
 from hotspots.features import Panel
 from hotspots.forecasters import LightGBMForecaster
 from hotspots.ingest import write_events
+from hotspots.publishing.snapshot import strong_etag
 from hotspots.registry import Registry
-from hotspots.service import audit
 from hotspots.service.app import JsonFormatter, create_app
-from hotspots.service.keys import KeyStore, split_key
-from hotspots.service.snapshot import strong_etag
 from hotspots.service.state import ServiceState
 from hotspots.synthetic import TIMEZONE
 

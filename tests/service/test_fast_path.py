@@ -8,24 +8,30 @@ by the route. A spy on the app behind the middleware tells which path answered.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from fastapi import APIRouter, Depends, Query
 from served_env import Env, settings_of
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hotspots.service import audit
+from hotspots.access import audit
 from hotspots.service.app import create_app
+from hotspots.service.auth import require, required_scopes
 from hotspots.service.fast_path import (
+    LATEST_ROUTE,
     FastLatestMiddleware,
+    latest_parser,
     parse_latest,
     plain_headers,
 )
-from hotspots.service.routes_forecasts import LatestQuery
+from hotspots.service.plain_query import plain_parser
+from hotspots.service.routes_forecasts import LatestQuery, latest
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
     warnings.simplefilter("ignore")
@@ -86,6 +92,63 @@ def test_anything_unusual_is_left_to_fastapi(query: str) -> None:
 
 def test_non_ascii_query_is_left_to_fastapi() -> None:
     assert parse_latest("within=Zürich".encode()) is None
+
+
+PLAIN_VALUES = {
+    "model": "burglary",
+    "top": "7",
+    "area_km2": "2.5",
+    "coverage": "0.5",
+    "bbox": "1,2,3,4",
+    "within": "North",
+    "format": "geojson",
+    "boundary": "yes",
+    "horizon": "2",
+}
+
+
+def test_the_fast_path_reads_exactly_the_parameters_the_route_declares() -> None:
+    declared = {str(f.alias) for f in LATEST_ROUTE.dependant.query_params}  # type: ignore[attr-defined]
+    assert declared == set(PLAIN_VALUES)  # a new parameter: give it a plain value above
+    for name, value in PLAIN_VALUES.items():
+        assert parse_latest(f"{name}={value}".encode()) is not None, name
+    assert parse_latest(b"patrol_hours=3") is None
+
+
+def with_a_new_parameter() -> APIRouter:
+    """A copy of the ``latest`` route with one more declared query parameter."""
+    signature = inspect.signature(latest, eval_str=True)
+    extra = inspect.Parameter(
+        "patrol_hours",
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=Annotated[int | None, Query(ge=1, le=168)],
+        default=None,
+    )
+
+    async def extended(**kwargs: Any) -> Any:  # pragma: no cover - never called
+        return None
+
+    extended.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), extra]
+    )
+    router = APIRouter()
+    router.add_api_route("/v1/forecasts/latest", extended, methods=["GET"])
+    return router
+
+
+def test_a_parameter_added_to_the_declaration_is_read_by_the_fast_path() -> None:
+    route = with_a_new_parameter().routes[0]
+    read = plain_parser(route)
+    assert read(b"patrol_hours=12&top=5") == {
+        **{"model": None, "top": 5, "area_km2": None, "coverage": None, "bbox": None},
+        **{"within": None, "fmt": "json", "boundary": False, "horizon": 1},
+        "patrol_hours": 12,
+    }
+    assert read(b"patrol_hours=0") is None  # its declared bounds come along
+    assert read(b"patrol_hours=169") is None
+    assert read(b"top=0") is None  # and the route's other declarations stay
+    # the real route, as the middleware holds it, does not admit it
+    assert latest_parser(LATEST_ROUTE)(b"patrol_hours=12&top=5") is None
 
 
 @pytest.mark.parametrize(
@@ -177,6 +240,27 @@ def answer(client: TestClient, query: str, headers: dict[str, str]) -> tuple[Any
 def last_audit(env: Env) -> dict[str, Any]:
     (*_, record) = audit.read(env.root / "state" / audit.AUDIT_FILE)
     return {k: v for k, v in record.to_dict().items() if k not in UNSTABLE_AUDIT}
+
+
+def test_the_key_check_is_the_routes_own_scope(served: tuple[TestClient, Spy, Env]) -> None:
+    client, spy, env = served
+    layer: Any = client.app.middleware_stack  # type: ignore[attr-defined]
+    while not isinstance(layer, FastLatestMiddleware):
+        layer = layer.app
+    assert layer.scopes == required_scopes(LATEST_ROUTE) == ("forecasts:read",)
+    headers = {"Authorization": f"Bearer {env.read}"}
+    assert client.get(f"{LATEST}?top=3", headers=headers).status_code == 200
+    assert spy.calls == 0
+    layer.scopes = required_scopes(admin_route())  # as if the route demanded models:admin
+    assert layer.scopes == ("models:admin",)
+    client.get(f"{LATEST}?top=3", headers=headers)
+    assert spy.calls == 1  # the read key no longer passes here: FastAPI judges it
+
+
+def admin_route() -> Any:
+    router = APIRouter(dependencies=[Depends(require("models:admin"))])
+    router.add_api_route(LATEST, latest, methods=["GET"])
+    return router.routes[0]
 
 
 @pytest.mark.parametrize(

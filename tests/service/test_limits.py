@@ -16,10 +16,10 @@ import pytest
 from fastapi import FastAPI, Request
 from served_env import key_store, publish_historical_mean, settings_of
 
+from hotspots.access import audit
 from hotspots.config import Settings
 from hotspots.errors import ConfigError
 from hotspots.features import Panel
-from hotspots.service import audit
 from hotspots.service.app import create_app
 from hotspots.service.limits import BodyLimitMiddleware, RateLimiter, check_rate
 from hotspots.service.problems import ProblemError

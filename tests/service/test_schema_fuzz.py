@@ -19,13 +19,13 @@ from schemathesis.checks import (
 )
 from served_env import key_store, settings_of
 
+from hotspots.access.keys import SCOPES
 from hotspots.config import Settings
 from hotspots.features import Panel
 from hotspots.forecasters import make_forecaster
 from hotspots.ingest import write_events
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
-from hotspots.service.keys import SCOPES
 from hotspots.service.problems import PROBLEM_TYPE
 from hotspots.synthetic import TIMEZONE
 
@@ -62,6 +62,8 @@ FUZZ = settings(
 NOT_EXPRESSIBLE: dict[str, str] = {
     "GET /v1/forecasts/latest": "at most one of top, area_km2 or coverage; top at most the "
     "study cells; bbox south < north and west < east within -90..90 / -180..180",
+    "GET /v1/plans/latest": "a budget of areas the model's cells can fill (an area at least "
+    "one cell's km2); weights name=w,... of served types; a category the service forecasts",
     "POST /v1/events": "any string is a schema-valid body; only an export with the model's "
     "columns is readable",
 }

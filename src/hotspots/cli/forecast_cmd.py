@@ -35,35 +35,78 @@ def forecast(
     crs: str | None = _CRS,
     tz: str | None = typer.Option(None, "--tz", help="Local timezone [default: the model's]."),
     max_reject_fraction: float | None = _MAX_REJECT,
-    as_of: list[str] = typer.Option(
-        ..., "--as-of", help="Forecast date; repeat, or START..END for every period start."
+    as_of: list[str] | None = typer.Option(
+        None,
+        "--as-of",
+        help="Forecast date; repeat, or START..END for every period start [default: the end "
+        "of the events' last whole period, the forecast the API publishes].",
     ),
     horizon: int = typer.Option(1, help="Periods to forecast from each as_of."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output .csv, .parquet or .geojson."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Output .json or .geojson (the API's document), .csv, .parquet."
+    ),
 ) -> None:
     """Forecast expected counts per study cell from a registered model (no refitting).
 
     Each as_of reads only whole periods before it; horizon 1 is the period that starts at
-    as_of, or the first one after it. Rows: as_of, period_start, cell, expected_count, rank.
+    as_of, or the first one after it. A .json or .geojson output is the forecast document the
+    API serves (ranks, intervals, relative risk, reasons; counts under
+    HOTSPOTS_MIN_EVENTS_SHOWN suppressed), one file per period: out.json, out-2.json...
+    A .csv or .parquet output has one row per as_of, period and cell: as_of, period_start,
+    cell, expected_count, rank.
     """
     from hotspots.config import get_settings
-    from hotspots.jobs.forecast import forecast_events, output_suffix, parse_as_of, write_forecast
+    from hotspots.errors import ConfigError
+    from hotspots.jobs.data import whole_periods_end
+    from hotspots.jobs.forecast import (
+        forecast_events,
+        forecast_warnings,
+        output_suffix,
+        parse_as_of,
+        write_forecast,
+    )
+    from hotspots.publishing.served import DOCUMENT_SUFFIXES, publish_events, write_document
     from hotspots.registry import Registry
 
     check_distinct({"--events": events, "--output": output})
-    output_suffix(output)
+    suffix = output_suffix(output)
     created = check_output(output, "--output")
     loaded = Registry(models_dir or get_settings().models_dir).load(model, version)
-    dates = parse_as_of(as_of, loaded.forecaster.freq_)
+    freq = loaded.forecaster.freq_
+    dates = parse_as_of(as_of, freq) if as_of else []
+    if suffix in DOCUMENT_SUFFIXES and len(dates) > 1:
+        raise ConfigError(f"--output {output.name} holds the document of one as_of: give one")
     history = read_history(
         loaded.manifest, events, max_reject_fraction, preset=preset, map_=map_, crs=crs, tz=tz
     )
+    dates = dates or [whole_periods_end(history, freq)]
+    if suffix in DOCUMENT_SUFFIXES:
+        warnings = forecast_warnings(loaded.forecaster, history, dates, loaded.manifest)
+        with stage(f"publishing the forecast as of {dates[0].date()}"):
+            snapshot, _ = publish_events(
+                loaded.forecaster,
+                history,
+                name=model,
+                version=loaded.version,
+                as_of=dates[0],
+                horizon=horizon,
+                min_events_shown=get_settings().min_events_shown,
+            )
+        _print_warnings(warnings)
+        paths = write_document(snapshot, output)
+        console.print(
+            f"wrote the forecast document of {model} {loaded.version} as of "
+            f"{dates[0].date()} ({snapshot.n_cells:,} cells) to "
+            + ", ".join(str(p) for p in paths),
+            soft_wrap=True,
+        )
+        print_created(created)
+        return
     with stage(f"forecasting {len(dates)} as_of date(s)"):
         frame, warnings = forecast_events(
             loaded.forecaster, history, dates, horizon, loaded.manifest
         )
-    for warning in warnings:
-        console.print(f"warning: {warning}", soft_wrap=True)
+    _print_warnings(warnings)
     write_forecast(frame, output)
     console.print(
         f"wrote {len(frame):,} rows ({len(dates)} as_of x {horizon} period(s) x "
@@ -71,6 +114,11 @@ def forecast(
         soft_wrap=True,
     )
     print_created(created)
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        console.print(f"warning: {warning}", soft_wrap=True)
 
 
 def read_history(

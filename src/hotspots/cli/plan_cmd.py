@@ -37,9 +37,9 @@ def plan(
         None, help="Severity weight per model, `name=w,...` [default: 1 each]."
     ),
     seed: str = typer.Option(
-        "cell",
-        help="Where each area starts: `cell` (the highest free cell) or `window` (the free cell "
-        "whose surrounding disk of about one area holds the most forecast).",
+        "window",
+        help="Where each area starts: `window` (the free cell whose surrounding disk of about "
+        "one area holds the most forecast) or `cell` (the highest free cell).",
     ),
     output: Path = typer.Option(..., "--output", "-o", help="Output .geojson, .json or .csv."),
 ) -> None:
@@ -47,7 +47,8 @@ def plan(
     crime, each with its count per crime type, riskiest hours of the week and reasons.
 
     The forecast is the one `hotspots forecast` writes for the same model and as_of (first
-    period). Areas grow greedily over H3 neighbours from the highest remaining cell.
+    period). Areas grow greedily over H3 neighbours, each from the free cell whose
+    surrounding disk holds the most forecast.
 
     Example: `hotspots plan --model demo-burglary --model demo-robbery --weights
     demo-burglary=1,demo-robbery=3 --events demo/events.parquet --as-of 2024-12-30 --areas 6
@@ -58,7 +59,14 @@ def plan(
     from hotspots.config import get_settings
     from hotspots.grid import cells_area_km2
     from hotspots.jobs.forecast import parse_as_of
-    from hotspots.publishing import PlanBudget, build_plan, check_budget, plan_suffix, write_plan
+    from hotspots.publishing import (
+        PlanBudget,
+        build_plan,
+        check_budget,
+        parse_weights,
+        plan_suffix,
+        write_plan,
+    )
     from hotspots.registry import Registry
 
     if seed not in ("cell", "window"):
@@ -70,7 +78,7 @@ def plan(
     created = check_output(output, "--output")
     if len(set(model)) != len(model):
         raise ConfigError(f"--model given twice: {model}")
-    parsed = parse_weights(weights, model)
+    parsed = parse_weights(weights, model)  # names must be --model names
     registry = Registry(models_dir or get_settings().models_dir)
     loaded = {name: registry.load(name) for name in model}
     first = next(iter(loaded.values())).forecaster
@@ -98,6 +106,7 @@ def plan(
         weights=parsed,
         categories={name: each.forecaster.target_ for name, each in loaded.items()},
         seed=seed,
+        min_events_shown=get_settings().min_events_shown,
     )
     write_plan(document, output)
     summary = document["summary"]
@@ -138,23 +147,3 @@ def _one_date(value: str, freq: str, parse: Any) -> list[Any]:
     if ".." in value:
         raise ConfigError(f"--as-of {value!r}: a plan is for one date, not a range")
     return list(parse([value], freq))
-
-
-def parse_weights(text: str | None, models: list[str]) -> dict[str, float]:
-    """``name=w,...`` -> {name: w}; every name must be one of the ``--model`` names."""
-    if not text:
-        return {}
-    out: dict[str, float] = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
-        name = name.strip()
-        try:
-            weight = float(value)
-        except ValueError:
-            weight = float("nan")
-        if not sep or not name or not weight >= 0 or weight == float("inf"):
-            raise ConfigError(f"--weights {text!r}: {part!r} is not name=weight (weight >= 0)")
-        if name not in models:
-            raise ConfigError(f"--weights names {name!r}, which is not a --model ({models})")
-        out[name] = weight
-    return out

@@ -9,9 +9,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from hotspots.access.audit import AUDIT_FILE, day_file, read
+from hotspots.access.keys import KEYS_FILE, SCOPES, KeyStore
 from hotspots.cli.main import app, console, out
-from hotspots.service.audit import AUDIT_FILE, day_file, read
-from hotspots.service.keys import KEYS_FILE, SCOPES, KeyStore
 
 keys_app = typer.Typer(
     name="keys",

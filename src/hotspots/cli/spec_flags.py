@@ -58,6 +58,11 @@ UNTIL = typer.Option(
     None, help="Exclusive training cut-off [spec: window.until; default: last whole period]."
 )
 MODEL = typer.Option(None, help="Main model kind [spec: model.kind].")
+CHALLENGER = typer.Option(
+    None,
+    help="Another learned kind backtested beside the main one; the selection publishes the "
+    "better; repeat [spec: model.challengers].",
+)
 FOLDS = typer.Option(None, help="Backtest folds [spec: backtest.folds].")
 REFIT_EVERY = typer.Option(None, help="Refit every K folds [default: once].")
 SELECT_FOLDS = typer.Option(
@@ -89,6 +94,7 @@ KEYS = {
     "start": "window.start",
     "until": "window.until",
     "model": "model.kind",
+    "challenger": "model.challengers",
     "folds": "backtest.folds",
     "refit_every": "backtest.refit_every",
     "select_folds": "backtest.select_folds",
@@ -104,8 +110,9 @@ def spec_from_flags(
     from hotspots.jobs.spec import read_spec, spec_from_dict
 
     overrides = {KEYS[k]: v for k, v in flags.items()}
-    if overrides.get("target.categories") == []:
-        overrides["target.categories"] = None
+    for key in ("target.categories", "model.challengers"):
+        if overrides.get(key) == []:
+            overrides[key] = None
     if overrides.get("grid.period"):
         overrides["grid.period"] = str(overrides["grid.period"]).upper()
     if spec_file is not None:

@@ -90,9 +90,17 @@ def _fmt(value: Any) -> str:
 
 
 def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]:
-    from hotspots.jobs.train import candidate_models, run_backtest, run_selection, select_model
+    from hotspots.jobs.train import (
+        candidate_models,
+        run_backtest,
+        run_selection,
+        select_model,
+        skipped_challengers,
+    )
 
     models = candidate_models(prepared)
+    for kind, why in skipped_challengers(prepared).items():
+        console.print(f"challenger {kind} left out: {why}", soft_wrap=True)
     with counted("selection backtest") as update:
         inner = run_selection(prepared, models, progress=update)
     with counted("backtest") as update:
@@ -113,7 +121,7 @@ def show_selection(result: BacktestResult, selection: Selection, spec: TrainingS
         cutoff = f"{c * 100:g}%"
         out.print(_comparison(result, cutoff, selection.name))
     console.print(f"selected {selection.name}: {selection.reason}", soft_wrap=True)
-    gain = measured_gain(result, spec, selection.cutoff)
+    gain = measured_gain(result, spec, selection.cutoff, selection.learned or None)
     if gain:
         console.print(f"measured on the reported folds: {gain['measured_gain']}", soft_wrap=True)
 
@@ -145,6 +153,7 @@ def train(
     start: str | None = F.START,
     until: str | None = F.UNTIL,
     model: str | None = F.MODEL,
+    challenger: list[str] | None = F.CHALLENGER,
     folds: int | None = F.FOLDS,
     refit_every: int | None = F.REFIT_EVERY,
     select_folds: int | None = F.SELECT_FOLDS,
@@ -157,12 +166,13 @@ def train(
 ) -> None:
     """Backtest a model against every baseline, then publish the one to use (for each spec).
 
-    The published model is the main model when its PAI at the spec's coverage, on a selection
-    backtest of the periods just before the reported folds, is at least the best baseline's,
-    else that baseline; the reported folds then score every model. It is refitted on the whole
-    training window and written to the registry with its manifest, model card and report. Without a
-    spec, the flags alone make one (at least --events and --name). Several specs are trained one
-    after the other, or as tasks on a Dask cluster with --cluster; the registry is the same.
+    The published model is the main model (or a challenger that beats it) when its PAI at the
+    spec's coverage, on a selection backtest of the periods just before the reported folds, is
+    at least the best baseline's, else that baseline; the reported folds then score every
+    model. It is refitted on the whole training window and written to the registry with its
+    manifest, model card and report. Without a spec, the flags alone make one (at least
+    --events and --name). Several specs are trained one after the other, or as tasks on a Dask
+    cluster with --cluster; the registry is the same.
     """
     given = dict(locals())  # outside the comprehension: its locals() are its own
     flags = {k: v for k, v in given.items() if k in F.KEYS}
@@ -263,6 +273,7 @@ def backtest(
     start: str | None = F.START,
     until: str | None = F.UNTIL,
     model: str | None = F.MODEL,
+    challenger: list[str] | None = F.CHALLENGER,
     folds: int | None = F.FOLDS,
     refit_every: int | None = F.REFIT_EVERY,
     select_folds: int | None = F.SELECT_FOLDS,

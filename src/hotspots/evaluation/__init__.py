@@ -20,6 +20,7 @@ from hotspots.evaluation.metrics import (
     rank_cells,
     score_ranking,
 )
+from hotspots.evaluation.plans import plan_summary, score_plans
 from hotspots.evaluation.references import (
     ORACLE,
     REFERENCE_KIND,
@@ -63,5 +64,7 @@ __all__ = [
     "rolling_origin_folds",
     "score_ranking",
     "truth_to_reference",
+    "plan_summary",
+    "score_plans",
     "write_report",
 ]

@@ -99,6 +99,7 @@ def render_html(
         _img(plots.last_fold_map_png(result, best, map_cutoff), "map of the last fold"),
         f"<h2>PAI per period at {_esc(first.label)}</h2>",
         _img(plots.pai_series_png(result, first), "PAI per period"),
+        _plans(result),
         "<h2>Calibration</h2>",
         _img(plots.calibration_png(result), "calibration"),
         _totals(result),
@@ -196,6 +197,60 @@ def _share(value: Any, of: Any) -> float:
 def _img(png: bytes, alt: str) -> str:
     data = base64.b64encode(png).decode("ascii")
     return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _plans(result: BacktestResult) -> str:
+    """Patrol plans against the top cells of the same area: per model, then per fold of the
+    best model (empty when the backtest scored no plans)."""
+    from hotspots.evaluation.plans import plan_summary
+
+    if result.plans.empty or result.plan_budget is None:
+        return ""
+    b = result.plan_budget
+    limit = f"at most {b['max_area_km2']:g} km2 each" if b.get("max_area_km2") else ""
+    total = f"{b['total_km2']:g} km2 in all" if b.get("total_km2") else ""
+    budget = f"{b['areas']} areas of {' and '.join(x for x in (limit, total) if x)}"
+    summary = plan_summary(result.plans)
+    cols = (("plan_hit_rate", 3), ("top_hit_rate", 3), ("plan_pai", 2), ("top_pai", 2),
+            ("capture_ratio", 3), ("forecast_ratio", 3))  # fmt: skip
+    rows = "".join(
+        f"<tr><td>{_esc(name)}</td><td>{_number(row['area_km2'], 2)}</td>"
+        + "".join(f"<td>{_number(row[c], d)}</td>" for c, d in cols)
+        + "</tr>"
+        for name, row in summary.iterrows()
+    )
+    best = _best_or_first(result, result.cutoffs[0])
+    mine = result.plans[result.plans["model"] == best]
+    fold_rows = "".join(
+        f"<tr><td>{_esc(pd.Timestamp(day).date())}</td><td>{n}</td><td>{km2:.2f}</td>"
+        f"<td>{hits}</td><td>{top}</td><td>{_number(hits / top if top else math.nan, 3)}</td></tr>"
+        for day, n, km2, hits, top in zip(
+            mine["as_of"].tolist(),
+            mine["n_events"].tolist(),
+            mine["area_km2"].tolist(),
+            mine["plan_hits"].tolist(),
+            mine["top_hits"].tolist(),
+            strict=True,
+        )
+    )
+    return (
+        f"<h2>Patrol plans against the top cells of the same area ({_esc(budget)})</h2>\n"
+        f'<p class="note">{_esc(_PLAN_NOTE)}</p>\n<table>\n<tr><th>Model</th><th>km2</th>'
+        "<th>Hit rate, plan</th><th>Hit rate, top cells</th><th>PAI, plan</th>"
+        "<th>PAI, top cells</th><th>Capture ratio (events)</th><th>Capture ratio (forecast)"
+        f"</th></tr>\n{rows}\n</table>\n<h3>Per fold: {_esc(best)}</h3>\n<table>\n<tr>"
+        "<th>as_of</th><th>Events</th><th>km2</th><th>Events in the plan</th>"
+        f"<th>Events in the top cells</th><th>Ratio</th></tr>\n{fold_rows}\n</table>"
+    )
+
+
+_PLAN_NOTE = (
+    "Each fold's forecast is turned into contiguous, non-overlapping patrol areas (greedy region "
+    "growing over H3 neighbours, as hotspots plan and /v1/plans/latest build them); the top "
+    "cells are the highest-forecast cells of the same total km2, scattered. Capture ratio: "
+    "events in the plans over events in the top cells, summed over folds (1 = contiguity costs "
+    "nothing); the forecast ratio is the same for the forecast the areas were grown on."
+)
 
 
 def _totals(result: BacktestResult) -> str:

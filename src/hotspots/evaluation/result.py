@@ -55,6 +55,8 @@ class BacktestResult:
     them only when asked and ``best`` never picks one. ``forecasts``: every model's and
     reference's expected counts, ``(n_folds, n_cells)``; ``actual``: the counts they are
     scored on; both aligned to ``folds`` and ``last_fold.cells``, left out of ``to_dict``.
+    ``plans`` / ``plan_budget``: patrol plans against the top cells of the same area, per
+    model and fold, once ``evaluation.plans.score_plans`` has scored them (else empty / None).
     """
 
     models: tuple[str, ...]
@@ -76,6 +78,8 @@ class BacktestResult:
     references: tuple[str, ...] = ()
     forecasts: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     actual: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    plans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    plan_budget: dict[str, Any] | None = None
 
     def cutoff(self, cutoff: str | Cutoff) -> Cutoff:
         """The result's cutoff named by a label like ``"1%"`` or ``"k=50"``."""
@@ -160,6 +164,8 @@ class BacktestResult:
                 }
                 for name, cal in self.calibration.items()
             },
+            "plan_budget": self.plan_budget,
+            "plans": self.plans.to_dict("records"),
             "last_fold": {
                 "as_of": last.as_of,
                 "cells": cells_to_strings(last.cells).tolist(),

@@ -33,6 +33,7 @@ from hotspots.features.calendar import shift_periods
 from hotspots.features.event_table import EventTable
 from hotspots.features.panel import Panel, period_floor, period_range, to_timestamp
 from hotspots.features.static import covariates_on_cells
+from hotspots.forecasters.explain import UNITS, Reasons, hidden_mask, level_reasons, target_label
 
 FloatArray = npt.NDArray[np.float64]
 logger = logging.getLogger(__name__)
@@ -177,6 +178,10 @@ class Forecaster(BaseEstimator):
     min_history: ClassVar[int] = 1
     """Fewest history periods ``predict`` accepts."""
 
+    method: ClassVar[str] = "forecast of {target} by {name}"
+    """The sentence the default ``explain`` gives every cell, after "high" or "low"; it may
+    name ``{target}``, ``{window}`` (e.g. "the last 4 weeks"), ``{unit}`` and ``{name}``."""
+
     target: tuple[str, ...] | str | None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -238,7 +243,39 @@ class Forecaster(BaseEstimator):
             }
         )
 
+    def unusable_reason(self, panel: Panel) -> str | None:
+        """Why this forecaster cannot be fitted on ``panel`` (e.g. it needs event times the
+        panel lacks), or None when it can: lets a caller leave out a challenger the data do
+        not support before any fit, and say why."""
+        return None
+
+    def explain(
+        self, panel: Panel, as_of: Any, horizon: int = 1, *, hide_counts: Any = None
+    ) -> Reasons:
+        """Readable reasons for every (period, cell) of ``predict(panel, as_of, horizon)``.
+
+        Reads what ``predict`` reads and nothing after ``as_of``. ``hide_counts`` (a boolean
+        mask over the fitted cells) marks cells whose counts must not be shown: their
+        sentences carry no numbers of events.
+        """
+        self._check_fitted()
+        return self._explain(panel, as_of, horizon, hidden_mask(hide_counts, self.cells_.size))
+
     # -- what subclasses implement -------------------------------------------------------
+    def _explain(
+        self, panel: Panel, as_of: Any, horizon: int, hidden: npt.NDArray[np.bool_]
+    ) -> Reasons:
+        """Reasons; by default the ``method`` sentence, high or low against the study mean."""
+        mean = self.predict(panel, as_of, horizon)["expected_count"].to_numpy(np.float64)
+        return level_reasons(self._method_text(), mean.reshape(horizon, self.cells_.size))
+
+    def _method_text(self) -> str:
+        unit = UNITS[self.freq_]
+        window = getattr(self, "window", None)
+        span = "the whole history" if window is None else f"the last {window} {unit}s"
+        label = target_label(self.target_, self.categories_)
+        return self.method.format(target=label, window=span, unit=unit, name=self.name)
+
     def _fit(self, history: History) -> None:
         """Learn from ``history``; baselines that only look back at predict time skip this."""
 

@@ -103,6 +103,7 @@ class LastPeriod(_Baseline):
     """The target count in each cell in the last whole period before the origin."""
 
     name = "last_period"
+    method = "{target} in this cell in the last {unit} (last period)"
 
     def __init__(self, *, target: tuple[str, ...] | None = None) -> None:
         self.target = target
@@ -121,6 +122,7 @@ class HistoricalMean(_Baseline):
     """
 
     name = "historical_mean"
+    method = "average of {target} over {window} (historical mean)"
 
     def __init__(self, *, target: tuple[str, ...] | None = None, window: int | None = None) -> None:
         self.target = target
@@ -140,6 +142,7 @@ class RollingMean(_Baseline):
     """
 
     name = "rolling_mean"
+    method = "average of {target} over {window} (rolling mean)"
 
     def __init__(self, *, target: tuple[str, ...] | None = None, window: int = 4) -> None:
         self.target = target
@@ -200,6 +203,7 @@ class ProspectiveHotspot(_Baseline):
     """
 
     name = "prospective"
+    method = "recent {target} in and around this cell (prospective hotspotting)"
 
     def __init__(
         self,
@@ -274,6 +278,7 @@ class KernelDensity(_Baseline):
     """
 
     name = "kde"
+    method = "density of recent {target} around this cell (kernel density)"
 
     def __init__(
         self,

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hotspots.errors import ConfigError
+from hotspots.features.panel import Panel
 from hotspots.forecasters.base import (
     FloatArray,
     Forecaster,
@@ -25,6 +26,7 @@ from hotspots.forecasters.base import (
     forecaster_from_state,
     forecaster_kinds,
 )
+from hotspots.forecasters.explain import Reasons, merge_reasons
 
 _FLOOR = 1e-6  # expected counts below this are taken as this in the geometric mean
 
@@ -60,6 +62,17 @@ class EnsembleForecaster(Forecaster):
         self.weights = weights
         self.member_params = member_params
 
+    def unusable_reason(self, panel: Panel) -> str | None:
+        """The first member's reason, if any member cannot use the panel."""
+        kinds = forecaster_kinds()
+        params = dict(self.member_params or {})
+        for kind in self.members:
+            if kind in kinds and kind != self.name:
+                reason = kinds[kind](**params.get(kind, {})).unusable_reason(panel)
+                if reason is not None:
+                    return f"ensemble member {kind}: {reason}"
+        return None
+
     def _fit(self, history: History) -> None:
         kinds = forecaster_kinds()
         names = tuple(self.members)
@@ -87,6 +100,14 @@ class EnsembleForecaster(Forecaster):
         total = (w * means).sum(axis=0).sum(axis=1, keepdims=True)
         scale = total / np.maximum(blend.sum(axis=1, keepdims=True), _FLOOR)
         return np.asarray(blend * scale, dtype=np.float64)
+
+    def _explain(
+        self, panel: Panel, as_of: Any, horizon: int, hidden: npt.NDArray[np.bool_]
+    ) -> Reasons:
+        """The members' reasons taken in turn, the heaviest member's first."""
+        order = np.argsort(-self.weights_, kind="stable").tolist()
+        parts = [self.members_[i]._explain(panel, as_of, horizon, hidden) for i in order]
+        return merge_reasons(parts)
 
     def _extra_state(self) -> tuple[dict[str, npt.NDArray[Any]], dict[str, str]]:
         arrays: dict[str, npt.NDArray[Any]] = {"weights": self.weights_}

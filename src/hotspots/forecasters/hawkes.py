@@ -30,9 +30,26 @@ from scipy import optimize, sparse
 
 from hotspots.errors import ConfigError
 from hotspots.features.calendar import shift_periods
-from hotspots.features.event_table import NS_PER_DAY
+from hotspots.features.event_table import NS_PER_DAY, EventTable
 from hotspots.features.lags import neighbours_of
-from hotspots.forecasters.base import FloatArray, Forecaster, ForecasterState, History, Origin
+from hotspots.features.panel import Panel
+from hotspots.forecasters.base import (
+    FloatArray,
+    Forecaster,
+    ForecasterState,
+    History,
+    Origin,
+    origin_of,
+)
+from hotspots.forecasters.explain import (
+    MAX_REASONS,
+    Reasons,
+    relative_risk,
+    target_label,
+)
+
+NEAR_REPEAT_SHARE = 0.1
+"""Share of a cell's rate from near-repeat excitation above which ``explain`` names it."""
 
 
 class SelfExcitingForecaster(Forecaster):
@@ -111,7 +128,11 @@ class SelfExcitingForecaster(Forecaster):
             excited = self.decay_ * excited + step * (kernel @ rate)
         return per_period[origin.leads - 1]
 
-    def explain(self) -> dict[str, float]:
+    def unusable_reason(self, panel: Panel) -> str | None:
+        """Set when the panel's periods or events' times are coarser than days."""
+        return day_times_problem(panel.freq, panel.events)
+
+    def fitted_in_words(self) -> dict[str, float]:
         """The fitted parameters in words a reader can check."""
         self._check_fitted()
         return {
@@ -120,6 +141,38 @@ class SelfExcitingForecaster(Forecaster):
             "share_kept_in_own_cell": float(self.own_share_),
             "background_half_life_days": float(self.background_half_life_ or np.inf),
         }
+
+    def _explain(
+        self, panel: Panel, as_of: Any, horizon: int, hidden: npt.NDArray[np.bool_]
+    ) -> Reasons:
+        """Each cell's rate at the origin split into its background and its near-repeat
+        excitation, the larger part first; the excitation is named where it is at least
+        ``NEAR_REPEAT_SHARE`` of the cell's rate. No counts are shown, so ``hidden`` changes
+        nothing."""
+        origin = origin_of(panel.periods, panel.freq, as_of, horizon)
+        history = self._history(panel, origin.history_end)
+        daily, n_days = _daily_counts(history)
+        kernel = _kernel(self.cells_, self.resolution_, self.own_share_)
+        state = _excitation(daily, kernel, self.decay_, n_days, n_days, start=n_days - 120)[0]
+        base = (1 - self.theta_) * _background(daily, self.background_half_life_, n_days, n_days)[0]
+        excited = self.theta_ * state
+        label = target_label(self.target_, self.categories_)
+        half_life = np.log(0.5) / np.log(self.decay_)
+        level = ("high" if r >= 1.0 else "low" for r in relative_risk(base).tolist())
+        share = excited / np.maximum(base + excited, 1e-12)
+        row: list[tuple[str, ...]] = []
+        for lvl, part in zip(level, share.tolist(), strict=True):
+            steady = f"{lvl} long-run level of {label} here (background rate)"
+            if part < NEAR_REPEAT_SHARE:
+                row.append((steady,))
+                continue
+            repeat = (
+                f"recent {label} in and around this cell: near repeats make {part:.0%} of its "
+                f"rate (half-life {half_life:.1f} days)"
+            )
+            row.append((repeat, steady) if part >= 0.5 else (steady, repeat))
+        features = np.full((horizon, self.cells_.size, MAX_REASONS), -1, dtype=np.int16)
+        return Reasons((), features, (tuple(row),) * horizon)
 
     def _check_params(self) -> None:
         if not self.decays or any(not 0 < d < 1 for d in self.decays):
@@ -143,15 +196,25 @@ class SelfExcitingForecaster(Forecaster):
         self.theta_, self.decay_, self.own_share_, self.background_half_life_, self.loglik_ = fitted
 
 
+def day_times_problem(freq: str, events: EventTable | None) -> str | None:
+    """Why a panel of ``freq`` with ``events`` cannot feed a model that needs the events'
+    days, or None when it can."""
+    if freq in ("D", "W") and events is not None and events.has_day_times:
+        return None
+    return (
+        "the hawkes model needs the events' days: a daily or weekly panel built from "
+        f"events known to the day or finer (this one is '{freq}'"
+        + (", counts only)" if events is None else ")")
+    )
+
+
 def _daily_counts(history: History) -> tuple[sparse.csr_matrix, int]:
     """Target events per day since the history's first period, ``(n_days, n_cells)``."""
     events = history.target_events()
-    if history.freq not in ("D", "W") or events is None or not events.has_day_times:
-        raise ConfigError(
-            "the hawkes model needs the events' days: a daily or weekly panel built from "
-            f"events known to the day or finer (this one is '{history.freq}'"
-            + (", counts only)" if events is None else ")")
-        )
+    problem = day_times_problem(history.freq, events)
+    if problem is not None:
+        raise ConfigError(problem)
+    assert events is not None  # day_times_problem says so
     start = int(history.periods[0].value)
     n_days = int((history.end_ns - start) // NS_PER_DAY)
     day = (events.time_ns - start) // NS_PER_DAY

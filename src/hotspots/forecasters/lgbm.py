@@ -40,6 +40,7 @@ from hotspots.forecasters.base import (
     Origin,
     origin_of,
 )
+from hotspots.forecasters.explain import UNITS, Reasons, contribution_reasons, target_label
 
 OBJECTIVES = ("poisson", "tweedie")
 
@@ -137,6 +138,14 @@ class LightGBMForecaster(Forecaster):
         self.engine = engine
         self.fit_timeout = fit_timeout
 
+    def unusable_reason(self, panel: Panel) -> str | None:
+        """Set when ``event_times = true`` and the panel has no events known to the day."""
+        events = panel.events
+        usable = events is not None and events.has_day_times and panel.freq in ("D", "W")
+        if self.event_times and not usable:
+            return "event_times = true needs a daily or weekly panel of events known to the day"
+        return None
+
     # -- fit / predict ---------------------------------------------------------------------
     def _fit(self, history: History) -> None:
         params = self._lgb_params()
@@ -203,6 +212,32 @@ class LightGBMForecaster(Forecaster):
             leads=leads,
             feature_leads=np.minimum(leads, int(self.max_horizon)),
             events=history.target_events(),
+        )
+
+    def contributions(
+        self, panel: Panel, as_of: Any, horizon: int = 1
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]:
+        """The feature matrix ``predict`` scores and each feature's contribution to each row
+        (SHAP values on the log scale), both ``(horizon * n_cells, n_features)``; the bias
+        column is dropped."""
+        X = self.feature_matrix(panel, as_of, horizon)
+        contrib = np.asarray(self.booster_.predict(X, pred_contrib=True), dtype=np.float64)
+        return X, contrib[:, :-1]
+
+    def _explain(
+        self, panel: Panel, as_of: Any, horizon: int, hidden: npt.NDArray[np.bool_]
+    ) -> Reasons:
+        """The features that raise each cell's forecast most, as sentences."""
+        X, contrib = self.contributions(panel, as_of, horizon)
+        return contribution_reasons(
+            self.feature_names_,
+            X,
+            contrib,
+            label=target_label(self.target_, self.categories_),
+            unit=UNITS[self.freq_],
+            categories=self.categories_,
+            horizon=horizon,
+            hidden=hidden,
         )
 
     def feature_importances(self, kind: str = "gain") -> pd.Series:

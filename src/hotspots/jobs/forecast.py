@@ -1,8 +1,10 @@
 """Forecasts from a fitted model and an event history, for one or many ``as_of`` times.
 
 The model is never refitted: each forecast reads only the whole periods before its
-``as_of`` (see ``hotspots.forecasters.base``). The output has one row per (as_of, period,
-study cell) with ``rank`` 1 for the highest expected count of that as_of and period.
+``as_of`` (see ``hotspots.forecasters.base``). ``history_panel`` is the one rule that turns
+events into the panel a forecast reads, for the CLI and the API alike (the forecast document
+is ``hotspots.publishing``'s). The table output has one row per (as_of, period, study cell)
+with ``rank`` 1 for the highest expected count of that as_of and period.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ import pandas as pd
 
 from hotspots.atomic import atomic_path
 from hotspots.errors import ConfigError, DataValidationError
-from hotspots.features import events_to_panel, period_floor, period_range
+from hotspots.features import Panel, events_to_panel, period_floor, period_range
 from hotspots.forecasters import Forecaster, next_period_start
 from hotspots.grid import StudyArea, cells_to_geojson, cells_to_strings
-from hotspots.jobs.data import local_times
+from hotspots.jobs.data import local_times, whole_periods_end, whole_periods_start
 from hotspots.jobs.fit_check import check_events_fit
 
 FORECAST_COLUMNS: tuple[str, ...] = ("as_of", "period_start", "cell", "expected_count", "rank")
-OUTPUT_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".geojson")
+OUTPUT_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".geojson", ".json")
+"""``.json`` and (from the CLI) ``.geojson`` are the forecast document of ``publishing``."""
 
 
 def parse_as_of(values: Iterable[str], freq: str) -> list[pd.Timestamp]:
@@ -68,21 +71,58 @@ def forecast_events(
     Events that do not fit the model (``check_events_fit``; ``manifest`` gives its training
     window and rate) are refused before anything is forecast.
     """
+    warnings = forecast_warnings(model, events, as_ofs, manifest)
+    panel, _ = history_panel(model, events, max(as_ofs))
+    frames = [model.predict(panel, as_of, horizon).assign(as_of=as_of) for as_of in as_ofs]
+    return rank_forecast(pd.concat(frames, ignore_index=True)), warnings
+
+
+def forecast_warnings(
+    model: Forecaster,
+    events: pd.DataFrame,
+    as_ofs: Sequence[pd.Timestamp],
+    manifest: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """What a user should hear before forecasting ``as_ofs`` from ``events``: events that do
+    not fit the model are refused (``check_events_fit``), no history before the first as_of
+    too; the rest (a gap before an as_of, a changed rate) come back as warnings."""
     fit_warnings = check_events_fit(model, events, manifest)
-    area = StudyArea(model.cells_, model.resolution_)
-    end = pd.Timestamp(period_floor([max(as_ofs)], model.freq_)[0])
     times = local_times(events)
-    before = times < min(as_ofs)
-    if not before.any():
+    if not (times < min(as_ofs)).any():
         raise DataValidationError(
             f"no event before the first as_of {min(as_ofs).date()}: the model needs history"
         )
-    panel = events_to_panel(
-        events, freq=model.freq_, study_area=area, end=max(end, times[before].max())
-    )
-    frames = [model.predict(panel, as_of, horizon).assign(as_of=as_of) for as_of in as_ofs]
-    warnings = fit_warnings + _gap_warnings(times, as_ofs, model.freq_)
-    return rank_forecast(pd.concat(frames, ignore_index=True)), warnings
+    return fit_warnings + _gap_warnings(times, as_ofs, model.freq_)
+
+
+def history_panel(
+    model: Forecaster, events: pd.DataFrame, as_of: Any = None
+) -> tuple[Panel, pd.Timestamp]:
+    """The model's study cells counted from the events for a forecast at ``as_of``, and that
+    ``as_of`` (default: the end of the events' last whole period, the next forecast due).
+
+    One rule for ``hotspots forecast``, the API and training alike: the panel starts at the
+    first whole period of the events' dense data (``whole_periods_start``: a period the export
+    covers only in part would look quiet, and a few stray early events would stretch the
+    history a whole-history mean averages over) and ends where the period holding ``as_of``
+    starts (``predict`` reads nothing later). Periods between the last event and ``as_of``
+    count as having no crime (``forecast_events`` warns of such a gap).
+    """
+    freq = model.freq_
+    start = whole_periods_start(events, freq)
+    if as_of is None:
+        as_of = end = whole_periods_end(events, freq)
+    else:
+        as_of = pd.Timestamp(as_of)
+        end = pd.Timestamp(period_floor([as_of], freq)[0])
+    if start >= end:
+        raise DataValidationError(
+            f"the events cover no whole {freq} period before as_of {as_of.date()} (their "
+            f"first whole period starts {start.date()})"
+        )
+    area = StudyArea(np.asarray(model.cells_, dtype=np.uint64), model.resolution_)
+    panel = events_to_panel(events, freq=freq, study_area=area, start=start, end=end)
+    return panel, pd.Timestamp(as_of)
 
 
 def _gap_warnings(times: pd.Series, as_ofs: Sequence[pd.Timestamp], freq: str) -> list[str]:
@@ -126,6 +166,10 @@ def output_suffix(out: Path) -> str:
 def write_forecast(frame: pd.DataFrame, out: Path) -> None:
     """Write a ranked forecast as CSV, Parquet or GeoJSON (by suffix), atomically."""
     suffix = output_suffix(out)
+    if suffix == ".json":
+        raise ConfigError(
+            f"{out.name}: a .json forecast is the forecast document (hotspots.publishing)"
+        )
     edge = frame.assign(cell=cells_to_strings(frame["cell"].to_numpy(np.uint64)))
     with atomic_path(out) as tmp:
         if suffix == ".csv":

@@ -93,6 +93,10 @@ class ModelSpec(_Section):
     kind: str = "lightgbm"
     params: dict[str, Any] = Field(default_factory=dict)
     baselines: tuple[str, ...] = BASELINES
+    challengers: tuple[str, ...] = ()
+    """Other learned kinds (default parameters) backtested beside ``kind``: the selection
+    backtest publishes whichever learned model scores best there, if it beats the baselines.
+    One the data cannot feed (e.g. ``hawkes`` on monthly data) is left out with its reason."""
 
 
 class BacktestSpec(_Section):
@@ -100,6 +104,8 @@ class BacktestSpec(_Section):
 
     ``truth``: a truth file (``truth_W.parquet`` of ``hotspots demo-data``) whose true expected
     counts are scored beside the models as the ``oracle`` reference; never published.
+    ``plan_areas`` areas of at most ``plan_max_area_km2`` each are scored against the top cells
+    of the same area in every fold (``evaluation.plans``; 0 areas: no plans).
     """
 
     folds: int = Field(default=12, ge=1)
@@ -110,6 +116,8 @@ class BacktestSpec(_Section):
     select_folds: int | None = Field(default=None, ge=0)
     seed: int = 0
     truth: Path | None = None
+    plan_areas: int = Field(default=10, ge=0)
+    plan_max_area_km2: float = Field(default=1.0, gt=0)
 
     @field_validator("coverages")
     @classmethod
@@ -239,6 +247,13 @@ def check_spec(spec: TrainingSpec) -> None:
     unknown = [b for b in spec.model.baselines if b not in kinds]
     if unknown:
         raise ConfigError(f"model.baselines {unknown} are not models; models are: {sorted(kinds)}")
+    odd = [c for c in spec.model.challengers if c not in kinds or c in spec.model.baselines]
+    if odd or spec.model.kind in spec.model.challengers:
+        learned = sorted(set(kinds) - set(spec.model.baselines) - {spec.model.kind})
+        raise ConfigError(
+            f"model.challengers {list(spec.model.challengers)} must be learned kinds other than "
+            f"model.kind {spec.model.kind!r} and the baselines; choose from {learned}"
+        )
     cls = kinds[spec.model.kind]
     valid = [p for p in cls._get_param_names() if p not in ("target", "covariates")]
     wrong = sorted(set(spec.model.params) - set(valid))

@@ -9,6 +9,7 @@ training window -> publish it with its manifest, model card and report.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,16 +29,20 @@ from hotspots.evaluation import (
     paired_win_share,
     rolling_origin_folds,
 )
+from hotspots.evaluation.plans import score_plans
 from hotspots.features import Panel, events_to_panel, period_floor
 from hotspots.features.panel import to_timestamp
 from hotspots.forecasters import Forecaster, make_forecaster, next_period_start
 from hotspots.grid import StudyArea
+from hotspots.grid.regions import PlanBudget
 from hotspots.jobs.data import LoadedEvents, Progress, ingest_options, load_events
 from hotspots.jobs.data import whole_periods_end as _whole_end
 from hotspots.jobs.data import whole_periods_start as _whole_start
 from hotspots.jobs.spec import TrainingSpec, check_spec, match_categories
 
 FoldProgress = Callable[[str, int, int], None]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,8 @@ def _floor(ts: pd.Timestamp, freq: str) -> pd.Timestamp:
 
 
 def candidate_models(prepared: Prepared) -> dict[str, Forecaster]:
-    """The main model and every baseline, keyed by name (the main model first).
+    """The main model, the challengers the data can feed and every baseline, keyed by name
+    (the main model first).
 
     The spec's static covariates are data of the panel (``prepare``); only LightGBM reads
     them, which ``check_spec`` makes sure of.
@@ -164,9 +170,23 @@ def candidate_models(prepared: Prepared) -> dict[str, Forecaster]:
     spec, target = prepared.spec, prepared.target
     params = dict(spec.model.params)
     models = {spec.model.kind: make_forecaster(spec.model.kind, target=target, **params)}
+    skipped = skipped_challengers(prepared)
+    for kind in spec.model.challengers:
+        if kind not in skipped:
+            models[kind] = make_forecaster(kind, target=target)
     for name in spec.model.baselines:
         models.setdefault(name, make_forecaster(name, target=target))
     return models
+
+
+def skipped_challengers(prepared: Prepared) -> dict[str, str]:
+    """The spec's challengers that the prepared panel cannot feed, with the reason."""
+    out = {}
+    for kind in prepared.spec.model.challengers:
+        reason = make_forecaster(kind, target=prepared.target).unusable_reason(prepared.panel)
+        if reason is not None:
+            out[kind] = reason
+    return out
 
 
 def run_backtest(
@@ -187,7 +207,7 @@ def run_backtest(
         if truth is not None
         else None
     )
-    return backtest(
+    result = backtest(
         models,
         prepared.panel,
         folds,
@@ -198,6 +218,14 @@ def run_backtest(
         seed=spec.backtest.seed,
         blocks=blocks,
     )
+    if spec.backtest.plan_areas == 0:
+        return result
+    budget = PlanBudget(spec.backtest.plan_areas, spec.backtest.plan_max_area_km2)
+    try:
+        return score_plans(result, budget)
+    except ConfigError as err:  # e.g. cells larger than the area limit: the models still stand
+        logger.warning("patrol plans not scored: %s (backtest.plan_max_area_km2)", err)
+        return result
 
 
 def reported_folds(prepared: Prepared, models: Mapping[str, Forecaster]) -> tuple[Fold, ...]:
@@ -271,6 +299,8 @@ class Selection:
     basis: str = "reported"
     n_folds: int = 0
     win_share: float | None = None
+    learned: str = ""
+    """The best learned model (the main one or a challenger) on those folds, published or not."""
 
 
 def coverage_label(coverage: float) -> str:
@@ -279,10 +309,10 @@ def coverage_label(coverage: float) -> str:
 
 
 def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "reported") -> Selection:
-    """The main model if its mean PAI at the selection coverage over ``result``'s folds is
-    at least the best baseline's; otherwise that best baseline. ``basis`` says which folds
-    ``result`` holds (``"selection"`` or ``"reported"``)."""
-    main = spec.model.kind
+    """The best learned model (the main one, or a challenger that scores higher) if its mean
+    PAI at the selection coverage over ``result``'s folds is at least the best baseline's;
+    otherwise that best baseline. ``basis`` says which folds ``result`` holds
+    (``"selection"`` or ``"reported"``)."""
     cutoff = coverage_label(spec.backtest.select_coverage)
     if cutoff not in {c.label for c in result.cutoffs}:
         raise ConfigError(
@@ -291,7 +321,15 @@ def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "repor
         )
     pai = result.table(cutoff)["pai"]
     scores = {str(k): float(v) for k, v in pai.items() if pd.notna(v)}
-    baselines = {k: v for k, v in scores.items() if k != main}
+    learned = [spec.model.kind, *(c for c in spec.model.challengers if c in scores)]
+    main = max(learned, key=lambda k: (scores.get(k, float("-inf")), k == spec.model.kind))
+    baselines = {k: v for k, v in scores.items() if k not in learned}
+    if main != spec.model.kind:
+        beaten = scores.get(spec.model.kind, float("nan"))
+        where_main = f"challenger {main} beat {spec.model.kind} "
+        where_main += f"({scores[main]:.2f} > {beaten:.2f}); "
+    else:
+        where_main = ""
     n_folds = len(result.folds)
     where = (
         f"{n_folds} selection folds before the reported ones"
@@ -299,22 +337,23 @@ def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "repor
         else f"the {n_folds} reported folds (select_folds is 0, or no room before them)"
     )
     if not baselines:
-        return Selection(main, "no baseline to compare with", cutoff, scores, basis, n_folds)
+        why = f"{where_main}no baseline to compare with"
+        return Selection(main, why, cutoff, scores, basis, n_folds, learned=main)
     best = max(baselines, key=lambda k: (baselines[k], k))
     share = _win_share(result, main, best, cutoff, spec.backtest.seed)
     sure = "" if share is None else f"; {main} ahead in {share:.0%} of fold resamples"
     if scores.get(main, float("-inf")) >= baselines[best]:
         gain = scores[main] / baselines[best] if baselines[best] > 0 else float("inf")
         reason = (
-            f"{main} PAI@{cutoff} {scores[main]:.2f} >= best baseline {best} "
+            f"{where_main}{main} PAI@{cutoff} {scores[main]:.2f} >= best baseline {best} "
             f"{baselines[best]:.2f} ({gain:.2f}x) on {where}{sure}"
         )
-        return Selection(main, reason, cutoff, scores, basis, n_folds, share)
+        return Selection(main, reason, cutoff, scores, basis, n_folds, share, main)
     reason = (
-        f"{main} PAI@{cutoff} {scores.get(main, float('nan')):.2f} < best baseline {best} "
-        f"{baselines[best]:.2f} on {where}{sure}: publishing {best} instead"
+        f"{where_main}{main} PAI@{cutoff} {scores.get(main, float('nan')):.2f} < best "
+        f"baseline {best} {baselines[best]:.2f} on {where}{sure}: publishing {best} instead"
     )
-    return Selection(best, reason, cutoff, scores, basis, n_folds, share)
+    return Selection(best, reason, cutoff, scores, basis, n_folds, share, main)
 
 
 def _win_share(
@@ -344,7 +383,7 @@ def backtest_record(
     """The JSON-able backtest section of a manifest."""
     table = result.table(selection.cutoff).reset_index()
     return {
-        **measured_gain(result, spec, selection.cutoff),
+        **measured_gain(result, spec, selection.cutoff, selection.learned or None),
         "selected": selection.name,
         "reason": selection.reason,
         "select_cutoff": selection.cutoff,
@@ -359,12 +398,15 @@ def backtest_record(
     }
 
 
-def measured_gain(result: BacktestResult, spec: TrainingSpec, cutoff: str) -> dict[str, Any]:
-    """The main model's mean PAI over the best baseline's on the reported folds, with a 95%
-    paired bootstrap interval, as flat manifest keys and one sentence for the model card."""
-    main = spec.model.kind
+def measured_gain(
+    result: BacktestResult, spec: TrainingSpec, cutoff: str, model: str | None = None
+) -> dict[str, Any]:
+    """``model``'s (default: the main model's) mean PAI over the best baseline's on the
+    reported folds, with a 95% paired bootstrap interval, as flat manifest keys and one
+    sentence for the model card. The other learned models are not rivals."""
+    main = model or spec.model.kind
     pai = result.table(cutoff)["pai"].dropna()
-    rivals = pai.drop(main, errors="ignore")
+    rivals = pai.drop([spec.model.kind, *spec.model.challengers], errors="ignore")
     if main not in pai.index or rivals.empty:
         return {}
     best = str(rivals.idxmax())

@@ -4,6 +4,7 @@ A layer above ``jobs`` and below ``service`` / ``cli``: pure functions of a fore
 model's cells and the event history, returning JSON-able data.
 """
 
+from hotspots.publishing.plan_book import PlanBook, PlanInput, PlanQuery, parse_weights
 from hotspots.publishing.plan_context import AreaHistory, ReasonFn, history_reasons
 from hotspots.publishing.plan_document import build_plan, cells_to_boundary_geojson
 from hotspots.publishing.plan_io import (
@@ -24,7 +25,10 @@ from hotspots.publishing.plans import (
 
 __all__ = [
     "AreaHistory",
+    "PlanBook",
     "PlanBudget",
+    "PlanInput",
+    "PlanQuery",
     "ReasonFn",
     "build_plan",
     "cells_to_boundary_geojson",
@@ -33,6 +37,7 @@ __all__ = [
     "grow_areas",
     "history_reasons",
     "is_contiguous",
+    "parse_weights",
     "plan_suffix",
     "plan_to_bytes",
     "plan_to_geojson",

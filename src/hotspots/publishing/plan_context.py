@@ -29,6 +29,8 @@ TOP_HOURS = 3
 RECENT_PERIODS = 4
 """The 'recent' window of ``history_reasons``, in model periods."""
 UNITS = {"D": "day", "W": "week", "M": "month"}
+WITHHELD = "withheld"
+"""An area's ``when`` when its history has too few events to show (``min_events_shown``)."""
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,9 @@ def history_reasons(history: AreaHistory) -> list[str]:
         )
     found.sort(key=lambda pair: -pair[0])
     reasons = [text for _, text in found[:3]]
-    if not reasons:
-        reasons.append(f"forecast: {history.expected:.1f} expected next {unit}")
-    return reasons
+    return reasons or [forecast_reason(history)]
+
+
+def forecast_reason(history: AreaHistory) -> str:
+    """The reason that reads no past event: the forecast itself."""
+    return f"forecast: {history.expected:.1f} expected next {UNITS[history.freq]}"

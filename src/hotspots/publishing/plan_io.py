@@ -73,6 +73,7 @@ def plan_to_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
                 "when": week,
                 "when_of_day": day,
                 "reasons": " | ".join(area["reasons"]),
+                "suppressed": area.get("suppressed", False),
                 "cells": ";".join(area["cells"]),
             }
         )

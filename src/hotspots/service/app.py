@@ -30,29 +30,34 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotspots import __version__
-from hotspots.config import Settings, get_settings
-from hotspots.service import (
-    docs,
-    routes_cells,
-    routes_events,
-    routes_forecasts,
-    routes_health,
-    routes_models,
-    schemas,
-)
-from hotspots.service.audit import (
+from hotspots.access.audit import (
     client_request_id,
     encode_entry,
     encode_params,
     utc_timestamp,
 )
+from hotspots.config import Settings, get_settings
+from hotspots.service import (
+    docs,
+    map_page,
+    routes_cells,
+    routes_events,
+    routes_forecasts,
+    routes_health,
+    routes_models,
+    routes_plans,
+    schemas,
+)
 from hotspots.service.fast_path import FastLatestMiddleware
+from hotspots.service.fast_plans import FastPlansMiddleware
 from hotspots.service.headers import answer_headers
 from hotspots.service.limits import BodyLimitMiddleware, RateLimiter, UploadSlots
 from hotspots.service.metrics import ServiceMetrics, observe_request
 from hotspots.service.metrics import router as metrics_router
+from hotspots.service.plan_schemas import PlanFeatureCollection
 from hotspots.service.problems import add_problem_handlers, problem
 from hotspots.service.routes_forecasts import LATEST_PATH
+from hotspots.service.routes_plans import PLANS_PATH
 from hotspots.service.state import ServiceState, refresh_loop
 
 logger = logging.getLogger(__name__)
@@ -293,13 +298,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = state
-    _add_components(app, schemas.ForecastFeatureCollection)
+    _add_components(app, schemas.ForecastFeatureCollection, PlanFeatureCollection)
     app.state.redactions = _redactions(settings)
     add_problem_handlers(app)
-    for module in (routes_health, routes_forecasts, routes_cells, routes_models, routes_events):
+    for module in (
+        routes_health, routes_forecasts, routes_plans, routes_cells, routes_models, routes_events
+    ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(metrics_router)
     app.include_router(docs.router)
+    app.include_router(map_page.router)
     app.state.metrics = ServiceMetrics(state)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.upload_slots = UploadSlots()
@@ -307,5 +315,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     # inside the audit middleware too: both paths of /latest are audited the same way
     app.add_middleware(FastLatestMiddleware, route=_route(routes_forecasts.router, LATEST_PATH))
+    app.add_middleware(FastPlansMiddleware, route=_route(routes_plans.router, PLANS_PATH))
     app.add_middleware(AuditMiddleware, state=state)
     return app

@@ -8,7 +8,8 @@ the app untouched. A request is plain when:
 
 - it is a GET of exactly ``/v1/forecasts/latest``;
 - its query holds only the route's parameters, each at most once, unescaped, with values
-  FastAPI would accept as they are (``top=100``, ``format=geojson``, a bbox of decimals...);
+  FastAPI would accept as they are (``top=100``, ``format=geojson``, a bbox of decimals...),
+  as read by ``plain_query`` from the route's own declarations (no list of them here);
 - it carries one key (``Authorization: Bearer`` or ``X-API-Key``) that is valid, holds
   ``forecasts:read`` and is under its rate limit.
 
@@ -29,111 +30,44 @@ answer for answer.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hotspots.access.keys import KeyRecord
 from hotspots.errors import HotspotsError
-from hotspots.service.keys import KeyRecord
+from hotspots.service.auth import required_scopes
+from hotspots.service.plain_query import plain_parser
 from hotspots.service.problems import ProblemError, error_response
 from hotspots.service.routes_forecasts import (
-    BBOX_PATTERN,
     LATEST_PATH,
-    MODEL_NAME,
-    SCOPE,
     LatestQuery,
     answer_latest,
+    router,
 )
 
-_PLAIN = re.compile(r"[A-Za-z0-9._,:=&-]*")
-"""Query text with no escapes (``%``), no ``+`` (a space) and no ``;``: split as it reads."""
-_INT = re.compile(r"[1-9][0-9]{0,8}")
-_DECIMAL = re.compile(r"[0-9]{1,9}(\.[0-9]{1,12})?")
-_MODEL = re.compile(MODEL_NAME)
-_BBOX = re.compile(BBOX_PATTERN)
-_BOOLS = {"true": True, "t": True, "yes": True, "y": True, "on": True, "1": True}
-_BOOLS |= {"false": False, "f": False, "no": False, "n": False, "off": False, "0": False}
-_FORMATS = {"json": "json", "geojson": "geojson"}
 
+def latest_parser(route: BaseRoute) -> Callable[[bytes], LatestQuery | None]:
+    """A reader of plain ``latest`` queries derived from ``route``'s own declared query
+    parameters (``plain_query.plain_parser``: names, types, bounds, patterns, defaults), so
+    a parameter added to the route is read here with no second edit. None: FastAPI judges.
+    Cached per query string: dashboards poll the same few queries."""
+    kwargs_of = plain_parser(route)
 
-class _NotPlain(Exception):
-    """A value the fast path leaves to FastAPI to judge."""
-
-
-def _int(text: str) -> int:
-    if not _INT.fullmatch(text):
-        raise _NotPlain
-    return int(text)
-
-
-def _decimal(low: float, high: float) -> Callable[[str], float]:
-    """A parser of plain decimals in ``(low, high]``."""
-
-    def parse(text: str) -> float:
-        if not _DECIMAL.fullmatch(text) or not low < (value := float(text)) <= high:
-            raise _NotPlain
-        return value
+    @functools.lru_cache(maxsize=1024)
+    def parse(query_string: bytes) -> LatestQuery | None:
+        kwargs = kwargs_of(query_string)
+        return None if kwargs is None else LatestQuery(**kwargs)
 
     return parse
 
 
-def _matching(pattern: re.Pattern[str]) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        if not pattern.fullmatch(text):
-            raise _NotPlain
-        return text
-
-    return parse
-
-
-def _choice(options: dict[str, Any]) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        if text not in options:
-            raise _NotPlain
-        return options[text]
-
-    return parse
-
-
-_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    # query name: (LatestQuery field, parser of a plain value)
-    "model": ("model", _matching(_MODEL)),
-    "top": ("top", _int),
-    "area_km2": ("area_km2", _decimal(0.0, float("inf"))),
-    "coverage": ("coverage", _decimal(0.0, 1.0)),
-    "bbox": ("bbox", _matching(_BBOX)),
-    "within": ("within", _matching(re.compile(r".+"))),
-    "format": ("fmt", _choice(_FORMATS)),
-    "boundary": ("boundary", _choice(_BOOLS)),
-    "horizon": ("horizon", _int),
-}
-
-
-@functools.lru_cache(maxsize=1024)
-def parse_latest(query_string: bytes) -> LatestQuery | None:
-    """The parameters of a plain ``latest`` query, or None when FastAPI must judge it
-    (cached: dashboards poll the same few queries)."""
-    try:
-        text = query_string.decode("ascii")
-    except UnicodeDecodeError:
-        return None
-    if not _PLAIN.fullmatch(text):
-        return None
-    fields: dict[str, Any] = {}
-    for pair in text.split("&") if text else ():
-        name, sep, value = pair.partition("=")
-        known = _PARSERS.get(name)
-        if not sep or known is None or known[0] in fields:
-            return None
-        try:
-            fields[known[0]] = known[1](value)
-        except _NotPlain:
-            return None
-    return LatestQuery(**fields)
+LATEST_ROUTE = next(r for r in router.routes if getattr(r, "path", None) == LATEST_PATH)
+parse_latest = latest_parser(LATEST_ROUTE)
+"""``latest_parser`` of this package's ``latest`` route."""
 
 
 class PlainHeaders(NamedTuple):
@@ -192,6 +126,8 @@ class FastLatestMiddleware:
     def __init__(self, app: ASGIApp, route: BaseRoute) -> None:
         self.app = app
         self.route = route
+        self.parse = latest_parser(route)
+        self.scopes = required_scopes(route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -202,13 +138,13 @@ class FastLatestMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        query = parse_latest(scope.get("query_string", b""))
+        query = self.parse(scope.get("query_string", b""))
         if query is None:
             await self.app(scope, receive, send)
             return
         headers = plain_headers(scope["headers"])
-        record = self._admitted(scope, headers.key)
-        if record is None:
+        record = admitted(scope, headers.key, self.scopes)
+        if record is None or not take_token(scope, record):
             await self.app(scope, receive, send)
             return
         scope["route"] = self.route
@@ -226,16 +162,19 @@ class FastLatestMiddleware:
             response = error_response(Request(scope, receive), err)
         await response(scope, receive, send)
 
-    @staticmethod
-    def _admitted(scope: Scope, presented: str | None) -> KeyRecord | None:
-        """The key's record if it is valid, holds the scope and gets a token; else None."""
-        if presented is None:
-            return None
-        app_state = scope["app"].state
-        record = app_state.service.keys.authenticate(presented)
-        if record is None or not record.has(SCOPE):
-            return None
-        limiter = getattr(app_state, "limiter", None)
-        if limiter is not None and limiter.take(record.id) is not None:
-            return None
-        return record
+
+def admitted(scope: Scope, presented: str | None, scopes: tuple[str, ...]) -> KeyRecord | None:
+    """The key's record if it is valid and holds every one of the route's ``scopes``; else
+    None (and None for a route that demands no scope: FastAPI judges it). No token taken."""
+    if presented is None or not scopes:
+        return None
+    record = scope["app"].state.service.keys.authenticate(presented)
+    if record is None or not all(record.has(s) for s in scopes):
+        return None
+    return record
+
+
+def take_token(scope: Scope, record: KeyRecord) -> bool:
+    """Whether the key's rate limit gives a token now (a refusal spends none)."""
+    limiter = getattr(scope["app"].state, "limiter", None)
+    return limiter is None or limiter.take(record.id) is None

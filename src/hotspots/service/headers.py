@@ -27,18 +27,20 @@ _HTML = b"text/html"
 
 def answer_headers(headers: Iterable[RawHeader], request_id: RawHeader) -> list[RawHeader]:
     """``headers`` with the request id, ``nosniff``, ``Cache-Control: no-store`` unless one is
-    set, and the page policy on an HTML answer."""
+    set, and the page policy on an HTML answer whose route set none (``/map`` sets its own)."""
     out = list(headers)
-    cached = html = False
+    cached = html = own_policy = False
     for name, value in out:
         if name == b"cache-control":
             cached = True
         elif name == b"content-type" and value.startswith(_HTML):
             html = True
+        elif name == CSP[0]:
+            own_policy = True
     out.append(request_id)
     out.append(NOSNIFF)
     if not cached:
         out.append(NO_STORE)
-    if html:
+    if html and not own_policy:
         out.append(CSP)
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import typing
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -225,23 +226,39 @@ def add_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
 
-def _query_names(dependant: Dependant) -> set[str]:
-    names = {str(f.alias) for f in dependant.query_params}
+def _is_list(annotation: Any) -> bool:
+    """Whether a parameter's type is a list (``list[str]``, ``list[str] | None``)."""
+    if typing.get_origin(annotation) in (list, tuple, set):
+        return True
+    return any(_is_list(a) for a in typing.get_args(annotation) if a is not type(None))
+
+
+def _query_names(dependant: Dependant, *, repeatable: bool = False) -> set[str]:
+    """The route's query parameter names (``repeatable``: only those declared as lists)."""
+    names = {
+        str(f.alias)
+        for f in dependant.query_params
+        if not repeatable or _is_list(f.field_info.annotation)
+    }
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
+        names |= _query_names(sub, repeatable=repeatable)
     return names
 
 
 async def reject_unknown_query(request: Request) -> None:
     """Dependency: 422 naming any query parameter the route does not declare, or one given
-    more than once (``top=5&top=50`` would otherwise silently serve the last)."""
+    more than once that is not declared as a list (``top=5&top=50`` would otherwise
+    silently serve the last)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
     names = [k for k, _ in request.query_params.multi_items()]
+    twice = None
     if len(names) != len(set(names)):
-        twice = next(k for k in names if names.count(k) > 1)
+        many = _query_names(dependant, repeatable=True)
+        twice = next((k for k in names if names.count(k) > 1 and k not in many), None)
+    if twice is not None:
         raise ProblemError(
             422, f"query parameter {twice!r} is given {names.count(twice)} times; give it once"
         )

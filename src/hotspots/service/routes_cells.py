@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from hotspots.grid import cells_resolution, text_to_cell
+from hotspots.publishing.served import Served
+from hotspots.publishing.snapshot import iso_local
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import VARY
 from hotspots.service.problems import (
@@ -20,8 +22,6 @@ from hotspots.service.problems import (
 )
 from hotspots.service.routes_forecasts import SCOPE, served_model
 from hotspots.service.schemas import DATA_THROUGH, Interval, ModelRef, Period, Strict
-from hotspots.service.snapshot import iso_local
-from hotspots.service.state import Served
 
 router = APIRouter(
     tags=["cells"],

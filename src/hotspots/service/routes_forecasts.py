@@ -18,12 +18,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from hotspots.errors import ConfigError
+from hotspots.publishing.served import Served
 from hotspots.registry.manifest import NAME_PATTERN
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import cached_answer
 from hotspots.service.problems import ProblemError, problem_response, reject_unknown_query
 from hotspots.service.schemas import AreaList, ForecastDocument, ForecastFeatureCollection, ref
-from hotspots.service.state import Served, ServiceState
+from hotspots.service.state import ServiceState
 
 JSON_TYPE = "application/json"
 GEOJSON_TYPE = "application/geo+json"

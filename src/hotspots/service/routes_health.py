@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
+from hotspots.publishing.snapshot import iso_local, iso_utc
 from hotspots.service.auth import authenticate, presented_key
 from hotspots.service.limits import check_rate
 from hotspots.service.problems import (
@@ -19,7 +20,6 @@ from hotspots.service.problems import (
     scrub,
     validation_response,
 )
-from hotspots.service.snapshot import iso_local, iso_utc
 from hotspots.service.state import ServiceState
 
 router = APIRouter(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict
 
 from hotspots.errors import IntegrityError
+from hotspots.publishing.snapshot import iso_local
 from hotspots.registry import model_card
 from hotspots.registry.manifest import NAME_PATTERN
 from hotspots.service.auth import auth_responses, require
@@ -21,7 +22,6 @@ from hotspots.service.problems import (
     scrub,
     validation_response,
 )
-from hotspots.service.snapshot import iso_local
 from hotspots.service.state import ServiceState
 
 logger = logging.getLogger(__name__)

@@ -1,5 +1,8 @@
 """What the service serves: one immutable ``Served`` per model name, swapped atomically.
 
+``Served`` is built by publishing (``hotspots.publishing.served.build_served``): the service
+loads models and events and swaps what publishing made; it builds no panel itself.
+
 A request reads ``state.served`` once and answers from that mapping alone, so a promote
 that swaps the mapping (one reference assignment) never mixes two versions in a response.
 
@@ -16,70 +19,29 @@ import contextlib
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pyarrow.parquet as pq
 
+from hotspots.access.audit import AUDIT_FILE, AuditLog
+from hotspots.access.keys import KEYS_FILE, KeyStore
 from hotspots.atomic import prune_temp
 from hotspots.config import Settings
-from hotspots.errors import ConfigError, DataValidationError, HotspotsError, ModelNotFoundError
-from hotspots.features import Panel, events_to_panel
-from hotspots.forecasters import Forecaster
-from hotspots.grid import StudyArea
+from hotspots.errors import ConfigError, HotspotsError, ModelNotFoundError
 from hotspots.ingest import is_event_table
-from hotspots.jobs.data import (
-    LoadedEvents,
-    event_options,
-    ingest_options,
-    load_events,
-    whole_periods_end,
-    whole_periods_start,
-)
-from hotspots.jobs.fit_check import check_events_fit
-from hotspots.registry import LoadedModel, Registry
-from hotspots.service.audit import AUDIT_FILE, AuditLog
+from hotspots.jobs.data import LoadedEvents, event_options, ingest_options, load_events
+from hotspots.publishing import PlanBook, PlanBudget
+from hotspots.publishing.served import Served, build_plans, build_served
+from hotspots.publishing.snapshot import View
+from hotspots.publishing.snapshot_store import SnapshotStore
+from hotspots.registry import Registry
 from hotspots.service.event_store import INCOMING, EventStore
-from hotspots.service.keys import KEYS_FILE, KeyStore
-from hotspots.service.publish import areas_from_boundary_file, publish_forecast
-from hotspots.service.snapshot import Snapshot
-from hotspots.service.snapshot_store import SnapshotStore, as_of_key
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, eq=False)
-class Served:
-    """One model version as served: the model, its snapshot and each cell's recent counts.
-
-    ``positions[h][i]`` is the rank position (0 = rank 1) in period ``h`` of the model's
-    ``i``-th cell; ``history`` holds the target counts per model cell (rows) of the
-    ``history_periods`` periods before ``as_of``.
-    """
-
-    name: str
-    version: str
-    model: Forecaster
-    manifest: Mapping[str, Any]
-    snapshot: Snapshot
-    positions: tuple[npt.NDArray[np.int64], ...]
-    history: npt.NDArray[np.int64]
-    history_periods: tuple[pd.Timestamp, ...]
-
-    @property
-    def label(self) -> str:
-        """``name/version``, as the audit log records it."""
-        return f"{self.name}/{self.version}"
-
-    @property
-    def cells(self) -> npt.NDArray[np.uint64]:
-        """The model's study cells, sorted."""
-        return np.asarray(self.model.cells_, dtype=np.uint64)
 
 
 class EventCache:
@@ -118,98 +80,6 @@ class EventCache:
         return replace(base, events=both.reset_index(drop=True))
 
 
-def history_panel(model: Forecaster, events: pd.DataFrame) -> tuple[Panel, pd.Timestamp]:
-    """The model's study cells counted over the events' whole periods, and the ``as_of``
-    that follows them (the next forecast to publish)."""
-    freq = model.freq_
-    as_of = whole_periods_end(events, freq)
-    start = whole_periods_start(events, freq)
-    if start >= as_of:
-        raise DataValidationError(
-            f"the events cover no whole {freq} period (first {start.date()}, as_of {as_of.date()})"
-        )
-    area = StudyArea(np.asarray(model.cells_, dtype=np.uint64), model.resolution_)
-    panel = events_to_panel(events, freq=freq, study_area=area, start=start, end=as_of)
-    return panel, as_of
-
-
-def recent_counts(
-    panel: Panel, cells: npt.NDArray[np.uint64], target: tuple[str, ...], n: int
-) -> tuple[npt.NDArray[np.int64], tuple[pd.Timestamp, ...]]:
-    """Target counts per cell (rows aligned to ``cells``) of the panel's last ``n`` periods."""
-    idx = [panel.categories.index(c) for c in target if c in panel.categories]
-    take = slice(max(0, len(panel.periods) - n), len(panel.periods))
-    counts = panel.counts[idx, take].sum(axis=0, dtype=np.int64).T  # (n_cells, n)
-    out = np.zeros((cells.size, counts.shape[1]), dtype=np.int64)
-    found = StudyArea(panel.cells, panel.resolution).index_of(cells)
-    out[found >= 0] = counts[found[found >= 0]]
-    return out, tuple(pd.Timestamp(p) for p in panel.periods[take])
-
-
-def named_areas(model: Forecaster, settings: Settings) -> dict[str, npt.NDArray[np.bool_]]:
-    """The configured named areas as masks over the model's cells (none when unset)."""
-    if settings.areas_path is None:
-        return {}
-    return areas_from_boundary_file(
-        settings.areas_path, settings.areas_field, model.cells_, model.resolution_
-    )
-
-
-def _issued_at(store: SnapshotStore, name: str, version: str, as_of: pd.Timestamp) -> Any:
-    """The issue time of a saved snapshot of this version and ``as_of`` (None: publish new),
-    so restarts and sibling workers serve the same bytes and ETag."""
-    try:
-        metas = store.list(name)
-    except (HotspotsError, OSError, ValueError):
-        return None
-    key = as_of_key(as_of)
-    same = [m for m in metas if m.get("version") == version and m.get("as_of") == key]
-    return same[-1]["issued_at"] if same else None
-
-
-def build_served(
-    name: str, loaded: LoadedModel, events: LoadedEvents, settings: Settings, store: SnapshotStore
-) -> Served:
-    """Publish the next forecast of a loaded model from ``events`` and save it for replay."""
-    model = loaded.forecaster
-    for warning in check_events_fit(model, events.events, loaded.manifest):
-        logger.warning("model %r: %s", name, warning)
-    panel, as_of = history_panel(model, events.events)
-    options: dict[str, Any] = {
-        "name": name,
-        "version": loaded.version,
-        "as_of": as_of,
-        "horizon": settings.forecast_horizon,
-        "min_events_shown": settings.min_events_shown,
-        "areas": named_areas(model, settings),
-    }
-    with store.publishing(name):  # a sibling worker publishing it now saves first
-        issued = _issued_at(store, name, loaded.version, as_of)
-        snapshot = publish_forecast(model, panel, issued_at=issued, **options)
-        try:
-            store.save(snapshot)
-        except ConfigError:  # the events changed since that issue: this is a new forecast
-            snapshot = publish_forecast(model, panel, **options)
-            store.save(snapshot)
-    cells = np.asarray(model.cells_, dtype=np.uint64)
-    positions = []
-    for table in snapshot.tables:
-        pos = np.empty(cells.size, dtype=np.int64)
-        pos[table.order] = np.arange(cells.size, dtype=np.int64)
-        positions.append(pos)
-    history, periods = recent_counts(panel, cells, model.target_, settings.history_periods)
-    return Served(
-        name=name,
-        version=loaded.version,
-        model=model,
-        manifest=loaded.manifest,
-        snapshot=snapshot,
-        positions=tuple(positions),
-        history=history,
-        history_periods=periods,
-    )
-
-
 class ServiceState:
     """Everything the app shares: settings, registry, keys, audit log and what is served."""
 
@@ -229,6 +99,9 @@ class ServiceState:
         self._pointer_errors: dict[str, str] = {}
         """The last logged error reading each model's current version (logged once)."""
         self._swap = threading.Lock()
+        self.plans: PlanBook[View] | None = None
+        """The patrol plans of what is served (None: nothing served, or see plan_failure)."""
+        self.plan_failure: str | None = None
 
     @property
     def served(self) -> Mapping[str, Served]:
@@ -249,10 +122,12 @@ class ServiceState:
             logger.warning("removed %d file(s) a killed process left half-written", left)
         generation = self.events.generation()
         models = self.registry.list_models()
-        served, failures = self._publish_each({m.name: None for m in models if m.current})
+        events = EventCache(self.settings.events_path, self.events)
+        served, failures = self._publish_each({m.name: None for m in models if m.current}, events)
         failures |= {m.name: "no current version (promote one)" for m in models if not m.current}
         with self._swap:
             self._served = MappingProxyType(served)
+            self._publish_plans(events)
             self.failures = MappingProxyType(failures)
             self._tried = MappingProxyType({m.name: m.current for m in models})
             self.published = generation
@@ -273,8 +148,10 @@ class ServiceState:
         with self._swap:
             generation = self.events.generation()
             versions = self.wanted()
-            fresh, failed = self._publish_each(versions)
+            events = EventCache(self.settings.events_path, self.events)
+            fresh, failed = self._publish_each(versions, events)
             self._served = MappingProxyType({**self._served, **fresh})
+            self._publish_plans(events)
             self.failures = MappingProxyType(
                 {
                     k: v
@@ -324,11 +201,10 @@ class ServiceState:
         return self.events.generation() != self.published or self.wanted() != dict(self._tried)
 
     def _publish_each(
-        self, versions: Mapping[str, str | None]
+        self, versions: Mapping[str, str | None], events: EventCache
     ) -> tuple[dict[str, Served], dict[str, str]]:
         """Load (``None``: the current version) and publish each model from the events as
         they are now; the ones built, and why each other one could not be."""
-        events = EventCache(self.settings.events_path, self.events)
         built: dict[str, Served] = {}
         failed: dict[str, str] = {}
         for name, version in versions.items():
@@ -340,6 +216,27 @@ class ServiceState:
                 logger.error("model %r not published: %s", name, err)
                 failed[name] = f"{type(err).__name__}: {err}"
         return built, failed
+
+    def _publish_plans(self, events: EventCache) -> None:
+        """The patrol plans of every served model (the default budget built now), from the
+        events of the first; a failure is logged and leaves no plan (the forecasts stand)."""
+        served = self._served
+        self.plans, self.plan_failure = None, None
+        if not served:
+            return
+        default = PlanBudget(self.settings.plan_areas, self.settings.plan_max_area_km2)
+        try:
+            first = events.get(served[min(served)].manifest).events
+            self.plans = build_plans(
+                served,
+                first,
+                default,
+                pack=View.of,
+                min_events_shown=self.settings.min_events_shown,
+            )
+        except (HotspotsError, OSError, ValueError) as err:
+            logger.error("no patrol plan published: %s", err)
+            self.plan_failure = f"{type(err).__name__}: {err}"
 
     def _base_ids(self) -> pd.Series:
         """Event ids of the configured events (the posted ones are the store's own)."""
@@ -358,10 +255,12 @@ class ServiceState:
         with self._swap:
             loaded = self.registry.load(name, version)  # checks every file's checksum
             label = loaded.version
-            source = EventCache(self.settings.events_path, self.events).get(loaded.manifest)
+            events = EventCache(self.settings.events_path, self.events)
+            source = events.get(loaded.manifest)
             fresh = build_served(name, loaded, source, self.settings, self.store)
             self.registry.promote(name, label)
             self._served = MappingProxyType({**self._served, name: fresh})
+            self._publish_plans(events)
             self.failures = MappingProxyType({k: v for k, v in self.failures.items() if k != name})
             self._tried = MappingProxyType({**self._tried, name: label})
         logger.info("promoted and now serving %s", fresh.label)

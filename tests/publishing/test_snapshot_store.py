@@ -13,9 +13,9 @@ from hotspots.errors import ConfigError, IntegrityError, ModelNotFoundError
 from hotspots.features import Panel
 from hotspots.forecasters import HistoricalMean
 from hotspots.grid import grid_disk_cells
-from hotspots.service.publish import publish_forecast
-from hotspots.service.snapshot import Snapshot
-from hotspots.service.snapshot_store import SnapshotStore, as_of_key, issued_key
+from hotspots.publishing.forecast_document import publish_forecast
+from hotspots.publishing.snapshot import Snapshot
+from hotspots.publishing.snapshot_store import SnapshotStore, as_of_key, issued_key
 
 AS_OF = "2024-01-29"
 

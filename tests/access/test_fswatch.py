@@ -6,23 +6,16 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from served_env import Env, key_store, settings_of
 
+from hotspots.access import fswatch, keys
+from hotspots.access.fswatch import FolderWatch, event_masks
+from hotspots.access.keys import KeyRecord, KeyStore
 from hotspots.errors import IntegrityError
-from hotspots.service import fswatch, keys
-from hotspots.service.app import create_app
-from hotspots.service.fswatch import FolderWatch, event_masks
-from hotspots.service.keys import KeyRecord, KeyStore
-
-with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="inotify is Linux's; elsewhere keys are stat'd"
@@ -195,22 +188,6 @@ def test_a_watched_store_writes_from_the_file_even_without_an_event(
     other, _ = cli.create("other host", ["forecasts:read"])
     mine, _ = server.create("here", ["events:write"])
     assert {r.id for r in KeyStore(server.path).list()} == {first.id, other.id, mine.id}
-
-
-def test_a_key_revoked_by_another_process_is_refused_by_the_running_app(env_copy: Env) -> None:
-    auth = {"Authorization": f"Bearer {env_copy.read}"}
-    plain = "/v1/forecasts/latest?top=3"  # answered by the fast path
-    routed = "/v1/forecasts/latest?top=3&format=json&top2=1"  # by FastAPI (422 if admitted)
-    with TestClient(create_app(settings_of(env_copy.root))) as c:
-        store: KeyStore = c.app.state.service.keys  # type: ignore[attr-defined]
-        assert store._watch is not None or not sys.platform.startswith("linux")
-        assert c.get(plain, headers=auth).status_code == 200
-        assert c.get(routed, headers=auth).status_code == 422
-        key_id = next(r.id for r in key_store(env_copy.root).list() if r.has("forecasts:read"))
-        key_store(env_copy.root).revoke(key_id)  # `hotspots keys revoke`
-        assert c.get(plain, headers=auth).status_code == 401
-        assert c.get(routed, headers=auth).status_code == 401
-    assert store._watch is None  # closed with the app
 
 
 @linux_only

@@ -19,10 +19,10 @@ from shapely.geometry import Point, Polygon, box
 from hotspots.errors import ConfigError
 from hotspots.features import Panel
 from hotspots.forecasters import HistoricalMean, LightGBMForecaster
+from hotspots.forecasters.explain import describe_feature, target_label
 from hotspots.grid import cells_area_km2, cells_to_latlng, grid_disk_cells
-from hotspots.service import snapshot as snapshot_module
-from hotspots.service.drivers import describe_feature, lgbm_contributions, target_label
-from hotspots.service.publish import (
+from hotspots.publishing import snapshot as snapshot_module
+from hotspots.publishing.forecast_document import (
     areas_from_boundary_file,
     poisson_interval,
     publish_forecast,
@@ -314,7 +314,7 @@ def lgbm(year_panel: Panel) -> LightGBMForecaster:
 
 def test_drivers_follow_the_largest_positive_contributions(lgbm, year_panel: Panel) -> None:  # type: ignore[no-untyped-def]
     snap = publish_forecast(lgbm, year_panel, name="m", version="1", as_of="2023-11-27")
-    X, contrib = lgbm_contributions(lgbm, year_panel, "2023-11-27", 1)
+    X, contrib = lgbm.contributions(year_panel, "2023-11-27", 1)
     # the matrix is the one predict scored
     predicted = lgbm.predict(year_panel, "2023-11-27")["expected_count"].to_numpy()
     np.testing.assert_allclose(lgbm.booster_.predict(X), predicted, rtol=1e-9)
@@ -352,24 +352,6 @@ def test_common_views_are_prebuilt(lgbm, year_panel: Panel) -> None:  # type: ig
     cached = {key[0] for key in snap._cache}
     assert cached == {10, 25, 50, 100, 250}
     assert len(json.loads(snap.view(top=25).bytes)["hotspots"]) == 25
-
-
-def test_describe_feature_sentences() -> None:
-    def say(name: str, value: float, hidden: bool = False) -> str:
-        _, f = describe_feature(name, target="Robbery", unit="week", categories=("Vehicle Crime",))
-        return f(value, hidden)
-
-    assert say("target_sum_4", 3.0) == "3 Robbery in this cell in the last 4 weeks"
-    assert say("target_sum_4", 3.0, True) == "recent Robbery in this cell"
-    assert say("target_mean_all", 0.4) == "high long-run level of Robbery here"
-    assert say("ring1_sum_4", 7.0) == "recent Robbery in the neighbouring cells"
-    assert say("near_repeat_k1_last_7d", 2.0) == "2 Robbery nearby in the last 7 days (near repeat)"
-    assert say("rel_vehicle_crime_sum_4", 1.0) == "recent Vehicle Crime here"
-    assert say("holidays_in_period", 1.0) == "public holiday in the period"
-    assert say("week_of_year", 12.0) == "seasonal pattern of Robbery for this time of year"
-    assert say("cov_bars", 4.0) == "bars nearby (4)"
-    assert target_label(("A", "B"), ("A", "B")) == "crime"
-    assert target_label(("A", "B", "C"), ("A", "B", "C", "D")) == "A, B and C"
 
 
 def test_publishing_15000_cells_is_fast() -> None:

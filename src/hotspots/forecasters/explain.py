@@ -1,12 +1,16 @@
-"""Why a cell ranks high: readable reasons ("drivers") computed once, at publish time.
+"""Why a cell ranks high: the readable reasons every forecaster gives through ``explain``.
 
-For ``LightGBMForecaster`` the drivers are the features with the largest positive
-per-prediction contributions (SHAP values on the log scale of the Poisson model, from
-``booster_.predict(X, pred_contrib=True)``), each turned into a sentence. Features that read
-the same (``month_sin`` and ``week_cos`` are both "seasonal pattern") count once. A baseline
-has no per-cell contributions, so its one driver describes the method.
+``Forecaster.explain(panel, as_of, horizon, hide_counts=...)`` returns ``Reasons``: up to
+``MAX_REASONS`` sentences per (period, cell). Each model says it its own way:
 
-Cells whose history is suppressed (too few events to show) get sentences without counts.
+- LightGBM: the features with the largest positive per-prediction contributions (SHAP values
+  on the log scale of the Poisson model), each turned into a sentence; features that read the
+  same (``month_sin`` and ``week_cos`` are both "seasonal pattern") count once.
+- The baselines: one sentence naming the method, "high" or "low" against the study mean.
+- hawkes: the share of the cell's rate that is background and near-repeat excitation.
+- ensemble: its members' reasons, the heaviest member's first.
+
+Cells whose counts are hidden (too few events to show) get sentences without counts.
 """
 
 from __future__ import annotations
@@ -18,31 +22,37 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from hotspots.features import Panel
+from hotspots.errors import ConfigError
 from hotspots.features.matrix import feature_slug
-from hotspots.forecasters import Forecaster, LightGBMForecaster
 
-MAX_DRIVERS = 3
+MAX_REASONS = 3
 """Reasons shown per cell."""
 
-_UNITS = {"W": "week", "M": "month", "D": "day"}
+UNITS = {"W": "week", "M": "month", "D": "day"}
 _NEAR_REPEAT_SPAN = {"7d": "7 days", "1d": "day", "month": "month"}
 
 Sentence = Callable[[float, bool], str]
-"""``(feature value, suppressed) -> sentence``."""
+"""``(feature value, counts hidden) -> sentence``."""
+Texts = tuple[tuple[tuple[str, ...], ...], ...]
+"""``texts[h][i]``: the sentences of period ``h`` and cell ``i``."""
 
 
 @dataclass(frozen=True)
-class Drivers:
-    """Drivers of every (period, cell) of a forecast, in the model's cell order.
+class Reasons:
+    """Reasons for every (period, cell) of a forecast, in the model's cell order.
 
-    ``features[h, i]`` holds up to ``MAX_DRIVERS`` feature positions (into ``names``, -1 =
-    none) and ``texts[h][i]`` the sentences; baselines have no features (all -1).
+    ``texts[h][i]`` are up to ``MAX_REASONS`` sentences; ``features[h, i]`` the positions in
+    ``names`` of the model features behind them (-1 = none: a model without features).
     """
 
     names: tuple[str, ...]
     features: npt.NDArray[np.int16]
-    texts: tuple[tuple[tuple[str, ...], ...], ...]
+    texts: Texts
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(horizon, n_cells)``."""
+        return len(self.texts), len(self.texts[0]) if self.texts else 0
 
 
 def target_label(target: Sequence[str], categories: Sequence[str]) -> str:
@@ -52,6 +62,16 @@ def target_label(target: Sequence[str], categories: Sequence[str]) -> str:
     if len(target) == 1:
         return target[0]
     return f"{', '.join(target[:-1])} and {target[-1]}"
+
+
+def hidden_mask(hide_counts: npt.ArrayLike | None, n_cells: int) -> npt.NDArray[np.bool_]:
+    """``hide_counts`` as a boolean mask over the model's cells (None: nothing hidden)."""
+    if hide_counts is None:
+        return np.zeros(n_cells, dtype=bool)
+    mask = np.asarray(hide_counts, dtype=bool)
+    if mask.shape != (n_cells,):
+        raise ConfigError(f"hide_counts has shape {mask.shape}; the model has {n_cells} cells")
+    return mask
 
 
 def _count(value: float) -> str:
@@ -135,19 +155,6 @@ def describe_feature(
     return name, lambda v, s: f"feature {name} ({v:.3g})"
 
 
-def lgbm_contributions(
-    model: LightGBMForecaster, panel: Panel, as_of: object, horizon: int
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]:
-    """The feature matrix ``predict`` builds and its contributions, both ``(h * n, f)``.
-
-    The last contribution column (the bias) is dropped. Uses the model's own feature builder
-    so the rows are exactly those ``predict`` scores.
-    """
-    X = model.feature_matrix(panel, as_of, horizon)
-    contrib = np.asarray(model.booster_.predict(X, pred_contrib=True), dtype=np.float64)
-    return X, contrib[:, :-1]
-
-
 def _top_distinct(
     order: npt.NDArray[np.int64], positive: npt.NDArray[np.bool_], groups: list[str]
 ) -> list[int]:
@@ -159,63 +166,85 @@ def _top_distinct(
         if groups[j] not in seen:
             seen.add(groups[j])
             chosen.append(j)
-            if len(chosen) == MAX_DRIVERS:
+            if len(chosen) == MAX_REASONS:
                 break
     return chosen
 
 
-def lgbm_drivers(
-    model: LightGBMForecaster,
-    panel: Panel,
-    as_of: object,
+def contribution_reasons(
+    names: Sequence[str],
+    X: npt.NDArray[np.float32],
+    contrib: npt.NDArray[np.float64],
+    *,
+    label: str,
+    unit: str,
+    categories: Sequence[str],
     horizon: int,
-    suppressed: npt.NDArray[np.bool_],
-) -> Drivers:
-    """Up to three sentences per (period, cell) from the largest positive contributions."""
-    X, contrib = lgbm_contributions(model, panel, as_of, horizon)
-    names = tuple(model.feature_names_)
-    label = target_label(model.target_, model.categories_)
-    makers = [
-        describe_feature(n, target=label, unit=_UNITS[model.freq_], categories=model.categories_)
-        for n in names
-    ]
+    hidden: npt.NDArray[np.bool_],
+) -> Reasons:
+    """Up to three sentences per row of ``X`` (``horizon * n`` rows, period-major) from the
+    largest positive contributions (``contrib``: one column per feature, no bias)."""
+    makers = [describe_feature(n, target=label, unit=unit, categories=categories) for n in names]
     groups, sentences = [g for g, _ in makers], [f for _, f in makers]
-    depth = min(len(names), 4 * MAX_DRIVERS)  # enough candidates to skip look-alikes
+    depth = min(len(names), 4 * MAX_REASONS)  # enough candidates to skip look-alikes
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :depth]
     top = np.take_along_axis(contrib, order, axis=1)
-    n = model.cells_.size
-    features = np.full((X.shape[0], MAX_DRIVERS), -1, dtype=np.int16)
-    hidden = np.tile(np.asarray(suppressed, dtype=bool), horizon).tolist()
+    n = hidden.size
+    features = np.full((X.shape[0], MAX_REASONS), -1, dtype=np.int16)
+    hide = np.tile(hidden, horizon).tolist()
     texts = []
     for row, (o, pos) in enumerate(zip(order, top > 0, strict=True)):
         chosen = _top_distinct(o, pos, groups)
         features[row, : len(chosen)] = chosen
-        texts.append(tuple(sentences[j](float(X[row, j]), hidden[row]) for j in chosen))
+        texts.append(tuple(sentences[j](float(X[row, j]), hide[row]) for j in chosen))
     per_period = tuple(tuple(texts[h * n : (h + 1) * n]) for h in range(horizon))
-    return Drivers(names, features.reshape(horizon, n, MAX_DRIVERS), per_period)
+    return Reasons(tuple(names), features.reshape(horizon, n, MAX_REASONS), per_period)
 
 
-_METHODS = {
-    "historical_mean": "average of {target} over {window} (historical mean)",
-    "rolling_mean": "average of {target} over {window} (rolling mean)",
-    "last_period": "{target} in this cell in the last {unit} (last period)",
-    "prospective": "recent {target} in and around this cell (prospective hotspotting)",
-    "kde": "density of recent {target} around this cell (kernel density)",
-}
+def relative_risk(mean: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``mean / mean.mean()``; all ones when nothing is expected anywhere."""
+    average = float(mean.mean()) if mean.size else 0.0
+    return mean / average if average > 0 else np.ones_like(mean)
 
 
-def baseline_drivers(
-    model: Forecaster, relative_risk: npt.NDArray[np.float64], horizon: int
-) -> Drivers:
-    """One sentence per cell naming the method; "high"/"low" against the study mean."""
-    label = target_label(model.target_, model.categories_)
-    unit = _UNITS[model.freq_]
-    window = getattr(model, "window", None)
-    span = "the whole history" if window is None else f"the last {window} {unit}s"
-    template = _METHODS.get(model.name, "forecast of {target} by " + model.name)
-    text = template.format(target=label, window=span, unit=unit)
-    rr = np.asarray(relative_risk).reshape(horizon, -1)
+def level_reasons(text: str, mean: npt.NDArray[np.float64]) -> Reasons:
+    """One sentence per cell, "high <text>" or "low <text>" against each period's study
+    mean of ``mean`` (``(horizon, n_cells)``)."""
+    rows = np.asarray(mean, dtype=np.float64)
     high, low = (f"high {text}",), (f"low {text}",)
-    texts = tuple(tuple(high if r >= 1.0 else low for r in row.tolist()) for row in rr)
-    features = np.full((*rr.shape, MAX_DRIVERS), -1, dtype=np.int16)
-    return Drivers((), features, texts)
+    texts = tuple(
+        tuple(high if r >= 1.0 else low for r in relative_risk(row).tolist()) for row in rows
+    )
+    features = np.full((*rows.shape, MAX_REASONS), -1, dtype=np.int16)
+    return Reasons((), features, texts)
+
+
+def merge_reasons(parts: Sequence[Reasons]) -> Reasons:
+    """Several models' reasons for the same cells, the first part's first: per cell, the
+    sentences taken in turn from each part, repeats dropped, at most ``MAX_REASONS``."""
+    horizon, n = parts[0].shape
+    names: list[str] = []
+    offsets = []
+    for part in parts:
+        offsets.append(len(names))
+        names.extend(part.names)
+    features = np.full((horizon, n, MAX_REASONS), -1, dtype=np.int16)
+    texts = []
+    for h in range(horizon):
+        row = []
+        for i in range(n):
+            # sentence and feature of every part's k-th reason, for k = 0, 1, ...
+            turns = [
+                (part.texts[h][i][k], int(part.features[h, i, k]), offsets[p])
+                for k in range(MAX_REASONS)
+                for p, part in enumerate(parts)
+                if k < len(part.texts[h][i])
+            ]
+            chosen: list[str] = []
+            for text, j, offset in turns:
+                if text not in chosen and len(chosen) < MAX_REASONS:
+                    features[h, i, len(chosen)] = j + offset if j >= 0 else -1
+                    chosen.append(text)
+            row.append(tuple(chosen))
+        texts.append(tuple(row))
+    return Reasons(tuple(names), features, tuple(texts))

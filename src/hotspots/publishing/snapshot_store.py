@@ -29,7 +29,7 @@ import pandas as pd
 from hotspots.atomic import atomic_path, file_lock, write_text
 from hotspots.errors import ConfigError, IntegrityError, ModelNotFoundError
 from hotspots.features.panel import to_timestamp
-from hotspots.service.snapshot import Snapshot, iso_local, iso_utc, strong_etag
+from hotspots.publishing.snapshot import Snapshot, iso_local, iso_utc, strong_etag
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _META = ".meta.json"

@@ -6,7 +6,7 @@ atomically; a running server picks up changes (``hotspots keys revoke``, an edit
 next request on. It reloads the file when its stat signature changed, and stats it at each
 call, or, in a server (``KeyStore.watch``), only when an inotify watch on its folder saw
 something happen there, and at least every ``RECHECK_SECONDS`` for what inotify cannot see
-(``hotspots.service.fswatch``).
+(``hotspots.access.fswatch``).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hotspots.access.fswatch import FolderWatch
 from hotspots.atomic import atomic_path
 from hotspots.errors import ConfigError, IntegrityError
-from hotspots.service.fswatch import FolderWatch
 
 logger = logging.getLogger(__name__)
 

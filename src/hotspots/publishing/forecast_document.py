@@ -4,7 +4,7 @@
     snapshot.view(top=25).bytes            # pre-built: the endpoint only picks bytes
     snapshot.view(coverage=0.01, within="North", fmt="geojson")
 
-See ``hotspots.service.snapshot`` for the JSON / GeoJSON shapes.
+See ``hotspots.publishing.snapshot`` for the JSON / GeoJSON shapes.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from scipy.stats import poisson
 from hotspots.errors import ConfigError, DataValidationError
 from hotspots.evaluation import rank_cells
 from hotspots.features import Panel, period_range
-from hotspots.forecasters import Forecaster, LightGBMForecaster, origin_of
+from hotspots.forecasters import Forecaster, origin_of
+from hotspots.forecasters.explain import MAX_REASONS, Reasons, relative_risk
 from hotspots.grid import (
     StudyArea,
     cell_to_polygon,
@@ -30,8 +31,7 @@ from hotspots.grid import (
     cells_to_latlng,
     cells_to_strings,
 )
-from hotspots.service.drivers import MAX_DRIVERS, Drivers, baseline_drivers, lgbm_drivers
-from hotspots.service.snapshot import (
+from hotspots.publishing.snapshot import (
     PREBUILT_TOPS,
     RankedPeriod,
     Snapshot,
@@ -57,12 +57,6 @@ def poisson_interval(mean: npt.ArrayLike) -> tuple[npt.NDArray[np.int32], npt.ND
     mu = np.asarray(mean, dtype=np.float64)
     low, high = (poisson.ppf(q, mu) for q in INTERVAL)
     return np.nan_to_num(low).astype(np.int32), np.nan_to_num(high).astype(np.int32)
-
-
-def relative_risk(mean: FloatArray) -> FloatArray:
-    """``mean / mean.mean()``; all ones when nothing is expected anywhere."""
-    average = float(mean.mean()) if mean.size else 0.0
-    return mean / average if average > 0 else np.ones_like(mean)
 
 
 def publish_forecast(
@@ -105,7 +99,7 @@ def publish_forecast(
     events = history_events(panel, cells, model.target_, origin.history_end)
     suppressed = events < int(min_events_shown)
     rr = np.stack([relative_risk(row) for row in mean])
-    drivers = explain(model, panel, as_of, horizon, suppressed, rr)
+    drivers = model.explain(panel, as_of, horizon, hide_counts=suppressed)
     lat, lng = cells_to_latlng(cells)
     area = cells_area_km2(cells)
     starts = pd.DatetimeIndex(origin.targets)
@@ -139,7 +133,7 @@ def publish_forecast(
         geojson=View(b"", b"", ""),
         areas=_area_masks(areas or {}, cells),
         _props=tuple(cell_fragments(t, strings) for t in tables),
-        _feature_props=tuple(feature_fragments(t, strings, MAX_DRIVERS) for t in tables),
+        _feature_props=tuple(feature_fragments(t, strings, MAX_REASONS) for t in tables),
         _geoms=_geometry_fragments(cells),
     )
     everything = np.arange(cells.size, dtype=np.int64)
@@ -165,20 +159,6 @@ def history_events(
     return out
 
 
-def explain(
-    model: Forecaster,
-    panel: Panel,
-    as_of: Any,
-    horizon: int,
-    suppressed: npt.NDArray[np.bool_],
-    rr: FloatArray,
-) -> Drivers:
-    """Drivers from LightGBM contributions, or the method's sentence for a baseline."""
-    if isinstance(model, LightGBMForecaster):
-        return lgbm_drivers(model, panel, as_of, horizon, suppressed)
-    return baseline_drivers(model, rr, horizon)
-
-
 def _ranked(
     start: pd.Timestamp,
     end: pd.Timestamp,
@@ -188,7 +168,7 @@ def _ranked(
     place: tuple[FloatArray, FloatArray, FloatArray],
     events: npt.NDArray[np.int64],
     suppressed: npt.NDArray[np.bool_],
-    drivers: Drivers,
+    drivers: Reasons,
     h: int,
 ) -> RankedPeriod:
     """One period's cells in rank order: highest expected count first, ties by cell id."""

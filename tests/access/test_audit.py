@@ -16,9 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotspots.errors import ConfigError
-from hotspots.service import audit
-from hotspots.service.audit import (
+from hotspots.access import audit
+from hotspots.access.audit import (
     AuditLog,
     AuditRecord,
     day_file,
@@ -26,7 +25,8 @@ from hotspots.service.audit import (
     read,
     utc_timestamp,
 )
-from hotspots.service.keys import KeyStore
+from hotspots.access.keys import KeyStore
+from hotspots.errors import ConfigError
 
 
 def _record(i: int = 0, **over: object) -> AuditRecord:
@@ -220,7 +220,7 @@ def test_torn_last_line_is_skipped_and_counted(
     whole = json.dumps(_record(5).to_dict())
     with _only_file(filled).open("ab") as f:
         f.write(whole[: len(whole) // 2].encode())  # a crash mid-write
-    with caplog.at_level(logging.WARNING, logger="hotspots.service.audit"):
+    with caplog.at_level(logging.WARNING, logger="hotspots.access.audit"):
         reader = read(filled)
         assert [r.request_id for r in reader] == ["r0", "r1", "r2", "r3", "r4"]
     assert reader.skipped == 1

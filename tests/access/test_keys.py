@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from hotspots.access import keys
+from hotspots.access.keys import SCOPES, KeyStore, split_key
 from hotspots.errors import ConfigError, IntegrityError
-from hotspots.service import keys
-from hotspots.service.keys import SCOPES, KeyStore, split_key
 
 
 @pytest.fixture

@@ -1,0 +1,279 @@
+"""Plans as a service publishes them: one default budget built at publish time, any other
+budget built on first request and kept (a bounded cache keyed by the normalised parameters).
+
+A ``PlanBook`` holds what ``build_plan`` needs for every served crime type (one forecast per
+model and period, the model's cells and target) and the event history with each event's cell,
+computed once, so a plan on demand costs one ``build_plan`` (tens of ms) and a repeat costs a
+dict lookup. It returns ``plan_to_bytes`` output (what ``hotspots plan`` writes) wrapped by the
+caller's ``pack`` (the service adds gzip and an ETag).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from hotspots.errors import ConfigError
+from hotspots.grid import cells_area_km2, points_to_cells
+from hotspots.jobs.data import local_times
+from hotspots.publishing.plan_document import build_plan
+from hotspots.publishing.plan_io import plan_to_bytes
+from hotspots.publishing.plans import CellArray, FloatArray, PlanBudget
+
+T = TypeVar("T")
+CACHE_SIZE = 64
+"""Plans on demand kept per book (the default budget's are kept apart, never evicted)."""
+FORMATS = ("json", "geojson")
+
+
+@dataclass(frozen=True, eq=False)
+class PlanInput:
+    """One crime type's forecast as a plan reads it (one served model).
+
+    ``periods[h]`` is the forecast of period ``h + 1`` (columns ``cell``, ``period_start``,
+    ``expected_count``); ``cells`` are the model's sorted study cells.
+    """
+
+    cells: CellArray
+    target: tuple[str, ...] | None
+    freq: str
+    resolution: int
+    as_of: pd.Timestamp
+    periods: tuple[pd.DataFrame, ...]
+
+    @classmethod
+    def of(
+        cls,
+        model: Any,
+        as_of: pd.Timestamp,
+        periods: Iterable[tuple[pd.Timestamp, CellArray, FloatArray]],
+    ) -> PlanInput:
+        """From a fitted forecaster and its forecast, one ``(period start, cells, expected
+        count)`` per period (any cell order)."""
+        frames = tuple(
+            pd.DataFrame(
+                {
+                    "cell": np.asarray(cells, dtype=np.uint64),
+                    "period_start": start,
+                    "expected_count": np.asarray(expected, dtype=np.float64),
+                }
+            )
+            for start, cells, expected in periods
+        )
+        target = getattr(model, "target_", None)
+        return cls(
+            cells=np.asarray(model.cells_, dtype=np.uint64),
+            target=None if target is None else tuple(str(t) for t in target),
+            freq=str(model.freq_),
+            resolution=int(model.resolution_),
+            as_of=pd.Timestamp(as_of),
+            periods=frames,
+        )
+
+
+@dataclass(frozen=True)
+class PlanQuery:
+    """A plan request, normalised: equal queries give equal bytes (and share a cache entry).
+
+    ``types`` are the chosen crime types (model names; empty: every one the book can
+    combine); ``weights`` are sorted ``(type, weight)`` pairs other than 1.
+    """
+
+    budget: PlanBudget
+    types: tuple[str, ...] = ()
+    weights: tuple[tuple[str, float], ...] = ()
+    horizon: int = 1
+    fmt: str = "json"
+
+
+def parse_weights(
+    text: str | None, names: Iterable[str], flag: str = "--weights", what: str = "--model"
+) -> dict[str, float]:
+    """``name=w,...`` -> {name: w}; every name must be one of ``names`` (each a ``what``),
+    each weight >= 0."""
+    if not text:
+        return {}
+    known = list(names)
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = float("nan")
+        if not sep or not name or not weight >= 0 or weight == float("inf"):
+            raise ConfigError(f"{flag} {text!r}: {part!r} is not name=weight (weight >= 0)")
+        if name not in known:
+            raise ConfigError(f"{flag} names {name!r}, which is not a {what} ({known})")
+        out[name] = weight
+    return out
+
+
+class PlanBook(Generic[T]):
+    """Every plan of one publish: the default budget's built now, the others on request.
+
+    Types that cannot share a plan with the first (another period length, H3 resolution or
+    as_of) are left out of ``names`` and named in ``excluded``.
+    """
+
+    def __init__(
+        self,
+        inputs: Mapping[str, PlanInput],
+        events: pd.DataFrame,
+        *,
+        default: PlanBudget,
+        pack: Callable[[bytes], T],
+        cache_size: int = CACHE_SIZE,
+        min_events_shown: int = 0,
+    ) -> None:
+        if not inputs:
+            raise ConfigError("a plan book needs the forecast of at least one crime type")
+        first = inputs[min(inputs)]
+        grid = (first.freq, first.resolution, first.as_of)
+        same = {k for k, v in inputs.items() if (v.freq, v.resolution, v.as_of) == grid}
+        self.inputs = {k: v for k, v in sorted(inputs.items()) if k in same}
+        self.excluded = {k: v for k, v in sorted(inputs.items()) if k not in same}
+        self.freq, self.resolution, self.as_of = grid
+        self.events, self.event_cells = _history(events, self.as_of, first.resolution)
+        self._cells = np.unique(np.concatenate([v.cells for v in self.inputs.values()]))
+        self._cell_km2 = cells_area_km2(self._cells)
+        self.default = default
+        self.min_events_shown = int(min_events_shown)
+        self.pack = pack
+        self._cache: OrderedDict[PlanQuery, T] = OrderedDict()
+        self._size = cache_size
+        self._lock = threading.Lock()
+        self._pinned = {q: pack(self._bytes(q)) for q in self._default_queries()}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The crime types (model names) a plan can combine."""
+        return tuple(self.inputs)
+
+    @property
+    def horizon(self) -> int:
+        """The periods every type forecasts (``horizon=1..`` this)."""
+        return min(len(v.periods) for v in self.inputs.values())
+
+    def query(
+        self,
+        *,
+        areas: int | None = None,
+        max_area_km2: float | None = None,
+        total_km2: float | None = None,
+        categories: Iterable[str] = (),
+        weights: str | None = None,
+        horizon: int = 1,
+        fmt: str = "json",
+    ) -> PlanQuery:
+        """A normalised query (ConfigError naming what is wrong); no area limit given: the
+        default budget's, no ``areas``: the default number."""
+        if fmt not in FORMATS:
+            raise ConfigError(f"format {fmt!r}: must be one of {list(FORMATS)}")
+        if not 1 <= horizon <= self.horizon:
+            raise ConfigError(f"horizon {horizon}: must be between 1 and {self.horizon}")
+        if max_area_km2 is None and total_km2 is None:
+            max_area_km2, total_km2 = self.default.max_area_km2, self.default.total_km2
+        budget = PlanBudget(self.default.areas if areas is None else areas, max_area_km2, total_km2)
+        types = self.select(categories)
+        parsed = parse_weights(weights, types or self.names, "weights", "crime type of this plan")
+        pairs = tuple(sorted((k, float(v)) for k, v in parsed.items() if v != 1.0))
+        return PlanQuery(budget, types, pairs, horizon, fmt)
+
+    def select(self, categories: Iterable[str]) -> tuple[str, ...]:
+        """Types named by ``categories``: a model name, or a category a model's target
+        counts (sorted, unique; empty when none is given)."""
+        chosen: set[str] = set()
+        for value in categories:
+            if value in self.inputs:
+                chosen.add(value)
+                continue
+            found = {k for k, v in self.inputs.items() if v.target and value in v.target}
+            if not found:
+                other = sorted(self.excluded)
+                left_out = f"; left out (another grid): {other}" if other else ""
+                targets = sorted({c for v in self.inputs.values() for c in v.target or ()})
+                raise ConfigError(
+                    f"category {value!r} is not a crime type of this plan: give a model name "
+                    f"{list(self.inputs)} or a category {targets}{left_out}"
+                )
+            chosen |= found
+        return tuple(sorted(chosen))
+
+    def cached(self, query: PlanQuery) -> T | None:
+        """The packed bytes of ``query``'s plan if built already (a dict lookup), else None."""
+        pinned = self._pinned.get(query)
+        if pinned is not None:
+            return pinned
+        with self._lock:
+            found = self._cache.get(query)
+            if found is not None:
+                self._cache.move_to_end(query)
+            return found
+
+    def get(self, query: PlanQuery) -> T:
+        """The packed bytes of ``query``'s plan (built on first request, then cached)."""
+        found = self.cached(query)
+        if found is not None:
+            return found
+        packed = self.pack(self._bytes(query))  # outside the lock: a slow build blocks no one
+        with self._lock:
+            self._cache[query] = packed
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return packed
+
+    def _default_queries(self) -> list[PlanQuery]:
+        return [PlanQuery(self.default, fmt=fmt) for fmt in FORMATS]
+
+    def _bytes(self, query: PlanQuery) -> bytes:
+        return plan_to_bytes(self.document(query), query.fmt)
+
+    def document(self, query: PlanQuery) -> dict[str, Any]:
+        """The plan document of ``query`` (``build_plan`` on the book's inputs)."""
+        types = query.types or self.names
+        forecasts = {k: self.inputs[k].periods[query.horizon - 1] for k in types}
+        cells = np.unique(np.concatenate([self.inputs[k].cells for k in types]))
+        return build_plan(
+            forecasts,
+            cells,
+            self.resolution,
+            self.events,
+            as_of=self.as_of,
+            freq=self.freq,
+            budget=query.budget,
+            weights=dict(query.weights),
+            categories={k: self.inputs[k].target for k in types},
+            event_cells=self.event_cells,
+            cell_km2=self._cell_km2[np.searchsorted(self._cells, cells)],
+            min_events_shown=self.min_events_shown,
+        )
+
+
+def _history(
+    events: pd.DataFrame, as_of: pd.Timestamp, resolution: int
+) -> tuple[pd.DataFrame, CellArray]:
+    """The events a plan reads (before ``as_of``; local time without its zone, precision and
+    category as a pandas categorical: each plan compares, filters and maps them) and each
+    one's cell."""
+    local = local_times(events)
+    keep = np.asarray(local < as_of, dtype=bool)
+    kept = events.loc[keep]
+    cells = points_to_cells(
+        kept["lat"].to_numpy(np.float64), kept["lng"].to_numpy(np.float64), resolution
+    )
+    slim = pd.DataFrame(
+        {
+            "occurred_at": local[keep].reset_index(drop=True),  # naive: no zone to convert
+            "time_precision": kept["time_precision"].reset_index(drop=True),
+            "category": kept["category"].astype("category").reset_index(drop=True),
+        }
+    )
+    return slim, cells

@@ -1,0 +1,126 @@
+"""The shapes of ``/v1/plans/latest``'s answers, for OpenAPI (``publishing.build_plan``'s
+document; the tests validate the served bytes against them, ``additionalProperties`` false)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from hotspots.service.schemas import Interval, Strict
+
+
+class PlanBudgetShape(Strict):
+    """The budget the plan was built for."""
+
+    areas: int
+    max_area_km2: float | None
+    total_km2: float | None
+
+
+class PlanType(Strict):
+    """A crime type (served model) the plan combines."""
+
+    weight: float = Field(description="Severity weight in the areas' score.")
+    categories: list[str] | None = Field(description="Event categories it counts (null: all).")
+
+
+class PlanSummary(Strict):
+    """The plan's totals, and what the same km2 of the highest single cells would hold."""
+
+    areas: int
+    area_km2: float
+    expected_count: float
+    score: float
+    share_of_forecast: float
+    top_cells_share_same_area: float
+
+
+class HourOfWeek(Strict):
+    day: str
+    hour: int
+    label: str
+    share: float
+    lift: float = Field(description="Share over an even spread's (1/168).")
+
+
+class HourOfDay(Strict):
+    hour: int
+    label: str
+    share: float
+    lift: float = Field(description="Share over an even spread's (1/24).")
+
+
+class When(Strict):
+    """The hours with the most (weighted) events of the area's history."""
+
+    top_hours: list[HourOfWeek]
+    top_hours_of_day: list[HourOfDay]
+    events_with_time: int
+
+
+class Boundary(Strict):
+    """The area's dissolved outline (GeoJSON, ``[lng, lat]``)."""
+
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: list[Any]
+
+
+class _AreaFields(Strict):
+    rank: int = Field(description="1 = the most forecast crime (weighted).")
+    area_km2: float
+    n_cells: int
+    expected_count: float
+    interval: Interval
+    score: float = Field(description="Severity-weighted expected count.")
+    expected_by_type: dict[str, float] = Field(description="For what: per crime type.")
+    when: When | Literal["unknown", "withheld"] = Field(
+        description='When; "unknown" without times of day, "withheld" when suppressed.'
+    )
+    reasons: list[str] = Field(description="Why, in words.")
+    suppressed: bool = Field(
+        description="Fewer past events here than HOTSPOTS_MIN_EVENTS_SHOWN: ranked, but no "
+        "counts of past events (hours withheld, reasons from the forecast only)."
+    )
+    cells: list[str] = Field(description="H3 cells (hexadecimal).")
+
+
+class PlanArea(_AreaFields):
+    """One patrol area."""
+
+    boundary: Boundary
+
+
+class _PlanHead(Strict):
+    as_of: str
+    period_start: str | None = Field(description="The first day of the period planned for.")
+    freq: str
+    resolution: int
+    budget: PlanBudgetShape
+    types: dict[str, PlanType]
+    algorithm: str
+    summary: PlanSummary
+
+
+class PlanDocument(_PlanHead):
+    """``/v1/plans/latest`` (JSON): what ``hotspots plan --output plan.json`` writes."""
+
+    areas: list[PlanArea]
+
+
+class PlanFeature(Strict):
+    """One area as a GeoJSON Feature (``id`` is its rank)."""
+
+    type: Literal["Feature"]
+    id: int
+    geometry: Boundary
+    properties: _AreaFields
+
+
+class PlanFeatureCollection(Strict):
+    """``/v1/plans/latest?format=geojson``: one feature per area; the plan's own fields as
+    the foreign member ``plan``."""
+
+    type: Literal["FeatureCollection"]
+    plan: _PlanHead
+    features: list[PlanFeature]

@@ -1,0 +1,323 @@
+// The forecast map: the served forecast's cells coloured by relative risk and the patrol
+// plan's areas outlined and numbered, from this service's API only (/map/config, /v1/models,
+// /v1/forecasts/latest, /v1/plans/latest). The key is typed once, kept in sessionStorage
+// (gone when the tab closes) and sent as the X-API-Key header, never in a URL. Each view is
+// polled with If-None-Match: a 304 keeps what is drawn.
+import * as maplibregl from "/map/assets/maplibre-gl.mjs";
+
+const KEY = "hotspots.key";
+const $ = (id) => document.getElementById(id);
+const state = {
+  config: null,
+  map: null,
+  etags: {}, // url -> ETag of what is drawn
+  plan: new Map(), // rank -> area (the plan document's fields)
+  markers: [],
+  polls: { sent: 0, notModified: 0, changed: 0 },
+  fitted: false,
+  timer: null,
+  loaded: null, // resolves when the map's style is ready
+};
+
+function showMessage(text) {
+  const box = $("message");
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+function setStatus(text) {
+  $("status").textContent = text;
+}
+
+class Refused extends Error {}
+
+async function api(url, { conditional = false } = {}) {
+  const headers = { "X-API-Key": sessionStorage.getItem(KEY) || "" };
+  if (conditional && state.etags[url]) headers["If-None-Match"] = state.etags[url];
+  const answer = await fetch(url, { headers, cache: "no-store" });
+  if (answer.status === 401 || answer.status === 403) {
+    sessionStorage.removeItem(KEY);
+    stopPolling();
+    $("controls").hidden = true;
+    $("key-form").hidden = false;
+    const why = answer.status === 401
+      ? "This key was refused: it is not a valid key, or it has been revoked."
+      : "This key may not read forecasts (it lacks the forecasts:read scope).";
+    showMessage(`${why} Type a read key (hotspots keys create --scope forecasts:read).`);
+    throw new Refused(why);
+  }
+  if (answer.status === 304) return { status: 304 };
+  const body = await answer.json();
+  if (!answer.ok) {
+    throw new Error(body.detail || `${answer.status} ${answer.statusText}`);
+  }
+  return { status: answer.status, body, etag: answer.headers.get("ETag") };
+}
+
+function blankStyle(tiles) {
+  const style = {
+    version: 8,
+    sources: {},
+    layers: [{ id: "background", type: "background", paint: { "background-color": "#f4f4f0" } }],
+  };
+  if (tiles) {
+    style.sources.tiles = { type: "raster", tiles: [tiles], tileSize: 256 };
+    style.layers.push({ id: "tiles", type: "raster", source: "tiles" });
+  }
+  return style;
+}
+
+function makeMap() {
+  const map = new maplibregl.Map({
+    container: "map",
+    style: blankStyle(state.config.tiles),
+    center: [0, 0],
+    zoom: 1,
+    attributionControl: false,
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
+  state.loaded = new Promise((resolve) => map.on("load", resolve)).then(() => {
+    const empty = { type: "FeatureCollection", features: [] };
+    map.addSource("cells", { type: "geojson", data: empty });
+    map.addSource("areas", { type: "geojson", data: empty });
+    map.addLayer({
+      id: "cells", type: "fill", source: "cells",
+      paint: {
+        "fill-color": ["interpolate", ["linear"], ["get", "relative_risk"],
+          1, "#ffffb2", 3, "#fecc5c", 6, "#fd8d3c", 12, "#f03b20", 24, "#bd0026"],
+        "fill-opacity": 0.7,
+      },
+    });
+    map.addLayer({
+      id: "areas-fill", type: "fill", source: "areas",
+      paint: { "fill-color": "#1f3a93", "fill-opacity": 0.08 },
+    });
+    map.addLayer({
+      id: "areas", type: "line", source: "areas",
+      paint: { "line-color": "#1f3a93", "line-width": 3 },
+    });
+    map.on("click", "areas-fill", (e) => showArea(e.features[0].properties.rank));
+    map.on("click", "cells", (e) => {
+      if (!map.queryRenderedFeatures(e.point, { layers: ["areas-fill"] }).length) {
+        showCell(e.features[0].properties);
+      }
+    });
+    for (const layer of ["areas-fill", "cells"]) {
+      map.on("mouseenter", layer, () => { map.getCanvas().style.cursor = "pointer"; });
+      map.on("mouseleave", layer, () => { map.getCanvas().style.cursor = ""; });
+    }
+  });
+  return map;
+}
+
+function urls() {
+  const model = $("model").value;
+  const horizon = $("horizon").value;
+  const forecast = new URLSearchParams({ model, horizon, top: "250", format: "geojson" });
+  const plan = new URLSearchParams({
+    category: model, horizon, areas: $("areas").value, max_area_km2: $("max-area").value,
+    format: "geojson",
+  });
+  return {
+    cells: `/v1/forecasts/latest?${forecast}`,
+    plan: `/v1/plans/latest?${plan}`,
+  };
+}
+
+function fitTo(features) {
+  const bounds = new maplibregl.LngLatBounds();
+  for (const f of features) for (const ring of f.geometry.coordinates) {
+    for (const point of ring) bounds.extend(point);
+  }
+  if (!bounds.isEmpty()) state.map.fitBounds(bounds, { padding: 30, duration: 0 });
+}
+
+function centre(area) {
+  // the cell of the area nearest the mean of its outline: inside the area, even if it is bent
+  const ring = area.boundary.type === "Polygon"
+    ? area.boundary.coordinates[0] : area.boundary.coordinates[0][0];
+  let lng = 0;
+  let lat = 0;
+  for (const [x, y] of ring) { lng += x; lat += y; }
+  return [lng / ring.length, lat / ring.length];
+}
+
+function drawPlan(collection) {
+  state.map.getSource("areas").setData(collection);
+  state.plan = new Map(collection.features.map((f) => [f.properties.rank, f.properties]));
+  for (const marker of state.markers) marker.remove();
+  state.markers = collection.features.map((f) => {
+    const el = document.createElement("div");
+    el.className = "area-label";
+    el.textContent = String(f.properties.rank);
+    el.title = `Area ${f.properties.rank}`;
+    el.addEventListener("click", (event) => {
+      event.stopPropagation();
+      showArea(f.properties.rank);
+    });
+    const at = centre({ boundary: f.geometry });
+    return new maplibregl.Marker({ element: el }).setLngLat(at).addTo(state.map);
+  });
+  const plan = collection.plan;
+  state.planSummary = `${collection.features.length} patrol areas (${plan.summary.area_km2} km², `
+    + `${(100 * plan.summary.share_of_forecast).toFixed(1)}% of the forecast) for the week of `
+    + `${plan.period_start}`;
+}
+
+function fmt(x, digits = 2) {
+  return Number(x).toFixed(digits);
+}
+
+function whenText(when) {
+  if (when === "withheld") return ["withheld (too few past events here to show)"];
+  if (typeof when === "string") return ["unknown (the history has no time of day)"];
+  return [
+    "Hours of the week: " + when.top_hours.map((h) => `${h.label} (x${h.lift})`).join(", "),
+    "Hours of the day: " + when.top_hours_of_day.map((h) => `${h.label} (x${h.lift})`).join(", "),
+  ];
+}
+
+function list(items) {
+  const ul = document.createElement("ul");
+  for (const text of items) {
+    const li = document.createElement("li");
+    li.textContent = text;
+    ul.append(li);
+  }
+  return ul;
+}
+
+function heading(text) {
+  const h = document.createElement("h2");
+  h.textContent = text;
+  return h;
+}
+
+function showArea(rank) {
+  const area = state.plan.get(Number(rank));
+  if (!area) return;
+  const box = $("area");
+  const interval = `${area.interval.low}-${area.interval.high}`;
+  const what = Object.entries(area.expected_by_type).map(([k, v]) => `${k}: ${fmt(v)}`);
+  box.replaceChildren(
+    heading(`Area ${area.rank}: ${fmt(area.area_km2)} km², ${area.n_cells} cells`),
+    list([`Expected crimes: ${fmt(area.expected_count)} (80%: ${interval})`]),
+    heading("For what"), list(what),
+    heading("When"), list(whenText(area.when)),
+    heading("Why"), list(area.reasons),
+  );
+  box.dataset.rank = String(area.rank);
+}
+
+function showCell(p) {
+  const drivers = [p.driver_1, p.driver_2, p.driver_3].filter((d) => d);
+  $("area").replaceChildren(
+    heading(`Cell ranked ${p.rank}`),
+    list([`Expected crimes: ${fmt(p.expected_count)} (80%: ${p.interval_low}-${p.interval_high})`,
+      `Relative risk: ${fmt(p.relative_risk, 1)}`]),
+    heading("Why"), list(drivers.length ? drivers : ["no drivers given"]),
+  );
+  delete $("area").dataset.rank;
+}
+
+async function refresh({ poll = false } = {}) {
+  const { cells, plan } = urls();
+  if (!poll) state.etags = {};
+  try {
+    const [a, b] = await Promise.all([api(cells, { conditional: true }), api(plan, { conditional: true })]);
+    await state.loaded;
+    state.polls.sent += 1;
+    for (const [url, got] of [[cells, a], [plan, b]]) {
+      if (got.status === 304) { state.polls.notModified += 1; continue; }
+      state.polls.changed += 1;
+      state.etags[url] = got.etag;
+      if (url === cells) {
+        state.map.getSource("cells").setData(got.body);
+        state.cellCount = got.body.features.length;
+        state.periodStart = got.body.period.start;
+      } else {
+        drawPlan(got.body);
+      }
+      if (url === cells && !state.fitted) { fitTo(got.body.features); state.fitted = true; }
+    }
+    showMessage("");
+    const checked = new Date().toLocaleTimeString();
+    const same = a.status === 304 && b.status === 304 ? " (unchanged)" : "";
+    setStatus(`${state.cellCount} highest cells of the week of ${state.periodStart}; `
+      + `${state.planSummary}. Checked ${checked}${same}.`);
+  } catch (err) {
+    if (!(err instanceof Refused)) showMessage(`Could not load the map: ${err.message}`);
+  }
+}
+
+function stopPolling() {
+  if (state.timer) clearInterval(state.timer);
+  state.timer = null;
+}
+
+async function start() {
+  showMessage("");
+  let models;
+  try {
+    models = (await api("/v1/models")).body.models.filter((m) => m.served);
+  } catch (err) {
+    if (!(err instanceof Refused)) showMessage(`Could not reach the service: ${err.message}`);
+    return;
+  }
+  if (!models.length) { showMessage("No model is being served yet."); return; }
+  $("key-form").hidden = true;
+  $("controls").hidden = false;
+  const select = $("model");
+  select.replaceChildren(...models.map((m) => new Option(
+    `${m.name}${m.target ? ` (${m.target.join(", ")})` : ""}`, m.name)));
+  if (!state.map) state.map = makeMap();
+  await refresh();
+  stopPolling();
+  state.timer = setInterval(() => refresh({ poll: true }), state.config.poll_seconds * 1000);
+}
+
+async function main() {
+  state.config = await (await fetch("/map/config", { cache: "no-store" })).json();
+  $("horizon").replaceChildren(...Array.from({ length: state.config.horizon }, (_, i) =>
+    new Option(i === 0 ? "next" : `+${i}`, String(i + 1))));
+  $("areas").value = state.config.plan.areas;
+  $("max-area").value = state.config.plan.max_area_km2;
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(KEY, $("key").value.trim());
+    $("key").value = "";
+    start();
+  });
+  $("controls").addEventListener("submit", (event) => {
+    event.preventDefault();
+    refresh();
+  });
+  for (const id of ["model", "horizon"]) $(id).addEventListener("change", () => refresh());
+  $("forget").addEventListener("click", () => {
+    sessionStorage.removeItem(KEY);
+    stopPolling();
+    $("controls").hidden = true;
+    $("key-form").hidden = false;
+    setStatus("Type a read key to see the forecast.");
+  });
+  if (sessionStorage.getItem(KEY)) start(); else $("key-form").hidden = false;
+}
+
+// for the browser tests: what is drawn, counted from the map itself
+window.hotspotsMap = {
+  state,
+  poll: () => refresh({ poll: true }),
+  drawn() {
+    const map = state.map;
+    if (!map || !map.getLayer("cells")) return null;
+    const unique = (layer, key) => new Set(
+      map.queryRenderedFeatures({ layers: [layer] }).map((f) => f.properties[key])).size;
+    return {
+      cells: unique("cells", "cell"),
+      areas: unique("areas", "rank"),
+      labels: document.querySelectorAll(".area-label").length,
+    };
+  },
+};
+
+main();

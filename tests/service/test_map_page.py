@@ -1,0 +1,243 @@
+"""/map: the officer's map, its vendored MapLibre, and (where a headless Chromium is installed)
+a real browser that types a key, sees the cells and the numbered patrol areas, clicks one for
+its reasons, keeps the map on a 304 poll, and is told clearly when a key is wrong."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+import warnings
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+from served_env import key_store, publish_historical_mean
+
+from hotspots.config import Settings
+from hotspots.features import Panel
+from hotspots.service.app import create_app
+from hotspots.service.headers import PAGE_POLICY
+from hotspots.service.map_page import MAPLIBRE_VERSION, map_policy
+
+with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+STATIC = resources.files("hotspots.service").joinpath("static")
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app())  # the page needs no registry
+
+
+def test_the_page_loads_only_files_the_service_serves(client: TestClient) -> None:
+    page = client.get("/map")
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == PAGE_POLICY  # no tiles: nothing else
+    links = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    links.remove("data:,")  # no favicon to fetch
+    assert links and all(link.startswith("/map/assets/") for link in links), links
+    assert "http" not in page.text and "<script>" not in page.text and "style=" not in page.text
+    script = client.get("/map/assets/map.js").text
+    assert 'from "/map/assets/maplibre-gl.mjs"' in script
+    assert re.findall(r"fetch\(([^,)]+)", script) == ["url", '"/map/config"']  # the API only
+    for name in ("maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css", "map.js"):
+        asset = client.get(f"/map/assets/{name}")
+        assert asset.status_code == 200, name
+        folder = STATIC if name.startswith("map.") else STATIC.joinpath("maplibre-gl")
+        assert asset.content == folder.joinpath(name).read_bytes()
+        assert asset.headers["cache-control"] == "public, max-age=86400"
+    assert client.get("/map/assets/package.json").status_code == 404
+    assert 'href="/map"' in client.get("/").text and 'href="/docs"' in client.get("/").text
+
+
+def test_the_vendored_release_is_pinned_with_its_licence() -> None:
+    vendored = STATIC.joinpath("maplibre-gl")
+    package = json.loads(vendored.joinpath("package.json").read_text())
+    assert (package["name"], package["version"]) == ("maplibre-gl", MAPLIBRE_VERSION)
+    assert package["license"] == "BSD-3-Clause"
+    assert "Redistribution and use" in vendored.joinpath("LICENSE.txt").read_text()
+    assert f"maplibre-gl@{MAPLIBRE_VERSION}" in vendored.joinpath("VENDORED.md").read_text()
+
+
+def test_every_asset_is_package_data_so_pip_install_ships_it() -> None:
+    """An editable install reads the source tree; a wheel holds only the package-data globs."""
+    import fnmatch
+    import tomllib
+
+    from hotspots.service import docs, map_page
+
+    root = Path(__file__).resolve().parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["hotspots"]
+    files = [f"service/static/{path}" for path, _ in map_page._ASSETS.values()]
+    files += [f"service/static/{path}" for path, _ in docs._ASSETS.values()]
+    files += ["service/static/map.html", "service/static/docs.html"]
+    for name in files:
+        assert any(fnmatch.fnmatch(name, g) and "/" not in name[len(g) - 1 :] for g in globs), name
+
+
+def test_a_tile_server_is_admitted_only_when_configured(tmp_path: Path) -> None:
+    tiles = "https://tiles.example.org:8443/osm/{z}/{x}/{y}.png"
+    settings = Settings(models_dir=tmp_path / "m", state_dir=tmp_path / "s", map_tiles=tiles)
+    with TestClient(create_app(settings)) as c:
+        policy = c.get("/map").headers["content-security-policy"]
+        assert policy == map_policy(tiles)
+        assert "img-src 'self' data: blob: https://tiles.example.org:8443;" in policy
+        assert "connect-src 'self' https://tiles.example.org:8443;" in policy
+        config = c.get("/map/config").json()
+    assert config == {
+        "tiles": tiles,
+        "horizon": 4,
+        "plan": {"areas": 6, "max_area_km2": 1.0},
+        "poll_seconds": 30,
+    }
+    assert map_policy(None) == PAGE_POLICY
+
+
+# -- in a real browser ----------------------------------------------------------------------
+def _browser_or_skip() -> Any:
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        pytest.skip("no headless Chromium here (Debian: apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    # MapLibre draws with WebGL: headless Chromium has it in software (SwiftShader)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                 "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                 "--window-size=1200,800"):  # fmt: skip
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = webdriver.ChromeService(executable_path=driver)
+    return webdriver.Chrome(options=options, service=service)
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+    year_city_events: pd.DataFrame,
+    year_panel: Panel,
+) -> Iterator[tuple[str, str, Path]]:
+    """A running service (base URL, a read key, its root) with plans of areas of 3 km2."""
+    from test_events_crash import free_port, start_server
+
+    root = tmp_path_factory.mktemp("map")
+    publish_historical_mean(root, year_city_events, year_panel)
+    key = key_store(root).create("officer", ["forecasts:read"])[1]
+    port = free_port()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOTSPOTS_PLAN_MAX_AREA_KM2", "3")
+        server = start_server(root, port)
+    try:
+        yield f"http://127.0.0.1:{port}", key, root
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(served: tuple[str, str, Path]) -> Iterator[Any]:
+    driver = _browser_or_skip()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait(browser: Any, script: str, seconds: float = 30) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = browser.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"not true within {seconds} s: {script}")
+
+
+def _type_key(browser: Any, key: str) -> None:
+    field = browser.find_element("id", "key")
+    field.send_keys(key)
+    browser.find_element("css selector", "#key-form button").click()
+
+
+@pytest.mark.slow
+def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
+    browser: Any, served: tuple[str, str, Path]
+) -> None:
+    base, key, root = served
+    auth = {"X-API-Key": key}
+    cells = httpx.get(
+        f"{base}/v1/forecasts/latest?model=burglary&horizon=1&top=250&format=geojson",
+        headers=auth,
+    ).json()
+    plan = httpx.get(
+        f"{base}/v1/plans/latest?category=burglary&horizon=1&areas=6&max_area_km2=3&format=geojson",
+        headers=auth,
+    ).json()
+    browser.get(f"{base}/map")
+    _type_key(browser, key)
+    drawn = _wait(
+        browser,
+        "const d = window.hotspotsMap.drawn(); return d && d.cells && d.areas && d.labels && d;",
+    )
+    assert drawn == {"cells": len(cells["features"]), "areas": 6, "labels": 6}
+    assert len(plan["features"]) == 6
+    status = browser.find_element("id", "status").text
+    assert f"{len(cells['features'])} highest cells" in status and "6 patrol areas" in status
+    assert browser.execute_script("return sessionStorage.getItem('hotspots.key')") == key
+    assert not browser.find_element("id", "key-form").is_displayed()
+
+    # a click on area 1's number shows what, when and why
+    browser.find_element("css selector", ".area-label").click()  # rank 1 is added first
+    details = browser.find_element("id", "area").text
+    first = plan["features"][0]["properties"]
+    assert f"Area 1: {first['area_km2']:.2f} km²" in details
+    assert all(reason in details for reason in first["reasons"])
+    assert "For what" in details and "burglary" in details
+    hours = first["when"] if isinstance(first["when"], str) else first["when"]["top_hours"]
+    assert "When" in details and (hours == "unknown" or hours[0]["label"] in details)
+
+    # a poll answered 304 keeps the map as drawn
+    before = browser.execute_script("return {...window.hotspotsMap.state.polls}")
+    browser.execute_async_script("window.hotspotsMap.poll().then(arguments[0])")
+    after = browser.execute_script("return {...window.hotspotsMap.state.polls}")
+    assert after["notModified"] == before["notModified"] + 2  # cells and plan: 304
+    assert after["changed"] == before["changed"]
+    assert browser.execute_script("return window.hotspotsMap.drawn()") == drawn
+    assert "(unchanged)" in browser.find_element("id", "status").text
+
+    # nothing but this service was asked, and the key was never in a URL
+    urls = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert urls and all(u.startswith(base + "/") for u in urls), urls
+    assert not any(key in u or "hs_" in u for u in [*urls, browser.current_url])
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors  # no refused load, no CSP violation
+
+
+@pytest.mark.slow
+def test_a_wrong_key_is_told_clearly(browser: Any, served: tuple[str, str, Path]) -> None:
+    base, key, _ = served
+    browser.get(f"{base}/map")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{base}/map")
+    _type_key(browser, "hs_nothere_000000000000")
+    message = _wait(
+        browser,
+        "const m = document.getElementById('message'); return !m.hidden && m.textContent;",
+    )
+    assert "This key was refused: it is not a valid key, or it has been revoked." in message
+    assert browser.find_element("id", "key-form").is_displayed()
+    assert browser.execute_script("return sessionStorage.getItem('hotspots.key')") is None
+    assert browser.execute_script("return window.hotspotsMap.state.map") is None  # no map

@@ -1,0 +1,260 @@
+"""GET /v1/plans/latest: the patrol plan of the served models, pre-built for the default
+budget at publish time, other budgets on request and kept; ETag / 304, audited, read scope,
+422 for a budget no plan can meet."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from served_env import TARGET, Env, settings_of
+
+from hotspots.access.keys import KEYS_FILE, KeyStore
+from hotspots.features import Panel
+from hotspots.forecasters import make_forecaster
+from hotspots.grid import cells_area_km2, strings_to_cells
+from hotspots.publishing import PlanBudget, build_plan, is_contiguous, plan_to_bytes
+from hotspots.registry import Registry
+from hotspots.service.app import create_app
+from hotspots.synthetic import COLUMN_MAP, TIMEZONE
+
+with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+PATH = "/v1/plans/latest"
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture(scope="module")
+def two_types(base_env: Env, year_panel: Panel, tmp_path_factory: pytest.TempPathFactory) -> Env:
+    """base_env plus a second served model ("other") of another crime type."""
+    root = tmp_path_factory.mktemp("plans_api")
+    for part in ("models", "state"):
+        shutil.copytree(base_env.root / part, root / part)
+    shutil.copy(base_env.root / "events.parquet", root / "events.parquet")
+    other = next(c for c in year_panel.categories if c != TARGET)
+    model = make_forecaster("historical_mean", target=(other,)).fit(year_panel)
+    spec = {"data": {"map": COLUMN_MAP, "timezone": TIMEZONE}}
+    Registry(root / "models").publish(
+        "other", model, spec=spec, data={"timezone": TIMEZONE}, backtest={}
+    )
+    return Env(root, base_env.read, base_env.write, base_env.cell, base_env.lat, base_env.lng)
+
+
+@pytest.fixture(scope="module")
+def client(two_types: Env) -> TestClient:
+    with TestClient(create_app(settings_of(two_types.root, plan_max_area_km2=3.0))) as c:
+        yield c
+
+
+def _areas_ok(plan: dict, areas: int, max_km2: float) -> None:  # type: ignore[type-arg]
+    assert len(plan["areas"]) == areas
+    seen: set[str] = set()
+    for area in plan["areas"]:
+        cells = strings_to_cells(area["cells"])
+        assert is_contiguous(cells)
+        assert float(cells_area_km2(cells).sum()) <= max_km2 * (1 + 1e-9)
+        assert not seen & set(area["cells"])  # non-overlapping
+        seen |= set(area["cells"])
+
+
+def test_the_default_plan_is_built_at_publish_time_and_served_with_an_etag(
+    client: TestClient, two_types: Env
+) -> None:
+    state = client.app.state.service  # type: ignore[attr-defined]
+    assert state.plans is not None and state.plans.names == ("burglary", "other")
+    got = client.get(PATH, headers=auth(two_types.read))
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == "application/json"
+    plan = got.json()
+    assert plan["budget"] == {"areas": 6, "max_area_km2": 3.0, "total_km2": None}
+    assert sorted(plan["types"]) == ["burglary", "other"]
+    _areas_ok(plan, 6, 3.0)
+    assert sum(a["n_cells"] for a in plan["areas"]) > 6  # areas of several cells
+    assert all(set(a["expected_by_type"]) == {"burglary", "other"} for a in plan["areas"])
+    assert all(a["reasons"] and a["when"] for a in plan["areas"])
+    etag = got.headers["etag"]
+    again = client.get(PATH, headers={**auth(two_types.read), "If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    zipped = client.get(PATH, headers=auth(two_types.read))
+    assert zipped.headers.get("content-encoding") == "gzip"  # TestClient asks for gzip
+    raw = client.get(PATH, headers={**auth(two_types.read), "Accept-Encoding": "identity"})
+    assert gzip.decompress(state.plans.cached(state.plans.query()).gzip_bytes) == raw.content
+
+
+def test_the_plan_is_the_document_build_plan_makes_from_the_served_forecasts(
+    client: TestClient, two_types: Env, year_city_events: pd.DataFrame
+) -> None:
+    state = client.app.state.service  # type: ignore[attr-defined]
+    served = state.served
+    forecasts = {
+        name: pd.DataFrame(
+            {
+                "cell": s.snapshot.tables[0].cell,
+                "period_start": s.snapshot.tables[0].start,
+                "expected_count": s.snapshot.tables[0].expected_count,
+            }
+        )
+        for name, s in served.items()
+    }
+    cells = np.unique(np.concatenate([s.cells for s in served.values()]))
+    model = served["burglary"].model
+    expected = build_plan(
+        forecasts,
+        cells,
+        model.resolution_,
+        year_city_events,
+        as_of=served["burglary"].snapshot.as_of,
+        freq=model.freq_,
+        budget=PlanBudget(4, 2.0),
+        weights={"other": 3.0},
+        categories={name: s.model.target_ for name, s in served.items()},
+    )
+    query = "areas=4&max_area_km2=2&weights=other=3,burglary=1&format=geojson"
+    got = client.get(f"{PATH}?{query}", headers={**auth(two_types.read), "Accept-Encoding": ""})
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == "application/geo+json"
+    assert got.content == plan_to_bytes(expected, "geojson")  # what `hotspots plan` writes
+    assert len(got.json()["features"]) == 4
+    assert got.json()["plan"]["types"]["other"]["weight"] == 3.0
+
+
+def test_other_budgets_are_built_once_then_cached(client: TestClient, two_types: Env) -> None:
+    book = client.app.state.service.plans  # type: ignore[attr-defined]
+    query = book.query(areas=3, max_area_km2=1.5)
+    assert book.cached(query) is None
+    first = client.get(f"{PATH}?areas=3&max_area_km2=1.5", headers=auth(two_types.read))
+    assert first.status_code == 200, first.text
+    _areas_ok(first.json(), 3, 1.5)
+    assert book.cached(query) is not None
+    second = client.get(f"{PATH}?max_area_km2=1.5&areas=3", headers=auth(two_types.read))
+    assert second.headers["etag"] == first.headers["etag"]
+    total = client.get(f"{PATH}?areas=2&total_km2=4", headers=auth(two_types.read))
+    assert total.status_code == 200, total.text
+    assert total.json()["summary"]["area_km2"] <= 4 + 1e-9
+    assert total.json()["budget"] == {"areas": 2, "max_area_km2": None, "total_km2": 4.0}
+
+
+def test_categories_choose_the_crime_types_and_horizon_the_period(
+    client: TestClient, two_types: Env
+) -> None:
+    one = client.get(f"{PATH}?category=other", headers=auth(two_types.read))
+    assert one.status_code == 200, one.text
+    assert list(one.json()["types"]) == ["other"]
+    by_target = client.get(f"{PATH}?category={TARGET}", headers=auth(two_types.read))
+    assert list(by_target.json()["types"]) == ["burglary"]
+    both = client.get(f"{PATH}?category=other&category=burglary", headers=auth(two_types.read))
+    assert both.status_code == 200, both.text
+    assert sorted(both.json()["types"]) == ["burglary", "other"]
+    later = client.get(f"{PATH}?horizon=2", headers=auth(two_types.read))
+    first = client.get(PATH, headers=auth(two_types.read)).json()["period_start"]
+    assert later.json()["period_start"] == str((pd.Timestamp(first) + pd.Timedelta(days=7)).date())
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ("max_area_km2=0.01", "smaller than one cell"),
+        ("areas=3&max_area_km2=1&total_km2=1.5", "cannot hold 3 areas"),
+        ("category=Arson", "category 'Arson' is not a crime type of this plan"),
+        ("weights=nobody=2", "weights names 'nobody', which is not a crime type"),
+        ("weights=other", "is not name=weight"),
+        ("horizon=9", "horizon"),
+        ("areas=0", "areas"),
+        ("areas=2&areas=3", "'areas' is given 2 times"),
+        ("area=2", "unknown query parameter 'area'"),
+    ],
+)
+def test_a_plan_that_cannot_be_made_is_a_422_naming_why(
+    client: TestClient, two_types: Env, query: str, detail: str
+) -> None:
+    got = client.get(f"{PATH}?{query}", headers=auth(two_types.read))
+    assert got.status_code == 422, got.text
+    assert got.headers["content-type"] == "application/problem+json"
+    assert detail in got.json()["detail"]
+
+
+def test_the_plan_needs_a_read_key_and_every_request_is_audited(
+    client: TestClient, two_types: Env
+) -> None:
+    assert client.get(PATH).status_code == 401
+    writer = client.get(PATH, headers=auth(two_types.write))
+    assert writer.status_code == 403
+    built = client.get(f"{PATH}?areas=2", headers=auth(two_types.read))  # built by the route
+    fast = client.get(PATH, headers=auth(two_types.read))  # the default: the fast path
+    client.app.state.service.audit.close()  # type: ignore[attr-defined]
+    lines = []
+    for path in sorted((two_types.root / "state").glob("audit-*.jsonl")):
+        lines += [json.loads(x) for x in path.read_text().splitlines()]
+    key_id = two_types.read.split("_")[1]
+    for got, params in ((built, {"areas": "2"}), (fast, {})):
+        mine = [x for x in lines if x["request_id"] == got.headers["x-request-id"]]
+        assert len(mine) == 1
+        assert mine[0]["route"] == PATH and mine[0]["status"] == 200
+        assert mine[0]["etag"] == got.headers["etag"] and mine[0]["key_id"] == key_id
+        assert mine[0]["params"] == params
+        assert "burglary/" in mine[0]["model"] and "other/" in mine[0]["model"]
+
+
+def test_without_a_served_model_there_is_no_plan(tmp_path: Path, two_types: Env) -> None:
+    KeyStore(tmp_path / "state" / KEYS_FILE).create("r", ["forecasts:read"])
+    store = KeyStore(tmp_path / "state" / KEYS_FILE)
+    key = store.create("r2", ["forecasts:read"])[1]
+    with TestClient(create_app(settings_of(tmp_path))) as c:
+        got = c.get(PATH, headers=auth(key))
+        assert got.status_code == 503
+        assert "no patrol plan is published" in got.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "areas=3&max_area_km2=1.5",
+        "format=geojson&category=other&category=burglary",
+        "weights=other=2",
+        "max_area_km2=0.01",  # a 422, answered the same by both paths
+        "horizon=9",
+    ],
+)
+def test_the_fast_path_answers_as_the_route_does(
+    client: TestClient, two_types: Env, query: str
+) -> None:
+    """The same request sent plainly (the fast path) and with an escaped character (which
+    only FastAPI reads) gets the same status, bytes and caching headers."""
+    escaped = query.replace("m", "%6D", 1) if "m" in query else query + "&format=js%6Fn"
+    headers = {**auth(two_types.read), "Accept-Encoding": "identity"}
+    slow = client.get(f"{PATH}?{escaped}", headers=headers)  # built here if new
+    fast = client.get(f"{PATH}?{query}", headers=headers)
+    assert fast.status_code == slow.status_code
+    assert fast.content == slow.content or fast.json()["detail"] == slow.json()["detail"]
+    for name in ("etag", "cache-control", "vary", "content-type"):
+        assert fast.headers.get(name) == slow.headers.get(name), name
+
+
+def test_the_plain_query_parser_reads_the_routes_own_declarations() -> None:
+    from hotspots.service.plain_query import plain_parser
+    from hotspots.service.routes_plans import router
+
+    parse = plain_parser(router.routes[0])
+    got = parse(b"areas=3&category=a&category=b&format=geojson&max_area_km2=0.5")
+    assert got is not None
+    assert got["areas"] == 3 and got["category"] == ["a", "b"] and got["fmt"] == "geojson"
+    assert got["max_area_km2"] == 0.5 and got["horizon"] == 1 and got["weights"] is None
+    for refused in (b"areas=0", b"areas=51", b"areas=2&areas=3", b"area=2", b"format=xml",
+                    b"weights=", b"category=a%20b", b"max_area_km2=0", b"areas=1e3"):  # fmt: skip
+        assert parse(refused) is None, refused
+    assert parse(b"") == {
+        "areas": None, "max_area_km2": None, "total_km2": None, "category": [],
+        "weights": None, "horizon": 1, "fmt": "json",
+    }  # fmt: skip
