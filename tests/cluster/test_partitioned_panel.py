@@ -75,8 +75,7 @@ def test_partitions_are_counted_on_the_cluster_workers(
         LocalCluster(
             n_workers=2,
             threads_per_worker=1,
-            processes=False,
-            host="127.0.0.1",
+            processes=False,  # in-process workers talk over inproc://, no network
             dashboard_address=None,
         ) as cluster,
         Client(cluster),
