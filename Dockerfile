@@ -9,7 +9,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --no-cache-dir .
+# dask: the scheduler and workers of docker-compose.yml run from this image too
+RUN pip install --no-cache-dir '.[dask]'
 
 RUN useradd --create-home --uid 10001 hotspots \
  && mkdir -p /app/models /app/var && chown hotspots /app/models /app/var

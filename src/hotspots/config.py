@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     """Share of rejected rows above which an ingest fails instead of thinning the data."""
     models_dir: Path = Path("models")
     """Home of the model registry."""
+    dask_scheduler: str | None = None
+    """Where ``hotspots train`` / ``backtest`` run their tasks when no ``--cluster`` is given:
+    ``local``, ``local:N`` or ``tcp://HOST:8786`` (unset: in the command's own process)."""
     state_dir: Path = Path("var")
     """The forecast service's state: its API keys (keys.json), audit log (a file a day,
     audit-YYYY-MM-DD.jsonl), posted events and published snapshots."""

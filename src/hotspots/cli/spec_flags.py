@@ -17,6 +17,14 @@ if TYPE_CHECKING:  # pydantic builds the spec models at import: 0.2 s that --hel
     from hotspots.jobs.spec import TrainingSpec
 
 SPEC_ARG = typer.Argument(None, help="Training spec (TOML); flags override its keys.")
+SPECS_ARG = typer.Argument(
+    None, help="Training specs (TOML), e.g. training/*.toml; flags override their keys."
+)
+CLUSTER = typer.Option(
+    None,
+    help="Run the specs as tasks on Dask: local, local:N (N worker processes) or "
+    "tcp://HOST:8786 [default: HOTSPOTS_DASK_SCHEDULER; unset: here, one after another].",
+)
 EVENTS = typer.Option(None, "--events", help="Export or event table [spec: data.events].")
 PRESET = typer.Option(None, help=f"Source format [spec: data.preset]. {PRESET_HELP}.")
 MAP = typer.Option(None, "--map", help="Column map `key=COLUMN,...` [spec: data.map].")
@@ -117,6 +125,30 @@ def spec_from_flags(
             raise ConfigError("give a training spec (SPEC.toml), or name the model with --name")
         overrides["name"] = _name_of(Path(events))
     return spec_from_dict({"data": {}}, overrides)
+
+
+def specs_from_flags(
+    spec_files: list[Path] | None, flags: dict[str, Any], default_name: bool
+) -> list[TrainingSpec]:
+    """``spec_from_flags`` for each spec file (or the flags alone); one name per spec."""
+    if spec_files and len(spec_files) > 1 and flags.get("name"):
+        raise ConfigError(f"--name names one model; {len(spec_files)} specs were given")
+    files: list[Path | None] = [*spec_files] if spec_files else [None]
+    specs = [spec_from_flags(f, flags, default_name) for f in files]
+    names = [s.name for s in specs]
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ConfigError(f"two specs have the same name {twice[0]!r}: names must differ")
+    return specs
+
+
+def cluster_address(flag: str | None) -> str | None:
+    """``--cluster``, else ``HOTSPOTS_DASK_SCHEDULER``; None: the serial path."""
+    if flag:
+        return flag
+    from hotspots.config import get_settings
+
+    return get_settings().dask_scheduler or None
 
 
 def _name_of(path: Path) -> str:

@@ -18,6 +18,8 @@ from hotspots.cli.render import print_report
 
 if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
     from hotspots.evaluation import BacktestResult
+    from hotspots.forecasters import Forecaster
+    from hotspots.ingest.validate import ValidationReport
     from hotspots.jobs.spec import TrainingSpec
     from hotspots.jobs.train import Prepared, Selection
 
@@ -34,18 +36,30 @@ def _prepare(spec: TrainingSpec) -> Prepared:
 
     with stage(f"reading {spec.data.events.name}"):
         prepared = prepare(spec)
-    if prepared.loaded.report is not None:
-        print_report(console, prepared.loaded.report)
-    for note in prepared.notes:
-        console.print(f"note: {note}", soft_wrap=True)
     p = prepared.panel
-    console.print(
-        f"panel: {p.cells.size:,} cells (H3 res {p.resolution}) x {len(p.periods)} periods "
-        f"({p.freq}, {p.periods[0].date()} to {prepared.until.date()} excl.); target "
-        f"{', '.join(prepared.target)}: {prepared.target_events:,} events",
-        soft_wrap=True,
+    line = panel_line(
+        p.cells.size, p.resolution, len(p.periods), p.freq, p.periods[0], prepared.until
     )
+    target = f"; target {', '.join(prepared.target)}: {prepared.target_events:,} events"
+    show_prepared(prepared.loaded.report, prepared.notes, line + target)
     return prepared
+
+
+def panel_line(cells: int, resolution: int, periods: int, freq: str, first: Any, until: Any) -> str:
+    """The panel's shape and window in one line (``first`` / ``until``: Timestamps)."""
+    return (
+        f"panel: {cells:,} cells (H3 res {resolution}) x {periods} periods "
+        f"({freq}, {first.date()} to {until.date()} excl.)"
+    )
+
+
+def show_prepared(report: ValidationReport | None, notes: tuple[str, ...], panel: str) -> None:
+    """What reading a spec's events found: the validation report, window notes, the panel."""
+    if report is not None:
+        print_report(console, report)
+    for note in notes:
+        console.print(f"note: {note}", soft_wrap=True)
+    console.print(panel, soft_wrap=True)
 
 
 def _comparison(result: BacktestResult, cutoff: str, selected: str | None) -> Table:
@@ -78,7 +92,6 @@ def _fmt(value: Any) -> str:
 def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]:
     from hotspots.jobs.train import (
         candidate_models,
-        measured_gain,
         run_backtest,
         run_selection,
         select_model,
@@ -96,14 +109,21 @@ def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]
         selection = select_model(result, prepared.spec, basis="reported")
     else:
         selection = select_model(inner, prepared.spec, basis="selection")
-    for c in prepared.spec.backtest.coverages:
+    show_selection(result, selection, prepared.spec)
+    return result, selection
+
+
+def show_selection(result: BacktestResult, selection: Selection, spec: TrainingSpec) -> None:
+    """The reported folds' comparison at each coverage and why the published model won."""
+    from hotspots.jobs.train import measured_gain
+
+    for c in spec.backtest.coverages:
         cutoff = f"{c * 100:g}%"
         out.print(_comparison(result, cutoff, selection.name))
     console.print(f"selected {selection.name}: {selection.reason}", soft_wrap=True)
-    gain = measured_gain(result, prepared.spec, selection.cutoff, selection.learned or None)
+    gain = measured_gain(result, spec, selection.cutoff, selection.learned or None)
     if gain:
         console.print(f"measured on the reported folds: {gain['measured_gain']}", soft_wrap=True)
-    return result, selection
 
 
 _MODELS_DIR = typer.Option(None, help="Registry folder [default: HOTSPOTS_MODELS_DIR or models].")
@@ -111,7 +131,7 @@ _MODELS_DIR = typer.Option(None, help="Registry folder [default: HOTSPOTS_MODELS
 
 @app.command(epilog=_EXAMPLES)
 def train(
-    spec_file: Path | None = F.SPEC_ARG,
+    spec_files: list[Path] | None = F.SPECS_ARG,
     events: Path | None = F.EVENTS,
     preset: str | None = F.PRESET,
     map_: str | None = F.MAP,
@@ -142,49 +162,81 @@ def train(
     promote: bool = typer.Option(
         True, "--promote/--no-promote", help="Make the new version current (the default)."
     ),
+    cluster: str | None = F.CLUSTER,
 ) -> None:
-    """Backtest a model against every baseline, then publish the one to use.
+    """Backtest a model against every baseline, then publish the one to use (for each spec).
 
     The published model is the main model (or a challenger that beats it) when its PAI at the
     spec's coverage, on a selection backtest of the periods just before the reported folds, is
     at least the best baseline's, else that baseline; the reported folds then score every
     model. It is refitted on the whole training window and written to the registry with its
     manifest, model card and report. Without a spec, the flags alone make one (at least
-    --events and --name).
+    --events and --name). Several specs are trained one after the other, or as tasks on a Dask
+    cluster with --cluster; the registry is the same.
     """
     given = dict(locals())  # outside the comprehension: its locals() are its own
     flags = {k: v for k, v in given.items() if k in F.KEYS}
     from hotspots.jobs.spec import check_spec
 
-    spec = F.spec_from_flags(spec_file, flags, default_name=False)
+    specs = F.specs_from_flags(spec_files, flags, default_name=False)
     from hotspots.config import get_settings
-    from hotspots.evaluation import write_report
-    from hotspots.feedback.monitor_report import MANIFEST_KEY, training_record
-    from hotspots.jobs.train import backtest_record, feature_importances, fit_final, report_meta
-    from hotspots.registry import Registry
 
-    check_spec(spec)
+    for spec in specs:
+        check_spec(spec)
     root = models_dir or get_settings().models_dir
     created = check_output(root, "--models-dir", folder=True)  # before minutes of training
+    if address := F.cluster_address(cluster):
+        from hotspots.cli.cluster_cmds import train_on_cluster
+
+        train_on_cluster(specs, address, root, promote)
+    else:
+        for spec in specs:
+            _train_one(spec, root, promote)
+    print_created(created)
+
+
+def _train_one(spec: TrainingSpec, root: Path, promote: bool) -> None:
+    from hotspots.jobs.train import fit_final, report_meta
+
     prepared = _prepare(spec)
     result, selection = _backtest_and_select(prepared)
     chosen = result.fitted[selection.name]
     with stage(f"fitting {selection.name} on the whole training window"):
         final = fit_final(prepared, chosen)
+    data, meta = prepared.data_summary(), report_meta(prepared, selection)
+    publish_model(spec, result, selection, final, data, meta, root, promote)
+
+
+def publish_model(
+    spec: TrainingSpec,
+    result: BacktestResult,
+    selection: Selection,
+    final: Forecaster,
+    data: dict[str, Any],
+    meta: dict[str, Any],
+    root: Path,
+    promote: bool,
+) -> None:
+    """Write the fitted model, its manifest, card and report as the next version of the spec."""
+    from hotspots.evaluation import write_report
+    from hotspots.feedback.monitor_report import MANIFEST_KEY, training_record
+    from hotspots.jobs.train import backtest_record, feature_importances
+    from hotspots.registry import Registry
+
     registry = Registry(root)
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_report(
             result,
             Path(tmp),
             title=f"hotspots backtest: {spec.name}",
-            meta=report_meta(prepared, selection),
+            meta=meta,
             feature_importance=feature_importances(result),
         )
         info = registry.publish(
             spec.name,
             final,
             spec=spec.to_dict(),
-            data=prepared.data_summary(),
+            data=data,
             backtest=backtest_record(result, selection, spec),
             notes={MANIFEST_KEY: training_record(result, selection.name)},
             promote=promote,
@@ -196,12 +248,11 @@ def train(
         soft_wrap=True,
     )
     console.print(f"  report: {info.path / 'report.html'}", soft_wrap=True)
-    print_created(created)
 
 
 @app.command()
 def backtest(
-    spec_file: Path | None = F.SPEC_ARG,
+    spec_files: list[Path] | None = F.SPECS_ARG,
     out_dir: Path | None = typer.Option(None, "--out", help="Report folder [reports/NAME]."),
     events: Path | None = F.EVENTS,
     preset: str | None = F.PRESET,
@@ -231,31 +282,58 @@ def backtest(
     name: str | None = typer.Option(
         None, help="Name of the run [spec: name; default: the events file's]."
     ),
+    cluster: str | None = F.CLUSTER,
 ) -> None:
     """Backtest the spec's model beside every baseline and write report.json / report.html.
 
     Nothing is published: use `hotspots train` for that. Without a spec, the flags alone
-    make one (at least --events).
+    make one (at least --events). Several specs write to --out/NAME each (default
+    reports/NAME); --cluster runs them as tasks on a Dask cluster, with the same reports.
     """
     given = dict(locals())  # outside the comprehension: its locals() are its own
     flags = {k: v for k, v in given.items() if k in F.KEYS}
     from hotspots.jobs.spec import check_spec
 
-    spec = F.spec_from_flags(spec_file, flags, default_name=True)
-    check_spec(spec)
-    from hotspots.evaluation import write_report
-    from hotspots.jobs.train import default_report_dir, feature_importances, report_meta
+    specs = F.specs_from_flags(spec_files, flags, default_name=True)
+    for spec in specs:
+        check_spec(spec)
+    from hotspots.jobs.train import default_report_dir
 
-    target = out_dir or default_report_dir(spec)
-    created = check_output(target, "--out", folder=True)
-    prepared = _prepare(spec)
-    result, selection = _backtest_and_select(prepared)
+    # one spec: --out is its folder; several: each gets --out/NAME
+    targets = [
+        (out_dir / spec.name if len(specs) > 1 else out_dir)
+        if out_dir
+        else default_report_dir(spec)
+        for spec in specs
+    ]
+    created = [check_output(t, "--out", folder=True) for t in targets]
+    if address := F.cluster_address(cluster):
+        from hotspots.cli.cluster_cmds import backtest_on_cluster
+
+        backtest_on_cluster(specs, address, targets)
+    else:
+        from hotspots.jobs.train import report_meta
+
+        for spec, target in zip(specs, targets, strict=True):
+            prepared = _prepare(spec)
+            result, selection = _backtest_and_select(prepared)
+            write_backtest_report(spec, result, report_meta(prepared, selection), target)
+    for made in created:
+        print_created(made)
+
+
+def write_backtest_report(
+    spec: TrainingSpec, result: BacktestResult, meta: dict[str, Any], target: Path
+) -> None:
+    """report.json / report.html of a spec's backtest in ``target``."""
+    from hotspots.evaluation import write_report
+    from hotspots.jobs.train import feature_importances
+
     paths = write_report(
         result,
         target,
         title=f"hotspots backtest: {spec.name}",
-        meta=report_meta(prepared, selection),
+        meta=meta,
         feature_importance=feature_importances(result),
     )
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}", soft_wrap=True)
-    print_created(created)

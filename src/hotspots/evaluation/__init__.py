@@ -1,6 +1,7 @@
 """Evaluation: rolling-origin folds, backtests, hotspot metrics, reports and plots."""
 
 from hotspots.evaluation.backtest import CURVE_COVERAGES, backtest
+from hotspots.evaluation.blocks import BlockForecast, FitBlock, fit_blocks, forecast_block
 from hotspots.evaluation.compare import FlagChanges, flag_changes
 from hotspots.evaluation.folds import Fold, rolling_origin_folds
 from hotspots.evaluation.metrics import (
@@ -31,6 +32,10 @@ from hotspots.evaluation.report import write_report
 from hotspots.evaluation.result import METRICS, BacktestResult, LastFold
 
 __all__ = [
+    "BlockForecast",
+    "FitBlock",
+    "fit_blocks",
+    "forecast_block",
     "CURVE_COVERAGES",
     "METRICS",
     "ORACLE",

@@ -8,9 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.base import clone
 
-from hotspots.errors import ConfigError, DataValidationError
+from hotspots.errors import ConfigError
+from hotspots.evaluation.blocks import (
+    BlockForecast,
+    FitBlock,
+    fit_blocks,
+    forecast_block,
+    target_of,
+)
 from hotspots.evaluation.folds import Fold
 from hotspots.evaluation.metrics import (
     Cutoff,
@@ -31,7 +37,6 @@ from hotspots.evaluation.result import (
 )
 from hotspots.features import Panel
 from hotspots.forecasters import Forecaster
-from hotspots.forecasters.base import resolve_target
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -62,6 +67,7 @@ def backtest(
     references: Mapping[str, npt.ArrayLike] | None = None,
     progress: Progress | None = None,
     seed: int = 0,
+    blocks: Sequence[BlockForecast] | None = None,
 ) -> BacktestResult:
     """Score ``models`` on ``folds`` of ``panel``: hit rate, PAI, PEI, deviance, calibration.
 
@@ -75,6 +81,10 @@ def backtest(
     the order of ``folds``, columns on ``panel.cells`` (e.g. the oracle of a simulated city,
     ``references.oracle_reference``). They are scored exactly like the models and listed in
     ``BacktestResult.references``, but are not models: never fitted, never ``best``.
+
+    ``blocks`` are the ``forecast_block`` results of every ``fit_blocks(models, folds)``
+    block, in that order, computed elsewhere (e.g. as tasks on a cluster); without them each
+    block is fitted here, one after the other. Either way the result is the same.
     """
     if not models:
         raise ConfigError("backtest needs at least one model")
@@ -87,10 +97,12 @@ def backtest(
     actual = np.zeros((len(ordered), panel.cells.size), dtype=np.int64)
     for name in target:  # a handful of categories
         actual += panel.of(name)[rows]
-    forecasts = {
-        name: _forecast(name, model, panel, ordered, target, progress)
-        for name, model in models.items()
-    }
+    plan = fit_blocks(models, ordered)
+    if blocks is None:
+        blocks = _run_blocks(plan, models, panel, ordered, progress)
+    elif len(blocks) != len(plan):
+        raise ConfigError(f"backtest was given {len(blocks)} fitted blocks for {len(plan)}")
+    forecasts = _gather(plan, blocks, models, len(ordered), panel.cells.size)
     forecasts.update({name: _Forecasts(values, None) for name, values in given.items()})
     return _assemble(forecasts, actual, panel, ordered, cutoffs, target, seed)
 
@@ -127,13 +139,8 @@ def _cutoffs(
     return cutoffs
 
 
-def _target_of(model: Forecaster, panel: Panel) -> tuple[str, ...]:
-    """The categories ``model`` forecasts on ``panel`` (``target=None``: all of them)."""
-    return resolve_target(model.get_params().get("target"), panel)
-
-
 def _shared_target(models: Mapping[str, Forecaster], panel: Panel) -> tuple[str, ...]:
-    targets = {name: _target_of(model, panel) for name, model in models.items()}
+    targets = {name: target_of(model, panel) for name, model in models.items()}
     first = next(iter(targets.values()))
     if any(set(t) != set(first) for t in targets.values()):
         shown = ", ".join(f"{name!r}: {list(t)}" for name, t in targets.items())
@@ -141,54 +148,45 @@ def _shared_target(models: Mapping[str, Forecaster], panel: Panel) -> tuple[str,
     return first
 
 
-def _forecast(
-    name: str,
-    model: Forecaster,
+def _run_blocks(
+    plan: tuple[FitBlock, ...],
+    models: Mapping[str, Forecaster],
     panel: Panel,
     folds: tuple[Fold, ...],
-    target: tuple[str, ...],
     progress: Progress | None,
-) -> _Forecasts:
-    """Lead-1 forecasts of every fold, one fresh clone fitted per ``fit_until``."""
-    expected = np.zeros((len(folds), panel.cells.size), dtype=np.float64)
-    groups: dict[pd.Timestamp, list[int]] = {}
-    for i, fold in enumerate(folds):
-        groups.setdefault(fold.fit_until, []).append(i)
-    fitted: Forecaster | None = None
-    done = 0
-    for fit_until in sorted(groups):
-        fitted = clone(model).fit(panel, until=fit_until)
-        if set(fitted.target_) != set(target):
-            raise ConfigError(f"model {name!r} fitted target {fitted.target_}, not {target}")
-        for i in groups[fit_until]:
-            frame = fitted.predict(panel, as_of=folds[i].as_of, horizon=1)
-            expected[i] = _aligned(frame, panel.cells, folds[i].as_of, name)
-            done += 1
+) -> list[BlockForecast]:
+    """Every block in this process, in order, with ``progress`` after each fold."""
+    done: dict[str, int] = {}
+    out = []
+    for block in plan:
+        out.append(forecast_block(block, models[block.name], panel, folds))
+        for _ in block.folds:
+            done[block.name] = done.get(block.name, 0) + 1
             if progress is not None:
-                progress(name, done, len(folds))
-    assert fitted is not None  # folds are never empty here
-    return _Forecasts(expected, fitted)
-
-
-def _aligned(
-    frame: pd.DataFrame, cells: npt.NDArray[np.uint64], as_of: pd.Timestamp, name: str
-) -> FloatArray:
-    """A lead-1 prediction frame as expected counts on ``cells`` (cells it lacks: 0)."""
-    starts = frame["period_start"].to_numpy()
-    if not np.all(starts == as_of.to_datetime64()):
-        raise DataValidationError(f"model {name!r} did not forecast the period starting {as_of}")
-    got = frame["cell"].to_numpy(np.uint64)
-    mu = frame["expected_count"].to_numpy(np.float64)
-    if n_bad := int((~np.isfinite(mu)).sum()):
-        raise DataValidationError(f"model {name!r} forecast {n_bad} NaN counts for {as_of}")
-    if np.array_equal(got, cells):
-        return mu
-    order = np.argsort(got)
-    pos = np.minimum(np.searchsorted(got[order], cells), max(got.size - 1, 0))
-    found = got[order][pos] == cells if got.size else np.zeros(cells.size, bool)
-    out = np.zeros(cells.size, dtype=np.float64)
-    out[found] = mu[order][pos[found]]
+                progress(block.name, done[block.name], len(folds))
     return out
+
+
+def _gather(
+    plan: tuple[FitBlock, ...],
+    blocks: Sequence[BlockForecast],
+    models: Mapping[str, Forecaster],
+    n_folds: int,
+    n_cells: int,
+) -> dict[str, _Forecasts]:
+    """Each model's forecasts of every fold from its blocks; its fitted clone is the one of
+    its last ``fit_until``."""
+    expected = {name: np.zeros((n_folds, n_cells), dtype=np.float64) for name in models}
+    fitted: dict[str, Forecaster] = {}
+    for block, got in zip(plan, blocks, strict=True):
+        if got.expected.shape != (len(block.folds), n_cells):
+            raise ConfigError(
+                f"block {block.name!r} up to {block.fit_until.date()} has forecasts of shape "
+                f"{got.expected.shape}, not {(len(block.folds), n_cells)}"
+            )
+        expected[block.name][list(block.folds)] = got.expected
+        fitted[block.name] = got.fitted
+    return {name: _Forecasts(expected[name], fitted[name]) for name in models}
 
 
 def _assemble(

@@ -10,7 +10,7 @@ training window -> publish it with its manifest, model card and report.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from sklearn.base import clone
 from hotspots.errors import ConfigError
 from hotspots.evaluation import (
     BacktestResult,
+    BlockForecast,
     Fold,
     backtest,
     oracle_reference,
@@ -192,23 +193,14 @@ def run_backtest(
     prepared: Prepared,
     models: Mapping[str, Forecaster] | None = None,
     progress: FoldProgress | None = None,
+    blocks: Sequence[BlockForecast] | None = None,
 ) -> BacktestResult:
     """The spec's rolling-origin backtest of the main model beside every baseline, and of the
-    oracle when the spec names a truth file (``backtest.truth``)."""
+    oracle when the spec names a truth file (``backtest.truth``). ``blocks``: its fits made
+    elsewhere (``evaluation.backtest``), e.g. as cluster tasks."""
     spec = prepared.spec
     models = models or candidate_models(prepared)
-    periods, least = prepared.panel.periods, max(m.min_history for m in models.values())
-    if len(periods) - spec.backtest.folds < least:
-        most = len(periods) - least
-        fix = f"give --folds {most} or fewer" if most >= 1 else "train on a longer history"
-        raise ConfigError(
-            f"{spec.backtest.folds} backtest folds need {spec.backtest.folds + least} "
-            f"{prepared.panel.freq} periods ({least} to fit on before the first fold); the "
-            f"panel has {len(periods)}: {fix} (backtest.folds)"
-        )
-    folds = rolling_origin_folds(
-        periods, spec.backtest.folds, refit_every=spec.backtest.refit_every, min_train_periods=least
-    )
+    folds = reported_folds(prepared, models)
     truth = spec.backtest.truth
     references = (
         oracle_reference(truth, prepared.panel, [f.as_of for f in folds], prepared.target)
@@ -224,6 +216,7 @@ def run_backtest(
         references=references,
         progress=progress,
         seed=spec.backtest.seed,
+        blocks=blocks,
     )
     if spec.backtest.plan_areas == 0:
         return result
@@ -233,6 +226,23 @@ def run_backtest(
     except ConfigError as err:  # e.g. cells larger than the area limit: the models still stand
         logger.warning("patrol plans not scored: %s (backtest.plan_max_area_km2)", err)
         return result
+
+
+def reported_folds(prepared: Prepared, models: Mapping[str, Forecaster]) -> tuple[Fold, ...]:
+    """The reported backtest's folds: the last ``backtest.folds`` periods."""
+    spec = prepared.spec
+    periods, least = prepared.panel.periods, max(m.min_history for m in models.values())
+    if len(periods) - spec.backtest.folds < least:
+        most = len(periods) - least
+        fix = f"give --folds {most} or fewer" if most >= 1 else "train on a longer history"
+        raise ConfigError(
+            f"{spec.backtest.folds} backtest folds need {spec.backtest.folds + least} "
+            f"{prepared.panel.freq} periods ({least} to fit on before the first fold); the "
+            f"panel has {len(periods)}: {fix} (backtest.folds)"
+        )
+    return rolling_origin_folds(
+        periods, spec.backtest.folds, refit_every=spec.backtest.refit_every, min_train_periods=least
+    )
 
 
 def selection_folds(prepared: Prepared, models: Mapping[str, Forecaster]) -> tuple[Fold, ...]:
@@ -254,6 +264,7 @@ def run_selection(
     prepared: Prepared,
     models: Mapping[str, Forecaster] | None = None,
     progress: FoldProgress | None = None,
+    blocks: Sequence[BlockForecast] | None = None,
 ) -> BacktestResult | None:
     """The selection backtest (see ``selection_folds``), scored at ``select_coverage``
     only; None when there is no room for it before the reported folds."""
@@ -269,6 +280,7 @@ def run_selection(
         coverages=(spec.backtest.select_coverage,),
         progress=progress,
         seed=spec.backtest.seed,
+        blocks=blocks,
     )
 
 

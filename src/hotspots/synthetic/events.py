@@ -24,12 +24,17 @@ from hotspots.synthetic.simulate import IntArray
 
 
 def events_frame(
-    rng: np.random.Generator, area: StudyArea, first_day: pd.Timestamp, rows: tuple[IntArray, ...]
+    rng: np.random.Generator,
+    area: StudyArea,
+    first_day: pd.Timestamp,
+    rows: tuple[IntArray, ...],
+    bbox: tuple[float, float, float, float] = BBOX,
 ) -> tuple[pd.DataFrame, CellArray]:
-    """The clean events table sorted by time, and each event's cell; ``rows`` as ``expand_hits``."""
+    """The clean events table sorted by time, and each event's cell; ``rows`` as ``expand_hits``;
+    points inside ``bbox`` (min_lat, min_lng, max_lat, max_lng)."""
     cat, cell, day = rows
     when = _times(rng, first_day, cat, day)
-    lat, lng = _place_points(rng, area, cell)
+    lat, lng = _place_points(rng, area, cell, bbox)
     origin = _draw(rng, [p.origin for p in PROFILES], cat)
     order = np.lexsort((cell, cat, when))
     occurred = np.datetime_as_string(when[order], unit="s").astype("U19")
@@ -78,11 +83,14 @@ def _times(
 
 
 def _place_points(
-    rng: np.random.Generator, area: StudyArea, cell: IntArray
+    rng: np.random.Generator,
+    area: StudyArea,
+    cell: IntArray,
+    bbox: tuple[float, float, float, float] = BBOX,
 ) -> tuple[FloatArray, FloatArray]:
     """A point (6 decimals) near each cell's centre that indexes back to the cell.
 
-    Points are also kept inside ``BBOX``, so a boundary-clipped ingest keeps every clean event.
+    Points are also kept inside ``bbox``, so a boundary-clipped ingest keeps every clean event.
     """
     c_lat, c_lng = cells_to_latlng(area.cells)
     radius = 0.6 * h3.average_hexagon_edge_length(area.resolution, unit="km")
@@ -96,8 +104,8 @@ def _place_points(
         lat[todo] = np.round(c_lat[cell[todo]] + d_lat, 6)
         lng[todo] = np.round(c_lng[cell[todo]] + d_lng, 6)
         home = points_to_cells(lat[todo], lng[todo], area.resolution) == area.cells[cell[todo]]
-        inside = (lat[todo] > BBOX[0]) & (lng[todo] > BBOX[1])
-        inside &= (lat[todo] < BBOX[2]) & (lng[todo] < BBOX[3])
+        inside = (lat[todo] > bbox[0]) & (lng[todo] > bbox[1])
+        inside &= (lat[todo] < bbox[2]) & (lng[todo] < bbox[3])
         todo = todo[~(home & inside)]
         if todo.size == 0:
             break

@@ -44,7 +44,9 @@ def _corridors(rng: np.random.Generator, y: FloatArray, x: FloatArray, n: int) -
     return _normalise(np.exp(-0.5 * (dist / 0.25) ** 2))
 
 
-def spatial_weights(rng: np.random.Generator, area: StudyArea) -> FloatArray:
+def spatial_weights(
+    rng: np.random.Generator, area: StudyArea, center: tuple[float, float] = CENTER
+) -> FloatArray:
     """Share of each category's events per cell, shape (n_categories, n_cells).
 
     A smooth surface per category (base, downtown, dense areas, corridors, own spots, mixed
@@ -52,8 +54,8 @@ def spatial_weights(rng: np.random.Generator, area: StudyArea) -> FloatArray:
     the profile's ``place_sd``: crime concentrates at a few places among many similar ones.
     """
     lat, lng = cells_to_latlng(area.cells)
-    y = (lat - CENTER[0]) * KM_PER_DEGREE  # km north and east of the centre
-    x = (lng - CENTER[1]) * KM_PER_DEGREE * np.cos(np.radians(CENTER[0]))
+    y = (lat - center[0]) * KM_PER_DEGREE  # km north and east of the centre (lat, lng)
+    x = (lng - center[1]) * KM_PER_DEGREE * np.cos(np.radians(center[0]))
     base = np.full(y.size, 1.0 / y.size)
     downtown = _normalise(np.exp(-0.5 * (y**2 + x**2) / 2.0**2))
     areas = _bumps(rng, y, x, 8, 8.0, (0.8, 2.0))

@@ -1,0 +1,259 @@
+"""Scale-out benchmark: a synthetic region of 5k -> 50k -> 500k cells at 156 weeks, each stage
+serial and on a 2-worker LocalCluster, and a batch of 8 specs serial against the cluster.
+
+Stages per size, each in its own process, timed, with the peak RSS of its whole process
+tree (the command and, on the cluster path, its scheduler and workers) sampled every 0.2 s:
+
+- generate: ``synthetic.region.write_region`` (city partitions) and one event table of them
+- panel: events -> weekly resolution-9 panel; serial ``events_to_panel`` of the event table,
+  cluster ``cluster.panel.parquet_to_panel`` of the partitions
+- train: ``hotspots train`` of one spec (LightGBM, 2 baselines, 4 selection + 4 reported
+  folds, a final fit), serial against ``--cluster local:2``
+
+Cost per cell-week is seconds / (cells x 156). A size starts only when the machine has
+--min-free-gib available, and a stage whose tree passes --max-gib is stopped and reported.
+The machine is shared: the load average is printed beside every figure.
+
+    .venv/bin/python benchmarks/scale.py [--cells 5000 50000 500000] [--batch] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+WEEKS = 156
+DAYS = WEEKS * 7
+START = "2023-01-02"  # a Monday: 156 whole weeks
+GIB = 1024**3
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+SPEC = """
+name = "{name}"
+[data]
+events = "{events}"
+[target]
+categories = ["{target}"]
+[grid]
+resolution = 9
+period = "W"
+[model]
+kind = "{kind}"
+baselines = ["historical_mean", "last_period"]
+[model.params]
+{params}
+[backtest]
+folds = 4
+select_folds = 4
+coverages = [0.01, 0.05]
+"""
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total
+
+
+def run_stage(cmd: list[str], max_gib: float, cwd: Path) -> dict[str, object]:
+    """Run ``cmd``; its seconds, the peak RSS of its process tree, and whether it fitted."""
+    start = time.monotonic()
+    child = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc, peak, over = psutil.Process(child.pid), 0, False
+    out: list[bytes] = []
+    reader = threading.Thread(target=lambda: out.append(child.stdout.read()))  # type: ignore[union-attr]
+    reader.start()
+    while child.poll() is None:
+        peak = max(peak, _tree_rss(proc))
+        if peak > max_gib * GIB:
+            over = True
+            for p in [*proc.children(recursive=True), proc]:
+                with contextlib.suppress(psutil.Error):
+                    p.kill()
+            break
+        time.sleep(0.2)
+    child.wait()
+    reader.join()
+    seconds = time.monotonic() - start
+    text = b"".join(out).decode(errors="replace")
+    ok = child.returncode == 0 and not over
+    if not ok and not over:
+        print(text[-3000:], file=sys.stderr)
+    return {"seconds": seconds, "peak_gib": peak / GIB, "ok": ok, "over": over, "out": text}
+
+
+# -- stages run in their own process: python scale.py _stage NAME DIR -----------------------
+
+
+def stage_generate(work: Path, n_cells: int) -> None:
+    import pandas as pd
+
+    from hotspots.ingest import write_events
+    from hotspots.synthetic.region import write_region
+
+    info = write_region(work, n_cells, days=DAYS, start=START, seed=0)
+    parts = sorted((work / "events").glob("city=*/part.parquet"))
+    events = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    events = events.sort_values("occurred_at", kind="stable", ignore_index=True)
+    write_events(events, work / "events.parquet", {"timezone": "America/Chicago"})
+    print(json.dumps({"cells": info["n_cells"], "events": len(events)}))
+
+
+def stage_startup() -> None:
+    from hotspots.cluster import connect
+
+    with connect("local:2") as client:
+        client.run(lambda: None)  # every worker up and answering
+
+
+def stage_panel(work: Path, cluster: bool) -> None:
+    if cluster:
+        from hotspots.cluster import connect
+        from hotspots.cluster.panel import parquet_to_panel
+
+        with connect("local:2"):
+            panel = parquet_to_panel(work / "events", 9, "W")
+    else:
+        from hotspots.features import events_to_panel
+        from hotspots.ingest import read_events
+
+        panel = events_to_panel(read_events(work / "events.parquet")[0], 9, "W")
+    print(json.dumps({"cells": int(panel.cells.size), "periods": len(panel.periods)}))
+
+
+def write_spec(work: Path, name: str, target: str, kind: str, n_jobs: int = 2) -> Path:
+    params = f"n_estimators = 50\nn_jobs = {n_jobs}" if kind == "lightgbm" else ""
+    path = work / f"{name}.toml"
+    text = SPEC.format(
+        name=name, events=work / "events.parquet", target=target, kind=kind, params=params
+    )
+    path.write_text(text)
+    return path
+
+
+def train_cmd(specs: list[Path], models: Path, cluster: bool) -> list[str]:
+    cmd = [str(BIN / "hotspots"), "train", *map(str, specs), "--models-dir", str(models)]
+    return [*cmd, "--cluster", "local:2"] if cluster else cmd
+
+
+# -- the driver -----------------------------------------------------------------------------
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f}/{five:.1f}"
+
+
+def row(cells: int, stage: str, path: str, got: dict[str, object], cell_weeks: bool) -> None:
+    if not got["ok"]:
+        why = "over the memory bound" if got["over"] else "failed"
+        print(f"| {cells:,} | {stage} | {path} | {why} | {got['peak_gib']:.2f} | - | {load()} |")
+        return
+    seconds = float(got["seconds"])  # type: ignore[arg-type]
+    per = f"{seconds / (cells * WEEKS) * 1e6:.2f}" if cell_weeks else "-"
+    print(
+        f"| {cells:,} | {stage} | {path} | {seconds:.1f} | {got['peak_gib']:.2f} | {per} | "
+        f"{load()} |",
+        flush=True,
+    )
+
+
+def one_size(n_cells: int, root: Path, args: argparse.Namespace) -> None:
+    free = psutil.virtual_memory().available / GIB
+    if free < args.min_free_gib:
+        print(f"| {n_cells:,} | - | - | not run: {free:.1f} GiB available < {args.min_free_gib} |")
+        return
+    work = root / f"cells{n_cells}"
+    work.mkdir(parents=True, exist_ok=True)
+    me = [sys.executable, str(Path(__file__).resolve()), "_stage"]
+    gen = run_stage([*me, "generate", str(work), str(n_cells)], args.max_gib, work)
+    if not gen["ok"]:
+        row(n_cells, "generate", "serial", gen, False)
+        return
+    cells = json.loads(str(gen["out"]).strip().splitlines()[-1])["cells"]
+    row(cells, "generate", "serial", gen, True)
+    for path in ("serial", "cluster"):
+        got = run_stage([*me, "panel", str(work), path], args.max_gib, work)
+        row(cells, "panel", path, got, True)
+    spec = write_spec(work, "scale-burglary", "Burglary Residential", "lightgbm")
+    for path in ("serial", "cluster"):
+        cmd = train_cmd([spec], work / f"models-{path}", path == "cluster")
+        row(cells, "train", path, run_stage(cmd, args.max_gib, work), True)
+
+
+def batch(root: Path, args: argparse.Namespace) -> None:
+    """8 specs (4 crime types x LightGBM / the historical mean) of the 5k-cell region."""
+    work = root / "cells5000"
+    if not (work / "events.parquet").is_file():
+        one_size(5_000, root, args)
+    targets = ("Burglary Residential", "Theft from Vehicle", "Robbery", "Assault")
+    specs = [
+        write_spec(work, f"batch-{i}-{kind}", t, kind, n_jobs=1)
+        for i, t in enumerate(targets)
+        for kind in ("lightgbm", "historical_mean")
+    ]
+    times = {}
+    for path in ("serial", "cluster"):
+        got = run_stage(train_cmd(specs, work / f"batch-{path}", path == "cluster"), 99, work)
+        times[path] = float(got["seconds"])  # type: ignore[arg-type]
+        print(
+            f"batch of 8 specs, {path}: {got['seconds']:.1f} s, peak {got['peak_gib']:.2f} GiB,"
+            f" ok={got['ok']}, load {load()}",
+            flush=True,
+        )
+    print(f"speed-up of the 2-worker cluster: {times['serial'] / times['cluster']:.2f}x")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_stage":
+        name, work = sys.argv[2], Path(sys.argv[3])
+        if name == "generate":
+            stage_generate(work, int(sys.argv[4]))
+        elif name == "startup":
+            stage_startup()
+        else:
+            stage_panel(work, sys.argv[4] == "cluster")
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", type=int, nargs="*", default=[5_000, 50_000])
+    parser.add_argument("--batch", action="store_true", help="also the 8-spec batch")
+    parser.add_argument("--work", type=Path, default=None, help="keep the data here")
+    parser.add_argument("--min-free-gib", type=float, default=14.0)
+    parser.add_argument("--max-gib", type=float, default=16.0)
+    args = parser.parse_args()
+    mem = psutil.virtual_memory()
+    print(
+        f"machine: {os.cpu_count()} cores, {mem.total / GIB:.0f} GiB "
+        f"({mem.available / GIB:.1f} available), load {load()} (1/5 min)"
+    )
+    print("| cells | stage | path | seconds | peak GiB (tree) | us per cell-week | load |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.work or Path(tmp)
+        me = [sys.executable, str(Path(__file__).resolve()), "_stage", "startup", tmp]
+        got = run_stage(me, args.max_gib, Path(tmp))
+        print(
+            f"starting and stopping a 2-worker LocalCluster alone: {got['seconds']:.1f} s, "
+            f"peak {got['peak_gib']:.2f} GiB (in every cluster row below)"
+        )
+        for n in args.cells:
+            one_size(n, root, args)
+        if args.batch:
+            batch(root, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Many specs on a cluster: each spec's preparation, each backtest fit block and each final
+fit is a task; the client chooses the model (as the serial path does) and hands back each
+spec's outcome in the order of the specs, so registry writes happen in the serial order."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sklearn.base import clone
+
+from hotspots.cluster import tasks
+from hotspots.cluster.tasks import Outline
+from hotspots.evaluation import BacktestResult, fit_blocks
+from hotspots.forecasters import Forecaster
+from hotspots.jobs.spec import TrainingSpec
+from hotspots.jobs.train import Selection, prepare, select_model
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+logger = logging.getLogger(__name__)
+
+TaskDone = Callable[[str, int, int, float], None]
+"""``on_task(label, done, submitted, seconds)`` as each task ends."""
+
+
+@dataclass
+class SpecOutcome:
+    """One spec's results as the serial path has them before it writes anything."""
+
+    spec: TrainingSpec
+    outline: Outline
+    result: BacktestResult
+    selection: Selection
+    data: dict[str, Any]
+    meta: dict[str, Any]
+    final: Forecaster | None = None
+
+
+@dataclass
+class _Spec:
+    """The client's bookkeeping of one spec in flight."""
+
+    spec: TrainingSpec
+    prepared: Future
+    outline: Outline | None = None
+    inner: BacktestResult | None = None
+    result: BacktestResult | None = None
+    waiting: set[str] = field(default_factory=set)
+    selection: Selection | None = None
+    summaries: dict[str, Any] | None = None
+    final: Forecaster | None = None
+
+
+def run_specs(
+    client: Client,
+    specs: Sequence[TrainingSpec],
+    *,
+    fit: bool = True,
+    on_task: TaskDone | None = None,
+) -> Iterator[SpecOutcome]:
+    """Prepare, backtest, select and (``fit``) refit every spec on ``client``'s cluster.
+
+    Outcomes come in the order of ``specs``, each as soon as it and all before it are done;
+    meanwhile the other specs' tasks go on. A failing task raises its error here and the
+    tasks still pending are cancelled.
+    """
+    from distributed import as_completed
+
+    run = _Run(client, fit, on_task, as_completed())
+    for i, spec in enumerate(specs):
+        run.start(i, spec)
+    try:
+        yield from run.drive(len(specs))
+    finally:
+        run.cancel()
+
+
+class _Run:
+    """The submit-and-react loop of ``run_specs``."""
+
+    def __init__(self, client: Client, fit: bool, on_task: TaskDone | None, pending: Any):
+        self.client, self.fit, self.on_task, self.pending = client, fit, on_task, pending
+        self.specs: dict[int, _Spec] = {}
+        self.tags: dict[str, tuple[int, str]] = {}
+        self.started: dict[str, float] = {}
+        self.done = 0
+
+    def submit(self, i: int, what: str, func: Callable[..., Any], *args: Any) -> Future:
+        """Submit ``func(*args)`` as the task ``what`` of spec ``i``; pure=False: every
+        task runs, even two that look alike."""
+        key = f"{what}-{i}-{time.time_ns()}"
+        future = self.client.submit(func, *args, pure=False, key=key)
+        self.tags[key] = (i, what)
+        self.started[key] = time.monotonic()
+        self.pending.add(future)
+        return future
+
+    def start(self, i: int, spec: TrainingSpec) -> None:
+        prepared = self.submit(i, "prepare", prepare, spec)
+        self.specs[i] = _Spec(spec, prepared)
+        self.submit(i, "outline", tasks.outline, prepared)
+
+    def drive(self, n: int) -> Iterator[SpecOutcome]:
+        nxt = 0
+        for future in self.pending:
+            key = str(future.key)
+            i, what = self.tags.pop(key)
+            # the prepared data stay on the workers: only an error comes back
+            value = future.result() if what != "prepare" or future.status == "error" else None
+            self._log(f"{self.specs[i].spec.name}: {what}", key)
+            self._react(i, what, value)
+            while nxt < n and self._complete(nxt):
+                yield self._outcome(nxt)
+                del self.specs[nxt]  # its prepared data may leave the workers
+                nxt += 1
+
+    def _log(self, label: str, key: str) -> None:
+        self.done += 1
+        seconds = time.monotonic() - self.started.pop(key)
+        total = self.done + self.pending.count()
+        logger.info("task %d/%d done: %s (%.1f s)", self.done, total, label, seconds)
+        if self.on_task is not None:
+            self.on_task(label, self.done, total, seconds)
+
+    def _react(self, i: int, what: str, value: Any) -> None:
+        s = self.specs[i]
+        if what == "prepare":
+            return
+        if what == "outline":
+            s.outline = value
+            self._submit_backtests(i, s, value)
+        elif what == "selection":
+            s.inner = value
+        elif what == "reported":
+            s.result = value
+        elif what == "summaries":
+            s.summaries = value
+        elif what == "final":
+            s.final = value
+        s.waiting.discard(what)
+        if what in ("selection", "reported") and not s.waiting & {"selection", "reported"}:
+            self._choose(i, s)
+
+    def _submit_backtests(self, i: int, s: _Spec, outline: Outline) -> None:
+        """One task per fit block of both backtests, then one that assembles each."""
+        for what, folds, assemble in (
+            ("selection", outline.selection, tasks.assemble_selection),
+            ("reported", outline.reported, tasks.assemble_reported),
+        ):
+            if not folds:  # no room for a selection backtest: run_selection gives None
+                s.inner = None
+                continue
+            blocks = [
+                self.submit(
+                    i,
+                    f"{what} fit {b.name} to {b.fit_until.date()}",
+                    tasks.fit_block,
+                    s.prepared,
+                    b,
+                    outline.models[b.name],
+                    folds,
+                )
+                for b in fit_blocks(outline.models, folds)
+            ]
+            self.submit(i, what, assemble, s.prepared, outline.models, blocks)
+            s.waiting.add(what)
+
+    def _choose(self, i: int, s: _Spec) -> None:
+        """Choose the published model as the serial path does, then submit what follows."""
+        assert s.result is not None
+        if s.inner is None:
+            s.selection = select_model(s.result, s.spec, basis="reported")
+        else:
+            s.selection = select_model(s.inner, s.spec, basis="selection")
+        self.submit(i, "summaries", tasks.summaries, s.prepared, s.selection)
+        s.waiting.add("summaries")
+        if self.fit:
+            chosen = clone(s.result.fitted[s.selection.name])
+            self.submit(i, "final", tasks.final_fit, s.prepared, chosen)
+            s.waiting.add("final")
+
+    def _complete(self, i: int) -> bool:
+        s = self.specs[i]
+        return s.selection is not None and not s.waiting
+
+    def _outcome(self, i: int) -> SpecOutcome:
+        s = self.specs[i]
+        assert s.outline and s.result and s.selection and s.summaries is not None
+        return SpecOutcome(
+            s.spec,
+            s.outline,
+            s.result,
+            s.selection,
+            s.summaries["data"],
+            s.summaries["meta"],
+            s.final,
+        )
+
+    def cancel(self) -> None:
+        futures = list(self.pending.futures)
+        if futures:
+            self.client.cancel(futures)

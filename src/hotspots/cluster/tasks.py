@@ -1,0 +1,97 @@
+"""The functions a worker runs. Each takes the spec's ``Prepared`` (which stays on the
+workers) and calls the same library code as the serial path, so the results are the same."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from hotspots.evaluation import BacktestResult, BlockForecast, FitBlock, Fold, forecast_block
+from hotspots.forecasters import Forecaster
+from hotspots.ingest.validate import ValidationReport
+from hotspots.jobs.train import (
+    Prepared,
+    Selection,
+    candidate_models,
+    fit_final,
+    report_meta,
+    reported_folds,
+    run_backtest,
+    run_selection,
+    selection_folds,
+)
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What the client needs of a prepared spec to plan its fits and describe its panel:
+    the models, both fold sets, and the panel's shape (not the panel itself)."""
+
+    models: dict[str, Forecaster]
+    selection: tuple[Fold, ...]
+    reported: tuple[Fold, ...]
+    report: ValidationReport | None
+    notes: tuple[str, ...]
+    cells: int
+    resolution: int
+    freq: str
+    periods: int
+    first: pd.Timestamp
+    until: pd.Timestamp
+    target: tuple[str, ...]
+    target_events: int
+
+
+def outline(prepared: Prepared) -> Outline:
+    """The spec's candidate models, selection and reported folds, and panel description."""
+    models = candidate_models(prepared)
+    p = prepared.panel
+    return Outline(
+        models=models,
+        selection=selection_folds(prepared, models),
+        reported=reported_folds(prepared, models),
+        report=prepared.loaded.report,
+        notes=prepared.notes,
+        cells=int(p.cells.size),
+        resolution=p.resolution,
+        freq=p.freq,
+        periods=len(p.periods),
+        first=p.periods[0],
+        until=prepared.until,
+        target=prepared.target,
+        target_events=prepared.target_events,
+    )
+
+
+def fit_block(
+    prepared: Prepared, block: FitBlock, model: Forecaster, folds: Sequence[Fold]
+) -> BlockForecast:
+    """One backtest fit and its forecasts (``evaluation.forecast_block``)."""
+    return forecast_block(block, model, prepared.panel, folds)
+
+
+def assemble_selection(
+    prepared: Prepared, models: dict[str, Forecaster], blocks: list[BlockForecast]
+) -> BacktestResult | None:
+    """The selection backtest from its fitted blocks."""
+    return run_selection(prepared, models, blocks=blocks)
+
+
+def assemble_reported(
+    prepared: Prepared, models: dict[str, Forecaster], blocks: list[BlockForecast]
+) -> BacktestResult:
+    """The reported backtest from its fitted blocks."""
+    return run_backtest(prepared, models, blocks=blocks)
+
+
+def final_fit(prepared: Prepared, model: Forecaster) -> Forecaster:
+    """The published model fitted on the whole training window."""
+    return fit_final(prepared, model)
+
+
+def summaries(prepared: Prepared, selection: Selection | None) -> dict[str, Any]:
+    """The manifest's data section and the report's run description."""
+    return {"data": prepared.data_summary(), "meta": report_meta(prepared, selection)}

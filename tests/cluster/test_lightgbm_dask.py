@@ -1,0 +1,75 @@
+"""LightGBM trained by lightgbm.dask across a 2-worker LocalCluster (engine = "dask"), and
+the guards against its known hangs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from hotspots.errors import ConfigError
+from hotspots.features import Panel
+from hotspots.forecasters import LightGBMForecaster, forecaster_from_state
+from hotspots.forecasters.lgbm_dask import DistributedFitError, _running_workers
+
+pytest.importorskip("distributed")
+
+AS_OF = "2023-12-25"
+
+
+def _model(**kw: Any) -> LightGBMForecaster:
+    return LightGBMForecaster(target="Burglary Residential", n_estimators=20, n_jobs=1, **kw)
+
+
+def test_without_a_cluster_the_dask_engine_says_how_to_get_one(year_panel: Panel) -> None:
+    with pytest.raises(ConfigError, match="--cluster"):
+        _model(engine="dask").fit(year_panel)
+
+
+def test_an_unknown_engine_is_refused(year_panel: Panel) -> None:
+    with pytest.raises(ConfigError, match="engine"):
+        _model(engine="spark").fit(year_panel)
+
+
+def test_a_paused_worker_is_refused_before_the_fit_would_wait_for_it() -> None:
+    workers = {"tcp://a:1": {"status": "running"}, "tcp://b:2": {"status": "paused"}}
+    client = SimpleNamespace(scheduler_info=lambda n_workers: {"workers": workers})
+    with pytest.raises(DistributedFitError, match=r"#5920.*"):
+        _running_workers(client)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client(scheduler: str) -> Iterator[Any]:
+    """A client of the 2-worker cluster (worker processes: LightGBM's network needs one
+    process per machine)."""
+    from distributed import Client
+
+    with Client(scheduler, timeout="30s") as c:
+        yield c
+
+
+def test_the_dask_engine_trains_across_the_workers_and_forecasts_like_the_local_one(
+    client: Any, year_panel: Panel
+) -> None:
+    spread = _model(engine="dask", fit_timeout=300).fit(year_panel, until=AS_OF)
+    local = _model().fit(year_panel, until=AS_OF)
+    assert spread.booster_.num_trees() == 20
+    assert spread.feature_names_ == local.feature_names_
+    got = spread.predict(year_panel, as_of=AS_OF)["expected_count"].to_numpy()
+    want = local.predict(year_panel, as_of=AS_OF)["expected_count"].to_numpy()
+    assert np.isfinite(got).all() and got.sum() == pytest.approx(want.sum(), rel=0.25)
+    assert spearmanr(got, want).statistic > 0.8  # not the same trees, the same ranking
+    again = forecaster_from_state(spread.get_state())  # saved and loaded as LightGBM is
+    back = again.predict(year_panel, as_of=AS_OF)["expected_count"].to_numpy()
+    np.testing.assert_array_equal(back, got)
+
+
+def test_a_fit_past_its_timeout_is_given_up_with_the_known_hangs_named(
+    client: Any, year_panel: Panel
+) -> None:
+    with pytest.raises(DistributedFitError, match=r"did not finish in 0\.01 s.*#4942, #5920"):
+        _model(engine="dask", fit_timeout=0.01).fit(year_panel, until=AS_OF)
