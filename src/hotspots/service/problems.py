@@ -28,6 +28,7 @@ from hotspots.errors import (
     InputFileError,
     IntegrityError,
     ModelNotFoundError,
+    TooManyRejectsError,
     UnknownCategoryError,
 )
 
@@ -124,6 +125,17 @@ def problem(
     body.update(extra or {})
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(data, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_TYPE)
+
+
+def rejects_problem(request: Request, err: TooManyRejectsError) -> Response:
+    """The 422 problem of an upload with more rejected rows than the ceiling allows, with
+    the validation report (events' or patrols') that says which and why."""
+    report = err.report
+    to_dict = getattr(report, "to_dict", None)
+    extra = {"report": to_dict()} if callable(to_dict) else {}
+    return problem(
+        422, str(err), instance=request.url.path, request_id=_request_id(request), extra=extra
+    )
 
 
 def status_of(err: HotspotsError) -> int:

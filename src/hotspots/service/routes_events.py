@@ -31,7 +31,6 @@ from hotspots.errors import (
 from hotspots.forecasters import Forecaster
 from hotspots.grid import cell_area_km2, cells_to_latlng
 from hotspots.ingest import IngestResult
-from hotspots.ingest.validate import ValidationReport
 from hotspots.jobs.data import event_options, ingest_options
 from hotspots.jobs.fit_check import check_events_fit
 from hotspots.service.auth import auth_responses, require
@@ -45,9 +44,9 @@ from hotspots.service.event_store import (
 from hotspots.service.limits import content_encoding, decode_body
 from hotspots.service.problems import (
     ProblemError,
-    problem,
     problem_response,
     reject_unknown_query,
+    rejects_problem,
 )
 from hotspots.service.routes_forecasts import JSON_TYPE, MODEL_NAME
 from hotspots.service.schemas import EventsStored, Refreshed
@@ -132,7 +131,7 @@ def media_type(request: Request) -> str:
     return given
 
 
-def _json(body: dict[str, Any], status: int = 200) -> Response:
+def json_answer(body: dict[str, Any], status: int = 200) -> Response:
     data = json.dumps(body, ensure_ascii=False, default=str).encode()
     return Response(data, status_code=status, media_type=JSON_TYPE)
 
@@ -182,7 +181,7 @@ async def post_events(
             state.events.append, result, _meta(request, reader, kind, result)
         )
     seconds = state.settings.refresh_seconds
-    return _json(
+    return json_answer(
         {
             "batch": stored.batch,
             "stored": stored.stored,
@@ -210,10 +209,7 @@ async def _read_post(
             read_body, body, kind, state.events.folder / INCOMING, options
         )
     except TooManyRejectsError as err:
-        report = err.report
-        extra = {"report": report.to_dict()} if isinstance(report, ValidationReport) else {}
-        request_id = request.scope.get("state", {}).get("request_id")
-        return problem(422, str(err), instance=request.url.path, request_id=request_id, extra=extra)
+        return rejects_problem(request, err)
     except (InputFileError, ConfigError) as err:
         raise ProblemError(422, f"{err}. {columns_hint(reader)}") from err
     try:  # the same check as `hotspots forecast` and a republish: rows that fit the model
@@ -262,4 +258,4 @@ async def refresh(request: Request) -> Response:
         }
         for s in fresh.values()
     ]
-    return _json({"models": models, "failed": failed, "batches": len(state.published)})
+    return json_answer({"models": models, "failed": failed, "batches": len(state.published)})

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError, InputFileError, TooManyRejectsError
-from hotspots.feedback.patrols import NAME_RULE, PatrolOptions, PatrolReport, read_patrols
+from hotspots.feedback.patrols import NAME_RULE, PatrolOptions, read_patrols
 from hotspots.feedback.places import plan_areas
 from hotspots.forecasters import Forecaster
 from hotspots.jobs.data import event_options
@@ -31,8 +31,13 @@ from hotspots.publishing.served import named_areas
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.event_store import CSV_TYPES, MEDIA_TYPES
 from hotspots.service.limits import content_encoding, decode_body
-from hotspots.service.problems import ProblemError, problem, problem_response, reject_unknown_query
-from hotspots.service.routes_events import _json, media_type, reading_model
+from hotspots.service.problems import (
+    ProblemError,
+    problem_response,
+    reject_unknown_query,
+    rejects_problem,
+)
+from hotspots.service.routes_events import json_answer, media_type, reading_model
 from hotspots.service.routes_forecasts import MODEL_NAME
 from hotspots.service.schemas_feedback import PatrolsStored
 from hotspots.service.state import ServiceState
@@ -147,12 +152,7 @@ async def post_patrols(
         try:
             result = await run_in_threadpool(read_patrols, body, fmt, options, "the request body")
         except TooManyRejectsError as err:
-            report = err.report
-            extra = {"report": report.to_dict()} if isinstance(report, PatrolReport) else {}
-            request_id = request.scope.get("state", {}).get("request_id")
-            return problem(
-                422, str(err), instance=request.url.path, request_id=request_id, extra=extra
-            )
+            return rejects_problem(request, err)
         except InputFileError as err:
             raise ProblemError(422, str(err)) from err
         meta: dict[str, Any] = {
@@ -163,7 +163,7 @@ async def post_patrols(
             "report": result.report.to_dict(),
         }
         stored = await run_in_threadpool(state.patrols.append, result.patrols, meta)
-    return _json(
+    return json_answer(
         {
             "batch": stored.batch,
             "stored": stored.stored,
