@@ -154,3 +154,40 @@ def test_challenger_flag_weighs_another_learned_kind(
     assert "challenger ensemble left out: ensemble member hawkes: the hawkes model needs" in (
         res.out + res.err
     )
+
+
+def test_resolution_flag_with_several_lets_the_selection_choose(
+    run_cli: RunCli, year_city_dir: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    args = every_ingest_flag(year_city_dir, tmp_path)
+    args[args.index("--resolution") + 1] = "8,7"
+    res = run_cli("train", *args, "--select-folds", "3", "--name", "r", "--models-dir", models)
+    assert res.code == 0, res.err
+    manifest = Registry(models).load("r").manifest
+    choice = manifest["data"]["resolution_choice"]
+    assert [c["resolution"] for c in choice["candidates"]] == [7, 8]
+    best = max(choice["candidates"], key=lambda c: (c["pai"], c["resolution"] == 8))
+    assert choice["chosen"] == best["resolution"] == manifest["spec"]["grid"]["resolution"]
+    assert manifest["resolution"] == best["resolution"]
+    assert choice["reason"] in res.out + res.err
+    assert "resolution 7 (" in res.out + res.err and "resolution 8 (" in res.out + res.err
+    card = (Registry(models).load("r").path / "MODEL_CARD.md").read_text()
+    assert f"- H3 resolution: {best['resolution']} (resolution {best['resolution']} chosen" in card
+
+
+@pytest.mark.parametrize(
+    ("value", "extra", "message"),
+    [
+        ("9,x", [], "--resolution takes a resolution or a list like 8,9,10, got '9,x'"),
+        ("8,9", ["--cluster", "local:2"], "choose among grid.resolutions, which runs here only"),
+    ],
+)
+def test_resolution_flag_errors_are_one_line(
+    run_cli: RunCli, year_city_dir: Path, tmp_path: Path, value: str, extra: list[str], message: str
+) -> None:
+    args = every_ingest_flag(year_city_dir, tmp_path)
+    args[args.index("--resolution") + 1] = value
+    res = run_cli("backtest", *args, *extra, "--out", tmp_path / "r")
+    assert res.code == 2 and message in res.err, res.err
+    assert "Traceback" not in res.err

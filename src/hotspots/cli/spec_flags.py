@@ -50,7 +50,11 @@ CATEGORY_NAME = typer.Option(
 CATEGORY = typer.Option(
     None, help="Target category; repeat, or a regular expression [spec: target.categories]."
 )
-RESOLUTION = typer.Option(None, help="H3 resolution [spec: grid.resolution].")
+RESOLUTION = typer.Option(
+    None,
+    help="H3 resolution, or several (8,9,10) for the selection backtest to choose among "
+    "[spec: grid.resolution / grid.resolutions].",
+)
 PERIOD = typer.Option(None, help="D, W or M [spec: grid.period].")
 K_RING = typer.Option(None, help="Grow the study area by K rings [spec: grid.k_ring].")
 START = typer.Option(None, help="First date used [spec: window.start].")
@@ -113,6 +117,8 @@ def spec_from_flags(
     for key in ("target.categories", "model.challengers"):
         if overrides.get(key) == []:
             overrides[key] = None
+    if overrides.get("grid.resolution") is not None:
+        overrides.update(_resolution_keys(str(overrides.pop("grid.resolution"))))
     if overrides.get("grid.period"):
         overrides["grid.period"] = str(overrides["grid.period"]).upper()
     if spec_file is not None:
@@ -125,6 +131,18 @@ def spec_from_flags(
             raise ConfigError("give a training spec (SPEC.toml), or name the model with --name")
         overrides["name"] = _name_of(Path(events))
     return spec_from_dict({"data": {}}, overrides)
+
+
+def _resolution_keys(text: str) -> dict[str, Any]:
+    """``--resolution 9`` sets ``grid.resolution`` (and no candidates); ``8,9,10`` sets the
+    candidates ``grid.resolutions``."""
+    parts = [p.strip() for p in text.split(",")]
+    if not all(re.fullmatch(r"\d{1,2}", p) for p in parts):
+        raise ConfigError(f"--resolution takes a resolution or a list like 8,9,10, got {text!r}")
+    values = [int(p) for p in parts]
+    if len(values) == 1:
+        return {"grid.resolution": values[0], "grid.resolutions": []}
+    return {"grid.resolutions": values}
 
 
 def specs_from_flags(

@@ -15,6 +15,7 @@ from hotspots.cli.data_cmds import plural, print_created
 from hotspots.cli.main import app, console, out
 from hotspots.cli.progress import counted, stage
 from hotspots.cli.render import print_report
+from hotspots.errors import ConfigError
 
 if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
     from hotspots.evaluation import BacktestResult
@@ -36,13 +37,41 @@ def _prepare(spec: TrainingSpec) -> Prepared:
 
     with stage(f"reading {spec.data.events.name}"):
         prepared = prepare(spec)
+    _show_panel(prepared)
+    return prepared
+
+
+def _show_panel(prepared: Prepared) -> None:
     p = prepared.panel
     line = panel_line(
         p.cells.size, p.resolution, len(p.periods), p.freq, p.periods[0], prepared.until
     )
     target = f"; target {', '.join(prepared.target)}: {prepared.target_events:,} events"
     show_prepared(prepared.loaded.report, prepared.notes, line + target)
-    return prepared
+
+
+def _prepare_and_select(spec: TrainingSpec) -> tuple[Prepared, BacktestResult, Selection]:
+    """Prepare the spec's panel (at each candidate resolution, keeping the one the selection
+    backtest chooses, when ``grid.resolutions`` is set), then backtest and select."""
+    if not spec.grid.resolutions:
+        prepared = _prepare(spec)
+        return (prepared, *_backtest_and_select(prepared))
+    from hotspots.jobs.geometry import Candidate, choose_resolution
+
+    def told(c: Candidate) -> None:
+        s = c.selection
+        console.print(
+            f"resolution {c.resolution} ({c.cells:,} cells): the selection would publish "
+            f"{s.name}, PAI@{s.cutoff} {c.score:.2f} on {s.n_folds} folds",
+            soft_wrap=True,
+        )
+
+    names = ", ".join(str(r) for r in spec.grid.resolutions)
+    with stage(f"choosing among H3 resolutions {names}"):
+        prepared, inner, choice = choose_resolution(spec, on_candidate=told)
+    console.print(choice.reason, soft_wrap=True)
+    _show_panel(prepared)
+    return (prepared, *_backtest_and_select(prepared, inner))
 
 
 def panel_line(cells: int, resolution: int, periods: int, freq: str, first: Any, until: Any) -> str:
@@ -89,7 +118,11 @@ def _fmt(value: Any) -> str:
     return "-" if value is None or pd.isna(value) else f"{float(value):.3f}"
 
 
-def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]:
+def _backtest_and_select(
+    prepared: Prepared, inner: BacktestResult | None = None
+) -> tuple[BacktestResult, Selection]:
+    """The selection backtest (unless ``inner`` is its result already), the reported
+    backtest and the published model, printed."""
     from hotspots.jobs.train import (
         candidate_models,
         run_backtest,
@@ -101,8 +134,9 @@ def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]
     models = candidate_models(prepared)
     for kind, why in skipped_challengers(prepared).items():
         console.print(f"challenger {kind} left out: {why}", soft_wrap=True)
-    with counted("selection backtest") as update:
-        inner = run_selection(prepared, models, progress=update)
+    if inner is None:
+        with counted("selection backtest") as update:
+            inner = run_selection(prepared, models, progress=update)
     with counted("backtest") as update:
         result = run_backtest(prepared, models, progress=update)
     if inner is None:
@@ -147,7 +181,7 @@ def train(
     category_map: Path | None = F.CATEGORY_MAP,
     category_name: str | None = F.CATEGORY_NAME,
     category: list[str] | None = F.CATEGORY,
-    resolution: int | None = F.RESOLUTION,
+    resolution: str | None = F.RESOLUTION,
     period: str | None = F.PERIOD,
     k_ring: int | None = F.K_RING,
     start: str | None = F.START,
@@ -186,6 +220,7 @@ def train(
     root = models_dir or get_settings().models_dir
     created = check_output(root, "--models-dir", folder=True)  # before minutes of training
     if address := F.cluster_address(cluster):
+        _no_resolution_choice_on_cluster(specs)
         from hotspots.cli.cluster_cmds import train_on_cluster
 
         train_on_cluster(specs, address, root, promote)
@@ -195,16 +230,24 @@ def train(
     print_created(created)
 
 
+def _no_resolution_choice_on_cluster(specs: list[TrainingSpec]) -> None:
+    if choosing := [s.name for s in specs if s.grid.resolutions]:
+        raise ConfigError(
+            f"specs {choosing} choose among grid.resolutions, which runs here only, not on "
+            "--cluster yet: run them without --cluster, or give one --resolution"
+        )
+
+
 def _train_one(spec: TrainingSpec, root: Path, promote: bool) -> None:
     from hotspots.jobs.train import fit_final, report_meta
 
-    prepared = _prepare(spec)
-    result, selection = _backtest_and_select(prepared)
+    prepared, result, selection = _prepare_and_select(spec)
     chosen = result.fitted[selection.name]
     with stage(f"fitting {selection.name} on the whole training window"):
         final = fit_final(prepared, chosen)
     data, meta = prepared.data_summary(), report_meta(prepared, selection)
-    publish_model(spec, result, selection, final, data, meta, root, promote)
+    # prepared.spec: the spec at the resolution the selection chose, when it chose one
+    publish_model(prepared.spec, result, selection, final, data, meta, root, promote)
 
 
 def publish_model(
@@ -269,7 +312,7 @@ def backtest(
     category_map: Path | None = F.CATEGORY_MAP,
     category_name: str | None = F.CATEGORY_NAME,
     category: list[str] | None = F.CATEGORY,
-    resolution: int | None = F.RESOLUTION,
+    resolution: str | None = F.RESOLUTION,
     period: str | None = F.PERIOD,
     k_ring: int | None = F.K_RING,
     start: str | None = F.START,
@@ -308,6 +351,7 @@ def backtest(
     ]
     created = [check_output(t, "--out", folder=True) for t in targets]
     if address := F.cluster_address(cluster):
+        _no_resolution_choice_on_cluster(specs)
         from hotspots.cli.cluster_cmds import backtest_on_cluster
 
         backtest_on_cluster(specs, address, targets)
@@ -315,9 +359,8 @@ def backtest(
         from hotspots.jobs.train import report_meta
 
         for spec, target in zip(specs, targets, strict=True):
-            prepared = _prepare(spec)
-            result, selection = _backtest_and_select(prepared)
-            write_backtest_report(spec, result, report_meta(prepared, selection), target)
+            prepared, result, selection = _prepare_and_select(spec)
+            write_backtest_report(prepared.spec, result, report_meta(prepared, selection), target)
     for made in created:
         print_created(made)
 

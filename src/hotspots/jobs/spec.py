@@ -73,11 +73,28 @@ class TargetSpec(_Section):
 
 
 class GridSpec(_Section):
-    """H3 resolution, period and how far to grow the study area."""
+    """H3 resolution, period and how far to grow the study area.
+
+    ``resolutions``: candidate resolutions; when given, the selection backtest is run at
+    each and the one whose published model scores the highest PAI at the selection coverage
+    becomes ``resolution`` (``jobs.geometry``). PAI at a fixed share of area compares across
+    resolutions; the reported folds then run at the chosen one only.
+    """
 
     resolution: int = Field(default=9, ge=0, le=15)
+    resolutions: tuple[int, ...] = ()
     period: Literal["D", "W", "M"] = "W"
     k_ring: int = Field(default=0, ge=0, le=10)
+
+    @field_validator("resolutions")
+    @classmethod
+    def _resolutions(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [r for r in value if not 0 <= r <= 15]
+        if bad:
+            raise ValueError(f"H3 resolutions are 0-15, got {bad}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"resolutions repeat: {list(value)}")
+        return tuple(sorted(value))
 
 
 class WindowSpec(_Section):
@@ -266,6 +283,11 @@ def check_spec(spec: TrainingSpec) -> None:
         raise ConfigError(
             f"backtest.select_coverage {spec.backtest.select_coverage} is not one of the "
             f"backtest coverages {list(spec.backtest.coverages)}"
+        )
+    if spec.grid.resolutions and spec.backtest.select_folds == 0:
+        raise ConfigError(
+            f"grid.resolutions {list(spec.grid.resolutions)} are chosen on the selection "
+            "backtest, which backtest.select_folds = 0 turns off: give select_folds >= 1"
         )
     if spec.covariates and spec.model.kind != "lightgbm":
         raise ConfigError(f"covariates need model kind 'lightgbm', not {spec.model.kind!r}")

@@ -55,6 +55,8 @@ class Prepared:
     target: tuple[str, ...]
     until: pd.Timestamp
     notes: tuple[str, ...] = ()
+    resolution_choice: dict[str, Any] | None = None
+    """How ``grid.resolutions`` chose the panel's resolution (``jobs.geometry``), or None."""
 
     @property
     def target_events(self) -> int:
@@ -80,19 +82,24 @@ class Prepared:
             "target_events_in_panel": self.target_events,
             "n_outside_study_area": p.n_outside,
             "window_notes": list(self.notes),
+            **({"resolution_choice": self.resolution_choice} if self.resolution_choice else {}),
         }
 
 
-def prepare(spec: TrainingSpec, progress: Progress | None = None) -> Prepared:
+def prepare(
+    spec: TrainingSpec, progress: Progress | None = None, loaded: LoadedEvents | None = None
+) -> Prepared:
     """Read the spec's events and count them into its panel (before ``window.until``).
 
     A ``window.until`` or ``window.start`` inside a period is snapped to a period start (see
     ``snap_window``), so every period of the panel, and every backtest fold, is whole.
+    ``loaded``: the spec's events read already (e.g. for another resolution of one spec).
     """
     check_spec(spec)  # a wrong model, parameter or path fails before the data are read
     data = spec.data
-    options = ingest_options(**data.model_dump(exclude={"events"}))
-    loaded = load_events(data.events, options, progress)
+    if loaded is None:
+        options = ingest_options(**data.model_dump(exclude={"events"}))
+        loaded = load_events(data.events, options, progress)
     freq = spec.grid.period
     start, until, notes = snap_window(spec.window.start, spec.window.until, freq)
     until = until if until is not None else _whole_end(loaded.events, freq)
@@ -439,6 +446,8 @@ def report_meta(prepared: Prepared, selection: Selection | None) -> dict[str, An
         "folds": spec.backtest.folds,
         "refit every": spec.backtest.refit_every or "fit once",
     }
+    if prepared.resolution_choice:
+        meta["resolution"] = prepared.resolution_choice["reason"]
     if spec.backtest.truth is not None:
         meta["truth (oracle)"] = spec.backtest.truth.name
     if selection is not None:

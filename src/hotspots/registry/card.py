@@ -124,7 +124,10 @@ def _data(manifest: Mapping[str, Any]) -> str:
     meta = _mapping(manifest.get("meta"))
     source = _first(data, _SOURCE_KEYS)
     used = {*_SOURCE_KEYS, *_FINGERPRINT_KEYS, *_ROWS_KEYS, *_WINDOW_KEYS, *_EXCLUDED_KEYS}
-    used.add("date_range")
+    used |= {"date_range", "resolution_choice"}
+    resolution = manifest.get("resolution")
+    if chosen := _mapping(data.get("resolution_choice")).get("reason"):
+        resolution = f"{resolution} ({chosen})"
     date_range = data.get("date_range")
     for lo, hi in _RANGE_KEYS:
         if lo in data or hi in data:
@@ -137,7 +140,7 @@ def _data(manifest: Mapping[str, Any]) -> str:
         ("Rows used", _first(data, _ROWS_KEYS)),
         ("Training window", _window(data)),
         ("Study cells", manifest.get("study_cells")),
-        ("H3 resolution", manifest.get("resolution")),
+        ("H3 resolution", resolution),
         ("Period", _PERIODS.get(str(manifest.get("freq")), manifest.get("freq"))),
         ("Fitted on periods up to", meta.get("fit_end")),
     ]
