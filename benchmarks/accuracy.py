@@ -69,7 +69,12 @@ class Inputs:
 
 
 def run_case(
-    case: Case, inputs: Inputs, kind: str, params: dict[str, Any], challengers: tuple[str, ...]
+    case: Case,
+    inputs: Inputs,
+    kind: str,
+    params: dict[str, Any],
+    challengers: tuple[str, ...],
+    resolutions: tuple[int, ...] = (),
 ) -> dict[str, Any]:
     """Backtest one case, print its tables and write its report; its record for the summary."""
     from hotspots.evaluation import write_report
@@ -87,9 +92,17 @@ def run_case(
     spec = case_spec(
         case, events, kind=kind, params=params, data=data, truth=truth, challengers=challengers
     )
-    prepared = prepare(spec)
-    t1 = time.perf_counter()
-    inner = run_selection(prepared)  # the choice is made before the reported folds, as train does
+    if resolutions:  # the selection backtest chooses the resolution too, as train does
+        from hotspots.jobs.geometry import choose_resolution
+
+        grid = spec.grid.model_copy(update={"resolutions": resolutions})
+        prepared, inner, choice = choose_resolution(spec.model_copy(update={"grid": grid}))
+        print(f"   {choice.reason}")
+        t1 = time.perf_counter()
+    else:
+        prepared = prepare(spec)
+        t1 = time.perf_counter()
+        inner = run_selection(prepared)  # the choice is made before the reported folds
     result = run_backtest(prepared)
     t2 = time.perf_counter()
     if inner is None:
@@ -140,7 +153,11 @@ def _param(text: str) -> tuple[str, Any]:
 
 
 def _run_all(
-    cases: list[Case], kind: str, params: dict[str, Any], challengers: tuple[str, ...]
+    cases: list[Case],
+    kind: str,
+    params: dict[str, Any],
+    challengers: tuple[str, ...],
+    resolutions: tuple[int, ...],
 ) -> list[dict[str, Any]]:
     from hotspots.errors import HotspotsError
 
@@ -153,7 +170,7 @@ def _run_all(
             records.append({"case": case.name, "status": "skipped", "reason": reason})
             continue
         try:
-            records.append(run_case(case, inputs, kind, params, challengers))
+            records.append(run_case(case, inputs, kind, params, challengers, resolutions))
         except (HotspotsError, ValueError, MemoryError) as err:  # the suite goes on
             print(f"   FAILED: {type(err).__name__}: {err}")
             records.append({"case": case.name, "status": "failed", "reason": str(err)})
@@ -183,6 +200,12 @@ def main() -> None:
     parser.add_argument(
         "--challenger", action="append", default=[], help="another learned kind weighed"
     )
+    parser.add_argument(
+        "--resolutions",
+        type=lambda text: tuple(int(r) for r in text.split(",")),
+        default=(),
+        help="H3 resolutions the selection backtest chooses among, e.g. 8,9,10",
+    )
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     args = parser.parse_args()
     cases = selected(args.case, args.quick)
@@ -198,10 +221,11 @@ def main() -> None:
         "model": args.model,
         "params": params,
         "challengers": args.challenger,
+        "resolutions": list(args.resolutions),
     }
     print(run["machine"])
     t0 = time.perf_counter()
-    records = _run_all(cases, args.model, params, tuple(args.challenger))
+    records = _run_all(cases, args.model, params, tuple(args.challenger), args.resolutions)
     run["wall_s"] = time.perf_counter() - t0
     print(f"\nsummary ({len(cases)} cases, main model {args.model}):")
     print_summary(records)
