@@ -83,16 +83,20 @@ class Prepared:
         }
 
 
-def prepare(spec: TrainingSpec, progress: Progress | None = None) -> Prepared:
-    """Read the spec's events and count them into its panel (before ``window.until``).
+def prepare(
+    spec: TrainingSpec, progress: Progress | None = None, loaded: LoadedEvents | None = None
+) -> Prepared:
+    """Read the spec's events (or take ``loaded``, e.g. the export plus events posted since)
+    and count them into its panel (before ``window.until``).
 
     A ``window.until`` or ``window.start`` inside a period is snapped to a period start (see
     ``snap_window``), so every period of the panel, and every backtest fold, is whole.
     """
     check_spec(spec)  # a wrong model, parameter or path fails before the data are read
     data = spec.data
-    options = ingest_options(**data.model_dump(exclude={"events"}))
-    loaded = load_events(data.events, options, progress)
+    if loaded is None:
+        options = ingest_options(**data.model_dump(exclude={"events"}))
+        loaded = load_events(data.events, options, progress)
     freq = spec.grid.period
     start, until, notes = snap_window(spec.window.start, spec.window.until, freq)
     until = until if until is not None else _whole_end(loaded.events, freq)
