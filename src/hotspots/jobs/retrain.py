@@ -25,7 +25,7 @@ import pandas as pd
 
 from hotspots.errors import ConfigError, HotspotsError, ModelNotFoundError
 from hotspots.evaluation import Fold, backtest, rolling_origin_folds
-from hotspots.jobs.data import ingest_options, load_events, with_posted
+from hotspots.jobs.data import file_sha256, ingest_options, load_events, with_posted
 from hotspots.jobs.publish import publish_trained
 from hotspots.jobs.retrain_rule import CHAMPION, RULE, Verdict, champion_forecasts, decide
 from hotspots.jobs.spec import TrainingSpec, check_spec
@@ -87,17 +87,17 @@ def retrain(
     """Retrain ``spec``'s model on its export plus ``posted`` and promote it if it wins."""
     check_spec(spec)
     champion = _champion(registry, spec.name)
-    export = load_events(
-        spec.data.events, ingest_options(**spec.data.model_dump(exclude={"events"}))
-    )
     batches = posted.generation() if posted is not None else ()
-    key = data_key(spec, export.sha256, batches, champion.version)
+    key = data_key(spec, file_sha256(spec.data.events), batches, champion.version)
     if (done := _retrained_on(registry, spec.name, key)) is not None:
         why = (
             f"{done} was already retrained on these data (the same export, "
             f"{len(batches)} posted batches and champion {champion.version})"
         )
         return RetrainOutcome(spec.name, "skipped", why, champion.version)
+    export = load_events(
+        spec.data.events, ingest_options(**spec.data.model_dump(exclude={"events"}))
+    )
     extra = posted.read(export.timezone) if posted is not None else None
     open_spec = spec.model_copy(update={"window": spec.window.model_copy(update={"until": None})})
     prepared = prepare(open_spec, loaded=with_posted(export, extra))
