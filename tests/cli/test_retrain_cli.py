@@ -98,3 +98,31 @@ def test_serve_refuses_a_bad_retrain_interval(run_cli: RunCli, tmp_path: Path) -
     assert result.code == 2
     [line] = result.err.strip().splitlines()
     assert "--retrain-every 'weekly' is not a duration" in line
+
+
+def test_the_effectiveness_report_lists_the_retrains(
+    run_cli: RunCli, tmp_path: Path, year_city_events: pd.DataFrame
+) -> None:
+    from hotspots.config import Settings
+    from hotspots.service.state import ServiceState
+
+    env = make_env(tmp_path, year_city_events, kind="last_period", baselines=("historical_mean",))
+    settings = Settings(
+        models_dir=tmp_path / "models",
+        state_dir=tmp_path / "state",
+        events_path=tmp_path / "events.parquet",
+    )
+    ServiceState(settings).load_all()  # the service published a forecast of v1
+    assert run_cli("retrain", env.spec_file, *_args(tmp_path)).code == 0
+    out = tmp_path / "report"
+    flags = (*_args(tmp_path), "--events", tmp_path / "events.parquet")
+    done = run_cli("report", "effectiveness", "--out", out, *flags)
+    assert done.code == 0, done.err
+    table = pd.read_csv(out / "retraining.csv")
+    assert table[["model", "version", "current", "outcome"]].values.tolist() == [
+        [NAME, "v2", False, "published, not promoted"]
+    ]
+    reason = env.registry.manifest(NAME, "v2")["notes"]["retrain"]["reason"]
+    assert table["reason"].tolist() == [reason]
+    html = (out / "effectiveness.html").read_text(encoding="utf-8")
+    assert "Retraining (champion against challenger)" in html and "v1 stays current" in html

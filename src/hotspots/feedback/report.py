@@ -1,5 +1,6 @@
 """The effectiveness report: ``effectiveness.html`` (tables and plots inline) and one CSV per
-table (``periods.csv``, ``dosage.csv``, ``cells.csv``, ``flags.csv``, ``pending.csv``), written
+table (``periods.csv``, ``dosage.csv``, ``cells.csv``, ``flags.csv``, ``pending.csv``, and
+``retraining.csv`` when given), written
 together atomically, in the style of the backtest report (``evaluation.report``)."""
 
 from __future__ import annotations
@@ -32,14 +33,23 @@ p.note { color: #555; font-size: 0.9em; }
 """
 
 
-def write_effectiveness_report(realised: Realised, out_dir: Path, *, title: str) -> dict[str, Path]:
+def write_effectiveness_report(
+    realised: Realised,
+    out_dir: Path,
+    *,
+    title: str,
+    retraining: pd.DataFrame | None = None,
+) -> dict[str, Path]:
     """Write the HTML page and the CSV tables into ``out_dir``; all are rendered first and
-    renamed into place together, so a failure leaves none half-written."""
+    renamed into place together, so a failure leaves none half-written. ``retraining``:
+    the versions ``hotspots retrain`` published and why (``retraining.csv`` and a section)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"report folder {str(out)!r} exists and is not a folder")
     texts = {f"{name}.csv": getattr(realised, name).to_csv(index=False) for name in TABLES}
-    texts["effectiveness.html"] = render_html(realised, title=title)
+    if retraining is not None:
+        texts["retraining.csv"] = retraining.to_csv(index=False)
+    texts["effectiveness.html"] = render_html(realised, title=title, retraining=retraining)
     paths = {name: out / name for name in texts}
     with contextlib.ExitStack() as stack:
         for name, text in texts.items():
@@ -48,9 +58,9 @@ def write_effectiveness_report(realised: Realised, out_dir: Path, *, title: str)
     return paths
 
 
-def render_html(realised: Realised, *, title: str) -> str:
+def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | None = None) -> str:
     """The page: the flags, per model the PAI per period beside the baselines and the
-    dosage beside the crime that followed, then what is pending."""
+    dosage beside the crime that followed, then what is pending and the retraining."""
     parts = [f"<h1>{_esc(title)}</h1>", "<h2>Flags</h2>", _flags(realised.flags)]
     for name in sorted(set(realised.periods.get("model", []))):
         periods = realised.periods.loc[realised.periods["model"] == name]
@@ -71,6 +81,8 @@ def render_html(realised: Realised, *, title: str) -> str:
             ]
     if len(realised.pending):
         parts += ["<h2>Not scored yet</h2>", _table(realised.pending)]
+    if retraining is not None:
+        parts += ["<h2>Retraining (champion against challenger)</h2>", _retraining(retraining)]
     parts.append(f'<p class="note">{_esc(DEFINITIONS)}</p>')
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -151,6 +163,12 @@ def _flags(flags: pd.DataFrame) -> str:
         cells = "".join(f"<td>{_esc(_cell(v))}</td>" for v in row)
         rows.append(f"<tr{css}>{cells}</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _retraining(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "<p>No version was published by <code>hotspots retrain</code>.</p>"
+    return _table(frame)
 
 
 def _table(frame: pd.DataFrame) -> str:

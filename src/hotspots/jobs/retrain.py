@@ -280,10 +280,12 @@ def retrain_history(registry: Registry, name: str) -> pd.DataFrame:
                     **{k: record.get(k) for k in _HISTORY_KEYS},
                 }
             )
-    return pd.DataFrame(rows, columns=["model", "version", "current", *_HISTORY_KEYS])
+    return pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
 
 
 _HISTORY_KEYS = ("retrained_at", "outcome", "champion", "challenger", "folds", "reason")
+HISTORY_COLUMNS = ("model", "version", "current", *_HISTORY_KEYS)
+"""The columns of ``retrain_history`` (and of the effectiveness report's retraining.csv)."""
 
 
 def _date(ts: pd.Timestamp | None) -> str:
