@@ -145,3 +145,15 @@ def _spec():  # type: ignore[no-untyped-def]
             "backtest": {"coverages": [0.05], "select_coverage": 0.05},
         }
     )
+
+
+def test_two_retrains_at_once_publish_one_version(
+    tmp_path: Path, year_city_events: pd.DataFrame
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = make_env(tmp_path, year_city_events, kind="last_period", baselines=("historical_mean",))
+    with ThreadPoolExecutor(2) as pool:  # cron and a service worker, say
+        runs = list(pool.map(lambda _: retrain(env.spec, env.registry, env.posted), range(2)))
+    assert sorted(r.status for r in runs) == ["kept", "skipped"]
+    assert env.registry.versions(NAME) == ["v1", "v2"]

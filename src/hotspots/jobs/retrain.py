@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from hotspots.atomic import file_lock
 from hotspots.errors import ConfigError, HotspotsError, ModelNotFoundError
 from hotspots.evaluation import Fold, backtest, rolling_origin_folds
 from hotspots.jobs.data import file_sha256, ingest_options, load_events, with_posted
@@ -84,8 +85,19 @@ def retrain(
     *,
     promote: bool = True,
 ) -> RetrainOutcome:
-    """Retrain ``spec``'s model on its export plus ``posted`` and promote it if it wins."""
+    """Retrain ``spec``'s model on its export plus ``posted`` and promote it if it wins.
+
+    One retrain of a model at a time (a lock file in its registry folder): a second one, from
+    cron or another service worker, waits and then finds nothing new to do."""
     check_spec(spec)
+    _champion(registry, spec.name)  # a missing model fails before any lock file is made
+    with file_lock(registry.root / spec.name / ".retrain.lock"):
+        return _retrain(spec, registry, posted, promote)
+
+
+def _retrain(
+    spec: TrainingSpec, registry: Registry, posted: PostedEvents | None, promote: bool
+) -> RetrainOutcome:
     champion = _champion(registry, spec.name)
     batches = posted.generation() if posted is not None else ()
     key = data_key(spec, file_sha256(spec.data.events), batches, champion.version)
