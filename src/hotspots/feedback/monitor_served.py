@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hotspots.feedback.dosage import patrols_to_dosage
 from hotspots.feedback.monitor_groups import GroupLayer
 from hotspots.feedback.monitor_report import served_monitor
 from hotspots.grid import strings_to_cells
@@ -35,13 +36,24 @@ def monitor_document(
     store: SnapshotReader,
     n_periods: int,
     groups: GroupLayer | None = None,
+    patrols: pd.DataFrame | None = None,
+    timezone: str = "UTC",
 ) -> tuple[bytes, bytes, str]:
-    """The ``/v1/monitor`` document of ``served``: JSON bytes, their gzip and a strong ETag."""
+    """The ``/v1/monitor`` document of ``served``: JSON bytes, their gzip and a strong ETag.
+    ``patrols`` (the patrol store's table; times counted in ``timezone``, the events'): the
+    dosage, whose patrolled cells count as prior cells and get their own figures."""
     panel, as_of = history_panel(served.model, events)
     counts, periods = recent_counts(panel, served.cells, served.model.target_, n_periods)
     starts = pd.DatetimeIndex(periods)
     ranked = served_rankings(store, served.name, starts)
-    found = served_monitor(served.cells, starts, counts.T, ranked, served.manifest, groups=groups)
+    dosage = (
+        None
+        if patrols is None
+        else patrols_to_dosage(patrols, panel.freq, timezone, panel.resolution)
+    )
+    found = served_monitor(
+        served.cells, starts, counts.T, ranked, served.manifest, dosage=dosage, groups=groups
+    )
     body = {
         "model": served.name,
         "version": served.version,
