@@ -49,13 +49,20 @@ class ServedForecast:
 
 def snapshots_to_served(store: SnapshotReader, name: str) -> list[ServedForecast]:
     """Every ``as_of`` of ``name`` the store holds, from its last issued snapshot, by as_of."""
+    return [served_forecast(store, name, meta) for meta in last_issued(store, name).values()]
+
+
+def last_issued(store: SnapshotReader, name: str) -> dict[str, dict[str, Any]]:
+    """The metadata of the last snapshot issued for each ``as_of`` of ``name`` (the local ISO
+    text the store lists), by as_of."""
     last: dict[str, dict[str, Any]] = {}
     for meta in store.list(name):  # sorted by as_of, then issued_at
         last[meta["as_of"]] = meta
-    return [_served(store, name, meta) for _, meta in sorted(last.items())]
+    return dict(sorted(last.items()))
 
 
-def _served(store: SnapshotReader, name: str, meta: dict[str, Any]) -> ServedForecast:
+def served_forecast(store: SnapshotReader, name: str, meta: dict[str, Any]) -> ServedForecast:
+    """The snapshot ``meta`` describes, read back: its first period's cells, rank 1 first."""
     stored = store.load(name, meta["as_of"], meta["issued_at"], period=0)
     document = json.loads(stored.bytes)
     rows = sorted(document["hotspots"], key=lambda h: int(h["rank"]))
