@@ -31,6 +31,7 @@ from hotspots.jobs.spec import BASELINES
 from hotspots.publishing.snapshot_store import SnapshotStore
 from hotspots.registry import Registry
 from hotspots.service.event_store import EventStore
+from hotspots.service.generations import GenerationCache
 from hotspots.service.state import EventCache, ServiceState
 
 logger = logging.getLogger(__name__)
@@ -120,15 +121,18 @@ class RealisedCache:
 
     def __init__(self, state: ServiceState) -> None:
         self.state = state
+        self._events = GenerationCache(state.events.folder, state.events.generation)
+        self._patrols = GenerationCache(state.patrols.folder, state.patrols.generation)
         self._lock = threading.Lock()
         self._results: dict[str | None, tuple[Hashable, Realised]] = {}
         self._running: threading.Thread | None = None
 
     def key(self) -> Hashable:
-        """What the figures depend on: the posted events, what is served, the patrols."""
+        """What the figures depend on: the posted events, what is served, the patrols (the
+        two folders listed again only when they changed: the probe and the scrape ask)."""
         state = self.state
         served = tuple((n, s.version, s.snapshot.etag) for n, s in sorted(state.served.items()))
-        return (state.events.generation(), served, state.patrols.generation())
+        return (self._events(), served, self._patrols())
 
     def get(self, category: str | None = None) -> Realised:
         """The figures as of now (computed here when stale; one computation at a time)."""
