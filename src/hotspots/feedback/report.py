@@ -1,7 +1,7 @@
 """The effectiveness report: ``effectiveness.html`` (tables and plots inline) and one CSV per
-table (``periods.csv``, ``dosage.csv``, ``cells.csv``, ``flags.csv``, ``pending.csv``, and
-``retraining.csv`` when given), written
-together atomically, in the style of the backtest report (``evaluation.report``)."""
+table (``periods.csv``, ``dosage.csv``, ``cells.csv``, ``flags.csv``, ``pending.csv``,
+``plans.csv``, and ``retraining.csv`` when given), written together atomically, in the style
+of the backtest report (``evaluation.report``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from hotspots.errors import ConfigError
 from hotspots.feedback.effectiveness import SERVED, Realised
 from hotspots.feedback.realised_io import DEFINITIONS
 
-TABLES = ("periods", "dosage", "cells", "flags", "pending")
+TABLES = ("periods", "dosage", "cells", "flags", "pending", "plans")
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
@@ -70,6 +70,12 @@ def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | No
             _img(pai_png(periods, cutoff), f"realised PAI of {name}"),
             _table(_wide(periods, cutoff)),
         ]
+        plans = realised.plans.loc[realised.plans["model"] == name]
+        if len(plans):
+            parts += [
+                f"<h2>{_esc(name)}: the served patrol plan and the baselines' plans</h2>",
+                _table(_plans_wide(plans)),
+            ]
         dose = (
             realised.dosage.loc[realised.dosage["model"] == name] if len(realised.dosage) else None
         )
@@ -102,6 +108,29 @@ def _wide(periods: pd.DataFrame, cutoff: str) -> pd.DataFrame:
     wide.insert(0, "events", events)
     wide.index = [pd.Timestamp(t).strftime("%Y-%m-%d") for t in wide.index]
     return wide.reset_index(names="as_of")
+
+
+def _plans_wide(plans: pd.DataFrame) -> pd.DataFrame:
+    """Plan PAI per period (rows) and source (columns), with the served plan's areas, km2,
+    hit rate and capture ratio (plan events over the top cells' of the same km2)."""
+    wide = plans.pivot_table(index="as_of", columns="source", values="plan_pai", aggfunc="first")
+    order = [SERVED, *sorted(c for c in wide.columns if c != SERVED)]
+    wide = wide[[c for c in order if c in wide.columns]].round(2)
+    wide.columns = [f"PAI {c}" for c in wide.columns]
+    mine = plans.loc[plans["source"] == SERVED].set_index("as_of")
+    top = mine["top_hits"].astype(float)
+    front = pd.DataFrame(
+        {
+            "events": mine["n_events"],
+            "areas": mine["areas"],
+            "km2": mine["area_km2"].astype(float).round(2),
+            "served hit rate": mine["plan_hit_rate"].astype(float).round(3),
+            "capture": (mine["plan_hits"].astype(float) / top.where(top > 0)).round(2),
+        }
+    )
+    out = front.join(wide, how="outer")
+    out.index = [pd.Timestamp(t).strftime("%Y-%m-%d") for t in out.index]
+    return out.reset_index(names="as_of")
 
 
 def pai_png(periods: pd.DataFrame, cutoff: str) -> bytes:

@@ -45,6 +45,8 @@ class ServedForecast:
     issued_at: pd.Timestamp
     target: tuple[str, ...]
     ranked: CellArray
+    expected: npt.NDArray[np.float64] | None = None
+    """The expected count of each of ``ranked``, as served (None: not recorded)."""
 
 
 def snapshots_to_served(store: SnapshotReader, name: str) -> list[ServedForecast]:
@@ -75,4 +77,5 @@ def served_forecast(store: SnapshotReader, name: str, meta: dict[str, Any]) -> S
         issued_at=pd.Timestamp(meta["issued_at"]),
         target=tuple(meta["target"]),
         ranked=strings_to_cells(str(h["cell"]) for h in rows),
+        expected=np.array([float(h.get("expected_count", np.nan)) for h in rows]),
     )

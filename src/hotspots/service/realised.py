@@ -26,6 +26,7 @@ from hotspots.feedback.effectiveness import Realised, realised_effectiveness
 from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.feedback.realised_io import combine
 from hotspots.feedback.served import snapshots_to_served
+from hotspots.grid.regions import PlanBudget
 from hotspots.ingest.schema import empty_events
 from hotspots.jobs.spec import BASELINES
 from hotspots.publishing.snapshot_store import SnapshotStore
@@ -91,6 +92,7 @@ def realised_from_records(
                     patrols=logged,
                     k_periods=settings.effectiveness_k_periods,
                     category=category,
+                    plan_budget=PlanBudget(settings.plan_areas, settings.plan_max_area_km2),
                 )
             )
         except (HotspotsError, OSError, ValueError) as err:
