@@ -25,7 +25,7 @@ import pandas as pd
 
 from hotspots.atomic import file_lock
 from hotspots.errors import ConfigError, HotspotsError, ModelNotFoundError
-from hotspots.evaluation import Fold, backtest, rolling_origin_folds
+from hotspots.evaluation import BacktestResult, Fold, backtest, rolling_origin_folds
 from hotspots.jobs.data import file_sha256, ingest_options, load_events, with_posted
 from hotspots.jobs.publish import publish_trained
 from hotspots.jobs.retrain_rule import CHAMPION, RULE, Verdict, champion_forecasts, decide
@@ -107,63 +107,76 @@ def _retrain(
             f"{len(batches)} posted batches and champion {champion.version})"
         )
         return RetrainOutcome(spec.name, "skipped", why, champion.version)
+    prepared, n_posted = _prepare(spec, posted)
+    _check_like(champion, prepared)
+    models = candidate_models(prepared)
+    folds = recent_folds(prepared, champion, max(m.min_history for m in models.values()))
+    if not folds:
+        why = (
+            f"no whole {prepared.panel.freq} period after the one champion "
+            f"{champion.version} was fitted to ({_date(champion.forecaster.fit_end_)}): "
+            "nothing to compare on"
+        )
+        return RetrainOutcome(spec.name, "skipped", why, champion.version)
+    result = backtest(
+        models,
+        prepared.panel,
+        folds,
+        coverages=spec.backtest.coverages,
+        references={CHAMPION: champion_forecasts(champion.forecaster, prepared.panel, folds)},
+        seed=spec.backtest.seed,
+    )
+    verdict = decide(result, spec, champion.version)
+    record = retrain_record(verdict, prepared, champion, folds, key, n_posted, promote)
+    version = _publish(registry, prepared, result, verdict, record, len(batches), promote)
+    logger.info("retrained %s: %s", spec.name, verdict.reason)
+    status = "promoted" if verdict.promote and promote else "kept"
+    return RetrainOutcome(
+        spec.name, status, verdict.reason, champion.version, version, verdict.challenger, record
+    )
+
+
+def _prepare(spec: TrainingSpec, posted: PostedEvents | None) -> tuple[Prepared, int]:
+    """The panel of the export plus the posted events, to the last whole period (the spec's
+    ``window.until`` left out), and how many posted events were read."""
     export = load_events(
         spec.data.events, ingest_options(**spec.data.model_dump(exclude={"events"}))
     )
     extra = posted.read(export.timezone) if posted is not None else None
     open_spec = spec.model_copy(update={"window": spec.window.model_copy(update={"until": None})})
     prepared = prepare(open_spec, loaded=with_posted(export, extra))
-    _check_like(champion, prepared)
-    models = candidate_models(prepared)
-    folds = recent_folds(prepared, champion, max(m.min_history for m in models.values()))
-    if not folds:
-        fitted = champion.forecaster.fit_end_
-        why = (
-            f"no whole {prepared.panel.freq} period after the one champion "
-            f"{champion.version} was fitted to ({_date(fitted)}): nothing to compare on"
-        )
-        return RetrainOutcome(spec.name, "skipped", why, champion.version)
-    bt = spec.backtest
-    result = backtest(
-        models,
-        prepared.panel,
-        folds,
-        coverages=bt.coverages,
-        references={CHAMPION: champion_forecasts(champion.forecaster, prepared.panel, folds)},
-        seed=bt.seed,
-    )
-    verdict = decide(result, spec, champion.version)
-    n_posted = 0 if extra is None else len(extra)
-    record = retrain_record(verdict, prepared, champion, folds, key, n_posted, promote)
+    return prepared, 0 if extra is None else len(extra)
+
+
+def _publish(
+    registry: Registry,
+    prepared: Prepared,
+    result: BacktestResult,
+    verdict: Verdict,
+    record: dict[str, Any],
+    n_batches: int,
+    promote: bool,
+) -> str:
+    """Fit the challenger on the whole window and publish it (current when it won); the
+    version written."""
+    spec = prepared.spec
+    folds = len(result.folds)
     selection = Selection(
-        verdict.challenger,
-        verdict.reason,
-        verdict.cutoff,
-        verdict.scores,
-        "retrain",
-        len(folds),
-        verdict.win_vs_baseline,
-        verdict.challenger,
-    )
-    final = fit_final(prepared, result.fitted[verdict.challenger])
-    made = verdict.promote and promote
+        verdict.challenger, verdict.reason, verdict.cutoff, verdict.scores, "retrain", folds,
+        verdict.win_vs_baseline, verdict.challenger,
+    )  # fmt: skip
     info = publish_trained(
         registry,
         spec,
         result,
         selection,
-        final,
-        {**prepared.data_summary(), "posted_batches": len(batches)},
-        report_meta(prepared, selection),
-        promote=made,
+        fit_final(prepared, result.fitted[verdict.challenger]),
+        {**prepared.data_summary(), "posted_batches": n_batches},
+        {**report_meta(prepared, selection), "folds": folds, "retrain": verdict.reason},
+        promote=verdict.promote and promote,
         notes={NOTES_KEY: record},
     )
-    logger.info("retrained %s: %s", spec.name, record["reason"])
-    status = "promoted" if made else "kept"
-    return RetrainOutcome(
-        spec.name, status, record["reason"], champion.version, info.version, verdict.challenger,
-        record,
-    )  # fmt: skip
+    return info.version
 
 
 def _champion(registry: Registry, name: str) -> LoadedModel:
