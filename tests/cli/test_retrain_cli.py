@@ -33,7 +33,7 @@ def test_one_line_per_outcome_and_exit_0(
     again = run_cli("retrain", env.spec_file, *_args(tmp_path), columns=None)
     assert again.code == 0, again.err
     [line] = again.out.strip().splitlines()
-    assert line.startswith(f"retrain {NAME}: nothing published: no whole W period after")
+    assert line.startswith(f"retrain {NAME}: nothing published: no whole W period after 2023-12-25")
     assert env.registry.versions(NAME) == ["v1", "v2"] and env.registry.current(NAME) == "v2"
 
 

@@ -31,7 +31,7 @@ def test_a_challenger_with_more_data_is_promoted(
     manifest = env.registry.manifest(NAME, "v2")
     record = manifest["notes"]["retrain"]
     assert record["outcome"] == "promoted"
-    assert record["champion"].startswith("v1 (historical_mean, fitted to 2023-01-02")
+    assert record["champion"].startswith("v1 (historical_mean, last period fitted 2023-01-02")
     # the recent folds are the spec's 4 last weeks, all after the champion's fit
     assert record["folds"] == 4 and record["fold_span"] == ["2023-12-04", "2023-12-25"]
     assert record["challenger_pai"] > record["champion_pai"]
@@ -88,7 +88,9 @@ def test_after_a_promotion_there_is_nothing_to_compare_on(
     assert retrain(env.spec, env.registry, env.posted).status == "promoted"
     again = retrain(env.spec, env.registry, env.posted)
     assert again.status == "skipped"
-    assert "no whole W period after the one champion v2 was fitted to (2023-12-25)" in again.reason
+    assert (
+        "no whole W period after 2023-12-25, the last one champion v2 was fitted on" in again.reason
+    )
     assert env.registry.versions(NAME) == ["v1", "v2"]
 
 

@@ -113,9 +113,8 @@ def _retrain(
     folds = recent_folds(prepared, champion, max(m.min_history for m in models.values()))
     if not folds:
         why = (
-            f"no whole {prepared.panel.freq} period after the one champion "
-            f"{champion.version} was fitted to ({_date(champion.forecaster.fit_end_)}): "
-            "nothing to compare on"
+            f"no whole {prepared.panel.freq} period after {_date(champion.forecaster.fit_end_)}, "
+            f"the last one champion {champion.version} was fitted on: nothing to compare on"
         )
         return RetrainOutcome(spec.name, "skipped", why, champion.version)
     result = backtest(
@@ -241,7 +240,8 @@ def retrain_record(
         "outcome": outcome,
         "reason": verdict.reason,
         "rule": RULE.format(cutoff=verdict.cutoff),
-        "champion": f"{champion.version} ({champion.forecaster.name}, fitted to {_date(fitted)})",
+        "champion": f"{champion.version} ({champion.forecaster.name}, last period fitted "
+        f"{_date(fitted)})",
         "challenger": verdict.challenger,
         "folds": len(folds),
         "fold_span": [str(folds[0].as_of.date()), str(folds[-1].as_of.date())],
