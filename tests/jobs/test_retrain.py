@@ -15,6 +15,7 @@ from hotspots.features import events_to_panel
 from hotspots.forecasters import make_forecaster
 from hotspots.jobs.retrain import retrain, retrain_history
 from hotspots.jobs.retrain_rule import CHAMPION, champion_forecasts, decide
+from hotspots.jobs.spec import TrainingSpec, spec_from_dict
 from hotspots.registry import Registry
 from retrain_env import NAME, TARGET, make_env
 
@@ -136,9 +137,7 @@ def test_the_champion_is_scored_as_deployed_on_the_same_folds(
     assert verdict.promote == (table["historical_mean"] >= table[CHAMPION])
 
 
-def _spec():  # type: ignore[no-untyped-def]
-    from hotspots.jobs.spec import spec_from_dict
-
+def _spec() -> TrainingSpec:
     return spec_from_dict(
         {
             "name": NAME,

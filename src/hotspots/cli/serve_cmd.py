@@ -151,7 +151,8 @@ def serve(
     folder and join the forecast on POST /v1/forecasts/refresh or every --refresh-seconds;
     both also serve a version promoted or rolled back with `hotspots models`. With --workers
     above 1, use --refresh-seconds: a refresh or promote request reaches one worker, and the
-    others follow at their next tick.
+    others follow at their next tick. With --retrain-every, each served model is retrained
+    on that schedule (`hotspots retrain`) and a new version that wins is served at once.
     """
     import uvicorn
 
