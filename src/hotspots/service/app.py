@@ -284,9 +284,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(state.load_all)
         every = settings.refresh_seconds
         schedule = asyncio.create_task(refresh_loop(state, every)) if every > 0 else None
-        weekly = settings.retrain_seconds
+        cycle = settings.retrain_seconds
         retraining = (
-            asyncio.create_task(retrain_loop(app.state.retrain, weekly)) if weekly > 0 else None
+            asyncio.create_task(retrain_loop(app.state.retrain, cycle)) if cycle > 0 else None
         )
         try:
             yield
