@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     refresh_seconds: int = 0
     """Republish forecasts this often when events were posted or the registry's current
     version of a model changed (0: only on request)."""
+    retrain_seconds: float = 0
+    """Retrain every served model this often, from the training spec in its manifest, on
+    the events file and the posted events (``hotspots retrain``); the new version is served
+    when it beats the current one (0: never; ``hotspots serve --retrain-every 7d``)."""
     # -- closing the loop (feedback/patrols.py, feedback/effectiveness.py) --
     patrol_max_hours: float = 12.0
     """The longest a logged patrol may last (longer rows are rejected as ``too_long``)."""

@@ -121,3 +121,14 @@ def test_the_report_matches_the_api(
     for cutoff, row in served.iterrows():
         assert api["cutoffs"][cutoff]["served"]["pai"] == pytest.approx(row["pai"])
         assert api["cutoffs"][cutoff]["served"]["hits"] == row["hits"]
+    # the served plan (6 areas of at most 1 km2, the default budget) beside the baselines'
+    plans = pd.read_csv(out / "plans.csv").set_index("source")
+    assert set(plans.index) == {"served", "last_period", "rolling_mean"}
+    mine = plans.loc["served"]
+    assert mine["areas"] == 6 and 0 < mine["area_km2"] <= 6.0
+    assert 0 <= mine["plan_hits"] <= mine["n_events"]
+    assert mine["plan_pai"] == pytest.approx(mine["plan_hit_rate"] / mine["area_share"])
+    assert api["plans"]["served"]["plan_hits"] == mine["plan_hits"]
+    assert api["plans"]["served"]["plan_pai"] == pytest.approx(mine["plan_pai"])
+    assert set(api["plans"]["baselines"]) == {"last_period", "rolling_mean"}
+    assert "the served patrol plan and the baselines' plans" in html

@@ -207,3 +207,40 @@ def test_the_k_period_flag_on_the_synthetic_city(year_city_events: pd.DataFrame)
     assert not bool(flags.loc["good", "flagged"]) and flags.loc["good", "periods_below"] == 0
     served_pai = result.periods.query("source == @SERVED")
     assert (served_pai.loc[served_pai["model"] == "good", "pei"] == 1.0).all()
+
+
+def test_the_served_plan_beside_each_baselines_plan() -> None:
+    # one area of at most 0.8 km2 (one resolution-8 cell): the served plan grows on the
+    # served expected counts (C 3, A 2, B 1, D 0.5) and takes C, which held 3 of week 3's 5
+    # events; last_period's plan takes B (2 events in week 2), which held none
+    from hotspots.grid import cells_area_km2
+    from hotspots.grid.regions import PlanBudget
+
+    events = events_at(HAND_EVENTS)
+    ranked = served_ranking([C, A, B, D])
+    expected = np.zeros(ranked.size)
+    expected[:4] = [3.0, 2.0, 1.0, 0.5]
+    one = ServedForecast(
+        "burglary", "v1", WEEK3, WEEK3 + pd.Timedelta(days=7), WEEK3, (CAT,), ranked, expected
+    )
+    result = realised_effectiveness(
+        [one], events, freq="W", baselines=("last_period",), coverages=(0.1,),
+        plan_budget=PlanBudget(1, 0.8),
+    )  # fmt: skip
+    plans = result.plans.set_index("source")
+    assert set(plans.index) == {SERVED, "last_period"}
+    km2 = cells_area_km2(STUDY)
+    share = km2[np.searchsorted(STUDY, C)] / km2.sum()
+    got = plans.loc[SERVED]
+    assert (got["model"], got["as_of"], got["areas"], got["n_events"]) == ("burglary", WEEK3, 1, 5)
+    assert (got["plan_hits"], got["plan_hit_rate"]) == (3, pytest.approx(0.6))
+    assert got["plan_pai"] == pytest.approx(0.6 / share)
+    assert got["area_share"] == pytest.approx(share)
+    assert plans.loc["last_period", "plan_hits"] == 0
+    # a forecast served without its expected counts: the rankings are scored, no plan
+    bare = served(WEEK3, ranked)
+    without = realised_effectiveness(
+        [bare], events, freq="W", baselines=("last_period",), coverages=(0.1,),
+        plan_budget=PlanBudget(1, 0.8),
+    )  # fmt: skip
+    assert without.plans.empty and not without.periods.empty

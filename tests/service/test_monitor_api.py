@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import h3
 import numpy as np
 import pandas as pd
 import pytest
@@ -147,3 +148,40 @@ def test_area_layer_groups(env: Env, tmp_path: Path, year_panel: Panel) -> None:
     assert groups["crime_share"].sum() == pytest.approx(1.0)
     assert groups["flagged_share"].sum() == pytest.approx(1.0)
     assert groups["cells"].sum() <= year_panel.cells.size
+
+
+def test_logged_patrols_are_the_dosage(client: TestClient, env: Env, year_panel: Panel) -> None:
+    from served_env import key_store
+
+    before = client.get("/v1/monitor", headers=auth(env.read))
+    assert "patrol_minutes" not in before.json()["periods"][0]
+    # two hours in the busiest cell on Tuesday 19 December, half an hour on the 20th
+    writer = key_store(env.root).create("patrol log", ["patrols:write"])[1]
+    log = (
+        "id,cells,start,end\n"
+        f"P1,{env.cell},2023-12-19 10:00,2023-12-19 12:00\n"
+        f"P2,{env.cell},2023-12-20 09:00,2023-12-20 09:30\n"
+    )
+    posted = client.post(
+        "/v1/patrols",
+        content=log.encode(),
+        headers=auth(writer, **{"Content-Type": "text/csv"}),
+    )
+    assert posted.status_code in (200, 201), posted.text
+    after = client.get("/v1/monitor", headers=auth(env.read))
+    assert after.headers["etag"] != before.headers["etag"]
+    periods = pd.DataFrame(after.json()["periods"]).set_index("period")
+    assert periods["patrol_minutes"].to_dict() == {
+        p.date().isoformat(): (150.0 if p == pd.Timestamp("2023-12-18") else 0.0) for p in SERVED
+    }
+    week = periods.loc["2023-12-18"]
+    assert week["patrolled_area_share"] == pytest.approx(1 / year_panel.cells.size, rel=0.2)
+    # the share of the minutes spent in the cells served as flagged that week (positions of
+    # the top 1% of the served ranking), by hand
+    model = Registry(env.root / "models").load("burglary").forecaster
+    mu = model.predict(year_panel, pd.Timestamp("2023-12-18"))["expected_count"].to_numpy()
+    top = rank_cells(mu, year_panel.cells)[: flagged_count(year_panel.cells.size, 0.01)]
+    at = int(np.flatnonzero(year_panel.cells == h3.str_to_int(env.cell))[0])
+    assert week["dosage_in_flagged_share"] == (1.0 if at in set(top.tolist()) else 0.0)
+    events = year_panel.of(TARGET)[list(year_panel.periods).index(pd.Timestamp("2023-12-18"))]
+    assert week["patrolled_event_share"] == pytest.approx(events[at] / events.sum())

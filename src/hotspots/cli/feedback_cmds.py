@@ -15,6 +15,10 @@ import typer
 from hotspots.cli.main import app, console
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pandas as pd
+
     from hotspots.config import Settings
 
 patrols_app = typer.Typer(
@@ -168,7 +172,9 @@ def report_effectiveness(
     realised = between(
         realised_from_records(settings, models=models, category=category), since, until
     )
-    paths = write_effectiveness_report(realised, out, title="Realised effectiveness")
+    paths = write_effectiveness_report(
+        realised, out, title="Realised effectiveness", retraining=_retraining(settings, models)
+    )
     for row in realised.flags.to_dict("records"):
         if bool(row["flagged"]):
             console.print(
@@ -187,3 +193,17 @@ def report_effectiveness(
         f"{paths['effectiveness.html']}",
         soft_wrap=True,
     )
+
+
+def _retraining(settings: Settings, names: Iterable[str]) -> pd.DataFrame:
+    """The versions ``hotspots retrain`` published of each model, and why."""
+    import pandas as pd
+
+    from hotspots.jobs.retrain import HISTORY_COLUMNS, retrain_history
+    from hotspots.registry import Registry
+
+    registry = Registry(settings.models_dir)
+    frames = [retrain_history(registry, name) for name in sorted(names)]
+    if not frames:
+        return pd.DataFrame(columns=list(HISTORY_COLUMNS))
+    return pd.concat(frames, ignore_index=True)

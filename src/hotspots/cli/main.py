@@ -77,6 +77,7 @@ def main() -> None:
         forecast_cmd,
         model_cmds,
         plan_cmd,
+        retrain_cmd,
         serve_cmd,
         service_cmds,
         train_cmds,

@@ -56,6 +56,26 @@ def _export(name: str, value: Path | None) -> None:
         os.environ[f"HOTSPOTS_{name.upper()}"] = str(value.resolve())
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds of a duration like ``7d``, ``12h``, ``30m``, ``90s``, ``1w`` or a bare
+    number of seconds; ConfigError naming the value otherwise."""
+    value = text.strip().lower()
+    number, unit = (value[:-1], value[-1]) if value[-1:] in _UNITS else (value, "s")
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(
+            f"--retrain-every {text!r} is not a duration: give a positive number with s, m, h, "
+            "d or w (e.g. 7d), or seconds"
+        )
+    return seconds
+
+
 def check_models_dir(folder: Path) -> None:
     """A missing models folder is an error; one without any model is said loudly."""
     from hotspots.registry import Registry
@@ -103,6 +123,13 @@ def serve(
         "rolled back in the registry; 0: only on POST /v1/forecasts/refresh "
         "[HOTSPOTS_REFRESH_SECONDS or 0].",
     ),
+    retrain_every: str | None = typer.Option(
+        None,
+        "--retrain-every",
+        help="Retrain every served model this often, e.g. 7d, 12h, 30m or seconds, and serve "
+        "the new version when it beats the current one (`hotspots retrain`) "
+        "[HOTSPOTS_RETRAIN_SECONDS or never].",
+    ),
     horizon: int | None = typer.Option(
         None,
         "--horizon",
@@ -124,7 +151,8 @@ def serve(
     folder and join the forecast on POST /v1/forecasts/refresh or every --refresh-seconds;
     both also serve a version promoted or rolled back with `hotspots models`. With --workers
     above 1, use --refresh-seconds: a refresh or promote request reaches one worker, and the
-    others follow at their next tick.
+    others follow at their next tick. With --retrain-every, each served model is retrained
+    on that schedule (`hotspots retrain`) and a new version that wins is served at once.
     """
     import uvicorn
 
@@ -150,6 +178,8 @@ def serve(
         if refresh_seconds < 0:
             raise ConfigError(f"--refresh-seconds must be 0 or more, got {refresh_seconds}")
         os.environ["HOTSPOTS_REFRESH_SECONDS"] = str(refresh_seconds)
+    if retrain_every is not None:
+        os.environ["HOTSPOTS_RETRAIN_SECONDS"] = str(duration_seconds(retrain_every))
     if horizon is not None:
         if horizon < 1:
             raise ConfigError(f"--horizon must be 1 or more, got {horizon}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -261,30 +260,12 @@ def publish_model(
     promote: bool,
 ) -> None:
     """Write the fitted model, its manifest, card and report as the next version of the spec."""
-    from hotspots.evaluation import write_report
-    from hotspots.feedback.monitor_report import MANIFEST_KEY, training_record
-    from hotspots.jobs.train import backtest_record, feature_importances
+    from hotspots.jobs.publish import publish_trained
     from hotspots.registry import Registry
 
-    registry = Registry(root)
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = write_report(
-            result,
-            Path(tmp),
-            title=f"hotspots backtest: {spec.name}",
-            meta=meta,
-            feature_importance=feature_importances(result),
-        )
-        info = registry.publish(
-            spec.name,
-            final,
-            spec=spec.to_dict(),
-            data=data,
-            backtest=backtest_record(result, selection, spec),
-            notes={MANIFEST_KEY: training_record(result, selection.name)},
-            promote=promote,
-            extra_files=paths,
-        )
+    info = publish_trained(
+        Registry(root), spec, result, selection, final, data, meta, promote=promote
+    )
     console.print(
         f"published {spec.name} {info.version} ({selection.name}) to {info.path}"
         + ("; it is now current" if promote else " (not promoted)"),

@@ -1,4 +1,5 @@
-"""Realised effectiveness: how what was served did once its period passed and its events came.
+"""Realised effectiveness: how what was served did once its period passed and its events came
+(the served plans too: ``plans_realised``).
 
 For each served forecast (``served.ServedForecast``) whose period has ended by the end of the
 events' last whole period: the realised hit rate, PAI and PEI of its ranking, beside what each
@@ -23,18 +24,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hotspots.evaluation import Cutoff, Fold, backtest
+from hotspots.evaluation import BacktestResult, Cutoff, Fold, backtest
 from hotspots.features import Panel, events_to_panel
 from hotspots.feedback.dosage import patrols_to_dosage
+from hotspots.feedback.plans_realised import empty_plans, realised_plans
 from hotspots.feedback.served import ServedForecast
 from hotspots.forecasters import make_forecaster
 from hotspots.grid import StudyArea, cells_resolution, cells_to_strings, grid_disk_cells
+from hotspots.grid.regions import PlanBudget
 from hotspots.jobs.data import whole_periods_end, whole_periods_start
 
 logger = logging.getLogger(__name__)
@@ -62,6 +65,9 @@ class Realised:
     best_baseline, best_baseline_pai."""
     pending: pd.DataFrame
     """model, version, as_of, why: served periods not scored (yet)."""
+    plans: pd.DataFrame = field(default_factory=empty_plans)
+    """model, source, as_of, ...: the served plan (grown again at the default budget) and
+    each baseline's, scored on the period's events (``plans_realised``)."""
 
 
 def realised_effectiveness(
@@ -76,11 +82,13 @@ def realised_effectiveness(
     rings: int = 1,
     before_periods: int = 4,
     category: str | None = None,
+    plan_budget: PlanBudget | None = None,
 ) -> Realised:
-    """Score every served forecast whose period has passed; see the module docstring."""
+    """Score every served forecast whose period has passed (and, with ``plan_budget``, its
+    plan); see the module docstring."""
     cutoff = Cutoff.coverage(coverages[0]).label
     parts: dict[str, list[pd.DataFrame]] = {
-        k: [] for k in ("periods", "dosage", "cells", "pending")
+        k: [] for k in ("periods", "dosage", "cells", "pending", "plans")
     }
     flags = []
     by_model: dict[str, list[ServedForecast]] = {}
@@ -92,6 +100,9 @@ def realised_effectiveness(
         parts["pending"].append(scored.pending)
         if scored.panel is not None and not scored.periods.empty:
             flags.append(model_flag(scored.periods, cutoff, k_periods) | {"model": name})
+            if plan_budget is not None and scored.result is not None:
+                plans = realised_plans(name, scored.result, scored.due, plan_budget, SERVED)
+                parts["plans"].append(plans)
             if patrols is not None and len(patrols):
                 tz = str(getattr(events["occurred_at"].dtype, "tz", None) or "UTC")
                 top = Cutoff.coverage(coverages[0]).k(scored.panel.cells.size)
@@ -109,7 +120,9 @@ def realised_effectiveness(
                 row.best_baseline,
                 row.periods_below,
             )
-    return Realised(out["periods"], out["dosage"], out["cells"], flag_frame, out["pending"])
+    return Realised(
+        out["periods"], out["dosage"], out["cells"], flag_frame, out["pending"], out["plans"]
+    )
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,7 @@ class _Scored:
     panel: Panel | None
     due: tuple[ServedForecast, ...]
     target: tuple[str, ...]
+    result: BacktestResult | None = None
 
 
 def _score_model(
@@ -167,7 +181,7 @@ def _score_model(
     periods.insert(1, "version", periods["as_of"].map(version))
     periods.insert(3, "period_end", periods["as_of"].map(period_end))
     periods = periods.drop(columns=["fit_until"])
-    return _Scored(periods, _pending(pending), panel, tuple(due), target)
+    return _Scored(periods, _pending(pending), panel, tuple(due), target, result)
 
 
 def _rank_score(
@@ -292,4 +306,5 @@ _EMPTY = {
     ),
     "flags": lambda: _frame(("model", "cutoff", "k_periods", "periods_below", "flagged")),
     "pending": lambda: _frame(("model", "version", "as_of", "why")),
+    "plans": empty_plans,
 }

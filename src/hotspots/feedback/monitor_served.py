@@ -7,26 +7,18 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Mapping
-from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hotspots.feedback.dosage import patrols_to_dosage
 from hotspots.feedback.monitor_groups import GroupLayer
 from hotspots.feedback.monitor_report import served_monitor
-from hotspots.grid import strings_to_cells
+from hotspots.feedback.served import SnapshotReader, last_issued, served_forecast
 from hotspots.jobs.forecast import history_panel
 from hotspots.publishing.served import Served, recent_counts
 from hotspots.publishing.snapshot import iso_local, strong_etag
-
-
-class SnapshotReader(Protocol):
-    """The two calls of a snapshot store read here."""
-
-    def list(self, name: str) -> list[dict[str, Any]]: ...
-
-    def load(self, name: str, as_of: Any, issued_before: Any = None, period: int = 0) -> Any: ...
 
 
 def monitor_document(
@@ -35,13 +27,24 @@ def monitor_document(
     store: SnapshotReader,
     n_periods: int,
     groups: GroupLayer | None = None,
+    patrols: pd.DataFrame | None = None,
+    timezone: str = "UTC",
 ) -> tuple[bytes, bytes, str]:
-    """The ``/v1/monitor`` document of ``served``: JSON bytes, their gzip and a strong ETag."""
+    """The ``/v1/monitor`` document of ``served``: JSON bytes, their gzip and a strong ETag.
+    ``patrols`` (the patrol store's table; times counted in ``timezone``, the events'): the
+    dosage, whose patrolled cells count as prior cells and get their own figures."""
     panel, as_of = history_panel(served.model, events)
     counts, periods = recent_counts(panel, served.cells, served.model.target_, n_periods)
     starts = pd.DatetimeIndex(periods)
     ranked = served_rankings(store, served.name, starts)
-    found = served_monitor(served.cells, starts, counts.T, ranked, served.manifest, groups=groups)
+    dosage = (
+        None
+        if patrols is None
+        else patrols_to_dosage(patrols, panel.freq, timezone, panel.resolution)
+    )
+    found = served_monitor(
+        served.cells, starts, counts.T, ranked, served.manifest, dosage=dosage, groups=groups
+    )
     body = {
         "model": served.name,
         "version": served.version,
@@ -58,16 +61,9 @@ def served_rankings(
 ) -> Mapping[pd.Timestamp, npt.NDArray[np.uint64]]:
     """The cells served for each of ``periods`` (rank 1 first), from the last snapshot
     issued for it; periods never served are absent."""
-    last: dict[str, dict[str, Any]] = {}
-    for meta in store.list(name):  # sorted by as_of, then issued_at
-        last[meta["as_of"]] = meta
     wanted = {iso_local(p) for p in periods}
-    out = {}
-    for as_of, meta in last.items():
-        if as_of not in wanted:
-            continue
-        stored = store.load(name, as_of, meta["issued_at"], period=0)
-        rows = json.loads(stored.bytes)["hotspots"]
-        rows.sort(key=lambda r: int(r["rank"]))
-        out[pd.Timestamp(as_of)] = strings_to_cells(str(r["cell"]) for r in rows)
-    return out
+    return {
+        pd.Timestamp(as_of): served_forecast(store, name, meta).ranked
+        for as_of, meta in last_issued(store, name).items()
+        if as_of in wanted
+    }

@@ -20,7 +20,10 @@ DEFINITIONS = (
     "Dosage: patrol minutes (a patrol's minutes spread evenly over its cells) beside the "
     "target events in the patrolled cells, in the ring of cells around them and elsewhere, "
     "and the mean per period of the periods before. A model is flagged when its PAI at the "
-    "first cutoff was below the best baseline's in each of its last k periods with events."
+    "first cutoff was below the best baseline's in each of its last k periods with events. "
+    "Plans: the served plan grown again from the served forecast at the service's default "
+    "budget, and each baseline's alike; hit rate and PAI of the areas, beside the top cells "
+    "of the same km2."
 )
 
 
@@ -58,6 +61,7 @@ def between(realised: Realised, since: Any = None, until: Any = None) -> Realise
         dosage=cut(realised.dosage),
         cells=cut(realised.cells),
         pending=cut(realised.pending),
+        plans=cut(realised.plans),
     )
 
 
@@ -83,6 +87,7 @@ def _model(realised: Realised, name: str) -> dict[str, Any]:
         else pd.DataFrame()
     )
     flags = realised.flags.loc[realised.flags["model"] == name]
+    plans = realised.plans.loc[realised.plans["model"] == name]
     pending = realised.pending.loc[realised.pending["model"] == name]
     out = []
     for as_of, rows in periods.groupby("as_of", sort=True):
@@ -95,6 +100,7 @@ def _model(realised: Realised, name: str) -> dict[str, Any]:
                 "baselines": figures,
             }
         dose = dosage.loc[as_of] if as_of in dosage.index else None
+        plan = _plans(plans.loc[plans["as_of"] == as_of]) if len(plans) else None
         out.append(
             {
                 "as_of": _date(as_of),
@@ -104,6 +110,7 @@ def _model(realised: Realised, name: str) -> dict[str, Any]:
                 "dosage": None
                 if dose is None
                 else {k: _num(v) for k, v in dose.items() if k != "model"},
+                "plans": plan,
             }
         )
     flag = None
@@ -119,6 +126,25 @@ def _model(realised: Realised, name: str) -> dict[str, Any]:
             for _, r in pending.iterrows()
         ],
     }
+
+
+_PLAN_FIGURES = (
+    "areas",
+    "area_km2",
+    "plan_hits",
+    "plan_hit_rate",
+    "plan_pai",
+    "top_hits",
+    "top_pai",
+)
+
+
+def _plans(rows: pd.DataFrame) -> dict[str, Any] | None:
+    """One period's plans: the served one and each baseline's (None: no plan)."""
+    if rows.empty:
+        return None
+    figures = {str(r["source"]): {k: _num(r[k]) for k in _PLAN_FIGURES} for _, r in rows.iterrows()}
+    return {"served": figures.pop(SERVED, None), "baselines": figures}
 
 
 def _figures(row: pd.Series) -> dict[str, Any]:

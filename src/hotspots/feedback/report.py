@@ -1,6 +1,7 @@
 """The effectiveness report: ``effectiveness.html`` (tables and plots inline) and one CSV per
-table (``periods.csv``, ``dosage.csv``, ``cells.csv``, ``flags.csv``, ``pending.csv``), written
-together atomically, in the style of the backtest report (``evaluation.report``)."""
+table (``periods.csv``, ``dosage.csv``, ``cells.csv``, ``flags.csv``, ``pending.csv``,
+``plans.csv``, and ``retraining.csv`` when given), written together atomically, in the style
+of the backtest report (``evaluation.report``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from hotspots.errors import ConfigError
 from hotspots.feedback.effectiveness import SERVED, Realised
 from hotspots.feedback.realised_io import DEFINITIONS
 
-TABLES = ("periods", "dosage", "cells", "flags", "pending")
+TABLES = ("periods", "dosage", "cells", "flags", "pending", "plans")
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
@@ -32,14 +33,23 @@ p.note { color: #555; font-size: 0.9em; }
 """
 
 
-def write_effectiveness_report(realised: Realised, out_dir: Path, *, title: str) -> dict[str, Path]:
+def write_effectiveness_report(
+    realised: Realised,
+    out_dir: Path,
+    *,
+    title: str,
+    retraining: pd.DataFrame | None = None,
+) -> dict[str, Path]:
     """Write the HTML page and the CSV tables into ``out_dir``; all are rendered first and
-    renamed into place together, so a failure leaves none half-written."""
+    renamed into place together, so a failure leaves none half-written. ``retraining``:
+    the versions ``hotspots retrain`` published and why (``retraining.csv`` and a section)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"report folder {str(out)!r} exists and is not a folder")
     texts = {f"{name}.csv": getattr(realised, name).to_csv(index=False) for name in TABLES}
-    texts["effectiveness.html"] = render_html(realised, title=title)
+    if retraining is not None:
+        texts["retraining.csv"] = retraining.to_csv(index=False)
+    texts["effectiveness.html"] = render_html(realised, title=title, retraining=retraining)
     paths = {name: out / name for name in texts}
     with contextlib.ExitStack() as stack:
         for name, text in texts.items():
@@ -48,9 +58,9 @@ def write_effectiveness_report(realised: Realised, out_dir: Path, *, title: str)
     return paths
 
 
-def render_html(realised: Realised, *, title: str) -> str:
+def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | None = None) -> str:
     """The page: the flags, per model the PAI per period beside the baselines and the
-    dosage beside the crime that followed, then what is pending."""
+    dosage beside the crime that followed, then what is pending and the retraining."""
     parts = [f"<h1>{_esc(title)}</h1>", "<h2>Flags</h2>", _flags(realised.flags)]
     for name in sorted(set(realised.periods.get("model", []))):
         periods = realised.periods.loc[realised.periods["model"] == name]
@@ -60,6 +70,12 @@ def render_html(realised: Realised, *, title: str) -> str:
             _img(pai_png(periods, cutoff), f"realised PAI of {name}"),
             _table(_wide(periods, cutoff)),
         ]
+        plans = realised.plans.loc[realised.plans["model"] == name]
+        if len(plans):
+            parts += [
+                f"<h2>{_esc(name)}: the served patrol plan and the baselines' plans</h2>",
+                _table(_plans_wide(plans)),
+            ]
         dose = (
             realised.dosage.loc[realised.dosage["model"] == name] if len(realised.dosage) else None
         )
@@ -71,6 +87,8 @@ def render_html(realised: Realised, *, title: str) -> str:
             ]
     if len(realised.pending):
         parts += ["<h2>Not scored yet</h2>", _table(realised.pending)]
+    if retraining is not None:
+        parts += ["<h2>Retraining (champion against challenger)</h2>", _retraining(retraining)]
     parts.append(f'<p class="note">{_esc(DEFINITIONS)}</p>')
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -90,6 +108,29 @@ def _wide(periods: pd.DataFrame, cutoff: str) -> pd.DataFrame:
     wide.insert(0, "events", events)
     wide.index = [pd.Timestamp(t).strftime("%Y-%m-%d") for t in wide.index]
     return wide.reset_index(names="as_of")
+
+
+def _plans_wide(plans: pd.DataFrame) -> pd.DataFrame:
+    """Plan PAI per period (rows) and source (columns), with the served plan's areas, km2,
+    hit rate and capture ratio (plan events over the top cells' of the same km2)."""
+    wide = plans.pivot_table(index="as_of", columns="source", values="plan_pai", aggfunc="first")
+    order = [SERVED, *sorted(c for c in wide.columns if c != SERVED)]
+    wide = wide[[c for c in order if c in wide.columns]].round(2)
+    wide.columns = [f"PAI {c}" for c in wide.columns]
+    mine = plans.loc[plans["source"] == SERVED].set_index("as_of")
+    top = mine["top_hits"].astype(float)
+    front = pd.DataFrame(
+        {
+            "events": mine["n_events"],
+            "areas": mine["areas"],
+            "km2": mine["area_km2"].astype(float).round(2),
+            "served hit rate": mine["plan_hit_rate"].astype(float).round(3),
+            "capture": (mine["plan_hits"].astype(float) / top.where(top > 0)).round(2),
+        }
+    )
+    out = front.join(wide, how="outer")
+    out.index = [pd.Timestamp(t).strftime("%Y-%m-%d") for t in out.index]
+    return out.reset_index(names="as_of")
 
 
 def pai_png(periods: pd.DataFrame, cutoff: str) -> bytes:
@@ -151,6 +192,12 @@ def _flags(flags: pd.DataFrame) -> str:
         cells = "".join(f"<td>{_esc(_cell(v))}</td>" for v in row)
         rows.append(f"<tr{css}>{cells}</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _retraining(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "<p>No version was published by <code>hotspots retrain</code>.</p>"
+    return _table(frame)
 
 
 def _table(frame: pd.DataFrame) -> str:

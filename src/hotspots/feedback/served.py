@@ -45,17 +45,26 @@ class ServedForecast:
     issued_at: pd.Timestamp
     target: tuple[str, ...]
     ranked: CellArray
+    expected: npt.NDArray[np.float64] | None = None
+    """The expected count of each of ``ranked``, as served (None: not recorded)."""
 
 
 def snapshots_to_served(store: SnapshotReader, name: str) -> list[ServedForecast]:
     """Every ``as_of`` of ``name`` the store holds, from its last issued snapshot, by as_of."""
+    return [served_forecast(store, name, meta) for meta in last_issued(store, name).values()]
+
+
+def last_issued(store: SnapshotReader, name: str) -> dict[str, dict[str, Any]]:
+    """The metadata of the last snapshot issued for each ``as_of`` of ``name`` (the local ISO
+    text the store lists), by as_of."""
     last: dict[str, dict[str, Any]] = {}
     for meta in store.list(name):  # sorted by as_of, then issued_at
         last[meta["as_of"]] = meta
-    return [_served(store, name, meta) for _, meta in sorted(last.items())]
+    return dict(sorted(last.items()))
 
 
-def _served(store: SnapshotReader, name: str, meta: dict[str, Any]) -> ServedForecast:
+def served_forecast(store: SnapshotReader, name: str, meta: dict[str, Any]) -> ServedForecast:
+    """The snapshot ``meta`` describes, read back: its first period's cells, rank 1 first."""
     stored = store.load(name, meta["as_of"], meta["issued_at"], period=0)
     document = json.loads(stored.bytes)
     rows = sorted(document["hotspots"], key=lambda h: int(h["rank"]))
@@ -68,4 +77,5 @@ def _served(store: SnapshotReader, name: str, meta: dict[str, Any]) -> ServedFor
         issued_at=pd.Timestamp(meta["issued_at"]),
         target=tuple(meta["target"]),
         ranked=strings_to_cells(str(h["cell"]) for h in rows),
+        expected=np.array([float(h.get("expected_count", np.nan)) for h in rows]),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +194,13 @@ def whole_periods_start(events: pd.DataFrame, freq: str) -> pd.Timestamp:
     if floor == first or (freq == "M" and month_precision):
         return floor
     return next_period_start(first, freq)
+
+
+def with_posted(base: LoadedEvents, posted: pd.DataFrame | None) -> LoadedEvents:
+    """``base`` with the events posted to the service added (in ``base``'s timezone); an
+    event id already in ``base`` (or posted twice) counts once, the first one kept."""
+    if posted is None or posted.empty:
+        return base
+    both = pd.concat([base.events, posted], ignore_index=True)
+    both = both.loc[~both["event_id"].duplicated(keep="first").to_numpy()]
+    return replace(base, events=both.reset_index(drop=True))

@@ -89,11 +89,12 @@ class Prepared:
 def prepare(
     spec: TrainingSpec, progress: Progress | None = None, loaded: LoadedEvents | None = None
 ) -> Prepared:
-    """Read the spec's events and count them into its panel (before ``window.until``).
+    """Read the spec's events (or take ``loaded``, e.g. the export plus events posted since)
+    and count them into its panel (before ``window.until``).
 
     A ``window.until`` or ``window.start`` inside a period is snapped to a period start (see
     ``snap_window``), so every period of the panel, and every backtest fold, is whole.
-    ``loaded``: the spec's events read already (e.g. for another resolution of one spec).
+    ``loaded`` also spares a second read when one spec is prepared at several resolutions.
     """
     check_spec(spec)  # a wrong model, parameter or path fails before the data are read
     data = spec.data

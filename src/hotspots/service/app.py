@@ -59,6 +59,7 @@ from hotspots.service.metrics import ServiceMetrics, observe_request
 from hotspots.service.metrics import router as metrics_router
 from hotspots.service.plan_schemas import PlanFeatureCollection
 from hotspots.service.problems import add_problem_handlers, problem
+from hotspots.service.retrain_loop import RetrainSchedule, retrain_loop
 from hotspots.service.routes_forecasts import LATEST_PATH
 from hotspots.service.routes_plans import PLANS_PATH
 from hotspots.service.state import ServiceState, refresh_loop
@@ -283,11 +284,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(state.load_all)
         every = settings.refresh_seconds
         schedule = asyncio.create_task(refresh_loop(state, every)) if every > 0 else None
+        cycle = settings.retrain_seconds
+        retraining = (
+            asyncio.create_task(retrain_loop(app.state.retrain, cycle)) if cycle > 0 else None
+        )
         try:
             yield
         finally:
-            if schedule is not None:
-                schedule.cancel()
+            for task in (schedule, retraining):
+                if task is not None:
+                    task.cancel()
             state.audit.close()
             state.keys.close()
 
@@ -301,6 +307,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = state
+    app.state.retrain = RetrainSchedule(state)
     _add_components(app, schemas.ForecastFeatureCollection, PlanFeatureCollection)
     app.state.redactions = _redactions(settings)
     add_problem_handlers(app)

@@ -26,11 +26,13 @@ from hotspots.feedback.effectiveness import Realised, realised_effectiveness
 from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.feedback.realised_io import combine
 from hotspots.feedback.served import snapshots_to_served
+from hotspots.grid.regions import PlanBudget
 from hotspots.ingest.schema import empty_events
 from hotspots.jobs.spec import BASELINES
 from hotspots.publishing.snapshot_store import SnapshotStore
 from hotspots.registry import Registry
 from hotspots.service.event_store import EventStore
+from hotspots.service.generations import GenerationCache
 from hotspots.service.state import EventCache, ServiceState
 
 logger = logging.getLogger(__name__)
@@ -90,6 +92,7 @@ def realised_from_records(
                     patrols=logged,
                     k_periods=settings.effectiveness_k_periods,
                     category=category,
+                    plan_budget=PlanBudget(settings.plan_areas, settings.plan_max_area_km2),
                 )
             )
         except (HotspotsError, OSError, ValueError) as err:
@@ -120,15 +123,18 @@ class RealisedCache:
 
     def __init__(self, state: ServiceState) -> None:
         self.state = state
+        self._events = GenerationCache(state.events.folder, state.events.generation)
+        self._patrols = GenerationCache(state.patrols.folder, state.patrols.generation)
         self._lock = threading.Lock()
         self._results: dict[str | None, tuple[Hashable, Realised]] = {}
         self._running: threading.Thread | None = None
 
     def key(self) -> Hashable:
-        """What the figures depend on: the posted events, what is served, the patrols."""
+        """What the figures depend on: the posted events, what is served, the patrols (the
+        two folders listed again only when they changed: the probe and the scrape ask)."""
         state = self.state
         served = tuple((n, s.version, s.snapshot.etag) for n, s in sorted(state.served.items()))
-        return (state.events.generation(), served, state.patrols.generation())
+        return (self._events(), served, self._patrols())
 
     def get(self, category: str | None = None) -> Realised:
         """The figures as of now (computed here when stale; one computation at a time)."""

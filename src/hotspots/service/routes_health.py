@@ -59,6 +59,9 @@ class Ready(BaseModel):
     flagged: dict[str, str] | None = None
     """Served models whose realised PAI fell below the best baseline's for the last
     ``HOTSPOTS_EFFECTIVENESS_K_PERIODS`` periods, and why (as last computed)."""
+    retrain: dict[str, str] | None = None
+    """With ``HOTSPOTS_RETRAIN_SECONDS``: each model's last scheduled retrain, in one line
+    (promoted, published but not promoted, nothing published, or why it failed)."""
 
 
 @router.get("/healthz", summary="The process is up", response_model=Health)
@@ -113,4 +116,8 @@ def readyz(request: Request) -> Response:
         for s in sorted(served.values(), key=lambda s: s.name)
     ]
     flagged = flagged_models(realised_cache(state).peek())
-    return JSONResponse({"status": "ready", "models": models, "failed": failed, "flagged": flagged})
+    body = {"status": "ready", "models": models, "failed": failed, "flagged": flagged}
+    schedule = getattr(request.app.state, "retrain", None)
+    if state.settings.retrain_seconds > 0 and schedule is not None:
+        body["retrain"] = {k: scrub(request, v) for k, v in sorted(schedule.last.items())}
+    return JSONResponse(body)

@@ -2,9 +2,10 @@
 
 What it reads is the service's own record: the forecasts it served (the snapshot store, the
 last one issued per period), the events it holds (the configured ones and every posted
-batch) counted over the model's cells, and the optional area layer
+batch) counted over the model's cells, the patrols logged (their minutes per cell: the
+dosage), and the optional area layer
 (``HOTSPOTS_MONITOR_AREAS_PATH``). The answer is built on the first request after a publish
-or a new batch and kept, with a strong ETag, until the next one.
+or a new batch of events or patrols and kept, with a strong ETag, until the next one.
 """
 
 from __future__ import annotations
@@ -108,7 +109,13 @@ async def get_monitor(
 def _answer(state: ServiceState, served: Served, app_state: Any) -> tuple[bytes, bytes, str]:
     """The monitor document's bytes, gzip bytes and ETag, kept until a publish or a batch."""
     metas = state.store.list(served.name)
-    key = (served.label, served.snapshot.etag, state.events.generation(), len(metas))
+    key = (
+        served.label,
+        served.snapshot.etag,
+        state.events.generation(),
+        state.patrols.generation(),
+        len(metas),
+    )
     with _lock:
         cache: dict[str, Any] = getattr(app_state, "monitor_cache", {})
         app_state.monitor_cache = cache
@@ -127,8 +134,15 @@ def _build(
     settings = state.settings
     events = EventCache(settings.events_path, state.events).get(served.manifest)
     del metas  # part of the cache key only
+    patrols = state.patrols.read()
     return monitor_document(
-        served, events.events, state.store, settings.monitor_periods, _groups(state, served)
+        served,
+        events.events,
+        state.store,
+        settings.monitor_periods,
+        _groups(state, served),
+        patrols=None if patrols.empty else patrols,
+        timezone=events.timezone,
     )
 
 

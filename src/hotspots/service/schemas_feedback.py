@@ -51,6 +51,25 @@ class Dosage(Strict):
     before_rest: float | None
 
 
+class PlanFigures(Strict):
+    """One patrol plan's realised figures in one period (null: no events)."""
+
+    areas: int
+    area_km2: float
+    plan_hits: int
+    plan_hit_rate: float | None
+    plan_pai: float | None
+    top_hits: int = Field(description="Events in the top cells of the same km2.")
+    top_pai: float | None
+
+
+class PlanFiguresBySource(Strict):
+    """The served plan (grown again at the default budget) beside each baseline's."""
+
+    served: PlanFigures | None
+    baselines: dict[str, PlanFigures]
+
+
 class RealisedPeriod(Strict):
     """One served period whose events have arrived."""
 
@@ -59,6 +78,9 @@ class RealisedPeriod(Strict):
     version: str
     cutoffs: dict[str, CutoffFigures] = Field(description="By cutoff label, e.g. '1%'.")
     dosage: Dosage | None = Field(description="Null when no patrol was logged.")
+    plans: PlanFiguresBySource | None = Field(
+        None, description="Null when no plan could be grown (e.g. cells over the area limit)."
+    )
 
 
 class Flag(Strict):

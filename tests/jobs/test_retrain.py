@@ -1,0 +1,160 @@
+"""``hotspots retrain`` as a library call: the challenger against the deployed champion and
+the baselines on the periods since the champion's fit, promoted only when it wins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hotspots.errors import ConfigError, ModelNotFoundError
+from hotspots.evaluation import backtest, rolling_origin_folds
+from hotspots.features import events_to_panel
+from hotspots.forecasters import make_forecaster
+from hotspots.jobs.retrain import retrain, retrain_history
+from hotspots.jobs.retrain_rule import CHAMPION, champion_forecasts, decide
+from hotspots.jobs.spec import TrainingSpec, spec_from_dict
+from hotspots.registry import Registry
+from retrain_env import NAME, TARGET, make_env
+
+
+def test_a_challenger_with_more_data_is_promoted(
+    tmp_path: Path, year_city_events: pd.DataFrame
+) -> None:
+    # the champion was fitted on the first week: it covers only the cells that had events
+    # then, and misses the rest of the area's hotspots
+    env = make_env(tmp_path, year_city_events)
+    outcome = retrain(env.spec, env.registry, env.posted)
+    assert outcome.status == "promoted" and outcome.version == "v2"
+    assert env.registry.current(NAME) == "v2"
+    manifest = env.registry.manifest(NAME, "v2")
+    record = manifest["notes"]["retrain"]
+    assert record["outcome"] == "promoted"
+    assert record["champion"].startswith("v1 (historical_mean, last period fitted 2023-01-02")
+    # the recent folds are the spec's 4 last weeks, all after the champion's fit
+    assert record["folds"] == 4 and record["fold_span"] == ["2023-12-04", "2023-12-25"]
+    assert record["challenger_pai"] > record["champion_pai"]
+    assert record["challenger_pai"] >= record["best_baseline_pai"]
+    assert record["best_baseline"] == "last_period"
+    assert 0.5 < record["win_share_vs_champion"] <= 1
+    # trained on the export plus the posted batch, to the last whole week (not window.until)
+    assert record["posted_events"] == env.n_posted > 1000
+    assert manifest["data"]["training_until"] == "2024-01-01T00:00:00"
+    assert manifest["data"]["posted_batches"] == 1
+    assert "## Retraining" in (env.registry.root / NAME / "v2" / "MODEL_CARD.md").read_text()
+    assert outcome.line().startswith(f"retrain {NAME}: promoted v2 (historical_mean) over v1: ")
+
+
+def test_a_weaker_challenger_is_published_not_promoted_and_says_why(
+    tmp_path: Path, year_city_events: pd.DataFrame
+) -> None:
+    env = make_env(
+        tmp_path,
+        year_city_events,
+        kind="last_period",
+        baselines=("historical_mean",),
+        champion_until="2023-11-27",
+    )
+    outcome = retrain(env.spec, env.registry, env.posted)
+    assert outcome.status == "kept" and outcome.version == "v2"
+    assert env.registry.current(NAME) == "v1"
+    record = env.registry.manifest(NAME, "v2")["notes"]["retrain"]
+    assert record["outcome"] == "published, not promoted"
+    assert record["challenger"] == "last_period"
+    assert record["challenger_pai"] < record["champion_pai"]
+    assert "< champion v1" in record["reason"] and "v1 stays current" in record["reason"]
+    history = retrain_history(env.registry, NAME)
+    assert history[["version", "current", "outcome"]].values.tolist() == [
+        ["v2", False, "published, not promoted"]
+    ]
+
+
+def test_running_again_on_the_same_data_publishes_nothing(
+    tmp_path: Path, year_city_events: pd.DataFrame
+) -> None:
+    env = make_env(tmp_path, year_city_events, kind="last_period", baselines=("historical_mean",))
+    first = retrain(env.spec, env.registry, env.posted)
+    again = retrain(env.spec, env.registry, env.posted)
+    assert first.status == "kept" and again.status == "skipped" and again.version is None
+    assert "v2 was already retrained on these data" in again.reason
+    assert env.registry.versions(NAME) == ["v1", "v2"]
+
+
+def test_after_a_promotion_there_is_nothing_to_compare_on(
+    tmp_path: Path, year_city_events: pd.DataFrame
+) -> None:
+    env = make_env(tmp_path, year_city_events)
+    assert retrain(env.spec, env.registry, env.posted).status == "promoted"
+    again = retrain(env.spec, env.registry, env.posted)
+    assert again.status == "skipped"
+    assert (
+        "no whole W period after 2023-12-25, the last one champion v2 was fitted on" in again.reason
+    )
+    assert env.registry.versions(NAME) == ["v1", "v2"]
+
+
+def test_no_current_version_and_another_target_are_refused(
+    tmp_path: Path, year_city_events: pd.DataFrame
+) -> None:
+    env = make_env(tmp_path, year_city_events)
+    with pytest.raises(ModelNotFoundError, match="publish one first with `hotspots train SPEC`"):
+        retrain(env.spec, Registry(tmp_path / "empty"), env.posted)
+    other = make_forecaster("historical_mean", target=("Robbery",)).fit(
+        events_to_panel(year_city_events, 8, "W", end=pd.Timestamp("2023-02-06"))
+    )
+    env.registry.publish(NAME, other, spec={}, data={}, backtest={})  # v2, current
+    with pytest.raises(ConfigError, match=r"forecasts \['Robbery'\]; the spec's target is"):
+        retrain(env.spec, env.registry, env.posted)
+
+
+def test_the_champion_is_scored_as_deployed_on_the_same_folds(
+    year_city_events: pd.DataFrame,
+) -> None:
+    panel = events_to_panel(year_city_events, 8, "W")
+    early = events_to_panel(year_city_events, 8, "W", end=pd.Timestamp("2023-03-06"))
+    champion = make_forecaster("historical_mean", target=(TARGET,)).fit(early)
+    folds = rolling_origin_folds(panel.periods, 3)
+    got = champion_forecasts(champion, panel, folds)
+    # as deployed: its own forecast from the history before each fold, on its own cells
+    # (those with events before March); the cells it never saw are forecast 0
+    pos = pd.Index(panel.cells).get_indexer(pd.Index(early.cells))
+    assert got.shape == (3, panel.cells.size) and (pos >= 0).all()
+    for i, fold in enumerate(folds):
+        own = champion.predict(panel, fold.as_of)["expected_count"].to_numpy()
+        np.testing.assert_allclose(got[i, pos], own)
+    outside = np.ones(panel.cells.size, dtype=bool)
+    outside[pos] = False
+    assert outside.sum() > 0 and (got[:, outside] == 0).all()
+    assert champion.fit_end_ == pd.Timestamp("2023-02-27")  # never refitted
+    models = {"historical_mean": make_forecaster("historical_mean", target=(TARGET,))}
+    result = backtest(models, panel, folds, coverages=(0.05,), references={CHAMPION: got})
+    spec = _spec()
+    verdict = decide(result, spec, "v1")
+    table = result.table("5%", references=True)["pai"]
+    assert verdict.scores[CHAMPION] == pytest.approx(table[CHAMPION])
+    assert verdict.promote == (table["historical_mean"] >= table[CHAMPION])
+
+
+def _spec() -> TrainingSpec:
+    return spec_from_dict(
+        {
+            "name": NAME,
+            "data": {"events": "x.csv"},
+            "model": {"kind": "historical_mean", "baselines": []},
+            "backtest": {"coverages": [0.05], "select_coverage": 0.05},
+        }
+    )
+
+
+def test_two_retrains_at_once_publish_one_version(
+    tmp_path: Path, year_city_events: pd.DataFrame
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = make_env(tmp_path, year_city_events, kind="last_period", baselines=("historical_mean",))
+    with ThreadPoolExecutor(2) as pool:  # cron and a service worker, say
+        runs = list(pool.map(lambda _: retrain(env.spec, env.registry, env.posted), range(2)))
+    assert sorted(r.status for r in runs) == ["kept", "skipped"]
+    assert env.registry.versions(NAME) == ["v1", "v2"]
