@@ -179,7 +179,7 @@ def test_resolution_flag_with_several_lets_the_selection_choose(
 @pytest.mark.parametrize(
     ("value", "extra", "message"),
     [
-        ("9,x", [], "--resolution takes a resolution or a list like 8,9,10, got '9,x'"),
+        ("9,x", [], "Invalid value for '--resolution': give a resolution or a list like 8,9,10"),
         ("8,9", ["--cluster", "local:2"], "choose among grid.resolutions, which runs here only"),
     ],
 )

@@ -50,8 +50,18 @@ CATEGORY_NAME = typer.Option(
 CATEGORY = typer.Option(
     None, help="Target category; repeat, or a regular expression [spec: target.categories]."
 )
+
+
+def _resolution_text(value: str | None) -> str | None:
+    """Refuse a malformed --resolution as click refuses any bad value (exit 2)."""
+    if value is not None and not re.fullmatch(r"\s*\d{1,2}\s*(,\s*\d{1,2}\s*)*", value):
+        raise typer.BadParameter(f"give a resolution or a list like 8,9,10, not {value!r}")
+    return value
+
+
 RESOLUTION = typer.Option(
     None,
+    callback=_resolution_text,
     help="H3 resolution, or several (8,9,10) for the selection backtest to choose among "
     "[spec: grid.resolution / grid.resolutions].",
 )
@@ -136,10 +146,7 @@ def spec_from_flags(
 def _resolution_keys(text: str) -> dict[str, Any]:
     """``--resolution 9`` sets ``grid.resolution`` (and no candidates); ``8,9,10`` sets the
     candidates ``grid.resolutions``."""
-    parts = [p.strip() for p in text.split(",")]
-    if not all(re.fullmatch(r"\d{1,2}", p) for p in parts):
-        raise ConfigError(f"--resolution takes a resolution or a list like 8,9,10, got {text!r}")
-    values = [int(p) for p in parts]
+    values = [int(p) for p in text.split(",")]  # its form checked by _resolution_text
     if len(values) == 1:
         return {"grid.resolution": values[0], "grid.resolutions": []}
     return {"grid.resolutions": values}
