@@ -29,7 +29,7 @@ from starlette.types import Scope
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.problems import problem_response, reject_unknown_query
 from hotspots.service.realised import realised_cache
-from hotspots.service.state import ServiceState
+from hotspots.serving.state import ServiceState
 
 SCOPE = "metrics:read"
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)

@@ -26,7 +26,7 @@ from hotspots.service.problems import (
 from hotspots.service.realised import realised_cache
 from hotspots.service.routes_forecasts import JSON_TYPE
 from hotspots.service.schemas_feedback import Effectiveness
-from hotspots.service.state import ServiceState
+from hotspots.serving.state import ServiceState
 
 SCOPE = "forecasts:read"
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"

@@ -21,7 +21,7 @@ from hotspots.service.problems import (
     validation_response,
 )
 from hotspots.service.realised import flagged_models, realised_cache
-from hotspots.service.state import ServiceState
+from hotspots.serving.state import ServiceState
 
 router = APIRouter(
     tags=["health"],

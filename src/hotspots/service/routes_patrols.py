@@ -26,10 +26,10 @@ from hotspots.errors import HotspotsError, InputFileError, TooManyRejectsError
 from hotspots.feedback.patrols import NAME_RULE, PatrolOptions, read_patrols
 from hotspots.feedback.places import plan_areas
 from hotspots.forecasters import Forecaster
+from hotspots.ingest.event_store import CSV_TYPES, MEDIA_TYPES
 from hotspots.jobs.data import event_options
 from hotspots.publishing.served import named_areas
 from hotspots.service.auth import auth_responses, require
-from hotspots.service.event_store import CSV_TYPES, MEDIA_TYPES
 from hotspots.service.limits import content_encoding, decode_body
 from hotspots.service.problems import (
     ProblemError,
@@ -40,7 +40,7 @@ from hotspots.service.problems import (
 from hotspots.service.routes_events import json_answer, media_type, reading_model
 from hotspots.service.routes_forecasts import MODEL_NAME
 from hotspots.service.schemas_feedback import PatrolsStored
-from hotspots.service.state import ServiceState
+from hotspots.serving.state import ServiceState
 
 logger = logging.getLogger(__name__)
 
