@@ -28,7 +28,7 @@ from starlette.types import Scope
 
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.problems import problem_response, reject_unknown_query
-from hotspots.service.realised import realised_cache
+from hotspots.serving.realised import realised_cache
 from hotspots.serving.state import ServiceState
 
 SCOPE = "metrics:read"

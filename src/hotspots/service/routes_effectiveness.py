@@ -23,9 +23,9 @@ from hotspots.service.problems import (
     reject_unknown_query,
     validation_response,
 )
-from hotspots.service.realised import realised_cache
 from hotspots.service.routes_forecasts import JSON_TYPE
 from hotspots.service.schemas_feedback import Effectiveness
+from hotspots.serving.realised import realised_cache
 from hotspots.serving.state import ServiceState
 
 SCOPE = "forecasts:read"
