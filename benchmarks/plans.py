@@ -39,7 +39,7 @@ CHICAGO = DATA / "chicago_aggravated_assaults/chicago_aggravated_assaults_2010-2
 BUDGETS = ((10, 1.0), (5, 2.0))
 """(areas, max km2 per area)."""
 KINDS = ("historical_mean", "kde")
-SEEDS = ("cell", "window")
+SEEDS = ("cell", "window", "area")
 
 
 def load_case(case: str) -> dict[str, Any] | None:

@@ -107,7 +107,8 @@ def test_plan_csv_has_a_row_per_area(
         (["--areas", "100000", "--max-area-km2", "1"], "more areas than the model's"),
         (["--areas", "3"], "give --max-area-km2"),
         (["--areas", "3", "--max-area-km2", "2", "--weights", "x=1"], "not a --model"),
-        (["--areas", "3", "--max-area-km2", "2", "--seed", "best"], "must be cell or window"),
+        (["--areas", "3", "--max-area-km2", "2", "--seed", "best"], "must be one of cell, window"),
+        (["--areas", "3", "--max-area-km2", "2", "--stop", "full"], "--stop 'full': must be one"),
     ],
 )
 def test_impossible_budgets_exit_2_with_one_line(
