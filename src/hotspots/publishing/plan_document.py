@@ -40,23 +40,27 @@ from hotspots.publishing.plans import (
 
 INTERVAL = (0.1, 0.9)
 """Quantiles of the Poisson interval of an area's count (80%, as the forecast document)."""
-_GROWTH = (
-    " and takes its best adjacent free cell (or a weak cell with the strong one beyond it, when "
-    "their mean beats the best single cell)"
-)
 ALGORITHM = {
-    "cell": "greedy region growing over H3 adjacency: each area starts at the highest-scoring "
-    "free cell" + _GROWTH,
-    "window": "greedy region growing over H3 adjacency: each area starts at the free cell whose "
-    "disk of about one area holds the most free score" + _GROWTH,
-    "area": "greedy region growing over H3 adjacency: each area is the best, by its forecast, "
-    "of the areas grown from the best free cells and the best disks of about one area" + _GROWTH,
+    "cell": "each area starts at the highest-scoring free cell",
+    "window": "each area starts at the free cell whose disk of about one area holds the most "
+    "free score",
+    "area": "each area is the one holding the most of those grown from the best free cells and "
+    "from the free cells whose disk of about one area holds the most",
 }
 STOP_RULE = {
-    "cap": " until the area limit",
-    "top-cells": " until the area limit or a cell below the least of the top cells the whole "
+    "cap": "until the area limit",
+    "top-cells": "until the area limit or a cell below the least of the top cells the whole "
     "budget would hold",
 }
+
+
+def algorithm(seed: str, stop: str) -> str:
+    """The plan document's one-line description of how its areas were made."""
+    return (
+        "greedy region growing over H3 adjacency: an area takes its best adjacent free cell (or "
+        "a weak one with the strong cell beyond it, when their mean beats the best single cell) "
+        f"{STOP_RULE[stop]}; {ALGORITHM[seed]}"
+    )
 
 
 def forecast_to_expected(frame: pd.DataFrame, cells: CellArray) -> tuple[FloatArray, pd.Timestamp]:
@@ -173,7 +177,7 @@ def build_plan(
             }
             for k in expected
         },
-        "algorithm": ALGORITHM[seed] + STOP_RULE[stop],
+        "algorithm": algorithm(seed, stop),
         "summary": _summary(score, cell_km2, km2, counts, totals),
         "areas": areas,
     }
