@@ -44,7 +44,7 @@ def run(root: Path, weeks: int, out: Path) -> None:
     from hotspots.ingest import IngestOptions, ingest_file, write_events
     from hotspots.ingest.mapping import ColumnMap
     from hotspots.registry import Registry
-    from hotspots.service.state import ServiceState
+    from hotspots.serving.state import ServiceState
     from hotspots.synthetic import COLUMN_MAP, TIMEZONE, generate_city, write_city
 
     city = generate_city(seed=11, start="2023-01-02", days=364, target_events=12_000)

@@ -10,7 +10,7 @@ km2, and the capture ratios (events: plan hits / top-cell hits summed over folds
 the same for the forecast the areas are grown on).
 
     .venv/bin/python benchmarks/plan_capture.py [--case NAME ...] [--folds N]
-        [--areas 10 --max-area-km2 1] [--seed cell|window]
+        [--areas 10 --max-area-km2 1] [--seed cell|window|area] [--stop cap|top-cells]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ DEFAULT_CASES = (
 
 
 def run_case(
-    name: str, folds: int | None, areas: int, max_km2: float, seed: str, work: Path
+    name: str, folds: int | None, areas: int, max_km2: float, seed: str, stop: str, work: Path
 ) -> None:
     from accuracy_cases import CASES, case_spec, missing_data
     from accuracy_data import event_table, synthetic_city
@@ -61,13 +61,13 @@ def run_case(
         update={"backtest": spec.backtest.model_copy(update={"plan_areas": 0})}
     )  # scored below with this script's budget
     prepared = prepare(spec)
-    result = score_plans(run_backtest(prepared), PlanBudget(areas, max_km2), seed)
+    result = score_plans(run_backtest(prepared), PlanBudget(areas, max_km2), seed, stop)
     table = plan_summary(result.plans)
     best = result.best("pai", result.cutoffs[0])
     print(
         f"\n== {name}: {result.n_cells:,} cells (res {result.resolution}, '{result.freq}'), "
-        f"{len(result.folds)} folds, {areas} areas of at most {max_km2:g} km2 ({seed} seed); "
-        f"best PAI at "
+        f"{len(result.folds)} folds, {areas} areas of at most {max_km2:g} km2 ({seed} seed, "
+        f"{stop} stop); best PAI at "
         f"{result.cutoffs[0].label}: {best} ({time.perf_counter() - t0:.0f} s)"
     )
     print(
@@ -88,12 +88,15 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=None, help="at most N folds, one fit")
     parser.add_argument("--areas", type=int, default=10)
     parser.add_argument("--max-area-km2", type=float, default=1.0)
-    parser.add_argument("--seed", choices=["cell", "window"], default="window")
+    parser.add_argument("--seed", choices=["cell", "window", "area"], default="area")
+    parser.add_argument("--stop", choices=["cap", "top-cells"], default="cap")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.case or DEFAULT_CASES:
-            run_case(name, args.folds, args.areas, args.max_area_km2, args.seed, Path(tmp))
+            run_case(
+                name, args.folds, args.areas, args.max_area_km2, args.seed, args.stop, Path(tmp)
+            )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ dataset, budget and model, summed over the weeks:
 - median build time of ``grow_areas`` alone, of the whole ``build_plan`` document, of the
   document when the events' cells are given (``event_cells``), and of a budget on demand from
   the service's ``PlanBook`` (events trimmed and indexed, cell areas computed, once per book;
-  always the default window seed, whatever the row's seed).
+  always the default seed, ``area``, whatever the row's seed).
 
 Cases: ``demo`` (Synthetica as ``make demo`` makes it: residential burglary, resolution 9,
 weekly, its last 12 weeks) and ``chicago`` (aggravated assaults, resolution 9, weekly, the 26
@@ -39,7 +39,7 @@ CHICAGO = DATA / "chicago_aggravated_assaults/chicago_aggravated_assaults_2010-2
 BUDGETS = ((10, 1.0), (5, 2.0))
 """(areas, max km2 per area)."""
 KINDS = ("historical_mean", "kde")
-SEEDS = ("cell", "window")
+SEEDS = ("cell", "window", "area")
 
 
 def load_case(case: str) -> dict[str, Any] | None:

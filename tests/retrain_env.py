@@ -17,9 +17,9 @@ import pandas as pd
 from hotspots.features import events_to_panel
 from hotspots.forecasters import make_forecaster
 from hotspots.ingest import write_events
+from hotspots.ingest.event_store import EventStore
 from hotspots.jobs.spec import TrainingSpec, read_spec
 from hotspots.registry import Registry
-from hotspots.service.event_store import EventStore
 from hotspots.synthetic import TIMEZONE
 
 TARGET = "Burglary Residential"

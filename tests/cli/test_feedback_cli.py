@@ -20,7 +20,7 @@ from hotspots.forecasters import make_forecaster
 from hotspots.ingest import write_events
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
-from hotspots.service.state import ServiceState
+from hotspots.serving.state import ServiceState
 from hotspots.synthetic import COLUMN_MAP, TIMEZONE
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency

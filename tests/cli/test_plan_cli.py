@@ -82,6 +82,29 @@ def test_plan_writes_one_geojson_feature_per_area(
     )
 
 
+def test_top_cells_stop_makes_smaller_areas_from_the_same_forecast(
+    run_cli: RunCli, models: Path, year_city_dir: Path, tmp_path: Path
+) -> None:
+    events = year_city_dir / "events.csv.gz"
+    plans = {}
+    for stop in ("cap", "top-cells"):
+        out = tmp_path / f"plan-{stop}.json"
+        res = run_cli(*plan_args(models, events, out, "--stop", stop), "--areas", "4",
+                      "--max-area-km2", "5")  # fmt: skip
+        assert res.code == 0, res.err
+        plans[stop] = json.loads(out.read_text())
+    filled, compact = plans["cap"], plans["top-cells"]
+    assert "least of the top cells" in compact["algorithm"]
+    assert "least of the top cells" not in filled["algorithm"]
+    assert len(compact["areas"]) == len(filled["areas"]) == 4
+    assert compact["summary"]["area_km2"] < filled["summary"]["area_km2"]
+    assert compact["summary"]["expected_count"] <= filled["summary"]["expected_count"]
+    per_km2 = {
+        k: p["summary"]["expected_count"] / p["summary"]["area_km2"] for k, p in plans.items()
+    }
+    assert per_km2["top-cells"] > per_km2["cap"]
+
+
 def test_plan_csv_has_a_row_per_area(
     run_cli: RunCli, models: Path, year_city_dir: Path, tmp_path: Path
 ) -> None:
@@ -107,7 +130,8 @@ def test_plan_csv_has_a_row_per_area(
         (["--areas", "100000", "--max-area-km2", "1"], "more areas than the model's"),
         (["--areas", "3"], "give --max-area-km2"),
         (["--areas", "3", "--max-area-km2", "2", "--weights", "x=1"], "not a --model"),
-        (["--areas", "3", "--max-area-km2", "2", "--seed", "best"], "must be cell or window"),
+        (["--areas", "3", "--max-area-km2", "2", "--seed", "best"], "must be one of cell, window"),
+        (["--areas", "3", "--max-area-km2", "2", "--stop", "full"], "--stop 'full': must be one"),
     ],
 )
 def test_impossible_budgets_exit_2_with_one_line(

@@ -104,7 +104,7 @@ def test_the_effectiveness_report_lists_the_retrains(
     run_cli: RunCli, tmp_path: Path, year_city_events: pd.DataFrame
 ) -> None:
     from hotspots.config import Settings
-    from hotspots.service.state import ServiceState
+    from hotspots.serving.state import ServiceState
 
     env = make_env(tmp_path, year_city_events, kind="last_period", baselines=("historical_mean",))
     settings = Settings(

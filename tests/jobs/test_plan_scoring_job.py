@@ -18,7 +18,7 @@ def test_the_backtest_scores_plans_unless_told_not_to(
     base = {"folds": 2, "select_folds": 0}
     scored = run_backtest(prepare(year_spec(year_city_dir, backtest=base)))
     assert scored.plan_budget == {"areas": 10, "max_area_km2": 1.0, "total_km2": None,
-                                  "seed": "window"}  # fmt: skip
+                                  "seed": "area", "stop": "cap"}  # fmt: skip
     assert len(scored.plans) == len(scored.forecasts) * 2
     assert (scored.plans["areas"] == 10).all()
     off = run_backtest(prepare(year_spec(year_city_dir, backtest={**base, "plan_areas": 0})))

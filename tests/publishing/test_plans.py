@@ -22,6 +22,7 @@ from hotspots.publishing import (
     is_contiguous,
     plan_to_bytes,
     top_cells_at_area,
+    top_cells_sum_at_area,
     write_plan,
 )
 
@@ -87,7 +88,7 @@ def test_window_seed_skips_a_lone_spike_for_a_cluster(city: dict[str, np.ndarray
         grow_areas(cells, score, km2, budget, seed="best")
 
 
-@pytest.mark.parametrize("seed", ["cell", "window"])
+@pytest.mark.parametrize("seed", ["cell", "window", "area"])
 def test_areas_are_contiguous_disjoint_and_within_the_limit(seed: str) -> None:
     cells = disk(CENTRE, 12)
     lat = np.array([h3.cell_to_latlng(h3.int_to_str(int(c)))[0] for c in cells])
@@ -129,6 +130,65 @@ def test_a_total_smaller_than_every_area_at_its_max_still_gives_every_area() -> 
     # without keeping a cell for each area to come, 18 + 18 + 11 cells would leave none
     assert [m.size for m in areas] == [18, 18, 9, 1, 1]
     assert sum(float(km2[m].sum()) for m in areas) <= 5.0
+
+
+def test_a_weak_cell_is_taken_to_reach_a_strong_one_beyond_it() -> None:
+    cells = disk(CENTRE, 6)
+    ring = set(h3.grid_ring(CENTRE, 1))
+    # a corner of the 2-ring: one cell only lies between it and the centre
+    beyond = next(
+        c for c in sorted(h3.grid_ring(CENTRE, 2)) if len(ring & set(h3.grid_ring(c, 1))) == 1
+    )
+    [bridge] = ring & set(h3.grid_ring(beyond, 1))
+    score = np.full(cells.size, 0.01)
+    at = {c: int(np.searchsorted(cells, h3.str_to_int(c))) for c in (CENTRE, bridge, beyond)}
+    score[np.isin(cells, disk(CENTRE, 1))] = 1.0  # the centre's other neighbours: 1 each
+    score[at[CENTRE]], score[at[bridge]], score[at[beyond]] = 5.0, 0.1, 4.0
+    km2 = np.full(cells.size, 0.1)  # three cells fit an area of 0.3 km2
+    for seed in ("cell", "window", "area"):
+        [area] = grow_areas(cells, score, km2, PlanBudget(1, 0.3), seed)
+        # best single steps would give 5 + 1 + 1 = 7; the bridge to the 4 gives 9.1
+        assert area.tolist() == sorted(at.values()), seed
+        assert score[area].sum() == pytest.approx(9.1)
+
+
+def test_top_cells_stop_leaves_filler_cells_out() -> None:
+    """Two lone spikes and two flat clusters: filling the cap takes the clusters (the most
+    forecast); the top-cells stop takes the spikes alone (no cell below the budget's top cells)."""
+    cells = disk(CENTRE, 10)
+    a, b = far_cells()
+    away = [  # more than 7 steps (an area's reach) from both clusters
+        c for c in sorted(h3.grid_disk(CENTRE, 9))
+        if min(h3.grid_distance(c, a), h3.grid_distance(c, b)) > 8
+    ]  # fmt: skip
+    first = away[0]
+    second = next(c for c in away if h3.grid_distance(c, first) > 8)
+    spikes = [h3.str_to_int(first), h3.str_to_int(second)]
+    score = np.full(cells.size, 0.01)
+    score[np.isin(cells, disk(a, 1)) | np.isin(cells, disk(b, 1))] = 1.0
+    score[np.isin(cells, spikes)] = [5.0, 4.0] if spikes[0] < spikes[1] else [4.0, 5.0]
+    km2 = np.full(cells.size, 0.1)
+    budget = PlanBudget(2, 0.7)  # seven cells an area: 14 top cells, the least of them 1.0
+    filled = grow_areas(cells, score, km2, budget)
+    assert sorted(score[m].sum() for m in filled) == [7.0, 7.0]
+    compact = grow_areas(cells, score, km2, budget, stop="top-cells")
+    assert sorted(cells[np.concatenate(compact)].tolist()) == sorted(spikes)
+    # at equal area the compact plan holds all the top cells do; the filled one two thirds
+    assert top_cells_sum_at_area(score, score, km2, 0.2) == pytest.approx(9.0)
+    assert top_cells_sum_at_area(score, score, km2, 1.4) == pytest.approx(21.0)
+    with pytest.raises(ConfigError, match="stop 'full'"):
+        grow_areas(cells, score, km2, budget, stop="full")
+
+
+def test_top_cells_sum_covers_exactly_the_km2() -> None:
+    score = np.array([3.0, 2.0, 1.0, 0.5])
+    km2 = np.array([1.0, 1.0, 2.0, 1.0])
+    values = np.array([10.0, 20.0, 40.0, 80.0])
+    assert top_cells_sum_at_area(score, score, km2, 2.0) == pytest.approx(5.0)
+    assert top_cells_sum_at_area(score, score, km2, 2.5) == pytest.approx(5.25)  # a quarter of 1.0
+    assert top_cells_sum_at_area(values, score, km2, 2.5) == pytest.approx(40.0)
+    assert top_cells_sum_at_area(values, score, km2, 0.5) == pytest.approx(5.0)
+    assert top_cells_sum_at_area(score, score, km2, 99.0) == pytest.approx(6.5)
 
 
 def test_is_contiguous_rejects_two_islands() -> None:

@@ -31,7 +31,7 @@ from hotspots.ingest import write_events
 from hotspots.publishing.snapshot import strong_etag
 from hotspots.registry import Registry
 from hotspots.service.app import JsonFormatter, create_app
-from hotspots.service.state import ServiceState
+from hotspots.serving.state import ServiceState
 from hotspots.synthetic import TIMEZONE
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency

@@ -25,7 +25,7 @@ from served_env import TARGET, key_store, publish_historical_mean
 
 from hotspots.features import Panel
 from hotspots.ingest import read_events
-from hotspots.service.event_store import EventStore
+from hotspots.ingest.event_store import EventStore
 
 pytestmark = pytest.mark.slow
 

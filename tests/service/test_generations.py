@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from hotspots.service.generations import RACY_SECONDS, GenerationCache
+from hotspots.serving.generations import RACY_SECONDS, GenerationCache
 
 
 def test_a_folder_is_listed_again_only_when_it_changed(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from hotspots.config import Settings
 from hotspots.features import Panel
 from hotspots.service.app import create_app
 from hotspots.service.metrics import DURATION_BUCKETS, RequestCounts, ServiceMetrics
-from hotspots.service.state import ServiceState
+from hotspots.serving.state import ServiceState
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
     warnings.simplefilter("ignore")

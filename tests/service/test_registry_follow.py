@@ -19,7 +19,7 @@ from hotspots.features import Panel
 from hotspots.forecasters import make_forecaster
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
-from hotspots.service.state import ServiceState
+from hotspots.serving.state import ServiceState
 from hotspots.synthetic import COLUMN_MAP, TIMEZONE
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
@@ -137,7 +137,7 @@ def test_an_unreadable_pointer_keeps_serving_and_is_logged_once(
         state = _state(c)
         good = pointer.read_bytes()
         pointer.write_text("{not json")
-        with caplog.at_level("INFO", logger="hotspots.service.state"):
+        with caplog.at_level("INFO", logger="hotspots.serving.state"):
             for _ in range(3):  # three ticks of the schedule
                 assert state.wanted() == {"burglary": "v1"} and not state.stale()
             errors = [r for r in caplog.records if "cannot read its current" in r.message]

@@ -84,7 +84,7 @@ def import_patrols(
     from hotspots.feedback.patrols import read_patrols
     from hotspots.feedback.places import plan_areas
     from hotspots.registry import Registry
-    from hotspots.service.routes_patrols import patrol_options
+    from hotspots.serving.patrols import patrol_options
 
     fmt = FORMATS.get(file.suffix.lower())
     if fmt is None:
@@ -157,7 +157,7 @@ def report_effectiveness(
     from hotspots.feedback.realised_io import between
     from hotspots.feedback.report import write_effectiveness_report
     from hotspots.publishing.snapshot_store import SnapshotStore
-    from hotspots.service.realised import current_models, realised_from_records
+    from hotspots.serving.realised import current_models, realised_from_records
 
     check_output(out, "--out", folder=True)
     settings = _settings(

@@ -37,9 +37,16 @@ def plan(
         None, help="Severity weight per model, `name=w,...` [default: 1 each]."
     ),
     seed: str = typer.Option(
-        "window",
-        help="Where each area starts: `window` (the free cell whose surrounding disk of about "
-        "one area holds the most forecast) or `cell` (the highest free cell).",
+        "area",
+        help="Where each area starts: `area` (the best of the areas grown from the best free "
+        "cells and disks), `window` (the free cell whose surrounding disk of about one area "
+        "holds the most forecast) or `cell` (the highest free cell).",
+    ),
+    stop: str = typer.Option(
+        "cap",
+        help="When an area stops growing: `cap` (when nothing more fits: the most forecast) or "
+        "`top-cells` (also at a cell below the least of the top cells the whole budget would "
+        "hold: smaller areas, no filler cells).",
     ),
     output: Path = typer.Option(..., "--output", "-o", help="Output .geojson, .json or .csv."),
 ) -> None:
@@ -47,8 +54,8 @@ def plan(
     crime, each with its count per crime type, riskiest hours of the week and reasons.
 
     The forecast is the one `hotspots forecast` writes for the same model and as_of (first
-    period). Areas grow greedily over H3 neighbours, each from the free cell whose
-    surrounding disk holds the most forecast.
+    period). Areas grow greedily over H3 neighbours; each is the best of the areas grown from
+    the best free cells and the best disks of about one area.
 
     Example: `hotspots plan --model demo-burglary --model demo-robbery --weights
     demo-burglary=1,demo-robbery=3 --events demo/events.parquet --as-of 2024-12-30 --areas 6
@@ -60,6 +67,8 @@ def plan(
     from hotspots.grid import cells_area_km2
     from hotspots.jobs.forecast import parse_as_of
     from hotspots.publishing import (
+        SEEDS,
+        STOPS,
         PlanBudget,
         build_plan,
         check_budget,
@@ -69,8 +78,10 @@ def plan(
     )
     from hotspots.registry import Registry
 
-    if seed not in ("cell", "window"):
-        raise ConfigError(f"--seed {seed!r}: must be cell or window")
+    if seed not in SEEDS:
+        raise ConfigError(f"--seed {seed!r}: must be one of {', '.join(SEEDS)}")
+    if stop not in STOPS:
+        raise ConfigError(f"--stop {stop!r}: must be one of {', '.join(STOPS)}")
     if max_area_km2 is None and total_km2 is None:
         raise ConfigError("give --max-area-km2 A (each area) or --total-km2 X (all areas)")
     check_distinct({"--events": events, "--output": output})
@@ -106,6 +117,7 @@ def plan(
         weights=parsed,
         categories={name: each.forecaster.target_ for name, each in loaded.items()},
         seed=seed,
+        stop=stop,
         min_events_shown=get_settings().min_events_shown,
     )
     write_plan(document, output)

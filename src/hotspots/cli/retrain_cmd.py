@@ -44,10 +44,10 @@ def retrain(
     three cases; 2, with one error line, on a bad spec, registry or events.
     """
     from hotspots.config import get_settings
+    from hotspots.ingest.event_store import EventStore
     from hotspots.jobs.retrain import retrain as run
     from hotspots.jobs.spec import read_spec
     from hotspots.registry import Registry
-    from hotspots.service.event_store import EventStore
 
     settings = get_settings()
     spec = read_spec(spec_file)

@@ -2,10 +2,11 @@
 
 For every model (and reference) and fold, the areas are grown on the model's forecast with
 ``grid.regions.grow_areas`` (the algorithm ``hotspots plan`` and the API use) under one budget;
-the top cells are the highest-forecast cells whose areas add up to the plan's km2
-(``top_cells_at_area``). Both are scored on the fold's real events: hit rate (share of the
-events inside), PAI (hit rate over the share of the study area covered) and the capture ratio,
-plan events / top-cell events (1.0: contiguity costs nothing).
+the top cells are the highest-forecast cells covering exactly the plan's km2 (whole cells,
+and the share of the next one that fills the rest: ``top_cells_sum_at_area``). Both are
+scored on the fold's real events: hit rate (share of the events inside), PAI (hit rate over
+the share of the study area covered) and the capture ratio, plan events / top-cell events
+(1.0: contiguity costs nothing).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from hotspots.grid.regions import (
     PlanBudget,
     check_budget,
     grow_areas,
-    top_cells_at_area,
+    top_cells_sum_at_area,
 )
 
 PLAN_COLUMNS = (
@@ -34,7 +35,9 @@ PLAN_COLUMNS = (
 city's forecast inside, the quantity the areas maximise)."""
 
 
-def score_plans(result: BacktestResult, budget: PlanBudget, seed: str = "window") -> BacktestResult:
+def score_plans(
+    result: BacktestResult, budget: PlanBudget, seed: str = "area", stop: str = "cap"
+) -> BacktestResult:
     """``result`` with ``plans`` (one row per model and fold, ``PLAN_COLUMNS``) and
     ``plan_budget`` filled in; ConfigError when no plan can meet ``budget`` on its cells."""
     cells = result.last_fold.cells
@@ -45,14 +48,16 @@ def score_plans(result: BacktestResult, budget: PlanBudget, seed: str = "window"
     for name, expected in result.forecasts.items():
         for i, fold in enumerate(result.folds):
             score, actual = expected[i], result.actual[i].astype(np.float64)
-            members = grow_areas(cells, score, km2, budget, seed)
+            members = grow_areas(cells, score, km2, budget, seed, stop)
             plan = np.concatenate(members) if members else np.zeros(0, np.int64)
             area = float(km2[plan].sum())
-            top = top_cells_at_area(score, km2, area)
+            top = (top_cells_sum_at_area(actual, score, km2, area),
+                   top_cells_sum_at_area(score, score, km2, area))  # fmt: skip
             rows.append(_row(name, fold.as_of, len(members), area / total_km2, area,
                              actual, score, plan, top))  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
-    return replace(result, plans=frame, plan_budget={**budget.as_dict(), "seed": seed})
+    how = {**budget.as_dict(), "seed": seed, "stop": stop}
+    return replace(result, plans=frame, plan_budget=how)
 
 
 def _row(
@@ -64,10 +69,11 @@ def _row(
     actual: FloatArray,
     score: FloatArray,
     plan: IntArray,
-    top: IntArray,
+    top: tuple[float, float],
 ) -> dict[str, object]:
+    """One fold's row; ``top``: the events and the forecast the top cells of the plan's km2 hold."""
     events, forecast = float(actual.sum()), float(score.sum())
-    plan_hits, top_hits = float(actual[plan].sum()), float(actual[top].sum())
+    plan_hits, top_hits = float(actual[plan].sum()), top[0]
     rate = (lambda hits: hits / events) if events > 0 else (lambda hits: float("nan"))
     return {
         "model": name,
@@ -77,13 +83,13 @@ def _row(
         "area_km2": area,
         "area_share": share,
         "plan_hits": int(plan_hits),
-        "top_hits": int(top_hits),
+        "top_hits": top_hits,  # a share of the last cell: not a whole number
         "plan_hit_rate": rate(plan_hits),
         "top_hit_rate": rate(top_hits),
         "plan_pai": rate(plan_hits) / share if share > 0 else float("nan"),
         "top_pai": rate(top_hits) / share if share > 0 else float("nan"),
         "plan_forecast": float(score[plan].sum()) / forecast if forecast > 0 else float("nan"),
-        "top_forecast": float(score[top].sum()) / forecast if forecast > 0 else float("nan"),
+        "top_forecast": top[1] / forecast if forecast > 0 else float("nan"),
     }
 
 

@@ -223,7 +223,8 @@ def _plans(result: BacktestResult) -> str:
     mine = result.plans[result.plans["model"] == best]
     fold_rows = "".join(
         f"<tr><td>{_esc(pd.Timestamp(day).date())}</td><td>{n}</td><td>{km2:.2f}</td>"
-        f"<td>{hits}</td><td>{top}</td><td>{_number(hits / top if top else math.nan, 3)}</td></tr>"
+        f"<td>{hits}</td><td>{top:.1f}</td>"
+        f"<td>{_number(hits / top if top else math.nan, 3)}</td></tr>"
         for day, n, km2, hits, top in zip(
             mine["as_of"].tolist(),
             mine["n_events"].tolist(),
@@ -247,7 +248,8 @@ def _plans(result: BacktestResult) -> str:
 _PLAN_NOTE = (
     "Each fold's forecast is turned into contiguous, non-overlapping patrol areas (greedy region "
     "growing over H3 neighbours, as hotspots plan and /v1/plans/latest build them); the top "
-    "cells are the highest-forecast cells of the same total km2, scattered. Capture ratio: "
+    "cells are the highest-forecast cells of the same total km2, scattered (the last one in "
+    "part, to cover exactly that km2). Capture ratio: "
     "events in the plans over events in the top cells, summed over folds (1 = contiguity costs "
     "nothing); the forecast ratio is the same for the forecast the areas were grown on."
 )

@@ -1,4 +1,4 @@
-"""Patrol logs stored durably, as ``service/event_store.py`` stores posted events.
+"""Patrol logs stored durably, as ``ingest/event_store.py`` stores posted events.
 
 Each accepted post or import becomes one Parquet table ``<folder>/batch-<time>-<id>.parquet``,
 written to a temporary name, flushed to disk (fsync), renamed, and the folder flushed, all

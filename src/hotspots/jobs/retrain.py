@@ -47,7 +47,7 @@ NOTES_KEY = "retrain"
 
 
 class PostedEvents(Protocol):
-    """The two calls of the service's event store (``service.event_store.EventStore``)."""
+    """The two calls of the service's event store (``ingest.event_store.EventStore``)."""
 
     def generation(self) -> tuple[str, ...]: ...
 

@@ -15,15 +15,20 @@ from hotspots.publishing.plan_io import (
     write_plan,
 )
 from hotspots.publishing.plans import (
+    SEEDS,
+    STOPS,
     PlanBudget,
     check_budget,
     combine_scores,
     grow_areas,
     is_contiguous,
     top_cells_at_area,
+    top_cells_sum_at_area,
 )
 
 __all__ = [
+    "SEEDS",
+    "STOPS",
     "AreaHistory",
     "PlanBook",
     "PlanBudget",
@@ -44,4 +49,5 @@ __all__ = [
     "plan_to_rows",
     "write_plan",
     "top_cells_at_area",
+    "top_cells_sum_at_area",
 ]

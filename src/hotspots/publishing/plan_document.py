@@ -35,18 +35,32 @@ from hotspots.publishing.plans import (
     check_budget,
     combine_scores,
     grow_areas,
-    top_cells_at_area,
+    top_cells_sum_at_area,
 )
 
 INTERVAL = (0.1, 0.9)
 """Quantiles of the Poisson interval of an area's count (80%, as the forecast document)."""
 ALGORITHM = {
-    "cell": "greedy region growing over H3 adjacency: each area starts at the highest-scoring "
-    "free cell and takes its best adjacent free cell until the area limit",
-    "window": "greedy region growing over H3 adjacency: each area starts at the free cell whose "
-    "disk of about one area holds the most free score and takes its best adjacent free cell "
-    "until the area limit",
+    "cell": "each area starts at the highest-scoring free cell",
+    "window": "each area starts at the free cell whose disk of about one area holds the most "
+    "free score",
+    "area": "each area is the one holding the most of those grown from the best free cells and "
+    "from the free cells whose disk of about one area holds the most",
 }
+STOP_RULE = {
+    "cap": "until the area limit",
+    "top-cells": "until the area limit or a cell below the least of the top cells the whole "
+    "budget would hold",
+}
+
+
+def algorithm(seed: str, stop: str) -> str:
+    """The plan document's one-line description of how its areas were made."""
+    return (
+        "greedy region growing over H3 adjacency: an area takes its best adjacent free cell (or "
+        "a weak one with the strong cell beyond it, when their mean beats the best single cell) "
+        f"{STOP_RULE[stop]}; {ALGORITHM[seed]}"
+    )
 
 
 def forecast_to_expected(frame: pd.DataFrame, cells: CellArray) -> tuple[FloatArray, pd.Timestamp]:
@@ -78,7 +92,8 @@ def build_plan(
     weights: Mapping[str, float] | None = None,
     categories: Mapping[str, tuple[str, ...] | None] | None = None,
     reasons: ReasonFn = history_reasons,
-    seed: str = "window",
+    seed: str = "area",
+    stop: str = "cap",
     event_cells: CellArray | None = None,
     cell_km2: FloatArray | None = None,
     min_events_shown: int = 0,
@@ -103,6 +118,9 @@ def build_plan(
         Area history -> reasons; swap in a forecaster's explain hook here.
     seed
         How each area's first cell is chosen (``plans.SEEDS``).
+    stop
+        When an area stops growing (``plans.STOPS``): at its limit, or also at a cell below the
+        least of the budget's top cells (areas then may be smaller than the limit).
     event_cells
         Optional: each event row's cell at ``resolution``, when the caller holds them already
         (a service publishing several budgets from one event table); else computed.
@@ -124,7 +142,7 @@ def build_plan(
     if cell_km2.shape != cells.shape:
         raise ValueError(f"{cell_km2.size} cell areas for {cells.size} cells")
     check_budget(budget, cell_km2, resolution)
-    members = grow_areas(cells, score, cell_km2, budget, seed)
+    members = grow_areas(cells, score, cell_km2, budget, seed, stop)
     members.sort(key=lambda m: (-float(score[m].sum()), int(m[0])))  # rank 1 = most at stake
     cell_area = np.full(cells.size, -1, dtype=np.int64)
     for i, m in enumerate(members):
@@ -159,7 +177,7 @@ def build_plan(
             }
             for k in expected
         },
-        "algorithm": ALGORITHM[seed],
+        "algorithm": algorithm(seed, stop),
         "summary": _summary(score, cell_km2, km2, counts, totals),
         "areas": areas,
     }
@@ -169,7 +187,7 @@ def _summary(
     score: FloatArray, cell_km2: FloatArray, km2: FloatArray, counts: FloatArray, totals: FloatArray
 ) -> dict[str, Any]:
     """The plan's totals, and the share the same km2 of the highest single cells would hold."""
-    top = top_cells_at_area(score, cell_km2, float(km2.sum()))
+    top = top_cells_sum_at_area(score, score, cell_km2, float(km2.sum()))
     city = float(score.sum())
     return {
         "areas": int(km2.size),
@@ -177,7 +195,7 @@ def _summary(
         "expected_count": _r(counts.sum()),
         "score": _r(totals.sum()),
         "share_of_forecast": _r(totals.sum() / city) if city > 0 else 0.0,
-        "top_cells_share_same_area": _r(score[top].sum() / city) if city > 0 else 0.0,
+        "top_cells_share_same_area": _r(top / city) if city > 0 else 0.0,
     }
 
 

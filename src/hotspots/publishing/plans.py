@@ -11,6 +11,7 @@ import numpy as np
 from hotspots.errors import ConfigError
 from hotspots.grid.regions import (
     SEEDS,
+    STOPS,
     CellArray,
     FloatArray,
     IntArray,
@@ -19,10 +20,12 @@ from hotspots.grid.regions import (
     grow_areas,
     is_contiguous,
     top_cells_at_area,
+    top_cells_sum_at_area,
 )
 
 __all__ = [
     "SEEDS",
+    "STOPS",
     "CellArray",
     "FloatArray",
     "IntArray",
@@ -32,6 +35,7 @@ __all__ = [
     "grow_areas",
     "is_contiguous",
     "top_cells_at_area",
+    "top_cells_sum_at_area",
 ]
 
 

@@ -1,1 +1,1 @@
-"""The forecast service: API keys, audit, publishing and the FastAPI app."""
+"""The forecast service (HTTP only): the FastAPI app, routes, auth, limits, problems, pages."""

@@ -62,7 +62,7 @@ from hotspots.service.problems import add_problem_handlers, problem
 from hotspots.service.retrain_loop import RetrainSchedule, retrain_loop
 from hotspots.service.routes_forecasts import LATEST_PATH
 from hotspots.service.routes_plans import PLANS_PATH
-from hotspots.service.state import ServiceState, refresh_loop
+from hotspots.serving.state import ServiceState, refresh_loop
 
 logger = logging.getLogger(__name__)
 

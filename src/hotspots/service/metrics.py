@@ -28,8 +28,8 @@ from starlette.types import Scope
 
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.problems import problem_response, reject_unknown_query
-from hotspots.service.realised import realised_cache
-from hotspots.service.state import ServiceState
+from hotspots.serving.realised import realised_cache
+from hotspots.serving.state import ServiceState
 
 SCOPE = "metrics:read"
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -89,7 +89,7 @@ class ServedCollector(Collector):
 
 class RealisedCollector(Collector):
     """The last realised PAI of each served model beside its best baseline's, and whether it
-    is flagged (``service.realised``; a stale value starts a refresh, the scrape never
+    is flagged (``serving.realised``; a stale value starts a refresh, the scrape never
     waits for one, so a model shows once its first computation is done)."""
 
     def __init__(self, state: ServiceState) -> None:

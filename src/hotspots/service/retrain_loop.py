@@ -23,7 +23,7 @@ from hotspots.config import Settings
 from hotspots.errors import ConfigError, HotspotsError
 from hotspots.jobs.retrain import retrain
 from hotspots.jobs.spec import TrainingSpec, spec_from_dict
-from hotspots.service.state import ServiceState
+from hotspots.serving.state import ServiceState
 
 logger = logging.getLogger(__name__)
 

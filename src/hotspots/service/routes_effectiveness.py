@@ -1,7 +1,7 @@
 """``GET /v1/effectiveness``: how what was served did, beside the baselines and the patrols.
 
 The figures are ``feedback.effectiveness``'s, from the service's own records
-(``service.realised``), recomputed only when a publish, a posted batch of events or of
+(``serving.realised``), recomputed only when a publish, a posted batch of events or of
 patrols changed them.
 """
 
@@ -23,10 +23,10 @@ from hotspots.service.problems import (
     reject_unknown_query,
     validation_response,
 )
-from hotspots.service.realised import realised_cache
 from hotspots.service.routes_forecasts import JSON_TYPE
 from hotspots.service.schemas_feedback import Effectiveness
-from hotspots.service.state import ServiceState
+from hotspots.serving.realised import realised_cache
+from hotspots.serving.state import ServiceState
 
 SCOPE = "forecasts:read"
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"

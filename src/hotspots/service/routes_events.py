@@ -31,16 +31,16 @@ from hotspots.errors import (
 from hotspots.forecasters import Forecaster
 from hotspots.grid import cell_area_km2, cells_to_latlng
 from hotspots.ingest import IngestResult
-from hotspots.jobs.data import event_options, ingest_options
-from hotspots.jobs.fit_check import check_events_fit
-from hotspots.service.auth import auth_responses, require
-from hotspots.service.event_store import (
+from hotspots.ingest.event_store import (
     CSV_TYPES,
     INCOMING,
     MEDIA_TYPES,
     bbox_options,
     read_body,
 )
+from hotspots.jobs.data import event_options, ingest_options
+from hotspots.jobs.fit_check import check_events_fit
+from hotspots.service.auth import auth_responses, require
 from hotspots.service.limits import content_encoding, decode_body
 from hotspots.service.problems import (
     ProblemError,
@@ -50,7 +50,7 @@ from hotspots.service.problems import (
 )
 from hotspots.service.routes_forecasts import JSON_TYPE, MODEL_NAME
 from hotspots.service.schemas import EventsStored, Refreshed
-from hotspots.service.state import ServiceState
+from hotspots.serving.state import ServiceState
 
 SCOPE = "events:write"
 KM_PER_DEGREE = 111.0

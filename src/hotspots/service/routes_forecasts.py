@@ -24,7 +24,7 @@ from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import cached_answer
 from hotspots.service.problems import ProblemError, problem_response, reject_unknown_query
 from hotspots.service.schemas import AreaList, ForecastDocument, ForecastFeatureCollection, ref
-from hotspots.service.state import ServiceState
+from hotspots.serving.state import ServiceState
 
 JSON_TYPE = "application/json"
 GEOJSON_TYPE = "application/geo+json"

@@ -20,8 +20,8 @@ from hotspots.service.problems import (
     scrub,
     validation_response,
 )
-from hotspots.service.realised import flagged_models, realised_cache
-from hotspots.service.state import ServiceState
+from hotspots.serving.realised import flagged_models, realised_cache
+from hotspots.serving.state import ServiceState
 
 router = APIRouter(
     tags=["health"],

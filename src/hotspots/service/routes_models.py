@@ -22,7 +22,7 @@ from hotspots.service.problems import (
     scrub,
     validation_response,
 )
-from hotspots.service.state import ServiceState
+from hotspots.serving.state import ServiceState
 
 logger = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hotspots.feedback.monitor_groups import GroupLayer, read_group_layer
 from hotspots.feedback.monitor_served import monitor_document
+from hotspots.jobs.event_cache import EventCache
 from hotspots.publishing.served import Served
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import cached_answer
@@ -28,7 +29,7 @@ from hotspots.service.problems import (
     reject_unknown_query,
     validation_response,
 )
-from hotspots.service.state import EventCache, ServiceState
+from hotspots.serving.state import ServiceState
 
 SCOPE = "forecasts:read"
 MONITOR_PATH = "/v1/monitor"

@@ -22,7 +22,7 @@ from hotspots.service.plan_schemas import PlanDocument, PlanFeatureCollection
 from hotspots.service.problems import ProblemError, problem_response, reject_unknown_query
 from hotspots.service.routes_forecasts import GEOJSON_TYPE, JSON_TYPE, SCOPE, HorizonParam
 from hotspots.service.schemas import ref
-from hotspots.service.state import ServiceState
+from hotspots.serving.state import ServiceState
 
 PLANS_PATH = "/v1/plans/latest"
 MAX_AREAS = 50

@@ -19,10 +19,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import replace
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -31,54 +28,19 @@ from hotspots.access.audit import AUDIT_FILE, AuditLog
 from hotspots.access.keys import KEYS_FILE, KeyStore
 from hotspots.atomic import prune_temp
 from hotspots.config import Settings
-from hotspots.errors import ConfigError, HotspotsError, ModelNotFoundError
+from hotspots.errors import HotspotsError, ModelNotFoundError
 from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.ingest import is_event_table
-from hotspots.jobs.data import LoadedEvents, event_options, ingest_options, load_events
+from hotspots.ingest.event_store import INCOMING, EventStore
+from hotspots.jobs.data import event_options, ingest_options, load_events
+from hotspots.jobs.event_cache import EventCache
 from hotspots.publishing import PlanBook, PlanBudget
 from hotspots.publishing.served import Served, build_plans, build_served
 from hotspots.publishing.snapshot import View
 from hotspots.publishing.snapshot_store import SnapshotStore
 from hotspots.registry import Registry
-from hotspots.service.event_store import INCOMING, EventStore
 
 logger = logging.getLogger(__name__)
-
-
-class EventCache:
-    """Events read once per (file, reading settings) while loading several models: the
-    configured events plus every batch posted to the API (an event id counts once)."""
-
-    def __init__(self, path: Path | None, posted: EventStore | None = None) -> None:
-        self.path = path
-        self.posted = posted
-        self._loaded: dict[str, LoadedEvents] = {}
-
-    def get(self, manifest: Mapping[str, Any]) -> LoadedEvents:
-        """The events for the model of ``manifest``."""
-        kwargs = event_options(manifest)
-        key = repr(sorted(kwargs.items()))
-        if key not in self._loaded:
-            self._loaded[key] = self._load(kwargs)
-        return self._loaded[key]
-
-    def _load(self, kwargs: dict[str, Any]) -> LoadedEvents:
-        base = load_events(self.path, ingest_options(**kwargs)) if self.path else None
-        tz = base.timezone if base else str(kwargs.get("timezone") or "UTC")
-        store = self.posted
-        posted = store.read(tz) if store is not None else None
-        if posted is None or store is None:
-            if base is None:
-                raise ConfigError(
-                    "no events to forecast from: set HOTSPOTS_EVENTS_PATH or `hotspots serve "
-                    "--events`, or post some to /v1/events"
-                )
-            return base
-        if base is None:
-            return LoadedEvents(posted, tz, store.folder, "")
-        both = pd.concat([base.events, posted], ignore_index=True)
-        both = both.loc[~both["event_id"].duplicated(keep="first").to_numpy()]
-        return replace(base, events=both.reset_index(drop=True))
 
 
 class ServiceState:

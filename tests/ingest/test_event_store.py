@@ -11,9 +11,9 @@ import pytest
 
 from hotspots import atomic
 from hotspots.ingest import IngestResult, read_events
+from hotspots.ingest.event_store import EventStore
 from hotspots.ingest.schema import PRECISION_DTYPE
 from hotspots.ingest.validate import ValidationReport
-from hotspots.service.event_store import EventStore
 
 TZ = "America/Chicago"
 

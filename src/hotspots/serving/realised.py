@@ -27,13 +27,14 @@ from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.feedback.realised_io import combine
 from hotspots.feedback.served import snapshots_to_served
 from hotspots.grid.regions import PlanBudget
+from hotspots.ingest.event_store import EventStore
 from hotspots.ingest.schema import empty_events
+from hotspots.jobs.event_cache import EventCache
 from hotspots.jobs.spec import BASELINES
 from hotspots.publishing.snapshot_store import SnapshotStore
 from hotspots.registry import Registry
-from hotspots.service.event_store import EventStore
-from hotspots.service.generations import GenerationCache
-from hotspots.service.state import EventCache, ServiceState
+from hotspots.serving.generations import GenerationCache
+from hotspots.serving.state import ServiceState
 
 logger = logging.getLogger(__name__)
 
