@@ -67,20 +67,11 @@ def test_a_window_categories_a_study_area_and_rings_count_as_events_to_panel_doe
 
 
 def test_partitions_are_counted_on_the_cluster_workers(
-    region: Path, all_events: pd.DataFrame
+    region: Path, all_events: pd.DataFrame, scheduler: str
 ) -> None:
-    from distributed import Client, LocalCluster, get_task_stream
+    from distributed import Client, get_task_stream
 
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=False,  # in-process workers talk over inproc://, no network
-            dashboard_address=None,
-        ) as cluster,
-        Client(cluster),
-        get_task_stream() as stream,
-    ):
+    with Client(scheduler, timeout="30s"), get_task_stream() as stream:
         got = parquet_to_panel(region / "events", 9, "D")
     counted = [t for t in stream.data if "partition_counts" in str(t["key"])]
     # the task stream lists what the workers ran: one count per city's partition
