@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,8 +100,7 @@ def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]
     )
 
     models = candidate_models(prepared)
-    for kind, why in skipped_challengers(prepared).items():
-        console.print(f"challenger {kind} left out: {why}", soft_wrap=True)
+    show_skipped(skipped_challengers(prepared))
     with counted("selection backtest") as update:
         inner = run_selection(prepared, models, progress=update)
     with counted("backtest") as update:
@@ -111,6 +111,12 @@ def _backtest_and_select(prepared: Prepared) -> tuple[BacktestResult, Selection]
         selection = select_model(inner, prepared.spec, basis="selection")
     show_selection(result, selection, prepared.spec)
     return result, selection
+
+
+def show_skipped(skipped: Mapping[str, str]) -> None:
+    """The spec's challengers the data cannot feed, each with its reason."""
+    for kind, why in skipped.items():
+        console.print(f"challenger {kind} left out: {why}", soft_wrap=True)
 
 
 def show_selection(result: BacktestResult, selection: Selection, spec: TrainingSpec) -> None:
