@@ -6,7 +6,7 @@ tree (the command and, on the cluster path, its scheduler and workers) sampled e
 
 - generate: ``synthetic.region.write_region`` (city partitions) and one event table of them
 - panel: events -> weekly resolution-9 panel; serial ``events_to_panel`` of the event table,
-  cluster ``cluster.panel.parquet_to_panel`` of the partitions
+  cluster ``features.partitions.parquet_to_panel`` of the partitions
 - train: ``hotspots train`` of one spec (LightGBM, 2 baselines, 4 selection + 4 reported
   folds, a final fit), serial against ``--cluster local:2``
 
@@ -122,7 +122,7 @@ def stage_startup() -> None:
 def stage_panel(work: Path, cluster: bool) -> None:
     if cluster:
         from hotspots.cluster import connect
-        from hotspots.cluster.panel import parquet_to_panel
+        from hotspots.features.partitions import parquet_to_panel
 
         with connect("local:2"):
             panel = parquet_to_panel(work / "events", 9, "W")
