@@ -179,24 +179,6 @@ def test_a_spec_failing_on_a_worker_fails_the_command_with_its_message(
     assert "60 backtest folds need" in done.err
 
 
-def test_a_challenger_the_data_cannot_feed_is_left_out_with_the_serial_path_s_line(
-    run_cli: RunCli, tmp_path: Path, city_events: Path, scheduler: str
-) -> None:
-    """Monthly counts cannot feed hawkes: both paths leave it out and say why, alike."""
-    spec = _write_spec(tmp_path, city_events, "monthly", "assault", "historical_mean", folds=2)
-    text = spec.read_text().replace('period = "W"', 'period = "M"')
-    spec.write_text(text.replace("[model]\n", '[model]\nchallengers = ["hawkes"]\n'))
-    lines = []
-    for where in ([], ["--cluster", scheduler]):
-        done = run_cli("backtest", spec, "--out", tmp_path / f"out{len(where)}", *where)
-        assert done.code == 0, done.err[-2000:]
-        lines.append([ln for ln in done.err.splitlines() if ln.startswith("challenger ")])
-    assert lines[0] == lines[1]
-    assert lines[1] == [lines[1][0]] and lines[1][0].startswith(
-        "challenger hawkes left out: the hawkes model needs"
-    )
-
-
 def test_the_serial_path_never_imports_dask(specs: list[Path], tmp_path: Path) -> None:
     probe = (
         "import sys\n"

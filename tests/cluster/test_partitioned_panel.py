@@ -133,16 +133,24 @@ def test_a_spec_naming_partitions_counts_them_alike_here_and_on_the_workers(
     assert here.data_summary()["rows_accepted"] == len(all_events)
 
 
-def test_the_cluster_backtest_of_partitions_writes_the_serial_report(
+def test_the_cluster_backtest_of_partitions_writes_the_serial_report_and_lines(
     run_cli: Any, region: Path, scheduler: str, tmp_path: Path
 ) -> None:
+    """The same report; and the same line for a challenger left out (hawkes needs the
+    events' times, which a panel counted from partitions does not keep)."""
     spec = _spec(tmp_path, region / "events")
+    spec.write_text(spec.read_text().replace("[model]\n", '[model]\nchallengers = ["hawkes"]\n'))
     serial = run_cli("backtest", spec, "--out", tmp_path / "serial")
     dask = run_cli("backtest", spec, "--out", tmp_path / "dask", "--cluster", scheduler)
     assert serial.code == dask.code == 0, serial.err[-2000:] + dask.err[-2000:]
     want = (tmp_path / "serial" / "report.json").read_bytes()
     assert b'"historical_mean"' in want
     assert (tmp_path / "dask" / "report.json").read_bytes() == want
+    left = [
+        [ln for ln in r.err.splitlines() if ln.startswith("challenger ")] for r in (serial, dask)
+    ]
+    assert left[0] == left[1] and len(left[1]) == 1
+    assert left[1][0].startswith("challenger hawkes left out: the hawkes model needs the events")
 
 
 @pytest.mark.parametrize(
