@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -54,14 +55,15 @@ def scheduler(compose: dict[str, Any], tmp_path_factory: pytest.TempPathFactory)
         yield address
     finally:
         # the scheduler closes its workers at once (SIGTERM alone keeps each for seconds);
-        # a worker process still up after that (its nanny would wait 8 s) is killed
+        # a worker process still up 2 s later (its nanny would wait 8 s) is killed
         with contextlib.suppress(OSError), Client(address, timeout="10s") as client:
             client.shutdown()
         for p in reversed(procs):
             p.terminate()
+        deadline = time.monotonic() + 2
         for p in procs:
             try:
-                p.wait(timeout=3)
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait(timeout=30)
