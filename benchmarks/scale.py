@@ -6,12 +6,13 @@ tree (the command and, on the cluster path, its scheduler and workers) sampled e
 
 - generate: ``synthetic.region.write_region`` (city partitions) and one event table of them
 - panel: events -> weekly resolution-9 panel; serial ``events_to_panel`` of the event table,
-  cluster ``cluster.panel.parquet_to_panel`` of the partitions
+  cluster ``features.partitions.parquet_to_panel`` of the partitions
 - train: ``hotspots train`` of one spec (LightGBM, 2 baselines, 4 selection + 4 reported
   folds, a final fit), serial against ``--cluster local:2``
 
 Cost per cell-week is seconds / (cells x 156). A size starts only when the machine has
---min-free-gib available, and a stage whose tree passes --max-gib is stopped and reported.
+--min-free-gib available and its peak, extrapolated linearly in cells from the largest size
+run before it, stays within --max-gib; a stage whose tree passes --max-gib is stopped.
 The machine is shared: the load average is printed beside every figure.
 
     .venv/bin/python benchmarks/scale.py [--cells 5000 50000 500000] [--batch] [--work DIR]
@@ -122,7 +123,7 @@ def stage_startup() -> None:
 def stage_panel(work: Path, cluster: bool) -> None:
     if cluster:
         from hotspots.cluster import connect
-        from hotspots.cluster.panel import parquet_to_panel
+        from hotspots.features.partitions import parquet_to_panel
 
         with connect("local:2"):
             panel = parquet_to_panel(work / "events", 9, "W")
@@ -171,10 +172,32 @@ def row(cells: int, stage: str, path: str, got: dict[str, object], cell_weeks: b
     )
 
 
+PEAKS: dict[int, float] = {}
+"""The highest peak (GiB) of any stage of each size run, for the next size's estimate."""
+
+
+def estimate_gib(n_cells: int) -> tuple[float, int] | None:
+    """The peak of ``n_cells`` extrapolated linearly in cells from the largest size run
+    (and that size), or None before any; a peak per cell falls as fixed costs spread, so
+    linear is an upper bound."""
+    if not PEAKS:
+        return None
+    base = max(PEAKS)
+    return PEAKS[base] * n_cells / base, base
+
+
 def one_size(n_cells: int, root: Path, args: argparse.Namespace) -> None:
     free = psutil.virtual_memory().available / GIB
     if free < args.min_free_gib:
         print(f"| {n_cells:,} | - | - | not run: {free:.1f} GiB available < {args.min_free_gib} |")
+        return
+    guess = estimate_gib(n_cells)
+    if guess is not None and guess[0] > args.max_gib:
+        print(
+            f"| {n_cells:,} | - | - | not run: its peak extrapolates to {guess[0]:.1f} GiB from "
+            f"the {guess[1]:,}-cell run's, over --max-gib {args.max_gib} |",
+            flush=True,
+        )
         return
     work = root / f"cells{n_cells}"
     work.mkdir(parents=True, exist_ok=True)
@@ -185,13 +208,19 @@ def one_size(n_cells: int, root: Path, args: argparse.Namespace) -> None:
         return
     cells = json.loads(str(gen["out"]).strip().splitlines()[-1])["cells"]
     row(cells, "generate", "serial", gen, True)
+    peaks = [float(gen["peak_gib"])]  # type: ignore[arg-type]
     for path in ("serial", "cluster"):
         got = run_stage([*me, "panel", str(work), path], args.max_gib, work)
         row(cells, "panel", path, got, True)
+        peaks.append(float(got["peak_gib"]))  # type: ignore[arg-type]
     spec = write_spec(work, "scale-burglary", "Burglary Residential", "lightgbm")
     for path in ("serial", "cluster"):
         cmd = train_cmd([spec], work / f"models-{path}", path == "cluster")
-        row(cells, "train", path, run_stage(cmd, args.max_gib, work), True)
+        got = run_stage(cmd, args.max_gib, work)
+        row(cells, "train", path, got, True)
+        peaks.append(float(got["peak_gib"]))  # type: ignore[arg-type]
+    PEAKS[n_cells] = max(peaks)
+    print(f"peak of the {cells:,}-cell stages: {max(peaks):.2f} GiB", flush=True)
 
 
 def batch(root: Path, args: argparse.Namespace) -> None:

@@ -3,12 +3,16 @@ compose file's own commands as plain processes on 127.0.0.1, once for the sessio
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import yaml
@@ -30,25 +34,44 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def scheduler(compose: dict[str, Any]) -> Iterator[str]:
-    """compose's scheduler and two workers as plain processes on 127.0.0.1."""
+def scheduler(compose: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """compose's scheduler and two workers as plain processes on 127.0.0.1, shared by every
+    test of the folder (their output goes to dask.log in the session's temporary folder)."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     args = compose["scheduler"]["command"]
     args = [a for a in args if a not in ("--dashboard-address", ":8787")]
     args[args.index("--host") + 1], args[args.index("--port") + 1] = "127.0.0.1", str(port)
-    procs = [subprocess.Popen([BIN / "dask", "scheduler", *args, "--no-dashboard"])]
+    log = (tmp_path_factory.mktemp("dask") / "dask.log").open("wb")
+    procs = [_start(["scheduler", *args, "--no-dashboard"], log)]
     worker = [address if a == "tcp://scheduler:8786" else a for a in compose["worker"]["command"]]
     worker = [*worker, "--host", "127.0.0.1", "--no-dashboard", "--memory-limit", "2GiB"]
-    try:
-        from distributed import Client
+    from distributed import Client
 
+    try:
         with Client(address, timeout="60s") as client:
-            procs += [subprocess.Popen([BIN / "dask", "worker", *worker]) for _ in range(2)]
+            procs += [_start(["worker", *worker], log) for _ in range(2)]
             client.wait_for_workers(2, timeout=90)
         yield address
     finally:
+        # the scheduler closes its workers at once (SIGTERM alone keeps each for seconds);
+        # a worker process still up 2 s later (its nanny would wait 8 s) is killed
+        with contextlib.suppress(OSError), Client(address, timeout="10s") as client:
+            client.shutdown()
         for p in reversed(procs):
             p.terminate()
+        deadline = time.monotonic() + 2
         for p in procs:
-            p.wait(timeout=30)
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=30)
+        log.close()
+
+
+def _start(args: list[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """``dask ARGS`` in a process group of its own (its nanny's worker process included)."""
+    return subprocess.Popen(
+        [BIN / "dask", *args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )

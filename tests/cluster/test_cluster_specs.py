@@ -1,5 +1,6 @@
-"""Specs as tasks on a 2-worker LocalCluster (processes): the registry and the reports are
-the serial path's, byte for byte, and the serial path never loads Dask."""
+"""Specs as tasks on the session's 2-worker cluster (worker processes, conftest.py): the
+registry and the reports are the serial path's, byte for byte, and the serial path never
+loads Dask."""
 
 from __future__ import annotations
 
@@ -120,11 +121,12 @@ def test_train_on_a_cluster_publishes_the_serial_registry_byte_for_byte(
     run_cli: RunCli,
     specs: list[Path],
     serial_registry: Path,
+    scheduler: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _freeze(monkeypatch)
-    dask = run_cli("train", *specs, "--models-dir", tmp_path / "dask", "--cluster", "local:2")
+    dask = run_cli("train", *specs, "--models-dir", tmp_path / "dask", "--cluster", scheduler)
     assert dask.code == 0, dask.err[-2000:]
 
     want, got = _files(serial_registry), _files(tmp_path / "dask")

@@ -13,6 +13,7 @@ from hotspots.cli.train_cmds import (
     publish_model,
     show_prepared,
     show_selection,
+    show_skipped,
     write_backtest_report,
 )
 
@@ -54,6 +55,7 @@ def _outcomes(specs: Sequence[TrainingSpec], address: str, fit: bool) -> Iterato
         for outcome in run_specs(client, specs, fit=fit, on_task=_task_line):
             console.print(f"== {outcome.spec.name}", soft_wrap=True)
             show_prepared(outcome.outline.report, outcome.outline.notes, _panel(outcome.outline))
+            show_skipped(outcome.outline.skipped)
             show_selection(outcome.result, outcome.selection, outcome.spec)
             yield outcome
 

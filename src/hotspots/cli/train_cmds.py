@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -131,8 +132,7 @@ def _backtest_and_select(
     )
 
     models = candidate_models(prepared)
-    for kind, why in skipped_challengers(prepared).items():
-        console.print(f"challenger {kind} left out: {why}", soft_wrap=True)
+    show_skipped(skipped_challengers(prepared))
     if inner is None:
         with counted("selection backtest") as update:
             inner = run_selection(prepared, models, progress=update)
@@ -144,6 +144,12 @@ def _backtest_and_select(
         selection = select_model(inner, prepared.spec, basis="selection")
     show_selection(result, selection, prepared.spec)
     return result, selection
+
+
+def show_skipped(skipped: Mapping[str, str]) -> None:
+    """The spec's challengers the data cannot feed, each with its reason."""
+    for kind, why in skipped.items():
+        console.print(f"challenger {kind} left out: {why}", soft_wrap=True)
 
 
 def show_selection(result: BacktestResult, selection: Selection, spec: TrainingSpec) -> None:

@@ -22,15 +22,18 @@ from hotspots.jobs.train import (
     run_backtest,
     run_selection,
     selection_folds,
+    skipped_challengers,
 )
 
 
 @dataclass(frozen=True)
 class Outline:
     """What the client needs of a prepared spec to plan its fits and describe its panel:
-    the models, both fold sets, and the panel's shape (not the panel itself)."""
+    the models (and the challengers left out, with why), both fold sets, and the panel's
+    shape (not the panel itself)."""
 
     models: dict[str, Forecaster]
+    skipped: dict[str, str]
     selection: tuple[Fold, ...]
     reported: tuple[Fold, ...]
     report: ValidationReport | None
@@ -51,6 +54,7 @@ def outline(prepared: Prepared) -> Outline:
     p = prepared.panel
     return Outline(
         models=models,
+        skipped=skipped_challengers(prepared),
         selection=selection_folds(prepared, models),
         reported=reported_folds(prepared, models),
         report=prepared.loaded.report,

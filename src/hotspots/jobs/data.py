@@ -13,6 +13,7 @@ import pandas as pd
 from hotspots.errors import DataValidationError
 from hotspots.features import period_floor
 from hotspots.features.panel import to_timestamp
+from hotspots.features.partitions import partition_files, partition_times
 from hotspots.forecasters import next_period_start
 from hotspots.ingest import IngestOptions, ingest_file, is_event_table, read_events
 from hotspots.ingest.categories import CategoryPolicy, read_category_map
@@ -105,6 +106,8 @@ class LoadedEvents:
     sha256: str
     report: ValidationReport | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    partitions: tuple[Path, ...] = ()
+    """The Parquet partitions the events are in; ``events`` then holds their times only."""
 
     def fingerprint(self) -> dict[str, Any]:
         """The data fingerprint a manifest records: file hash, rows and date range."""
@@ -144,6 +147,19 @@ def load_events(
         return LoadedEvents(events, tz, p, digest, None, meta)
     result = ingest_file(p, options, progress)
     return LoadedEvents(result.events, result.timezone, p, digest, result.report)
+
+
+def load_partitions(source: str | Path, options: IngestOptions) -> LoadedEvents:
+    """The events' times from partitioned event tables (``features.partitions``): the
+    panel is counted from the partitions, so only what the window rules read is loaded."""
+    files = partition_files(source)
+    times = partition_times(files)
+    tz = getattr(times["occurred_at"].dtype, "tz", None)
+    digest = hashlib.sha256()
+    for f in files:  # the partitions' names and contents, in order
+        digest.update(f"{f.relative_to(f.anchor)}\0{file_sha256(f)}\0".encode())
+    timezone = str(tz) if tz is not None else options.timezone or "UTC"
+    return LoadedEvents(times, timezone, Path(source), digest.hexdigest(), partitions=tuple(files))
 
 
 def local_times(events: pd.DataFrame) -> pd.Series:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hotspots.errors import ConfigError, InputFileError
+from hotspots.features.partitions import is_partitioned, partition_files
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 BASELINES: tuple[str, ...] = (
@@ -33,7 +34,10 @@ class _Section(BaseModel):
 
 
 class DataSpec(_Section):
-    """Where the events are and how ``hotspots ingest`` should read them."""
+    """Where the events are and how ``hotspots ingest`` should read them.
+
+    ``events``: an export, an event table, or an event table in Parquet partitions (a folder
+    of them, or a glob such as ``"events/*.parquet"``), counted partition by partition."""
 
     events: Path
     preset: str = "generic"
@@ -297,6 +301,9 @@ def check_spec(spec: TrainingSpec) -> None:
         "data.category_map": spec.data.category_map,
         **{f"covariates.{c.name}.path": c.path for c in spec.covariates},
     }
+    if is_partitioned(spec.data.events):  # a folder or glob of event-table partitions
+        partition_files(spec.data.events)
+        del files["data.events"]
     for key, path in files.items():
         if path is not None and not Path(path).is_file():
             what = "a folder, not a file" if Path(path).is_dir() else "not found"

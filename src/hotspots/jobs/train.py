@@ -32,10 +32,17 @@ from hotspots.evaluation import (
 from hotspots.evaluation.plans import score_plans
 from hotspots.features import Panel, events_to_panel, period_floor
 from hotspots.features.panel import to_timestamp
+from hotspots.features.partitions import is_partitioned, parquet_to_panel
 from hotspots.forecasters import Forecaster, make_forecaster, next_period_start
 from hotspots.grid import StudyArea
 from hotspots.grid.regions import PlanBudget
-from hotspots.jobs.data import LoadedEvents, Progress, ingest_options, load_events
+from hotspots.jobs.data import (
+    LoadedEvents,
+    Progress,
+    ingest_options,
+    load_events,
+    load_partitions,
+)
 from hotspots.jobs.data import whole_periods_end as _whole_end
 from hotspots.jobs.data import whole_periods_start as _whole_start
 from hotspots.jobs.spec import TrainingSpec, check_spec, match_categories
@@ -100,20 +107,15 @@ def prepare(
     data = spec.data
     if loaded is None:
         options = ingest_options(**data.model_dump(exclude={"events"}))
-        loaded = load_events(data.events, options, progress)
+        if is_partitioned(data.events):
+            loaded = load_partitions(data.events, options)
+        else:
+            loaded = load_events(data.events, options, progress)
     freq = spec.grid.period
     start, until, notes = snap_window(spec.window.start, spec.window.until, freq)
     until = until if until is not None else _whole_end(loaded.events, freq)
-    area = StudyArea.from_boundary(data.boundary, spec.grid.resolution) if data.boundary else None
-    panel = events_to_panel(
-        loaded.events,
-        spec.grid.resolution,
-        freq,
-        study_area=area,
-        k=spec.grid.k_ring,
-        start=start if start is not None else _whole_start(loaded.events, freq),
-        end=until,
-    )
+    first = start if start is not None else _whole_start(loaded.events, freq)
+    panel = _count(spec, loaded, first, until)
     if spec.covariates:  # static data of the panel's cells, which LightGBM reads
         from hotspots.features.covariates import CovariateLayer, cell_covariates
 
@@ -121,6 +123,21 @@ def prepare(
         panel = replace(panel, covariates=cell_covariates(panel.cells, layers))
     target = match_categories(spec.target, panel.categories)
     return Prepared(spec, loaded, panel, target, until, notes)
+
+
+def _count(
+    spec: TrainingSpec, loaded: LoadedEvents, start: pd.Timestamp, end: pd.Timestamp
+) -> Panel:
+    """The spec's panel of ``loaded``: of its events, or partition by partition (on the
+    workers, on a cluster) when they are in Parquet partitions."""
+    data, res, freq = spec.data, spec.grid.resolution, spec.grid.period
+    area = StudyArea.from_boundary(data.boundary, res) if data.boundary else None
+    k = spec.grid.k_ring
+    if loaded.partitions:
+        return parquet_to_panel(
+            loaded.partitions, res, freq, study_area=area, k=k, start=start, end=end
+        )
+    return events_to_panel(loaded.events, res, freq, study_area=area, k=k, start=start, end=end)
 
 
 _UNIT = {"D": "day", "W": "week", "M": "month"}

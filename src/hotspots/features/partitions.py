@@ -1,6 +1,8 @@
-"""A panel from an events table larger than memory: partitioned Parquet read with
-dask.dataframe, each partition counted where it is read (``events_to_panel``: vectorised
-H3, the same period and window rules), and only the counts brought together.
+"""A panel from an events table larger than memory: partitioned Parquet (a folder of event
+tables, e.g. ``events/city=NAME/part.parquet``, or a glob pattern) read with dask.dataframe,
+each partition counted where it is read (``events_to_panel``: vectorised H3, the same period
+and window rules), and only the counts brought together. A spec names such a table as its
+``[data] events``; on a cluster the partitions are counted on the workers.
 
 Why not DuckDB's h3 extension: it is a community extension downloaded at run time (not a
 PyPI package), which a locked-down deployment cannot fetch; and counting through
@@ -9,6 +11,7 @@ PyPI package), which a locked-down deployment cannot fetch; and counting through
 
 from __future__ import annotations
 
+import glob
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,15 +21,60 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hotspots.errors import DataValidationError
-from hotspots.features import Panel, events_to_panel
-from hotspots.features.panel import period_range
+from hotspots.errors import DataValidationError, InputFileError
+from hotspots.features.panel import Panel, events_to_panel, period_range
 from hotspots.grid import StudyArea
 
 logger = logging.getLogger(__name__)
 
 COLUMNS = ("occurred_at", "time_precision", "lat", "lng", "category")
 """The event-table columns a panel needs (``ingest.schema``)."""
+
+_GLOB = frozenset("*?[")
+
+
+def is_partitioned(source: str | Path) -> bool:
+    """True when ``source`` names partitions: a folder, or a glob pattern."""
+    return Path(source).is_dir() or bool(_GLOB & set(str(source)))
+
+
+def partition_files(source: str | Path) -> list[Path]:
+    """The Parquet partitions ``source`` names, sorted: every ``*.parquet`` under a folder
+    (at any depth), or the files a glob pattern matches; each must hold the event-table
+    columns a panel needs (``COLUMNS``). InputFileError otherwise, naming the path."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(source)
+    if path.is_dir():
+        files, where = sorted(f for f in path.rglob("*.parquet") if f.is_file()), "folder"
+    elif _GLOB & set(str(source)):
+        found = glob.glob(str(source), recursive=True)
+        files, where = sorted(Path(f) for f in found if Path(f).is_file()), "pattern"
+    else:
+        raise InputFileError(f"{source} is neither a folder nor a glob pattern of Parquet files")
+    if not files:
+        raise InputFileError(f"no Parquet file (*.parquet) in the {where} {source}")
+    for f in files:
+        try:
+            names = set(pq.read_schema(f).names)
+        except (pa.ArrowInvalid, OSError) as err:
+            raise InputFileError(f"{f} is not a Parquet file ({err})") from err
+        if missing := [c for c in COLUMNS if c not in names]:
+            raise InputFileError(
+                f"{f} lacks the event-table columns {missing} (an event table as hotspots "
+                f"ingest writes it has {list(COLUMNS)})"
+            )
+    return files
+
+
+def partition_times(files: Sequence[Path]) -> pd.DataFrame:
+    """``occurred_at`` and ``time_precision`` of every event of the partitions (what the
+    window rules read: a few bytes per event), read one file at a time."""
+    import pyarrow.parquet as pq
+
+    frames = [pq.read_table(f, columns=list(COLUMNS[:2])).to_pandas() for f in files]
+    return pd.concat(frames, ignore_index=True)
 
 
 @dataclass(frozen=True)
@@ -86,7 +134,7 @@ def _empty() -> pd.DataFrame:
 
 
 def parquet_to_panel(
-    source: str | Path,
+    source: str | Path | Sequence[Path],
     resolution: int = 9,
     freq: str = "W",
     *,
@@ -97,15 +145,22 @@ def parquet_to_panel(
     categories: Sequence[str] | None = None,
 ) -> Panel:
     """The panel ``events_to_panel`` makes of every event in ``source`` (a folder of
-    event-table Parquet files, e.g. ``events/city=NAME/part.parquet``, or a glob), counted
-    one partition at a time on the Dask workers (the current client's, else threads here).
+    event-table Parquet files, e.g. ``events/city=NAME/part.parquet``, a glob, or the files
+    themselves), counted one partition at a time on the Dask workers (the current client's,
+    else threads here).
 
     The panel has counts only (``Panel.events`` is None), as a panel read from Parquet.
     """
-    import dask
-    import dask.dataframe as dd
+    try:
+        import dask
+        import dask.dataframe as dd
+    except ImportError as err:
+        raise InputFileError(
+            f"partitioned events ({source}) are read with Dask: pip install 'hotspots[dask]'"
+        ) from err
 
-    frame = dd.read_parquet(str(source), columns=list(COLUMNS))
+    files = partition_files(source) if isinstance(source, str | Path) else list(source)
+    frame = dd.read_parquet([str(f) for f in files], columns=list(COLUMNS))
     if study_area is not None and k:  # a given area is grown before counting, as a whole
         study_area, k = study_area.grown(k), 0
     parts = [
@@ -113,8 +168,30 @@ def parquet_to_panel(
         for part in frame.to_delayed()
     ]
     logger.info("counting %d partitions of %s", len(parts), source)
-    done: list[PartCounts] = list(dask.compute(*parts))
+    done = _compute(parts) if _on_a_worker() else list(dask.compute(*parts))
     return combine_counts(done, resolution, freq, study_area, k, start, end, categories)
+
+
+def _on_a_worker() -> bool:
+    try:
+        from distributed import get_worker
+    except ImportError:
+        return False
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+def _compute(parts: list[Any]) -> list[PartCounts]:
+    """The partitions counted as tasks of the cluster this task runs on; the task leaves
+    its worker's thread while it waits (waiting in it could leave every thread waiting)."""
+    from distributed import worker_client
+
+    with worker_client() as client:
+        done: list[PartCounts] = client.gather(client.compute(parts))
+    return done
 
 
 def combine_counts(
