@@ -153,3 +153,24 @@ def check_distinct(paths: dict[str, str | Path | None]) -> None:
                 "give another name"
             )
         seen[key] = f"{flag} {value}" if flag != "FILE" else f"the input {value}"
+
+
+BATCH_GLOB = "batch-*.parquet"
+"""Stored batch files of a posted-data folder (events, patrols); temporary ones start with '.'."""
+
+
+class BatchFolder:
+    """A folder of stored batch files, listed oldest first (the shared part of the posted
+    events' and the patrols' stores)."""
+
+    folder: Path
+
+    def batches(self) -> list[Path]:
+        """Stored batch files, oldest first (hidden temporary files are never listed)."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(self.folder.glob(BATCH_GLOB))
+
+    def generation(self) -> tuple[str, ...]:
+        """Names of the stored batches: changes whenever a batch is added."""
+        return tuple(p.name for p in self.batches())

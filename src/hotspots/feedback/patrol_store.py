@@ -27,13 +27,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hotspots.atomic import atomic_path, file_lock
+from hotspots.atomic import BatchFolder, atomic_path, file_lock
 
 logger = logging.getLogger(__name__)
 
 PATROLS_DIR = "patrols"
 """The store's folder inside the service's state folder (the CLI imports there too)."""
-BATCH_GLOB = "batch-*.parquet"
 LOCK_FILE = ".append.lock"
 SCHEMA = pa.schema(
     [
@@ -72,7 +71,7 @@ def empty_patrols() -> pd.DataFrame:
     return SCHEMA.empty_table().to_pandas()
 
 
-class PatrolStore:
+class PatrolStore(BatchFolder):
     """The stored patrol batches in ``folder``."""
 
     def __init__(self, folder: Path) -> None:
@@ -80,16 +79,6 @@ class PatrolStore:
         self._known: npt.NDArray[np.uint64] | None = None
         self._seen: tuple[str, ...] = ()
         self._lock = threading.Lock()
-
-    def batches(self) -> list[Path]:
-        """Stored batch files, oldest first (hidden temporary files are never listed)."""
-        if not self.folder.is_dir():
-            return []
-        return sorted(self.folder.glob(BATCH_GLOB))
-
-    def generation(self) -> tuple[str, ...]:
-        """Names of the stored batches: changes whenever a batch is added."""
-        return tuple(p.name for p in self.batches())
 
     def read(self) -> pd.DataFrame:
         """Every stored patrol, oldest batch first (an empty table when there are none)."""

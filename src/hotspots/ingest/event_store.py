@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from hotspots.atomic import BatchFolder
 from hotspots.errors import InputFileError
 from hotspots.ingest import IngestOptions, IngestResult, ingest_file, read_events, write_events
 from hotspots.ingest.coords import Area
@@ -39,7 +40,6 @@ CSV_TYPES = ("text/csv", "application/csv")
 JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines")
 MEDIA_TYPES = CSV_TYPES + JSONL_TYPES
 """Body types ``POST /v1/events`` reads."""
-BATCH_GLOB = "batch-*.parquet"
 INCOMING = ".incoming"
 """The folder (inside the store's) where request bodies are read; scratch only."""
 
@@ -95,7 +95,7 @@ class Appended:
     last_event: str | None
 
 
-class EventStore:
+class EventStore(BatchFolder):
     """The batches of posted events in ``folder``, and the ids stored so far.
 
     ``base_ids`` returns the ids of the events the service was started with; it is called
@@ -107,16 +107,6 @@ class EventStore:
         self._base_ids = base_ids
         self._known: npt.NDArray[np.uint64] | None = None
         self._lock = threading.Lock()
-
-    def batches(self) -> list[Path]:
-        """Stored batch files, oldest first (hidden temporary files are never listed)."""
-        if not self.folder.is_dir():
-            return []
-        return sorted(self.folder.glob(BATCH_GLOB))
-
-    def generation(self) -> tuple[str, ...]:
-        """Names of the stored batches: changes whenever a batch is added."""
-        return tuple(p.name for p in self.batches())
 
     def read(self, timezone: str) -> pd.DataFrame | None:
         """Every stored batch as one event table in ``timezone`` (None when there are none)."""
