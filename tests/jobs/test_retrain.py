@@ -71,6 +71,28 @@ def test_a_weaker_challenger_is_published_not_promoted_and_says_why(
     ]
 
 
+def test_the_manifest_says_how_many_folds_the_retrain_ran_not_the_specs(
+    tmp_path: Path, year_city_events: pd.DataFrame
+) -> None:
+    # the champion saw all but the last two weeks: the retrain can compare on two folds only,
+    # fewer than the spec's backtest.folds = 4, and the manifest must say two
+    env = make_env(
+        tmp_path,
+        year_city_events,
+        kind="last_period",
+        baselines=("historical_mean",),
+        champion_until="2023-12-18",
+    )
+    assert env.spec.backtest.folds == 4
+    outcome = retrain(env.spec, env.registry, env.posted)
+    manifest = env.registry.manifest(NAME, outcome.version or "")
+    record = manifest["notes"]["retrain"]
+    assert record["folds"] == 2 and record["fold_span"] == ["2023-12-18", "2023-12-25"]
+    assert manifest["backtest"]["folds"] == 2
+    # and the table the card shows agrees: two folds scored per model
+    assert {row["n_folds"] for row in manifest["backtest"]["table"]} == {2}
+
+
 def test_running_again_on_the_same_data_publishes_nothing(
     tmp_path: Path, year_city_events: pd.DataFrame
 ) -> None:

@@ -416,7 +416,9 @@ def backtest_record(
         "select_folds": selection.n_folds,
         "select_win_share": selection.win_share,
         "scores": selection.scores,
-        "folds": spec.backtest.folds,
+        # the folds the backtest ran (a retrain runs fewer than the spec's when fewer periods
+        # passed since the champion's fit), not the spec's figure
+        "folds": len(result.folds),
         "refit_every": spec.backtest.refit_every,
         "table": table.to_dict(orient="records"),
         "summary": result.to_dict().get("summary", []),
