@@ -173,6 +173,9 @@ def test_categories_choose_the_crime_types_and_horizon_the_period(
         ("horizon=9", "horizon"),
         ("areas=0", "areas"),
         ("areas=2&areas=3", "'areas' is given 2 times"),
+        ("stop=sideways", "query parameter 'stop': Input should be 'cap' or 'top-cells' (got "
+         "'sideways')"),
+        ("stop=cap&stop=top-cells", "'stop' is given 2 times"),
         ("area=2", "unknown query parameter 'area'"),
     ],
 )
@@ -193,12 +196,13 @@ def test_the_plan_needs_a_read_key_and_every_request_is_audited(
     assert writer.status_code == 403
     built = client.get(f"{PATH}?areas=2", headers=auth(two_types.read))  # built by the route
     fast = client.get(PATH, headers=auth(two_types.read))  # the default: the fast path
+    stopped = client.get(f"{PATH}?stop=top-cells", headers=auth(two_types.read))
     client.app.state.service.audit.close()  # type: ignore[attr-defined]
     lines = []
     for path in sorted((two_types.root / "state").glob("audit-*.jsonl")):
         lines += [json.loads(x) for x in path.read_text().splitlines()]
     key_id = two_types.read.split("_")[1]
-    for got, params in ((built, {"areas": "2"}), (fast, {})):
+    for got, params in ((built, {"areas": "2"}), (fast, {}), (stopped, {"stop": "top-cells"})):
         mine = [x for x in lines if x["request_id"] == got.headers["x-request-id"]]
         assert len(mine) == 1
         assert mine[0]["route"] == PATH and mine[0]["status"] == 200
@@ -226,6 +230,8 @@ def test_without_a_served_model_there_is_no_plan(tmp_path: Path, two_types: Env)
         "weights=other=2",
         "max_area_km2=0.01",  # a 422, answered the same by both paths
         "horizon=9",
+        "stop=top-cells&areas=3",
+        "stop=top-cells&format=geojson",
     ],
 )
 def test_the_fast_path_answers_as_the_route_does(
@@ -252,19 +258,53 @@ def test_the_plain_query_parser_reads_the_routes_own_declarations() -> None:
     assert got is not None
     assert got["areas"] == 3 and got["category"] == ["a", "b"] and got["fmt"] == "geojson"
     assert got["max_area_km2"] == 0.5 and got["horizon"] == 1 and got["weights"] is None
+    stopped = parse(b"stop=top-cells")
+    assert stopped is not None and stopped["stop"] == "top-cells"
     for refused in (b"areas=0", b"areas=51", b"areas=2&areas=3", b"area=2", b"format=xml",
+                    b"stop=sideways", b"stop=cap&stop=cap",
                     b"weights=", b"category=a%20b", b"max_area_km2=0", b"areas=1e3"):  # fmt: skip
         assert parse(refused) is None, refused
     assert parse(b"") == {
         "areas": None, "max_area_km2": None, "total_km2": None, "category": [],
-        "weights": None, "horizon": 1, "fmt": "json",
+        "weights": None, "horizon": 1, "fmt": "json", "stop": "cap",
     }  # fmt: skip
 
 
-def test_an_analyst_gets_the_same_plan_from_hotspots_plan(
-    client: TestClient, two_types: Env, run_cli: Any, tmp_path: Path
+def test_the_routes_stop_choices_are_the_librarys() -> None:
+    import typing
+
+    from hotspots.publishing import STOPS
+    from hotspots.service.routes_plans import latest_plan
+
+    declared = typing.get_type_hints(latest_plan, include_extras=True)["stop"]
+    assert typing.get_args(typing.get_args(declared)[0]) == STOPS
+
+
+def test_stop_top_cells_is_its_own_plan_with_its_own_etag(
+    client: TestClient, two_types: Env
 ) -> None:
-    """`hotspots plan` for the served models and as_of writes the bytes the API serves."""
+    headers = {**auth(two_types.read), "Accept-Encoding": "identity"}
+    cap = client.get(f"{PATH}?areas=4&max_area_km2=2", headers=headers)
+    top = client.get(f"{PATH}?areas=4&max_area_km2=2&stop=top-cells", headers=headers)
+    assert cap.status_code == top.status_code == 200, top.text
+    assert top.headers["etag"] != cap.headers["etag"]
+    assert "or a cell below the least of the top cells" in top.json()["algorithm"]
+    assert "or a cell below" not in cap.json()["algorithm"]
+    # the top-cells rule never makes an area larger than the cap rule's budget allows, and
+    # stops at least as early overall
+    assert top.json()["summary"]["area_km2"] <= cap.json()["summary"]["area_km2"] + 1e-9
+    _areas_ok(top.json(), len(top.json()["areas"]), 2.0)
+    again = client.get(f"{PATH}?stop=top-cells&max_area_km2=2&areas=4",
+                       headers={**headers, "If-None-Match": top.headers["etag"]})  # fmt: skip
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("stop", [None, "cap", "top-cells"])
+def test_an_analyst_gets_the_same_plan_from_hotspots_plan(
+    client: TestClient, two_types: Env, run_cli: Any, tmp_path: Path, stop: str | None
+) -> None:
+    """`hotspots plan` for the served models and as_of writes the bytes the API serves,
+    for the same parameters (the stop rule too, or neither giving it)."""
     state = client.app.state.service  # type: ignore[attr-defined]
     as_of = str(state.served["burglary"].snapshot.as_of.date())
     out = tmp_path / "plan.geojson"
@@ -272,10 +312,12 @@ def test_an_analyst_gets_the_same_plan_from_hotspots_plan(
         "plan", "--model", "burglary", "--model", "other", "--models-dir",
         two_types.root / "models", "--events", two_types.root / "events.parquet",
         "--as-of", as_of, "--areas", "4", "--max-area-km2", "2", "--output", out,
+        *(() if stop is None else ("--stop", stop)),
     )  # fmt: skip
     assert result.code == 0, result.out + result.err
+    asked = "" if stop is None else f"&stop={stop}"
     served = client.get(
-        f"{PATH}?areas=4&max_area_km2=2&format=geojson",
+        f"{PATH}?areas=4&max_area_km2=2&format=geojson{asked}",
         headers={**auth(two_types.read), "Accept-Encoding": "identity"},
     )
     assert served.status_code == 200

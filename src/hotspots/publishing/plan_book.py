@@ -24,7 +24,7 @@ from hotspots.grid import cells_area_km2, points_to_cells
 from hotspots.jobs.data import local_times
 from hotspots.publishing.plan_document import build_plan
 from hotspots.publishing.plan_io import plan_to_bytes
-from hotspots.publishing.plans import CellArray, FloatArray, PlanBudget
+from hotspots.publishing.plans import STOPS, CellArray, FloatArray, PlanBudget
 
 T = TypeVar("T")
 CACHE_SIZE = 64
@@ -82,7 +82,8 @@ class PlanQuery:
     """A plan request, normalised: equal queries give equal bytes (and share a cache entry).
 
     ``types`` are the chosen crime types (model names; empty: every one the book can
-    combine); ``weights`` are sorted ``(type, weight)`` pairs other than 1.
+    combine); ``weights`` are sorted ``(type, weight)`` pairs other than 1; ``stop`` is the
+    areas' stop rule (``plans.STOPS``).
     """
 
     budget: PlanBudget
@@ -90,6 +91,7 @@ class PlanQuery:
     weights: tuple[tuple[str, float], ...] = ()
     horizon: int = 1
     fmt: str = "json"
+    stop: str = "cap"
 
 
 def parse_weights(
@@ -172,11 +174,14 @@ class PlanBook(Generic[T]):
         weights: str | None = None,
         horizon: int = 1,
         fmt: str = "json",
+        stop: str = "cap",
     ) -> PlanQuery:
         """A normalised query (ConfigError naming what is wrong); no area limit given: the
         default budget's, no ``areas``: the default number."""
         if fmt not in FORMATS:
             raise ConfigError(f"format {fmt!r}: must be one of {list(FORMATS)}")
+        if stop not in STOPS:
+            raise ConfigError(f"stop {stop!r}: must be one of {list(STOPS)}")
         if not 1 <= horizon <= self.horizon:
             raise ConfigError(f"horizon {horizon}: must be between 1 and {self.horizon}")
         if max_area_km2 is None and total_km2 is None:
@@ -185,7 +190,7 @@ class PlanBook(Generic[T]):
         types = self.select(categories)
         parsed = parse_weights(weights, types or self.names, "weights", "crime type of this plan")
         pairs = tuple(sorted((k, float(v)) for k, v in parsed.items() if v != 1.0))
-        return PlanQuery(budget, types, pairs, horizon, fmt)
+        return PlanQuery(budget, types, pairs, horizon, fmt, stop)
 
     def select(self, categories: Iterable[str]) -> tuple[str, ...]:
         """Types named by ``categories``: a model name, or a category a model's target
@@ -251,6 +256,7 @@ class PlanBook(Generic[T]):
             budget=query.budget,
             weights=dict(query.weights),
             categories={k: self.inputs[k].target for k in types},
+            stop=query.stop,
             event_cells=self.event_cells,
             cell_km2=self._cell_km2[np.searchsorted(self._cells, cells)],
             min_events_shown=self.min_events_shown,

@@ -94,6 +94,14 @@ async def latest_plan(  # async: a built plan is a dict lookup; a new one goes t
     ] = None,
     horizon: HorizonParam = 1,
     fmt: Annotated[Literal["json", "geojson"], Query(alias="format")] = "json",
+    stop: Annotated[
+        Literal["cap", "top-cells"],  # publishing.STOPS (a test holds them equal)
+        Query(
+            description="When an area stops growing: `cap` (when nothing more fits) or "
+            "`top-cells` (also at a cell below the least of the top cells the whole budget "
+            "would hold: smaller areas, no filler cells), as `hotspots plan --stop`."
+        ),  # fmt: skip
+    ] = "cap",
 ) -> Response:
     """N contiguous, non-overlapping areas of H3 cells holding the most forecast crime (greedy
     region growing from the highest cells), each with where (cells, boundary), for what
@@ -110,6 +118,7 @@ async def latest_plan(  # async: a built plan is a dict lookup; a new one goes t
         "weights": weights,
         "horizon": horizon,
         "fmt": fmt,
+        "stop": stop,
     }
     notes = request.scope.setdefault("state", {})
     headers = request.headers
@@ -150,6 +159,7 @@ def answer_plan(
         weights=params["weights"],
         horizon=params["horizon"],
         fmt=params["fmt"],
+        stop=params["stop"],
     )
     view: View | None = book.get(query) if build else book.cached(query)
     if view is None:
