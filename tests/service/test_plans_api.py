@@ -173,8 +173,10 @@ def test_categories_choose_the_crime_types_and_horizon_the_period(
         ("horizon=9", "horizon"),
         ("areas=0", "areas"),
         ("areas=2&areas=3", "'areas' is given 2 times"),
-        ("stop=sideways", "query parameter 'stop': Input should be 'cap' or 'top-cells' (got "
-         "'sideways')"),
+        (
+            "stop=sideways",
+            "query parameter 'stop': Input should be 'cap' or 'top-cells' (got 'sideways')",
+        ),
         ("stop=cap&stop=top-cells", "'stop' is given 2 times"),
         ("area=2", "unknown query parameter 'area'"),
     ],
