@@ -161,15 +161,17 @@ BATCH_GLOB = "batch-*.parquet"
 
 class BatchFolder:
     """A folder of stored batch files, listed oldest first (the shared part of the posted
-    events' and the patrols' stores)."""
+    events', the patrols' and the served plans' stores; the last names its records by
+    content, so they list by name)."""
 
     folder: Path
+    pattern: str = BATCH_GLOB
 
     def batches(self) -> list[Path]:
         """Stored batch files, oldest first (hidden temporary files are never listed)."""
         if not self.folder.is_dir():
             return []
-        return sorted(self.folder.glob(BATCH_GLOB))
+        return sorted(self.folder.glob(self.pattern))
 
     def generation(self) -> tuple[str, ...]:
         """Names of the stored batches: changes whenever a batch is added."""

@@ -341,3 +341,55 @@ def test_plans_built_on_request_are_kept_up_to_the_bound_and_the_default_always(
     assert [book.cached(q) for q in queries[1:]] == sizes[1:]
     assert book.cached(book.query()) is not None  # the default budget is never evicted
     assert book.cached(book.query(fmt="geojson")) is not None
+
+
+def test_every_plan_served_is_recorded_once_not_per_request(two_types: Env, tmp_path: Path) -> None:
+    from hotspots.publishing.plan_store import PlanStore
+
+    root = tmp_path / "env"
+    shutil.copytree(two_types.root, root, ignore=shutil.ignore_patterns("plans", "audit-*"))
+    headers = {**auth(two_types.read), "Accept-Encoding": "identity"}
+    with TestClient(create_app(settings_of(root, plan_max_area_km2=3.0))) as c:
+        state = c.app.state.service  # type: ignore[attr-defined]
+        store = PlanStore(root / "state" / "plans")
+        # the default plan is recorded when it is pre-built at publish time (JSON and
+        # GeoJSON are one plan: one record)
+        [default] = store.read()
+        assert default["first"] == "published"
+        assert default["params"] == {
+            "areas": 6, "max_area_km2": 3.0, "total_km2": None, "types": ["burglary", "other"],
+            "weights": {}, "horizon": 1, "stop": "cap",
+        }  # fmt: skip
+        versions = {n: s.version for n, s in state.served.items()}
+        assert default["models"] == versions == {"burglary": "v1", "other": "v1"}
+        got = c.get(PATH, headers=headers)
+        assert got.headers["etag"] == default["etag"]  # named by the document's ETag
+        plan = got.json()
+        assert [a["cells"] for a in default["areas"]] == [a["cells"] for a in plan["areas"]]
+        assert default["period_start"] == plan["period_start"]
+        # serving the pre-built bytes again and again records nothing (the fast path)
+        calls: list[dict[str, Any]] = []
+        recorder = state.served_plans.record
+        state.plans.record = lambda r: calls.append(r) or recorder(r)
+        for _ in range(5):
+            assert c.get(PATH, headers=headers).status_code == 200
+            assert c.get(f"{PATH}?format=geojson", headers=headers).status_code == 200
+        assert calls == []
+        # another plan is recorded when first built, once, as JSON or GeoJSON alike
+        asked = "areas=2&max_area_km2=1.5&stop=top-cells&category=other&weights=other=2"
+        first = c.get(f"{PATH}?{asked}", headers=headers)
+        for _ in range(3):
+            c.get(f"{PATH}?{asked}", headers=headers)
+        c.get(f"{PATH}?{asked}&format=geojson", headers=headers)
+        assert len(calls) == 2  # built twice (JSON, GeoJSON), stored once
+        records = {r["etag"]: r for r in store.read()}
+        assert len(records) == 2
+        mine = records[first.headers["etag"]]
+        assert mine["first"] == "requested" and mine["models"] == {"other": "v1"}
+        assert mine["params"] == {
+            "areas": 2, "max_area_km2": 1.5, "total_km2": None, "types": ["other"],
+            "weights": {"other": 2.0}, "horizon": 1, "stop": "top-cells",
+        }  # fmt: skip
+    # a restart publishes the same default plan: still one record of it
+    with TestClient(create_app(settings_of(root, plan_max_area_km2=3.0))):
+        assert len(PlanStore(root / "state" / "plans").read()) == 2

@@ -5,11 +5,13 @@ A ``PlanBook`` holds what ``build_plan`` needs for every served crime type (one 
 model and period, the model's cells and target) and the event history with each event's cell,
 computed once, so a plan on demand costs one ``build_plan`` (tens of ms) and a repeat costs a
 dict lookup. It returns ``plan_to_bytes`` output (what ``hotspots plan`` writes) wrapped by the
-caller's ``pack`` (the service adds gzip and an ETag).
+caller's ``pack`` (the service adds gzip and an ETag). With ``record``, each plan is handed
+to it once, when built (``plan_store.PlanStore.record``: the plans a service served).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -24,7 +26,11 @@ from hotspots.grid import cells_area_km2, points_to_cells
 from hotspots.jobs.data import local_times
 from hotspots.publishing.plan_document import build_plan
 from hotspots.publishing.plan_io import plan_to_bytes
+from hotspots.publishing.plan_store import plan_record
 from hotspots.publishing.plans import STOPS, CellArray, FloatArray, PlanBudget
+from hotspots.publishing.snapshot import strong_etag
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CACHE_SIZE = 64
@@ -46,6 +52,8 @@ class PlanInput:
     resolution: int
     as_of: pd.Timestamp
     periods: tuple[pd.DataFrame, ...]
+    version: str | None = None
+    """The model version that made the forecast (for the record of a served plan)."""
 
     @classmethod
     def of(
@@ -53,6 +61,7 @@ class PlanInput:
         model: Any,
         as_of: pd.Timestamp,
         periods: Iterable[tuple[pd.Timestamp, CellArray, FloatArray]],
+        version: str | None = None,
     ) -> PlanInput:
         """From a fitted forecaster and its forecast, one ``(period start, cells, expected
         count)`` per period (any cell order)."""
@@ -74,6 +83,7 @@ class PlanInput:
             resolution=int(model.resolution_),
             as_of=pd.Timestamp(as_of),
             periods=frames,
+            version=version,
         )
 
 
@@ -134,6 +144,7 @@ class PlanBook(Generic[T]):
         pack: Callable[[bytes], T],
         cache_size: int = CACHE_SIZE,
         min_events_shown: int = 0,
+        record: Callable[[dict[str, Any]], object] | None = None,
     ) -> None:
         if not inputs:
             raise ConfigError("a plan book needs the forecast of at least one crime type")
@@ -149,10 +160,11 @@ class PlanBook(Generic[T]):
         self.default = default
         self.min_events_shown = int(min_events_shown)
         self.pack = pack
+        self.record = record
         self._cache: OrderedDict[PlanQuery, T] = OrderedDict()
         self._size = cache_size
         self._lock = threading.Lock()
-        self._pinned = {q: pack(self._bytes(q)) for q in self._default_queries()}
+        self._pinned = {q: pack(self._bytes(q, "published")[0]) for q in self._default_queries()}
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -224,11 +236,15 @@ class PlanBook(Generic[T]):
             return found
 
     def get(self, query: PlanQuery) -> T:
-        """The packed bytes of ``query``'s plan (built on first request, then cached)."""
+        """The packed bytes of ``query``'s plan (built on first request, recorded, then
+        cached; a plan whose record failed is not cached, so the next request tries again)."""
         found = self.cached(query)
         if found is not None:
             return found
-        packed = self.pack(self._bytes(query))  # outside the lock: a slow build blocks no one
+        data, recorded = self._bytes(query, "requested")  # outside the lock: blocks no one
+        packed = self.pack(data)
+        if not recorded:
+            return packed
         with self._lock:
             self._cache[query] = packed
             while len(self._cache) > self._size:
@@ -238,8 +254,29 @@ class PlanBook(Generic[T]):
     def _default_queries(self) -> list[PlanQuery]:
         return [PlanQuery(self.default, fmt=fmt) for fmt in FORMATS]
 
-    def _bytes(self, query: PlanQuery) -> bytes:
-        return plan_to_bytes(self.document(query), query.fmt)
+    def _bytes(self, query: PlanQuery, first: str) -> tuple[bytes, bool]:
+        """The plan's bytes, and whether it is recorded (or nothing records plans)."""
+        document = self.document(query)
+        data = plan_to_bytes(document, query.fmt)
+        if self.record is None:
+            return data, True
+        as_json = data if query.fmt == "json" else plan_to_bytes(document, "json")
+        types = query.types or self.names
+        params = {
+            **query.budget.as_dict(),
+            "types": list(types),
+            "weights": dict(query.weights),
+            "horizon": query.horizon,
+            "stop": query.stop,
+        }
+        versions = {k: self.inputs[k].version for k in types}
+        try:
+            self.record(plan_record(document, strong_etag(as_json), versions=versions,
+                                    params=params, first=first))  # fmt: skip
+        except OSError as err:  # served all the same; recorded at the next try
+            logger.error("served plan not recorded (%s): %s", params, err)
+            return data, False
+        return data, True
 
     def document(self, query: PlanQuery) -> dict[str, Any]:
         """The plan document of ``query`` (``build_plan`` on the book's inputs)."""

@@ -200,7 +200,7 @@ def build_served(
 def plan_input(served: Served) -> PlanInput:
     """What a plan reads of a served model: its cells, target and each period's forecast."""
     periods = [(t.start, t.cell, t.expected_count) for t in served.snapshot.tables]
-    return PlanInput.of(served.model, served.snapshot.as_of, periods)
+    return PlanInput.of(served.model, served.snapshot.as_of, periods, served.version)
 
 
 def build_plans(
@@ -210,14 +210,17 @@ def build_plans(
     *,
     pack: Callable[[bytes], T],
     min_events_shown: int = 0,
+    record: Callable[[dict[str, Any]], object] | None = None,
 ) -> PlanBook[T]:
     """The patrol plans beside the served forecasts, at publish time: one book over every
     served model (one crime type each) whose ``default`` budget is built now, from
-    ``events`` (the history the plans' when and why read); ``pack`` wraps the bytes."""
+    ``events`` (the history the plans' when and why read); ``pack`` wraps the bytes;
+    ``record`` is given each plan once, when built (``PlanStore.record``)."""
     return PlanBook(
         {name: plan_input(s) for name, s in served.items()},
         events,
         default=default,
         pack=pack,
         min_events_shown=min_events_shown,
+        record=record,
     )

@@ -35,6 +35,7 @@ from hotspots.ingest.event_store import INCOMING, EventStore
 from hotspots.jobs.data import event_options, ingest_options, load_events
 from hotspots.jobs.event_cache import EventCache
 from hotspots.publishing import PlanBook, PlanBudget
+from hotspots.publishing.plan_store import PLANS_DIR, PlanStore
 from hotspots.publishing.served import Served, build_plans, build_served
 from hotspots.publishing.snapshot import View
 from hotspots.publishing.snapshot_store import SnapshotStore
@@ -54,6 +55,8 @@ class ServiceState:
         self.audit = AuditLog(settings.state_dir / AUDIT_FILE)
         self.events = EventStore(settings.state_dir / "events", self._base_ids)
         self.patrols = PatrolStore(settings.state_dir / PATROLS_DIR)
+        self.served_plans = PlanStore(settings.state_dir / PLANS_DIR)
+        """Every plan served (pre-built at publish, or built for a request), recorded once."""
         self.published: tuple[str, ...] = ()
         """The posted batches the served forecasts include (``events.generation()``)."""
         self.failures: Mapping[str, str] = MappingProxyType({})
@@ -197,6 +200,7 @@ class ServiceState:
                 default,
                 pack=View.of,
                 min_events_shown=self.settings.min_events_shown,
+                record=self.served_plans.record,
             )
         except (HotspotsError, OSError, ValueError) as err:
             logger.error("no patrol plan published: %s", err)
