@@ -18,6 +18,7 @@ from hotspots.features import Panel
 from hotspots.feedback.patrol_store import PatrolStore
 from hotspots.forecasters import make_forecaster
 from hotspots.ingest import write_events
+from hotspots.publishing.plan_store import PlanStore
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
 from hotspots.serving.state import ServiceState
@@ -94,8 +95,13 @@ def test_import_twice_stores_once_and_names_are_refused(
 
 
 def test_the_report_matches_the_api(
-    run_cli: RunCli, root: Path, year_panel: Panel, tmp_path: Path
+    run_cli: RunCli,
+    root: Path,
+    year_panel: Panel,
+    year_city_events: pd.DataFrame,
+    tmp_path: Path,
 ) -> None:
+    year_events = year_city_events
     state = ("--state-dir", root / "state", "--models-dir", root / "models")
     log = patrol_log(tmp_path / "log.csv", busiest(year_panel))
     assert run_cli("patrols", "import", log, *state).code == 0
@@ -128,7 +134,36 @@ def test_the_report_matches_the_api(
     assert mine["areas"] == 6 and 0 < mine["area_km2"] <= 6.0
     assert 0 <= mine["plan_hits"] <= mine["n_events"]
     assert mine["plan_pai"] == pytest.approx(mine["plan_hit_rate"] / mine["area_share"])
-    assert api["plans"]["served"]["plan_hits"] == mine["plan_hits"]
-    assert api["plans"]["served"]["plan_pai"] == pytest.approx(mine["plan_pai"])
-    assert set(api["plans"]["baselines"]) == {"last_period", "rolling_mean"}
-    assert "the served patrol plan and the baselines' plans" in html
+    # it is the plan the service recorded when it published that week's forecast
+    records = {r["period_start"]: r for r in PlanStore(root / "state" / "plans").read()}
+    assert set(records) == {"2023-12-04", "2024-01-01"}
+    stored = records["2023-12-04"]
+    assert (mine["plan"], mine["etag"], mine["stop"]) == ("stored", stored["etag"], "cap")
+    assert (plans["plan"] == "stored").all() and (plans["etag"] == stored["etag"]).all()
+    [plan] = api["plans"]
+    assert (plan["plan"], plan["etag"], plan["areas"], plan["max_area_km2"], plan["stop"]) == (
+        "stored", stored["etag"], 6, 1.0, "cap"
+    )  # fmt: skip
+    assert plan["served"]["plan_hits"] == mine["plan_hits"]
+    assert plan["served"]["plan_pai"] == pytest.approx(mine["plan_pai"])
+    assert set(plan["baselines"]) == {"last_period", "rolling_mean"}
+    # its hits are the week's target events in the recorded cells
+    cells = {c for area in stored["areas"] for c in area["cells"]}
+    local = year_events["occurred_at"].dt.tz_localize(None)
+    week = year_events.loc[(local >= WEEK) & (local < WEEK + pd.Timedelta(days=7))]
+    week = week.loc[week["category"] == TARGET]
+    points = zip(week["lat"], week["lng"], strict=True)
+    hits = sum(h3.latlng_to_cell(lat, lng, 8) in cells for lat, lng in points)
+    assert mine["plan_hits"] == hits and mine["n_events"] == len(week)
+    # which plans were evaluated, and the one whose week has not passed
+    assert body["models"][0]["plans_evaluated"] == [
+        {"plan": "stored", "areas": 6, "max_area_km2": 1.0, "total_km2": None, "stop": "cap",
+         "plans": 1, "periods": 1}
+    ]  # fmt: skip
+    [later] = body["plans_not_scored"]
+    assert later["etag"] == records["2024-01-01"]["etag"] and later["period_start"] == "2024-01-01"
+    assert later["why"] == "its period is not scored (see pending)"
+    assert "the served patrol plans and the baselines' plans" in html
+    assert "Served plans not scored" in html
+    unscored = pd.read_csv(out / "unscored_plans.csv")
+    assert unscored["etag"].tolist() == [later["etag"]]

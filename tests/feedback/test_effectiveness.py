@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from hotspots.feedback.effectiveness import SERVED, model_flag, realised_effectiveness
+from hotspots.feedback.plans_realised import ServedPlan
 from hotspots.feedback.served import ServedForecast
 from hotspots.grid import cells_to_latlng
 
@@ -244,3 +245,113 @@ def test_the_served_plan_beside_each_baselines_plan() -> None:
         plan_budget=PlanBudget(1, 0.8),
     )  # fmt: skip
     assert without.plans.empty and not without.periods.empty
+
+
+def stored_plan(
+    cells: list[int],
+    *,
+    types: tuple[str, ...] = ("burglary",),
+    horizon: int = 1,
+    stop: str = "cap",
+    period: str = "2024-01-15",
+    tag: str = "a",
+) -> ServedPlan:
+    """A recorded plan (``plan_store`` record) of one area of ``cells``."""
+    record = {
+        "etag": '"' + tag * 64 + '"',
+        "period_start": period,
+        "params": {
+            "areas": 1,
+            "max_area_km2": 0.8,
+            "total_km2": None,
+            "types": list(types),
+            "weights": {},
+            "horizon": horizon,
+            "stop": stop,
+        },  # fmt: skip
+        "areas": [{"rank": 1, "cells": [h3.int_to_str(c) for c in cells]}],
+    }
+    return ServedPlan.of(record)
+
+
+def test_the_plan_served_is_scored_as_recorded_not_grown_again() -> None:
+    # the same week as above; grown again, the plan would take C (3 of the 5 events), but
+    # the plan recorded as served took A (1 event): the figures are A's
+    from hotspots.grid import cells_area_km2
+    from hotspots.grid.regions import PlanBudget
+
+    events = events_at(HAND_EVENTS)
+    ranked = served_ranking([C, A, B, D])
+    expected = np.zeros(ranked.size)
+    expected[:4] = [3.0, 2.0, 1.0, 0.5]
+    one = ServedForecast(
+        "burglary", "v1", WEEK3, WEEK3 + pd.Timedelta(days=7), WEEK3, (CAT,), ranked, expected
+    )
+    plan = stored_plan([A], stop="top-cells")
+    result = realised_effectiveness(
+        [one], events, freq="W", baselines=("last_period",), coverages=(0.1,),
+        plan_budget=PlanBudget(1, 0.8), served_plans=[plan],
+    )  # fmt: skip
+    rows = result.plans.set_index("source")
+    assert set(rows.index) == {SERVED, "last_period"}
+    assert (rows["plan"] == "stored").all() and (rows["etag"] == plan.etag).all()
+    assert (rows["stop"] == "top-cells").all() and (rows["budget_areas"] == 1).all()
+    km2 = cells_area_km2(STUDY)
+    share = km2[np.searchsorted(STUDY, A)] / km2.sum()
+    got = rows.loc[SERVED]
+    assert (got["plan_hits"], got["n_events"], got["areas"]) == (1, 5, 1)
+    assert got["plan_pai"] == pytest.approx(0.2 / share)
+    # the top cells of A's km2 on the served forecast: C (3 events), as much of it as fits
+    km2_a, km2_c = (km2[np.searchsorted(STUDY, x)] for x in (A, C))
+    assert got["top_hits"] == pytest.approx(3.0 * min(1.0, km2_a / km2_c))
+    assert rows.loc["last_period", "plan_hits"] == 0  # B, grown with the same budget
+    assert result.unscored_plans.empty
+    # no record for the week (an older deployment): grown again, and labelled so
+    rebuilt = realised_effectiveness(
+        [one], events, freq="W", baselines=("last_period",), coverages=(0.1,),
+        plan_budget=PlanBudget(1, 0.8),
+    ).plans.set_index("source")  # fmt: skip
+    assert (rebuilt["plan"] == "rebuilt").all() and rebuilt["etag"].isna().all()
+    assert rebuilt.loc[SERVED, "plan_hits"] == 3 and (rebuilt["stop"] == "cap").all()
+    # a record of another week leaves this one grown again, and is listed as not scored
+    other = stored_plan([A], period="2024-01-22", tag="b")
+    several = stored_plan([A, B], types=("burglary", "robbery"), tag="c")
+    later = stored_plan([A], horizon=2, tag="d")
+    mixed = realised_effectiveness(
+        [one], events, freq="W", baselines=("last_period",), coverages=(0.1,),
+        plan_budget=PlanBudget(1, 0.8), served_plans=[other, several, later],
+    )  # fmt: skip
+    assert (mixed.plans["plan"] == "rebuilt").all()
+    why = mixed.unscored_plans.set_index("etag")["why"]
+    assert why[other.etag] == "its period is not scored (see pending)"
+    assert why[several.etag] == "it combines 2 crime types: only plans of one are scored"
+    assert why[later.etag] == "it plans 2 periods ahead: only plans of the next are scored"
+
+
+def test_two_plans_served_in_one_week_are_both_scored() -> None:
+    from hotspots.feedback.realised_io import realised_to_dict
+
+    events = events_at(HAND_EVENTS)
+    ranked = served_ranking([C, A, B, D])
+    expected = np.zeros(ranked.size)
+    expected[:4] = [3.0, 2.0, 1.0, 0.5]
+    one = ServedForecast(
+        "burglary", "v1", WEEK3, WEEK3 + pd.Timedelta(days=7), WEEK3, (CAT,), ranked, expected
+    )
+    plans = [stored_plan([A], tag="a"), stored_plan([C], tag="e")]
+    result = realised_effectiveness(
+        [one], events, freq="W", baselines=("last_period",), coverages=(0.1,),
+        served_plans=plans,
+    )  # fmt: skip
+    served_rows = result.plans.loc[result.plans["source"] == SERVED].set_index("etag")
+    assert served_rows["plan_hits"].to_dict() == {plans[0].etag: 1, plans[1].etag: 3}
+    doc = realised_to_dict(result)["models"][0]
+    assert doc["plans_evaluated"] == [
+        {"plan": "stored", "areas": 1, "max_area_km2": 0.8, "total_km2": None, "stop": "cap",
+         "plans": 2, "periods": 1}
+    ]  # fmt: skip
+    [week] = doc["periods"]
+    assert [(p["etag"], p["served"]["plan_hits"]) for p in week["plans"]] == [
+        (plans[0].etag, 1), (plans[1].etag, 3)
+    ]  # fmt: skip
+    assert all(set(p["baselines"]) == {"last_period"} for p in week["plans"])

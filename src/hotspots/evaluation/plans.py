@@ -53,14 +53,14 @@ def score_plans(
             area = float(km2[plan].sum())
             top = (top_cells_sum_at_area(actual, score, km2, area),
                    top_cells_sum_at_area(score, score, km2, area))  # fmt: skip
-            rows.append(_row(name, fold.as_of, len(members), area / total_km2, area,
+            rows.append(plan_row(name, fold.as_of, len(members), area / total_km2, area,
                              actual, score, plan, top))  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
     how = {**budget.as_dict(), "seed": seed, "stop": stop}
     return replace(result, plans=frame, plan_budget=how)
 
 
-def _row(
+def plan_row(
     name: str,
     as_of: pd.Timestamp,
     n_areas: int,

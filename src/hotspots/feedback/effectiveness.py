@@ -33,7 +33,13 @@ import pandas as pd
 from hotspots.evaluation import BacktestResult, Cutoff, Fold, backtest
 from hotspots.features import Panel, events_to_panel
 from hotspots.feedback.dosage import patrols_to_dosage
-from hotspots.feedback.plans_realised import empty_plans, realised_plans
+from hotspots.feedback.plans_realised import (
+    ServedPlan,
+    empty_plans,
+    empty_unscored,
+    realised_plans,
+    unscored_plans,
+)
 from hotspots.feedback.served import ServedForecast
 from hotspots.forecasters import make_forecaster
 from hotspots.grid import StudyArea, cells_resolution, cells_to_strings, grid_disk_cells
@@ -66,8 +72,12 @@ class Realised:
     pending: pd.DataFrame
     """model, version, as_of, why: served periods not scored (yet)."""
     plans: pd.DataFrame = field(default_factory=empty_plans)
-    """model, source, as_of, ...: the served plan (grown again at the default budget) and
-    each baseline's, scored on the period's events (``plans_realised``)."""
+    """model, source, plan, etag, budget_areas, max_area_km2, total_km2, stop, as_of, ...:
+    each served plan (``plan``: ``stored`` as recorded, or ``rebuilt`` at the default budget
+    where none was recorded) and each baseline's plan with its parameters, scored on the
+    period's events (``plans_realised``)."""
+    unscored_plans: pd.DataFrame = field(default_factory=empty_unscored)
+    """etag, period_start, types, horizon, why: recorded served plans not scored."""
 
 
 def realised_effectiveness(
@@ -83,9 +93,11 @@ def realised_effectiveness(
     before_periods: int = 4,
     category: str | None = None,
     plan_budget: PlanBudget | None = None,
+    served_plans: Sequence[ServedPlan] = (),
 ) -> Realised:
-    """Score every served forecast whose period has passed (and, with ``plan_budget``, its
-    plan); see the module docstring."""
+    """Score every served forecast whose period has passed, and its plans: those recorded
+    in ``served_plans``, else (with ``plan_budget``) one grown again at that budget; see
+    the module docstring."""
     cutoff = Cutoff.coverage(coverages[0]).label
     parts: dict[str, list[pd.DataFrame]] = {
         k: [] for k in ("periods", "dosage", "cells", "pending", "plans")
@@ -100,8 +112,10 @@ def realised_effectiveness(
         parts["pending"].append(scored.pending)
         if scored.panel is not None and not scored.periods.empty:
             flags.append(model_flag(scored.periods, cutoff, k_periods) | {"model": name})
-            if plan_budget is not None and scored.result is not None:
-                plans = realised_plans(name, scored.result, scored.due, plan_budget, SERVED)
+            if (plan_budget is not None or served_plans) and scored.result is not None:
+                plans = realised_plans(
+                    name, scored.result, scored.due, plan_budget, SERVED, served_plans
+                )
                 parts["plans"].append(plans)
             if patrols is not None and len(patrols):
                 tz = str(getattr(events["occurred_at"].dtype, "tz", None) or "UTC")
@@ -120,8 +134,15 @@ def realised_effectiveness(
                 row.best_baseline,
                 row.periods_below,
             )
+    unscored = unscored_plans(served_plans, out["plans"], by_model)
     return Realised(
-        out["periods"], out["dosage"], out["cells"], flag_frame, out["pending"], out["plans"]
+        out["periods"],
+        out["dosage"],
+        out["cells"],
+        flag_frame,
+        out["pending"],
+        out["plans"],
+        unscored,
     )
 
 

@@ -1,21 +1,25 @@
 """Served patrol plans, scored once their period has passed.
 
-The plan of each served period is grown again from the forecast the service served (its
-expected counts as published, from the snapshot store) at the service's default budget
-(``HOTSPOTS_PLAN_AREAS`` areas of at most ``HOTSPOTS_PLAN_MAX_AREA_KM2``), with the algorithm
-the service and ``hotspots plan`` use; each baseline's plan is grown the same way from its
-forecast. All are scored by the backtest's plan scoring (``evaluation.plans.score_plans``):
-hit rate and PAI of the areas, beside the top cells of the same km2 (the capture ratio).
+The plans scored are the ones the service served, as it recorded them
+(``publishing.plan_store``: each plan's areas and the parameters it was asked with, once per
+distinct plan). A recorded plan of one crime type for the next period is scored on its own
+cells; each baseline's plan is grown from the baseline's forecast with the same parameters
+(budget and stop rule) and the algorithm the service and ``hotspots plan`` use. All are scored
+as the backtest scores plans (``evaluation.plans``): hit rate and PAI of the areas, beside
+the top cells of the same km2 (the capture ratio).
 
-The plan is one model's alone: a service serving several models weighs them together in its
-default plan, which is not grown again here.
+A served period with no recorded plan (a deployment from before plans were recorded) falls
+back to a plan grown again from the served forecast (its expected counts as published) at
+the service's default budget, labelled ``rebuilt``. Recorded plans that combine several crime
+types, or plan a later period, are listed as not scored (``unscored_plans``) with why.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,40 +27,215 @@ import pandas as pd
 
 from hotspots.errors import ConfigError
 from hotspots.evaluation import BacktestResult, score_plans
-from hotspots.evaluation.plans import PLAN_COLUMNS
+from hotspots.evaluation.plans import PLAN_COLUMNS, plan_row
 from hotspots.feedback.served import ServedForecast
-from hotspots.grid.regions import PlanBudget
+from hotspots.grid import cells_area_km2, strings_to_cells
+from hotspots.grid.regions import PlanBudget, top_cells_sum_at_area
 
 logger = logging.getLogger(__name__)
 
-REALISED_PLAN_COLUMNS = ("model", "source", *(c for c in PLAN_COLUMNS if c != "model"))
-"""The ``plans`` table of ``Realised``: one row per served period and source."""
+STORED, REBUILT = "stored", "rebuilt"
+"""The ``plan`` of a row: a recorded served plan, or one grown again (no record)."""
+PLAN_PARAMS = ("plan", "etag", "budget_areas", "max_area_km2", "total_km2", "stop")
+REALISED_PLAN_COLUMNS = (
+    "model", "source", *PLAN_PARAMS, *(c for c in PLAN_COLUMNS if c != "model"),
+)  # fmt: skip
+"""The ``plans`` table of ``Realised``: one row per served plan, period and source (the
+served plan, or a baseline's plan grown with its parameters)."""
+UNSCORED_COLUMNS = ("etag", "period_start", "types", "horizon", "why")
+
+
+@dataclass(frozen=True, eq=False)
+class ServedPlan:
+    """One recorded served plan: the period it is for (naive local), its parameters and the
+    cells of its areas (sorted)."""
+
+    etag: str
+    period: pd.Timestamp
+    horizon: int
+    types: tuple[str, ...]
+    budget: PlanBudget
+    stop: str
+    cells: npt.NDArray[np.uint64]
+    n_areas: int
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any]) -> ServedPlan:
+        """From a ``plan_store`` record."""
+        params = record["params"]
+        cells = [c for area in record["areas"] for c in area["cells"]]
+        return cls(
+            etag=str(record["etag"]),
+            period=pd.Timestamp(record["period_start"]),
+            horizon=int(params["horizon"]),
+            types=tuple(params["types"]),
+            budget=PlanBudget(
+                int(params["areas"]), params.get("max_area_km2"), params.get("total_km2")
+            ),
+            stop=str(params.get("stop", "cap")),
+            cells=np.sort(strings_to_cells(cells)),
+            n_areas=len(record["areas"]),
+        )
+
+
+def records_to_plans(records: Iterable[Mapping[str, Any]]) -> list[ServedPlan]:
+    """The recorded plans, each read as a ``ServedPlan`` (an unreadable one is logged)."""
+    out = []
+    for record in records:
+        try:
+            out.append(ServedPlan.of(record))
+        except (KeyError, TypeError, ValueError) as err:
+            logger.error("served plan record %s not read: %s", record.get("etag"), err)
+    return out
 
 
 def realised_plans(
     name: str,
     result: BacktestResult,
     due: Sequence[ServedForecast],
-    budget: PlanBudget,
+    budget: PlanBudget | None,
     served_label: str,
+    stored: Sequence[ServedPlan] = (),
 ) -> pd.DataFrame:
-    """The plans of ``due`` (the folds of ``result``, in order) and of each baseline scored
-    on each period's events; empty (logged) when the served forecasts hold no expected
-    counts or no plan can meet ``budget`` on these cells."""
+    """The plans served in ``due``'s periods (the folds of ``result``, in order) and each
+    baseline's plan with the same parameters, scored on each period's events: the recorded
+    plans of ``name`` alone for the next period, else one grown again at ``budget`` (None:
+    none grown). Empty
+    (logged) when the served forecasts hold no expected counts or no plan meets a budget."""
     if any(f.expected is None for f in due):
         logger.warning("model %r: a served forecast holds no expected counts: no plan", name)
         return empty_plans()
     cells = result.last_fold.cells
     served = np.stack([expected_on(f, cells) for f in due])
+    mine = [p for p in stored if p.types == (name,) and p.horizon == 1]
+    frames = []
+    rebuild = []
+    for i, forecast in enumerate(due):
+        plans = [p for p in mine if p.period == forecast.as_of]
+        if not plans:
+            rebuild.append(i)
+        for plan in plans:
+            frames.append(_stored_rows(name, result, i, served[i], plan, served_label))
+    if rebuild and budget is not None:
+        frames.append(_rebuilt_rows(name, result, rebuild, served, budget, served_label))
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return empty_plans()
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["as_of", "plan", "etag"], kind="stable", na_position="last")[
+        list(REALISED_PLAN_COLUMNS)
+    ].reset_index(drop=True)
+
+
+def _fold(result: BacktestResult, folds: Sequence[int], forecasts: dict[str, Any]) -> Any:
+    """``result`` cut to ``folds`` (positions), with ``forecasts`` cut alike."""
+    return replace(
+        result,
+        folds=tuple(result.folds[i] for i in folds),
+        forecasts={k: v[list(folds)] for k, v in forecasts.items()},
+        actual=result.actual[list(folds)],
+    )
+
+
+def _rebuilt_rows(
+    name: str,
+    result: BacktestResult,
+    folds: list[int],
+    served: npt.NDArray[np.float64],
+    budget: PlanBudget,
+    served_label: str,
+) -> pd.DataFrame:
+    """The plans of ``folds`` grown again from the served forecasts at ``budget``."""
+    cut = _fold(result, folds, {**result.forecasts, served_label: served})
     try:
-        with_served = replace(result, forecasts={**result.forecasts, served_label: served})
-        scored = score_plans(with_served, budget)
+        scored = score_plans(cut, budget)
     except ConfigError as err:  # e.g. cells larger than the area limit: the rankings stand
         logger.warning("model %r: served plans not scored: %s", name, err)
         return empty_plans()
-    plans = scored.plans.rename(columns={"model": "source"})
-    plans.insert(0, "model", name)
-    return plans.reset_index(drop=True)[list(REALISED_PLAN_COLUMNS)]
+    return _labelled(name, scored.plans, REBUILT, None, budget, "cap")
+
+
+def _stored_rows(
+    name: str,
+    result: BacktestResult,
+    i: int,
+    served: npt.NDArray[np.float64],
+    plan: ServedPlan,
+    served_label: str,
+) -> pd.DataFrame:
+    """One recorded plan scored on fold ``i``, beside each baseline's plan grown with the
+    same budget and stop rule, and the top cells of its km2 on the served forecast."""
+    cells = result.last_fold.cells
+    km2 = cells_area_km2(cells)
+    pos = np.searchsorted(cells, plan.cells)
+    inside = (pos < cells.size) & (cells[np.minimum(pos, cells.size - 1)] == plan.cells)
+    if not inside.all():
+        logger.warning(
+            "model %r: served plan %s has %d cells outside the model's study area (not scored)",
+            name, plan.etag, int((~inside).sum()),
+        )  # fmt: skip
+    members = pos[inside]
+    area = float(km2[members].sum())
+    actual = result.actual[i].astype(np.float64)
+    top = (top_cells_sum_at_area(actual, served, km2, area),
+           top_cells_sum_at_area(served, served, km2, area))  # fmt: skip
+    row = plan_row(served_label, result.folds[i].as_of, plan.n_areas, area / float(km2.sum()),
+                   area, actual, served, members, top)  # fmt: skip
+    frames = [pd.DataFrame([row], columns=list(PLAN_COLUMNS))]
+    baselines = {k: v for k, v in result.forecasts.items() if k != served_label}
+    try:
+        frames.append(score_plans(_fold(result, [i], baselines), plan.budget,
+                                  stop=plan.stop).plans)  # fmt: skip
+    except ConfigError as err:
+        logger.warning("model %r: baselines' plans for %s not grown: %s", name, plan.etag, err)
+    scored = pd.concat(frames, ignore_index=True)
+    return _labelled(name, scored, STORED, plan.etag, plan.budget, plan.stop)
+
+
+def _labelled(
+    name: str,
+    plans: pd.DataFrame,
+    kind: str,
+    etag: str | None,
+    budget: PlanBudget,
+    stop: str,
+) -> pd.DataFrame:
+    out = plans.rename(columns={"model": "source"})
+    out.insert(0, "model", name)
+    for column, value in zip(
+        PLAN_PARAMS,
+        (kind, etag, budget.areas, budget.max_area_km2, budget.total_km2, stop),
+        strict=True,
+    ):
+        out[column] = value
+    return out
+
+
+def unscored_plans(
+    stored: Sequence[ServedPlan], scored: pd.DataFrame, models: Iterable[str]
+) -> pd.DataFrame:
+    """The recorded plans no row of ``scored`` scores, and why."""
+    done = set(scored["etag"].dropna()) if len(scored) else set()
+    served = set(models)
+    rows = []
+    for plan in stored:
+        if plan.etag in done:
+            continue
+        if len(plan.types) > 1:
+            why = f"it combines {len(plan.types)} crime types: only plans of one are scored"
+        elif plan.horizon != 1:
+            why = f"it plans {plan.horizon} periods ahead: only plans of the next are scored"
+        elif plan.types[0] not in served:
+            why = f"no served forecast of {plan.types[0]!r} is scored"
+        else:
+            why = "its period is not scored (see pending)"
+        rows.append(
+            {"etag": plan.etag, "period_start": plan.period, "types": ",".join(plan.types),
+             "horizon": plan.horizon, "why": why}
+        )  # fmt: skip
+    if not rows:
+        return empty_unscored()
+    return pd.DataFrame(rows, columns=list(UNSCORED_COLUMNS))
 
 
 def expected_on(forecast: ServedForecast, cells: npt.NDArray[np.uint64]) -> npt.NDArray[np.float64]:
@@ -72,3 +251,8 @@ def expected_on(forecast: ServedForecast, cells: npt.NDArray[np.uint64]) -> npt.
 def empty_plans() -> pd.DataFrame:
     """The plans table with no row."""
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in REALISED_PLAN_COLUMNS})
+
+
+def empty_unscored() -> pd.DataFrame:
+    """The unscored plans table with no row."""
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in UNSCORED_COLUMNS})

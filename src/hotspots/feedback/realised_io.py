@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from hotspots.feedback.effectiveness import SERVED, Realised
+from hotspots.feedback.plans_realised import STORED
 
 DEFINITIONS = (
     "Per served forecast whose period has passed: cells ranked as served; hit rate = share of "
@@ -21,9 +22,12 @@ DEFINITIONS = (
     "target events in the patrolled cells, in the ring of cells around them and elsewhere, "
     "and the mean per period of the periods before. A model is flagged when its PAI at the "
     "first cutoff was below the best baseline's in each of its last k periods with events. "
-    "Plans: the served plan grown again from the served forecast at the service's default "
-    "budget, and each baseline's alike; hit rate and PAI of the areas, beside the top cells "
-    "of the same km2."
+    "Plans: each plan the service served, as it recorded it (its areas and the parameters "
+    "it was asked with: areas, max_area_km2 or total_km2, stop), for one crime type and the "
+    "next period; each baseline's plan is grown from its forecast with the same parameters. "
+    "Where no plan was recorded (a deployment from before plans were recorded) the plan is "
+    "grown again from the served forecast at the service's default budget, labelled "
+    "'rebuilt'. Hit rate and PAI of the areas, beside the top cells of the same km2."
 )
 
 
@@ -44,10 +48,10 @@ def between(realised: Realised, since: Any = None, until: Any = None) -> Realise
     """The periods with ``since <= as_of < until`` (naive local dates; None: no bound). The
     flags are kept as they are: they judge each model's latest periods, whatever the window."""
 
-    def cut(frame: pd.DataFrame) -> pd.DataFrame:
+    def cut(frame: pd.DataFrame, column: str = "as_of") -> pd.DataFrame:
         if frame.empty or (since is None and until is None):
             return frame
-        as_of = pd.DatetimeIndex(frame["as_of"])
+        as_of = pd.DatetimeIndex(frame[column])
         keep = pd.Series(True, index=frame.index)
         if since is not None:
             keep &= as_of >= pd.Timestamp(since)
@@ -62,19 +66,32 @@ def between(realised: Realised, since: Any = None, until: Any = None) -> Realise
         cells=cut(realised.cells),
         pending=cut(realised.pending),
         plans=cut(realised.plans),
+        unscored_plans=cut(realised.unscored_plans, "period_start"),
     )
 
 
 def realised_to_dict(realised: Realised) -> dict[str, Any]:
-    """Per model: its flag, and per period each cutoff's served and baseline figures beside
-    the dosage; then what is pending and the definitions. NaN becomes null."""
+    """Per model: its flag, the plans evaluated, and per period each cutoff's served and
+    baseline figures beside the dosage and the plans; then the recorded plans not scored,
+    and the definitions. NaN becomes null."""
     models = sorted(
         set(realised.periods.get("model", []))
         | set(realised.pending.get("model", []))
         | set(realised.flags.get("model", []))
     )
+    unscored = realised.unscored_plans
     return {
         "models": [_model(realised, name) for name in models],
+        "plans_not_scored": [
+            {
+                "etag": str(r["etag"]),
+                "period_start": _date(r["period_start"]),
+                "types": str(r["types"]).split(","),
+                "horizon": int(r["horizon"]),
+                "why": str(r["why"]),
+            }
+            for _, r in unscored.iterrows()
+        ],
         "definitions": DEFINITIONS,
     }
 
@@ -100,7 +117,7 @@ def _model(realised: Realised, name: str) -> dict[str, Any]:
                 "baselines": figures,
             }
         dose = dosage.loc[as_of] if as_of in dosage.index else None
-        plan = _plans(plans.loc[plans["as_of"] == as_of]) if len(plans) else None
+        plan = _plans(plans.loc[plans["as_of"] == as_of]) if len(plans) else []
         out.append(
             {
                 "as_of": _date(as_of),
@@ -120,6 +137,7 @@ def _model(realised: Realised, name: str) -> dict[str, Any]:
     return {
         "name": name,
         "flag": flag,
+        "plans_evaluated": plans_evaluated(plans),
         "periods": out,
         "pending": [
             {"as_of": _date(r["as_of"]), "version": str(r["version"]), "why": str(r["why"])}
@@ -139,12 +157,55 @@ _PLAN_FIGURES = (
 )
 
 
-def _plans(rows: pd.DataFrame) -> dict[str, Any] | None:
-    """One period's plans: the served one and each baseline's (None: no plan)."""
-    if rows.empty:
-        return None
-    figures = {str(r["source"]): {k: _num(r[k]) for k in _PLAN_FIGURES} for _, r in rows.iterrows()}
-    return {"served": figures.pop(SERVED, None), "baselines": figures}
+def _plans(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """One period's plans: each served one with its parameters, beside each baseline's
+    plan with the same parameters."""
+    out = []
+    for _, part in rows.groupby(["plan", "etag"], sort=False, dropna=False):
+        first = part.iloc[0]
+        figures = {
+            str(r["source"]): {k: _num(r[k]) for k in _PLAN_FIGURES} for _, r in part.iterrows()
+        }
+        out.append(
+            {
+                "plan": str(first["plan"]),
+                "etag": None if pd.isna(first["etag"]) else str(first["etag"]),
+                **_params(first),
+                "served": figures.pop(SERVED, None),
+                "baselines": figures,
+            }
+        )
+    return out
+
+
+def _params(row: pd.Series) -> dict[str, Any]:
+    return {
+        "areas": int(row["budget_areas"]),
+        "max_area_km2": _num(row["max_area_km2"]),
+        "total_km2": _num(row["total_km2"]),
+        "stop": str(row["stop"]),
+    }
+
+
+def plans_evaluated(plans: pd.DataFrame) -> list[dict[str, Any]]:
+    """The served plans a model's figures score, by kind (``stored`` or ``rebuilt``) and
+    parameters: how many plans and periods each."""
+    served = plans.loc[plans["source"] == SERVED] if len(plans) else plans
+    if served.empty:
+        return []
+    keys = ["plan", "budget_areas", "max_area_km2", "total_km2", "stop"]
+    out = []
+    for _, part in served.groupby(keys, sort=True, dropna=False):
+        first = part.iloc[0]
+        out.append(
+            {
+                "plan": str(first["plan"]),
+                **_params(first),
+                "plans": int(part["etag"].nunique()) if first["plan"] == STORED else len(part),
+                "periods": int(part["as_of"].nunique()),
+            }
+        )
+    return out
 
 
 def _figures(row: pd.Series) -> dict[str, Any]:

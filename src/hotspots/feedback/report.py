@@ -1,7 +1,7 @@
 """The effectiveness report: ``effectiveness.html`` (tables and plots inline) and one CSV per
 table (``periods.csv``, ``dosage.csv``, ``cells.csv``, ``flags.csv``, ``pending.csv``,
-``plans.csv``, and ``retraining.csv`` when given), written together atomically, in the style
-of the backtest report (``evaluation.report``)."""
+``plans.csv``, ``unscored_plans.csv``, and ``retraining.csv`` when given), written together
+atomically, in the style of the backtest report (``evaluation.report``)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from matplotlib.figure import Figure
 from hotspots.atomic import atomic_path
 from hotspots.errors import ConfigError
 from hotspots.feedback.effectiveness import SERVED, Realised
-from hotspots.feedback.realised_io import DEFINITIONS
+from hotspots.feedback.realised_io import DEFINITIONS, plans_evaluated
 
-TABLES = ("periods", "dosage", "cells", "flags", "pending", "plans")
+TABLES = ("periods", "dosage", "cells", "flags", "pending", "plans", "unscored_plans")
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
@@ -73,7 +73,9 @@ def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | No
         plans = realised.plans.loc[realised.plans["model"] == name]
         if len(plans):
             parts += [
-                f"<h2>{_esc(name)}: the served patrol plan and the baselines' plans</h2>",
+                f"<h2>{_esc(name)}: the served patrol plans and the baselines' plans</h2>",
+                "<p>The plans evaluated:</p>",
+                _table(pd.DataFrame(plans_evaluated(plans))),
                 _table(_plans_wide(plans)),
             ]
         dose = (
@@ -87,6 +89,8 @@ def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | No
             ]
     if len(realised.pending):
         parts += ["<h2>Not scored yet</h2>", _table(realised.pending)]
+    if len(realised.unscored_plans):
+        parts += ["<h2>Served plans not scored</h2>", _table(realised.unscored_plans)]
     if retraining is not None:
         parts += ["<h2>Retraining (champion against challenger)</h2>", _retraining(retraining)]
     parts.append(f'<p class="note">{_esc(DEFINITIONS)}</p>')
@@ -111,16 +115,23 @@ def _wide(periods: pd.DataFrame, cutoff: str) -> pd.DataFrame:
 
 
 def _plans_wide(plans: pd.DataFrame) -> pd.DataFrame:
-    """Plan PAI per period (rows) and source (columns), with the served plan's areas, km2,
-    hit rate and capture ratio (plan events over the top cells' of the same km2)."""
-    wide = plans.pivot_table(index="as_of", columns="source", values="plan_pai", aggfunc="first")
+    """Plan PAI per served plan (rows: period, stored or rebuilt, ETag) and source
+    (columns), with the served plan's areas, km2, hit rate and capture ratio (plan events
+    over the top cells' of the same km2)."""
+    keyed = plans.assign(
+        as_of=[pd.Timestamp(t).strftime("%Y-%m-%d") for t in plans["as_of"]],
+        etag=[str(e).strip('"')[:12] if isinstance(e, str) else "" for e in plans["etag"]],
+    )
+    index = ["as_of", "plan", "etag"]
+    wide = keyed.pivot_table(index=index, columns="source", values="plan_pai", aggfunc="first")
     order = [SERVED, *sorted(c for c in wide.columns if c != SERVED)]
     wide = wide[[c for c in order if c in wide.columns]].round(2)
     wide.columns = [f"PAI {c}" for c in wide.columns]
-    mine = plans.loc[plans["source"] == SERVED].set_index("as_of")
+    mine = keyed.loc[keyed["source"] == SERVED].set_index(index)
     top = mine["top_hits"].astype(float)
     front = pd.DataFrame(
         {
+            "stop": mine["stop"],
             "events": mine["n_events"],
             "areas": mine["areas"],
             "km2": mine["area_km2"].astype(float).round(2),
@@ -128,9 +139,7 @@ def _plans_wide(plans: pd.DataFrame) -> pd.DataFrame:
             "capture": (mine["plan_hits"].astype(float) / top.where(top > 0)).round(2),
         }
     )
-    out = front.join(wide, how="outer")
-    out.index = [pd.Timestamp(t).strftime("%Y-%m-%d") for t in out.index]
-    return out.reset_index(names="as_of")
+    return front.join(wide, how="outer").reset_index()
 
 
 def pai_png(periods: pd.DataFrame, cutoff: str) -> bytes:

@@ -3,7 +3,7 @@ routes answer with bytes they build themselves; the schema tests check each answ
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -63,11 +63,44 @@ class PlanFigures(Strict):
     top_pai: float | None
 
 
-class PlanFiguresBySource(Strict):
-    """The served plan (grown again at the default budget) beside each baseline's."""
+class PlanParams(Strict):
+    """The parameters a plan was made with (as ``/v1/plans/latest`` takes them)."""
 
+    areas: int = Field(description="The budget's number of areas.")
+    max_area_km2: float | None
+    total_km2: float | None
+    stop: str = Field(description="The stop rule: `cap` or `top-cells`.")
+
+
+class PlanFiguresBySource(PlanParams):
+    """One served plan beside each baseline's plan grown with the same parameters."""
+
+    plan: Literal["stored", "rebuilt"] = Field(
+        description="`stored`: the plan as the service recorded it when it served it; "
+        "`rebuilt`: no plan was recorded for the period (an older deployment), so the plan "
+        "is grown again from the served forecast at the default budget."
+    )
+    etag: str | None = Field(description="The stored plan's ETag (JSON); null when rebuilt.")
     served: PlanFigures | None
     baselines: dict[str, PlanFigures]
+
+
+class PlansEvaluated(PlanParams):
+    """How many served plans of one kind and parameters a model's figures score."""
+
+    plan: Literal["stored", "rebuilt"]
+    plans: int
+    periods: int
+
+
+class PlanNotScored(Strict):
+    """A recorded served plan that is not scored, and why."""
+
+    etag: str
+    period_start: str
+    types: list[str]
+    horizon: int
+    why: str
 
 
 class RealisedPeriod(Strict):
@@ -78,8 +111,10 @@ class RealisedPeriod(Strict):
     version: str
     cutoffs: dict[str, CutoffFigures] = Field(description="By cutoff label, e.g. '1%'.")
     dosage: Dosage | None = Field(description="Null when no patrol was logged.")
-    plans: PlanFiguresBySource | None = Field(
-        None, description="Null when no plan could be grown (e.g. cells over the area limit)."
+    plans: list[PlanFiguresBySource] = Field(
+        default_factory=list,
+        description="Each plan served for the period (empty when none could be scored, e.g. "
+        "cells over the area limit).",
     )
 
 
@@ -109,6 +144,9 @@ class RealisedModel(Strict):
 
     name: str
     flag: Flag | None
+    plans_evaluated: list[PlansEvaluated] = Field(
+        description="The served plans scored, by kind and parameters, with their counts."
+    )
     periods: list[RealisedPeriod]
     pending: list[Pending]
 
@@ -121,4 +159,8 @@ class Effectiveness(Strict):
     category: str | None
     k_periods: int
     models: list[RealisedModel]
+    plans_not_scored: list[PlanNotScored] = Field(
+        description="Recorded served plans not scored (several crime types, a later period, "
+        "or a period not scored yet), and why."
+    )
     definitions: str

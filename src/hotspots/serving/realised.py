@@ -1,7 +1,8 @@
 """Realised effectiveness from the service's own records, for ``GET /v1/effectiveness``, the
 ``/readyz`` flag, the Prometheus gauges and ``hotspots report effectiveness`` alike.
 
-What was served comes from the published snapshots (``feedback.served`` says why); the
+What was served comes from the published snapshots (``feedback.served`` says why) and the
+recorded served plans (``publishing.plan_store``; none recorded: plans grown again); the
 events from the configured export plus every batch posted to ``/v1/events`` (as a republish
 reads them, with each model's reading settings); the patrols from ``POST /v1/patrols`` and
 ``hotspots patrols import``; each model's frequency, target, baselines and cutoffs from its
@@ -18,12 +19,14 @@ import logging
 import threading
 import weakref
 from collections.abc import Hashable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
 from hotspots.feedback.effectiveness import Realised, realised_effectiveness
 from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
+from hotspots.feedback.plans_realised import records_to_plans, unscored_plans
 from hotspots.feedback.realised_io import combine
 from hotspots.feedback.served import snapshots_to_served
 from hotspots.grid.regions import PlanBudget
@@ -31,6 +34,7 @@ from hotspots.ingest.event_store import EventStore
 from hotspots.ingest.schema import empty_events
 from hotspots.jobs.event_cache import EventCache
 from hotspots.jobs.spec import BASELINES
+from hotspots.publishing.plan_store import PLANS_DIR, PlanStore
 from hotspots.publishing.snapshot_store import SnapshotStore
 from hotspots.registry import Registry
 from hotspots.serving.generations import GenerationCache
@@ -66,6 +70,7 @@ def realised_from_records(
     category: str | None = None,
     events: EventStore | None = None,
     patrols: PatrolStore | None = None,
+    plans: PlanStore | None = None,
 ) -> Realised:
     """The realised figures of ``models`` (default: every model with published snapshots,
     at its current version in the registry); a model that cannot be scored is logged and
@@ -73,6 +78,7 @@ def realised_from_records(
     snapshots = SnapshotStore(settings.state_dir / "snapshots")
     events = events or EventStore(settings.state_dir / "events")
     patrols = patrols or PatrolStore(settings.state_dir / PATROLS_DIR)
+    served_plans = records_to_plans((plans or PlanStore(settings.state_dir / PLANS_DIR)).read())
     if models is None:
         models = current_models(settings, snapshots)
     cache = EventCache(settings.events_path, events)
@@ -94,13 +100,18 @@ def realised_from_records(
                     k_periods=settings.effectiveness_k_periods,
                     category=category,
                     plan_budget=PlanBudget(settings.plan_areas, settings.plan_max_area_km2),
+                    served_plans=served_plans,
                 )
             )
         except (HotspotsError, OSError, ValueError) as err:
             logger.error("model %r: realised effectiveness not computed: %s", name, err)
     if not parts:
-        return realised_effectiveness([], empty_events(), freq="W", baselines=())
-    return combine(parts)
+        return realised_effectiveness(
+            [], empty_events(), freq="W", baselines=(), served_plans=served_plans
+        )
+    joined = combine(parts)
+    # each part judged the other models' plans unscored: judge them once over all
+    return replace(joined, unscored_plans=unscored_plans(served_plans, joined.plans, models))
 
 
 def current_models(settings: Settings, snapshots: SnapshotStore) -> dict[str, ModelInfo]:
@@ -126,16 +137,18 @@ class RealisedCache:
         self.state = state
         self._events = GenerationCache(state.events.folder, state.events.generation)
         self._patrols = GenerationCache(state.patrols.folder, state.patrols.generation)
+        self._plans = GenerationCache(state.served_plans.folder, state.served_plans.generation)
         self._lock = threading.Lock()
         self._results: dict[str | None, tuple[Hashable, Realised]] = {}
         self._running: threading.Thread | None = None
 
     def key(self) -> Hashable:
-        """What the figures depend on: the posted events, what is served, the patrols (the
-        two folders listed again only when they changed: the probe and the scrape ask)."""
+        """What the figures depend on: the posted events, what is served, the patrols, the
+        recorded plans (the folders listed again only when they changed: the probe and the
+        scrape ask)."""
         state = self.state
         served = tuple((n, s.version, s.snapshot.etag) for n, s in sorted(state.served.items()))
-        return (self._events(), served, self._patrols())
+        return (self._events(), served, self._patrols(), self._plans())
 
     def get(self, category: str | None = None) -> Realised:
         """The figures as of now (computed here when stale; one computation at a time)."""
@@ -152,6 +165,7 @@ class RealisedCache:
                 category=category,
                 events=state.events,
                 patrols=state.patrols,
+                plans=state.served_plans,
             )
             if category is not None and len(self._results) > 16:  # categories asked for
                 self._results = {None: self._results[None]} if None in self._results else {}
