@@ -393,3 +393,28 @@ def test_every_plan_served_is_recorded_once_not_per_request(two_types: Env, tmp_
     # a restart publishes the same default plan: still one record of it
     with TestClient(create_app(settings_of(root, plan_max_area_km2=3.0))):
         assert len(PlanStore(root / "state" / "plans").read()) == 2
+
+
+def test_a_plan_whose_record_fails_is_served_and_recorded_at_the_next_request(
+    client: TestClient, two_types: Env
+) -> None:
+    book = client.app.state.service.plans  # type: ignore[attr-defined]
+    recorder = book.record
+    tried: list[str] = []
+
+    def full_disk(record: dict[str, Any]) -> None:
+        tried.append(record["etag"])
+        raise OSError(28, "No space left on device")
+
+    book.record = full_disk
+    try:
+        got = client.get(f"{PATH}?areas=5&max_area_km2=1", headers=auth(two_types.read))
+    finally:
+        book.record = recorder
+    assert got.status_code == 200 and tried == [got.headers["etag"]]
+    query = book.query(areas=5, max_area_km2=1.0)
+    assert book.cached(query) is None  # not kept: the next request builds and records it
+    again = client.get(f"{PATH}?areas=5&max_area_km2=1", headers=auth(two_types.read))
+    assert again.content == got.content and book.cached(query) is not None
+    stored = client.app.state.service.served_plans.read()  # type: ignore[attr-defined]
+    assert got.headers["etag"] in {r["etag"] for r in stored}
