@@ -210,6 +210,16 @@ def test_the_k_period_flag_on_the_synthetic_city(year_city_events: pd.DataFrame)
     assert (served_pai.loc[served_pai["model"] == "good", "pei"] == 1.0).all()
 
 
+def served_with_counts() -> ServedForecast:
+    """Week 3 served with expected counts C 3, A 2, B 1, D 0.5 (the rest 0)."""
+    ranked = served_ranking([C, A, B, D])
+    expected = np.zeros(ranked.size)
+    expected[:4] = [3.0, 2.0, 1.0, 0.5]
+    return ServedForecast(
+        "burglary", "v1", WEEK3, WEEK3 + pd.Timedelta(days=7), WEEK3, (CAT,), ranked, expected
+    )
+
+
 def test_the_served_plan_beside_each_baselines_plan() -> None:
     # one area of at most 0.8 km2 (one resolution-8 cell): the served plan grows on the
     # served expected counts (C 3, A 2, B 1, D 0.5) and takes C, which held 3 of week 3's 5
@@ -218,12 +228,7 @@ def test_the_served_plan_beside_each_baselines_plan() -> None:
     from hotspots.grid.regions import PlanBudget
 
     events = events_at(HAND_EVENTS)
-    ranked = served_ranking([C, A, B, D])
-    expected = np.zeros(ranked.size)
-    expected[:4] = [3.0, 2.0, 1.0, 0.5]
-    one = ServedForecast(
-        "burglary", "v1", WEEK3, WEEK3 + pd.Timedelta(days=7), WEEK3, (CAT,), ranked, expected
-    )
+    one = served_with_counts()
     result = realised_effectiveness(
         [one], events, freq="W", baselines=("last_period",), coverages=(0.1,),
         plan_budget=PlanBudget(1, 0.8),
@@ -239,7 +244,7 @@ def test_the_served_plan_beside_each_baselines_plan() -> None:
     assert got["area_share"] == pytest.approx(share)
     assert plans.loc["last_period", "plan_hits"] == 0
     # a forecast served without its expected counts: the rankings are scored, no plan
-    bare = served(WEEK3, ranked)
+    bare = served(WEEK3, one.ranked)
     without = realised_effectiveness(
         [bare], events, freq="W", baselines=("last_period",), coverages=(0.1,),
         plan_budget=PlanBudget(1, 0.8),
@@ -281,12 +286,7 @@ def test_the_plan_served_is_scored_as_recorded_not_grown_again() -> None:
     from hotspots.grid.regions import PlanBudget
 
     events = events_at(HAND_EVENTS)
-    ranked = served_ranking([C, A, B, D])
-    expected = np.zeros(ranked.size)
-    expected[:4] = [3.0, 2.0, 1.0, 0.5]
-    one = ServedForecast(
-        "burglary", "v1", WEEK3, WEEK3 + pd.Timedelta(days=7), WEEK3, (CAT,), ranked, expected
-    )
+    one = served_with_counts()
     plan = stored_plan([A], stop="top-cells")
     result = realised_effectiveness(
         [one], events, freq="W", baselines=("last_period",), coverages=(0.1,),
@@ -332,12 +332,7 @@ def test_two_plans_served_in_one_week_are_both_scored() -> None:
     from hotspots.feedback.realised_io import realised_to_dict
 
     events = events_at(HAND_EVENTS)
-    ranked = served_ranking([C, A, B, D])
-    expected = np.zeros(ranked.size)
-    expected[:4] = [3.0, 2.0, 1.0, 0.5]
-    one = ServedForecast(
-        "burglary", "v1", WEEK3, WEEK3 + pd.Timedelta(days=7), WEEK3, (CAT,), ranked, expected
-    )
+    one = served_with_counts()
     plans = [stored_plan([A], tag="a"), stored_plan([C], tag="e")]
     result = realised_effectiveness(
         [one], events, freq="W", baselines=("last_period",), coverages=(0.1,),

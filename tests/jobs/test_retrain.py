@@ -76,13 +76,7 @@ def test_the_manifest_says_how_many_folds_the_retrain_ran_not_the_specs(
 ) -> None:
     # the champion saw all but the last two weeks: the retrain can compare on two folds only,
     # fewer than the spec's backtest.folds = 4, and the manifest must say two
-    env = make_env(
-        tmp_path,
-        year_city_events,
-        kind="last_period",
-        baselines=("historical_mean",),
-        champion_until="2023-12-18",
-    )
+    env = make_env(tmp_path, year_city_events, champion_until="2023-12-18")
     assert env.spec.backtest.folds == 4
     outcome = retrain(env.spec, env.registry, env.posted)
     manifest = env.registry.manifest(NAME, outcome.version or "")
