@@ -301,15 +301,18 @@ def test_stop_top_cells_is_its_own_plan_with_its_own_etag(
     assert again.status_code == 304
 
 
-@pytest.mark.parametrize("stop", [None, "cap", "top-cells"])
+@pytest.mark.parametrize(
+    ("stop", "fmt"),
+    [(None, "geojson"), ("cap", "geojson"), ("top-cells", "geojson"), ("top-cells", "json")],
+)
 def test_an_analyst_gets_the_same_plan_from_hotspots_plan(
-    client: TestClient, two_types: Env, run_cli: Any, tmp_path: Path, stop: str | None
+    client: TestClient, two_types: Env, run_cli: Any, tmp_path: Path, stop: str | None, fmt: str
 ) -> None:
     """`hotspots plan` for the served models and as_of writes the bytes the API serves,
     for the same parameters (the stop rule too, or neither giving it)."""
     state = client.app.state.service  # type: ignore[attr-defined]
     as_of = str(state.served["burglary"].snapshot.as_of.date())
-    out = tmp_path / "plan.geojson"
+    out = tmp_path / f"plan.{fmt}"
     result = run_cli(
         "plan", "--model", "burglary", "--model", "other", "--models-dir",
         two_types.root / "models", "--events", two_types.root / "events.parquet",
@@ -319,7 +322,7 @@ def test_an_analyst_gets_the_same_plan_from_hotspots_plan(
     assert result.code == 0, result.out + result.err
     asked = "" if stop is None else f"&stop={stop}"
     served = client.get(
-        f"{PATH}?areas=4&max_area_km2=2&format=geojson{asked}",
+        f"{PATH}?areas=4&max_area_km2=2&format={fmt}{asked}",
         headers={**auth(two_types.read), "Accept-Encoding": "identity"},
     )
     assert served.status_code == 200
