@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import h3
 import numpy as np
 import pandas as pd
@@ -324,7 +326,7 @@ def test_the_plan_served_is_scored_as_recorded_not_grown_again() -> None:
     assert (mixed.plans["plan"] == "rebuilt").all()
     why = mixed.unscored_plans.set_index("etag")["why"]
     assert why[other.etag] == "its period is not scored (see pending)"
-    assert why[several.etag] == "it combines 2 crime types: only plans of one are scored"
+    assert why[several.etag] == "no served forecast of 'robbery' is scored"
     assert why[later.etag] == "it plans 2 periods ahead: only plans of the next are scored"
 
 
@@ -350,3 +352,42 @@ def test_two_plans_served_in_one_week_are_both_scored() -> None:
         (plans[0].etag, 1), (plans[1].etag, 3)
     ]  # fmt: skip
     assert all(set(p["baselines"]) == {"last_period"} for p in week["plans"])
+
+
+def test_a_plan_of_two_crime_types_is_scored_on_both_and_beside_the_baselines() -> None:
+    # robbery: week 2 one at C, week 3 two at A; served robbery forecast A 1. The plan of one
+    # cell weighs robbery 2: served scores C 3, A 2 + 2, B 1, D 0.5, and the plan served took
+    # A, which held 1 burglary and 2 robberies of week 3's 7 events. last_period weighed
+    # alike: B 2, C 1 + 2 -> C, which held 3.
+    from hotspots.feedback.plans_combined import ModelFolds, realised_combined_plans
+    from hotspots.grid import cells_area_km2
+
+    robbery = events_at([(C, "2024-01-10 11:00"), (A, "2024-01-16 11:00"),
+                         (A, "2024-01-18 11:00")])  # fmt: skip
+    robbery["category"] = pd.Series(["Robbery"] * 3, dtype="string")
+    events = pd.concat([events_at(HAND_EVENTS), robbery], ignore_index=True)
+    ranked = served_ranking([A, B, C, D])
+    expected = np.zeros(ranked.size)
+    expected[0] = 1.0
+    other = ServedForecast(
+        "robbery", "v3", WEEK3, WEEK3 + pd.Timedelta(days=7), WEEK3, ("Robbery",), ranked, expected
+    )
+    plan = stored_plan([A], types=("burglary", "robbery"), tag="f")
+    plan = dataclasses.replace(plan, weights={"robbery": 2.0})
+    folds: dict[str, ModelFolds] = {}
+    result = realised_effectiveness(
+        [served_with_counts(), other], events, freq="W", baselines=("last_period",),
+        coverages=(0.1,), served_plans=[plan], folds=folds,
+    )  # fmt: skip
+    assert set(folds) == {"burglary", "robbery"}
+    assert result.plans.empty  # no plan of one type was recorded, none grown again
+    rows = realised_combined_plans([plan], folds, SERVED).set_index("source")
+    assert set(rows.index) == {SERVED, "last_period"}
+    assert (rows["model"] == "burglary+robbery").all() and (rows["etag"] == plan.etag).all()
+    got = rows.loc[SERVED]
+    assert (got["plan_hits"], got["n_events"], got["areas"]) == (3, 7, 1)
+    km2 = cells_area_km2(STUDY)
+    share = km2[np.searchsorted(STUDY, A)] / km2.sum()
+    assert got["plan_pai"] == pytest.approx((3 / 7) / share)
+    assert got["top_hits"] == pytest.approx(3.0)  # the top cell of the weighted forecast: A
+    assert rows.loc["last_period", "plan_hits"] == 3  # C

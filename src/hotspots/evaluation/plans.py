@@ -43,21 +43,34 @@ def score_plans(
     cells = result.last_fold.cells
     km2 = cells_area_km2(cells)
     check_budget(budget, km2, result.resolution)
-    total_km2 = float(km2.sum())
     rows = []
     for name, expected in result.forecasts.items():
         for i, fold in enumerate(result.folds):
             score, actual = expected[i], result.actual[i].astype(np.float64)
             members = grow_areas(cells, score, km2, budget, seed, stop)
             plan = np.concatenate(members) if members else np.zeros(0, np.int64)
-            area = float(km2[plan].sum())
-            top = (top_cells_sum_at_area(actual, score, km2, area),
-                   top_cells_sum_at_area(score, score, km2, area))  # fmt: skip
-            rows.append(plan_row(name, fold.as_of, len(members), area / total_km2, area,
-                             actual, score, plan, top))  # fmt: skip
+            rows.append(score_areas(name, fold.as_of, len(members), plan, km2, actual, score))
     frame = pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
     how = {**budget.as_dict(), "seed": seed, "stop": stop}
     return replace(result, plans=frame, plan_budget=how)
+
+
+def score_areas(
+    name: str,
+    as_of: pd.Timestamp,
+    n_areas: int,
+    plan: IntArray,
+    km2: FloatArray,
+    actual: FloatArray,
+    score: FloatArray,
+) -> dict[str, object]:
+    """One plan's row: the cells at positions ``plan`` (``n_areas`` areas) scored on
+    ``actual``, beside the top cells of ``score`` covering the same km2."""
+    area = float(km2[plan].sum())
+    top = (top_cells_sum_at_area(actual, score, km2, area),
+           top_cells_sum_at_area(score, score, km2, area))  # fmt: skip
+    share = area / float(km2.sum())
+    return plan_row(name, as_of, n_areas, share, area, actual, score, plan, top)
 
 
 def plan_row(

@@ -33,6 +33,7 @@ import pandas as pd
 from hotspots.evaluation import BacktestResult, Cutoff, Fold, backtest
 from hotspots.features import Panel, events_to_panel
 from hotspots.feedback.dosage import patrols_to_dosage
+from hotspots.feedback.plans_combined import ModelFolds
 from hotspots.feedback.plans_realised import (
     ServedPlan,
     empty_plans,
@@ -94,10 +95,14 @@ def realised_effectiveness(
     category: str | None = None,
     plan_budget: PlanBudget | None = None,
     served_plans: Sequence[ServedPlan] = (),
+    folds: dict[str, ModelFolds] | None = None,
 ) -> Realised:
     """Score every served forecast whose period has passed, and its plans: those recorded
-    in ``served_plans``, else (with ``plan_budget``) one grown again at that budget; see
-    the module docstring."""
+    in ``served_plans`` (of one crime type; several: ``plans_combined``, given ``folds``),
+    else (with ``plan_budget``) one grown again at that budget; see the module docstring.
+
+    ``folds``: when given, each scored model's periods are added to it (by name), for the
+    plans that combine several models' types (``realised_combined_plans``)."""
     cutoff = Cutoff.coverage(coverages[0]).label
     parts: dict[str, list[pd.DataFrame]] = {
         k: [] for k in ("periods", "dosage", "cells", "pending", "plans")
@@ -112,6 +117,8 @@ def realised_effectiveness(
         parts["pending"].append(scored.pending)
         if scored.panel is not None and not scored.periods.empty:
             flags.append(model_flag(scored.periods, cutoff, k_periods) | {"model": name})
+            if folds is not None and scored.result is not None:
+                folds[name] = ModelFolds(scored.result, scored.due)
             if (plan_budget is not None or served_plans) and scored.result is not None:
                 plans = realised_plans(
                     name, scored.result, scored.due, plan_budget, SERVED, served_plans

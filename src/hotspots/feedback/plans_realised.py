@@ -10,8 +10,9 @@ the top cells of the same km2 (the capture ratio).
 
 A served period with no recorded plan (a deployment from before plans were recorded) falls
 back to a plan grown again from the served forecast (its expected counts as published) at
-the service's default budget, labelled ``rebuilt``. Recorded plans that combine several crime
-types, or plan a later period, are listed as not scored (``unscored_plans``) with why.
+the service's default budget, labelled ``rebuilt``. Plans of several crime types are scored by
+``plans_combined``; recorded plans for a later period, or whose period is not scored, are
+listed as not scored (``unscored_plans``) with why.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ import pandas as pd
 
 from hotspots.errors import ConfigError
 from hotspots.evaluation import BacktestResult, score_plans
-from hotspots.evaluation.plans import PLAN_COLUMNS, plan_row
+from hotspots.evaluation.plans import PLAN_COLUMNS, score_areas
 from hotspots.feedback.served import ServedForecast
 from hotspots.grid import cells_area_km2, strings_to_cells
-from hotspots.grid.regions import PlanBudget, top_cells_sum_at_area
+from hotspots.grid.regions import PlanBudget
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class ServedPlan:
     stop: str
     cells: npt.NDArray[np.uint64]
     n_areas: int
+    weights: Mapping[str, float]
+    """Severity weight per type other than 1."""
 
     @classmethod
     def of(cls, record: Mapping[str, Any]) -> ServedPlan:
@@ -75,6 +78,7 @@ class ServedPlan:
             stop=str(params.get("stop", "cap")),
             cells=np.sort(strings_to_cells(cells)),
             n_areas=len(record["areas"]),
+            weights={str(k): float(v) for k, v in (params.get("weights") or {}).items()},
         )
 
 
@@ -152,7 +156,7 @@ def _rebuilt_rows(
     except ConfigError as err:  # e.g. cells larger than the area limit: the rankings stand
         logger.warning("model %r: served plans not scored: %s", name, err)
         return empty_plans()
-    return _labelled(name, scored.plans, REBUILT, None, budget, "cap")
+    return labelled(name, scored.plans, REBUILT, None, budget, "cap")
 
 
 def _stored_rows(
@@ -174,13 +178,9 @@ def _stored_rows(
             "model %r: served plan %s has %d cells outside the model's study area (not scored)",
             name, plan.etag, int((~inside).sum()),
         )  # fmt: skip
-    members = pos[inside]
-    area = float(km2[members].sum())
     actual = result.actual[i].astype(np.float64)
-    top = (top_cells_sum_at_area(actual, served, km2, area),
-           top_cells_sum_at_area(served, served, km2, area))  # fmt: skip
-    row = plan_row(served_label, result.folds[i].as_of, plan.n_areas, area / float(km2.sum()),
-                   area, actual, served, members, top)  # fmt: skip
+    row = score_areas(served_label, result.folds[i].as_of, plan.n_areas, pos[inside], km2,
+                      actual, served)  # fmt: skip
     frames = [pd.DataFrame([row], columns=list(PLAN_COLUMNS))]
     baselines = {k: v for k, v in result.forecasts.items() if k != served_label}
     try:
@@ -189,10 +189,10 @@ def _stored_rows(
     except ConfigError as err:
         logger.warning("model %r: baselines' plans for %s not grown: %s", name, plan.etag, err)
     scored = pd.concat(frames, ignore_index=True)
-    return _labelled(name, scored, STORED, plan.etag, plan.budget, plan.stop)
+    return labelled(name, scored, STORED, plan.etag, plan.budget, plan.stop)
 
 
-def _labelled(
+def labelled(
     name: str,
     plans: pd.DataFrame,
     kind: str,
@@ -200,6 +200,7 @@ def _labelled(
     budget: PlanBudget,
     stop: str,
 ) -> pd.DataFrame:
+    """``plans`` (``PLAN_COLUMNS``) as rows of the realised plans table of ``name``."""
     out = plans.rename(columns={"model": "source"})
     out.insert(0, "model", name)
     for column, value in zip(
@@ -221,12 +222,13 @@ def unscored_plans(
     for plan in stored:
         if plan.etag in done:
             continue
-        if len(plan.types) > 1:
-            why = f"it combines {len(plan.types)} crime types: only plans of one are scored"
-        elif plan.horizon != 1:
+        missing = [t for t in plan.types if t not in served]
+        if plan.horizon != 1:
             why = f"it plans {plan.horizon} periods ahead: only plans of the next are scored"
-        elif plan.types[0] not in served:
-            why = f"no served forecast of {plan.types[0]!r} is scored"
+        elif missing:
+            why = f"no served forecast of {missing[0]!r} is scored"
+        elif len(plan.types) > 1:
+            why = "its period is not scored for each of its crime types (see pending)"
         else:
             why = "its period is not scored (see pending)"
         rows.append(

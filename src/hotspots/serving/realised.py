@@ -22,10 +22,13 @@ from collections.abc import Hashable, Mapping
 from dataclasses import replace
 from typing import Any
 
+import pandas as pd
+
 from hotspots.config import Settings
 from hotspots.errors import HotspotsError
-from hotspots.feedback.effectiveness import Realised, realised_effectiveness
+from hotspots.feedback.effectiveness import SERVED, Realised, realised_effectiveness
 from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
+from hotspots.feedback.plans_combined import ModelFolds, realised_combined_plans
 from hotspots.feedback.plans_realised import records_to_plans, unscored_plans
 from hotspots.feedback.realised_io import combine
 from hotspots.feedback.served import snapshots_to_served
@@ -84,6 +87,7 @@ def realised_from_records(
     cache = EventCache(settings.events_path, events)
     logged = patrols.read()
     parts = []
+    folds: dict[str, ModelFolds] = {}
     for name, (manifest, freq) in sorted(models.items()):
         try:
             served = snapshots_to_served(snapshots, name)
@@ -101,6 +105,7 @@ def realised_from_records(
                     category=category,
                     plan_budget=PlanBudget(settings.plan_areas, settings.plan_max_area_km2),
                     served_plans=served_plans,
+                    folds=folds,
                 )
             )
         except (HotspotsError, OSError, ValueError) as err:
@@ -110,6 +115,9 @@ def realised_from_records(
             [], empty_events(), freq="W", baselines=(), served_plans=served_plans
         )
     joined = combine(parts)
+    combined = realised_combined_plans(served_plans, folds, SERVED)
+    if len(combined):
+        joined = replace(joined, plans=pd.concat([joined.plans, combined], ignore_index=True))
     # each part judged the other models' plans unscored: judge them once over all
     return replace(joined, unscored_plans=unscored_plans(served_plans, joined.plans, models))
 

@@ -1,0 +1,114 @@
+"""Served plans of several crime types, scored once their period has passed.
+
+A service serving one model per crime type plans for them together (its default plan
+weighs every served type). Such a recorded plan is scored on the target events of all its
+types, on the union of their models' cells: its own cells, beside the top cells of the same
+km2 on the served forecasts weighted as the plan weighed them, and each baseline (one every
+type's model scored) grown from that baseline's forecasts of every type, weighted alike,
+with the plan's budget and stop rule. Each type's forecasts and events come from its own
+model's scoring (``ModelFolds``, filled by ``realised_effectiveness``), so the figures are
+those the one-type plans get, summed over the types (an event counted by two types' targets
+counts twice, as the plan's expected counts did).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from hotspots.errors import ConfigError
+from hotspots.evaluation import BacktestResult
+from hotspots.evaluation.plans import PLAN_COLUMNS, score_areas
+from hotspots.feedback.plans_realised import STORED, ServedPlan, empty_plans, expected_on, labelled
+from hotspots.feedback.served import ServedForecast
+from hotspots.grid import cells_area_km2
+from hotspots.grid.regions import check_budget, grow_areas
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class ModelFolds:
+    """One model's scored periods: its backtest over them (baselines, and the served
+    ranking as a reference) and the served forecasts, in fold order."""
+
+    result: BacktestResult
+    due: tuple[ServedForecast, ...]
+
+
+def combined_name(types: Sequence[str]) -> str:
+    """The ``model`` of a plan of several types in the plans table: ``a+b``."""
+    return "+".join(types)
+
+
+def realised_combined_plans(
+    plans: Sequence[ServedPlan], folds: Mapping[str, ModelFolds], served_label: str
+) -> pd.DataFrame:
+    """The recorded plans of several types for the next period whose period every type's
+    model scored, each beside the baselines' plans (see the module docstring)."""
+    frames = []
+    for plan in plans:
+        if len(plan.types) < 2 or plan.horizon != 1 or not set(plan.types) <= set(folds):
+            continue
+        at = {t: _position(folds[t], plan.period) for t in plan.types}
+        if any(i is None for i in at.values()):
+            continue
+        if any(folds[t].due[i].expected is None for t, i in at.items() if i is not None):
+            logger.warning("served plan %s: a forecast holds no expected counts", plan.etag)
+            continue
+        frames.append(_scored(plan, folds, {t: i for t, i in at.items() if i is not None},
+                              served_label))  # fmt: skip
+    if not frames:
+        return empty_plans()
+    return pd.concat(frames, ignore_index=True)
+
+
+def _position(folds: ModelFolds, period: pd.Timestamp) -> int | None:
+    found = [i for i, f in enumerate(folds.due) if f.as_of == period]
+    return found[0] if found else None
+
+
+def _scored(
+    plan: ServedPlan, folds: Mapping[str, ModelFolds], at: Mapping[str, int], served_label: str
+) -> pd.DataFrame:
+    """The plan's row and each common baseline's, on the union of the types' cells."""
+    cells = np.unique(np.concatenate([folds[t].result.last_fold.cells for t in plan.types]))
+    km2 = cells_area_km2(cells)
+    actual, served = np.zeros(cells.size), np.zeros(cells.size)
+    baselines: dict[str, list[FloatArray]] = {}
+    for t in plan.types:
+        result, i = folds[t].result, at[t]
+        own = result.last_fold.cells
+        pos = np.searchsorted(cells, own)
+        weight = plan.weights.get(t, 1.0)
+        actual[pos] += result.actual[i]
+        served[pos] += weight * expected_on(folds[t].due[i], own)
+        for name, forecast in result.forecasts.items():
+            if name != served_label:
+                spread = np.zeros(cells.size)
+                spread[pos] = weight * forecast[i]
+                baselines.setdefault(name, []).append(spread)
+    as_of = plan.period
+    pos = np.searchsorted(cells, plan.cells)
+    inside = (pos < cells.size) & (cells[np.minimum(pos, cells.size - 1)] == plan.cells)
+    rows = [score_areas(served_label, as_of, plan.n_areas, pos[inside], km2, actual, served)]
+    common = sorted(b for b, parts in baselines.items() if len(parts) == len(plan.types))
+    try:
+        check_budget(plan.budget, km2, folds[plan.types[0]].result.resolution)
+    except ConfigError as err:
+        logger.warning("served plan %s: baselines' plans not grown: %s", plan.etag, err)
+        common = []
+    for name in common:
+        score = np.sum(baselines[name], axis=0)
+        members = grow_areas(cells, score, km2, plan.budget, "area", plan.stop)
+        grown = np.concatenate(members) if members else np.zeros(0, np.int64)
+        rows.append(score_areas(name, as_of, len(members), grown, km2, actual, score))
+    frame = pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
+    return labelled(combined_name(plan.types), frame, STORED, plan.etag, plan.budget, plan.stop)
