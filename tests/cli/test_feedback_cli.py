@@ -39,27 +39,34 @@ def settings_of(root: Path) -> Settings:
     )
 
 
-@pytest.fixture(scope="module")
-def root(
-    tmp_path_factory: pytest.TempPathFactory, year_city_events: pd.DataFrame, year_panel: Panel
-) -> Path:
-    """A registry and a state that served as_of 2023-12-04, then as_of 2024-01-01 once the
-    rest of the year's events arrived."""
-    root = tmp_path_factory.mktemp("feedback_cli")
-    model = make_forecaster("historical_mean", target=(TARGET,)).fit(year_panel)
+def served_root(root: Path, events: pd.DataFrame, panel: Panel, targets: dict[str, str]) -> Path:
+    """A registry of one historical-mean model per ``targets`` (name -> category) and a
+    state that served as_of 2023-12-04, then as_of 2024-01-01 once the rest of the year's
+    events arrived."""
     spec = {
         "data": {"map": COLUMN_MAP, "timezone": TIMEZONE},
         "model": {"kind": "historical_mean", "baselines": ["last_period", "rolling_mean"]},
         "backtest": {"coverages": [0.01, 0.05], "select_coverage": 0.05},
     }
-    Registry(root / "models").publish(
-        "burglary", model, spec=spec, data={"timezone": TIMEZONE}, backtest={}
-    )
-    local = year_city_events["occurred_at"].dt.tz_localize(None)
-    for events in (year_city_events.loc[local < WEEK], year_city_events):
-        write_events(events.reset_index(drop=True), root / "events.parquet", {"timezone": TIMEZONE})
+    for name, target in targets.items():
+        model = make_forecaster("historical_mean", target=(target,)).fit(panel)
+        Registry(root / "models").publish(
+            name, model, spec=spec, data={"timezone": TIMEZONE}, backtest={}
+        )
+    local = events["occurred_at"].dt.tz_localize(None)
+    for some in (events.loc[local < WEEK], events):
+        write_events(some.reset_index(drop=True), root / "events.parquet", {"timezone": TIMEZONE})
         ServiceState(settings_of(root)).load_all()  # publishes as a starting service does
     return root
+
+
+@pytest.fixture(scope="module")
+def root(
+    tmp_path_factory: pytest.TempPathFactory, year_city_events: pd.DataFrame, year_panel: Panel
+) -> Path:
+    """One burglary model served for two weeks (``served_root``)."""
+    root = tmp_path_factory.mktemp("feedback_cli")
+    return served_root(root, year_city_events, year_panel, {"burglary": TARGET})
 
 
 def patrol_log(path: Path, cell: str, extra: str = "") -> Path:
@@ -167,3 +174,55 @@ def test_the_report_matches_the_api(
     assert "Served plans not scored" in html
     unscored = pd.read_csv(out / "unscored_plans.csv")
     assert unscored["etag"].tolist() == [later["etag"]]
+
+
+def test_the_default_plan_of_two_crime_types_is_scored_on_both(
+    run_cli: RunCli,
+    tmp_path_factory: pytest.TempPathFactory,
+    year_city_events: pd.DataFrame,
+    year_panel: Panel,
+) -> None:
+    other = next(c for c in year_panel.categories if c != TARGET)
+    root = served_root(tmp_path_factory.mktemp("two_types"), year_city_events, year_panel,
+                       {"burglary": TARGET, "other": other})  # fmt: skip
+    records = {r["period_start"]: r for r in PlanStore(root / "state" / "plans").read()}
+    stored = records["2023-12-04"]
+    assert stored["params"]["types"] == ["burglary", "other"]
+    out = root / "report"
+    state = ("--state-dir", root / "state", "--models-dir", root / "models")
+    res = run_cli(
+        "report", "effectiveness", "--out", out, *state, "--events", root / "events.parquet"
+    )
+    assert res.code == 0, res.err
+    plans = pd.read_csv(out / "plans.csv")
+    both = plans.loc[plans["model"] == "burglary+other"].set_index("source")
+    assert set(both.index) == {"served", "last_period", "rolling_mean"}
+    assert (both["etag"] == stored["etag"]).all() and (both["plan"] == "stored").all()
+    # its hits are the week's events of both types in the recorded cells
+    cells = {c for area in stored["areas"] for c in area["cells"]}
+    local = year_city_events["occurred_at"].dt.tz_localize(None)
+    week = year_city_events.loc[(local >= WEEK) & (local < WEEK + pd.Timedelta(days=7))]
+    week = week.loc[week["category"].isin([TARGET, other])]
+    points = zip(week["lat"], week["lng"], strict=True)
+    hits = sum(h3.latlng_to_cell(lat, lng, 8) in cells for lat, lng in points)
+    assert both.loc["served", "plan_hits"] == hits and both.loc["served", "n_events"] == len(week)
+    # each model alone had no plan of its own recorded: grown again, and labelled so
+    alone = plans.loc[plans["model"].isin(["burglary", "other"])]
+    assert len(alone) and (alone["plan"] == "rebuilt").all()
+    key = KeyStore(root / "state" / KEYS_FILE).create("r", ["forecasts:read"])[1]
+    with TestClient(create_app(settings_of(root))) as client:
+        body = client.get("/v1/effectiveness", headers={"Authorization": f"Bearer {key}"}).json()
+    [combined] = body["combined_plans"]
+    assert combined["types"] == ["burglary", "other"]
+    assert combined["plans_evaluated"] == [
+        {"plan": "stored", "areas": 6, "max_area_km2": 1.0, "total_km2": None, "stop": "cap",
+         "plans": 1, "periods": 1}
+    ]  # fmt: skip
+    [week_doc] = combined["periods"]
+    [plan] = week_doc["plans"]
+    assert week_doc["as_of"] == "2023-12-04" and plan["etag"] == stored["etag"]
+    assert plan["served"]["plan_hits"] == hits
+    assert set(plan["baselines"]) == {"last_period", "rolling_mean"}
+    assert body["models"][0]["plans_evaluated"][0]["plan"] == "rebuilt"
+    html = (out / "effectiveness.html").read_text(encoding="utf-8")
+    assert "burglary+other: the served plans of several crime types" in html

@@ -27,7 +27,9 @@ DEFINITIONS = (
     "next period; each baseline's plan is grown from its forecast with the same parameters. "
     "Where no plan was recorded (a deployment from before plans were recorded) the plan is "
     "grown again from the served forecast at the service's default budget, labelled "
-    "'rebuilt'. Hit rate and PAI of the areas, beside the top cells of the same km2."
+    "'rebuilt'. A plan of several crime types is scored on the events of all of them, beside "
+    "the top cells of the weighted served forecasts and each baseline's plan weighted alike "
+    "(combined_plans). Hit rate and PAI of the areas, beside the top cells of the same km2."
 )
 
 
@@ -80,8 +82,10 @@ def realised_to_dict(realised: Realised) -> dict[str, Any]:
         | set(realised.flags.get("model", []))
     )
     unscored = realised.unscored_plans
+    combined = sorted({str(m) for m in realised.plans.get("model", [])} - set(models))
     return {
         "models": [_model(realised, name) for name in models],
+        "combined_plans": [_combined(realised.plans, name) for name in combined],
         "plans_not_scored": [
             {
                 "etag": str(r["etag"]),
@@ -155,6 +159,19 @@ _PLAN_FIGURES = (
     "top_hits",
     "top_pai",
 )
+
+
+def _combined(plans: pd.DataFrame, name: str) -> dict[str, Any]:
+    """The plans of several crime types ``name`` (``a+b``) served, period by period."""
+    mine = plans.loc[plans["model"] == name]
+    return {
+        "types": name.split("+"),
+        "plans_evaluated": plans_evaluated(mine),
+        "periods": [
+            {"as_of": _date(as_of), "plans": _plans(rows)}
+            for as_of, rows in mine.groupby("as_of", sort=True)
+        ],
+    }
 
 
 def _plans(rows: pd.DataFrame) -> list[dict[str, Any]]:

@@ -87,6 +87,14 @@ def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | No
                 _img(dosage_png(dose), f"dosage of {name}"),
                 _table(dose.drop(columns=["model"])),
             ]
+    names = set(realised.periods.get("model", []))
+    for name in sorted({str(m) for m in realised.plans.get("model", [])} - names):
+        plans = realised.plans.loc[realised.plans["model"] == name]
+        parts += [
+            f"<h2>{_esc(name)}: the served plans of several crime types and the baselines'</h2>",
+            _table(pd.DataFrame(plans_evaluated(plans))),
+            _table(_plans_wide(plans)),
+        ]
     if len(realised.pending):
         parts += ["<h2>Not scored yet</h2>", _table(realised.pending)]
     if len(realised.unscored_plans):

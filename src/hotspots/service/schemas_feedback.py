@@ -93,6 +93,21 @@ class PlansEvaluated(PlanParams):
     periods: int
 
 
+class CombinedPlanPeriod(Strict):
+    """The plans of several crime types served for one period."""
+
+    as_of: str
+    plans: list[PlanFiguresBySource]
+
+
+class CombinedPlans(Strict):
+    """Served plans that combine several crime types (e.g. a service's default plan)."""
+
+    types: list[str]
+    plans_evaluated: list[PlansEvaluated]
+    periods: list[CombinedPlanPeriod]
+
+
 class PlanNotScored(Strict):
     """A recorded served plan that is not scored, and why."""
 
@@ -159,6 +174,9 @@ class Effectiveness(Strict):
     category: str | None
     k_periods: int
     models: list[RealisedModel]
+    combined_plans: list[CombinedPlans] = Field(
+        description="Served plans of several crime types, scored on all their events."
+    )
     plans_not_scored: list[PlanNotScored] = Field(
         description="Recorded served plans not scored (several crime types, a later period, "
         "or a period not scored yet), and why."
