@@ -361,6 +361,7 @@ def test_a_plan_of_two_crime_types_is_scored_on_both_and_beside_the_baselines() 
     # alike: B 2, C 1 + 2 -> C, which held 3.
     from hotspots.feedback.plans_combined import ModelFolds, realised_combined_plans
     from hotspots.grid import cells_area_km2
+    from hotspots.grid.regions import PlanBudget
 
     robbery = events_at([(C, "2024-01-10 11:00"), (A, "2024-01-16 11:00"),
                          (A, "2024-01-18 11:00")])  # fmt: skip
@@ -377,10 +378,11 @@ def test_a_plan_of_two_crime_types_is_scored_on_both_and_beside_the_baselines() 
     folds: dict[str, ModelFolds] = {}
     result = realised_effectiveness(
         [served_with_counts(), other], events, freq="W", baselines=("last_period",),
-        coverages=(0.1,), served_plans=[plan], folds=folds,
+        coverages=(0.1,), served_plans=[plan], folds=folds, plan_budget=PlanBudget(1, 0.8),
     )  # fmt: skip
     assert set(folds) == {"burglary", "robbery"}
-    assert result.plans.empty  # no plan of one type was recorded, none grown again
+    # the week's plan served was the combined one: no plan of one type is grown again
+    assert result.plans.empty
     rows = realised_combined_plans([plan], folds, SERVED).set_index("source")
     assert set(rows.index) == {SERVED, "last_period"}
     assert (rows["model"] == "burglary+robbery").all() and (rows["etag"] == plan.etag).all()

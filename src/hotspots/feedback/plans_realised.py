@@ -8,11 +8,11 @@ cells; each baseline's plan is grown from the baseline's forecast with the same 
 as the backtest scores plans (``evaluation.plans``): hit rate and PAI of the areas, beside
 the top cells of the same km2 (the capture ratio).
 
-A served period with no recorded plan (a deployment from before plans were recorded) falls
-back to a plan grown again from the served forecast (its expected counts as published) at
-the service's default budget, labelled ``rebuilt``. Plans of several crime types are scored by
-``plans_combined``; recorded plans for a later period, or whose period is not scored, are
-listed as not scored (``unscored_plans``) with why.
+A served period with no plan recorded for its type, alone or with others (a deployment from
+before plans were recorded), falls back to a plan grown again from the served forecast (its
+expected counts as published) at the service's default budget, labelled ``rebuilt``. Plans
+of several crime types are scored by ``plans_combined``; recorded plans for a later period,
+or whose period is not scored, are listed as not scored (``unscored_plans``) with why.
 """
 
 from __future__ import annotations
@@ -111,13 +111,14 @@ def realised_plans(
         return empty_plans()
     cells = result.last_fold.cells
     served = np.stack([expected_on(f, cells) for f in due])
-    mine = [p for p in stored if p.types == (name,) and p.horizon == 1]
+    mine = [p for p in stored if name in p.types and p.horizon == 1]
     frames = []
     rebuild = []
     for i, forecast in enumerate(due):
-        plans = [p for p in mine if p.period == forecast.as_of]
-        if not plans:
+        served_then = [p for p in mine if p.period == forecast.as_of]
+        if not served_then:  # nothing recorded (an older deployment): grow it again
             rebuild.append(i)
+        plans = [p for p in served_then if p.types == (name,)]
         for plan in plans:
             frames.append(_stored_rows(name, result, i, served[i], plan, served_label))
     if rebuild and budget is not None:
