@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+PRIORITY = {"block": 0, "main block": 1, "critical": 2}
+"""Dask priorities (higher starts first among ready tasks): see ``_submit_backtests``."""
+
 TaskDone = Callable[[str, int, int, float], None]
 """``on_task(label, done, submitted, seconds)`` as each task ends."""
 
@@ -90,11 +93,14 @@ class _Run:
         self.started: dict[str, float] = {}
         self.done = 0
 
-    def submit(self, i: int, what: str, func: Callable[..., Any], *args: Any) -> Future:
+    def submit(
+        self, i: int, what: str, func: Callable[..., Any], *args: Any, priority: int = 0
+    ) -> Future:
         """Submit ``func(*args)`` as the task ``what`` of spec ``i``; pure=False: every
-        task runs, even two that look alike."""
+        task runs, even two that look alike. Among tasks ready to run, a higher ``priority``
+        starts first (only the order changes, never a result)."""
         key = f"{what}-{i}-{time.time_ns()}"
-        future = self.client.submit(func, *args, pure=False, key=key)
+        future = self.client.submit(func, *args, pure=False, key=key, priority=priority)
         self.tags[key] = (i, what)
         self.started[key] = time.monotonic()
         self.pending.add(future)
@@ -147,7 +153,12 @@ class _Run:
             self._choose(i, s)
 
     def _submit_backtests(self, i: int, s: _Spec, outline: Outline) -> None:
-        """One task per fit block of both backtests, then one that assembles each."""
+        """One task per fit block of both backtests, then one that assembles each.
+
+        The critical path goes first: a spec's assembling, choice and final fit wait for its
+        last block, so they outrank every block; the main model's blocks (e.g. LightGBM's,
+        the long ones) outrank the baselines', which then fill the workers' last gaps."""
+        main, top = s.spec.model.kind, PRIORITY["critical"]
         for what, folds, assemble in (
             ("selection", outline.selection, tasks.assemble_selection),
             ("reported", outline.reported, tasks.assemble_reported),
@@ -164,10 +175,11 @@ class _Run:
                     b,
                     outline.models[b.name],
                     folds,
+                    priority=PRIORITY["main block" if b.name == main else "block"],
                 )
                 for b in fit_blocks(outline.models, folds)
             ]
-            self.submit(i, what, assemble, s.prepared, outline.models, blocks)
+            self.submit(i, what, assemble, s.prepared, outline.models, blocks, priority=top)
             s.waiting.add(what)
 
     def _choose(self, i: int, s: _Spec) -> None:
@@ -177,11 +189,12 @@ class _Run:
             s.selection = select_model(s.result, s.spec, basis="reported")
         else:
             s.selection = select_model(s.inner, s.spec, basis="selection")
-        self.submit(i, "summaries", tasks.summaries, s.prepared, s.selection)
+        top = PRIORITY["critical"]
+        self.submit(i, "summaries", tasks.summaries, s.prepared, s.selection, priority=top)
         s.waiting.add("summaries")
         if self.fit:
             chosen = clone(s.result.fitted[s.selection.name])
-            self.submit(i, "final", tasks.final_fit, s.prepared, chosen)
+            self.submit(i, "final", tasks.final_fit, s.prepared, chosen, priority=top)
             s.waiting.add("final")
 
     def _complete(self, i: int) -> bool:
