@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PRIORITY = {"block": 0, "main block": 1, "critical": 2}
-"""Dask priorities (higher starts first among ready tasks): see ``_submit_backtests``."""
+CRITICAL = 1
+"""Dask priority (higher starts first among ready tasks) of the tasks that unlock others: a
+spec's preparation and outline, and the assembling, summaries and final fit that wait for its
+last block; blocks run by spec (earlier specs first, so their final fits start early)."""
 
 TaskDone = Callable[[str, int, int, float], None]
 """``on_task(label, done, submitted, seconds)`` as each task ends."""
@@ -107,9 +109,9 @@ class _Run:
         return future
 
     def start(self, i: int, spec: TrainingSpec) -> None:
-        prepared = self.submit(i, "prepare", prepare, spec)
+        prepared = self.submit(i, "prepare", prepare, spec, priority=CRITICAL)
         self.specs[i] = _Spec(spec, prepared)
-        self.submit(i, "outline", tasks.outline, prepared)
+        self.submit(i, "outline", tasks.outline, prepared, priority=CRITICAL)
 
     def drive(self, n: int) -> Iterator[SpecOutcome]:
         nxt = 0
@@ -155,10 +157,8 @@ class _Run:
     def _submit_backtests(self, i: int, s: _Spec, outline: Outline) -> None:
         """One task per fit block of both backtests, then one that assembles each.
 
-        The critical path goes first: a spec's assembling, choice and final fit wait for its
-        last block, so they outrank every block; the main model's blocks (e.g. LightGBM's,
-        the long ones) outrank the baselines', which then fill the workers' last gaps."""
-        main, top = s.spec.model.kind, PRIORITY["critical"]
+        Blocks go by spec (earlier first, ``-i``); what waits for a spec's last block (its
+        assembling, then its summaries and final fit) outranks every block (``CRITICAL``)."""
         for what, folds, assemble in (
             ("selection", outline.selection, tasks.assemble_selection),
             ("reported", outline.reported, tasks.assemble_reported),
@@ -175,11 +175,11 @@ class _Run:
                     b,
                     outline.models[b.name],
                     folds,
-                    priority=PRIORITY["main block" if b.name == main else "block"],
+                    priority=-i,
                 )
                 for b in fit_blocks(outline.models, folds)
             ]
-            self.submit(i, what, assemble, s.prepared, outline.models, blocks, priority=top)
+            self.submit(i, what, assemble, s.prepared, outline.models, blocks, priority=CRITICAL)
             s.waiting.add(what)
 
     def _choose(self, i: int, s: _Spec) -> None:
@@ -189,12 +189,11 @@ class _Run:
             s.selection = select_model(s.result, s.spec, basis="reported")
         else:
             s.selection = select_model(s.inner, s.spec, basis="selection")
-        top = PRIORITY["critical"]
-        self.submit(i, "summaries", tasks.summaries, s.prepared, s.selection, priority=top)
+        self.submit(i, "summaries", tasks.summaries, s.prepared, s.selection, priority=CRITICAL)
         s.waiting.add("summaries")
         if self.fit:
             chosen = clone(s.result.fitted[s.selection.name])
-            self.submit(i, "final", tasks.final_fit, s.prepared, chosen, priority=top)
+            self.submit(i, "final", tasks.final_fit, s.prepared, chosen, priority=CRITICAL)
             s.waiting.add("final")
 
     def _complete(self, i: int) -> bool:
