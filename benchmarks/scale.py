@@ -8,14 +8,20 @@ tree (the command and, on the cluster path, its scheduler and workers) sampled e
 - panel: events -> weekly resolution-9 panel; serial ``events_to_panel`` of the event table,
   cluster ``features.partitions.parquet_to_panel`` of the partitions
 - train: ``hotspots train`` of one spec (LightGBM, 2 baselines, 4 selection + 4 reported
-  folds, a final fit), serial against ``--cluster local:2``
+  folds, a final fit), by the paths of --train-paths: ``serial``; ``cluster``
+  (``--cluster local:2``, each fit a task); ``dask`` (``--cluster local:2`` with
+  ``engine = "dask"``: each LightGBM fit's rows built in parts on both workers and trained
+  by lightgbm.dask). --zero-row-fraction sets the spec's ``zero_row_fraction`` (share of
+  quiet rows kept, weighted; 1 = all rows, the default) for every path and size.
 
 Cost per cell-week is seconds / (cells x 156). A size starts only when the machine has
---min-free-gib available and its peak, extrapolated linearly in cells from the largest size
-run before it, stays within --max-gib; a stage whose tree passes --max-gib is stopped.
-The machine is shared: the load average is printed beside every figure.
+--min-free-gib available; each stage runs only when its peak, extrapolated linearly in cells
+from the same stage and path at the largest size run before, stays within --max-gib; a stage
+whose tree passes --max-gib is stopped. The machine is shared: the load average is printed
+beside every figure.
 
     .venv/bin/python benchmarks/scale.py [--cells 5000 50000 500000] [--batch] [--work DIR]
+        [--train-paths serial cluster dask] [--zero-row-fraction 1.0]
 """
 
 from __future__ import annotations
@@ -61,24 +67,27 @@ coverages = [0.01, 0.05]
 """
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
+def _tree_rss(proc: psutil.Process) -> tuple[int, int]:
+    """The RSS of ``proc``'s whole tree, and of its largest process."""
+    total = largest = 0
     for p in [proc, *proc.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
+            rss = p.memory_info().rss
+            total, largest = total + rss, max(largest, rss)
+    return total, largest
 
 
 def run_stage(cmd: list[str], max_gib: float, cwd: Path) -> dict[str, object]:
     """Run ``cmd``; its seconds, the peak RSS of its process tree, and whether it fitted."""
     start = time.monotonic()
     child = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    proc, peak, over = psutil.Process(child.pid), 0, False
+    proc, peak, one, over = psutil.Process(child.pid), 0, 0, False
     out: list[bytes] = []
     reader = threading.Thread(target=lambda: out.append(child.stdout.read()))  # type: ignore[union-attr]
     reader.start()
     while child.poll() is None:
-        peak = max(peak, _tree_rss(proc))
+        tree, largest = _tree_rss(proc)
+        peak, one = max(peak, tree), max(one, largest)
         if peak > max_gib * GIB:
             over = True
             for p in [*proc.children(recursive=True), proc]:
@@ -93,7 +102,8 @@ def run_stage(cmd: list[str], max_gib: float, cwd: Path) -> dict[str, object]:
     ok = child.returncode == 0 and not over
     if not ok and not over:
         print(text[-3000:], file=sys.stderr)
-    return {"seconds": seconds, "peak_gib": peak / GIB, "ok": ok, "over": over, "out": text}
+    got = {"seconds": seconds, "peak_gib": peak / GIB, "one_gib": one / GIB, "ok": ok}
+    return {**got, "over": over, "out": text}
 
 
 # -- stages run in their own process: python scale.py _stage NAME DIR -----------------------
@@ -135,8 +145,10 @@ def stage_panel(work: Path, cluster: bool) -> None:
     print(json.dumps({"cells": int(panel.cells.size), "periods": len(panel.periods)}))
 
 
-def write_spec(work: Path, name: str, target: str, kind: str, n_jobs: int = 2) -> Path:
-    params = f"n_estimators = 50\nn_jobs = {n_jobs}" if kind == "lightgbm" else ""
+def write_spec(
+    work: Path, name: str, target: str, kind: str, n_jobs: int = 2, extra: str = ""
+) -> Path:
+    params = f"n_estimators = 50\nn_jobs = {n_jobs}\n{extra}" if kind == "lightgbm" else ""
     path = work / f"{name}.toml"
     text = SPEC.format(
         name=name, events=work / "events.parquet", target=target, kind=kind, params=params
@@ -166,24 +178,44 @@ def row(cells: int, stage: str, path: str, got: dict[str, object], cell_weeks: b
     seconds = float(got["seconds"])  # type: ignore[arg-type]
     per = f"{seconds / (cells * WEEKS) * 1e6:.2f}" if cell_weeks else "-"
     print(
-        f"| {cells:,} | {stage} | {path} | {seconds:.1f} | {got['peak_gib']:.2f} | {per} | "
+        f"| {cells:,} | {stage} | {path} | {seconds:.1f} | {got['peak_gib']:.2f} "
+        f"({got['one_gib']:.2f}) | {per} | "
         f"{load()} |",
         flush=True,
     )
 
 
-PEAKS: dict[int, float] = {}
-"""The highest peak (GiB) of any stage of each size run, for the next size's estimate."""
+PEAKS: dict[tuple[str, str], dict[int, float]] = {}
+"""The peak (GiB) of each (stage, path) at each size run, for the next size's estimate."""
 
 
-def estimate_gib(n_cells: int) -> tuple[float, int] | None:
-    """The peak of ``n_cells`` extrapolated linearly in cells from the largest size run
-    (and that size), or None before any; a peak per cell falls as fixed costs spread, so
-    linear is an upper bound."""
-    if not PEAKS:
+def estimate_gib(stage: str, path: str, n_cells: int) -> tuple[float, int] | None:
+    """The peak of ``stage`` on ``path`` at ``n_cells`` extrapolated linearly in cells from
+    the largest size it ran at (and that size), or None before any; a peak per cell falls
+    as fixed costs spread, so linear is an upper bound."""
+    runs = PEAKS.get((stage, path))
+    if not runs:
         return None
-    base = max(PEAKS)
-    return PEAKS[base] * n_cells / base, base
+    base = max(runs)
+    return runs[base] * n_cells / base, base
+
+
+def guarded(
+    n_cells: int, stage: str, path: str, cmd: list[str], work: Path, args: argparse.Namespace
+) -> dict[str, object] | None:
+    """``run_stage(cmd)``, or None (with a line saying why) when its estimate is too high."""
+    guess = estimate_gib(stage, path, n_cells)
+    if guess is not None and guess[0] > args.max_gib:
+        print(
+            f"| {n_cells:,} | {stage} | {path} | not run: its peak extrapolates to "
+            f"{guess[0]:.1f} GiB from the {guess[1]:,}-cell run's, over --max-gib "
+            f"{args.max_gib} | - | - | {load()} |",
+            flush=True,
+        )
+        return None
+    got = run_stage(cmd, args.max_gib, work)
+    PEAKS.setdefault((stage, path), {})[n_cells] = float(got["peak_gib"])  # type: ignore[arg-type]
+    return got
 
 
 def one_size(n_cells: int, root: Path, args: argparse.Namespace) -> None:
@@ -191,36 +223,33 @@ def one_size(n_cells: int, root: Path, args: argparse.Namespace) -> None:
     if free < args.min_free_gib:
         print(f"| {n_cells:,} | - | - | not run: {free:.1f} GiB available < {args.min_free_gib} |")
         return
-    guess = estimate_gib(n_cells)
-    if guess is not None and guess[0] > args.max_gib:
-        print(
-            f"| {n_cells:,} | - | - | not run: its peak extrapolates to {guess[0]:.1f} GiB from "
-            f"the {guess[1]:,}-cell run's, over --max-gib {args.max_gib} |",
-            flush=True,
-        )
-        return
     work = root / f"cells{n_cells}"
     work.mkdir(parents=True, exist_ok=True)
     me = [sys.executable, str(Path(__file__).resolve()), "_stage"]
-    gen = run_stage([*me, "generate", str(work), str(n_cells)], args.max_gib, work)
-    if not gen["ok"]:
-        row(n_cells, "generate", "serial", gen, False)
+    cmd = [*me, "generate", str(work), str(n_cells)]
+    gen = guarded(n_cells, "generate", "serial", cmd, work, args)
+    if gen is None or not gen["ok"]:
+        if gen is not None:
+            row(n_cells, "generate", "serial", gen, False)
         return
     cells = json.loads(str(gen["out"]).strip().splitlines()[-1])["cells"]
     row(cells, "generate", "serial", gen, True)
-    peaks = [float(gen["peak_gib"])]  # type: ignore[arg-type]
     for path in ("serial", "cluster"):
-        got = run_stage([*me, "panel", str(work), path], args.max_gib, work)
-        row(cells, "panel", path, got, True)
-        peaks.append(float(got["peak_gib"]))  # type: ignore[arg-type]
-    spec = write_spec(work, "scale-burglary", "Burglary Residential", "lightgbm")
-    for path in ("serial", "cluster"):
-        cmd = train_cmd([spec], work / f"models-{path}", path == "cluster")
-        got = run_stage(cmd, args.max_gib, work)
-        row(cells, "train", path, got, True)
-        peaks.append(float(got["peak_gib"]))  # type: ignore[arg-type]
-    PEAKS[n_cells] = max(peaks)
-    print(f"peak of the {cells:,}-cell stages: {max(peaks):.2f} GiB", flush=True)
+        got = guarded(n_cells, "panel", path, [*me, "panel", str(work), path], work, args)
+        if got is not None:
+            row(cells, "panel", path, got, True)
+    extra = ""
+    if args.zero_row_fraction < 1:
+        extra = f"zero_row_fraction = {args.zero_row_fraction}"
+    for path in args.train_paths:
+        engine = '\nengine = "dask"' if path == "dask" else ""
+        spec = write_spec(
+            work, f"scale-{path}", "Burglary Residential", "lightgbm", 2, extra + engine
+        )
+        cmd = train_cmd([spec], work / f"models-{path}", path != "serial")
+        got = guarded(n_cells, "train", path, cmd, work, args)
+        if got is not None:
+            row(cells, "train", path, got, True)
 
 
 def batch(root: Path, args: argparse.Namespace) -> None:
@@ -262,13 +291,21 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="keep the data here")
     parser.add_argument("--min-free-gib", type=float, default=14.0)
     parser.add_argument("--max-gib", type=float, default=16.0)
+    parser.add_argument(
+        "--train-paths", nargs="+", default=["serial", "cluster"],
+        choices=["serial", "cluster", "dask"],
+    )  # fmt: skip
+    parser.add_argument("--zero-row-fraction", type=float, default=1.0)
     args = parser.parse_args()
     mem = psutil.virtual_memory()
     print(
         f"machine: {os.cpu_count()} cores, {mem.total / GIB:.0f} GiB "
         f"({mem.available / GIB:.1f} available), load {load()} (1/5 min)"
     )
-    print("| cells | stage | path | seconds | peak GiB (tree) | us per cell-week | load |")
+    print(
+        "| cells | stage | path | seconds | peak GiB: tree (largest process) | "
+        "us per cell-week | load |"
+    )
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         root = args.work or Path(tmp)

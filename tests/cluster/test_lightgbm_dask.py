@@ -3,6 +3,8 @@ the guards against its known hangs."""
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -67,6 +69,27 @@ def test_the_dask_engine_trains_across_the_workers_and_forecasts_like_the_local_
     again = forecaster_from_state(spread.get_state())  # saved and loaded as LightGBM is
     back = again.predict(year_panel, as_of=AS_OF)["expected_count"].to_numpy()
     np.testing.assert_array_equal(back, got)
+
+
+def test_the_rows_are_built_in_parts_on_both_workers_and_are_the_local_engines_rows(
+    client: Any, year_panel: Panel, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="hotspots.forecasters.lgbm_dask")
+    kw = {"zero_row_fraction": 0.5, "max_horizon": 2}
+    spread = _model(engine="dask", fit_timeout=300, **kw).fit(year_panel, until=AS_OF)
+    local = _model(**kw).fit(year_panel, until=AS_OF)
+    built = re.search(
+        r"(\d+) rows built in (\d+) parts on 2 workers \(cells per worker \[(\d+), (\d+)\]",
+        caplog.text,
+    )
+    assert built is not None, caplog.text
+    rows, parts, fewer, more = map(int, built.groups())
+    assert rows == spread.n_train_rows_ == local.n_train_rows_  # the same quiet rows kept
+    assert parts >= 4 and 0 < fewer <= more and fewer + more == year_panel.cells.size
+    assert spread.booster_.num_trees() == 20 and spread.feature_names_ == local.feature_names_
+    got = spread.predict(year_panel, as_of=AS_OF)["expected_count"].to_numpy()
+    want = local.predict(year_panel, as_of=AS_OF)["expected_count"].to_numpy()
+    assert spearmanr(got, want).statistic > 0.8
 
 
 def test_a_fit_past_its_timeout_is_given_up_with_the_known_hangs_named(

@@ -76,7 +76,13 @@ def connect(address: Address | str) -> Iterator[Client]:
             logger.info("connected to %s (%d workers)", where.url, _n_workers(client))
             yield client
         return
+    import dask
+
+    # the workers' statistical profiler samples every thread's stack each 10 ms (holding the
+    # GIL) for a dashboard this cluster does not start: off, it costs the fits nothing
+    quiet = {"distributed.worker.profile.enabled": False}
     with (
+        dask.config.set(quiet),
         LocalCluster(
             n_workers=where.workers,
             threads_per_worker=1,

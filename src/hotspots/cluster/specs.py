@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+CRITICAL = 1
+"""Dask priority (higher starts first among ready tasks) of the tasks that unlock others: a
+spec's preparation and outline, and the assembling, summaries and final fit that wait for its
+last block; blocks run by spec (earlier specs first, so their final fits start early)."""
+
 TaskDone = Callable[[str, int, int, float], None]
 """``on_task(label, done, submitted, seconds)`` as each task ends."""
 
@@ -90,20 +95,23 @@ class _Run:
         self.started: dict[str, float] = {}
         self.done = 0
 
-    def submit(self, i: int, what: str, func: Callable[..., Any], *args: Any) -> Future:
+    def submit(
+        self, i: int, what: str, func: Callable[..., Any], *args: Any, priority: int = 0
+    ) -> Future:
         """Submit ``func(*args)`` as the task ``what`` of spec ``i``; pure=False: every
-        task runs, even two that look alike."""
+        task runs, even two that look alike. Among tasks ready to run, a higher ``priority``
+        starts first (only the order changes, never a result)."""
         key = f"{what}-{i}-{time.time_ns()}"
-        future = self.client.submit(func, *args, pure=False, key=key)
+        future = self.client.submit(func, *args, pure=False, key=key, priority=priority)
         self.tags[key] = (i, what)
         self.started[key] = time.monotonic()
         self.pending.add(future)
         return future
 
     def start(self, i: int, spec: TrainingSpec) -> None:
-        prepared = self.submit(i, "prepare", prepare, spec)
+        prepared = self.submit(i, "prepare", prepare, spec, priority=CRITICAL)
         self.specs[i] = _Spec(spec, prepared)
-        self.submit(i, "outline", tasks.outline, prepared)
+        self.submit(i, "outline", tasks.outline, prepared, priority=CRITICAL)
 
     def drive(self, n: int) -> Iterator[SpecOutcome]:
         nxt = 0
@@ -147,7 +155,10 @@ class _Run:
             self._choose(i, s)
 
     def _submit_backtests(self, i: int, s: _Spec, outline: Outline) -> None:
-        """One task per fit block of both backtests, then one that assembles each."""
+        """One task per fit block of both backtests, then one that assembles each.
+
+        Blocks go by spec (earlier first, ``-i``); what waits for a spec's last block (its
+        assembling, then its summaries and final fit) outranks every block (``CRITICAL``)."""
         for what, folds, assemble in (
             ("selection", outline.selection, tasks.assemble_selection),
             ("reported", outline.reported, tasks.assemble_reported),
@@ -164,10 +175,11 @@ class _Run:
                     b,
                     outline.models[b.name],
                     folds,
+                    priority=-i,
                 )
                 for b in fit_blocks(outline.models, folds)
             ]
-            self.submit(i, what, assemble, s.prepared, outline.models, blocks)
+            self.submit(i, what, assemble, s.prepared, outline.models, blocks, priority=CRITICAL)
             s.waiting.add(what)
 
     def _choose(self, i: int, s: _Spec) -> None:
@@ -177,11 +189,11 @@ class _Run:
             s.selection = select_model(s.result, s.spec, basis="reported")
         else:
             s.selection = select_model(s.inner, s.spec, basis="selection")
-        self.submit(i, "summaries", tasks.summaries, s.prepared, s.selection)
+        self.submit(i, "summaries", tasks.summaries, s.prepared, s.selection, priority=CRITICAL)
         s.waiting.add("summaries")
         if self.fit:
             chosen = clone(s.result.fitted[s.selection.name])
-            self.submit(i, "final", tasks.final_fit, s.prepared, chosen)
+            self.submit(i, "final", tasks.final_fit, s.prepared, chosen, priority=CRITICAL)
             s.waiting.add("final")
 
     def _complete(self, i: int) -> bool:

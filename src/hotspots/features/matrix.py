@@ -72,6 +72,7 @@ from hotspots.features.calendar import (
     parse_holidays,
     shift_periods,
 )
+from hotspots.features.cell_parts import RowPart, quiet_draws
 from hotspots.features.event_table import EventTable
 from hotspots.features.lags import (
     Neighbours,
@@ -170,6 +171,7 @@ class FeatureBuilder:
         static_names: Sequence[str] = (),
     ) -> None:
         self.cells = np.asarray(cells, dtype=np.uint64)
+        self.resolution, self.static_names = resolution, tuple(static_names)
         self.freq, self.plan = freq, plan_for(freq)
         self.categories, self.target_categories = tuple(categories), tuple(target_categories)
         self.options = options or FeatureOptions()
@@ -291,6 +293,7 @@ class FeatureBuilder:
         zero_row_fraction: float = 1.0,
         seed: int = 0,
         events: EventTable | None = None,
+        part: RowPart | None = None,
     ) -> TrainingSet:
         """Rows for every origin ``o >= min_history`` and lead with a known target.
 
@@ -298,6 +301,7 @@ class FeatureBuilder:
         exists); ``train_periods`` keeps the last that many origins. With
         ``zero_row_fraction < 1`` only that share of the quiet rows (target 0 and no event in
         the cell or ring 1 over the last 8 periods) is kept, weighted by its inverse.
+        With ``part``, only the rows of its cells, as the whole panel's build has them.
         """
         if not 0.0 < zero_row_fraction <= 1.0:
             raise ConfigError(f"zero_row_fraction must be in (0, 1], got {zero_row_fraction!r}")
@@ -305,19 +309,23 @@ class FeatureBuilder:
             np.shape(target)[0], min_history, max_horizon, train_periods
         )
         src, blocks = self._prepare(counts, target, periods, origins, leads, None, events)
-        y2d = np.asarray(target)[origins - 1 + leads]
+        own = slice(None) if part is None else part.own
+        y2d = np.asarray(target)[origins - 1 + leads][:, own]
         rows, weight = None, None
         if zero_row_fraction < 1.0:
             quiet = (y2d == 0) & (
-                window_sum(src.cum("target"), origins, self.plan.quiet)
-                + window_sum(src.cum("ring1"), origins, self.plan.quiet)
+                window_sum(src.cum("target"), origins, self.plan.quiet)[:, own]
+                + window_sum(src.cum("ring1"), origins, self.plan.quiet)[:, own]
                 == 0
             )
-            drawn = np.random.default_rng(seed).random(quiet.shape) < zero_row_fraction
+            drawn = quiet_draws(seed, quiet.shape, part) < zero_row_fraction
             rows = np.flatnonzero(~quiet | drawn)
             weight = np.where(quiet.reshape(-1)[rows], 1.0 / zero_row_fraction, 1.0)
             weight = weight.astype(np.float32)
         y = y2d.reshape(-1) if rows is None else y2d.reshape(-1)[rows]
+        if part is not None:  # rows of the part's cells -> rows of the builder's cells
+            block, cell = np.divmod(np.arange(y2d.size) if rows is None else rows, y2d.shape[1])
+            rows = block * self.cells.size + part.own[cell]
         X = self._fill(src, blocks, rows)
         return TrainingSet(X, y.astype(np.float32), weight, self.names, int(y2d.size))
 

@@ -160,25 +160,31 @@ class LightGBMForecaster(Forecaster):
         )
         self.event_times_ = _use_event_times(self.event_times, history)
         builder = self._builder()
+        options: dict[str, Any] = {
+            "min_history": self.min_history,
+            "max_horizon": int(self.max_horizon),
+            "train_periods": self.train_periods,
+            "zero_row_fraction": float(self.zero_row_fraction),
+            "seed": int(self.random_state),
+        }
+        if self.engine == "dask":  # the rows are built part by part on the workers
+            from hotspots.forecasters.lgbm_dask import train_on_cluster
+
+            n, timeout = int(self.n_estimators), float(self.fit_timeout)
+            args = (history.counts, history.target, history.periods, history.target_events())
+            self.booster_, self.n_train_rows_ = train_on_cluster(
+                params, builder, *args, options, n, timeout
+            )
+            self.feature_names_ = builder.names
+            return
         train = builder.training_set(
             history.counts,
             history.target,
             history.periods,
-            min_history=self.min_history,
-            max_horizon=int(self.max_horizon),
-            train_periods=self.train_periods,
-            zero_row_fraction=float(self.zero_row_fraction),
-            seed=int(self.random_state),
             events=history.target_events(),
+            **options,
         )
         self.n_train_rows_ = int(train.y.size)
-        if self.engine == "dask":
-            from hotspots.forecasters.lgbm_dask import train_on_cluster
-
-            n, timeout = int(self.n_estimators), float(self.fit_timeout)
-            self.booster_ = train_on_cluster(params, train.X, train.y, train.weight, n, timeout)
-            self.feature_names_ = list(train.names)
-            return
         dataset = lgb.Dataset(
             train.X,
             label=train.y,

@@ -1,6 +1,13 @@
 """LightGBM trained by ``lightgbm.dask`` across a Dask cluster's workers, for a training set
 that one worker's memory cannot hold (``[model.params] engine = "dask"``).
 
+The training rows are built where they are trained: the panel's cells go in parts of whole
+parent groups (``features.cell_parts``), each part's slice of the panel (with its halo of
+neighbour cells) is sent to one worker, which builds that part's rows
+(``features.part_training``: the whole build's rows, value for value) and keeps them for the
+fit. No process holds the whole feature matrix; each worker holds its parts' rows, and
+LightGBM's copy of them while it bins them.
+
 Known hangs are guarded: several distributed fits at once on one cluster can hang
 (LightGBM issue #4942), so fits hold a cluster-wide lock and run one at a time; a worker
 that restarts or pauses mid-fit leaves the others waiting for it (#5920), so paused workers
@@ -13,39 +20,70 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from hotspots.errors import ConfigError, HotspotsError
+from hotspots.features.cell_parts import cell_parts
+from hotspots.features.event_table import EventTable
+from hotspots.features.matrix import FeatureBuilder
+from hotspots.features.part_training import PartInputs, part_inputs, part_training_set
 
 if TYPE_CHECKING:
     import lightgbm as lgb
-    from distributed import Client
+    from distributed import Client, Future
 
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = "hotspots-lightgbm-dask"
 ENGINES = ("local", "dask")
+PART_ROWS = 2_000_000
+"""Training rows (before quiet rows are dropped) a part aims at: ~280 MB of features."""
+MIN_PARTS = 4  # a small panel is still spread over the workers
+
+
+def train_on_cluster(
+    params: dict[str, Any],
+    builder: FeatureBuilder,
+    counts: npt.NDArray[Any],
+    target: npt.NDArray[Any],
+    periods: pd.DatetimeIndex,
+    events: EventTable | None,
+    options: dict[str, Any],
+    n_estimators: int,
+    fit_timeout: float,
+) -> tuple[lgb.Booster, int]:
+    """``train_on_parts`` of ``builder.training_set(counts, target, periods, events=events,
+    **options)`` split into parts of about ``PART_ROWS`` rows (at least ``MIN_PARTS``)."""
+    per_cell = max(1, len(periods) * int(options.get("max_horizon", 1)))
+    n_cells = int(builder.cells.size)
+    max_cells = max(1, min(PART_ROWS // per_cell, math.ceil(n_cells / MIN_PARTS)))
+    parts = cell_parts(builder.cells, builder.resolution, max_cells)
+    inputs = (part_inputs(builder, counts, target, periods, events, p) for p in parts)
+    return train_on_parts(params, inputs, options, n_estimators, fit_timeout)
 
 
 class DistributedFitError(HotspotsError, TimeoutError):
     """A ``lightgbm.dask`` fit did not finish, or could not start safely."""
 
 
-def train_on_cluster(
+def train_on_parts(
     params: dict[str, Any],
-    X: npt.NDArray[np.float32],
-    y: npt.NDArray[Any],
-    weight: npt.NDArray[Any] | None,
+    parts: Iterable[PartInputs],
+    options: dict[str, Any],
     n_estimators: int,
     fit_timeout: float,
-) -> lgb.Booster:
-    """A booster trained by ``DaskLGBMRegressor`` on the current Dask cluster, the rows split
-    evenly over its workers; one such fit at a time per cluster."""
+) -> tuple[lgb.Booster, int]:
+    """A booster trained by ``DaskLGBMRegressor`` on the current Dask cluster, and its number
+    of training rows: each part's rows (``part_training_set(part, **options)``) are built on
+    the worker with the fewest cells so far and trained there; one such fit at a time per
+    cluster (the rows of a fit waiting for the lock are not built yet)."""
     with _client() as client:
         workers = _running_workers(client)
         from distributed import Lock
@@ -57,7 +95,12 @@ def train_on_cluster(
                 "(fit_timeout); fits run one at a time (LightGBM issue #4942)"
             )
         try:
-            return _fit(client, workers, params, X, y, weight, n_estimators, fit_timeout)
+
+            def build_and_fit() -> tuple[lgb.Booster, int]:
+                built = _build(client, workers, parts, options)
+                return _fit(client, built, params, n_estimators, fit_timeout)
+
+            return _in_time(build_and_fit, fit_timeout, len(workers))
         finally:
             lock.release()
 
@@ -99,22 +142,87 @@ def _running_workers(client: Client) -> list[str]:
     return sorted(info)
 
 
+def _build(
+    client: Client, workers: list[str], parts: Iterable[PartInputs], options: dict[str, Any]
+) -> list[tuple[Future, tuple[int, int, bool]]]:
+    """Each part's rows built on one worker (kept there) with their shape (rows, features,
+    weighted); empty parts left out. A part's slice goes straight to its worker."""
+    cells = dict.fromkeys(workers, 0)
+    built: list[tuple[Future, str]] = []
+    start = time.monotonic()
+    for i, inputs in enumerate(parts):
+        worker = min(workers, key=cells.__getitem__)
+        cells[worker] += int(inputs.rows.own.size)
+        [sent] = client.scatter([inputs], workers=[worker], direct=True, hash=False)
+        rows = client.submit(
+            _part_arrays, sent, options, key=f"lightgbm-part-{i}-{time.time_ns()}",
+            workers=[worker], allow_other_workers=False, pure=False,
+        )  # fmt: skip
+        built.append((rows, worker))
+        del sent  # the slice leaves the worker once its rows are built
+    shapes = client.gather([client.submit(_shape, f, workers=[w], pure=False) for f, w in built])
+    logger.info(
+        "lightgbm.dask: %d rows built in %d parts on %d workers (cells per worker %s) in %.1f s",
+        sum(n for n, _, _ in shapes), len(built), len(workers), sorted(cells.values()),
+        time.monotonic() - start,
+    )  # fmt: skip
+    return [(f, shape) for (f, _), shape in zip(built, shapes, strict=True) if shape[0]]
+
+
+def _part_arrays(inputs: PartInputs, options: dict[str, Any]) -> tuple[Any, Any, Any]:
+    train = part_training_set(inputs, **options)
+    return train.X, train.y, train.weight
+
+
+def _shape(arrays: tuple[Any, Any, Any]) -> tuple[int, int, bool]:
+    return int(arrays[0].shape[0]), int(arrays[0].shape[1]), arrays[2] is not None
+
+
+def _in_time(run: Callable[[], Any], fit_timeout: float, n_workers: int) -> Any:
+    """``run()`` in a thread given up after ``fit_timeout`` seconds (the known hangs)."""
+    done: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            done["value"] = run()
+        except BaseException as err:  # handed to the caller's thread
+            done["error"] = err
+
+    thread = threading.Thread(target=target, name="lightgbm-dask-fit", daemon=True)
+    thread.start()
+    thread.join(fit_timeout)
+    if thread.is_alive():
+        raise DistributedFitError(
+            f"the lightgbm.dask fit did not finish in {fit_timeout:g} s (fit_timeout) on "
+            f"{n_workers} workers: a known LightGBM hang (issues #4942, #5920). Restart the "
+            "Dask workers (client.restart()), check none is short of memory, and run again"
+        )
+    if "error" in done:
+        err = done["error"]
+        raise DistributedFitError(f"the lightgbm.dask fit failed: {err}") from err
+    return done["value"]
+
+
 def _fit(
     client: Client,
-    workers: list[str],
+    built: list[tuple[Future, tuple[int, int, bool]]],
     params: dict[str, Any],
-    X: npt.NDArray[np.float32],
-    y: npt.NDArray[Any],
-    weight: npt.NDArray[Any] | None,
     n_estimators: int,
     fit_timeout: float,
-) -> lgb.Booster:
+) -> tuple[lgb.Booster, int]:
+    """``DaskLGBMRegressor`` fed by the parts' rows where they are (one chunk per part)."""
+    import dask
     import dask.array as da
     from lightgbm import DaskLGBMRegressor
 
-    rows = max(1, math.ceil(len(y) / len(workers)))  # one block of rows per worker
-    parts = [da.from_array(a, chunks=(rows, *a.shape[1:])) for a in (X, y)]
-    w = None if weight is None else da.from_array(weight, chunks=rows)
+    if not built:
+        raise DistributedFitError("the lightgbm.dask fit has no training rows")
+    parts = [(dask.delayed(f), n, k) for f, (n, k, _) in built]
+    X = da.concatenate([da.from_delayed(p[0], (n, k), np.float32) for p, n, k in parts])
+    y = da.concatenate([da.from_delayed(p[1], (n,), np.float32) for p, n, _ in parts])
+    w = None
+    if built[0][1][2]:
+        w = da.concatenate([da.from_delayed(p[2], (n,), np.float32) for p, n, _ in parts])
     wanted = {k: v for k, v in params.items() if k not in ("num_threads", "verbosity")}
     model = DaskLGBMRegressor(
         client=client,
@@ -123,27 +231,6 @@ def _fit(
         verbosity=-1,
         **wanted,
     )
-    done: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            done["model"] = model.fit(parts[0], parts[1], sample_weight=w)
-        except BaseException as err:  # handed to the caller's thread
-            done["error"] = err
-
-    thread = threading.Thread(target=run, name="lightgbm-dask-fit", daemon=True)
-    thread.start()
-    thread.join(fit_timeout)
-    if thread.is_alive():
-        raise DistributedFitError(
-            f"the lightgbm.dask fit did not finish in {fit_timeout:g} s (fit_timeout) on "
-            f"{len(workers)} workers: a known LightGBM hang (issues #4942, #5920). Restart the "
-            "Dask workers (client.restart()), check none is short of memory, and run again"
-        )
-    if "error" in done:
-        raise DistributedFitError(f"the lightgbm.dask fit failed: {done['error']}") from done[
-            "error"
-        ]
-    booster: lgb.Booster = done["model"].booster_
-    logger.info("lightgbm.dask trained %d trees on %d workers", booster.num_trees(), len(workers))
-    return booster
+    booster: lgb.Booster = model.fit(X, y, sample_weight=w).booster_
+    logger.info("lightgbm.dask trained %d trees on %d parts", booster.num_trees(), len(built))
+    return booster, sum(n for _, (n, _, _) in built)
