@@ -91,8 +91,9 @@ def budget_row(cells, km2, forecasts, actual, budget) -> str:  # type: ignore[no
 def run_case(name: str, model: str, budgets: list[str], work: Path) -> None:
     from accuracy_cases import CASES, case_spec, missing_data
     from accuracy_data import event_table, synthetic_city
+    from hotspots.errors import ConfigError
     from hotspots.grid import cells_area_km2
-    from hotspots.grid.regions import PlanBudget
+    from hotspots.grid.regions import PlanBudget, check_budget
     from hotspots.jobs.train import prepare, run_backtest
 
     case = CASES[name]
@@ -118,6 +119,11 @@ def run_case(name: str, model: str, budgets: list[str], work: Path) -> None:
     print(f"{name} ({model}, {len(forecasts)} folds): "
           f"{scatter(cells, km2, forecasts, first.areas * first.per_area_km2())}")  # fmt: skip
     for budget in parsed:
+        try:
+            check_budget(budget, km2, result.resolution)
+        except ConfigError as err:
+            print(f"  {budget.areas:>3} x {budget.max_area_km2:<5g} km2: skipped, {err}")
+            continue
         print(budget_row(cells, km2, forecasts, actual, budget), flush=True)
 
 
