@@ -11,10 +11,12 @@ ratio, and the ceiling: ``evaluation.plan_bound.plan_ceiling`` (a proven upper b
 forecast any N contiguous, non-overlapping areas of at most A km2 hold; exact per area, loose
 where hot cells cluster) over the forecast of the top cells of the plans' km2. A plan that
 fills its areas cannot pass that ceiling in forecast; where it is below 0.9 the target cannot be
-met with that budget by any growth rule.
+met with that budget by any growth rule. ``--price N`` also prints the ceiling tightened by N
+Lagrangian steps (``plan_ceiling(..., iterations=N)``; seconds per fold where hot cells
+cluster), the one that says something on Synthetica.
 
     .venv/bin/python benchmarks/plan_scatter.py [--case NAME ...] [--model historical_mean]
-        [--budget 10x1 --budget 20x0.5 ...]
+        [--budget 10x1 --budget 20x0.5 ...] [--price 60]
 """
 
 from __future__ import annotations
@@ -61,26 +63,29 @@ def scatter(cells, km2, forecasts, total_km2: float) -> str:  # type: ignore[no-
     )
 
 
-def budget_row(cells, km2, forecasts, actual, budget) -> str:  # type: ignore[no-untyped-def]
+def budget_row(cells, km2, forecasts, actual, budget, price: int) -> str:  # type: ignore[no-untyped-def]
     """Capture, forecast ratio and ceiling of one budget, summed over the folds."""
     from hotspots.evaluation.plan_bound import plan_ceiling
     from hotspots.grid.regions import grow_areas, top_cells_sum_at_area
 
-    sums = np.zeros(6)  # plan events, top events, plan forecast, top forecast, ceiling, km2
+    sums = np.zeros(7)  # plan and top events, plan and top forecast, ceiling, km2, priced
     inexact = 0
     t0 = time.perf_counter()
     for score, events in zip(forecasts, actual, strict=True):
         plan = np.concatenate(grow_areas(cells, score, km2, budget))
         area = float(km2[plan].sum())
         ceiling = plan_ceiling(cells, score, km2, budget)
-        inexact += ceiling.inexact
+        priced = plan_ceiling(cells, score, km2, budget, iterations=price) if price else ceiling
+        inexact += ceiling.inexact + priced.inexact
         sums += [
             events[plan].sum(), top_cells_sum_at_area(events, score, km2, area),
             score[plan].sum(), top_cells_sum_at_area(score, score, km2, area),
-            ceiling.total, area,
+            ceiling.total, area, priced.total,
         ]  # fmt: skip
     capture, forecast, ceiling = sums[0] / sums[1], sums[2] / sums[3], sums[4] / sums[3]
     note = f" ({inexact} roots inexact)" if inexact else ""
+    if price:
+        note = f", priced {sums[6] / sums[3]:.3f}{note}"
     return (
         f"  {budget.areas:>3} x {budget.max_area_km2:<5g} km2 (plans "
         f"{sums[5] / len(forecasts):5.2f} km2): capture {capture:.3f}, forecast {forecast:.3f}, "
@@ -88,7 +93,7 @@ def budget_row(cells, km2, forecasts, actual, budget) -> str:  # type: ignore[no
     )
 
 
-def run_case(name: str, model: str, budgets: list[str], work: Path) -> None:
+def run_case(name: str, model: str, budgets: list[str], price: int, work: Path) -> None:
     from accuracy_cases import CASES, case_spec, missing_data
     from accuracy_data import event_table, synthetic_city
     from hotspots.errors import ConfigError
@@ -124,7 +129,7 @@ def run_case(name: str, model: str, budgets: list[str], work: Path) -> None:
         except ConfigError as err:
             print(f"  {budget.areas:>3} x {budget.max_area_km2:<5g} km2: skipped, {err}")
             continue
-        print(budget_row(cells, km2, forecasts, actual, budget), flush=True)
+        print(budget_row(cells, km2, forecasts, actual, budget, price), flush=True)
 
 
 def main() -> None:
@@ -132,10 +137,11 @@ def main() -> None:
     parser.add_argument("--case", action="append", help="a case of accuracy_cases.py")
     parser.add_argument("--model", default="historical_mean", help="a baseline of the backtest")
     parser.add_argument("--budget", action="append", help="NxA: N areas of at most A km2")
+    parser.add_argument("--price", type=int, default=0, help="Lagrangian steps (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.case or DEFAULT_CASES:
-            run_case(name, args.model, args.budget or list(BUDGETS), Path(tmp))
+            run_case(name, args.model, args.budget or list(BUDGETS), args.price, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -101,3 +101,37 @@ def test_a_search_out_of_nodes_gives_a_looser_bound() -> None:
     loose = plan_ceiling(cells, score, km2, budget, max_nodes=3)
     assert exact.inexact == 0 and loose.inexact > 0
     assert loose.total > exact.total
+
+
+def test_pricing_tightens_the_ceiling_where_hot_cells_cluster() -> None:
+    """Seven hot cells (a 1-disk) and three areas of three cells: the plain ceiling counts the
+    cluster's best cells for every area (3 x 3); a plan holds at most the 7 hot cells and two
+    others (7.02, which splitting the disk into three areas reaches), and pricing the cells
+    counted twice brings the ceiling down to near that."""
+    cells = disk(4)
+    km2 = cells_area_km2(cells)
+    score = np.full(cells.size, 0.01)
+    score[np.isin(cells, disk(1))] = 1.0
+    budget = budget_of(3, 3, km2)
+    plain = plan_ceiling(cells, score, km2, budget)
+    priced = plan_ceiling(cells, score, km2, budget, iterations=50)
+    assert plain.total == pytest.approx(9.0)
+    assert 7.02 - 1e-9 <= priced.total < 7.3
+    assert priced.inexact == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_priced_ceiling_stays_above_every_plan(seed: int) -> None:
+    cells = disk(2)
+    km2 = cells_area_km2(cells)
+    score = np.random.default_rng(seed).gamma(0.5, size=cells.size)
+    sets = connected_sets(cells, 3)
+    best_pair = max(
+        score[list(a)].sum() + score[list(b)].sum()
+        for a, b in itertools.combinations(sets, 2)
+        if not set(a) & set(b)
+    )
+    budget = budget_of(2, 3, km2)
+    plain = plan_ceiling(cells, score, km2, budget)
+    priced = plan_ceiling(cells, score, km2, budget, iterations=30)
+    assert best_pair - 1e-9 <= priced.total <= plain.total + 1e-9
