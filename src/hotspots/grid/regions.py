@@ -172,7 +172,7 @@ class _Grower:
 
     def __init__(self, cells: CellArray, score: FloatArray, km2: FloatArray, floor: float) -> None:
         self.cells = cells
-        self.table = _neighbour_table(cells)
+        self.table = neighbour_table(cells)
         # -1 (no neighbour) indexes the last, never free, slot of ``_free``
         self.neighbours: list[list[int]] = self.table.tolist()
         padded = np.append(score, -np.inf)
@@ -286,7 +286,7 @@ def _seed_picker(
     return next_area
 
 
-def _neighbour_table(cells: CellArray) -> IntArray:
+def neighbour_table(cells: CellArray) -> IntArray:
     """Positions into ``cells`` of each cell's (up to six) neighbours among them; -1: none."""
     rows, nbrs = grid_disk_table(cells, 1)
     pos = np.minimum(np.searchsorted(cells, nbrs), cells.size - 1)
