@@ -269,10 +269,15 @@ def test_two_plans_served_in_one_week_are_both_scored() -> None:
     served_rows = result.plans.loc[result.plans["source"] == SERVED].set_index("etag")
     assert served_rows["plan_hits"].to_dict() == {plans[0].etag: 1, plans[1].etag: 3}
     doc = realised_to_dict(result)["models"][0]
-    assert doc["plans_evaluated"] == [
-        {"plan": "stored", "areas": 1, "max_area_km2": 0.8, "total_km2": None, "stop": "cap",
-         "plans": 2, "periods": 1}
-    ]  # fmt: skip
+    [evaluated] = doc["plans_evaluated"]
+    means = evaluated.pop("served_mean"), evaluated.pop("baselines_mean")
+    assert evaluated == {
+        "horizon": 1, "plan": "stored", "areas": 1, "max_area_km2": 0.8, "total_km2": None,
+        "stop": "cap", "plans": 2, "periods": 1,
+    }  # fmt: skip
+    # the mean over the two plans: A caught 1 of the 5 events, C 3; last_period's B none
+    assert means[0]["plan_hit_rate"] == pytest.approx(0.4)
+    assert means[1]["last_period"]["plan_hit_rate"] == 0.0
     [week] = doc["periods"]
     assert [(p["etag"], p["served"]["plan_hits"]) for p in week["plans"]] == [
         (plans[0].etag, 1), (plans[1].etag, 3)

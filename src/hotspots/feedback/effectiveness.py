@@ -201,7 +201,7 @@ def _score_model(
     pending: list[tuple[ServedForecast, str]] = []
     due = [f for f in forecasts if f.period_end <= through]
     pending += [
-        (f, f"its events have not all arrived (data through {through.date()})")
+        (f, f"its events have not all arrived (whole periods before {through.date()} only)")
         for f in forecasts
         if f.period_end > through
     ]
