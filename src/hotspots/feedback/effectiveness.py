@@ -139,7 +139,8 @@ def realised_effectiveness(
                 plans = realised_plans(
                     name, scored.result, scored.due, budget, SERVED, served_plans, plan_forecasts
                 )
-                parts["plans"].append(plans)
+                if len(plans):  # an empty one would turn the dates into objects
+                    parts["plans"].append(plans)
         first = horizons.get(1)
         if first is None:
             continue

@@ -156,9 +156,11 @@ def at_horizon(rows: pd.DataFrame, due: Sequence[ServedForecast]) -> pd.DataFram
     """Plan rows whose ``as_of`` is the period scored, as ``REALISED_PLAN_COLUMNS`` say:
     ``as_of`` the forecasts' (``due``, of one horizon), ``period_start`` the period."""
     origin = {f.period_start: f.as_of for f in due}
-    starts = [pd.Timestamp(t) for t in rows["as_of"]]
+    starts = pd.DatetimeIndex(rows["as_of"])
     return rows.assign(
-        as_of=[origin[t] for t in starts], horizon=due[0].horizon, period_start=starts
+        as_of=pd.DatetimeIndex([origin[t] for t in starts]),
+        horizon=due[0].horizon,
+        period_start=starts,
     )
 
 
