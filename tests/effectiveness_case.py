@@ -6,6 +6,7 @@ from __future__ import annotations
 import h3
 import numpy as np
 import pandas as pd
+import pytest
 
 from hotspots.feedback.plans_realised import ServedPlan
 from hotspots.feedback.served import ServedForecast
@@ -100,3 +101,13 @@ def stored_plan(
         "areas": [{"rank": 1, "cells": [h3.int_to_str(c) for c in cells]}],
     }
     return ServedPlan.of(record)
+
+
+def assert_figures(
+    rows: pd.DataFrame, expected: dict[str, tuple[int, float, float, float]]
+) -> None:
+    """Each source's (row by source) hits, hit rate, PAI and PEI are the ones given."""
+    for source, (hits, rate, pai, pei) in expected.items():
+        got = rows.loc[source]
+        assert got["hits"] == hits, source
+        assert got[["hit_rate", "pai", "pei"]].to_numpy(float) == pytest.approx([rate, pai, pei])

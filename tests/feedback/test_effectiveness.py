@@ -18,6 +18,7 @@ from effectiveness_case import (
     B,
     C,
     D,
+    assert_figures,
     events_at,
     served,
     served_ranking,
@@ -45,10 +46,7 @@ def test_realised_figures_match_the_hand_computed_case() -> None:
         "last_period": (3, 0.6, 5.7, 0.75),
         "historical_mean": (1, 0.2, 1.9, 0.25),
     }
-    for source, (hits, rate, pai, pei) in expected.items():
-        got = rows.loc[source]
-        assert got["hits"] == hits, source
-        assert got[["hit_rate", "pai", "pei"]].to_numpy(float) == pytest.approx([rate, pai, pei])
+    assert_figures(rows, expected)
     assert rows.loc[SERVED, "version"] == "v1"
     assert rows.loc[SERVED, "as_of"] == WEEK3
     flag = result.flags.iloc[0]

@@ -20,6 +20,7 @@ from effectiveness_case import (
     B,
     C,
     D,
+    assert_figures,
     events_at,
     served_ranking,
     stored_plan,
@@ -87,10 +88,7 @@ def test_a_forecast_and_a_plan_two_periods_ahead_are_scored_on_their_period() ->
         "last_period": (1, 0.2, 1.9, 0.25),
         "historical_mean": (1, 0.2, 1.9, 0.25),
     }
-    for source, (hits, rate, pai, pei) in expected.items():
-        got = later.loc[source]
-        assert got["hits"] == hits, source
-        assert got[["hit_rate", "pai", "pei"]].to_numpy(float) == pytest.approx([rate, pai, pei])
+    assert_figures(later, expected)
     # the same week 3 seen one period ahead (as of 15 Jan): last_period flags B, C
     assert periods.loc[(1, WEEK3, "last_period"), "hits"] == 3
     assert periods.loc[(1, WEEK2, SERVED), "hits"] == 2  # week 2: B 2 of B 2, C 1
