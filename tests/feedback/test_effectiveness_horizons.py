@@ -195,3 +195,38 @@ def test_a_plan_is_compared_with_the_forecast_of_its_model_version() -> None:
     # a plan of the version last issued needs no other forecast
     same = type(plan)(**{**plan.__dict__, "versions": {"burglary": "v2"}, "recorded_at": None})
     assert plans_built_from(store, [same], [last]) == {}
+
+
+def test_a_plan_of_two_crime_types_two_periods_ahead() -> None:
+    # robbery: week 1 two at C, week 3 two at A. As of week 2, 2 periods ahead (week 3), the
+    # plan of one cell weighs robbery 2 and took A: 1 burglary + 2 robberies of week 3's 7
+    # events. last_period from 8 Jan knows week 1 alone: burglary A 3, B 1, robbery C 2 x 2,
+    # so its plan takes C: 3 burglaries. The served forecasts weighed alike (burglary C 3,
+    # D 2; robbery A 1 x 2) put C first: the top cells of A's km2 hold C's 3 events, in part
+    import dataclasses
+
+    from hotspots.feedback.plans_combined import ModelFolds, realised_combined_plans
+
+    robbery = events_at([(C, "2024-01-02 11:00"), (C, "2024-01-03 11:00"),
+                         (A, "2024-01-16 11:00"), (A, "2024-01-18 11:00")])  # fmt: skip
+    robbery["category"] = pd.Series(["Robbery"] * 4, dtype="string")
+    events = pd.concat([events_at(HAND_EVENTS), robbery], ignore_index=True)
+    other = dataclasses.replace(forecast(WEEK2, 2, [A], [1.0]), name="robbery", target=("Robbery",))
+    plan = stored_plan([A], types=("burglary", "robbery"), horizon=2, period="2024-01-15",
+                       as_of="2024-01-08", tag="e")  # fmt: skip
+    plan = dataclasses.replace(plan, weights={"robbery": 2.0})
+    folds: dict[tuple[str, int], ModelFolds] = {}
+    realised_effectiveness(
+        [forecast(WEEK2, 2, [C, D], [3.0, 2.0]), other], events, freq="W",
+        baselines=("last_period",), coverages=(0.1,), served_plans=[plan], folds=folds,
+    )  # fmt: skip
+    assert set(folds) == {("burglary", 2), ("robbery", 2)}
+    rows = realised_combined_plans([plan], folds, SERVED).set_index("source")
+    assert set(rows.index) == {SERVED, "last_period"}
+    assert (rows["model"] == "burglary+robbery").all() and (rows["horizon"] == 2).all()
+    assert (rows["as_of"] == WEEK2).all() and (rows["period_start"] == WEEK3).all()
+    got = rows.loc[SERVED]
+    assert (got["plan_hits"], got["n_events"]) == (3, 7)
+    assert got["plan_pai"] == pytest.approx((3 / 7) / share_of(A))
+    assert got["top_hits"] == pytest.approx(3.0 * min(1.0, km2_of(A) / km2_of(C)))
+    assert rows.loc["last_period", "plan_hits"] == 3  # C
