@@ -98,7 +98,7 @@ def run(root: Path, weeks: int, out: Path) -> None:
 
 def show(out: Path, weeks: int, served_s: float, report_s: float) -> None:
     periods = pd.read_csv(out / "periods.csv")
-    one = periods.loc[periods["cutoff"] == "1%"]
+    one = periods.loc[(periods["cutoff"] == "1%") & (periods["horizon"] == 1)]
     wide = one.pivot_table(index="as_of", columns="source", values="pai")
     print(f"served {weeks + 1} weeks in {served_s:.1f} s; report in {report_s:.1f} s")
     print("realised PAI at 1% per week (served beside each baseline):")
@@ -113,6 +113,11 @@ def show(out: Path, weeks: int, served_s: float, report_s: float) -> None:
             "events_ring", "before_ring"]  # fmt: skip
     print(dosage[cols].round(2).to_string(index=False))
     print(pd.read_csv(out / "flags.csv").to_string(index=False))
+    horizons = pd.read_csv(out / "horizons.csv").query("cutoff == '1%'")
+    by = horizons.pivot_table(index="horizon", columns="source", values="pai")
+    by.insert(0, "periods", horizons.groupby("horizon")["periods_with_events"].first())
+    print("mean realised PAI at 1% by horizon (periods ahead of the as_of):")
+    print(by.round(2).to_string())
     print(f"report: {out / 'effectiveness.html'}")
 
 

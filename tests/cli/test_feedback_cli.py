@@ -31,6 +31,8 @@ with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dep
 RunCli = Any
 TARGET = "Burglary Residential"
 WEEK = pd.Timestamp("2023-12-04")
+AHEAD = "horizon=2&areas=1&max_area_km2=1"
+"""A plan for the week after the next (11 December, as of 4 December): one area."""
 
 
 def settings_of(root: Path) -> Settings:
@@ -39,10 +41,17 @@ def settings_of(root: Path) -> Settings:
     )
 
 
-def served_root(root: Path, events: pd.DataFrame, panel: Panel, targets: dict[str, str]) -> Path:
+def served_root(
+    root: Path,
+    events: pd.DataFrame,
+    panel: Panel,
+    targets: dict[str, str],
+    ahead: str | None = None,
+) -> Path:
     """A registry of one historical-mean model per ``targets`` (name -> category) and a
     state that served as_of 2023-12-04, then as_of 2024-01-01 once the rest of the year's
-    events arrived."""
+    events arrived. ``ahead``: a plan query (``horizon=2&areas=1``) also asked of the first
+    service, so a plan for a later period is recorded."""
     spec = {
         "data": {"map": COLUMN_MAP, "timezone": TIMEZONE},
         "model": {"kind": "historical_mean", "baselines": ["last_period", "rolling_mean"]},
@@ -57,6 +66,13 @@ def served_root(root: Path, events: pd.DataFrame, panel: Panel, targets: dict[st
     for some in (events.loc[local < WEEK], events):
         write_events(some.reset_index(drop=True), root / "events.parquet", {"timezone": TIMEZONE})
         ServiceState(settings_of(root)).load_all()  # publishes as a starting service does
+        if ahead is not None and len(some) < len(events):
+            key = KeyStore(root / "state" / KEYS_FILE).create("p", ["forecasts:read"])[1]
+            with TestClient(create_app(settings_of(root))) as client:
+                got = client.get(
+                    f"/v1/plans/latest?{ahead}", headers={"Authorization": f"Bearer {key}"}
+                )
+                assert got.status_code == 200, got.text
     return root
 
 
@@ -66,7 +82,7 @@ def root(
 ) -> Path:
     """One burglary model served for two weeks (``served_root``)."""
     root = tmp_path_factory.mktemp("feedback_cli")
-    return served_root(root, year_city_events, year_panel, {"burglary": TARGET})
+    return served_root(root, year_city_events, year_panel, {"burglary": TARGET}, AHEAD)
 
 
 def patrol_log(path: Path, cell: str, extra: str = "") -> Path:
@@ -117,9 +133,11 @@ def test_the_report_matches_the_api(
         "report", "effectiveness", "--out", out, *state, "--events", root / "events.parquet"
     )
     assert res.code == 0, res.err
-    assert "scored 1 served periods (1 pending)" in res.err
+    # as of 4 December: the next week and 3 later ones (the service forecasts 4 ahead);
+    # as of 1 January, none has passed
+    assert "scored 4 served periods (1 next, 3 later; 4 pending)" in res.err
     periods = pd.read_csv(out / "periods.csv")
-    served = periods.query("source == 'served'").set_index("cutoff")
+    served = periods.query("source == 'served' and horizon == 1").set_index("cutoff")
     assert list(served.index) == ["5%", "1%"]  # the selection coverage first
     assert set(periods["source"]) == {"served", "last_period", "rolling_mean"}
     dosage = pd.read_csv(out / "dosage.csv")
@@ -135,16 +153,19 @@ def test_the_report_matches_the_api(
         assert api["cutoffs"][cutoff]["served"]["pai"] == pytest.approx(row["pai"])
         assert api["cutoffs"][cutoff]["served"]["hits"] == row["hits"]
     # the served plan (6 areas of at most 1 km2, the default budget) beside the baselines'
-    plans = pd.read_csv(out / "plans.csv").set_index("source")
+    plans = pd.read_csv(out / "plans.csv").query("horizon == 1").set_index("source")
     assert set(plans.index) == {"served", "last_period", "rolling_mean"}
     mine = plans.loc["served"]
     assert mine["areas"] == 6 and 0 < mine["area_km2"] <= 6.0
     assert 0 <= mine["plan_hits"] <= mine["n_events"]
     assert mine["plan_pai"] == pytest.approx(mine["plan_hit_rate"] / mine["area_share"])
     # it is the plan the service recorded when it published that week's forecast
-    records = {r["period_start"]: r for r in PlanStore(root / "state" / "plans").read()}
-    assert set(records) == {"2023-12-04", "2024-01-01"}
-    stored = records["2023-12-04"]
+    records = {
+        (r["period_start"], r["params"]["horizon"]): r
+        for r in PlanStore(root / "state" / "plans").read()
+    }
+    assert set(records) == {("2023-12-04", 1), ("2023-12-11", 2), ("2024-01-01", 1)}
+    stored = records[("2023-12-04", 1)]
     assert (mine["plan"], mine["etag"], mine["stop"]) == ("stored", stored["etag"], "cap")
     assert (plans["plan"] == "stored").all() and (plans["etag"] == stored["etag"]).all()
     [plan] = api["plans"]
@@ -163,17 +184,87 @@ def test_the_report_matches_the_api(
     hits = sum(h3.latlng_to_cell(lat, lng, 8) in cells for lat, lng in points)
     assert mine["plan_hits"] == hits and mine["n_events"] == len(week)
     # which plans were evaluated, and the one whose week has not passed
-    assert body["models"][0]["plans_evaluated"] == [
-        {"plan": "stored", "areas": 6, "max_area_km2": 1.0, "total_km2": None, "stop": "cap",
-         "plans": 1, "periods": 1}
+    evaluated = [
+        {k: v for k, v in e.items() if not k.endswith("_mean")}
+        for e in body["models"][0]["plans_evaluated"]
+    ]
+    assert evaluated == [
+        {"horizon": 1, "plan": "stored", "areas": 6, "max_area_km2": 1.0, "total_km2": None,
+         "stop": "cap", "plans": 1, "periods": 1},
+        {"horizon": 2, "plan": "stored", "areas": 1, "max_area_km2": 1.0, "total_km2": None,
+         "stop": "cap", "plans": 1, "periods": 1},
     ]  # fmt: skip
     [later] = body["plans_not_scored"]
-    assert later["etag"] == records["2024-01-01"]["etag"] and later["period_start"] == "2024-01-01"
-    assert later["why"] == "its period is not scored (see pending)"
+    assert later["etag"] == records[("2024-01-01", 1)]["etag"]
+    assert later["period_start"] == "2024-01-01"
+    assert later["why"] == (
+        "its period from 2024-01-01 (the next period) is not scored yet: its events have not "
+        "all arrived (whole periods before 2024-01-01 only)"
+    )
     assert "the served patrol plans and the baselines' plans" in html
     assert "Served plans not scored" in html
     unscored = pd.read_csv(out / "unscored_plans.csv")
     assert unscored["etag"].tolist() == [later["etag"]]
+
+
+def week_hits(events: pd.DataFrame, start: pd.Timestamp, cells: set[str]) -> tuple[int, int]:
+    """The target events of the week from ``start`` in ``cells``, and in all."""
+    local = events["occurred_at"].dt.tz_localize(None)
+    week = events.loc[(local >= start) & (local < start + pd.Timedelta(days=7))]
+    week = week.loc[week["category"] == TARGET]
+    points = zip(week["lat"], week["lng"], strict=True)
+    return sum(h3.latlng_to_cell(lat, lng, 8) in cells for lat, lng in points), len(week)
+
+
+def test_a_plan_two_weeks_ahead_is_scored_on_its_week(
+    run_cli: RunCli, root: Path, year_city_events: pd.DataFrame, tmp_path: Path
+) -> None:
+    state = ("--state-dir", root / "state", "--models-dir", root / "models")
+    out = tmp_path / "report"
+    res = run_cli(
+        "report", "effectiveness", "--out", out, *state, "--events", root / "events.parquet"
+    )
+    assert res.code == 0, res.err
+    [record] = [
+        r for r in PlanStore(root / "state" / "plans").read() if r["params"]["horizon"] == 2
+    ]
+    assert (record["as_of"], record["period_start"]) == ("2023-12-04", "2023-12-11")
+    plans = pd.read_csv(out / "plans.csv")
+    ahead = plans.loc[plans["horizon"] == 2].set_index("source")
+    assert set(ahead.index) == {"served", "last_period", "rolling_mean"}
+    assert (ahead["etag"] == record["etag"]).all()
+    assert (ahead["as_of"] == "2023-12-04").all() and (ahead["period_start"] == "2023-12-11").all()
+    # by hand: the burglaries of 11-17 December in the recorded cells
+    cells = {c for area in record["areas"] for c in area["cells"]}
+    hits, n = week_hits(year_city_events, pd.Timestamp("2023-12-11"), cells)
+    mine = ahead.loc["served"]
+    assert (mine["plan_hits"], mine["n_events"], mine["areas"]) == (hits, n, 1)
+    assert mine["plan_pai"] == pytest.approx(mine["plan_hit_rate"] / mine["area_share"])
+    # the forecasts 2-4 weeks ahead, and the means per horizon
+    periods = pd.read_csv(out / "periods.csv")
+    served = periods.query("source == 'served' and cutoff == '5%'")
+    assert sorted(zip(served["horizon"], served["period_start"], strict=True)) == [
+        (1, "2023-12-04"), (2, "2023-12-11"), (3, "2023-12-18"), (4, "2023-12-25")
+    ]  # fmt: skip
+    horizons = pd.read_csv(out / "horizons.csv").query("source == 'served'")
+    assert horizons["horizon"].tolist() == [1, 2, 3, 4]
+    html = (out / "effectiveness.html").read_text(encoding="utf-8")
+    assert "burglary: PAI of forecasts 2 periods ahead" in html
+    assert "burglary: realised figures at 5% by horizon" in html
+    # the API says the same
+    key = KeyStore(root / "state" / KEYS_FILE).create("h", ["forecasts:read"])[1]
+    with TestClient(create_app(settings_of(root))) as client:
+        body = client.get("/v1/effectiveness", headers={"Authorization": f"Bearer {key}"}).json()
+    [model] = body["models"]
+    two = next(p for p in model["later_periods"] if p["horizon"] == 2)
+    [plan] = two["plans"]
+    assert (plan["etag"], plan["served"]["plan_hits"]) == (record["etag"], hits)
+    assert plan["served"]["plan_pai"] == pytest.approx(mine["plan_pai"])
+    assert plan["baselines"]["last_period"]["plan_hits"] == ahead.loc["last_period", "plan_hits"]
+    row = served.loc[served["horizon"] == 2].iloc[0]
+    assert two["cutoffs"]["5%"]["served"]["hits"] == row["hits"]
+    by = {h["horizon"]: h for h in model["by_horizon"]}
+    assert by[2]["served"]["pai"] == pytest.approx(row["pai"])
 
 
 def test_the_default_plan_of_two_crime_types_is_scored_on_both(
@@ -213,14 +304,16 @@ def test_the_default_plan_of_two_crime_types_is_scored_on_both(
         body = client.get("/v1/effectiveness", headers={"Authorization": f"Bearer {key}"}).json()
     [combined] = body["combined_plans"]
     assert combined["types"] == ["burglary", "other"]
-    assert combined["plans_evaluated"] == [
-        {"plan": "stored", "areas": 6, "max_area_km2": 1.0, "total_km2": None, "stop": "cap",
-         "plans": 1, "periods": 1}
-    ]  # fmt: skip
+    [evaluated] = combined["plans_evaluated"]
+    assert {k: v for k, v in evaluated.items() if not k.endswith("_mean")} == {
+        "horizon": 1, "plan": "stored", "areas": 6, "max_area_km2": 1.0, "total_km2": None,
+        "stop": "cap", "plans": 1, "periods": 1,
+    }  # fmt: skip
     [week_doc] = combined["periods"]
     [plan] = week_doc["plans"]
     assert week_doc["as_of"] == "2023-12-04" and plan["etag"] == stored["etag"]
     assert plan["served"]["plan_hits"] == hits
+    assert evaluated["served_mean"]["plan_hit_rate"] == plan["served"]["plan_hit_rate"]
     assert set(plan["baselines"]) == {"last_period", "rolling_mean"}
     assert [m["plans_evaluated"] for m in body["models"]] == [[], []]
     html = (out / "effectiveness.html").read_text(encoding="utf-8")

@@ -9,61 +9,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspots.feedback.effectiveness import SERVED, model_flag, realised_effectiveness
-from hotspots.feedback.plans_realised import ServedPlan
-from hotspots.feedback.served import ServedForecast
-from hotspots.grid import cells_to_latlng
-
-TZ = "Europe/London"
-CAT = "Burglary"
-CENTRE = h3.latlng_to_cell(51.5, -0.1, 8)
-RING1 = sorted(set(h3.grid_ring(CENTRE, 1)))
-A = h3.str_to_int(CENTRE)
-B, C, D = (h3.str_to_int(c) for c in RING1[:3])
-STUDY = np.array(sorted(h3.str_to_int(c) for c in h3.grid_disk(CENTRE, 2)), dtype=np.uint64)
-WEEK3 = pd.Timestamp("2024-01-15")
-
-
-def events_at(rows: list[tuple[int, str]]) -> pd.DataFrame:
-    """One target event per (cell, local time)."""
-    cells = np.array([c for c, _ in rows], dtype=np.uint64)
-    lat, lng = cells_to_latlng(cells)
-    times = pd.to_datetime([t for _, t in rows]).tz_localize(TZ)
-    return pd.DataFrame(
-        {
-            "event_id": pd.Series([f"e{i}" for i in range(len(rows))], dtype="string"),
-            "occurred_at": times,
-            "time_precision": pd.Categorical(["minute"] * len(rows), ["minute", "day", "month"]),
-            "lat": lat,
-            "lng": lng,
-            "category": pd.Series([CAT] * len(rows), dtype="string"),
-            "origin": pd.Series([None] * len(rows), dtype="string"),
-            "source_row": np.arange(1, len(rows) + 1, dtype=np.int64),
-        }
-    )
-
-
-# week 1 (Mon 1 Jan): A 3, B 1; week 2: B 2, C 1; week 3 (the served period): A 1, C 3, D 1
-HAND_EVENTS = (
-    [(A, "2024-01-01 09:00")] * 3
-    + [(B, "2024-01-03 10:00")]
-    + [(B, "2024-01-09 10:00")] * 2
-    + [(C, "2024-01-10 10:00")]
-    + [(A, "2024-01-16 10:00")]
-    + [(C, "2024-01-17 10:00")] * 3
-    + [(D, "2024-01-21 12:00")]
+from effectiveness_case import (
+    HAND_EVENTS,
+    STUDY,
+    TZ,
+    WEEK3,
+    A,
+    B,
+    C,
+    D,
+    assert_figures,
+    events_at,
+    served,
+    served_ranking,
+    served_with_counts,
+    stored_plan,
 )
-
-
-def served_ranking(first: list[int]) -> np.ndarray:
-    rest = [c for c in STUDY.tolist() if c not in first]
-    return np.array(first + rest, dtype=np.uint64)
-
-
-def served(as_of: pd.Timestamp, ranked: np.ndarray, version: str = "v1") -> ServedForecast:
-    return ServedForecast(
-        "burglary", version, as_of, as_of + pd.Timedelta(days=7), as_of, (CAT,), ranked
-    )
+from hotspots.feedback.effectiveness import SERVED, model_flag, realised_effectiveness
+from hotspots.feedback.served import ServedForecast
 
 
 def test_realised_figures_match_the_hand_computed_case() -> None:
@@ -83,10 +46,7 @@ def test_realised_figures_match_the_hand_computed_case() -> None:
         "last_period": (3, 0.6, 5.7, 0.75),
         "historical_mean": (1, 0.2, 1.9, 0.25),
     }
-    for source, (hits, rate, pai, pei) in expected.items():
-        got = rows.loc[source]
-        assert got["hits"] == hits, source
-        assert got[["hit_rate", "pai", "pei"]].to_numpy(float) == pytest.approx([rate, pai, pei])
+    assert_figures(rows, expected)
     assert rows.loc[SERVED, "version"] == "v1"
     assert rows.loc[SERVED, "as_of"] == WEEK3
     flag = result.flags.iloc[0]
@@ -212,16 +172,6 @@ def test_the_k_period_flag_on_the_synthetic_city(year_city_events: pd.DataFrame)
     assert (served_pai.loc[served_pai["model"] == "good", "pei"] == 1.0).all()
 
 
-def served_with_counts() -> ServedForecast:
-    """Week 3 served with expected counts C 3, A 2, B 1, D 0.5 (the rest 0)."""
-    ranked = served_ranking([C, A, B, D])
-    expected = np.zeros(ranked.size)
-    expected[:4] = [3.0, 2.0, 1.0, 0.5]
-    return ServedForecast(
-        "burglary", "v1", WEEK3, WEEK3 + pd.Timedelta(days=7), WEEK3, (CAT,), ranked, expected
-    )
-
-
 def test_the_served_plan_beside_each_baselines_plan() -> None:
     # one area of at most 0.8 km2 (one resolution-8 cell): the served plan grows on the
     # served expected counts (C 3, A 2, B 1, D 0.5) and takes C, which held 3 of week 3's 5
@@ -252,33 +202,6 @@ def test_the_served_plan_beside_each_baselines_plan() -> None:
         plan_budget=PlanBudget(1, 0.8),
     )  # fmt: skip
     assert without.plans.empty and not without.periods.empty
-
-
-def stored_plan(
-    cells: list[int],
-    *,
-    types: tuple[str, ...] = ("burglary",),
-    horizon: int = 1,
-    stop: str = "cap",
-    period: str = "2024-01-15",
-    tag: str = "a",
-) -> ServedPlan:
-    """A recorded plan (``plan_store`` record) of one area of ``cells``."""
-    record = {
-        "etag": '"' + tag * 64 + '"',
-        "period_start": period,
-        "params": {
-            "areas": 1,
-            "max_area_km2": 0.8,
-            "total_km2": None,
-            "types": list(types),
-            "weights": {},
-            "horizon": horizon,
-            "stop": stop,
-        },  # fmt: skip
-        "areas": [{"rank": 1, "cells": [h3.int_to_str(c) for c in cells]}],
-    }
-    return ServedPlan.of(record)
 
 
 def test_the_plan_served_is_scored_as_recorded_not_grown_again() -> None:
@@ -327,7 +250,8 @@ def test_the_plan_served_is_scored_as_recorded_not_grown_again() -> None:
     why = mixed.unscored_plans.set_index("etag")["why"]
     assert why[other.etag] == "its period is not scored (see pending)"
     assert why[several.etag] == "no served forecast of 'robbery' is scored"
-    assert why[later.etag] == "it plans 2 periods ahead: only plans of the next are scored"
+    # a plan 2 periods ahead for week 3, with no forecast served 2 periods ahead for it
+    assert why[later.etag] == "no forecast made 2 periods ahead for its period is scored"
 
 
 def test_two_plans_served_in_one_week_are_both_scored() -> None:
@@ -343,10 +267,15 @@ def test_two_plans_served_in_one_week_are_both_scored() -> None:
     served_rows = result.plans.loc[result.plans["source"] == SERVED].set_index("etag")
     assert served_rows["plan_hits"].to_dict() == {plans[0].etag: 1, plans[1].etag: 3}
     doc = realised_to_dict(result)["models"][0]
-    assert doc["plans_evaluated"] == [
-        {"plan": "stored", "areas": 1, "max_area_km2": 0.8, "total_km2": None, "stop": "cap",
-         "plans": 2, "periods": 1}
-    ]  # fmt: skip
+    [evaluated] = doc["plans_evaluated"]
+    means = evaluated.pop("served_mean"), evaluated.pop("baselines_mean")
+    assert evaluated == {
+        "horizon": 1, "plan": "stored", "areas": 1, "max_area_km2": 0.8, "total_km2": None,
+        "stop": "cap", "plans": 2, "periods": 1,
+    }  # fmt: skip
+    # the mean over the two plans: A caught 1 of the 5 events, C 3; last_period's B none
+    assert means[0]["plan_hit_rate"] == pytest.approx(0.4)
+    assert means[1]["last_period"]["plan_hit_rate"] == 0.0
     [week] = doc["periods"]
     assert [(p["etag"], p["served"]["plan_hits"]) for p in week["plans"]] == [
         (plans[0].etag, 1), (plans[1].etag, 3)
@@ -375,12 +304,12 @@ def test_a_plan_of_two_crime_types_is_scored_on_both_and_beside_the_baselines() 
     )
     plan = stored_plan([A], types=("burglary", "robbery"), tag="f")
     plan = dataclasses.replace(plan, weights={"robbery": 2.0})
-    folds: dict[str, ModelFolds] = {}
+    folds: dict[tuple[str, int], ModelFolds] = {}
     result = realised_effectiveness(
         [served_with_counts(), other], events, freq="W", baselines=("last_period",),
         coverages=(0.1,), served_plans=[plan], folds=folds, plan_budget=PlanBudget(1, 0.8),
     )  # fmt: skip
-    assert set(folds) == {"burglary", "robbery"}
+    assert set(folds) == {("burglary", 1), ("robbery", 1)}  # by model and horizon
     # the week's plan served was the combined one: no plan of one type is grown again
     assert result.plans.empty
     rows = realised_combined_plans([plan], folds, SERVED).set_index("source")

@@ -69,7 +69,10 @@ def test_the_served_week_is_scored_and_the_next_is_pending(
     assert model["name"] == "burglary"
     [period] = model["periods"]
     assert (period["as_of"], period["period_end"]) == ("2023-12-04", "2023-12-11")
-    assert [p["as_of"] for p in model["pending"]] == ["2024-01-01"]
+    # the service forecasts 4 periods ahead: as of 1 January, none has passed
+    assert [(p["as_of"], p["horizon"], p["period_start"]) for p in model["pending"]] == [
+        ("2024-01-01", h, f"2024-01-{1 + 7 * (h - 1):02d}") for h in (1, 2, 3, 4)
+    ]
     # by hand: the top 1% of the stored ranking, and the week's burglaries in those cells
     stored = SnapshotStore(served_then_arrived / "state" / "snapshots").load("burglary", WEEK)
     ranked = [
@@ -93,6 +96,39 @@ def test_the_served_week_is_scored_and_the_next_is_pending(
     assert set(period["cutoffs"]["1%"]["baselines"]) == {
         "last_period", "historical_mean", "rolling_mean", "prospective", "kde"
     }  # fmt: skip
+
+
+def test_the_periods_served_ahead_are_scored_on_their_own_weeks(
+    client: TestClient, base_env: Env, served_then_arrived: Path, year_panel: Panel
+) -> None:
+    # as of 4 December the service also served 11, 18 and 25 December (horizon 2-4)
+    [model] = client.get("/v1/effectiveness", headers=auth(base_env.read)).json()["models"]
+    later = model["later_periods"]
+    assert [(p["as_of"], p["horizon"], p["period_start"], p["period_end"]) for p in later] == [
+        ("2023-12-04", 2, "2023-12-11", "2023-12-18"),
+        ("2023-12-04", 3, "2023-12-18", "2023-12-25"),
+        ("2023-12-04", 4, "2023-12-25", "2024-01-01"),
+    ]
+    snapshots = SnapshotStore(served_then_arrived / "state" / "snapshots")
+    for period in later:
+        # by hand: the top 1% of the ranking served for that week, and the week's burglaries
+        stored = snapshots.load("burglary", WEEK, period=period["horizon"] - 1)
+        rows = sorted(json.loads(stored.bytes)["hotspots"], key=lambda h: h["rank"])
+        k = flagged_count(len(rows), 0.01)
+        week = year_panel.of(TARGET)[
+            year_panel.periods.get_loc(pd.Timestamp(period["period_start"]))
+        ]
+        top = np.isin(year_panel.cells, strings_to_cells([h["cell"] for h in rows[:k]]))
+        served = period["cutoffs"]["1%"]["served"]
+        assert (served["n_events"], served["hits"]) == (int(week.sum()), int(week[top].sum()))
+        # the served historical mean, fitted before 4 December, forecasts every week alike:
+        # its baseline twin forecasting as far ahead from the same as_of scores the same
+        twin = period["cutoffs"]["1%"]["baselines"]["historical_mean"]
+        assert (twin["hits"], twin["pai"]) == (served["hits"], served["pai"])
+        assert period["dosage"] is None
+    by = {h["horizon"]: h for h in model["by_horizon"]}
+    assert sorted(by) == [1, 2, 3, 4] and all(h["periods"] == 1 for h in by.values())
+    assert by[3]["served"]["pai"] == later[1]["cutoffs"]["1%"]["served"]["pai"]
 
 
 def test_window_and_empty_window(client: TestClient, base_env: Env) -> None:

@@ -183,14 +183,11 @@ def report_effectiveness(
                 "periods",
                 soft_wrap=True,
             )
-    n = (
-        realised.periods[["model", "as_of"]].drop_duplicates().shape[0]
-        if len(realised.periods)
-        else 0
-    )
+    scored = realised.periods[["model", "as_of", "horizon"]].drop_duplicates()
+    ahead = int((scored["horizon"] > 1).sum())
     console.print(
-        f"scored {n} served periods ({len(realised.pending)} pending); wrote "
-        f"{paths['effectiveness.html']}",
+        f"scored {len(scored)} served periods ({len(scored) - ahead} next, {ahead} later; "
+        f"{len(realised.pending)} pending); wrote {paths['effectiveness.html']}",
         soft_wrap=True,
     )
 

@@ -95,3 +95,28 @@ def _aligned(
     out = np.zeros(cells.size, dtype=np.float64)
     out[found] = mu[order][pos[found]]
     return out
+
+
+def forecast_block_ahead(
+    block: FitBlock, model: Forecaster, panel: Panel, folds: Sequence[Fold]
+) -> BlockForecast:
+    """As ``forecast_block``, but forecasting from the block's ``fit_until`` (the origin):
+    each fold's period ``as_of`` as the model would have forecast it then, that many periods
+    ahead (``predict(panel, fit_until, horizon)``), not from the periods just before it.
+    What a forecast served several periods ahead is compared with."""
+    ordered = sorted(folds, key=lambda f: f.as_of)
+    target = target_of(model, panel)
+    fitted = clone(model).fit(panel, until=block.fit_until)
+    if set(fitted.target_) != set(target):
+        raise ConfigError(f"model {block.name!r} fitted target {fitted.target_}, not {target}")
+    origin = int(panel.periods.get_indexer(pd.DatetimeIndex([block.fit_until]))[0])
+    if origin < 0:
+        raise ConfigError(f"fit_until {block.fit_until} is not a period start of the panel")
+    expected = np.zeros((len(block.folds), panel.cells.size), dtype=np.float64)
+    for row, i in enumerate(block.folds):
+        as_of = ordered[i].as_of
+        horizon = int(panel.periods.get_indexer(pd.DatetimeIndex([as_of]))[0]) - origin + 1
+        frame = fitted.predict(panel, as_of=block.fit_until, horizon=horizon)
+        frame = frame.loc[frame["period_start"].to_numpy() == as_of.to_datetime64()]
+        expected[row] = _aligned(frame, panel.cells, as_of, block.name)
+    return BlockForecast(expected, fitted)

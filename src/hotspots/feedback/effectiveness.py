@@ -5,9 +5,13 @@ For each served forecast (``served.ServedForecast``) whose period has ended by t
 events' last whole period: the realised hit rate, PAI and PEI of its ranking, beside what each
 baseline would have served for the same period, fitted on the periods before that ``as_of``.
 Both are scored by ``evaluation.backtest`` itself: the baselines as models on one fold per
-period (``Fold(as_of, fit_until=as_of)``), the served ranking as a reference (a score that
-falls with its rank, so the served order is scored exactly). A period without events has no
-figures (NaN), as in the backtest.
+period (``Fold(period_start, fit_until=as_of)``), the served ranking as a reference (a score
+that falls with its rank, so the served order is scored exactly). A forecast served for a
+later period (``horizon`` > 1) is scored on that period, beside each baseline forecasting as
+many periods ahead from the same ``as_of`` (``evaluation.blocks.forecast_block_ahead``), one
+backtest per horizon, so a 1-week-ahead figure is never mixed with a 4-week-ahead one. A
+period without events has no figures (NaN), as in the backtest. The flag and the dosage read
+the next period's forecasts (horizon 1), the ones patrols act on first.
 
 Dosage (``dosage.patrols_to_dosage``) is set beside the crime that followed: per period, the
 target events in the patrolled cells, in the ring of cells within ``rings`` steps around them
@@ -31,10 +35,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from hotspots.evaluation import BacktestResult, Cutoff, Fold, backtest
+from hotspots.evaluation.blocks import fit_blocks, forecast_block_ahead
 from hotspots.features import Panel, events_to_panel
 from hotspots.feedback.dosage import patrols_to_dosage
 from hotspots.feedback.plans_combined import ModelFolds
 from hotspots.feedback.plans_realised import (
+    PlanForecasts,
     ServedPlan,
     empty_plans,
     empty_unscored,
@@ -42,7 +48,7 @@ from hotspots.feedback.plans_realised import (
     unscored_plans,
 )
 from hotspots.feedback.served import ServedForecast
-from hotspots.forecasters import make_forecaster
+from hotspots.forecasters import Forecaster, make_forecaster
 from hotspots.grid import StudyArea, cells_resolution, cells_to_strings, grid_disk_cells
 from hotspots.grid.regions import PlanBudget
 from hotspots.jobs.data import whole_periods_end, whole_periods_start
@@ -52,6 +58,12 @@ logger = logging.getLogger(__name__)
 SERVED = "served"
 """The ``source`` of the rows scoring what was served (the others name a baseline)."""
 METRIC_COLUMNS = ("n_events", "hits", "flagged", "hit_rate", "pai", "pei")
+PERIOD_COLUMNS = (
+    "model", "version", "as_of", "horizon", "period_start", "period_end", "cutoff", "source",
+    *METRIC_COLUMNS,
+)  # fmt: skip
+"""The ``periods`` table: ``as_of`` is when the forecast was made for (its first period's
+start), ``period_start`` the period scored, ``horizon`` periods ahead (1: the next)."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +71,8 @@ class Realised:
     """The realised figures of every model: see the module docstring for each table."""
 
     periods: pd.DataFrame
-    """model, version, as_of, period_end, cutoff, source, n_events, hits, flagged, hit_rate,
-    pai, pei: one row per served period, cutoff and source (``served`` or a baseline)."""
+    """``PERIOD_COLUMNS``: one row per served forecast (as_of and horizon), cutoff and source
+    (``served`` or a baseline)."""
     dosage: pd.DataFrame
     """model, as_of, patrolled_cells, patrol_minutes, events_patrolled, events_ring,
     events_rest, and the same three event counts as ``before_*`` means."""
@@ -71,9 +83,10 @@ class Realised:
     """model, cutoff, k_periods, periods_below, flagged, last_as_of, served_pai,
     best_baseline, best_baseline_pai."""
     pending: pd.DataFrame
-    """model, version, as_of, why: served periods not scored (yet)."""
+    """model, version, as_of, horizon, period_start, why: served periods not scored (yet)."""
     plans: pd.DataFrame = field(default_factory=empty_plans)
-    """model, source, plan, etag, budget_areas, max_area_km2, total_km2, stop, as_of, ...:
+    """model, source, plan, etag, budget_areas, max_area_km2, total_km2, stop, as_of,
+    horizon, period_start, ...:
     each served plan (``plan``: ``stored`` as recorded, or ``rebuilt`` at the default budget
     where none was recorded) and each baseline's plan with its parameters, scored on the
     period's events (``plans_realised``)."""
@@ -95,41 +108,49 @@ def realised_effectiveness(
     category: str | None = None,
     plan_budget: PlanBudget | None = None,
     served_plans: Sequence[ServedPlan] = (),
-    folds: dict[str, ModelFolds] | None = None,
+    folds: dict[tuple[str, int], ModelFolds] | None = None,
+    plan_forecasts: PlanForecasts | None = None,
 ) -> Realised:
     """Score every served forecast whose period has passed, and its plans: those recorded
     in ``served_plans`` (of one crime type; several: ``plans_combined``, given ``folds``),
     else (with ``plan_budget``) one grown again at that budget; see the module docstring.
 
-    ``folds``: when given, each scored model's periods are added to it (by name), for the
-    plans that combine several models' types (``realised_combined_plans``)."""
+    ``folds``: when given, each scored model's periods are added to it (by name and
+    horizon), for the plans that combine several models' types (``realised_combined_plans``).
+    ``plan_forecasts``: the forecast each recorded plan was built from, by (ETag, model),
+    where it is not the one scored for its period (``served.plan_forecast``)."""
     cutoff = Cutoff.coverage(coverages[0]).label
     parts: dict[str, list[pd.DataFrame]] = {
         k: [] for k in ("periods", "dosage", "cells", "pending", "plans")
     }
     flags = []
     by_model: dict[str, list[ServedForecast]] = {}
-    for one in sorted(served, key=lambda s: (s.name, s.as_of)):
+    for one in sorted(served, key=lambda s: (s.name, s.as_of, s.horizon)):
         by_model.setdefault(one.name, []).append(one)
     for name, forecasts in by_model.items():
-        scored = _score_model(forecasts, events, freq, baselines, coverages, category)
-        parts["periods"].append(scored.periods)
-        parts["pending"].append(scored.pending)
-        if scored.panel is not None and not scored.periods.empty:
-            flags.append(model_flag(scored.periods, cutoff, k_periods) | {"model": name})
-            if folds is not None and scored.result is not None:
-                folds[name] = ModelFolds(scored.result, scored.due)
-            if (plan_budget is not None or served_plans) and scored.result is not None:
+        horizons, pending = _score_model(forecasts, events, freq, baselines, coverages, category)
+        parts["pending"].append(pending)
+        for horizon, scored in horizons.items():
+            parts["periods"].append(scored.periods)
+            if folds is not None:
+                folds[(name, horizon)] = ModelFolds(scored.result, scored.due)
+            if plan_budget is not None or served_plans:
+                budget = plan_budget if horizon == 1 else None  # no record: grow the next's
                 plans = realised_plans(
-                    name, scored.result, scored.due, plan_budget, SERVED, served_plans
+                    name, scored.result, scored.due, budget, SERVED, served_plans, plan_forecasts
                 )
-                parts["plans"].append(plans)
-            if patrols is not None and len(patrols):
-                tz = str(getattr(events["occurred_at"].dtype, "tz", None) or "UTC")
-                top = Cutoff.coverage(coverages[0]).k(scored.panel.cells.size)
-                dose, cells = _dosage(name, scored, patrols, tz, top, rings, before_periods)
-                parts["dosage"].append(dose)
-                parts["cells"].append(cells)
+                if len(plans):  # an empty one would turn the dates into objects
+                    parts["plans"].append(plans)
+        first = horizons.get(1)
+        if first is None:
+            continue
+        flags.append(model_flag(first.periods, cutoff, k_periods) | {"model": name})
+        if patrols is not None and len(patrols):
+            tz = str(getattr(events["occurred_at"].dtype, "tz", None) or "UTC")
+            top = Cutoff.coverage(coverages[0]).k(first.panel.cells.size)
+            dose, cells = _dosage(name, first, patrols, tz, top, rings, before_periods)
+            parts["dosage"].append(dose)
+            parts["cells"].append(cells)
     out = {k: pd.concat(v, ignore_index=True) if v else _EMPTY[k]() for k, v in parts.items()}
     flag_frame = pd.DataFrame(flags) if flags else _EMPTY["flags"]()
     for row in flag_frame.itertuples():
@@ -141,7 +162,7 @@ def realised_effectiveness(
                 row.best_baseline,
                 row.periods_below,
             )
-    unscored = unscored_plans(served_plans, out["plans"], by_model)
+    unscored = unscored_plans(served_plans, out["plans"], by_model, out["pending"])
     return Realised(
         out["periods"],
         out["dosage"],
@@ -155,12 +176,13 @@ def realised_effectiveness(
 
 @dataclass(frozen=True)
 class _Scored:
+    """One model's served forecasts of one horizon, scored (``due``: in fold order)."""
+
     periods: pd.DataFrame
-    pending: pd.DataFrame
-    panel: Panel | None
+    panel: Panel
     due: tuple[ServedForecast, ...]
     target: tuple[str, ...]
-    result: BacktestResult | None = None
+    result: BacktestResult
 
 
 def _score_model(
@@ -170,8 +192,9 @@ def _score_model(
     baselines: Sequence[str],
     coverages: Sequence[float],
     category: str | None,
-) -> _Scored:
-    """One model's served periods scored beside its baselines (or why each is pending)."""
+) -> tuple[dict[int, _Scored], pd.DataFrame]:
+    """One model's served periods scored beside its baselines, by horizon, and why each
+    of the others is pending."""
     target = (category,) if category is not None else forecasts[-1].target
     models = {b: make_forecaster(b, target=target) for b in baselines}
     least = max((m.min_history for m in models.values()), default=1)
@@ -179,12 +202,12 @@ def _score_model(
     pending: list[tuple[ServedForecast, str]] = []
     due = [f for f in forecasts if f.period_end <= through]
     pending += [
-        (f, f"its events have not all arrived (data through {through.date()})")
+        (f, f"its events have not all arrived (whole periods before {through.date()} only)")
         for f in forecasts
         if f.period_end > through
     ]
     if not due:
-        return _Scored(_EMPTY["periods"](), _pending(pending), None, (), target)
+        return {}, _pending(pending)
     cells = np.unique(np.concatenate([f.ranked for f in due]))
     area = StudyArea(cells, cells_resolution(cells))
     start = whole_periods_start(events, freq)
@@ -197,19 +220,44 @@ def _score_model(
         if not ok
     ]
     due = [f for f, ok in zip(due, fits, strict=True) if ok]
-    if not due:
-        return _Scored(_EMPTY["periods"](), _pending(pending), None, (), target)
+    scored = {
+        h: _score_horizon([f for f in due if f.horizon == h], models, panel, coverages, target)
+        for h in sorted({f.horizon for f in due})
+    }
+    return scored, _pending(pending)
+
+
+def _score_horizon(
+    due: list[ServedForecast],
+    models: dict[str, Forecaster],
+    panel: Panel,
+    coverages: Sequence[float],
+    target: tuple[str, ...],
+) -> _Scored:
+    """The served forecasts of one horizon (one per ``as_of``) scored on their periods,
+    beside each baseline fitted on the periods before each ``as_of`` and forecasting that
+    many periods ahead from it, as the service would have served it."""
+    horizon = due[0].horizon
     scores = np.stack([_rank_score(f.ranked, panel.cells) for f in due])
-    folds = [Fold(f.as_of, f.as_of) for f in due]
-    result = backtest(models, panel, folds, coverages=coverages, references={SERVED: scores})
-    periods = result.per_fold.rename(columns={"model": "source"})
-    version = {f.as_of: f.version for f in due}
-    period_end = {f.as_of: f.period_end for f in due}
-    periods.insert(0, "model", forecasts[0].name)
-    periods.insert(1, "version", periods["as_of"].map(version))
-    periods.insert(3, "period_end", periods["as_of"].map(period_end))
-    periods = periods.drop(columns=["fit_until"])
-    return _Scored(periods, _pending(pending), panel, tuple(due), target, result)
+    folds = [Fold(f.period_start, f.as_of) for f in due]
+    blocks = None
+    if horizon > 1:  # the backtest's own fits forecast the next period only
+        blocks = [
+            forecast_block_ahead(b, models[b.name], panel, folds) for b in fit_blocks(models, folds)
+        ]
+    result = backtest(
+        models, panel, folds, coverages=coverages, references={SERVED: scores}, blocks=blocks
+    )
+    periods = result.per_fold.rename(columns={"model": "source", "as_of": "period_start"})
+    by_start = {f.period_start: f for f in due}
+    starts = periods["period_start"]
+    periods["model"] = due[0].name
+    periods["version"] = [by_start[pd.Timestamp(t)].version for t in starts]
+    periods["as_of"] = [by_start[pd.Timestamp(t)].as_of for t in starts]
+    periods["horizon"] = horizon
+    periods["period_end"] = [by_start[pd.Timestamp(t)].period_end for t in starts]
+    periods = periods[list(PERIOD_COLUMNS)]
+    return _Scored(periods, panel, tuple(due), target, result)
 
 
 def _rank_score(
@@ -258,7 +306,6 @@ def _dosage(
     """Per period and per patrolled cell: minutes beside the target events that followed;
     ``top_k`` cells of each served ranking are its flagged ones (the first cutoff)."""
     panel = scored.panel
-    assert panel is not None
     dose = patrols_to_dosage(patrols, panel.freq, timezone, panel.resolution)
     idx = [panel.categories.index(c) for c in scored.target if c in panel.categories]
     actual = panel.counts[idx].sum(axis=0).astype(np.float64)  # (periods, cells)
@@ -312,12 +359,14 @@ def _split(
     }
 
 
+PENDING_COLUMNS = ("model", "version", "as_of", "horizon", "period_start", "why")
+
+
 def _pending(items: list[tuple[ServedForecast, str]]) -> pd.DataFrame:
     if not items:
         return _EMPTY["pending"]()
-    return pd.DataFrame(
-        [{"model": f.name, "version": f.version, "as_of": f.as_of, "why": why} for f, why in items]
-    )
+    values = [(f.name, f.version, f.as_of, f.horizon, f.period_start, why) for f, why in items]
+    return pd.DataFrame(values, columns=list(PENDING_COLUMNS))
 
 
 def _frame(columns: Sequence[str]) -> pd.DataFrame:
@@ -325,14 +374,12 @@ def _frame(columns: Sequence[str]) -> pd.DataFrame:
 
 
 _EMPTY = {
-    "periods": lambda: _frame(
-        ("model", "version", "as_of", "period_end", "cutoff", "source", *METRIC_COLUMNS)
-    ),
+    "periods": lambda: _frame(PERIOD_COLUMNS),
     "dosage": lambda: _frame(("model", "as_of", "patrolled_cells", "patrol_minutes")),
     "cells": lambda: _frame(
         ("model", "as_of", "cell", "minutes", "events", "events_before", "in_served_top")
     ),
     "flags": lambda: _frame(("model", "cutoff", "k_periods", "periods_below", "flagged")),
-    "pending": lambda: _frame(("model", "version", "as_of", "why")),
+    "pending": lambda: _frame(PENDING_COLUMNS),
     "plans": empty_plans,
 }

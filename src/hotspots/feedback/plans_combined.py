@@ -6,9 +6,9 @@ types, on the union of their models' cells: its own cells, beside the top cells 
 km2 on the served forecasts weighted as the plan weighed them, and each baseline (one every
 type's model scored) grown from that baseline's forecasts of every type, weighted alike,
 with the plan's budget and stop rule. Each type's forecasts and events come from its own
-model's scoring (``ModelFolds``, filled by ``realised_effectiveness``), so the figures are
-those the one-type plans get, summed over the types (an event counted by two types' targets
-counts twice, as the plan's expected counts did).
+model's scoring at the plan's horizon (``ModelFolds``, filled by
+``realised_effectiveness``), so the figures are those the one-type plans get, summed over the
+types (an event counted by two types' targets counts twice, as the plan's expected counts did).
 """
 
 from __future__ import annotations
@@ -24,7 +24,16 @@ import pandas as pd
 from hotspots.errors import ConfigError
 from hotspots.evaluation import BacktestResult
 from hotspots.evaluation.plans import PLAN_COLUMNS, score_areas
-from hotspots.feedback.plans_realised import STORED, ServedPlan, empty_plans, expected_on, labelled
+from hotspots.feedback.plans_realised import (
+    REALISED_PLAN_COLUMNS,
+    STORED,
+    PlanForecasts,
+    ServedPlan,
+    at_horizon,
+    empty_plans,
+    expected_on,
+    labelled,
+)
 from hotspots.feedback.served import ServedForecast
 from hotspots.grid import cells_area_km2
 from hotspots.grid.regions import check_budget, grow_areas
@@ -49,34 +58,51 @@ def combined_name(types: Sequence[str]) -> str:
 
 
 def realised_combined_plans(
-    plans: Sequence[ServedPlan], folds: Mapping[str, ModelFolds], served_label: str
+    plans: Sequence[ServedPlan],
+    scored: Mapping[tuple[str, int], ModelFolds],
+    served_label: str,
+    plan_forecasts: PlanForecasts | None = None,
 ) -> pd.DataFrame:
-    """The recorded plans of several types for the next period whose period every type's
-    model scored, each beside the baselines' plans (see the module docstring)."""
+    """The recorded plans of several types whose period and horizon every type's model
+    scored (``scored``: by model and horizon), each beside the baselines' plans (see the
+    module docstring); ``plan_forecasts``: the forecasts they were built from."""
     frames = []
     for plan in plans:
-        if len(plan.types) < 2 or plan.horizon != 1 or not set(plan.types) <= set(folds):
+        keys = [(t, plan.horizon) for t in plan.types]
+        if len(plan.types) < 2 or not all(k in scored for k in keys):
             continue
+        folds = {t: scored[(t, plan.horizon)] for t in plan.types}
         at = {t: _position(folds[t], plan.period) for t in plan.types}
         if any(i is None for i in at.values()):
             continue
-        if any(folds[t].due[i].expected is None for t, i in at.items() if i is not None):
+        forecasts = {
+            t: (plan_forecasts or {}).get((plan.etag, t)) or folds[t].due[i]
+            for t, i in at.items()
+            if i is not None
+        }
+        if any(f.expected is None for f in forecasts.values()):
             logger.warning("served plan %s: a forecast holds no expected counts", plan.etag)
             continue
-        frames.append(_scored(plan, folds, {t: i for t, i in at.items() if i is not None},
-                              served_label))  # fmt: skip
+        rows = _scored(plan, folds, {t: i for t, i in at.items() if i is not None}, forecasts,
+                       served_label)  # fmt: skip
+        first = folds[plan.types[0]]
+        frames.append(at_horizon(rows, [first.due[at[plan.types[0]] or 0]]))
     if not frames:
         return empty_plans()
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True)[list(REALISED_PLAN_COLUMNS)]
 
 
 def _position(folds: ModelFolds, period: pd.Timestamp) -> int | None:
-    found = [i for i, f in enumerate(folds.due) if f.as_of == period]
+    found = [i for i, f in enumerate(folds.due) if f.period_start == period]
     return found[0] if found else None
 
 
 def _scored(
-    plan: ServedPlan, folds: Mapping[str, ModelFolds], at: Mapping[str, int], served_label: str
+    plan: ServedPlan,
+    folds: Mapping[str, ModelFolds],
+    at: Mapping[str, int],
+    forecasts: Mapping[str, ServedForecast],
+    served_label: str,
 ) -> pd.DataFrame:
     """The plan's row and each common baseline's, on the union of the types' cells."""
     cells = np.unique(np.concatenate([folds[t].result.last_fold.cells for t in plan.types]))
@@ -89,7 +115,7 @@ def _scored(
         pos = np.searchsorted(cells, own)
         weight = plan.weights.get(t, 1.0)
         actual[pos] += result.actual[i]
-        served[pos] += weight * expected_on(folds[t].due[i], own)
+        served[pos] += weight * expected_on(forecasts[t], own)
         for name, forecast in result.forecasts.items():
             if name != served_label:
                 spread = np.zeros(cells.size)

@@ -6,20 +6,23 @@ distinct plan). A recorded plan of one crime type for the next period is scored 
 cells; each baseline's plan is grown from the baseline's forecast with the same parameters
 (budget and stop rule) and the algorithm the service and ``hotspots plan`` use. All are scored
 as the backtest scores plans (``evaluation.plans``): hit rate and PAI of the areas, beside
-the top cells of the same km2 (the capture ratio).
+the top cells of the same km2 on the forecast the plan was built from (its model version's,
+``served.plan_forecast``; the capture ratio). A plan for a later period (``horizon`` > 1) is
+scored on that period, beside the baselines' forecasts as many periods ahead from the same
+``as_of`` (``effectiveness``), and its rows say so (``horizon``, ``period_start``).
 
 A served period with no plan recorded for its type, alone or with others (a deployment from
 before plans were recorded), falls back to a plan grown again from the served forecast (its
 expected counts as published) at the service's default budget, labelled ``rebuilt``. Plans
-of several crime types are scored by ``plans_combined``; recorded plans for a later period,
-or whose period is not scored, are listed as not scored (``unscored_plans``) with why.
+of several crime types are scored by ``plans_combined``; recorded plans whose period is not
+scored (not passed yet, say) are listed as not scored (``unscored_plans``) with why.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +32,7 @@ import pandas as pd
 from hotspots.errors import ConfigError
 from hotspots.evaluation import BacktestResult, score_plans
 from hotspots.evaluation.plans import PLAN_COLUMNS, score_areas
-from hotspots.feedback.served import ServedForecast
+from hotspots.feedback.served import ServedForecast, SnapshotReader, built_from, served_forecast
 from hotspots.grid import cells_area_km2, strings_to_cells
 from hotspots.grid.regions import PlanBudget
 
@@ -39,11 +42,15 @@ STORED, REBUILT = "stored", "rebuilt"
 """The ``plan`` of a row: a recorded served plan, or one grown again (no record)."""
 PLAN_PARAMS = ("plan", "etag", "budget_areas", "max_area_km2", "total_km2", "stop")
 REALISED_PLAN_COLUMNS = (
-    "model", "source", *PLAN_PARAMS, *(c for c in PLAN_COLUMNS if c != "model"),
+    "model", "source", *PLAN_PARAMS, "as_of", "horizon", "period_start",
+    *(c for c in PLAN_COLUMNS if c not in ("model", "as_of")),
 )  # fmt: skip
 """The ``plans`` table of ``Realised``: one row per served plan, period and source (the
-served plan, or a baseline's plan grown with its parameters)."""
-UNSCORED_COLUMNS = ("etag", "period_start", "types", "horizon", "why")
+served plan, or a baseline's plan grown with its parameters); ``as_of`` is the plan's (when
+it was made for), ``period_start`` the period scored, ``horizon`` periods ahead."""
+UNSCORED_COLUMNS = ("etag", "as_of", "period_start", "types", "horizon", "why")
+PlanForecasts = Mapping[tuple[str, str], ServedForecast]
+"""The forecast a recorded plan was built from, by (plan ETag, model name)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +68,12 @@ class ServedPlan:
     n_areas: int
     weights: Mapping[str, float]
     """Severity weight per type other than 1."""
+    versions: Mapping[str, str] = field(default_factory=dict)
+    """The model version of each type that made the forecast the plan was built from."""
+    recorded_at: pd.Timestamp | None = None
+    """When the service recorded it (UTC; None: not said)."""
+    as_of: pd.Timestamp | None = None
+    """The as_of of the forecast it was built from (None: not said)."""
 
     @classmethod
     def of(cls, record: Mapping[str, Any]) -> ServedPlan:
@@ -79,6 +92,9 @@ class ServedPlan:
             cells=np.sort(strings_to_cells(cells)),
             n_areas=len(record["areas"]),
             weights={str(k): float(v) for k, v in (params.get("weights") or {}).items()},
+            versions={str(k): str(v) for k, v in (record.get("models") or {}).items() if v},
+            recorded_at=pd.Timestamp(record["recorded_at"]) if record.get("recorded_at") else None,
+            as_of=pd.Timestamp(record["as_of"]) if record.get("as_of") else None,
         )
 
 
@@ -100,36 +116,52 @@ def realised_plans(
     budget: PlanBudget | None,
     served_label: str,
     stored: Sequence[ServedPlan] = (),
+    plan_forecasts: PlanForecasts | None = None,
 ) -> pd.DataFrame:
-    """The plans served in ``due``'s periods (the folds of ``result``, in order) and each
-    baseline's plan with the same parameters, scored on each period's events: the recorded
-    plans of ``name`` alone for the next period, else one grown again at ``budget`` (None:
-    none grown). Empty
-    (logged) when the served forecasts hold no expected counts or no plan meets a budget."""
+    """The plans served in ``due``'s periods (forecasts of one horizon, the folds of
+    ``result`` in order) and each baseline's plan with the same parameters, scored on each
+    period's events: the recorded plans of ``name`` alone for that horizon, else one grown
+    again at ``budget`` (None: none grown). ``plan_forecasts``: the forecast each plan was built
+    from where it is not ``due``'s (see ``PlanForecasts``). Empty (logged) when the served
+    forecasts hold no expected counts or no plan meets a budget."""
     if any(f.expected is None for f in due):
         logger.warning("model %r: a served forecast holds no expected counts: no plan", name)
         return empty_plans()
     cells = result.last_fold.cells
     served = np.stack([expected_on(f, cells) for f in due])
-    mine = [p for p in stored if name in p.types and p.horizon == 1]
+    horizon = due[0].horizon
+    mine = [p for p in stored if name in p.types and p.horizon == horizon]
     frames = []
     rebuild = []
     for i, forecast in enumerate(due):
-        served_then = [p for p in mine if p.period == forecast.as_of]
+        served_then = [p for p in mine if p.period == forecast.period_start]
         if not served_then:  # nothing recorded (an older deployment): grow it again
             rebuild.append(i)
-        plans = [p for p in served_then if p.types == (name,)]
-        for plan in plans:
-            frames.append(_stored_rows(name, result, i, served[i], plan, served_label))
+        for plan in (p for p in served_then if p.types == (name,)):
+            own = (plan_forecasts or {}).get((plan.etag, name))
+            expected = served[i] if own is None else expected_on(own, cells)
+            frames.append(_stored_rows(name, result, i, expected, plan, served_label))
     if rebuild and budget is not None:
         frames.append(_rebuilt_rows(name, result, rebuild, served, budget, served_label))
     frames = [f for f in frames if not f.empty]
     if not frames:
         return empty_plans()
-    out = pd.concat(frames, ignore_index=True)
+    out = at_horizon(pd.concat(frames, ignore_index=True), due)
     return out.sort_values(["as_of", "plan", "etag"], kind="stable", na_position="last")[
         list(REALISED_PLAN_COLUMNS)
     ].reset_index(drop=True)
+
+
+def at_horizon(rows: pd.DataFrame, due: Sequence[ServedForecast]) -> pd.DataFrame:
+    """Plan rows whose ``as_of`` is the period scored, as ``REALISED_PLAN_COLUMNS`` say:
+    ``as_of`` the forecasts' (``due``, of one horizon), ``period_start`` the period."""
+    origin = {f.period_start: f.as_of for f in due}
+    starts = pd.DatetimeIndex(rows["as_of"])
+    return rows.assign(
+        as_of=pd.DatetimeIndex([origin[t] for t in starts]),
+        horizon=due[0].horizon,
+        period_start=starts,
+    )
 
 
 def _fold(result: BacktestResult, folds: Sequence[int], forecasts: dict[str, Any]) -> Any:
@@ -214,9 +246,13 @@ def labelled(
 
 
 def unscored_plans(
-    stored: Sequence[ServedPlan], scored: pd.DataFrame, models: Iterable[str]
+    stored: Sequence[ServedPlan],
+    scored: pd.DataFrame,
+    models: Iterable[str],
+    pending: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The recorded plans no row of ``scored`` scores, and why."""
+    """The recorded plans no row of ``scored`` scores, and why (``pending``: the served
+    periods not scored, whose reason a plan for that period shares)."""
     done = set(scored["etag"].dropna()) if len(scored) else set()
     served = set(models)
     rows = []
@@ -224,21 +260,45 @@ def unscored_plans(
         if plan.etag in done:
             continue
         missing = [t for t in plan.types if t not in served]
-        if plan.horizon != 1:
-            why = f"it plans {plan.horizon} periods ahead: only plans of the next are scored"
-        elif missing:
+        waiting = _pending_why(plan, pending)
+        if missing:
             why = f"no served forecast of {missing[0]!r} is scored"
+        elif waiting is not None:
+            why = f"its period from {plan.period.date()} ({_ahead(plan)}) {waiting}"
         elif len(plan.types) > 1:
             why = "its period is not scored for each of its crime types (see pending)"
+        elif plan.horizon > 1:
+            why = f"no forecast made {plan.horizon} periods ahead for its period is scored"
         else:
             why = "its period is not scored (see pending)"
         rows.append(
-            {"etag": plan.etag, "period_start": plan.period, "types": ",".join(plan.types),
-             "horizon": plan.horizon, "why": why}
+            {"etag": plan.etag, "as_of": plan.as_of, "period_start": plan.period,
+             "types": ",".join(plan.types), "horizon": plan.horizon, "why": why}
         )  # fmt: skip
     if not rows:
         return empty_unscored()
     return pd.DataFrame(rows, columns=list(UNSCORED_COLUMNS))
+
+
+def _ahead(plan: ServedPlan) -> str:
+    if plan.horizon == 1:
+        return "the next period"
+    since = f" as of {plan.as_of.date()}" if plan.as_of is not None else ""
+    return f"period {plan.horizon} of the forecast{since}"
+
+
+def _pending_why(plan: ServedPlan, pending: pd.DataFrame | None) -> str | None:
+    """Why the served forecast of the plan's period and horizon is pending, if it is."""
+    if pending is None or pending.empty:
+        return None
+    rows = pending.loc[
+        pending["model"].isin(plan.types)
+        & (pending["horizon"] == plan.horizon)
+        & (pd.DatetimeIndex(pending["period_start"]) == plan.period)
+    ]
+    if rows.empty:
+        return None
+    return f"is not scored yet: {rows.iloc[0]['why']}"
 
 
 def expected_on(forecast: ServedForecast, cells: npt.NDArray[np.uint64]) -> npt.NDArray[np.float64]:
@@ -259,3 +319,33 @@ def empty_plans() -> pd.DataFrame:
 def empty_unscored() -> pd.DataFrame:
     """The unscored plans table with no row."""
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in UNSCORED_COLUMNS})
+
+
+def plans_built_from(
+    store: SnapshotReader, plans: Sequence[ServedPlan], served: Sequence[ServedForecast]
+) -> dict[tuple[str, str], ServedForecast]:
+    """The forecast each recorded plan was built from (its model version's snapshot for its
+    as_of, by the time it was recorded), by (ETag, model), where it is not the one scored
+    for its period (``served``: the last issued, which a retrain promoted mid-period
+    replaces)."""
+    scored = {(f.name, f.as_of, f.horizon): f for f in served}
+    metas: dict[str, list[dict[str, Any]]] = {}
+    out: dict[tuple[str, str], ServedForecast] = {}
+    for plan in plans:
+        if plan.as_of is None:
+            continue
+        for name in plan.types:
+            last = scored.get((name, plan.as_of, plan.horizon))
+            version = plan.versions.get(name)
+            if last is None or version is None:
+                continue
+            if name not in metas:
+                metas[name] = store.list(name)
+            meta = built_from(
+                metas[name], as_of=plan.as_of, version=version, recorded_at=plan.recorded_at
+            )
+            if meta is None or pd.Timestamp(meta["issued_at"]) == last.issued_at:
+                continue
+            if plan.horizon <= len(meta["periods"]):
+                out[(plan.etag, name)] = served_forecast(store, name, meta, plan.horizon - 1)
+    return out

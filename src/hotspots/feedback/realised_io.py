@@ -12,6 +12,7 @@ import pandas as pd
 
 from hotspots.feedback.effectiveness import SERVED, Realised
 from hotspots.feedback.plans_realised import STORED
+from hotspots.feedback.realised_horizons import horizon_table, horizons_to_dict, plan_means
 
 DEFINITIONS = (
     "Per served forecast whose period has passed: cells ranked as served; hit rate = share of "
@@ -29,7 +30,13 @@ DEFINITIONS = (
     "grown again from the served forecast at the service's default budget, labelled "
     "'rebuilt'. A plan of several crime types is scored on the events of all of them, beside "
     "the top cells of the weighted served forecasts and each baseline's plan weighted alike "
-    "(combined_plans). Hit rate and PAI of the areas, beside the top cells of the same km2."
+    "(combined_plans). Hit rate and PAI of the areas, beside the top cells of the same km2 "
+    "on the forecast the plan was built from (its model version's). Horizon: a forecast or "
+    "plan served h periods ahead of its as_of is scored on that period (period_start), "
+    "beside each baseline fitted on the periods before the as_of and forecasting h periods "
+    "ahead; periods holds the next period's (horizon 1), later_periods the others, and "
+    "by_horizon and plans_evaluated give the means per horizon. The flag and the dosage read "
+    "horizon 1."
 )
 
 
@@ -47,10 +54,11 @@ def combine(parts: Sequence[Realised]) -> Realised:
 
 
 def between(realised: Realised, since: Any = None, until: Any = None) -> Realised:
-    """The periods with ``since <= as_of < until`` (naive local dates; None: no bound). The
-    flags are kept as they are: they judge each model's latest periods, whatever the window."""
+    """The periods with ``since <= period_start < until`` (naive local dates; None: no
+    bound; the period scored, which is the as_of at horizon 1). The flags are kept as they
+    are: they judge each model's latest periods, whatever the window."""
 
-    def cut(frame: pd.DataFrame, column: str = "as_of") -> pd.DataFrame:
+    def cut(frame: pd.DataFrame, column: str = "period_start") -> pd.DataFrame:
         if frame.empty or (since is None and until is None):
             return frame
         as_of = pd.DatetimeIndex(frame[column])
@@ -64,11 +72,11 @@ def between(realised: Realised, since: Any = None, until: Any = None) -> Realise
     return replace(
         realised,
         periods=cut(realised.periods),
-        dosage=cut(realised.dosage),
-        cells=cut(realised.cells),
+        dosage=cut(realised.dosage, "as_of"),
+        cells=cut(realised.cells, "as_of"),
         pending=cut(realised.pending),
         plans=cut(realised.plans),
-        unscored_plans=cut(realised.unscored_plans, "period_start"),
+        unscored_plans=cut(realised.unscored_plans),
     )
 
 
@@ -89,6 +97,7 @@ def realised_to_dict(realised: Realised) -> dict[str, Any]:
         "plans_not_scored": [
             {
                 "etag": str(r["etag"]),
+                "as_of": None if pd.isna(r["as_of"]) else _date(r["as_of"]),
                 "period_start": _date(r["period_start"]),
                 "types": str(r["types"]).split(","),
                 "horizon": int(r["horizon"]),
@@ -110,43 +119,55 @@ def _model(realised: Realised, name: str) -> dict[str, Any]:
     flags = realised.flags.loc[realised.flags["model"] == name]
     plans = realised.plans.loc[realised.plans["model"] == name]
     pending = realised.pending.loc[realised.pending["model"] == name]
-    out = []
-    for as_of, rows in periods.groupby("as_of", sort=True):
-        first = rows.iloc[0]
-        cutoffs: dict[str, Any] = {}
-        for cutoff, part in rows.groupby("cutoff", sort=False):
-            figures = {str(r["source"]): _figures(r) for _, r in part.iterrows()}
-            cutoffs[str(cutoff)] = {
-                "served": figures.pop(SERVED, None),
-                "baselines": figures,
-            }
-        dose = dosage.loc[as_of] if as_of in dosage.index else None
-        plan = _plans(plans.loc[plans["as_of"] == as_of]) if len(plans) else []
-        out.append(
-            {
-                "as_of": _date(as_of),
-                "period_end": _date(first["period_end"]),
-                "version": str(first["version"]),
-                "cutoffs": cutoffs,
-                "dosage": None
-                if dose is None
-                else {k: _num(v) for k, v in dose.items() if k != "model"},
-                "plans": plan,
-            }
-        )
+    out: dict[int, list[dict[str, Any]]] = {}
+    for _, rows in periods.groupby(["horizon", "as_of"], sort=True):
+        horizon, as_of = int(rows["horizon"].iloc[0]), rows["as_of"].iloc[0]
+        dose = dosage.loc[as_of] if horizon == 1 and as_of in dosage.index else None
+        mine = plans.loc[(plans["as_of"] == as_of) & (plans["horizon"] == horizon)]
+        out.setdefault(horizon, []).append(_period(rows, dose, mine))
     flag = None
+    cutoff = None
     if len(flags):
         row = flags.iloc[0]
         flag = {k: _plain(row[k]) for k in flags.columns if k != "model"}
+        cutoff = str(row["cutoff"])
     return {
         "name": name,
         "flag": flag,
         "plans_evaluated": plans_evaluated(plans),
-        "periods": out,
+        "by_horizon": horizons_to_dict(horizon_table(periods, cutoff)),
+        "periods": out.pop(1, []),
+        "later_periods": [p for h in sorted(out) for p in out[h]],
         "pending": [
-            {"as_of": _date(r["as_of"]), "version": str(r["version"]), "why": str(r["why"])}
+            {
+                "as_of": _date(r["as_of"]),
+                "horizon": int(r["horizon"]),
+                "period_start": _date(r["period_start"]),
+                "version": str(r["version"]),
+                "why": str(r["why"]),
+            }
             for _, r in pending.iterrows()
-        ],
+        ],  # fmt: skip
+    }
+
+
+def _period(rows: pd.DataFrame, dose: pd.Series | None, plans: pd.DataFrame) -> dict[str, Any]:
+    """One served forecast's period: each cutoff's served and baseline figures, the dosage
+    and the plans served for it."""
+    first = rows.iloc[0]
+    cutoffs: dict[str, Any] = {}
+    for cutoff, part in rows.groupby("cutoff", sort=False):
+        figures = {str(r["source"]): _figures(r) for _, r in part.iterrows()}
+        cutoffs[str(cutoff)] = {"served": figures.pop(SERVED, None), "baselines": figures}
+    return {
+        "as_of": _date(first["as_of"]),
+        "horizon": int(first["horizon"]),
+        "period_start": _date(first["period_start"]),
+        "period_end": _date(first["period_end"]),
+        "version": str(first["version"]),
+        "cutoffs": cutoffs,
+        "dosage": None if dose is None else {k: _num(v) for k, v in dose.items() if k != "model"},
+        "plans": _plans(plans) if len(plans) else [],
     }
 
 
@@ -168,9 +189,14 @@ def _combined(plans: pd.DataFrame, name: str) -> dict[str, Any]:
         "types": name.split("+"),
         "plans_evaluated": plans_evaluated(mine),
         "periods": [
-            {"as_of": _date(as_of), "plans": _plans(rows)}
-            for as_of, rows in mine.groupby("as_of", sort=True)
-        ],
+            {
+                "as_of": _date(rows["as_of"].iloc[0]),
+                "horizon": int(rows["horizon"].iloc[0]),
+                "period_start": _date(rows["period_start"].iloc[0]),
+                "plans": _plans(rows),
+            }
+            for _, rows in mine.groupby(["horizon", "as_of"], sort=True)
+        ],  # fmt: skip
     }
 
 
@@ -205,21 +231,26 @@ def _params(row: pd.Series) -> dict[str, Any]:
 
 
 def plans_evaluated(plans: pd.DataFrame) -> list[dict[str, Any]]:
-    """The served plans a model's figures score, by kind (``stored`` or ``rebuilt``) and
-    parameters: how many plans and periods each."""
-    served = plans.loc[plans["source"] == SERVED] if len(plans) else plans
-    if served.empty:
+    """The served plans a model's figures score, by horizon, kind (``stored`` or
+    ``rebuilt``) and parameters: how many plans and periods each, and the mean figures of
+    the served plans and of each baseline's (``realised_horizons.plan_means``)."""
+    if plans.empty or not (plans["source"] == SERVED).any():
         return []
-    keys = ["plan", "budget_areas", "max_area_km2", "total_km2", "stop"]
+    keys = ["horizon", "plan", "budget_areas", "max_area_km2", "total_km2", "stop"]
     out = []
-    for _, part in served.groupby(keys, sort=True, dropna=False):
+    for _, group in plans.groupby(keys, sort=True, dropna=False):
+        part = group.loc[group["source"] == SERVED]
+        if part.empty:
+            continue
         first = part.iloc[0]
         out.append(
             {
+                "horizon": int(first["horizon"]),
                 "plan": str(first["plan"]),
                 **_params(first),
                 "plans": int(part["etag"].nunique()) if first["plan"] == STORED else len(part),
-                "periods": int(part["as_of"].nunique()),
+                "periods": int(part["period_start"].nunique()),
+                **plan_means(group),
             }
         )
     return out

@@ -1,7 +1,9 @@
 """The effectiveness report: ``effectiveness.html`` (tables and plots inline) and one CSV per
 table (``periods.csv``, ``dosage.csv``, ``cells.csv``, ``flags.csv``, ``pending.csv``,
-``plans.csv``, ``unscored_plans.csv``, and ``retraining.csv`` when given), written together
-atomically, in the style of the backtest report (``evaluation.report``)."""
+``plans.csv``, ``unscored_plans.csv``, ``horizons.csv``, and ``retraining.csv`` when given),
+written together atomically, in the style of the backtest report (``evaluation.report``).
+Forecasts and plans served for a later period (``horizon`` > 1) have rows of their own in
+the CSVs and tables of their own on the page, beside the means per horizon."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from matplotlib.figure import Figure
 from hotspots.atomic import atomic_path
 from hotspots.errors import ConfigError
 from hotspots.feedback.effectiveness import SERVED, Realised
+from hotspots.feedback.realised_horizons import horizon_table
 from hotspots.feedback.realised_io import DEFINITIONS, plans_evaluated
 
 TABLES = ("periods", "dosage", "cells", "flags", "pending", "plans", "unscored_plans")
@@ -47,6 +50,7 @@ def write_effectiveness_report(
     if out.exists() and not out.is_dir():
         raise ConfigError(f"report folder {str(out)!r} exists and is not a folder")
     texts = {f"{name}.csv": getattr(realised, name).to_csv(index=False) for name in TABLES}
+    texts["horizons.csv"] = horizons_frame(realised).to_csv(index=False)
     if retraining is not None:
         texts["retraining.csv"] = retraining.to_csv(index=False)
     texts["effectiveness.html"] = render_html(realised, title=title, retraining=retraining)
@@ -63,19 +67,23 @@ def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | No
     dosage beside the crime that followed, then what is pending and the retraining."""
     parts = [f"<h1>{_esc(title)}</h1>", "<h2>Flags</h2>", _flags(realised.flags)]
     for name in sorted(set(realised.periods.get("model", []))):
-        periods = realised.periods.loc[realised.periods["model"] == name]
-        cutoff = str(realised.flags.loc[realised.flags["model"] == name, "cutoff"].iloc[0])
-        parts += [
-            f"<h2>{_esc(name)}: realised PAI at {_esc(cutoff)} per period</h2>",
-            _img(pai_png(periods, cutoff), f"realised PAI of {name}"),
-            _table(_wide(periods, cutoff)),
-        ]
+        every = realised.periods.loc[realised.periods["model"] == name]
+        cutoff = _cutoff(realised, name)
+        periods = every.loc[every["horizon"] == 1]
+        if len(periods):
+            parts += [
+                f"<h2>{_esc(name)}: realised PAI at {_esc(cutoff)} per period</h2>",
+                _img(pai_png(periods, cutoff), f"realised PAI of {name}"),
+                _table(_wide(periods, cutoff)),
+            ]
+        if (every["horizon"] > 1).any():
+            parts += _later(name, every, cutoff)
         plans = realised.plans.loc[realised.plans["model"] == name]
         if len(plans):
             parts += [
                 f"<h2>{_esc(name)}: the served patrol plans and the baselines' plans</h2>",
                 "<p>The plans evaluated:</p>",
-                _table(pd.DataFrame(plans_evaluated(plans))),
+                _table(_evaluated(plans)),
                 _table(_plans_wide(plans)),
             ]
         dose = (
@@ -92,7 +100,7 @@ def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | No
         plans = realised.plans.loc[realised.plans["model"] == name]
         parts += [
             f"<h2>{_esc(name)}: the served plans of several crime types and the baselines'</h2>",
-            _table(pd.DataFrame(plans_evaluated(plans))),
+            _table(_evaluated(plans)),
             _table(_plans_wide(plans)),
         ]
     if len(realised.pending):
@@ -110,27 +118,79 @@ def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | No
     )
 
 
-def _wide(periods: pd.DataFrame, cutoff: str) -> pd.DataFrame:
+def _cutoff(realised: Realised, name: str) -> str:
+    """The model's flag cutoff (the first of its periods' when it has no flag)."""
+    flags = realised.flags.loc[realised.flags["model"] == name, "cutoff"]
+    if len(flags):
+        return str(flags.iloc[0])
+    return str(realised.periods.loc[realised.periods["model"] == name, "cutoff"].iloc[0])
+
+
+def horizons_frame(realised: Realised) -> pd.DataFrame:
+    """``horizon_table`` of every model (``horizons.csv``)."""
+    frames = [
+        horizon_table(
+            realised.periods.loc[realised.periods["model"] == name], _cutoff(realised, name)
+        ).assign(model=name)
+        for name in sorted(set(realised.periods.get("model", [])))
+    ]
+    if not frames:
+        return horizon_table(realised.periods).assign(model=pd.Series(dtype=object))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["model", *(c for c in out.columns if c != "model")]]
+
+
+def _later(name: str, periods: pd.DataFrame, cutoff: str) -> list[str]:
+    """The means per horizon, then one table per later horizon (by the period scored)."""
+    means = horizon_table(periods, cutoff).round(3)
+    parts = [
+        f"<h2>{_esc(name)}: realised figures at {_esc(cutoff)} by horizon</h2>",
+        "<p>Horizon 1 is the next period; h is a forecast served h periods ahead of its "
+        "as_of, beside each baseline forecasting as far ahead from the same as_of.</p>",
+        _table(means),
+    ]
+    for _, part in periods.loc[periods["horizon"] > 1].groupby("horizon", sort=True):
+        wide = _wide(part, cutoff, "period_start").rename(columns={"as_of": "period"})
+        ahead = int(part["horizon"].iloc[0])
+        parts += [f"<h3>{_esc(name)}: PAI of forecasts {ahead} periods ahead</h3>", _table(wide)]
+    return parts
+
+
+def _wide(periods: pd.DataFrame, cutoff: str, by: str = "as_of") -> pd.DataFrame:
     """PAI per period (rows) and source (columns) at one cutoff, with the events."""
     rows = periods.loc[periods["cutoff"] == cutoff]
-    wide = rows.pivot_table(index="as_of", columns="source", values="pai", aggfunc="first")
+    wide = rows.pivot_table(index=by, columns="source", values="pai", aggfunc="first")
     order = [SERVED, *sorted(c for c in wide.columns if c != SERVED)]
     wide = wide[[c for c in order if c in wide.columns]].round(2)
-    events = rows.groupby("as_of")["n_events"].first()
+    events = rows.groupby(by)["n_events"].first()
     wide.insert(0, "events", events)
     wide.index = [pd.Timestamp(t).strftime("%Y-%m-%d") for t in wide.index]
     return wide.reset_index(names="as_of")
 
 
+def _evaluated(plans: pd.DataFrame) -> pd.DataFrame:
+    """``plans_evaluated`` as a table: per horizon, kind and parameters, the count and the
+    mean plan hit rate and PAI of the served plans, and each baseline's mean plan PAI."""
+    rows = []
+    for row in plans_evaluated(plans):
+        served = row.pop("served_mean") or {}
+        baselines = row.pop("baselines_mean")
+        row["served hit rate"] = served.get("plan_hit_rate")
+        row["served PAI"] = served.get("plan_pai")
+        rows.append(row | {f"PAI {b}": m["plan_pai"] for b, m in sorted(baselines.items())})
+    return pd.DataFrame(rows)
+
+
 def _plans_wide(plans: pd.DataFrame) -> pd.DataFrame:
-    """Plan PAI per served plan (rows: period, stored or rebuilt, ETag) and source
+    """Plan PAI per served plan (rows: horizon, as_of, period, stored or rebuilt, ETag) and source
     (columns), with the served plan's areas, km2, hit rate and capture ratio (plan events
     over the top cells' of the same km2)."""
     keyed = plans.assign(
         as_of=[pd.Timestamp(t).strftime("%Y-%m-%d") for t in plans["as_of"]],
+        period_start=[pd.Timestamp(t).strftime("%Y-%m-%d") for t in plans["period_start"]],
         etag=[str(e).strip('"')[:12] if isinstance(e, str) else "" for e in plans["etag"]],
     )
-    index = ["as_of", "plan", "etag"]
+    index = ["horizon", "as_of", "period_start", "plan", "etag"]
     wide = keyed.pivot_table(index=index, columns="source", values="plan_pai", aggfunc="first")
     order = [SERVED, *sorted(c for c in wide.columns if c != SERVED)]
     wide = wide[[c for c in order if c in wide.columns]].round(2)

@@ -85,18 +85,32 @@ class PlanFiguresBySource(PlanParams):
     baselines: dict[str, PlanFigures]
 
 
-class PlansEvaluated(PlanParams):
-    """How many served plans of one kind and parameters a model's figures score."""
+class PlanMeans(Strict):
+    """Mean figures of a set of plans over their periods (null: no period with events)."""
 
+    plan_hit_rate: float | None
+    plan_pai: float | None
+    top_pai: float | None = Field(description="PAI of the top cells of the same km2.")
+
+
+class PlansEvaluated(PlanParams):
+    """How many served plans of one horizon, kind and parameters a model's figures score,
+    and their mean figures beside the baselines' plans grown with the same parameters."""
+
+    horizon: int = Field(description="Periods ahead of the plan's as_of (1: the next).")
     plan: Literal["stored", "rebuilt"]
     plans: int
     periods: int
+    served_mean: PlanMeans | None
+    baselines_mean: dict[str, PlanMeans]
 
 
 class CombinedPlanPeriod(Strict):
     """The plans of several crime types served for one period."""
 
     as_of: str
+    horizon: int
+    period_start: str
     plans: list[PlanFiguresBySource]
 
 
@@ -112,6 +126,7 @@ class PlanNotScored(Strict):
     """A recorded served plan that is not scored, and why."""
 
     etag: str
+    as_of: str | None = Field(description="The as_of of the forecast it was built from.")
     period_start: str
     types: list[str]
     horizon: int
@@ -119,13 +134,17 @@ class PlanNotScored(Strict):
 
 
 class RealisedPeriod(Strict):
-    """One served period whose events have arrived."""
+    """One served forecast whose period has passed and whose events have arrived."""
 
-    as_of: str
+    as_of: str = Field(description="The as_of it was served for (its first period's start).")
+    horizon: int = Field(description="Periods ahead of as_of (1: the next period).")
+    period_start: str = Field(description="The period scored (as_of at horizon 1).")
     period_end: str
     version: str
     cutoffs: dict[str, CutoffFigures] = Field(description="By cutoff label, e.g. '1%'.")
-    dosage: Dosage | None = Field(description="Null when no patrol was logged.")
+    dosage: Dosage | None = Field(
+        description="Null when no patrol was logged, and for a later period (horizon > 1)."
+    )
     plans: list[PlanFiguresBySource] = Field(
         default_factory=list,
         description="Each plan served for the period (empty when none could be scored, e.g. "
@@ -150,8 +169,30 @@ class Pending(Strict):
     """A served period not scored (yet), and why."""
 
     as_of: str
+    horizon: int
+    period_start: str
     version: str
     why: str
+
+
+class Means(Strict):
+    """Mean realised figures over a horizon's periods with events."""
+
+    hit_rate: float | None
+    pai: float | None
+    pei: float | None
+
+
+class HorizonMeans(Strict):
+    """A model's forecasts served ``horizon`` periods ahead: the mean figures of what was
+    served beside each baseline forecasting as far ahead from the same as_of."""
+
+    horizon: int
+    cutoff: str = Field(description="The flag's cutoff (the selection coverage).")
+    periods: int
+    periods_with_events: int
+    served: Means | None
+    baselines: dict[str, Means]
 
 
 class RealisedModel(Strict):
@@ -160,9 +201,17 @@ class RealisedModel(Strict):
     name: str
     flag: Flag | None
     plans_evaluated: list[PlansEvaluated] = Field(
-        description="The served plans scored, by kind and parameters, with their counts."
+        description="The served plans scored, by horizon, kind and parameters, with their "
+        "counts and mean figures."
     )
-    periods: list[RealisedPeriod]
+    by_horizon: list[HorizonMeans] = Field(
+        description="Mean figures per horizon: the next period's forecasts beside those "
+        "served 2, 3, ... periods ahead."
+    )
+    periods: list[RealisedPeriod] = Field(description="The next period's (horizon 1).")
+    later_periods: list[RealisedPeriod] = Field(
+        description="Forecasts served for a later period (horizon > 1), by horizon then as_of."
+    )
     pending: list[Pending]
 
 
@@ -178,7 +227,7 @@ class Effectiveness(Strict):
         description="Served plans of several crime types, scored on all their events."
     )
     plans_not_scored: list[PlanNotScored] = Field(
-        description="Recorded served plans not scored (several crime types, a later period, "
-        "or a period not scored yet), and why."
+        description="Recorded served plans not scored (e.g. a period that has not passed "
+        "yet), and why."
     )
     definitions: str

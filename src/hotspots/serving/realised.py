@@ -29,9 +29,9 @@ from hotspots.errors import HotspotsError
 from hotspots.feedback.effectiveness import SERVED, Realised, realised_effectiveness
 from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.feedback.plans_combined import ModelFolds, realised_combined_plans
-from hotspots.feedback.plans_realised import records_to_plans, unscored_plans
+from hotspots.feedback.plans_realised import plans_built_from, records_to_plans, unscored_plans
 from hotspots.feedback.realised_io import combine
-from hotspots.feedback.served import snapshots_to_served
+from hotspots.feedback.served import ServedForecast, snapshots_to_served
 from hotspots.grid.regions import PlanBudget
 from hotspots.ingest.event_store import EventStore
 from hotspots.ingest.schema import empty_events
@@ -87,12 +87,15 @@ def realised_from_records(
     cache = EventCache(settings.events_path, events)
     logged = patrols.read()
     parts = []
-    folds: dict[str, ModelFolds] = {}
+    folds: dict[tuple[str, int], ModelFolds] = {}
+    built: dict[tuple[str, str], ServedForecast] = {}
     for name, (manifest, freq) in sorted(models.items()):
         try:
             served = snapshots_to_served(snapshots, name)
             if not served:
                 continue
+            mine = [p for p in served_plans if name in p.types]
+            built |= plans_built_from(snapshots, mine, served)
             parts.append(
                 realised_effectiveness(
                     served,
@@ -106,6 +109,7 @@ def realised_from_records(
                     plan_budget=PlanBudget(settings.plan_areas, settings.plan_max_area_km2),
                     served_plans=served_plans,
                     folds=folds,
+                    plan_forecasts=built,
                 )
             )
         except (HotspotsError, OSError, ValueError) as err:
@@ -115,11 +119,12 @@ def realised_from_records(
             [], empty_events(), freq="W", baselines=(), served_plans=served_plans
         )
     joined = combine(parts)
-    combined = realised_combined_plans(served_plans, folds, SERVED)
+    combined = realised_combined_plans(served_plans, folds, SERVED, built)
     if len(combined):
         joined = replace(joined, plans=pd.concat([joined.plans, combined], ignore_index=True))
     # each part judged the other models' plans unscored: judge them once over all
-    return replace(joined, unscored_plans=unscored_plans(served_plans, joined.plans, models))
+    unscored = unscored_plans(served_plans, joined.plans, models, joined.pending)
+    return replace(joined, unscored_plans=unscored)
 
 
 def current_models(settings: Settings, snapshots: SnapshotStore) -> dict[str, ModelInfo]:
