@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from hotspots.errors import ConfigError
 from hotspots.grid import points_to_cells
 from hotspots.ingest.schema import EVENT_COLUMNS
 from hotspots.synthetic import CATEGORIES
+from hotspots.synthetic.city import write_truth
 from hotspots.synthetic.region import (
     EVENTS_PER_CELL_YEAR,
     generate_region_city,
@@ -40,7 +42,7 @@ def test_too_few_cells_for_the_cities_is_refused() -> None:
         plan_region(50)
 
 
-def test_a_city_has_its_own_cells_events_at_the_regions_rate_and_a_daily_truth() -> None:
+def test_a_city_has_its_own_cells_events_at_the_regions_rate_and_a_weekly_truth() -> None:
     plan = plan_region(2_000, n_cities=3)[1]
     city = generate_region_city(plan, seed=3, start="2023-01-02", days=182)
     assert len(city.cells) == plan.cells
@@ -49,10 +51,31 @@ def test_a_city_has_its_own_cells_events_at_the_regions_rate_and_a_daily_truth()
     assert np.isin(city.event_cells, city.cells).all()
     want = EVENTS_PER_CELL_YEAR * plan.cells * 182 / 365.25
     assert len(city.events) == pytest.approx(want, rel=0.25)
-    assert city.truth.shape == (len(CATEGORIES), 182, plan.cells)
+    assert city.truth_freq == "W" and city.truth.shape == (len(CATEGORIES), 26, plan.cells)
     assert city.truth.sum() == pytest.approx(len(city.events), rel=0.15)
     again = generate_region_city(plan, seed=3, start="2023-01-02", days=182)
     pd.testing.assert_frame_equal(again.events, city.events)
+    with pytest.raises(ConfigError, match="per 'W' only, not per 'D'"):
+        city.truth_array("D")
+
+
+def test_weekly_truth_summed_as_it_runs_is_the_daily_truth_summed_bit_for_bit(
+    tmp_path: Path,
+) -> None:
+    plan = plan_region(2_000, n_cities=3)[2]
+    # a Wednesday start and 45 days: partial first and last weeks
+    daily = generate_region_city(plan, seed=5, start="2023-01-04", days=45, truth_freq="D")
+    weekly = generate_region_city(plan, seed=5, start="2023-01-04", days=45)
+    assert daily.truth.shape[1] == 45 and weekly.truth.shape[1] == 7
+    want, want_starts = daily.truth_array("W")
+    got, got_starts = weekly.truth_array("W")
+    np.testing.assert_array_equal(got, want)
+    assert got_starts.equals(want_starts)
+    pd.testing.assert_frame_equal(weekly.events, daily.events)  # the same draws
+    path = tmp_path / "truth.parquet"
+    write_truth(path, weekly.cells, got, got_starts, max_rows=3 * plan.cells)  # in 18 pieces
+    assert pq.ParquetFile(path).num_row_groups == len(CATEGORIES) * 3  # 3 + 3 + 1 weeks
+    pd.testing.assert_frame_equal(pd.read_parquet(path), daily.truth_frame("W"))
 
 
 def test_a_region_is_written_city_by_city_as_event_tables_and_weekly_truth(

@@ -93,6 +93,15 @@ class EventTable:
         (``to_cells``, ``to_categories``); events in cells or categories the target lacks
         are dropped, as the panel's counts drop them."""
         stop = int(np.searchsorted(self.time_ns, before_ns, side="left"))
+        if to_categories == categories and np.array_equal(to_cells, cells):  # views, no copy
+            return EventTable(
+                self.time_ns[:stop],
+                self.cell[:stop],
+                self.category[:stop],
+                self.lat[:stop],
+                self.lng[:stop],
+                self.precision[:stop],
+            )
         cell_ids = cells[self.cell[:stop]]
         pos = np.searchsorted(to_cells, cell_ids)
         pos_c = np.minimum(pos, max(to_cells.size - 1, 0))

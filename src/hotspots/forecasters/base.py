@@ -150,7 +150,13 @@ def _timestamp(value: Any, name: str) -> pd.Timestamp:
 def _align(
     panel: Panel, cells: npt.NDArray[np.uint64], categories: tuple[str, ...], end: int
 ) -> npt.NDArray[np.int32]:
-    """The panel's first ``end`` periods on the fitted cells and categories (missing: 0)."""
+    """The panel's first ``end`` periods on the fitted cells and categories (missing: 0);
+    a read-only view of the panel's counts when those are the panel's own (as in ``fit``):
+    a large panel's counts are not copied for every fit."""
+    if categories == panel.categories and np.array_equal(cells, panel.cells):
+        view = np.asarray(panel.counts, dtype=np.int32)[:, :end]
+        view.flags.writeable = False
+        return view
     out = np.zeros((len(categories), end, cells.size), dtype=np.int32)
     pos = np.searchsorted(panel.cells, cells)
     pos_c = np.minimum(pos, max(panel.cells.size - 1, 0))
@@ -305,7 +311,7 @@ class Forecaster(BaseEstimator):
         names, static = covariates_on_cells(panel.covariates, self.cells_)
         return History(
             counts=counts,
-            target=counts[idx].sum(axis=0, dtype=np.int32),
+            target=counts[idx[0]] if len(idx) == 1 else counts[idx].sum(axis=0, dtype=np.int32),
             periods=panel.periods[:end],
             cells=self.cells_,
             categories=self.categories_,

@@ -5,8 +5,9 @@ The training rows are built where they are trained: the panel's cells go in part
 parent groups (``features.cell_parts``), each part's slice of the panel (with its halo of
 neighbour cells) is sent to one worker, which builds that part's rows
 (``features.part_training``: the whole build's rows, value for value) and keeps them for the
-fit. No process holds the whole feature matrix; each worker holds its parts' rows, and
-LightGBM's copy of them while it bins them.
+fit. No process holds the whole feature matrix; each worker holds its parts' rows and
+LightGBM's bins of them (``lgbm_parts_fit``: a worker's parts are binned as a list, not
+joined into one array first as ``DaskLGBMRegressor`` joins them).
 
 Known hangs are guarded: several distributed fits at once on one cluster can hang
 (LightGBM issue #4942), so fits hold a cluster-wide lock and run one at a time; a worker
@@ -25,7 +26,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
@@ -144,9 +144,10 @@ def _running_workers(client: Client) -> list[str]:
 
 def _build(
     client: Client, workers: list[str], parts: Iterable[PartInputs], options: dict[str, Any]
-) -> list[tuple[Future, tuple[int, int, bool]]]:
-    """Each part's rows built on one worker (kept there) with their shape (rows, features,
-    weighted); empty parts left out. A part's slice goes straight to its worker."""
+) -> list[tuple[Future, str, tuple[int, int, bool]]]:
+    """Each part's rows built on one worker (kept there), that worker and the rows' shape
+    (rows, features, weighted); empty parts left out. A part's slice goes straight to its
+    worker."""
     cells = dict.fromkeys(workers, 0)
     built: list[tuple[Future, str]] = []
     start = time.monotonic()
@@ -166,7 +167,7 @@ def _build(
         sum(n for n, _, _ in shapes), len(built), len(workers), sorted(cells.values()),
         time.monotonic() - start,
     )  # fmt: skip
-    return [(f, shape) for (f, _), shape in zip(built, shapes, strict=True) if shape[0]]
+    return [(f, w, shape) for (f, w), shape in zip(built, shapes, strict=True) if shape[0]]
 
 
 def _part_arrays(inputs: PartInputs, options: dict[str, Any]) -> tuple[Any, Any, Any]:
@@ -205,32 +206,26 @@ def _in_time(run: Callable[[], Any], fit_timeout: float, n_workers: int) -> Any:
 
 def _fit(
     client: Client,
-    built: list[tuple[Future, tuple[int, int, bool]]],
+    built: list[tuple[Future, str, tuple[int, int, bool]]],
     params: dict[str, Any],
     n_estimators: int,
     fit_timeout: float,
 ) -> tuple[lgb.Booster, int]:
-    """``DaskLGBMRegressor`` fed by the parts' rows where they are (one chunk per part)."""
-    import dask
-    import dask.array as da
-    from lightgbm import DaskLGBMRegressor
+    """LightGBM trained as ``DaskLGBMRegressor`` trains, on each worker's list of parts
+    (``lgbm_parts_fit``: no worker joins its parts into one array first)."""
+    from lightgbm import LGBMRegressor
+
+    from hotspots.forecasters.lgbm_parts_fit import train_on_workers
 
     if not built:
         raise DistributedFitError("the lightgbm.dask fit has no training rows")
-    parts = [(dask.delayed(f), n, k) for f, (n, k, _) in built]
-    X = da.concatenate([da.from_delayed(p[0], (n, k), np.float32) for p, n, k in parts])
-    y = da.concatenate([da.from_delayed(p[1], (n,), np.float32) for p, n, _ in parts])
-    w = None
-    if built[0][1][2]:
-        w = da.concatenate([da.from_delayed(p[2], (n,), np.float32) for p, n, _ in parts])
     wanted = {k: v for k, v in params.items() if k not in ("num_threads", "verbosity")}
-    model = DaskLGBMRegressor(
-        client=client,
+    model = LGBMRegressor(
         n_estimators=n_estimators,
         time_out=max(1, math.ceil(fit_timeout / 60)),  # LightGBM's socket timeout, minutes
         verbosity=-1,
         **wanted,
     )
-    booster: lgb.Booster = model.fit(X, y, sample_weight=w).booster_
+    booster = train_on_workers(client, [(f, w) for f, w, _ in built], model.get_params())
     logger.info("lightgbm.dask trained %d trees on %d parts", booster.num_trees(), len(built))
-    return booster, sum(n for _, (n, _, _) in built)
+    return booster, sum(n for _, _, (n, _, _) in built)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +17,7 @@ from hotspots.grid.cells import CellArray
 from hotspots.synthetic.events import events_frame, with_defects
 from hotspots.synthetic.profiles import BBOX, BURN_IN_DAYS, CATEGORIES, FREQS, NAME
 from hotspots.synthetic.simulate import (
+    IntArray,
     base_rates,
     daily_drive,
     expand_hits,
@@ -46,6 +48,9 @@ class City:
     event_cells: CellArray  # the simulated cell of each row of ``events``
     raw: pd.DataFrame
     defects: dict[str, int]
+    truth_freq: str = "D"
+    """The periods of ``truth``'s second axis: "D" (days) or, for a city too large to keep
+    its days, "W" (the days summed per week as they were simulated; see ``truth_array``)."""
 
     def __repr__(self) -> str:
         return (
@@ -68,27 +73,45 @@ class City:
 
         ``freq`` is "D" (days), "W" (weeks starting Monday) or "M" (calendar months). Partial
         first and last periods are kept and hold only the simulated days, so the first week
-        may start before ``start`` and its total covers fewer than seven days.
+        may start before ``start`` and its total covers fewer than seven days. A city that
+        keeps weekly truth (``truth_freq``) gives it for "W" only.
         """
-        days = pd.date_range(self.start, periods=self.days, freq="D")
-        if freq == "W":
-            days = days - pd.to_timedelta(days.day_of_week, unit="D")
-        elif freq == "M":
-            days = days.to_period("M").to_timestamp()
-        elif freq != "D":
-            raise ConfigError(f"truth frequency must be one of {FREQS}, got {freq!r}")
-        labels = days.to_numpy()
-        first = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+        period, starts = period_of_days(self.start, self.days, freq)
+        if self.truth_freq == freq != "D":
+            return self.truth.astype(np.float64, copy=False), starts
+        if self.truth_freq != "D":
+            raise ConfigError(
+                f"this city kept its truth per {self.truth_freq!r} only, not per {freq!r}"
+            )
+        first = np.flatnonzero(np.r_[True, np.diff(period) != 0])
         summed = np.add.reduceat(self.truth, first, axis=1, dtype=np.float64)
-        return summed, pd.DatetimeIndex(labels[first])
+        return summed, starts
 
     def truth_frame(self, freq: str = "W") -> pd.DataFrame:
         """Tidy truth: one row per category, period and cell (see ``truth_array``)."""
         return truth_to_frame(self.cells, *self.truth_array(freq))
 
 
+def period_of_days(start: pd.Timestamp, days: int, freq: str) -> tuple[IntArray, pd.DatetimeIndex]:
+    """Each of ``days`` days from ``start``: its period's position, and the period starts
+    ("D", "W" weeks starting Monday, "M" calendar months)."""
+    dates = pd.date_range(start, periods=days, freq="D")
+    if freq == "W":
+        dates = dates - pd.to_timedelta(dates.day_of_week, unit="D")
+    elif freq == "M":
+        dates = dates.to_period("M").to_timestamp()
+    elif freq != "D":
+        raise ConfigError(f"truth frequency must be one of {FREQS}, got {freq!r}")
+    labels = dates.to_numpy()
+    new = np.r_[True, labels[1:] != labels[:-1]]
+    return np.cumsum(new) - 1, pd.DatetimeIndex(labels[new])
+
+
 def truth_to_frame(
-    cells: CellArray, summed: npt.NDArray[np.float64], starts: pd.DatetimeIndex
+    cells: CellArray,
+    summed: npt.NDArray[np.float64],
+    starts: pd.DatetimeIndex,
+    categories: tuple[str, ...] = CATEGORIES,
 ) -> pd.DataFrame:
     """``cell, period_start, category, expected`` rows of a (category, period, cell) array."""
     n_cat, n_periods, n_cells = summed.shape
@@ -96,12 +119,37 @@ def truth_to_frame(
         {
             "cell": np.tile(cells, n_cat * n_periods),
             "period_start": np.tile(np.repeat(starts.to_numpy(), n_cells), n_cat),
-            "category": pd.array(CATEGORIES, dtype="str").take(
+            "category": pd.array(categories, dtype="str").take(
                 np.repeat(np.arange(n_cat), n_periods * n_cells)
             ),
             "expected": summed.ravel(),
         }
     )
+
+
+def write_truth(
+    path: Path, cells: CellArray, summed: npt.NDArray[np.float64], starts: pd.DatetimeIndex,
+    max_rows: int = 4_000_000,
+) -> None:  # fmt: skip
+    """``truth_to_frame(cells, summed, starts)`` written to Parquet a few million rows at a
+    time (the same rows in the same order), so no frame of a large city is ever whole."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    step = max(1, max_rows // max(cells.size, 1))
+    writer: pq.ParquetWriter | None = None
+    try:
+        for c, name in enumerate(CATEGORIES[: summed.shape[0]]):
+            for p in range(0, summed.shape[1], step):
+                chunk = truth_to_frame(
+                    cells, summed[c : c + 1, p : p + step], starts[p : p + step], (name,)
+                )
+                table = pa.Table.from_pandas(chunk, preserve_index=False)
+                writer = writer or pq.ParquetWriter(path, table.schema)
+                writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def generate_city(

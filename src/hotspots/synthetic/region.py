@@ -7,7 +7,7 @@ held the same across cities, so a city's events grow with its cells. City sizes 
 they are made, so a region far larger than memory is written in pieces:
 
     OUT/events/city=NAME/part.parquet   the city's clean events (an event table's columns)
-    OUT/truth_W/city=NAME.parquet       its weekly truth (``City.truth_frame("W")``)
+    OUT/truth_W/city=NAME.parquet       its weekly truth (``City.truth_frame("W")``'s rows)
     OUT/region.json                     the cities: names, centres, cells, events
 """
 
@@ -27,7 +27,7 @@ import pandas as pd
 from hotspots.errors import ConfigError
 from hotspots.grid import StudyArea
 from hotspots.grid.cells import cells_to_latlng, grid_disk_cells
-from hotspots.synthetic.city import City, _check_args
+from hotspots.synthetic.city import City, _check_args, period_of_days, write_truth
 from hotspots.synthetic.events import events_frame, with_defects
 from hotspots.synthetic.profiles import BURN_IN_DAYS, CENTER, KM_PER_DEGREE, TIMEZONE
 from hotspots.synthetic.simulate import (
@@ -80,9 +80,11 @@ def plan_region(n_cells: int, n_cities: int = 12, resolution: int = 9) -> tuple[
 
 
 def generate_region_city(
-    plan: CityPlan, seed: int, start: str, days: int, resolution: int = 9
+    plan: CityPlan, seed: int, start: str, days: int, resolution: int = 9, truth_freq: str = "W"
 ) -> City:
-    """Simulate one city of a region (seeded by ``seed`` and the city's name)."""
+    """Simulate one city of a region (seeded by ``seed`` and the city's name), keeping its
+    truth per week (summed as the days run: a large city's daily truth would not fit in
+    memory) or, with ``truth_freq="D"``, per day as Synthetica does."""
     target = max(1, round(EVENTS_PER_CELL_YEAR * plan.cells * days / 365.25))
     first_day = _check_args(start, days, target, resolution)
     centre = h3.str_to_int(h3.latlng_to_cell(plan.lat, plan.lng, resolution))
@@ -91,12 +93,15 @@ def generate_region_city(
     weights = spatial_weights(rng, area, center=(plan.lat, plan.lng))
     drive = daily_drive(first_day, days)
     mu = base_rates(weights, drive[:, BURN_IN_DAYS:], target)
-    truth, hits = simulate_days(rng, mu, drive, spread_kernel(area))
+    period = None if truth_freq == "D" else period_of_days(first_day, days, truth_freq)[0]
+    truth, hits = simulate_days(rng, mu, drive, spread_kernel(area), period)
     bbox = _bbox(area)
     events, event_cells = events_frame(rng, area, first_day, expand_hits(hits, len(area)), bbox)
     raw, defects = with_defects(rng, events)
     logger.info("simulated %s: %d events in %d cells", plan.name, len(events), len(area))
-    return City(seed, first_day, days, area, bbox, truth, events, event_cells, raw, defects)
+    return City(
+        seed, first_day, days, area, bbox, truth, events, event_cells, raw, defects, truth_freq
+    )
 
 
 def _bbox(area: StudyArea) -> tuple[float, float, float, float]:
@@ -152,7 +157,9 @@ def write_region(out_dir: str | Path, n_cells: int, **kwargs: object) -> dict[st
         part.mkdir(parents=True, exist_ok=True)
         event_table(city).to_parquet(part / "part.parquet")
         (out / "truth_W").mkdir(parents=True, exist_ok=True)
-        city.truth_frame("W").to_parquet(out / "truth_W" / f"city={plan.name}.parquet")
+        write_truth(
+            out / "truth_W" / f"city={plan.name}.parquet", city.cells, *city.truth_array("W")
+        )
         cities.append({**asdict(plan), "events": len(city.events)})
     info: dict[str, object] = {"n_cells": sum(c["cells"] for c in cities), "cities": cities}
     info.update({k: v for k, v in kwargs.items() if k != "n_cities"})

@@ -131,16 +131,27 @@ def spread_kernel(area: StudyArea) -> sparse.csr_matrix:
 
 
 def simulate_days(
-    rng: np.random.Generator, mu: FloatArray, drive: FloatArray, kernel: sparse.csr_matrix
-) -> tuple[npt.NDArray[np.float32], list[tuple[IntArray, IntArray]]]:
+    rng: np.random.Generator,
+    mu: FloatArray,
+    drive: FloatArray,
+    kernel: sparse.csr_matrix,
+    period_of_day: IntArray | None = None,
+) -> tuple[npt.NDArray[np.floating], list[tuple[IntArray, IntArray]]]:
     """Run the days; return the daily intensity and per day (flat category*cell index, count).
 
     The background ``mu`` drifts: each cell's rate is multiplied by a slowly changing
     log-normal factor (see ``Drift``), so places heat up and cool down over months.
+    With ``period_of_day`` (each simulated day's period, 0, 0, .., 1, ..) the intensity is
+    summed per period as the days run, in float64 over the daily float32 values in day
+    order (what ``City.truth_array`` gives from the daily truth, bit for bit), so a large
+    city never holds its daily truth.
     """
     n_cat, n_cells = mu.shape
     days = drive.shape[1] - BURN_IN_DAYS
-    truth = np.empty((n_cat, days, n_cells), dtype=np.float32)
+    if period_of_day is None:
+        truth: npt.NDArray[np.floating] = np.empty((n_cat, days, n_cells), dtype=np.float32)
+    else:
+        truth = np.zeros((n_cat, int(period_of_day[-1]) + 1, n_cells))
     gain = np.array([[p.alpha * (1 - DECAY)] for p in PROFILES])
     excitation = np.zeros((n_cat, n_cells))
     drift = Drift(rng, n_cat, n_cells)
@@ -149,10 +160,14 @@ def simulate_days(
         lam = mu * drift.step() * drive[:, d : d + 1] + excitation
         counts = rng.poisson(lam)
         excitation = DECAY * excitation + gain * (kernel @ counts.T.astype(np.float64)).T
-        if d >= BURN_IN_DAYS:
+        if d < BURN_IN_DAYS:
+            continue
+        if period_of_day is None:
             truth[:, d - BURN_IN_DAYS] = lam
-            flat = np.flatnonzero(counts)
-            hits.append((flat, counts.ravel()[flat]))
+        else:
+            truth[:, period_of_day[d - BURN_IN_DAYS]] += lam.astype(np.float32)
+        flat = np.flatnonzero(counts)
+        hits.append((flat, counts.ravel()[flat]))
     return truth, hits
 
 
