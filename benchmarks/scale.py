@@ -216,6 +216,7 @@ def guarded(
         return None
     got = run_stage(cmd, args.max_gib, work)
     PEAKS.setdefault((stage, path), {})[n_cells] = float(got["peak_gib"])  # type: ignore[arg-type]
+    (work / f"{stage}-{path}.log").write_text(str(got["out"]))  # e.g. the CLI's task lines
     return got
 
 
