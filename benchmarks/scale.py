@@ -22,6 +22,7 @@ beside every figure.
 
     .venv/bin/python benchmarks/scale.py [--cells 5000 50000 500000] [--batch] [--work DIR]
         [--train-paths serial cluster dask] [--zero-row-fraction 1.0]
+        [--panel-paths serial cluster] [--reuse]
 """
 
 from __future__ import annotations
@@ -215,6 +216,7 @@ def guarded(
         return None
     got = run_stage(cmd, args.max_gib, work)
     PEAKS.setdefault((stage, path), {})[n_cells] = float(got["peak_gib"])  # type: ignore[arg-type]
+    (work / f"{stage}-{path}.log").write_text(str(got["out"]))  # e.g. the CLI's task lines
     return got
 
 
@@ -226,15 +228,20 @@ def one_size(n_cells: int, root: Path, args: argparse.Namespace) -> None:
     work = root / f"cells{n_cells}"
     work.mkdir(parents=True, exist_ok=True)
     me = [sys.executable, str(Path(__file__).resolve()), "_stage"]
-    cmd = [*me, "generate", str(work), str(n_cells)]
-    gen = guarded(n_cells, "generate", "serial", cmd, work, args)
-    if gen is None or not gen["ok"]:
-        if gen is not None:
-            row(n_cells, "generate", "serial", gen, False)
-        return
-    cells = json.loads(str(gen["out"]).strip().splitlines()[-1])["cells"]
-    row(cells, "generate", "serial", gen, True)
-    for path in ("serial", "cluster"):
+    made = work / "region.json"
+    if args.reuse and made.is_file() and (work / "events.parquet").is_file():
+        cells = json.loads(made.read_text())["n_cells"]
+        print(f"| {cells:,} | generate | serial | reused {work} | - | - | {load()} |")
+    else:
+        cmd = [*me, "generate", str(work), str(n_cells)]
+        gen = guarded(n_cells, "generate", "serial", cmd, work, args)
+        if gen is None or not gen["ok"]:
+            if gen is not None:
+                row(n_cells, "generate", "serial", gen, False)
+            return
+        cells = json.loads(str(gen["out"]).strip().splitlines()[-1])["cells"]
+        row(cells, "generate", "serial", gen, True)
+    for path in args.panel_paths:
         got = guarded(n_cells, "panel", path, [*me, "panel", str(work), path], work, args)
         if got is not None:
             row(cells, "panel", path, got, True)
@@ -296,6 +303,14 @@ def main() -> None:
         choices=["serial", "cluster", "dask"],
     )  # fmt: skip
     parser.add_argument("--zero-row-fraction", type=float, default=1.0)
+    parser.add_argument(
+        "--panel-paths", nargs="*", default=["serial", "cluster"], choices=["serial", "cluster"]
+    )
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="use a size's data already generated in --work DIR/cellsN (region.json and "
+        "events.parquet, e.g. linked from an earlier run) instead of generating it again",
+    )  # fmt: skip
     args = parser.parse_args()
     mem = psutil.virtual_memory()
     print(

@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 _LOCAL = re.compile(r"local(?::(\d+))?")
 DEFAULT_LOCAL_WORKERS = 2
+NO_WORKER_TIMEOUT = "5 minutes"
+"""A local cluster's task held to a worker that is gone fails after this, rather than wait."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,12 @@ def connect(address: Address | str) -> Iterator[Client]:
 
     # the workers' statistical profiler samples every thread's stack each 10 ms (holding the
     # GIL) for a dashboard this cluster does not start: off, it costs the fits nothing
-    quiet = {"distributed.worker.profile.enabled": False}
+    settings = {
+        "distributed.worker.profile.enabled": False,
+        "distributed.scheduler.no-workers-timeout": NO_WORKER_TIMEOUT,
+    }
     with (
-        dask.config.set(quiet),
+        dask.config.set(settings),
         LocalCluster(
             n_workers=where.workers,
             threads_per_worker=1,

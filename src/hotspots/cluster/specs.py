@@ -59,6 +59,7 @@ class _Spec:
     selection: Selection | None = None
     summaries: dict[str, Any] | None = None
     final: Forecaster | None = None
+    home: list[str] | None = None
 
 
 def run_specs(
@@ -100,9 +101,14 @@ class _Run:
     ) -> Future:
         """Submit ``func(*args)`` as the task ``what`` of spec ``i``; pure=False: every
         task runs, even two that look alike. Among tasks ready to run, a higher ``priority``
-        starts first (only the order changes, never a result)."""
+        starts first; a spec with a ``home`` runs there (only where and in which order
+        change, never a result)."""
         key = f"{what}-{i}-{time.time_ns()}"
-        future = self.client.submit(func, *args, pure=False, key=key, priority=priority)
+        home = self.specs[i].home if i in self.specs else None
+        where: dict[str, Any] = {} if home is None else {"workers": home}
+        future = self.client.submit(
+            func, *args, pure=False, key=key, priority=priority, allow_other_workers=False, **where
+        )
         self.tags[key] = (i, what)
         self.started[key] = time.monotonic()
         self.pending.add(future)
@@ -141,6 +147,7 @@ class _Run:
             return
         if what == "outline":
             s.outline = value
+            s.home = self._home(s, value)
             self._submit_backtests(i, s, value)
         elif what == "selection":
             s.inner = value
@@ -153,6 +160,18 @@ class _Run:
         s.waiting.discard(what)
         if what in ("selection", "reported") and not s.waiting & {"selection", "reported"}:
             self._choose(i, s)
+
+    def _home(self, s: _Spec, outline: Outline) -> list[str] | None:
+        """The worker holding the spec's prepared data when one of its models spreads its
+        fit over every worker (``spans_workers``), else None (anywhere). That spec's tasks
+        all run there: the distributed fit sends each worker its own slices only, and no
+        other worker takes a copy of the whole panel (at 500k cells ~2 GiB) for a baseline's
+        block. Should that worker be lost, the tasks fail after the cluster's
+        ``no-workers-timeout`` (local clusters: ``connect.NO_WORKER_TIMEOUT``)."""
+        if not any(m.spans_workers for m in outline.models.values()):
+            return None
+        held = self.client.who_has([s.prepared]).get(s.prepared.key, ())
+        return sorted(held)[:1] or None
 
     def _submit_backtests(self, i: int, s: _Spec, outline: Outline) -> None:
         """One task per fit block of both backtests, then one that assembles each.

@@ -255,6 +255,13 @@ class Forecaster(BaseEstimator):
         not support before any fit, and say why."""
         return None
 
+    @property
+    def spans_workers(self) -> bool:
+        """True when ``fit`` spreads itself over every worker of the Dask cluster it runs on
+        (LightGBM's ``engine = "dask"``): a cluster then keeps the spec's panel on one worker
+        rather than copying it to each."""
+        return False
+
     def explain(
         self, panel: Panel, as_of: Any, horizon: int = 1, *, hide_counts: Any = None
     ) -> Reasons:

@@ -73,6 +73,17 @@ class EnsembleForecaster(Forecaster):
                     return f"ensemble member {kind}: {reason}"
         return None
 
+    @property
+    def spans_workers(self) -> bool:
+        """True when a member's fit spreads over the cluster's workers."""
+        kinds = forecaster_kinds()
+        params = dict(self.member_params or {})
+        return any(
+            kinds[kind](**params.get(kind, {})).spans_workers
+            for kind in self.members
+            if kind in kinds and kind != self.name
+        )
+
     def _fit(self, history: History) -> None:
         kinds = forecaster_kinds()
         names = tuple(self.members)

@@ -146,6 +146,11 @@ class LightGBMForecaster(Forecaster):
             return "event_times = true needs a daily or weekly panel of events known to the day"
         return None
 
+    @property
+    def spans_workers(self) -> bool:
+        """``engine = "dask"``: the fit's rows are built and trained on every worker."""
+        return self.engine == "dask"
+
     # -- fit / predict ---------------------------------------------------------------------
     def _fit(self, history: History) -> None:
         params = self._lgb_params()

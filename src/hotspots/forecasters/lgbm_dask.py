@@ -22,6 +22,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,9 @@ ENGINES = ("local", "dask")
 PART_ROWS = 2_000_000
 """Training rows (before quiet rows are dropped) a part aims at: ~280 MB of features."""
 MIN_PARTS = 4  # a small panel is still spread over the workers
+AHEAD = 2
+"""Part slices sent to a worker and not yet built into rows, at most: one building, one
+waiting (the whole panel's slices at once would be another copy of it on the workers)."""
 
 
 def train_on_cluster(
@@ -147,20 +151,27 @@ def _build(
 ) -> list[tuple[Future, str, tuple[int, int, bool]]]:
     """Each part's rows built on one worker (kept there), that worker and the rows' shape
     (rows, features, weighted); empty parts left out. A part's slice goes straight to its
-    worker."""
+    worker, once fewer than ``AHEAD`` of that worker's slices wait to be built (the worker
+    is chosen by cells alone, so when they go never changes where)."""
+    from distributed import wait
+
     cells = dict.fromkeys(workers, 0)
+    queued: dict[str, deque[Future]] = {w: deque() for w in workers}
     built: list[tuple[Future, str]] = []
     start = time.monotonic()
     for i, inputs in enumerate(parts):
         worker = min(workers, key=cells.__getitem__)
         cells[worker] += int(inputs.rows.own.size)
+        while len(queued[worker]) >= AHEAD:
+            wait([queued[worker].popleft()])
         [sent] = client.scatter([inputs], workers=[worker], direct=True, hash=False)
         rows = client.submit(
             _part_arrays, sent, options, key=f"lightgbm-part-{i}-{time.time_ns()}",
             workers=[worker], allow_other_workers=False, pure=False,
         )  # fmt: skip
         built.append((rows, worker))
-        del sent  # the slice leaves the worker once its rows are built
+        queued[worker].append(rows)
+        del sent, inputs  # the slice leaves the worker once its rows are built
     shapes = client.gather([client.submit(_shape, f, workers=[w], pure=False) for f, w in built])
     logger.info(
         "lightgbm.dask: %d rows built in %d parts on %d workers (cells per worker %s) in %.1f s",
