@@ -207,6 +207,34 @@ def test_the_report_matches_the_api(
     assert unscored["etag"].tolist() == [later["etag"]]
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--since", "last week"), "--since 'last week' is not a date (YYYY-MM-DD)"),
+        (("--until", "2023-02-30"), "--until '2023-02-30' is not a date (YYYY-MM-DD)"),
+        (("--model", "robbery"), "--model 'robbery': no published forecasts of it in "),
+        (("--category", "Arson"), "category 'Arson': target categories ['Arson'] are not in"),
+        (("--events", "gone.parquet"), "--events 'gone.parquet': no such file"),
+    ],
+)
+def test_a_report_that_cannot_be_made_is_one_error_line(
+    run_cli: RunCli, root: Path, tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
+    """Not a traceback, and not an empty report with exit 0: one line naming the value."""
+    state = ("--state-dir", root / "state", "--models-dir", root / "models")
+    events = () if "--events" in args else ("--events", root / "events.parquet")
+    out = tmp_path / "report"
+    res = run_cli("report", "effectiveness", "--out", out, *state, *events, *args)
+    assert res.code == 2, res.err
+    [line] = res.err.strip().splitlines()
+    assert line.startswith("error: ") and says in line, line
+    if "--model" in args:
+        assert line.endswith("models with published forecasts: burglary")
+    if "--category" in args:
+        assert "'Burglary Residential'" in line  # the categories there are
+    assert not (out / "effectiveness.html").exists()
+
+
 def week_hits(events: pd.DataFrame, start: pd.Timestamp, cells: set[str]) -> tuple[int, int]:
     """The target events of the week from ``start`` in ``cells``, and in all."""
     local = events["occurred_at"].dt.tz_localize(None)

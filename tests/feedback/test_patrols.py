@@ -12,7 +12,7 @@ import pytest
 
 from hotspots.errors import InputFileError, TooManyRejectsError
 from hotspots.feedback.patrol_store import PatrolStore
-from hotspots.feedback.patrols import PatrolOptions, read_patrols
+from hotspots.feedback.patrols import WITHHELD, PatrolOptions, read_patrols
 
 CENTRE = h3.latlng_to_cell(51.5, -0.1, 8)
 NEAR = sorted(h3.grid_ring(CENTRE, 1))
@@ -113,6 +113,13 @@ def test_bad_rows_are_counted_by_reason() -> None:
         "duplicate_id": 1,
     }
     assert report.examples["bad_unit"][0]["row"] == 9
+    # a unit or tactic that is no code may be a person's name: never echoed back
+    assert report.examples["bad_unit"][0]["unit"] == WITHHELD
+    assert report.examples["bad_tactic"][0]["tactic"] == WITHHELD
+    assert report.examples["bad_tactic"][0]["id"] == "h"
+    assert report.examples["several_places"][0]["area"] == "beat-7"
+    shown = json.dumps(report.to_dict())
+    assert "John Smith" not in shown and "Jones" not in shown
     assert set(report.to_dict()["reasons"]) == set(report.rejected)
 
 

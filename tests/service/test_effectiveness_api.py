@@ -142,6 +142,23 @@ def test_window_and_empty_window(client: TestClient, base_env: Env) -> None:
     assert client.get("/v1/effectiveness", headers=auth(base_env.write)).status_code == 403
 
 
+def test_a_question_that_cannot_be_answered_is_a_problem(client: TestClient, base_env: Env) -> None:
+    """An unknown category names the categories there are (not 200 with no models); a day
+    that does not exist names the parameter."""
+    unknown = client.get("/v1/effectiveness?category=Arson", headers=auth(base_env.read))
+    assert unknown.status_code == 404, unknown.text
+    assert unknown.headers["content-type"] == "application/problem+json"
+    detail = unknown.json()["detail"]
+    assert detail.startswith("category 'Arson': ") and "'Burglary Residential'" in detail
+    known = client.get(
+        "/v1/effectiveness?category=Burglary%20Residential", headers=auth(base_env.read)
+    )
+    assert known.status_code == 200 and [m["name"] for m in known.json()["models"]] == ["burglary"]
+    no_day = client.get("/v1/effectiveness?until=2023-02-30", headers=auth(base_env.read))
+    assert no_day.status_code == 422
+    assert no_day.json()["detail"].startswith("until '2023-02-30' is not a date")
+
+
 def test_dosage_from_posted_patrols(
     client: TestClient, base_env: Env, served_then_arrived: Path, year_panel: Panel
 ) -> None:

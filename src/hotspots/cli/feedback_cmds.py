@@ -68,7 +68,10 @@ def import_patrols(
         "its areas as AS_OF/RANK, e.g. 2024-01-08/3.",
     ),
     max_reject: float | None = typer.Option(
-        None, "--max-reject", help="Share of rejected rows above which nothing is stored."
+        None,
+        "--max-reject",
+        help="Share of rejected rows above which nothing is stored "
+        "[HOTSPOTS_MAX_REJECT_FRACTION or 0.05].",
     ),
 ) -> None:
     """Validate a patrol log and store its patrols (a patrol id already stored is skipped).
@@ -137,8 +140,12 @@ def report_effectiveness(
     model: list[str] | None = typer.Option(
         None, "--model", help="Only this model (repeat) [every model with published forecasts]."
     ),
-    since: str | None = typer.Option(None, "--since", help="Periods from this date."),
-    until: str | None = typer.Option(None, "--until", help="Periods before this date."),
+    since: str | None = typer.Option(
+        None, "--since", help="Periods scored starting on or after this date (YYYY-MM-DD)."
+    ),
+    until: str | None = typer.Option(
+        None, "--until", help="Periods scored starting before this date (YYYY-MM-DD)."
+    ),
     category: str | None = typer.Option(
         None, "--category", help="Score against this category alone [each model's target]."
     ),
@@ -154,12 +161,16 @@ def report_effectiveness(
     """Realised hit rate, PAI and PEI of each published forecast beside the baselines, and the
     patrol dosage beside the crime that followed (HTML with plots, and CSV)."""
     from hotspots.atomic import check_output
-    from hotspots.feedback.realised_io import between
+    from hotspots.errors import ConfigError, InputFileError
+    from hotspots.feedback.realised_io import between, day_of
     from hotspots.feedback.report import write_effectiveness_report
     from hotspots.publishing.snapshot_store import SnapshotStore
     from hotspots.serving.realised import current_models, realised_from_records
 
     check_output(out, "--out", folder=True)
+    start, end = day_of(since, "--since"), day_of(until, "--until")
+    if events is not None and not events.is_file():
+        raise InputFileError(f"--events {str(events)!r}: no such file")
     settings = _settings(
         state_dir=state_dir,
         models_dir=models_dir,
@@ -167,10 +178,16 @@ def report_effectiveness(
         effectiveness_k_periods=k_periods,
     )
     models = current_models(settings, SnapshotStore(settings.state_dir / "snapshots"))
+    if unknown := sorted(set(model or ()) - set(models)):
+        raise ConfigError(
+            f"--model {unknown[0]!r}: no published forecasts of it in "
+            f"{settings.state_dir / 'snapshots'}; models with published forecasts: "
+            f"{', '.join(sorted(models)) or 'none'}"
+        )
     if model:
         models = {k: v for k, v in models.items() if k in set(model)}
     realised = between(
-        realised_from_records(settings, models=models, category=category), since, until
+        realised_from_records(settings, models=models, category=category), start, end
     )
     paths = write_effectiveness_report(
         realised, out, title="Realised effectiveness", retraining=_retraining(settings, models)

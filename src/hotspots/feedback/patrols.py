@@ -345,7 +345,22 @@ def _report(
         rows = np.flatnonzero(codes == code)
         report.rejected[reasons[code]] = int(rows.size)
         report.examples[reasons[code]] = [
-            {"row": int(r) + 1, **{c: str(frame[c].iat[r])[:200] for c in frame.columns}}
-            for r in rows[:EXAMPLES_PER_REASON]
+            _example(frame, int(r)) for r in rows[:EXAMPLES_PER_REASON]
         ]
     return report
+
+
+WITHHELD = "(withheld: not a short code, it may be a person's name)"
+_CODES = {"unit": _UNIT, "tactic": _TACTIC}
+
+
+def _example(frame: pd.DataFrame, row: int) -> dict[str, Any]:
+    """One rejected row as the report shows it; a unit or tactic that is not a short code
+    is not echoed back (it is what a person's name written there looks like)."""
+    out: dict[str, Any] = {"row": row + 1}
+    for column in frame.columns:
+        text = str(frame[column].iat[row])
+        code = _CODES.get(column)
+        bad = code is not None and text.strip() != "" and not code.fullmatch(text.strip())
+        out[column] = WITHHELD if bad else text[:200]
+    return out

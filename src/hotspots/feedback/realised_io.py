@@ -3,6 +3,7 @@ turned into the JSON document ``GET /v1/effectiveness`` serves (the report write
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import fields, replace
@@ -10,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from hotspots.errors import ConfigError
 from hotspots.feedback.effectiveness import SERVED, Realised
 from hotspots.feedback.plans_realised import STORED
 from hotspots.feedback.realised_horizons import horizon_table, horizons_to_dict, plan_means
@@ -51,6 +53,17 @@ def combine(parts: Sequence[Realised]) -> Realised:
         for f in fields(Realised)
     }
     return Realised(**joined)
+
+
+def day_of(text: str | None, name: str) -> dt.date | None:
+    """A ``YYYY-MM-DD`` window bound (``since`` / ``until``) as a date; None stays None.
+    A text that is no day raises ``ConfigError`` naming ``name`` and the value."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as err:
+        raise ConfigError(f"{name} {text!r} is not a date (YYYY-MM-DD): {err}") from err
 
 
 def between(realised: Realised, since: Any = None, until: Any = None) -> Realised:

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from hotspots.feedback.realised_io import between, realised_to_dict
+from hotspots.errors import ConfigError
+from hotspots.feedback.realised_io import between, day_of, realised_to_dict
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.problems import (
     ProblemError,
@@ -52,6 +53,7 @@ router = APIRouter(
             "description": "Per served model: its flag, and per period whose events have "
             "arrived, the served and baseline figures at each cutoff and the dosage.",
         },
+        404: problem_response(404, "No served model's events hold that category."),
         422: problem_response(422, "A parameter is not valid; `detail` says why."),
     },
     response_class=Response,
@@ -96,9 +98,7 @@ async def get_effectiveness(
 
 def _day(text: str | None, name: str) -> dt.date | None:
     """A ``YYYY-MM-DD`` parameter as a date; 422 naming it when no such day exists."""
-    if text is None:
-        return None
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError as err:
-        raise ProblemError(422, f"{name} {text!r} is not a date: {err}") from err
+        return day_of(text, name)
+    except ConfigError as err:
+        raise ProblemError(422, str(err)) from err

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from hotspots.config import Settings
-from hotspots.errors import HotspotsError
+from hotspots.errors import HotspotsError, UnknownCategoryError
 from hotspots.feedback.effectiveness import SERVED, Realised, realised_effectiveness
 from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.feedback.plans_combined import ModelFolds, realised_combined_plans
@@ -77,7 +77,8 @@ def realised_from_records(
 ) -> Realised:
     """The realised figures of ``models`` (default: every model with published snapshots,
     at its current version in the registry); a model that cannot be scored is logged and
-    left out."""
+    left out. A ``category`` that no model's events hold raises ``UnknownCategoryError``
+    (the request is wrong, not a model), naming it and the categories there are."""
     snapshots = SnapshotStore(settings.state_dir / "snapshots")
     events = events or EventStore(settings.state_dir / "events")
     patrols = patrols or PatrolStore(settings.state_dir / PATROLS_DIR)
@@ -89,6 +90,7 @@ def realised_from_records(
     parts = []
     folds: dict[tuple[str, int], ModelFolds] = {}
     built: dict[tuple[str, str], ServedForecast] = {}
+    unknown: UnknownCategoryError | None = None
     for name, (manifest, freq) in sorted(models.items()):
         try:
             served = snapshots_to_served(snapshots, name)
@@ -112,8 +114,14 @@ def realised_from_records(
                     plan_forecasts=built,
                 )
             )
+        except UnknownCategoryError as err:  # a category asked for: the caller is told
+            level = logging.ERROR if category is None else logging.INFO
+            logger.log(level, "model %r: realised effectiveness not computed: %s", name, err)
+            unknown = err
         except (HotspotsError, OSError, ValueError) as err:
             logger.error("model %r: realised effectiveness not computed: %s", name, err)
+    if not parts and unknown is not None and category is not None:
+        raise UnknownCategoryError(f"category {category!r}: {unknown}") from unknown
     if not parts:
         return realised_effectiveness(
             [], empty_events(), freq="W", baselines=(), served_plans=served_plans
