@@ -62,6 +62,21 @@ def test_fit_is_deterministic_and_the_seed_matters(
     assert not np.array_equal(next_week(other, year_panel, 0), want)
 
 
+def test_without_sampling_the_seed_matters_only_through_the_bin_sample(
+    fitted: LightGBMForecaster, year_panel: Panel
+) -> None:
+    cut = year_panel.periods[-LAST]
+    whole = {**FAST, "subsample": 1.0, "colsample_bytree": 1.0}
+
+    def week0(seed: int, bin_rows: int) -> np.ndarray:
+        model = LightGBMForecaster(**whole, random_state=seed, bin_sample_rows=bin_rows)
+        return next_week(model.fit(year_panel, until=cut), year_panel, 0)
+
+    rows = fitted.n_train_rows_
+    np.testing.assert_array_equal(week0(0, rows), week0(1, rows))  # every row places the bins
+    assert not np.array_equal(week0(0, rows // 20), week0(1, rows // 20))
+
+
 def test_state_round_trip_is_json_and_predicts_identically(
     fitted: LightGBMForecaster, year_panel: Panel
 ) -> None:
@@ -241,6 +256,7 @@ def test_tweedie_objective_forecasts_a_sensible_level(year_panel: Panel) -> None
         ({"zero_row_fraction": 1.5}, "zero_row_fraction"),
         ({"holidays": "ZZ"}, "'ZZ'"),
         ({"n_bags": 0}, "n_bags is out of range: 0"),
+        ({"bin_sample_rows": 0}, "bin_sample_rows is out of range: 0"),
     ],
 )
 def test_bad_hyper_parameters_are_refused_at_fit(

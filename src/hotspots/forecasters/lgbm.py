@@ -87,6 +87,9 @@ class LightGBMForecaster(Forecaster):
         ``random_state + 1``, ...; the forecast is the mean of their expected counts, which
         shrinks the seed's share of the forecast (bagging and feature sampling) at
         ``n_bags`` times the fit time. Local engine only.
+    bin_sample_rows
+        Training rows LightGBM samples (with the seed) to place the feature bins; at least
+        the number of training rows makes the bins the same for every seed.
     engine, fit_timeout
         ``"local"`` trains here; ``"dask"`` trains with ``lightgbm.dask`` across the workers
         of the Dask cluster the job runs on (``lgbm_dask``), given up after ``fit_timeout``
@@ -118,6 +121,7 @@ class LightGBMForecaster(Forecaster):
         event_times: bool | None = False,
         random_state: int = 0,
         n_bags: int = 1,
+        bin_sample_rows: int = 200_000,
         n_jobs: int = 2,
         engine: str = "local",
         fit_timeout: float = 3600.0,
@@ -141,6 +145,7 @@ class LightGBMForecaster(Forecaster):
         self.event_times = event_times
         self.random_state = random_state
         self.n_bags = n_bags
+        self.bin_sample_rows = bin_sample_rows
         self.n_jobs = n_jobs
         self.engine = engine
         self.fit_timeout = fit_timeout
@@ -204,14 +209,9 @@ class LightGBMForecaster(Forecaster):
         del train  # the Dataset frees its raw data once binned; nothing else may hold it
         # the bags share the Dataset binned once (with the first seed's bin sample when it
         # has more rows than LightGBM samples for bins); only their seeds differ
-        self.boosters_ = tuple(
-            lgb.train(
-                {**params, "seed": int(self.random_state) + k},
-                dataset,
-                num_boost_round=int(self.n_estimators),
-            )
-            for k in range(int(self.n_bags))
-        )
+        seeds = range(int(self.random_state), int(self.random_state) + int(self.n_bags))
+        rounds = int(self.n_estimators)
+        self.boosters_ = tuple(lgb.train({**params, "seed": s}, dataset, rounds) for s in seeds)
         self.feature_names_ = list(self.boosters_[0].feature_name())
 
     @property
@@ -328,6 +328,7 @@ class LightGBMForecaster(Forecaster):
             "reg_lambda": self.reg_lambda >= 0,
             "max_horizon": self.max_horizon >= 1,
             "n_bags": self.n_bags >= 1,
+            "bin_sample_rows": self.bin_sample_rows >= 1,
             "tweedie_variance_power": 1 < self.tweedie_variance_power < 2,
         }
         checks["engine"] = self.engine in ("local", "dask")
@@ -349,6 +350,7 @@ class LightGBMForecaster(Forecaster):
             "feature_fraction": float(self.colsample_bytree),
             "lambda_l2": float(self.reg_lambda),
             "seed": int(self.random_state),
+            "bin_construct_sample_cnt": int(self.bin_sample_rows),  # LightGBM's default 200,000
             "num_threads": int(self.n_jobs),
             "deterministic": True,
             "force_row_wise": True,
