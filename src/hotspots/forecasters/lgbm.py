@@ -86,7 +86,7 @@ class LightGBMForecaster(Forecaster):
         Boosters trained on the same rows and feature bins with seeds ``random_state``,
         ``random_state + 1``, ...; the forecast is the mean of their expected counts, which
         shrinks the seed's share of the forecast (bagging and feature sampling) at
-        ``n_bags`` times the fit time. Local engine only.
+        ``n_bags`` times the fit time; no gain measured (README). Local engine only.
     bin_sample_rows
         Training rows LightGBM samples (with the seed) to place the feature bins; at least
         the number of training rows makes the bins the same for every seed.
