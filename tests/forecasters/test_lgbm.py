@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from hotspots.errors import ConfigError, DataValidationError, NotFittedError
+from hotspots.errors import ConfigError, DataValidationError, IntegrityError, NotFittedError
 from hotspots.features import Panel
 from hotspots.forecasters.base import forecaster_from_state, make_forecaster
 from hotspots.forecasters.lgbm import LightGBMForecaster
@@ -62,6 +62,21 @@ def test_fit_is_deterministic_and_the_seed_matters(
     assert not np.array_equal(next_week(other, year_panel, 0), want)
 
 
+def test_without_sampling_the_seed_matters_only_through_the_bin_sample(
+    fitted: LightGBMForecaster, year_panel: Panel
+) -> None:
+    cut = year_panel.periods[-LAST]
+    whole = {**FAST, "subsample": 1.0, "colsample_bytree": 1.0}
+
+    def week0(seed: int, bin_rows: int) -> np.ndarray:
+        model = LightGBMForecaster(**whole, random_state=seed, bin_sample_rows=bin_rows)
+        return next_week(model.fit(year_panel, until=cut), year_panel, 0)
+
+    rows = fitted.n_train_rows_
+    np.testing.assert_array_equal(week0(0, rows), week0(1, rows))  # every row places the bins
+    assert not np.array_equal(week0(0, rows // 20), week0(1, rows // 20))
+
+
 def test_state_round_trip_is_json_and_predicts_identically(
     fitted: LightGBMForecaster, year_panel: Panel
 ) -> None:
@@ -75,6 +90,79 @@ def test_state_round_trip_is_json_and_predicts_identically(
     pd.testing.assert_frame_equal(
         restored.predict(year_panel, as_of, horizon=2), fitted.predict(year_panel, as_of, 2)
     )
+
+
+def test_one_bag_is_the_single_booster_saved_as_before(
+    fitted: LightGBMForecaster, year_panel: Panel
+) -> None:
+    one = LightGBMForecaster(**FAST, n_bags=1).fit(year_panel, until=year_panel.periods[-LAST])
+    np.testing.assert_array_equal(next_week(one, year_panel, 0), next_week(fitted, year_panel, 0))
+    X = one.feature_matrix(year_panel, year_panel.periods[-LAST])
+    np.testing.assert_array_equal(next_week(one, year_panel, 0), one.booster_.predict(X))
+    assert len(one.boosters_) == 1
+    assert sorted(one.get_state().texts) == ["booster", "covariate_names", "event_times"]
+
+
+@pytest.fixture(scope="module")
+def bagged(year_panel: Panel) -> tuple[LightGBMForecaster, list[LightGBMForecaster]]:
+    """Three bags from seed 5, and the single models of seeds 5, 6 and 7 (read-only)."""
+    cut = year_panel.periods[-LAST]
+    model = LightGBMForecaster(**FAST, random_state=5, n_bags=3).fit(year_panel, until=cut)
+    singles = [
+        LightGBMForecaster(**FAST, random_state=s).fit(year_panel, until=cut) for s in (5, 6, 7)
+    ]
+    return model, singles
+
+
+def test_bags_forecast_the_mean_of_the_single_seed_models(
+    bagged: tuple[LightGBMForecaster, list[LightGBMForecaster]], year_panel: Panel
+) -> None:
+    model, singles = bagged
+    # LightGBM bins every row here (<= 200,000), so the shared bins are each seed's own
+    assert model.n_train_rows_ <= 200_000
+    as_of = year_panel.periods[-LAST]
+    each = [s.predict(year_panel, as_of, 2)["expected_count"].to_numpy() for s in singles]
+    got = model.predict(year_panel, as_of, 2)["expected_count"].to_numpy()
+    np.testing.assert_allclose(got, np.mean(each, axis=0), rtol=1e-12)
+    assert not np.allclose(got, each[0], rtol=1e-3)  # the seeds differ
+    # contributions: the mean of the bags' (SHAP values of the mean log forecast)
+    X, contrib = model.contributions(year_panel, as_of)
+    single = [s.contributions(year_panel, as_of)[1] for s in singles]
+    np.testing.assert_allclose(contrib, np.mean(single, axis=0), rtol=1e-9, atol=1e-12)
+    splits = model.feature_importances("split")
+    want = sum(s.feature_importances("split") for s in singles)
+    pd.testing.assert_series_equal(splits, want.loc[splits.index], check_names=False)
+    reasons = model.explain(year_panel, as_of)
+    assert reasons.shape == (1, year_panel.cells.size) and any(reasons.texts[0])
+    with pytest.raises(AttributeError, match="n_bags = 1; this has 3"):
+        model.booster_  # noqa: B018
+
+
+def test_bags_round_trip_through_the_saved_state(
+    bagged: tuple[LightGBMForecaster, list[LightGBMForecaster]], year_panel: Panel
+) -> None:
+    model, _ = bagged
+    state = model.get_state()
+    assert {"booster", "booster_1", "booster_2"} <= set(state.texts)
+    assert state.params["n_bags"] == 3
+    restored = forecaster_from_state(state)
+    as_of = year_panel.periods[-3]
+    pd.testing.assert_frame_equal(
+        restored.predict(year_panel, as_of, 2), model.predict(year_panel, as_of, 2)
+    )
+    again, reasons = restored.explain(year_panel, as_of), model.explain(year_panel, as_of)
+    assert again.texts == reasons.texts
+    np.testing.assert_array_equal(again.features, reasons.features)
+    texts = {k: v for k, v in state.texts.items() if k != "booster_2"}
+    with pytest.raises(IntegrityError, match=r"n_bags = 3 but no \['booster_2'\]"):
+        forecaster_from_state(dataclasses.replace(state, texts=texts))
+
+
+def test_bags_need_the_local_engine(year_panel: Panel) -> None:
+    with pytest.raises(
+        ConfigError, match="engine 'dask' trains one booster; n_bags must be 1, got 3"
+    ):
+        LightGBMForecaster(**FAST, engine="dask", n_bags=3).fit(year_panel)
 
 
 def test_covariates_are_panel_data_saved_as_arrays(year_panel: Panel) -> None:
@@ -167,6 +255,8 @@ def test_tweedie_objective_forecasts_a_sensible_level(year_panel: Panel) -> None
         ({"train_periods": 0}, "train_periods"),
         ({"zero_row_fraction": 1.5}, "zero_row_fraction"),
         ({"holidays": "ZZ"}, "'ZZ'"),
+        ({"n_bags": 0}, "n_bags is out of range: 0"),
+        ({"bin_sample_rows": 0}, "bin_sample_rows is out of range: 0"),
     ],
 )
 def test_bad_hyper_parameters_are_refused_at_fit(

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hotspots.errors import ConfigError
+from hotspots.errors import ConfigError, IntegrityError
 from hotspots.features.matrix import FeatureBuilder, FeatureOptions, feature_slug
 from hotspots.features.panel import Panel
 from hotspots.forecasters.base import (
@@ -82,6 +82,14 @@ class LightGBMForecaster(Forecaster):
         measured neutral on Chicago and +1% at 5% coverage on the demo city (README).
     random_state, n_jobs
         Seed of bagging, feature sampling and row dropping; LightGBM threads.
+    n_bags
+        Boosters trained on the same rows and feature bins with seeds ``random_state``,
+        ``random_state + 1``, ...; the forecast is the mean of their expected counts, which
+        shrinks the seed's share of the forecast (bagging and feature sampling) at
+        ``n_bags`` times the fit time; no gain measured (README). Local engine only.
+    bin_sample_rows
+        Training rows LightGBM samples (with the seed) to place the feature bins; at least
+        the number of training rows makes the bins the same for every seed.
     engine, fit_timeout
         ``"local"`` trains here; ``"dask"`` trains with ``lightgbm.dask`` across the workers
         of the Dask cluster the job runs on (``lgbm_dask``), given up after ``fit_timeout``
@@ -112,6 +120,8 @@ class LightGBMForecaster(Forecaster):
         near_repeat: bool = True,
         event_times: bool | None = False,
         random_state: int = 0,
+        n_bags: int = 1,
+        bin_sample_rows: int = 200_000,
         n_jobs: int = 2,
         engine: str = "local",
         fit_timeout: float = 3600.0,
@@ -134,6 +144,8 @@ class LightGBMForecaster(Forecaster):
         self.near_repeat = near_repeat
         self.event_times = event_times
         self.random_state = random_state
+        self.n_bags = n_bags
+        self.bin_sample_rows = bin_sample_rows
         self.n_jobs = n_jobs
         self.engine = engine
         self.fit_timeout = fit_timeout
@@ -177,9 +189,10 @@ class LightGBMForecaster(Forecaster):
 
             n, timeout = int(self.n_estimators), float(self.fit_timeout)
             args = (history.counts, history.target, history.periods, history.target_events())
-            self.booster_, self.n_train_rows_ = train_on_cluster(
+            booster, self.n_train_rows_ = train_on_cluster(
                 params, builder, *args, options, n, timeout
             )
+            self.boosters_: tuple[lgb.Booster, ...] = (booster,)
             self.feature_names_ = builder.names
             return
         train = builder.training_set(
@@ -199,12 +212,28 @@ class LightGBMForecaster(Forecaster):
             params={"max_bin": 63, "verbosity": -1},
         )
         del train  # the Dataset frees its raw data once binned; nothing else may hold it
-        self.booster_ = lgb.train(params, dataset, num_boost_round=int(self.n_estimators))
-        self.feature_names_ = list(self.booster_.feature_name())
+        # the bags share the Dataset binned once (with the first seed's bin sample when it
+        # has more rows than LightGBM samples for bins); only their seeds differ
+        seeds = range(int(self.random_state), int(self.random_state) + int(self.n_bags))
+        rounds = int(self.n_estimators)
+        self.boosters_ = tuple(lgb.train({**params, "seed": s}, dataset, rounds) for s in seeds)
+        self.feature_names_ = list(self.boosters_[0].feature_name())
+
+    @property
+    def booster_(self) -> lgb.Booster:
+        """The fitted booster of a model with ``n_bags = 1``."""
+        boosters = self.__dict__.get("boosters_")
+        if boosters is None or len(boosters) != 1:
+            n = "no" if boosters is None else len(boosters)
+            raise AttributeError(f"booster_ is the one booster of n_bags = 1; this has {n}")
+        return boosters[0]
 
     def _predict(self, history: History, origin: Origin) -> FloatArray:
-        means = self.booster_.predict(self._matrix(history, origin), num_threads=int(self.n_jobs))
-        return np.asarray(means, dtype=np.float64).reshape(origin.leads.size, self.cells_.size)
+        X = self._matrix(history, origin)
+        threads = int(self.n_jobs)
+        means = sum(np.asarray(b.predict(X, num_threads=threads)) for b in self.boosters_)
+        means = np.asarray(means, dtype=np.float64) / len(self.boosters_)
+        return means.reshape(origin.leads.size, self.cells_.size)
 
     def feature_matrix(self, panel: Panel, as_of: Any, horizon: int = 1) -> npt.NDArray[np.float32]:
         """The rows ``predict(panel, as_of, horizon)`` scores, ``(horizon * n_cells, n_features)``,
@@ -230,9 +259,11 @@ class LightGBMForecaster(Forecaster):
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]:
         """The feature matrix ``predict`` scores and each feature's contribution to each row
         (SHAP values on the log scale), both ``(horizon * n_cells, n_features)``; the bias
-        column is dropped."""
+        column is dropped. With several bags, the mean of their contributions: the SHAP
+        values of their mean log forecast (the forecast itself is the mean of their counts)."""
         X = self.feature_matrix(panel, as_of, horizon)
-        contrib = np.asarray(self.booster_.predict(X, pred_contrib=True), dtype=np.float64)
+        contrib = sum(np.asarray(b.predict(X, pred_contrib=True)) for b in self.boosters_)
+        contrib = np.asarray(contrib, dtype=np.float64) / len(self.boosters_)
         return X, contrib[:, :-1]
 
     def _explain(
@@ -252,11 +283,12 @@ class LightGBMForecaster(Forecaster):
         )
 
     def feature_importances(self, kind: str = "gain") -> pd.Series:
-        """Importance of each feature, largest first: total ``"gain"`` or ``"split"`` count."""
+        """Importance of each feature, largest first: total ``"gain"`` or ``"split"`` count
+        over the trees of every bag."""
         self._check_fitted()
         if kind not in ("gain", "split"):
             raise ConfigError(f"importance kind must be 'gain' or 'split', got {kind!r}")
-        values = self.booster_.feature_importance(importance_type=kind)
+        values = sum(b.feature_importance(importance_type=kind) for b in self.boosters_)
         series = pd.Series(values, index=pd.Index(self.feature_names_, name="feature"), name=kind)
         return series.sort_values(ascending=False, kind="stable")
 
@@ -300,6 +332,8 @@ class LightGBMForecaster(Forecaster):
             "colsample_bytree": 0 < self.colsample_bytree <= 1,
             "reg_lambda": self.reg_lambda >= 0,
             "max_horizon": self.max_horizon >= 1,
+            "n_bags": self.n_bags >= 1,
+            "bin_sample_rows": self.bin_sample_rows >= 1,
             "tweedie_variance_power": 1 < self.tweedie_variance_power < 2,
         }
         checks["engine"] = self.engine in ("local", "dask")
@@ -307,6 +341,10 @@ class LightGBMForecaster(Forecaster):
         for name, ok in checks.items():
             if not ok:
                 raise ConfigError(f"{name} is out of range: {getattr(self, name)!r}")
+        if self.engine == "dask" and self.n_bags != 1:
+            raise ConfigError(
+                f"engine 'dask' trains one booster; n_bags must be 1, got {self.n_bags!r}"
+            )
         params: dict[str, Any] = {
             "objective": self.objective,
             "learning_rate": float(self.learning_rate),
@@ -317,6 +355,7 @@ class LightGBMForecaster(Forecaster):
             "feature_fraction": float(self.colsample_bytree),
             "lambda_l2": float(self.reg_lambda),
             "seed": int(self.random_state),
+            "bin_construct_sample_cnt": int(self.bin_sample_rows),  # LightGBM's default 200,000
             "num_threads": int(self.n_jobs),
             "deterministic": True,
             "force_row_wise": True,
@@ -329,16 +368,22 @@ class LightGBMForecaster(Forecaster):
     # -- state -----------------------------------------------------------------------------
     def _extra_state(self) -> tuple[dict[str, npt.NDArray[Any]], dict[str, str]]:
         arrays = {"covariates": np.asarray(self.covariates_, dtype=np.float32)}
+        # the first bag keeps the name every model saved before bags existed
+        names = ["booster", *(f"booster_{k}" for k in range(1, len(self.boosters_)))]
         texts = {
-            "booster": self.booster_.model_to_string(),
+            **{name: b.model_to_string() for name, b in zip(names, self.boosters_, strict=True)},
             "covariate_names": json.dumps(list(self.covariate_names_)),
             "event_times": json.dumps(bool(self.event_times_)),
         }
         return arrays, texts
 
     def _set_extra_state(self, state: ForecasterState) -> None:
-        self.booster_ = lgb.Booster(model_str=state.texts["booster"])
-        self.feature_names_ = list(self.booster_.feature_name())
+        names = ["booster", *(f"booster_{k}" for k in range(1, int(self.n_bags)))]
+        missing = [name for name in names if name not in state.texts]
+        if missing:
+            raise IntegrityError(f"the saved model has n_bags = {self.n_bags} but no {missing}")
+        self.boosters_ = tuple(lgb.Booster(model_str=state.texts[name]) for name in names)
+        self.feature_names_ = list(self.boosters_[0].feature_name())
         self.covariate_names_ = list(json.loads(state.texts["covariate_names"]))
         self.covariates_ = np.asarray(state.arrays["covariates"], dtype=np.float32)
         # models saved before event-time features existed had none
