@@ -79,7 +79,7 @@ def test_backtest_without_spec_or_events_is_one_line(run_cli: RunCli) -> None:
         (
             '[model]\nkind = "lightgbm"\n[model.params]\nn_estimator = 5\n',
             "model.params ['n_estimator'] are not parameters of 'lightgbm'; its parameters "
-            "are: ['colsample_bytree'",
+            "are: ['bin_sample_rows'",
         ),
         ("[backtest]\nselect_coverage = 0.02\n", "select_coverage 0.02 is not one of"),
         ('[data]\nboundary = "missing.geojson"\n', "data.boundary"),
