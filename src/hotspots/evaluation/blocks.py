@@ -65,15 +65,22 @@ def forecast_block(
     """Fit a fresh clone of ``model`` for ``block`` and forecast the block's folds (``folds``
     in ``as_of`` order, as ``fit_blocks`` numbered them)."""
     ordered = sorted(folds, key=lambda f: f.as_of)
-    target = target_of(model, panel)
-    fitted = clone(model).fit(panel, until=block.fit_until)
-    if set(fitted.target_) != set(target):
-        raise ConfigError(f"model {block.name!r} fitted target {fitted.target_}, not {target}")
+    fitted = _fitted(block, model, panel)
     expected = np.zeros((len(block.folds), panel.cells.size), dtype=np.float64)
     for row, i in enumerate(block.folds):
         frame = fitted.predict(panel, as_of=ordered[i].as_of, horizon=1)
         expected[row] = _aligned(frame, panel.cells, ordered[i].as_of, block.name)
     return BlockForecast(expected, fitted)
+
+
+def _fitted(block: FitBlock, model: Forecaster, panel: Panel) -> Forecaster:
+    """A fresh clone of ``model`` fitted on ``panel`` until the block's ``fit_until``,
+    checked to forecast the target the spec asks of it."""
+    target = target_of(model, panel)
+    fitted = clone(model).fit(panel, until=block.fit_until)
+    if set(fitted.target_) != set(target):
+        raise ConfigError(f"model {block.name!r} fitted target {fitted.target_}, not {target}")
+    return fitted
 
 
 def _aligned(
@@ -105,10 +112,7 @@ def forecast_block_ahead(
     ahead (``predict(panel, fit_until, horizon)``), not from the periods just before it.
     What a forecast served several periods ahead is compared with."""
     ordered = sorted(folds, key=lambda f: f.as_of)
-    target = target_of(model, panel)
-    fitted = clone(model).fit(panel, until=block.fit_until)
-    if set(fitted.target_) != set(target):
-        raise ConfigError(f"model {block.name!r} fitted target {fitted.target_}, not {target}")
+    fitted = _fitted(block, model, panel)
     origin = int(panel.periods.get_indexer(pd.DatetimeIndex([block.fit_until]))[0])
     if origin < 0:
         raise ConfigError(f"fit_until {block.fit_until} is not a period start of the panel")

@@ -368,8 +368,7 @@ class LightGBMForecaster(Forecaster):
     # -- state -----------------------------------------------------------------------------
     def _extra_state(self) -> tuple[dict[str, npt.NDArray[Any]], dict[str, str]]:
         arrays = {"covariates": np.asarray(self.covariates_, dtype=np.float32)}
-        # the first bag keeps the name every model saved before bags existed
-        names = ["booster", *(f"booster_{k}" for k in range(1, len(self.boosters_)))]
+        names = _booster_names(len(self.boosters_))
         texts = {
             **{name: b.model_to_string() for name, b in zip(names, self.boosters_, strict=True)},
             "covariate_names": json.dumps(list(self.covariate_names_)),
@@ -378,7 +377,7 @@ class LightGBMForecaster(Forecaster):
         return arrays, texts
 
     def _set_extra_state(self, state: ForecasterState) -> None:
-        names = ["booster", *(f"booster_{k}" for k in range(1, int(self.n_bags)))]
+        names = _booster_names(int(self.n_bags))
         missing = [name for name in names if name not in state.texts]
         if missing:
             raise IntegrityError(f"the saved model has n_bags = {self.n_bags} but no {missing}")
@@ -402,3 +401,9 @@ def _use_event_times(wanted: bool | None, history: History) -> bool:
             + (" with counts only" if history.events is None else " with month-only times")
         )
     return usable if wanted is None else bool(wanted)
+
+
+def _booster_names(n_bags: int) -> list[str]:
+    """The saved state's names of ``n_bags`` boosters; the first keeps the name every model
+    saved before bags existed."""
+    return ["booster", *(f"booster_{k}" for k in range(1, n_bags))]
