@@ -143,7 +143,8 @@ def test_the_report_matches_the_api(
     dosage = pd.read_csv(out / "dosage.csv")
     assert dosage["patrol_minutes"].tolist() == [150.0]
     html = (out / "effectiveness.html").read_text(encoding="utf-8")
-    assert "realised PAI at 5%" in html and html.count("<img") == 2
+    assert "realised PAI at 5%" in html and html.count("<img") == 3  # PAI, dosage, monitor
+    assert 'alt="feedback-loop monitor of burglary"' in html
     key = KeyStore(root / "state" / KEYS_FILE).create("r", ["forecasts:read"])[1]
     with TestClient(create_app(settings_of(root))) as client:
         body = client.get("/v1/effectiveness", headers={"Authorization": f"Bearer {key}"}).json()

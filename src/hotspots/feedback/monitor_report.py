@@ -3,7 +3,6 @@ model card shows), a section the effectiveness report can include, and its plot.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from dataclasses import asdict, replace
 from typing import Any
@@ -86,8 +85,9 @@ def monitor_section(found: Monitor) -> dict[str, Any]:
 def monitor_png(found: Monitor) -> bytes:
     """Pooled concentration against the reference and its flag line, and the repeat share,
     per period (matplotlib's Agg canvas, no pyplot)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    from hotspots.feedback.html_parts import figure_png
 
     fig = Figure(figsize=(10, 3.5))
     conc_ax, repeat_ax = fig.subplots(1, 2)
@@ -110,10 +110,7 @@ def monitor_png(found: Monitor) -> bytes:
     repeat_ax.set(title="Flagged area flagged again and again", xlabel="period", ylim=(0, 1.05))
     conc_ax.legend(fontsize="small")
     fig.autofmt_xdate()
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    return buf.getvalue()
+    return figure_png(fig)
 
 
 def _mean(series: pd.Series) -> float | None:

@@ -7,17 +7,19 @@ Both call ``monitor_from_records``, so the page and the API give the same figure
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hotspots.config import Settings
 from hotspots.feedback.monitor_groups import GroupLayer, read_group_layer
 from hotspots.feedback.monitor_served import ModelMonitor, model_monitor
-from hotspots.feedback.patrol_store import PatrolStore
+from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.feedback.served import SnapshotReader
 from hotspots.forecasters import Forecaster
 from hotspots.ingest.event_store import EventStore
 from hotspots.jobs.event_cache import EventCache
+from hotspots.publishing.snapshot_store import SnapshotStore
+from hotspots.registry import Registry
 
 
 def monitor_from_records(
@@ -50,6 +52,38 @@ def monitor_from_records(
         timezone=loaded.timezone,
         overrides={"window": window, "repeat": repeat},
     )
+
+
+def monitors_from_records(
+    settings: Settings,
+    names: Iterable[str],
+    *,
+    window: int | None = None,
+    repeat: int | None = None,
+) -> dict[str, ModelMonitor]:
+    """``monitor_from_records`` of the current version of each of ``names`` in the registry,
+    over the state folder's stores (what ``hotspots report effectiveness`` writes)."""
+    registry = Registry(settings.models_dir)
+    state = settings.state_dir
+    events = EventStore(state / "events")
+    patrols = PatrolStore(state / PATROLS_DIR)
+    snapshots = SnapshotStore(state / "snapshots")
+    out = {}
+    for name in sorted(names):
+        loaded = registry.load(name)
+        out[name] = monitor_from_records(
+            settings,
+            name,
+            loaded.version,
+            loaded.forecaster,
+            loaded.manifest,
+            events=events,
+            patrols=patrols,
+            snapshots=snapshots,
+            window=window,
+            repeat=repeat,
+        )
+    return out
 
 
 def group_layer(settings: Settings, model: Forecaster) -> GroupLayer | None:
