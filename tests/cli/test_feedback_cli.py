@@ -3,6 +3,7 @@ figures as the API (POST /v1/patrols, GET /v1/effectiveness)."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,47 @@ def test_import_twice_stores_once_and_names_are_refused(
     named = patrol_log(tmp_path / "named.csv", busiest(year_panel), extra=",officer_name")
     refused = run_cli("patrols", "import", named, *flags)
     assert refused.code == 2 and "looks like a person's name" in refused.err
+
+
+def test_import_shows_each_reason_with_example_rows_and_never_a_unit(
+    run_cli: RunCli, root: Path, year_panel: Panel, tmp_path: Path
+) -> None:
+    cell = busiest(year_panel)
+    log = tmp_path / "mixed.csv"
+    log.write_text(
+        "id,cells,start,end,unit\n"
+        f"G1,{cell},2023-12-05 10:00,2023-12-05 12:00,U1\n"
+        f"B1,{cell},yesterday,2023-12-05 12:00,U2\n"
+        f"B2,{cell},2023-12-05 10:00,2023-12-05 09:00,U3\n"
+        f"B3,{cell},2023-12-06 10:00,2023-12-06 11:00,Jane Doe\n"
+        f"B4,{cell},2023-12-06 10:00,31/02/2023 12:00,U4\n"
+        f"G1,{cell},2023-12-07 10:00,2023-12-07 11:00,U5\n",
+        encoding="utf-8",
+    )
+    flags = ("--state-dir", tmp_path / "state", "--models-dir", root / "models")
+    kept = run_cli("patrols", "import", log, *flags, "--max-reject", "1", columns="300")
+    assert kept.code == 0, kept.err
+    lines = {line.split("│")[1].strip(): line for line in kept.err.splitlines() if "rejected:" in line}
+    assert set(lines) == {
+        "rejected: unparseable_time", "rejected: end_not_after_start", "rejected: bad_unit",
+        "rejected: duplicate_id",
+    }  # fmt: skip
+    unparseable = lines["rejected: unparseable_time"]
+    assert "│    2 │" in unparseable
+    assert "e.g. row 2 (start='yesterday', end='2023-12-05 12:00'), row 5 (start=" in unparseable
+    assert "end='31/02/2023 12:00')" in unparseable
+    assert "e.g. row 3 (start='2023-12-05 10:00', end='2023-12-05 09:00')" in lines[
+        "rejected: end_not_after_start"
+    ]
+    assert lines["rejected: bad_unit"].rstrip(" │").endswith("spaces); e.g. row 4")
+    assert "e.g. row 6 (id='G1')" in lines["rejected: duplicate_id"]
+    assert "stored 1 patrols, 0 already stored, 5 rejected" in kept.err
+    # no unit, a name written there or a well-formed code, is ever printed
+    refused = run_cli("patrols", "import", log, *flags)
+    assert refused.code == 2 and "rejected: bad_unit" in refused.err
+    for said in (kept.err + kept.out, refused.err + refused.out):
+        assert "Jane" not in said and "Doe" not in said
+        assert re.search(r"\bU[1-5]\b", said) is None, said
 
 
 def test_the_report_matches_the_api(

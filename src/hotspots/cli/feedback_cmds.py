@@ -82,6 +82,7 @@ def import_patrols(
     import dataclasses
     import json
 
+    from hotspots.cli.render import patrol_report_table
     from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
     from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
     from hotspots.feedback.patrols import read_patrols
@@ -109,7 +110,7 @@ def import_patrols(
     try:
         result = read_patrols(file.read_bytes(), fmt, options, file.name)
     except TooManyRejectsError as err:
-        _print_rejects(err.report.to_dict())  # type: ignore[attr-defined]
+        console.print(patrol_report_table(err.report))  # type: ignore[arg-type]
         raise
     meta = {
         "source": "hotspots patrols import",
@@ -118,20 +119,13 @@ def import_patrols(
     }
     stored = PatrolStore(settings.state_dir / PATROLS_DIR).append(result.patrols, meta)
     report = result.report.to_dict()
-    _print_rejects(report)
+    if report["n_rejected"]:
+        console.print(patrol_report_table(result.report))
     console.print(
         f"read {report['rows_read']} rows of {file.name}: stored {stored.stored} patrols, "
         f"{stored.already_stored} already stored, {report['n_rejected']} rejected",
         soft_wrap=True,
     )
-
-
-def _print_rejects(report: dict[str, object]) -> None:
-    reasons = report.get("reasons") or {}
-    rejected = report.get("rejected") or {}
-    assert isinstance(rejected, dict) and isinstance(reasons, dict)
-    for reason, n in rejected.items():
-        console.print(f"  rejected {n}: {reason} ({reasons.get(reason, '')})", soft_wrap=True)
 
 
 @report_app.command("effectiveness")
