@@ -136,7 +136,8 @@ def test_import_shows_each_reason_with_example_rows_and_never_a_unit(
     flags = ("--state-dir", tmp_path / "state", "--models-dir", root / "models")
     kept = run_cli("patrols", "import", log, *flags, "--max-reject", "1", columns="300")
     assert kept.code == 0, kept.err
-    lines = {line.split("│")[1].strip(): line for line in kept.err.splitlines() if "rejected:" in line}
+    rows = [line for line in kept.err.splitlines() if "rejected:" in line]
+    lines = {line.split("│")[1].strip(): line for line in rows}
     assert set(lines) == {
         "rejected: unparseable_time", "rejected: end_not_after_start", "rejected: bad_unit",
         "rejected: duplicate_id",
@@ -145,9 +146,10 @@ def test_import_shows_each_reason_with_example_rows_and_never_a_unit(
     assert "│    2 │" in unparseable
     assert "e.g. row 2 (start='yesterday', end='2023-12-05 12:00'), row 5 (start=" in unparseable
     assert "end='31/02/2023 12:00')" in unparseable
-    assert "e.g. row 3 (start='2023-12-05 10:00', end='2023-12-05 09:00')" in lines[
-        "rejected: end_not_after_start"
-    ]
+    assert (
+        "e.g. row 3 (start='2023-12-05 10:00', end='2023-12-05 09:00')"
+        in lines["rejected: end_not_after_start"]
+    )
     assert lines["rejected: bad_unit"].rstrip(" │").endswith("spaces); e.g. row 4")
     assert "e.g. row 6 (id='G1')" in lines["rejected: duplicate_id"]
     assert "stored 1 patrols, 0 already stored, 5 rejected" in kept.err
