@@ -260,6 +260,8 @@ def test_the_report_matches_the_api(
         (("--model", "robbery"), "--model 'robbery': no published forecasts of it in "),
         (("--category", "Arson"), "category 'Arson': target categories ['Arson'] are not in"),
         (("--events", "gone.parquet"), "--events 'gone.parquet': no such file"),
+        (("--monitor-areas", "gone.geojson"), "--monitor-areas 'gone.geojson': no such file"),
+        (("--monitor-repeat", "9"), "monitor repeat 9 must be between 1 and window 8"),
     ],
 )
 def test_a_report_that_cannot_be_made_is_one_error_line(
@@ -278,6 +280,31 @@ def test_a_report_that_cannot_be_made_is_one_error_line(
     if "--category" in args:
         assert "'Burglary Residential'" in line  # the categories there are
     assert not (out / "effectiveness.html").exists()
+
+
+def test_the_page_links_every_csv_beside_it(run_cli: RunCli, root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    state = ("--state-dir", root / "state", "--models-dir", root / "models")
+    res = run_cli(
+        "report", "effectiveness", "--out", out, *state, "--events", root / "events.parquet"
+    )
+    assert res.code == 0, res.err
+    html = (out / "effectiveness.html").read_text(encoding="utf-8")
+    links = re.findall(r'<a href="([^"]+)"', html)
+    written = sorted(p.name for p in out.glob("*.csv"))
+    assert sorted(set(links)) == written  # relative links, every CSV and nothing else
+    assert {"monitor_periods.csv", "monitor_summary.csv", "periods.csv"} <= set(written)
+    for link in set(links):
+        assert (out / link).is_file() and len(pd.read_csv(out / link).columns) > 1
+    # listed at the top, then each table's link under its heading, before the next heading
+    for heading, name in (
+        ("realised PAI at 5% per period", "periods.csv"),
+        ("burglary: feedback-loop monitor", "monitor_summary.csv"),
+        ("<h3>Per period", "monitor_periods.csv"),
+    ):
+        at = html.index(heading)
+        assert html.index(f'<a href="{name}">') < at < html.index(f'<a href="{name}">', at)
+        assert html.index(f'<a href="{name}">', at) < html.index("<h", at + 1)
 
 
 def week_hits(events: pd.DataFrame, start: pd.Timestamp, cells: set[str]) -> tuple[int, int]:

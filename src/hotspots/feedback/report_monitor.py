@@ -64,11 +64,9 @@ def verdict(found: ModelMonitor) -> tuple[bool, str]:
         said = " ".join(f"{f['figure']}: {f['message']}." for f in now)
         return True, (
             f"Feedback-loop warning for {found.name} in the period from {last}: {said} "
-            "Patrols may be recording crime where the model sent them and the model learning "
-            "it back (a runaway loop), or, for a group, its area flagged beyond its share of "
-            "reported crime. Read the contrast with the cells around and the patrol figures "
-            "below before acting; a real change in where crime happens raises it too, and "
-            "retraining renews the reference."
+            f"{_meaning({f['figure'] for f in now})} Read the contrast with the cells around "
+            "and the patrol figures below before acting; a real change in where crime happens "
+            "raises it too, and retraining renews the reference."
         )
     earlier = sorted({f["period"] for f in mon.flags})
     before = f" Earlier periods were flagged: {', '.join(earlier)}." if earlier else ""
@@ -77,6 +75,22 @@ def verdict(found: ModelMonitor) -> tuple[bool, str]:
         "from previously flagged or patrolled cells, and how often the same cells are "
         f"flagged, stay within the thresholds of the reference.{before}"
     )
+
+
+def _meaning(figures: set[str]) -> str:
+    """What the flags raised may mean, in words."""
+    meaning = []
+    if figures - {"group"}:
+        meaning.append(
+            "Patrols may be recording crime where the model sent them and the model learning "
+            "it back, flagging the same cells again (a runaway loop)."
+        )
+    if "group" in figures:
+        meaning.append(
+            "A group's areas are flagged beyond their share of reported crime: is it the "
+            "crime, or where the records come from?"
+        )
+    return " ".join(meaning)
 
 
 def monitor_html(found: ModelMonitor, files: Collection[str] = ()) -> list[str]:
