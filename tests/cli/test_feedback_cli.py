@@ -296,6 +296,8 @@ def test_the_page_links_every_csv_beside_it(run_cli: RunCli, root: Path, tmp_pat
     assert {"monitor_periods.csv", "monitor_summary.csv", "periods.csv"} <= set(written)
     for link in set(links):
         assert (out / link).is_file() and len(pd.read_csv(out / link).columns) > 1
+    # two weeks served, no training-time reference: the monitor says it cannot flag yet
+    assert "No flag can be raised for burglary yet: the model recorded no training-time" in html
     # listed at the top, then each table's link under its heading, before the next heading
     for heading, name in (
         ("realised PAI at 5% per period", "periods.csv"),

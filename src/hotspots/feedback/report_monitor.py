@@ -68,6 +68,15 @@ def verdict(found: ModelMonitor) -> tuple[bool, str]:
             "and the patrol figures below before acting; a real change in where crime happens "
             "raises it too, and retraining renews the reference."
         )
+    if mon.reference is None:
+        th = mon.thresholds
+        return False, (
+            f"No flag can be raised for {found.name} yet: the model recorded no "
+            f"training-time reference, and {len(mon.periods)} periods are monitored, fewer "
+            f"than the {th.window + th.pool} the series needs to be its own reference (P = "
+            f"{th.window} plus {th.pool} pooled). Retraining with a backtest of at least "
+            "that many folds records one."
+        )
     earlier = sorted({f["period"] for f in mon.flags})
     before = f" Earlier periods were flagged: {', '.join(earlier)}." if earlier else ""
     return False, (
