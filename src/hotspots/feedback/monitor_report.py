@@ -108,7 +108,8 @@ def monitor_png(found: Monitor) -> bytes:
         repeat_ax.axhline(ref.repeat_share, color="grey", linestyle=":", label="reference")
     conc_ax.set(title="New events in prior cells / their area share", xlabel="period")
     repeat_ax.set(title="Flagged area flagged again and again", xlabel="period", ylim=(0, 1.05))
-    conc_ax.legend(fontsize="small")
+    if conc_ax.get_legend_handles_labels()[0]:  # an empty legend warns
+        conc_ax.legend(fontsize="small")
     fig.autofmt_xdate()
     return figure_png(fig)
 
