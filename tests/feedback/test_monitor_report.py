@@ -13,10 +13,12 @@ from hotspots.feedback.monitor import Reference, Thresholds, top_share_flags
 from hotspots.feedback.monitor_report import (
     MANIFEST_KEY,
     backtest_monitor,
-    monitor_section,
+    monitor_png,
     served_monitor,
     training_record,
 )
+from hotspots.feedback.monitor_served import ModelMonitor
+from hotspots.feedback.report_monitor import monitor_frames
 from hotspots.forecasters import make_forecaster
 from hotspots.grid import cells_area_km2
 from hotspots.registry import model_card
@@ -63,11 +65,17 @@ def test_too_short_a_backtest_records_nothing(year_panel: Panel) -> None:
 def test_report_section_and_plot(result) -> None:  # type: ignore[no-untyped-def]
     found = backtest_monitor(result, "rolling_mean", Thresholds(concentration_rise=1.0))
     assert found is not None
-    section = monitor_section(found)
-    assert section["plot_png"][:8] == b"\x89PNG\r\n\x1a\n"
-    assert list(section["flags"].columns) == ["figure", "period", "value", "threshold", "message"]
-    assert len(section["flags"]) == len(found.flags) > 0  # at 1.0x, the above-mean periods
-    assert np.isclose(section["distribution"]["area_share"].sum(), 1.0)
+    assert monitor_png(found)[:8] == b"\x89PNG\r\n\x1a\n"
+    mine = ModelMonitor("m", "v1", pd.Timestamp("2024-01-01"), len(found.periods), found)
+    frames = monitor_frames({"m": mine})
+    flags = frames["monitor_flags.csv"]
+    assert list(flags.columns) == ["model", "version", "figure", "period", "value", "threshold",
+                                   "message"]  # fmt: skip
+    assert len(flags) == len(found.flags) > 0  # at 1.0x, the above-mean periods
+    assert np.isclose(frames["monitor_distribution.csv"]["area_share"].sum(), 1.0)
+    assert "monitor_groups.csv" not in frames  # no area layer
+    [summary] = frames["monitor_summary.csv"].to_dict("records")
+    assert summary["reference_concentration"] == found.reference.concentration  # type: ignore[union-attr]
 
 
 def test_asked_thresholds_drop_the_training_reference(result) -> None:  # type: ignore[no-untyped-def]

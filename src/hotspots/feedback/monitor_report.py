@@ -1,5 +1,6 @@
 """The monitor where people read it: the training-time reference a manifest records (and the
-model card shows), a section the effectiveness report can include, and its plot."""
+model card shows), the monitor of a model in use, and its plot (the effectiveness report's
+section is ``feedback.report_monitor``)."""
 
 from __future__ import annotations
 
@@ -64,21 +65,6 @@ def training_record(
         "mean_turnover": _mean(p["turnover"]),
         "mean_contrast": _mean(p["pooled_contrast"]),
         "distribution": found.distribution.to_dict(orient="records"),
-    }
-
-
-def monitor_section(found: Monitor) -> dict[str, Any]:
-    """What the effectiveness report includes: the figures (frames), the flags and the plot
-    (PNG bytes)."""
-    return {
-        "periods": found.periods,
-        "distribution": found.distribution,
-        "groups": found.groups,
-        "flags": pd.DataFrame(
-            found.flags, columns=["figure", "period", "value", "threshold", "message"]
-        ),
-        "reference": None if found.reference is None else found.reference.to_dict(),
-        "plot_png": monitor_png(found),
     }
 
 
