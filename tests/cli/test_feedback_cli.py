@@ -3,6 +3,7 @@ figures as the API (POST /v1/patrols, GET /v1/effectiveness)."""
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from pathlib import Path
@@ -262,6 +263,7 @@ def test_the_report_matches_the_api(
         (("--events", "gone.parquet"), "--events 'gone.parquet': no such file"),
         (("--monitor-areas", "gone.geojson"), "--monitor-areas 'gone.geojson': no such file"),
         (("--monitor-repeat", "9"), "monitor repeat 9 must be between 1 and window 8"),
+        (("--monitor-areas", "AREAS"), ".geojson' needs a group field, a population field or"),
     ],
 )
 def test_a_report_that_cannot_be_made_is_one_error_line(
@@ -271,6 +273,12 @@ def test_a_report_that_cannot_be_made_is_one_error_line(
     state = ("--state-dir", root / "state", "--models-dir", root / "models")
     events = () if "--events" in args else ("--events", root / "events.parquet")
     out = tmp_path / "report"
+    areas = tmp_path / "areas.geojson"  # a polygon layer, given without its fields
+    square = [[[-1.0, 50.0], [1.0, 50.0], [1.0, 52.0], [-1.0, 52.0], [-1.0, 50.0]]]
+    geometry = {"type": "Polygon", "coordinates": square}
+    feature = {"type": "Feature", "properties": {"people": 1}, "geometry": geometry}
+    areas.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    args = tuple(str(areas) if a == "AREAS" else a for a in args)
     res = run_cli("report", "effectiveness", "--out", out, *state, *events, *args)
     assert res.code == 2, res.err
     [line] = res.err.strip().splitlines()

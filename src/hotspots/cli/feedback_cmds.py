@@ -2,7 +2,8 @@
 
 Both work on the service's state folder, as the API does: a patrol log imported here is the
 same stored batch ``POST /v1/patrols`` makes (a retry stores nothing twice), and the report
-scores the same records ``GET /v1/effectiveness`` serves.
+scores the same records ``GET /v1/effectiveness`` serves and writes the monitor
+``GET /v1/monitor`` serves.
 """
 
 from __future__ import annotations
@@ -156,8 +157,9 @@ def report_effectiveness(
         "--monitor-areas",
         help="Feedback-loop monitor: polygons (census areas, districts; any file GDAL reads) "
         "whose groups get their share of the flagged area and of patrol time beside their "
-        "share of population and of reported crime [HOTSPOTS_MONITOR_AREAS_PATH; none: no "
-        "group table].",
+        "share of population and of reported crime; with --monitor-group-field, "
+        "--monitor-population-field or both [HOTSPOTS_MONITOR_AREAS_PATH; none: no group "
+        "table].",
     ),
     monitor_group_field: str | None = typer.Option(
         None,
@@ -230,10 +232,11 @@ def report_effectiveness(
         )
     if model:
         models = {k: v for k, v in models.items() if k in set(model)}
+    # the monitor first: a wrong area layer or threshold is said before the long part
+    monitors = monitors_from_records(settings, models, window=monitor_window, repeat=monitor_repeat)
     realised = between(
         realised_from_records(settings, models=models, category=category), start, end
     )
-    monitors = monitors_from_records(settings, models, window=monitor_window, repeat=monitor_repeat)
     paths = write_effectiveness_report(
         realised,
         out,
