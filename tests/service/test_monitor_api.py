@@ -238,6 +238,9 @@ def test_the_effectiveness_report_writes_the_same_monitor(
         ("monitor_groups.csv", "groups"),
     ):
         pd.testing.assert_frame_equal(_csv(out, name), pd.DataFrame(body[key]), check_dtype=False)
+    groups = _csv(out, "monitor_groups.csv").set_index("group")
+    assert groups["dosage_share"].sum() == pytest.approx(1.0)  # the patrol, in one half
+    assert groups["population_share"].to_dict() == {"east": 0.75, "west": 0.25}
     flags = _csv(out, "monitor_flags.csv")
     assert len(body["flags"]) >= 3  # the first weeks served concentrate more than the last
     assert flags.to_dict("records") == body["flags"]
