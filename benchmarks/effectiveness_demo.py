@@ -118,6 +118,15 @@ def show(out: Path, weeks: int, served_s: float, report_s: float) -> None:
     by.insert(0, "periods", horizons.groupby("horizon")["periods_with_events"].first())
     print("mean realised PAI at 1% by horizon (periods ahead of the as_of):")
     print(by.round(2).to_string())
+    print("feedback-loop monitor (the figures /v1/monitor serves):")
+    summary = pd.read_csv(out / "monitor_summary.csv")
+    print(summary.drop(columns=["notes"]).round(2).to_string(index=False))
+    monitor = pd.read_csv(out / "monitor_periods.csv")
+    cols = ["period", "events", "flagged_cells", "repeat_share", "prior_event_share",
+            "prior_area_share", "pooled_concentration", "patrol_minutes",
+            "dosage_in_flagged_share"]  # fmt: skip
+    print(monitor[[c for c in cols if c in monitor]].round(3).to_string(index=False))
+    print(pd.read_csv(out / "monitor_flags.csv").to_string(index=False))
     print(f"report: {out / 'effectiveness.html'}")
 
 

@@ -3,6 +3,8 @@ figures as the API (POST /v1/patrols, GET /v1/effectiveness)."""
 
 from __future__ import annotations
 
+import json
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,49 @@ def test_import_twice_stores_once_and_names_are_refused(
     assert refused.code == 2 and "looks like a person's name" in refused.err
 
 
+def test_import_shows_each_reason_with_example_rows_and_never_a_unit(
+    run_cli: RunCli, root: Path, year_panel: Panel, tmp_path: Path
+) -> None:
+    cell = busiest(year_panel)
+    log = tmp_path / "mixed.csv"
+    log.write_text(
+        "id,cells,start,end,unit\n"
+        f"G1,{cell},2023-12-05 10:00,2023-12-05 12:00,U1\n"
+        f"B1,{cell},yesterday,2023-12-05 12:00,U2\n"
+        f"B2,{cell},2023-12-05 10:00,2023-12-05 09:00,U3\n"
+        f"B3,{cell},2023-12-06 10:00,2023-12-06 11:00,Jane Doe\n"
+        f"B4,{cell},2023-12-06 10:00,31/02/2023 12:00,U4\n"
+        f"G1,{cell},2023-12-07 10:00,2023-12-07 11:00,U5\n",
+        encoding="utf-8",
+    )
+    flags = ("--state-dir", tmp_path / "state", "--models-dir", root / "models")
+    kept = run_cli("patrols", "import", log, *flags, "--max-reject", "1", columns="300")
+    assert kept.code == 0, kept.err
+    rows = [line for line in kept.err.splitlines() if "rejected:" in line]
+    lines = {line.split("│")[1].strip(): line for line in rows}
+    assert set(lines) == {
+        "rejected: unparseable_time", "rejected: end_not_after_start", "rejected: bad_unit",
+        "rejected: duplicate_id",
+    }  # fmt: skip
+    unparseable = lines["rejected: unparseable_time"]
+    assert "│    2 │" in unparseable
+    assert "e.g. row 2 (start='yesterday', end='2023-12-05 12:00'), row 5 (start=" in unparseable
+    assert "end='31/02/2023 12:00')" in unparseable
+    assert (
+        "e.g. row 3 (start='2023-12-05 10:00', end='2023-12-05 09:00')"
+        in lines["rejected: end_not_after_start"]
+    )
+    assert lines["rejected: bad_unit"].rstrip(" │").endswith("spaces); e.g. row 4")
+    assert "e.g. row 6 (id='G1')" in lines["rejected: duplicate_id"]
+    assert "stored 1 patrols, 0 already stored, 5 rejected" in kept.err
+    # no unit, a name written there or a well-formed code, is ever printed
+    refused = run_cli("patrols", "import", log, *flags)
+    assert refused.code == 2 and "rejected: bad_unit" in refused.err
+    for said in (kept.err + kept.out, refused.err + refused.out):
+        assert "Jane" not in said and "Doe" not in said
+        assert re.search(r"\bU[1-5]\b", said) is None, said
+
+
 def test_the_report_matches_the_api(
     run_cli: RunCli,
     root: Path,
@@ -143,7 +188,8 @@ def test_the_report_matches_the_api(
     dosage = pd.read_csv(out / "dosage.csv")
     assert dosage["patrol_minutes"].tolist() == [150.0]
     html = (out / "effectiveness.html").read_text(encoding="utf-8")
-    assert "realised PAI at 5%" in html and html.count("<img") == 2
+    assert "realised PAI at 5%" in html and html.count("<img") == 3  # PAI, dosage, monitor
+    assert 'alt="feedback-loop monitor of burglary"' in html
     key = KeyStore(root / "state" / KEYS_FILE).create("r", ["forecasts:read"])[1]
     with TestClient(create_app(settings_of(root))) as client:
         body = client.get("/v1/effectiveness", headers={"Authorization": f"Bearer {key}"}).json()
@@ -215,6 +261,9 @@ def test_the_report_matches_the_api(
         (("--model", "robbery"), "--model 'robbery': no published forecasts of it in "),
         (("--category", "Arson"), "category 'Arson': target categories ['Arson'] are not in"),
         (("--events", "gone.parquet"), "--events 'gone.parquet': no such file"),
+        (("--monitor-areas", "gone.geojson"), "--monitor-areas 'gone.geojson': no such file"),
+        (("--monitor-repeat", "9"), "monitor repeat 9 must be between 1 and window 8"),
+        (("--monitor-areas", "AREAS"), ".geojson' needs a group field, a population field or"),
     ],
 )
 def test_a_report_that_cannot_be_made_is_one_error_line(
@@ -224,6 +273,12 @@ def test_a_report_that_cannot_be_made_is_one_error_line(
     state = ("--state-dir", root / "state", "--models-dir", root / "models")
     events = () if "--events" in args else ("--events", root / "events.parquet")
     out = tmp_path / "report"
+    areas = tmp_path / "areas.geojson"  # a polygon layer, given without its fields
+    square = [[[-1.0, 50.0], [1.0, 50.0], [1.0, 52.0], [-1.0, 52.0], [-1.0, 50.0]]]
+    geometry = {"type": "Polygon", "coordinates": square}
+    feature = {"type": "Feature", "properties": {"people": 1}, "geometry": geometry}
+    areas.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    args = tuple(str(areas) if a == "AREAS" else a for a in args)
     res = run_cli("report", "effectiveness", "--out", out, *state, *events, *args)
     assert res.code == 2, res.err
     [line] = res.err.strip().splitlines()
@@ -233,6 +288,33 @@ def test_a_report_that_cannot_be_made_is_one_error_line(
     if "--category" in args:
         assert "'Burglary Residential'" in line  # the categories there are
     assert not (out / "effectiveness.html").exists()
+
+
+def test_the_page_links_every_csv_beside_it(run_cli: RunCli, root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    state = ("--state-dir", root / "state", "--models-dir", root / "models")
+    res = run_cli(
+        "report", "effectiveness", "--out", out, *state, "--events", root / "events.parquet"
+    )
+    assert res.code == 0, res.err
+    html = (out / "effectiveness.html").read_text(encoding="utf-8")
+    links = re.findall(r'<a href="([^"]+)"', html)
+    written = sorted(p.name for p in out.glob("*.csv"))
+    assert sorted(set(links)) == written  # relative links, every CSV and nothing else
+    assert {"monitor_periods.csv", "monitor_summary.csv", "periods.csv"} <= set(written)
+    for link in set(links):
+        assert (out / link).is_file() and len(pd.read_csv(out / link).columns) > 1
+    # two weeks served, no training-time reference: the monitor says it cannot flag yet
+    assert "No flag can be raised for burglary yet: the model recorded no training-time" in html
+    # listed at the top, then each table's link under its heading, before the next heading
+    for heading, name in (
+        ("realised PAI at 5% per period", "periods.csv"),
+        ("burglary: feedback-loop monitor", "monitor_summary.csv"),
+        ("<h3>Per period", "monitor_periods.csv"),
+    ):
+        at = html.index(heading)
+        assert html.index(f'<a href="{name}">') < at < html.index(f'<a href="{name}">', at)
+        assert html.index(f'<a href="{name}">', at) < html.index("<h", at + 1)
 
 
 def week_hits(events: pd.DataFrame, start: pd.Timestamp, cells: set[str]) -> tuple[int, int]:

@@ -4,18 +4,23 @@ section and its plot."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from hotspots.evaluation import backtest, rolling_origin_folds
 from hotspots.features import Panel
-from hotspots.feedback.monitor import Thresholds, top_share_flags
+from hotspots.feedback.monitor import Reference, Thresholds, top_share_flags
 from hotspots.feedback.monitor_report import (
     MANIFEST_KEY,
     backtest_monitor,
-    monitor_section,
+    monitor_png,
+    served_monitor,
     training_record,
 )
+from hotspots.feedback.monitor_served import ModelMonitor
+from hotspots.feedback.report_monitor import monitor_frames
 from hotspots.forecasters import make_forecaster
+from hotspots.grid import cells_area_km2
 from hotspots.registry import model_card
 
 
@@ -60,8 +65,45 @@ def test_too_short_a_backtest_records_nothing(year_panel: Panel) -> None:
 def test_report_section_and_plot(result) -> None:  # type: ignore[no-untyped-def]
     found = backtest_monitor(result, "rolling_mean", Thresholds(concentration_rise=1.0))
     assert found is not None
-    section = monitor_section(found)
-    assert section["plot_png"][:8] == b"\x89PNG\r\n\x1a\n"
-    assert list(section["flags"].columns) == ["figure", "period", "value", "threshold", "message"]
-    assert len(section["flags"]) == len(found.flags) > 0  # at 1.0x, the above-mean periods
-    assert np.isclose(section["distribution"]["area_share"].sum(), 1.0)
+    assert monitor_png(found)[:8] == b"\x89PNG\r\n\x1a\n"
+    mine = ModelMonitor("m", "v1", pd.Timestamp("2024-01-01"), len(found.periods), found)
+    frames = monitor_frames({"m": mine})
+    flags = frames["monitor_flags.csv"]
+    assert list(flags.columns) == ["model", "version", "figure", "period", "value", "threshold",
+                                   "message"]  # fmt: skip
+    assert len(flags) == len(found.flags) > 0  # at 1.0x, the above-mean periods
+    assert np.isclose(frames["monitor_distribution.csv"]["area_share"].sum(), 1.0)
+    assert "monitor_groups.csv" not in frames  # no area layer
+    [summary] = frames["monitor_summary.csv"].to_dict("records")
+    assert summary["reference_concentration"] == found.reference.concentration  # type: ignore[union-attr]
+
+
+def test_asked_thresholds_drop_the_training_reference(result) -> None:  # type: ignore[no-untyped-def]
+    record = training_record(result, "rolling_mean")
+    manifest = {"notes": {MANIFEST_KEY: record}}
+    cells = result.last_fold.cells
+    periods = pd.DatetimeIndex([f.as_of for f in result.folds])
+    flags = top_share_flags(result.forecasts["rolling_mean"], cells, 0.01)
+    ranked = {p: cells[np.flatnonzero(f)] for p, f in zip(periods, flags, strict=True)}
+
+    def served(**asked: int | None):  # type: ignore[no-untyped-def]
+        return served_monitor(cells, periods, result.actual, ranked, manifest, overrides=asked)
+
+    recorded = Reference.from_dict(record["reference"])
+    for same in (served(), served(window=None, repeat=6), served(window=8)):
+        assert same.reference == recorded and same.notes == []
+    other = served(window=4, repeat=3)
+    assert (other.thresholds.window, other.thresholds.repeat) == (4, 3)
+    assert other.notes[0] == (
+        "window 4 and repeat 3 asked for, not the model's 8 and 6: its training-time "
+        "reference does not apply"
+    )
+    assert other.reference is not None and other.reference.source.startswith(
+        "the first full window"
+    )
+    # P = 4: a cell counts in the distribution by the last 4 periods, X = 3 in the repeat share
+    assert other.distribution["times_flagged"].tolist() == [0, 1, 2, 3, 4]
+    area = cells_area_km2(cells)
+    times, now = flags[-4:].sum(axis=0), flags[-1]
+    repeat = area[now & (times >= 3)].sum() / area[now].sum()
+    assert other.periods["repeat_share"].iloc[-1] == pytest.approx(repeat)

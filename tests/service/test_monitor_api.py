@@ -7,6 +7,7 @@ import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import h3
 import numpy as np
@@ -96,6 +97,10 @@ def test_etag_scope_and_errors(client: TestClient, env: Env) -> None:
     missing = client.get("/v1/monitor?model=nope", headers=auth(env.read))
     assert missing.status_code == 404 and "nope" in missing.json()["detail"]
     assert client.get("/v1/monitor?top=3", headers=auth(env.read)).status_code == 422
+    assert client.get("/v1/monitor?window=0", headers=auth(env.read)).status_code == 422
+    wrong = client.get("/v1/monitor?window=4&repeat=5", headers=auth(env.read))
+    assert wrong.status_code == 422
+    assert wrong.json()["detail"] == "monitor repeat 5 must be between 1 and window 4"
 
 
 def test_posted_events_change_the_answer(client: TestClient, env: Env) -> None:
@@ -117,7 +122,8 @@ def test_posted_events_change_the_answer(client: TestClient, env: Env) -> None:
     }
 
 
-def test_area_layer_groups(env: Env, tmp_path: Path, year_panel: Panel) -> None:
+def halves(path: Path) -> Path:
+    """The city's west and east halves (fields ``side`` and ``people``: 1000 and 3000)."""
     lat0, lng0, lat1, lng1 = BBOX
     mid = (lng0 + lng1) / 2
 
@@ -133,10 +139,13 @@ def test_area_layer_groups(env: Env, tmp_path: Path, year_panel: Panel) -> None:
         }
         for side, people, (w, e) in (("west", 1000, (lng0, mid)), ("east", 3000, (mid, lng1)))
     ]
-    path = tmp_path / "areas.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def test_area_layer_groups(env: Env, tmp_path: Path, year_panel: Panel) -> None:
     extra = {
-        "monitor_areas_path": path,
+        "monitor_areas_path": halves(tmp_path / "areas.geojson"),
         "monitor_group_field": "side",
         "monitor_population_field": "people",
     }
@@ -185,3 +194,69 @@ def test_logged_patrols_are_the_dosage(client: TestClient, env: Env, year_panel:
     assert week["dosage_in_flagged_share"] == (1.0 if at in set(top.tolist()) else 0.0)
     events = year_panel.of(TARGET)[list(year_panel.periods).index(pd.Timestamp("2023-12-18"))]
     assert week["patrolled_event_share"] == pytest.approx(events[at] / events.sum())
+
+
+def _csv(out: Path, name: str) -> pd.DataFrame:
+    """One of the report's monitor CSVs, without its model and version columns."""
+    frame = pd.read_csv(out / name)
+    assert set(frame["model"]) <= {"burglary"} and set(frame["version"]) <= {"v1"}
+    return frame.drop(columns=["model", "version"])
+
+
+@pytest.mark.parametrize("asked", [{}, {"window": 4, "repeat": 3}])
+def test_the_effectiveness_report_writes_the_same_monitor(
+    env: Env, tmp_path: Path, run_cli: Any, asked: dict[str, int]
+) -> None:
+    """Same records (served weeks, events, a patrol log, the area layer): the report's
+    monitor CSVs hold /v1/monitor's figures, value for value."""
+    log = tmp_path / "log.csv"
+    log.write_text(f"id,cells,start,end\nP1,{env.cell},2023-12-19 10:00,2023-12-19 12:00\n")
+    dirs = ("--state-dir", env.root / "state", "--models-dir", env.root / "models")
+    assert run_cli("patrols", "import", log, *dirs).code == 0
+    areas = halves(tmp_path / "areas.geojson")
+    extra = {
+        "monitor_areas_path": areas,
+        "monitor_group_field": "side",
+        "monitor_population_field": "people",
+    }
+    query = "&".join(f"{k}={v}" for k, v in asked.items())
+    with _client(env, **extra) as c:
+        body = c.get(f"/v1/monitor?{query}", headers=auth(env.read)).json()
+    out = tmp_path / "report"
+    res = run_cli(
+        "report", "effectiveness", "--out", out, *dirs, "--events", env.root / "events.parquet",
+        "--monitor-areas", areas, "--monitor-group-field", "side",
+        "--monitor-population-field", "people",
+        *(a for k, v in asked.items() for a in (f"--monitor-{k}", str(v))),
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    api = pd.DataFrame(body["periods"])
+    assert api["patrol_minutes"].sum() == 120.0 and len(api) == 12
+    pd.testing.assert_frame_equal(_csv(out, "monitor_periods.csv"), api, check_dtype=False)
+    for name, key in (
+        ("monitor_distribution.csv", "distribution"),
+        ("monitor_groups.csv", "groups"),
+    ):
+        pd.testing.assert_frame_equal(_csv(out, name), pd.DataFrame(body[key]), check_dtype=False)
+    groups = _csv(out, "monitor_groups.csv").set_index("group")
+    assert groups["dosage_share"].sum() == pytest.approx(1.0)  # the patrol, in one half
+    assert groups["population_share"].to_dict() == {"east": 0.75, "west": 0.25}
+    flags = _csv(out, "monitor_flags.csv")
+    assert len(body["flags"]) >= 3  # the first weeks served concentrate more than the last
+    assert flags.to_dict("records") == body["flags"]
+    [summary] = _csv(out, "monitor_summary.csv").to_dict("records")
+    th = body["thresholds"]
+    assert (summary["window"], summary["repeat"]) == (th["window"], th["repeat"])
+    assert (th["window"], th["repeat"]) == (asked.get("window", 8), asked.get("repeat", 6))
+    assert summary["as_of"] == body["as_of"] and summary["periods_served"] == 12
+    assert summary["flagged"] == body["flagged"]
+    assert summary["reference_concentration"] == body["reference"]["concentration"]
+    assert summary["reference_source"] == body["reference"]["source"]
+    assert summary["notes"] == "; ".join(body["notes"])
+    page = (out / "effectiveness.html").read_text(encoding="utf-8")
+    assert "burglary: feedback-loop monitor" in page
+    assert f"P = {th['window']} periods, X = {th['repeat']}" in page
+    # with P = 4 the last week is flagged too: the page and the command say so
+    assert body["flagged"] == bool(asked)
+    assert ('<p class="warning">Feedback-loop warning for burglary' in page) == bool(asked)
+    assert ("feedback loop flagged: Feedback-loop warning for burglary" in res.err) == bool(asked)

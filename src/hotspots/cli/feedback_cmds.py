@@ -2,7 +2,8 @@
 
 Both work on the service's state folder, as the API does: a patrol log imported here is the
 same stored batch ``POST /v1/patrols`` makes (a retry stores nothing twice), and the report
-scores the same records ``GET /v1/effectiveness`` serves.
+scores the same records ``GET /v1/effectiveness`` serves and writes the monitor
+``GET /v1/monitor`` serves.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def import_patrols(
     import dataclasses
     import json
 
+    from hotspots.cli.render import patrol_report_table
     from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
     from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
     from hotspots.feedback.patrols import read_patrols
@@ -109,7 +111,7 @@ def import_patrols(
     try:
         result = read_patrols(file.read_bytes(), fmt, options, file.name)
     except TooManyRejectsError as err:
-        _print_rejects(err.report.to_dict())  # type: ignore[attr-defined]
+        console.print(patrol_report_table(err.report))  # type: ignore[arg-type]
         raise
     meta = {
         "source": "hotspots patrols import",
@@ -118,20 +120,13 @@ def import_patrols(
     }
     stored = PatrolStore(settings.state_dir / PATROLS_DIR).append(result.patrols, meta)
     report = result.report.to_dict()
-    _print_rejects(report)
+    if report["n_rejected"]:
+        console.print(patrol_report_table(result.report))
     console.print(
         f"read {report['rows_read']} rows of {file.name}: stored {stored.stored} patrols, "
         f"{stored.already_stored} already stored, {report['n_rejected']} rejected",
         soft_wrap=True,
     )
-
-
-def _print_rejects(report: dict[str, object]) -> None:
-    reasons = report.get("reasons") or {}
-    rejected = report.get("rejected") or {}
-    assert isinstance(rejected, dict) and isinstance(reasons, dict)
-    for reason, n in rejected.items():
-        console.print(f"  rejected {n}: {reason} ({reasons.get(reason, '')})", soft_wrap=True)
 
 
 @report_app.command("effectiveness")
@@ -157,25 +152,76 @@ def report_effectiveness(
     events: Path | None = typer.Option(
         None, "--events", help="The export the service forecasts from [HOTSPOTS_EVENTS_PATH]."
     ),
+    monitor_areas: Path | None = typer.Option(
+        None,
+        "--monitor-areas",
+        help="Feedback-loop monitor: polygons (census areas, districts; any file GDAL reads) "
+        "whose groups get their share of the flagged area and of patrol time beside their "
+        "share of population and of reported crime; with --monitor-group-field, "
+        "--monitor-population-field or both [HOTSPOTS_MONITOR_AREAS_PATH; none: no group "
+        "table].",
+    ),
+    monitor_group_field: str | None = typer.Option(
+        None,
+        "--monitor-group-field",
+        help="The field of --monitor-areas naming each polygon's group "
+        "[HOTSPOTS_MONITOR_GROUP_FIELD; none: each polygon is a group].",
+    ),
+    monitor_population_field: str | None = typer.Option(
+        None,
+        "--monitor-population-field",
+        help="The field of --monitor-areas holding each polygon's population "
+        "[HOTSPOTS_MONITOR_POPULATION_FIELD].",
+    ),
+    monitor_periods: int | None = typer.Option(
+        None,
+        "--monitor-periods",
+        min=1,
+        help="Past periods the monitor reads [HOTSPOTS_MONITOR_PERIODS or 26], as /v1/monitor.",
+    ),
+    monitor_window: int | None = typer.Option(
+        None,
+        "--monitor-window",
+        min=1,
+        max=104,
+        help="P: periods counted back for how often each cell was flagged [the model's "
+        "training-time setting, 8]; another P drops the training-time reference.",
+    ),
+    monitor_repeat: int | None = typer.Option(
+        None,
+        "--monitor-repeat",
+        min=1,
+        max=104,
+        help="X: the share of the flagged area flagged in at least X of the last P periods "
+        "is the repeat share [the model's training-time setting, 6].",
+    ),
 ) -> None:
-    """Realised hit rate, PAI and PEI of each published forecast beside the baselines, and the
-    patrol dosage beside the crime that followed (HTML with plots, and CSV)."""
+    """Realised hit rate, PAI and PEI of each published forecast beside the baselines, the
+    patrol dosage beside the crime that followed, and each model's feedback-loop monitor,
+    the figures `GET /v1/monitor` serves (HTML with plots, and CSV)."""
     from hotspots.atomic import check_output
     from hotspots.errors import ConfigError, InputFileError
     from hotspots.feedback.realised_io import between, day_of
     from hotspots.feedback.report import write_effectiveness_report
+    from hotspots.feedback.report_monitor import verdict
     from hotspots.publishing.snapshot_store import SnapshotStore
+    from hotspots.serving.monitor import monitors_from_records
     from hotspots.serving.realised import current_models, realised_from_records
 
     check_output(out, "--out", folder=True)
     start, end = day_of(since, "--since"), day_of(until, "--until")
-    if events is not None and not events.is_file():
-        raise InputFileError(f"--events {str(events)!r}: no such file")
+    for flag, path in (("--events", events), ("--monitor-areas", monitor_areas)):
+        if path is not None and not path.is_file():
+            raise InputFileError(f"{flag} {str(path)!r}: no such file")
     settings = _settings(
         state_dir=state_dir,
         models_dir=models_dir,
         events_path=events,
         effectiveness_k_periods=k_periods,
+        monitor_areas_path=monitor_areas,
+        monitor_group_field=monitor_group_field,
+        monitor_population_field=monitor_population_field,
+        monitor_periods=monitor_periods,
     )
     models = current_models(settings, SnapshotStore(settings.state_dir / "snapshots"))
     if unknown := sorted(set(model or ()) - set(models)):
@@ -186,11 +232,17 @@ def report_effectiveness(
         )
     if model:
         models = {k: v for k, v in models.items() if k in set(model)}
+    # the monitor first: a wrong area layer or threshold is said before the long part
+    monitors = monitors_from_records(settings, models, window=monitor_window, repeat=monitor_repeat)
     realised = between(
         realised_from_records(settings, models=models, category=category), start, end
     )
     paths = write_effectiveness_report(
-        realised, out, title="Realised effectiveness", retraining=_retraining(settings, models)
+        realised,
+        out,
+        title="Realised effectiveness",
+        retraining=_retraining(settings, models),
+        monitors=monitors,
     )
     for row in realised.flags.to_dict("records"):
         if bool(row["flagged"]):
@@ -200,6 +252,10 @@ def report_effectiveness(
                 "periods",
                 soft_wrap=True,
             )
+    for found in monitors.values():
+        flagged, words = verdict(found)
+        if flagged:
+            console.print(f"[bold red]feedback loop flagged[/]: {words}", soft_wrap=True)
     scored = realised.periods[["model", "as_of", "horizon"]].drop_duplicates()
     ahead = int((scored["horizon"] > 1).sum())
     console.print(

@@ -48,7 +48,11 @@ def read_group_layer(
     import geopandas as gpd
 
     if group_field is None and population_field is None:
-        raise ConfigError("an area layer needs a group field, a population field or both")
+        raise ConfigError(
+            f"area layer {str(path)!r} needs a group field, a population field or both "
+            "(HOTSPOTS_MONITOR_GROUP_FIELD, HOTSPOTS_MONITOR_POPULATION_FIELD; "
+            "--monitor-group-field, --monitor-population-field)"
+        )
     try:
         frame = gpd.read_file(Path(path))
     except Exception as err:  # the GDAL drivers raise many types; name the file once

@@ -1,11 +1,11 @@
 """The monitor where people read it: the training-time reference a manifest records (and the
-model card shows), a section the effectiveness report can include, and its plot."""
+model card shows), the monitor of a model in use, and its plot (the effectiveness report's
+section is ``feedback.report_monitor``)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -68,26 +68,12 @@ def training_record(
     }
 
 
-def monitor_section(found: Monitor) -> dict[str, Any]:
-    """What the effectiveness report includes: the figures (frames), the flags and the plot
-    (PNG bytes)."""
-    return {
-        "periods": found.periods,
-        "distribution": found.distribution,
-        "groups": found.groups,
-        "flags": pd.DataFrame(
-            found.flags, columns=["figure", "period", "value", "threshold", "message"]
-        ),
-        "reference": None if found.reference is None else found.reference.to_dict(),
-        "plot_png": monitor_png(found),
-    }
-
-
 def monitor_png(found: Monitor) -> bytes:
     """Pooled concentration against the reference and its flag line, and the repeat share,
     per period (matplotlib's Agg canvas, no pyplot)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    from hotspots.feedback.html_parts import figure_png
 
     fig = Figure(figsize=(10, 3.5))
     conc_ax, repeat_ax = fig.subplots(1, 2)
@@ -108,12 +94,10 @@ def monitor_png(found: Monitor) -> bytes:
         repeat_ax.axhline(ref.repeat_share, color="grey", linestyle=":", label="reference")
     conc_ax.set(title="New events in prior cells / their area share", xlabel="period")
     repeat_ax.set(title="Flagged area flagged again and again", xlabel="period", ylim=(0, 1.05))
-    conc_ax.legend(fontsize="small")
+    if conc_ax.get_legend_handles_labels()[0]:  # an empty legend warns
+        conc_ax.legend(fontsize="small")
     fig.autofmt_xdate()
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    return buf.getvalue()
+    return figure_png(fig)
 
 
 def _mean(series: pd.Series) -> float | None:
@@ -138,15 +122,17 @@ def served_monitor(
     *,
     dosage: pd.DataFrame | None = None,
     groups: GroupLayer | None = None,
+    overrides: Mapping[str, int | None] | None = None,
 ) -> Monitor:
     """The monitor of a model in use: ``ranked`` holds the cells it served for each period
     (rank 1 first; a period it served nothing for flags no cell), ``recorded`` the target
     counts (periods x cells) of ``periods``, which have all passed. The thresholds and the
     reference are those its manifest recorded at training time (defaults and the series'
-    own first window when it recorded none). Periods before the first one served are left
-    out."""
-    record = _notes(manifest)
-    th = Thresholds(**record["thresholds"]) if record.get("thresholds") else Thresholds()
+    own first window when it recorded none). ``overrides`` (``window``, ``repeat``; None
+    values ignored) replace recorded thresholds; a reference measured with another window
+    or repeat is not comparable, so the series' own first window is used then. Periods
+    before the first one served are left out."""
+    th, reference, why = _recorded(manifest, overrides)
     ids = np.asarray(cells, dtype=np.uint64)
     starts = pd.DatetimeIndex(periods)
     served = [i for i, p in enumerate(starts) if pd.Timestamp(p) in ranked]
@@ -156,16 +142,35 @@ def served_monitor(
     orders = [np.asarray(ranked.get(pd.Timestamp(p), empty), dtype=np.uint64) for p in keep]
     flagged = ranked_to_flags(orders, ids, th.coverage)
     counts = np.asarray(recorded, dtype=np.float64)[first:]
-    return monitor(
+    found = monitor(
         ids,
         keep,
         flagged,
         counts,
         dosage=dosage_to_array(dosage, keep, ids),
         groups=groups,
-        reference=Reference.from_dict(record.get("reference")),
+        reference=reference,
         thresholds=th,
     )
+    return found if why is None else replace(found, notes=[why, *found.notes])
+
+
+def _recorded(
+    manifest: Mapping[str, Any], overrides: Mapping[str, int | None] | None
+) -> tuple[Thresholds, Reference | None, str | None]:
+    """The thresholds and reference the manifest recorded, with ``overrides`` applied (then
+    no reference, and why)."""
+    record = _notes(manifest)
+    th = Thresholds(**record["thresholds"]) if record.get("thresholds") else Thresholds()
+    reference = Reference.from_dict(record.get("reference"))
+    asked = replace(th, **{k: v for k, v in (overrides or {}).items() if v is not None})
+    if asked == th:
+        return th, reference, None
+    why = (
+        f"window {asked.window} and repeat {asked.repeat} asked for, not the model's "
+        f"{th.window} and {th.repeat}: its training-time reference does not apply"
+    )
+    return asked, None, why
 
 
 def _notes(manifest: Mapping[str, Any]) -> Mapping[str, Any]:

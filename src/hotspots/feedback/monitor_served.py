@@ -1,59 +1,98 @@
 """The monitor of a model in use, from the service's record: the forecasts it served (the
 snapshot store, the last one issued per period) and the events it holds, counted over the
-model's cells. The service calls ``monitor_document``; it builds no panel itself."""
+model's cells. ``GET /v1/monitor`` and ``hotspots report effectiveness`` both reach
+``model_monitor`` (through ``serving.monitor``); neither builds a panel itself."""
 
 from __future__ import annotations
 
 import gzip
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from hotspots.feedback.dosage import patrols_to_dosage
+from hotspots.feedback.monitor import Monitor
 from hotspots.feedback.monitor_groups import GroupLayer
 from hotspots.feedback.monitor_report import served_monitor
 from hotspots.feedback.served import SnapshotReader, last_issued, served_forecast
+from hotspots.forecasters import Forecaster
 from hotspots.jobs.forecast import history_panel
-from hotspots.publishing.served import Served, recent_counts
+from hotspots.publishing.served import recent_counts
 from hotspots.publishing.snapshot import iso_local, strong_etag
 
 
-def monitor_document(
-    served: Served,
+@dataclass(frozen=True, eq=False)
+class ModelMonitor:
+    """The monitor of one model version in use: what ``/v1/monitor`` serves and the
+    effectiveness report writes."""
+
+    name: str
+    version: str
+    as_of: pd.Timestamp
+    periods_served: int
+    monitor: Monitor
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``/v1/monitor`` document as a JSON-able dict."""
+        return {
+            "model": self.name,
+            "version": self.version,
+            "as_of": iso_local(self.as_of),
+            "periods_served": self.periods_served,
+            **self.monitor.to_dict(),
+        }
+
+    def document(self) -> tuple[bytes, bytes, str]:
+        """The document's JSON bytes, their gzip and a strong ETag."""
+        data = json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False).encode()
+        return data, gzip.compress(data, mtime=0), strong_etag(data)
+
+
+def model_monitor(
+    name: str,
+    version: str,
+    model: Forecaster,
+    manifest: Mapping[str, Any],
     events: pd.DataFrame,
     store: SnapshotReader,
     n_periods: int,
+    *,
     groups: GroupLayer | None = None,
     patrols: pd.DataFrame | None = None,
     timezone: str = "UTC",
-) -> tuple[bytes, bytes, str]:
-    """The ``/v1/monitor`` document of ``served``: JSON bytes, their gzip and a strong ETag.
-    ``patrols`` (the patrol store's table; times counted in ``timezone``, the events'): the
-    dosage, whose patrolled cells count as prior cells and get their own figures."""
-    panel, as_of = history_panel(served.model, events)
-    counts, periods = recent_counts(panel, served.cells, served.model.target_, n_periods)
+    overrides: Mapping[str, int | None] | None = None,
+) -> ModelMonitor:
+    """The monitor of ``model`` (version ``version`` of ``name``) over the last ``n_periods``
+    whole periods of ``events``. ``patrols`` (the patrol store's table; times counted in
+    ``timezone``, the events'): the dosage, whose patrolled cells count as prior cells and
+    get their own figures. ``overrides``: thresholds (``window``, ``repeat``) to use instead
+    of those the manifest recorded (``served_monitor`` says what that does to the reference)."""
+    panel, as_of = history_panel(model, events)
+    cells = np.asarray(model.cells_, dtype=np.uint64)
+    counts, periods = recent_counts(panel, cells, model.target_, n_periods)
     starts = pd.DatetimeIndex(periods)
-    ranked = served_rankings(store, served.name, starts)
+    ranked = served_rankings(store, name, starts)
     dosage = (
         None
         if patrols is None
         else patrols_to_dosage(patrols, panel.freq, timezone, panel.resolution)
     )
     found = served_monitor(
-        served.cells, starts, counts.T, ranked, served.manifest, dosage=dosage, groups=groups
+        cells,
+        starts,
+        counts.T,
+        ranked,
+        manifest,
+        dosage=dosage,
+        groups=groups,
+        overrides=overrides,
     )
-    body = {
-        "model": served.name,
-        "version": served.version,
-        "as_of": iso_local(as_of),
-        "periods_served": len(ranked),
-        **found.to_dict(),
-    }
-    data = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
-    return data, gzip.compress(data, mtime=0), strong_etag(data)
+    return ModelMonitor(name, version, pd.Timestamp(as_of), len(ranked), found)
 
 
 def served_rankings(

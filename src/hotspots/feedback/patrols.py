@@ -77,6 +77,21 @@ REASONS: dict[str, str] = {
     "duplicate_id": "an earlier row of the same file has the same id",
 }
 
+REASON_FIELDS: dict[str, tuple[str, ...]] = {
+    "several_places": PLACES,
+    "unparseable_time": ("start", "end"),
+    "end_not_after_start": ("start", "end"),
+    "too_long": ("start", "end"),
+    "future_time": ("end",),
+    "unknown_area": ("area",),
+    "bad_cells": ("cells",),
+    "bad_polygon": ("polygon",),
+    "outside_area": PLACES,
+    "duplicate_id": ("id",),
+}
+"""The columns whose values show why a row was rejected (never unit or tactic: a person's
+name may have been written there)."""
+
 
 @dataclass(frozen=True)
 class PatrolOptions:

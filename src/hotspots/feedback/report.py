@@ -7,23 +7,45 @@ the CSVs and tables of their own on the page, beside the means per horizon."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import html
-import io
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from hotspots.atomic import atomic_path
 from hotspots.errors import ConfigError
 from hotspots.feedback.effectiveness import SERVED, Realised
+from hotspots.feedback.html_parts import cell_text as _cell
+from hotspots.feedback.html_parts import data_link
+from hotspots.feedback.html_parts import esc as _esc
+from hotspots.feedback.html_parts import figure_png as _png
+from hotspots.feedback.html_parts import img_html as _img
+from hotspots.feedback.html_parts import table_html as _table
+from hotspots.feedback.monitor_served import ModelMonitor
 from hotspots.feedback.realised_horizons import horizon_table
 from hotspots.feedback.realised_io import DEFINITIONS, plans_evaluated
+from hotspots.feedback.report_monitor import ABOUT as MONITOR_ABOUT
+from hotspots.feedback.report_monitor import monitor_frames, monitor_html, verdict
 
 TABLES = ("periods", "dosage", "cells", "flags", "pending", "plans", "unscored_plans")
+ABOUT = {
+    "periods.csv": "realised hit rate, PAI and PEI of each served forecast and of each "
+    "baseline for the same period, per cutoff and horizon",
+    "dosage.csv": "patrol minutes per model and period, beside the crime in, around and away "
+    "from the patrolled cells, and before",
+    "cells.csv": "each patrolled cell per period: minutes, events, events before",
+    "flags.csv": "per model: periods of realised PAI below the best baseline's, and the flag",
+    "pending.csv": "served periods not scored yet, and why",
+    "plans.csv": "each served patrol plan and each baseline's plan, scored on its period",
+    "unscored_plans.csv": "recorded served plans not scored, and why",
+    "horizons.csv": "means per horizon of the realised figures",
+    "retraining.csv": "the versions hotspots retrain published, and why",
+    **MONITOR_ABOUT,
+}
+"""What each CSV holds (the page's list of the data behind it)."""
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
@@ -33,6 +55,8 @@ th { background: #f3f3f3; }
 tr.flagged td { font-weight: bold; color: #a00; }
 img { max-width: 100%; display: block; margin: 0.5em 0 1.5em; }
 p.note { color: #555; font-size: 0.9em; }
+p.data { font-size: 0.85em; margin: 0.2em 0; }
+p.warning { font-weight: bold; color: #a00; border-left: 4px solid #a00; padding-left: 0.6em; }
 """
 
 
@@ -42,10 +66,12 @@ def write_effectiveness_report(
     *,
     title: str,
     retraining: pd.DataFrame | None = None,
+    monitors: Mapping[str, ModelMonitor] | None = None,
 ) -> dict[str, Path]:
     """Write the HTML page and the CSV tables into ``out_dir``; all are rendered first and
     renamed into place together, so a failure leaves none half-written. ``retraining``:
-    the versions ``hotspots retrain`` published and why (``retraining.csv`` and a section)."""
+    the versions ``hotspots retrain`` published and why (``retraining.csv`` and a section).
+    ``monitors``: each model's feedback-loop monitor (``monitor_*.csv`` and a section)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"report folder {str(out)!r} exists and is not a folder")
@@ -53,7 +79,11 @@ def write_effectiveness_report(
     texts["horizons.csv"] = horizons_frame(realised).to_csv(index=False)
     if retraining is not None:
         texts["retraining.csv"] = retraining.to_csv(index=False)
-    texts["effectiveness.html"] = render_html(realised, title=title, retraining=retraining)
+    if monitors is not None:
+        texts |= {k: v.to_csv(index=False) for k, v in monitor_frames(monitors).items()}
+    texts["effectiveness.html"] = render_html(
+        realised, title=title, retraining=retraining, monitors=monitors, files=list(texts)
+    )
     paths = {name: out / name for name in texts}
     with contextlib.ExitStack() as stack:
         for name, text in texts.items():
@@ -62,10 +92,25 @@ def write_effectiveness_report(
     return paths
 
 
-def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | None = None) -> str:
+def render_html(
+    realised: Realised,
+    *,
+    title: str,
+    retraining: pd.DataFrame | None = None,
+    monitors: Mapping[str, ModelMonitor] | None = None,
+    files: Sequence[str] = (),
+) -> str:
     """The page: the flags, per model the PAI per period beside the baselines and the
-    dosage beside the crime that followed, then what is pending and the retraining."""
-    parts = [f"<h1>{_esc(title)}</h1>", "<h2>Flags</h2>", _flags(realised.flags)]
+    dosage beside the crime that followed, then what is pending, the retraining and the
+    feedback-loop monitor; ``files``: the CSVs written beside it (each linked)."""
+    parts = [
+        f"<h1>{_esc(title)}</h1>",
+        *_files(files),
+        "<h2>Flags</h2>",
+        _link(files, "flags.csv"),
+        _flags(realised.flags),
+        *_monitor_flags(monitors or {}),
+    ]
     for name in sorted(set(realised.periods.get("model", []))):
         every = realised.periods.loc[realised.periods["model"] == name]
         cutoff = _cutoff(realised, name)
@@ -73,6 +118,7 @@ def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | No
         if len(periods):
             parts += [
                 f"<h2>{_esc(name)}: realised PAI at {_esc(cutoff)} per period</h2>",
+                _link(files, "periods.csv"),
                 _img(pai_png(periods, cutoff), f"realised PAI of {name}"),
                 _table(_wide(periods, cutoff)),
             ]
@@ -82,6 +128,7 @@ def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | No
         if len(plans):
             parts += [
                 f"<h2>{_esc(name)}: the served patrol plans and the baselines' plans</h2>",
+                _link(files, "plans.csv"),
                 "<p>The plans evaluated:</p>",
                 _table(_evaluated(plans)),
                 _table(_plans_wide(plans)),
@@ -92,6 +139,7 @@ def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | No
         if dose is not None and len(dose):
             parts += [
                 f"<h2>{_esc(name)}: patrol dosage and the crime that followed</h2>",
+                _link(files, "dosage.csv"),
                 _img(dosage_png(dose), f"dosage of {name}"),
                 _table(dose.drop(columns=["model"])),
             ]
@@ -100,15 +148,26 @@ def render_html(realised: Realised, *, title: str, retraining: pd.DataFrame | No
         plans = realised.plans.loc[realised.plans["model"] == name]
         parts += [
             f"<h2>{_esc(name)}: the served plans of several crime types and the baselines'</h2>",
+            _link(files, "plans.csv"),
             _table(_evaluated(plans)),
             _table(_plans_wide(plans)),
         ]
     if len(realised.pending):
-        parts += ["<h2>Not scored yet</h2>", _table(realised.pending)]
+        parts += ["<h2>Not scored yet</h2>", _link(files, "pending.csv"), _table(realised.pending)]
     if len(realised.unscored_plans):
-        parts += ["<h2>Served plans not scored</h2>", _table(realised.unscored_plans)]
+        parts += [
+            "<h2>Served plans not scored</h2>",
+            _link(files, "unscored_plans.csv"),
+            _table(realised.unscored_plans),
+        ]
     if retraining is not None:
-        parts += ["<h2>Retraining (champion against challenger)</h2>", _retraining(retraining)]
+        parts += [
+            "<h2>Retraining (champion against challenger)</h2>",
+            _link(files, "retraining.csv"),
+            _retraining(retraining),
+        ]
+    for name in sorted(monitors or {}):
+        parts += monitor_html((monitors or {})[name], files)
     parts.append(f'<p class="note">{_esc(DEFINITIONS)}</p>')
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -271,40 +330,29 @@ def _flags(flags: pd.DataFrame) -> str:
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+def _files(files: Sequence[str]) -> list[str]:
+    """The list of the CSVs beside the page, each linked, with what it holds."""
+    csvs = [f for f in files if f.endswith(".csv")]
+    if not csvs:
+        return []
+    items = "".join(
+        f'<li><a href="{_esc(quote(f))}">{_esc(f)}</a>: {_esc(ABOUT.get(f, ""))}</li>' for f in csvs
+    )
+    return ["<h2>The data behind this page</h2>", f"<ul>{items}</ul>"]
+
+
+def _link(files: Sequence[str], name: str) -> str:
+    """A link to the CSV ``name`` behind a table, when it is written beside the page."""
+    return data_link(name, ABOUT.get(name, "")) if name in files else ""
+
+
+def _monitor_flags(monitors: Mapping[str, ModelMonitor]) -> list[str]:
+    """The feedback-loop warnings of the last period, at the top of the page."""
+    said = [verdict(monitors[name]) for name in sorted(monitors)]
+    return [f'<p class="warning">{_esc(words)}</p>' for flagged, words in said if flagged]
+
+
 def _retraining(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<p>No version was published by <code>hotspots retrain</code>.</p>"
     return _table(frame)
-
-
-def _table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_esc(_cell(v))}</td>" for v in row) + "</tr>"
-        for row in frame.itertuples(index=False)
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d") if value == value.normalize() else str(value)
-    if isinstance(value, float):
-        return "" if value != value else f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
-    return str(value)
-
-
-def _png(fig: Figure) -> bytes:
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    return buf.getvalue()
-
-
-def _img(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
-
-
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)

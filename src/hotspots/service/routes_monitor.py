@@ -4,7 +4,8 @@ What it reads is the service's own record: the forecasts it served (the snapshot
 last one issued per period), the events it holds (the configured ones and every posted
 batch) counted over the model's cells, the patrols logged (their minutes per cell: the
 dosage), and the optional area layer
-(``HOTSPOTS_MONITOR_AREAS_PATH``). The answer is built on the first request after a publish
+(``HOTSPOTS_MONITOR_AREAS_PATH``): ``serving.monitor``, which ``hotspots report
+effectiveness`` calls too. The answer is built on the first request after a publish
 or a new batch of events or patrols and kept, with a strong ETag, until the next one.
 """
 
@@ -18,9 +19,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from hotspots.feedback.monitor_groups import GroupLayer, read_group_layer
-from hotspots.feedback.monitor_served import monitor_document
-from hotspots.jobs.event_cache import EventCache
 from hotspots.publishing.served import Served
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import cached_answer
@@ -29,6 +27,7 @@ from hotspots.service.problems import (
     reject_unknown_query,
     validation_response,
 )
+from hotspots.serving.monitor import monitor_from_records
 from hotspots.serving.state import ServiceState
 
 SCOPE = "forecasts:read"
@@ -71,6 +70,16 @@ router = APIRouter(
 _lock = threading.Lock()
 
 
+WINDOW_HELP = (
+    "P: periods counted back for how often each cell was flagged [the model's training-time "
+    "setting, 8]. Another P than the model's drops its training-time reference."
+)
+REPEAT_HELP = (
+    "X: a flagged cell counts as repeat when flagged in at least X of the last P periods "
+    "[the model's training-time setting, 6]."
+)
+
+
 @router.get(
     MONITOR_PATH,
     summary="Feedback-loop monitor of a served model",
@@ -82,18 +91,23 @@ async def get_monitor(
     model: Annotated[
         str | None, Query(description="A served model's name [the first by name].")
     ] = None,
+    window: Annotated[int | None, Query(ge=1, le=104, description=WINDOW_HELP)] = None,
+    repeat: Annotated[int | None, Query(ge=1, le=104, description=REPEAT_HELP)] = None,
 ) -> Response:
     """Per past period: how often each cell was flagged (top ``coverage`` of the area) in
     the last ``window`` periods, the share of the flagged area flagged again and again, the
     share of newly recorded events from previously flagged cells against their share of the
     area (and against the cells next to them), with the model's training-time reference and
     the flags raised; per group of the area layer, its share of the flagged area against its
-    share of population and of reported crime. The README explains each figure."""
+    share of population and of reported crime. The README explains each figure; `hotspots
+    report effectiveness` writes the same figures."""
     state: ServiceState = request.app.state.service
     served = state.pick(model)
     notes = request.scope.setdefault("state", {})
     notes["model"] = served.label
-    data, packed, etag = await run_in_threadpool(_answer, state, served, request.app.state)
+    data, packed, etag = await run_in_threadpool(
+        _answer, state, served, request.app.state, (window, repeat)
+    )
     notes["etag"] = etag
     headers = request.headers
     return cached_answer(
@@ -107,55 +121,38 @@ async def get_monitor(
     )
 
 
-def _answer(state: ServiceState, served: Served, app_state: Any) -> tuple[bytes, bytes, str]:
+def _answer(
+    state: ServiceState, served: Served, app_state: Any, asked: tuple[int | None, int | None]
+) -> tuple[bytes, bytes, str]:
     """The monitor document's bytes, gzip bytes and ETag, kept until a publish or a batch."""
-    metas = state.store.list(served.name)
     key = (
         served.label,
         served.snapshot.etag,
         state.events.generation(),
         state.patrols.generation(),
-        len(metas),
+        len(state.store.list(served.name)),
     )
     with _lock:
-        cache: dict[str, Any] = getattr(app_state, "monitor_cache", {})
+        cache: dict[Any, Any] = getattr(app_state, "monitor_cache", {})
         app_state.monitor_cache = cache
-        hit = cache.get(served.name)
+        hit = cache.get((served.name, asked))
         if hit is not None and hit[0] == key:
             return hit[1]
-    answer = _build(state, served, metas)
+    window, repeat = asked
+    answer = monitor_from_records(
+        state.settings,
+        served.name,
+        served.version,
+        served.model,
+        served.manifest,
+        events=state.events,
+        patrols=state.patrols,
+        snapshots=state.store,
+        window=window,
+        repeat=repeat,
+    ).document()
     with _lock:
-        cache[served.name] = (key, answer)
+        if len(cache) > 64:  # thresholds asked for: keep the cache small
+            cache.clear()
+        cache[(served.name, asked)] = (key, answer)
     return answer
-
-
-def _build(
-    state: ServiceState, served: Served, metas: list[dict[str, Any]]
-) -> tuple[bytes, bytes, str]:
-    settings = state.settings
-    events = EventCache(settings.events_path, state.events).get(served.manifest)
-    del metas  # part of the cache key only
-    patrols = state.patrols.read()
-    return monitor_document(
-        served,
-        events.events,
-        state.store,
-        settings.monitor_periods,
-        _groups(state, served),
-        patrols=None if patrols.empty else patrols,
-        timezone=events.timezone,
-    )
-
-
-def _groups(state: ServiceState, served: Served) -> GroupLayer | None:
-    """The configured area layer over the model's cells (None when unset)."""
-    s = state.settings
-    if s.monitor_areas_path is None:
-        return None
-    return read_group_layer(
-        s.monitor_areas_path,
-        served.cells,
-        served.model.resolution_,
-        group_field=s.monitor_group_field,
-        population_field=s.monitor_population_field,
-    )

@@ -1,0 +1,99 @@
+"""The feedback-loop monitor from a service's own records, for ``GET /v1/monitor`` and
+``hotspots report effectiveness`` alike: the forecasts it served (the snapshot store), the
+events it holds (the configured export plus every posted batch, read with the model's
+settings), the patrols logged (the dosage) and the optional area layer of the settings
+(``HOTSPOTS_MONITOR_AREAS_PATH`` and its fields), over ``HOTSPOTS_MONITOR_PERIODS``.
+Both call ``monitor_from_records``, so the page and the API give the same figures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from hotspots.config import Settings
+from hotspots.feedback.monitor_groups import GroupLayer, read_group_layer
+from hotspots.feedback.monitor_served import ModelMonitor, model_monitor
+from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
+from hotspots.feedback.served import SnapshotReader
+from hotspots.forecasters import Forecaster
+from hotspots.ingest.event_store import EventStore
+from hotspots.jobs.event_cache import EventCache
+from hotspots.publishing.snapshot_store import SnapshotStore
+from hotspots.registry import Registry
+
+
+def monitor_from_records(
+    settings: Settings,
+    name: str,
+    version: str,
+    model: Forecaster,
+    manifest: Mapping[str, Any],
+    *,
+    events: EventStore,
+    patrols: PatrolStore,
+    snapshots: SnapshotReader,
+    window: int | None = None,
+    repeat: int | None = None,
+) -> ModelMonitor:
+    """The monitor of version ``version`` of model ``name``. ``window`` (P) and ``repeat``
+    (X): instead of the thresholds the model recorded at training time (None: those)."""
+    loaded = EventCache(settings.events_path, events).get(manifest)
+    logged = patrols.read()
+    return model_monitor(
+        name,
+        version,
+        model,
+        manifest,
+        loaded.events,
+        snapshots,
+        settings.monitor_periods,
+        groups=group_layer(settings, model),
+        patrols=None if logged.empty else logged,
+        timezone=loaded.timezone,
+        overrides={"window": window, "repeat": repeat},
+    )
+
+
+def monitors_from_records(
+    settings: Settings,
+    names: Iterable[str],
+    *,
+    window: int | None = None,
+    repeat: int | None = None,
+) -> dict[str, ModelMonitor]:
+    """``monitor_from_records`` of the current version of each of ``names`` in the registry,
+    over the state folder's stores (what ``hotspots report effectiveness`` writes)."""
+    registry = Registry(settings.models_dir)
+    state = settings.state_dir
+    events = EventStore(state / "events")
+    patrols = PatrolStore(state / PATROLS_DIR)
+    snapshots = SnapshotStore(state / "snapshots")
+    out = {}
+    for name in sorted(names):
+        loaded = registry.load(name)
+        out[name] = monitor_from_records(
+            settings,
+            name,
+            loaded.version,
+            loaded.forecaster,
+            loaded.manifest,
+            events=events,
+            patrols=patrols,
+            snapshots=snapshots,
+            window=window,
+            repeat=repeat,
+        )
+    return out
+
+
+def group_layer(settings: Settings, model: Forecaster) -> GroupLayer | None:
+    """The configured area layer over the model's cells (None when unset)."""
+    if settings.monitor_areas_path is None:
+        return None
+    return read_group_layer(
+        settings.monitor_areas_path,
+        model.cells_,
+        model.resolution_,
+        group_field=settings.monitor_group_field,
+        population_field=settings.monitor_population_field,
+    )
