@@ -202,6 +202,7 @@ def train(
         True, "--promote/--no-promote", help="Make the new version current (the default)."
     ),
     cluster: str | None = F.CLUSTER,
+    no_workers_timeout: float | None = F.NO_WORKERS_TIMEOUT,
 ) -> None:
     """Backtest a model against every baseline, then publish the one to use (for each spec).
 
@@ -228,7 +229,8 @@ def train(
         _no_resolution_choice_on_cluster(specs)
         from hotspots.cli.cluster_cmds import train_on_cluster
 
-        train_on_cluster(specs, address, root, promote)
+        wait = F.no_workers_timeout(no_workers_timeout)
+        train_on_cluster(specs, address, root, promote, wait)
     else:
         for spec in specs:
             _train_one(spec, root, promote)
@@ -313,6 +315,7 @@ def backtest(
         None, help="Name of the run [spec: name; default: the events file's]."
     ),
     cluster: str | None = F.CLUSTER,
+    no_workers_timeout: float | None = F.NO_WORKERS_TIMEOUT,
 ) -> None:
     """Backtest the spec's model beside every baseline and write report.json / report.html.
 
@@ -341,7 +344,8 @@ def backtest(
         _no_resolution_choice_on_cluster(specs)
         from hotspots.cli.cluster_cmds import backtest_on_cluster
 
-        backtest_on_cluster(specs, address, targets)
+        wait = F.no_workers_timeout(no_workers_timeout)
+        backtest_on_cluster(specs, address, targets, wait)
     else:
         from hotspots.jobs.train import report_meta
 
