@@ -13,7 +13,9 @@ Known hangs are guarded: several distributed fits at once on one cluster can han
 (LightGBM issue #4942), so fits hold a cluster-wide lock and run one at a time; a worker
 that restarts or pauses mid-fit leaves the others waiting for it (#5920), so paused workers
 are refused before the fit, LightGBM's own socket timeout is set, and the fit is given up
-after ``fit_timeout`` seconds with ``DistributedFitError`` saying what to do.
+as soon as one of its workers leaves the cluster, or after ``fit_timeout`` seconds, with
+``DistributedFitError`` saying what to do. A fit given up keeps the lock until it ends (or
+its worker restarts), so the next one waits rather than run beside it.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ MIN_PARTS = 4  # a small panel is still spread over the workers
 AHEAD = 2
 """Part slices sent to a worker and not yet built into rows, at most: one building, one
 waiting (the whole panel's slices at once would be another copy of it on the workers)."""
+WATCH = 1.0
+"""Seconds between two looks at the fit's workers while it runs."""
 
 
 def train_on_cluster(
@@ -98,15 +102,15 @@ def train_on_parts(
                 f"another lightgbm.dask fit held the cluster for {fit_timeout:g} s "
                 "(fit_timeout); fits run one at a time (LightGBM issue #4942)"
             )
-        try:
 
-            def build_and_fit() -> tuple[lgb.Booster, int]:
+        def build_and_fit() -> tuple[lgb.Booster, int]:
+            try:
                 built = _build(client, workers, parts, options)
                 return _fit(client, built, params, n_estimators, fit_timeout)
+            finally:  # as the fit ends, even one given up: never two at once (#4942)
+                lock.release()
 
-            return _in_time(build_and_fit, fit_timeout, len(workers))
-        finally:
-            lock.release()
+        return _in_time(build_and_fit, fit_timeout, client, workers)
 
 
 @contextmanager
@@ -190,8 +194,9 @@ def _shape(arrays: tuple[Any, Any, Any]) -> tuple[int, int, bool]:
     return int(arrays[0].shape[0]), int(arrays[0].shape[1]), arrays[2] is not None
 
 
-def _in_time(run: Callable[[], Any], fit_timeout: float, n_workers: int) -> Any:
-    """``run()`` in a thread given up after ``fit_timeout`` seconds (the known hangs)."""
+def _in_time(run: Callable[[], Any], fit_timeout: float, client: Client, workers: list[str]) -> Any:
+    """``run()`` in a thread, given up after ``fit_timeout`` seconds, or as soon as one of the
+    fit's ``workers`` has left the cluster (LightGBM's other machines would wait for it)."""
     done: dict[str, Any] = {}
 
     def target() -> None:
@@ -202,17 +207,35 @@ def _in_time(run: Callable[[], Any], fit_timeout: float, n_workers: int) -> Any:
 
     thread = threading.Thread(target=target, name="lightgbm-dask-fit", daemon=True)
     thread.start()
-    thread.join(fit_timeout)
+    deadline = time.monotonic() + fit_timeout
+    while thread.is_alive() and (left := deadline - time.monotonic()) > 0:
+        thread.join(min(WATCH, left))
+        if thread.is_alive() and (gone := _gone(client, workers)):
+            raise DistributedFitError(
+                f"Dask worker {', '.join(gone)} left the cluster during the lightgbm.dask fit "
+                f"on {len(workers)} workers, whose other machines would wait for it (LightGBM "
+                "issue #5920): run again once the cluster has its workers"
+            )
     if thread.is_alive():
         raise DistributedFitError(
             f"the lightgbm.dask fit did not finish in {fit_timeout:g} s (fit_timeout) on "
-            f"{n_workers} workers: a known LightGBM hang (issues #4942, #5920). Restart the "
+            f"{len(workers)} workers: a known LightGBM hang (issues #4942, #5920). Restart the "
             "Dask workers (client.restart()), check none is short of memory, and run again"
         )
     if "error" in done:
         err = done["error"]
-        raise DistributedFitError(f"the lightgbm.dask fit failed: {err}") from err
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DistributedFitError(f"the lightgbm.dask fit failed: {first}") from err
     return done["value"]
+
+
+def _gone(client: Client, workers: list[str]) -> list[str]:
+    """The fit's workers no longer in the cluster (none when the scheduler cannot say)."""
+    try:
+        present = set(client.nthreads())
+    except (OSError, TimeoutError):
+        return []
+    return [w for w in workers if w not in present]
 
 
 def _fit(
