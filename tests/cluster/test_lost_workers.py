@@ -175,3 +175,29 @@ def test_all_workers_vanishing_mid_run_ends_it_with_one_line(
                           "'plain'")  # fmt: skip
     assert _registry(root) == []
     assert 2 <= took < 20
+
+
+def test_the_other_worker_lost_mid_lightgbm_fit_ends_the_run_naming_5920(
+    run_cli: RunCli, spare_cluster: Any, events: Path, tmp_path: Path
+) -> None:
+    """The worker without the panel killed while it builds or trains its part of a
+    ``lightgbm.dask`` fit: the fit (which would wait for it, LightGBM #5920, up to its
+    fit_timeout of 300 s) is given up at once."""
+
+    def the_other_mid_fit(processing: dict[str, list[str]]) -> list[str]:
+        home = [w for w, keys in processing.items() if any(" fit lightgbm" in k for k in keys)]
+        parts = ("lightgbm-part", "_train_here")
+        busy = any(k.startswith(parts) for keys in processing.values() for k in keys)
+        return [w for w in processing if w not in home][:1] if home and busy else []
+
+    spec = _spec(tmp_path, events, "spread", "lightgbm", SPREAD)
+    root = tmp_path / "models"
+    done, killed = _lost_run(run_cli, spare_cluster, spec, root, the_other_mid_fit)
+    took = time.monotonic() - killed["at"]
+    [lost] = killed["workers"]
+    assert done.code == 2, done.err
+    [error] = [line for line in done.err.splitlines() if line.startswith("error:")]
+    assert f"Dask worker {lost} left the cluster during the lightgbm.dask fit" in error
+    assert "LightGBM issue #5920" in error
+    assert _registry(root) == []
+    assert took < 20
