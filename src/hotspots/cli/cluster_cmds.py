@@ -55,9 +55,8 @@ def _outcomes(
 ) -> Iterator[SpecOutcome]:
     """Each spec's outcome, shown, as soon as it and every spec before it are done."""
     from hotspots.cluster import connect, run_specs
-    from hotspots.cluster.watch import check_timeout
 
-    with connect(address, check_timeout(wait)) as client:
+    with connect(address, wait) as client:
         console.print(f"running {len(specs)} spec(s) as tasks on {address}", soft_wrap=True)
         run = run_specs(client, specs, fit=fit, on_task=_task_line, no_workers_timeout=wait)
         for outcome in run:

@@ -183,12 +183,11 @@ def cluster_address(flag: str | None) -> str | None:
 
 
 def no_workers_timeout(flag: float | None) -> float:
-    """``--no-workers-timeout``, else ``HOTSPOTS_DASK_NO_WORKERS_TIMEOUT``."""
-    if flag is not None:
-        return flag
+    """``--no-workers-timeout``, else ``HOTSPOTS_DASK_NO_WORKERS_TIMEOUT``; more than 0."""
+    from hotspots.cluster.watch import check_timeout
     from hotspots.config import get_settings
 
-    return get_settings().dask_no_workers_timeout
+    return check_timeout(flag if flag is not None else get_settings().dask_no_workers_timeout)
 
 
 def _name_of(path: Path) -> str:

@@ -224,12 +224,13 @@ def train(
     for spec in specs:
         check_spec(spec)
     root = models_dir or get_settings().models_dir
+    address = F.cluster_address(cluster)
+    wait = F.no_workers_timeout(no_workers_timeout) if address else 0.0
     created = check_output(root, "--models-dir", folder=True)  # before minutes of training
-    if address := F.cluster_address(cluster):
+    if address:
         _no_resolution_choice_on_cluster(specs)
         from hotspots.cli.cluster_cmds import train_on_cluster
 
-        wait = F.no_workers_timeout(no_workers_timeout)
         train_on_cluster(specs, address, root, promote, wait)
     else:
         for spec in specs:
@@ -339,12 +340,13 @@ def backtest(
         else default_report_dir(spec)
         for spec in specs
     ]
+    address = F.cluster_address(cluster)
+    wait = F.no_workers_timeout(no_workers_timeout) if address else 0.0
     created = [check_output(t, "--out", folder=True) for t in targets]
-    if address := F.cluster_address(cluster):
+    if address:
         _no_resolution_choice_on_cluster(specs)
         from hotspots.cli.cluster_cmds import backtest_on_cluster
 
-        wait = F.no_workers_timeout(no_workers_timeout)
         backtest_on_cluster(specs, address, targets, wait)
     else:
         from hotspots.jobs.train import report_meta

@@ -178,7 +178,7 @@ class _Run:
 
     def _given_up(self, why: str) -> str:
         names = ", ".join(repr(self.specs[i].spec.name) for i in sorted(self.specs))
-        return f"{why}; given up, nothing of them written: {names}"
+        return f"{why}; nothing written for {names}"
 
     def _log(self, label: str, key: str) -> None:
         self.done += 1
