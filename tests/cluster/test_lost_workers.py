@@ -112,9 +112,10 @@ def _registry(root: Path) -> list[Path]:
 
 def _lost_run(
     run_cli: RunCli, spare: Any, spec: Path, root: Path, choose: Chooser
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[str, list[str], float]:
     """``hotspots train SPEC --cluster SPARE --no-workers-timeout 1`` with 2 fresh workers,
-    the chosen ones killed mid-run; the run's result and what was killed when."""
+    the chosen ones killed mid-run: it must end with exit 2, one error line and nothing in
+    the registry. That line, the workers killed and the seconds from the kill to the end."""
     pids = spare.start(2)
     killed: dict[str, Any] = {}
     thread = _killer(spare.address, pids, choose, killed)
@@ -125,12 +126,18 @@ def _lost_run(
         try:
             args = ["--models-dir", root, "--cluster", spare.address, "--no-workers-timeout", "1"]
             done = run_cli("train", spec, *args)
+            end = time.monotonic()
         finally:
             ended.set()
             thread.join(timeout=5)
             spare.kill_all()
     assert killed, done.err  # the run did not end before a worker was lost
-    return done, killed
+    took = end - killed["at"]
+    assert done.code == 2, done.err
+    [error] = [line for line in done.err.splitlines() if line.startswith("error:")]
+    assert "Traceback" not in done.err and "published" not in done.err
+    assert _registry(root) == []
+    return error, killed["workers"], took
 
 
 def test_the_worker_holding_a_specs_panel_lost_mid_task_ends_the_run_with_one_line(
@@ -144,17 +151,9 @@ def test_the_worker_holding_a_specs_panel_lost_mid_task_ends_the_run_with_one_li
 
     spec = _spec(tmp_path, events, "spread", "lightgbm", SPREAD)
     root = tmp_path / "models"
-    done, killed = _lost_run(run_cli, spare_cluster, spec, root, holding_a_block)
-    took = time.monotonic() - killed["at"]
-    [lost] = killed["workers"]
-    assert done.code == 2, done.err
-    errors = [line for line in done.err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, done.err
-    assert f"runs only on worker {lost} (it holds the spec's prepared panel)" in errors[0]
-    assert "for 1 s (--no-workers-timeout)" in errors[0]
-    assert errors[0].endswith("nothing written for 'spread'")
-    assert "Traceback" not in done.err and "published" not in done.err
-    assert _registry(root) == []
+    error, [lost], took = _lost_run(run_cli, spare_cluster, spec, root, holding_a_block)
+    assert f"runs only on worker {lost} (it holds the spec's prepared panel)" in error
+    assert error.endswith("for 1 s (--no-workers-timeout); nothing written for 'spread'")
     assert 1 <= took < 20  # the timeout, a look every second and the client's closing
 
 
@@ -166,13 +165,9 @@ def test_all_workers_vanishing_mid_run_ends_it_with_one_line(
 
     spec = _spec(tmp_path, events, "plain", "historical_mean")
     root = tmp_path / "models"
-    done, killed = _lost_run(run_cli, spare_cluster, spec, root, both_once_busy)
-    took = time.monotonic() - killed["at"]
-    assert done.code == 2, done.err
-    [error] = [line for line in done.err.splitlines() if line.startswith("error:")]
+    error, _, took = _lost_run(run_cli, spare_cluster, spec, root, both_once_busy)
     assert f"the Dask cluster at {spare_cluster.address} has no workers left to run" in error
     assert error.endswith("for 1 s (--no-workers-timeout); nothing written for 'plain'")
-    assert _registry(root) == []
     assert 1 <= took < 20
 
 
@@ -191,12 +186,7 @@ def test_the_other_worker_lost_mid_lightgbm_fit_ends_the_run_naming_5920(
 
     spec = _spec(tmp_path, events, "spread", "lightgbm", SPREAD)
     root = tmp_path / "models"
-    done, killed = _lost_run(run_cli, spare_cluster, spec, root, the_other_mid_fit)
-    took = time.monotonic() - killed["at"]
-    [lost] = killed["workers"]
-    assert done.code == 2, done.err
-    [error] = [line for line in done.err.splitlines() if line.startswith("error:")]
+    error, [lost], took = _lost_run(run_cli, spare_cluster, spec, root, the_other_mid_fit)
     assert f"Dask worker {lost} left the cluster during the lightgbm.dask fit" in error
     assert "LightGBM issue #5920" in error
-    assert _registry(root) == []
     assert took < 20
