@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     dask_scheduler: str | None = None
     """Where ``hotspots train`` / ``backtest`` run their tasks when no ``--cluster`` is given:
     ``local``, ``local:N`` or ``tcp://HOST:8786`` (unset: in the command's own process)."""
+    dask_no_workers_timeout: float = 300.0
+    """Seconds a task on the cluster may wait for a worker that has left (the one holding its
+    spec's panel) or for any worker when none is left, before the run ends with an error."""
     state_dir: Path = Path("var")
     """The forecast service's state: its API keys (keys.json), audit log (a file a day,
     audit-YYYY-MM-DD.jsonl), posted events and published snapshots."""

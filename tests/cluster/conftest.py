@@ -75,3 +75,50 @@ def _start(args: list[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [BIN / "dask", *args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
+
+
+class SpareCluster:
+    """A scheduler of its own whose workers a test may kill: as a remote scheduler by
+    default, it has no no-workers-timeout. ``start(n)`` starts n workers without a nanny
+    (killing one's process is losing that worker) and returns their pids by address."""
+
+    def __init__(self, address: str, log: IO[bytes]) -> None:
+        self.address, self.log = address, log
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, n: int) -> dict[str, int]:
+        from distributed import Client
+
+        args = ["worker", self.address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1"]
+        args += ["--no-dashboard", "--memory-limit", "2GiB"]
+        with Client(self.address, timeout="30s", set_as_default=False) as client:
+            before = set(client.nthreads())
+            self.procs += [_start(args, self.log) for _ in range(n)]
+            client.wait_for_workers(len(before) + n, timeout=90)
+            pids = client.run(os.getpid)
+        return {a: p for a, p in pids.items() if a not in before}
+
+    def kill_all(self) -> None:
+        for p in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=30)
+        self.procs.clear()
+
+
+@pytest.fixture(scope="module")
+def spare_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpareCluster]:
+    """A ``SpareCluster`` for the module; each test starts the workers it kills."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    log = (tmp_path_factory.mktemp("spare") / "dask.log").open("wb")
+    args = ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+    scheduler = _start(args, log)
+    spare = SpareCluster(address, log)
+    try:
+        yield spare
+    finally:
+        spare.kill_all()
+        os.killpg(scheduler.pid, signal.SIGKILL)
+        scheduler.wait(timeout=30)
+        log.close()

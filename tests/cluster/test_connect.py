@@ -4,6 +4,8 @@ local:N starts."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,3 +47,30 @@ def test_local_starts_that_many_worker_processes_of_one_thread_and_stops_them() 
         cluster = client.cluster
     assert cluster is not None and client.status == "closed"
     assert cluster.status.name == "closed" and not cluster.workers
+
+
+@pytest.mark.parametrize(("flag", "env"), [("0", None), (None, "-5")])
+def test_a_no_workers_timeout_not_above_0_is_refused_before_anything_is_written(
+    run_cli: Any, small_city_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    flag: str | None, env: str | None,
+) -> None:  # fmt: skip
+    from hotspots.config import get_settings
+    from hotspots.synthetic import COLUMN_MAP, TIMEZONE
+
+    if env is not None:
+        monkeypatch.setenv("HOTSPOTS_DASK_NO_WORKERS_TIMEOUT", env)
+    get_settings.cache_clear()
+    root = tmp_path / "models"
+    args = ["--events", small_city_dir / "events.csv.gz", "--map", COLUMN_MAP, "--tz", TIMEZONE]
+    args += ["--name", "x", "--models-dir", root, "--cluster", "local:1"]
+    try:
+        done = run_cli("train", *args, *(["--no-workers-timeout", flag] if flag else []))
+    finally:
+        get_settings.cache_clear()
+    assert done.code == 2
+    value = float(flag or env or "nan")
+    assert done.err.strip() == (
+        "error: --no-workers-timeout (HOTSPOTS_DASK_NO_WORKERS_TIMEOUT) must be more than 0 "
+        f"seconds, got {value!r}"
+    )
+    assert not root.exists()

@@ -54,10 +54,10 @@ def test_the_parts_fit_grows_the_joined_fits_trees(
     parts_fit = lgbm_dask._fit
 
     def fit_both(
-        client: Any, built: list[Any], params: dict[str, Any], n: int, timeout: float
+        client: Any, built: list[Any], params: dict[str, Any], n: int, timeout: float, *more: Any
     ) -> Any:
         assert len({w for _, w, _ in built}) == 2 and len(built) >= 4  # both workers' parts
-        booster, rows = parts_fit(client, built, params, n, timeout)
+        booster, rows = parts_fit(client, built, params, n, timeout, *more)
         seen = {k: v for k, v in params.items() if k not in ("num_threads", "verbosity")}
         want = LGBMRegressor(n_estimators=n, time_out=5, verbosity=-1, **seen).get_params()
         both["joined"], both["parts"] = _joined_fit(client, built, want), booster

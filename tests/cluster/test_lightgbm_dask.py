@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -17,7 +18,12 @@ from scipy.stats import spearmanr
 from hotspots.errors import ConfigError
 from hotspots.features import Panel
 from hotspots.forecasters import LightGBMForecaster, forecaster_from_state
-from hotspots.forecasters.lgbm_dask import DistributedFitError, _running_workers
+from hotspots.forecasters.lgbm_dask import (
+    LOCK_NAME,
+    DistributedFitError,
+    _in_time,
+    _running_workers,
+)
 
 pytest.importorskip("distributed")
 
@@ -43,6 +49,35 @@ def test_a_paused_worker_is_refused_before_the_fit_would_wait_for_it() -> None:
     client = SimpleNamespace(scheduler_info=lambda n_workers: {"workers": workers})
     with pytest.raises(DistributedFitError, match=r"#5920.*"):
         _running_workers(client)  # type: ignore[arg-type]
+
+
+def test_a_worker_leaving_mid_fit_ends_it_at_once_with_5920_named() -> None:
+    """LightGBM's machines wait for one that is gone (#5920): the fit is given up as soon
+    as one of its workers has left, not after fit_timeout."""
+    present = {"tcp://a:1": 1, "tcp://b:2": 1}
+    cancelled: list[Any] = []
+    client = SimpleNamespace(nthreads=lambda: dict(present), cancel=cancelled.extend)
+    spawned = ["part-0", "part-1"]  # the fit's tasks so far
+    release = threading.Event()
+    started = time.monotonic()
+    threading.Timer(0.5, present.pop, ("tcp://b:2",)).start()
+    try:
+        with pytest.raises(DistributedFitError, match=r"worker tcp://b:2 left .* #5920"):
+            _in_time(release.wait, 300, client, sorted(present), spawned)  # type: ignore[arg-type]
+    finally:
+        release.set()
+    assert time.monotonic() - started < 5
+    assert cancelled == spawned  # the fit's thread no longer waits for them
+
+
+def test_a_failed_fit_says_why_in_one_line() -> None:
+    def fails() -> None:
+        raise ValueError("no valid worker for task x\n\nRestrictions: ...")
+
+    client = SimpleNamespace(nthreads=lambda: {"tcp://a:1": 1})
+    with pytest.raises(DistributedFitError) as info:
+        _in_time(fails, 300, client, ["tcp://a:1"], [])  # type: ignore[arg-type]
+    assert str(info.value) == "the lightgbm.dask fit failed: no valid worker for task x"
 
 
 @pytest.fixture
@@ -95,9 +130,30 @@ def test_the_rows_are_built_in_parts_on_both_workers_and_are_the_local_engines_r
 def test_a_fit_past_its_timeout_is_given_up_with_the_known_hangs_named(
     client: Any, year_panel: Panel
 ) -> None:
+    from distributed import Lock
+
     with pytest.raises(DistributedFitError, match=r"did not finish in 0\.01 s.*#4942, #5920"):
         _model(engine="dask", fit_timeout=0.01).fit(year_panel, until=AS_OF)
-    # the fit given up goes on in the background; the folder's other tests share its workers
-    for thread in threading.enumerate():
-        if thread.name == "lightgbm-dask-fit":
-            thread.join(timeout=120)
+    # the fit given up goes on in the background, holding the cluster's lock until it ends
+    # (no fit starts beside it: #4942); the folder's other tests share its workers
+    [fit] = [t for t in threading.enumerate() if t.name == "lightgbm-dask-fit"]
+    locked = Lock(LOCK_NAME).locked()
+    assert locked or not fit.is_alive()  # released only once the fit has ended
+    fit.join(timeout=120)
+    assert not fit.is_alive() and not Lock(LOCK_NAME).locked()
+
+
+def test_a_fit_waits_for_another_at_most_fit_timeout_with_4942_named(
+    client: Any, year_panel: Panel
+) -> None:
+    from distributed import Lock
+
+    other = Lock(LOCK_NAME)
+    assert other.acquire(timeout=30)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DistributedFitError, match=r"held the cluster for 1 s .*#4942"):
+            _model(engine="dask", fit_timeout=1).fit(year_panel, until=AS_OF)
+        assert time.monotonic() - started < 10
+    finally:
+        other.release()

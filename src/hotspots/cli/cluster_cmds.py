@@ -23,10 +23,11 @@ if TYPE_CHECKING:
 
 
 def train_on_cluster(
-    specs: Sequence[TrainingSpec], address: str, root: Path, promote: bool
+    specs: Sequence[TrainingSpec], address: str, root: Path, promote: bool, wait: float
 ) -> None:
-    """Train every spec on the cluster at ``address`` and publish each in turn."""
-    for outcome in _outcomes(specs, address, fit=True):
+    """Train every spec on the cluster at ``address`` and publish each in turn (a task
+    that cannot run for ``wait`` seconds ends the run: ``cluster.watch``)."""
+    for outcome in _outcomes(specs, address, fit=True, wait=wait):
         assert outcome.final is not None
         publish_model(
             outcome.spec,
@@ -40,19 +41,25 @@ def train_on_cluster(
         )
 
 
-def backtest_on_cluster(specs: Sequence[TrainingSpec], address: str, targets: list[Path]) -> None:
+def backtest_on_cluster(
+    specs: Sequence[TrainingSpec], address: str, targets: list[Path], wait: float
+) -> None:
     """Backtest every spec on the cluster at ``address``; reports go to ``targets``."""
-    for outcome, target in zip(_outcomes(specs, address, fit=False), targets, strict=True):
+    outcomes = _outcomes(specs, address, fit=False, wait=wait)
+    for outcome, target in zip(outcomes, targets, strict=True):
         write_backtest_report(outcome.spec, outcome.result, outcome.meta, target)
 
 
-def _outcomes(specs: Sequence[TrainingSpec], address: str, fit: bool) -> Iterator[SpecOutcome]:
+def _outcomes(
+    specs: Sequence[TrainingSpec], address: str, fit: bool, wait: float
+) -> Iterator[SpecOutcome]:
     """Each spec's outcome, shown, as soon as it and every spec before it are done."""
     from hotspots.cluster import connect, run_specs
 
-    with connect(address) as client:
+    with connect(address, wait) as client:
         console.print(f"running {len(specs)} spec(s) as tasks on {address}", soft_wrap=True)
-        for outcome in run_specs(client, specs, fit=fit, on_task=_task_line):
+        run = run_specs(client, specs, fit=fit, on_task=_task_line, no_workers_timeout=wait)
+        for outcome in run:
             console.print(f"== {outcome.spec.name}", soft_wrap=True)
             show_prepared(outcome.outline.report, outcome.outline.notes, _panel(outcome.outline))
             show_skipped(outcome.outline.skipped)

@@ -25,6 +25,12 @@ CLUSTER = typer.Option(
     help="Run the specs as tasks on Dask: local, local:N (N worker processes) or "
     "tcp://HOST:8786 [default: HOTSPOTS_DASK_SCHEDULER; unset: here, one after another].",
 )
+NO_WORKERS_TIMEOUT = typer.Option(
+    None,
+    help="With --cluster: seconds a task may wait for a worker that has left (or for any, "
+    "when none is left) before the run ends with an error "
+    "[default: HOTSPOTS_DASK_NO_WORKERS_TIMEOUT, else 300].",
+)
 EVENTS = typer.Option(None, "--events", help="Export or event table [spec: data.events].")
 PRESET = typer.Option(None, help=f"Source format [spec: data.preset]. {PRESET_HELP}.")
 MAP = typer.Option(None, "--map", help="Column map `key=COLUMN,...` [spec: data.map].")
@@ -174,6 +180,14 @@ def cluster_address(flag: str | None) -> str | None:
     from hotspots.config import get_settings
 
     return get_settings().dask_scheduler or None
+
+
+def no_workers_timeout(flag: float | None) -> float:
+    """``--no-workers-timeout``, else ``HOTSPOTS_DASK_NO_WORKERS_TIMEOUT``; more than 0."""
+    from hotspots.cluster.watch import check_timeout
+    from hotspots.config import get_settings
+
+    return check_timeout(flag if flag is not None else get_settings().dask_no_workers_timeout)
 
 
 def _name_of(path: Path) -> str:

@@ -202,6 +202,7 @@ def train(
         True, "--promote/--no-promote", help="Make the new version current (the default)."
     ),
     cluster: str | None = F.CLUSTER,
+    no_workers_timeout: float | None = F.NO_WORKERS_TIMEOUT,
 ) -> None:
     """Backtest a model against every baseline, then publish the one to use (for each spec).
 
@@ -223,12 +224,14 @@ def train(
     for spec in specs:
         check_spec(spec)
     root = models_dir or get_settings().models_dir
+    address = F.cluster_address(cluster)
+    wait = F.no_workers_timeout(no_workers_timeout) if address else 0.0
     created = check_output(root, "--models-dir", folder=True)  # before minutes of training
-    if address := F.cluster_address(cluster):
+    if address:
         _no_resolution_choice_on_cluster(specs)
         from hotspots.cli.cluster_cmds import train_on_cluster
 
-        train_on_cluster(specs, address, root, promote)
+        train_on_cluster(specs, address, root, promote, wait)
     else:
         for spec in specs:
             _train_one(spec, root, promote)
@@ -313,6 +316,7 @@ def backtest(
         None, help="Name of the run [spec: name; default: the events file's]."
     ),
     cluster: str | None = F.CLUSTER,
+    no_workers_timeout: float | None = F.NO_WORKERS_TIMEOUT,
 ) -> None:
     """Backtest the spec's model beside every baseline and write report.json / report.html.
 
@@ -336,12 +340,14 @@ def backtest(
         else default_report_dir(spec)
         for spec in specs
     ]
+    address = F.cluster_address(cluster)
+    wait = F.no_workers_timeout(no_workers_timeout) if address else 0.0
     created = [check_output(t, "--out", folder=True) for t in targets]
-    if address := F.cluster_address(cluster):
+    if address:
         _no_resolution_choice_on_cluster(specs)
         from hotspots.cli.cluster_cmds import backtest_on_cluster
 
-        backtest_on_cluster(specs, address, targets)
+        backtest_on_cluster(specs, address, targets, wait)
     else:
         from hotspots.jobs.train import report_meta
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hotspots.cluster.watch import NO_WORKERS_TIMEOUT
 from hotspots.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -18,8 +19,6 @@ logger = logging.getLogger(__name__)
 
 _LOCAL = re.compile(r"local(?::(\d+))?")
 DEFAULT_LOCAL_WORKERS = 2
-NO_WORKER_TIMEOUT = "5 minutes"
-"""A local cluster's task held to a worker that is gone fails after this, rather than wait."""
 
 
 @dataclass(frozen=True)
@@ -59,11 +58,15 @@ def _import_distributed() -> None:
 
 
 @contextmanager
-def connect(address: Address | str) -> Iterator[Client]:
+def connect(
+    address: Address | str, no_workers_timeout: float = NO_WORKERS_TIMEOUT
+) -> Iterator[Client]:
     """A Dask client for ``address``; a local cluster is started and stopped with it.
 
     Local workers are processes with one thread each: a task is the unit of work, and the
-    GIL-bound parts of a fit (pandas, the baselines) run side by side, not in turn.
+    GIL-bound parts of a fit (pandas, the baselines) run side by side, not in turn. A local
+    scheduler fails a task that cannot run (its worker lost, or none left) after
+    ``no_workers_timeout`` seconds; a remote one has its own setting (``watch``).
     """
     _import_distributed()
     from distributed import Client, LocalCluster
@@ -84,7 +87,7 @@ def connect(address: Address | str) -> Iterator[Client]:
     # GIL) for a dashboard this cluster does not start: off, it costs the fits nothing
     settings = {
         "distributed.worker.profile.enabled": False,
-        "distributed.scheduler.no-workers-timeout": NO_WORKER_TIMEOUT,
+        "distributed.scheduler.no-workers-timeout": f"{no_workers_timeout}s",
     }
     with (
         dask.config.set(settings),

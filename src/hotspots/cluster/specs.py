@@ -14,6 +14,8 @@ from sklearn.base import clone
 
 from hotspots.cluster import tasks
 from hotspots.cluster.tasks import Outline
+from hotspots.cluster.watch import NO_WORKERS_TIMEOUT, Waiting, Watch, dask_failure
+from hotspots.errors import ClusterError
 from hotspots.evaluation import BacktestResult, fit_blocks
 from hotspots.forecasters import Forecaster
 from hotspots.jobs.spec import TrainingSpec
@@ -68,16 +70,20 @@ def run_specs(
     *,
     fit: bool = True,
     on_task: TaskDone | None = None,
+    no_workers_timeout: float = NO_WORKERS_TIMEOUT,
 ) -> Iterator[SpecOutcome]:
     """Prepare, backtest, select and (``fit``) refit every spec on ``client``'s cluster.
 
     Outcomes come in the order of ``specs``, each as soon as it and all before it are done;
     meanwhile the other specs' tasks go on. A failing task raises its error here and the
-    tasks still pending are cancelled.
+    tasks still pending are cancelled; Dask's own failures, and tasks that cannot run for
+    ``no_workers_timeout`` seconds (their worker lost, or none left: ``watch``), raise
+    ``ClusterError`` naming the specs given up.
     """
     from distributed import as_completed
 
-    run = _Run(client, fit, on_task, as_completed())
+    watch = Watch(client, no_workers_timeout)
+    run = _Run(client, fit, on_task, as_completed(), watch)
     for i, spec in enumerate(specs):
         run.start(i, spec)
     try:
@@ -89,10 +95,15 @@ def run_specs(
 class _Run:
     """The submit-and-react loop of ``run_specs``."""
 
-    def __init__(self, client: Client, fit: bool, on_task: TaskDone | None, pending: Any):
+    def __init__(
+        self, client: Client, fit: bool, on_task: TaskDone | None, pending: Any, watch: Watch
+    ):
         self.client, self.fit, self.on_task, self.pending = client, fit, on_task, pending
+        self.watch = watch
         self.specs: dict[int, _Spec] = {}
         self.tags: dict[str, tuple[int, str]] = {}
+        self.held: dict[str, list[str] | None] = {}  # each task's workers= (None: any)
+        self.next = 0  # the first spec not yet handed back
         self.started: dict[str, float] = {}
         self.done = 0
 
@@ -110,6 +121,7 @@ class _Run:
             func, *args, pure=False, key=key, priority=priority, allow_other_workers=False, **where
         )
         self.tags[key] = (i, what)
+        self.held[key] = home
         self.started[key] = time.monotonic()
         self.pending.add(future)
         return future
@@ -120,18 +132,53 @@ class _Run:
         self.submit(i, "outline", tasks.outline, prepared, priority=CRITICAL)
 
     def drive(self, n: int) -> Iterator[SpecOutcome]:
-        nxt = 0
-        for future in self.pending:
+        for future in self._ended():
             key = str(future.key)
             i, what = self.tags.pop(key)
+            self.held.pop(key)
+            label = f"{self.specs[i].spec.name}: {what}"
             # the prepared data stay on the workers: only an error comes back
-            value = future.result() if what != "prepare" or future.status == "error" else None
-            self._log(f"{self.specs[i].spec.name}: {what}", key)
+            value = self._result(future, label, keep=what == "prepare")
+            self._log(label, key)
             self._react(i, what, value)
-            while nxt < n and self._complete(nxt):
-                yield self._outcome(nxt)
-                del self.specs[nxt]  # its prepared data may leave the workers
-                nxt += 1
+            while self.next < n and self._complete(self.next):
+                yield self._outcome(self.next)
+                del self.specs[self.next]  # its prepared data may leave the workers
+                self.next += 1
+
+    def _ended(self) -> Iterator[Future]:
+        """The tasks as they end; while none does, the watch looks at the workers and ends
+        the run once its tasks cannot run (``watch.Watch``)."""
+        while not self.pending.is_empty():
+            if self.pending.has_ready():
+                yield next(self.pending)
+            elif why := self.watch.stuck(self._waiting()):
+                raise ClusterError(self._given_up(why))
+            else:
+                time.sleep(0.02)
+
+    def _waiting(self) -> Iterator[Waiting]:
+        for future in list(self.pending.futures):
+            key = str(future.key)
+            if key in self.tags:
+                i, what = self.tags[key]
+                yield f"{self.specs[i].spec.name}: {what}", self.held[key]
+
+    def _result(self, future: Future, label: str, keep: bool) -> Any:
+        """The task's value (None when it is to ``keep`` on the workers); its own error as
+        it is, Dask's failure as a ClusterError."""
+        if keep and future.status == "finished":
+            return None
+        try:
+            return future.result()
+        except Exception as err:
+            if (failure := dask_failure(err, label)) is None:
+                raise
+            raise ClusterError(self._given_up(str(failure))) from err
+
+    def _given_up(self, why: str) -> str:
+        names = ", ".join(repr(self.specs[i].spec.name) for i in sorted(self.specs))
+        return f"{why}; nothing written for {names}"
 
     def _log(self, label: str, key: str) -> None:
         self.done += 1
@@ -166,8 +213,8 @@ class _Run:
         fit over every worker (``spans_workers``), else None (anywhere). That spec's tasks
         all run there: the distributed fit sends each worker its own slices only, and no
         other worker takes a copy of the whole panel (at 500k cells ~2 GiB) for a baseline's
-        block. Should that worker be lost, the tasks fail after the cluster's
-        ``no-workers-timeout`` (local clusters: ``connect.NO_WORKER_TIMEOUT``)."""
+        block. Should that worker be lost, the run ends after ``no_workers_timeout``
+        (``watch``)."""
         if not any(m.spans_workers for m in outline.models.values()):
             return None
         held = self.client.who_has([s.prepared]).get(s.prepared.key, ())

@@ -13,7 +13,9 @@ Known hangs are guarded: several distributed fits at once on one cluster can han
 (LightGBM issue #4942), so fits hold a cluster-wide lock and run one at a time; a worker
 that restarts or pauses mid-fit leaves the others waiting for it (#5920), so paused workers
 are refused before the fit, LightGBM's own socket timeout is set, and the fit is given up
-after ``fit_timeout`` seconds with ``DistributedFitError`` saying what to do.
+as soon as one of its workers leaves the cluster, or after ``fit_timeout`` seconds, with
+``DistributedFitError`` saying what to do. A fit given up keeps the lock until it ends (or
+its worker restarts), so the next one waits rather than run beside it.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ MIN_PARTS = 4  # a small panel is still spread over the workers
 AHEAD = 2
 """Part slices sent to a worker and not yet built into rows, at most: one building, one
 waiting (the whole panel's slices at once would be another copy of it on the workers)."""
+WATCH = 1.0
+"""Seconds between two looks at the fit's workers while it runs."""
 
 
 def train_on_cluster(
@@ -98,15 +102,16 @@ def train_on_parts(
                 f"another lightgbm.dask fit held the cluster for {fit_timeout:g} s "
                 "(fit_timeout); fits run one at a time (LightGBM issue #4942)"
             )
-        try:
+        spawned: list[Future] = []  # the fit's tasks: cancelled should it be given up
 
-            def build_and_fit() -> tuple[lgb.Booster, int]:
-                built = _build(client, workers, parts, options)
-                return _fit(client, built, params, n_estimators, fit_timeout)
+        def build_and_fit() -> tuple[lgb.Booster, int]:
+            try:
+                built = _build(client, workers, parts, options, spawned)
+                return _fit(client, built, params, n_estimators, fit_timeout, spawned)
+            finally:  # as the fit ends, even one given up: never two at once (#4942)
+                lock.release()
 
-            return _in_time(build_and_fit, fit_timeout, len(workers))
-        finally:
-            lock.release()
+        return _in_time(build_and_fit, fit_timeout, client, workers, spawned)
 
 
 @contextmanager
@@ -147,7 +152,11 @@ def _running_workers(client: Client) -> list[str]:
 
 
 def _build(
-    client: Client, workers: list[str], parts: Iterable[PartInputs], options: dict[str, Any]
+    client: Client,
+    workers: list[str],
+    parts: Iterable[PartInputs],
+    options: dict[str, Any],
+    spawned: list[Future],
 ) -> list[tuple[Future, str, tuple[int, int, bool]]]:
     """Each part's rows built on one worker (kept there), that worker and the rows' shape
     (rows, features, weighted); empty parts left out. A part's slice goes straight to its
@@ -170,9 +179,12 @@ def _build(
             workers=[worker], allow_other_workers=False, pure=False,
         )  # fmt: skip
         built.append((rows, worker))
+        spawned.append(rows)
         queued[worker].append(rows)
         del sent, inputs  # the slice leaves the worker once its rows are built
-    shapes = client.gather([client.submit(_shape, f, workers=[w], pure=False) for f, w in built])
+    shaped = [client.submit(_shape, f, workers=[w], pure=False) for f, w in built]
+    spawned += shaped
+    shapes = client.gather(shaped)
     logger.info(
         "lightgbm.dask: %d rows built in %d parts on %d workers (cells per worker %s) in %.1f s",
         sum(n for n, _, _ in shapes), len(built), len(workers), sorted(cells.values()),
@@ -190,8 +202,18 @@ def _shape(arrays: tuple[Any, Any, Any]) -> tuple[int, int, bool]:
     return int(arrays[0].shape[0]), int(arrays[0].shape[1]), arrays[2] is not None
 
 
-def _in_time(run: Callable[[], Any], fit_timeout: float, n_workers: int) -> Any:
-    """``run()`` in a thread given up after ``fit_timeout`` seconds (the known hangs)."""
+def _in_time(
+    run: Callable[[], Any],
+    fit_timeout: float,
+    client: Client,
+    workers: list[str],
+    spawned: list[Future],
+) -> Any:
+    """``run()`` in a thread, given up after ``fit_timeout`` seconds, or as soon as one of the
+    fit's ``workers`` has left the cluster (LightGBM's other machines would wait for it).
+    Given up, its ``spawned`` tasks are cancelled: the thread then ends as soon as it waits
+    for one (and releases the lock), except while LightGBM trains, which ends at its socket
+    ``time_out``."""
     done: dict[str, Any] = {}
 
     def target() -> None:
@@ -202,17 +224,54 @@ def _in_time(run: Callable[[], Any], fit_timeout: float, n_workers: int) -> Any:
 
     thread = threading.Thread(target=target, name="lightgbm-dask-fit", daemon=True)
     thread.start()
-    thread.join(fit_timeout)
+    deadline = time.monotonic() + fit_timeout
+    while thread.is_alive() and (left := deadline - time.monotonic()) > 0:
+        thread.join(min(WATCH, left))
+        if thread.is_alive() and (gone := _gone(client, workers)):
+            _cancel(client, spawned)
+            raise _left(gone, len(workers))
     if thread.is_alive():
+        _cancel(client, spawned)
         raise DistributedFitError(
             f"the lightgbm.dask fit did not finish in {fit_timeout:g} s (fit_timeout) on "
-            f"{n_workers} workers: a known LightGBM hang (issues #4942, #5920). Restart the "
+            f"{len(workers)} workers: a known LightGBM hang (issues #4942, #5920). Restart the "
             "Dask workers (client.restart()), check none is short of memory, and run again"
         )
     if "error" in done:
         err = done["error"]
-        raise DistributedFitError(f"the lightgbm.dask fit failed: {err}") from err
+        gone = _gone(client, workers)
+        if not gone and isinstance(err, OSError):  # a connection to a worker closed
+            time.sleep(WATCH)  # the scheduler's view may lag behind it
+            gone = _gone(client, workers)
+        if gone:
+            raise _left(gone, len(workers)) from err
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DistributedFitError(f"the lightgbm.dask fit failed: {first}") from err
     return done["value"]
+
+
+def _left(gone: list[str], n_workers: int) -> DistributedFitError:
+    return DistributedFitError(
+        f"Dask worker {', '.join(gone)} left the cluster during the lightgbm.dask fit on "
+        f"{n_workers} workers, whose other machines would wait for it (LightGBM issue "
+        "#5920): run again once the cluster has its workers"
+    )
+
+
+def _cancel(client: Client, spawned: list[Future]) -> None:
+    try:
+        client.cancel(list(spawned))
+    except (OSError, TimeoutError):  # the scheduler is gone: so are the tasks
+        logger.warning("could not cancel the lightgbm.dask fit's %d tasks", len(spawned))
+
+
+def _gone(client: Client, workers: list[str]) -> list[str]:
+    """The fit's workers no longer in the cluster (none when the scheduler cannot say)."""
+    try:
+        present = set(client.nthreads())
+    except (OSError, TimeoutError):
+        return []
+    return [w for w in workers if w not in present]
 
 
 def _fit(
@@ -221,6 +280,7 @@ def _fit(
     params: dict[str, Any],
     n_estimators: int,
     fit_timeout: float,
+    spawned: list[Future],
 ) -> tuple[lgb.Booster, int]:
     """LightGBM trained as ``DaskLGBMRegressor`` trains, on each worker's list of parts
     (``lgbm_parts_fit``: no worker joins its parts into one array first)."""
@@ -237,6 +297,7 @@ def _fit(
         verbosity=-1,
         **wanted,
     )
-    booster = train_on_workers(client, [(f, w) for f, w, _ in built], model.get_params())
+    parts = [(f, w) for f, w, _ in built]
+    booster = train_on_workers(client, parts, model.get_params(), spawned)
     logger.info("lightgbm.dask trained %d trees on %d parts", booster.num_trees(), len(built))
     return booster, sum(n for _, _, (n, _, _) in built)

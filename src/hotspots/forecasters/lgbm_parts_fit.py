@@ -27,11 +27,14 @@ Part = tuple[Any, Any, Any]
 
 
 def train_on_workers(
-    client: Client, parts: Sequence[tuple[Future, str]], params: dict[str, Any]
+    client: Client,
+    parts: Sequence[tuple[Future, str]],
+    params: dict[str, Any],
+    spawned: list[Future] | None = None,
 ) -> lgb.Booster:
     """A booster trained with ``params`` (``LGBMRegressor``'s, ``n_estimators`` and
     ``time_out`` among them) on the parts' rows (each a future of a ``Part`` held by the
-    named worker), where they are."""
+    named worker), where they are; its tasks are added to ``spawned``."""
     from lightgbm.basic import _ConfigAliases
     from lightgbm.dask import _assign_open_ports_to_workers  # lightgbm.dask's own port search
 
@@ -60,6 +63,8 @@ def train_on_workers(
         )
         for w in workers
     ]
+    if spawned is not None:
+        spawned += futures
     boosters = [b for b in client.gather(futures) if b is not None]
     return boosters[0]
 
