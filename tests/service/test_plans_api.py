@@ -421,3 +421,43 @@ def test_a_plan_whose_record_fails_is_served_and_recorded_at_the_next_request(
     assert again.content == got.content and book.cached(query) is not None
     stored = client.app.state.service.served_plans.read()  # type: ignore[attr-defined]
     assert got.headers["etag"] in {r["etag"] for r in stored}
+
+
+@pytest.mark.parametrize(("horizon", "fmt"), [(2, "json"), (3, "geojson"), (1, "json")])
+def test_hotspots_plan_with_no_budget_or_as_of_writes_the_default_plan_served(
+    client: TestClient,
+    two_types: Env,
+    run_cli: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    horizon: int,
+    fmt: str,
+) -> None:
+    """The CLI's defaults are the route's: every current model, the as_of the service
+    publishes, HOTSPOTS_PLAN_AREAS areas of HOTSPOTS_PLAN_MAX_AREA_KM2; and ``--horizon``
+    is ``horizon=``, so the file is the bytes served for the same horizon."""
+    from hotspots.config import get_settings
+
+    monkeypatch.setenv("HOTSPOTS_PLAN_MAX_AREA_KM2", "3")  # the client's setting
+    get_settings.cache_clear()
+    out = tmp_path / f"plan.{fmt}"
+    try:
+        result = run_cli(
+            "plan", "--models-dir", two_types.root / "models", "--events",
+            two_types.root / "events.parquet", "--horizon", str(horizon), "--output", out,
+        )  # fmt: skip
+    finally:
+        get_settings.cache_clear()
+    assert result.code == 0, result.out + result.err
+    served = client.get(
+        f"{PATH}?horizon={horizon}&format={fmt}",
+        headers={**auth(two_types.read), "Accept-Encoding": "identity"},
+    )
+    assert served.status_code == 200, served.text
+    assert out.read_bytes() == served.content
+    doc = json.loads(served.content)
+    head = doc if fmt == "json" else doc["plan"]
+    state = client.app.state.service  # type: ignore[attr-defined]
+    start = state.served["burglary"].snapshot.tables[horizon - 1].start
+    assert head["period_start"] == str(pd.Timestamp(start).date())
+    assert sorted(head["types"]) == ["burglary", "other"]
