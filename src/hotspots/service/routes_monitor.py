@@ -3,14 +3,13 @@
 What it reads is the service's own record: the forecasts it served (the snapshot store, the
 last one issued per period), the events it holds (the configured ones and every posted
 batch) counted over the model's cells, the patrols logged (their minutes per cell: the
-dosage), and the optional area layer
-(``HOTSPOTS_MONITOR_AREAS_PATH``). The answer is built on the first request after a publish
-or a new batch of events or patrols and kept, with a strong ETag, until the next one.
+dosage), and the optional area layer (``HOTSPOTS_MONITOR_AREAS_PATH``). The answer
+(``serving.monitor.monitor_answer``) is built on the first request after a publish or a new
+batch of events or patrols and kept, with a strong ETag, until the next one.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,10 +17,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from hotspots.feedback.monitor_groups import GroupLayer, read_group_layer
-from hotspots.feedback.monitor_served import monitor_document
-from hotspots.jobs.event_cache import EventCache
-from hotspots.publishing.served import Served
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import cached_answer
 from hotspots.service.problems import (
@@ -29,6 +24,7 @@ from hotspots.service.problems import (
     reject_unknown_query,
     validation_response,
 )
+from hotspots.serving.monitor import monitor_answer
 from hotspots.serving.state import ServiceState
 
 SCOPE = "forecasts:read"
@@ -68,7 +64,6 @@ router = APIRouter(
         503: problem_response(503, "No model is being served yet."),
     },
 )
-_lock = threading.Lock()
 
 
 @router.get(
@@ -93,7 +88,7 @@ async def get_monitor(
     served = state.pick(model)
     notes = request.scope.setdefault("state", {})
     notes["model"] = served.label
-    data, packed, etag = await run_in_threadpool(_answer, state, served, request.app.state)
+    data, packed, etag = await run_in_threadpool(monitor_answer, state, served)
     notes["etag"] = etag
     headers = request.headers
     return cached_answer(
@@ -104,58 +99,4 @@ async def get_monitor(
         max_age=state.settings.cache_max_age,
         if_none_match=headers.get("if-none-match"),
         accept_encoding=headers.get("accept-encoding"),
-    )
-
-
-def _answer(state: ServiceState, served: Served, app_state: Any) -> tuple[bytes, bytes, str]:
-    """The monitor document's bytes, gzip bytes and ETag, kept until a publish or a batch."""
-    metas = state.store.list(served.name)
-    key = (
-        served.label,
-        served.snapshot.etag,
-        state.events.generation(),
-        state.patrols.generation(),
-        len(metas),
-    )
-    with _lock:
-        cache: dict[str, Any] = getattr(app_state, "monitor_cache", {})
-        app_state.monitor_cache = cache
-        hit = cache.get(served.name)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-    answer = _build(state, served, metas)
-    with _lock:
-        cache[served.name] = (key, answer)
-    return answer
-
-
-def _build(
-    state: ServiceState, served: Served, metas: list[dict[str, Any]]
-) -> tuple[bytes, bytes, str]:
-    settings = state.settings
-    events = EventCache(settings.events_path, state.events).get(served.manifest)
-    del metas  # part of the cache key only
-    patrols = state.patrols.read()
-    return monitor_document(
-        served,
-        events.events,
-        state.store,
-        settings.monitor_periods,
-        _groups(state, served),
-        patrols=None if patrols.empty else patrols,
-        timezone=events.timezone,
-    )
-
-
-def _groups(state: ServiceState, served: Served) -> GroupLayer | None:
-    """The configured area layer over the model's cells (None when unset)."""
-    s = state.settings
-    if s.monitor_areas_path is None:
-        return None
-    return read_group_layer(
-        s.monitor_areas_path,
-        served.cells,
-        served.model.resolution_,
-        group_field=s.monitor_group_field,
-        population_field=s.monitor_population_field,
     )
