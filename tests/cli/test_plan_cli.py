@@ -161,10 +161,12 @@ def test_impossible_budgets_exit_2_with_one_line(
     ("extra", "message"),
     [
         (["--areas", "x"], "Invalid value for '--areas'"),
+        (["--areas=1.5"], "Invalid value for '--areas'"),
         (["--max-area-km2", "big"], "Invalid value for '--max-area-km2'"),
+        (["--horizon", "two"], "Invalid value for '--horizon'"),
     ],
 )
-def test_values_of_the_wrong_type_are_click_usage_errors_naming_the_option(
+def test_values_of_the_wrong_type_exit_2_with_one_line_naming_the_value(
     run_cli: RunCli,
     models: Path,
     year_city_dir: Path,
@@ -174,7 +176,10 @@ def test_values_of_the_wrong_type_are_click_usage_errors_naming_the_option(
 ) -> None:
     out = tmp_path / "plan.json"
     res = run_cli(*plan_args(models, year_city_dir / "events.csv.gz", out), *extra)
-    assert res.code == 2 and message in res.err, res.err
+    value = extra[-1].rpartition("=")[2] if len(extra) == 1 else extra[-1]
+    lines = res.err.strip().splitlines()
+    assert res.code == 2 and len(lines) == 1 and lines[0].startswith("error: "), res.err
+    assert message in res.err and f"'{value}'" in res.err, res.err
     assert not out.exists()
 
 
