@@ -44,3 +44,25 @@ def test_the_walker_sees_imports_inside_functions(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from hotspots.service.app import create_app\n")
     assert imported(module) == {"hotspots.service.app"}
+
+
+def test_the_service_builds_no_panel_trains_nothing_and_reads_no_event_cache() -> None:
+    # the HTTP shell serves what publishing and serving made: panels, training specs,
+    # retraining, backtests and the event cache are the layers below it
+    banned = (
+        "hotspots.features",
+        "hotspots.evaluation",
+        "hotspots.cluster",
+        "hotspots.synthetic",
+        "hotspots.jobs.event_cache",
+        "hotspots.jobs.forecast",
+        "hotspots.jobs.retrain",
+        "hotspots.jobs.spec",
+        "hotspots.jobs.train",
+        "hotspots.feedback.monitor",
+    )
+    found = []
+    for path in sorted((SRC / "service").rglob("*.py")):
+        where = path.relative_to(SRC).as_posix()
+        found += [f"{where} imports {m}" for m in sorted(imported(path)) if m.startswith(banned)]
+    assert found == []

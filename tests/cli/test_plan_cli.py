@@ -128,7 +128,14 @@ def test_plan_csv_has_a_row_per_area(
     [
         (["--areas", "3", "--max-area-km2", "0.1"], "smaller than one cell"),
         (["--areas", "100000", "--max-area-km2", "1"], "more areas than the model's"),
-        (["--areas", "3"], "give --max-area-km2"),
+        (["--areas", "0"], "--areas 0: a plan needs at least one area"),
+        (["--areas", "51", "--max-area-km2", "1"], "--areas 51: must be between 1 and 50"),
+        (["--max-area-km2", "-1"], "max_area_km2 -1.0: must be a positive number"),
+        (["--weights", "burg"], "--weights 'burg': 'burg' is not name=weight"),
+        (["--weights", "burg=-2"], "is not name=weight (weight >= 0)"),
+        (["--category", "Arson"], "--category 'Arson' is not a crime type of this plan"),
+        (["--horizon", "9"], "--horizon 9: must be between 1 and 4"),
+        (["--horizon", "0"], "--horizon 0: must be between 1 and 4"),
         (["--areas", "3", "--max-area-km2", "2", "--weights", "x=1"], "not a --model"),
         (["--areas", "3", "--max-area-km2", "2", "--seed", "best"], "must be one of cell, window"),
         (["--areas", "3", "--max-area-km2", "2", "--stop", "full"], "--stop 'full': must be one"),
@@ -148,6 +155,84 @@ def test_impossible_budgets_exit_2_with_one_line(
     errors = [line for line in res.err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0], res.err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--areas", "x"], "Invalid value for '--areas'"),
+        (["--areas=1.5"], "Invalid value for '--areas'"),
+        (["--max-area-km2", "big"], "Invalid value for '--max-area-km2'"),
+        (["--horizon", "two"], "Invalid value for '--horizon'"),
+    ],
+)
+def test_values_of_the_wrong_type_exit_2_with_one_line_naming_the_value(
+    run_cli: RunCli,
+    models: Path,
+    year_city_dir: Path,
+    tmp_path: Path,
+    extra: list[str],
+    message: str,
+) -> None:
+    out = tmp_path / "plan.json"
+    res = run_cli(*plan_args(models, year_city_dir / "events.csv.gz", out), *extra)
+    value = extra[-1].rpartition("=")[2] if len(extra) == 1 else extra[-1]
+    lines = res.err.strip().splitlines()
+    assert res.code == 2 and len(lines) == 1 and lines[0].startswith("error: "), res.err
+    assert message in res.err and f"'{value}'" in res.err, res.err
+    assert not out.exists()
+
+
+def test_an_output_in_another_format_exits_2_with_one_line(
+    run_cli: RunCli, models: Path, year_city_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "plan.xml"
+    res = run_cli(*plan_args(models, year_city_dir / "events.csv.gz", out))
+    errors = [line for line in res.err.splitlines() if line.startswith("error:")]
+    assert res.code == 2 and len(errors) == 1 and "plan.xml" in errors[0], res.err
+    assert not out.exists()
+
+
+def test_without_budget_models_or_as_of_the_plan_is_the_services_default(
+    run_cli: RunCli, models: Path, year_city_dir: Path, tmp_path: Path
+) -> None:
+    """No --areas, --max-area-km2, --model or --as-of: HOTSPOTS_PLAN_AREAS areas of at most
+    HOTSPOTS_PLAN_MAX_AREA_KM2 over every current model, as of the events' last whole period."""
+    from hotspots.config import get_settings
+
+    out = tmp_path / "plan.json"
+    res = run_cli(
+        "plan", "--models-dir", models, "--events", year_city_dir / "events.csv.gz",
+        "--map", COLUMN_MAP, "--tz", TIMEZONE, "--output", out,
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    doc = json.loads(out.read_text())
+    settings = get_settings()
+    assert doc["budget"] == {
+        "areas": settings.plan_areas, "max_area_km2": settings.plan_max_area_km2,
+        "total_km2": None,
+    }  # fmt: skip
+    assert sorted(doc["types"]) == ["burg", "rob"]
+    forecast = tmp_path / "f.csv"  # `hotspots forecast`'s default as_of, the API's too
+    res = run_cli(
+        "forecast", "--model", "burg", "--models-dir", models, "--events",
+        year_city_dir / "events.csv.gz", "--map", COLUMN_MAP, "--tz", TIMEZONE, "--output",
+        forecast,
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    assert doc["as_of"] == str(pd.Timestamp(pd.read_csv(forecast)["as_of"][0]).date())
+    assert doc["as_of"] != AS_OF  # not the date the other tests give
+    one = tmp_path / "rob.json"
+    res = run_cli(
+        "plan", "--models-dir", models, "--events", year_city_dir / "events.csv.gz",
+        "--map", COLUMN_MAP, "--tz", TIMEZONE, "--category", "Robbery", "--horizon", "2",
+        "--output", one,
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    chosen = json.loads(one.read_text())
+    assert list(chosen["types"]) == ["rob"]
+    later = pd.Timestamp(doc["period_start"]) + pd.Timedelta(days=7)
+    assert chosen["period_start"] == str(later.date())
 
 
 def test_plan_help_has_an_example(run_cli: RunCli) -> None:

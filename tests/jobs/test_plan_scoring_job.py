@@ -27,6 +27,7 @@ def test_the_backtest_scores_plans_unless_told_not_to(
     with caplog.at_level(logging.WARNING, logger="hotspots.jobs.train"):
         unmet = run_backtest(prepare(year_spec(year_city_dir, backtest=tiny)))
     assert unmet.plans.empty
-    assert "patrol plans not scored: an area of at most 0.01 km2 is smaller than one cell" in (
-        caplog.text
+    assert (
+        "patrol plans not scored: max_area_km2 0.01: an area of at most 0.01 km2 is smaller "
+        "than one cell" in caplog.text
     )

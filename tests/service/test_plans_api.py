@@ -421,3 +421,85 @@ def test_a_plan_whose_record_fails_is_served_and_recorded_at_the_next_request(
     assert again.content == got.content and book.cached(query) is not None
     stored = client.app.state.service.served_plans.read()  # type: ignore[attr-defined]
     assert got.headers["etag"] in {r["etag"] for r in stored}
+
+
+@pytest.mark.parametrize(("horizon", "fmt"), [(2, "json"), (3, "geojson"), (1, "json")])
+def test_hotspots_plan_with_no_budget_or_as_of_writes_the_default_plan_served(
+    client: TestClient,
+    two_types: Env,
+    run_cli: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    horizon: int,
+    fmt: str,
+) -> None:
+    """The CLI's defaults are the route's: every current model, the as_of the service
+    publishes, HOTSPOTS_PLAN_AREAS areas of HOTSPOTS_PLAN_MAX_AREA_KM2; and ``--horizon``
+    is ``horizon=``, so the file is the bytes served for the same horizon."""
+    from hotspots.config import get_settings
+
+    monkeypatch.setenv("HOTSPOTS_PLAN_MAX_AREA_KM2", "3")  # the client's setting
+    get_settings.cache_clear()
+    out = tmp_path / f"plan.{fmt}"
+    try:
+        result = run_cli(
+            "plan", "--models-dir", two_types.root / "models", "--events",
+            two_types.root / "events.parquet", "--horizon", str(horizon), "--output", out,
+        )  # fmt: skip
+    finally:
+        get_settings.cache_clear()
+    assert result.code == 0, result.out + result.err
+    served = client.get(
+        f"{PATH}?horizon={horizon}&format={fmt}",
+        headers={**auth(two_types.read), "Accept-Encoding": "identity"},
+    )
+    assert served.status_code == 200, served.text
+    assert out.read_bytes() == served.content
+    doc = json.loads(served.content)
+    head = doc if fmt == "json" else doc["plan"]
+    state = client.app.state.service  # type: ignore[attr-defined]
+    start = state.served["burglary"].snapshot.tables[horizon - 1].start
+    assert head["period_start"] == str(pd.Timestamp(start).date())
+    assert sorted(head["types"]) == ["burglary", "other"]
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("areas=x", ("'areas'", "'x'")),
+        ("areas=1.5", ("'areas'", "'1.5'")),
+        ("areas=51", ("'areas'", "'51'")),
+        ("max_area_km2=-1", ("'max_area_km2'", "'-1'")),
+        ("max_area_km2=nan", ("'max_area_km2'", "'nan'")),
+        ("max_area_km2=inf", ("max_area_km2", "inf")),
+        ("max_area_km2=x", ("'max_area_km2'", "'x'")),
+        ("max_area_km2=0.001", ("max_area_km2 0.001", "smaller than one cell")),
+        ("total_km2=0.001", ("total_km2 0.001", "smaller than one cell")),
+        ("total_km2=-2", ("'total_km2'", "'-2'")),
+        ("weights=", ("'weights'", "''")),
+        ("weights=other=-1", ("weights", "'other=-1'")),
+        ("weights=other=nan", ("weights", "'other=nan'")),
+        ("weights=other=1e400", ("weights", "'other=1e400'")),
+        ("weights=,", ("weights", "','")),
+        ("weights==2", ("weights", "'=2'")),
+        ("category=", ("category", "''")),
+        ("category=Arson&category=other", ("category", "'Arson'")),
+        ("horizon=5", ("horizon", "5")),
+        ("horizon=0", ("'horizon'", "'0'")),
+        ("horizon=x", ("'horizon'", "'x'")),
+        ("format=xml", ("'format'", "'xml'")),
+        ("format=JSON", ("'format'", "'JSON'")),
+    ],
+)
+def test_every_bad_value_is_a_problem_naming_the_parameter_and_the_value(
+    client: TestClient, two_types: Env, query: str, named: tuple[str, str]
+) -> None:
+    """Sent plainly (the fast path's parser refuses it and hands it on) and with an escaped
+    character (FastAPI alone): a 422 problem naming the parameter and the value, never a 500."""
+    escaped = f"%{ord(query[0]):02X}{query[1:]}"  # an escaped name: only FastAPI reads it
+    for sent in (query, escaped):
+        got = client.get(f"{PATH}?{sent}", headers=auth(two_types.read))
+        assert got.status_code == 422, (sent, got.text)
+        assert got.headers["content-type"] == "application/problem+json"
+        detail = got.json()["detail"]
+        assert named[0] in detail and named[1] in detail, detail

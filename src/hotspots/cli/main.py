@@ -102,7 +102,11 @@ def main() -> None:
         sys.exit(130)
     except Exception as err:  # click usage errors arrive here in non-standalone mode
         if _is_usage_error(err):
-            err.show()  # type: ignore[attr-defined]
+            line = _bad_value_line(err, sys.argv[1:])
+            if line is None:
+                err.show()  # type: ignore[attr-defined]
+            else:  # one line naming the option and the value, as a HotspotsError is told
+                console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
             sys.exit(err.exit_code)  # type: ignore[attr-defined]
         if os.environ.get("HOTSPOTS_DEBUG"):
             raise
@@ -115,6 +119,23 @@ def main() -> None:
             soft_wrap=True,
         )
         sys.exit(1)
+
+
+def _bad_value_line(err: Exception, args: list[str]) -> str | None:
+    """A bad option value as one line naming the option and the value given (click's message
+    names the option only), or None for any other usage error (shown with the usage)."""
+    if type(err).__name__ != "BadParameter":
+        return None
+    opts = list(getattr(getattr(err, "param", None), "opts", None) or [])
+    given = None
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name in opts:
+            given = value if eq else (args[i + 1] if i + 1 < len(args) else None)
+    message = err.format_message()  # type: ignore[attr-defined]
+    if given is None or repr(given) in message:
+        return message
+    return f"{message} (got {given!r})"
 
 
 def _is_usage_error(err: Exception) -> bool:

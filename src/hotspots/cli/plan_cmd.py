@@ -17,8 +17,11 @@ from hotspots.errors import ConfigError
 
 @app.command()
 def plan(
-    model: list[str] = typer.Option(
-        ..., "--model", help="Model name in the registry; repeat for several crime types."
+    model: list[str] | None = typer.Option(
+        None,
+        "--model",
+        help="Model name in the registry; repeat for several crime types [default: every "
+        "model with a current version, as the API serves them].",
     ),
     models_dir: Path | None = _MODELS_DIR,
     events: Path = typer.Option(..., "--events", help="Export or event table with the history."),
@@ -27,11 +30,29 @@ def plan(
     crs: str | None = _CRS,
     tz: str | None = typer.Option(None, "--tz", help="Local timezone [default: the model's]."),
     max_reject_fraction: float | None = _MAX_REJECT,
-    as_of: str = typer.Option(..., "--as-of", help="Forecast date (YYYY-MM-DD)."),
-    areas: int = typer.Option(..., "--areas", help="Number of patrol areas."),
-    max_area_km2: float | None = typer.Option(None, help="Largest area of one patrol area, km2."),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Forecast date (YYYY-MM-DD) [default: the end of the events' last whole period, "
+        "the plan the API publishes].",
+    ),
+    horizon: int = typer.Option(
+        1, help="Period to plan for, 1 = next, up to HOTSPOTS_FORECAST_HORIZON (as the API)."
+    ),
+    areas: int | None = typer.Option(None, help="Number of patrol areas [HOTSPOTS_PLAN_AREAS]."),
+    max_area_km2: float | None = typer.Option(
+        None,
+        help="Largest area of one patrol area, km2 [HOTSPOTS_PLAN_MAX_AREA_KM2 when "
+        "--total-km2 is not given either].",
+    ),
     total_km2: float | None = typer.Option(
         None, help="Most all areas may cover together, km2 [each: total / areas by default]."
+    ),
+    category: list[str] | None = typer.Option(
+        None,
+        "--category",
+        help="Crime type to plan for: a --model name or a category its target counts; "
+        "repeat for several [every --model].",
     ),
     weights: str | None = typer.Option(
         None, help="Severity weight per model, `name=w,...` [default: 1 each]."
@@ -53,20 +74,24 @@ def plan(
     """Patrol plan: N contiguous, non-overlapping areas of H3 cells with the most forecast
     crime, each with its count per crime type, riskiest hours of the week and reasons.
 
-    The forecast is the one `hotspots forecast` writes for the same model and as_of (first
-    period). Areas grow greedily over H3 neighbours; each is the best of the areas grown from
-    the best free cells and the best disks of about one area.
+    The parameters and defaults are those of the API's /v1/plans/latest, so with the same
+    models, events, as_of and horizon the .json / .geojson file is the bytes it serves. The
+    forecast is the one `hotspots forecast` writes for the same model and as_of. Areas grow
+    greedily over H3 neighbours; each is the best of the areas grown from the best free cells
+    and the best disks of about one area.
 
     Example: `hotspots plan --model demo-burglary --model demo-robbery --weights
-    demo-burglary=1,demo-robbery=3 --events demo/events.parquet --as-of 2024-12-30 --areas 6
+    demo-burglary=1,demo-robbery=3 --events demo/events.parquet --areas 6
     --max-area-km2 1 --output plan.geojson`
     """
     import numpy as np
 
     from hotspots.config import get_settings
     from hotspots.grid import cells_area_km2
+    from hotspots.jobs.data import whole_periods_end
     from hotspots.jobs.forecast import parse_as_of
     from hotspots.publishing import (
+        MAX_AREAS,
         SEEDS,
         STOPS,
         PlanBudget,
@@ -74,51 +99,60 @@ def plan(
         check_budget,
         parse_weights,
         plan_suffix,
+        select_types,
         write_plan,
     )
     from hotspots.registry import Registry
 
+    settings = get_settings()
     if seed not in SEEDS:
         raise ConfigError(f"--seed {seed!r}: must be one of {', '.join(SEEDS)}")
     if stop not in STOPS:
         raise ConfigError(f"--stop {stop!r}: must be one of {', '.join(STOPS)}")
-    if max_area_km2 is None and total_km2 is None:
-        raise ConfigError("give --max-area-km2 A (each area) or --total-km2 X (all areas)")
+    if not 1 <= horizon <= settings.forecast_horizon:
+        raise ConfigError(
+            f"--horizon {horizon}: must be between 1 and {settings.forecast_horizon} "
+            "(HOTSPOTS_FORECAST_HORIZON, the periods the API publishes)"
+        )
     check_distinct({"--events": events, "--output": output})
     plan_suffix(output)
     created = check_output(output, "--output")
-    if len(set(model)) != len(model):
+    if model and len(set(model)) != len(model):
         raise ConfigError(f"--model given twice: {model}")
-    parsed = parse_weights(weights, model)  # names must be --model names
-    registry = Registry(models_dir or get_settings().models_dir)
-    loaded = {name: registry.load(name) for name in model}
-    first = next(iter(loaded.values())).forecaster
-    for name, each in loaded.items():
-        f = each.forecaster
-        if (f.freq_, f.resolution_) != (first.freq_, first.resolution_):
-            raise ConfigError(
-                f"--model {name} is '{f.freq_}' at resolution {f.resolution_}; {model[0]} is "
-                f"'{first.freq_}' at resolution {first.resolution_}: a plan needs one grid"
-            )
-    [date] = _one_date(as_of, first.freq_, parse_as_of)
+    registry = Registry(models_dir or settings.models_dir)
+    loaded = _load(registry, model)
+    targets = {name: each.forecaster.target_ for name, each in loaded.items()}
+    types = select_types(targets, category or (), flag="--category") or tuple(loaded)
+    loaded = {name: loaded[name] for name in types}
+    parsed = parse_weights(weights, types)  # names must be planned --model names
+    first = loaded[min(loaded)].forecaster
     cells = np.unique(np.concatenate([e.forecaster.cells_ for e in loaded.values()]))
-    budget = PlanBudget(areas, max_area_km2, total_km2)
+    if max_area_km2 is None and total_km2 is None:
+        max_area_km2 = settings.plan_max_area_km2
+    budget = PlanBudget(settings.plan_areas if areas is None else areas, max_area_km2, total_km2)
     check_budget(budget, cells_area_km2(cells), first.resolution_)  # before any reading
+    if budget.areas > MAX_AREAS:
+        raise ConfigError(f"--areas {budget.areas}: must be between 1 and {MAX_AREAS}")
     flags = {"preset": preset, "map_": map_, "crs": crs, "tz": tz}
-    forecasts, history = _forecasts(loaded, events, date, max_reject_fraction, flags)
+    history = _history(loaded, events, max_reject_fraction, flags)
+    if as_of is None:  # the as_of the service publishes, from the same events
+        date = whole_periods_end(history[min(loaded)], first.freq_)
+    else:
+        [date] = _one_date(as_of, first.freq_, parse_as_of)
+    forecasts = _forecasts(loaded, history, date, horizon)
     document = build_plan(
         forecasts,
         cells,
         first.resolution_,
-        history,
+        history[min(loaded)],
         as_of=date,
         freq=first.freq_,
         budget=budget,
         weights=parsed,
-        categories={name: each.forecaster.target_ for name, each in loaded.items()},
+        categories={name: targets[name] for name in loaded},
         seed=seed,
         stop=stop,
-        min_events_shown=get_settings().min_events_shown,
+        min_events_shown=settings.min_events_shown,
     )
     write_plan(document, output)
     summary = document["summary"]
@@ -132,27 +166,74 @@ def plan(
     print_created(created)
 
 
-def _forecasts(
-    loaded: dict[str, Any], events: Path, date: Any, max_reject: float | None, flags: dict[str, Any]
-) -> tuple[dict[str, Any], Any]:
-    """Each model's forecast for ``date``, made as ``hotspots forecast`` makes it, and the
-    events as the first model reads them (models that read events alike share one read)."""
+def _load(registry: Any, names: list[str] | None) -> dict[str, Any]:
+    """The named models (all on one grid), or by default every model with a current
+    version, as the service serves them: those on another grid than the first are left out,
+    as the API's plan leaves them out."""
+    if names:
+        loaded = {name: registry.load(name) for name in sorted(names)}
+    else:
+        current = [m.name for m in registry.list_models() if m.current]
+        if not current:
+            raise ConfigError(
+                f"the registry {registry.root} holds no model with a current version: "
+                "give --model, or promote one"
+            )
+        loaded = {name: registry.load(name) for name in current}
+    name0 = min(loaded)
+    first = loaded[name0].forecaster
+    for name, each in list(loaded.items()):
+        f = each.forecaster
+        if (f.freq_, f.resolution_) == (first.freq_, first.resolution_):
+            continue
+        if not names:
+            console.print(f"warning: {name} left out: another grid than {name0}", soft_wrap=True)
+            del loaded[name]
+            continue
+        raise ConfigError(
+            f"--model {name} is '{f.freq_}' at resolution {f.resolution_}; {name0} is "
+            f"'{first.freq_}' at resolution {first.resolution_}: a plan needs one grid"
+        )
+    return loaded
+
+
+def _history(
+    loaded: dict[str, Any], events: Path, max_reject: float | None, flags: dict[str, Any]
+) -> dict[str, Any]:
+    """The events as each model reads them (models that read events alike share one read)."""
     import json
 
     from hotspots.jobs.data import event_options
-    from hotspots.jobs.forecast import forecast_events
 
-    forecasts, read = {}, {}
+    out, read = {}, {}
     for name, each in loaded.items():
         how = json.dumps(event_options(each.manifest), sort_keys=True, default=str)
         if how not in read:
             read[how] = read_history(each.manifest, events, max_reject, **flags)
+        out[name] = read[how]
+    return out
+
+
+def _forecasts(
+    loaded: dict[str, Any], history: dict[str, Any], date: Any, horizon: int
+) -> dict[str, Any]:
+    """Each model's forecast of period ``horizon`` from ``date``, made as ``hotspots
+    forecast`` makes it."""
+    import numpy as np
+
+    from hotspots.jobs.forecast import forecast_events
+
+    forecasts = {}
+    for name, each in loaded.items():
         with stage(f"forecasting {name} as_of {date.date()}"):
-            frame, warnings = forecast_events(each.forecaster, read[how], [date], 1, each.manifest)
+            frame, warnings = forecast_events(
+                each.forecaster, history[name], [date], horizon, each.manifest
+            )
         for warning in warnings:
             console.print(f"warning: {name}: {warning}", soft_wrap=True)
-        forecasts[name] = frame
-    return forecasts, next(iter(read.values()))
+        starts = np.sort(frame["period_start"].unique())
+        forecasts[name] = frame[frame["period_start"] == starts[horizon - 1]]
+    return forecasts
 
 
 def _one_date(value: str, freq: str, parse: Any) -> list[Any]:

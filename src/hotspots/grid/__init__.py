@@ -18,7 +18,7 @@ from hotspots.grid.cells import (
     strings_to_cells,
     text_to_cell,
 )
-from hotspots.grid.study_area import StudyArea
+from hotspots.grid.study_area import StudyArea, cells_to_bbox
 
 __all__ = [
     "StudyArea",
@@ -27,6 +27,7 @@ __all__ = [
     "cell_to_polygon",
     "cells_area_km2",
     "cells_resolution",
+    "cells_to_bbox",
     "cells_to_geojson",
     "cells_to_latlng",
     "cells_to_parents",

@@ -92,14 +92,20 @@ def check_budget(budget: PlanBudget, cell_km2: FloatArray, resolution: int) -> N
         )
     smallest = float(cell_km2.min())
     if budget.per_area_km2() * (1 + _SLACK) < smallest:
+        given = (
+            f"max_area_km2 {budget.max_area_km2:g}"
+            if budget.max_area_km2 is not None
+            else f"total_km2 {budget.total_km2:g} over {budget.areas} areas"
+        )
         raise ConfigError(
-            f"an area of at most {budget.per_area_km2():.4g} km2 is smaller than one cell "
-            f"({smallest:.4g} km2 at H3 resolution {resolution}); allow at least that much"
+            f"{given}: an area of at most {budget.per_area_km2():.4g} km2 is smaller than one "
+            f"cell ({smallest:.4g} km2 at H3 resolution {resolution}); allow at least that much"
         )
     if budget.total_limit_km2() * (1 + _SLACK) < smallest * budget.areas:
         raise ConfigError(
-            f"a total of {budget.total_limit_km2():.4g} km2 cannot hold {budget.areas} areas of "
-            f"at least one cell ({smallest:.4g} km2 each at H3 resolution {resolution})"
+            f"total_km2 {budget.total_km2:g}: a total of {budget.total_limit_km2():.4g} km2 "
+            f"cannot hold {budget.areas} areas of at least one cell ({smallest:.4g} km2 each at "
+            f"H3 resolution {resolution})"
         )
 
 

@@ -17,6 +17,7 @@ from hotspots.grid.cells import (
     _to_uint64,
     cell_area_km2,
     cells_resolution,
+    cells_to_latlng,
     check_resolution,
     grid_disk_cells,
     points_to_cells,
@@ -104,3 +105,23 @@ class StudyArea:
     def from_boundary(cls, path: str | Path, resolution: int, k: int = 0) -> StudyArea:
         """Cells covering the polygons of a GeoJSON / GeoPackage / Shapefile boundary."""
         return cls.from_geometry(read_boundary(path), resolution, k)
+
+
+KM_PER_DEGREE = 111.0
+"""Kilometres per degree of latitude (and of longitude at the equator), near enough to pad."""
+
+
+def cells_to_bbox(
+    cells: npt.ArrayLike, resolution: int, pad_cells: float = 2.0
+) -> tuple[float, float, float, float]:
+    """South, west, north, east of the cells' centres, padded by ``pad_cells`` cell widths
+    (the box a batch of a few posted rows is screened against, having no useful median)."""
+    lat, lng = cells_to_latlng(np.asarray(cells, dtype=np.uint64))
+    pad = pad_cells * float(np.sqrt(cell_area_km2(resolution))) / KM_PER_DEGREE
+    cos = max(float(np.cos(np.radians(np.abs(lat).max()))), 0.1)
+    return (
+        float(lat.min()) - pad,
+        float(lng.min()) - pad / cos,
+        float(lat.max()) + pad,
+        float(lng.max()) + pad / cos,
+    )

@@ -308,3 +308,18 @@ def check_spec(spec: TrainingSpec) -> None:
         if path is not None and not Path(path).is_file():
             what = "a folder, not a file" if Path(path).is_dir() else "not found"
             raise InputFileError(f"{key} {path} is {what}")
+
+
+def spec_from_manifest(manifest: Mapping[str, Any], events: Path | None = None) -> TrainingSpec:
+    """The training spec a model's manifest records (to retrain it), reading ``events`` in
+    place of the spec's own events file when given (a service's ``HOTSPOTS_EVENTS_PATH``)."""
+    raw = manifest.get("spec")
+    if not isinstance(raw, Mapping) or not raw.get("name"):
+        raise ConfigError(
+            f"model {manifest.get('name')!r} {manifest.get('version')}: its manifest holds no "
+            "training spec to retrain from (publish it with `hotspots train`)"
+        )
+    data = dict(raw.get("data") or {})
+    if events is not None:
+        data["events"] = str(events)
+    return spec_from_dict({**raw, "data": data}, source=f"the manifest of {raw['name']!r}")

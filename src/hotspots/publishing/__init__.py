@@ -4,7 +4,14 @@ A layer above ``jobs`` and below ``service`` / ``cli``: pure functions of a fore
 model's cells and the event history, returning JSON-able data.
 """
 
-from hotspots.publishing.plan_book import PlanBook, PlanInput, PlanQuery, parse_weights
+from hotspots.publishing.plan_book import (
+    MAX_AREAS,
+    PlanBook,
+    PlanInput,
+    PlanQuery,
+    parse_weights,
+    select_types,
+)
 from hotspots.publishing.plan_context import AreaHistory, ReasonFn, history_reasons
 from hotspots.publishing.plan_document import build_plan, cells_to_boundary_geojson
 from hotspots.publishing.plan_io import (
@@ -27,6 +34,7 @@ from hotspots.publishing.plans import (
 )
 
 __all__ = [
+    "MAX_AREAS",
     "SEEDS",
     "STOPS",
     "AreaHistory",
@@ -47,6 +55,7 @@ __all__ = [
     "plan_to_bytes",
     "plan_to_geojson",
     "plan_to_rows",
+    "select_types",
     "write_plan",
     "top_cells_at_area",
     "top_cells_sum_at_area",

@@ -36,6 +36,8 @@ T = TypeVar("T")
 CACHE_SIZE = 64
 """Plans on demand kept per book (the default budget's are kept apart, never evicted)."""
 FORMATS = ("json", "geojson")
+MAX_AREAS = 50
+"""The most areas one plan may have (a tasking plan, not a city partition)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,6 +130,33 @@ def parse_weights(
     return out
 
 
+def select_types(
+    targets: Mapping[str, tuple[str, ...] | None],
+    categories: Iterable[str],
+    *,
+    flag: str = "category",
+    left_out: tuple[str, ...] = (),
+) -> tuple[str, ...]:
+    """The crime types (keys of ``targets``: model name -> the categories its target counts)
+    that ``categories`` name, each by model name or by a category; sorted, unique, empty when
+    none is given. ``left_out`` are types that cannot share the plan (named in the error)."""
+    chosen: set[str] = set()
+    for value in categories:
+        if value in targets:
+            chosen.add(value)
+            continue
+        found = {k for k, v in targets.items() if v and value in v}
+        if not found:
+            other = f"; left out (another grid): {sorted(left_out)}" if left_out else ""
+            counted = sorted({c for v in targets.values() for c in v or ()})
+            raise ConfigError(
+                f"{flag} {value!r} is not a crime type of this plan: give a model name "
+                f"{list(targets)} or a category {counted}{other}"
+            )
+        chosen |= found
+    return tuple(sorted(chosen))
+
+
 class PlanBook(Generic[T]):
     """Every plan of one publish: the default budget's built now, the others on request.
 
@@ -207,22 +236,8 @@ class PlanBook(Generic[T]):
     def select(self, categories: Iterable[str]) -> tuple[str, ...]:
         """Types named by ``categories``: a model name, or a category a model's target
         counts (sorted, unique; empty when none is given)."""
-        chosen: set[str] = set()
-        for value in categories:
-            if value in self.inputs:
-                chosen.add(value)
-                continue
-            found = {k for k, v in self.inputs.items() if v.target and value in v.target}
-            if not found:
-                other = sorted(self.excluded)
-                left_out = f"; left out (another grid): {other}" if other else ""
-                targets = sorted({c for v in self.inputs.values() for c in v.target or ()})
-                raise ConfigError(
-                    f"category {value!r} is not a crime type of this plan: give a model name "
-                    f"{list(self.inputs)} or a category {targets}{left_out}"
-                )
-            chosen |= found
-        return tuple(sorted(chosen))
+        targets = {k: v.target for k, v in self.inputs.items()}
+        return select_types(targets, categories, left_out=tuple(self.excluded))
 
     def cached(self, query: PlanQuery) -> T | None:
         """The packed bytes of ``query``'s plan if built already (a dict lookup), else None."""

@@ -59,9 +59,10 @@ from hotspots.service.metrics import ServiceMetrics, observe_request
 from hotspots.service.metrics import router as metrics_router
 from hotspots.service.plan_schemas import PlanFeatureCollection
 from hotspots.service.problems import add_problem_handlers, problem
-from hotspots.service.retrain_loop import RetrainSchedule, retrain_loop
+from hotspots.service.retrain_loop import retrain_loop
 from hotspots.service.routes_forecasts import LATEST_PATH
 from hotspots.service.routes_plans import PLANS_PATH
+from hotspots.serving.retrain import RetrainSchedule
 from hotspots.serving.state import ServiceState, refresh_loop
 
 logger = logging.getLogger(__name__)

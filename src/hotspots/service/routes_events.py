@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -29,7 +28,7 @@ from hotspots.errors import (
     TooManyRejectsError,
 )
 from hotspots.forecasters import Forecaster
-from hotspots.grid import cell_area_km2, cells_to_latlng
+from hotspots.grid import cells_to_bbox
 from hotspots.ingest import IngestResult
 from hotspots.ingest.event_store import (
     CSV_TYPES,
@@ -53,7 +52,6 @@ from hotspots.service.schemas import EventsStored, Refreshed
 from hotspots.serving.state import ServiceState
 
 SCOPE = "events:write"
-KM_PER_DEGREE = 111.0
 
 router = APIRouter(
     tags=["events"],
@@ -72,19 +70,6 @@ _BODY = {
     "the export the model was trained on.",
     "content": {t: {"schema": {"type": "string", "minLength": 1}} for t in MEDIA_TYPES},
 }
-
-
-def study_bbox(model: Forecaster) -> tuple[float, float, float, float]:
-    """South, west, north, east of the model's cell centres, padded by two cell widths."""
-    lat, lng = cells_to_latlng(np.asarray(model.cells_, dtype=np.uint64))
-    pad = 2 * float(np.sqrt(cell_area_km2(model.resolution_))) / KM_PER_DEGREE
-    cos = max(float(np.cos(np.radians(np.abs(lat).max()))), 0.1)
-    return (
-        float(lat.min()) - pad,
-        float(lng.min()) - pad / cos,
-        float(lat.max()) + pad,
-        float(lng.max()) + pad / cos,
-    )
 
 
 @dataclass(frozen=True)
@@ -203,7 +188,7 @@ async def _read_post(
     limit = state.settings.max_upload_bytes
     body = await run_in_threadpool(decode_body, await request.body(), encoding, limit)
     options = ingest_options(**event_options(reader.manifest))
-    options = bbox_options(options, study_bbox(reader.model))
+    options = bbox_options(options, cells_to_bbox(reader.model.cells_, reader.model.resolution_))
     try:
         result = await run_in_threadpool(
             read_body, body, kind, state.events.folder / INCOMING, options

@@ -3,15 +3,14 @@
 What it reads is the service's own record: the forecasts it served (the snapshot store, the
 last one issued per period), the events it holds (the configured ones and every posted
 batch) counted over the model's cells, the patrols logged (their minutes per cell: the
-dosage), and the optional area layer
-(``HOTSPOTS_MONITOR_AREAS_PATH``): ``serving.monitor``, which ``hotspots report
-effectiveness`` calls too. The answer is built on the first request after a publish
-or a new batch of events or patrols and kept, with a strong ETag, until the next one.
+dosage), and the optional area layer (``HOTSPOTS_MONITOR_AREAS_PATH``): ``serving.monitor``,
+which ``hotspots report effectiveness`` calls too. The answer (``serving.monitor.monitor_answer``)
+is built on the first request after a publish or a new batch of events or patrols and kept,
+with a strong ETag, until the next one.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,7 +18,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from hotspots.publishing.served import Served
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import cached_answer
 from hotspots.service.problems import (
@@ -27,7 +25,7 @@ from hotspots.service.problems import (
     reject_unknown_query,
     validation_response,
 )
-from hotspots.serving.monitor import monitor_from_records
+from hotspots.serving.monitor import monitor_answer
 from hotspots.serving.state import ServiceState
 
 SCOPE = "forecasts:read"
@@ -67,7 +65,6 @@ router = APIRouter(
         503: problem_response(503, "No model is being served yet."),
     },
 )
-_lock = threading.Lock()
 
 
 WINDOW_HELP = (
@@ -105,9 +102,7 @@ async def get_monitor(
     served = state.pick(model)
     notes = request.scope.setdefault("state", {})
     notes["model"] = served.label
-    data, packed, etag = await run_in_threadpool(
-        _answer, state, served, request.app.state, (window, repeat)
-    )
+    data, packed, etag = await run_in_threadpool(monitor_answer, state, served, (window, repeat))
     notes["etag"] = etag
     headers = request.headers
     return cached_answer(
@@ -119,40 +114,3 @@ async def get_monitor(
         if_none_match=headers.get("if-none-match"),
         accept_encoding=headers.get("accept-encoding"),
     )
-
-
-def _answer(
-    state: ServiceState, served: Served, app_state: Any, asked: tuple[int | None, int | None]
-) -> tuple[bytes, bytes, str]:
-    """The monitor document's bytes, gzip bytes and ETag, kept until a publish or a batch."""
-    key = (
-        served.label,
-        served.snapshot.etag,
-        state.events.generation(),
-        state.patrols.generation(),
-        len(state.store.list(served.name)),
-    )
-    with _lock:
-        cache: dict[Any, Any] = getattr(app_state, "monitor_cache", {})
-        app_state.monitor_cache = cache
-        hit = cache.get((served.name, asked))
-        if hit is not None and hit[0] == key:
-            return hit[1]
-    window, repeat = asked
-    answer = monitor_from_records(
-        state.settings,
-        served.name,
-        served.version,
-        served.model,
-        served.manifest,
-        events=state.events,
-        patrols=state.patrols,
-        snapshots=state.store,
-        window=window,
-        repeat=repeat,
-    ).document()
-    with _lock:
-        if len(cache) > 64:  # thresholds asked for: keep the cache small
-            cache.clear()
-        cache[(served.name, asked)] = (key, answer)
-    return answer

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from hotspots.publishing.plan_book import MAX_AREAS
 from hotspots.publishing.snapshot import View
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import cached_answer
@@ -25,8 +26,6 @@ from hotspots.service.schemas import ref
 from hotspots.serving.state import ServiceState
 
 PLANS_PATH = "/v1/plans/latest"
-MAX_AREAS = 50
-"""The most areas one plan may have (a tasking plan, not a city partition)."""
 
 router = APIRouter(
     tags=["plans"],

@@ -3,10 +3,14 @@
 events it holds (the configured export plus every posted batch, read with the model's
 settings), the patrols logged (the dosage) and the optional area layer of the settings
 (``HOTSPOTS_MONITOR_AREAS_PATH`` and its fields), over ``HOTSPOTS_MONITOR_PERIODS``.
-Both call ``monitor_from_records``, so the page and the API give the same figures."""
+Both call ``monitor_from_records``, so the page and the API give the same figures; the API's
+answer (``monitor_answer``) is kept, with its ETag, until a publish or a new batch of events or
+patrols."""
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,8 +22,56 @@ from hotspots.feedback.served import SnapshotReader
 from hotspots.forecasters import Forecaster
 from hotspots.ingest.event_store import EventStore
 from hotspots.jobs.event_cache import EventCache
+from hotspots.publishing.served import Served
 from hotspots.publishing.snapshot_store import SnapshotStore
 from hotspots.registry import Registry
+from hotspots.serving.state import ServiceState
+
+Answer = tuple[bytes, bytes, str]
+"""The document's bytes, its gzip bytes and its strong ETag."""
+Asked = tuple[int | None, int | None]
+"""The window (P) and repeat (X) a request asked for (None: the model's own)."""
+
+_CACHES: weakref.WeakKeyDictionary[ServiceState, dict[tuple[str, Asked], tuple[Any, Answer]]] = (
+    weakref.WeakKeyDictionary()
+)
+_LOCK = threading.Lock()
+
+
+def monitor_answer(state: ServiceState, served: Served, asked: Asked = (None, None)) -> Answer:
+    """The monitor document of ``served`` with the thresholds ``asked``, built on the first
+    call after a publish or a new batch of events or patrols (a blocking call: run it in a
+    worker thread) and kept."""
+    key = (
+        served.label,
+        served.snapshot.etag,
+        state.events.generation(),
+        state.patrols.generation(),
+        len(state.store.list(served.name)),
+    )
+    with _LOCK:
+        cache = _CACHES.setdefault(state, {})
+        hit = cache.get((served.name, asked))
+        if hit is not None and hit[0] == key:
+            return hit[1]
+    window, repeat = asked
+    answer = monitor_from_records(
+        state.settings,
+        served.name,
+        served.version,
+        served.model,
+        served.manifest,
+        events=state.events,
+        patrols=state.patrols,
+        snapshots=state.store,
+        window=window,
+        repeat=repeat,
+    ).document()
+    with _LOCK:
+        if len(cache) > 64:  # thresholds asked for: keep the cache small
+            cache.clear()
+        cache[(served.name, asked)] = (key, answer)
+    return answer
 
 
 def monitor_from_records(
