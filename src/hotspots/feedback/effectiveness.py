@@ -88,8 +88,8 @@ class Realised:
     """model, source, plan, etag, budget_areas, max_area_km2, total_km2, stop, as_of,
     horizon, period_start, ...:
     each served plan (``plan``: ``stored`` as recorded, or ``rebuilt`` at the default budget
-    where none was recorded) and each baseline's plan with its parameters, scored on the
-    period's events (``plans_realised``)."""
+    where none was recorded for that period and horizon) and each baseline's plan with its
+    parameters, scored on the period's events (``plans_realised``)."""
     unscored_plans: pd.DataFrame = field(default_factory=empty_unscored)
     """etag, period_start, types, horizon, why: recorded served plans not scored."""
 
@@ -113,7 +113,8 @@ def realised_effectiveness(
 ) -> Realised:
     """Score every served forecast whose period has passed, and its plans: those recorded
     in ``served_plans`` (of one crime type; several: ``plans_combined``, given ``folds``),
-    else (with ``plan_budget``) one grown again at that budget; see the module docstring.
+    else (with ``plan_budget``) one grown again at that budget from the served forecast of
+    that period and horizon; see the module docstring.
 
     ``folds``: when given, each scored model's periods are added to it (by name and
     horizon), for the plans that combine several models' types (``realised_combined_plans``).
@@ -135,10 +136,10 @@ def realised_effectiveness(
             if folds is not None:
                 folds[(name, horizon)] = ModelFolds(scored.result, scored.due)
             if plan_budget is not None or served_plans:
-                budget = plan_budget if horizon == 1 else None  # no record: grow the next's
                 plans = realised_plans(
-                    name, scored.result, scored.due, budget, SERVED, served_plans, plan_forecasts
-                )
+                    name, scored.result, scored.due, plan_budget, SERVED, served_plans,
+                    plan_forecasts,
+                )  # fmt: skip
                 if len(plans):  # an empty one would turn the dates into objects
                     parts["plans"].append(plans)
         first = horizons.get(1)

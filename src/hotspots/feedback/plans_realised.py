@@ -11,9 +11,11 @@ the top cells of the same km2 on the forecast the plan was built from (its model
 scored on that period, beside the baselines' forecasts as many periods ahead from the same
 ``as_of`` (``effectiveness``), and its rows say so (``horizon``, ``period_start``).
 
-A served period with no plan recorded for its type, alone or with others (a deployment from
-before plans were recorded), falls back to a plan grown again from the served forecast (its
-expected counts as published) at the service's default budget, labelled ``rebuilt``. Plans
+A served period with no plan recorded for its type, alone or with others, at that horizon (a
+deployment from before plans were recorded, or a later period no one asked a plan for) falls
+back to a plan grown again from the served forecast of that period and horizon (its expected
+counts as published) at the service's default budget, labelled ``rebuilt``: at every horizon
+by the same rule, so a later period is scored like the next one. Plans
 of several crime types are scored by ``plans_combined``; recorded plans whose period is not
 scored (not passed yet, say) are listed as not scored (``unscored_plans``) with why.
 """
