@@ -37,6 +37,7 @@ import pandas as pd
 
 from hotspots.evaluation import BacktestResult, Cutoff, Fold, backtest
 from hotspots.evaluation.blocks import BlockForecast, forecast_blocks_ahead
+from hotspots.evaluation.plans import GrownAreas
 from hotspots.features import Panel, events_to_panel
 from hotspots.feedback.dosage import patrols_to_dosage
 from hotspots.feedback.plans_combined import ModelFolds
@@ -132,6 +133,7 @@ def realised_effectiveness(
     for name, forecasts in by_model.items():
         horizons, pending = _score_model(forecasts, events, freq, baselines, coverages, category)
         parts["pending"].append(pending)
+        grown: GrownAreas = {}  # a baseline's plan for an as_of is the same at every horizon
         for horizon, scored in horizons.items():
             parts["periods"].append(scored.periods)
             if folds is not None:
@@ -139,7 +141,7 @@ def realised_effectiveness(
             if plan_budget is not None or served_plans:
                 plans = realised_plans(
                     name, scored.result, scored.due, plan_budget, SERVED, served_plans,
-                    plan_forecasts,
+                    plan_forecasts, grown,
                 )  # fmt: skip
                 if len(plans):  # an empty one would turn the dates into objects
                     parts["plans"].append(plans)
