@@ -239,6 +239,11 @@ def test_the_report_matches_the_api(
          "stop": "cap", "plans": 1, "periods": 1},
         {"horizon": 2, "plan": "stored", "areas": 1, "max_area_km2": 1.0, "total_km2": None,
          "stop": "cap", "plans": 1, "periods": 1},
+        # no plan recorded 3 and 4 periods ahead: grown again at the default budget
+        {"horizon": 3, "plan": "rebuilt", "areas": 6, "max_area_km2": 1.0, "total_km2": None,
+         "stop": "cap", "plans": 1, "periods": 1},
+        {"horizon": 4, "plan": "rebuilt", "areas": 6, "max_area_km2": 1.0, "total_km2": None,
+         "stop": "cap", "plans": 1, "periods": 1},
     ]  # fmt: skip
     [later] = body["plans_not_scored"]
     assert later["etag"] == records[("2024-01-01", 1)]["etag"]
@@ -407,8 +412,13 @@ def test_the_default_plan_of_two_crime_types_is_scored_on_both(
     points = zip(week["lat"], week["lng"], strict=True)
     hits = sum(h3.latlng_to_cell(lat, lng, 8) in cells for lat, lng in points)
     assert both.loc["served", "plan_hits"] == hits and both.loc["served", "n_events"] == len(week)
-    # no plan of one type was served: none is grown again for either model alone
-    assert set(plans["model"]) == {"burglary+other"}
+    # the plan of both types was served for the next period: none is grown again there for
+    # either model alone; none was recorded for the later periods: each model's is grown again
+    next_period = plans.loc[plans["horizon"] == 1]
+    assert set(next_period["model"]) == {"burglary+other"}
+    later = plans.loc[plans["horizon"] > 1]
+    assert set(later["model"]) == {"burglary", "other"} and (later["plan"] == "rebuilt").all()
+    assert set(later["horizon"]) == {2, 3, 4}
     key = KeyStore(root / "state" / KEYS_FILE).create("r", ["forecasts:read"])[1]
     with TestClient(create_app(settings_of(root))) as client:
         body = client.get("/v1/effectiveness", headers={"Authorization": f"Bearer {key}"}).json()
@@ -425,6 +435,11 @@ def test_the_default_plan_of_two_crime_types_is_scored_on_both(
     assert plan["served"]["plan_hits"] == hits
     assert evaluated["served_mean"]["plan_hit_rate"] == plan["served"]["plan_hit_rate"]
     assert set(plan["baselines"]) == {"last_period", "rolling_mean"}
-    assert [m["plans_evaluated"] for m in body["models"]] == [[], []]
+    # each model alone: only the later periods' plans, grown again
+    evaluated_alone = [
+        [(e["horizon"], e["plan"], e["plans"]) for e in m["plans_evaluated"]]
+        for m in body["models"]
+    ]
+    assert evaluated_alone == [[(2, "rebuilt", 1), (3, "rebuilt", 1), (4, "rebuilt", 1)]] * 2
     html = (out / "effectiveness.html").read_text(encoding="utf-8")
     assert "burglary+other: the served plans of several crime types" in html

@@ -7,8 +7,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+import hotspots.evaluation.plans as plans_module
 from hotspots.errors import ConfigError
 from hotspots.evaluation import BacktestResult, plan_summary, score_plans, write_report
 from hotspots.grid import cells_area_km2, grid_disk_cells
@@ -108,3 +110,24 @@ def test_the_result_json_and_report_carry_the_plans(
 def test_a_budget_no_plan_can_meet_is_refused(year_result: BacktestResult) -> None:
     with pytest.raises(ConfigError, match="smaller than one cell"):
         score_plans(year_result, PlanBudget(3, 0.01))
+
+
+def test_areas_grown_once_are_reused_where_the_forecast_is_the_same(
+    year_result: BacktestResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``grown`` shares the areas of a forecast already planned (a baseline's forecast from
+    one as_of, scored on each later period): the same rows, and no growing the second time."""
+    budget = PlanBudget(3, 3.0)
+    alone = score_plans(year_result, budget).plans
+    grown: plans_module.GrownAreas = {}
+    first = score_plans(year_result, budget, grown=grown).plans
+    assert len(grown) == len(alone)  # every (model, fold) forecast differs here
+    calls = []
+    real = plans_module.grow_areas
+    monkeypatch.setattr(plans_module, "grow_areas", lambda *a: calls.append(1) or real(*a))
+    again = score_plans(year_result, budget, grown=grown).plans
+    other_stop = score_plans(year_result, budget, stop="top-cells", grown=grown).plans
+    pd.testing.assert_frame_equal(first, alone)
+    pd.testing.assert_frame_equal(again, alone)
+    assert len(calls) == len(alone)  # only for the other stop rule, a plan of its own
+    assert not other_stop.equals(alone)

@@ -30,6 +30,7 @@ from hotspots.feedback.plans_realised import plans_built_from
 from hotspots.feedback.realised_io import realised_to_dict
 from hotspots.feedback.served import ServedForecast
 from hotspots.grid import cells_area_km2
+from hotspots.grid.regions import PlanBudget
 
 WEEK2 = pd.Timestamp("2024-01-08")
 WEEK4 = pd.Timestamp("2024-01-22")
@@ -136,6 +137,51 @@ def test_a_forecast_and_a_plan_two_periods_ahead_are_scored_on_their_period() ->
     assert evaluated["served_mean"]["plan_hit_rate"] == pytest.approx(0.2)
     [not_scored] = doc["plans_not_scored"]
     assert (not_scored["as_of"], not_scored["period_start"]) == ("2024-01-15", "2024-01-22")
+
+
+def test_a_later_period_with_no_plan_recorded_is_grown_again_like_the_next() -> None:
+    # as in the test above; no plan recorded for week 3 two periods ahead, so it is grown
+    # again at the default budget (one area of at most 0.8 km2: one cell) from the forecast
+    # served 2 periods ahead (C 3, D 2: C), as week 2's is from the next period's (B: B)
+    events = events_at(HAND_EVENTS)
+    served = [
+        forecast(WEEK2, 1, [B, A], [2.0, 1.0]),
+        forecast(WEEK2, 2, [C, D], [3.0, 2.0]),
+        forecast(WEEK3, 2, [A], [1.0]),  # week 4: its events have not arrived
+    ]
+    budget = PlanBudget(1, 0.8)
+    result = realised_effectiveness(
+        served, events, freq="W", baselines=("last_period", "historical_mean"),
+        coverages=(0.1,), plan_budget=budget,
+    )  # fmt: skip
+    plans = result.plans
+    assert (plans["plan"] == "rebuilt").all() and plans["etag"].isna().all()
+    keys = zip(plans["horizon"], plans["as_of"], plans["period_start"], strict=True)
+    assert sorted(set(keys)) == [
+        (1, WEEK2, WEEK2), (2, WEEK2, WEEK3),
+    ]  # fmt: skip
+    later = plans.loc[plans["horizon"] == 2].set_index("source")
+    assert (later["budget_areas"] == 1).all() and (later["stop"] == "cap").all()
+    got = later.loc[SERVED]  # C held 3 of week 3's 5
+    assert (got["plan_hits"], got["n_events"], got["areas"]) == (3, 5, 1)
+    assert got["plan_pai"] == pytest.approx(0.6 / share_of(C))
+    # each baseline grown from its forecast 2 periods ahead (week 1 alone: A 3): A, 1 event
+    assert later.loc["last_period", "plan_hits"] == 1
+    assert later.loc["historical_mean", "plan_hits"] == 1
+    assert plans.loc[(plans["horizon"] == 1) & (plans["source"] == SERVED), "plan_hits"].item() == 2
+    assert result.unscored_plans.empty
+    doc = realised_to_dict(result)["models"][0]
+    kinds = {(e["horizon"], e["plan"], e["plans"]) for e in doc["plans_evaluated"]}
+    assert kinds == {(1, "rebuilt", 1), (2, "rebuilt", 1)}
+    # a plan recorded for that period and horizon is scored instead, and none is grown
+    ahead = stored_plan([A], horizon=2, period="2024-01-15", as_of="2024-01-08", tag="b")
+    recorded = realised_effectiveness(
+        served, events, freq="W", baselines=("last_period", "historical_mean"),
+        coverages=(0.1,), plan_budget=budget, served_plans=[ahead],
+    ).plans  # fmt: skip
+    two = recorded.loc[recorded["horizon"] == 2]
+    assert (two["plan"] == "stored").all() and (two["etag"] == ahead.etag).all()
+    assert (recorded.loc[recorded["horizon"] == 1, "plan"] == "rebuilt").all()
 
 
 class Store:

@@ -111,6 +111,18 @@ def test_output_shape_order_dtypes_and_periods(
     assert np.isfinite(values).all() and (values >= 0).all() and values.sum() > 0
 
 
+def test_a_period_is_forecast_alike_however_many_are_asked_for(
+    fitted: Forecaster, year_panel: Panel
+) -> None:
+    """The forecast of a period does not depend on how many periods were asked for, so one
+    call can serve every horizon (``evaluation.blocks.forecast_blocks_ahead``)."""
+    n = year_panel.cells.size
+    every = fitted.predict(year_panel, MONDAY, horizon=4)["expected_count"].to_numpy()
+    for horizon in (1, 2, 3):
+        alone = fitted.predict(year_panel, MONDAY, horizon=horizon)["expected_count"].to_numpy()
+        np.testing.assert_array_equal(every[: horizon * n], alone)
+
+
 @pytest.mark.parametrize("as_of", [MONDAY, MIDWEEK])
 def test_no_leakage_from_the_as_of_period_or_later(
     kind: str, fitted: Forecaster, year_panel: Panel, as_of: str

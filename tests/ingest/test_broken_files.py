@@ -118,3 +118,14 @@ def test_corruption_past_the_sniffed_head_is_one_error(
     path = write("big.csv.gz", data[: len(data) - 200])  # cut the end off
     with pytest.raises(InputFileError, match="big.csv.gz"):
         ingest_file(path, OPTS)
+
+
+def test_broken_parquet_is_said_before_the_options_are_checked(
+    write: Callable[[str, str | bytes], Path],
+) -> None:
+    """A broken copy of an event table is read with no column map (a spec trained on one
+    has none): the file is what is wrong, not the map."""
+    path = write("events.parquet", b"PAR1 a copy that went wrong")
+    with pytest.raises(InputFileError) as info:
+        ingest_file(path, IngestOptions(now=None))
+    assert str(info.value).startswith(f"{path} is not a readable Parquet file (")

@@ -69,7 +69,7 @@ def test_a_browser_draws_the_api_under_the_page_policy(
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
     if _chromium() is None or shutil.which("chromedriver") is None:
         pytest.skip("no headless Chromium here (Debian: apt-get install chromium chromium-driver)")
-    from test_events_crash import free_port, start_server
+    from live_server import free_port, start_server
 
     publish_historical_mean(tmp_path, year_city_events, year_panel)
     key_store(tmp_path)  # the state folder

@@ -7,12 +7,7 @@ Only 127.0.0.1, one server process, at most ~60 posts, bounded waits.
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,6 +16,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from live_server import free_port, start_server
 from served_env import TARGET, key_store, publish_historical_mean
 
 from hotspots.features import Panel
@@ -32,37 +28,6 @@ pytestmark = pytest.mark.slow
 HEADER = "incident_id,occurred,latitude,longitude,offence,origin"
 MAX_POSTS = 60
 ROWS = 25
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
-    hotspots = shutil.which("hotspots", path=str(Path(sys.executable).parent))
-    assert hotspots is not None, "the hotspots command is not installed beside this python"
-    cmd = [hotspots, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error"]
-    env = {
-        **os.environ,
-        "HOTSPOTS_MODELS_DIR": str(root / "models"),
-        "HOTSPOTS_STATE_DIR": str(root / "state"),
-        "HOTSPOTS_EVENTS_PATH": str(root / "events.parquet"),
-    }
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited with {proc.returncode} before it was ready")
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("the server was not ready within 90 s")
 
 
 def batch_body(k: int, lat: float, lng: float) -> tuple[list[str], bytes]:

@@ -129,7 +129,7 @@ def served(
     year_panel: Panel,
 ) -> Iterator[tuple[str, str, Path]]:
     """A running service (base URL, a read key, its root) with plans of areas of 3 km2."""
-    from test_events_crash import free_port, start_server
+    from live_server import free_port, start_server
 
     root = tmp_path_factory.mktemp("map")
     publish_historical_mean(root, year_city_events, year_panel)

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from live_server import free_port, start_server
 from served_env import key_store, publish_historical_mean
-from test_events_crash import free_port, start_server
 
 from hotspots.features import Panel
 from hotspots.feedback.patrol_store import PatrolStore

@@ -17,8 +17,9 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from live_server import free_port, start_server
 from served_env import key_store, publish_historical_mean
-from test_events_crash import HEADER, free_port, start_server
+from test_events_crash import HEADER
 
 from hotspots.features import Panel
 

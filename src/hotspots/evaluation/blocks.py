@@ -124,3 +124,61 @@ def forecast_block_ahead(
         frame = frame.loc[frame["period_start"].to_numpy() == as_of.to_datetime64()]
         expected[row] = _aligned(frame, panel.cells, as_of, block.name)
     return BlockForecast(expected, fitted)
+
+
+def forecast_blocks_ahead(
+    models: Mapping[str, Forecaster], panel: Panel, folds: Mapping[int, Sequence[Fold]]
+) -> dict[int, list[BlockForecast]]:
+    """The ``forecast_block_ahead`` of every ``fit_blocks(models, folds[h])`` block, for
+    each key ``h`` of ``folds`` (e.g. the horizons of forecasts served), with each model
+    fitted once per ``fit_until`` (origin) and asked once for the farthest period any of the
+    folds needs from it, not once per key.
+
+    The blocks are the ones ``forecast_block_ahead`` gives key by key: a forecast of a
+    period from an origin does not depend on how many periods were asked for (the contract
+    test checks it of every forecaster), and the period just after the origin is the one
+    ``forecast_block`` forecasts from it. The forecasts of every key are held at once."""
+    row = panel.periods.get_indexer
+    farthest: dict[pd.Timestamp, int] = {}
+    for fold in (f for group in folds.values() for f in group):
+        lead = int(
+            row(pd.DatetimeIndex([fold.as_of]))[0] - row(pd.DatetimeIndex([fold.fit_until]))[0]
+        )  # Fold refuses an as_of before its fit_until
+        farthest[fold.fit_until] = max(farthest.get(fold.fit_until, 0), lead + 1)
+    ahead = {
+        (name, origin): _forecast_leads(name, model, panel, origin, leads)
+        for name, model in models.items()
+        for origin, leads in sorted(farthest.items())
+    }
+    out: dict[int, list[BlockForecast]] = {}
+    for key, group in folds.items():
+        ordered = sorted(group, key=lambda f: f.as_of)
+        out[key] = []
+        for block in fit_blocks(models, ordered):
+            fitted, rows = ahead[(block.name, block.fit_until)]
+            origin = row(pd.DatetimeIndex([block.fit_until]))[0]
+            leads = row(pd.DatetimeIndex([ordered[i].as_of for i in block.folds])) - origin
+            out[key].append(BlockForecast(rows[leads], fitted))
+    return out
+
+
+def _forecast_leads(
+    name: str, model: Forecaster, panel: Panel, origin: pd.Timestamp, leads: int
+) -> tuple[Forecaster, FloatArray]:
+    """A fresh clone of ``model`` fitted before ``origin`` and its forecasts of the
+    ``leads`` periods from it, one row per period on the panel cells."""
+    fitted = _fitted(FitBlock(name, origin, ()), model, panel)
+    first = int(panel.periods.get_indexer(pd.DatetimeIndex([origin]))[0])
+    if first < 0:
+        raise ConfigError(f"fit_until {origin} is not a period start of the panel")
+    if first + leads > len(panel.periods):
+        raise ConfigError(f"{name!r}: {leads} periods from {origin.date()} run past the panel")
+    frame = fitted.predict(panel, as_of=origin, horizon=leads)
+    starts = frame["period_start"].to_numpy()
+    rows = np.zeros((leads, panel.cells.size), dtype=np.float64)
+    for lead in range(leads):
+        period = panel.periods[first + lead]
+        rows[lead] = _aligned(
+            frame.loc[starts == period.to_datetime64()], panel.cells, period, name
+        )
+    return fitted, rows

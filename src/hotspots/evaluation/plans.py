@@ -11,6 +11,8 @@ the share of the study area covered) and the capture ratio, plan events / top-ce
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Hashable, MutableMapping
 from dataclasses import replace
 
 import numpy as np
@@ -35,24 +37,47 @@ PLAN_COLUMNS = (
 city's forecast inside, the quantity the areas maximise)."""
 
 
+GrownAreas = MutableMapping[Hashable, list[IntArray]]
+"""Areas already grown, by what they were grown from (``score_plans``'s ``grown``)."""
+
+
 def score_plans(
-    result: BacktestResult, budget: PlanBudget, seed: str = "area", stop: str = "cap"
+    result: BacktestResult,
+    budget: PlanBudget,
+    seed: str = "area",
+    stop: str = "cap",
+    grown: GrownAreas | None = None,
 ) -> BacktestResult:
     """``result`` with ``plans`` (one row per model and fold, ``PLAN_COLUMNS``) and
-    ``plan_budget`` filled in; ConfigError when no plan can meet ``budget`` on its cells."""
+    ``plan_budget`` filled in; ConfigError when no plan can meet ``budget`` on its cells.
+
+    ``grown``: areas grown by earlier calls, reused where the cells, forecast, budget, seed
+    and stop rule are the same (growing is deterministic, so the plan is the same), and
+    filled with the new ones (e.g. a baseline's plan, the same whichever period it is scored
+    on)."""
     cells = result.last_fold.cells
     km2 = cells_area_km2(cells)
     check_budget(budget, km2, result.resolution)
+    on = _digest(cells)
     rows = []
     for name, expected in result.forecasts.items():
         for i, fold in enumerate(result.folds):
             score, actual = expected[i], result.actual[i].astype(np.float64)
-            members = grow_areas(cells, score, km2, budget, seed, stop)
+            key = (on, _digest(score), budget, seed, stop)
+            members = grown.get(key) if grown is not None else None
+            if members is None:
+                members = grow_areas(cells, score, km2, budget, seed, stop)
+                if grown is not None:
+                    grown[key] = members
             plan = np.concatenate(members) if members else np.zeros(0, np.int64)
             rows.append(score_areas(name, fold.as_of, len(members), plan, km2, actual, score))
     frame = pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
     how = {**budget.as_dict(), "seed": seed, "stop": stop}
     return replace(result, plans=frame, plan_budget=how)
+
+
+def _digest(values: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=16).digest()
 
 
 def score_areas(

@@ -9,7 +9,8 @@ period (``Fold(period_start, fit_until=as_of)``), the served ranking as a refere
 that falls with its rank, so the served order is scored exactly). A forecast served for a
 later period (``horizon`` > 1) is scored on that period, beside each baseline forecasting as
 many periods ahead from the same ``as_of`` (``evaluation.blocks.forecast_block_ahead``), one
-backtest per horizon, so a 1-week-ahead figure is never mixed with a 4-week-ahead one. A
+backtest per horizon, so a 1-week-ahead figure is never mixed with a 4-week-ahead one (each
+baseline is fitted once per ``as_of`` for all of them: ``forecast_blocks_ahead``). A
 period without events has no figures (NaN), as in the backtest. The flag and the dosage read
 the next period's forecasts (horizon 1), the ones patrols act on first.
 
@@ -35,7 +36,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from hotspots.evaluation import BacktestResult, Cutoff, Fold, backtest
-from hotspots.evaluation.blocks import fit_blocks, forecast_block_ahead
+from hotspots.evaluation.blocks import BlockForecast, forecast_blocks_ahead
+from hotspots.evaluation.plans import GrownAreas
 from hotspots.features import Panel, events_to_panel
 from hotspots.feedback.dosage import patrols_to_dosage
 from hotspots.feedback.plans_combined import ModelFolds
@@ -88,8 +90,8 @@ class Realised:
     """model, source, plan, etag, budget_areas, max_area_km2, total_km2, stop, as_of,
     horizon, period_start, ...:
     each served plan (``plan``: ``stored`` as recorded, or ``rebuilt`` at the default budget
-    where none was recorded) and each baseline's plan with its parameters, scored on the
-    period's events (``plans_realised``)."""
+    where none was recorded for that period and horizon) and each baseline's plan with its
+    parameters, scored on the period's events (``plans_realised``)."""
     unscored_plans: pd.DataFrame = field(default_factory=empty_unscored)
     """etag, period_start, types, horizon, why: recorded served plans not scored."""
 
@@ -113,7 +115,8 @@ def realised_effectiveness(
 ) -> Realised:
     """Score every served forecast whose period has passed, and its plans: those recorded
     in ``served_plans`` (of one crime type; several: ``plans_combined``, given ``folds``),
-    else (with ``plan_budget``) one grown again at that budget; see the module docstring.
+    else (with ``plan_budget``) one grown again at that budget from the served forecast of
+    that period and horizon; see the module docstring.
 
     ``folds``: when given, each scored model's periods are added to it (by name and
     horizon), for the plans that combine several models' types (``realised_combined_plans``).
@@ -130,15 +133,16 @@ def realised_effectiveness(
     for name, forecasts in by_model.items():
         horizons, pending = _score_model(forecasts, events, freq, baselines, coverages, category)
         parts["pending"].append(pending)
+        grown: GrownAreas = {}  # a baseline's plan for an as_of is the same at every horizon
         for horizon, scored in horizons.items():
             parts["periods"].append(scored.periods)
             if folds is not None:
                 folds[(name, horizon)] = ModelFolds(scored.result, scored.due)
             if plan_budget is not None or served_plans:
-                budget = plan_budget if horizon == 1 else None  # no record: grow the next's
                 plans = realised_plans(
-                    name, scored.result, scored.due, budget, SERVED, served_plans, plan_forecasts
-                )
+                    name, scored.result, scored.due, plan_budget, SERVED, served_plans,
+                    plan_forecasts, grown,
+                )  # fmt: skip
                 if len(plans):  # an empty one would turn the dates into objects
                     parts["plans"].append(plans)
         first = horizons.get(1)
@@ -220,9 +224,13 @@ def _score_model(
         if not ok
     ]
     due = [f for f, ok in zip(due, fits, strict=True) if ok]
+    by_horizon = {h: [f for f in due if f.horizon == h] for h in sorted({f.horizon for f in due})}
+    folds = {h: [Fold(f.period_start, f.as_of) for f in fs] for h, fs in by_horizon.items()}
+    # each baseline fitted once per as_of for every horizon: the same figures, 1/H the fits
+    blocks = forecast_blocks_ahead(models, panel, folds)
     scored = {
-        h: _score_horizon([f for f in due if f.horizon == h], models, panel, coverages, target)
-        for h in sorted({f.horizon for f in due})
+        h: _score_horizon(fs, models, panel, coverages, target, blocks[h])
+        for h, fs in by_horizon.items()
     }
     return scored, _pending(pending)
 
@@ -233,18 +241,15 @@ def _score_horizon(
     panel: Panel,
     coverages: Sequence[float],
     target: tuple[str, ...],
+    blocks: Sequence[BlockForecast],
 ) -> _Scored:
     """The served forecasts of one horizon (one per ``as_of``) scored on their periods,
     beside each baseline fitted on the periods before each ``as_of`` and forecasting that
-    many periods ahead from it, as the service would have served it."""
+    many periods ahead from it, as the service would have served it (``blocks``:
+    ``forecast_blocks_ahead`` of those folds)."""
     horizon = due[0].horizon
     scores = np.stack([_rank_score(f.ranked, panel.cells) for f in due])
     folds = [Fold(f.period_start, f.as_of) for f in due]
-    blocks = None
-    if horizon > 1:  # the backtest's own fits forecast the next period only
-        blocks = [
-            forecast_block_ahead(b, models[b.name], panel, folds) for b in fit_blocks(models, folds)
-        ]
     result = backtest(
         models, panel, folds, coverages=coverages, references={SERVED: scores}, blocks=blocks
     )

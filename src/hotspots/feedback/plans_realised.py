@@ -11,9 +11,11 @@ the top cells of the same km2 on the forecast the plan was built from (its model
 scored on that period, beside the baselines' forecasts as many periods ahead from the same
 ``as_of`` (``effectiveness``), and its rows say so (``horizon``, ``period_start``).
 
-A served period with no plan recorded for its type, alone or with others (a deployment from
-before plans were recorded), falls back to a plan grown again from the served forecast (its
-expected counts as published) at the service's default budget, labelled ``rebuilt``. Plans
+A served period with no plan recorded for its type, alone or with others, at that horizon (a
+deployment from before plans were recorded, or a later period no one asked a plan for) falls
+back to a plan grown again from the served forecast of that period and horizon (its expected
+counts as published) at the service's default budget, labelled ``rebuilt``: at every horizon
+by the same rule, so a later period is scored like the next one. Plans
 of several crime types are scored by ``plans_combined``; recorded plans whose period is not
 scored (not passed yet, say) are listed as not scored (``unscored_plans``) with why.
 """
@@ -31,7 +33,7 @@ import pandas as pd
 
 from hotspots.errors import ConfigError
 from hotspots.evaluation import BacktestResult, score_plans
-from hotspots.evaluation.plans import PLAN_COLUMNS, score_areas
+from hotspots.evaluation.plans import PLAN_COLUMNS, GrownAreas, score_areas
 from hotspots.feedback.served import ServedForecast, SnapshotReader, built_from, served_forecast
 from hotspots.grid import cells_area_km2, strings_to_cells
 from hotspots.grid.regions import PlanBudget
@@ -117,13 +119,15 @@ def realised_plans(
     served_label: str,
     stored: Sequence[ServedPlan] = (),
     plan_forecasts: PlanForecasts | None = None,
+    grown: GrownAreas | None = None,
 ) -> pd.DataFrame:
     """The plans served in ``due``'s periods (forecasts of one horizon, the folds of
     ``result`` in order) and each baseline's plan with the same parameters, scored on each
     period's events: the recorded plans of ``name`` alone for that horizon, else one grown
     again at ``budget`` (None: none grown). ``plan_forecasts``: the forecast each plan was built
-    from where it is not ``due``'s (see ``PlanForecasts``). Empty (logged) when the served
-    forecasts hold no expected counts or no plan meets a budget."""
+    from where it is not ``due``'s (see ``PlanForecasts``); ``grown``: areas grown for
+    ``name``'s other horizons (``score_plans``). Empty (logged) when the served forecasts hold
+    no expected counts or no plan meets a budget."""
     if any(f.expected is None for f in due):
         logger.warning("model %r: a served forecast holds no expected counts: no plan", name)
         return empty_plans()
@@ -140,9 +144,9 @@ def realised_plans(
         for plan in (p for p in served_then if p.types == (name,)):
             own = (plan_forecasts or {}).get((plan.etag, name))
             expected = served[i] if own is None else expected_on(own, cells)
-            frames.append(_stored_rows(name, result, i, expected, plan, served_label))
+            frames.append(_stored_rows(name, result, i, expected, plan, served_label, grown))
     if rebuild and budget is not None:
-        frames.append(_rebuilt_rows(name, result, rebuild, served, budget, served_label))
+        frames.append(_rebuilt_rows(name, result, rebuild, served, budget, served_label, grown))
     frames = [f for f in frames if not f.empty]
     if not frames:
         return empty_plans()
@@ -181,11 +185,12 @@ def _rebuilt_rows(
     served: npt.NDArray[np.float64],
     budget: PlanBudget,
     served_label: str,
+    grown: GrownAreas | None = None,
 ) -> pd.DataFrame:
     """The plans of ``folds`` grown again from the served forecasts at ``budget``."""
     cut = _fold(result, folds, {**result.forecasts, served_label: served})
     try:
-        scored = score_plans(cut, budget)
+        scored = score_plans(cut, budget, grown=grown)
     except ConfigError as err:  # e.g. cells larger than the area limit: the rankings stand
         logger.warning("model %r: served plans not scored: %s", name, err)
         return empty_plans()
@@ -199,6 +204,7 @@ def _stored_rows(
     served: npt.NDArray[np.float64],
     plan: ServedPlan,
     served_label: str,
+    grown: GrownAreas | None = None,
 ) -> pd.DataFrame:
     """One recorded plan scored on fold ``i``, beside each baseline's plan grown with the
     same budget and stop rule, and the top cells of its km2 on the served forecast."""
@@ -218,7 +224,7 @@ def _stored_rows(
     baselines = {k: v for k, v in result.forecasts.items() if k != served_label}
     try:
         frames.append(score_plans(_fold(result, [i], baselines), plan.budget,
-                                  stop=plan.stop).plans)  # fmt: skip
+                                  stop=plan.stop, grown=grown).plans)  # fmt: skip
     except ConfigError as err:
         logger.warning("model %r: baselines' plans for %s not grown: %s", name, plan.etag, err)
     scored = pd.concat(frames, ignore_index=True)

@@ -141,7 +141,10 @@ def ingest_file(
     options = options or IngestOptions()
     p = Path(path)
     readers.check_input(p)
-    plan = make_plan(options, readers.file_kind(p))
+    kind = readers.file_kind(p)
+    if kind == "parquet":  # a broken file is said before any option is checked against it
+        readers.open_parquet(p)
+    plan = make_plan(options, kind)
     table = read_source(p, options, plan, progress)
     if table.frame.empty:
         raise InputFileError(f"{p.name} has a header but no data rows")

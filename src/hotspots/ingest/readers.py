@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from hotspots.errors import ColumnNotFoundError, InputFileError
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 Progress = Callable[[int, int], None]
 """Called as progress(bytes_done, bytes_total) while a file is read."""
@@ -283,14 +287,19 @@ def _stream_csv(
     return pa.Table.from_batches(batches, schema=schema)
 
 
-def read_parquet(path: Path, wanted: dict[str, str], optional: set[str]) -> SourceTable:
-    """Read the wanted columns of a Parquet file."""
+def open_parquet(path: Path) -> pq.ParquetFile:
+    """The Parquet file at ``path`` (its footer read); InputFileError naming it if broken."""
     import pyarrow.parquet as pq
 
     try:
-        pf = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as err:
-        raise InputFileError(f"{path.name} is not a readable Parquet file ({err})") from err
+        raise InputFileError(f"{path} is not a readable Parquet file ({err})") from err
+
+
+def read_parquet(path: Path, wanted: dict[str, str], optional: set[str]) -> SourceTable:
+    """Read the wanted columns of a Parquet file."""
+    pf = open_parquet(path)
     header = tuple(pf.schema_arrow.names)
     found = resolve_columns(wanted, optional, header, path.name)
     table = pf.read(columns=sorted(set(found.values())))

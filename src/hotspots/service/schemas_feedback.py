@@ -77,8 +77,9 @@ class PlanFiguresBySource(PlanParams):
 
     plan: Literal["stored", "rebuilt"] = Field(
         description="`stored`: the plan as the service recorded it when it served it; "
-        "`rebuilt`: no plan was recorded for the period (an older deployment), so the plan "
-        "is grown again from the served forecast at the default budget."
+        "`rebuilt`: no plan was recorded for the period and horizon (an older deployment, "
+        "or a later period no one asked a plan for), so the plan is grown again from the "
+        "served forecast of that period and horizon at the default budget."
     )
     etag: str | None = Field(description="The stored plan's ETag (JSON); null when rebuilt.")
     served: PlanFigures | None

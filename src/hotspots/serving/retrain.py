@@ -41,10 +41,7 @@ class RetrainSchedule:
                     spec = spec_from_manifest(served.manifest, state.settings.events_path)
                     outcome = retrain(spec, state.registry, state.events)
                 except Exception as err:  # logged and shown in /readyz, never raised
-                    expected = isinstance(err, HotspotsError | OSError | ValueError)
-                    log = logger.error if expected else logger.exception
-                    log("retrain of model %r failed: %s: %s", name, type(err).__name__, err)
-                    lines[name] = f"failed: {type(err).__name__}: {err}"
+                    lines[name] = failed(name, served.version, err)
                     continue
                 logger.info("%s", outcome.line())
                 lines[name] = outcome.line()
@@ -53,3 +50,13 @@ class RetrainSchedule:
         if promoted:
             state.refresh()  # serves the registry's new current versions
         return lines
+
+
+def failed(name: str, serving: str, err: Exception) -> str:
+    """Log a model's failed retrain in one line (what failed, why, what is still served;
+    a traceback only for an error that is not a known kind) and return its /readyz line."""
+    why = f"{type(err).__name__}: {err}"
+    expected = isinstance(err, HotspotsError | OSError | ValueError)
+    log = logger.error if expected else logger.exception
+    log("retrain of model %r failed: %s; it still serves %s", name, why, serving)
+    return f"failed: {why}"
