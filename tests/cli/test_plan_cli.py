@@ -131,6 +131,12 @@ def test_plan_csv_has_a_row_per_area(
         (["--areas", "0"], "--areas 0: a plan needs at least one area"),
         (["--areas", "51", "--max-area-km2", "1"], "--areas 51: must be between 1 and 50"),
         (["--max-area-km2", "-1"], "max_area_km2 -1.0: must be a positive number"),
+        (
+            ["--max-area-km2", "80"],  # past MAX_AREA_CELLS cells of 0.78 km2
+            "max_area_km2 80: an area of up to 80 km2 is larger than a plan allows "
+            "(100 cells, 77.65 km2 at H3 resolution 8); ask for at most that much",
+        ),
+        (["--total-km2", "1e308"], "total_km2 1e+308 over 6 areas: an area of up to 1.667e+307"),
         (["--weights", "burg"], "--weights 'burg': 'burg' is not name=weight"),
         (["--weights", "burg=-2"], "is not name=weight (weight >= 0)"),
         (["--category", "Arson"], "--category 'Arson' is not a crime type of this plan"),

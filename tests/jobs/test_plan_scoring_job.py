@@ -31,3 +31,12 @@ def test_the_backtest_scores_plans_unless_told_not_to(
         "patrol plans not scored: max_area_km2 0.01: an area of at most 0.01 km2 is smaller "
         "than one cell" in caplog.text
     )
+    huge = {**base, "plan_max_area_km2": 1e308}  # past MAX_AREA_CELLS: refused, not grown
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="hotspots.jobs.train"):
+        refused = run_backtest(prepare(year_spec(year_city_dir, backtest=huge)))
+    assert refused.plans.empty and refused.plan_budget is None
+    assert (
+        "patrol plans not scored: max_area_km2 1e+308: an area of up to 1e+308 km2 is larger "
+        "than a plan allows (100 cells, 77.65 km2 at H3 resolution 8)" in caplog.text
+    )

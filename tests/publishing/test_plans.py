@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import h3
@@ -13,9 +14,11 @@ import pytest
 from hotspots.errors import ConfigError
 from hotspots.grid import cells_area_km2, cells_to_latlng, points_to_cells, strings_to_cells
 from hotspots.publishing import (
+    MAX_AREA_CELLS,
     AreaHistory,
     PlanBudget,
     build_plan,
+    check_budget,
     combine_scores,
     grow_areas,
     history_reasons,
@@ -109,6 +112,40 @@ def test_areas_are_contiguous_disjoint_and_within_the_limit(seed: str) -> None:
             assert ring & set(cells[members].tolist())
     if seed == "cell":  # the first area starts at the best cell of the city
         assert int(np.argmax(score)) in areas[0].tolist()
+
+
+def test_the_largest_area_allowed_builds_and_a_larger_one_is_refused() -> None:
+    """An area may hold at most MAX_AREA_CELLS cells (its limit: that many of the smallest
+    cell): the largest limit allowed builds areas that respect it; past it, check_budget
+    names the parameter, the value and the limit."""
+    cells = disk(CENTRE, 14)  # 631 cells: room for three areas of 100
+    rng = np.random.default_rng(8)
+    score = rng.gamma(0.5, 1.0, cells.size)
+    km2 = cells_area_km2(cells)
+    largest = MAX_AREA_CELLS * float(km2.min())
+    budget = PlanBudget(areas=3, max_area_km2=largest)
+    check_budget(budget, km2, 9)
+    areas = grow_areas(cells, score, km2, budget)
+    assert len(areas) == 3
+    for members in areas:
+        assert members.size <= MAX_AREA_CELLS
+        assert km2[members].sum() <= largest * (1 + 1e-9)
+        assert is_contiguous(cells[members])
+    assert max(m.size for m in areas) >= MAX_AREA_CELLS - 1  # the limit is reached, not shy of it
+    for over, given in (
+        (PlanBudget(3, largest * 1.001), "max_area_km2 "),
+        (PlanBudget(3, 1e308), "max_area_km2 1e+308"),
+        (PlanBudget(3, total_km2=1e308), "total_km2 1e+308 over 3 areas"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            check_budget(over, km2, 9)
+        assert str(err.value).startswith(given)
+        assert f"larger than a plan allows ({MAX_AREA_CELLS} cells, " in str(err.value)
+        shown = float(re.search(r"cells, ([0-9.]+) km2 at H3 resolution 9", str(err.value))[1])
+        assert largest * 0.999 < shown <= largest  # the limit, rounded down: asking it builds
+        check_budget(PlanBudget(3, shown), km2, 9)
+    # a total beyond what the areas can hold does not bind: the areas' own limit does
+    check_budget(PlanBudget(3, 1.0, total_km2=1e308), km2, 9)
 
 
 def test_total_km2_budget_caps_the_sum() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import shutil
 import warnings
 from pathlib import Path
@@ -20,7 +21,7 @@ from hotspots.access.keys import KEYS_FILE, KeyStore
 from hotspots.features import Panel
 from hotspots.forecasters import make_forecaster
 from hotspots.grid import cells_area_km2, strings_to_cells
-from hotspots.publishing import PlanBudget, build_plan, is_contiguous, plan_to_bytes
+from hotspots.publishing import MAX_AREA_CELLS, PlanBudget, build_plan, is_contiguous, plan_to_bytes
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
 from hotspots.synthetic import COLUMN_MAP, TIMEZONE
@@ -54,7 +55,9 @@ def two_types(base_env: Env, year_panel: Panel, tmp_path_factory: pytest.TempPat
 
 @pytest.fixture(scope="module")
 def client(two_types: Env) -> TestClient:
-    with TestClient(create_app(settings_of(two_types.root, plan_max_area_km2=3.0))) as c:
+    # no rate limit: the module sends one key well over a burst in a few seconds
+    settings = settings_of(two_types.root, plan_max_area_km2=3.0, rate_limit_per_minute=0)
+    with TestClient(create_app(settings)) as c:
         yield c
 
 
@@ -162,11 +165,32 @@ def test_categories_choose_the_crime_types_and_horizon_the_period(
     assert later.json()["period_start"] == str((pd.Timestamp(first) + pd.Timedelta(days=7)).date())
 
 
+def test_the_largest_area_allowed_is_built_and_its_areas_respect_the_limit(
+    client: TestClient, two_types: Env, year_panel: Panel
+) -> None:
+    """MAX_AREA_CELLS of the smallest cell (rounded down as the refusal shows it) is the
+    largest max_area_km2 a plan takes; its areas hold at most that many cells."""
+    largest = MAX_AREA_CELLS * float(cells_area_km2(year_panel.cells).min())
+    limit = math.floor(largest * 100) / 100
+    got = client.get(f"{PATH}?areas=3&max_area_km2={limit}", headers=auth(two_types.read))
+    assert got.status_code == 200, got.text
+    plan = got.json()
+    _areas_ok(plan, 3, limit)
+    sizes = [area["n_cells"] for area in plan["areas"]]
+    assert max(sizes) <= MAX_AREA_CELLS and max(sizes) >= MAX_AREA_CELLS - 1, sizes
+
+
 @pytest.mark.parametrize(
     ("query", "detail"),
     [
         ("max_area_km2=0.01", "smaller than one cell"),
         ("areas=3&max_area_km2=1&total_km2=1.5", "cannot hold 3 areas"),
+        (
+            "max_area_km2=80",  # 103 cells of 0.78 km2: past MAX_AREA_CELLS
+            "max_area_km2 80: an area of up to 80 km2 is larger than a plan allows "
+            "(100 cells, 77.65 km2 at H3 resolution 8); ask for at most that much",
+        ),
+        ("total_km2=1e308", "total_km2 1e+308 over 6 areas: an area of up to 1.667e+307 km2"),
         ("category=Arson", "category 'Arson' is not a crime type of this plan"),
         ("weights=nobody=2", "weights names 'nobody', which is not a crime type"),
         ("weights=other", "is not name=weight"),
@@ -231,6 +255,7 @@ def test_without_a_served_model_there_is_no_plan(tmp_path: Path, two_types: Env)
         "format=geojson&category=other&category=burglary",
         "weights=other=2",
         "max_area_km2=0.01",  # a 422, answered the same by both paths
+        "max_area_km2=1e308",  # refused before any area is grown, by both paths
         "horizon=9",
         "stop=top-cells&areas=3",
         "stop=top-cells&format=geojson",
@@ -485,6 +510,8 @@ def test_hotspots_plan_with_no_budget_or_as_of_writes_the_default_plan_served(
         ("category=", ("category", "''")),
         ("category=Arson&category=other", ("category", "'Arson'")),
         ("horizon=5", ("horizon", "5")),
+        ("max_area_km2=1e308", ("max_area_km2", "1e+308")),
+        ("areas=2&total_km2=1000", ("total_km2", "1000")),
         ("horizon=0", ("'horizon'", "'0'")),
         ("horizon=x", ("'horizon'", "'x'")),
         ("format=xml", ("'format'", "'xml'")),

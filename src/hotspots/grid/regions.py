@@ -43,6 +43,12 @@ IntArray = npt.NDArray[np.int64]
 
 _SLACK = 1e-9
 """Relative slack on area limits, so a limit of exactly k cells' area admits k cells."""
+MAX_AREA_CELLS = 100
+"""The most cells one area may hold: its limit may be at most this many of the smallest cell.
+Growing an area looks at its whole frontier at every step, for each seed candidate, so time
+grows with the square of its cells: 6 areas of 80 km2 (720 cells at resolution 9) took 13 s
+and a budget larger than the city minutes. 100 cells is about 11 km2 at resolution 9 (1.5 at
+10, 73 at 8), ten times the default area, and keeps the worst plan allowed near a second."""
 
 
 @dataclass(frozen=True)
@@ -91,15 +97,23 @@ def check_budget(budget: PlanBudget, cell_km2: FloatArray, resolution: int) -> N
             f"--areas {budget.areas}: more areas than the model's {cell_km2.size:,} cells"
         )
     smallest = float(cell_km2.min())
+    given = (
+        f"max_area_km2 {budget.max_area_km2:g}"
+        if budget.max_area_km2 is not None
+        else f"total_km2 {budget.total_km2:g} over {budget.areas} areas"
+    )
     if budget.per_area_km2() * (1 + _SLACK) < smallest:
-        given = (
-            f"max_area_km2 {budget.max_area_km2:g}"
-            if budget.max_area_km2 is not None
-            else f"total_km2 {budget.total_km2:g} over {budget.areas} areas"
-        )
         raise ConfigError(
             f"{given}: an area of at most {budget.per_area_km2():.4g} km2 is smaller than one "
             f"cell ({smallest:.4g} km2 at H3 resolution {resolution}); allow at least that much"
+        )
+    largest = MAX_AREA_CELLS * smallest
+    if budget.per_area_km2() > largest * (1 + _SLACK):
+        step = 10.0 ** (math.floor(math.log10(largest)) - 3)  # 4 digits, rounded down: allowed
+        raise ConfigError(
+            f"{given}: an area of up to {budget.per_area_km2():.4g} km2 is larger than a plan "
+            f"allows ({MAX_AREA_CELLS} cells, {math.floor(largest / step) * step:.4g} km2 at H3 "
+            f"resolution {resolution}); ask for at most that much"
         )
     if budget.total_limit_km2() * (1 + _SLACK) < smallest * budget.areas:
         raise ConfigError(

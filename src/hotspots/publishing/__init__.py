@@ -22,6 +22,7 @@ from hotspots.publishing.plan_io import (
     write_plan,
 )
 from hotspots.publishing.plans import (
+    MAX_AREA_CELLS,
     SEEDS,
     STOPS,
     PlanBudget,
@@ -34,6 +35,7 @@ from hotspots.publishing.plans import (
 )
 
 __all__ = [
+    "MAX_AREA_CELLS",
     "MAX_AREAS",
     "SEEDS",
     "STOPS",

@@ -10,6 +10,7 @@ import numpy as np
 
 from hotspots.errors import ConfigError
 from hotspots.grid.regions import (
+    MAX_AREA_CELLS,
     SEEDS,
     STOPS,
     CellArray,
@@ -24,6 +25,7 @@ from hotspots.grid.regions import (
 )
 
 __all__ = [
+    "MAX_AREA_CELLS",
     "SEEDS",
     "STOPS",
     "CellArray",

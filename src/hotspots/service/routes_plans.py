@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hotspots.publishing.plan_book import MAX_AREAS
+from hotspots.publishing.plans import MAX_AREA_CELLS
 from hotspots.publishing.snapshot import View
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.caching import cached_answer
@@ -66,7 +67,8 @@ async def latest_plan(  # async: a built plan is a dict lookup; a new one goes t
         Query(
             gt=0,
             description="Largest area, km² [HOTSPOTS_PLAN_MAX_AREA_KM2 when "
-            "total_km2 is not given either].",
+            "total_km2 is not given either]; at most the area of "
+            f"{MAX_AREA_CELLS} of the model's smallest cells (about 11 km² at H3 resolution 9).",
         ),  # fmt: skip
     ] = None,
     total_km2: Annotated[
