@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hotspots.errors import ConfigError
 from hotspots.evaluation import backtest, rolling_origin_folds
 from hotspots.features import Panel
 from hotspots.feedback.monitor import Reference, Thresholds, top_share_flags
@@ -101,6 +102,13 @@ def test_asked_thresholds_drop_the_training_reference(result) -> None:  # type: 
     assert other.reference is not None and other.reference.source.startswith(
         "the first full window"
     )
+    # a window asked for alone keeps the model's repeat where it fits, else takes the window
+    assert served(window=7).thresholds.repeat == 6
+    shorter = served(window=2)
+    assert (shorter.thresholds.window, shorter.thresholds.repeat) == (2, 2)
+    assert shorter.notes[0].startswith("window 2 and repeat 2 asked for")
+    with pytest.raises(ConfigError, match="monitor repeat 3 must be between 1 and window 2"):
+        served(window=2, repeat=3)  # asked for both: said, not changed
     # P = 4: a cell counts in the distribution by the last 4 periods, X = 3 in the repeat share
     assert other.distribution["times_flagged"].tolist() == [0, 1, 2, 3, 4]
     area = cells_area_km2(cells)

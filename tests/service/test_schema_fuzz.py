@@ -70,6 +70,7 @@ NOT_EXPRESSIBLE: dict[str, str] = {
     "calendar (not 2023-02-30)",
     "POST /v1/patrols": "any string is a schema-valid body; only a patrol log's columns are "
     "readable",
+    "GET /v1/monitor": "repeat at most window",
 }
 
 

@@ -193,7 +193,7 @@ def report_effectiveness(
         min=1,
         max=104,
         help="X: the share of the flagged area flagged in at least X of the last P periods "
-        "is the repeat share [the model's training-time setting, 6].",
+        "is the repeat share [the model's training-time setting, 6, or P when P is smaller].",
     ),
 ) -> None:
     """Realised hit rate, PAI and PEI of each published forecast beside the baselines, the

@@ -159,11 +159,15 @@ def _recorded(
     manifest: Mapping[str, Any], overrides: Mapping[str, int | None] | None
 ) -> tuple[Thresholds, Reference | None, str | None]:
     """The thresholds and reference the manifest recorded, with ``overrides`` applied (then
-    no reference, and why)."""
+    no reference, and why); a window asked for without a repeat keeps the model's repeat
+    when it fits, else takes the window itself."""
     record = _notes(manifest)
     th = Thresholds(**record["thresholds"]) if record.get("thresholds") else Thresholds()
     reference = Reference.from_dict(record.get("reference"))
-    asked = replace(th, **{k: v for k, v in (overrides or {}).items() if v is not None})
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if "repeat" not in given:  # the model's X, at most the P asked for
+        given["repeat"] = min(th.repeat, given.get("window", th.window))
+    asked = replace(th, **given)
     if asked == th:
         return th, reference, None
     why = (

@@ -73,7 +73,7 @@ WINDOW_HELP = (
 )
 REPEAT_HELP = (
     "X: a flagged cell counts as repeat when flagged in at least X of the last P periods "
-    "[the model's training-time setting, 6]."
+    "[the model's training-time setting, 6, or P when P is smaller]; at most P."
 )
 
 
