@@ -4,6 +4,7 @@ compose file's own commands as plain processes on 127.0.0.1, once for the sessio
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import signal
 import socket
@@ -30,6 +31,8 @@ QUIET = {
     "DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL": "2s",
     "DASK_DISTRIBUTED__WORKER__MEMORY__MONITOR_INTERVAL": "500ms",
 }
+WARM = "hotspots.cluster.specs"
+"""The module whose imports bring in what the specs' tasks run (pandas, scikit-learn, LightGBM)."""
 SHORT_LEASES = {
     # a Dask Lock held by a worker that is killed (the lightgbm.dask fit's, lgbm_dask.LOCK_NAME)
     # is freed once its lease times out: 30-40 s by default, which the next test's fit on the
@@ -45,6 +48,17 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
 
 
+@pytest.fixture(scope="session")
+def city_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Half a year of Synthetica, about 4,000 events: enough for two backtests of 4 weeks."""
+    from hotspots.synthetic import generate_city, write_city
+
+    city = generate_city(seed=5, start="2023-01-02", days=182, target_events=4_000)
+    out = tmp_path_factory.mktemp("cluster_city")
+    write_city(city, out)
+    return out / "events.csv.gz"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -54,31 +68,43 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def scheduler(compose: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """compose's scheduler and two workers as plain processes on 127.0.0.1, shared by every
-    test of the folder (their output goes to dask.log in the session's temporary folder)."""
+    test of the folder (their output goes to dask.log in the session's temporary folder).
+
+    The workers start beside the scheduler (they wait for it to listen). The scheduler
+    imports what the specs' tasks run as it starts (it unpickles their arguments) and each
+    worker as its first task, which is not awaited: that happens while the first test
+    prepares its data rather than once its first tasks are sent."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     args = compose["scheduler"]["command"]
     args = [a for a in args if a not in ("--dashboard-address", ":8787")]
     args[args.index("--host") + 1], args[args.index("--port") + 1] = "127.0.0.1", str(port)
     log = (tmp_path_factory.mktemp("dask") / "dask.log").open("wb")
-    procs = [_start(["scheduler", *args, "--no-dashboard"], log)]
     worker = [address if a == "tcp://scheduler:8786" else a for a in compose["worker"]["command"]]
     worker = [*worker, "--host", "127.0.0.1", "--no-dashboard", "--memory-limit", "2GiB"]
-    from distributed import Client
+    procs = [_start(["scheduler", *args, "--no-dashboard", "--preload", WARM], log)]
+    procs += [_start(["worker", *worker], log) for _ in range(2)]
+    from distributed import Client, fire_and_forget
 
     try:
         with Client(address, timeout="60s") as client:
-            procs += [_start(["worker", *worker], log) for _ in range(2)]
             client.wait_for_workers(2, timeout=90)
+            fire_and_forget(
+                [
+                    client.submit(importlib.import_module, WARM, workers=[w], pure=False)
+                    for w in client.nthreads()
+                ]
+            )
         yield address
     finally:
         # the scheduler closes its workers at once (SIGTERM alone keeps each for seconds);
-        # a worker process still up 2 s later (its nanny would wait 8 s) is killed
+        # each worker's process then waits 2 s for its nanny's stop-queue thread: one still
+        # up 0.5 s later has nothing left to do and is killed
         with contextlib.suppress(OSError), Client(address, timeout="10s") as client:
             client.shutdown()
         for p in reversed(procs):
             p.terminate()
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + 0.5
         for p in procs:
             try:
                 p.wait(timeout=max(0.1, deadline - time.monotonic()))
