@@ -4,7 +4,6 @@ compose file's own commands as plain processes on 127.0.0.1, once for the sessio
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import signal
 import socket
@@ -31,8 +30,6 @@ QUIET = {
     "DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL": "2s",
     "DASK_DISTRIBUTED__WORKER__MEMORY__MONITOR_INTERVAL": "500ms",
 }
-WARM = "hotspots.cluster.specs"
-"""The module whose imports bring in what the specs' tasks run (pandas, scikit-learn, LightGBM)."""
 SHORT_LEASES = {
     # a Dask Lock held by a worker that is killed (the lightgbm.dask fit's, lgbm_dask.LOCK_NAME)
     # is freed once its lease times out: 30-40 s by default, which the next test's fit on the
@@ -70,9 +67,8 @@ def scheduler(compose: dict[str, Any], tmp_path_factory: pytest.TempPathFactory)
     """compose's scheduler and two workers as plain processes on 127.0.0.1, shared by every
     test of the folder (their output goes to dask.log in the session's temporary folder).
 
-    The workers start beside the scheduler (they wait for it to listen). The scheduler
-    imports what the specs' tasks run as it starts (it unpickles their arguments) and each
-    worker as its first task, which is not awaited: that happens while the first test
+    The scheduler and each worker import what the specs' tasks run (the scheduler too: it
+    unpickles their arguments) with a first task that is not awaited: while the first test
     prepares its data rather than once its first tasks are sent."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -82,19 +78,22 @@ def scheduler(compose: dict[str, Any], tmp_path_factory: pytest.TempPathFactory)
     log = (tmp_path_factory.mktemp("dask") / "dask.log").open("wb")
     worker = [address if a == "tcp://scheduler:8786" else a for a in compose["worker"]["command"]]
     worker = [*worker, "--host", "127.0.0.1", "--no-dashboard", "--memory-limit", "2GiB"]
-    procs = [_start(["scheduler", *args, "--no-dashboard", "--preload", WARM], log)]
-    procs += [_start(["worker", *worker], log) for _ in range(2)]
+    procs = [_start(["scheduler", *args, "--no-dashboard"], log)]
     from distributed import Client, fire_and_forget
+
+    from hotspots.cluster.specs import run_specs
 
     try:
         with Client(address, timeout="60s") as client:
+            procs += [_start(["worker", *worker], log) for _ in range(2)]
             client.wait_for_workers(2, timeout=90)
-            fire_and_forget(
-                [
-                    client.submit(importlib.import_module, WARM, workers=[w], pure=False)
-                    for w in client.nthreads()
-                ]
-            )
+            # unpickling run_specs imports hotspots.cluster.specs (and with it pandas,
+            # scikit-learn, LightGBM) on the scheduler and on the worker that runs the task
+            warm = [
+                client.submit(callable, run_specs, workers=[w], pure=False)
+                for w in client.nthreads()
+            ]
+            fire_and_forget(warm)
         yield address
     finally:
         # the scheduler closes its workers at once (SIGTERM alone keeps each for seconds);
