@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from hotspots.cli import main
-from hotspots.synthetic import COLUMN_MAP, TIMEZONE, generate_city, write_city
+from hotspots.synthetic import COLUMN_MAP, TIMEZONE
 
 pytest.importorskip("distributed")
 
@@ -59,15 +59,6 @@ def _write_spec(folder: Path, events: Path, name: str, target: str, kind: str, *
     path = folder / f"{name}.toml"
     path.write_text(text)
     return path
-
-
-@pytest.fixture(scope="module")
-def city_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Half a year of Synthetica, about 4,000 events: enough for two backtests of 4 weeks."""
-    city = generate_city(seed=5, start="2023-01-02", days=182, target_events=4_000)
-    out = tmp_path_factory.mktemp("cluster_city")
-    write_city(city, out)
-    return out / "events.csv.gz"
 
 
 @pytest.fixture(scope="module")

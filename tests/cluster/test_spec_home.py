@@ -13,7 +13,7 @@ import pytest
 
 from hotspots.forecasters import EnsembleForecaster, HistoricalMean, LightGBMForecaster
 from hotspots.jobs.spec import read_spec
-from hotspots.synthetic import COLUMN_MAP, TIMEZONE, generate_city, write_city
+from hotspots.synthetic import COLUMN_MAP, TIMEZONE
 
 pytest.importorskip("distributed")
 
@@ -60,15 +60,15 @@ def test_only_a_fit_over_every_worker_says_so() -> None:
     assert not EnsembleForecaster().spans_workers
 
 
-def test_a_spanning_specs_tasks_run_where_its_panel_is(client: Any, tmp_path: Path) -> None:
+def test_a_spanning_specs_tasks_run_where_its_panel_is(
+    client: Any, city_events: Path, tmp_path: Path
+) -> None:
     from distributed import get_task_stream
 
     from hotspots.cluster import run_specs
 
-    city = generate_city(seed=5, start="2023-01-02", days=182, target_events=4_000)
-    write_city(city, tmp_path)
     path = tmp_path / "spread.toml"
-    path.write_text(SPEC.format(events=tmp_path / "events.csv.gz", map=COLUMN_MAP, tz=TIMEZONE))
+    path.write_text(SPEC.format(events=city_events, map=COLUMN_MAP, tz=TIMEZONE))
     held: dict[str, Any] = {}  # each task's workers= as run_specs submits it
     submit = client.submit
 
