@@ -117,6 +117,10 @@ def run_case(
         f"{len(result.folds)} folds {result.folds[0].as_of.date()}..{result.folds[-1].as_of.date()}"
         f", {fits} fit(s); prepare {t1 - t0:.1f} s, selection and backtest {t2 - t1:.1f} s"
     )
+    (OUT / case.name).mkdir(parents=True, exist_ok=True)  # per-fold PAI, for selection_rules.py
+    result.per_fold.to_parquet(OUT / case.name / "reported_per_fold.parquet")
+    if inner is not None:
+        inner.per_fold.to_parquet(OUT / case.name / "selection_per_fold.parquet")
     record = case_record(result, selection, spec.model.kind, spec.model.challengers)
     print_case(case.name, record)
     write_report(

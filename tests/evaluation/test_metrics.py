@@ -188,6 +188,22 @@ def test_paired_win_share_resamples_folds_together() -> None:
     assert np.isnan(paired_win_share([np.nan], [1.0]))
 
 
+def test_mean_ratio_win_share_weighs_the_cutoffs_together() -> None:
+    from hotspots.evaluation import mean_ratio_win_share, paired_win_share, ratio_or_bound
+
+    a, b = [2.0, 2.0, 2.0, 0.0], [1.0, 1.0, 1.0, 2.0]
+    # one pair: the same draws and answer as paired_win_share
+    assert mean_ratio_win_share([(a, b)], seed=3) == paired_win_share(a, b, seed=3)
+    # ahead at one cutoff by 20%, behind at the other by 10% in every fold: mean 1.05x
+    at1, at5 = ([1.2, 1.2, 1.2], [1.0, 1.0, 1.0]), ([0.9, 0.9, 0.9], [1.0, 1.0, 1.0])
+    assert mean_ratio_win_share([at1, at5]) == 1.0
+    assert mean_ratio_win_share([at5, ([0.95] * 3, [1.0] * 3)]) == 0.0
+    # a fold with NaN at any cutoff is left out of both
+    assert mean_ratio_win_share([([1.2, np.nan], [1.0, 1.0]), ([0.9, 0.1], [1.0, 1.0])]) == 1.0
+    assert np.isnan(mean_ratio_win_share([([np.nan], [1.0])]))
+    assert ratio_or_bound([2.0, 0.0, 1.0], [0.0, 0.0, 4.0]).tolist() == [np.inf, 1.0, 0.25]
+
+
 def test_paired_ratio_ci_resamples_folds_together() -> None:
     from hotspots.evaluation import paired_ratio_ci
 

@@ -59,23 +59,33 @@ def test_prepare_honours_until(year_city_dir: Path) -> None:
     assert prepared.panel.periods[-1] == pd.Timestamp("2023-06-26")
 
 
-def fake_result(pai: dict[str, float], per_fold: dict[str, list[float]] | None = None) -> Any:
-    """A stand-in BacktestResult: mean PAI per model at 1%, and PAI per fold (default: the
-    mean in each of three folds)."""
+def fake_result(
+    pai: dict[str, float],
+    per_fold: dict[str, list[float]] | None = None,
+    at5: dict[str, list[float]] | None = None,
+) -> Any:
+    """A stand-in BacktestResult scored at 1% and 5%: PAI per fold at 1% (default: ``pai``
+    in each of three folds) and at 5% (default: the same as at 1%); the table holds the
+    means (``pai`` at 1%)."""
     per_fold = per_fold or {m: [v] * 3 for m, v in pai.items()}
+    at5 = at5 or per_fold
     n = len(next(iter(per_fold.values())))
     as_of = pd.date_range("2023-10-02", periods=n, freq="7D")
     rows = pd.DataFrame(
         [
-            {"model": m, "as_of": as_of[i], "cutoff": "1%", "pai": v}
-            for m, values in per_fold.items()
+            {"model": m, "as_of": as_of[i], "cutoff": cutoff, "pai": v}
+            for cutoff, folds in (("1%", per_fold), ("5%", at5))
+            for m, values in folds.items()
             for i, v in enumerate(values)
         ]
     )
-    table = pd.DataFrame({"pai": pai})
+    tables = {
+        "1%": pd.DataFrame({"pai": pai}),
+        "5%": pd.DataFrame({"pai": {m: float(np.mean(v)) for m, v in at5.items()}}),
+    }
     return SimpleNamespace(
-        cutoffs=(Cutoff.coverage(0.01),),
-        table=lambda cutoff: table,
+        cutoffs=(Cutoff.coverage(0.01), Cutoff.coverage(0.05)),
+        table=lambda cutoff: tables[cutoff],
         folds=tuple(as_of),
         per_fold=rows,
     )
@@ -146,7 +156,7 @@ def test_selection_folds_come_just_before_the_reported_ones(year_city_dir: Path)
     crowded = prepare(year_spec(year_city_dir, backtest={"folds": 40, "select_folds": 10}))
     assert selection_folds(crowded, models) == ()
     result = run_selection(prepare(year_spec(year_city_dir, backtest={"folds": 2})), models)
-    assert result is not None and [c.label for c in result.cutoffs] == ["1%"]
+    assert result is not None and [c.label for c in result.cutoffs] == ["1%", "5%"]
     assert [f.as_of for f in result.folds] == list(periods[-4:-2])
 
 
@@ -166,7 +176,7 @@ def test_a_challenger_is_published_when_it_wins_the_selection(
     selection = select_model(fake_result(scores), spec, basis="selection")
     assert (selection.name, selection.learned) == (published, learned)
     # the other learned model is never the baseline the winner is measured against
-    assert ("challenger ensemble beat lightgbm (5.50 > 5.00)" in selection.reason) == (
+    assert ("challenger ensemble beat lightgbm (1.375x > 1.250x)" in selection.reason) == (
         scores.get("ensemble", 0) == 5.5
     )
     assert "best baseline kde" in selection.reason
@@ -305,3 +315,51 @@ def test_a_truth_file_adds_the_oracle_which_is_never_published(year_city_dir: Pa
     selection = select_model(result, spec)
     assert selection.name in {"historical_mean", "kde"} and "oracle" not in selection.scores
     assert report_meta(prepared, selection)["truth (oracle)"] == "truth_W.parquet"
+
+
+@pytest.mark.parametrize(
+    ("at5", "select_also", "chosen"),
+    [
+        # a hair behind at 1% (0.975x), well ahead at 5% (1.2x): mean 1.0875x
+        ({"lightgbm": [2.4] * 3, "kde": [2.0] * 3, "last_period": [1.0] * 3}, None, "lightgbm"),
+        ({"lightgbm": [2.4] * 3, "kde": [2.0] * 3, "last_period": [1.0] * 3}, [], "kde"),
+        # behind at 5% too: the best baseline at 1% is published
+        ({"lightgbm": [1.9] * 3, "kde": [2.0] * 3, "last_period": [1.0] * 3}, None, "kde"),
+        # at 5% the rival is last_period (3.0), not kde: 2.4 / 3.0 = 0.8, mean 0.8875x
+        ({"lightgbm": [2.4] * 3, "kde": [2.0] * 3, "last_period": [3.0] * 3}, None, "kde"),
+    ],
+)
+def test_the_choice_weighs_every_select_coverage_against_its_own_best_baseline(
+    year_city_dir: Path, at5: dict[str, list[float]], select_also: list[float] | None, chosen: str
+) -> None:
+    backtest = {} if select_also is None else {"select_also": select_also}
+    spec = year_spec(year_city_dir, backtest=backtest)
+    scores = {"lightgbm": 3.9, "kde": 4.0, "last_period": 2.0}
+    selection = select_model(fake_result(scores, at5=at5), spec, basis="selection")
+    assert selection.name == chosen and selection.learned == "lightgbm"
+    assert selection.cutoff == "1%" and selection.scores == scores
+    if select_also is None:
+        rival5 = max(("kde", "last_period"), key=lambda k: at5[k][0])
+        mean = (3.9 / 4.0 + at5["lightgbm"][0] / at5[rival5][0]) / 2
+        assert f"PAI@5% {at5['lightgbm'][0]:.2f} against best baseline {rival5}" in selection.reason
+        assert f"mean {mean:.3f}x {'>=' if chosen == 'lightgbm' else '<'} 1" in selection.reason
+        # every fold the same: sure either way
+        assert selection.win_share == (1.0 if chosen == "lightgbm" else 0.0)
+    else:
+        assert "PAI@5%" not in selection.reason and "0.975x < 1" in selection.reason
+
+
+def test_select_also_must_be_backtested_and_fractions(year_city_dir: Path) -> None:
+    spec = year_spec(year_city_dir, backtest={"coverages": [0.01, 0.1]})
+    with pytest.raises(ConfigError, match=r"select_also 0.05 is not one of the backtest cov"):
+        check_spec(spec)  # before any data is read
+    with pytest.raises(ConfigError, match=r"select_also 0.1 is not one of the backtest cov"):
+        select_model(  # a result without it
+            fake_result({"lightgbm": 1.0, "kde": 1.0}),
+            year_spec(year_city_dir, backtest={"select_also": [0.1]}),
+        )
+    check_spec(year_spec(year_city_dir, backtest={"coverages": [0.01, 0.1], "select_also": []}))
+    with pytest.raises(
+        ConfigError, match=r"select_also must be fractions in \(0, 1\], got \[5.0\]"
+    ):
+        year_spec(year_city_dir, backtest={"select_also": [5]})

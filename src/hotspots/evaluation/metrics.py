@@ -277,6 +277,37 @@ def paired_win_share(
     return float((means > 0).mean() + 0.5 * (means == 0).mean())
 
 
+def mean_ratio_win_share(
+    pairs: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]],
+    *,
+    seed: int = 0,
+    n_resamples: int = 2_000,
+) -> float:
+    """Share of fold resamples in which the mean over ``pairs`` of ``mean(a) / mean(b)`` is
+    above 1 (ties count half): how sure a choice weighing several cutoffs can be.
+
+    Each pair holds ``a``'s and ``b``'s value per fold, every pair over the same folds (e.g.
+    PAI at 1% and at 5%); folds where any value is NaN are left out, and the folds are
+    resampled together. With one pair this is ``paired_win_share``. NaN when no fold is left.
+    """
+    x = np.stack([np.asarray(a, dtype=np.float64).reshape(-1) for a, _ in pairs])
+    y = np.stack([np.asarray(b, dtype=np.float64).reshape(-1) for _, b in pairs])
+    ok = ~(np.isnan(x).any(axis=0) | np.isnan(y).any(axis=0))
+    x, y = x[:, ok], y[:, ok]
+    if x.shape[1] == 0:
+        return float("nan")
+    draws = np.random.default_rng(seed).integers(0, x.shape[1], size=(n_resamples, x.shape[1]))
+    means = ratio_or_bound(x[:, draws].mean(axis=2), y[:, draws].mean(axis=2)).mean(axis=0)
+    return float((means > 1).mean() + 0.5 * (means == 1).mean())
+
+
+def ratio_or_bound(a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """``a / b``, where ``b`` is 0: infinity if ``a`` is above 0, else 1 (nothing to tell)."""
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y > 0, x / np.where(y > 0, y, 1.0), np.where(x > 0, np.inf, 1.0))
+
+
 def paired_ratio_ci(
     a: npt.ArrayLike, b: npt.ArrayLike, *, seed: int = 0, n_resamples: int = 2_000
 ) -> tuple[float, float, float]:

@@ -14,7 +14,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from hotspots.errors import ConfigError, InputFileError
 from hotspots.features.partitions import is_partitioned, partition_files
@@ -134,17 +141,21 @@ class BacktestSpec(_Section):
     coverages: tuple[float, ...] = (0.01, 0.05, 0.10)
     budgets: tuple[int, ...] = ()
     select_coverage: float = 0.01
+    select_also: tuple[float, ...] = (0.05,)
+    """Other coverages the choice weighs beside ``select_coverage``: a learned model is
+    published when its PAI over the best baseline's, averaged over these coverages and
+    ``select_coverage``, is at least 1 (``[]``: ``select_coverage`` alone)."""
     select_folds: int | None = Field(default=None, ge=0)
     seed: int = 0
     truth: Path | None = None
     plan_areas: int = Field(default=10, ge=0)
     plan_max_area_km2: float = Field(default=1.0, gt=0)
 
-    @field_validator("coverages")
+    @field_validator("coverages", "select_also")
     @classmethod
-    def _fractions(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if not value or any(not 0 < c <= 1 for c in value):
-            raise ValueError(f"coverages must be fractions in (0, 1], got {list(value)}")
+    def _fractions(cls, value: tuple[float, ...], info: ValidationInfo) -> tuple[float, ...]:
+        if (info.field_name == "coverages" and not value) or any(not 0 < c <= 1 for c in value):
+            raise ValueError(f"{info.field_name} must be fractions in (0, 1], got {list(value)}")
         return value
 
 
@@ -256,7 +267,7 @@ def match_categories(spec: TargetSpec, available: tuple[str, ...]) -> tuple[str,
 def check_spec(spec: TrainingSpec) -> None:
     """Check what a spec names before any data is read (``ConfigError`` naming the key):
     the model kind and baselines, the model's parameters (listing the valid ones), the
-    selection coverage among the backtest's, covariates only with LightGBM, and the files.
+    selection coverages among the backtest's, covariates only with LightGBM, and the files.
     """
     from hotspots.forecasters import forecaster_kinds
 
@@ -283,11 +294,17 @@ def check_spec(spec: TrainingSpec) -> None:
             f"model.params {wrong} are not parameters of {spec.model.kind!r}; its parameters "
             f"are: {valid}"
         )
-    if not any(abs(c - spec.backtest.select_coverage) < 1e-12 for c in spec.backtest.coverages):
-        raise ConfigError(
-            f"backtest.select_coverage {spec.backtest.select_coverage} is not one of the "
-            f"backtest coverages {list(spec.backtest.coverages)}"
-        )
+    b = spec.backtest
+    for key, value in (
+        ("select_coverage", b.select_coverage),
+        *(("select_also", c) for c in b.select_also),
+    ):
+        if not any(abs(c - value) < 1e-12 for c in b.coverages):
+            extra = " (or give select_also = [])" if key == "select_also" else ""
+            raise ConfigError(
+                f"backtest.{key} {value} is not one of the backtest coverages "
+                f"{list(b.coverages)}: add it to backtest.coverages{extra}"
+            )
     if spec.grid.resolutions and spec.backtest.select_folds == 0:
         raise ConfigError(
             f"grid.resolutions {list(spec.grid.resolutions)} are chosen on the selection "

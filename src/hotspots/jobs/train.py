@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
@@ -24,9 +25,10 @@ from hotspots.evaluation import (
     BlockForecast,
     Fold,
     backtest,
+    mean_ratio_win_share,
     oracle_reference,
     paired_ratio_ci,
-    paired_win_share,
+    ratio_or_bound,
     rolling_origin_folds,
 )
 from hotspots.evaluation.plans import score_plans
@@ -291,7 +293,7 @@ def run_selection(
     progress: FoldProgress | None = None,
     blocks: Sequence[BlockForecast] | None = None,
 ) -> BacktestResult | None:
-    """The selection backtest (see ``selection_folds``), scored at ``select_coverage``
+    """The selection backtest (see ``selection_folds``), scored at ``select_coverages``
     only; None when there is no room for it before the reported folds."""
     spec = prepared.spec
     models = models or candidate_models(prepared)
@@ -302,11 +304,17 @@ def run_selection(
         models,
         prepared.panel,
         folds,
-        coverages=(spec.backtest.select_coverage,),
+        coverages=select_coverages(spec),
         progress=progress,
         seed=spec.backtest.seed,
         blocks=blocks,
     )
+
+
+def select_coverages(spec: TrainingSpec) -> tuple[float, ...]:
+    """The coverages the choice weighs: ``select_coverage``, then ``select_also``."""
+    first = spec.backtest.select_coverage
+    return (first, *dict.fromkeys(c for c in spec.backtest.select_also if c != first))
 
 
 @dataclass(frozen=True)
@@ -314,8 +322,8 @@ class Selection:
     """Which model is published and why: chosen on ``n_folds`` folds of ``basis``
     (``"selection"``: before the reported folds; ``"reported"``: the reported folds
     themselves, when the window had no room for more). ``win_share`` is the share of
-    bootstrap resamples of those folds in which the main model's PAI beats the best
-    baseline's: how sure the choice is."""
+    bootstrap resamples of those folds in which the learned model's PAI over the best
+    baseline's, averaged over ``select_coverages``, is above 1: how sure the choice is."""
 
     name: str
     reason: str
@@ -334,65 +342,111 @@ def coverage_label(coverage: float) -> str:
 
 
 def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "reported") -> Selection:
-    """The best learned model (the main one, or a challenger that scores higher) if its mean
-    PAI at the selection coverage over ``result``'s folds is at least the best baseline's;
-    otherwise that best baseline. ``basis`` says which folds ``result`` holds
-    (``"selection"`` or ``"reported"``)."""
-    cutoff = coverage_label(spec.backtest.select_coverage)
-    if cutoff not in {c.label for c in result.cutoffs}:
-        raise ConfigError(
-            f"select_coverage {spec.backtest.select_coverage} is not one of the backtest "
-            f"coverages {list(spec.backtest.coverages)}"
-        )
-    pai = result.table(cutoff)["pai"]
-    scores = {str(k): float(v) for k, v in pai.items() if pd.notna(v)}
+    """The best learned model (the main one, or a challenger that scores higher) if its PAI
+    over the best baseline's, averaged over ``select_coverages`` (the best baseline at each),
+    is at least 1 on ``result``'s folds; otherwise the best baseline at ``select_coverage``.
+    ``basis`` says which folds ``result`` holds (``"selection"`` or ``"reported"``)."""
+    labels = _select_labels(result, spec)
+    cutoff = labels[0]
+    tables = {label: result.table(label)["pai"] for label in labels}
+    scores = {str(k): float(v) for k, v in tables[cutoff].items() if pd.notna(v)}
     learned = [spec.model.kind, *(c for c in spec.model.challengers if c in scores)]
-    main = max(learned, key=lambda k: (scores.get(k, float("-inf")), k == spec.model.kind))
     baselines = {k: v for k, v in scores.items() if k not in learned}
-    if main != spec.model.kind:
-        beaten = scores.get(spec.model.kind, float("nan"))
-        where_main = f"challenger {main} beat {spec.model.kind} "
-        where_main += f"({scores[main]:.2f} > {beaten:.2f}); "
-    else:
-        where_main = ""
+    if not baselines:
+        main = max(learned, key=lambda k: (scores.get(k, float("-inf")), k == spec.model.kind))
+        why = f"{main}: the highest PAI@{cutoff} of the learned models; no baseline to compare with"
+        return Selection(main, why, cutoff, scores, basis, len(result.folds), learned=main)
+    best_at = {label: _best_baseline(tables[label], learned) for label in labels}
+    ratios = {k: _mean_ratio(tables, best_at, k) for k in learned}
+    main = max(learned, key=lambda k: (_or_low(ratios[k]), k == spec.model.kind))
+    best = best_at[cutoff]
     n_folds = len(result.folds)
     where = (
         f"{n_folds} selection folds before the reported ones"
         if basis == "selection"
         else f"the {n_folds} reported folds (select_folds is 0, or no room before them)"
     )
-    if not baselines:
-        why = f"{where_main}no baseline to compare with"
-        return Selection(main, why, cutoff, scores, basis, n_folds, learned=main)
-    best = max(baselines, key=lambda k: (baselines[k], k))
-    share = _win_share(result, main, best, cutoff, spec.backtest.seed)
+    share = _win_share(result, main, best_at, spec.backtest.seed)
     sure = "" if share is None else f"; {main} ahead in {share:.0%} of fold resamples"
-    if scores.get(main, float("-inf")) >= baselines[best]:
-        gain = scores[main] / baselines[best] if baselines[best] > 0 else float("inf")
-        reason = (
-            f"{where_main}{main} PAI@{cutoff} {scores[main]:.2f} >= best baseline {best} "
-            f"{baselines[best]:.2f} ({gain:.2f}x) on {where}{sure}"
-        )
+    figures = ", ".join(
+        f"PAI@{label} {tables[label].get(main, float('nan')):.2f} against best baseline "
+        f"{best_at[label]} "
+        f"{tables[label][best_at[label]]:.2f}"
+        for label in labels
+    )
+    mean = f"mean {ratios[main]:.3f}x" if len(labels) > 1 else f"{ratios[main]:.3f}x"
+    if _or_low(ratios[main]) >= 1:
+        reason = f"{_beat(spec, main, ratios)}{main} {figures}: {mean} >= 1 on {where}{sure}"
         return Selection(main, reason, cutoff, scores, basis, n_folds, share, main)
     reason = (
-        f"{where_main}{main} PAI@{cutoff} {scores.get(main, float('nan')):.2f} < best "
-        f"baseline {best} {baselines[best]:.2f} on {where}{sure}: publishing {best} instead"
+        f"{_beat(spec, main, ratios)}{main} {figures}: {mean} < 1 on {where}{sure}: "
+        f"publishing {best} instead"
     )
     return Selection(best, reason, cutoff, scores, basis, n_folds, share, main)
 
 
+def _select_labels(result: BacktestResult, spec: TrainingSpec) -> list[str]:
+    """The cutoff labels of ``select_coverages``; ConfigError naming one not backtested."""
+    scored = {c.label for c in result.cutoffs}
+    labels = []
+    for key, coverage in (
+        ("select_coverage", spec.backtest.select_coverage),
+        *(("select_also", c) for c in select_coverages(spec)[1:]),
+    ):
+        if (label := coverage_label(coverage)) not in scored:
+            raise ConfigError(
+                f"{key} {coverage} is not one of the backtest coverages "
+                f"{list(spec.backtest.coverages)}"
+            )
+        labels.append(label)
+    return labels
+
+
+def _best_baseline(pai: pd.Series, learned: Sequence[str]) -> str:
+    rivals = {str(k): float(v) for k, v in pai.items() if pd.notna(v) and k not in learned}
+    return max(rivals, key=lambda k: (rivals[k], k))
+
+
+def _mean_ratio(tables: Mapping[str, pd.Series], best_at: Mapping[str, str], model: str) -> float:
+    """``model``'s mean PAI over the best baseline's, averaged over the cutoffs (NaN when the
+    model was not scored at one of them)."""
+    return float(
+        np.mean(
+            [
+                ratio_or_bound(tables[label].get(model, np.nan), tables[label][rival])
+                for label, rival in best_at.items()
+            ]
+        )
+    )
+
+
+def _or_low(value: float) -> float:
+    return float("-inf") if np.isnan(value) else value
+
+
+def _beat(spec: TrainingSpec, main: str, ratios: Mapping[str, float]) -> str:
+    """Why a challenger is weighed instead of the main model ('' when it is not)."""
+    if main == spec.model.kind:
+        return ""
+    beaten = ratios.get(spec.model.kind, float("nan"))
+    return f"challenger {main} beat {spec.model.kind} ({ratios[main]:.3f}x > {beaten:.3f}x); "
+
+
 def _win_share(
-    result: BacktestResult, main: str, rival: str, cutoff: str, seed: int
+    result: BacktestResult, main: str, best_at: Mapping[str, str], seed: int
 ) -> float | None:
-    """``paired_win_share`` of the two models' PAI per fold (None: the main model was not
-    scored, or no fold had events)."""
+    """``mean_ratio_win_share`` of ``main``'s PAI per fold over each cutoff's best baseline's
+    (None: the main model was not scored, or no fold had events)."""
     per_fold = result.per_fold
     if main not in set(per_fold["model"]):
         return None
-    rows = per_fold[per_fold["cutoff"] == cutoff].pivot(
-        index="as_of", columns="model", values="pai"
-    )
-    share = paired_win_share(rows[main], rows[rival], seed=seed)
+    pairs = []
+    for label, rival in best_at.items():
+        rows = per_fold[per_fold["cutoff"] == label].pivot(
+            index="as_of", columns="model", values="pai"
+        )
+        pairs.append((rows[main], rows[rival]))
+    share = mean_ratio_win_share(pairs, seed=seed)
     return None if pd.isna(share) else share
 
 
