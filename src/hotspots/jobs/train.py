@@ -356,10 +356,10 @@ def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "repor
         main = max(learned, key=lambda k: (scores.get(k, float("-inf")), k == spec.model.kind))
         why = f"{main}: the highest PAI@{cutoff} of the learned models; no baseline to compare with"
         return Selection(main, why, cutoff, scores, basis, len(result.folds), learned=main)
-    best_at = {label: _best_baseline(tables[label], learned) for label in labels}
+    best = max(baselines, key=lambda k: (baselines[k], k))
+    best_at = {label: _best_baseline(tables[label], learned, best) for label in labels}
     ratios = {k: _mean_ratio(tables, best_at, k) for k in learned}
     main = max(learned, key=lambda k: (_or_low(ratios[k]), k == spec.model.kind))
-    best = best_at[cutoff]
     n_folds = len(result.folds)
     where = (
         f"{n_folds} selection folds before the reported ones"
@@ -370,9 +370,8 @@ def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "repor
     sure = "" if share is None else f"; {main} ahead in {share:.0%} of fold resamples"
     figures = ", ".join(
         f"PAI@{label} {tables[label].get(main, float('nan')):.2f} against best baseline "
-        f"{best_at[label]} "
-        f"{tables[label][best_at[label]]:.2f}"
-        for label in labels
+        f"{rival} {tables[label][rival]:.2f}"
+        for label, rival in best_at.items()
     )
     mean = f"mean {ratios[main]:.3f}x" if len(labels) > 1 else f"{ratios[main]:.3f}x"
     if _or_low(ratios[main]) >= 1:
@@ -402,9 +401,10 @@ def _select_labels(result: BacktestResult, spec: TrainingSpec) -> list[str]:
     return labels
 
 
-def _best_baseline(pai: pd.Series, learned: Sequence[str]) -> str:
+def _best_baseline(pai: pd.Series, learned: Sequence[str], otherwise: str) -> str:
+    """The baseline with the highest mean PAI at one cutoff (``otherwise`` if none scored)."""
     rivals = {str(k): float(v) for k, v in pai.items() if pd.notna(v) and k not in learned}
-    return max(rivals, key=lambda k: (rivals[k], k))
+    return max(rivals, key=lambda k: (rivals[k], k)) if rivals else otherwise
 
 
 def _mean_ratio(tables: Mapping[str, pd.Series], best_at: Mapping[str, str], model: str) -> float:
