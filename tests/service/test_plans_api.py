@@ -530,3 +530,24 @@ def test_every_bad_value_is_a_problem_naming_the_parameter_and_the_value(
         assert got.headers["content-type"] == "application/problem+json"
         detail = got.json()["detail"]
         assert named[0] in detail and named[1] in detail, detail
+
+
+def test_new_plans_beyond_the_builds_at_once_wait_for_a_retry_the_built_ones_do_not(
+    client: TestClient, two_types: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from hotspots.service import routes_plans
+
+    busy = threading.BoundedSemaphore(1)
+    busy.acquire()  # as if BUILDS_AT_ONCE plans were being built now
+    monkeypatch.setattr(routes_plans, "_builds", busy)
+    new = client.get(f"{PATH}?areas=4&max_area_km2=2.5", headers=auth(two_types.read))
+    assert new.status_code == 503 and new.headers["retry-after"] == "2"
+    assert new.headers["content-type"] == "application/problem+json"
+    assert "new plans are being built" in new.json()["detail"]
+    assert client.get(PATH, headers=auth(two_types.read)).status_code == 200  # built already
+    busy.release()
+    again = client.get(f"{PATH}?areas=4&max_area_km2=2.5", headers=auth(two_types.read))
+    assert again.status_code == 200 and len(again.json()["areas"]) == 4
+    assert busy.acquire(blocking=False)  # released after the build

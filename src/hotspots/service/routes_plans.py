@@ -9,6 +9,7 @@ dashboard polling it gets the same bytes and mostly a 304.
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,6 +28,11 @@ from hotspots.service.schemas import ref
 from hotspots.serving.state import ServiceState
 
 PLANS_PATH = "/v1/plans/latest"
+BUILDS_AT_ONCE = 2
+"""Plans built on request at the same time by one server process (a large budget takes a few
+seconds of a core); a request for another new plan then gets a 503 with Retry-After. Plans
+already built are answered whatever is being built."""
+_builds = threading.BoundedSemaphore(BUILDS_AT_ONCE)
 
 router = APIRouter(
     tags=["plans"],
@@ -35,7 +41,11 @@ router = APIRouter(
         **auth_responses(SCOPE),
         304: {"description": "Not modified: the ETag matches If-None-Match."},
         422: problem_response(422, "A parameter is not valid, or no plan can meet the budget."),
-        503: problem_response(503, "No model is being served yet, or no plan could be built."),
+        503: problem_response(
+            503,
+            "No model is being served yet, or no plan could be built, or too many new plans "
+            "are being built at once (with Retry-After).",
+        ),
     },
 )
 PLAN_200: dict[int | str, dict[str, Any]] = {
@@ -126,10 +136,20 @@ async def latest_plan(  # async: a built plan is a dict lookup; a new one goes t
     answer = answer_plan(request.app.state.service, params, notes, headers.get("if-none-match"),
                          headers.get("accept-encoding"))  # fmt: skip
     if answer is None:  # a plan not built yet: build it in a worker thread, then answer
-        answer = await run_in_threadpool(
-            answer_plan, request.app.state.service, params, notes,
-            headers.get("if-none-match"), headers.get("accept-encoding"), build=True,
-        )  # fmt: skip
+        if not _builds.acquire(blocking=False):
+            raise ProblemError(
+                503,
+                f"{BUILDS_AT_ONCE} other new plans are being built; ask again in a few seconds "
+                "(plans already built, such as the default one, are answered at once)",
+                headers={"Retry-After": "2"},
+            )
+        try:
+            answer = await run_in_threadpool(
+                answer_plan, request.app.state.service, params, notes,
+                headers.get("if-none-match"), headers.get("accept-encoding"), build=True,
+            )  # fmt: skip
+        finally:
+            _builds.release()
     assert answer is not None  # built
     return answer
 
