@@ -33,6 +33,16 @@ BROKEN: dict[str, tuple[str, bytes, str]] = {
         b"2023-01-01 10:00,41.8,-87.6,Robbery\n2023-01-02 10:00,41.8,-87.6,Theft\n",
         "the first line looks like data",
     ),
+    "repeated column": (
+        "r.csv",
+        b"time,lat,lng,cat,lat\n2023-01-01 10:00,41.8,-87.6,Robbery,1.0\n",
+        "column 'lat' (for lat) is ambiguous in r.csv: 'lat' (column 2), 'lat' (column 5)",
+    ),
+    "columns differing in case": (
+        "c.csv",
+        b"time,Lat,lng,cat,LAT\n2023-01-01 10:00,41.8,-87.6,Robbery,1.0\n",
+        "column 'lat' (for lat) is ambiguous in c.csv: 'Lat' (column 2), 'LAT' (column 5)",
+    ),
     "unbalanced quote": (
         "q.csv",
         b'time,lat,lng,cat\n"2023-01-01 10:00,41.8,-87.6,Robbery\n',
@@ -103,6 +113,12 @@ def test_utf8_bom_and_case_insensitive_columns(write: Callable[[str, str | bytes
     events = ingest_file(path, OPTS).events
     assert len(events) == 2
     assert events["lat"].tolist() == [41.8, 41.81]
+
+
+def test_exact_name_wins_over_a_case_variant(write: Callable[[str, str | bytes], Path]) -> None:
+    text = "time,LAT,lat,lng,cat\n2023-01-01 10:00,9.9,41.8,-87.6,Robbery\n"
+    path = write("x.csv", text + "2023-01-02 11:00,9.9,41.81,-87.61,Theft\n")
+    assert ingest_file(path, OPTS).events["lat"].tolist() == [41.8, 41.81]
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -145,19 +145,25 @@ def resolve_columns(
     """Map each wanted field to the file's column (exact, else unique case-insensitive match).
 
     Optional fields whose column is missing are dropped; a missing required column raises
-    ColumnNotFoundError listing the file's columns.
+    ColumnNotFoundError listing the file's columns. A column that more than one header field
+    could be (a repeated name, or names differing only in case) raises InputFileError: reading
+    either copy would be a guess.
     """
-    by_fold: dict[str, list[str]] = {}
-    for h in header:
-        by_fold.setdefault(h.strip().casefold(), []).append(h)
+    by_fold: dict[str, list[int]] = {}
+    for i, h in enumerate(header):
+        by_fold.setdefault(h.strip().casefold(), []).append(i)
     found: dict[str, str] = {}
     for key, column in wanted.items():
-        if column in header:
-            found[key] = column
-            continue
-        matches = by_fold.get(column.strip().casefold(), [])
+        exact = [i for i, h in enumerate(header) if h == column]
+        matches = exact or by_fold.get(column.strip().casefold(), [])
         if len(matches) == 1:
-            found[key] = matches[0]
+            found[key] = header[matches[0]]
+        elif matches:
+            where = ", ".join(f"{shorten(header[i])!r} (column {i + 1})" for i in matches)
+            raise InputFileError(
+                f"column {shorten(column)!r} (for {key}) is ambiguous in {name}: {where}; "
+                "rename the copies or map another column"
+            )
         elif key not in optional:
             raise ColumnNotFoundError(_missing_message(column, key, header, name))
     return found
