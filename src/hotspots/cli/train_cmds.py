@@ -206,9 +206,10 @@ def train(
 ) -> None:
     """Backtest a model against every baseline, then publish the one to use (for each spec).
 
-    The published model is the main model (or a challenger that beats it) when its PAI at the
-    spec's coverage, on a selection backtest of the periods just before the reported folds, is
-    at least the best baseline's, else that baseline; the reported folds then score every
+    The published model is the main model (or a challenger that beats it) when its PAI over
+    the best baseline's, averaged over the spec's selection coverages (1% and 5% by default,
+    each against its own best baseline), is at least 1 on a selection backtest of the periods
+    just before the reported folds, else that baseline; the reported folds then score every
     model. It is refitted on the whole training window and written to the registry with its
     manifest, model card and report. Without a spec, the flags alone make one (at least
     --events and --name). Several specs are trained one after the other, or as tasks on a Dask
