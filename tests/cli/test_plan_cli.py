@@ -245,3 +245,12 @@ def test_plan_help_has_an_example(run_cli: RunCli) -> None:
     res = run_cli("plan", "--help")
     assert res.code == 0
     assert "--max-area-km2" in res.out and "Example" in res.out and "--weights" in res.out
+
+
+def test_plan_help_states_the_limits(run_cli: RunCli) -> None:
+    from hotspots.plan_limits import MAX_AREA_CELLS, MAX_AREAS
+
+    out = " ".join(run_cli("plan", "--help", columns="400").out.split())
+    assert f"Number of patrol areas, 1 to {MAX_AREAS} [HOTSPOTS_PLAN_AREAS]" in out
+    assert f"at most the area of {MAX_AREA_CELLS} of the model's smallest cells" in out
+    assert f"each area still at most {MAX_AREA_CELLS} of the model's smallest cells" in out

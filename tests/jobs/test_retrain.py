@@ -174,3 +174,39 @@ def test_two_retrains_at_once_publish_one_version(
         runs = list(pool.map(lambda _: retrain(env.spec, env.registry, env.posted), range(2)))
     assert sorted(r.status for r in runs) == ["kept", "skipped"]
     assert env.registry.versions(NAME) == ["v1", "v2"]
+
+
+def test_the_record_states_the_figures_at_each_coverage_weighed(
+    tmp_path: Path, year_city_events: pd.DataFrame
+) -> None:
+    env = make_env(tmp_path, year_city_events)
+    both = env.spec.backtest.model_copy(update={"select_also": (0.10,)})
+    spec = env.spec.model_copy(update={"backtest": both})
+    outcome = retrain(spec, env.registry, env.posted)
+    record = env.registry.manifest(NAME, outcome.version or "")["notes"]["retrain"]
+    assert record["coverages"] == "5%, 10%"
+    assert "averaged over 5%, 10%" in record["rule"]
+    pai5 = (record["challenger_pai"], record["champion_pai"], record["best_baseline_pai"])
+    pai10 = (
+        record["challenger_pai@10%"],
+        record["champion_pai@10%"],
+        record["best_baseline_pai@10%"],
+    )
+    assert record["best_baseline@10%"] == "last_period"
+    assert record["ratio_vs_champion"] == pytest.approx(
+        (pai5[0] / pai5[1] + pai10[0] / pai10[1]) / 2, rel=1e-3
+    )
+    assert record["ratio_vs_baseline"] == pytest.approx(
+        (pai5[0] / pai5[2] + pai10[0] / pai10[2]) / 2, rel=1e-3
+    )
+    # the champion fitted on the first week is behind at both coverages here
+    assert record["ratio_vs_champion"] > 1 and record["ratio_vs_baseline"] > 1
+    assert outcome.status == "promoted" and record["outcome"] == "promoted"
+    assert (
+        f"historical_mean PAI@5%/10% {pai5[0]:.2f}/{pai10[0]:.2f} against champion v1 "
+        f"{pai5[1]:.2f}/{pai10[1]:.2f}: mean {record['ratio_vs_champion']:.3f}x"
+    ) in record["reason"]
+    history = retrain_history(env.registry, NAME)
+    assert history[["coverages", "ratio_vs_champion"]].values.tolist() == [
+        ["5%, 10%", record["ratio_vs_champion"]]
+    ]

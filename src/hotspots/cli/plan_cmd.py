@@ -13,6 +13,7 @@ from hotspots.cli.forecast_cmd import _CRS, _MAP, _MAX_REJECT, _MODELS_DIR, _PRE
 from hotspots.cli.main import app, console
 from hotspots.cli.progress import stage
 from hotspots.errors import ConfigError
+from hotspots.plan_limits import MAX_AREA_CELLS, MAX_AREAS
 
 
 @app.command()
@@ -39,14 +40,19 @@ def plan(
     horizon: int = typer.Option(
         1, help="Period to plan for, 1 = next, up to HOTSPOTS_FORECAST_HORIZON (as the API)."
     ),
-    areas: int | None = typer.Option(None, help="Number of patrol areas [HOTSPOTS_PLAN_AREAS]."),
+    areas: int | None = typer.Option(
+        None, help=f"Number of patrol areas, 1 to {MAX_AREAS} [HOTSPOTS_PLAN_AREAS]."
+    ),
     max_area_km2: float | None = typer.Option(
         None,
-        help="Largest area of one patrol area, km2 [HOTSPOTS_PLAN_MAX_AREA_KM2 when "
-        "--total-km2 is not given either].",
+        help="Largest area of one patrol area, km2: at most the area of "
+        f"{MAX_AREA_CELLS} of the model's smallest cells (a larger one is refused with the "
+        "limit in km2) [HOTSPOTS_PLAN_MAX_AREA_KM2 when --total-km2 is not given either].",
     ),
     total_km2: float | None = typer.Option(
-        None, help="Most all areas may cover together, km2 [each: total / areas by default]."
+        None,
+        help="Most all areas may cover together, km2 [each: total / areas by default]; each "
+        f"area still at most {MAX_AREA_CELLS} of the model's smallest cells.",
     ),
     category: list[str] | None = typer.Option(
         None,
@@ -91,7 +97,6 @@ def plan(
     from hotspots.jobs.data import whole_periods_end
     from hotspots.jobs.forecast import parse_as_of
     from hotspots.publishing import (
-        MAX_AREAS,
         SEEDS,
         STOPS,
         PlanBudget,

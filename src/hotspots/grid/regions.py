@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from hotspots.errors import ConfigError
 from hotspots.grid.cells import grid_disk_table
+from hotspots.plan_limits import MAX_AREA_CELLS as MAX_AREA_CELLS  # the limit enforced here
 
 CellArray = npt.NDArray[np.uint64]
 FloatArray = npt.NDArray[np.float64]
@@ -43,12 +44,6 @@ IntArray = npt.NDArray[np.int64]
 
 _SLACK = 1e-9
 """Relative slack on area limits, so a limit of exactly k cells' area admits k cells."""
-MAX_AREA_CELLS = 100
-"""The most cells one area may hold: its limit may be at most this many of the smallest cell.
-Growing an area looks at its whole frontier at every step, for each seed candidate, so time
-grows with the square of its cells: 6 areas of 80 km2 (720 cells at resolution 9) took 13 s
-and a budget larger than the city minutes. 100 cells is about 11 km2 at resolution 9 (1.5 at
-10, 73 at 8), ten times the default area, and keeps the worst plan allowed near a second."""
 
 
 @dataclass(frozen=True)
@@ -89,38 +84,51 @@ def check_budget(budget: PlanBudget, cell_km2: FloatArray, resolution: int) -> N
     """ConfigError naming the value when no plan can meet ``budget`` on these cells."""
     if budget.areas < 1:
         raise ConfigError(f"--areas {budget.areas}: a plan needs at least one area")
-    for name, value in (("max_area_km2", budget.max_area_km2), ("total_km2", budget.total_km2)):
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ConfigError(f"{name} {value}: must be a positive number of km2")
+    _check_km2(budget)
     if budget.areas > cell_km2.size:
         raise ConfigError(
             f"--areas {budget.areas}: more areas than the model's {cell_km2.size:,} cells"
         )
     smallest = float(cell_km2.min())
-    given = (
-        f"max_area_km2 {budget.max_area_km2:g}"
-        if budget.max_area_km2 is not None
-        else f"total_km2 {budget.total_km2:g} over {budget.areas} areas"
-    )
     if budget.per_area_km2() * (1 + _SLACK) < smallest:
         raise ConfigError(
-            f"{given}: an area of at most {budget.per_area_km2():.4g} km2 is smaller than one "
-            f"cell ({smallest:.4g} km2 at H3 resolution {resolution}); allow at least that much"
+            f"{_given(budget)}: an area of at most {budget.per_area_km2():.4g} km2 is smaller "
+            f"than one cell ({smallest:.4g} km2 at H3 resolution {resolution}); allow at least "
+            "that much"
         )
-    largest = MAX_AREA_CELLS * smallest
-    if budget.per_area_km2() > largest * (1 + _SLACK):
-        step = 10.0 ** (math.floor(math.log10(largest)) - 3)  # 4 digits, rounded down: allowed
-        raise ConfigError(
-            f"{given}: an area of up to {budget.per_area_km2():.4g} km2 is larger than a plan "
-            f"allows ({MAX_AREA_CELLS} cells, {math.floor(largest / step) * step:.4g} km2 at H3 "
-            f"resolution {resolution}); ask for at most that much"
-        )
+    _check_largest(budget, smallest, resolution)
     if budget.total_limit_km2() * (1 + _SLACK) < smallest * budget.areas:
         raise ConfigError(
             f"total_km2 {budget.total_km2:g}: a total of {budget.total_limit_km2():.4g} km2 "
             f"cannot hold {budget.areas} areas of at least one cell ({smallest:.4g} km2 each at "
             f"H3 resolution {resolution})"
         )
+
+
+def _check_km2(budget: PlanBudget) -> None:
+    """ConfigError naming a km2 limit that is not a positive, finite number."""
+    for name, value in (("max_area_km2", budget.max_area_km2), ("total_km2", budget.total_km2)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"{name} {value}: must be a positive number of km2")
+
+
+def _check_largest(budget: PlanBudget, smallest: float, resolution: int) -> None:
+    """ConfigError naming the limit when one area could hold more than ``MAX_AREA_CELLS``
+    cells of ``smallest`` km2 (growing it would take minutes)."""
+    largest = MAX_AREA_CELLS * smallest
+    if budget.per_area_km2() > largest * (1 + _SLACK):
+        step = 10.0 ** (math.floor(math.log10(largest)) - 3)  # 4 digits, rounded down: allowed
+        raise ConfigError(
+            f"{_given(budget)}: an area of up to {budget.per_area_km2():.4g} km2 is larger than "
+            f"a plan allows ({MAX_AREA_CELLS} cells, {math.floor(largest / step) * step:.4g} km2 "
+            f"at H3 resolution {resolution}); ask for at most that much"
+        )
+
+
+def _given(budget: PlanBudget) -> str:
+    if budget.max_area_km2 is not None:
+        return f"max_area_km2 {budget.max_area_km2:g}"
+    return f"total_km2 {budget.total_km2:g} over {budget.areas} areas"
 
 
 SEEDS: tuple[str, ...] = ("cell", "window", "area")
@@ -146,8 +154,10 @@ def grow_areas(
     """Positions into ``cells`` of each area, in the order built (greedy region growing).
 
     ``cells`` must be sorted and unique (a study area's cells); ``score`` and ``cell_km2`` align
-    with them. ``seed`` is one of ``SEEDS``, ``stop`` one of ``STOPS``. Call ``check_budget``
-    first for a clear message on impossible budgets.
+    with them. ``seed`` is one of ``SEEDS``, ``stop`` one of ``STOPS``. A km2 limit that is not
+    a positive finite number, or that lets one area hold more than ``MAX_AREA_CELLS`` cells, is
+    a ConfigError (a ValueError) naming it, so no caller can start a growth that takes minutes;
+    call ``check_budget`` first for a clear message on the other impossible budgets.
     """
     cells = np.asarray(cells, dtype=np.uint64)
     score = np.asarray(score, dtype=np.float64)
@@ -158,8 +168,10 @@ def grow_areas(
         raise ConfigError(f"seed {seed!r}: must be one of {list(SEEDS)}")
     if stop not in STOPS:
         raise ConfigError(f"stop {stop!r}: must be one of {list(STOPS)}")
+    _check_km2(budget)
     if cells.size == 0:
         return []
+    _check_largest(budget, float(cell_km2.min()), h3.get_resolution(h3.int_to_str(int(cells[0]))))
     per_area, total_left = budget.per_area_km2(), budget.total_limit_km2()
     floor = -math.inf
     if stop == "top-cells":

@@ -28,7 +28,7 @@ from hotspots.errors import ConfigError, HotspotsError, ModelNotFoundError
 from hotspots.evaluation import BacktestResult, Fold, backtest, rolling_origin_folds
 from hotspots.jobs.data import file_sha256, ingest_options, load_events, with_posted
 from hotspots.jobs.publish import publish_trained
-from hotspots.jobs.retrain_rule import CHAMPION, RULE, Verdict, champion_forecasts, decide
+from hotspots.jobs.retrain_rule import CHAMPION, Verdict, champion_forecasts, decide, rule
 from hotspots.jobs.spec import TrainingSpec, check_spec
 from hotspots.jobs.train import (
     Prepared,
@@ -239,7 +239,8 @@ def retrain_record(
         "retrained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "outcome": outcome,
         "reason": verdict.reason,
-        "rule": RULE.format(cutoff=verdict.cutoff),
+        "rule": rule(verdict.labels),
+        "coverages": ", ".join(verdict.labels),
         "champion": f"{champion.version} ({champion.forecaster.name}, last period fitted "
         f"{_date(fitted)})",
         "challenger": verdict.challenger,
@@ -249,12 +250,28 @@ def retrain_record(
         "champion_pai": _round(scores.get(CHAMPION)),
         "best_baseline": verdict.best_baseline,
         "best_baseline_pai": _round(scores.get(verdict.best_baseline or "")),
+        **_at_other_coverages(verdict),
+        "ratio_vs_champion": _round(verdict.ratio_vs_champion),
+        "ratio_vs_baseline": _round(verdict.ratio_vs_baseline),
         "win_share_vs_champion": _round(verdict.win_vs_champion),
         "win_share_vs_baseline": _round(verdict.win_vs_baseline),
         "posted_events": posted_events,
         "target_events_since_champion": int(panel.counts[target][:, after].sum()),
         "data_key": key,
     }
+
+
+def _at_other_coverages(verdict: Verdict) -> dict[str, Any]:
+    """The record's PAI keys at each ``select_also`` coverage, suffixed ``@5%`` (the plain
+    keys are at ``select_coverage``)."""
+    out: dict[str, Any] = {}
+    for label in verdict.labels[1:]:
+        pai, best = verdict.pai[label], verdict.rivals.get(label)
+        out[f"challenger_pai@{label}"] = _round(pai.get(verdict.challenger))
+        out[f"champion_pai@{label}"] = _round(pai.get(CHAMPION))
+        out[f"best_baseline@{label}"] = best
+        out[f"best_baseline_pai@{label}"] = _round(pai.get(best or ""))
+    return out
 
 
 def data_key(
@@ -308,7 +325,17 @@ def retrain_history(registry: Registry, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
 
 
-_HISTORY_KEYS = ("retrained_at", "outcome", "champion", "challenger", "folds", "reason")
+_HISTORY_KEYS = (
+    "retrained_at",
+    "outcome",
+    "champion",
+    "challenger",
+    "folds",
+    "coverages",
+    "ratio_vs_champion",
+    "ratio_vs_baseline",
+    "reason",
+)
 HISTORY_COLUMNS = ("model", "version", "current", *_HISTORY_KEYS)
 """The columns of ``retrain_history`` (and of the effectiveness report's retraining.csv)."""
 

@@ -8,35 +8,53 @@ as the training backtest fits it. Both, and every baseline, are scored by the on
 which neither saw in training. The champion enters it as a reference (scored like a model,
 never fitted).
 
-The rule: promote when the challenger's mean PAI at the spec's selection coverage over those
-folds is at least the champion's and at least the best baseline's. How sure that is: the
-share of bootstrap resamples of the folds in which the challenger is ahead of each
-(``paired_win_share``, as ``hotspots train`` says of its choice).
+The rule is ``hotspots train``'s (``select_rule``), weighed twice: promote when the
+challenger's mean PAI over the champion's, and over the best baseline's (the best at each
+coverage), averaged over ``select_coverage`` and ``select_also``, is at least 1 for both. With
+one coverage (``select_also = []``) that is: at least the champion's and the best baseline's
+mean PAI there. How sure: the share of bootstrap resamples of the folds in which each mean
+stays above 1 (``mean_ratio_win_share``, as ``hotspots train`` says of its choice).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from hotspots.errors import ConfigError
-from hotspots.evaluation import BacktestResult, Fold, paired_win_share
+from hotspots.evaluation import BacktestResult, Fold
 from hotspots.features import Panel
 from hotspots.forecasters import Forecaster
+from hotspots.jobs.select_rule import (
+    Rivals,
+    best_rivals,
+    mean_ratio,
+    or_low,
+    ratio_win_share,
+    select_labels,
+)
 from hotspots.jobs.spec import TrainingSpec
-from hotspots.jobs.train import coverage_label
 
 CHAMPION = "champion"
 """The champion's name in the retrain backtest (a reference, so never a model's name)."""
 
-RULE = (
-    "promote when the challenger's mean PAI@{cutoff} over the recent folds (the periods after "
-    "the champion's fit) is >= the champion's and >= the best baseline's"
-)
+
+def rule(labels: Sequence[str]) -> str:
+    """The rule in words, for the coverages it weighs (``Verdict.labels``)."""
+    if len(labels) == 1:
+        return (
+            f"promote when the challenger's mean PAI@{labels[0]} over the recent folds (the "
+            "periods after the champion's fit) is >= the champion's and >= the best baseline's"
+        )
+    return (
+        "promote when the challenger's mean PAI over the champion's, and over the best "
+        f"baseline's (the best at each coverage), averaged over {', '.join(labels)} on the "
+        "recent folds (the periods after the champion's fit), is >= 1 for both"
+    )
 
 
 def champion_forecasts(
@@ -62,7 +80,11 @@ def champion_forecasts(
 
 @dataclass(frozen=True)
 class Verdict:
-    """The rule's answer: promote ``challenger`` or not, and why in one sentence."""
+    """The rule's answer: promote ``challenger`` or not, and why in one sentence.
+
+    ``cutoff``, ``scores`` and ``best_baseline`` are at ``select_coverage``; ``pai`` holds the
+    mean PAI of every model at each coverage weighed (``labels``), ``rivals`` the best
+    baseline at each, ``ratio_vs_*`` the challenger's mean ratios the rule compares with 1."""
 
     promote: bool
     challenger: str
@@ -72,39 +94,93 @@ class Verdict:
     best_baseline: str | None
     win_vs_champion: float | None
     win_vs_baseline: float | None
+    labels: tuple[str, ...] = ()
+    pai: dict[str, dict[str, float]] = field(default_factory=dict)
+    rivals: dict[str, str] = field(default_factory=dict)
+    ratio_vs_champion: float | None = None
+    ratio_vs_baseline: float | None = None
 
 
 def decide(result: BacktestResult, spec: TrainingSpec, champion_label: str) -> Verdict:
     """Apply the rule (module docstring) to a backtest holding the spec's models and the
     ``CHAMPION`` reference; ``champion_label`` names it in the reason (e.g. ``"v3"``)."""
-    cutoff = coverage_label(spec.backtest.select_coverage)
-    pai = result.table(cutoff, references=True)["pai"]
-    scores = {str(k): float(v) for k, v in pai.items() if pd.notna(v)}
+    labels = select_labels(result, spec)
+    tables = {label: result.table(label, references=True)["pai"] for label in labels}
+    pai = {k: {str(m): float(v) for m, v in t.items() if pd.notna(v)} for k, t in tables.items()}
+    cutoff, scores = labels[0], pai[labels[0]]
     learned = [k for k in (spec.model.kind, *spec.model.challengers) if k in result.models]
-    best_learned = max(learned, key=lambda k: (scores.get(k, float("-inf")), k == learned[0]))
-    baselines = {k: v for k, v in scores.items() if k not in learned and k != CHAMPION}
-    best = max(baselines, key=lambda k: (baselines[k], k)) if baselines else None
+    baselines = [k for k in scores if k not in learned and k != CHAMPION]
+    best = max(baselines, key=lambda k: (scores[k], k)) if baselines else None
+    vs_champion = dict.fromkeys(labels, CHAMPION)
+    vs_best = best_rivals(tables, [*learned, CHAMPION], best) if best is not None else {}
+    rank_by = vs_best or vs_champion
+    challenger = max(
+        learned, key=lambda k: (or_low(mean_ratio(tables, rank_by, k)), k == learned[0])
+    )
     seed = spec.backtest.seed
-    vs_champion = _win_share(result, best_learned, CHAMPION, cutoff, seed)
-    vs_baseline = None if best is None else _win_share(result, best_learned, best, cutoff, seed)
-    mine, theirs = scores.get(best_learned), scores.get(CHAMPION)
-    floor = baselines[best] if best is not None else float("-inf")
-    promote = mine is not None and theirs is not None and mine >= theirs and mine >= floor
-    span = _span(result.folds)
-    champ = f"champion {champion_label}"
-    if mine is None or theirs is None:
-        why = f"no target event in the {span}: nothing to tell {best_learned} and {champ} apart"
-        return Verdict(False, best_learned, why, cutoff, scores, best, None, None)
-    parts = [
-        f"{best_learned} PAI@{cutoff} {mine:.2f} {'>=' if mine >= theirs else '<'} {champ} "
-        f"{theirs:.2f}{_sure(vs_champion)}"
-    ]
-    if best is not None:
-        op = ">=" if mine >= floor else "<"
-        parts.append(f"{op} best baseline {best} {floor:.2f}{_sure(vs_baseline)}")
-    verdict = "promoted" if promote else f"not promoted, {champ} stays current"
-    reason = f"{' and '.join(parts)} over the {span}: {verdict}"
-    return Verdict(promote, best_learned, reason, cutoff, scores, best, vs_champion, vs_baseline)
+    share_champion = ratio_win_share(result, challenger, vs_champion, seed)
+    share_best = ratio_win_share(result, challenger, vs_best, seed) if vs_best else None
+    ratio_champion = mean_ratio(tables, vs_champion, challenger)
+    ratio_best = mean_ratio(tables, vs_best, challenger) if vs_best else None
+    wins_champion = ratio_champion >= 1  # NaN never wins
+    wins_best = ratio_best is None or ratio_best >= 1
+    span, champ = _span(result.folds), f"champion {champion_label}"
+    verdict = Verdict(
+        wins_champion and wins_best, challenger, "", cutoff, scores, best, share_champion,
+        share_best, tuple(labels), pai, vs_best, _or_none(ratio_champion), _or_none(ratio_best),
+    )  # fmt: skip
+    if any(challenger not in pai[k] or CHAMPION not in pai[k] for k in labels):
+        why = f"no target event in the {span}: nothing to tell {challenger} and {champ} apart"
+        return _with(verdict, why, promote=False)
+    if len(labels) == 1:
+        mine = f"{challenger} PAI@{cutoff} {scores[challenger]:.2f} "
+        parts = [mine + _one(scores, CHAMPION, champ, wins_champion, share_champion)]
+        if best is not None:
+            parts.append(_one(scores, best, f"best baseline {best}", wins_best, share_best))
+        said = " and ".join(parts)
+    else:
+        parts = [_several(verdict, vs_champion, champ, ratio_champion, share_champion)]
+        if ratio_best is not None:
+            parts.append(_several(verdict, vs_best, "best baseline", ratio_best, share_best))
+        said = f"{challenger} PAI@{'/'.join(labels)} {_figures(pai, challenger, labels)} "
+        said += ", and ".join(parts) + ","
+    outcome = "promoted" if verdict.promote else f"not promoted, {champ} stays current"
+    return _with(verdict, f"{said} over the {span}: {outcome}", promote=verdict.promote)
+
+
+def _one(
+    scores: Mapping[str, float], rival: str, called: str, wins: bool, share: float | None
+) -> str:
+    """One coverage: ``>= champion v3 10.94 (ahead in ...)``."""
+    return f"{'>=' if wins else '<'} {called} {scores[rival]:.2f}{_sure(share)}"
+
+
+def _several(
+    verdict: Verdict, rivals: Rivals, rival: str, ratio: float, share: float | None
+) -> str:
+    """Several coverages: ``against rival y1/y2: mean r x >= 1 (ahead in ...)``; a best
+    baseline that differs by coverage is named at each."""
+    names = list(dict.fromkeys(rivals.values()))
+    if len(names) == 1:
+        theirs = _figures(verdict.pai, names[0], verdict.labels)
+        who = rival if names[0] == CHAMPION else f"{rival} {names[0]}"
+    else:
+        theirs = "/".join(f"{r} {verdict.pai[k].get(r, np.nan):.2f}" for k, r in rivals.items())
+        who = f"{rival}s"
+    op = ">=" if ratio >= 1 else "<"
+    return f"against {who} {theirs}: mean {ratio:.3f}x {op} 1{_sure(share)}"
+
+
+def _figures(pai: Mapping[str, Mapping[str, float]], model: str, labels: Sequence[str]) -> str:
+    return "/".join(f"{pai[k].get(model, np.nan):.2f}" for k in labels)
+
+
+def _with(verdict: Verdict, reason: str, *, promote: bool) -> Verdict:
+    return replace(verdict, reason=reason, promote=promote)
+
+
+def _or_none(value: float | None) -> float | None:
+    return None if value is None or np.isnan(value) else value
 
 
 def _span(folds: Sequence[Fold]) -> str:
@@ -114,13 +190,3 @@ def _span(folds: Sequence[Fold]) -> str:
 
 def _sure(share: float | None) -> str:
     return "" if share is None else f" (ahead in {share:.0%} of fold resamples)"
-
-
-def _win_share(result: BacktestResult, a: str, b: str, cutoff: str, seed: int) -> float | None:
-    """``paired_win_share`` of ``a``'s PAI per fold over ``b``'s (None: no fold scored)."""
-    rows = result.per_fold[result.per_fold["cutoff"] == cutoff]
-    wide = rows.pivot(index="as_of", columns="model", values="pai")
-    if a not in wide or b not in wide:
-        return None
-    share = paired_win_share(wide[a], wide[b], seed=seed)
-    return None if pd.isna(share) else float(share)

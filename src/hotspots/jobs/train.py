@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
@@ -25,10 +24,8 @@ from hotspots.evaluation import (
     BlockForecast,
     Fold,
     backtest,
-    mean_ratio_win_share,
     oracle_reference,
     paired_ratio_ci,
-    ratio_or_bound,
     rolling_origin_folds,
 )
 from hotspots.evaluation.plans import score_plans
@@ -47,6 +44,14 @@ from hotspots.jobs.data import (
 )
 from hotspots.jobs.data import whole_periods_end as _whole_end
 from hotspots.jobs.data import whole_periods_start as _whole_start
+from hotspots.jobs.select_rule import (
+    best_rivals,
+    mean_ratio,
+    or_low,
+    ratio_win_share,
+    select_coverages,
+    select_labels,
+)
 from hotspots.jobs.spec import TrainingSpec, check_spec, match_categories
 
 FoldProgress = Callable[[str, int, int], None]
@@ -311,12 +316,6 @@ def run_selection(
     )
 
 
-def select_coverages(spec: TrainingSpec) -> tuple[float, ...]:
-    """The coverages the choice weighs: ``select_coverage``, then ``select_also``."""
-    first = spec.backtest.select_coverage
-    return (first, *dict.fromkeys(c for c in spec.backtest.select_also if c != first))
-
-
 @dataclass(frozen=True)
 class Selection:
     """Which model is published and why: chosen on ``n_folds`` folds of ``basis``
@@ -336,17 +335,13 @@ class Selection:
     """The best learned model (the main one or a challenger) on those folds, published or not."""
 
 
-def coverage_label(coverage: float) -> str:
-    """The cutoff label the evaluation uses for an area coverage, e.g. ``"1%"``."""
-    return f"{coverage * 100:g}%"
-
-
 def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "reported") -> Selection:
     """The best learned model (the main one, or a challenger that scores higher) if its PAI
     over the best baseline's, averaged over ``select_coverages`` (the best baseline at each),
-    is at least 1 on ``result``'s folds; otherwise the best baseline at ``select_coverage``.
-    ``basis`` says which folds ``result`` holds (``"selection"`` or ``"reported"``)."""
-    labels = _select_labels(result, spec)
+    is at least 1 on ``result``'s folds (``select_rule``, which ``hotspots retrain`` promotes by
+    too); otherwise the best baseline at ``select_coverage``. ``basis`` says which folds
+    ``result`` holds (``"selection"`` or ``"reported"``)."""
+    labels = select_labels(result, spec)
     cutoff = labels[0]
     tables = {label: result.table(label)["pai"] for label in labels}
     scores = {str(k): float(v) for k, v in tables[cutoff].items() if pd.notna(v)}
@@ -357,16 +352,16 @@ def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "repor
         why = f"{main}: the highest PAI@{cutoff} of the learned models; no baseline to compare with"
         return Selection(main, why, cutoff, scores, basis, len(result.folds), learned=main)
     best = max(baselines, key=lambda k: (baselines[k], k))
-    best_at = {label: _best_baseline(tables[label], learned, best) for label in labels}
-    ratios = {k: _mean_ratio(tables, best_at, k) for k in learned}
-    main = max(learned, key=lambda k: (_or_low(ratios[k]), k == spec.model.kind))
+    best_at = best_rivals(tables, learned, best)
+    ratios = {k: mean_ratio(tables, best_at, k) for k in learned}
+    main = max(learned, key=lambda k: (or_low(ratios[k]), k == spec.model.kind))
     n_folds = len(result.folds)
     where = (
         f"{n_folds} selection folds before the reported ones"
         if basis == "selection"
         else f"the {n_folds} reported folds (select_folds is 0, or no room before them)"
     )
-    share = _win_share(result, main, best_at, spec.backtest.seed)
+    share = ratio_win_share(result, main, best_at, spec.backtest.seed)
     sure = "" if share is None else f"; {main} ahead in {share:.0%} of fold resamples"
     figures = ", ".join(
         f"PAI@{label} {tables[label].get(main, float('nan')):.2f} against best baseline "
@@ -374,7 +369,7 @@ def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "repor
         for label, rival in best_at.items()
     )
     mean = f"mean {ratios[main]:.3f}x" if len(labels) > 1 else f"{ratios[main]:.3f}x"
-    if _or_low(ratios[main]) >= 1:
+    if or_low(ratios[main]) >= 1:
         reason = f"{_beat(spec, main, ratios)}{main} {figures}: {mean} >= 1 on {where}{sure}"
         return Selection(main, reason, cutoff, scores, basis, n_folds, share, main)
     reason = (
@@ -384,70 +379,12 @@ def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "repor
     return Selection(best, reason, cutoff, scores, basis, n_folds, share, main)
 
 
-def _select_labels(result: BacktestResult, spec: TrainingSpec) -> list[str]:
-    """The cutoff labels of ``select_coverages``; ConfigError naming one not backtested."""
-    scored = {c.label for c in result.cutoffs}
-    labels = []
-    for key, coverage in (
-        ("select_coverage", spec.backtest.select_coverage),
-        *(("select_also", c) for c in select_coverages(spec)[1:]),
-    ):
-        if (label := coverage_label(coverage)) not in scored:
-            raise ConfigError(
-                f"{key} {coverage} is not one of the backtest coverages "
-                f"{list(spec.backtest.coverages)}"
-            )
-        labels.append(label)
-    return labels
-
-
-def _best_baseline(pai: pd.Series, learned: Sequence[str], otherwise: str) -> str:
-    """The baseline with the highest mean PAI at one cutoff (``otherwise`` if none scored)."""
-    rivals = {str(k): float(v) for k, v in pai.items() if pd.notna(v) and k not in learned}
-    return max(rivals, key=lambda k: (rivals[k], k)) if rivals else otherwise
-
-
-def _mean_ratio(tables: Mapping[str, pd.Series], best_at: Mapping[str, str], model: str) -> float:
-    """``model``'s mean PAI over the best baseline's, averaged over the cutoffs (NaN when the
-    model was not scored at one of them)."""
-    return float(
-        np.mean(
-            [
-                ratio_or_bound(tables[label].get(model, np.nan), tables[label][rival])
-                for label, rival in best_at.items()
-            ]
-        )
-    )
-
-
-def _or_low(value: float) -> float:
-    return float("-inf") if np.isnan(value) else value
-
-
 def _beat(spec: TrainingSpec, main: str, ratios: Mapping[str, float]) -> str:
     """Why a challenger is weighed instead of the main model ('' when it is not)."""
     if main == spec.model.kind:
         return ""
     beaten = ratios.get(spec.model.kind, float("nan"))
     return f"challenger {main} beat {spec.model.kind} ({ratios[main]:.3f}x > {beaten:.3f}x); "
-
-
-def _win_share(
-    result: BacktestResult, main: str, best_at: Mapping[str, str], seed: int
-) -> float | None:
-    """``mean_ratio_win_share`` of ``main``'s PAI per fold over each cutoff's best baseline's
-    (None: the main model was not scored, or no fold had events)."""
-    per_fold = result.per_fold
-    if main not in set(per_fold["model"]):
-        return None
-    pairs = []
-    for label, rival in best_at.items():
-        rows = per_fold[per_fold["cutoff"] == label].pivot(
-            index="as_of", columns="model", values="pai"
-        )
-        pairs.append((rows[main], rows[rival]))
-    share = mean_ratio_win_share(pairs, seed=seed)
-    return None if pd.isna(share) else share
 
 
 def fit_final(prepared: Prepared, model: Forecaster) -> Forecaster:

@@ -4,8 +4,8 @@ A layer above ``jobs`` and below ``service`` / ``cli``: pure functions of a fore
 model's cells and the event history, returning JSON-able data.
 """
 
+from hotspots.plan_limits import MAX_AREAS
 from hotspots.publishing.plan_book import (
-    MAX_AREAS,
     PlanBook,
     PlanInput,
     PlanQuery,

@@ -36,8 +36,6 @@ T = TypeVar("T")
 CACHE_SIZE = 64
 """Plans on demand kept per book (the default budget's are kept apart, never evicted)."""
 FORMATS = ("json", "geojson")
-MAX_AREAS = 50
-"""The most areas one plan may have (a tasking plan, not a city partition)."""
 
 
 @dataclass(frozen=True, eq=False)

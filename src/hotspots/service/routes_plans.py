@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from hotspots.publishing.plan_book import MAX_AREAS
+from hotspots.plan_limits import MAX_AREAS
 from hotspots.publishing.plans import MAX_AREA_CELLS
 from hotspots.publishing.snapshot import View
 from hotspots.service.auth import auth_responses, require
