@@ -36,8 +36,9 @@ def retrain(
     """Refit the spec's model on its export plus every event posted to the service, and
     backtest it against the current version (the champion, as deployed) and the baselines on
     the periods since the champion was fitted. The new version is published either way, with
-    why in its manifest (notes.retrain) and model card; it is made current only when its mean
-    PAI at the spec's selection coverage is at least the champion's and the best baseline's.
+    why in its manifest (notes.retrain) and model card; it is made current only when its PAI
+    over the champion's and over the best baseline's, each averaged over the spec's selection
+    coverages (1% and 5% by default), is at least 1.
 
     Prints one line: promoted, published but not promoted, or nothing published (the same
     data as the last retrain, or no whole period since the champion). Exit status 0 in all
