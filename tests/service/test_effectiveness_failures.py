@@ -5,6 +5,7 @@ under ``failed`` and ``GET /v1/monitor`` answers 503 for it alone, never 500."""
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +58,11 @@ def damage_artefact(env: Env, _: pd.DataFrame) -> None:
     card.write_text("tampered")
 
 
+def remove_from_registry(env: Env, _: pd.DataFrame) -> None:
+    """Its snapshots stay; the model is gone from the registry."""
+    shutil.rmtree(env.root / "models" / "other")
+
+
 def damage_snapshot(env: Env, _: pd.DataFrame) -> None:
     last = sorted(_snapshots(env, "other").glob("2023-12-25/*.json.gz"))[-1]
     last.write_bytes(b"xx")
@@ -79,6 +85,7 @@ def republish_on_another_grid(env: Env, events: pd.DataFrame) -> None:
 Damage = Callable[[Env, pd.DataFrame], None]
 CASES: list[tuple[Damage, dict[str, str]]] = [
     (damage_artefact, {"registry": "MODEL_CARD.md sha256 mismatch"}),
+    (remove_from_registry, {"registry": "no model named 'other' in"}),
     (
         damage_snapshot,
         {"monitor": "is missing or damaged: Not a gzipped file", "realised": "Not a gzipped"},

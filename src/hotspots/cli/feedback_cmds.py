@@ -230,7 +230,7 @@ def report_effectiveness(
     )
     figures = _effectiveness(settings, model, category, monitor_window, monitor_repeat)
     realised = between(figures.realised, start, end)
-    _write_and_tell(settings, out, realised, figures.monitors, figures.names)
+    _write_and_tell(settings, out, realised, figures)
 
 
 class _Figures(NamedTuple):
@@ -240,6 +240,8 @@ class _Figures(NamedTuple):
     realised: Realised
     monitors: dict[str, ModelMonitor]
     names: list[str]
+    loaded: list[str]
+    """The models whose current version the registry gave."""
 
 
 def _effectiveness(
@@ -277,18 +279,15 @@ def _effectiveness(
         *failed,
         *frame_to_failures(realised.failures),
     ]
-    return _Figures(replace(realised, failures=failures_frame(every)), monitors, names)
+    failures = failures_frame(every)
+    return _Figures(replace(realised, failures=failures), monitors, names, sorted(loaded))
 
 
-def _write_and_tell(
-    settings: Settings,
-    out: Path,
-    realised: Realised,
-    monitors: dict[str, ModelMonitor],
-    names: list[str],
-) -> None:
-    """Write the report, print its flags, failures and summary; exit 2 when models were
-    asked for and none could be reported in full."""
+def _write_and_tell(settings: Settings, out: Path, realised: Realised, figures: _Figures) -> None:
+    """Write the report (``realised``: ``figures.realised`` in the window asked), print its
+    flags, failures and summary; exit 2 when models were asked for and none could be
+    reported in full."""
+    monitors, names = figures.monitors, figures.names
     from rich.markup import escape
 
     from hotspots.feedback.failures import frame_to_failures
@@ -299,7 +298,7 @@ def _write_and_tell(
         realised,
         out,
         title="Realised effectiveness",
-        retraining=_retraining(settings, names),
+        retraining=_retraining(settings, figures.loaded),
         monitors=monitors,
     )
     for row in realised.flags.to_dict("records"):
