@@ -49,6 +49,11 @@ class IntegrityError(HotspotsError, RuntimeError):
     """A stored artifact does not match its checksum or is incomplete."""
 
 
+class RecordUnreadableError(HotspotsError, RuntimeError):
+    """A model's served record (its snapshots, events or patrols) cannot be read or used
+    for a figure asked of it; names the model, the figure and why."""
+
+
 class ClusterError(HotspotsError, RuntimeError):
     """The Dask cluster cannot finish a run: a task's worker was lost, no worker is left, or a
     task killed every worker that ran it (names the task, the worker and the spec given up)."""

@@ -101,3 +101,19 @@ def test_damage_conflicts_and_bad_names(panel: Panel, tmp_path: Path) -> None:
         store.load("burglary", AS_OF)
     with pytest.raises(ConfigError, match=r"snapshot name must be .* got '../x'"):
         store.load("../x", AS_OF)
+
+
+@pytest.mark.parametrize("text", ["{", "[]", '{"as_of": "2024-01-29"}'])
+def test_damaged_metadata_is_an_integrity_error_naming_the_file(
+    panel: Panel, tmp_path: Path, text: str
+) -> None:
+    """Not a JSONDecodeError (or a KeyError later): the report says which file of which
+    model, and goes on with the other models."""
+    store = SnapshotStore(tmp_path)
+    store.save(_snap(panel, "2024-01-29T08:00:00Z"))
+    meta = tmp_path / "burglary" / AS_OF / "20240129T080000000000Z.meta.json"
+    meta.write_text(text, encoding="utf-8")
+    with pytest.raises(IntegrityError, match=r"snapshot metadata .*\.meta\.json is .*damaged"):
+        store.list("burglary")
+    with pytest.raises(IntegrityError, match=r"20240129T080000000000Z\.meta\.json"):
+        store.load("burglary", AS_OF)

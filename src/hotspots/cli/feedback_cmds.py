@@ -8,8 +8,9 @@ scores the same records ``GET /v1/effectiveness`` serves and writes the monitor
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import typer
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from hotspots.config import Settings
+    from hotspots.feedback.effectiveness import Realised
+    from hotspots.feedback.monitor_served import ModelMonitor
 
 patrols_app = typer.Typer(
     name="patrols",
@@ -198,15 +201,17 @@ def report_effectiveness(
 ) -> None:
     """Realised hit rate, PAI and PEI of each published forecast beside the baselines, the
     patrol dosage beside the crime that followed, and each model's feedback-loop monitor,
-    the figures `GET /v1/monitor` serves (HTML with plots, and CSV)."""
+    the figures `GET /v1/monitor` serves (HTML with plots, and CSV).
+
+    A model whose records cannot be read (its registry version, a damaged snapshot, events
+    unfit for it) does not stop the others: the report is written without that part, its
+    section and `failures.csv` say which model, which part and why, and a warning line is
+    printed. Exit status 0 when at least one model is reported in full (or none has
+    published forecasts), 2 when every model failed in some part (the report is still
+    written) or an option is wrong (nothing written)."""
     from hotspots.atomic import check_output
-    from hotspots.errors import ConfigError, InputFileError
+    from hotspots.errors import InputFileError
     from hotspots.feedback.realised_io import between, day_of
-    from hotspots.feedback.report import write_effectiveness_report
-    from hotspots.feedback.report_monitor import verdict
-    from hotspots.publishing.snapshot_store import SnapshotStore
-    from hotspots.serving.monitor import monitors_from_records
-    from hotspots.serving.realised import current_models, realised_from_records
 
     check_output(out, "--out", folder=True)
     start, end = day_of(since, "--since"), day_of(until, "--until")
@@ -223,25 +228,77 @@ def report_effectiveness(
         monitor_population_field=monitor_population_field,
         monitor_periods=monitor_periods,
     )
-    models = current_models(settings, SnapshotStore(settings.state_dir / "snapshots"))
-    if unknown := sorted(set(model or ()) - set(models)):
+    figures = _effectiveness(settings, model, category, monitor_window, monitor_repeat)
+    realised = between(figures.realised, start, end)
+    _write_and_tell(settings, out, realised, figures)
+
+
+class _Figures(NamedTuple):
+    """What the report shows: every model's realised figures (with the failures of every
+    part), the monitors computed, and the models asked for."""
+
+    realised: Realised
+    monitors: dict[str, ModelMonitor]
+    names: list[str]
+    loaded: list[str]
+    """The models whose current version the registry gave."""
+
+
+def _effectiveness(
+    settings: Settings,
+    model: list[str] | None,
+    category: str | None,
+    window: int | None,
+    repeat: int | None,
+) -> _Figures:
+    """Each model's monitor and realised figures; a model whose records fail is a failure
+    of that part (logged), not of the command."""
+    from hotspots.errors import ConfigError
+    from hotspots.feedback.failures import failures_frame, frame_to_failures
+    from hotspots.publishing.snapshot_store import SnapshotStore
+    from hotspots.serving.monitor import check_thresholds, group_layer, monitors_from_records
+    from hotspots.serving.realised import current_models, model_infos, realised_from_records
+
+    current = current_models(settings, SnapshotStore(settings.state_dir / "snapshots"))
+    known = sorted({*current.loaded, *(f.model for f in current.failed)})
+    if unknown := sorted(set(model or ()) - set(known)):
         raise ConfigError(
             f"--model {unknown[0]!r}: no published forecasts of it in "
             f"{settings.state_dir / 'snapshots'}; models with published forecasts: "
-            f"{', '.join(sorted(models)) or 'none'}"
+            f"{', '.join(known) or 'none'}"
         )
-    if model:
-        models = {k: v for k, v in models.items() if k in set(model)}
-    # the monitor first: a wrong area layer or threshold is said before the long part
-    monitors = monitors_from_records(settings, models, window=monitor_window, repeat=monitor_repeat)
-    realised = between(
-        realised_from_records(settings, models=models, category=category), start, end
-    )
+    names = [n for n in known if not model or n in set(model)]
+    loaded = {n: m for n, m in current.loaded.items() if n in names}
+    for found in loaded.values():  # a wrong threshold or area layer: said before any work
+        check_thresholds(found.manifest, window, repeat)
+        group_layer(settings, found.forecaster)
+    monitors, failed = monitors_from_records(settings, loaded, window=window, repeat=repeat)
+    realised = realised_from_records(settings, models=model_infos(loaded), category=category)
+    every = [
+        *(f for f in current.failed if f.model in names),
+        *failed,
+        *frame_to_failures(realised.failures),
+    ]
+    failures = failures_frame(every)
+    return _Figures(replace(realised, failures=failures), monitors, names, sorted(loaded))
+
+
+def _write_and_tell(settings: Settings, out: Path, realised: Realised, figures: _Figures) -> None:
+    """Write the report (``realised``: ``figures.realised`` in the window asked), print its
+    flags, failures and summary; exit 2 when models were asked for and none could be
+    reported in full."""
+    monitors, names = figures.monitors, figures.names
+    from rich.markup import escape
+
+    from hotspots.feedback.failures import frame_to_failures
+    from hotspots.feedback.report import write_effectiveness_report
+    from hotspots.feedback.report_monitor import verdict
+
     paths = write_effectiveness_report(
         realised,
         out,
         title="Realised effectiveness",
-        retraining=_retraining(settings, models),
+        retraining=_retraining(settings, figures.loaded),
         monitors=monitors,
     )
     for row in realised.flags.to_dict("records"):
@@ -256,13 +313,20 @@ def report_effectiveness(
         flagged, words = verdict(found)
         if flagged:
             console.print(f"[bold red]feedback loop flagged[/]: {words}", soft_wrap=True)
+    failures = frame_to_failures(realised.failures)
+    for failure in failures:
+        console.print(f"[bold yellow]not reported[/]: {escape(failure.line())}", soft_wrap=True)
     scored = realised.periods[["model", "as_of", "horizon"]].drop_duplicates()
     ahead = int((scored["horizon"] > 1).sum())
+    whole = sorted(set(names) - {f.model for f in failures})
     console.print(
         f"scored {len(scored)} served periods ({len(scored) - ahead} next, {ahead} later; "
-        f"{len(realised.pending)} pending); wrote {paths['effectiveness.html']}",
+        f"{len(realised.pending)} pending); {len(whole)} of {len(names)} models reported in "
+        f"full; wrote {paths['effectiveness.html']}",
         soft_wrap=True,
     )
+    if failures and not whole:
+        raise typer.Exit(2)
 
 
 def _retraining(settings: Settings, names: Iterable[str]) -> pd.DataFrame:

@@ -84,7 +84,7 @@ def main() -> None:
     )
 
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # a command's typer.Exit(n) comes back as n
     except HotspotsError as err:
         console.print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
         sys.exit(2)
@@ -119,6 +119,8 @@ def main() -> None:
             soft_wrap=True,
         )
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def _bad_value_line(err: Exception, args: list[str]) -> str | None:

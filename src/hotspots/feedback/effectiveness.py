@@ -40,6 +40,7 @@ from hotspots.evaluation.blocks import BlockForecast, forecast_blocks_ahead
 from hotspots.evaluation.plans import GrownAreas
 from hotspots.features import Panel, events_to_panel
 from hotspots.feedback.dosage import patrols_to_dosage
+from hotspots.feedback.failures import failures_frame
 from hotspots.feedback.plans_combined import ModelFolds
 from hotspots.feedback.plans_realised import (
     PlanForecasts,
@@ -94,6 +95,9 @@ class Realised:
     parameters, scored on the period's events (``plans_realised``)."""
     unscored_plans: pd.DataFrame = field(default_factory=empty_unscored)
     """etag, period_start, types, horizon, why: recorded served plans not scored."""
+    failures: pd.DataFrame = field(default_factory=failures_frame)
+    """model, part, reason: the models (or parts of them) that could not be computed
+    (``feedback.failures``); the other models' figures are there without them."""
 
 
 def realised_effectiveness(

@@ -325,13 +325,17 @@ def _period_frame(
 
 
 def self_reference(frame: pd.DataFrame, th: Thresholds) -> Reference | None:
-    """The first full window of the series as the reference (None: the series is shorter)."""
+    """The first full window of the series as the reference (None: the series is shorter):
+    its pooled concentration and pooled repeat share, the figures the flags compare. One
+    period's repeat share swings: on the served loop without feedback
+    (``tests/feedback/test_runaway_served.py``) it was 0.57 against 0.79 pooled, and two
+    ordinary weeks (pooled 0.93) raised the repeat flag against it."""
     if len(frame) < th.window + th.pool:
         return None
     first = frame.iloc[th.window + th.pool - 1]
     return Reference(
         float(first["pooled_concentration"]),
-        float(frame["repeat_share"].iloc[th.window - 1]),
+        float(first["pooled_repeat_share"]),
         f"the first full window (period {first['period']})",
     )
 

@@ -132,7 +132,7 @@ def served_monitor(
     values ignored) replace recorded thresholds; a reference measured with another window
     or repeat is not comparable, so the series' own first window is used then. Periods
     before the first one served are left out."""
-    th, reference, why = _recorded(manifest, overrides)
+    th, reference, why = thresholds_asked(manifest, overrides)
     ids = np.asarray(cells, dtype=np.uint64)
     starts = pd.DatetimeIndex(periods)
     served = [i for i, p in enumerate(starts) if pd.Timestamp(p) in ranked]
@@ -155,12 +155,13 @@ def served_monitor(
     return found if why is None else replace(found, notes=[why, *found.notes])
 
 
-def _recorded(
+def thresholds_asked(
     manifest: Mapping[str, Any], overrides: Mapping[str, int | None] | None
 ) -> tuple[Thresholds, Reference | None, str | None]:
     """The thresholds and reference the manifest recorded, with ``overrides`` applied (then
     no reference, and why); a window asked for without a repeat keeps the model's repeat
-    when it fits, else takes the window itself."""
+    when it fits, else takes the window itself. Overrides that do not fit raise
+    ``ConfigError``."""
     record = _notes(manifest)
     th = Thresholds(**record["thresholds"]) if record.get("thresholds") else Thresholds()
     reference = Reference.from_dict(record.get("reference"))

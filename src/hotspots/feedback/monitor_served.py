@@ -15,12 +15,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hotspots.errors import DataValidationError
 from hotspots.feedback.dosage import patrols_to_dosage
 from hotspots.feedback.monitor import Monitor
 from hotspots.feedback.monitor_groups import GroupLayer
 from hotspots.feedback.monitor_report import served_monitor
 from hotspots.feedback.served import SnapshotReader, last_issued, served_forecast
 from hotspots.forecasters import Forecaster
+from hotspots.grid import cells_resolution
 from hotspots.jobs.forecast import history_panel
 from hotspots.publishing.served import recent_counts
 from hotspots.publishing.snapshot import iso_local, strong_etag
@@ -77,6 +79,7 @@ def model_monitor(
     counts, periods = recent_counts(panel, cells, model.target_, n_periods)
     starts = pd.DatetimeIndex(periods)
     ranked = served_rankings(store, name, starts)
+    _check_grid(name, version, cells, ranked)
     dosage = (
         None
         if patrols is None
@@ -93,6 +96,21 @@ def model_monitor(
         overrides=overrides,
     )
     return ModelMonitor(name, version, pd.Timestamp(as_of), len(ranked), found)
+
+
+def _check_grid(
+    name: str, version: str, cells: npt.NDArray[np.uint64], ranked: Mapping[pd.Timestamp, Any]
+) -> None:
+    """Raise ``DataValidationError`` when a period's served cells are none of the model's
+    (a version on another grid served it): its flags would silently count as none."""
+    for period, order in ranked.items():
+        if len(order) and not np.isin(order, cells).any():
+            raise DataValidationError(
+                f"the forecast of {name!r} served for {period.date()} holds none of the "
+                f"{cells.size} cells of version {version} (resolution "
+                f"{cells_resolution(order[:1])} served, {cells_resolution(cells[:1])} now): "
+                "it was served on another grid; monitor with a version on the same grid"
+            )
 
 
 def served_rankings(

@@ -13,6 +13,7 @@ import pandas as pd
 
 from hotspots.errors import ConfigError
 from hotspots.feedback.effectiveness import SERVED, Realised
+from hotspots.feedback.failures import frame_to_failures
 from hotspots.feedback.plans_realised import STORED
 from hotspots.feedback.realised_horizons import horizon_table, horizons_to_dict, plan_means
 
@@ -97,7 +98,8 @@ def between(realised: Realised, since: Any = None, until: Any = None) -> Realise
 def realised_to_dict(realised: Realised) -> dict[str, Any]:
     """Per model: its flag, the plans evaluated, and per period each cutoff's served and
     baseline figures beside the dosage and the plans; then the recorded plans not scored,
-    and the definitions. NaN becomes null."""
+    the models that could not be scored and why (``failed``), and the definitions. NaN
+    becomes null."""
     models = sorted(
         set(realised.periods.get("model", []))
         | set(realised.pending.get("model", []))
@@ -118,6 +120,10 @@ def realised_to_dict(realised: Realised) -> dict[str, Any]:
                 "why": str(r["why"]),
             }
             for _, r in unscored.iterrows()
+        ],
+        "failed": [
+            {"model": f.model, "part": f.part, "reason": f.reason}
+            for f in frame_to_failures(realised.failures)
         ],
         "definitions": DEFINITIONS,
     }

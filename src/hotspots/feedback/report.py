@@ -1,7 +1,9 @@
 """The effectiveness report: ``effectiveness.html`` (tables and plots inline) and one CSV per
 table (``periods.csv``, ``dosage.csv``, ``cells.csv``, ``flags.csv``, ``pending.csv``,
-``plans.csv``, ``unscored_plans.csv``, ``horizons.csv``, and ``retraining.csv`` when given),
-written together atomically, in the style of the backtest report (``evaluation.report``).
+``plans.csv``, ``unscored_plans.csv``, ``failures.csv``, ``horizons.csv``, and
+``retraining.csv`` when given), written together atomically, in the style of the backtest
+report (``evaluation.report``). A model whose figures could not be computed has a section
+saying which part and why, and a row in ``failures.csv``; the other models are reported.
 Forecasts and plans served for a later period (``horizon`` > 1) have rows of their own in
 the CSVs and tables of their own on the page, beside the means per horizon."""
 
@@ -18,6 +20,7 @@ from matplotlib.figure import Figure
 from hotspots.atomic import atomic_path
 from hotspots.errors import ConfigError
 from hotspots.feedback.effectiveness import SERVED, Realised
+from hotspots.feedback.failures import frame_to_failures
 from hotspots.feedback.html_parts import cell_text as _cell
 from hotspots.feedback.html_parts import data_link
 from hotspots.feedback.html_parts import esc as _esc
@@ -30,7 +33,9 @@ from hotspots.feedback.realised_io import DEFINITIONS, plans_evaluated
 from hotspots.feedback.report_monitor import ABOUT as MONITOR_ABOUT
 from hotspots.feedback.report_monitor import monitor_frames, monitor_html, verdict
 
-TABLES = ("periods", "dosage", "cells", "flags", "pending", "plans", "unscored_plans")
+TABLES = (
+    "periods", "dosage", "cells", "flags", "pending", "plans", "unscored_plans", "failures",
+)  # fmt: skip
 ABOUT = {
     "periods.csv": "realised hit rate, PAI and PEI of each served forecast and of each "
     "baseline for the same period, per cutoff and horizon",
@@ -41,6 +46,7 @@ ABOUT = {
     "pending.csv": "served periods not scored yet, and why",
     "plans.csv": "each served patrol plan and each baseline's plan, scored on its period",
     "unscored_plans.csv": "recorded served plans not scored, and why",
+    "failures.csv": "models (or parts of their figures) that could not be computed, and why",
     "horizons.csv": "means per horizon of the realised figures",
     "retraining.csv": "the versions hotspots retrain published, and why",
     **MONITOR_ABOUT,
@@ -110,6 +116,7 @@ def render_html(
         _link(files, "flags.csv"),
         _flags(realised.flags),
         *_monitor_flags(monitors or {}),
+        *_failures(realised.failures, files),
     ]
     for name in sorted(set(realised.periods.get("model", []))):
         every = realised.periods.loc[realised.periods["model"] == name]
@@ -350,6 +357,17 @@ def _monitor_flags(monitors: Mapping[str, ModelMonitor]) -> list[str]:
     """The feedback-loop warnings of the last period, at the top of the page."""
     said = [verdict(monitors[name]) for name in sorted(monitors)]
     return [f'<p class="warning">{_esc(words)}</p>' for flagged, words in said if flagged]
+
+
+def _failures(failures: pd.DataFrame, files: Sequence[str]) -> list[str]:
+    """A section per model with a part not computed: which part and why, one line each
+    (the rest of the page holds the other models, and this model's other parts)."""
+    found = frame_to_failures(failures)
+    parts = []
+    for name in sorted({f.model for f in found}):
+        parts += [f"<h2>{_esc(name)}: not reported in full</h2>", _link(files, "failures.csv")]
+        parts += [f'<p class="warning">{_esc(f.line())}</p>' for f in found if f.model == name]
+    return parts
 
 
 def _retraining(frame: pd.DataFrame) -> str:

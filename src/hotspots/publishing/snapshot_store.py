@@ -122,7 +122,7 @@ class SnapshotStore:
             raise ModelNotFoundError(
                 f"no snapshot of {name!r} as of {as_of_key(as_of)}{when} in {self.root}"
             )
-        meta = json.loads((folder / f"{stems[-1]}{_META}").read_text(encoding="utf-8"))
+        meta = _read_meta(folder / f"{stems[-1]}{_META}")
         docs = meta["documents"]
         if not isinstance(period, int) or not 0 <= period < len(docs):
             raise ConfigError(f"period must be between 0 and {len(docs) - 1}, got {period!r}")
@@ -139,11 +139,19 @@ class SnapshotStore:
     def list(self, name: str) -> builtins.list[dict[str, Any]]:
         """Metadata of every saved snapshot of ``name``, by ``as_of`` then ``issued_at``."""
         self._folder(name, "2000-01-01")  # checks the name
-        metas = [
-            json.loads(p.read_text(encoding="utf-8"))
-            for p in (self.root / name).glob(f"*/*{_META}")
-        ]
+        metas = [_read_meta(p) for p in (self.root / name).glob(f"*/*{_META}")]
         return sorted(metas, key=lambda m: (m["as_of"], pd.Timestamp(m["issued_at"])))
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """A snapshot's metadata; a damaged one raises ``IntegrityError`` naming the file."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise IntegrityError(f"snapshot metadata {path} is missing or damaged: {err}") from err
+    if not isinstance(meta, dict) or not {"as_of", "issued_at", "documents"} <= meta.keys():
+        raise IntegrityError(f"snapshot metadata {path} is damaged: not a snapshot's record")
+    return meta
 
 
 def _metadata(snapshot: Snapshot, stem: str) -> dict[str, Any]:

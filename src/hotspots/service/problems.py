@@ -28,6 +28,7 @@ from hotspots.errors import (
     InputFileError,
     IntegrityError,
     ModelNotFoundError,
+    RecordUnreadableError,
     TooManyRejectsError,
     UnknownCategoryError,
 )
@@ -40,6 +41,7 @@ _STATUS: tuple[tuple[type[HotspotsError], int], ...] = (
     (ModelNotFoundError, 404),
     (UnknownCategoryError, 404),
     (IntegrityError, 500),
+    (RecordUnreadableError, 503),
     (ConfigError, 422),
     (DataValidationError, 422),
     (InputFileError, 422),
@@ -161,7 +163,10 @@ def scrub(request: Request, text: str) -> str:
 def _hotspots_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HotspotsError)
     status = status_of(exc)
-    if status >= 500:
+    if isinstance(exc, RecordUnreadableError):  # names the model and why, without paths
+        logger.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+        detail = scrub(request, str(exc))
+    elif status >= 500:
         logger.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
         detail = "a stored file failed its integrity check; the operators have been told"
     else:

@@ -22,6 +22,7 @@ from hotspots.service.problems import (
     ProblemError,
     problem_response,
     reject_unknown_query,
+    scrub,
     validation_response,
 )
 from hotspots.service.routes_forecasts import JSON_TYPE
@@ -92,6 +93,8 @@ async def get_effectiveness(
         "k_periods": state.settings.effectiveness_k_periods,
         **realised_to_dict(between(realised, start, end)),
     }
+    for failed in body["failed"]:  # the reason names a file: not the server's folders
+        failed["reason"] = scrub(request, failed["reason"])
     data = json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
     return Response(data, media_type=JSON_TYPE)
 

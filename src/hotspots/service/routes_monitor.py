@@ -62,7 +62,11 @@ router = APIRouter(
         **auth_responses(SCOPE),
         304: {"description": "Not modified: the ETag matches If-None-Match."},
         404: problem_response(404, "No served model of that name."),
-        503: problem_response(503, "No model is being served yet."),
+        503: problem_response(
+            503,
+            "No model is being served yet, or the model's served record cannot be read "
+            "(`detail` names the model and why, e.g. a damaged snapshot file).",
+        ),
     },
 )
 

@@ -216,6 +216,14 @@ class RealisedModel(Strict):
     pending: list[Pending]
 
 
+class ModelFailed(Strict):
+    """A model (or a part of its figures) that could not be computed, and why."""
+
+    model: str
+    part: Literal["registry", "realised", "monitor"]
+    reason: str = Field(description="One line, e.g. a damaged snapshot file named.")
+
+
 class Effectiveness(Strict):
     """``GET /v1/effectiveness``."""
 
@@ -230,5 +238,10 @@ class Effectiveness(Strict):
     plans_not_scored: list[PlanNotScored] = Field(
         description="Recorded served plans not scored (e.g. a period that has not passed "
         "yet), and why."
+    )
+    failed: list[ModelFailed] = Field(
+        description="Served models whose figures could not be computed (a damaged or "
+        "unreadable record), each with the part and the reason; the other models are "
+        "scored without them."
     )
     definitions: str

@@ -9,13 +9,17 @@ patrols."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from hotspots.config import Settings
+from hotspots.errors import RecordUnreadableError
+from hotspots.feedback.failures import MONITOR, RECORD_ERRORS, ModelFailure, failure_of
 from hotspots.feedback.monitor_groups import GroupLayer, read_group_layer
+from hotspots.feedback.monitor_report import thresholds_asked
 from hotspots.feedback.monitor_served import ModelMonitor, model_monitor
 from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.feedback.served import SnapshotReader
@@ -24,7 +28,7 @@ from hotspots.ingest.event_store import EventStore
 from hotspots.jobs.event_cache import EventCache
 from hotspots.publishing.served import Served
 from hotspots.publishing.snapshot_store import SnapshotStore
-from hotspots.registry import Registry
+from hotspots.registry import LoadedModel
 from hotspots.serving.state import ServiceState
 
 Answer = tuple[bytes, bytes, str]
@@ -36,12 +40,14 @@ _CACHES: weakref.WeakKeyDictionary[ServiceState, dict[tuple[str, Asked], tuple[A
     weakref.WeakKeyDictionary()
 )
 _LOCK = threading.Lock()
+logger = logging.getLogger(__name__)
 
 
 def monitor_answer(state: ServiceState, served: Served, asked: Asked = (None, None)) -> Answer:
     """The monitor document of ``served`` with the thresholds ``asked``, built on the first
     call after a publish or a new batch of events or patrols (a blocking call: run it in a
-    worker thread) and kept."""
+    worker thread) and kept. Thresholds that do not fit raise ``ConfigError``; records of
+    the model that cannot be read, ``RecordUnreadableError`` naming the model and why."""
     key = (
         served.label,
         served.snapshot.etag,
@@ -55,18 +61,25 @@ def monitor_answer(state: ServiceState, served: Served, asked: Asked = (None, No
         if hit is not None and hit[0] == key:
             return hit[1]
     window, repeat = asked
-    answer = monitor_from_records(
-        state.settings,
-        served.name,
-        served.version,
-        served.model,
-        served.manifest,
-        events=state.events,
-        patrols=state.patrols,
-        snapshots=state.store,
-        window=window,
-        repeat=repeat,
-    ).document()
+    check_thresholds(served.manifest, window, repeat)  # a wrong request stays a 422
+    try:
+        found = monitor_from_records(
+            state.settings,
+            served.name,
+            served.version,
+            served.model,
+            served.manifest,
+            events=state.events,
+            patrols=state.patrols,
+            snapshots=state.store,
+            window=window,
+            repeat=repeat,
+        )
+    except RECORD_ERRORS as err:
+        failed = failure_of(served.name, MONITOR, err)
+        logger.error("model %s", failed.line())
+        raise RecordUnreadableError(failed.line()) from err
+    answer = found.document()
     with _LOCK:
         if len(cache) > 64:  # thresholds asked for: keep the cache small
             cache.clear()
@@ -108,34 +121,47 @@ def monitor_from_records(
 
 def monitors_from_records(
     settings: Settings,
-    names: Iterable[str],
+    models: Mapping[str, LoadedModel],
     *,
     window: int | None = None,
     repeat: int | None = None,
-) -> dict[str, ModelMonitor]:
-    """``monitor_from_records`` of the current version of each of ``names`` in the registry,
-    over the state folder's stores (what ``hotspots report effectiveness`` writes)."""
-    registry = Registry(settings.models_dir)
+) -> tuple[dict[str, ModelMonitor], list[ModelFailure]]:
+    """``monitor_from_records`` of each of ``models`` (loaded from the registry) over the
+    state folder's stores (what ``hotspots report effectiveness`` writes), and the models
+    whose records could not be read or monitored, with why (logged; the others are
+    monitored). Check the thresholds asked first (``check_thresholds``)."""
     state = settings.state_dir
     events = EventStore(state / "events")
     patrols = PatrolStore(state / PATROLS_DIR)
     snapshots = SnapshotStore(state / "snapshots")
-    out = {}
-    for name in sorted(names):
-        loaded = registry.load(name)
-        out[name] = monitor_from_records(
-            settings,
-            name,
-            loaded.version,
-            loaded.forecaster,
-            loaded.manifest,
-            events=events,
-            patrols=patrols,
-            snapshots=snapshots,
-            window=window,
-            repeat=repeat,
-        )
-    return out
+    out: dict[str, ModelMonitor] = {}
+    failed: list[ModelFailure] = []
+    for name, loaded in sorted(models.items()):
+        try:
+            out[name] = monitor_from_records(
+                settings,
+                name,
+                loaded.version,
+                loaded.forecaster,
+                loaded.manifest,
+                events=events,
+                patrols=patrols,
+                snapshots=snapshots,
+                window=window,
+                repeat=repeat,
+            )
+        except RECORD_ERRORS as err:
+            failed.append(failure_of(name, MONITOR, err))
+            logger.error("model %s", failed[-1].line())
+    return out, failed
+
+
+def check_thresholds(
+    manifest: Mapping[str, Any], window: int | None = None, repeat: int | None = None
+) -> None:
+    """Raise ``ConfigError`` when the ``window`` and ``repeat`` asked do not fit the model's
+    recorded thresholds (a wrong request, told before any model's records are read)."""
+    thresholds_asked(manifest, {"window": window, "repeat": repeat})
 
 
 def group_layer(settings: Settings, model: Forecaster) -> GroupLayer | None:

@@ -20,13 +20,21 @@ import threading
 import weakref
 from collections.abc import Hashable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
 from hotspots.config import Settings
-from hotspots.errors import HotspotsError, UnknownCategoryError
+from hotspots.errors import UnknownCategoryError
 from hotspots.feedback.effectiveness import SERVED, Realised, realised_effectiveness
+from hotspots.feedback.failures import (
+    REALISED,
+    RECORD_ERRORS,
+    REGISTRY,
+    ModelFailure,
+    failure_of,
+    failures_frame,
+)
 from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.feedback.plans_combined import ModelFolds, realised_combined_plans
 from hotspots.feedback.plans_realised import plans_built_from, records_to_plans, unscored_plans
@@ -39,7 +47,7 @@ from hotspots.jobs.event_cache import EventCache
 from hotspots.jobs.spec import BASELINES
 from hotspots.publishing.plan_store import PLANS_DIR, PlanStore
 from hotspots.publishing.snapshot_store import SnapshotStore
-from hotspots.registry import Registry
+from hotspots.registry import LoadedModel, Registry
 from hotspots.serving.generations import GenerationCache
 from hotspots.serving.state import ServiceState
 
@@ -76,15 +84,18 @@ def realised_from_records(
     plans: PlanStore | None = None,
 ) -> Realised:
     """The realised figures of ``models`` (default: every model with published snapshots,
-    at its current version in the registry); a model that cannot be scored is logged and
-    left out. A ``category`` that no model's events hold raises ``UnknownCategoryError``
+    at its current version in the registry). A model whose records cannot be read or
+    scored is logged and left out, and ``failures`` says which and why (the others are
+    scored). A ``category`` that no model's events hold raises ``UnknownCategoryError``
     (the request is wrong, not a model), naming it and the categories there are."""
     snapshots = SnapshotStore(settings.state_dir / "snapshots")
     events = events or EventStore(settings.state_dir / "events")
     patrols = patrols or PatrolStore(settings.state_dir / PATROLS_DIR)
     served_plans = records_to_plans((plans or PlanStore(settings.state_dir / PLANS_DIR)).read())
+    failed: list[ModelFailure] = []
     if models is None:
-        models = current_models(settings, snapshots)
+        current = current_models(settings, snapshots)
+        models, failed = model_infos(current.loaded), list(current.failed)
     cache = EventCache(settings.events_path, events)
     logged = patrols.read()
     parts = []
@@ -115,40 +126,62 @@ def realised_from_records(
                 )
             )
         except UnknownCategoryError as err:  # a category asked for: the caller is told
-            level = logging.ERROR if category is None else logging.INFO
-            logger.log(level, "model %r: realised effectiveness not computed: %s", name, err)
+            if category is None:
+                failed.append(_failed(name, REALISED, err))
+            else:
+                logger.info("model %r: realised effectiveness not computed: %s", name, err)
             unknown = err
-        except (HotspotsError, OSError, ValueError) as err:
-            logger.error("model %r: realised effectiveness not computed: %s", name, err)
+        except RECORD_ERRORS as err:
+            failed.append(_failed(name, REALISED, err))
     if not parts and unknown is not None and category is not None:
         raise UnknownCategoryError(f"category {category!r}: {unknown}") from unknown
     if not parts:
-        return realised_effectiveness(
+        empty = realised_effectiveness(
             [], empty_events(), freq="W", baselines=(), served_plans=served_plans
         )
+        return replace(empty, failures=failures_frame(failed))
     joined = combine(parts)
     combined = realised_combined_plans(served_plans, folds, SERVED, built)
     if len(combined):
         joined = replace(joined, plans=pd.concat([joined.plans, combined], ignore_index=True))
     # each part judged the other models' plans unscored: judge them once over all
     unscored = unscored_plans(served_plans, joined.plans, models, joined.pending)
-    return replace(joined, unscored_plans=unscored)
+    return replace(joined, unscored_plans=unscored, failures=failures_frame(failed))
 
 
-def current_models(settings: Settings, snapshots: SnapshotStore) -> dict[str, ModelInfo]:
-    """Every model with a snapshot folder, as its current version in the registry says."""
+class CurrentModels(NamedTuple):
+    """The models with published forecasts: those loaded from the registry, and those whose
+    current version could not be (``failed``, part ``registry``)."""
+
+    loaded: dict[str, LoadedModel]
+    failed: list[ModelFailure]
+
+
+def current_models(settings: Settings, snapshots: SnapshotStore) -> CurrentModels:
+    """Every model with a snapshot folder, at its current version in the registry."""
     registry = Registry(settings.models_dir)
     root = snapshots.root
     names = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    out: dict[str, ModelInfo] = {}
+    loaded: dict[str, LoadedModel] = {}
+    failed: list[ModelFailure] = []
     for name in names:
         try:
-            loaded = registry.load(name)
-        except (HotspotsError, OSError, ValueError) as err:
-            logger.error("model %r: not in the registry: %s", name, err)
-            continue
-        out[name] = (loaded.manifest, str(loaded.forecaster.freq_))
-    return out
+            loaded[name] = registry.load(name)
+        except RECORD_ERRORS as err:
+            failed.append(_failed(name, REGISTRY, err))
+    return CurrentModels(loaded, failed)
+
+
+def model_infos(loaded: Mapping[str, LoadedModel]) -> dict[str, ModelInfo]:
+    """Each loaded model's manifest and period frequency."""
+    return {n: (m.manifest, str(m.forecaster.freq_)) for n, m in loaded.items()}
+
+
+def _failed(name: str, part: str, err: BaseException) -> ModelFailure:
+    """``err`` as ``name``'s failure, logged as an error."""
+    found = failure_of(name, part, err)
+    logger.error("model %s", found.line())
+    return found
 
 
 class RealisedCache:

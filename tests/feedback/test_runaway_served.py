@@ -1,0 +1,89 @@
+"""The runaway loop through the served state, end to end: weekly forecasts published into the
+snapshot store from the events recorded so far, patrols imported to the cells they flagged,
+then ``hotspots report effectiveness`` reads those records. With patrols recording 30% more
+where they go, the monitor flags the loop; on the same draws without it, it stays quiet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hotspots.feedback.simulation import simulate_loop
+from hotspots.forecasters import make_forecaster
+from hotspots.synthetic import City, generate_city
+
+from .served_loop import NAME, ServedLoop, serve_loop
+
+WITHIN = 10
+"""Weeks of feedback before the monitor must flag (as ``test_runaway_loop``)."""
+
+
+@pytest.fixture(scope="module")
+def loop_city() -> City:
+    """42 weeks of Synthetica at resolution 8 (739 cells), as ``test_runaway_loop``'s."""
+    return generate_city(
+        seed=3, start="2023-01-02", days=7 * 42, target_events=60_000, resolution=8
+    )
+
+
+def _run(city: City, root: Path, run_cli: Any, discovery: float) -> tuple[ServedLoop, Path]:
+    def import_patrols(log: Path, where: Path) -> None:
+        dirs = ("--state-dir", where / "state", "--models-dir", where / "models")
+        res = run_cli("patrols", "import", log, *dirs)
+        assert res.code == 0, res.err
+
+    served = serve_loop(city, root, import_patrols, discovery=discovery)
+    out = root / "report"
+    res = run_cli(
+        "report", "effectiveness", "--out", out, "--state-dir", root / "state",
+        "--models-dir", root / "models", "--events", root / "events.parquet",
+        "--monitor-periods", str(len(served.weeks)),
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    return served, out
+
+
+def test_the_served_loop_is_flagged_and_the_same_service_without_it_is_not(
+    loop_city: City, tmp_path: Path, run_cli: Any
+) -> None:
+    loop, loop_out = _run(loop_city, tmp_path / "loop", run_cli, 0.3)
+    quiet, quiet_out = _run(loop_city, tmp_path / "quiet", run_cli, 0.0)
+    summaries = {
+        label: pd.read_csv(out / "monitor_summary.csv").set_index("model").loc[NAME]
+        for label, out in (("loop", loop_out), ("quiet", quiet_out))
+    }
+    for summary in summaries.values():
+        assert summary["periods_served"] == len(loop.weeks) == 32
+    # both take the series' own first 12 weeks (before patrols acted) as the reference
+    ref = summaries["loop"]["reference_concentration"]
+    assert ref == summaries["quiet"]["reference_concentration"]
+    assert summaries["loop"]["flagged"] and not summaries["quiet"]["flagged"]
+    flags = pd.read_csv(loop_out / "monitor_flags.csv")
+    first = pd.Timestamp(flags.loc[flags["figure"] == "concentration", "period"].min())
+    assert loop.patrols_from <= first <= loop.patrols_from + pd.Timedelta(weeks=WITHIN - 1)
+    assert len(pd.read_csv(quiet_out / "monitor_flags.csv")) == 0
+    periods = {
+        label: pd.read_csv(out / "monitor_periods.csv").set_index("period")
+        for label, out in (("loop", loop_out), ("quiet", quiet_out))
+    }
+    after = loop.patrols_from.date().isoformat()
+    rise = periods["loop"].loc[after:, "pooled_concentration"].max()
+    calm = periods["quiet"].loc[after:, "pooled_concentration"].max()
+    assert rise > 1.15 * ref > calm
+    # the patrol log is the dosage: two hours in each flagged cell, all in flagged cells
+    minutes = periods["loop"]["patrol_minutes"]
+    assert (minutes == 120.0 * loop.flagged.shape[1]).all()
+    assert (periods["loop"]["dosage_in_flagged_share"] == 1.0).all()
+    # the served weeks flagged what the simulation's arrays flag, week for week
+    sim = simulate_loop(loop_city, make_forecaster("rolling_mean", target=None), discovery=0.3)
+    cells = np.asarray(loop_city.cells, dtype=np.uint64)
+    served = [set(week.tolist()) for week in loop.flagged]
+    assert served == [set(cells[row].tolist()) for row in sim.flagged]
+    page = (loop_out / "effectiveness.html").read_text(encoding="utf-8")
+    assert f'<p class="warning">Feedback-loop warning for {NAME}' in page
+    quiet_page = (quiet_out / "effectiveness.html").read_text(encoding="utf-8")
+    assert f"No feedback loop flagged for {NAME}" in quiet_page
