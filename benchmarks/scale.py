@@ -20,7 +20,8 @@ from the same stage and path at the largest size run before, stays within --max-
 whose tree passes --max-gib is stopped. The machine is shared: the load average is printed
 beside every figure.
 
-    .venv/bin/python benchmarks/scale.py [--cells 5000 50000 500000] [--batch] [--work DIR]
+    .venv/bin/python benchmarks/scale.py [--cells 5000 50000 500000] [--work DIR]
+        [--batch] [--batch-repeat 3]
         [--train-paths serial cluster dask] [--zero-row-fraction 1.0]
         [--panel-paths serial cluster] [--reuse]
 """
@@ -31,6 +32,7 @@ import argparse
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,15 +80,27 @@ def _tree_rss(proc: psutil.Process) -> tuple[int, int]:
     return total, largest
 
 
+def _tree_cpu(proc: psutil.Process, seen: dict[int, float]) -> None:
+    """Record in ``seen`` the CPU seconds (user + system) each process of ``proc``'s tree has
+    used so far; a process's last reading before it ends stands for all of its CPU."""
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            seen[p.pid] = max(seen.get(p.pid, 0.0), t.user + t.system)
+
+
 def run_stage(cmd: list[str], max_gib: float, cwd: Path) -> dict[str, object]:
-    """Run ``cmd``; its seconds, the peak RSS of its process tree, and whether it fitted."""
+    """Run ``cmd``; its seconds, the peak RSS and the CPU seconds of its process tree (read
+    every 0.2 s), and whether it fitted."""
     start = time.monotonic()
     child = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     proc, peak, one, over = psutil.Process(child.pid), 0, 0, False
+    cpu: dict[int, float] = {}
     out: list[bytes] = []
     reader = threading.Thread(target=lambda: out.append(child.stdout.read()))  # type: ignore[union-attr]
     reader.start()
     while child.poll() is None:
+        _tree_cpu(proc, cpu)
         tree, largest = _tree_rss(proc)
         peak, one = max(peak, tree), max(one, largest)
         if peak > max_gib * GIB:
@@ -104,6 +118,7 @@ def run_stage(cmd: list[str], max_gib: float, cwd: Path) -> dict[str, object]:
     if not ok and not over:
         print(text[-3000:], file=sys.stderr)
     got = {"seconds": seconds, "peak_gib": peak / GIB, "one_gib": one / GIB, "ok": ok}
+    got["cpu_s"] = sum(cpu.values())
     return {**got, "over": over, "out": text}
 
 
@@ -270,16 +285,29 @@ def batch(root: Path, args: argparse.Namespace) -> None:
         for i, t in enumerate(targets)
         for kind in ("lightgbm", "historical_mean")
     ]
-    times = {}
-    for path in ("serial", "cluster"):
-        got = run_stage(train_cmd(specs, work / f"batch-{path}", path == "cluster"), 99, work)
-        times[path] = float(got["seconds"])  # type: ignore[arg-type]
-        print(
-            f"batch of 8 specs, {path}: {got['seconds']:.1f} s, peak {got['peak_gib']:.2f} GiB,"
-            f" ok={got['ok']}, load {load()}",
-            flush=True,
-        )
-    print(f"speed-up of the 2-worker cluster: {times['serial'] / times['cluster']:.2f}x")
+    times: dict[str, list[float]] = {"serial": [], "cluster": []}
+    cpus: dict[str, list[float]] = {"serial": [], "cluster": []}
+    for rep in range(args.batch_repeat):  # interleaved: both paths meet the same load
+        for path in ("serial", "cluster"):
+            before = load()
+            models = work / f"batch-{path}-{rep}"
+            got = run_stage(train_cmd(specs, models, path == "cluster"), 99, work)
+            times[path].append(float(got["seconds"]))  # type: ignore[arg-type]
+            cpus[path].append(float(got["cpu_s"]))  # type: ignore[arg-type]
+            (work / f"batch-{path}-{rep}.log").write_text(str(got["out"]))
+            print(
+                f"batch of 8 specs, {path} #{rep + 1}: {got['seconds']:.1f} s, CPU "
+                f"{got['cpu_s']:.1f} s, peak {got['peak_gib']:.2f} GiB, ok={got['ok']}, "
+                f"load {before} before, {load()} after",
+                flush=True,
+            )
+    serial, cluster = (statistics.median(times[p]) for p in ("serial", "cluster"))
+    cpu_serial, cpu_cluster = (statistics.median(cpus[p]) for p in ("serial", "cluster"))
+    print(
+        f"medians of {args.batch_repeat}: serial {serial:.1f} s (CPU {cpu_serial:.1f} s), "
+        f"cluster {cluster:.1f} s (CPU {cpu_cluster:.1f} s); speed-up of the 2-worker "
+        f"cluster: {serial / cluster:.2f}x"
+    )
 
 
 def main() -> None:
@@ -295,6 +323,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, nargs="*", default=[5_000, 50_000])
     parser.add_argument("--batch", action="store_true", help="also the 8-spec batch")
+    parser.add_argument(
+        "--batch-repeat", type=int, default=3,
+        help="runs of each path of the batch, interleaved (the medians are compared)",
+    )  # fmt: skip
     parser.add_argument("--work", type=Path, default=None, help="keep the data here")
     parser.add_argument("--min-free-gib", type=float, default=14.0)
     parser.add_argument("--max-gib", type=float, default=16.0)

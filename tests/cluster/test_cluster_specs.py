@@ -185,3 +185,19 @@ def test_the_serial_path_never_imports_dask(specs: list[Path], tmp_path: Path) -
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert (tmp_path / "report.json").is_file()
+
+
+def test_specs_with_more_learning_models_start_first_in_their_order() -> None:
+    """Their preparations are taken by the workers in turn (and their fits stay there), so
+    the LightGBM specs of a batch alternating LightGBM and baseline specs spread evenly."""
+    from hotspots.cluster.specs import heaviest_first
+    from hotspots.jobs.spec import spec_from_dict
+
+    def spec(name: str, kind: str, challengers: tuple[str, ...] = ()) -> Any:
+        model = {"kind": kind, "challengers": list(challengers)}
+        return spec_from_dict({"name": name, "data": {"events": "e.csv"}, "model": model})
+
+    specs = [spec("a", "lightgbm"), spec("b", "historical_mean"), spec("c", "lightgbm"),
+             spec("d", "kde"), spec("e", "historical_mean", ("lightgbm",)),
+             spec("f", "lightgbm", ("hawkes",))]  # fmt: skip
+    assert heaviest_first(specs) == [5, 0, 2, 4, 1, 3]

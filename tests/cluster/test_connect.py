@@ -4,9 +4,11 @@ local:N starts."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from hotspots.cluster import parse_address
@@ -47,6 +49,24 @@ def test_local_starts_that_many_worker_processes_of_one_thread_and_stops_them() 
         cluster = client.cluster
     assert cluster is not None and client.status == "closed"
     assert cluster.status.name == "closed" and not cluster.workers
+    assert not any(psutil.pid_exists(pid) for pid in pids.values())
+
+
+def _worker_state() -> tuple[bool, str | None, str | None, int]:
+    return ("hotspots.cluster.specs" in sys.modules, os.environ.get("OMP_NUM_THREADS"),
+            os.environ.get("PYTHONHASHSEED"), hash("hotspots"))  # fmt: skip
+
+
+def test_local_workers_start_with_the_library_imported_and_dasks_worker_environment() -> None:
+    """Forked from a server that imported what the tasks run, the workers have it before any
+    task, and Dask's pre-spawn environment as spawned workers have it: one OpenMP / BLAS
+    thread, one hash seed for all."""
+    pytest.importorskip("distributed")
+    from hotspots.cluster import connect
+
+    with connect("local:2") as client:
+        states = list(client.run(_worker_state).values())
+    assert states[0][:3] == (True, "1", "6640") and states[0] == states[1]
 
 
 @pytest.mark.parametrize(("flag", "env"), [("0", None), (None, "-5")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 _LOCAL = re.compile(r"local(?::(\d+))?")
 DEFAULT_LOCAL_WORKERS = 2
+PRELOAD = ("distributed", "hotspots.cluster.specs", "lightgbm")
+"""What local workers run, imported once by the fork server they are forked from."""
 
 
 @dataclass(frozen=True)
@@ -88,21 +91,55 @@ def connect(
     settings = {
         "distributed.worker.profile.enabled": False,
         "distributed.scheduler.no-workers-timeout": f"{no_workers_timeout}s",
+        "distributed.worker.multiprocessing-method": "forkserver",
     }
-    with (
-        dask.config.set(settings),
-        LocalCluster(
-            n_workers=where.workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.WARNING,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        logger.info("started a local cluster of %d worker processes", where.workers)
-        yield client
+    with dask.config.set(settings):
+        _start_fork_server()
+        with (
+            LocalCluster(
+                n_workers=where.workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.WARNING,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            logger.info("started a local cluster of %d worker processes", where.workers)
+            yield client
+
+
+def _start_fork_server() -> None:
+    """Local workers forked from one server process that has imported ``PRELOAD``.
+
+    Spawned, each worker started a fresh interpreter and imported Dask, then pandas,
+    scikit-learn, LightGBM and the library on unpickling its first task (2-3 s of CPU each,
+    before any task ran), and ran the interpreter's whole teardown when it stopped (~1.5 s
+    with those modules). The fork server (one per process, started here on first use, while
+    the scheduler starts) imports them once; its workers end with ``os._exit``. It starts
+    with Dask's pre-spawn environment (one OpenMP / BLAS thread, the hash seed), which a
+    spawned worker gets from its nanny but a forked one only from its server.
+    """
+    from multiprocessing import forkserver
+
+    import dask
+    from distributed.utils import get_mp_context
+
+    get_mp_context().set_forkserver_preload(["__main__", *PRELOAD])  # after Dask's own list
+    env = {k: str(v) for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()}
+    if env.get("PYTHONHASHSEED") in (None, "0"):  # as the nanny sets it (distributed #8400)
+        env["PYTHONHASHSEED"] = "6640"
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        forkserver.ensure_running()  # the server imports PRELOAD in its own process
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _n_workers(client: Client) -> int:
