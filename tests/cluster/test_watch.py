@@ -99,3 +99,76 @@ def test_dasks_own_failures_are_one_line_naming_the_task_and_others_pass_through
     assert "no workers left to run task 'a: final', for 300 s" in none
     assert "cancelled" in str(dask_failure(CancelledError("k"), "a: final"))
     assert dask_failure(ValueError("the task's own"), "a: final") is None
+
+
+class _EndedThenLost:
+    """A task's future that as_completed handed back as ended, whose value was then lost with
+    its worker: ``result(timeout)`` times out (the clock moves on by ``timeout``) while the
+    task waits to run again, ``waits`` times, then gives ``value``; ``error``: it ends in
+    that error instead."""
+
+    def __init__(
+        self, clock: _Clock, waits: int, value: Any = None, error: Exception | None = None
+    ) -> None:
+        self.clock, self.waits, self.value, self.error = clock, waits, value, error
+        self.status = "lost"
+        self.asked = 0
+
+    def result(self, timeout: float | None = None) -> Any:
+        assert timeout is not None and timeout > 0, "an unbounded wait can hang the run"
+        self.asked += 1
+        if self.error is not None and self.asked > self.waits:
+            self.status = "error"
+            raise self.error
+        if self.asked > self.waits:
+            self.status = "finished"
+            return self.value
+        self.clock.now += timeout
+        raise TimeoutError
+
+
+def _run(workers: dict[str, int], timeout: float) -> Any:
+    from hotspots.cluster.specs import _Run
+
+    client = _client(workers)
+    run = _Run(client, True, None, SimpleNamespace(futures=[]), Watch(client, timeout))
+    run.specs[0] = SimpleNamespace(spec=SimpleNamespace(name="a"))  # type: ignore[assignment]
+    return run
+
+
+def test_an_ended_task_lost_with_its_held_worker_ends_the_run_after_the_timeout(
+    clock: _Clock,
+) -> None:
+    """CI once hung here: a fit block had ended on the spec's home worker, which was killed
+    before the client fetched the value; the unbounded ``result()`` then waited for ever for
+    a task that could only run again on that worker."""
+    from hotspots.errors import ClusterError
+
+    run = _run({"tcp://10.0.0.2:4000": 1}, timeout=5)
+    lost = _EndedThenLost(clock, waits=10**6)
+    with pytest.raises(ClusterError) as err:
+        run._result(lost, ("a: reported fit last_period to 2023-04-17", [HOME]), keep=False)
+    assert str(err.value) == (
+        f"task 'a: reported fit last_period to 2023-04-17' runs only on worker {HOME} (it "
+        "holds the spec's prepared panel), which has left the Dask cluster at tcp://s:8786, "
+        "for 5 s (--no-workers-timeout); nothing written for 'a'"
+    )
+    assert 6 <= lost.asked <= 8  # a look a second, from the first look on
+
+
+def test_an_ended_task_lost_while_its_worker_is_there_is_waited_for_until_it_runs_again(
+    clock: _Clock,
+) -> None:
+    run = _run({HOME: 1}, timeout=1)
+    lost = _EndedThenLost(clock, waits=50, value="the block's scores")
+    assert run._result(lost, ("a: final", [HOME]), keep=False) == "the block's scores"
+    assert lost.asked == 51
+
+
+def test_a_tasks_own_timeout_error_passes_through_as_it_is(clock: _Clock) -> None:
+    run = _run({HOME: 1}, timeout=1)
+    own = TimeoutError("the fit's own timeout")
+    lost = _EndedThenLost(clock, waits=2, error=own)
+    with pytest.raises(TimeoutError) as err:
+        run._result(lost, ("a: final", None), keep=False)
+    assert err.value is own

@@ -14,7 +14,7 @@ from sklearn.base import clone
 
 from hotspots.cluster import tasks
 from hotspots.cluster.tasks import Outline
-from hotspots.cluster.watch import NO_WORKERS_TIMEOUT, Waiting, Watch, dask_failure
+from hotspots.cluster.watch import NO_WORKERS_TIMEOUT, POLL, Waiting, Watch, dask_failure
 from hotspots.errors import ClusterError
 from hotspots.evaluation import BacktestResult, fit_blocks
 from hotspots.forecasters import Forecaster
@@ -150,10 +150,10 @@ class _Run:
         for future in self._ended():
             key = str(future.key)
             i, what = self.tags.pop(key)
-            self.held.pop(key)
+            held = self.held.pop(key)
             label = f"{self.specs[i].spec.name}: {what}"
             # the prepared data stay on the workers: only an error comes back
-            value = self._result(future, label, keep=what == "prepare")
+            value = self._result(future, (label, held), keep=what == "prepare")
             self._log(label, key)
             self._react(i, what, value)
             while self.next < n and self._complete(self.next):
@@ -179,13 +179,28 @@ class _Run:
                 i, what = self.tags[key]
                 yield f"{self.specs[i].spec.name}: {what}", self.held[key]
 
-    def _result(self, future: Future, label: str, keep: bool) -> Any:
+    def _result(self, future: Future, task: Waiting, keep: bool) -> Any:
         """The task's value (None when it is to ``keep`` on the workers); its own error as
-        it is, Dask's failure as a ClusterError."""
+        it is, Dask's failure as a ClusterError.
+
+        A task that has ended may have to run again before its value can be had: its worker
+        was lost before the value was fetched (the scheduler then runs it anew, or, held to
+        that worker, never). So the wait is in steps of ``POLL`` s, with the watch looking at
+        the workers between them, as while no task ends (``_ended``)."""
         if keep and future.status == "finished":
             return None
+        label = task[0]
         try:
-            return future.result()
+            while True:
+                try:
+                    return future.result(timeout=POLL)
+                except TimeoutError:
+                    if future.status == "error":  # the task's own TimeoutError
+                        raise
+                    if why := self.watch.stuck([task, *self._waiting()]):
+                        raise ClusterError(self._given_up(why)) from None
+        except ClusterError:
+            raise
         except Exception as err:
             if (failure := dask_failure(err, label)) is None:
                 raise
