@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any, Literal
 
+import h3
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -60,6 +61,10 @@ PLAN_200: dict[int | str, dict[str, Any]] = {
 }
 
 
+_LIMIT_KM2_R9 = MAX_AREA_CELLS * h3.average_hexagon_area(9, "km^2")
+"""The area limit in km² on the usual grid, for the parameter's description."""
+
+
 @router.get(
     PLANS_PATH,
     summary="Patrol areas for the current forecast",
@@ -78,7 +83,8 @@ async def latest_plan(  # async: a built plan is a dict lookup; a new one goes t
             gt=0,
             description="Largest area, km² [HOTSPOTS_PLAN_MAX_AREA_KM2 when "
             "total_km2 is not given either]; at most the area of "
-            f"{MAX_AREA_CELLS} of the model's smallest cells (about 11 km² at H3 resolution 9).",
+            f"{MAX_AREA_CELLS} of the model's smallest cells (about {_LIMIT_KM2_R9:.0f} km² at H3 "
+            "resolution 9).",
         ),  # fmt: skip
     ] = None,
     total_km2: Annotated[
