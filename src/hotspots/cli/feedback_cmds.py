@@ -273,7 +273,9 @@ def _effectiveness(
         check_thresholds(found.manifest, window, repeat)
         group_layer(settings, found.forecaster)
     monitors, failed = monitors_from_records(settings, loaded, window=window, repeat=repeat)
-    realised = realised_from_records(settings, models=model_infos(loaded), category=category)
+    realised = realised_from_records(
+        settings, models=model_infos(loaded), category=category, known_failures=current.failed
+    )
     every = [
         *(f for f in current.failed if f.model in names),
         *failed,
