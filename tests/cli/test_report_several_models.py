@@ -1,16 +1,19 @@
-"""Plans of several crime types fail per combination: when one of three served models is
-broken (its served forecasts damaged, or scoring its part of a plan raises), the plans that
-need it are one ``failures.csv`` row per combination naming the plans and why, and every
-other combination's plans are scored as if nothing were broken, in ``hotspots report
-effectiveness`` and ``GET /v1/effectiveness`` alike."""
+"""``hotspots report effectiveness`` over three served models. Plans of several crime types
+fail per combination: when one model is broken (its served forecasts damaged, or scoring its
+part of a plan raises), the plans that need it are one ``failures.csv`` row per combination
+naming the plans and why, and every other combination's plans are scored as if nothing were
+broken, in the report and ``GET /v1/effectiveness`` alike. The area layer is read once for
+all the models, with the figures each model's report alone gives."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import warnings
 from pathlib import Path
 from typing import Any
 
+import h3
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,6 +24,7 @@ from hotspots.features import Panel
 from hotspots.feedback import plans_combined
 from hotspots.feedback.served import ServedForecast
 from hotspots.publishing.plan_store import PlanStore
+from hotspots.registry import Registry
 from hotspots.service.app import create_app
 from served_state import served_root, settings_of
 
@@ -52,10 +56,10 @@ def copy(three: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(three, tmp_path / "state_copy"))
 
 
-def _report(run_cli: Any, root: Path, out: Path) -> Any:
+def _report(run_cli: Any, root: Path, out: Path, *more: str | Path) -> Any:
     return run_cli(
         "report", "effectiveness", "--out", out, "--state-dir", root / "state",
-        "--models-dir", root / "models", "--events", root / "events.parquet",
+        "--models-dir", root / "models", "--events", root / "events.parquet", *more,
     )  # fmt: skip
 
 
@@ -175,3 +179,81 @@ def test_one_broken_model_fails_only_the_combinations_that_need_it(
             assert "<state>/snapshots/third/" in reason and str(copy) not in reason
         elif part == "plans":
             assert reason == f"{said}{WHY_RAISED}"
+
+
+def test_the_area_layer_is_read_once_for_every_model(
+    three: Path,
+    tmp_path: Path,
+    run_cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    year_city_events: pd.DataFrame,
+) -> None:
+    import geopandas
+
+    areas = _halves(tmp_path / "areas.geojson", year_city_events)
+    layer = ("--monitor-areas", areas, "--monitor-group-field", "side",
+             "--monitor-population-field", "people")  # fmt: skip
+    alone = {}
+    for name in ("burglary", "other", "third"):
+        res = _report(run_cli, three, tmp_path / name, "--model", name, *layer)
+        assert res.code == 0, res.err
+        alone[name] = pd.read_csv(tmp_path / name / "monitor_groups.csv")
+    reads: list[object] = []
+    real = geopandas.read_file
+
+    def read_file(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(geopandas, "read_file", read_file)
+    res = _report(run_cli, three, tmp_path / "all", *layer)
+    assert res.code == 0, res.err
+    assert reads == [areas]
+    groups = pd.read_csv(tmp_path / "all" / "monitor_groups.csv")
+    for name, one in alone.items():
+        mine = groups.loc[groups["model"] == name].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, one)
+        by_group = mine.set_index("group")
+        assert by_group["population_share"].to_dict() == {"east": 0.75, "west": 0.25}
+        assert by_group["cells"].to_dict() == _cells_by_side(three, name, areas)
+
+
+def _cells_by_side(root: Path, name: str, areas: Path) -> dict[str, int]:
+    """The model's cells whose centre is in each half (by hand: h3 and the two boxes)."""
+    [west, east] = json.loads(areas.read_text())["features"]
+    out = {}
+    for feature in (west, east):
+        ring = feature["geometry"]["coordinates"][0]
+        w, e = min(p[0] for p in ring), max(p[0] for p in ring)
+        s, n = min(p[1] for p in ring), max(p[1] for p in ring)
+        centres = [h3.cell_to_latlng(h3.int_to_str(int(c))) for c in _cells(root, name)]
+        out[feature["properties"]["side"]] = sum(
+            s <= lat <= n and w <= lng <= e for lat, lng in centres
+        )
+    return out
+
+
+def _cells(root: Path, name: str) -> np.ndarray:
+    return Registry(root / "models").load(name).forecaster.cells_
+
+
+def _halves(path: Path, events: pd.DataFrame) -> Path:
+    """The events' west and east halves (fields ``side`` and ``people``: 1000 and 3000)."""
+    lat0, lat1 = float(events["lat"].min()), float(events["lat"].max())
+    lng0, lng1 = float(events["lng"].min()), float(events["lng"].max())
+    mid = (lng0 + lng1) / 2
+
+    def square(w: float, e: float) -> list[list[list[float]]]:
+        # GeoJSON positions are (lng, lat)
+        return [[[w, lat0], [e, lat0], [e, lat1], [w, lat1], [w, lat0]]]
+
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"side": side, "people": people},
+            "geometry": {"type": "Polygon", "coordinates": square(w, e)},
+        }
+        for side, people, (w, e) in (("west", 1000, (lng0, mid)), ("east", 3000, (mid, lng1)))
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
