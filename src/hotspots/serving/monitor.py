@@ -128,18 +128,20 @@ def monitors_from_records(
     window: int | None = None,
     repeat: int | None = None,
     areas: AreaLayer | None = None,
+    snapshots: SnapshotReader | None = None,
 ) -> tuple[dict[str, ModelMonitor], list[ModelFailure]]:
     """``monitor_from_records`` of each of ``models`` (loaded from the registry) over the
     state folder's stores (what ``hotspots report effectiveness`` writes), and the models
     whose records could not be read or monitored, with why (logged; the others are
     monitored). Check the thresholds asked first (``check_thresholds``). The area layer
-    (``areas``, or the settings') is read once for every model."""
+    (``areas``, or the settings') is read once for every model; ``snapshots``: the
+    snapshot store (default: the state folder's)."""
     if areas is None and models:
         areas = area_layer(settings)
     state = settings.state_dir
     events = EventStore(state / "events")
     patrols = PatrolStore(state / PATROLS_DIR)
-    snapshots = SnapshotStore(state / "snapshots")
+    snapshots = snapshots or SnapshotStore(state / "snapshots")
     out: dict[str, ModelMonitor] = {}
     failed: list[ModelFailure] = []
     for name, loaded in sorted(models.items()):

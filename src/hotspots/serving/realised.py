@@ -40,7 +40,7 @@ from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.feedback.plans_combined import ModelFolds, realised_combined_plans
 from hotspots.feedback.plans_realised import plans_built_from, records_to_plans, unscored_plans
 from hotspots.feedback.realised_io import combine
-from hotspots.feedback.served import ServedForecast, snapshots_to_served
+from hotspots.feedback.served import ServedForecast, SnapshotReader, snapshots_to_served
 from hotspots.grid.regions import PlanBudget
 from hotspots.ingest.event_store import EventStore
 from hotspots.ingest.schema import empty_events
@@ -84,6 +84,7 @@ def realised_from_records(
     patrols: PatrolStore | None = None,
     plans: PlanStore | None = None,
     known_failures: Sequence[ModelFailure] = (),
+    snapshots: SnapshotReader | None = None,
 ) -> Realised:
     """The realised figures of ``models`` (default: every model with published snapshots,
     at its current version in the registry). A model whose records cannot be read or
@@ -92,14 +93,16 @@ def realised_from_records(
     ``known_failures``' models: failed before, not reported again) or whose scoring
     failed, and the other combinations are scored. A ``category`` that no model's events
     hold raises ``UnknownCategoryError`` (the request is wrong, not a model), naming it and
-    the categories there are."""
-    snapshots = SnapshotStore(settings.state_dir / "snapshots")
+    the categories there are. ``snapshots``: the snapshot store to read (default: the
+    state folder's; a ``ServedMemo`` to share the reading with the monitor)."""
+    store = SnapshotStore(settings.state_dir / "snapshots")
+    snapshots = snapshots or store
     events = events or EventStore(settings.state_dir / "events")
     patrols = patrols or PatrolStore(settings.state_dir / PATROLS_DIR)
     served_plans = records_to_plans((plans or PlanStore(settings.state_dir / PLANS_DIR)).read())
     failed: list[ModelFailure] = []
     if models is None:
-        current = current_models(settings, snapshots)
+        current = current_models(settings, store)
         models, failed = model_infos(current.loaded), list(current.failed)
     cache = EventCache(settings.events_path, events)
     logged = patrols.read()
