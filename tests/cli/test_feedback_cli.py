@@ -15,16 +15,11 @@ import pandas as pd
 import pytest
 
 from hotspots.access.keys import KEYS_FILE, KeyStore
-from hotspots.config import Settings
 from hotspots.features import Panel
 from hotspots.feedback.patrol_store import PatrolStore
-from hotspots.forecasters import make_forecaster
-from hotspots.ingest import write_events
 from hotspots.publishing.plan_store import PlanStore
-from hotspots.registry import Registry
 from hotspots.service.app import create_app
-from hotspots.serving.state import ServiceState
-from hotspots.synthetic import COLUMN_MAP, TIMEZONE
+from served_state import WEEK, served_root, settings_of
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
     warnings.simplefilter("ignore")
@@ -32,50 +27,8 @@ with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dep
 
 RunCli = Any
 TARGET = "Burglary Residential"
-WEEK = pd.Timestamp("2023-12-04")
 AHEAD = "horizon=2&areas=1&max_area_km2=1"
 """A plan for the week after the next (11 December, as of 4 December): one area."""
-
-
-def settings_of(root: Path) -> Settings:
-    return Settings(
-        models_dir=root / "models", state_dir=root / "state", events_path=root / "events.parquet"
-    )
-
-
-def served_root(
-    root: Path,
-    events: pd.DataFrame,
-    panel: Panel,
-    targets: dict[str, str],
-    ahead: str | None = None,
-) -> Path:
-    """A registry of one historical-mean model per ``targets`` (name -> category) and a
-    state that served as_of 2023-12-04, then as_of 2024-01-01 once the rest of the year's
-    events arrived. ``ahead``: a plan query (``horizon=2&areas=1``) also asked of the first
-    service, so a plan for a later period is recorded."""
-    spec = {
-        "data": {"map": COLUMN_MAP, "timezone": TIMEZONE},
-        "model": {"kind": "historical_mean", "baselines": ["last_period", "rolling_mean"]},
-        "backtest": {"coverages": [0.01, 0.05], "select_coverage": 0.05},
-    }
-    for name, target in targets.items():
-        model = make_forecaster("historical_mean", target=(target,)).fit(panel)
-        Registry(root / "models").publish(
-            name, model, spec=spec, data={"timezone": TIMEZONE}, backtest={}
-        )
-    local = events["occurred_at"].dt.tz_localize(None)
-    for some in (events.loc[local < WEEK], events):
-        write_events(some.reset_index(drop=True), root / "events.parquet", {"timezone": TIMEZONE})
-        ServiceState(settings_of(root)).load_all()  # publishes as a starting service does
-        if ahead is not None and len(some) < len(events):
-            key = KeyStore(root / "state" / KEYS_FILE).create("p", ["forecasts:read"])[1]
-            with TestClient(create_app(settings_of(root))) as client:
-                got = client.get(
-                    f"/v1/plans/latest?{ahead}", headers={"Authorization": f"Bearer {key}"}
-                )
-                assert got.status_code == 200, got.text
-    return root
 
 
 @pytest.fixture(scope="module")

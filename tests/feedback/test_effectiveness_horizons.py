@@ -26,9 +26,15 @@ from effectiveness_case import (
     stored_plan,
 )
 from hotspots.feedback.effectiveness import SERVED, realised_effectiveness
+from hotspots.feedback.monitor_served import served_rankings
 from hotspots.feedback.plans_realised import plans_built_from
 from hotspots.feedback.realised_io import realised_to_dict
-from hotspots.feedback.served import ServedForecast
+from hotspots.feedback.served import (
+    ServedForecast,
+    ServedMemo,
+    served_forecast,
+    snapshots_to_served,
+)
 from hotspots.grid import cells_area_km2
 from hotspots.grid.regions import PlanBudget
 
@@ -276,3 +282,33 @@ def test_a_plan_of_two_crime_types_two_periods_ahead() -> None:
     assert got["plan_pai"] == pytest.approx((3 / 7) / share_of(A))
     assert got["top_hits"] == pytest.approx(3.0 * min(1.0, km2_of(A) / km2_of(C)))
     assert rows.loc["last_period", "plan_hits"] == 3  # C
+
+
+def test_a_served_memo_reads_each_document_once_with_the_same_forecast() -> None:
+    """The report's parts share one reading of each served document (``ServedMemo``):
+    the monitor's and the realised figures' reads of one period parse it once, and what
+    they get is what a plain read gives, value for value."""
+    week3 = forecast(WEEK3, 1, [C, A], [3.0, 2.0], version="v1")
+    store = Store([("2024-01-15T06:00:00Z", "v1", week3)])
+    loads: list[Any] = []
+    real = store.load
+
+    def counted(name: str, as_of: Any, issued_before: Any = None, period: int = 0) -> Any:
+        loads.append((as_of, issued_before, period))
+        return real(name, as_of, issued_before, period)
+
+    store.load = counted  # type: ignore[method-assign]
+    memo = ServedMemo(store)
+    [meta] = store.list("burglary")
+    plain = served_forecast(store, "burglary", meta)
+    assert len(loads) == 1
+    first = served_forecast(memo, "burglary", meta)
+    again = served_rankings(memo, "burglary", pd.DatetimeIndex([WEEK3]))
+    [whole] = snapshots_to_served(memo, "burglary")
+    assert len(loads) == 2  # the plain read, then one for the memo's three
+    assert first is whole
+    np.testing.assert_array_equal(again[WEEK3], plain.ranked)
+    for got in (first, whole):
+        np.testing.assert_array_equal(got.ranked, plain.ranked)
+        np.testing.assert_array_equal(got.expected, plain.expected)
+        assert (got.as_of, got.version, got.horizon) == (plain.as_of, plain.version, 1)

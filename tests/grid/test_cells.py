@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import h3
 import numpy as np
@@ -88,6 +89,46 @@ def test_strings_to_cells_names_the_invalid_string(bad: object) -> None:
     good = h3.latlng_to_cell(LOOP_LAT, LOOP_LNG, 9)
     with pytest.raises(ValueError, match=f"not a valid H3 cell: {bad!r}"):
         strings_to_cells([good, bad])  # type: ignore[list-item]
+
+
+def _one_by_one(strings: list[str]) -> np.ndarray:
+    """The reference: each string checked and read by h3 itself."""
+    for s in strings:
+        if not is_valid_cell(s):
+            raise ValueError(f"not a valid H3 cell: {s!r}")
+    return np.array([h3.str_to_int(s) for s in strings], dtype=np.uint64)
+
+
+def test_many_strings_read_in_bulk_as_h3_reads_them_one_by_one() -> None:
+    """Past 32 strings they are read in bulk: the same cells, and the same first error, as
+    h3 one by one, for cells written as h3 writes them and for every other spelling."""
+    rng = np.random.default_rng(3)
+    cells = points_to_cells(*_random_points(500), 9)
+    strings = [str(s) for s in cells_to_strings(cells)]
+    np.testing.assert_array_equal(strings_to_cells(strings), _one_by_one(strings))
+    spelled = [strings[0].upper(), "0" + strings[1], "0x" + strings[2]]
+    for other in spelled:
+        some = [*strings[:100], other]
+        try:
+            expected = _one_by_one(some)
+        except ValueError as err:
+            with pytest.raises(ValueError, match=re.escape(str(err))):
+                strings_to_cells(some)
+        else:
+            np.testing.assert_array_equal(strings_to_cells(some), expected)
+    # one digit changed at random: often no cell at all, sometimes another valid one
+    for _ in range(300):
+        i, pos = int(rng.integers(100)), int(rng.integers(15))
+        digit = "0123456789abcdef"[int(rng.integers(16))]
+        some = list(strings[:100])
+        some[i] = some[i][:pos] + digit + some[i][pos + 1 :]
+        try:
+            expected = _one_by_one(some)
+        except ValueError:
+            with pytest.raises(ValueError, match=f"not a valid H3 cell: {some[i]!r}"):
+                strings_to_cells(some)
+        else:
+            np.testing.assert_array_equal(strings_to_cells(some), expected)
 
 
 def test_is_valid_cell() -> None:

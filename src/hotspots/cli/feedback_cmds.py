@@ -255,8 +255,9 @@ def _effectiveness(
     of that part (logged), not of the command."""
     from hotspots.errors import ConfigError
     from hotspots.feedback.failures import failures_frame, frame_to_failures
+    from hotspots.feedback.served import ServedMemo
     from hotspots.publishing.snapshot_store import SnapshotStore
-    from hotspots.serving.monitor import check_thresholds, group_layer, monitors_from_records
+    from hotspots.serving.monitor import area_layer, check_thresholds, monitors_from_records
     from hotspots.serving.realised import current_models, model_infos, realised_from_records
 
     current = current_models(settings, SnapshotStore(settings.state_dir / "snapshots"))
@@ -271,9 +272,18 @@ def _effectiveness(
     loaded = {n: m for n, m in current.loaded.items() if n in names}
     for found in loaded.values():  # a wrong threshold or area layer: said before any work
         check_thresholds(found.manifest, window, repeat)
-        group_layer(settings, found.forecaster)
-    monitors, failed = monitors_from_records(settings, loaded, window=window, repeat=repeat)
-    realised = realised_from_records(settings, models=model_infos(loaded), category=category)
+    areas = area_layer(settings) if loaded else None  # once for every model
+    served = ServedMemo(SnapshotStore(settings.state_dir / "snapshots"))  # parsed once
+    monitors, failed = monitors_from_records(
+        settings, loaded, window=window, repeat=repeat, areas=areas, snapshots=served
+    )
+    realised = realised_from_records(
+        settings,
+        models=model_infos(loaded),
+        category=category,
+        known_failures=current.failed,
+        snapshots=served,
+    )
     every = [
         *(f for f in current.failed if f.model in names),
         *failed,

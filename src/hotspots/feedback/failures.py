@@ -17,10 +17,14 @@ REALISED = "realised"
 """Its realised effectiveness (the served periods scored beside the baselines)."""
 MONITOR = "monitor"
 """Its feedback-loop monitor."""
+PLANS = "plans"
+"""The served plans of a combination of crime types (``model``: ``a+b``,
+``plans_combined``): one of its models failed, or scoring a plan raised."""
 PARTS = {
     REGISTRY: "its current version in the registry",
     REALISED: "realised effectiveness",
     MONITOR: "feedback-loop monitor",
+    PLANS: "served plans of several crime types",
 }
 FAILURE_COLUMNS = ["model", "part", "reason"]
 RECORD_ERRORS: tuple[type[Exception], ...] = (HotspotsError, OSError)
@@ -38,13 +42,21 @@ class ModelFailure:
 
     def line(self) -> str:
         """The failure in one line: model, part and reason."""
-        return f"{self.model}: {PARTS.get(self.part, self.part)} not computed: {self.reason}"
+        return f"{self.model}: {self.what()}"
+
+    def what(self) -> str:
+        """The part not computed and why, without the model."""
+        return f"{PARTS.get(self.part, self.part)} not computed: {self.reason}"
 
 
 def failure_of(model: str, part: str, err: BaseException) -> ModelFailure:
     """``err`` as a failure of ``model``'s ``part``, its message on one line."""
-    reason = " ".join(str(err).split()) or type(err).__name__
-    return ModelFailure(model, part, reason)
+    return ModelFailure(model, part, one_line(err))
+
+
+def one_line(err: BaseException) -> str:
+    """The message of ``err`` on one line (its type's name when it has none)."""
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 def failures_frame(failures: Iterable[ModelFailure] = ()) -> pd.DataFrame:

@@ -10,7 +10,7 @@ to look (is it the crime, or where the records come from?), not proof of bias.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,16 +35,51 @@ class GroupLayer:
     population: FloatArray
 
 
-def read_group_layer(
+@dataclass(frozen=True, eq=False)
+class AreaLayer:
+    """A polygon file's groups, read once (``read_area_layer``): each group's polygons as
+    one geometry (shapely's ``x=lng, y=lat``) and its population. ``on`` gives the groups
+    of a model's cells; the cells inside each group are found once per resolution and kept,
+    so the models of one report share one reading and one search."""
+
+    path: str
+    names: tuple[str, ...]
+    shapes: tuple[Any, ...]
+    population: FloatArray
+    _inside: dict[int, tuple[npt.NDArray[np.uint64], ...]] = field(default_factory=dict)
+
+    def on(self, cells: npt.ArrayLike, resolution: int) -> GroupLayer:
+        """The group of each of ``cells`` (at ``resolution``; -1: in no polygon)."""
+        ids = np.asarray(cells, dtype=np.uint64)
+        code = np.full(ids.size, -1, dtype=np.int64)
+        for g, inside in enumerate(self._cells_inside(resolution)):
+            code[np.isin(ids, inside) & (code < 0)] = g
+        return GroupLayer(code, self.names, self.population)
+
+    def _cells_inside(self, resolution: int) -> tuple[npt.NDArray[np.uint64], ...]:
+        found = self._inside.get(resolution)
+        if found is None:
+            found = self._inside[resolution] = tuple(
+                _cells_in(shape, resolution) for shape in self.shapes
+            )
+        return found
+
+
+def _cells_in(shape: Any, resolution: int) -> npt.NDArray[np.uint64]:
+    try:
+        return StudyArea.from_geometry(shape, resolution).cells
+    except ConfigError:  # no cell centre in it at this resolution
+        return np.empty(0, dtype=np.uint64)
+
+
+def read_area_layer(
     path: str | Path,
-    cells: npt.ArrayLike,
-    resolution: int,
     *,
     group_field: str | None = None,
     population_field: str | None = None,
-) -> GroupLayer:
-    """Groups of ``cells`` from a polygon file: one group per ``group_field`` value, or per
-    polygon (named by its row) when there is none; population summed per group."""
+) -> AreaLayer:
+    """The groups of a polygon file: one group per ``group_field`` value, or per polygon
+    (named by its row) when there is none; population summed per group."""
     import geopandas as gpd
 
     if group_field is None and population_field is None:
@@ -66,20 +101,28 @@ def read_group_layer(
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
         frame = frame.to_crs("EPSG:4326")
     labels = frame[group_field].astype(str) if group_field else frame.index.astype(str)
-    ids = np.asarray(cells, dtype=np.uint64)
     names = tuple(sorted(set(labels)))
-    code = np.full(ids.size, -1, dtype=np.int64)
+    shapes = []
     population = np.full(len(names), np.nan)
     for g, name in enumerate(names):
         part = frame.loc[np.asarray(labels == name)]
-        try:
-            inside = StudyArea.from_geometry(part.geometry.union_all(), resolution).cells
-        except ConfigError:  # no cell centre in it at this resolution
-            inside = np.empty(0, dtype=np.uint64)
-        code[np.isin(ids, inside) & (code < 0)] = g
+        shapes.append(part.geometry.union_all())
         if population_field:
             population[g] = pd.to_numeric(part[population_field], errors="coerce").sum()
-    return GroupLayer(code, names, population)
+    return AreaLayer(str(path), names, tuple(shapes), population)
+
+
+def read_group_layer(
+    path: str | Path,
+    cells: npt.ArrayLike,
+    resolution: int,
+    *,
+    group_field: str | None = None,
+    population_field: str | None = None,
+) -> GroupLayer:
+    """Groups of ``cells`` from a polygon file (``read_area_layer``, then ``on``)."""
+    layer = read_area_layer(path, group_field=group_field, population_field=population_field)
+    return layer.on(cells, resolution)
 
 
 def group_table(

@@ -9,6 +9,10 @@ with the plan's budget and stop rule. Each type's forecasts and events come from
 model's scoring at the plan's horizon (``ModelFolds``, filled by
 ``realised_effectiveness``), so the figures are those the one-type plans get, summed over the
 types (an event counted by two types' targets counts twice, as the plan's expected counts did).
+
+Each combination fails alone: a plan that needs a model whose figures failed (``failed``), or
+whose scoring raises on a damaged record, is a failure of that combination (``a+b``, part
+``plans``: which plans and why), and the other combinations' plans are scored.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pandas as pd
 from hotspots.errors import ConfigError
 from hotspots.evaluation import BacktestResult
 from hotspots.evaluation.plans import PLAN_COLUMNS, score_areas
+from hotspots.feedback.failures import PLANS, RECORD_ERRORS, ModelFailure, one_line
 from hotspots.feedback.plans_realised import (
     REALISED_PLAN_COLUMNS,
     STORED,
@@ -62,34 +67,89 @@ def realised_combined_plans(
     scored: Mapping[tuple[str, int], ModelFolds],
     served_label: str,
     plan_forecasts: PlanForecasts | None = None,
+    *,
+    failed: Mapping[str, str] | None = None,
+    lost: dict[str, ModelFailure] | None = None,
 ) -> pd.DataFrame:
     """The recorded plans of several types whose period and horizon every type's model
     scored (``scored``: by model and horizon), each beside the baselines' plans (see the
-    module docstring); ``plan_forecasts``: the forecasts they were built from."""
+    module docstring); ``plan_forecasts``: the forecasts they were built from.
+
+    ``failed``: why each model that failed did (``ModelFailure.what``); a plan needing one,
+    whose period the other types' models scored, is lost to it. Those plans, and any whose
+    scoring raised, are added to ``lost`` by ETag, each with its failure (one per
+    combination and reason, naming the plans' periods; logged)."""
     frames = []
+    failing: dict[tuple[str, str], list[ServedPlan]] = {}
     for plan in plans:
-        keys = [(t, plan.horizon) for t in plan.types]
-        if len(plan.types) < 2 or not all(k in scored for k in keys):
+        if len(plan.types) < 2:
             continue
-        folds = {t: scored[(t, plan.horizon)] for t in plan.types}
-        at = {t: _position(folds[t], plan.period) for t in plan.types}
-        if any(i is None for i in at.values()):
+        broken = [t for t in plan.types if t in (failed or {})]
+        if broken:  # lost to the failure when the others scored its period (else pending)
+            if _scored_by(plan, scored, [t for t in plan.types if t not in broken]):
+                why = f"model {broken[0]!r} failed ({(failed or {})[broken[0]]})"
+                failing.setdefault((combined_name(plan.types), why), []).append(plan)
             continue
-        forecasts = {
-            t: (plan_forecasts or {}).get((plan.etag, t)) or folds[t].due[i]
-            for t, i in at.items()
-            if i is not None
-        }
-        if any(f.expected is None for f in forecasts.values()):
-            logger.warning("served plan %s: a forecast holds no expected counts", plan.etag)
+        try:
+            rows = _plan_rows(plan, scored, served_label, plan_forecasts)
+        except RECORD_ERRORS as err:
+            why = one_line(err)
+            failing.setdefault((combined_name(plan.types), why), []).append(plan)
             continue
-        rows = _scored(plan, folds, {t: i for t, i in at.items() if i is not None}, forecasts,
-                       served_label)  # fmt: skip
-        first = folds[plan.types[0]]
-        frames.append(at_horizon(rows, [first.due[at[plan.types[0]] or 0]]))
+        if rows is not None:
+            frames.append(rows)
+    for (name, why), some in sorted(failing.items()):
+        found = ModelFailure(name, PLANS, f"{_which(some)} not scored: {why}")
+        logger.error("plans %s", found.line())
+        if lost is not None:
+            lost |= {plan.etag: found for plan in some}
     if not frames:
         return empty_plans()
     return pd.concat(frames, ignore_index=True)[list(REALISED_PLAN_COLUMNS)]
+
+
+def _plan_rows(
+    plan: ServedPlan,
+    scored: Mapping[tuple[str, int], ModelFolds],
+    served_label: str,
+    plan_forecasts: PlanForecasts | None,
+) -> pd.DataFrame | None:
+    """One plan's rows (None: a type's model did not score its period and horizon)."""
+    keys = [(t, plan.horizon) for t in plan.types]
+    if not all(k in scored for k in keys):
+        return None
+    folds = {t: scored[(t, plan.horizon)] for t in plan.types}
+    at = {t: _position(folds[t], plan.period) for t in plan.types}
+    if any(i is None for i in at.values()):
+        return None
+    found = {t: i for t, i in at.items() if i is not None}
+    forecasts = {
+        t: (plan_forecasts or {}).get((plan.etag, t)) or folds[t].due[i] for t, i in found.items()
+    }
+    if any(f.expected is None for f in forecasts.values()):
+        logger.warning("served plan %s: a forecast holds no expected counts", plan.etag)
+        return None
+    rows = _scored(plan, folds, found, forecasts, served_label)
+    first = plan.types[0]
+    return at_horizon(rows, [folds[first].due[found[first]]])
+
+
+def _scored_by(
+    plan: ServedPlan, scored: Mapping[tuple[str, int], ModelFolds], types: Sequence[str]
+) -> bool:
+    """Whether each of ``types`` scored the plan's period at its horizon."""
+    return all(
+        (t, plan.horizon) in scored
+        and _position(scored[(t, plan.horizon)], plan.period) is not None
+        for t in types
+    )
+
+
+def _which(plans: Sequence[ServedPlan]) -> str:
+    """``the served plan(s) for 2024-01-01, ... (horizon h)``: which plans, in words."""
+    periods = sorted({(p.horizon, p.period) for p in plans})
+    said = ", ".join(f"{t.date()} (horizon {h})" for h, t in periods)
+    return f"{len(plans)} served plan{'s' if len(plans) > 1 else ''} for {said}"
 
 
 def _position(folds: ModelFolds, period: pd.Timestamp) -> int | None:

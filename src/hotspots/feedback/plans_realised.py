@@ -256,9 +256,11 @@ def unscored_plans(
     scored: pd.DataFrame,
     models: Iterable[str],
     pending: pd.DataFrame | None = None,
+    failed: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """The recorded plans no row of ``scored`` scores, and why (``pending``: the served
-    periods not scored, whose reason a plan for that period shares)."""
+    periods not scored, whose reason a plan for that period shares; ``failed``: why, by
+    ETag, for plans whose scoring failed)."""
     done = set(scored["etag"].dropna()) if len(scored) else set()
     served = set(models)
     rows = []
@@ -267,7 +269,9 @@ def unscored_plans(
             continue
         missing = [t for t in plan.types if t not in served]
         waiting = _pending_why(plan, pending)
-        if missing:
+        if plan.etag in (failed or {}):
+            why = (failed or {})[plan.etag]
+        elif missing:
             why = f"no served forecast of {missing[0]!r} is scored"
         elif waiting is not None:
             why = f"its period from {plan.period.date()} ({_ahead(plan)}) {waiting}"

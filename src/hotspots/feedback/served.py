@@ -65,6 +65,24 @@ class ServedForecast:
         return self.as_of if self.start is None else self.start
 
 
+class ServedMemo:
+    """A snapshot store whose served forecasts are read back once: ``served_forecast`` on it
+    parses each snapshot period's document the first time and keeps what it read (ranked
+    cells and counts, small beside the document), so the parts of one report (the realised
+    figures, the plans, the monitor) share the parsing, the report's largest avoidable cost.
+    For one computation over a fixed state: a later publish is not seen by the kept ones."""
+
+    def __init__(self, store: SnapshotReader) -> None:
+        self.store = store
+        self.read: dict[tuple[str, str, str, int], ServedForecast] = {}
+
+    def list(self, name: str) -> list[dict[str, Any]]:
+        return self.store.list(name)
+
+    def load(self, name: str, as_of: Any, issued_before: Any = None, period: int = 0) -> Any:
+        return self.store.load(name, as_of, issued_before, period=period)
+
+
 def snapshots_to_served(store: SnapshotReader, name: str) -> list[ServedForecast]:
     """Every ``as_of`` of ``name`` the store holds, from its last issued snapshot, each of its
     periods (horizon 1, 2, ...), by as_of then horizon."""
@@ -88,7 +106,20 @@ def served_forecast(
     store: SnapshotReader, name: str, meta: dict[str, Any], period: int = 0
 ) -> ServedForecast:
     """The snapshot ``meta`` describes, read back: the cells of its ``period`` (0: the
-    first, horizon 1), rank 1 first."""
+    first, horizon 1), rank 1 first (kept by a ``ServedMemo`` store)."""
+    memo = store.read if isinstance(store, ServedMemo) else None
+    key = (name, str(meta["as_of"]), str(meta["issued_at"]), period)
+    if memo is not None and key in memo:
+        return memo[key]
+    found = _read_served(store, name, meta, period)
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+def _read_served(
+    store: SnapshotReader, name: str, meta: dict[str, Any], period: int
+) -> ServedForecast:
     stored = store.load(name, meta["as_of"], meta["issued_at"], period=period)
     document = json.loads(stored.bytes)
     rows = sorted(document["hotspots"], key=lambda h: int(h["rank"]))

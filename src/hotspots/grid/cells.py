@@ -75,12 +75,33 @@ def cells_to_strings(cells: npt.ArrayLike) -> npt.NDArray[np.object_]:
 def strings_to_cells(strings: Iterable[str]) -> CellArray:
     """H3 strings -> uint64 cells; raises ValueError naming the first invalid string."""
     values = list(strings)
+    if HAVE_H3RONPY and len(values) > 32:
+        found = _canonical_to_cells(values)
+        if found is not None:
+            return found
     out = np.empty(len(values), dtype=np.uint64)
     for i, s in enumerate(values):
         if not isinstance(s, str) or not is_valid_cell(s):
             raise ValueError(f"not a valid H3 cell: {s!r}")
         out[i] = h3.str_to_int(s)
     return out
+
+
+def _canonical_to_cells(values: list[Any]) -> CellArray | None:
+    """``values`` as cells in bulk when each is a valid cell written as h3 writes it
+    (lower-case hexadecimal, no prefix: what hotspots' own files hold), else None (the
+    caller then checks them one by one, as it did: the same cells and the same error)."""
+    try:
+        ints = np.array([int(v, 16) for v in values], dtype=np.uint64)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    cells = pa.array(ints)
+    if not pa.array(h3ronpy.cells_valid(cells, booleanarray=True)).to_numpy(False).all():
+        return None
+    written = pa.array(h3ronpy.cells_to_string(cells)).to_numpy(zero_copy_only=False)
+    if not np.array_equal(written, np.asarray(values, dtype=object)):
+        return None  # upper case, a prefix, leading zeros: as before, one by one
+    return ints
 
 
 def is_valid_cell(cell: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 from hotspots.config import Settings
 from hotspots.errors import RecordUnreadableError
 from hotspots.feedback.failures import MONITOR, RECORD_ERRORS, ModelFailure, failure_of
-from hotspots.feedback.monitor_groups import GroupLayer, read_group_layer
+from hotspots.feedback.monitor_groups import AreaLayer, GroupLayer, read_area_layer
 from hotspots.feedback.monitor_report import thresholds_asked
 from hotspots.feedback.monitor_served import ModelMonitor, model_monitor
 from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
@@ -99,9 +99,11 @@ def monitor_from_records(
     snapshots: SnapshotReader,
     window: int | None = None,
     repeat: int | None = None,
+    areas: AreaLayer | None = None,
 ) -> ModelMonitor:
     """The monitor of version ``version`` of model ``name``. ``window`` (P) and ``repeat``
-    (X): instead of the thresholds the model recorded at training time (None: those)."""
+    (X): instead of the thresholds the model recorded at training time (None: those).
+    ``areas``: the settings' area layer, read already (None: read here when set)."""
     loaded = EventCache(settings.events_path, events).get(manifest)
     logged = patrols.read()
     return model_monitor(
@@ -112,7 +114,7 @@ def monitor_from_records(
         loaded.events,
         snapshots,
         settings.monitor_periods,
-        groups=group_layer(settings, model),
+        groups=_groups(areas or area_layer(settings), model),
         patrols=None if logged.empty else logged,
         timezone=loaded.timezone,
         overrides={"window": window, "repeat": repeat},
@@ -125,15 +127,21 @@ def monitors_from_records(
     *,
     window: int | None = None,
     repeat: int | None = None,
+    areas: AreaLayer | None = None,
+    snapshots: SnapshotReader | None = None,
 ) -> tuple[dict[str, ModelMonitor], list[ModelFailure]]:
     """``monitor_from_records`` of each of ``models`` (loaded from the registry) over the
     state folder's stores (what ``hotspots report effectiveness`` writes), and the models
     whose records could not be read or monitored, with why (logged; the others are
-    monitored). Check the thresholds asked first (``check_thresholds``)."""
+    monitored). Check the thresholds asked first (``check_thresholds``). The area layer
+    (``areas``, or the settings') is read once for every model; ``snapshots``: the
+    snapshot store (default: the state folder's)."""
+    if areas is None and models:
+        areas = area_layer(settings)
     state = settings.state_dir
     events = EventStore(state / "events")
     patrols = PatrolStore(state / PATROLS_DIR)
-    snapshots = SnapshotStore(state / "snapshots")
+    snapshots = snapshots or SnapshotStore(state / "snapshots")
     out: dict[str, ModelMonitor] = {}
     failed: list[ModelFailure] = []
     for name, loaded in sorted(models.items()):
@@ -149,6 +157,7 @@ def monitors_from_records(
                 snapshots=snapshots,
                 window=window,
                 repeat=repeat,
+                areas=areas,
             )
         except RECORD_ERRORS as err:
             failed.append(failure_of(name, MONITOR, err))
@@ -164,14 +173,17 @@ def check_thresholds(
     thresholds_asked(manifest, {"window": window, "repeat": repeat})
 
 
-def group_layer(settings: Settings, model: Forecaster) -> GroupLayer | None:
-    """The configured area layer over the model's cells (None when unset)."""
+def area_layer(settings: Settings) -> AreaLayer | None:
+    """The configured area layer, read (None when unset)."""
     if settings.monitor_areas_path is None:
         return None
-    return read_group_layer(
+    return read_area_layer(
         settings.monitor_areas_path,
-        model.cells_,
-        model.resolution_,
         group_field=settings.monitor_group_field,
         population_field=settings.monitor_population_field,
     )
+
+
+def _groups(areas: AreaLayer | None, model: Forecaster) -> GroupLayer | None:
+    """The groups of the model's cells (None without a layer)."""
+    return None if areas is None else areas.on(model.cells_, model.resolution_)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, NamedTuple
 
@@ -28,6 +28,7 @@ from hotspots.config import Settings
 from hotspots.errors import UnknownCategoryError
 from hotspots.feedback.effectiveness import SERVED, Realised, realised_effectiveness
 from hotspots.feedback.failures import (
+    MONITOR,
     REALISED,
     RECORD_ERRORS,
     REGISTRY,
@@ -39,7 +40,7 @@ from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.feedback.plans_combined import ModelFolds, realised_combined_plans
 from hotspots.feedback.plans_realised import plans_built_from, records_to_plans, unscored_plans
 from hotspots.feedback.realised_io import combine
-from hotspots.feedback.served import ServedForecast, snapshots_to_served
+from hotspots.feedback.served import ServedForecast, SnapshotReader, snapshots_to_served
 from hotspots.grid.regions import PlanBudget
 from hotspots.ingest.event_store import EventStore
 from hotspots.ingest.schema import empty_events
@@ -82,19 +83,26 @@ def realised_from_records(
     events: EventStore | None = None,
     patrols: PatrolStore | None = None,
     plans: PlanStore | None = None,
+    known_failures: Sequence[ModelFailure] = (),
+    snapshots: SnapshotReader | None = None,
 ) -> Realised:
     """The realised figures of ``models`` (default: every model with published snapshots,
     at its current version in the registry). A model whose records cannot be read or
     scored is logged and left out, and ``failures`` says which and why (the others are
-    scored). A ``category`` that no model's events hold raises ``UnknownCategoryError``
-    (the request is wrong, not a model), naming it and the categories there are."""
-    snapshots = SnapshotStore(settings.state_dir / "snapshots")
+    scored); so is a combination of crime types whose served plans need such a model (or
+    ``known_failures``' models: failed before, not reported again) or whose scoring
+    failed, and the other combinations are scored. A ``category`` that no model's events
+    hold raises ``UnknownCategoryError`` (the request is wrong, not a model), naming it and
+    the categories there are. ``snapshots``: the snapshot store to read (default: the
+    state folder's; a ``ServedMemo`` to share the reading with the monitor)."""
+    store = SnapshotStore(settings.state_dir / "snapshots")
+    snapshots = snapshots or store
     events = events or EventStore(settings.state_dir / "events")
     patrols = patrols or PatrolStore(settings.state_dir / PATROLS_DIR)
     served_plans = records_to_plans((plans or PlanStore(settings.state_dir / PLANS_DIR)).read())
     failed: list[ModelFailure] = []
     if models is None:
-        current = current_models(settings, snapshots)
+        current = current_models(settings, store)
         models, failed = model_infos(current.loaded), list(current.failed)
     cache = EventCache(settings.events_path, events)
     logged = patrols.read()
@@ -135,18 +143,20 @@ def realised_from_records(
             failed.append(_failed(name, REALISED, err))
     if not parts and unknown is not None and category is not None:
         raise UnknownCategoryError(f"category {category!r}: {unknown}") from unknown
-    if not parts:
-        empty = realised_effectiveness(
-            [], empty_events(), freq="W", baselines=(), served_plans=served_plans
-        )
-        return replace(empty, failures=failures_frame(failed))
-    joined = combine(parts)
-    combined = realised_combined_plans(served_plans, folds, SERVED, built)
+    if parts:
+        joined = combine(parts)
+    else:
+        joined = realised_effectiveness([], empty_events(), freq="W", baselines=())
+    broken = {f.model: f.what() for f in [*known_failures, *failed] if f.part != MONITOR}
+    lost: dict[str, ModelFailure] = {}
+    combined = realised_combined_plans(served_plans, folds, SERVED, built, failed=broken, lost=lost)
     if len(combined):
         joined = replace(joined, plans=pd.concat([joined.plans, combined], ignore_index=True))
     # each part judged the other models' plans unscored: judge them once over all
-    unscored = unscored_plans(served_plans, joined.plans, models, joined.pending)
-    return replace(joined, unscored_plans=unscored, failures=failures_frame(failed))
+    why = {etag: f"see failures: {f.what()}" for etag, f in lost.items()}
+    unscored = unscored_plans(served_plans, joined.plans, models, joined.pending, why)
+    every = [*failed, *{id(f): f for f in lost.values()}.values()]
+    return replace(joined, unscored_plans=unscored, failures=failures_frame(every))
 
 
 class CurrentModels(NamedTuple):
