@@ -61,6 +61,17 @@ def test_infer_format_picks_the_format_that_parses_all(values: list[str], expect
     assert infer_format(strings(*values)) == (expected, 1.0)
 
 
+def test_infer_format_samples_the_whole_column_not_its_first_days() -> None:
+    # a day-first export sorted by time: its first 2,000 distinct stamps are all on 1-7 Jan,
+    # which read as month-first too; the days after the 12th decide
+    stamps = pd.date_range("2023-01-01", periods=30 * 300, freq="4min")
+    values = pd.Series(stamps.strftime("%d/%m/%Y %H:%M"), dtype="object")
+    assert infer_format(values) == ("%d/%m/%Y %H:%M", 1.0)
+    parsed = parse_time_column(values, CHI, CHI)
+    assert parsed.times.notna().all()
+    assert parsed.times.iloc[-1] == pd.Timestamp(stamps[-1], tz=CHI)
+
+
 def test_infer_format_ignores_blanks_and_reports_the_share_parsed() -> None:
     values = strings("13/02/2020", "14/02/2020", "", None, "  ", "junk")
     assert infer_format(values) == ("%d/%m/%Y", pytest.approx(2 / 3))

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from hotspots.errors import ConfigError, InputFileError
-from hotspots.jobs.spec import TargetSpec, match_categories, read_spec, spec_from_dict
+from hotspots.jobs.spec import (
+    TargetSpec,
+    check_spec,
+    match_categories,
+    read_spec,
+    spec_from_dict,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CATS = ("Assault", "Burglary Commercial", "Burglary Residential", "Robbery")
@@ -74,6 +81,40 @@ def test_flags_override_the_spec(tmp_path: Path) -> None:
 def test_bad_specs_name_the_key(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace("[", r"\[")):
         read_spec(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        (
+            'n_estimators = "200"',
+            "model.params.n_estimators '200' of 'lightgbm' is not a valid int",
+        ),
+        (
+            "learning_rate = true",
+            "model.params.learning_rate True of 'lightgbm' is not a valid float",
+        ),
+        ("related = 1", "model.params.related 1 of 'lightgbm' is not a valid bool"),
+        ("train_periods = 1.5", "model.params.train_periods 1.5 of 'lightgbm' is not a valid"),
+    ],
+)
+def test_params_of_the_wrong_type_name_the_key_and_value(
+    tmp_path: Path, params: str, fragment: str
+) -> None:
+    text = f'name = "x"\n[data]\nevents = "e"\n[model.params]\n{params}\n'
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        check_spec(read_spec(write(tmp_path, text)))
+
+
+def test_params_of_the_declared_types_pass(tmp_path: Path) -> None:
+    (tmp_path / "e").write_text("time,lat,lng\n")
+    text = (
+        'name = "x"\n[data]\nevents = "e"\n[model]\nkind = "hawkes"\n'
+        "[model.params]\nfit_days = 90\ndecays = [0.5, 2]\n"
+    )
+    check_spec(read_spec(write(tmp_path, text)))  # an int where a float is declared is fine
+    lgbm = 'name = "x"\n[data]\nevents = "e"\n[model.params]\nlearning_rate = 1\n'
+    check_spec(read_spec(write(tmp_path, lgbm)))
 
 
 def test_missing_spec_file(tmp_path: Path) -> None:

@@ -68,10 +68,21 @@ def _to_datetime(s: pd.Series, fmt: str, utc: bool) -> pd.Series:
     return pd.to_datetime(s, format=fmt, errors="coerce", utc=utc, cache=cache)
 
 
+def _spread(values: pd.Series, n: int) -> pd.Series:
+    """At most ``n`` values, evenly spaced over the series (all of it when shorter)."""
+    if len(values) <= n:
+        return values
+    return values.iloc[np.linspace(0, len(values) - 1, n).astype(int)]
+
+
 def infer_format(values: pd.Series) -> tuple[str, float]:
-    """The candidate format that parses most of a sample, with the share it parses."""
-    sample = values.head(20 * SAMPLE).dropna()
-    sample = sample[sample.str.strip() != ""].drop_duplicates().head(SAMPLE)
+    """The candidate format that parses most of a sample, with the share it parses.
+
+    The sample is spread over the whole column: a date-sorted export's first rows all fall on
+    days 1-12 of its first month, which read as months too.
+    """
+    sample = _spread(values, 20 * SAMPLE).dropna()
+    sample = _spread(sample[sample.str.strip() != ""].drop_duplicates(), SAMPLE)
     if sample.empty:
         return "ISO8601", 0.0
     utc = bool(_has_offset(sample).any())

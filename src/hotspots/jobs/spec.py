@@ -12,12 +12,13 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -294,6 +295,7 @@ def check_spec(spec: TrainingSpec) -> None:
             f"model.params {wrong} are not parameters of {spec.model.kind!r}; its parameters "
             f"are: {valid}"
         )
+    _check_param_types(cls, spec.model.kind, spec.model.params)
     b = spec.backtest
     for key, value in (
         ("select_coverage", b.select_coverage),
@@ -325,6 +327,28 @@ def check_spec(spec: TrainingSpec) -> None:
         if path is not None and not Path(path).is_file():
             what = "a folder, not a file" if Path(path).is_dir() else "not found"
             raise InputFileError(f"{key} {path} is {what}")
+
+
+def _tuples(value: Any) -> Any:
+    """TOML arrays as tuples, the type forecasters declare for sequences."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _check_param_types(cls: type, kind: str, params: Mapping[str, Any]) -> None:
+    """Each model parameter of the type its forecaster declares (``"200"`` is not an int).
+
+    A wrong type would otherwise surface as an internal error deep inside the first fit.
+    """
+    hints = get_type_hints(cls.__init__)  # type: ignore[misc]
+    for name, value in params.items():
+        try:
+            TypeAdapter(hints.get(name, Any)).validate_python(_tuples(value), strict=True)
+        except ValidationError as err:
+            wanted = getattr(hints[name], "__name__", str(hints[name]))
+            raise ConfigError(
+                f"model.params.{name} {value!r} of {kind!r} is not a valid {wanted}: "
+                f"{err.errors()[0]['msg']}"
+            ) from err
 
 
 def spec_from_manifest(manifest: Mapping[str, Any], events: Path | None = None) -> TrainingSpec:
