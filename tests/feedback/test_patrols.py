@@ -215,3 +215,21 @@ def test_a_polygon_smaller_than_a_cell_is_the_cell_it_lies_in() -> None:
                   "end": "2024-01-10T11:00"})  # fmt: skip
     got = read_patrols(body, "jsonl", options(), "log").patrols
     assert got["cells"].iloc[0].tolist() == [h3.str_to_int(CENTRE)]
+
+
+def test_local_times_at_the_clock_changes_are_read_as_events_are() -> None:
+    """London's clocks went forward at 01:00 on 2024-03-31 (01:30 never happened) and back at
+    02:00 on 2024-10-27 (01:30 happened twice): a night shift's patrol is stored, its repeated
+    hour read as standard time (GMT) and its skipped one shifted forward, as ingest does."""
+    body = jsonl(
+        GOOD | {"id": "spring", "start": "2024-03-31T00:30", "end": "2024-03-31T01:30"},
+        GOOD | {"id": "autumn", "start": "2024-10-27T01:30", "end": "2024-10-27T03:00"},
+    )
+    result = read_patrols(body, "jsonl", options(now=pd.Timestamp("2024-11-01", tz="UTC")), "n")
+    assert result.report.rows_accepted == 2 and result.report.rejected == {}
+    got = result.patrols.set_index("patrol_id")
+    assert got.loc["spring", "start"] == pd.Timestamp("2024-03-31 00:30", tz="UTC")
+    assert got.loc["spring", "end"] == pd.Timestamp("2024-03-31 01:00", tz="UTC")
+    assert got.loc["autumn", "start"] == pd.Timestamp("2024-10-27 01:30", tz="UTC")
+    assert got.loc["autumn", "end"] == pd.Timestamp("2024-10-27 03:00", tz="UTC")
+    assert got["minutes"].tolist() == [30.0, 90.0]

@@ -41,6 +41,7 @@ import pandas as pd
 
 from hotspots.errors import InputFileError, TooManyRejectsError
 from hotspots.feedback.places import CellArray, places_to_cells
+from hotspots.ingest.times import localize
 
 COLUMNS: tuple[str, ...] = ("id", "area", "cells", "polygon", "start", "end", "unit", "tactic")
 PLACES: tuple[str, ...] = ("area", "cells", "polygon")
@@ -305,7 +306,9 @@ def _accepted(
 
 
 def _times(text: pd.Series, timezone: str) -> pd.Series:
-    """UTC times: with an offset as given, without one as local times in ``timezone``."""
+    """UTC times: with an offset as given, without one as local times in ``timezone``, read
+    at the clock changes as events are (``ingest.times.localize``: a repeated hour as standard
+    time, a skipped one shifted forward), so a night shift's patrol is not refused then."""
     aware = text.str.contains(_OFFSET)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
     if aware.any():
@@ -313,8 +316,7 @@ def _times(text: pd.Series, timezone: str) -> pd.Series:
     naive = ~aware & (text != "")
     if naive.any():
         local = pd.to_datetime(text[naive], errors="coerce", format="ISO8601")
-        local = local.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
-        out[naive] = local.dt.tz_convert("UTC")
+        out[naive] = localize(local, timezone).dt.tz_convert("UTC")
     return out
 
 
