@@ -4,6 +4,7 @@ recorded, built as a starting service and its clients build them."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,3 +71,24 @@ def served_root(
                     )
                     assert got.status_code == 200, got.text
     return root
+
+
+def halves(path: Path, lat0: float, lng0: float, lat1: float, lng1: float) -> Path:
+    """An area layer of the box's west and east halves (fields ``side`` and ``people``: 1000
+    and 3000) written to ``path``."""
+    mid = (lng0 + lng1) / 2
+
+    def square(w: float, e: float) -> list[list[list[float]]]:
+        # GeoJSON positions are (lng, lat)
+        return [[[w, lat0], [e, lat0], [e, lat1], [w, lat1], [w, lat0]]]
+
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"side": side, "people": people},
+            "geometry": {"type": "Polygon", "coordinates": square(w, e)},
+        }
+        for side, people, (w, e) in (("west", 1000, (lng0, mid)), ("east", 3000, (mid, lng1)))
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path

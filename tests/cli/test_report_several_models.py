@@ -26,7 +26,7 @@ from hotspots.feedback.served import ServedForecast
 from hotspots.publishing.plan_store import PlanStore
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
-from served_state import served_root, settings_of
+from served_state import halves, served_root, settings_of
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
     warnings.simplefilter("ignore")
@@ -239,21 +239,5 @@ def _cells(root: Path, name: str) -> np.ndarray:
 
 def _halves(path: Path, events: pd.DataFrame) -> Path:
     """The events' west and east halves (fields ``side`` and ``people``: 1000 and 3000)."""
-    lat0, lat1 = float(events["lat"].min()), float(events["lat"].max())
-    lng0, lng1 = float(events["lng"].min()), float(events["lng"].max())
-    mid = (lng0 + lng1) / 2
-
-    def square(w: float, e: float) -> list[list[list[float]]]:
-        # GeoJSON positions are (lng, lat)
-        return [[[w, lat0], [e, lat0], [e, lat1], [w, lat1], [w, lat0]]]
-
-    features = [
-        {
-            "type": "Feature",
-            "properties": {"side": side, "people": people},
-            "geometry": {"type": "Polygon", "coordinates": square(w, e)},
-        }
-        for side, people, (w, e) in (("west", 1000, (lng0, mid)), ("east", 3000, (mid, lng1)))
-    ]
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    return path
+    lat, lng = events["lat"], events["lng"]
+    return halves(path, float(lat.min()), float(lng.min()), float(lat.max()), float(lng.max()))

@@ -3,7 +3,6 @@ snapshots it served, the events it holds), with an ETag, the read scope and an a
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from hotspots.publishing.snapshot_store import SnapshotStore
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
 from hotspots.synthetic import BBOX
+from served_state import halves
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
     warnings.simplefilter("ignore")
@@ -122,30 +122,14 @@ def test_posted_events_change_the_answer(client: TestClient, env: Env) -> None:
     }
 
 
-def halves(path: Path) -> Path:
+def city_halves(path: Path) -> Path:
     """The city's west and east halves (fields ``side`` and ``people``: 1000 and 3000)."""
-    lat0, lng0, lat1, lng1 = BBOX
-    mid = (lng0 + lng1) / 2
-
-    def square(w: float, e: float) -> list[list[list[float]]]:
-        # GeoJSON positions are (lng, lat)
-        return [[[w, lat0], [e, lat0], [e, lat1], [w, lat1], [w, lat0]]]
-
-    features = [
-        {
-            "type": "Feature",
-            "properties": {"side": side, "people": people},
-            "geometry": {"type": "Polygon", "coordinates": square(w, e)},
-        }
-        for side, people, (w, e) in (("west", 1000, (lng0, mid)), ("east", 3000, (mid, lng1)))
-    ]
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    return path
+    return halves(path, *BBOX)
 
 
 def test_area_layer_groups(env: Env, tmp_path: Path, year_panel: Panel) -> None:
     extra = {
-        "monitor_areas_path": halves(tmp_path / "areas.geojson"),
+        "monitor_areas_path": city_halves(tmp_path / "areas.geojson"),
         "monitor_group_field": "side",
         "monitor_population_field": "people",
     }
@@ -213,7 +197,7 @@ def test_the_effectiveness_report_writes_the_same_monitor(
     log.write_text(f"id,cells,start,end\nP1,{env.cell},2023-12-19 10:00,2023-12-19 12:00\n")
     dirs = ("--state-dir", env.root / "state", "--models-dir", env.root / "models")
     assert run_cli("patrols", "import", log, *dirs).code == 0
-    areas = halves(tmp_path / "areas.geojson")
+    areas = city_halves(tmp_path / "areas.geojson")
     extra = {
         "monitor_areas_path": areas,
         "monitor_group_field": "side",
