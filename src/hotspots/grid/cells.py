@@ -92,16 +92,18 @@ def _canonical_to_cells(values: list[Any]) -> CellArray | None:
     (lower-case hexadecimal, no prefix: what hotspots' own files hold), else None (the
     caller then checks them one by one, as it did: the same cells and the same error)."""
     try:
-        ints = np.array([int(v, 16) for v in values], dtype=np.uint64)
-    except (TypeError, ValueError, OverflowError):
+        text = pa.array(values, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    cells = pa.array(ints)
+    cells = pa.array(h3ronpy.cells_parse(text, set_failing_to_invalid=True))
+    if cells.null_count:
+        return None
     if not pa.array(h3ronpy.cells_valid(cells, booleanarray=True)).to_numpy(False).all():
         return None
     written = pa.array(h3ronpy.cells_to_string(cells)).to_numpy(zero_copy_only=False)
     if not np.array_equal(written, np.asarray(values, dtype=object)):
         return None  # upper case, a prefix, leading zeros: as before, one by one
-    return ints
+    return cells.to_numpy(zero_copy_only=False).astype(np.uint64)
 
 
 def is_valid_cell(cell: str) -> bool:
