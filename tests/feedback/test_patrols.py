@@ -143,6 +143,23 @@ def test_an_unknown_column_refuses_the_file() -> None:
         read_patrols(body.encode(), "csv", options(), "log.csv")
 
 
+@pytest.mark.parametrize(
+    ("body", "fmt", "said"),
+    [
+        (b"id,cells,start,end\n", "csv", "log has a header but no data rows"),
+        (b"id,cells,start,end\n\n\n", "csv", "log has a header but no data rows"),
+        (b"", "jsonl", "log is empty"),
+        (b"\n\n", "jsonl", "log is empty"),
+    ],
+    ids=["header", "header-blank-lines", "empty-jsonl", "blank-jsonl"],
+)
+def test_a_log_without_rows_is_refused_as_ingest_refuses_one(
+    body: bytes, fmt: str, said: str
+) -> None:
+    with pytest.raises(InputFileError, match=said):
+        read_patrols(body, fmt, options(), "log")
+
+
 def test_csv_reads_like_json_lines() -> None:
     polygon = json.dumps(SQUARE).replace('"', '""')
     body = (
