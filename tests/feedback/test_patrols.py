@@ -178,6 +178,32 @@ def test_csv_reads_like_json_lines() -> None:
         assert a.tolist() == b.tolist()
 
 
+@pytest.mark.parametrize("sep", [";", "\t", "|"], ids=["semicolon", "tab", "pipe"])
+def test_a_csv_with_another_delimiter_reads_as_ingest_reads_one(sep: str) -> None:
+    # European exports separate fields with ';' (a decimal comma), as ingest's sniffing knows;
+    # the cells inside a field may still be separated by ',' and a polygon's JSON holds ','
+    polygon = json.dumps(SQUARE).replace('"', '""')
+    comma = (
+        "id,cells,polygon,start,end,unit\n"
+        f'p1,"{CENTRE},{NEAR[0]}",,2024-01-10 10:00,2024-01-10 11:30,U-1\n'
+        f'p3,,"{polygon}",2024-07-10 10:00,2024-07-10 10:45,\n'
+    )
+    other = (
+        f"\ufeffid{sep}cells{sep}polygon{sep}start{sep}end{sep}unit\n"
+        f"p1{sep}{CENTRE},{NEAR[0]}{sep}{sep}2024-01-10 10:00{sep}2024-01-10 11:30{sep}U-1\n"
+        f'p3{sep}{sep}"{polygon}"{sep}2024-07-10 10:00{sep}2024-07-10 10:45{sep}\n'
+    )
+    want = read_patrols(comma.encode(), "csv", options(), "log.csv")
+    got = read_patrols(other.encode(), "csv", options(), "log.csv")
+    assert got.report.to_dict() == want.report.to_dict()
+    assert got.report.rows_accepted == 2
+    pd.testing.assert_frame_equal(
+        got.patrols.drop(columns="cells"), want.patrols.drop(columns="cells")
+    )
+    assert [c.tolist() for c in got.patrols["cells"]] == [c.tolist() for c in want.patrols["cells"]]
+    assert len(got.patrols["cells"][0]) == 2 and len(got.patrols["cells"][1]) > 2
+
+
 def test_a_retry_is_stored_once_and_nothing_twice(tmp_path: Path) -> None:
     first = read_patrols(jsonl(GOOD), "jsonl", options(), "a").patrols
     both = read_patrols(jsonl(GOOD, GOOD | {"id": "p2"}), "jsonl", options(), "b").patrols
