@@ -126,9 +126,7 @@ def test_one_broken_model_fails_only_the_combinations_that_need_it(
     assert set(alone["model"]) == ({"third"} if broken == "snapshot" else set())
     in_full = 2 if broken == "snapshot" else 3  # third's own figures need no other model
     assert f"{in_full} of 3 models reported in full" in res.err
-    assert "not reported: other+third: served plans of several crime types not computed: " in (
-        res.err
-    )
+    assert "not reported: other+third: served plans not computed: " in (res.err)
     # the combination that does not need third: value for value as before
     after = pd.read_csv(out / "plans.csv")
     pd.testing.assert_frame_equal(
@@ -147,7 +145,7 @@ def test_one_broken_model_fails_only_the_combinations_that_need_it(
     assert sorted(unscored.index) == sorted([*lost, *was.index])
     assert (
         unscored.loc[lost, "why"]
-        .str.startswith(f"see failures: served plans of several crime types not computed: {said}")
+        .str.startswith(f"see failures: served plans not computed: {said}")
         .all()
     )
     pd.testing.assert_frame_equal(unscored.drop(index=lost), was)

@@ -109,6 +109,7 @@ def realised_from_records(
     parts = []
     folds: dict[tuple[str, int], ModelFolds] = {}
     built: dict[tuple[str, str], ServedForecast] = {}
+    lost: dict[str, ModelFailure] = {}  # plans that fail alone, by ETag
     unknown: UnknownCategoryError | None = None
     for name, (manifest, freq) in sorted(models.items()):
         try:
@@ -116,7 +117,8 @@ def realised_from_records(
             if not served:
                 continue
             mine = [p for p in served_plans if name in p.types]
-            built |= plans_built_from(snapshots, mine, served)
+            unread: dict[str, ModelFailure] = {}  # their built-from snapshot is damaged
+            built |= plans_built_from(snapshots, mine, served, unread)
             parts.append(
                 realised_effectiveness(
                     served,
@@ -131,8 +133,10 @@ def realised_from_records(
                     served_plans=served_plans,
                     folds=folds,
                     plan_forecasts=built,
+                    lost_plans=unread,
                 )
             )
+            lost |= unread
         except UnknownCategoryError as err:  # a category asked for: the caller is told
             if category is None:
                 failed.append(_failed(name, REALISED, err))
@@ -148,7 +152,6 @@ def realised_from_records(
     else:
         joined = realised_effectiveness([], empty_events(), freq="W", baselines=())
     broken = {f.model: f.what() for f in [*known_failures, *failed] if f.part != MONITOR}
-    lost: dict[str, ModelFailure] = {}
     combined = realised_combined_plans(served_plans, folds, SERVED, built, failed=broken, lost=lost)
     if len(combined):
         joined = replace(joined, plans=pd.concat([joined.plans, combined], ignore_index=True))
