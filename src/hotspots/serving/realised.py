@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, NamedTuple
 
@@ -35,6 +35,7 @@ from hotspots.feedback.failures import (
     ModelFailure,
     failure_of,
     failures_frame,
+    frame_to_failures,
 )
 from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.feedback.plans_combined import ModelFolds, realised_combined_plans
@@ -170,11 +171,15 @@ class CurrentModels(NamedTuple):
     failed: list[ModelFailure]
 
 
-def current_models(settings: Settings, snapshots: SnapshotStore) -> CurrentModels:
-    """Every model with a snapshot folder, at its current version in the registry."""
+def current_models(
+    settings: Settings, snapshots: SnapshotStore, skip: Collection[str] = ()
+) -> CurrentModels:
+    """Every model with a snapshot folder (but ``skip``), at its current version in the
+    registry."""
     registry = Registry(settings.models_dir)
     root = snapshots.root
     names = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    names = [n for n in names if n not in skip]
     loaded: dict[str, LoadedModel] = {}
     failed: list[ModelFailure] = []
     for name in names:
@@ -224,20 +229,31 @@ class RealisedCache:
             found = self._results.get(category)
             if found is not None and found[0] == key:
                 return found[1]
-            state = self.state
-            models = {n: (s.manifest, str(s.model.freq_)) for n, s in state.served.items()}
-            value = realised_from_records(
-                state.settings,
-                models=models,
-                category=category,
-                events=state.events,
-                patrols=state.patrols,
-                plans=state.served_plans,
-            )
+            value = self._compute(category)
             if category is not None and len(self._results) > 16:  # categories asked for
                 self._results = {None: self._results[None]} if None in self._results else {}
             self._results[category] = (key, value)
             return value
+
+    def _compute(self, category: str | None) -> Realised:
+        """The figures of the served models, and of those with published forecasts that the
+        service does not serve, found as the report finds them (``current_models``): one
+        that loads is scored, one that does not is a ``registry`` failure with its load
+        error, which the plans of several types needing it are told too."""
+        state = self.state
+        models = {n: (s.manifest, str(s.model.freq_)) for n, s in state.served.items()}
+        others = current_models(state.settings, state.store, skip=models)
+        value = realised_from_records(
+            state.settings,
+            models=models | model_infos(others.loaded),
+            category=category,
+            events=state.events,
+            patrols=state.patrols,
+            plans=state.served_plans,
+            known_failures=others.failed,
+        )
+        every = [*others.failed, *frame_to_failures(value.failures)]
+        return replace(value, failures=failures_frame(every))
 
     def peek(self) -> Realised | None:
         """The last figures for every category (None before the first), without waiting;
