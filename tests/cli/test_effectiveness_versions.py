@@ -3,8 +3,12 @@ the model version it was built from, not with the last one issued for its week."
 
 from __future__ import annotations
 
+import gzip
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import h3
 import numpy as np
@@ -33,31 +37,50 @@ SPEC = {
 }
 
 
-def test_a_plan_is_compared_with_the_forecast_of_its_version(
-    tmp_path: Path, year_city_events: pd.DataFrame, year_panel: Panel
-) -> None:
-    settings = Settings(
-        models_dir=tmp_path / "models", state_dir=tmp_path / "state",
-        events_path=tmp_path / "events.parquet",
-    )  # fmt: skip
+def settings_of(root: Path) -> Settings:
+    return Settings(
+        models_dir=root / "models", state_dir=root / "state", events_path=root / "events.parquet"
+    )
+
+
+@pytest.fixture(scope="module")
+def promoted(
+    tmp_path_factory: pytest.TempPathFactory, year_city_events: pd.DataFrame, year_panel: Panel
+) -> Path:
+    """v1 (a historical mean) served the week of 2023-12-04 and its default plan; then v2
+    (last period) was promoted and served for the same week, with a plan of its own; then
+    the rest of the year's events arrived."""
+    root = tmp_path_factory.mktemp("promoted")
+    settings = settings_of(root)
     registry = Registry(settings.models_dir)
     local = year_city_events["occurred_at"].dt.tz_localize(None)
     early = year_city_events.loc[local < WEEK].reset_index(drop=True)
     write_events(early, settings.events_path, {"timezone": TIMEZONE})
-    # v1 (a historical mean) serves the week and its default plan; then v2 (last period) is
-    # promoted and served for the same week, with a plan of its own
     for kind in ("historical_mean", "last_period"):
         model = make_forecaster(kind, target=(TARGET,)).fit(year_panel, WEEK)
         registry.publish("burglary", model, spec=SPEC, data={"timezone": TIMEZONE}, backtest={})
         ServiceState(settings).load_all()
+    write_events(year_city_events, settings.events_path, {"timezone": TIMEZONE})
+    return root
+
+
+def plan_records(root: Path) -> dict[str, dict[str, Any]]:
+    """The recorded plans by the version they were built from."""
+    return {r["models"]["burglary"]: r for r in PlanStore(root / "state" / "plans").read()}
+
+
+def test_a_plan_is_compared_with_the_forecast_of_its_version(
+    promoted: Path, year_city_events: pd.DataFrame
+) -> None:
+    settings = settings_of(promoted)
+    local = year_city_events["occurred_at"].dt.tz_localize(None)
     metas = SnapshotStore(settings.state_dir / "snapshots").list("burglary")
     assert [(m["as_of"], m["version"]) for m in metas] == [
         ("2023-12-04", "v1"),
         ("2023-12-04", "v2"),
     ]
-    records = {r["models"]["burglary"]: r for r in PlanStore(settings.state_dir / "plans").read()}
+    records = plan_records(promoted)
     assert set(records) == {"v1", "v2"}
-    write_events(year_city_events, settings.events_path, {"timezone": TIMEZONE})
     realised = realised_from_records(settings)
     served = realised.periods.query("source == 'served' and horizon == 1")
     assert served["version"].tolist() == ["v2"]  # the forecast scored: the last issued
@@ -93,3 +116,51 @@ def test_a_plan_is_compared_with_the_forecast_of_its_version(
     v1_area = float(rows.loc[records["v1"]["etag"], "area_km2"])
     score_v2 = expected["v2"].reindex(names, fill_value=0.0).to_numpy(float)
     assert tops["v1"] != pytest.approx(top_cells_sum_at_area(actual, score_v2, km2, v1_area))
+
+
+def _truncated(path: Path) -> str:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return "is missing or damaged: Compressed file ended before the end-of-stream marker"
+
+
+def _garbled(path: Path) -> str:
+    path.write_bytes(gzip.compress(b'{"hotspots": [{"rank": 1, "cell": "not a forecast"}]}'))
+    return "does not match its ETag"
+
+
+@pytest.mark.parametrize("damage", [_truncated, _garbled], ids=["truncated", "garbled"])
+def test_a_damaged_built_from_snapshot_fails_its_plan_alone(
+    promoted: Path, tmp_path: Path, damage: Callable[[Path], str]
+) -> None:
+    # v1's snapshot is read only for the plan built from it (v2's is the week's last issued):
+    # damaged, that plan fails with the file and why; the forecasts and v2's plan stand
+    root = Path(shutil.copytree(promoted, tmp_path / "copy"))
+    whole = realised_from_records(settings_of(root))
+    assert whole.failures.empty
+    records = plan_records(root)
+    v1 = next(m for m in SnapshotStore(root / "state" / "snapshots").list("burglary")
+              if m["version"] == "v1")  # fmt: skip
+    path = root / "state" / "snapshots" / "burglary" / "2023-12-04" / v1["documents"][0]["file"]
+    said = damage(path)
+
+    after = realised_from_records(settings_of(root))
+    [failure] = after.failures.to_dict("records")
+    assert (failure["model"], failure["part"]) == ("burglary", "plans")
+    reason = failure["reason"]
+    assert reason.startswith(
+        "1 served plan for 2023-12-04 (horizon 1) not scored: the forecast of 'burglary' v1 it "
+        f"was built from: snapshot file {path} "
+    )
+    assert said in reason
+    pd.testing.assert_frame_equal(after.periods, whole.periods)  # every forecast still scored
+    pd.testing.assert_frame_equal(after.pending, whole.pending)
+    lost = records["v1"]["etag"]
+    kept = whole.plans.loc[whole.plans["etag"] != lost].reset_index(drop=True)
+    assert (whole.plans["etag"] == lost).any() and len(kept) < len(whole.plans)
+    pd.testing.assert_frame_equal(after.plans.reset_index(drop=True), kept)  # none rebuilt
+    assert records["v2"]["etag"] in set(after.plans["etag"])
+    unscored = after.unscored_plans.set_index("etag")
+    assert (
+        unscored.loc[lost, "why"] == f"see failures: served plans not computed: {failure['reason']}"
+    )
+    assert set(unscored.index) == {lost, *whole.unscored_plans["etag"]}

@@ -72,6 +72,47 @@ def test_import_twice_stores_once_and_names_are_refused(
     assert refused.code == 2 and "looks like a person's name" in refused.err
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [
+        ("header.csv", "id,cells,start,end,unit\n", "header.csv has a header but no data rows"),
+        ("empty.jsonl", "", "empty.jsonl is empty"),
+    ],
+    ids=["csv-header", "jsonl-empty"],
+)
+def test_import_of_a_log_without_rows_is_one_line_and_exit_2(
+    run_cli: RunCli, root: Path, tmp_path: Path, name: str, text: str, said: str
+) -> None:
+    # as `hotspots ingest` refuses an export with no rows: nothing stored, exit 2
+    state = tmp_path / "state"
+    log = tmp_path / name
+    log.write_text(text, encoding="utf-8")
+    res = run_cli("patrols", "import", log, "--state-dir", state, "--models-dir", root / "models")
+    assert res.code == 2
+    assert said in res.err and "stored" not in res.err
+    assert PatrolStore(state / "patrols").batches() == []
+
+
+def test_import_reads_a_semicolon_log_as_ingest_reads_a_semicolon_export(
+    run_cli: RunCli, root: Path, year_panel: Panel, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    comma = patrol_log(tmp_path / "comma.csv", busiest(year_panel))
+    semicolon = tmp_path / "semicolon.csv"
+    semicolon.write_text(comma.read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+    res = run_cli(
+        "patrols", "import", semicolon, "--state-dir", state, "--models-dir", root / "models"
+    )
+    assert res.code == 0, res.err
+    assert "read 2 rows of semicolon.csv: stored 2 patrols, 0 already stored, 0 rejected" in (
+        res.err
+    )
+    patrols = PatrolStore(state / "patrols").read()
+    assert patrols["patrol_id"].tolist() == ["L1", "L2"]
+    assert patrols["minutes"].tolist() == [120.0, 30.0]
+    assert [len(c) for c in patrols["cells"]] == [2, 1]
+
+
 def test_import_shows_each_reason_with_example_rows_and_never_a_unit(
     run_cli: RunCli, root: Path, year_panel: Panel, tmp_path: Path
 ) -> None:

@@ -126,9 +126,7 @@ def test_one_broken_model_fails_only_the_combinations_that_need_it(
     assert set(alone["model"]) == ({"third"} if broken == "snapshot" else set())
     in_full = 2 if broken == "snapshot" else 3  # third's own figures need no other model
     assert f"{in_full} of 3 models reported in full" in res.err
-    assert "not reported: other+third: served plans of several crime types not computed: " in (
-        res.err
-    )
+    assert "not reported: other+third: served plans not computed: " in (res.err)
     # the combination that does not need third: value for value as before
     after = pd.read_csv(out / "plans.csv")
     pd.testing.assert_frame_equal(
@@ -147,7 +145,7 @@ def test_one_broken_model_fails_only_the_combinations_that_need_it(
     assert sorted(unscored.index) == sorted([*lost, *was.index])
     assert (
         unscored.loc[lost, "why"]
-        .str.startswith(f"see failures: served plans of several crime types not computed: {said}")
+        .str.startswith(f"see failures: served plans not computed: {said}")
         .all()
     )
     pd.testing.assert_frame_equal(unscored.drop(index=lost), was)
@@ -179,6 +177,36 @@ def test_one_broken_model_fails_only_the_combinations_that_need_it(
             assert "<state>/snapshots/third/" in reason and str(copy) not in reason
         elif part == "plans":
             assert reason == f"{said}{WHY_RAISED}"
+
+
+def test_the_api_says_a_plan_needing_an_unloadable_model_failed_as_the_report_does(
+    copy: Path, tmp_path: Path, run_cli: Any
+) -> None:
+    # third's current version no longer matches its checksum: the service cannot load it,
+    # so the plans that need it failed with that load error, not "not scored"
+    card = next((copy / "models" / "third").rglob("MODEL_CARD.md"))
+    card.write_text("tampered", encoding="utf-8")
+    res = _report(run_cli, copy, tmp_path / "out")
+    assert res.code == 0, res.err
+    report = pd.read_csv(tmp_path / "out" / "failures.csv")
+    why = "MODEL_CARD.md sha256 mismatch"
+    assert report["model"].tolist() == ["burglary+other+third", "other+third", "third"]
+    assert report["part"].tolist() == ["plans", "plans", "registry"]
+    assert why in report["reason"].iloc[2]
+    said = "1 served plan for 2023-12-04 (horizon 1) not scored: model 'third' failed ("
+    assert all(r.startswith(said) and why in r for r in report["reason"].iloc[:2])
+
+    key = KeyStore(copy / "state" / KEYS_FILE).create("r", ["forecasts:read"])[1]
+    with TestClient(create_app(settings_of(copy))) as client:
+        got = client.get("/v1/effectiveness", headers={"Authorization": f"Bearer {key}"})
+    assert got.status_code == 200, got.text
+    body = got.json()
+    failed = pd.DataFrame(body["failed"])[["model", "part", "reason"]]
+    # the same rows, the server's folders said as <models> / <state>
+    expected = report.assign(reason=report["reason"].str.replace(str(copy / "models"), "<models>"))
+    pd.testing.assert_frame_equal(failed, expected)
+    assert [m["name"] for m in body["models"]] == ["burglary", "other"]
+    assert [c["types"] for c in body["combined_plans"]] == [["burglary", "other"]]
 
 
 def test_the_area_layer_is_read_once_for_every_model(

@@ -25,7 +25,9 @@ from effectiveness_case import (
     served_ranking,
     stored_plan,
 )
+from hotspots.errors import IntegrityError
 from hotspots.feedback.effectiveness import SERVED, realised_effectiveness
+from hotspots.feedback.failures import ModelFailure
 from hotspots.feedback.monitor_served import served_rankings
 from hotspots.feedback.plans_realised import plans_built_from
 from hotspots.feedback.realised_io import realised_to_dict
@@ -247,6 +249,53 @@ def test_a_plan_is_compared_with_the_forecast_of_its_model_version() -> None:
     # a plan of the version last issued needs no other forecast
     same = type(plan)(**{**plan.__dict__, "versions": {"burglary": "v2"}, "recorded_at": None})
     assert plans_built_from(store, [same], [last]) == {}
+
+
+class DamagedStore(Store):
+    """The stand-in with v1's snapshot file damaged, as ``SnapshotStore.load`` says it."""
+
+    def load(self, name: str, as_of: Any, issued_before: Any = None, period: int = 0) -> Any:
+        if issued_before == "2024-01-15T06:00:00Z":
+            raise IntegrityError("snapshot file v1.json.gz does not match its ETag")
+        return super().load(name, as_of, issued_before, period)
+
+
+def test_a_plan_whose_forecast_is_unreadable_fails_alone() -> None:
+    # two plans built from v1 (one of burglary, one of burglary and robbery) and one from
+    # v2's earlier snapshot: v1's file is damaged, so its plans are lost, each to its own
+    # combination, and the other is read
+    v1 = forecast(WEEK3, 1, [C, A], [3.0, 2.0], version="v1")
+    v2 = forecast(WEEK3, 1, [D, B], [3.0, 2.0], version="v2")
+    issued = ["2024-01-15T06:00:00Z", "2024-01-16T06:00:00Z", "2024-01-17T06:00:00Z"]
+    store = DamagedStore([(issued[0], "v1", v1), (issued[1], "v2", v2), (issued[2], "v2", v2)])
+    last = type(v2)(**{**v2.__dict__, "issued_at": pd.Timestamp(issued[2])})
+
+    def made(tag: str, version: str, types: tuple[str, ...], at: str) -> Any:
+        plan = stored_plan([A], tag=tag, types=types)
+        return type(plan)(**{**plan.__dict__, "versions": dict.fromkeys(types, version),
+                             "recorded_at": pd.Timestamp(at)})  # fmt: skip
+
+    alone = made("a", "v1", ("burglary",), "2024-01-15T08:00:00Z")
+    both = made("b", "v1", ("burglary", "robbery"), "2024-01-15T09:00:00Z")
+    other = made("c", "v2", ("burglary",), "2024-01-16T08:00:00Z")
+    lost: dict[str, ModelFailure] = {}
+    built = plans_built_from(store, [alone, both, other], [last], lost)
+    assert list(built) == [(other.etag, "burglary")]
+    assert {e: (f.model, f.part) for e, f in lost.items()} == {
+        alone.etag: ("burglary", "plans"), both.etag: ("burglary+robbery", "plans")
+    }  # fmt: skip
+    assert lost[alone.etag].reason == (
+        "1 served plan for 2024-01-15 (horizon 1) not scored: the forecast of 'burglary' v1 "
+        "it was built from: snapshot file v1.json.gz does not match its ETag"
+    )
+    events = events_at(HAND_EVENTS)
+    result = realised_effectiveness(
+        [last], events, freq="W", baselines=("last_period",), coverages=(0.1,),
+        served_plans=[alone, other], plan_forecasts=built, lost_plans=lost,
+        plan_budget=PlanBudget(1, 0.8),
+    )  # fmt: skip
+    assert set(result.plans["etag"]) == {other.etag}  # not scored, and nothing grown again
+    assert set(result.plans["plan"]) == {"stored"}
 
 
 def test_a_plan_of_two_crime_types_two_periods_ahead() -> None:

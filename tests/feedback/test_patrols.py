@@ -143,6 +143,23 @@ def test_an_unknown_column_refuses_the_file() -> None:
         read_patrols(body.encode(), "csv", options(), "log.csv")
 
 
+@pytest.mark.parametrize(
+    ("body", "fmt", "said"),
+    [
+        (b"id,cells,start,end\n", "csv", "log has a header but no data rows"),
+        (b"id,cells,start,end\n\n\n", "csv", "log has a header but no data rows"),
+        (b"", "jsonl", "log is empty"),
+        (b"\n\n", "jsonl", "log is empty"),
+    ],
+    ids=["header", "header-blank-lines", "empty-jsonl", "blank-jsonl"],
+)
+def test_a_log_without_rows_is_refused_as_ingest_refuses_one(
+    body: bytes, fmt: str, said: str
+) -> None:
+    with pytest.raises(InputFileError, match=said):
+        read_patrols(body, fmt, options(), "log")
+
+
 def test_csv_reads_like_json_lines() -> None:
     polygon = json.dumps(SQUARE).replace('"', '""')
     body = (
@@ -159,6 +176,32 @@ def test_csv_reads_like_json_lines() -> None:
     assert csv["patrol_id"].tolist() == js["patrol_id"].tolist()
     for a, b in zip(csv["cells"], js["cells"], strict=True):
         assert a.tolist() == b.tolist()
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"], ids=["semicolon", "tab", "pipe"])
+def test_a_csv_with_another_delimiter_reads_as_ingest_reads_one(sep: str) -> None:
+    # European exports separate fields with ';' (a decimal comma), as ingest's sniffing knows;
+    # the cells inside a field may still be separated by ',' and a polygon's JSON holds ','
+    polygon = json.dumps(SQUARE).replace('"', '""')
+    comma = (
+        "id,cells,polygon,start,end,unit\n"
+        f'p1,"{CENTRE},{NEAR[0]}",,2024-01-10 10:00,2024-01-10 11:30,U-1\n'
+        f'p3,,"{polygon}",2024-07-10 10:00,2024-07-10 10:45,\n'
+    )
+    other = (
+        f"\ufeffid{sep}cells{sep}polygon{sep}start{sep}end{sep}unit\n"
+        f"p1{sep}{CENTRE},{NEAR[0]}{sep}{sep}2024-01-10 10:00{sep}2024-01-10 11:30{sep}U-1\n"
+        f'p3{sep}{sep}"{polygon}"{sep}2024-07-10 10:00{sep}2024-07-10 10:45{sep}\n'
+    )
+    want = read_patrols(comma.encode(), "csv", options(), "log.csv")
+    got = read_patrols(other.encode(), "csv", options(), "log.csv")
+    assert got.report.to_dict() == want.report.to_dict()
+    assert got.report.rows_accepted == 2
+    pd.testing.assert_frame_equal(
+        got.patrols.drop(columns="cells"), want.patrols.drop(columns="cells")
+    )
+    assert [c.tolist() for c in got.patrols["cells"]] == [c.tolist() for c in want.patrols["cells"]]
+    assert len(got.patrols["cells"][0]) == 2 and len(got.patrols["cells"][1]) > 2
 
 
 def test_a_retry_is_stored_once_and_nothing_twice(tmp_path: Path) -> None:

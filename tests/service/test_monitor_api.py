@@ -3,6 +3,7 @@ snapshots it served, the events it holds), with an ETag, the read scope and an a
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from hotspots.publishing.forecast_document import publish_forecast
 from hotspots.publishing.snapshot_store import SnapshotStore
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
+from hotspots.serving import monitor as serving_monitor
 from hotspots.synthetic import BBOX
 from served_state import halves
 
@@ -141,6 +143,66 @@ def test_area_layer_groups(env: Env, tmp_path: Path, year_panel: Panel) -> None:
     assert groups["crime_share"].sum() == pytest.approx(1.0)
     assert groups["flagged_share"].sum() == pytest.approx(1.0)
     assert groups["cells"].sum() <= year_panel.cells.size
+
+
+def test_the_area_layer_is_read_once_and_again_when_replaced(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[object] = []
+    real = serving_monitor.read_area_layer
+
+    def counted(path: object, **fields: Any) -> Any:
+        reads.append(path)
+        return real(path, **fields)
+
+    monkeypatch.setattr(serving_monitor, "read_area_layer", counted)
+    areas = city_halves(tmp_path / "areas.geojson")
+    extra = {
+        "monitor_areas_path": areas,
+        "monitor_group_field": "side",
+        "monitor_population_field": "people",
+    }
+
+    def shares(answer: Any) -> dict[str, float]:
+        assert answer.status_code == 200, answer.text
+        groups = pd.DataFrame(answer.json()["groups"]).set_index("group")
+        return dict(groups["population_share"])
+
+    with _client(env, **extra) as c:
+        first = c.get("/v1/monitor", headers=auth(env.read))
+        other = c.get("/v1/monitor?window=4&repeat=3", headers=auth(env.read))  # not cached
+        assert shares(first) == shares(other) == {"east": 0.75, "west": 0.25}
+        assert first.headers["etag"] != other.headers["etag"]
+        assert reads == [areas]  # two answers computed, one reading
+        # the layer replaced: the west half now holds 3000 people and the east 1000
+        layer = json.loads(areas.read_text())
+        for feature in layer["features"]:
+            feature["properties"]["people"] = 4000 - feature["properties"]["people"]
+        areas.write_text(json.dumps(layer) + "\n")  # another size, whatever the clock says
+        again = c.get("/v1/monitor", headers=auth(env.read))
+        assert shares(again) == {"east": 0.25, "west": 0.75}
+        assert again.headers["etag"] != first.headers["etag"]
+        assert reads == [areas, areas]
+        same = c.get("/v1/monitor?window=4&repeat=3", headers=auth(env.read))
+        assert shares(same) == {"east": 0.25, "west": 0.75}
+        assert reads == [areas, areas]
+
+
+def test_a_shapefiles_sidecar_files_are_part_of_the_layer_key(tmp_path: Path) -> None:
+    # a shapefile's fields are in its .dbf: a new population there is a new layer
+    for suffix in (".shp", ".shx", ".dbf"):
+        (tmp_path / f"tracts{suffix}").write_bytes(b"x")
+    (tmp_path / "tracts_old.dbf").write_bytes(b"x")
+    settings = settings_of(
+        tmp_path, monitor_areas_path=tmp_path / "tracts.shp", monitor_population_field="pop"
+    )
+    key = serving_monitor.layer_key(settings)
+    assert key == serving_monitor.layer_key(settings)
+    (tmp_path / "tracts_old.dbf").write_bytes(b"xy")  # another file: the same layer
+    assert serving_monitor.layer_key(settings) == key
+    (tmp_path / "tracts.dbf").write_bytes(b"xy")
+    assert serving_monitor.layer_key(settings) != key
+    assert serving_monitor.layer_key(settings_of(tmp_path)) is None  # no layer
 
 
 def test_logged_patrols_are_the_dosage(client: TestClient, env: Env, year_panel: Panel) -> None:

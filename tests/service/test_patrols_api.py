@@ -94,6 +94,25 @@ def test_too_many_rejects_store_nothing(client: TestClient, key: str, env_copy: 
     assert stored(env_copy).batches() == []
 
 
+@pytest.mark.parametrize(
+    ("body", "kind", "detail"),
+    [
+        (f"{HEADER}\n".encode(), "text/csv", "the request body has a header but no data rows"),
+        (b"\n", "application/x-ndjson", "the request body is empty: send CSV with a header row, "
+         "or JSON lines"),
+    ],
+    ids=["csv-header", "jsonl-blank"],
+)  # fmt: skip
+def test_a_log_without_rows_is_refused_and_nothing_stored(
+    client: TestClient, key: str, env_copy: Env, body: bytes, kind: str, detail: str
+) -> None:
+    answer = post(client, key, body, kind)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["detail"] == detail
+    assert stored(env_copy).batches() == []
+
+
 def test_a_name_column_is_refused(client: TestClient, key: str, env_copy: Env) -> None:
     row = json.dumps(
         {"id": "p", "cells": [env_copy.cell], "start": "2023-12-01T10:00",

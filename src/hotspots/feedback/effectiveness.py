@@ -28,7 +28,7 @@ break the run).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,6 +116,7 @@ def realised_effectiveness(
     served_plans: Sequence[ServedPlan] = (),
     folds: dict[tuple[str, int], ModelFolds] | None = None,
     plan_forecasts: PlanForecasts | None = None,
+    lost_plans: Collection[str] = (),
 ) -> Realised:
     """Score every served forecast whose period has passed, and its plans: those recorded
     in ``served_plans`` (of one crime type; several: ``plans_combined``, given ``folds``),
@@ -125,7 +126,8 @@ def realised_effectiveness(
     ``folds``: when given, each scored model's periods are added to it (by name and
     horizon), for the plans that combine several models' types (``realised_combined_plans``).
     ``plan_forecasts``: the forecast each recorded plan was built from, by (ETag, model),
-    where it is not the one scored for its period (``served.plan_forecast``)."""
+    where it is not the one scored for its period (``served.plan_forecast``);
+    ``lost_plans``: ETags of recorded plans not scored, their failure said by the caller."""
     cutoff = Cutoff.coverage(coverages[0]).label
     parts: dict[str, list[pd.DataFrame]] = {
         k: [] for k in ("periods", "dosage", "cells", "pending", "plans")
@@ -145,7 +147,7 @@ def realised_effectiveness(
             if plan_budget is not None or served_plans:
                 plans = realised_plans(
                     name, scored.result, scored.due, plan_budget, SERVED, served_plans,
-                    plan_forecasts, grown,
+                    plan_forecasts, grown, lost_plans,
                 )  # fmt: skip
                 if len(plans):  # an empty one would turn the dates into objects
                     parts["plans"].append(plans)

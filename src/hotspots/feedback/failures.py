@@ -18,13 +18,14 @@ REALISED = "realised"
 MONITOR = "monitor"
 """Its feedback-loop monitor."""
 PLANS = "plans"
-"""The served plans of a combination of crime types (``model``: ``a+b``,
-``plans_combined``): one of its models failed, or scoring a plan raised."""
+"""Served plans of a model, or of a combination of crime types (``model``: ``a+b``,
+``plans_combined``): the forecast they were built from is unreadable, one of the
+combination's models failed, or scoring a plan raised."""
 PARTS = {
     REGISTRY: "its current version in the registry",
     REALISED: "realised effectiveness",
     MONITOR: "feedback-loop monitor",
-    PLANS: "served plans of several crime types",
+    PLANS: "served plans",
 }
 FAILURE_COLUMNS = ["model", "part", "reason"]
 RECORD_ERRORS: tuple[type[Exception], ...] = (HotspotsError, OSError)

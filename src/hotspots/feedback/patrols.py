@@ -41,6 +41,7 @@ import pandas as pd
 
 from hotspots.errors import InputFileError, TooManyRejectsError
 from hotspots.feedback.places import CellArray, places_to_cells
+from hotspots.ingest.readers import text_delimiter
 from hotspots.ingest.times import localize
 
 COLUMNS: tuple[str, ...] = ("id", "area", "cells", "polygon", "start", "end", "unit", "tactic")
@@ -171,17 +172,23 @@ def check_columns(columns: list[str], source: str) -> None:
 
 
 def body_to_frame(body: bytes, fmt: str, source: str) -> pd.DataFrame:
-    """The rows of a CSV (``fmt="csv"``) or JSON-lines body, every value as text ("" if
-    missing); nested JSON (a polygon object, a list of cells) as compact JSON / joined text."""
+    """The rows of a CSV (``fmt="csv"``; its delimiter found as ingest finds an export's:
+    ``,`` ``;`` tab or ``|``) or JSON-lines body, every value as text ("" if
+    missing); nested JSON (a polygon object, a list of cells) as compact JSON / joined text.
+    A body with no rows (empty, blank lines, or a CSV header alone) is an InputFileError."""
     if not body.strip():
         raise InputFileError(f"{source} is empty: send CSV with a header row, or JSON lines")
     if fmt == "csv":
         try:
-            frame = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False)
+            frame = pd.read_csv(
+                io.BytesIO(body), sep=text_delimiter(body), dtype=str, keep_default_na=False
+            )
         except (ValueError, UnicodeDecodeError) as err:
             raise InputFileError(f"{source} is not readable CSV: {err}") from err
         frame.columns = [str(c).strip().lower() for c in frame.columns]
         check_columns(list(frame.columns), source)
+        if frame.empty:  # as ingest says of an export with no rows: nothing to store
+            raise InputFileError(f"{source} has a header but no data rows")
         return frame
     records = _json_records(body, source)
     columns = list(dict.fromkeys(k for r in records for k in r))

@@ -35,9 +35,11 @@ from hotspots.feedback.plans_realised import (
     PlanForecasts,
     ServedPlan,
     at_horizon,
+    combined_name,
     empty_plans,
     expected_on,
     labelled,
+    which_plans,
 )
 from hotspots.feedback.served import ServedForecast
 from hotspots.grid import cells_area_km2
@@ -57,11 +59,6 @@ class ModelFolds:
     due: tuple[ServedForecast, ...]
 
 
-def combined_name(types: Sequence[str]) -> str:
-    """The ``model`` of a plan of several types in the plans table: ``a+b``."""
-    return "+".join(types)
-
-
 def realised_combined_plans(
     plans: Sequence[ServedPlan],
     scored: Mapping[tuple[str, int], ModelFolds],
@@ -78,11 +75,12 @@ def realised_combined_plans(
     ``failed``: why each model that failed did (``ModelFailure.what``); a plan needing one,
     whose period the other types' models scored, is lost to it. Those plans, and any whose
     scoring raised, are added to ``lost`` by ETag, each with its failure (one per
-    combination and reason, naming the plans' periods; logged)."""
+    combination and reason, naming the plans' periods; logged). Plans already in ``lost``
+    (their forecast unreadable: ``plans_built_from``) are not scored."""
     frames = []
     failing: dict[tuple[str, str], list[ServedPlan]] = {}
     for plan in plans:
-        if len(plan.types) < 2:
+        if len(plan.types) < 2 or plan.etag in (lost or {}):
             continue
         broken = [t for t in plan.types if t in (failed or {})]
         if broken:  # lost to the failure when the others scored its period (else pending)
@@ -99,7 +97,7 @@ def realised_combined_plans(
         if rows is not None:
             frames.append(rows)
     for (name, why), some in sorted(failing.items()):
-        found = ModelFailure(name, PLANS, f"{_which(some)} not scored: {why}")
+        found = ModelFailure(name, PLANS, f"{which_plans(some)} not scored: {why}")
         logger.error("plans %s", found.line())
         if lost is not None:
             lost |= {plan.etag: found for plan in some}
@@ -143,13 +141,6 @@ def _scored_by(
         and _position(scored[(t, plan.horizon)], plan.period) is not None
         for t in types
     )
-
-
-def _which(plans: Sequence[ServedPlan]) -> str:
-    """``the served plan(s) for 2024-01-01, ... (horizon h)``: which plans, in words."""
-    periods = sorted({(p.horizon, p.period) for p in plans})
-    said = ", ".join(f"{t.date()} (horizon {h})" for h, t in periods)
-    return f"{len(plans)} served plan{'s' if len(plans) > 1 else ''} for {said}"
 
 
 def _position(folds: ModelFolds, period: pd.Timestamp) -> int | None:

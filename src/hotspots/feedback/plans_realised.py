@@ -23,7 +23,7 @@ scored (not passed yet, say) are listed as not scored (``unscored_plans``) with 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,6 +34,7 @@ import pandas as pd
 from hotspots.errors import ConfigError
 from hotspots.evaluation import BacktestResult, score_plans
 from hotspots.evaluation.plans import PLAN_COLUMNS, GrownAreas, score_areas
+from hotspots.feedback.failures import PLANS, RECORD_ERRORS, ModelFailure, one_line
 from hotspots.feedback.served import ServedForecast, SnapshotReader, built_from, served_forecast
 from hotspots.grid import cells_area_km2, strings_to_cells
 from hotspots.grid.regions import PlanBudget
@@ -120,13 +121,16 @@ def realised_plans(
     stored: Sequence[ServedPlan] = (),
     plan_forecasts: PlanForecasts | None = None,
     grown: GrownAreas | None = None,
+    lost: Collection[str] = (),
 ) -> pd.DataFrame:
     """The plans served in ``due``'s periods (forecasts of one horizon, the folds of
     ``result`` in order) and each baseline's plan with the same parameters, scored on each
     period's events: the recorded plans of ``name`` alone for that horizon, else one grown
     again at ``budget`` (None: none grown). ``plan_forecasts``: the forecast each plan was built
     from where it is not ``due``'s (see ``PlanForecasts``); ``grown``: areas grown for
-    ``name``'s other horizons (``score_plans``). Empty (logged) when the served forecasts hold
+    ``name``'s other horizons (``score_plans``); ``lost``: the ETags of plans not to score
+    (the forecast they were built from is unreadable: ``plans_built_from``), and not to grow
+    again either, since a plan was recorded. Empty (logged) when the served forecasts hold
     no expected counts or no plan meets a budget."""
     if any(f.expected is None for f in due):
         logger.warning("model %r: a served forecast holds no expected counts: no plan", name)
@@ -141,7 +145,7 @@ def realised_plans(
         served_then = [p for p in mine if p.period == forecast.period_start]
         if not served_then:  # nothing recorded (an older deployment): grow it again
             rebuild.append(i)
-        for plan in (p for p in served_then if p.types == (name,)):
+        for plan in (p for p in served_then if p.types == (name,) and p.etag not in lost):
             own = (plan_forecasts or {}).get((plan.etag, name))
             expected = served[i] if own is None else expected_on(own, cells)
             frames.append(_stored_rows(name, result, i, expected, plan, served_label, grown))
@@ -332,15 +336,24 @@ def empty_unscored() -> pd.DataFrame:
 
 
 def plans_built_from(
-    store: SnapshotReader, plans: Sequence[ServedPlan], served: Sequence[ServedForecast]
+    store: SnapshotReader,
+    plans: Sequence[ServedPlan],
+    served: Sequence[ServedForecast],
+    lost: dict[str, ModelFailure] | None = None,
 ) -> dict[tuple[str, str], ServedForecast]:
     """The forecast each recorded plan was built from (its model version's snapshot for its
     as_of, by the time it was recorded), by (ETag, model), where it is not the one scored
     for its period (``served``: the last issued, which a retrain promoted mid-period
-    replaces)."""
+    replaces).
+
+    A plan whose snapshot cannot be read (a damaged or missing file) fails alone: it is
+    added to ``lost`` by ETag with its failure (part ``plans`` of its model, or of its
+    combination ``a+b``: which plans, the file and why; logged), and the other plans and
+    the model's forecasts are read as before."""
     scored = {(f.name, f.as_of, f.horizon): f for f in served}
     metas: dict[str, list[dict[str, Any]]] = {}
     out: dict[tuple[str, str], ServedForecast] = {}
+    failing: dict[tuple[str, str], list[ServedPlan]] = {}
     for plan in plans:
         if plan.as_of is None:
             continue
@@ -357,5 +370,26 @@ def plans_built_from(
             if meta is None or pd.Timestamp(meta["issued_at"]) == last.issued_at:
                 continue
             if plan.horizon <= len(meta["periods"]):
-                out[(plan.etag, name)] = served_forecast(store, name, meta, plan.horizon - 1)
+                try:
+                    out[(plan.etag, name)] = served_forecast(store, name, meta, plan.horizon - 1)
+                except RECORD_ERRORS as err:
+                    why = f"the forecast of {name!r} {version} it was built from: {one_line(err)}"
+                    failing.setdefault((combined_name(plan.types), why), []).append(plan)
+    for (who, why), some in sorted(failing.items()):
+        found = ModelFailure(who, PLANS, f"{which_plans(some)} not scored: {why}")
+        logger.error("plans %s", found.line())
+        if lost is not None:
+            lost |= {plan.etag: found for plan in some}
     return out
+
+
+def combined_name(types: Sequence[str]) -> str:
+    """The ``model`` of a plan's rows in the plans table: its type, or ``a+b`` for several."""
+    return "+".join(types)
+
+
+def which_plans(plans: Sequence[ServedPlan]) -> str:
+    """``the served plan(s) for 2024-01-01, ... (horizon h)``: which plans, in words."""
+    periods = sorted({(p.horizon, p.period) for p in plans})
+    said = ", ".join(f"{t.date()} (horizon {h})" for h, t in periods)
+    return f"{len(plans)} served plan{'s' if len(plans) > 1 else ''} for {said}"

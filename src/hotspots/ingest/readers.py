@@ -31,6 +31,8 @@ Progress = Callable[[int, int], None]
 
 DELIMITERS = (",", ";", "\t", "|")
 HEAD_BYTES = 1 << 16
+SNIFF_LINES = 20
+"""The first lines of a delimited file whose counts of each delimiter choose it."""
 PARQUET_SUFFIXES = (".parquet", ".pq")
 GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
 
@@ -114,6 +116,19 @@ def _decode_head(path: Path, head: bytes, encoding: str) -> str:
         ) from err
     except LookupError as err:
         raise InputFileError(f"unknown --encoding {encoding!r}") from err
+
+
+def head_lines(text: str) -> list[str]:
+    """The non-blank lines among the first ``SNIFF_LINES`` of ``text`` (what is sniffed)."""
+    return [ln for ln in text.splitlines()[:SNIFF_LINES] if ln.strip()]
+
+
+def text_delimiter(head: bytes) -> str:
+    """The delimiter of delimited text from its first bytes (a request body, say), found as
+    a file's is (``sniff_delimiter`` over ``head_lines``); undecodable bytes are ignored
+    here, the reader says what is wrong with them."""
+    text = head[:HEAD_BYTES].decode("utf-8", errors="replace").removeprefix("\ufeff")
+    return sniff_delimiter(head_lines(text))
 
 
 def sniff_delimiter(lines: Sequence[str]) -> str:
@@ -207,7 +222,7 @@ def sniff_csv(path: Path, encoding: str = "utf-8", delimiter: str | None = None)
     text = _decode_head(path, _head(path), encoding)
     if text.startswith("\ufeff"):
         text, encoding = text[1:], "utf-8-sig" if encoding.lower() == "utf-8" else encoding
-    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
+    lines = head_lines(text)
     if not lines:
         raise InputFileError(f"{path.name} holds no text lines; expected a header row and data")
     delim = delimiter or sniff_delimiter(lines)

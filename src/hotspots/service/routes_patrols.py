@@ -50,8 +50,9 @@ router = APIRouter(
 
 _BODY = {
     "required": True,
-    "description": "Patrols as CSV (with a header row) or JSON lines, columns id, one of "
-    "area / cells / polygon, start, end, and optionally unit and tactic. " + NAME_RULE + ".",
+    "description": "Patrols as CSV (a header row, then a row per patrol; the delimiter ',', "
+    "';', tab or '|' found as for events) or JSON lines, columns id, one of area / cells / "
+    "polygon, start, end, and optionally unit and tactic. " + NAME_RULE + ".",
     "content": {t: {"schema": {"type": "string", "minLength": 1}} for t in MEDIA_TYPES},
 }
 
@@ -73,8 +74,9 @@ _BODY = {
         ),
         422: problem_response(
             422,
-            "The body cannot be read, has a column that is not a patrol log's (a name-like "
-            "one above all), or more rows were rejected than the ceiling allows.",
+            "The body cannot be read, has no rows (a CSV header alone), has a column that is "
+            "not a patrol log's (a name-like one above all), or more rows were rejected than "
+            "the ceiling allows.",
         ),
         503: problem_response(503, "Other uploads kept this one waiting too long; retry."),
     },

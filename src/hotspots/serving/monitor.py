@@ -9,10 +9,12 @@ patrols."""
 
 from __future__ import annotations
 
+import glob
 import logging
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
+from pathlib import Path
 from typing import Any
 
 from hotspots.config import Settings
@@ -54,6 +56,7 @@ def monitor_answer(state: ServiceState, served: Served, asked: Asked = (None, No
         state.events.generation(),
         state.patrols.generation(),
         len(state.store.list(served.name)),
+        layer_key(state.settings),  # a replaced area layer changes the answer too
     )
     with _LOCK:
         cache = _CACHES.setdefault(state, {})
@@ -74,6 +77,7 @@ def monitor_answer(state: ServiceState, served: Served, asked: Asked = (None, No
             snapshots=state.store,
             window=window,
             repeat=repeat,
+            areas=served_area_layer(state),
         )
     except RECORD_ERRORS as err:
         failed = failure_of(served.name, MONITOR, err)
@@ -182,6 +186,46 @@ def area_layer(settings: Settings) -> AreaLayer | None:
         group_field=settings.monitor_group_field,
         population_field=settings.monitor_population_field,
     )
+
+
+def layer_key(settings: Settings) -> Hashable:
+    """What the settings' area layer read depends on: its fields and its file's path,
+    modification time and size (and those of a shapefile's sidecar files, which hold its
+    fields); None when there is no layer or a file cannot be seen (then it is read, and
+    says why)."""
+    if settings.monitor_areas_path is None:
+        return None
+    path = Path(settings.monitor_areas_path)
+    files = [path]
+    if path.suffix.lower() == ".shp":
+        files += sorted(p for p in path.parent.glob(f"{glob.escape(path.stem)}.*") if p != path)
+    try:
+        stats = [(f.resolve(), f.stat()) for f in files]
+    except OSError:
+        return None
+    seen = tuple((str(f), st.st_mtime_ns, st.st_size) for f, st in stats)
+    return (settings.monitor_group_field, settings.monitor_population_field, *seen)
+
+
+_LAYERS: weakref.WeakKeyDictionary[ServiceState, tuple[Hashable, AreaLayer | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def served_area_layer(state: ServiceState) -> AreaLayer | None:
+    """The settings' area layer as a service holds it: read on first use and kept (with the
+    cells found in each group) while its file is the same (``layer_key``), so answers do not
+    read and parse it each time, and a replaced file is read again."""
+    key = layer_key(state.settings)
+    with _LOCK:
+        hit = _LAYERS.get(state)
+    if key is not None and hit is not None and hit[0] == key:
+        return hit[1]
+    layer = area_layer(state.settings)
+    if key is not None:
+        with _LOCK:
+            _LAYERS[state] = (key, layer)
+    return layer
 
 
 def _groups(areas: AreaLayer | None, model: Forecaster) -> GroupLayer | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, NamedTuple
 
@@ -35,6 +35,7 @@ from hotspots.feedback.failures import (
     ModelFailure,
     failure_of,
     failures_frame,
+    frame_to_failures,
 )
 from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.feedback.plans_combined import ModelFolds, realised_combined_plans
@@ -109,6 +110,7 @@ def realised_from_records(
     parts = []
     folds: dict[tuple[str, int], ModelFolds] = {}
     built: dict[tuple[str, str], ServedForecast] = {}
+    lost: dict[str, ModelFailure] = {}  # plans that fail alone, by ETag
     unknown: UnknownCategoryError | None = None
     for name, (manifest, freq) in sorted(models.items()):
         try:
@@ -116,7 +118,8 @@ def realised_from_records(
             if not served:
                 continue
             mine = [p for p in served_plans if name in p.types]
-            built |= plans_built_from(snapshots, mine, served)
+            unread: dict[str, ModelFailure] = {}  # their built-from snapshot is damaged
+            built |= plans_built_from(snapshots, mine, served, unread)
             parts.append(
                 realised_effectiveness(
                     served,
@@ -131,8 +134,10 @@ def realised_from_records(
                     served_plans=served_plans,
                     folds=folds,
                     plan_forecasts=built,
+                    lost_plans=unread,
                 )
             )
+            lost |= unread
         except UnknownCategoryError as err:  # a category asked for: the caller is told
             if category is None:
                 failed.append(_failed(name, REALISED, err))
@@ -148,7 +153,6 @@ def realised_from_records(
     else:
         joined = realised_effectiveness([], empty_events(), freq="W", baselines=())
     broken = {f.model: f.what() for f in [*known_failures, *failed] if f.part != MONITOR}
-    lost: dict[str, ModelFailure] = {}
     combined = realised_combined_plans(served_plans, folds, SERVED, built, failed=broken, lost=lost)
     if len(combined):
         joined = replace(joined, plans=pd.concat([joined.plans, combined], ignore_index=True))
@@ -167,11 +171,15 @@ class CurrentModels(NamedTuple):
     failed: list[ModelFailure]
 
 
-def current_models(settings: Settings, snapshots: SnapshotStore) -> CurrentModels:
-    """Every model with a snapshot folder, at its current version in the registry."""
+def current_models(
+    settings: Settings, snapshots: SnapshotStore, skip: Collection[str] = ()
+) -> CurrentModels:
+    """Every model with a snapshot folder (but ``skip``), at its current version in the
+    registry."""
     registry = Registry(settings.models_dir)
     root = snapshots.root
     names = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    names = [n for n in names if n not in skip]
     loaded: dict[str, LoadedModel] = {}
     failed: list[ModelFailure] = []
     for name in names:
@@ -221,20 +229,31 @@ class RealisedCache:
             found = self._results.get(category)
             if found is not None and found[0] == key:
                 return found[1]
-            state = self.state
-            models = {n: (s.manifest, str(s.model.freq_)) for n, s in state.served.items()}
-            value = realised_from_records(
-                state.settings,
-                models=models,
-                category=category,
-                events=state.events,
-                patrols=state.patrols,
-                plans=state.served_plans,
-            )
+            value = self._compute(category)
             if category is not None and len(self._results) > 16:  # categories asked for
                 self._results = {None: self._results[None]} if None in self._results else {}
             self._results[category] = (key, value)
             return value
+
+    def _compute(self, category: str | None) -> Realised:
+        """The figures of the served models, and of those with published forecasts that the
+        service does not serve, found as the report finds them (``current_models``): one
+        that loads is scored, one that does not is a ``registry`` failure with its load
+        error, which the plans of several types needing it are told too."""
+        state = self.state
+        models = {n: (s.manifest, str(s.model.freq_)) for n, s in state.served.items()}
+        others = current_models(state.settings, state.store, skip=models)
+        value = realised_from_records(
+            state.settings,
+            models=models | model_infos(others.loaded),
+            category=category,
+            events=state.events,
+            patrols=state.patrols,
+            plans=state.served_plans,
+            known_failures=others.failed,
+        )
+        every = [*others.failed, *frame_to_failures(value.failures)]
+        return replace(value, failures=failures_frame(every))
 
     def peek(self) -> Realised | None:
         """The last figures for every category (None before the first), without waiting;
