@@ -34,6 +34,7 @@ from hotspots.features.event_table import EventTable
 from hotspots.features.panel import Panel, period_floor, period_range, to_timestamp
 from hotspots.features.static import covariates_on_cells
 from hotspots.forecasters.explain import UNITS, Reasons, hidden_mask, level_reasons, target_label
+from hotspots.forecasters.params import check_params
 
 FloatArray = npt.NDArray[np.float64]
 logger = logging.getLogger(__name__)
@@ -197,7 +198,9 @@ class Forecaster(BaseEstimator):
 
     # -- the public contract -------------------------------------------------------------
     def fit(self, panel: Panel, until: Any = None) -> Self:
-        """Learn from the panel's periods that end at or before ``until`` (default: all)."""
+        """Learn from the panel's periods that end at or before ``until`` (default: all), after
+        checking the parameters against the types and ranges ``__init__`` declares."""
+        check_params(type(self), self.name, self.get_params())
         end = (
             panel.counts.shape[1]
             if until is None

@@ -10,10 +10,11 @@ understate the count).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
 from hotspots.errors import ConfigError
 from hotspots.features.panel import Panel
@@ -54,7 +55,7 @@ class EnsembleForecaster(Forecaster):
         *,
         target: Any = None,
         members: tuple[str, ...] = ("lightgbm", "hawkes"),
-        weights: tuple[float, ...] | None = None,
+        weights: tuple[Annotated[float, Field(ge=0, allow_inf_nan=False)], ...] | None = None,
         member_params: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.target = target

@@ -1,0 +1,68 @@
+"""Hyper-parameter checks read from each forecaster's ``__init__`` hints.
+
+A forecaster declares each parameter's type and range once, in its signature
+(``n_estimators: Annotated[int, Field(ge=1)] = 300``). ``check_params`` validates values
+against those hints strictly (``"200"`` is not an int, ``true`` is not a number, NaN is
+not a window): ``jobs.spec.check_spec`` calls it before any data is read, and
+``Forecaster.fit`` before it fits, so a spec and a library call get the same rule.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Annotated, Any, get_type_hints
+
+import numpy as np
+from pydantic import Field, TypeAdapter, ValidationError
+
+from hotspots.errors import ConfigError
+
+Periods = Annotated[int, Field(ge=1)]
+"""A whole number of periods (a window, a horizon): at least 1."""
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""A finite number above 0 (a bandwidth, a half-life, seconds)."""
+Share = Annotated[float, Field(gt=0, le=1)]
+"""A share in (0, 1]."""
+
+
+@functools.cache
+def _adapters(cls: type) -> tuple[dict[str, TypeAdapter[Any]], dict[str, Any]]:
+    """Per parameter: a validator of its declared hint, and the bare type (for messages)."""
+    full = get_type_hints(cls.__init__, include_extras=True)  # type: ignore[misc]
+    bare = get_type_hints(cls.__init__)  # type: ignore[misc]
+    return {k: TypeAdapter(v) for k, v in full.items() if k != "return"}, bare
+
+
+def _plain(value: Any) -> Any:
+    """TOML arrays and Python lists as tuples (the declared sequence type), numpy scalars as
+    Python numbers (``np.int64(3)`` from a grid search is a whole number)."""
+    if isinstance(value, list | tuple):
+        return tuple(_plain(v) for v in value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def check_params(cls: type, kind: str, params: Mapping[str, Any], prefix: str = "") -> None:
+    """Raise ``ConfigError`` for the first parameter of ``params`` whose value is not of the
+    type ``cls.__init__`` declares or outside its declared range, naming it (after
+    ``prefix``, e.g. ``"model.params."``) and its value."""
+    adapters, bare = _adapters(cls)
+    for name, given in params.items():
+        if name not in adapters or name == "target":  # the target is checked on the panel
+            continue
+        value = _plain(given)
+        try:
+            adapters[name].validate_python(value, strict=True)
+        except ValidationError as err:
+            first = err.errors()[0]
+            msg = str(first["msg"]).replace("Input should be", "must be")
+            if str(first["type"]).endswith(("_type", "_parsing")):
+                wanted = getattr(bare[name], "__name__", str(bare[name]))
+                raise ConfigError(
+                    f"{prefix}{name} {value!r} of {kind!r} is not a valid {wanted}: {msg}"
+                ) from err
+            items = [i for i in first["loc"] if isinstance(i, int)]
+            where = f"item {items[0] + 1}: " if items else ""
+            raise ConfigError(
+                f"{prefix}{name} is out of range: {value!r} ({kind}: {where}{msg})"
+            ) from err
