@@ -96,6 +96,20 @@ def check_models_dir(folder: Path) -> None:
         )
 
 
+def check_served_horizon(horizon: int) -> None:
+    """The periods published, 1 up to a year of the shortest period (``MAX_HORIZON``); each
+    model then refuses more than a year of its own periods (52 weekly) with that reason."""
+    from hotspots.forecasters import MAX_HORIZON
+
+    limit = max(MAX_HORIZON.values())
+    if not 1 <= horizon <= limit:
+        raise ConfigError(
+            f"--horizon (HOTSPOTS_FORECAST_HORIZON) {horizon}: must be between 1 and {limit}, "
+            f"a year ahead (at most {MAX_HORIZON['W']} for weekly, {MAX_HORIZON['M']} for "
+            "monthly models)"
+        )
+
+
 @app.command(epilog=settings_epilog())
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
@@ -133,8 +147,8 @@ def serve(
     horizon: int | None = typer.Option(
         None,
         "--horizon",
-        help="Periods published ahead of as_of, horizon=1..N on the API "
-        "[HOTSPOTS_FORECAST_HORIZON or 4].",
+        help="Periods published ahead of as_of, horizon=1..N on the API, at most a year "
+        "(52 for weekly models) [HOTSPOTS_FORECAST_HORIZON or 4].",
     ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     shutdown_seconds: int = typer.Option(
@@ -181,11 +195,11 @@ def serve(
     if retrain_every is not None:
         os.environ["HOTSPOTS_RETRAIN_SECONDS"] = str(duration_seconds(retrain_every))
     if horizon is not None:
-        if horizon < 1:
-            raise ConfigError(f"--horizon must be 1 or more, got {horizon}")
+        check_served_horizon(horizon)
         os.environ["HOTSPOTS_FORECAST_HORIZON"] = str(horizon)
     get_settings.cache_clear()
     settings = get_settings()
+    check_served_horizon(settings.forecast_horizon)
     check_models_dir(settings.models_dir)
     if settings.events_path is None or not settings.events_path.is_file():
         console.print(

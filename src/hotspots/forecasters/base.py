@@ -105,10 +105,29 @@ def next_period_start(as_of: Any, freq: str) -> pd.Timestamp:
     return pd.Timestamp(period_range(floor, floor + pd.Timedelta(days=32), freq)[1])
 
 
-def origin_of(panel_periods: pd.DatetimeIndex, freq: str, as_of: Any, horizon: int) -> Origin:
-    """History and target periods for a forecast made at ``as_of`` over ``horizon`` periods."""
-    if not isinstance(horizon, int | np.integer) or horizon < 1:
+MAX_HORIZON: dict[str, int] = {"D": 365, "W": 52, "M": 12}
+"""The most periods a forecast reaches ahead, by period: a year. Further out, every model
+repeats what it forecasts for the last lead it was trained on (or a flat baseline), and a
+year-old history says little about next year's streets; the cost, though, grows with it."""
+
+
+def check_horizon(horizon: Any, freq: str) -> None:
+    """``ConfigError`` unless ``horizon`` is a whole number of periods from 1 to the period's
+    ``MAX_HORIZON``, naming the value and the limit."""
+    if not isinstance(horizon, int | np.integer) or isinstance(horizon, bool) or horizon < 1:
         raise ConfigError(f"horizon must be a whole number of periods >= 1, got {horizon!r}")
+    limit = MAX_HORIZON.get(freq)
+    if limit is not None and horizon > limit:
+        raise ConfigError(
+            f"horizon {horizon} is more than {limit}: a '{freq}' model forecasts at most "
+            f"{limit} periods (a year) ahead"
+        )
+
+
+def origin_of(panel_periods: pd.DatetimeIndex, freq: str, as_of: Any, horizon: int) -> Origin:
+    """History and target periods for a forecast made at ``as_of`` over ``horizon`` periods
+    (``check_horizon``: at most a year of them)."""
+    check_horizon(horizon, freq)
     ts = _timestamp(as_of, "as_of")
     current = pd.Timestamp(period_floor([ts], freq)[0])  # the period holding as_of
     history_end = int(np.searchsorted(panel_periods.values, current.to_datetime64(), "left"))
