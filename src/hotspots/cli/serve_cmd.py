@@ -77,7 +77,7 @@ def duration_seconds(text: str) -> float:
 
 
 def check_models_dir(folder: Path) -> None:
-    """A missing models folder is an error; one without any model is said loudly."""
+    """A missing models folder, or a file, is an error; one without any model is said loudly."""
     from hotspots.registry import Registry
 
     if not folder.exists():
@@ -85,9 +85,7 @@ def check_models_dir(folder: Path) -> None:
             f"the models folder {folder} does not exist: train a model first (`hotspots train "
             "SPEC.toml`), or give the registry with --models-dir or HOTSPOTS_MODELS_DIR"
         )
-    if not folder.is_dir():
-        raise ConfigError(f"the models folder {folder} is a file, not a folder")
-    if not Registry(folder).names():
+    if not Registry(folder).names():  # a file, not a folder: Registry.check_root says so
         console.print(
             f"warning: the models folder {folder} holds no model: NOTHING WILL BE SERVED "
             "(every forecast request answers 503) until one is published with `hotspots train`",

@@ -170,6 +170,7 @@ class CurrentModels(NamedTuple):
 def current_models(settings: Settings, snapshots: SnapshotStore) -> CurrentModels:
     """Every model with a snapshot folder, at its current version in the registry."""
     registry = Registry(settings.models_dir)
+    registry.check_root()  # a file is the one error for every model, not one per model
     root = snapshots.root
     names = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     loaded: dict[str, LoadedModel] = {}
