@@ -137,3 +137,22 @@ def test_odd_query_values_are_answered_or_refused_as_problems(
                 if reason is not None:
                     wrong.append(f"GET {path}?{query[:60]}{base}: {reason}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_an_unknown_category_is_refused_before_any_period_is_due(
+    client: tuple[TestClient, dict[str, str], dict[str, str]],
+) -> None:
+    """Just started, nothing served has its events yet: an unknown category was a 200 with
+    no periods, an answer to a question that names nothing; it is the documented 404."""
+    c, auth, _ = client
+    for odd in ("Arson", "../../etc/passwd", "日本語"):
+        unknown = c.get(f"/v1/effectiveness?category={quote(odd)}", headers=auth)
+        assert unknown.status_code == 404, unknown.text
+        assert unknown.headers["content-type"] == PROBLEM_TYPE
+        assert unknown.json()["detail"] == (
+            f"category {odd!r}: target categories [{odd!r}] are not in the events; "
+            "categories are: ['Assault', 'Burglary Residential', 'Criminal Damage', 'Robbery', "
+            "'Theft from Vehicle']"
+        )
+    known = c.get("/v1/effectiveness?category=Burglary%20Residential", headers=auth)
+    assert known.status_code == 200 and known.json()["category"] == "Burglary Residential"
