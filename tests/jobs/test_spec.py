@@ -184,3 +184,36 @@ def test_match_categories(entries: tuple[str, ...], expected: tuple[str, ...]) -
 def test_unmatched_category_lists_what_there_is() -> None:
     with pytest.raises(ConfigError, match=r"'Arson' matches no category.*Assault"):
         match_categories(TargetSpec(categories=("Arson",)), CATS)
+
+
+@pytest.mark.parametrize(
+    ("member_params", "fragment"),
+    [
+        (
+            "lightgbm = { num_leaves = 1 }",
+            "model.params.member_params.lightgbm.num_leaves is out of range: 1 (lightgbm: must",
+        ),
+        (
+            "hawkes = { decays = [2.0] }",
+            "model.params.member_params.hawkes.decays is out of range: (2.0,) (hawkes: item 1",
+        ),
+        (
+            "lightgbm = { leaves = 31 }",
+            "model.params.member_params.lightgbm.leaves is not a parameter of 'lightgbm'; its",
+        ),
+        ("arson = {}", "model.params.member_params ['arson'] are not member kinds; kinds are"),
+    ],
+)
+def test_ensemble_member_params_are_checked_as_their_own_kinds(
+    tmp_path: Path, year_panel: Panel, member_params: str, fragment: str
+) -> None:
+    """Before any data is read, and at fit (members are fitted without their own fit)."""
+    text = (
+        'name = "x"\n[data]\nevents = "e"\n[model]\nkind = "ensemble"\n'
+        f"[model.params]\nmembers = ['lightgbm', 'hawkes']\nmember_params = {{ {member_params} }}\n"
+    )
+    with pytest.raises(ConfigError, match=re.escape(f"training spec spec.toml: {fragment}")):
+        check_spec(read_spec(write(tmp_path, text)))
+    params = read_spec(write(tmp_path, text)).model.params
+    with pytest.raises(ConfigError, match=re.escape(fragment.removeprefix("model.params."))):
+        make_forecaster("ensemble", **params).fit(year_panel)

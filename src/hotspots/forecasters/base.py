@@ -20,6 +20,7 @@ Subclasses implement ``_fit(history)`` and ``_predict(history, origin)`` on a
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -270,6 +271,14 @@ class Forecaster(BaseEstimator):
                 "expected_count": np.maximum(means, 0.0).reshape(-1),
             }
         )
+
+    @classmethod
+    def nested_params(
+        cls, params: Mapping[str, Any]
+    ) -> list[tuple[type[Forecaster], str, Mapping[str, Any], str]]:
+        """The forecasters ``params`` make this one build, to check theirs with its own:
+        ``(class, kind, their params, key prefix)`` each; none but an ensemble's members."""
+        return []
 
     def unusable_reason(self, panel: Panel) -> str | None:
         """Why this forecaster cannot be fitted on ``panel`` (e.g. it needs event times the

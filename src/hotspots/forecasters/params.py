@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Annotated, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, cast, get_type_hints
 
 import numpy as np
 from pydantic import Field, TypeAdapter, ValidationError
 
 from hotspots.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hotspots.forecasters.base import Forecaster
 
 Periods = Annotated[int, Field(ge=1)]
 """A whole number of periods (a window, a horizon): at least 1."""
@@ -42,14 +45,22 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def check_params(cls: type, kind: str, params: Mapping[str, Any], prefix: str = "") -> None:
-    """Raise ``ConfigError`` for the first parameter of ``params`` whose value is not of the
-    type ``cls.__init__`` declares or outside its declared range, naming it (after
-    ``prefix``, e.g. ``"model.params."``) and its value."""
-    adapters, bare = _adapters(cls)
+def check_params(
+    cls: type[Forecaster], kind: str, params: Mapping[str, Any], prefix: str = ""
+) -> None:
+    """Raise ``ConfigError`` for the first parameter of ``params`` that ``cls.__init__`` does
+    not take, or whose value is not of the type it declares or outside the declared range,
+    naming it (after ``prefix``, e.g. ``"model.params."``) and its value; then the same for
+    the forecasters it builds (``Forecaster.nested_params``: an ensemble's members)."""
+    adapters, bare = _adapters(cast(type, cls))  # a class is hashable, whatever mypy says
     for name, given in params.items():
-        if name not in adapters or name == "target":  # the target is checked on the panel
+        if name == "target":  # the target is checked on the panel
             continue
+        if name not in adapters:
+            valid = [p for p in adapters if p != "target"]
+            raise ConfigError(
+                f"{prefix}{name} is not a parameter of {kind!r}; its parameters are: {valid}"
+            )
         value = _plain(given)
         try:
             adapters[name].validate_python(value, strict=True)
@@ -66,3 +77,9 @@ def check_params(cls: type, kind: str, params: Mapping[str, Any], prefix: str = 
             raise ConfigError(
                 f"{prefix}{name} is out of range: {value!r} ({kind}: {where}{msg})"
             ) from err
+    try:
+        nested = cls.nested_params(params)
+    except ConfigError as err:  # e.g. a member kind that does not exist
+        raise ConfigError(f"{prefix}{err}") from err
+    for member, member_kind, member_params, member_prefix in nested:
+        check_params(member, member_kind, member_params, prefix + member_prefix)
