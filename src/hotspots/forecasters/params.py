@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, cast, get_type_hints
 
 import numpy as np
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, PydanticSchemaGenerationError, TypeAdapter, ValidationError
 
 from hotspots.errors import ConfigError
 
@@ -31,10 +31,23 @@ Share = Annotated[float, Field(gt=0, le=1)]
 
 @functools.cache
 def _adapters(cls: type) -> tuple[dict[str, TypeAdapter[Any]], dict[str, Any]]:
-    """Per parameter: a validator of its declared hint, and the bare type (for messages)."""
-    full = get_type_hints(cls.__init__, include_extras=True)  # type: ignore[misc]
-    bare = get_type_hints(cls.__init__)  # type: ignore[misc]
-    return {k: TypeAdapter(v) for k, v in full.items() if k != "return"}, bare
+    """Per parameter: a validator of its declared hint, and the bare type (for messages).
+
+    A hint pydantic cannot validate (a forecaster of one's own taking an array) checks
+    nothing, as ``Any``: the declarations are the rule where they can be one."""
+    names = list(cls._get_param_names())  # type: ignore[attr-defined]
+    try:
+        full = get_type_hints(cls.__init__, include_extras=True)  # type: ignore[misc]
+        bare = get_type_hints(cls.__init__)  # type: ignore[misc]
+    except NameError:  # a hint naming what its module cannot import at run time
+        full, bare = {}, {}
+    adapters = {}
+    for name in names:
+        try:
+            adapters[name] = TypeAdapter(full.get(name, Any))
+        except PydanticSchemaGenerationError:
+            adapters[name] = TypeAdapter(Any)
+    return adapters, {name: bare.get(name, Any) for name in names}
 
 
 def _plain(value: Any) -> Any:
