@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     """Events the service forecasts from: an export or an event table ``hotspots ingest``
     wrote, read with each model's own ingest settings."""
     forecast_horizon: int = 4
-    """Periods the service publishes ahead of ``as_of`` (``horizon=1..H`` on the API): every
-    model forecasts any number, as ``hotspots forecast --horizon`` does."""
+    """Periods the service publishes ahead of ``as_of`` (``horizon=1..H`` on the API): at
+    most a year of a model's periods (52 weekly), as ``hotspots forecast --horizon``."""
     min_events_shown: int = 3
     """Cells (and plan areas) with fewer target events in the history are ranked but their
     counts withheld: the threshold rule of statistical disclosure control, whose usual

@@ -199,3 +199,31 @@ def test_serve_on_an_empty_models_folder_says_so_loudly(
     res = run_cli("serve", "--models-dir", tmp_path / "models", "--state-dir", tmp_path / "v")
     assert res.code == 0 and started
     assert "holds no model: NOTHING WILL BE SERVED" in res.err
+
+
+@pytest.mark.parametrize(
+    ("flag", "env"), [(["--horizon", "400"], None), ([], "400"), (["--horizon", "0"], None)]
+)
+def test_serve_refuses_a_horizon_beyond_a_year_in_one_line(
+    run_cli: RunCli,
+    tmp_path: Path,
+    fresh_settings: None,
+    serve_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    flag: list[str],
+    env: str | None,
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server started"))
+    monkeypatch.setenv("HOTSPOTS_FORECAST_HORIZON", env or "4")
+    (tmp_path / "models").mkdir()
+    res = run_cli(
+        "serve", "--models-dir", tmp_path / "models", "--state-dir", tmp_path / "v", *flag
+    )
+    assert res.code == 2
+    value = flag[1] if flag else env
+    assert res.err.strip().splitlines() == [
+        f"error: --horizon (HOTSPOTS_FORECAST_HORIZON) {value}: must be between 1 and 365, a "
+        "year ahead (at most 52 for weekly, 12 for monthly models)"
+    ]

@@ -135,6 +135,22 @@ def test_forecast_unknown_model_is_one_line(
     assert not (tmp_path / "x.csv").exists()
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_forecast_beyond_a_year_is_one_line_before_the_events_are_read(
+    run_cli: RunCli, trained: dict[str, Path], tmp_path: Path, suffix: str
+) -> None:
+    out = tmp_path / f"x{suffix}"
+    res = run_cli(
+        "forecast", "--model", "year-burglary", "--models-dir", trained["models"],
+        "--events", tmp_path / "not-read.csv", "--horizon", "53", "--output", out,
+    )  # fmt: skip
+    assert res.code == 2, res.err
+    assert res.err.strip() == (
+        "error: horizon 53 is more than 52: a 'W' model forecasts at most 52 periods (a year) ahead"
+    )
+    assert not out.exists()
+
+
 def test_backtest_writes_the_report_and_publishes_nothing(
     run_cli: RunCli, trained: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import h3
@@ -111,30 +112,34 @@ def test_target_is_the_sum_of_its_categories(kind: str) -> None:
 @pytest.mark.parametrize(
     ("model", "message"),
     [
-        (RollingMean(window=0), "rolling_mean window must be a whole number >= 1, got 0"),
-        (RollingMean(window=2.0), "rolling_mean window must be a whole number >= 1, got 2.0"),
-        (HistoricalMean(window=-3), "historical_mean window must be a whole number >= 1 or None"),
-        (ProspectiveHotspot(rings=-1), "prospective rings must be a whole number >= 0, got -1"),
+        (RollingMean(window=0), "window is out of range: 0 (rolling_mean: must be greater"),
+        (RollingMean(window=2.0), "window 2.0 of 'rolling_mean' is not a valid int"),
+        (HistoricalMean(window=-3), "window is out of range: -3 (historical_mean: must be"),
+        (ProspectiveHotspot(rings=-1), "rings is out of range: -1 (prospective: must be greater"),
+        (ProspectiveHotspot(rings=21), "rings is out of range: 21 (prospective: must be less"),
         (
             ProspectiveHotspot(half_life=0),
-            "prospective half_life must be a finite number > 0, got 0",
+            "half_life is out of range: 0 (prospective: must be greater than 0)",
         ),
-        (
-            ProspectiveHotspot(window=True),
-            "prospective window must be a whole number >= 1, got True",
-        ),
+        (ProspectiveHotspot(window=True), "window True of 'prospective' is not a valid int"),
         (
             KernelDensity(bandwidth_km=math.nan),
-            "kde bandwidth_km must be a finite number > 0, got nan",
+            "bandwidth_km is out of range: nan (kde: must be a finite number)",
         ),
-        (KernelDensity(window=None), "kde window must be a whole number >= 1, got None"),
+        (KernelDensity(window=None), "window None of 'kde' is not a valid int"),
+        (RollingMean(window=np.int64(0)), "window is out of range: 0 (rolling_mean"),
     ],
 )
 def test_bad_parameters_are_refused_at_fit(model: Forecaster, message: str) -> None:
     panel = panel_of(THREE, disk(1)[:3])
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         model.fit(panel)
     assert not hasattr(model, "cells_")
+
+
+def test_numpy_whole_numbers_are_whole_numbers() -> None:
+    model = RollingMean(window=np.int64(2)).fit(panel_of(THREE, disk(1)[:3]))
+    assert model.window == 2 and hasattr(model, "cells_")
 
 
 # -- prospective hotspotting ---------------------------------------------------------------

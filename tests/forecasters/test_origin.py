@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from hotspots.errors import ConfigError, DataValidationError
-from hotspots.forecasters import next_period_start, origin_of
+from hotspots.forecasters import check_horizon, next_period_start, origin_of
 
 WEEKS = pd.date_range("2024-01-01", periods=6, freq="W-MON")  # Mondays 1 Jan .. 5 Feb
 
@@ -50,3 +50,25 @@ def test_months() -> None:
 def test_bad_arguments(as_of: str, horizon: int, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
         origin_of(WEEKS, "W", as_of, horizon)
+
+
+@pytest.mark.parametrize(("freq", "limit"), [("D", 365), ("W", 52), ("M", 12)])
+def test_a_horizon_reaches_a_year_ahead_at_most(freq: str, limit: int) -> None:
+    periods = pd.date_range("2024-01-01", periods=3, freq={"D": "D", "W": "W-MON", "M": "MS"}[freq])
+    as_of = periods[-1] + pd.Timedelta(days=40 if freq == "M" else 7 if freq == "W" else 1)
+    o = origin_of(periods, freq, as_of, limit)
+    assert len(o.targets) == limit and o.leads[-1] >= limit
+    with pytest.raises(ConfigError) as err:
+        origin_of(periods, freq, as_of, limit + 1)
+    assert str(err.value) == (
+        f"horizon {limit + 1} is more than {limit}: a '{freq}' model forecasts at most {limit} "
+        "periods (a year) ahead"
+    )
+    with pytest.raises(ConfigError, match="horizon 10000000000000000000000 is more than"):
+        check_horizon(10**22, freq)  # refused before any date arithmetic could overflow
+
+
+@pytest.mark.parametrize("horizon", [0, -1, True, 2.0])
+def test_a_horizon_is_a_whole_number_of_periods(horizon: object) -> None:
+    with pytest.raises(ConfigError, match="horizon must be a whole number of periods >= 1"):
+        check_horizon(horizon, "W")

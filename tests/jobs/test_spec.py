@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from hotspots.errors import ConfigError, InputFileError
+from hotspots.features import Panel
+from hotspots.forecasters import make_forecaster
 from hotspots.jobs.spec import (
     TargetSpec,
     check_spec,
@@ -106,11 +108,49 @@ def test_params_of_the_wrong_type_name_the_key_and_value(
         check_spec(read_spec(write(tmp_path, text)))
 
 
+@pytest.mark.parametrize(
+    ("kind", "params", "fragment"),
+    [
+        ("lightgbm", "n_estimators = 0", "model.params.n_estimators is out of range: 0 (lightgbm"),
+        ("lightgbm", "learning_rate = -1", "model.params.learning_rate is out of range: -1 ("),
+        ("lightgbm", "learning_rate = nan", "model.params.learning_rate is out of range: nan ("),
+        ("lightgbm", "num_leaves = 1", "model.params.num_leaves is out of range: 1 (lightgbm: "),
+        ("lightgbm", "min_child_samples = -5", "model.params.min_child_samples is out of range"),
+        ("lightgbm", "subsample = 1.5", "model.params.subsample is out of range: 1.5 ("),
+        (
+            "lightgbm",
+            'objective = "gamma"',
+            "model.params.objective is out of range: 'gamma' (lightgbm",
+        ),
+        ("lightgbm", "train_periods = 0", "model.params.train_periods is out of range: 0 ("),
+        (
+            "hawkes",
+            "decays = [0.5, 1.5]",
+            "model.params.decays is out of range: (0.5, 1.5) (hawkes: item 2",
+        ),
+        ("hawkes", "fit_days = 3", "model.params.fit_days is out of range: 3 (hawkes: must be"),
+        ("kde", "bandwidth_km = 0", "model.params.bandwidth_km is out of range: 0 (kde: must"),
+        ("rolling_mean", "window = 0", "model.params.window is out of range: 0 (rolling_mean"),
+    ],
+)
+def test_params_out_of_range_name_the_spec_key_and_value(
+    tmp_path: Path, year_panel: Panel, kind: str, params: str, fragment: str
+) -> None:
+    """Refused by check_spec, before any data is read (the events file does not exist)."""
+    text = f'name = "x"\n[data]\nevents = "e"\n[model]\nkind = "{kind}"\n'
+    text += f"[model.params]\n{params}\n"
+    with pytest.raises(ConfigError, match=re.escape(f"training spec spec.toml: {fragment}")):
+        check_spec(read_spec(write(tmp_path, text)))
+    at_fit = fragment.removeprefix("model.params.")  # the same rule at fit, from the library
+    with pytest.raises(ConfigError, match=re.escape(at_fit)):
+        make_forecaster(kind, **read_spec(write(tmp_path, text)).model.params).fit(year_panel)
+
+
 def test_params_of_the_declared_types_pass(tmp_path: Path) -> None:
     (tmp_path / "e").write_text("time,lat,lng\n")
     text = (
         'name = "x"\n[data]\nevents = "e"\n[model]\nkind = "hawkes"\n'
-        "[model.params]\nfit_days = 90\ndecays = [0.5, 2]\n"
+        "[model.params]\nfit_days = 90\nbackground_half_lives = [365, 730]\n"
     )
     check_spec(read_spec(write(tmp_path, text)))  # an int where a float is declared is fine
     lgbm = 'name = "x"\n[data]\nevents = "e"\n[model.params]\nlearning_rate = 1\n'
@@ -144,3 +184,36 @@ def test_match_categories(entries: tuple[str, ...], expected: tuple[str, ...]) -
 def test_unmatched_category_lists_what_there_is() -> None:
     with pytest.raises(ConfigError, match=r"'Arson' matches no category.*Assault"):
         match_categories(TargetSpec(categories=("Arson",)), CATS)
+
+
+@pytest.mark.parametrize(
+    ("member_params", "fragment"),
+    [
+        (
+            "lightgbm = { num_leaves = 1 }",
+            "model.params.member_params.lightgbm.num_leaves is out of range: 1 (lightgbm: must",
+        ),
+        (
+            "hawkes = { decays = [2.0] }",
+            "model.params.member_params.hawkes.decays is out of range: (2.0,) (hawkes: item 1",
+        ),
+        (
+            "lightgbm = { leaves = 31 }",
+            "model.params.member_params.lightgbm.leaves is not a parameter of 'lightgbm'; its",
+        ),
+        ("arson = {}", "model.params.member_params ['arson'] are not member kinds; kinds are"),
+    ],
+)
+def test_ensemble_member_params_are_checked_as_their_own_kinds(
+    tmp_path: Path, year_panel: Panel, member_params: str, fragment: str
+) -> None:
+    """Before any data is read, and at fit (members are fitted without their own fit)."""
+    text = (
+        'name = "x"\n[data]\nevents = "e"\n[model]\nkind = "ensemble"\n'
+        f"[model.params]\nmembers = ['lightgbm', 'hawkes']\nmember_params = {{ {member_params} }}\n"
+    )
+    with pytest.raises(ConfigError, match=re.escape(f"training spec spec.toml: {fragment}")):
+        check_spec(read_spec(write(tmp_path, text)))
+    params = read_spec(write(tmp_path, text)).model.params
+    with pytest.raises(ConfigError, match=re.escape(fragment.removeprefix("model.params."))):
+        make_forecaster("ensemble", **params).fit(year_panel)

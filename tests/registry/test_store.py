@@ -484,3 +484,17 @@ def test_extra_files_are_copied_and_checksummed(
     with pytest.raises(ConfigError, match="cannot read extra file"):
         reg.publish("b", model, spec={}, data={}, backtest={}, extra_files={"x": tmp_path / "no"})
     assert reg.versions("b") == ["v1"] and list((reg.root / "b").glob(".tmp-*")) == []
+
+
+def test_a_file_where_the_registry_should_be_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "models"
+    blocker.write_text("not a folder")
+    for registry, extra in ((Registry(blocker), ""), (Registry(blocker / "inner"), blocker)):
+        for read in (registry.names, registry.list_models, lambda r=registry: r.load("m")):
+            with pytest.raises(ConfigError) as err:
+                read()
+            assert str(err.value).startswith(
+                f"the models folder {registry.root} is not a folder"
+                + (f" ({extra} is a file)" if extra else "")
+            )
+    assert Registry(tmp_path / "not-yet").names() == []  # a registry not made yet is empty

@@ -41,7 +41,9 @@ def forecast(
         help="Forecast date; repeat, or START..END for every period start [default: the end "
         "of the events' last whole period, the forecast the API publishes].",
     ),
-    horizon: int = typer.Option(1, help="Periods to forecast from each as_of."),
+    horizon: int = typer.Option(
+        1, help="Periods to forecast from each as_of (at most a year: 365 D, 52 W, 12 M)."
+    ),
     output: Path = typer.Option(
         ..., "--output", "-o", help="Output .json or .geojson (the API's document), .csv, .parquet."
     ),
@@ -57,6 +59,7 @@ def forecast(
     """
     from hotspots.config import get_settings
     from hotspots.errors import ConfigError
+    from hotspots.forecasters import check_horizon
     from hotspots.jobs.data import whole_periods_end
     from hotspots.jobs.forecast import forecast_events, output_suffix, parse_as_of, write_forecast
     from hotspots.publishing.served import DOCUMENT_SUFFIXES
@@ -67,6 +70,7 @@ def forecast(
     created = check_output(output, "--output")
     loaded = Registry(models_dir or get_settings().models_dir).load(model, version)
     freq = loaded.forecaster.freq_
+    check_horizon(horizon, freq)  # before minutes of reading events
     dates = parse_as_of(as_of, freq) if as_of else []
     if suffix in DOCUMENT_SUFFIXES and len(dates) > 1:
         raise ConfigError(f"--output {output.name} holds the document of one as_of: give one")

@@ -77,7 +77,7 @@ def duration_seconds(text: str) -> float:
 
 
 def check_models_dir(folder: Path) -> None:
-    """A missing models folder is an error; one without any model is said loudly."""
+    """A missing models folder, or a file, is an error; one without any model is said loudly."""
     from hotspots.registry import Registry
 
     if not folder.exists():
@@ -85,14 +85,26 @@ def check_models_dir(folder: Path) -> None:
             f"the models folder {folder} does not exist: train a model first (`hotspots train "
             "SPEC.toml`), or give the registry with --models-dir or HOTSPOTS_MODELS_DIR"
         )
-    if not folder.is_dir():
-        raise ConfigError(f"the models folder {folder} is a file, not a folder")
-    if not Registry(folder).names():
+    if not Registry(folder).names():  # a file, not a folder: Registry.check_root says so
         console.print(
             f"warning: the models folder {folder} holds no model: NOTHING WILL BE SERVED "
             "(every forecast request answers 503) until one is published with `hotspots train`",
             style="bold yellow",
             soft_wrap=True,
+        )
+
+
+def check_served_horizon(horizon: int) -> None:
+    """The periods published, 1 up to a year of the shortest period (``MAX_HORIZON``); each
+    model then refuses more than a year of its own periods (52 weekly) with that reason."""
+    from hotspots.forecasters import MAX_HORIZON
+
+    limit = max(MAX_HORIZON.values())
+    if not 1 <= horizon <= limit:
+        raise ConfigError(
+            f"--horizon (HOTSPOTS_FORECAST_HORIZON) {horizon}: must be between 1 and {limit}, "
+            f"a year ahead (at most {MAX_HORIZON['W']} for weekly, {MAX_HORIZON['M']} for "
+            "monthly models)"
         )
 
 
@@ -133,8 +145,8 @@ def serve(
     horizon: int | None = typer.Option(
         None,
         "--horizon",
-        help="Periods published ahead of as_of, horizon=1..N on the API "
-        "[HOTSPOTS_FORECAST_HORIZON or 4].",
+        help="Periods published ahead of as_of, horizon=1..N on the API, at most a year "
+        "(52 for weekly models) [HOTSPOTS_FORECAST_HORIZON or 4].",
     ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     shutdown_seconds: int = typer.Option(
@@ -181,11 +193,11 @@ def serve(
     if retrain_every is not None:
         os.environ["HOTSPOTS_RETRAIN_SECONDS"] = str(duration_seconds(retrain_every))
     if horizon is not None:
-        if horizon < 1:
-            raise ConfigError(f"--horizon must be 1 or more, got {horizon}")
+        check_served_horizon(horizon)
         os.environ["HOTSPOTS_FORECAST_HORIZON"] = str(horizon)
     get_settings.cache_clear()
     settings = get_settings()
+    check_served_horizon(settings.forecast_horizon)
     check_models_dir(settings.models_dir)
     if settings.events_path is None or not settings.events_path.is_file():
         console.print(

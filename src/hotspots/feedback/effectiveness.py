@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hotspots.errors import UnknownCategoryError
 from hotspots.evaluation import BacktestResult, Cutoff, Fold, backtest
 from hotspots.evaluation.blocks import BlockForecast, forecast_blocks_ahead
 from hotspots.evaluation.plans import GrownAreas
@@ -205,6 +206,8 @@ def _score_model(
 ) -> tuple[dict[int, _Scored], pd.DataFrame]:
     """One model's served periods scored beside its baselines, by horizon, and why each
     of the others is pending."""
+    if category is not None:
+        _check_category(category, events)
     target = (category,) if category is not None else forecasts[-1].target
     models = {b: make_forecaster(b, target=target) for b in baselines}
     least = max((m.min_history for m in models.values()), default=1)
@@ -239,6 +242,16 @@ def _score_model(
         for h, fs in by_horizon.items()
     }
     return scored, _pending(pending)
+
+
+def _check_category(category: str, events: pd.DataFrame) -> None:
+    """``UnknownCategoryError`` for a category none of ``events`` has, even before any served
+    period is due: else the question would get a quiet, empty answer."""
+    known = sorted(str(c) for c in events["category"].dropna().unique())
+    if category not in known:
+        raise UnknownCategoryError(
+            f"target categories {[category]!r} are not in the events; categories are: {known}"
+        )
 
 
 def _score_horizon(

@@ -1,11 +1,13 @@
 """Forecasters: one fit / predict contract for the baselines and the main model."""
 
 from hotspots.forecasters.base import (
+    MAX_HORIZON,
     PREDICTION_COLUMNS,
     Forecaster,
     ForecasterState,
     History,
     Origin,
+    check_horizon,
     forecaster_from_state,
     forecaster_kinds,
     make_forecaster,
@@ -24,6 +26,7 @@ from hotspots.forecasters.hawkes import SelfExcitingForecaster
 from hotspots.forecasters.lgbm import LightGBMForecaster
 
 __all__ = [
+    "MAX_HORIZON",
     "PREDICTION_COLUMNS",
     "EnsembleForecaster",
     "Forecaster",
@@ -37,6 +40,7 @@ __all__ = [
     "ForecasterState",
     "History",
     "Origin",
+    "check_horizon",
     "forecaster_from_state",
     "forecaster_kinds",
     "make_forecaster",

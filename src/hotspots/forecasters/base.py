@@ -20,6 +20,7 @@ Subclasses implement ``_fit(history)`` and ``_predict(history, origin)`` on a
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -34,6 +35,7 @@ from hotspots.features.event_table import EventTable
 from hotspots.features.panel import Panel, period_floor, period_range, to_timestamp
 from hotspots.features.static import covariates_on_cells
 from hotspots.forecasters.explain import UNITS, Reasons, hidden_mask, level_reasons, target_label
+from hotspots.forecasters.params import check_params
 
 FloatArray = npt.NDArray[np.float64]
 logger = logging.getLogger(__name__)
@@ -104,10 +106,29 @@ def next_period_start(as_of: Any, freq: str) -> pd.Timestamp:
     return pd.Timestamp(period_range(floor, floor + pd.Timedelta(days=32), freq)[1])
 
 
-def origin_of(panel_periods: pd.DatetimeIndex, freq: str, as_of: Any, horizon: int) -> Origin:
-    """History and target periods for a forecast made at ``as_of`` over ``horizon`` periods."""
-    if not isinstance(horizon, int | np.integer) or horizon < 1:
+MAX_HORIZON: dict[str, int] = {"D": 365, "W": 52, "M": 12}
+"""The most periods a forecast reaches ahead, by period: a year. Further out, every model
+repeats what it forecasts for the last lead it was trained on (or a flat baseline), and a
+year-old history says little about next year's streets; the cost, though, grows with it."""
+
+
+def check_horizon(horizon: Any, freq: str) -> None:
+    """``ConfigError`` unless ``horizon`` is a whole number of periods from 1 to the period's
+    ``MAX_HORIZON``, naming the value and the limit."""
+    if not isinstance(horizon, int | np.integer) or isinstance(horizon, bool) or horizon < 1:
         raise ConfigError(f"horizon must be a whole number of periods >= 1, got {horizon!r}")
+    limit = MAX_HORIZON.get(freq)
+    if limit is not None and horizon > limit:
+        raise ConfigError(
+            f"horizon {horizon} is more than {limit}: a '{freq}' model forecasts at most "
+            f"{limit} periods (a year) ahead"
+        )
+
+
+def origin_of(panel_periods: pd.DatetimeIndex, freq: str, as_of: Any, horizon: int) -> Origin:
+    """History and target periods for a forecast made at ``as_of`` over ``horizon`` periods
+    (``check_horizon``: at most a year of them)."""
+    check_horizon(horizon, freq)
     ts = _timestamp(as_of, "as_of")
     current = pd.Timestamp(period_floor([ts], freq)[0])  # the period holding as_of
     history_end = int(np.searchsorted(panel_periods.values, current.to_datetime64(), "left"))
@@ -197,7 +218,9 @@ class Forecaster(BaseEstimator):
 
     # -- the public contract -------------------------------------------------------------
     def fit(self, panel: Panel, until: Any = None) -> Self:
-        """Learn from the panel's periods that end at or before ``until`` (default: all)."""
+        """Learn from the panel's periods that end at or before ``until`` (default: all), after
+        checking the parameters against the types and ranges ``__init__`` declares."""
+        check_params(type(self), self.name, self.get_params())
         end = (
             panel.counts.shape[1]
             if until is None
@@ -248,6 +271,14 @@ class Forecaster(BaseEstimator):
                 "expected_count": np.maximum(means, 0.0).reshape(-1),
             }
         )
+
+    @classmethod
+    def nested_params(
+        cls, params: Mapping[str, Any]
+    ) -> list[tuple[type[Forecaster], str, Mapping[str, Any], str]]:
+        """The forecasters ``params`` make this one build, to check theirs with its own:
+        ``(class, kind, their params, key prefix)`` each; none but an ensemble's members."""
+        return []
 
     def unusable_reason(self, panel: Panel) -> str | None:
         """Why this forecaster cannot be fitted on ``panel`` (e.g. it needs event times the

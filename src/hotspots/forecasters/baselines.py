@@ -1,7 +1,8 @@
 """Baseline forecasters: the standard methods a hotspot model has to beat.
 
 Each forecasts the same expected count for every lead (a flat forecast) from the periods just
-before the origin, so ``fit`` only checks the parameters and records the cells:
+before the origin, so ``fit`` only records the cells (``Forecaster.fit`` checks the
+parameters against the ranges their signatures declare):
 
 - ``LastPeriod``: the count in the last period.
 - ``HistoricalMean`` / ``RollingMean``: the mean per period over all or the last few periods.
@@ -16,17 +17,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from numbers import Integral, Real
-from typing import Any, Self
+from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from hotspots.errors import ConfigError
-from hotspots.features.panel import Panel
 from hotspots.forecasters.base import FloatArray, Forecaster, History, Origin
+from hotspots.forecasters.params import Periods, Positive
 from hotspots.grid import cells_to_latlng, grid_disk_table
 
 EARTH_RADIUS_KM = 6371.0088
@@ -36,20 +36,6 @@ KERNEL_CUTOFF = 3.0
 """The Gaussian kernel is cut off beyond this many bandwidths."""
 
 CellArray = npt.NDArray[np.uint64]
-
-
-# -- parameter checks ----------------------------------------------------------------------
-def _check_whole(model: str, param: str, value: Any, low: int, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        extra = " or None" if allow_none else ""
-        raise ConfigError(f"{model} {param} must be a whole number >= {low}{extra}, got {value!r}")
-
-
-def _check_positive(model: str, param: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < float(value) < math.inf:
-        raise ConfigError(f"{model} {param} must be a finite number > 0, got {value!r}")
 
 
 # -- shared pieces -------------------------------------------------------------------------
@@ -72,14 +58,6 @@ class _Baseline(Forecaster):
     """
 
     _weights_cache: tuple[tuple[Any, ...], CellArray, sparse.csr_matrix] | None = None
-
-    def fit(self, panel: Panel, until: Any = None) -> Self:
-        """Check the parameters, then record the panel's cells and categories."""
-        self._check_params()
-        return super().fit(panel, until)
-
-    def _check_params(self) -> None:
-        """Raise ConfigError naming a parameter with an invalid value."""
 
     def _surface(self, history: History) -> FloatArray:
         """Expected count per cell for any period after the history, shape ``(n_cells,)``."""
@@ -124,12 +102,11 @@ class HistoricalMean(_Baseline):
     name = "historical_mean"
     method = "average of {target} over {window} (historical mean)"
 
-    def __init__(self, *, target: tuple[str, ...] | None = None, window: int | None = None) -> None:
+    def __init__(
+        self, *, target: tuple[str, ...] | None = None, window: Periods | None = None
+    ) -> None:
         self.target = target
         self.window = window
-
-    def _check_params(self) -> None:
-        _check_whole(self.name, "window", self.window, 1, allow_none=True)
 
     def _surface(self, history: History) -> FloatArray:
         return _recent(history.target, self.window).mean(axis=0)
@@ -144,12 +121,9 @@ class RollingMean(_Baseline):
     name = "rolling_mean"
     method = "average of {target} over {window} (rolling mean)"
 
-    def __init__(self, *, target: tuple[str, ...] | None = None, window: int = 4) -> None:
+    def __init__(self, *, target: tuple[str, ...] | None = None, window: Periods = 4) -> None:
         self.target = target
         self.window = window
-
-    def _check_params(self) -> None:
-        _check_whole(self.name, "window", self.window, 1)
 
     def _surface(self, history: History) -> FloatArray:
         return _recent(history.target, self.window).mean(axis=0)
@@ -209,19 +183,14 @@ class ProspectiveHotspot(_Baseline):
         self,
         *,
         target: tuple[str, ...] | None = None,
-        rings: int = 2,
-        half_life: float = 1.0,
-        window: int = 8,
+        rings: Annotated[int, Field(ge=0, le=20)] = 2,
+        half_life: Positive = 1.0,
+        window: Periods = 8,
     ) -> None:
         self.target = target
         self.rings = rings
         self.half_life = half_life
         self.window = window
-
-    def _check_params(self) -> None:
-        _check_whole(self.name, "rings", self.rings, 0)
-        _check_positive(self.name, "half_life", self.half_life)
-        _check_whole(self.name, "window", self.window, 1)
 
     def _surface(self, history: History) -> FloatArray:
         recent = _recent(history.target, self.window)
@@ -284,16 +253,12 @@ class KernelDensity(_Baseline):
         self,
         *,
         target: tuple[str, ...] | None = None,
-        bandwidth_km: float = 0.4,
-        window: int = 12,
+        bandwidth_km: Positive = 0.4,
+        window: Periods = 12,
     ) -> None:
         self.target = target
         self.bandwidth_km = bandwidth_km
         self.window = window
-
-    def _check_params(self) -> None:
-        _check_positive(self.name, "bandwidth_km", self.bandwidth_km)
-        _check_whole(self.name, "window", self.window, 1)
 
     def _surface(self, history: History) -> FloatArray:
         recent = _recent(history.target, self.window)

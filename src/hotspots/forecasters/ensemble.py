@@ -10,10 +10,12 @@ understate the count).
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
 from hotspots.errors import ConfigError
 from hotspots.features.panel import Panel
@@ -54,13 +56,26 @@ class EnsembleForecaster(Forecaster):
         *,
         target: Any = None,
         members: tuple[str, ...] = ("lightgbm", "hawkes"),
-        weights: tuple[float, ...] | None = None,
+        weights: tuple[Annotated[float, Field(ge=0, allow_inf_nan=False)], ...] | None = None,
         member_params: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.target = target
         self.members = members
         self.weights = weights
         self.member_params = member_params
+
+    @classmethod
+    def nested_params(
+        cls, params: Mapping[str, Any]
+    ) -> list[tuple[type[Forecaster], str, Mapping[str, Any], str]]:
+        """Each member's ``member_params``, checked against that kind's own declarations."""
+        kinds = forecaster_kinds()
+        given = dict(params.get("member_params") or {})
+        unknown = sorted(k for k in given if k not in kinds or k == cls.name)
+        if unknown:
+            known = sorted(set(kinds) - {cls.name})
+            raise ConfigError(f"member_params {unknown} are not member kinds; kinds are: {known}")
+        return [(kinds[k], k, p, f"member_params.{k}.") for k, p in given.items()]
 
     def unusable_reason(self, panel: Panel) -> str | None:
         """The first member's reason, if any member cannot use the panel."""
@@ -96,7 +111,7 @@ class EnsembleForecaster(Forecaster):
                 f"{list(names)}" + (f" ({unknown} unknown)" if unknown else "")
             )
         self.weights_ = _weights(self.weights, len(names))
-        self.members_ = []
+        self.members_ = []  # members are fitted by _fit: their parameters were checked by fit
         for kind in names:
             member = kinds[kind](target=self.target_, **params.get(kind, {}))
             _adopt(member, self)

@@ -22,10 +22,11 @@ It needs the events' times to the day: daily or weekly panels built from events.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 from scipy import optimize, sparse
 
 from hotspots.errors import ConfigError
@@ -47,6 +48,11 @@ from hotspots.forecasters.explain import (
     relative_risk,
     target_label,
 )
+from hotspots.forecasters.params import Positive, Share
+
+Decay = Annotated[float, Field(gt=0, lt=1)]
+"""The share of an event's excitation left a day later."""
+NONEMPTY = Field(min_length=1)
 
 NEAR_REPEAT_SHARE = 0.1
 """Share of a cell's rate from near-repeat excitation above which ``explain`` names it."""
@@ -76,10 +82,14 @@ class SelfExcitingForecaster(Forecaster):
         self,
         *,
         target: Any = None,
-        fit_days: int = 365,
-        decays: tuple[float, ...] = (0.5, 0.75, 0.9),
-        own_shares: tuple[float, ...] = (0.4, 0.7, 1.0),
-        background_half_lives: tuple[float | None, ...] = (None, 365.0, 730.0),
+        fit_days: Annotated[int, Field(ge=7)] = 365,
+        decays: Annotated[tuple[Decay, ...], NONEMPTY] = (0.5, 0.75, 0.9),
+        own_shares: Annotated[tuple[Share, ...], NONEMPTY] = (0.4, 0.7, 1.0),
+        background_half_lives: Annotated[tuple[Positive | None, ...], NONEMPTY] = (
+            None,
+            365.0,
+            730.0,
+        ),
     ) -> None:
         self.target = target
         self.fit_days = fit_days
@@ -88,7 +98,6 @@ class SelfExcitingForecaster(Forecaster):
         self.background_half_lives = background_half_lives
 
     def _fit(self, history: History) -> None:
-        self._check_params()
         daily, n_days = _daily_counts(history)
         # the first half of the history only feeds the background the fit window is judged on
         fit_from = max(n_days - int(self.fit_days), n_days // 2, 1)
@@ -173,17 +182,6 @@ class SelfExcitingForecaster(Forecaster):
             row.append((repeat, steady) if part >= 0.5 else (steady, repeat))
         features = np.full((horizon, self.cells_.size, MAX_REASONS), -1, dtype=np.int16)
         return Reasons((), features, (tuple(row),) * horizon)
-
-    def _check_params(self) -> None:
-        if not self.decays or any(not 0 < d < 1 for d in self.decays):
-            raise ConfigError(f"decays must be values in (0, 1), got {self.decays!r}")
-        if not self.own_shares or any(not 0 < s <= 1 for s in self.own_shares):
-            raise ConfigError(f"own_shares must be values in (0, 1], got {self.own_shares!r}")
-        halves = self.background_half_lives
-        if not halves or any(h is not None and not h > 0 for h in halves):
-            raise ConfigError(f"background_half_lives must be days > 0 or None, got {halves!r}")
-        if int(self.fit_days) < 7:
-            raise ConfigError(f"fit_days must be at least 7, got {self.fit_days!r}")
 
     def _extra_state(self) -> tuple[dict[str, npt.NDArray[Any]], dict[str, str]]:
         fitted = [

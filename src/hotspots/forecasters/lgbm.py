@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Annotated, Any, Literal
 
 # OpenMP threads that spin while they wait (libgomp's default) starve each other when another
 # process holds a core: on a shared 2-core machine LightGBM then ran 2-3x slower (measured).
@@ -28,6 +28,7 @@ import lightgbm as lgb  # after the OpenMP setting above
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pydantic import Field
 
 from hotspots.errors import ConfigError, IntegrityError
 from hotspots.features.matrix import FeatureBuilder, FeatureOptions, feature_slug
@@ -41,8 +42,7 @@ from hotspots.forecasters.base import (
     origin_of,
 )
 from hotspots.forecasters.explain import UNITS, Reasons, contribution_reasons, target_label
-
-OBJECTIVES = ("poisson", "tweedie")
+from hotspots.forecasters.params import Periods, Positive, Share
 
 
 class LightGBMForecaster(Forecaster):
@@ -103,28 +103,28 @@ class LightGBMForecaster(Forecaster):
         self,
         *,
         target: Any = None,
-        objective: str = "poisson",
-        tweedie_variance_power: float = 1.5,
-        n_estimators: int = 300,
-        learning_rate: float = 0.05,
-        num_leaves: int = 15,
-        min_child_samples: int = 100,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        max_horizon: int = 1,
-        train_periods: int | None = None,
-        zero_row_fraction: float = 1.0,
+        objective: Literal["poisson", "tweedie"] = "poisson",
+        tweedie_variance_power: Annotated[float, Field(gt=1, lt=2)] = 1.5,
+        n_estimators: Annotated[int, Field(ge=1)] = 300,
+        learning_rate: Positive = 0.05,
+        num_leaves: Annotated[int, Field(ge=2)] = 15,
+        min_child_samples: Annotated[int, Field(ge=1)] = 100,
+        subsample: Share = 0.8,
+        colsample_bytree: Share = 0.8,
+        reg_lambda: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0,
+        max_horizon: Periods = 1,
+        train_periods: Periods | None = None,
+        zero_row_fraction: Share = 1.0,
         holidays: str | None = None,
         related: bool = True,
         near_repeat: bool = True,
         event_times: bool | None = False,
         random_state: int = 0,
-        n_bags: int = 1,
-        bin_sample_rows: int = 200_000,
+        n_bags: Annotated[int, Field(ge=1)] = 1,
+        bin_sample_rows: Annotated[int, Field(ge=1)] = 200_000,
         n_jobs: int = 2,
-        engine: str = "local",
-        fit_timeout: float = 3600.0,
+        engine: Literal["local", "dask"] = "local",
+        fit_timeout: Positive = 3600.0,
     ) -> None:
         self.target = target
         self.objective = objective
@@ -166,8 +166,6 @@ class LightGBMForecaster(Forecaster):
     # -- fit / predict ---------------------------------------------------------------------
     def _fit(self, history: History) -> None:
         params = self._lgb_params()
-        if self.train_periods is not None and int(self.train_periods) < 1:
-            raise ConfigError(f"train_periods must be >= 1 or None, got {self.train_periods!r}")
         # static covariates are data of the training panel; a forecast uses the fitted ones
         self.covariate_names_ = list(history.covariate_names)
         self.covariates_ = (
@@ -318,29 +316,7 @@ class LightGBMForecaster(Forecaster):
         return builder
 
     def _lgb_params(self) -> dict[str, Any]:
-        """LightGBM Booster parameters, after checking the hyper-parameters."""
-        if self.objective not in OBJECTIVES:
-            raise ConfigError(
-                f"objective must be one of {list(OBJECTIVES)}, got {self.objective!r}"
-            )
-        checks = {
-            "n_estimators": self.n_estimators >= 1,
-            "learning_rate": self.learning_rate > 0,
-            "num_leaves": self.num_leaves >= 2,
-            "min_child_samples": self.min_child_samples >= 1,
-            "subsample": 0 < self.subsample <= 1,
-            "colsample_bytree": 0 < self.colsample_bytree <= 1,
-            "reg_lambda": self.reg_lambda >= 0,
-            "max_horizon": self.max_horizon >= 1,
-            "n_bags": self.n_bags >= 1,
-            "bin_sample_rows": self.bin_sample_rows >= 1,
-            "tweedie_variance_power": 1 < self.tweedie_variance_power < 2,
-        }
-        checks["engine"] = self.engine in ("local", "dask")
-        checks["fit_timeout"] = self.fit_timeout > 0
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"{name} is out of range: {getattr(self, name)!r}")
+        """LightGBM Booster parameters (``fit`` has checked each against its declared range)."""
         if self.engine == "dask" and self.n_bags != 1:
             raise ConfigError(
                 f"engine 'dask' trains one booster; n_bags must be 1, got {self.n_bags!r}"

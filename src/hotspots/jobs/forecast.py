@@ -20,7 +20,7 @@ import pandas as pd
 from hotspots.atomic import atomic_path
 from hotspots.errors import ConfigError, DataValidationError
 from hotspots.features import Panel, events_to_panel, period_floor, period_range
-from hotspots.forecasters import Forecaster, next_period_start
+from hotspots.forecasters import Forecaster, check_horizon, next_period_start
 from hotspots.grid import StudyArea, cells_to_geojson, cells_to_strings
 from hotspots.jobs.data import local_times, whole_periods_end, whole_periods_start
 from hotspots.jobs.fit_check import check_events_fit
@@ -69,8 +69,10 @@ def forecast_events(
     """Forecasts for every ``as_of`` from ``events``, plus warnings worth showing a user.
 
     Events that do not fit the model (``check_events_fit``; ``manifest`` gives its training
-    window and rate) are refused before anything is forecast.
+    window and rate) are refused before anything is forecast, as is a horizon beyond a year
+    (``check_horizon``).
     """
+    check_horizon(horizon, model.freq_)
     warnings = forecast_warnings(model, events, as_ofs, manifest)
     panel, _ = history_panel(model, events, max(as_ofs))
     frames = [model.predict(panel, as_of, horizon).assign(as_of=as_of) for as_of in as_ofs]

@@ -12,13 +12,13 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_type_hints
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    TypeAdapter,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -181,6 +181,12 @@ class TrainingSpec(_Section):
     model: ModelSpec = ModelSpec()
     backtest: BacktestSpec = BacktestSpec()
     covariates: tuple[CovariateSpec, ...] = ()
+    _source: str = PrivateAttr(default="flags")
+
+    @property
+    def source(self) -> str:
+        """Where the spec came from, for messages: the spec file's name, or ``flags``."""
+        return self._source
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form for the manifest and the report."""
@@ -214,9 +220,11 @@ def spec_from_dict(
             node = node.setdefault(part, {})
         node[leaf] = value
     try:
-        return TrainingSpec.model_validate(merged)
+        spec = TrainingSpec.model_validate(merged)
     except ValidationError as err:
         raise ConfigError(f"training spec {source}: {_describe(err)}") from err
+    spec._source = source
+    return spec
 
 
 def _describe(err: ValidationError) -> str:
@@ -267,10 +275,12 @@ def match_categories(spec: TargetSpec, available: tuple[str, ...]) -> tuple[str,
 
 def check_spec(spec: TrainingSpec) -> None:
     """Check what a spec names before any data is read (``ConfigError`` naming the key):
-    the model kind and baselines, the model's parameters (listing the valid ones), the
-    selection coverages among the backtest's, covariates only with LightGBM, and the files.
+    the model kind and baselines, the model's parameters (listing the valid ones; each of the
+    type and in the range its forecaster's ``__init__`` declares), the selection coverages
+    among the backtest's, covariates only with LightGBM, and the files.
     """
     from hotspots.forecasters import forecaster_kinds
+    from hotspots.forecasters.params import check_params
 
     kinds = forecaster_kinds()
     if spec.model.kind not in kinds:
@@ -295,7 +305,9 @@ def check_spec(spec: TrainingSpec) -> None:
             f"model.params {wrong} are not parameters of {spec.model.kind!r}; its parameters "
             f"are: {valid}"
         )
-    _check_param_types(cls, spec.model.kind, spec.model.params)
+    check_params(
+        cls, spec.model.kind, spec.model.params, f"training spec {spec.source}: model.params."
+    )
     b = spec.backtest
     for key, value in (
         ("select_coverage", b.select_coverage),
@@ -327,28 +339,6 @@ def check_spec(spec: TrainingSpec) -> None:
         if path is not None and not Path(path).is_file():
             what = "a folder, not a file" if Path(path).is_dir() else "not found"
             raise InputFileError(f"{key} {path} is {what}")
-
-
-def _tuples(value: Any) -> Any:
-    """TOML arrays as tuples, the type forecasters declare for sequences."""
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
-
-
-def _check_param_types(cls: type, kind: str, params: Mapping[str, Any]) -> None:
-    """Each model parameter of the type its forecaster declares (``"200"`` is not an int).
-
-    A wrong type would otherwise surface as an internal error deep inside the first fit.
-    """
-    hints = get_type_hints(cls.__init__)  # type: ignore[misc]
-    for name, value in params.items():
-        try:
-            TypeAdapter(hints.get(name, Any)).validate_python(_tuples(value), strict=True)
-        except ValidationError as err:
-            wanted = getattr(hints[name], "__name__", str(hints[name]))
-            raise ConfigError(
-                f"model.params.{name} {value!r} of {kind!r} is not a valid {wanted}: "
-                f"{err.errors()[0]['msg']}"
-            ) from err
 
 
 def spec_from_manifest(manifest: Mapping[str, Any], events: Path | None = None) -> TrainingSpec:

@@ -22,7 +22,7 @@ from hotspots.atomic import atomic_path
 from hotspots.config import Settings
 from hotspots.errors import ConfigError, HotspotsError
 from hotspots.features import Panel
-from hotspots.forecasters import Forecaster
+from hotspots.forecasters import Forecaster, check_horizon
 from hotspots.grid import StudyArea
 from hotspots.jobs.data import LoadedEvents, whole_periods_end
 from hotspots.jobs.fit_check import check_events_fit
@@ -56,7 +56,9 @@ def publish_events(
     the events' last whole period, the next forecast due), and the panel it read.
 
     The panel follows ``jobs.forecast.history_panel``; the rest is ``publish_forecast``.
+    A horizon beyond a year (``check_horizon``) is refused before the events are counted.
     """
+    check_horizon(horizon, model.freq_)
     panel, as_of = history_panel(model, events, as_of)
     snapshot = publish_forecast(
         model,

@@ -109,6 +109,7 @@ class Registry:
         their file names and checksummed with the rest.
         """
         check_name(name)
+        self.check_root()
         state = model.get_state()
         features = getattr(model, "feature_names_", None)
         created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -228,8 +229,22 @@ class Registry:
         label = self._resolve(name, version)
         return read_manifest(self.root / name / label, name, label)
 
+    def check_root(self) -> None:
+        """``ConfigError`` when the registry's folder, or the nearest one above it that
+        exists, is a file: a read would otherwise say there is no such model in it."""
+        nearest = self.root
+        while not nearest.exists() and nearest != nearest.parent:
+            nearest = nearest.parent
+        if nearest.exists() and not nearest.is_dir():
+            where = "" if nearest == self.root else f" ({nearest} is a file)"
+            raise ConfigError(
+                f"the models folder {self.root} is not a folder{where}: give the registry's "
+                "folder with --models-dir or HOTSPOTS_MODELS_DIR"
+            )
+
     def names(self) -> list[str]:
-        """Names of the models with at least one version, sorted."""
+        """Names of the models with at least one version, sorted (none: no folder yet)."""
+        self.check_root()
         if not self.root.is_dir():
             return []
         return sorted(
@@ -240,6 +255,7 @@ class Registry:
 
     def versions(self, name: str) -> list[str]:
         """Versions of ``name`` in publish order; ModelNotFoundError for an unknown name."""
+        self.check_root()
         found = _version_dirs(self.root / check_name(name))
         if not found:
             models = ", ".join(self.names()) or "none"

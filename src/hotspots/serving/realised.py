@@ -177,6 +177,7 @@ def current_models(
     """Every model with a snapshot folder (but ``skip``), at its current version in the
     registry."""
     registry = Registry(settings.models_dir)
+    registry.check_root()  # a file is the one error for every model, not one per model
     root = snapshots.root
     names = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     names = [n for n in names if n not in skip]
