@@ -12,7 +12,7 @@ from hotspots.atomic import check_distinct, check_output, write_text
 from hotspots.cli.main import app, console
 from hotspots.cli.progress import counted, stage
 from hotspots.cli.render import print_report
-from hotspots.errors import TooManyRejectsError
+from hotspots.errors import DataValidationError, TooManyRejectsError
 from hotspots.ingest.mapping import PRESETS
 
 if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
@@ -186,6 +186,13 @@ def ingest(
         print_report(console, err.report)  # type: ignore[arg-type]
         raise
     print_report(console, result.report)
+    if result.events.empty:  # a ceiling of 1 lets every row go: an empty table is no result
+        r = result.report
+        raise DataValidationError(
+            f"no row of {r.source} was accepted ({r.n_rejected:,} rejected, {r.n_excluded:,} "
+            "left out by policy); nothing written"
+            + (f"; {result.area_miss}" if result.area_miss else "")
+        )
     counts = (
         _panel(result, boundary, resolution, period.upper(), k_ring) if panel else None
     )  # built before anything is written: a panel that cannot be made leaves no files

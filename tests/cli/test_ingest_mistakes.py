@@ -1,0 +1,97 @@
+"""Natural mistakes of an analyst at ``hotspots ingest``: a boundary layer of another area
+or with latitude and longitude swapped, and a reject ceiling of 1 that lets every row go."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotspots.errors import TooManyRejectsError
+from hotspots.ingest import IngestOptions, ingest_file
+from hotspots.ingest.coords import Area
+from hotspots.ingest.mapping import ColumnMap
+
+RunCli = Any
+MAP = "time=Date,lat=Lat,lng=Lng,category=Type"
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    """40 burglaries around lat 41.85, lng -87.65 (Chicago), with a BOM and CRLF lines."""
+    rows = ["Date,Lat,Lng,Type"]
+    rows += [
+        f"2024-01-{1 + i % 28:02d} 10:00,{41.84 + i / 2000:.5f},-87.65,Burglary" for i in range(40)
+    ]
+    path = tmp_path / "crimes.csv"
+    path.write_bytes(("\r\n".join(rows) + "\r\n").encode("utf-8-sig"))
+    return path
+
+
+def _layer(tmp_path: Path, ring: list[list[float]]) -> Path:
+    path = tmp_path / "area.geojson"
+    geometry = {"type": "Polygon", "coordinates": [ring]}
+    feature = {"type": "Feature", "properties": {}, "geometry": geometry}
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    return path
+
+
+# [lat, lng] pairs where GeoJSON wants [lng, lat]: the right place, swapped
+SWAPPED = [[41.8, -87.7], [41.9, -87.7], [41.9, -87.6], [41.8, -87.6], [41.8, -87.7]]
+
+
+def test_a_boundary_holding_no_row_says_where_each_lies(tmp_path: Path, export: Path) -> None:
+    options = IngestOptions(
+        column_map=ColumnMap.parse(MAP), area=Area.from_boundary_file(_layer(tmp_path, SWAPPED))
+    )
+    with pytest.raises(TooManyRejectsError) as err:
+        ingest_file(export, options)
+    message = str(err.value)
+    assert "most were outside_area (40:" in message
+    assert (
+        "none of the 40 located rows lies inside the polygons of area.geojson "
+        "(lat -87.7000..-87.6000, lng 41.8000..41.9000); their median point is lat 41.8498, "
+        "lng -87.6500: is it this area's layer, in WGS84 (GeoJSON lists [lng, lat])?"
+    ) in message
+
+
+def test_a_boundary_holding_some_rows_adds_no_note(tmp_path: Path, export: Path) -> None:
+    ring = [[-87.7, 41.8], [-87.6, 41.8], [-87.6, 41.85], [-87.7, 41.85], [-87.7, 41.8]]
+    options = IngestOptions(
+        column_map=ColumnMap.parse(MAP),
+        area=Area.from_boundary_file(_layer(tmp_path, ring)),
+        max_reject_fraction=1.0,
+    )
+    result = ingest_file(export, options)
+    assert result.report.rows_accepted == 20 and result.area_miss is None
+    assert not any(note.startswith("none of the") for note in result.report.notes)
+
+
+def test_ingest_that_accepts_no_row_writes_nothing_and_exits_2(
+    run_cli: RunCli, tmp_path: Path, export: Path
+) -> None:
+    out = tmp_path / "events.parquet"
+    res = run_cli(
+        "ingest", export, "--map", MAP, "--boundary", _layer(tmp_path, SWAPPED),
+        "--max-reject-fraction", "1", "--out", out,
+    )  # fmt: skip
+    assert res.code == 2
+    error = res.err.strip().splitlines()[-1]
+    assert error.startswith(
+        "error: no row of crimes.csv was accepted (40 rejected, 0 left out by policy); "
+        "nothing written; none of the 40 located rows lies inside the polygons of area.geojson"
+    )
+    assert "[lng, lat]" in res.err.replace(error, "")  # the note above it, brackets and all
+    assert not out.exists() and not out.with_name("events.report.json").exists()
+
+
+def test_a_bom_and_crlf_export_reads_clean(run_cli: RunCli, tmp_path: Path, export: Path) -> None:
+    import pandas as pd
+
+    out = tmp_path / "events.parquet"
+    res = run_cli("ingest", export, "--map", MAP, "--out", out)
+    assert res.code == 0, res.err
+    events = pd.read_parquet(out)
+    assert len(events) == 40 and set(events["category"]) == {"Burglary"}
