@@ -16,7 +16,14 @@ from hotspots.errors import ConfigError
 from hotspots.plan_limits import MAX_AREA_CELLS, MAX_AREAS
 
 
-@app.command()
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hotspots plan --events demo/events.parquet --output plan.geojson\n\n"
+        "  hotspots plan --model burglary --model robbery --weights burglary=1,robbery=3 "
+        "--events crimes.parquet --areas 6 --max-area-km2 1 --output plan.json\n\n"
+    )
+)
 def plan(
     model: list[str] | None = typer.Option(
         None,

@@ -284,7 +284,14 @@ def publish_model(
     console.print(f"  report: {info.path / 'report.html'}", soft_wrap=True)
 
 
-@app.command()
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hotspots backtest training/demo.toml --out reports/demo\n\n"
+        "  hotspots backtest --events events.parquet --category burglary --period W "
+        "--folds 12 --name burglary-trial\n\n"
+    )
+)
 def backtest(
     spec_files: list[Path] | None = F.SPECS_ARG,
     out_dir: Path | None = typer.Option(None, "--out", help="Report folder [reports/NAME]."),
