@@ -96,7 +96,7 @@ def _comparison(result: BacktestResult, cutoff: str, selected: str | None) -> Ta
     folds = plural(len(result.folds), "fold", "folds")
     table = Table(
         title=f"top {cutoff} of cells flagged: means of {folds}",
-        caption="* = published",
+        caption="* = selected: the model train publishes (backtest publishes none)",
     )
     for col in ("model", "hit rate", "PAI", "PAI 95% CI", "PEI", "deviance"):
         table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
