@@ -95,3 +95,21 @@ def test_a_bom_and_crlf_export_reads_clean(run_cli: RunCli, tmp_path: Path, expo
     assert res.code == 0, res.err
     events = pd.read_parquet(out)
     assert len(events) == 40 and set(events["category"]) == {"Burglary"}
+
+
+def test_the_panel_line_gives_the_cells_own_area(
+    run_cli: RunCli, tmp_path: Path, export: Path
+) -> None:
+    import h3
+    import pandas as pd
+
+    panel = tmp_path / "panel.parquet"
+    res = run_cli(
+        "ingest", export, "--map", MAP, "--out", tmp_path / "e.parquet", "--panel", panel
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    cells = pd.read_parquet(tmp_path / "e.parquet")[["lat", "lng"]].apply(
+        lambda r: h3.latlng_to_cell(r["lat"], r["lng"], 9), axis=1
+    )
+    own = sum(h3.cell_area(c, unit="km^2") for c in set(cells))
+    assert f"{len(set(cells))} cells (H3 res 9, {own:,.1f} km2)" in res.out + res.err
