@@ -233,14 +233,19 @@ def _forecasts(
     forecast`` makes it."""
     import numpy as np
 
+    from hotspots.errors import DataValidationError
     from hotspots.jobs.forecast import forecast_events
 
     forecasts = {}
     for name, each in loaded.items():
-        with stage(f"forecasting {name} as_of {date.date()}"):
-            frame, warnings = forecast_events(
-                each.forecaster, history[name], [date], horizon, each.manifest
-            )
+        try:
+            with stage(f"forecasting {name} as_of {date.date()}"):
+                frame, warnings = forecast_events(
+                    each.forecaster, history[name], [date], horizon, each.manifest
+                )
+        except DataValidationError as err:  # of several models, say which one the events miss
+            others = "" if len(loaded) == 1 else "; --model or --category plans for the others"
+            raise DataValidationError(f"model {name!r}: {err}{others}") from err
         for warning in warnings:
             console.print(f"warning: {name}: {warning}", soft_wrap=True)
         starts = np.sort(frame["period_start"].unique())
