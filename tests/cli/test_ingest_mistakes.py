@@ -95,6 +95,9 @@ def test_a_bom_and_crlf_export_reads_clean(run_cli: RunCli, tmp_path: Path, expo
     assert res.code == 0, res.err
     events = pd.read_parquet(out)
     assert len(events) == 40 and set(events["category"]) == {"Burglary"}
+    # the counts are of the event table's time_precision column, not a bare 'minute 40'
+    # beside 'the export records hours, not minutes'
+    assert "(rows by time_precision: minute 40)" in res.err + res.out
 
 
 def test_the_panel_line_gives_the_cells_own_area(
