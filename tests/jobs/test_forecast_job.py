@@ -37,6 +37,22 @@ def test_bad_as_of(value: str) -> None:
         parse_as_of([value], "W")
 
 
+@pytest.mark.parametrize("value", ["03/08/2010", "30/08/2010", "8/3/2010", "Aug 3 2010"])
+def test_as_of_other_than_year_first_is_refused(value: str) -> None:
+    # pandas reads 03/08/2010 as 8 March: a British analyst meant 3 August, and got exit 0
+    with pytest.raises(ConfigError, match=r"is not a date in YYYY-MM-DD \(a day/month order"):
+        parse_as_of([value], "W")
+
+
+def test_as_of_year_first_forms_still_read() -> None:
+    assert parse_as_of(["2010-08-03", "2010-8-10", "2010-08-16T00:00"], "W") == [
+        TS("2010-08-03"),
+        TS("2010-08-10"),
+        TS("2010-08-16"),
+    ]
+    assert parse_as_of(["2018-02"], "M") == [TS("2018-02-01")]
+
+
 def cells(n: int) -> np.ndarray:
     ring = sorted(h3.grid_disk(h3.latlng_to_cell(51.5, -0.12, 9), 1))[:n]
     return np.array([h3.str_to_int(c) for c in ring], dtype=np.uint64)

@@ -10,6 +10,7 @@ with ``rank`` 1 for the highest expected count of that as_of and period.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,11 @@ def parse_as_of(values: Iterable[str], freq: str) -> list[pd.Timestamp]:
 
 
 def _date(text: str, whole: str) -> pd.Timestamp:
+    if not re.match(r"\d{4}-\d{1,2}(-\d{1,2})?\b", text.strip()):  # 03/08/2010: March or August?
+        raise ConfigError(
+            f"--as-of {whole!r}: {text!r} is not a date in YYYY-MM-DD (a day/month order such "
+            "as 03/08/2010 reads as 8 March in one place and 3 August in another)"
+        )
     try:
         ts = pd.Timestamp(text.strip())
     except (TypeError, ValueError) as err:
