@@ -10,7 +10,6 @@ with ``rank`` 1 for the highest expected count of that as_of and period.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from hotspots.features import Panel, events_to_panel, period_floor, period_range
 from hotspots.forecasters import Forecaster, next_period_start
 from hotspots.grid import StudyArea, cells_to_geojson, cells_to_strings
 from hotspots.jobs.data import local_times, whole_periods_end, whole_periods_start
+from hotspots.jobs.dates import check_year_first
 from hotspots.jobs.fit_check import check_events_fit
 
 FORECAST_COLUMNS: tuple[str, ...] = ("as_of", "period_start", "cell", "expected_count", "rank")
@@ -51,11 +51,7 @@ def parse_as_of(values: Iterable[str], freq: str) -> list[pd.Timestamp]:
 
 
 def _date(text: str, whole: str) -> pd.Timestamp:
-    if not re.match(r"\d{4}-\d{1,2}(-\d{1,2})?\b", text.strip()):  # 03/08/2010: March or August?
-        raise ConfigError(
-            f"--as-of {whole!r}: {text!r} is not a date in YYYY-MM-DD (a day/month order such "
-            "as 03/08/2010 reads as 8 March in one place and 3 August in another)"
-        )
+    check_year_first(text, f"--as-of {whole!r}:")
     try:
         ts = pd.Timestamp(text.strip())
     except (TypeError, ValueError) as err:
