@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from hotspots.errors import TooManyRejectsError
@@ -116,3 +117,30 @@ def test_the_panel_line_gives_the_cells_own_area(
     )
     own = sum(h3.cell_area(c, unit="km^2") for c in set(cells))
     assert f"{len(set(cells))} cells (H3 res 9, {own:,.1f} km2)" in res.out + res.err
+
+
+def test_a_panel_with_part_periods_at_its_ends_says_so(run_cli: RunCli, tmp_path: Path) -> None:
+    # Wednesday 2024-01-03 to Tuesday 2024-02-13: the first and last weeks are part-weeks,
+    # whose low counts read as a fall in crime; train uses 2024-01-08 to 2024-02-12
+    days = pd.date_range("2024-01-03", "2024-02-13", freq="D")
+    rows = ["Date,Lat,Lng,Type"] + [f"{d.date()} 10:00,41.85,-87.65,Burglary" for d in days]
+    path = tmp_path / "crimes.csv"
+    path.write_text("\n".join(rows) + "\n")
+    res = run_cli(
+        "ingest", path, "--map", MAP, "--out", tmp_path / "e.parquet",
+        "--panel", tmp_path / "p.parquet",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    assert (
+        "note: the first period (2024-01-01) and the last period (2024-02-12) of the panel hold "
+        "only part of their days in the data, so counts there look low; hotspots train and "
+        "forecast use the whole periods from 2024-01-08 to 2024-02-12 (excl.)"
+    ) in res.out + res.err
+    whole = tmp_path / "whole.csv"  # Monday 2024-01-08 to Sunday 2024-02-11: no note
+    whole.write_text("\n".join(rows[:1] + rows[6:-2]) + "\n")
+    res = run_cli(
+        "ingest", whole, "--map", MAP, "--out", tmp_path / "w.parquet",
+        "--panel", tmp_path / "wp.parquet",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    assert "note: the" not in res.out + res.err

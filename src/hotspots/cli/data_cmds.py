@@ -16,6 +16,8 @@ from hotspots.errors import DataValidationError, TooManyRejectsError
 from hotspots.ingest.mapping import PRESETS
 
 if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
+    import pandas as pd
+
     from hotspots.features import Panel
     from hotspots.ingest import IngestOptions, IngestResult
 
@@ -213,6 +215,9 @@ def ingest(
     if counts is not None and panel is not None:
         counts.to_parquet(panel)
         console.print(_panel_summary(counts, panel), soft_wrap=True)
+        partial = _partial_periods(result.events, counts)
+        if partial:
+            console.print(f"note: {partial}", soft_wrap=True)
     print_created(created)
 
 
@@ -236,6 +241,31 @@ def _panel(
         return events_to_panel(
             result.events, resolution=resolution, freq=period, study_area=area, k=k, start=start
         )
+
+
+def _partial_periods(events: pd.DataFrame, p: Panel) -> str | None:
+    """Which end periods of the panel the data cover only in part (their counts look low),
+    and the whole periods ``hotspots train`` and ``forecast`` use instead."""
+    import pandas as pd
+
+    from hotspots.forecasters import next_period_start
+    from hotspots.jobs.data import whole_periods_end, whole_periods_start
+
+    start, until = whole_periods_start(events, p.freq), whole_periods_end(events, p.freq)
+    end = next_period_start(p.periods[-1] + pd.Timedelta(days=1), p.freq)
+    parts = [
+        f"the first period ({p.periods[0].date()})" if p.periods[0] < start else "",
+        f"the last period ({p.periods[-1].date()})" if end > until else "",
+    ]
+    said = [part for part in parts if part]
+    if not said:
+        return None
+    verb = "hold only part of their days" if len(said) == 2 else "holds only part of its days"
+    return (
+        f"{' and '.join(said)} of the panel {verb} in the data, so counts there look low; "
+        f"hotspots train and forecast use the whole periods from {start.date()} to "
+        f"{until.date()} (excl.)"
+    )
 
 
 def _panel_summary(p: Panel, path: Path) -> str:
