@@ -144,3 +144,35 @@ def test_a_panel_with_part_periods_at_its_ends_says_so(run_cli: RunCli, tmp_path
     )  # fmt: skip
     assert res.code == 0, res.err
     assert "note: the" not in res.out + res.err
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragment"),
+    [
+        (["--tz", "America/Houston"], "--tz (spec: data.timezone) 'America/Houston' is not"),
+        (["--tz", "CST"], "(a city of the zone, not an abbreviation like CST)"),
+        (["--source-tz", "GMT+1"], "--source-tz (spec: data.source_timezone) 'GMT+1' is not"),
+    ],
+)
+def test_a_wrong_timezone_names_flag_and_spec_key(
+    run_cli: RunCli, tmp_path: Path, export: Path, flags: list[str], fragment: str
+) -> None:
+    res = run_cli("ingest", export, "--map", MAP, *flags, "--out", tmp_path / "e.parquet")
+    assert res.code == 2
+    [line] = res.err.strip().splitlines()
+    assert fragment in line and "IANA timezone name, such as America/Chicago" in line
+
+
+def test_a_wrong_timezone_setting_is_named(
+    run_cli: RunCli, tmp_path: Path, export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hotspots.config import get_settings
+
+    monkeypatch.setenv("HOTSPOTS_TIMEZONE", "Mars/Olympus")
+    get_settings.cache_clear()
+    try:
+        res = run_cli("ingest", export, "--map", MAP, "--out", tmp_path / "e.parquet")
+    finally:
+        monkeypatch.delenv("HOTSPOTS_TIMEZONE")
+        get_settings.cache_clear()
+    assert res.code == 2 and "HOTSPOTS_TIMEZONE 'Mars/Olympus' is not" in res.err

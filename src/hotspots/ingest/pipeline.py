@@ -72,7 +72,10 @@ def _check_tz(name: str, flag: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ConfigError(f"{flag} {name!r} is not an IANA timezone (e.g. Europe/London)") from err
+        raise ConfigError(
+            f"{flag} {name!r} is not an IANA timezone name, such as America/Chicago or "
+            "Europe/London (a city of the zone, not an abbreviation like CST)"
+        ) from err
     return name
 
 
@@ -103,8 +106,12 @@ def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
         raise ConfigError("--map gives x=/y= coordinates: name their CRS with --crs EPSG:xxxx")
     if not cmap.category and not options.default_category:
         raise ConfigError("no category column: map one with category=COL or give --category-name")
-    tz = _check_tz(options.timezone or preset.timezone or get_settings().timezone, "--tz")
-    source_tz = _check_tz(options.source_timezone or tz, "--source-tz")
+    given = options.timezone or preset.timezone
+    tz = _check_tz(
+        given or get_settings().timezone,
+        "--tz (spec: data.timezone)" if given else "HOTSPOTS_TIMEZONE",
+    )
+    source_tz = _check_tz(options.source_timezone or tz, "--source-tz (spec: data.source_timezone)")
     fmt = options.time_format or (preset.time_format if not user.time and cmap.time else None)
     optional = {k for k in ("id", "origin", "offence") if not getattr(user, k)}
     return ReadPlan(cmap, optional, tz, source_tz, fmt)
