@@ -176,3 +176,29 @@ def test_a_wrong_timezone_setting_is_named(
         monkeypatch.delenv("HOTSPOTS_TIMEZONE")
         get_settings.cache_clear()
     assert res.code == 2 and "HOTSPOTS_TIMEZONE 'Mars/Olympus' is not" in res.err
+
+
+def test_an_event_table_given_back_says_what_it_is(
+    run_cli: RunCli, tmp_path: Path, export: Path
+) -> None:
+    events = tmp_path / "events.parquet"
+    assert run_cli("ingest", export, "--map", MAP, "--out", events).code == 0
+    res = run_cli("ingest", events, "--out", tmp_path / "again.parquet", "--panel", tmp_path / "p")
+    assert res.code == 2
+    assert res.err.strip() == (
+        "error: events.parquet is an event table already (written by hotspots ingest): train, "
+        "backtest, forecast and plan read it as --events as it is; its validation report is "
+        "beside it"
+    )
+
+
+def test_a_wrong_panel_period_is_refused_before_reading(
+    run_cli: RunCli, tmp_path: Path, export: Path
+) -> None:
+    res = run_cli(
+        "ingest", export, "--map", MAP, "--out", tmp_path / "e.parquet",
+        "--panel", tmp_path / "p.parquet", "--period", "Q",
+    )  # fmt: skip
+    assert res.code == 2
+    assert res.err.strip() == "error: --period 'Q' must be D, W (weeks from Monday) or M"
+    assert not (tmp_path / "e.parquet").exists()

@@ -12,7 +12,7 @@ from hotspots.atomic import check_distinct, check_output, write_text
 from hotspots.cli.main import app, console
 from hotspots.cli.progress import counted, stage
 from hotspots.cli.render import print_report
-from hotspots.errors import DataValidationError, TooManyRejectsError
+from hotspots.errors import ConfigError, DataValidationError, TooManyRejectsError
 from hotspots.ingest.mapping import PRESETS
 
 if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
@@ -178,6 +178,9 @@ def ingest(
         now,
         start,
     )
+    if panel is not None and period.upper() not in ("D", "W", "M"):  # before the file is read
+        raise ConfigError(f"--period {period!r} must be D, W (weeks from Monday) or M")
+    _refuse_event_table(file, preset, map_)
     report_path = report or out.with_name(out.name.removesuffix(".parquet") + ".report.json")
     check_distinct({"FILE": file, "--out": out, "--report": report_path, "--panel": panel})
     created = check_output(out, "--out") + check_output(report_path, "--report")
@@ -240,6 +243,22 @@ def _panel(
     with stage("building the panel"):
         return events_to_panel(
             result.events, resolution=resolution, freq=period, study_area=area, k=k, start=start
+        )
+
+
+def _refuse_event_table(file: Path, preset: str, map_: str | None) -> None:
+    """An event table (this command's output) given back without a map: say what it is and
+    where it goes, not that ``--map needs lat=COL`` (and re-read as an export, its local
+    times would move to UTC)."""
+    if map_ or preset != "generic" or file.suffix.lower() != ".parquet" or not file.is_file():
+        return
+    from hotspots.ingest import is_event_table
+
+    if is_event_table(file):
+        raise ConfigError(
+            f"{file.name} is an event table already (written by hotspots ingest): train, "
+            "backtest, forecast and plan read it as --events as it is; its validation report "
+            "is beside it"
         )
 
 
