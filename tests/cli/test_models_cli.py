@@ -18,7 +18,11 @@ from hotspots.grid import points_to_cells
 from hotspots.registry import Registry
 
 RunCli = Callable[..., Any]  # tests/conftest.py run_cli: returns .code .out .err
-BACKTEST = {"table": [{"model": "cli_double", "hit_rate": 0.41234, "pai": 3.5}]}
+BACKTEST = {
+    "select_cutoff": "1%",
+    "folds": 12,
+    "table": [{"model": "cli_double", "hit_rate": 0.41234, "pai": 3.5}],
+}
 
 
 class CliDouble(Forecaster):
@@ -156,3 +160,46 @@ def test_models_dir_defaults_to_the_settings(
     res = run_cli("models", "list")
     assert res.code == 0, res.err
     assert _row(res.out, "robbery")[1] == "v2"
+
+
+def test_show_says_what_the_backtest_figures_are_and_never_cuts_them(
+    run_cli: RunCli, tmp_path: Path, models_dir: Path
+) -> None:
+    wide = {
+        "select_cutoff": "1%",
+        "folds": 12,
+        "table": [
+            {
+                "model": "historical_mean",
+                **{
+                    f"{m}{end}": 12.2812
+                    for m in ("pai", "pei")
+                    for end in ("", "_ci_low", "_ci_high")
+                },
+                **{f"metric_{i}": 12.2812 for i in range(8)},
+            },
+        ],
+    }
+    cells = np.sort(points_to_cells(np.array([51.50]), np.array([-0.12]), 8))
+    panel = Panel(
+        np.ones((1, 3, 1), dtype=np.int32),
+        cells,
+        pd.date_range("2024-01-01", periods=3, freq="W-MON"),
+        ("Robbery",),
+        "W",
+        8,
+    )
+    model = CliDouble(target=("Robbery",)).fit(panel)
+    Registry(models_dir).publish("wide", model, spec={}, data={}, backtest=wide)
+    res = run_cli("models", "show", "wide", "--models-dir", models_dir, columns="100")
+    assert res.code == 0, res.err
+    assert "Backtest: top 1% of cells flagged, means of 12 folds" in res.out
+    table = res.out[res.out.index("Backtest:") :]
+    assert "…" not in table  # 11 columns in 100: wrapped, a figure never cut to '12.…'
+    log = run_cli("models", "show", "wide", "--models-dir", models_dir, columns=None).out
+    assert _row(log[log.index("Backtest:") :], "historical_mean")[1:3] == [
+        "12.28 [12.28, 12.28]",  # a figure and its interval in one cell, not three
+        "12.28 [12.28, 12.28]",
+    ]
+    first_cells = [line.split("│")[1].strip() for line in table.splitlines() if "│" in line]
+    assert "historical_mean" in "".join(first_cells)

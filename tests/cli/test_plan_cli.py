@@ -254,3 +254,29 @@ def test_plan_help_states_the_limits(run_cli: RunCli) -> None:
     assert f"Number of patrol areas, 1 to {MAX_AREAS} [HOTSPOTS_PLAN_AREAS]" in out
     assert f"at most the area of {MAX_AREA_CELLS} of the model's smallest cells" in out
     assert f"each area still at most {MAX_AREA_CELLS} of the model's smallest cells" in out
+
+
+def test_a_model_the_events_do_not_fit_is_named(
+    run_cli: RunCli, year_panel: Panel, year_city_dir: Path, tmp_path: Path
+) -> None:
+    # a registry holding another city's model as well: `plan` without --model takes every
+    # current model, and the error said only "the model's target category"
+    registry = Registry(tmp_path / "models")
+    burg = make_forecaster("historical_mean", target=("Burglary Residential",))
+    registry.publish("burg", burg.fit(year_panel, "2023-10-30"), spec={}, data={}, backtest={})
+    elsewhere = Panel(
+        year_panel.counts, year_panel.cells, year_panel.periods,
+        tuple(f"Other {c}" for c in year_panel.categories), year_panel.freq, year_panel.resolution,
+    )  # fmt: skip
+    other = make_forecaster("historical_mean", target=("Other Robbery",))
+    registry.publish(
+        "other-city", other.fit(elsewhere, "2023-10-30"), spec={}, data={}, backtest={}
+    )
+    res = run_cli(
+        "plan", "--models-dir", registry.root, "--events", year_city_dir / "events.csv.gz",
+        "--map", COLUMN_MAP, "--tz", TIMEZONE, "--as-of", AS_OF, "--output", tmp_path / "p.json",
+    )  # fmt: skip
+    assert res.code == 2
+    [line] = res.err.strip().splitlines()[-1:]
+    assert line.startswith("error: model 'other-city': the events have no row of the model's")
+    assert line.endswith("; --model or --category plans for the others")

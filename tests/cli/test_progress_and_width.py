@@ -64,6 +64,9 @@ def test_progress_lines_in_a_log(
     assert any(line.startswith("reading events.csv.gz: done in ") for line in lines)
     assert any(line.startswith("backtest kde 2/2 (100%), ") for line in lines)
     assert any(line.startswith("backtest: done in ") for line in lines)
+    # backtest publishes nothing: its tables mark the selected model, not a 'published' one
+    assert "* = published" not in res.out
+    assert "* = selected: the model train publishes (backtest publishes none)" in res.out
 
 
 def test_ingest_progress_lines_in_a_log(

@@ -22,3 +22,10 @@ def test_usage_errors_exit_2(run_cli: RunCli, args: tuple[str, ...], fragment: s
     res = run_cli(*args)
     assert res.code == 2
     assert fragment in res.err and "internal error" not in res.err
+
+
+@pytest.mark.parametrize("command", ["ingest", "train", "backtest", "forecast", "plan", "retrain"])
+def test_each_working_command_shows_examples(run_cli: RunCli, command: str) -> None:
+    res = run_cli(command, "--help")
+    assert res.code == 0
+    assert "Examples:" in res.out and f"hotspots {command} " in res.out

@@ -67,6 +67,12 @@ def test_year_report_shows_every_cutoff(year_result: BacktestResult, tmp_path: P
     assert f"<td>mean</td><td>{year_result.table('1%').loc['mean', 'hit_rate']:.3f}" in page
     assert f"{pai:.2f} [" in page
     assert "Last period: oracle's top cells" in page  # the best PAI at the first coverage
+    last = year_result.last_fold.as_of.date()
+    assert (
+        f"<p>The last fold: the week starting {last}. oracle has the highest mean PAI at 1% "
+        "over the folds above; the model published (see Specification) is chosen on the "
+        "selection folds before them.</p>"
+    ) in page
 
 
 def test_a_file_in_place_of_the_folder_is_refused(

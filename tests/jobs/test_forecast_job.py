@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import h3
 import numpy as np
@@ -11,8 +13,9 @@ import pandas as pd
 import pytest
 
 from hotspots.errors import ConfigError
-from hotspots.jobs.data import whole_periods_end, whole_periods_start
+from hotspots.jobs.data import ingest_options, whole_periods_end, whole_periods_start
 from hotspots.jobs.forecast import parse_as_of, rank_forecast, write_forecast
+from hotspots.jobs.train import snap_window
 
 TS = pd.Timestamp
 
@@ -35,6 +38,22 @@ def test_as_of_range_gives_every_period_start_inclusive() -> None:
 def test_bad_as_of(value: str) -> None:
     with pytest.raises(ConfigError, match="as-of"):
         parse_as_of([value], "W")
+
+
+@pytest.mark.parametrize("value", ["03/08/2010", "30/08/2010", "8/3/2010", "Aug 3 2010"])
+def test_as_of_other_than_year_first_is_refused(value: str) -> None:
+    # pandas reads 03/08/2010 as 8 March: a British analyst meant 3 August, and got exit 0
+    with pytest.raises(ConfigError, match=r"is not a date in YYYY-MM-DD \(a day/month order"):
+        parse_as_of([value], "W")
+
+
+def test_as_of_year_first_forms_still_read() -> None:
+    assert parse_as_of(["2010-08-03", "2010-8-10", "2010-08-16T00:00"], "W") == [
+        TS("2010-08-03"),
+        TS("2010-08-10"),
+        TS("2010-08-16"),
+    ]
+    assert parse_as_of(["2018-02"], "M") == [TS("2018-02-01")]
 
 
 def cells(n: int) -> np.ndarray:
@@ -140,3 +159,18 @@ def test_whole_periods_start(first: str, freq: str, start: str) -> None:
     month = events.assign(time_precision=["month"] * 2)
     if freq == "M":
         assert whole_periods_start(month, "M") == TS(first[:8] + "01")
+
+
+@pytest.mark.parametrize(
+    ("call", "fragment"),
+    [
+        (lambda: snap_window(None, "03/08/2010", "W"), "window.until '03/08/2010' is not a date"),
+        (lambda: snap_window("1/2/2010", None, "W"), "window.start '1/2/2010' is not a date"),
+        (lambda: ingest_options(start="03/02/2010"), "--start '03/02/2010' is not a date"),
+        (lambda: ingest_options(now="12/31/2010"), "--now '12/31/2010' is not a date"),
+    ],
+)
+def test_typed_dates_are_year_first_everywhere(call: Any, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        call()
+    assert snap_window("2010-01-04", "2010-08-02", "W")[1] == TS("2010-08-02")

@@ -217,3 +217,24 @@ def test_ensemble_member_params_are_checked_as_their_own_kinds(
     params = read_spec(write(tmp_path, text)).model.params
     with pytest.raises(ConfigError, match=re.escape(fragment.removeprefix("model.params."))):
         make_forecaster("ensemble", **params).fit(year_panel)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        # ingest's --source-tz / --tz flags are data.source_timezone / data.timezone here
+        (
+            '[data]\nevents = "e"\nsource_tz = "UTC"\n',
+            "data.source_tz is not a key of [data] (did you mean 'source_timezone'?); "
+            "its keys are: events, preset, map, crs, timezone, source_timezone,",
+        ),
+        ('[data]\nevents = "e"\ntz = "UTC"\n', "(did you mean 'timezone'?)"),
+        ('[data]\nevents = "e"\n[target]\ncategory = ["x"]\n', "(did you mean 'categories'?)"),
+        ('[data]\nevents = "e"\n[grid]\nresolutoin = 8\n', "(did you mean 'resolution'?)"),
+        ('[data]\nevents = "e"\n[[covariates]]\npth = "p"\n', "(did you mean 'path'?)"),
+        ('nmae = "y"\n[data]\nevents = "e"\n', "nmae is not a key of the top level"),
+    ],
+)
+def test_unknown_keys_name_the_valid_ones(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        read_spec(write(tmp_path, 'name = "x"\n' + text))

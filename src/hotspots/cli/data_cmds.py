@@ -12,10 +12,12 @@ from hotspots.atomic import check_distinct, check_output, write_text
 from hotspots.cli.main import app, console
 from hotspots.cli.progress import counted, stage
 from hotspots.cli.render import print_report
-from hotspots.errors import TooManyRejectsError
+from hotspots.errors import ConfigError, DataValidationError, TooManyRejectsError
 from hotspots.ingest.mapping import PRESETS
 
 if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
+    import pandas as pd
+
     from hotspots.features import Panel
     from hotspots.ingest import IngestOptions, IngestResult
 
@@ -176,6 +178,9 @@ def ingest(
         now,
         start,
     )
+    if panel is not None and period.upper() not in ("D", "W", "M"):  # before the file is read
+        raise ConfigError(f"--period {period!r} must be D, W (weeks from Monday) or M")
+    _refuse_event_table(file, preset, map_)
     report_path = report or out.with_name(out.name.removesuffix(".parquet") + ".report.json")
     check_distinct({"FILE": file, "--out": out, "--report": report_path, "--panel": panel})
     created = check_output(out, "--out") + check_output(report_path, "--report")
@@ -186,6 +191,13 @@ def ingest(
         print_report(console, err.report)  # type: ignore[arg-type]
         raise
     print_report(console, result.report)
+    if result.events.empty:  # a ceiling of 1 lets every row go: an empty table is no result
+        r = result.report
+        raise DataValidationError(
+            f"no row of {r.source} was accepted ({r.n_rejected:,} rejected, {r.n_excluded:,} "
+            "left out by policy); nothing written"
+            + (f"; {result.area_miss}" if result.area_miss else "")
+        )
     counts = (
         _panel(result, boundary, resolution, period.upper(), k_ring) if panel else None
     )  # built before anything is written: a panel that cannot be made leaves no files
@@ -206,6 +218,9 @@ def ingest(
     if counts is not None and panel is not None:
         counts.to_parquet(panel)
         console.print(_panel_summary(counts, panel), soft_wrap=True)
+        partial = _partial_periods(result.events, counts)
+        if partial:
+            console.print(f"note: {partial}", soft_wrap=True)
     print_created(created)
 
 
@@ -231,11 +246,53 @@ def _panel(
         )
 
 
+def _refuse_event_table(file: Path, preset: str, map_: str | None) -> None:
+    """An event table (this command's output) given back without a map: say what it is and
+    where it goes, not that ``--map needs lat=COL`` (and re-read as an export, its local
+    times would move to UTC)."""
+    if map_ or preset != "generic" or file.suffix.lower() != ".parquet" or not file.is_file():
+        return
+    from hotspots.ingest import is_event_table
+
+    if is_event_table(file):
+        raise ConfigError(
+            f"{file.name} is an event table already (written by hotspots ingest): train, "
+            "backtest, forecast and plan read it as --events as it is; its validation report "
+            "is beside it"
+        )
+
+
+def _partial_periods(events: pd.DataFrame, p: Panel) -> str | None:
+    """Which end periods of the panel the data cover only in part (their counts look low),
+    and the whole periods ``hotspots train`` and ``forecast`` use instead."""
+    import pandas as pd
+
+    from hotspots.forecasters import next_period_start
+    from hotspots.jobs.data import whole_periods_end, whole_periods_start
+
+    start, until = whole_periods_start(events, p.freq), whole_periods_end(events, p.freq)
+    end = next_period_start(p.periods[-1] + pd.Timedelta(days=1), p.freq)
+    parts = [
+        f"the first period ({p.periods[0].date()})" if p.periods[0] < start else "",
+        f"the last period ({p.periods[-1].date()})" if end > until else "",
+    ]
+    said = [part for part in parts if part]
+    if not said:
+        return None
+    verb = "hold only part of their days" if len(said) == 2 else "holds only part of its days"
+    return (
+        f"{' and '.join(said)} of the panel {verb} in the data, so counts there look low; "
+        f"hotspots train and forecast use the whole periods from {start.date()} to "
+        f"{until.date()} (excl.)"
+    )
+
+
 def _panel_summary(p: Panel, path: Path) -> str:
     first, last = p.periods[0].date(), p.periods[-1].date()
     return (
         f"wrote the panel to {path}: {len(p.cells):,} cells (H3 res {p.resolution}, "
-        f"{p.study_area.area_km2:,.1f} km2) x {len(p.periods):,} periods ({p.freq}, {first} to "
+        f"{p.study_area.exact_area_km2:,.1f} km2) x {len(p.periods):,} periods ({p.freq}, "
+        f"{first} to "
         f"{last}) x {plural(len(p.categories), 'category', 'categories')}; "
         f"{int(p.counts.sum()):,} events counted"
         + (f", {p.n_outside:,} outside the study area" if p.n_outside else "")

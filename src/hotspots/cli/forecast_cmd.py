@@ -24,7 +24,15 @@ _CRS = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:27700.")
 _MAX_REJECT = typer.Option(None, help="Reject-share ceiling [default: the model's, or 0.05].")
 
 
-@app.command()
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hotspots forecast --model demo-burglary --events demo/events.parquet "
+        "--output forecast.json\n\n"
+        "  hotspots forecast --model demo-burglary --events demo/events.parquet "
+        "--as-of 2024-12-02..2024-12-30 --horizon 4 --output forecast.csv\n\n"
+    )
+)
 def forecast(
     model: str = typer.Option(..., "--model", help="Model name in the registry."),
     version: str | None = typer.Option(None, help="Version, e.g. v3 [default: current]."),

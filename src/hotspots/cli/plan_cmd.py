@@ -16,7 +16,14 @@ from hotspots.errors import ConfigError
 from hotspots.plan_limits import MAX_AREA_CELLS, MAX_AREAS
 
 
-@app.command()
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hotspots plan --events demo/events.parquet --output plan.geojson\n\n"
+        "  hotspots plan --model burglary --model robbery --weights burglary=1,robbery=3 "
+        "--events crimes.parquet --areas 6 --max-area-km2 1 --output plan.json\n\n"
+    )
+)
 def plan(
     model: list[str] | None = typer.Option(
         None,
@@ -226,14 +233,19 @@ def _forecasts(
     forecast`` makes it."""
     import numpy as np
 
+    from hotspots.errors import DataValidationError
     from hotspots.jobs.forecast import forecast_events
 
     forecasts = {}
     for name, each in loaded.items():
-        with stage(f"forecasting {name} as_of {date.date()}"):
-            frame, warnings = forecast_events(
-                each.forecaster, history[name], [date], horizon, each.manifest
-            )
+        try:
+            with stage(f"forecasting {name} as_of {date.date()}"):
+                frame, warnings = forecast_events(
+                    each.forecaster, history[name], [date], horizon, each.manifest
+                )
+        except DataValidationError as err:  # of several models, say which one the events miss
+            others = "" if len(loaded) == 1 else "; --model or --category plans for the others"
+            raise DataValidationError(f"model {name!r}: {err}{others}") from err
         for warning in warnings:
             console.print(f"warning: {name}: {warning}", soft_wrap=True)
         starts = np.sort(frame["period_start"].unique())

@@ -40,7 +40,7 @@ def print_report(console: Console, report: ValidationReport) -> None:
     """Print the table and the notes (formats, timezone, area, time range)."""
     console.print(report_table(report))
     for note in report.notes:
-        console.print(f"  [dim]{note}[/]", soft_wrap=True)
+        console.print(f"  [dim]{escape(note)}[/]", soft_wrap=True)  # a note's [lng, lat] is text
 
 
 def patrol_report_table(report: PatrolReport) -> Table:

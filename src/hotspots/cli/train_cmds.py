@@ -96,7 +96,7 @@ def _comparison(result: BacktestResult, cutoff: str, selected: str | None) -> Ta
     folds = plural(len(result.folds), "fold", "folds")
     table = Table(
         title=f"top {cutoff} of cells flagged: means of {folds}",
-        caption="* = published",
+        caption="* = selected: the model train publishes (backtest publishes none)",
     )
     for col in ("model", "hit rate", "PAI", "PAI 95% CI", "PEI", "deviance"):
         table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
@@ -284,7 +284,14 @@ def publish_model(
     console.print(f"  report: {info.path / 'report.html'}", soft_wrap=True)
 
 
-@app.command()
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hotspots backtest training/demo.toml --out reports/demo\n\n"
+        "  hotspots backtest --events events.parquet --category burglary --period W "
+        "--folds 12 --name burglary-trial\n\n"
+    )
+)
 def backtest(
     spec_files: list[Path] | None = F.SPECS_ARG,
     out_dir: Path | None = typer.Option(None, "--out", help="Report folder [reports/NAME]."),

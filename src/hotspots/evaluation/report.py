@@ -96,6 +96,7 @@ def render_html(
         "<h2>Hit rate and PAI against area flagged</h2>",
         _img(plots.curves_png(result), "hit rate and PAI curves"),
         f"<h2>Last period: {_esc(best)}'s top cells and the events</h2>",
+        f"<p>{_esc(_map_caption(result, best, map_cutoff))}</p>",
         _img(plots.last_fold_map_png(result, best, map_cutoff), "map of the last fold"),
         f"<h2>PAI per period at {_esc(first.label)}</h2>",
         _img(plots.pai_series_png(result, first), "PAI per period"),
@@ -118,6 +119,20 @@ def render_html(
 
 def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
+
+
+def _map_caption(result: BacktestResult, model: str, cutoff: Cutoff) -> str:
+    """Which period the map shows and why this model: the highest mean PAI at the map's
+    coverage, which need not be the model a training run publishes."""
+    start = result.last_fold.as_of.date()
+    return (
+        f"The last fold: the {_PERIOD_NAMES.get(result.freq, result.freq)} starting {start}. "
+        f"{model} has the highest mean PAI at {cutoff.label} over the folds above; the model "
+        "published (see Specification) is chosen on the selection folds before them."
+    )
+
+
+_PERIOD_NAMES = {"D": "day", "W": "week", "M": "month"}
 
 
 def _best_or_first(result: BacktestResult, cutoff: Cutoff) -> str:

@@ -16,6 +16,7 @@ from hotspots.grid.cells import (
     CellArray,
     _to_uint64,
     cell_area_km2,
+    cells_area_km2,
     cells_resolution,
     cells_to_latlng,
     check_resolution,
@@ -48,6 +49,12 @@ class StudyArea:
     def area_km2(self) -> float:
         """Approximate area (cell count x average cell area)."""
         return len(self) * cell_area_km2(self.resolution)
+
+    @property
+    def exact_area_km2(self) -> float:
+        """The sum of the cells' own areas: what a forecast document or a plan reports (H3
+        cells of one resolution differ in area by place, 12% above the average at 30 deg N)."""
+        return float(cells_area_km2(self.cells).sum()) if len(self) else 0.0
 
     def index_of(self, cells: npt.ArrayLike) -> npt.NDArray[np.int64]:
         """Position of each cell in the study area, -1 where it is outside."""

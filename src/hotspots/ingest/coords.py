@@ -197,6 +197,32 @@ class Area:
             out[placed] = farther_than(la, ln, lat0, lng0, self.max_distance_km)
         return out
 
+    def miss_note(
+        self,
+        lat: npt.NDArray[np.float64],
+        lng: npt.NDArray[np.float64],
+        placed: BoolArray,
+        outside: BoolArray,
+    ) -> str | None:
+        """When a bbox or boundary holds none of the placed points, where each of them lies
+        (a layer of another area, or with latitude and longitude swapped), else None."""
+        if not (self.bbox or self.boundary is not None) or not placed.any():
+            return None
+        if not outside[placed].all():
+            return None
+        if self.bbox:
+            s, w, n, e = self.bbox
+            what = "the bbox"
+        else:
+            w, s, e, n = self.boundary.bounds  # shapely's (minx=lng, miny=lat, maxx, maxy)
+            what = f"the polygons of {self.boundary_name}"
+        mid_lat, mid_lng = median(lat[placed]), median(lng[placed])
+        return (
+            f"none of the {int(placed.sum()):,} located rows lies inside {what} (lat "
+            f"{s:.4f}..{n:.4f}, lng {w:.4f}..{e:.4f}); their median point is lat {mid_lat:.4f}, "
+            f"lng {mid_lng:.4f}: is it this area's layer, in WGS84 (GeoJSON lists [lng, lat])?"
+        )
+
     def describe(self) -> str:
         if self.bbox:
             return f"area: bbox south,west,north,east = {','.join(f'{v:g}' for v in self.bbox)}"

@@ -61,7 +61,7 @@ def read_notes(
         prec = events["time_precision"].value_counts()
         shares = ", ".join(f"{p} {int(prec.get(p, 0)):,}" for p in PRECISIONS if prec.get(p, 0))
         first, last = events["occurred_at"].min(), events["occurred_at"].max()
-        notes.append(f"accepted times from {first} to {last} ({shares})")
+        notes.append(f"accepted times from {first} to {last} (rows by time_precision: {shares})")
         timed = events["occurred_at"][(events["time_precision"] == "minute").to_numpy()]
         if len(timed) >= 100 and on_the_hour(timed):
             notes.append(

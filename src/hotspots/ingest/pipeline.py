@@ -65,13 +65,17 @@ class IngestResult:
     events: pd.DataFrame
     report: ValidationReport
     timezone: str
+    area_miss: str | None = None  # a bbox or boundary that holds none of the rows: where each is
 
 
 def _check_tz(name: str, flag: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ConfigError(f"{flag} {name!r} is not an IANA timezone (e.g. Europe/London)") from err
+        raise ConfigError(
+            f"{flag} {name!r} is not an IANA timezone name, such as America/Chicago or "
+            "Europe/London (a city of the zone, not an abbreviation like CST)"
+        ) from err
     return name
 
 
@@ -102,8 +106,12 @@ def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
         raise ConfigError("--map gives x=/y= coordinates: name their CRS with --crs EPSG:xxxx")
     if not cmap.category and not options.default_category:
         raise ConfigError("no category column: map one with category=COL or give --category-name")
-    tz = _check_tz(options.timezone or preset.timezone or get_settings().timezone, "--tz")
-    source_tz = _check_tz(options.source_timezone or tz, "--source-tz")
+    given = options.timezone or preset.timezone
+    tz = _check_tz(
+        given or get_settings().timezone,
+        "--tz (spec: data.timezone)" if given else "HOTSPOTS_TIMEZONE",
+    )
+    source_tz = _check_tz(options.source_timezone or tz, "--source-tz (spec: data.source_timezone)")
     fmt = options.time_format or (preset.time_format if not user.time and cmap.time else None)
     optional = {k for k in ("id", "origin", "offence") if not getattr(user, k)}
     return ReadPlan(cmap, optional, tz, source_tz, fmt)
@@ -149,7 +157,7 @@ def ingest_file(
     if table.frame.empty:
         raise InputFileError(f"{p.name} has a header but no data rows")
     result = validate_frame(table.frame, options, plan, source=p.name)
-    _enforce_ceiling(result.report)
+    _enforce_ceiling(result.report, result.area_miss)
     return result
 
 
@@ -215,6 +223,7 @@ def validate_frame(
     masks["missing_category"] = category.isna().to_numpy()
     placed = coords.valid & ~masks["unparseable_time"]
     masks["outside_area"] = options.area.outside(coords.lat, coords.lng, placed)
+    missed = options.area.miss_note(coords.lat, coords.lng, placed, masks["outside_area"])
     codes = first_reason(masks, n)
     number = np.zeros(n, dtype=np.int32)
     if checks.ids is not None:
@@ -236,12 +245,14 @@ def validate_frame(
     events.insert(list(EVENT_COLUMNS).index("category"), "category", kept_category)
     report.rows_accepted = len(events)
     report.notes += read_notes(plan, parsed.fmt, options, events, raw)
+    if missed:
+        report.notes.append(missed)
     if report.rejected.get("outside_period"):
         why = "--start" if options.start is not None else "over a year before the dense months"
         bound = period_bound.date() if period_bound is not None else "?"
         report.notes.append(f"times before {bound} are outside_period ({why})")
     duplicate_notes(report, number[keep], "offence" in raw)
-    return IngestResult(events, report, plan.tz)
+    return IngestResult(events, report, plan.tz, missed)
 
 
 def _report(
@@ -325,13 +336,14 @@ def _ceiling(options: IngestOptions) -> float:
     return value
 
 
-def _enforce_ceiling(report: ValidationReport) -> None:
+def _enforce_ceiling(report: ValidationReport, area_miss: str | None = None) -> None:
     if report.passed:
         return
     top = max(report.rejected.items(), key=lambda kv: kv[1])
     raise TooManyRejectsError(
         f"{report.n_rejected:,} of {report.rows_read:,} rows ({report.reject_fraction:.1%}) "
         f"of {report.source} were rejected, above --max-reject-fraction "
-        f"{report.max_reject_fraction:g}; most were {top[0]} ({top[1]:,}: {REASONS[top[0]]})",
+        f"{report.max_reject_fraction:g}; most were {top[0]} ({top[1]:,}: {REASONS[top[0]]})"
+        + (f"; {area_miss}" if area_miss else ""),
         report,
     )

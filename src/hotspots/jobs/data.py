@@ -22,6 +22,7 @@ from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.period import dense_start
 from hotspots.ingest.readers import check_input
 from hotspots.ingest.validate import ValidationReport
+from hotspots.jobs.dates import check_year_first
 
 Progress = Callable[[int, int | None], None]
 
@@ -47,6 +48,8 @@ def ingest_options(
     start: str | None = None,
 ) -> IngestOptions:
     """IngestOptions from flag / spec values (the keys of ``DataSpec`` plus file details)."""
+    for flag, value in (("--now", now), ("--start", start)):
+        check_year_first(value, flag)
     box = parse_bbox(bbox) if bbox else None
     area = (
         Area.from_boundary_file(boundary, bbox=box, max_distance_km=max_distance_km)

@@ -23,6 +23,7 @@ from hotspots.features import Panel, events_to_panel, period_floor, period_range
 from hotspots.forecasters import Forecaster, check_horizon, next_period_start
 from hotspots.grid import StudyArea, cells_to_geojson, cells_to_strings
 from hotspots.jobs.data import local_times, whole_periods_end, whole_periods_start
+from hotspots.jobs.dates import check_year_first
 from hotspots.jobs.fit_check import check_events_fit
 
 FORECAST_COLUMNS: tuple[str, ...] = ("as_of", "period_start", "cell", "expected_count", "rank")
@@ -50,6 +51,7 @@ def parse_as_of(values: Iterable[str], freq: str) -> list[pd.Timestamp]:
 
 
 def _date(text: str, whole: str) -> pd.Timestamp:
+    check_year_first(text, f"--as-of {whole!r}:")
     try:
         ts = pd.Timestamp(text.strip())
     except (TypeError, ValueError) as err:

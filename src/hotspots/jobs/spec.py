@@ -8,11 +8,12 @@ overrides the same key of the spec, and without a spec the flags alone make one.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
 from pydantic import (
     BaseModel,
@@ -231,9 +232,49 @@ def _describe(err: ValidationError) -> str:
     parts = []
     for e in err.errors()[:5]:
         where = ".".join(str(x) for x in e["loc"]) or "(top)"
+        if e["type"] == "extra_forbidden":
+            parts.append(_unknown_key(e["loc"]))
+            continue
         value = f" (got {e['input']!r})" if e["type"] != "missing" else ""
         parts.append(f"{where}: {e['msg']}{value}")
     return "; ".join(parts)
+
+
+# flag spellings an analyst copies from ``hotspots ingest`` / ``train`` that the spec spells
+# otherwise (``--tz`` is ``data.timezone``)
+_FLAG_SPELLINGS = {
+    "tz": "timezone",
+    "source_tz": "source_timezone",
+    "category": "categories",
+    "challenger": "challengers",
+}
+
+
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
+    """``data.source_tz is not a key of [data] (did you mean 'source_timezone'?); its keys
+    are: ...``: the section's valid keys, and the nearest one."""
+    section: type[BaseModel] = TrainingSpec
+    for part in loc[:-1]:
+        field = section.model_fields.get(str(part)) if isinstance(part, str) else None
+        if field is None:
+            continue  # a list index (covariates.0)
+        inner = get_type_hints(section)[str(part)]
+        args = getattr(inner, "__args__", ())
+        found = [a for a in (inner, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if found:
+            section = found[0]
+    key = str(loc[-1])
+    keys = list(section.model_fields)
+    normal = key.lower().replace("-", "_")
+    guess = _FLAG_SPELLINGS.get(normal) if _FLAG_SPELLINGS.get(normal) in keys else None
+    guess = guess or next(iter(difflib.get_close_matches(normal, keys, n=1, cutoff=0.6)), None)
+    named = ".".join(str(x) for x in loc[:-1] if isinstance(x, str))
+    where = f"[{named}]" if named else "the top level"
+    hint = f" (did you mean {guess!r}?)" if guess else ""
+    return (
+        f"{'.'.join(str(x) for x in loc)} is not a key of {where}{hint}; "
+        f"its keys are: {', '.join(keys)}"
+    )
 
 
 def _nested_copy(raw: Mapping[str, Any]) -> dict[str, Any]:

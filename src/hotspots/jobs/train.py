@@ -44,6 +44,7 @@ from hotspots.jobs.data import (
 )
 from hotspots.jobs.data import whole_periods_end as _whole_end
 from hotspots.jobs.data import whole_periods_start as _whole_start
+from hotspots.jobs.dates import check_year_first
 from hotspots.jobs.select_rule import (
     best_rivals,
     mean_ratio,
@@ -89,7 +90,7 @@ class Prepared:
             "freq": p.freq,
             "resolution": p.resolution,
             "study_cells": int(p.cells.size),
-            "study_area_km2": round(p.study_area.area_km2, 3),
+            "study_area_km2": round(p.study_area.exact_area_km2, 3),
             "categories": list(p.categories),
             "target_categories": list(self.target),
             "events_in_panel": int(p.counts.sum()),
@@ -180,6 +181,7 @@ def snap_window(
 def _naive(value: str | None, name: str) -> pd.Timestamp | None:
     if not value:
         return None
+    check_year_first(value, name)
     ts = to_timestamp(value, name)
     return ts.tz_localize(None) if ts.tz is not None else ts
 
