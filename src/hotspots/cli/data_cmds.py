@@ -124,6 +124,7 @@ def ingest(
     ),
     include_discretionary: bool = typer.Option(
         False,
+        "--include-discretionary",  # one name: a --no- twin would widen the help's name column
         help="Keep officer-initiated types (drugs, weapons possession, public order, "
         "...) as targets. Off by default: their counts follow where police looked.",
     ),
