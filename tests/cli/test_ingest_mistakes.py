@@ -183,13 +183,18 @@ def test_an_event_table_given_back_says_what_it_is(
 ) -> None:
     events = tmp_path / "events.parquet"
     assert run_cli("ingest", export, "--map", MAP, "--out", events).code == 0
-    res = run_cli("ingest", events, "--out", tmp_path / "again.parquet", "--panel", tmp_path / "p")
-    assert res.code == 2
-    assert res.err.strip() == (
+    said = (
         "error: events.parquet is an event table already (written by hotspots ingest): train, "
         "backtest, forecast and plan read it as --events as it is; its validation report is "
         "beside it"
     )
+    res = run_cli("ingest", events, "--out", tmp_path / "again.parquet", "--panel", tmp_path / "p")
+    assert res.code == 2 and res.err.strip() == said
+    # with a map of its own columns it was read as an export: without --tz, in UTC
+    own = "time=occurred_at,lat=lat,lng=lng,category=category,id=event_id"
+    res = run_cli("ingest", events, "--map", own, "--out", tmp_path / "again.parquet")
+    assert res.code == 2 and res.err.strip() == said
+    assert not (tmp_path / "again.parquet").exists()
 
 
 def test_a_wrong_panel_period_is_refused_before_reading(

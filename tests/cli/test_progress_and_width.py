@@ -3,6 +3,9 @@ width; in a narrow terminal ids are wrapped, never cut."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +104,35 @@ def test_a_quick_failure_is_one_line(run_cli: RunCli, tmp_path: Path) -> None:
         "ingest", source, "--map", "time=a,lat=b,lng=b,category=a", "--out", tmp_path / "o.parquet"
     )
     assert res.code == 2 and len(res.err.strip().splitlines()) == 1, res.err
+
+
+def _help(command: str, columns: int) -> str:
+    """``hotspots COMMAND --help`` in a fresh process at ``COLUMNS`` (the help's format is set
+    when the command line is built)."""
+    argv = ["hotspots", *command.split(), "--help"]
+    code = f"import sys; sys.argv = {argv!r}; from hotspots.cli import main; main()"
+    env = {**os.environ, "COLUMNS": str(columns)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.parametrize("command", ["train", "report effectiveness", "ingest"])
+def test_help_on_a_narrow_terminal_shows_every_flag_and_word_whole(command: str) -> None:
+    """Rich's option table cut names to fit 80 columns (``--include-discret…``,
+    ``--monitor-populatio…``); plain text wraps instead. Wide terminals keep the panels."""
+    from hotspots.cli.main import RICH_HELP_COLUMNS
+
+    narrow = _help(command, 80)
+    assert "…" not in narrow and "╭" not in narrow
+    assert all(len(line) <= 80 or " " not in line.strip() for line in narrow.splitlines())
+    wanted = {
+        "train": ["--include-discretionary / --no-include-discretionary", "--no-workers-timeout"],
+        "report effectiveness": ["--monitor-population-field", "--monitor-group-field"],
+        "ingest": ["--include-discretionary", "--max-reject-fraction"],
+    }[command]
+    assert all(flag in narrow for flag in wanted), narrow
+    wide = _help(command, RICH_HELP_COLUMNS)
+    assert "╭─ Options" in wide and all(flag.split(" /")[0] in wide for flag in wanted)

@@ -179,3 +179,17 @@ def test_describe_feature_sentences() -> None:
     assert say("cov_bars", 4.0) == "bars nearby (4)"
     assert target_label(("A", "B"), ("A", "B")) == "crime"
     assert target_label(("A", "B", "C"), ("A", "B", "C", "D")) == "A, B and C"
+
+
+def test_a_window_longer_than_the_history_says_the_periods_there_are(year_panel: Panel) -> None:
+    """The long means average over the periods that exist (``min(w, history)``), so 39 weeks
+    of history never read as "the last 52 weeks"."""
+    _, mean = describe_feature("target_mean_52", target="Robbery", unit="week", history=39)
+    assert mean(0.5, False) == "high level of Robbery here over the last 39 weeks (0.50 per week)"
+    _, total = describe_feature("target_sum_8", target="Robbery", unit="week", history=39)
+    assert total(3.0, False) == "3 Robbery in this cell in the last 8 weeks"  # 8 <= 39
+    lgbm = make_forecaster("lightgbm", target=TARGET).fit(year_panel, until=FIT_UNTIL)
+    texts = [t for cell in lgbm.explain(year_panel, MONDAY).texts[0] for t in cell]
+    spans = [int(n) for t in texts for n in re.findall(r"last (\d+) weeks", t)]
+    assert spans and max(spans) <= CUT  # MONDAY is period 39: 39 weeks before it
+    assert any(re.search(rf"last {CUT} weeks", t) for t in texts)  # a long mean, cut to 39

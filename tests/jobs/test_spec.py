@@ -238,3 +238,21 @@ def test_ensemble_member_params_are_checked_as_their_own_kinds(
 def test_unknown_keys_name_the_valid_ones(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         read_spec(write(tmp_path, 'name = "x"\n' + text))
+
+
+def test_a_missing_file_of_a_spec_says_relative_paths_are_read_from_its_folder(
+    tmp_path: Path,
+) -> None:
+    """An analyst who writes the path from where they run the command finds why."""
+    spec = read_spec(write(tmp_path, 'name = "x"\n[data]\nevents = "data/e.parquet"\n'))
+    where = tmp_path / "data" / "e.parquet"
+    with pytest.raises(InputFileError) as err:
+        check_spec(spec)
+    assert str(err.value) == (
+        f"data.events {where} is not found (a relative path in training spec spec.toml is "
+        "read from its folder)"
+    )
+    flags = spec_from_dict({"name": "x", "data": {"events": str(where)}})
+    with pytest.raises(InputFileError) as err:  # no spec file: nothing to be relative to
+        check_spec(flags)
+    assert str(err.value) == f"data.events {where} is not found"

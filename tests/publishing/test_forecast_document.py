@@ -18,7 +18,7 @@ from shapely.geometry import Point, Polygon, box
 
 from hotspots.errors import ConfigError
 from hotspots.features import Panel
-from hotspots.forecasters import HistoricalMean, LightGBMForecaster
+from hotspots.forecasters import HistoricalMean, LightGBMForecaster, origin_of
 from hotspots.forecasters.explain import describe_feature, target_label
 from hotspots.grid import cells_area_km2, cells_to_latlng, grid_disk_cells
 from hotspots.publishing import snapshot as snapshot_module
@@ -326,7 +326,10 @@ def test_drivers_follow_the_largest_positive_contributions(lgbm, year_panel: Pan
     assert (values > 0).all() and (np.diff(values) <= 0).all()
     label = target_label(lgbm.target_, lgbm.categories_)
     name = lgbm.feature_names_[chosen[0]]
-    _, sentence = describe_feature(name, target=label, unit="week", categories=lgbm.categories_)
+    history = origin_of(year_panel.periods, "W", "2023-11-27", 1).history_end  # 47 weeks
+    _, sentence = describe_feature(
+        name, target=label, unit="week", categories=lgbm.categories_, history=history
+    )
     assert table.drivers[0][0] == sentence(float(X[row, chosen[0]]), False)
     for texts in table.drivers[:10]:
         assert texts and all(isinstance(t, str) and t for t in texts)

@@ -124,6 +124,7 @@ def ingest(
     ),
     include_discretionary: bool = typer.Option(
         False,
+        "--include-discretionary",  # one name: a --no- twin would widen the help's name column
         help="Keep officer-initiated types (drugs, weapons possession, public order, "
         "...) as targets. Off by default: their counts follow where police looked.",
     ),
@@ -180,7 +181,7 @@ def ingest(
     )
     if panel is not None and period.upper() not in ("D", "W", "M"):  # before the file is read
         raise ConfigError(f"--period {period!r} must be D, W (weeks from Monday) or M")
-    _refuse_event_table(file, preset, map_)
+    _refuse_event_table(file)
     report_path = report or out.with_name(out.name.removesuffix(".parquet") + ".report.json")
     check_distinct({"FILE": file, "--out": out, "--report": report_path, "--panel": panel})
     created = check_output(out, "--out") + check_output(report_path, "--report")
@@ -246,11 +247,12 @@ def _panel(
         )
 
 
-def _refuse_event_table(file: Path, preset: str, map_: str | None) -> None:
-    """An event table (this command's output) given back without a map: say what it is and
-    where it goes, not that ``--map needs lat=COL`` (and re-read as an export, its local
-    times would move to UTC)."""
-    if map_ or preset != "generic" or file.suffix.lower() != ".parquet" or not file.is_file():
+def _refuse_event_table(file: Path) -> None:
+    """An event table (this command's output) given back: say what it is and where it goes.
+    Without a map it was refused as ``--map needs lat=COL``; with one it was read again as an
+    export, and without ``--tz`` its local times became UTC times, which moves every hour
+    of the week a plan's "when" reads."""
+    if file.suffix.lower() != ".parquet" or not file.is_file():
         return
     from hotspots.ingest import is_event_table
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import typer
 
-from hotspots.cli.main import app, console
+from hotspots.cli.main import app, console, help_markup
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -29,14 +29,14 @@ patrols_app = typer.Typer(
     name="patrols",
     help="Log patrols (where, when, by which pseudonymous unit) for the effectiveness report.",
     no_args_is_help=True,
-    rich_markup_mode="markdown",
+    rich_markup_mode=help_markup(),
 )
 app.add_typer(patrols_app, name="patrols")
 report_app = typer.Typer(
     name="report",
     help="Reports on what was served: `hotspots report effectiveness`.",
     no_args_is_help=True,
-    rich_markup_mode="markdown",
+    rich_markup_mode=help_markup(),
 )
 app.add_typer(report_app, name="report")
 

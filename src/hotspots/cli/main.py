@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
+from typing import Literal
 
 import typer
 from rich.console import Console
@@ -16,6 +18,22 @@ from hotspots.errors import HotspotsError
 console = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
+RICH_HELP_COLUMNS = 100
+"""Narrower than this (or not a terminal), ``--help`` is click's plain text: rich's option
+table keeps the flag names' column as wide as the longest and cut names and words to fit
+(``--include-discret…`` at 80 columns), where plain text wraps and shows every one."""
+
+
+def help_markup() -> Literal["markdown"] | None:
+    """The ``rich_markup_mode`` of every command group: rich panels on a wide terminal."""
+    width = os.environ.get("COLUMNS", "")
+    if width.isdigit():
+        return "markdown" if int(width) >= RICH_HELP_COLUMNS else None
+    if not sys.stdout.isatty():
+        return None
+    return "markdown" if shutil.get_terminal_size().columns >= RICH_HELP_COLUMNS else None
+
+
 app = typer.Typer(
     name="hotspots",
     help=(
@@ -25,7 +43,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",
+    rich_markup_mode=help_markup(),
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from hotspots.cli.main import app, console, out
+from hotspots.cli.main import app, console, help_markup, out
 from hotspots.registry.card import format_cell, table_columns
 
 if TYPE_CHECKING:  # the store imports the forecasters: loaded when a command runs
@@ -21,7 +21,7 @@ models_app = typer.Typer(
     name="models",
     help="List, inspect, promote and roll back the published models.",
     no_args_is_help=True,
-    rich_markup_mode="markdown",
+    rich_markup_mode=help_markup(),
 )
 app.add_typer(models_app, name="models")
 

@@ -11,13 +11,13 @@ from rich.text import Text
 
 from hotspots.access.audit import AUDIT_FILE, day_file, read
 from hotspots.access.keys import KEYS_FILE, SCOPES, KeyStore
-from hotspots.cli.main import app, console, out
+from hotspots.cli.main import app, console, help_markup, out
 
 keys_app = typer.Typer(
     name="keys",
     help="Create, list and revoke the API keys of the forecast service.",
     no_args_is_help=True,
-    rich_markup_mode="markdown",
+    rich_markup_mode=help_markup(),
 )
 app.add_typer(keys_app, name="keys")
 

@@ -78,22 +78,30 @@ def _count(value: float) -> str:
     return f"{round(value):d}" if abs(value - round(value)) < 1e-6 else f"{value:.1f}"
 
 
-def _span(window: str, unit: str) -> str:
-    n = int(window)
+def _span(window: str, unit: str, history: int | None = None) -> str:
+    """``last N units``: the window, or the periods of history where there are fewer (the
+    features sum and average over what exists)."""
+    n = int(window) if history is None else max(min(int(window), history), 1)
     return f"last {unit}" if n == 1 else f"last {n} {unit}s"
 
 
 def describe_feature(
-    name: str, *, target: str, unit: str, categories: Sequence[str] = ()
+    name: str,
+    *,
+    target: str,
+    unit: str,
+    categories: Sequence[str] = (),
+    history: int | None = None,
 ) -> tuple[str, Sentence]:
     """A sentence maker for one feature and its group key (features of a group read alike).
 
     ``unit`` is the period's word ("week", "month", "day"); ``categories`` are the model's
-    categories, to name ``rel_<category>`` features in full.
+    categories, to name ``rel_<category>`` features in full; ``history``: the periods before
+    the forecast's origin, so a 52-week window over 34 weeks of data says 34.
     """
     slugs = {feature_slug(c): c for c in categories}
     if m := re.fullmatch(r"target_sum_(\d+)", name):
-        span = _span(m[1], unit)
+        span = _span(m[1], unit, history)
         return (
             "recent",
             lambda v, s: (
@@ -103,7 +111,7 @@ def describe_feature(
             ),
         )
     if m := re.fullmatch(r"target_mean_(\d+)", name):
-        span = _span(m[1], unit)
+        span = _span(m[1], unit, history)
         return (
             "level",
             lambda v, s: (
@@ -181,10 +189,15 @@ def contribution_reasons(
     categories: Sequence[str],
     horizon: int,
     hidden: npt.NDArray[np.bool_],
+    history: int | None = None,
 ) -> Reasons:
     """Up to three sentences per row of ``X`` (``horizon * n`` rows, period-major) from the
-    largest positive contributions (``contrib``: one column per feature, no bias)."""
-    makers = [describe_feature(n, target=label, unit=unit, categories=categories) for n in names]
+    largest positive contributions (``contrib``: one column per feature, no bias);
+    ``history``: the periods before the origin (``describe_feature``)."""
+    makers = [
+        describe_feature(n, target=label, unit=unit, categories=categories, history=history)
+        for n in names
+    ]
     groups, sentences = [g for g, _ in makers], [f for _, f in makers]
     depth = min(len(names), 4 * MAX_REASONS)  # enough candidates to skip look-alikes
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :depth]

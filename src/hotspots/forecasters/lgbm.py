@@ -269,6 +269,7 @@ class LightGBMForecaster(Forecaster):
     ) -> Reasons:
         """The features that raise each cell's forecast most, as sentences."""
         X, contrib = self.contributions(panel, as_of, horizon)
+        origin = origin_of(panel.periods, panel.freq, as_of, horizon)
         return contribution_reasons(
             self.feature_names_,
             X,
@@ -278,6 +279,7 @@ class LightGBMForecaster(Forecaster):
             categories=self.categories_,
             horizon=horizon,
             hidden=hidden,
+            history=origin.history_end,
         )
 
     def feature_importances(self, kind: str = "gain") -> pd.Series:

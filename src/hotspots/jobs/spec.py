@@ -379,6 +379,8 @@ def check_spec(spec: TrainingSpec) -> None:
     for key, path in files.items():
         if path is not None and not Path(path).is_file():
             what = "a folder, not a file" if Path(path).is_dir() else "not found"
+            if spec.source != "flags":
+                what += f" (a relative path in training spec {spec.source} is read from its folder)"
             raise InputFileError(f"{key} {path} is {what}")
 
 
