@@ -168,7 +168,11 @@ def served_client(
         assert posted.status_code == 200 and posted.json()["stored"] == 2, posted.text
         scored = c.get("/v1/effectiveness", headers=auth).json()["models"]
         assert all(m["periods"] for m in scored), scored  # a history that is scored
-        assert c.get("/v1/monitor", headers=auth).json()["groups"], "the area layer is read"
+        monitor = c.get("/v1/monitor", headers=auth).json()
+        assert monitor["groups"], "the area layer is read"
+        # nothing was served for 11 to 25 December: no share of no flagged area (was 0.0)
+        idle = [p for p in monitor["periods"] if p["flagged_cells"] == 0]
+        assert len(idle) == 3 and all(p["repeat_share"] is None for p in idle), idle
         ready = c.get("/readyz", headers=auth)
         yield c, auth, {"as_of": ready.json()["models"][0]["as_of"]}
 

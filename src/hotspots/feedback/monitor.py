@@ -272,9 +272,9 @@ def _period_frame(
             "events": int(events),
             "flagged_cells": int(now.sum()),
             "flagged_area_share": area[now].sum() / total_area,
-            "repeat_share": (
-                area[now & (times >= th.repeat)].sum() / max(area[now].sum(), 1e-12)
-                if t + 1 >= th.window
+            "repeat_share": (  # none of no flagged area (a period served nothing)
+                area[now & (times >= th.repeat)].sum() / area[now].sum()
+                if t + 1 >= th.window and now.any()
                 else np.nan
             ),
             "turnover": (times > 0).sum() / max(flagged[lo : t + 1].sum(axis=1).mean(), 1e-12),
@@ -329,10 +329,18 @@ def self_reference(frame: pd.DataFrame, th: Thresholds) -> Reference | None:
     its pooled concentration and pooled repeat share, the figures the flags compare. One
     period's repeat share swings: on the served loop without feedback
     (``tests/feedback/test_runaway_served.py``) it was 0.57 against 0.79 pooled, and two
-    ordinary weeks (pooled 0.93) raised the repeat flag against it."""
+    ordinary weeks (pooled 0.93) raised the repeat flag against it. A window pooling a
+    period served nothing has no pooled repeat share: the first window that has both
+    figures is the reference (None: no window has)."""
     if len(frame) < th.window + th.pool:
         return None
-    first = frame.iloc[th.window + th.pool - 1]
+    pooled = frame.iloc[th.window + th.pool - 1 :]
+    whole = pooled.loc[
+        pooled["pooled_concentration"].notna() & pooled["pooled_repeat_share"].notna()
+    ]
+    if whole.empty:
+        return None
+    first = whole.iloc[0]
     return Reference(
         float(first["pooled_concentration"]),
         float(first["pooled_repeat_share"]),
