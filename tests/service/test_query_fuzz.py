@@ -229,6 +229,7 @@ def test_odd_query_values_are_answered_or_refused_as_problems(
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.slow  # 2,862 requests; /v1/effectiveness scores each category asked
 @pytest.mark.parametrize("route", [r for r in GET_ROUTES if _query_params(r)])
 def test_odd_query_values_with_a_served_history(
     served_client: tuple[TestClient, dict[str, str], dict[str, str]], base_env: Env, route: str
