@@ -160,3 +160,24 @@ def test_no_full_window_with_figures_is_no_reference() -> None:
     flagged[0, 0] = True  # served once, then nothing
     m = monitor(CELLS, PERIODS, flagged, np.ones((4, 7)), thresholds=TH)
     assert m.reference is None and m.flags == []
+
+
+def test_turnover_counts_the_periods_that_flagged_cells() -> None:
+    """Turnover is distinct cells flagged over the cells flagged per period: a period served
+    nothing flagged none, and counting it halved the per-period figure (turnover 2 for the
+    same cell flagged twice); a window served nothing at all has no turnover (was 0)."""
+    periods = pd.date_range("2024-01-01", periods=4, freq="W-MON")
+    flagged = np.zeros((4, CELLS.size), dtype=bool)
+    flagged[[0, 2], 0] = True  # the same cell, with nothing served in between
+    m = monitor(
+        CELLS,
+        periods,
+        flagged,
+        np.ones((4, 7)),
+        thresholds=Thresholds(window=3, repeat=2, coverage=1 / 7, pool=2, min_events=1),
+    )
+    assert m.periods["turnover"].tolist() == [1.0, 1.0, 1.0, 1.0]
+    none = monitor(
+        CELLS, periods, np.zeros((4, CELLS.size), dtype=bool), np.ones((4, 7)), thresholds=TH
+    )
+    assert none.periods["turnover"].isna().all()

@@ -266,6 +266,8 @@ def _period_frame(
             axis=0
         )
         events = counts[t].sum()
+        per_period = flagged[lo : t + 1].sum(axis=1)
+        per_period = per_period[per_period > 0]  # the periods served something
         near = (ring @ prior.astype(np.float64) > 0) & ~prior
         row: dict[str, Any] = {
             "period": starts[t].date().isoformat(),
@@ -277,7 +279,7 @@ def _period_frame(
                 if t + 1 >= th.window and now.any()
                 else np.nan
             ),
-            "turnover": (times > 0).sum() / max(flagged[lo : t + 1].sum(axis=1).mean(), 1e-12),
+            "turnover": (times > 0).sum() / per_period.mean() if per_period.size else np.nan,
             "prior_area_share": area[prior].sum() / total_area,
             "prior_event_share": counts[t][prior].sum() / events if events else np.nan,
             "prior_events": int(counts[t][prior].sum()),
