@@ -93,12 +93,12 @@ def test_a_spec_is_checked_whole_before_the_data_are_read(
     extra: str,
     fragment: str,
 ) -> None:
-    import hotspots.jobs.train as train_job
+    import hotspots.jobs.prepare as prepare_job
 
     def never(*_: object, **__: object) -> None:
         raise AssertionError("the data were read before the spec was checked")
 
-    monkeypatch.setattr(train_job, "load_events", never)
+    monkeypatch.setattr(prepare_job, "load_events", never)
     spec = tmp_path / "s.toml"
     data = f'[data]\nevents = "{year_city_dir / "events.csv.gz"}"\nmap = "{COLUMN_MAP}"\n'
     if extra.startswith("[data]"):

@@ -129,3 +129,55 @@ def test_to_dict_is_json() -> None:
     data = json.loads(json.dumps(m.to_dict(), allow_nan=False))
     assert data["thresholds"]["window"] == 2
     assert len(data["periods"]) == 4
+
+
+def test_a_period_served_nothing_has_no_repeat_share_and_is_no_reference() -> None:
+    """Periods the model served nothing for (the service was down, the model not loaded)
+    flag no cell: their repeat share (of a flagged area of zero) was 0.0, a figure of
+    nothing, and the series' own reference was taken from a window of them (0% repeat,
+    against which later periods were judged). Now the share is null and the reference is
+    the first full window whose pooled figures exist."""
+    import json
+
+    periods = pd.date_range("2024-01-01", periods=6, freq="W-MON")
+    flagged = np.zeros((6, CELLS.size), dtype=bool)
+    flagged[[0, 1, 4, 5], 0] = True  # nothing served for periods 2 and 3
+    m = monitor(CELLS, periods, flagged, np.ones((6, 7)), thresholds=TH)
+    p = m.periods
+    assert p["flagged_cells"].tolist() == [1, 1, 0, 0, 1, 1]
+    assert p["repeat_share"].isna().tolist() == [True, False, True, True, False, False]
+    assert p["repeat_share"].iloc[[1, 4, 5]].tolist() == [1.0, 0.0, 1.0]
+    assert m.reference is not None
+    assert m.reference.source == "the first full window (period 2024-02-05)"
+    assert m.reference.repeat_share == pytest.approx(0.5)  # periods 5 and 6: 0 and 1
+    assert m.reference.concentration == pytest.approx(1.0, rel=0.02)
+    data = json.loads(json.dumps(m.to_dict(), allow_nan=False))
+    assert [row["repeat_share"] for row in data["periods"]][2:4] == [None, None]
+
+
+def test_no_full_window_with_figures_is_no_reference() -> None:
+    flagged = np.zeros((4, CELLS.size), dtype=bool)
+    flagged[0, 0] = True  # served once, then nothing
+    m = monitor(CELLS, PERIODS, flagged, np.ones((4, 7)), thresholds=TH)
+    assert m.reference is None and m.flags == []
+
+
+def test_turnover_counts_the_periods_that_flagged_cells() -> None:
+    """Turnover is distinct cells flagged over the cells flagged per period: a period served
+    nothing flagged none, and counting it halved the per-period figure (turnover 2 for the
+    same cell flagged twice); a window served nothing at all has no turnover (was 0)."""
+    periods = pd.date_range("2024-01-01", periods=4, freq="W-MON")
+    flagged = np.zeros((4, CELLS.size), dtype=bool)
+    flagged[[0, 2], 0] = True  # the same cell, with nothing served in between
+    m = monitor(
+        CELLS,
+        periods,
+        flagged,
+        np.ones((4, 7)),
+        thresholds=Thresholds(window=3, repeat=2, coverage=1 / 7, pool=2, min_events=1),
+    )
+    assert m.periods["turnover"].tolist() == [1.0, 1.0, 1.0, 1.0]
+    none = monitor(
+        CELLS, periods, np.zeros((4, CELLS.size), dtype=bool), np.ones((4, 7)), thresholds=TH
+    )
+    assert none.periods["turnover"].isna().all()

@@ -31,14 +31,15 @@ import numpy.typing as npt
 import pandas as pd
 
 from hotspots.errors import ConfigError, DataValidationError
-from hotspots.evaluation.metrics import flagged_count, rank_cells
 from hotspots.feedback.monitor_groups import GroupLayer, group_flags, group_table
+from hotspots.feedback.monitor_inputs import DOSAGE_COLUMNS as DOSAGE_COLUMNS  # re-exported
+from hotspots.feedback.monitor_inputs import dosage_to_array as dosage_to_array
+from hotspots.feedback.monitor_inputs import ranked_to_flags as ranked_to_flags
+from hotspots.feedback.monitor_inputs import top_share_flags as top_share_flags
 from hotspots.grid import cells_area_km2, grid_disk_table
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
-DOSAGE_COLUMNS = ("period_start", "cell", "minutes")
-"""The optional dosage frame: patrol minutes per (period start, uint64 cell)."""
 
 
 @dataclass(frozen=True)
@@ -140,53 +141,6 @@ class Monitor:
         )
 
 
-def top_share_flags(expected: npt.ArrayLike, cells: npt.ArrayLike, coverage: float) -> BoolArray:
-    """Per row of ``expected`` (periods x cells), the cells in the top ``coverage`` of the
-    area, ranked as the backtest ranks them (ties by cell id)."""
-    mu = np.atleast_2d(np.asarray(expected, dtype=np.float64))
-    ids = np.asarray(cells, dtype=np.uint64)
-    out = np.zeros(mu.shape, dtype=bool)
-    k = flagged_count(ids.size, coverage)
-    for t in range(mu.shape[0]):  # one ranking per period, vectorised over cells
-        out[t, rank_cells(mu[t], ids)[:k]] = True
-    return out
-
-
-def ranked_to_flags(
-    ranked: Sequence[npt.ArrayLike], cells: npt.ArrayLike, coverage: float
-) -> BoolArray:
-    """Flags from served rankings (cells, rank 1 first, one array per period): the first
-    ``coverage`` of the study cells; ranked cells outside ``cells`` are ignored."""
-    ids = np.asarray(cells, dtype=np.uint64)
-    k = flagged_count(ids.size, coverage)
-    out = np.zeros((len(ranked), ids.size), dtype=bool)
-    for t, order in enumerate(ranked):
-        top = np.asarray(order, dtype=np.uint64)[:k]
-        out[t] = np.isin(ids, top)
-    return out
-
-
-def dosage_to_array(
-    dosage: pd.DataFrame | None, periods: pd.DatetimeIndex, cells: npt.ArrayLike
-) -> FloatArray | None:
-    """Patrol minutes (periods x cells) from a ``DOSAGE_COLUMNS`` frame; None for None."""
-    if dosage is None:
-        return None
-    missing = [c for c in DOSAGE_COLUMNS if c not in dosage.columns]
-    if missing:
-        raise DataValidationError(
-            f"dosage frame lacks columns {missing}; columns are: {list(dosage.columns)}"
-        )
-    ids = np.asarray(cells, dtype=np.uint64)
-    out = np.zeros((len(periods), ids.size), dtype=np.float64)
-    t = periods.get_indexer(pd.DatetimeIndex(dosage["period_start"]))
-    pos = np.searchsorted(ids, dosage["cell"].to_numpy(np.uint64))
-    pos = np.minimum(pos, max(ids.size - 1, 0))
-    ok = (t >= 0) & (ids.size > 0) & (ids[pos] == dosage["cell"].to_numpy(np.uint64))
-    np.add.at(out, (t[ok], pos[ok]), dosage["minutes"].to_numpy(np.float64)[ok])
-    return out
-
-
 def monitor(
     cells: npt.ArrayLike,
     periods: Sequence[Any] | pd.DatetimeIndex,
@@ -266,18 +220,20 @@ def _period_frame(
             axis=0
         )
         events = counts[t].sum()
+        per_period = flagged[lo : t + 1].sum(axis=1)
+        per_period = per_period[per_period > 0]  # the periods served something
         near = (ring @ prior.astype(np.float64) > 0) & ~prior
         row: dict[str, Any] = {
             "period": starts[t].date().isoformat(),
             "events": int(events),
             "flagged_cells": int(now.sum()),
             "flagged_area_share": area[now].sum() / total_area,
-            "repeat_share": (
-                area[now & (times >= th.repeat)].sum() / max(area[now].sum(), 1e-12)
-                if t + 1 >= th.window
+            "repeat_share": (  # none of no flagged area (a period served nothing)
+                area[now & (times >= th.repeat)].sum() / area[now].sum()
+                if t + 1 >= th.window and now.any()
                 else np.nan
             ),
-            "turnover": (times > 0).sum() / max(flagged[lo : t + 1].sum(axis=1).mean(), 1e-12),
+            "turnover": (times > 0).sum() / per_period.mean() if per_period.size else np.nan,
             "prior_area_share": area[prior].sum() / total_area,
             "prior_event_share": counts[t][prior].sum() / events if events else np.nan,
             "prior_events": int(counts[t][prior].sum()),
@@ -329,10 +285,18 @@ def self_reference(frame: pd.DataFrame, th: Thresholds) -> Reference | None:
     its pooled concentration and pooled repeat share, the figures the flags compare. One
     period's repeat share swings: on the served loop without feedback
     (``tests/feedback/test_runaway_served.py``) it was 0.57 against 0.79 pooled, and two
-    ordinary weeks (pooled 0.93) raised the repeat flag against it."""
+    ordinary weeks (pooled 0.93) raised the repeat flag against it. A window pooling a
+    period served nothing has no pooled repeat share: the first window that has both
+    figures is the reference (None: no window has)."""
     if len(frame) < th.window + th.pool:
         return None
-    first = frame.iloc[th.window + th.pool - 1]
+    pooled = frame.iloc[th.window + th.pool - 1 :]
+    whole = pooled.loc[
+        pooled["pooled_concentration"].notna() & pooled["pooled_repeat_share"].notna()
+    ]
+    if whole.empty:
+        return None
+    first = whole.iloc[0]
     return Reference(
         float(first["pooled_concentration"]),
         float(first["pooled_repeat_share"]),

@@ -1,18 +1,13 @@
 """Forecasters: one fit / predict contract for the baselines and the main model."""
 
 from hotspots.forecasters.base import (
-    MAX_HORIZON,
     PREDICTION_COLUMNS,
     Forecaster,
     ForecasterState,
     History,
-    Origin,
-    check_horizon,
     forecaster_from_state,
     forecaster_kinds,
     make_forecaster,
-    next_period_start,
-    origin_of,
 )
 from hotspots.forecasters.baselines import (
     HistoricalMean,
@@ -24,6 +19,13 @@ from hotspots.forecasters.baselines import (
 from hotspots.forecasters.ensemble import EnsembleForecaster
 from hotspots.forecasters.hawkes import SelfExcitingForecaster
 from hotspots.forecasters.lgbm import LightGBMForecaster
+from hotspots.forecasters.origin import (
+    MAX_HORIZON,
+    Origin,
+    check_horizon,
+    next_period_start,
+    origin_of,
+)
 
 __all__ = [
     "MAX_HORIZON",

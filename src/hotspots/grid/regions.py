@@ -22,114 +22,30 @@ from one vectorised table; each step looks at a few dozen cells, never at every 
 Greedy growth is not optimal, but it is fast, deterministic and easy to explain;
 ``top_cells_sum_at_area`` (the highest cells covering the plan's very km2, scattered) is the
 reference it is measured against (benchmarks/plan_capture.py, benchmarks/plans.py).
+
+The budget the areas grow under, and its checks, are ``grid.budget`` (re-exported here).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import h3
 import numpy as np
 import numpy.typing as npt
 
 from hotspots.errors import ConfigError
+from hotspots.grid.budget import _SLACK as _SLACK  # re-exported: the budget, grid.budget
+from hotspots.grid.budget import PlanBudget as PlanBudget
+from hotspots.grid.budget import _check_km2, _check_largest
+from hotspots.grid.budget import check_budget as check_budget
 from hotspots.grid.cells import grid_disk_table
-from hotspots.plan_limits import MAX_AREA_CELLS as MAX_AREA_CELLS  # the limit enforced here
+from hotspots.plan_limits import MAX_AREA_CELLS as MAX_AREA_CELLS  # grid.budget enforces it
 
 CellArray = npt.NDArray[np.uint64]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-_SLACK = 1e-9
-"""Relative slack on area limits, so a limit of exactly k cells' area admits k cells."""
-
-
-@dataclass(frozen=True)
-class PlanBudget:
-    """How much ground the patrols can cover.
-
-    ``areas`` areas of at most ``max_area_km2`` each; with ``total_km2`` the areas together cover
-    at most that much (each still under ``max_area_km2`` when given, else ``total_km2 / areas``);
-    an area then leaves at least one cell's area for each area still to come.
-    """
-
-    areas: int
-    max_area_km2: float | None = None
-    total_km2: float | None = None
-
-    def per_area_km2(self) -> float:
-        """The largest one area may be."""
-        if self.max_area_km2 is not None:
-            return float(self.max_area_km2)
-        if self.total_km2 is None:
-            raise ConfigError("a plan budget needs max_area_km2 or total_km2")
-        return float(self.total_km2) / self.areas
-
-    def total_limit_km2(self) -> float:
-        """The most all areas together may cover."""
-        per_area = self.per_area_km2() * self.areas
-        return per_area if self.total_km2 is None else min(per_area, float(self.total_km2))
-
-    def as_dict(self) -> dict[str, float | int | None]:
-        return {
-            "areas": self.areas,
-            "max_area_km2": self.max_area_km2,
-            "total_km2": self.total_km2,
-        }
-
-
-def check_budget(budget: PlanBudget, cell_km2: FloatArray, resolution: int) -> None:
-    """ConfigError naming the value when no plan can meet ``budget`` on these cells."""
-    if budget.areas < 1:
-        raise ConfigError(f"--areas {budget.areas}: a plan needs at least one area")
-    _check_km2(budget)
-    if budget.areas > cell_km2.size:
-        raise ConfigError(
-            f"--areas {budget.areas}: more areas than the model's {cell_km2.size:,} cells"
-        )
-    smallest = float(cell_km2.min())
-    if budget.per_area_km2() * (1 + _SLACK) < smallest:
-        raise ConfigError(
-            f"{_given(budget)}: an area of at most {budget.per_area_km2():.4g} km2 is smaller "
-            f"than one cell ({smallest:.4g} km2 at H3 resolution {resolution}); allow at least "
-            "that much"
-        )
-    _check_largest(budget, smallest, resolution)
-    if budget.total_limit_km2() * (1 + _SLACK) < smallest * budget.areas:
-        raise ConfigError(
-            f"total_km2 {budget.total_km2:g}: a total of {budget.total_limit_km2():.4g} km2 "
-            f"cannot hold {budget.areas} areas of at least one cell ({smallest:.4g} km2 each at "
-            f"H3 resolution {resolution})"
-        )
-
-
-def _check_km2(budget: PlanBudget) -> None:
-    """ConfigError naming a km2 limit that is not a positive, finite number."""
-    for name, value in (("max_area_km2", budget.max_area_km2), ("total_km2", budget.total_km2)):
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ConfigError(f"{name} {value}: must be a positive number of km2")
-
-
-def _check_largest(budget: PlanBudget, smallest: float, resolution: int) -> None:
-    """ConfigError naming the limit when one area could hold more than ``MAX_AREA_CELLS``
-    cells of ``smallest`` km2 (growing it would take minutes)."""
-    largest = MAX_AREA_CELLS * smallest
-    if budget.per_area_km2() > largest * (1 + _SLACK):
-        step = 10.0 ** (math.floor(math.log10(largest)) - 3)  # 4 digits, rounded down: allowed
-        raise ConfigError(
-            f"{_given(budget)}: an area of up to {budget.per_area_km2():.4g} km2 is larger than "
-            f"a plan allows ({MAX_AREA_CELLS} cells, {math.floor(largest / step) * step:.4g} km2 "
-            f"at H3 resolution {resolution}); ask for at most that much"
-        )
-
-
-def _given(budget: PlanBudget) -> str:
-    if budget.max_area_km2 is not None:
-        return f"max_area_km2 {budget.max_area_km2:g}"
-    return f"total_km2 {budget.total_km2:g} over {budget.areas} areas"
-
 
 SEEDS: tuple[str, ...] = ("cell", "window", "area")
 """How an area's first cell is chosen: the highest free cell; the free cell whose disk of about

@@ -1,0 +1,164 @@
+"""The first stage of ``hotspots train`` and ``hotspots backtest``: read a spec's events and
+count them into its panel, on whole periods (``snap_window``), as ``Prepared``.
+
+``jobs.train`` runs the stages after it (backtests, selection, the final fit) on what this
+returns, and re-exports ``Prepared``, ``prepare`` and ``snap_window``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+
+from hotspots.features import Panel, events_to_panel, period_floor
+from hotspots.features.panel import to_timestamp
+from hotspots.features.partitions import is_partitioned, parquet_to_panel
+from hotspots.forecasters import next_period_start
+from hotspots.grid import StudyArea
+from hotspots.jobs.data import (
+    LoadedEvents,
+    Progress,
+    ingest_options,
+    load_events,
+    load_partitions,
+)
+from hotspots.jobs.data import whole_periods_end as _whole_end
+from hotspots.jobs.data import whole_periods_start as _whole_start
+from hotspots.jobs.dates import check_year_first
+from hotspots.jobs.spec import TrainingSpec, check_spec, match_categories
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The events and the panel a spec trains on."""
+
+    spec: TrainingSpec
+    loaded: LoadedEvents
+    panel: Panel
+    target: tuple[str, ...]
+    until: pd.Timestamp
+    notes: tuple[str, ...] = ()
+    resolution_choice: dict[str, Any] | None = None
+    """How ``grid.resolutions`` chose the panel's resolution (``jobs.geometry``), or None."""
+
+    @property
+    def target_events(self) -> int:
+        """Target-category events counted in the panel."""
+        idx = [self.panel.categories.index(c) for c in self.target]
+        return int(self.panel.counts[idx].sum())
+
+    def data_summary(self) -> dict[str, Any]:
+        """The data fingerprint plus what the panel holds, for the manifest and card."""
+        p = self.panel
+        return {
+            **self.loaded.fingerprint(),
+            "training_start": p.periods[0].isoformat(),
+            "training_until": self.until.isoformat(),
+            "periods": len(p.periods),
+            "freq": p.freq,
+            "resolution": p.resolution,
+            "study_cells": int(p.cells.size),
+            "study_area_km2": round(p.study_area.exact_area_km2, 3),
+            "categories": list(p.categories),
+            "target_categories": list(self.target),
+            "events_in_panel": int(p.counts.sum()),
+            "target_events_in_panel": self.target_events,
+            "n_outside_study_area": p.n_outside,
+            "window_notes": list(self.notes),
+            **({"resolution_choice": self.resolution_choice} if self.resolution_choice else {}),
+        }
+
+
+def prepare(
+    spec: TrainingSpec, progress: Progress | None = None, loaded: LoadedEvents | None = None
+) -> Prepared:
+    """Read the spec's events (or take ``loaded``, e.g. the export plus events posted since)
+    and count them into its panel (before ``window.until``).
+
+    A ``window.until`` or ``window.start`` inside a period is snapped to a period start (see
+    ``snap_window``), so every period of the panel, and every backtest fold, is whole.
+    ``loaded`` also spares a second read when one spec is prepared at several resolutions.
+    """
+    check_spec(spec)  # a wrong model, parameter or path fails before the data are read
+    data = spec.data
+    if loaded is None:
+        options = ingest_options(**data.model_dump(exclude={"events"}))
+        if is_partitioned(data.events):
+            loaded = load_partitions(data.events, options)
+        else:
+            loaded = load_events(data.events, options, progress)
+    freq = spec.grid.period
+    start, until, notes = snap_window(spec.window.start, spec.window.until, freq)
+    until = until if until is not None else _whole_end(loaded.events, freq)
+    first = start if start is not None else _whole_start(loaded.events, freq)
+    panel = _count(spec, loaded, first, until)
+    if spec.covariates:  # static data of the panel's cells, which LightGBM reads
+        from hotspots.features.covariates import CovariateLayer, cell_covariates
+
+        layers = [CovariateLayer(c.path, c.kind, c.name, c.where) for c in spec.covariates]
+        panel = replace(panel, covariates=cell_covariates(panel.cells, layers))
+    target = match_categories(spec.target, panel.categories)
+    return Prepared(spec, loaded, panel, target, until, notes)
+
+
+def _count(
+    spec: TrainingSpec, loaded: LoadedEvents, start: pd.Timestamp, end: pd.Timestamp
+) -> Panel:
+    """The spec's panel of ``loaded``: of its events, or partition by partition (on the
+    workers, on a cluster) when they are in Parquet partitions."""
+    data, res, freq = spec.data, spec.grid.resolution, spec.grid.period
+    area = StudyArea.from_boundary(data.boundary, res) if data.boundary else None
+    k = spec.grid.k_ring
+    if loaded.partitions:
+        return parquet_to_panel(
+            loaded.partitions, res, freq, study_area=area, k=k, start=start, end=end
+        )
+    return events_to_panel(loaded.events, res, freq, study_area=area, k=k, start=start, end=end)
+
+
+_UNIT = {"D": "day", "W": "week", "M": "month"}
+
+
+def snap_window(
+    start: str | None, until: str | None, freq: str
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None, tuple[str, ...]]:
+    """The training window's bounds on period starts, and a note for each bound moved.
+
+    ``until`` inside a period moves back to that period's start: the part period is left out
+    rather than scored and fitted as a whole one. ``start`` inside a period moves on to the
+    next period start, so the first period is whole too.
+    """
+    unit, notes = _UNIT[freq], []
+    lo, hi = (_naive(v, f"window.{k}") for k, v in (("start", start), ("until", until)))
+    if hi is not None and (floor := _floor(hi, freq)) != hi:
+        notes.append(
+            f"--until {_show(hi)} ({hi.day_name()}) is inside the {unit} starting "
+            f"{floor.date()}: training stops at {floor.date()}, so no {unit} is a part one"
+        )
+        hi = floor
+    if lo is not None and _floor(lo, freq) != lo:
+        nxt = next_period_start(lo, freq)
+        notes.append(
+            f"--start {_show(lo)} ({lo.day_name()}) is inside a {unit}: training starts at "
+            f"{nxt.date()}, the next {unit} start, so no {unit} is a part one"
+        )
+        lo = nxt
+    return lo, hi, tuple(notes)
+
+
+def _naive(value: str | None, name: str) -> pd.Timestamp | None:
+    if not value:
+        return None
+    check_year_first(value, name)
+    ts = to_timestamp(value, name)
+    return ts.tz_localize(None) if ts.tz is not None else ts
+
+
+def _show(ts: pd.Timestamp) -> str:
+    return str(ts.date()) if ts == ts.normalize() else ts.isoformat(sep=" ")
+
+
+def _floor(ts: pd.Timestamp, freq: str) -> pd.Timestamp:
+    return pd.Timestamp(period_floor([ts], freq)[0])
