@@ -207,7 +207,7 @@ def _score_model(
     """One model's served periods scored beside its baselines, by horizon, and why each
     of the others is pending."""
     if category is not None:
-        _check_category(category, events)
+        check_category(category, events)
     target = (category,) if category is not None else forecasts[-1].target
     models = {b: make_forecaster(b, target=target) for b in baselines}
     least = max((m.min_history for m in models.values()), default=1)
@@ -244,7 +244,7 @@ def _score_model(
     return scored, _pending(pending)
 
 
-def _check_category(category: str, events: pd.DataFrame) -> None:
+def check_category(category: str, events: pd.DataFrame) -> None:
     """``UnknownCategoryError`` for a category none of ``events`` has, even before any served
     period is due: else the question would get a quiet, empty answer."""
     known = sorted(str(c) for c in events["category"].dropna().unique())
