@@ -159,6 +159,28 @@ def test_a_question_that_cannot_be_answered_is_a_problem(client: TestClient, bas
     assert no_day.json()["detail"].startswith("until '2023-02-30' is not a date")
 
 
+def test_an_unknown_category_is_refused_before_any_snapshot_is_read(
+    client: TestClient, base_env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each odd category was scored (its model's snapshots read, 0.15-0.8 s) before its 404,
+    and refusals are not cached: checked first, against the events, it costs a lookup."""
+    from hotspots.serving import realised
+
+    reads: list[str] = []
+    real = realised.snapshots_to_served
+    monkeypatch.setattr(
+        realised, "snapshots_to_served", lambda store, name: reads.append(name) or real(store, name)
+    )
+    for odd in ("Arson", "Burglary residential", "Burglary Residential "):
+        got = client.get("/v1/effectiveness", params={"category": odd}, headers=auth(base_env.read))
+        assert got.status_code == 404 and got.json()["detail"].startswith(f"category {odd!r}: ")
+    assert reads == []
+    known = client.get(
+        "/v1/effectiveness?category=Burglary%20Residential", headers=auth(base_env.read)
+    )
+    assert known.status_code == 200 and reads == ["burglary"]
+
+
 def test_dosage_from_posted_patrols(
     client: TestClient, base_env: Env, served_then_arrived: Path, year_panel: Panel
 ) -> None:

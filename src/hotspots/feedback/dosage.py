@@ -1,4 +1,5 @@
-"""Dosage: patrol minutes per period and cell, from the stored patrol log.
+"""Dosage: patrol minutes per period and cell, from the stored patrol log, and beside the
+crime that followed there, in the ring around and elsewhere (``dosage_beside_crime``).
 
 A patrol's minutes are spread evenly over its cells (an hour over four cells is 15 minutes
 in each), so the minutes of an area add up to the time spent there. A patrol that crosses
@@ -11,13 +12,21 @@ are left out (and logged).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hotspots.features import period_floor
-from hotspots.grid import cells_to_parents
+from hotspots.features import Panel, period_floor
+from hotspots.feedback.served import ServedForecast
+from hotspots.grid import (
+    StudyArea,
+    cells_resolution,
+    cells_to_parents,
+    cells_to_strings,
+    grid_disk_cells,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -95,3 +104,71 @@ def _empty() -> pd.DataFrame:
             "minutes": pd.Series([], dtype=np.float64),
         }
     )
+
+
+def dosage_beside_crime(
+    name: str,
+    panel: Panel,
+    target: Sequence[str],
+    due: Sequence[ServedForecast],
+    patrols: pd.DataFrame,
+    timezone: str,
+    top_k: int,
+    rings: int,
+    before_periods: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per period of ``due`` (model ``name``'s served forecasts, counted on ``panel``) and
+    per patrolled cell: minutes beside the ``target`` events that followed, in the patrolled
+    cells, the ``rings`` around them and the rest, and over the ``before_periods`` before
+    (the displacement check); ``top_k`` cells of each served ranking are its flagged ones."""
+    dose = patrols_to_dosage(patrols, panel.freq, timezone, panel.resolution)
+    idx = [panel.categories.index(c) for c in target if c in panel.categories]
+    actual = panel.counts[idx].sum(axis=0).astype(np.float64)  # (periods, cells)
+    summary, cells = [], []
+    for forecast in due:
+        row = int(panel.periods.get_indexer(pd.DatetimeIndex([forecast.as_of]))[0])
+        minutes = _minutes_on(dose.loc[dose["period_start"] == forecast.as_of], panel.cells)
+        patrolled = minutes > 0
+        ring = np.isin(panel.cells, grid_disk_cells(panel.cells[patrolled], rings)) & ~patrolled
+        now = actual[row]
+        before = actual[max(0, row - before_periods) : row].mean(axis=0) if row else now * np.nan
+        summary.append(
+            {
+                "model": name,
+                "as_of": forecast.as_of,
+                "patrolled_cells": int(patrolled.sum()),
+                "patrol_minutes": float(minutes.sum()),
+                **_split("events", now, patrolled, ring),
+                **_split("before", before, patrolled, ring),
+            }
+        )
+        top = np.isin(panel.cells, forecast.ranked[:top_k])
+        columns = {"minutes": minutes, "events": now, "events_before": before, "in_served_top": top}
+        frame = pd.DataFrame({k: v[patrolled] for k, v in columns.items()})
+        frame.insert(0, "cell", cells_to_strings(panel.cells[patrolled]))
+        frame.insert(0, "as_of", forecast.as_of)
+        frame.insert(0, "model", name)
+        cells.append(frame)
+    return pd.DataFrame(summary), pd.concat(cells, ignore_index=True)
+
+
+def _minutes_on(dose: pd.DataFrame, cells: npt.NDArray[np.uint64]) -> npt.NDArray[np.float64]:
+    """Patrol minutes per cell of ``cells`` (sorted) from (cell, minutes) rows."""
+    minutes = np.zeros(cells.size)
+    pos = StudyArea(cells, cells_resolution(cells)).index_of(dose["cell"].to_numpy(np.uint64))
+    np.add.at(minutes, pos[pos >= 0], dose["minutes"].to_numpy()[pos >= 0])
+    return minutes
+
+
+def _split(
+    prefix: str,
+    values: npt.NDArray[np.float64],
+    patrolled: npt.NDArray[np.bool_],
+    ring: npt.NDArray[np.bool_],
+) -> dict[str, float]:
+    rest = ~patrolled & ~ring
+    return {
+        f"{prefix}_patrolled": float(values[patrolled].sum()),
+        f"{prefix}_ring": float(values[ring].sum()),
+        f"{prefix}_rest": float(values[rest].sum()),
+    }

@@ -14,7 +14,7 @@ baseline is fitted once per ``as_of`` for all of them: ``forecast_blocks_ahead``
 period without events has no figures (NaN), as in the backtest. The flag and the dosage read
 the next period's forecasts (horizon 1), the ones patrols act on first.
 
-Dosage (``dosage.patrols_to_dosage``) is set beside the crime that followed: per period, the
+Dosage (``dosage.dosage_beside_crime``) is set beside the crime that followed: per period, the
 target events in the patrolled cells, in the ring of cells within ``rings`` steps around them
 (not patrolled themselves), and in the rest of the study area, each also as the mean of the
 ``before_periods`` periods before: crime falling where patrols went while rising in the ring
@@ -40,7 +40,7 @@ from hotspots.evaluation import BacktestResult, Cutoff, Fold, backtest
 from hotspots.evaluation.blocks import BlockForecast, forecast_blocks_ahead
 from hotspots.evaluation.plans import GrownAreas
 from hotspots.features import Panel, events_to_panel
-from hotspots.feedback.dosage import patrols_to_dosage
+from hotspots.feedback.dosage import dosage_beside_crime
 from hotspots.feedback.failures import failures_frame
 from hotspots.feedback.plans_combined import ModelFolds
 from hotspots.feedback.plans_realised import (
@@ -53,7 +53,7 @@ from hotspots.feedback.plans_realised import (
 )
 from hotspots.feedback.served import ServedForecast
 from hotspots.forecasters import Forecaster, make_forecaster
-from hotspots.grid import StudyArea, cells_resolution, cells_to_strings, grid_disk_cells
+from hotspots.grid import StudyArea, cells_resolution
 from hotspots.grid.regions import PlanBudget
 from hotspots.jobs.data import whole_periods_end, whole_periods_start
 
@@ -159,7 +159,9 @@ def realised_effectiveness(
         if patrols is not None and len(patrols):
             tz = str(getattr(events["occurred_at"].dtype, "tz", None) or "UTC")
             top = Cutoff.coverage(coverages[0]).k(first.panel.cells.size)
-            dose, cells = _dosage(name, first, patrols, tz, top, rings, before_periods)
+            dose, cells = dosage_beside_crime(
+                name, first.panel, first.target, first.due, patrols, tz, top, rings, before_periods
+            )
             parts["dosage"].append(dose)
             parts["cells"].append(cells)
     out = {k: pd.concat(v, ignore_index=True) if v else _EMPTY[k]() for k, v in parts.items()}
@@ -207,7 +209,7 @@ def _score_model(
     """One model's served periods scored beside its baselines, by horizon, and why each
     of the others is pending."""
     if category is not None:
-        _check_category(category, events)
+        check_category(category, events)
     target = (category,) if category is not None else forecasts[-1].target
     models = {b: make_forecaster(b, target=target) for b in baselines}
     least = max((m.min_history for m in models.values()), default=1)
@@ -244,7 +246,7 @@ def _score_model(
     return scored, _pending(pending)
 
 
-def _check_category(category: str, events: pd.DataFrame) -> None:
+def check_category(category: str, events: pd.DataFrame) -> None:
     """``UnknownCategoryError`` for a category none of ``events`` has, even before any served
     period is due: else the question would get a quiet, empty answer."""
     known = sorted(str(c) for c in events["category"].dropna().unique())
@@ -315,71 +317,6 @@ def model_flag(periods: pd.DataFrame, cutoff: str, k_periods: int) -> dict[str, 
         "served_pai": float(pai[SERVED].iloc[-1]) if last is not None else float("nan"),
         "best_baseline": best,
         "best_baseline_pai": float(best_pai.iloc[-1]) if last is not None else float("nan"),
-    }
-
-
-def _dosage(
-    name: str,
-    scored: _Scored,
-    patrols: pd.DataFrame,
-    timezone: str,
-    top_k: int,
-    rings: int,
-    before_periods: int,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per period and per patrolled cell: minutes beside the target events that followed;
-    ``top_k`` cells of each served ranking are its flagged ones (the first cutoff)."""
-    panel = scored.panel
-    dose = patrols_to_dosage(patrols, panel.freq, timezone, panel.resolution)
-    idx = [panel.categories.index(c) for c in scored.target if c in panel.categories]
-    actual = panel.counts[idx].sum(axis=0).astype(np.float64)  # (periods, cells)
-    summary, cells = [], []
-    for forecast in scored.due:
-        row = int(panel.periods.get_indexer(pd.DatetimeIndex([forecast.as_of]))[0])
-        minutes = _minutes_on(dose.loc[dose["period_start"] == forecast.as_of], panel.cells)
-        patrolled = minutes > 0
-        ring = np.isin(panel.cells, grid_disk_cells(panel.cells[patrolled], rings)) & ~patrolled
-        now = actual[row]
-        before = actual[max(0, row - before_periods) : row].mean(axis=0) if row else now * np.nan
-        summary.append(
-            {
-                "model": name,
-                "as_of": forecast.as_of,
-                "patrolled_cells": int(patrolled.sum()),
-                "patrol_minutes": float(minutes.sum()),
-                **_split("events", now, patrolled, ring),
-                **_split("before", before, patrolled, ring),
-            }
-        )
-        top = np.isin(panel.cells, forecast.ranked[:top_k])
-        columns = {"minutes": minutes, "events": now, "events_before": before, "in_served_top": top}
-        frame = pd.DataFrame({k: v[patrolled] for k, v in columns.items()})
-        frame.insert(0, "cell", cells_to_strings(panel.cells[patrolled]))
-        frame.insert(0, "as_of", forecast.as_of)
-        frame.insert(0, "model", name)
-        cells.append(frame)
-    return pd.DataFrame(summary), pd.concat(cells, ignore_index=True)
-
-
-def _minutes_on(dose: pd.DataFrame, cells: npt.NDArray[np.uint64]) -> npt.NDArray[np.float64]:
-    """Patrol minutes per cell of ``cells`` (sorted) from (cell, minutes) rows."""
-    minutes = np.zeros(cells.size)
-    pos = StudyArea(cells, cells_resolution(cells)).index_of(dose["cell"].to_numpy(np.uint64))
-    np.add.at(minutes, pos[pos >= 0], dose["minutes"].to_numpy()[pos >= 0])
-    return minutes
-
-
-def _split(
-    prefix: str,
-    values: npt.NDArray[np.float64],
-    patrolled: npt.NDArray[np.bool_],
-    ring: npt.NDArray[np.bool_],
-) -> dict[str, float]:
-    rest = ~patrolled & ~ring
-    return {
-        f"{prefix}_patrolled": float(values[patrolled].sum()),
-        f"{prefix}_ring": float(values[ring].sum()),
-        f"{prefix}_rest": float(values[rest].sum()),
     }
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from hotspots.config import Settings
 from hotspots.errors import UnknownCategoryError
-from hotspots.feedback.effectiveness import SERVED, Realised, realised_effectiveness
+from hotspots.feedback.effectiveness import SERVED, Realised, check_category, realised_effectiveness
 from hotspots.feedback.failures import (
     MONITOR,
     REALISED,
@@ -114,6 +114,8 @@ def realised_from_records(
     unknown: UnknownCategoryError | None = None
     for name, (manifest, freq) in sorted(models.items()):
         try:
+            if category is not None:  # a wrong one is told before the snapshots are read
+                check_category(category, cache.get(manifest).events)
             served = snapshots_to_served(snapshots, name)
             if not served:
                 continue
