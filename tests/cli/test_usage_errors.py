@@ -16,6 +16,9 @@ RunCli = Any
         (("forecast", "--model", "m"), "Missing option"),
         (("train", "--resolution", "nine"), "Invalid value for '--resolution'"),
         (("no-such-command",), "No such command"),
+        # a typed date is named by the flag it was typed as, not by the spec key it sets
+        (("train", "--events", "e.parquet", "--until", "03/08/2010"), "--until '03/08/2010' is"),
+        (("backtest", "--events", "e.parquet", "--start", "1/2/2010"), "--start '1/2/2010' is"),
     ],
 )
 def test_usage_errors_exit_2(run_cli: RunCli, args: tuple[str, ...], fragment: str) -> None:

@@ -162,6 +162,10 @@ def specs_from_flags(
     spec_files: list[Path] | None, flags: dict[str, Any], default_name: bool
 ) -> list[TrainingSpec]:
     """``spec_from_flags`` for each spec file (or the flags alone); one name per spec."""
+    from hotspots.jobs.dates import check_year_first
+
+    for key in ("start", "until"):  # named as typed, not as the spec key they set
+        check_year_first(flags.get(key), f"--{key}")
     if spec_files and len(spec_files) > 1 and flags.get("name"):
         raise ConfigError(f"--name names one model; {len(spec_files)} specs were given")
     files: list[Path | None] = [*spec_files] if spec_files else [None]
