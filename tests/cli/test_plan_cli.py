@@ -68,6 +68,26 @@ def test_plan_writes_one_geojson_feature_per_area(
         assert set(by_type) == {"burg", "rob"}
         assert sum(by_type.values()) == pytest.approx(props["expected_count"], abs=1e-3)
         assert props["when"]["top_hours"] and props["reasons"]
+    # the terminal shows the areas as a table: what the file holds, in the officer's words
+    assert f"patrol areas for the period from {AS_OF}" in res.err  # the console is stderr
+    table = res.err.split("patrol areas for the period from")[1]  # after the validation's
+    rows = [line for line in table.splitlines() if line.startswith("│")]
+    assert len(rows) == 4, res.err
+    for row, feature in zip(rows, doc["features"], strict=True):
+        props = feature["properties"]
+        cols = [c.strip() for c in row.strip("│").split("│")]
+        low, high = props["interval"]["low"], props["interval"]["high"]
+        top = props["when"]["top_hours"][0]
+        assert cols[:3] == [
+            str(props["rank"]),
+            f"{props['area_km2']:.2f}",
+            f"{props['expected_count']:.2f} ({low}-{high})",
+        ]
+        counts = props["expected_by_type"]
+        assert f"Robbery {counts['rob']:.2f}" in cols[3]
+        assert f"Burglary Residential {counts['burg']:.2f}" in cols[3]
+        assert cols[4].startswith(f"{top['label']} ({top['lift']}x)")
+        assert cols[5] == props["reasons"][0]
     # the plan is built from the very forecast `hotspots forecast` writes
     forecast = tmp_path / "f.csv"
     res = run_cli(

@@ -10,6 +10,7 @@ import pytest
 from hotspots.errors import DataValidationError
 from hotspots.features import Panel
 from hotspots.forecasters import Forecaster, make_forecaster
+from hotspots.jobs.data import local_times
 from hotspots.jobs.fit_check import check_events_fit
 from hotspots.jobs.forecast import forecast_events
 
@@ -93,3 +94,19 @@ def test_a_batch_needs_only_a_category_the_model_knows(
     strange = others.assign(category="Parking")
     with pytest.raises(DataValidationError, match="any category the model knows"):
         check_events_fit(model, strange, batch=True)
+
+
+def test_a_gap_before_the_as_of_warns_and_one_spanning_the_recent_counts_is_refused(
+    model: Forecaster, year_city_events: pd.DataFrame, manifest: dict[str, Any]
+) -> None:
+    """The year city's events end in the week of 2023-12-25 (weekly model, recent counts up
+    to 8 weeks): 7 empty weeks before the as_of are a warning, 8 are refused."""
+    last = local_times(year_city_events).max()
+    assert last.to_period("W-SUN").start_time == pd.Timestamp("2023-12-25")
+    seven = [pd.Timestamp("2024-02-19")]  # weeks of 01-01 .. 02-12 have no data
+    frame, warnings = forecast_events(model, year_city_events, seven, 1, manifest)
+    assert len(warnings) == 1 and "before as_of 2024-02-19" in warnings[0]
+    assert "count as having no crime" in warnings[0] and len(frame) > 0
+    eight = [pd.Timestamp("2024-02-26")]
+    with pytest.raises(DataValidationError, match=r"8 whole weeks before as_of 2024-02-26"):
+        forecast_events(model, year_city_events, eight, 1, manifest)

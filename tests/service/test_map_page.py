@@ -193,7 +193,8 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
     assert drawn == {"cells": len(cells["features"]), "areas": 6, "labels": 6}
     assert len(plan["features"]) == 6
     status = browser.find_element("id", "status").text
-    assert f"{len(cells['features'])} highest cells" in status and "6 patrol areas" in status
+    assert f"{len(cells['features'])} highest cells" in status
+    assert f"6 patrol areas ({plan['plan']['summary']['area_km2']:.2f} km², " in status
     assert browser.execute_script("return sessionStorage.getItem('hotspots.key')") == key
     assert not browser.find_element("id", "key-form").is_displayed()
 
@@ -203,9 +204,20 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
     first = plan["features"][0]["properties"]
     assert f"Area 1: {first['area_km2']:.2f} km²" in details
     assert all(reason in details for reason in first["reasons"])
-    assert "For what" in details and "burglary" in details
-    hours = first["when"] if isinstance(first["when"], str) else first["when"]["top_hours"]
-    assert "When" in details and (hours == "unknown" or hours[0]["label"] in details)
+    # for what: the crime types as the export names them (and the model where it differs)
+    types = plan["plan"]["types"]
+    for model, count in first["expected_by_type"].items():
+        label = ", ".join(types[model]["categories"])
+        shown = label if label.lower() == model.lower() else f"{label} ({model})"
+        assert f"{shown}: {count:.2f}" in details, (shown, details)
+    when = first["when"]
+    assert "When" in details
+    if isinstance(when, str):
+        assert "unknown" in details or "withheld" in details
+    else:
+        top = when["top_hours"][0]
+        assert f"Busiest hours of the week: {top['label']} ({top['lift']}x)" in details
+        assert f"share of the {when['events_with_time']} past events here" in details
 
     # a poll answered 304 keeps the map as drawn
     before = browser.execute_script("return {...window.hotspotsMap.state.polls}")

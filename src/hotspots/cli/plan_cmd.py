@@ -12,6 +12,7 @@ from hotspots.cli.data_cmds import print_created
 from hotspots.cli.forecast_cmd import _CRS, _MAP, _MAX_REJECT, _MODELS_DIR, _PRESET, read_history
 from hotspots.cli.main import app, console
 from hotspots.cli.progress import stage
+from hotspots.cli.render import plan_table
 from hotspots.errors import ConfigError
 from hotspots.plan_limits import MAX_AREA_CELLS, MAX_AREAS
 
@@ -167,6 +168,7 @@ def plan(
         min_events_shown=settings.min_events_shown,
     )
     write_plan(document, output)
+    console.print(plan_table(document))
     summary = document["summary"]
     console.print(
         f"wrote {summary['areas']} areas ({summary['area_km2']:.2f} km2, "

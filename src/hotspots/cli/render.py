@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -53,6 +53,38 @@ def patrol_report_table(report: PatrolReport) -> Table:
         return escape(f"{REASONS[reason]}; e.g. {', '.join(shown)}")
 
     return _validation_table(report, "why / example rows", why)
+
+
+def plan_table(document: Mapping[str, Any]) -> Table:
+    """A patrol plan's areas as the officer reads them: size, expected crimes with the
+    interval, the count per crime type, the busiest hours of the week and the first reason."""
+    types = document["types"]
+
+    def what(area: Mapping[str, Any]) -> str:
+        counts = sorted(area["expected_by_type"].items(), key=lambda kv: -kv[1])
+        named = (", ".join(types[name]["categories"]) or name for name, _ in counts)
+        return "; ".join(f"{label} {v:.2f}" for label, (_, v) in zip(named, counts, strict=True))
+
+    def when(area: Mapping[str, Any]) -> str:
+        found = area["when"]
+        if isinstance(found, str):
+            return found
+        return ", ".join(f"{h['label']} ({h['lift']}x)" for h in found["top_hours"][:2])
+
+    table = Table(title=f"patrol areas for the period from {document['period_start']}")
+    for header in ("area", "km2", "expected (80%)", "for what", "busiest hours", "why"):
+        table.add_column(header, justify="right" if header in ("area", "km2") else "left")
+    for area in document["areas"]:
+        interval = area["interval"]
+        table.add_row(
+            str(area["rank"]),
+            f"{area['area_km2']:.2f}",
+            f"{area['expected_count']:.2f} ({interval['low']}-{interval['high']})",
+            escape(what(area)),
+            escape(when(area)),
+            escape(area["reasons"][0] if area["reasons"] else "-"),
+        )
+    return table
 
 
 def _validation_table(

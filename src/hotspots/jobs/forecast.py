@@ -20,6 +20,7 @@ import pandas as pd
 from hotspots.atomic import atomic_path
 from hotspots.errors import ConfigError, DataValidationError
 from hotspots.features import Panel, events_to_panel, period_floor, period_range
+from hotspots.features.lags import plan_for
 from hotspots.forecasters import Forecaster, check_horizon, next_period_start
 from hotspots.grid import StudyArea, cells_to_geojson, cells_to_strings
 from hotspots.jobs.data import local_times, whole_periods_end, whole_periods_start
@@ -110,7 +111,8 @@ def history_panel(
     covers only in part would look quiet, and a few stray early events would stretch the
     history a whole-history mean averages over) and ends where the period holding ``as_of``
     starts (``predict`` reads nothing later). Periods between the last event and ``as_of``
-    count as having no crime (``forecast_events`` warns of such a gap).
+    count as having no crime (``forecast_events`` warns of such a gap, and refuses one that
+    spans the model's recent counts).
     """
     freq = model.freq_
     start = whole_periods_start(events, freq)
@@ -129,11 +131,27 @@ def history_panel(
     return panel, pd.Timestamp(as_of)
 
 
+_UNITS = {"D": "days", "W": "weeks", "M": "months"}
+
+
 def _gap_warnings(times: pd.Series, as_ofs: Sequence[pd.Timestamp], freq: str) -> list[str]:
-    """A warning when the events stop well before an as_of: missing weeks look crime-free."""
+    """A warning when the events stop well before an as_of: missing weeks look crime-free.
+    A gap of as many whole periods as the model's longest recent count (8 weeks, 3 months,
+    7 days) is refused: every recent count would then be of periods with no data, and the
+    forecast a plausible-looking wrong one."""
     last = times.max()
+    limit = max(plan_for(freq).sums)
+    pandas_freq = {"W": "W-SUN", "M": "M", "D": "D"}[freq]  # W: Monday to Sunday
     out = []
     for as_of in as_ofs:
+        missing = (pd.Period(as_of, pandas_freq) - pd.Period(last, pandas_freq)).n - 1
+        if missing >= limit:
+            raise DataValidationError(
+                f"the events end {last.date()}, {missing} whole {_UNITS[freq]} before as_of "
+                f"{as_of.date()}: the model's recent counts (up to {limit} {_UNITS[freq]}) "
+                "would all be of periods with no data; give events up to the as_of, or an "
+                "as_of nearer their end"
+            )
         gap = (as_of - last).days
         if gap > {"D": 2, "W": 14, "M": 62}[freq]:
             out.append(

@@ -12,6 +12,7 @@ const state = {
   map: null,
   etags: {}, // url -> ETag of what is drawn
   plan: new Map(), // rank -> area (the plan document's fields)
+  planTypes: {}, // model -> {weight, categories} of the plan drawn
   markers: [],
   polls: { sent: 0, notModified: 0, changed: 0 },
   fitted: false,
@@ -145,6 +146,7 @@ function centre(area) {
 function drawPlan(collection) {
   state.map.getSource("areas").setData(collection);
   state.plan = new Map(collection.features.map((f) => [f.properties.rank, f.properties]));
+  state.planTypes = collection.plan.types || {};
   for (const marker of state.markers) marker.remove();
   state.markers = collection.features.map((f) => {
     const el = document.createElement("div");
@@ -159,7 +161,7 @@ function drawPlan(collection) {
     return new maplibregl.Marker({ element: el }).setLngLat(at).addTo(state.map);
   });
   const plan = collection.plan;
-  state.planSummary = `${collection.features.length} patrol areas (${plan.summary.area_km2} km², `
+  state.planSummary = `${collection.features.length} patrol areas (${fmt(plan.summary.area_km2)} km², `
     + `${(100 * plan.summary.share_of_forecast).toFixed(1)}% of the forecast) for the week of `
     + `${plan.period_start}`;
 }
@@ -171,10 +173,22 @@ function fmt(x, digits = 2) {
 function whenText(when) {
   if (when === "withheld") return ["withheld (too few past events here to show)"];
   if (typeof when === "string") return ["unknown (the history has no time of day)"];
+  const hours = (top) => top.map((h) => `${h.label} (${h.lift}x)`).join(", ");
   return [
-    "Hours of the week: " + when.top_hours.map((h) => `${h.label} (x${h.lift})`).join(", "),
-    "Hours of the day: " + when.top_hours_of_day.map((h) => `${h.label} (x${h.lift})`).join(", "),
+    `Busiest hours of the week: ${hours(when.top_hours)}`,
+    `Busiest hours of the day: ${hours(when.top_hours_of_day)}`,
+    `(x: the hour's share of the ${when.events_with_time} past events here with a time of day, `
+      + "against an average hour's)",
   ];
+}
+
+function typeLabel(model) {
+  // the crime types a model forecasts, as the force's export names them; the model's name too
+  // when it says something else
+  const categories = (state.planTypes[model] || {}).categories || [];
+  const label = categories.join(", ");
+  if (!label) return model;
+  return label.toLowerCase() === model.toLowerCase() ? label : `${label} (${model})`;
 }
 
 function list(items) {
@@ -198,7 +212,7 @@ function showArea(rank) {
   if (!area) return;
   const box = $("area");
   const interval = `${area.interval.low}-${area.interval.high}`;
-  const what = Object.entries(area.expected_by_type).map(([k, v]) => `${k}: ${fmt(v)}`);
+  const what = Object.entries(area.expected_by_type).map(([k, v]) => `${typeLabel(k)}: ${fmt(v)}`);
   box.replaceChildren(
     heading(`Area ${area.rank}: ${fmt(area.area_km2)} km², ${area.n_cells} cells`),
     list([`Expected crimes: ${fmt(area.expected_count)} (80%: ${interval})`]),
