@@ -92,8 +92,9 @@ def ingest(
         None,
         "--map",
         help="Column map `key=COLUMN,...`; keys: time | date | year,month,day,hour,minute; "
-        "lat,lng | x,y; category; id; origin; offence (a finer type than category, which tells "
-        "another offence of an incident from a duplicate). Overrides the preset's columns.",
+        "lat,lng | x,y | point (one column: `(lat, lng)`, WKT `POINT (lng lat)` or GeoJSON); "
+        "category; id; origin; offence (a finer type than category, which tells another "
+        "offence of an incident from a duplicate). Overrides the preset's columns.",
     ),
     crs: str | None = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:27700."),
     tz: str | None = typer.Option(

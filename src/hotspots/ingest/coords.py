@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hotspots.errors import ConfigError, InputFileError
+from hotspots.errors import ConfigError, DataValidationError, InputFileError
 
 BoolArray = npt.NDArray[np.bool_]
 EARTH_RADIUS_KM = 6371.0088
@@ -24,6 +24,7 @@ class Coords:
     lng: npt.NDArray[np.float64]
     masks: dict[str, BoolArray]
     valid: BoolArray
+    notes: tuple[str, ...] = ()  # how a point column was read
 
 
 def _numeric(col: pd.Series) -> tuple[npt.NDArray[np.float64], BoolArray, BoolArray]:
@@ -38,10 +39,16 @@ def _numeric(col: pd.Series) -> tuple[npt.NDArray[np.float64], BoolArray, BoolAr
 
 
 def coordinates(raw: pd.DataFrame, projected: bool, crs: str | None) -> Coords:
-    """Read lat/lng (or x/y in ``crs``) from raw columns and flag missing, bad and zero ones."""
-    a_key, b_key = ("y", "x") if projected else ("lat", "lng")
-    a, a_missing, a_bad = _numeric(raw[a_key])
-    b, b_missing, b_bad = _numeric(raw[b_key])
+    """Read lat/lng (or x/y in ``crs``, or one point column) from raw columns and flag
+    missing, bad and zero ones."""
+    notes: tuple[str, ...] = ()
+    if "point" in raw:
+        a, b, a_missing, a_bad, notes = split_points(raw["point"])
+        b_missing, b_bad = a_missing, a_bad
+    else:
+        a_key, b_key = ("y", "x") if projected else ("lat", "lng")
+        a, a_missing, a_bad = _numeric(raw[a_key])
+        b, b_missing, b_bad = _numeric(raw[b_key])
     missing = a_missing | b_missing
     bad = ~missing & (a_bad | b_bad)
     zero = ~missing & ~bad & (a == 0) & (b == 0)
@@ -51,7 +58,70 @@ def coordinates(raw: pd.DataFrame, projected: bool, crs: str | None) -> Coords:
     valid = ~missing & ~bad & ~zero
     lat, lng = np.where(valid, lat, np.nan), np.where(valid, lng, np.nan)  # new arrays
     masks = {"missing_coordinates": missing, "bad_coordinates": bad, "zero_coordinates": zero}
-    return Coords(lat, lng, masks, valid)
+    return Coords(lat, lng, masks, valid, notes)
+
+
+def check_not_swapped(coords: Coords, source: str) -> str | None:
+    """The located rows' median point as a report note; DataValidationError when it lies
+    south of 60 degrees S, where no police force records crime: latitude and longitude are
+    then swapped (a Chicago or London export read the wrong way round lands there, and the
+    distance screen, centred on the same median, would accept every row)."""
+    if not coords.valid.any():
+        return None
+    lat, lng = median(coords.lat[coords.valid]), median(coords.lng[coords.valid])
+    if lat < -60:
+        raise DataValidationError(
+            f"{source}: the located rows' median point is lat {lat:.4f}, lng {lng:.4f}, south "
+            "of 60 degrees S where no police force records crime: are latitude and longitude "
+            "swapped (--map lat=/lng=, or a point column written (lng, lat))?"
+        )
+    return f"located rows' median point: lat {lat:.4f}, lng {lng:.4f}"
+
+
+_NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+_WKT = rf"(?i)^(?:SRID=\d+;\s*)?POINT\s*(?:Z\s*)?\(\s*{_NUM}\s+{_NUM}(?:\s+{_NUM})?\s*\)$"
+_GEOJSON = rf'^\{{.*"coordinates"\s*:\s*\[\s*{_NUM}\s*,\s*{_NUM}.*\}}$'
+_PAIR = rf"^[(\[]?\s*{_NUM}\s*[,;]\s*{_NUM}\s*[)\]]?$"
+
+
+def split_points(
+    col: pd.Series,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], BoolArray, BoolArray, tuple[str, ...]]:
+    """(lat, lng, missing, unreadable, notes) from one column holding both coordinates.
+
+    A value is WKT ``POINT (lng lat)`` (an ``SRID=n;`` prefix and a third number allowed),
+    a GeoJSON point (``{"type": "Point", "coordinates": [lng, lat]}``), or a pair of numbers
+    ``(lat, lng)``, as the Socrata portals (Chicago, New York, Baltimore, ...) write their
+    location columns; brackets optional, ``,`` or ``;`` between. Pairs whose first numbers
+    are mostly beyond any latitude and whose second numbers are not are read as (lng, lat),
+    and a note says so.
+    """
+    text = col.astype("string").str.strip()
+    missing = (text.fillna("") == "").to_numpy(dtype=bool)
+
+    def numbers(pattern: str, first: int, second: int) -> tuple[pd.Series, pd.Series]:
+        found = text.str.extract(pattern)
+        return (
+            pd.to_numeric(found[first], errors="coerce"),
+            pd.to_numeric(found[second], errors="coerce"),
+        )
+
+    wkt_lng, wkt_lat = numbers(_WKT, 0, 1)
+    geo_lng, geo_lat = numbers(_GEOJSON, 0, 1)
+    one, two = numbers(_PAIR, 0, 1)
+    pair = one.notna() & two.notna()
+    notes: tuple[str, ...] = ()
+    swapped = pair & (one.abs() > 90) & (two.abs() <= 90)
+    if int(swapped.sum()) * 2 > int(pair.sum()):
+        one, two = two, one
+        notes = (
+            f"point column: {int(pair.sum()):,} pairs read as (longitude, latitude): the first "
+            f"numbers of {int(swapped.sum()):,} are beyond any latitude",
+        )
+    lat = wkt_lat.fillna(geo_lat).fillna(one).to_numpy(dtype=np.float64, na_value=np.nan)
+    lng = wkt_lng.fillna(geo_lng).fillna(two).to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~missing & ~(np.isfinite(lat) & np.isfinite(lng))
+    return lat, lng, missing, bad, notes
 
 
 def _to_wgs84(

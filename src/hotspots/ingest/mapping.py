@@ -3,7 +3,9 @@
 A column map is written ``key=COLUMN,key=COLUMN``; keys are the event fields below. Time is
 either one ``time`` column, a ``date`` column (optionally with ``hour``/``minute``), or split
 ``year``/``month``/``day``/``hour``/``minute`` columns. Coordinates are ``lat``/``lng`` in WGS84,
-or projected ``x``/``y`` together with a CRS.
+projected ``x``/``y`` together with a CRS, or one ``point`` column holding both (``(lat, lng)``
+as open-data portals write it, WKT ``POINT (lng lat)`` or a GeoJSON point; see
+``coords.split_points``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import dataclass, fields, replace
 from hotspots.errors import ConfigError
 
 TIME_KEYS = ("time", "date", "year", "month", "day", "hour", "minute")
-KEYS = (*TIME_KEYS, "lat", "lng", "x", "y", "category", "id", "origin", "offence")
+COORD_KEYS = ("lat", "lng", "x", "y", "point")
+_COORD_FORMS = (("lat", "lng"), ("x", "y"), ("point",))
+KEYS = (*TIME_KEYS, *COORD_KEYS, "category", "id", "origin", "offence")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class ColumnMap:
     lng: str | None = None
     x: str | None = None
     y: str | None = None
+    point: str | None = None  # one column with both coordinates
     category: str | None = None
     id: str | None = None
     origin: str | None = None
@@ -55,8 +60,13 @@ class ColumnMap:
         return cls(**values)
 
     def merged(self, other: ColumnMap) -> ColumnMap:
-        """This map with every field that ``other`` sets replaced by other's column."""
+        """This map with every field that ``other`` sets replaced by other's column; where
+        ``other`` gives coordinates of one form (lat/lng, x/y or point), this map's of the
+        other forms are dropped (a preset's lat/lng give way to a point column)."""
         changes = {f.name: getattr(other, f.name) for f in fields(other) if getattr(other, f.name)}
+        given = [form for form in _COORD_FORMS if any(k in changes for k in form)]
+        if given:
+            changes = {k: None for k in COORD_KEYS if k not in given[0]} | changes
         return replace(self, **changes)
 
     def items(self) -> list[tuple[str, str]]:
@@ -70,13 +80,19 @@ class ColumnMap:
 
     def check(self) -> None:
         """Raise ConfigError unless the map names a complete time and coordinate source."""
-        if self.projected:
+        if self.point:
+            others = [k for k in COORD_KEYS[:-1] if getattr(self, k)]
+            if others:
+                raise ConfigError(f"--map gives point= together with {', '.join(others)}=: use one")
+        elif self.projected:
             if not (self.x and self.y) or self.lat or self.lng:
                 raise ConfigError(
                     "--map needs both x= and y= (and no lat=/lng=) for projected data"
                 )
         elif not (self.lat and self.lng):
-            raise ConfigError("--map needs lat=COL and lng=COL (or x=COL,y=COL with --crs)")
+            raise ConfigError(
+                "--map needs lat=COL and lng=COL (or x=COL,y=COL with --crs, or point=COL)"
+            )
         if self.time:
             extra = [k for k in TIME_KEYS[1:] if getattr(self, k)]
             if extra:

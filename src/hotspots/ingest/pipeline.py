@@ -17,8 +17,8 @@ from hotspots.config import get_settings
 from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
 from hotspots.ingest import readers
 from hotspots.ingest.categories import CategoryPolicy
-from hotspots.ingest.coords import Area, Coords, coordinates
-from hotspots.ingest.mapping import ColumnMap, get_preset
+from hotspots.ingest.coords import Area, Coords, check_not_swapped, coordinates
+from hotspots.ingest.mapping import COORD_KEYS, ColumnMap, get_preset
 from hotspots.ingest.notes import duplicate_notes, read_notes
 from hotspots.ingest.period import outside_period
 from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE
@@ -97,7 +97,7 @@ def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
     cmap = preset.columns.merged(user)
     if kind == "geo":
         cmap = ColumnMap(
-            **{k: v for k, v in cmap.items() if k not in ("lat", "lng", "x", "y")},
+            **{k: v for k, v in cmap.items() if k not in COORD_KEYS},
             lat="<geometry>",
             lng="<geometry>",
         )
@@ -212,6 +212,7 @@ def validate_frame(
         lambda: parse_times(raw, keyed, plan.tz, plan.source_tz, plan.fmt),
     )
     coords, category = checks.coords, checks.category
+    centre = check_not_swapped(coords, source)
     now = options.now or pd.Timestamp.now(tz=plan.tz)
     now = now.tz_localize(plan.tz) if now.tzinfo is None else now
     times = parsed.times
@@ -245,6 +246,7 @@ def validate_frame(
     events.insert(list(EVENT_COLUMNS).index("category"), "category", kept_category)
     report.rows_accepted = len(events)
     report.notes += read_notes(plan, parsed.fmt, options, events, raw)
+    report.notes += [*coords.notes, *([centre] if centre else [])]
     if missed:
         report.notes.append(missed)
     if report.rejected.get("outside_period"):

@@ -348,7 +348,7 @@ def read_geo(path: Path, wanted: dict[str, str], optional: set[str]) -> SourceTa
     if len(gdf) == 0:
         raise InputFileError(f"{path.name} has no features; expected a layer of incident points")
     header = tuple(c for c in gdf.columns if c != gdf.geometry.name)
-    attrs = {k: v for k, v in wanted.items() if k not in ("lat", "lng", "x", "y")}
+    attrs = {k: v for k, v in wanted.items() if k not in ("lat", "lng", "x", "y", "point")}
     found = resolve_columns(attrs, optional, header, path.name)
     frame = pd.DataFrame({k: _column_to_series(pa.array(gdf[v])) for k, v in found.items()})
     geom = gdf.geometry
