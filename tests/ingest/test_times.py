@@ -454,3 +454,50 @@ def test_houston_utc_time_agrees_with_local_date_and_hour() -> None:
     assert (differ == skipped).all()
     assert (from_local.times[skipped] == pd.Timestamp("2010-03-14 03:00", tz=CHI)).all()
     assert (from_utc.times[skipped] == pd.Timestamp("2010-03-14 07:00", tz="UTC")).all()
+
+
+def test_an_hour_column_of_clock_text_gives_hour_and_minute() -> None:
+    """San Francisco's export: Date 08/11/2007 and Time 07:00 in two columns."""
+    frame = pd.DataFrame(
+        {"D": ["08/11/2007", "08/13/2007", "09/30/2007", "09/30/2007"],
+         "T": ["07:00", "17:30:15", "25:00", "noon"]}
+    )  # fmt: skip
+    parsed = parse_split_columns(frame, ColumnMap(date="D", hour="T"), CHI, CHI)
+    assert as_list(parsed.times) == local("2007-08-11 07:00", "2007-08-13 17:30", None, None)
+    assert parsed.fmt == "%m/%d/%Y; hour column as HH:MM"
+
+
+def test_an_hour_column_of_hhmm_numbers_gives_hour_and_minute() -> None:
+    """The LAPD's TIME OCC: 2130 is 21:30, 5 is 00:05; 2460 is no time."""
+    frame = pd.DataFrame({"D": ["2020-01-01"] * 5, "T": [2130, 5, 1200, 2460, 45]})
+    parsed = parse_split_columns(frame, ColumnMap(date="D", hour="T"), CHI, CHI)
+    assert as_list(parsed.times) == local(
+        "2020-01-01 21:30", "2020-01-01 00:05", "2020-01-01 12:00", None, "2020-01-01 00:45"
+    )
+    assert parsed.fmt == "ISO8601; hour column as HHMM"
+    # a stray 24 in a column of hours leaves it a column of hours (24 is no hour)
+    hours = pd.DataFrame({"D": ["2020-01-01"] * 3, "T": [21, 24, 5]})
+    parsed = parse_split_columns(hours, ColumnMap(date="D", hour="T"), CHI, CHI)
+    assert as_list(parsed.times) == local("2020-01-01 21:00", None, "2020-01-01 05:00")
+    assert parsed.fmt == "ISO8601"
+
+
+@pytest.mark.parametrize(
+    ("values", "fmt"),
+    [
+        (["1186815600", "1191193140"], "epoch-s"),
+        (["1186815600000", "1191193140000"], "epoch-ms"),
+        (["1186815600000.0", "1191193140000.0"], "epoch-ms"),  # a Parquet integer column
+    ],
+)
+def test_epoch_numbers_are_utc_instants(values: list[str], fmt: str) -> None:
+    parsed = parse_time_column(strings(*values, ""), CHI, "UTC")
+    assert parsed.fmt == fmt
+    assert as_list(parsed.times) == local("2007-08-11 02:00", "2007-09-30 17:59", None)
+    assert parsed.precision.tolist()[:2] == [MINUTE, MINUTE]
+    given = parse_time_column(strings(values[0]), CHI, CHI, fmt=fmt)  # --time-format
+    assert as_list(given.times) == local("2007-08-11 02:00")
+
+
+def test_dates_written_as_eight_digits_are_not_taken_for_epochs() -> None:
+    assert infer_format(strings("20070811", "20070930"))[0] != "epoch-s"

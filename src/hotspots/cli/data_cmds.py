@@ -107,7 +107,9 @@ def ingest(
         None, help="Timezone of naive times of day in the file, if not --tz (e.g. UTC)."
     ),
     time_format: str | None = typer.Option(
-        None, help="strftime format of the time column [default: the preset's, else inferred]."
+        None,
+        help="strftime format of the time column, or epoch-s / epoch-ms for Unix epoch numbers "
+        "[default: the preset's, else inferred].",
     ),
     bbox: str | None = typer.Option(
         None, help="Keep points inside `south,west,north,east` (lat,lng order)."

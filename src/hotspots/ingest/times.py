@@ -1,5 +1,9 @@
 """Time parsing: one column, a date (+ hour/minute), or split year/month/day/... columns.
 
+A time column may also hold Unix epoch numbers (``epoch-s`` / ``epoch-ms``, as ArcGIS and JSON
+APIs export them: UTC instants), and an hour column clock text (``07:30``) or HHMM numbers
+(``730``, as the LAPD exports its ``TIME OCC``).
+
 Results are tz-aware in the target timezone, with a precision per row (minute, day or month).
 Naive times with a time of day are read in ``source_tz``; times with a UTC offset are converted.
 Dates and months carry no time of day, so they are taken as local calendar dates in the target
@@ -46,6 +50,11 @@ CANDIDATE_FORMATS = (
 # in "-2020" too. A trailing "Z" always counts.
 _SIGNED_OFFSET = r"[+-]\d\d(?::?\d\d)?$"
 SAMPLE = 2000
+# Unix epoch numbers: whole seconds or milliseconds since 1970 UTC (10 / 13 digits from 2001
+# to 2286, 9 / 12 before); a Parquet integer column comes as floats, so "...0" ends allowed
+EPOCH_UNITS = {"epoch-s": "s", "epoch-ms": "ms"}
+_EPOCH_PATTERNS = {"epoch-s": r"\d{9,10}(?:\.0*)?", "epoch-ms": r"\d{12,13}(?:\.0*)?"}
+_CLOCK = r"^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*$"
 # Event tables hold nanosecond times (pandas' default unit), which reach from 1677-09-21 to
 # 2262-04-11; a time outside, such as year 0001 or 1600 (typing slips), cannot be an event.
 NS_RANGE = (pd.Timestamp("1677-09-22", tz="UTC"), pd.Timestamp("2262-04-10", tz="UTC"))
@@ -85,6 +94,9 @@ def infer_format(values: pd.Series) -> tuple[str, float]:
     sample = _spread(sample[sample.str.strip() != ""].drop_duplicates(), SAMPLE)
     if sample.empty:
         return "ISO8601", 0.0
+    for name, pattern in _EPOCH_PATTERNS.items():
+        if sample.str.strip().str.fullmatch(pattern).all():
+            return name, 1.0
     utc = bool(_has_offset(sample).any())
     best, best_share = "ISO8601", -1.0
     for fmt in CANDIDATE_FORMATS:
@@ -168,6 +180,15 @@ def parse_time_column(
     text = values.astype("string")
     if fmt is None:
         fmt, _ = infer_format(text)
+    if fmt in EPOCH_UNITS:  # instants: no timezone to read them in
+        number = pd.to_numeric(text.str.strip(), errors="coerce").to_numpy(np.float64)
+        unit = {"s": 10**9, "ms": 10**6}[EPOCH_UNITS[fmt]]  # nanoseconds per unit
+        ok = np.isfinite(number) & (number == np.floor(number)) & (np.abs(number) < 9e18 / unit)
+        nanos = np.full(len(number), np.iinfo(np.int64).min)  # NaT
+        nanos[ok] = number[ok].astype(np.int64) * unit  # integers: exact to the nanosecond
+        stamps = pd.DatetimeIndex(nanos.view("M8[ns]")).tz_localize("UTC").tz_convert(tz)
+        times = pd.Series(stamps, index=text.index, name=text.name)
+        return ParsedTimes(times, np.zeros(len(text), np.int8), fmt)
     fast = iso_fixed(arrow_strings(text)) if fmt == "ISO8601" else None
     slow = ~fast.ok if fast is not None else np.ones(len(text), dtype=bool)
     precision = fast.precision if fast is not None else np.zeros(len(text), np.int8)
@@ -194,15 +215,38 @@ def _numbers(frame: pd.DataFrame, column: str | None, lo: int, hi: int) -> pd.Se
     return num.where(ok)
 
 
-def _add_clock(base: pd.Series, frame: pd.DataFrame, cmap: ColumnMap) -> pd.Series:
-    hour = _numbers(frame, cmap.hour, 0, 23)
+def _clock(frame: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, pd.Series | None, str]:
+    """(hour, minute or None, how the hour column was read): whole hours 0-23, clock text
+    ``HH:MM[:SS]`` (the minute from it), or HHMM numbers when most of the column's numbers
+    pass 23 (``2130`` is 21:30: all but the first 24 minutes of a day do; a stray 24 in an
+    hour column does not make it HHMM); NaN where a value is none of these."""
+    column = frame[cmap.hour]
     minute = _numbers(frame, cmap.minute, 0, 59)
-    if hour is None:
-        return base
+    hour = pd.to_numeric(column, errors="coerce").astype("float64")
+    hour = hour.where((hour >= 0) & (hour <= 23) & (hour == np.floor(hour)))  # as _numbers
+    raw = pd.to_numeric(column, errors="coerce")
+    whole = raw.notna() & (raw == np.floor(raw))
+    if int((whole & (raw > 23)).sum()) * 2 > int(whole.sum()) and minute is None:
+        hhmm = raw.where(whole & (raw >= 0) & (raw <= 2359) & (raw % 100 < 60))
+        return np.floor(hhmm / 100), hhmm % 100, "HHMM"
+    if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+        found = column.astype("string").str.extract(_CLOCK).astype("float64")
+        text_hour = found[0].where((found[0] <= 23) & (found[1] <= 59))
+        if bool(text_hour.notna().any()) and minute is None:
+            return hour.fillna(text_hour), found[1].where(text_hour.notna()), "HH:MM"
+    return hour, minute, "hours"
+
+
+def _add_clock(base: pd.Series, frame: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, str]:
+    """``base`` dates plus the hour (and minute) columns' time of day, and how the hour
+    column was read ("" without one)."""
+    if cmap.hour is None:
+        return base, ""
+    hour, minute, form = _clock(frame, cmap)
     offset = hour * 3600 + (minute.fillna(0) if minute is not None else 0) * 60
-    if minute is not None:  # a minute column given but unreadable makes the time unreadable
+    if cmap.minute is not None and minute is not None:  # unreadable minute: unreadable time
         offset = offset.where(minute.notna() | frame[cmap.minute].isna())
-    return base + pd.to_timedelta(offset, unit="s")
+    return base + pd.to_timedelta(offset, unit="s"), form
 
 
 def parse_split_columns(
@@ -224,7 +268,9 @@ def parse_split_columns(
         fmt_used = "split columns"
     else:
         raise ConfigError("a time needs time=, date= or year= and month= columns")
-    naive = _add_clock(base, frame, cmap)
+    naive, form = _add_clock(base, frame, cmap)
+    if form and form != "hours":
+        fmt_used = f"{fmt_used}; hour column as {form}"
     level = 0 if cmap.hour else (1 if (cmap.date or cmap.day) else 2)
     precision = np.full(n, level, np.int8)
     return ParsedTimes(_place(naive, precision, tz, source_tz), precision, fmt_used)
