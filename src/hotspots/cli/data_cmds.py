@@ -85,7 +85,9 @@ def _read_with_progress(path: Path, options: IngestOptions) -> IngestResult:
     )
 )
 def ingest(
-    file: Path = typer.Argument(..., help="CSV (plain or .gz), Parquet, GeoJSON or GeoPackage."),
+    file: Path = typer.Argument(
+        ..., help="CSV (plain or .gz), a .zip of CSVs, Parquet, GeoJSON or GeoPackage."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Event table to write (Parquet)."),
     preset: str = typer.Option("generic", help=f"Source format. {PRESET_HELP}."),
     map_: str | None = typer.Option(

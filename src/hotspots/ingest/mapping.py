@@ -126,6 +126,8 @@ class Preset:
     description: str
     time_format: str | None = None
     timezone: str | None = None
+    zip_members: str = "*"
+    """Which CSVs of a zip hold the export (an ``fnmatch`` pattern of the member's name)."""
 
 
 PRESETS: dict[str, Preset] = {
@@ -137,6 +139,7 @@ PRESETS: dict[str, Preset] = {
         description="data.police.uk street-level CSV (month-only times, anonymised points)",
         time_format="%Y-%m",
         timezone="Europe/London",
+        zip_members="*-street.csv",  # a download's outcomes and stop-and-search are others
     ),
     "chicago": Preset(
         name="chicago",

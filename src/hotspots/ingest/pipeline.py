@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,7 +15,7 @@ import pandas as pd
 
 from hotspots.config import get_settings
 from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
-from hotspots.ingest import readers
+from hotspots.ingest import readers, zipped
 from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area, Coords, check_not_swapped, coordinates
 from hotspots.ingest.mapping import COORD_KEYS, ColumnMap, get_preset
@@ -153,10 +153,28 @@ def ingest_file(
     if kind == "parquet":  # a broken file is said before any option is checked against it
         readers.open_parquet(p)
     plan = make_plan(options, kind)
-    table = read_source(p, options, plan, progress)
+    members: list[zipped.ZipMember] = []
+    others: list[str] = []
+    pattern = get_preset(options.preset).zip_members
+    if zipped.is_zip(p):
+        table, members, others = zipped.read_zip(
+            p,
+            dict(plan.cmap.items()),
+            plan.optional,
+            encoding=options.encoding,
+            delimiter=options.delimiter,
+            numeric=("lat", "lng", "x", "y"),
+            progress=progress,
+            pattern=pattern,
+        )
+    else:
+        table = read_source(p, options, plan, progress)
     if table.frame.empty:
         raise InputFileError(f"{p.name} has a header but no data rows")
     result = validate_frame(table.frame, options, plan, source=p.name)
+    if members:
+        result.report.notes.insert(0, zipped.members_note(p, members, others, pattern))
+        result.report.files = [asdict(m) for m in members]
     _enforce_ceiling(result.report, result.area_miss)
     return result
 

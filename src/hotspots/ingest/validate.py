@@ -64,6 +64,8 @@ class ValidationReport:
     notes: list[str] = field(default_factory=list)
     duplicate_rule: str = DUPLICATE_RULE
     offences_sharing_an_id: int = 0
+    files: list[dict[str, Any]] = field(default_factory=list)
+    """A zip's CSV members with their first and last source_row (``ingest.zipped``)."""
 
     @property
     def n_rejected(self) -> int:
