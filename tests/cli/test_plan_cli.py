@@ -157,6 +157,15 @@ def test_plan_csv_has_a_row_per_area(
             "(100 cells, 77.65 km2 at H3 resolution 8); ask for at most that much",
         ),
         (["--total-km2", "1e308"], "total_km2 1e+308 over 6 areas: an area of up to 1.667e+307"),
+        (  # 50 areas of 60 km2 each fit under MAX_AREA_CELLS, but not in the city
+            ["--areas", "50", "--total-km2", "3000"],
+            "total_km2 3000: more ground than the whole study area (598.4 km2, 769 cells at H3 "
+            "resolution 8); ask for at most that much",
+        ),
+        (
+            ["--areas", "3", "--max-area-km2", "1", "--total-km2", "1e6"],
+            "total_km2 1e+06: more ground than the whole study area (598.4 km2",
+        ),
         (["--weights", "burg"], "--weights 'burg': 'burg' is not name=weight"),
         (["--weights", "burg=-2"], "is not name=weight (weight >= 0)"),
         (["--category", "Arson"], "--category 'Arson' is not a crime type of this plan"),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import io
+import lzma
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,21 @@ GOOD = (
 )
 OPTS = IngestOptions(column_map=ColumnMap.parse(MAP), now=None)
 
+
+def _zipped(name: str, text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+UNPACK = "a delimited text file is read plain or gzip-compressed: unpack it first"
+GEOJSON = (
+    '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"time": '
+    '"2023-01-01 10:00", "cat": "Robbery"}, "geometry": {"type": "Point", '
+    '"coordinates": [-87.6, 41.8]}}]}'
+)
+
 BROKEN: dict[str, tuple[str, bytes, str]] = {
     "empty": ("e.csv", b"", "e.csv is empty (0 bytes)"),
     "blank lines": ("b.csv", b"\n \n\n", "b.csv holds no text lines"),
@@ -28,6 +47,25 @@ BROKEN: dict[str, tuple[str, bytes, str]] = {
     "latin-1": ("l.csv", GOOD.replace("Theft", "Caf\xe9").encode("latin-1"), "not valid utf-8"),
     "truncated gzip": ("t.csv.gz", gzip.compress(GOOD.encode())[:15], "not a readable gzip"),
     "not parquet": ("p.parquet", b"PAR1 nonsense", "p.parquet is not a readable Parquet file"),
+    "bzip2 named .gz": (
+        "b.csv.gz",
+        bz2.compress(GOOD.encode()),
+        f"b.csv.gz is bzip2-compressed, not gzip as its name says; {UNPACK}",
+    ),
+    "xz named .gz": ("x.csv.gz", lzma.compress(GOOD.encode()), "x.csv.gz is xz-compressed"),
+    "zip named .gz": ("z.csv.gz", _zipped("z.csv", GOOD), "z.csv.gz is a zip archive, not gzip"),
+    "zip named .csv": ("y.csv", _zipped("y.csv", GOOD), f"y.csv is a zip archive; {UNPACK}"),
+    "gzip Parquet": (
+        "p.parquet.gz",
+        gzip.compress(b"PAR1 nonsense PAR1"),
+        "p.parquet.gz is gzip-compressed; Parquet, which compresses its own columns, is read "
+        "uncompressed (only CSV is read from gzip): gunzip it first",
+    ),
+    "gzip GeoJSON": (
+        "g.geojson.gz",
+        gzip.compress(GEOJSON.encode()),
+        "g.geojson.gz is gzip-compressed; a vector file is read uncompressed",
+    ),
     "no header": (
         "n.csv",
         b"2023-01-01 10:00,41.8,-87.6,Robbery\n2023-01-02 10:00,41.8,-87.6,Theft\n",
@@ -145,3 +183,20 @@ def test_broken_parquet_is_said_before_the_options_are_checked(
     with pytest.raises(InputFileError) as info:
         ingest_file(path, IngestOptions(now=None))
     assert str(info.value).startswith(f"{path} is not a readable Parquet file (")
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("plain.csv.gz", GOOD.encode()),  # a plain export named .gz: the content decides
+        ("packed.csv", gzip.compress(GOOD.encode())),  # and a gzip one named .csv
+        ("plain.geojson.gz", GEOJSON.encode()),
+    ],
+)
+def test_a_file_is_read_by_its_content_not_its_gz_name(
+    name: str, content: bytes, write: Callable[[str, str | bytes], Path]
+) -> None:
+    events = ingest_file(write(name, content), OPTS).events
+    n = 1 if "geojson" in name else 2
+    assert events["category"].tolist() == ["Robbery", "Theft"][:n]
+    assert events["lat"].tolist() == [41.8, 41.81][:n]

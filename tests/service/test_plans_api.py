@@ -191,6 +191,15 @@ def test_the_largest_area_allowed_is_built_and_its_areas_respect_the_limit(
             "(100 cells, 77.65 km2 at H3 resolution 8); ask for at most that much",
         ),
         ("total_km2=1e308", "total_km2 1e+308 over 6 areas: an area of up to 1.667e+307 km2"),
+        (  # 50 areas of 60 km2 each fit under MAX_AREA_CELLS, but not in the city
+            "areas=50&total_km2=3000",
+            "total_km2 3000: more ground than the whole study area (598.4 km2, 769 cells at H3 "
+            "resolution 8); ask for at most that much",
+        ),
+        (
+            "areas=3&max_area_km2=1&total_km2=1e6",
+            "total_km2 1e+06: more ground than the whole study area (598.4 km2",
+        ),
         ("category=Arson", "category 'Arson' is not a crime type of this plan"),
         ("weights=nobody=2", "weights names 'nobody', which is not a crime type"),
         ("weights=other", "is not name=weight"),
@@ -512,6 +521,7 @@ def test_hotspots_plan_with_no_budget_or_as_of_writes_the_default_plan_served(
         ("horizon=5", ("horizon", "5")),
         ("max_area_km2=1e308", ("max_area_km2", "1e+308")),
         ("areas=2&total_km2=1000", ("total_km2", "1000")),
+        ("areas=50&total_km2=3000", ("total_km2 3000", "whole study area (598.4 km2")),
         ("horizon=0", ("'horizon'", "'0'")),
         ("horizon=x", ("'horizon'", "'x'")),
         ("format=xml", ("'format'", "'xml'")),

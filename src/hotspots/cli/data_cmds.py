@@ -298,7 +298,7 @@ def _panel_summary(p: Panel, path: Path) -> str:
     first, last = p.periods[0].date(), p.periods[-1].date()
     return (
         f"wrote the panel to {path}: {len(p.cells):,} cells (H3 res {p.resolution}, "
-        f"{p.study_area.exact_area_km2:,.1f} km2) x {len(p.periods):,} periods ({p.freq}, "
+        f"{p.study_area.area_km2:,.1f} km2) x {len(p.periods):,} periods ({p.freq}, "
         f"{first} to "
         f"{last}) x {plural(len(p.categories), 'category', 'categories')}; "
         f"{int(p.counts.sum()):,} events counted"

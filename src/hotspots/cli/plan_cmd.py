@@ -54,13 +54,15 @@ def plan(
     max_area_km2: float | None = typer.Option(
         None,
         help="Largest area of one patrol area, km2: at most the area of "
-        f"{MAX_AREA_CELLS} of the model's smallest cells (a larger one is refused with the "
-        "limit in km2) [HOTSPOTS_PLAN_MAX_AREA_KM2 when --total-km2 is not given either].",
+        f"{MAX_AREA_CELLS} of the model's smallest cells and at most the whole study area (a "
+        "larger one is refused with the limit in km2) [HOTSPOTS_PLAN_MAX_AREA_KM2 when "
+        "--total-km2 is not given either].",
     ),
     total_km2: float | None = typer.Option(
         None,
-        help="Most all areas may cover together, km2 [each: total / areas by default]; each "
-        f"area still at most {MAX_AREA_CELLS} of the model's smallest cells.",
+        help="Most all areas may cover together, km2 [each: total / areas by default]: at "
+        f"most the whole study area; each area still at most {MAX_AREA_CELLS} of the model's "
+        "smallest cells.",
     ),
     category: list[str] | None = typer.Option(
         None,

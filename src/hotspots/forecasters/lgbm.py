@@ -1,6 +1,6 @@
 """The main model: gradient-boosted trees (LightGBM) on look-back features, Poisson loss.
 
-One row per (origin, cell): the features of ``hotspots.features.matrix`` from the periods
+One row per (origin, cell): the features of ``hotspots.features.columns`` from the periods
 before the origin, and the target count ``lead`` periods later. With ``max_horizon = H`` the
 model trains on leads 1..H at once with the lead as a feature. A forecast further ahead than
 H reuses the features at the origin with the lead clamped to H, and the calendar of the real

@@ -1,5 +1,6 @@
 """A plan's budget: how much ground the patrols can cover (``PlanBudget``), and the checks
-that refuse, naming the value, a budget no plan can meet on a model's cells (``check_budget``).
+that refuse, naming the value, a budget no plan can meet on a model's cells, or one larger than
+a plan allows or than the whole study area (``check_budget``).
 
 ``grid.regions`` grows the areas under it (and re-exports these names).
 """
@@ -71,7 +72,12 @@ def check_budget(budget: PlanBudget, cell_km2: FloatArray, resolution: int) -> N
             f"than one cell ({smallest:.4g} km2 at H3 resolution {resolution}); allow at least "
             "that much"
         )
+    study_first = float(cell_km2.sum()) < MAX_AREA_CELLS * smallest  # name the tighter limit
+    if study_first:
+        _check_study_area(budget, cell_km2, resolution)
     _check_largest(budget, smallest, resolution)
+    if not study_first:
+        _check_study_area(budget, cell_km2, resolution)
     if budget.total_limit_km2() * (1 + _SLACK) < smallest * budget.areas:
         raise ConfigError(
             f"total_km2 {budget.total_km2:g}: a total of {budget.total_limit_km2():.4g} km2 "
@@ -92,12 +98,35 @@ def _check_largest(budget: PlanBudget, smallest: float, resolution: int) -> None
     cells of ``smallest`` km2 (growing it would take minutes)."""
     largest = MAX_AREA_CELLS * smallest
     if budget.per_area_km2() > largest * (1 + _SLACK):
-        step = 10.0 ** (math.floor(math.log10(largest)) - 3)  # 4 digits, rounded down: allowed
         raise ConfigError(
             f"{_given(budget)}: an area of up to {budget.per_area_km2():.4g} km2 is larger than "
-            f"a plan allows ({MAX_AREA_CELLS} cells, {math.floor(largest / step) * step:.4g} km2 "
+            f"a plan allows ({MAX_AREA_CELLS} cells, {_floor4(largest):.4g} km2 "
             f"at H3 resolution {resolution}); ask for at most that much"
         )
+
+
+def _check_study_area(budget: PlanBudget, cell_km2: FloatArray, resolution: int) -> None:
+    """ConfigError naming a limit larger than the whole study area (the cells' km2): no patrol
+    covers more ground than there is, so such a limit is a slip (a digit, a unit), and one area
+    could take every cell and leave the other areas none."""
+    whole = float(cell_km2.sum())
+    where = (
+        f"the whole study area ({_floor4(whole):.4g} km2, {cell_km2.size:,} cells at H3 "
+        f"resolution {resolution}); ask for at most that much"
+    )
+    if budget.per_area_km2() > whole * (1 + _SLACK):
+        raise ConfigError(
+            f"{_given(budget)}: an area of up to {budget.per_area_km2():.4g} km2 is larger than "
+            + where
+        )
+    if budget.total_km2 is not None and budget.total_km2 > whole * (1 + _SLACK):
+        raise ConfigError(f"total_km2 {budget.total_km2:g}: more ground than {where}")
+
+
+def _floor4(km2: float) -> float:
+    """``km2`` rounded down to 4 significant digits: a limit shown so is itself allowed."""
+    step = 10.0 ** (math.floor(math.log10(km2)) - 3)
+    return math.floor(km2 / step) * step
 
 
 def _given(budget: PlanBudget) -> str:

@@ -47,13 +47,9 @@ class StudyArea:
 
     @property
     def area_km2(self) -> float:
-        """Approximate area (cell count x average cell area)."""
-        return len(self) * cell_area_km2(self.resolution)
-
-    @property
-    def exact_area_km2(self) -> float:
         """The sum of the cells' own areas: what a forecast document or a plan reports (H3
-        cells of one resolution differ in area by place, 12% above the average at 30 deg N)."""
+        cells of one resolution differ in area by place, 12% above the average at 30 deg N,
+        so the cell count x the average cell area would be off)."""
         return float(cells_area_km2(self.cells).sum()) if len(self) else 0.0
 
     def index_of(self, cells: npt.ArrayLike) -> npt.NDArray[np.int64]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,16 +77,51 @@ def file_kind(path: Path) -> str:
     return "csv"
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+OTHER_PACKINGS = {
+    re.compile(rb"BZh[1-9]1AY&SY"): "bzip2-compressed",  # with the first block's magic
+    re.compile(rb"\xfd7zXZ\x00"): "xz-compressed",
+    re.compile(rb"\x28\xb5\x2f\xfd"): "zstd-compressed",
+    re.compile(rb"PK\x03\x04"): "a zip archive",
+    re.compile(rb"7z\xbc\xaf\x27\x1c"): "a 7-Zip archive",
+}
+"""First bytes of the packings a CSV is not read from (gzip is); no text export starts so."""
+
+
 def _is_gzip(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
+    """True when the content is gzip, whatever the name (a plain ``x.csv.gz`` is read as text)."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(2) == GZIP_MAGIC
+    except OSError as err:
+        raise InputFileError(f"cannot read {path.name}: {err}") from err
+
+
+def _check_packing(path: Path, head: bytes) -> None:
+    """InputFileError naming a file packed in a way a CSV is not read from (by content)."""
+    for magic, what in OTHER_PACKINGS.items():
+        if magic.match(head):
+            named = ", not gzip as its name says" if path.name.lower().endswith(".gz") else ""
+            raise InputFileError(
+                f"{path.name} is {what}{named}; a delimited text file is read plain or "
+                "gzip-compressed: unpack it first"
+            )
+
+
+def check_not_gzip(path: Path, what: str) -> None:
+    """InputFileError when ``path`` holds gzip: only CSV is read compressed."""
+    if _is_gzip(path):
+        raise InputFileError(f"{path.name} is gzip-compressed; {what} is read uncompressed "
+                             "(only CSV is read from gzip): gunzip it first")  # fmt: skip
 
 
 def _head(path: Path) -> bytes:
     """The first bytes of a file, decompressed if it is gzip."""
     if not _is_gzip(path):
         with path.open("rb") as fh:
-            return fh.read(HEAD_BYTES)
+            head = fh.read(HEAD_BYTES)
+        _check_packing(path, head)
+        return head
     try:
         with gzip.open(path, "rb") as gz:
             return gz.read(HEAD_BYTES)
@@ -312,6 +348,7 @@ def open_parquet(path: Path) -> pq.ParquetFile:
     """The Parquet file at ``path`` (its footer read); InputFileError naming it if broken."""
     import pyarrow.parquet as pq
 
+    check_not_gzip(path, "Parquet, which compresses its own columns,")
     try:
         return pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as err:
@@ -341,6 +378,7 @@ def read_geo(path: Path, wanted: dict[str, str], optional: set[str]) -> SourceTa
     """Read a point layer; lat/lng come from the geometry (reprojected to WGS84)."""
     import geopandas as gpd
 
+    check_not_gzip(path, "a vector file")
     try:
         gdf = gpd.read_file(path)
     except Exception as err:  # the GDAL drivers raise many types; report one line

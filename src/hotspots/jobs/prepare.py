@@ -60,7 +60,7 @@ class Prepared:
             "freq": p.freq,
             "resolution": p.resolution,
             "study_cells": int(p.cells.size),
-            "study_area_km2": round(p.study_area.exact_area_km2, 3),
+            "study_area_km2": round(p.study_area.area_km2, 3),
             "categories": list(p.categories),
             "target_categories": list(self.target),
             "events_in_panel": int(p.counts.sum()),

@@ -84,7 +84,7 @@ async def latest_plan(  # async: a built plan is a dict lookup; a new one goes t
             description="Largest area, km² [HOTSPOTS_PLAN_MAX_AREA_KM2 when "
             "total_km2 is not given either]; at most the area of "
             f"{MAX_AREA_CELLS} of the model's smallest cells (about {_LIMIT_KM2_R9:.0f} km² at H3 "
-            "resolution 9).",
+            "resolution 9) and at most the whole study area.",
         ),  # fmt: skip
     ] = None,
     total_km2: Annotated[
@@ -92,7 +92,7 @@ async def latest_plan(  # async: a built plan is a dict lookup; a new one goes t
         Query(
             gt=0,
             description="Most all areas may cover together, km² (each at most "
-            "total / areas unless max_area_km2 is given).",
+            "total / areas unless max_area_km2 is given); at most the whole study area.",
         ),  # fmt: skip
     ] = None,
     category: Annotated[
