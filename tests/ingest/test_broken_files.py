@@ -54,7 +54,11 @@ BROKEN: dict[str, tuple[str, bytes, str]] = {
     ),
     "xz named .gz": ("x.csv.gz", lzma.compress(GOOD.encode()), "x.csv.gz is xz-compressed"),
     "zip named .gz": ("z.csv.gz", _zipped("z.csv", GOOD), "z.csv.gz is a zip archive, not gzip"),
-    "zip named .csv": ("y.csv", _zipped("y.csv", GOOD), f"y.csv is a zip archive; {UNPACK}"),
+    "zip named .csv": (
+        "y.csv",
+        _zipped("y.csv", GOOD),
+        f"y.csv is a zip archive; {UNPACK}, or name it .zip to read the CSVs in it",
+    ),
     "gzip Parquet": (
         "p.parquet.gz",
         gzip.compress(b"PAR1 nonsense PAR1"),

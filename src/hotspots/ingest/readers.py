@@ -102,9 +102,12 @@ def _check_packing(path: Path, head: bytes) -> None:
     for magic, what in OTHER_PACKINGS.items():
         if magic.match(head):
             named = ", not gzip as its name says" if path.name.lower().endswith(".gz") else ""
+            todo = "unpack it first"
+            if what == "a zip archive":  # ingest.zipped reads one by its name
+                todo += ", or name it .zip to read the CSVs in it"
             raise InputFileError(
                 f"{path.name} is {what}{named}; a delimited text file is read plain or "
-                "gzip-compressed: unpack it first"
+                f"gzip-compressed: {todo}"
             )
 
 
