@@ -59,6 +59,13 @@ BROKEN: dict[str, tuple[str, bytes, str]] = {
         _zipped("y.csv", GOOD),
         f"y.csv is a zip archive; {UNPACK}, or name it .zip to read the CSVs in it",
     ),
+    "xlsx": ("w.xlsx", _zipped("xl/workbook.xml", "<x/>"), "w.xlsx is a spreadsheet workbook"),
+    "xls named .csv": (
+        "w.csv",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512),
+        "w.csv is a spreadsheet workbook (or another Office file), not a delimited text file: "
+        "save the sheet with the incidents as CSV (UTF-8) and ingest that",
+    ),
     "gzip Parquet": (
         "p.parquet.gz",
         gzip.compress(b"PAR1 nonsense PAR1"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
-import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from hotspots.errors import ColumnNotFoundError, InputFileError
+from hotspots.ingest.packing import check_packing
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
@@ -78,14 +78,6 @@ def file_kind(path: Path) -> str:
 
 
 GZIP_MAGIC = b"\x1f\x8b"
-OTHER_PACKINGS = {
-    re.compile(rb"BZh[1-9]1AY&SY"): "bzip2-compressed",  # with the first block's magic
-    re.compile(rb"\xfd7zXZ\x00"): "xz-compressed",
-    re.compile(rb"\x28\xb5\x2f\xfd"): "zstd-compressed",
-    re.compile(rb"PK\x03\x04"): "a zip archive",
-    re.compile(rb"7z\xbc\xaf\x27\x1c"): "a 7-Zip archive",
-}
-"""First bytes of the packings a CSV is not read from (gzip is); no text export starts so."""
 
 
 def _is_gzip(path: Path) -> bool:
@@ -95,20 +87,6 @@ def _is_gzip(path: Path) -> bool:
             return fh.read(2) == GZIP_MAGIC
     except OSError as err:
         raise InputFileError(f"cannot read {path.name}: {err}") from err
-
-
-def _check_packing(path: Path, head: bytes) -> None:
-    """InputFileError naming a file packed in a way a CSV is not read from (by content)."""
-    for magic, what in OTHER_PACKINGS.items():
-        if magic.match(head):
-            named = ", not gzip as its name says" if path.name.lower().endswith(".gz") else ""
-            todo = "unpack it first"
-            if what == "a zip archive":  # ingest.zipped reads one by its name
-                todo += ", or name it .zip to read the CSVs in it"
-            raise InputFileError(
-                f"{path.name} is {what}{named}; a delimited text file is read plain or "
-                f"gzip-compressed: {todo}"
-            )
 
 
 def check_not_gzip(path: Path, what: str) -> None:
@@ -123,7 +101,7 @@ def _head(path: Path) -> bytes:
     if not _is_gzip(path):
         with path.open("rb") as fh:
             head = fh.read(HEAD_BYTES)
-        _check_packing(path, head)
+        check_packing(path, head)
         return head
     try:
         with gzip.open(path, "rb") as gz:
