@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspots.errors import ConfigError, DataValidationError
+from hotspots.errors import ConfigError, DataValidationError, TooManyRejectsError
 from hotspots.ingest import ColumnMap, IngestOptions, ingest_file
 from hotspots.ingest.coords import split_points
 from hotspots.ingest.mapping import get_preset
@@ -130,3 +130,27 @@ def test_the_cli_reads_a_point_column_and_refuses_a_swapped_one_in_one_line(
     assert res.code == 0, res.err
     assert pd.read_parquet(out)["lat"].between(41.8, 41.9).all()
     assert "pairs read as (longitude, latitude)" in res.err
+
+
+def test_coordinates_written_with_decimal_commas_are_read_with_a_note(write: Write) -> None:
+    """A European export: ';' between fields, ',' in the numbers; a stray text stays bad."""
+    path = write(
+        "de.csv",
+        "Datum;Breite;Laenge\n"
+        "2023-05-01 10:00;52,5200;13,4050\n"
+        "2023-05-02 11:00;52,5210;13,4060\n"
+        "2023-05-03 12:00;52.5220;13.4070\n"
+        "2023-05-04 12:00;52,5230;irgendwo\n",
+    )
+    result = ingest_file(path, _options("time=Datum,lat=Breite,lng=Laenge"))
+    assert result.events["lat"].tolist() == [52.52, 52.521, 52.522]
+    assert result.events["lng"].tolist() == [13.405, 13.406, 13.407]
+    assert result.report.rejected == {"bad_coordinates": 1}
+    assert "lat and lng written with decimal commas (e.g. 52,5200), read so" in (
+        result.report.notes
+    )
+    # a column whose unreadable values are mostly not decimal commas is not reread
+    mixed = write("mixed.csv", "t,la,ln\n2023-05-01,\"1,5\",13.4\n2023-05-02,x,13.4\n"
+                  "2023-05-03,y,13.4\n")  # fmt: skip
+    with pytest.raises(TooManyRejectsError, match=r"3 of 3 rows .* most were bad_coordinates"):
+        ingest_file(mixed, _options("time=t,lat=la,lng=ln"))

@@ -27,15 +27,33 @@ class Coords:
     notes: tuple[str, ...] = ()  # how a point column was read
 
 
-def _numeric(col: pd.Series) -> tuple[npt.NDArray[np.float64], BoolArray, BoolArray]:
-    """(values, missing, not-a-number) for one raw coordinate column."""
+_DECIMAL_COMMA = r"[-+]?\d+,\d+"
+
+
+def _numeric(
+    col: pd.Series,
+) -> tuple[npt.NDArray[np.float64], BoolArray, BoolArray, str | None]:
+    """(values, missing, not-a-number, a value read with a decimal comma) for one raw coordinate
+    column. A column whose unreadable values are mostly decimal-comma numbers (``41,8781``:
+    a European export, ``;``-delimited) has those read as decimals."""
     if pd.api.types.is_float_dtype(col.dtype):
         values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-        return values, np.isnan(values), np.zeros(len(col), dtype=bool)
+        return values, np.isnan(values), np.zeros(len(col), dtype=bool), None
     text = col.astype("string").str.strip()
     missing = (text.fillna("") == "").to_numpy(dtype=bool)
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    return values, missing, ~missing & ~np.isfinite(values)
+    bad = ~missing & ~np.isfinite(values)
+    comma = None
+    if bad.any():
+        unread = text[bad]
+        commas = unread.str.fullmatch(_DECIMAL_COMMA).to_numpy(dtype=bool, na_value=False)
+        if commas.sum() * 2 > len(unread):
+            comma = str(unread[commas].iloc[0])
+            fixed = pd.to_numeric(unread[commas].str.replace(",", ".", regex=False))
+            where = np.flatnonzero(bad)[commas]
+            values[where] = fixed.to_numpy(dtype=np.float64, na_value=np.nan)
+            bad = ~missing & ~np.isfinite(values)
+    return values, missing, bad, comma
 
 
 def coordinates(raw: pd.DataFrame, projected: bool, crs: str | None) -> Coords:
@@ -47,8 +65,12 @@ def coordinates(raw: pd.DataFrame, projected: bool, crs: str | None) -> Coords:
         b_missing, b_bad = a_missing, a_bad
     else:
         a_key, b_key = ("y", "x") if projected else ("lat", "lng")
-        a, a_missing, a_bad = _numeric(raw[a_key])
-        b, b_missing, b_bad = _numeric(raw[b_key])
+        a, a_missing, a_bad, a_comma = _numeric(raw[a_key])
+        b, b_missing, b_bad, b_comma = _numeric(raw[b_key])
+        commas = {k: c for k, c in ((a_key, a_comma), (b_key, b_comma)) if c}
+        if commas:
+            keys, example = " and ".join(commas), next(iter(commas.values()))
+            notes = (f"{keys} written with decimal commas (e.g. {example}), read so",)
     missing = a_missing | b_missing
     bad = ~missing & (a_bad | b_bad)
     zero = ~missing & ~bad & (a == 0) & (b == 0)
