@@ -42,3 +42,36 @@ class GenerationCache:
         with self._lock:
             self._stamp, self._value = (stamp, value) if settled else (None, ())
         return value
+
+
+class TreeGenerations:
+    """A ``GenerationCache`` per folder of a tree walked on every call, made as folders are
+    first seen and dropped when ``keep`` no longer names them (folders come and go)."""
+
+    def __init__(self) -> None:
+        self._caches: dict[Path, GenerationCache] = {}
+        self._seen: set[Path] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, folder: Path, listing: Callable[[Path], tuple[str, ...]]) -> tuple[str, ...]:
+        """``listing(folder)``, re-run only when ``folder``'s stat changed."""
+        with self._lock:
+            cache = self._caches.get(folder)
+            if cache is None:
+                cache = self._caches[folder] = GenerationCache(folder, lambda: listing(folder))
+            self._seen.add(folder)
+        return cache()
+
+    def prune(self) -> None:
+        """Forget the folders not asked about since the last ``prune``."""
+        with self._lock:
+            self._caches = {f: c for f, c in self._caches.items() if f in self._seen}
+            self._seen = set()
+
+
+def subfolders(folder: Path) -> tuple[str, ...]:
+    """The names of ``folder``'s folders, sorted (none when it is missing)."""
+    try:
+        return tuple(sorted(e.name for e in os.scandir(folder) if e.is_dir()))
+    except (FileNotFoundError, NotADirectoryError):
+        return ()
