@@ -212,10 +212,10 @@ def report_effectiveness(
     or an option is wrong (nothing written)."""
     from hotspots.atomic import check_output
     from hotspots.errors import InputFileError
-    from hotspots.feedback.realised_io import between, day_of
+    from hotspots.feedback.realised_io import between, window_of
 
     check_output(out, "--out", folder=True)
-    start, end = day_of(since, "--since"), day_of(until, "--until")
+    start, end = window_of(since, until, ("--since", "--until"))
     for flag, path in (("--events", events), ("--monitor-areas", monitor_areas)):
         if path is not None and not path.is_file():
             raise InputFileError(f"{flag} {str(path)!r}: no such file")
