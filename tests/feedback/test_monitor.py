@@ -109,7 +109,13 @@ def test_groups_against_population_and_crime() -> None:
     assert g.loc["north", "flagged_share"] == 1.0
     assert g.loc["north", "flagged_vs_crime"] == 2.0
     assert g.loc["north", "flagged_vs_population"] == 4.0
-    assert [f["figure"] for f in m.flags] == ["group"]
+    [flag] = m.flags
+    assert flag["figure"] == "group" and flag["period"] == "2024-01-22"
+    # the shares are over the window (P = 2 periods), not the last period alone: it says so
+    assert flag["message"] == (
+        "group 'north' holds 100% of the area flagged from 2024-01-15 to 2024-01-22 but 50% "
+        "of the crime reported then (2.0x)"
+    )
     assert "north" in m.flags[0]["message"]
 
 

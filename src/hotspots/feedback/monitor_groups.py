@@ -184,8 +184,14 @@ def group_table(
     return frame
 
 
-def group_flags(frame: pd.DataFrame, ratio: float, period: str | None) -> list[dict[str, Any]]:
-    """A flag for each group whose flagged share is at least ``ratio`` times its crime share."""
+def group_flags(
+    frame: pd.DataFrame, ratio: float, period: str | None, since: str | None = None
+) -> list[dict[str, Any]]:
+    """A flag for each group whose flagged share is at least ``ratio`` times its crime share,
+    at ``period`` (the last of the window); the message names the window's first period,
+    ``since``, as the shares are over the window, not that period alone."""
+    over = f" from {since} to {period}" if since is not None else ""
+    then = " then" if since is not None else ""
     out = []
     for row in frame.loc[frame["flagged_vs_crime"] >= ratio].itertuples():
         value = float(row.flagged_vs_crime)  # type: ignore[arg-type]
@@ -196,8 +202,8 @@ def group_flags(frame: pd.DataFrame, ratio: float, period: str | None) -> list[d
                 "value": value,
                 "threshold": ratio,
                 "message": (
-                    f"group {row.group!r} holds {row.flagged_share:.0%} of the flagged area "
-                    f"but {row.crime_share:.0%} of reported crime ({value:.1f}x)"
+                    f"group {row.group!r} holds {row.flagged_share:.0%} of the area flagged"
+                    f"{over} but {row.crime_share:.0%} of the crime reported{then} ({value:.1f}x)"
                 ),
             }
         )
