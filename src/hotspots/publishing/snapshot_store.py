@@ -144,7 +144,7 @@ class SnapshotStore:
         return sorted(metas, key=lambda m: (m["as_of"], pd.Timestamp(m["issued_at"])))
 
 
-def saves_in(folder: Path) -> tuple[str, ...]:
+def saves_in(folder: str | Path) -> tuple[str, ...]:
     """The metadata files in an ``as_of`` folder, sorted: one per complete save (written
     last), so a new save, or one removed, changes them (none when there is no folder)."""
     try:

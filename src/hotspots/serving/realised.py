@@ -16,11 +16,11 @@ the last result and starts a refresh in the background when stale.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -232,13 +232,13 @@ class RealisedCache:
         """Every model's saved snapshots (``_compute`` scores them all, also of models the
         service does not serve) and, for a model not served, its registry record (its
         current version is the one scored): a publish, promote or removal elsewhere."""
-        root, registry = self.state.store.root, self.state.registry
-        walk = self._tree
+        root, models = str(self.state.store.root), str(self.state.registry.root)
+        walk, join = self._tree, os.path.join
         out = []
         for name in walk(root, subfolders):
-            folder = root / name
-            saves = tuple(walk(folder / a, saves_in) for a in walk(folder, subfolders))
-            record = () if name in served else walk(registry.root / name, _registry_record)
+            folder = join(root, name)
+            saves = tuple(walk(join(folder, a), saves_in) for a in walk(folder, subfolders))
+            record = () if name in served else walk(join(models, name), _registry_record)
             out.append((name, saves, record))
         walk.prune()
         return tuple(out)
@@ -298,9 +298,10 @@ class RealisedCache:
             logger.exception("realised effectiveness could not be computed")
 
 
-def _registry_record(folder: Path) -> tuple[str, ...]:
+def _registry_record(folder: str) -> tuple[str, ...]:
     """``Registry.generation`` of the model whose registry folder is ``folder``."""
-    return Registry(folder.parent).generation(folder.name)
+    models, name = os.path.split(folder)
+    return Registry(models).generation(name)
 
 
 _CACHES: weakref.WeakKeyDictionary[ServiceState, RealisedCache] = weakref.WeakKeyDictionary()
