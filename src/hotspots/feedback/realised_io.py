@@ -104,6 +104,7 @@ def between(realised: Realised, since: Any = None, until: Any = None) -> Realise
         periods=cut(realised.periods),
         dosage=cut(realised.dosage, "as_of"),
         cells=cut(realised.cells, "as_of"),
+        patrol_time=cut(realised.patrol_time, "as_of"),
         pending=cut(realised.pending),
         plans=cut(realised.plans),
         unscored_plans=cut(realised.unscored_plans),
