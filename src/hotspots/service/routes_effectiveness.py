@@ -63,7 +63,10 @@ async def get_effectiveness(
     request: Request,
     since: Annotated[
         str | None,
-        Query(description="Periods starting on or after this date (YYYY-MM-DD).", pattern=DATE),
+        Query(
+            description="Periods starting on or after this date (YYYY-MM-DD; before until).",
+            pattern=DATE,
+        ),
     ] = None,
     until: Annotated[
         str | None,
