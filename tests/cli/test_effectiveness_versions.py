@@ -164,3 +164,46 @@ def test_a_damaged_built_from_snapshot_fails_its_plan_alone(
         unscored.loc[lost, "why"] == f"see failures: served plans not computed: {failure['reason']}"
     )
     assert set(unscored.index) == {lost, *whole.unscored_plans["etag"]}
+
+
+def _report(run_cli: Any, root: Path, out: Path) -> Any:
+    return run_cli(
+        "report", "effectiveness", "--out", out, "--state-dir", root / "state",
+        "--models-dir", root / "models", "--events", root / "events.parquet",
+    )  # fmt: skip
+
+
+def test_the_report_of_one_model_with_only_a_plan_lost_is_written_and_exits_0(
+    promoted: Path, tmp_path: Path, run_cli: Any
+) -> None:
+    # the one model's forecasts and monitor are reported: exit 0, the plan's failure said;
+    # its scored week's own snapshot damaged, nothing of its forecasts is: exit 2
+    root = Path(shutil.copytree(promoted, tmp_path / "copy"))
+    whole = _report(run_cli, root, tmp_path / "whole")
+    assert whole.code == 0, whole.err
+    assert "1 of 1 models reported in full" in whole.err
+    metas = SnapshotStore(root / "state" / "snapshots").list("burglary")
+    files = {m["version"]: m["documents"][0]["file"] for m in metas}
+    folder = root / "state" / "snapshots" / "burglary" / "2023-12-04"
+    said = _truncated(folder / files["v1"])
+
+    res = _report(run_cli, root, tmp_path / "out")
+    assert res.code == 0, res.err
+    assert "not reported: burglary: served plans not computed: 1 served plan for 2023-12-04" in (
+        res.err
+    )
+    assert said in res.err
+    assert "0 of 1 models reported in full (burglary: all but some served plans)" in res.err
+    [failure] = pd.read_csv(tmp_path / "out" / "failures.csv").to_dict("records")
+    assert (failure["model"], failure["part"]) == ("burglary", "plans")
+    for name in ("periods.csv", "monitor_periods.csv", "flags.csv", "pending.csv"):
+        pd.testing.assert_frame_equal(
+            pd.read_csv(tmp_path / "out" / name), pd.read_csv(tmp_path / "whole" / name)
+        )
+
+    _truncated(folder / files["v2"])
+    broken = _report(run_cli, root, tmp_path / "broken")
+    assert broken.code == 2, broken.err
+    assert "0 of 1 models reported in full;" in broken.err
+    parts = set(pd.read_csv(tmp_path / "broken" / "failures.csv")["part"])
+    assert "realised" in parts

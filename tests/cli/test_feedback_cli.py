@@ -257,6 +257,14 @@ def test_the_report_matches_the_api(
     [
         (("--since", "last week"), "--since 'last week' is not a date (YYYY-MM-DD)"),
         (("--until", "2023-02-30"), "--until '2023-02-30' is not a date (YYYY-MM-DD)"),
+        (
+            ("--since", "2023-12-11", "--until", "2023-12-04"),  # an empty report, exit 0, before
+            "--since 2023-12-11 is not before --until 2023-12-04: the window holds the periods",
+        ),
+        (
+            ("--monitor-areas", "AREAS", "--monitor-population-field", "side"),
+            "population field 'side' of area layer ",
+        ),  # fmt: skip
         (("--model", "robbery"), "--model 'robbery': no published forecasts of it in "),
         (("--category", "Arson"), "category 'Arson': target categories ['Arson'] are not in"),
         (("--events", "gone.parquet"), "--events 'gone.parquet': no such file"),
@@ -275,7 +283,7 @@ def test_a_report_that_cannot_be_made_is_one_error_line(
     areas = tmp_path / "areas.geojson"  # a polygon layer, given without its fields
     square = [[[-1.0, 50.0], [1.0, 50.0], [1.0, 52.0], [-1.0, 52.0], [-1.0, 50.0]]]
     geometry = {"type": "Polygon", "coordinates": square}
-    feature = {"type": "Feature", "properties": {"people": 1}, "geometry": geometry}
+    feature = {"type": "Feature", "properties": {"people": 1, "side": "west"}, "geometry": geometry}
     areas.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
     args = tuple(str(areas) if a == "AREAS" else a for a in args)
     res = run_cli("report", "effectiveness", "--out", out, *state, *events, *args)

@@ -92,6 +92,43 @@ def test_dosage_beside_the_crime_that_followed_and_around() -> None:
     assert bool(by_cell[C]["in_served_top"]) and not bool(by_cell[B]["in_served_top"])
 
 
+def test_patrol_time_by_place_as_logged_and_tactic() -> None:
+    # plan area 2024-01-15/1 (A, B): 60 foot minutes on Tuesday of week 3 and 120 from Sunday
+    # 23:00 (60 in week 3, 60 in week 4, not scored); cells C: 30 minutes, no tactic
+    events = events_at(HAND_EVENTS)
+    times = [("2024-01-16 10:00", "2024-01-16 11:00"), ("2024-01-21 23:00", "2024-01-22 01:00"),
+             ("2024-01-17 09:00", "2024-01-17 09:30")]  # fmt: skip
+    patrols = pd.DataFrame(
+        {
+            "patrol_id": ["p1", "p2", "p3"],
+            "start": pd.to_datetime([s for s, _ in times]).tz_localize(TZ).tz_convert("UTC"),
+            "end": pd.to_datetime([e for _, e in times]).tz_localize(TZ).tz_convert("UTC"),
+            "place_kind": ["area", "area", "cells"],
+            "place": ["2024-01-15/1", "2024-01-15/1", h3.int_to_str(C)],
+            "tactic": ["foot", "foot", None],
+            "cells": [np.array([A, B], np.uint64)] * 2 + [np.array([C], np.uint64)],
+            "resolution": [8, 8, 8],
+        }
+    )
+    result = realised_effectiveness(
+        [served(WEEK3, served_ranking([C, A]))],
+        events,
+        freq="W",
+        baselines=("last_period",),
+        coverages=(0.1,),
+        patrols=patrols,
+    )
+    rows = result.patrol_time.drop(columns=["model", "as_of"]).to_dict("records")
+    assert rows == [
+        {"place_kind": "area", "place": "2024-01-15/1", "tactic": "foot", "patrols": 2,
+         "minutes": 120.0, "share": 0.8},
+        {"place_kind": "cells", "place": "", "tactic": "", "patrols": 1, "minutes": 30.0,
+         "share": pytest.approx(0.2)},
+    ]  # fmt: skip
+    assert set(result.patrol_time["as_of"]) == {WEEK3}  # week 4's hour is not scored
+    assert result.patrol_time["minutes"].sum() == result.dosage["patrol_minutes"].sum()
+
+
 def test_a_period_whose_events_have_not_arrived_is_pending() -> None:
     events = events_at(HAND_EVENTS)
     later = served(WEEK3 + pd.Timedelta(days=7), served_ranking([A]))

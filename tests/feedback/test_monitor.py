@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from hotspots.errors import DataValidationError
+from hotspots.errors import DataValidationError, InputFileError
 from hotspots.feedback.monitor import (
     Reference,
     Thresholds,
@@ -15,7 +18,7 @@ from hotspots.feedback.monitor import (
     ranked_to_flags,
     top_share_flags,
 )
-from hotspots.feedback.monitor_groups import GroupLayer
+from hotspots.feedback.monitor_groups import GroupLayer, read_area_layer
 from hotspots.grid import grid_disk_cells, points_to_cells
 
 CENTRE = int(points_to_cells([40.0], [-100.0], 9)[0])
@@ -106,7 +109,13 @@ def test_groups_against_population_and_crime() -> None:
     assert g.loc["north", "flagged_share"] == 1.0
     assert g.loc["north", "flagged_vs_crime"] == 2.0
     assert g.loc["north", "flagged_vs_population"] == 4.0
-    assert [f["figure"] for f in m.flags] == ["group"]
+    [flag] = m.flags
+    assert flag["figure"] == "group" and flag["period"] == "2024-01-22"
+    # the shares are over the window (P = 2 periods), not the last period alone: it says so
+    assert flag["message"] == (
+        "group 'north' holds 100% of the area flagged from 2024-01-15 to 2024-01-22 but 50% "
+        "of the crime reported then (2.0x)"
+    )
     assert "north" in m.flags[0]["message"]
 
 
@@ -181,3 +190,46 @@ def test_turnover_counts_the_periods_that_flagged_cells() -> None:
         CELLS, periods, np.zeros((4, CELLS.size), dtype=bool), np.ones((4, 7)), thresholds=TH
     )
     assert none.periods["turnover"].isna().all()
+
+
+def _layer(path: Path, people: list[object]) -> Path:
+    """Two squares (groups 'a' and 'b') with ``people`` as their population field."""
+    squares = [
+        [[w, 39.9], [w + 0.1, 39.9], [w + 0.1, 40.1], [w, 40.1], [w, 39.9]]
+        for w in (-100.1, -100.0)
+    ]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"side": side, "people": n},
+            "geometry": {"type": "Polygon", "coordinates": [ring]},  # (lng, lat)
+        }
+        for side, n, ring in zip("ab", people, squares, strict=True)
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def test_population_is_read_as_numbers(tmp_path: Path) -> None:
+    layer = read_area_layer(
+        _layer(tmp_path / "ok.geojson", [1000, "3000"]),
+        group_field="side",
+        population_field="people",
+    )
+    assert layer.population.tolist() == [1000.0, 3000.0]
+    empty = read_area_layer(
+        _layer(tmp_path / "empty.geojson", [1000, None]), population_field="people"
+    )
+    assert empty.population.tolist() == [1000.0, 0.0]  # an empty value counts none
+
+
+@pytest.mark.parametrize("bad", ["1,234", "n/a", -5])
+def test_a_population_that_is_not_a_number_is_refused(tmp_path: Path, bad: object) -> None:
+    # coerced, it counted 0 people and every group's population share was silently wrong
+    path = _layer(tmp_path / "bad.geojson", [1000, bad])
+    with pytest.raises(InputFileError) as err:
+        read_area_layer(path, group_field="side", population_field="people")
+    assert str(err.value) == (
+        f"population field 'people' of area layer {path}: 1 of 2 values are not a number of "
+        f"people >= 0, e.g. {bad!r} (row 2)"
+    )

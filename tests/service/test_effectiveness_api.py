@@ -134,11 +134,17 @@ def test_the_periods_served_ahead_are_scored_on_their_own_weeks(
 def test_window_and_empty_window(client: TestClient, base_env: Env) -> None:
     later = client.get("/v1/effectiveness?since=2023-12-05", headers=auth(base_env.read))
     assert later.json()["models"][0]["periods"] == []
-    bad = client.get(
-        "/v1/effectiveness?since=2023-12-05&until=2023-12-01", headers=auth(base_env.read)
-    )
-    assert bad.status_code == 200 and bad.json()["models"][0]["periods"] == []
-    assert bad.json()["models"][0]["flag"]["periods_below"] in (0, 1)  # judged on every period
+    assert later.json()["models"][0]["flag"]["periods_below"] in (0, 1)  # judged on every one
+    # a window no period can be in is a wrong request, not an answer saying nothing was served
+    for since, until in (("2023-12-05", "2023-12-01"), ("2023-12-04", "2023-12-04")):
+        bad = client.get(
+            f"/v1/effectiveness?since={since}&until={until}", headers=auth(base_env.read)
+        )
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["detail"] == (
+            f"since {since} is not before until {until}: the window holds the periods starting "
+            "on or after since and before until"
+        )
     assert client.get("/v1/effectiveness", headers=auth(base_env.write)).status_code == 403
 
 

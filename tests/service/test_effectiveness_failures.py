@@ -209,3 +209,44 @@ def test_a_programming_error_is_not_taken_for_a_failed_model(
     loaded = {"burglary": Registry(two.root / "models").load("burglary")}
     with pytest.raises(TypeError, match="a defect"):
         serving_monitor.monitors_from_records(settings_of(two.root), loaded)
+
+
+def test_a_model_published_or_removed_while_serving_is_not_answered_stale(
+    env_copy: Env, year_panel: Panel
+) -> None:
+    """``other``, published after the service started (it serves ``burglary`` only, with
+    no refresh), is scored from its snapshots after a first answer; removed from the
+    registry, it is a failure at once. The cached figures used to hide both."""
+    registry = Registry(env_copy.root / "models")
+    store = SnapshotStore(settings_of(env_copy.root).state_dir / "snapshots")
+    burglary = registry.load("burglary").forecaster
+    for as_of in SERVED:
+        store.save(
+            publish_forecast(burglary, year_panel, name="burglary", version="v1", as_of=as_of)
+        )
+    headers = {"Authorization": f"Bearer {env_copy.read}"}
+    with TestClient(create_app(settings_of(env_copy.root))) as client:
+
+        def answer() -> dict[str, Any]:
+            res = client.get("/v1/effectiveness", headers=headers)
+            assert res.status_code == 200, res.text
+            body: dict[str, Any] = res.json()
+            return body
+
+        first = answer()
+        assert [m["name"] for m in first["models"]] == ["burglary"] and first["failed"] == []
+        model = make_forecaster("historical_mean", target=(TARGET,)).fit(year_panel)
+        registry.publish("other", model, spec=SPEC, data={"timezone": TIMEZONE}, backtest={})
+        for as_of in SERVED:
+            store.save(publish_forecast(model, year_panel, name="other", version="v1", as_of=as_of))
+        assert set(client.app.state.service.served) == {"burglary"}  # not served
+        second = answer()
+        assert [m["name"] for m in second["models"]] == ["burglary", "other"]
+        mine, its = (m["periods"] for m in second["models"])
+        assert len(its) == 12 and its == mine  # the same model on the same weeks
+        shutil.rmtree(env_copy.root / "models" / "other")
+        third = answer()
+        assert [m["name"] for m in third["models"]] == ["burglary"]
+        [failed] = third["failed"]
+        assert (failed["model"], failed["part"]) == ("other", "registry")
+        assert "no model named 'other'" in failed["reason"]

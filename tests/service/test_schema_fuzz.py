@@ -67,7 +67,7 @@ NOT_EXPRESSIBLE: dict[str, str] = {
     "POST /v1/events": "any string is a schema-valid body; only an export with the model's "
     "columns is readable",
     "GET /v1/effectiveness": "since and until match YYYY-MM-DD but must also be days of the "
-    "calendar (not 2023-02-30)",
+    "calendar (not 2023-02-30), since before until",
     "POST /v1/patrols": "any string is a schema-valid body; only a patrol log's columns are "
     "readable",
     "GET /v1/monitor": "repeat at most window",

@@ -206,15 +206,16 @@ def report_effectiveness(
     A model whose records cannot be read (its registry version, a damaged snapshot, events
     unfit for it) does not stop the others: the report is written without that part, its
     section and `failures.csv` say which model, which part and why, and a warning line is
-    printed. Exit status 0 when at least one model is reported in full (or none has
-    published forecasts), 2 when every model failed in some part (the report is still
-    written) or an option is wrong (nothing written)."""
+    printed. Exit status 0 when at least one model is reported in full, or in full but for
+    some served plans (or none has published forecasts), 2 when every model failed in a
+    whole part, its registry version, forecasts or monitor (the report is still written),
+    or an option is wrong (nothing written)."""
     from hotspots.atomic import check_output
     from hotspots.errors import InputFileError
-    from hotspots.feedback.realised_io import between, day_of
+    from hotspots.feedback.realised_io import between, window_of
 
     check_output(out, "--out", folder=True)
-    start, end = day_of(since, "--since"), day_of(until, "--until")
+    start, end = window_of(since, until, ("--since", "--until"))
     for flag, path in (("--events", events), ("--monitor-areas", monitor_areas)):
         if path is not None and not path.is_file():
             raise InputFileError(f"{flag} {str(path)!r}: no such file")
@@ -296,11 +297,11 @@ def _effectiveness(
 def _write_and_tell(settings: Settings, out: Path, realised: Realised, figures: _Figures) -> None:
     """Write the report (``realised``: ``figures.realised`` in the window asked), print its
     flags, failures and summary; exit 2 when models were asked for and none could be
-    reported in full."""
+    reported in full or but for some served plans."""
     monitors, names = figures.monitors, figures.names
     from rich.markup import escape
 
-    from hotspots.feedback.failures import frame_to_failures
+    from hotspots.feedback.failures import PLANS, frame_to_failures
     from hotspots.feedback.report import write_effectiveness_report
     from hotspots.feedback.report_monitor import verdict
 
@@ -329,13 +330,18 @@ def _write_and_tell(settings: Settings, out: Path, realised: Realised, figures: 
     scored = realised.periods[["model", "as_of", "horizon"]].drop_duplicates()
     ahead = int((scored["horizon"] > 1).sum())
     whole = sorted(set(names) - {f.model for f in failures})
+    # some served plans not scored (their built-from snapshot damaged): the model's
+    # forecasts and monitor are reported, so the report still says something true of it
+    lost_plans = {f.model for f in failures if f.part == PLANS} & set(names)
+    but_plans = sorted(lost_plans - {f.model for f in failures if f.part != PLANS})
+    partly = f" ({', '.join(but_plans)}: all but some served plans)" if but_plans else ""
     console.print(
         f"scored {len(scored)} served periods ({len(scored) - ahead} next, {ahead} later; "
         f"{len(realised.pending)} pending); {len(whole)} of {len(names)} models reported in "
-        f"full; wrote {paths['effectiveness.html']}",
+        f"full{partly}; wrote {paths['effectiveness.html']}",
         soft_wrap=True,
     )
-    if failures and not whole:
+    if failures and not whole and not but_plans:
         raise typer.Exit(2)
 
 

@@ -33,28 +33,19 @@ logger = logging.getLogger(__name__)
 DOSAGE_COLUMNS = ("period_start", "cell", "minutes")
 
 
+PATROL_TIME_COLUMNS = (
+    "model", "as_of", "place_kind", "place", "tactic", "patrols", "minutes", "share",
+)  # fmt: skip
+"""``patrol_time``: where the time went, as the log named the places."""
+
+
 def patrols_to_dosage(
     patrols: pd.DataFrame, freq: str, timezone: str, resolution: int
 ) -> pd.DataFrame:
     """Minutes per (period start, cell): ``period_start`` naive local, ``cell`` uint64."""
     if patrols.empty:
         return _empty()
-    start = patrols["start"].dt.tz_convert(timezone).dt.tz_localize(None)
-    end = patrols["end"].dt.tz_convert(timezone).dt.tz_localize(None)
-    first = pd.DatetimeIndex(period_floor(start, freq))
-    second = pd.DatetimeIndex(period_floor(end, freq))
-    split = second > first
-    cut = np.where(split, second, end)
-    before = (pd.DatetimeIndex(cut) - pd.DatetimeIndex(start)).total_seconds() / 60.0
-    after = np.where(split, (pd.DatetimeIndex(end) - second).total_seconds() / 60.0, 0.0)
-    parts = pd.DataFrame(
-        {
-            "row": np.concatenate([np.arange(len(patrols))] * 2),
-            "period_start": np.concatenate([first.to_numpy(), second.to_numpy()]),
-            "minutes": np.concatenate([np.asarray(before), after]),
-        }
-    )
-    parts = parts.loc[parts["minutes"] > 0]
+    parts = _in_periods(patrols, freq, timezone)
     cells = _cells_at(patrols, resolution)
     lengths = np.array([c.size for c in cells], dtype=np.int64)
     rows = parts["row"].to_numpy()
@@ -73,6 +64,73 @@ def patrols_to_dosage(
     )
     summed = out.groupby(["period_start", "cell"], sort=True)["minutes"].sum()
     return summed.reset_index()
+
+
+def _in_periods(patrols: pd.DataFrame, freq: str, timezone: str) -> pd.DataFrame:
+    """Each patrol's minutes per period it falls in (``row``: its position; one across a
+    period boundary is two parts), times in ``timezone`` as panels count them."""
+    start = patrols["start"].dt.tz_convert(timezone).dt.tz_localize(None)
+    end = patrols["end"].dt.tz_convert(timezone).dt.tz_localize(None)
+    first = pd.DatetimeIndex(period_floor(start, freq))
+    second = pd.DatetimeIndex(period_floor(end, freq))
+    split = second > first
+    cut = np.where(split, second, end)
+    before = (pd.DatetimeIndex(cut) - pd.DatetimeIndex(start)).total_seconds() / 60.0
+    after = np.where(split, (pd.DatetimeIndex(end) - second).total_seconds() / 60.0, 0.0)
+    parts = pd.DataFrame(
+        {
+            "row": np.concatenate([np.arange(len(patrols))] * 2),
+            "period_start": np.concatenate([first.to_numpy(), second.to_numpy()]),
+            "minutes": np.concatenate([np.asarray(before), after]),
+        }
+    )
+    return parts.loc[parts["minutes"] > 0]
+
+
+def patrol_time(
+    name: str, patrols: pd.DataFrame, freq: str, timezone: str, periods: Sequence[pd.Timestamp]
+) -> pd.DataFrame:
+    """Patrol minutes in each of ``periods`` (split at their boundaries as the dosage is),
+    where the log put them: per named or plan area (``place``: its name, e.g. ``2024-01-08/3``;
+    patrols given by ``cells`` or ``polygon`` pooled per kind, ``place`` empty) and tactic,
+    with how many patrols and the share of the period's minutes. Not per unit: that would be
+    one crew's hours."""
+    if patrols.empty or not len(periods):
+        return empty_patrol_time()
+    parts = _in_periods(patrols, freq, timezone)
+    parts = parts.loc[parts["period_start"].isin(pd.DatetimeIndex(list(periods)))]
+    if parts.empty:
+        return empty_patrol_time()
+    rows = parts["row"].to_numpy()
+
+    def column(name: str, default: str) -> npt.NDArray[np.object_]:
+        """The stored column (a frame made by hand may lack it), empty values as ``""``."""
+        found = patrols[name] if name in patrols else pd.Series(default, index=patrols.index)
+        return found.astype(object).fillna("").to_numpy()[rows]
+
+    kind = column("place_kind", "cells")
+    frame = pd.DataFrame(
+        {
+            "as_of": parts["period_start"].to_numpy(),
+            "place_kind": kind,
+            "place": np.where(kind == "area", column("place", ""), ""),
+            "tactic": column("tactic", ""),
+            "minutes": parts["minutes"].to_numpy(),
+        }
+    )
+    out = (
+        frame.groupby(["as_of", "place_kind", "place", "tactic"], sort=True)
+        .agg(patrols=("minutes", "size"), minutes=("minutes", "sum"))
+        .reset_index()
+    )
+    out["share"] = out["minutes"] / out.groupby("as_of")["minutes"].transform("sum")
+    out.insert(0, "model", name)
+    return out[list(PATROL_TIME_COLUMNS)]
+
+
+def empty_patrol_time() -> pd.DataFrame:
+    """``patrol_time`` with no rows."""
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in PATROL_TIME_COLUMNS})
 
 
 def _cells_at(patrols: pd.DataFrame, resolution: int) -> list[npt.NDArray[np.uint64]]:

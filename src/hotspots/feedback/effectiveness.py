@@ -40,7 +40,7 @@ from hotspots.evaluation import BacktestResult, Cutoff, Fold, backtest
 from hotspots.evaluation.blocks import BlockForecast, forecast_blocks_ahead
 from hotspots.evaluation.plans import GrownAreas
 from hotspots.features import Panel, events_to_panel
-from hotspots.feedback.dosage import dosage_beside_crime
+from hotspots.feedback.dosage import dosage_beside_crime, empty_patrol_time, patrol_time
 from hotspots.feedback.failures import failures_frame
 from hotspots.feedback.plans_combined import ModelFolds
 from hotspots.feedback.plans_realised import (
@@ -99,6 +99,9 @@ class Realised:
     failures: pd.DataFrame = field(default_factory=failures_frame)
     """model, part, reason: the models (or parts of them) that could not be computed
     (``feedback.failures``); the other models' figures are there without them."""
+    patrol_time: pd.DataFrame = field(default_factory=empty_patrol_time)
+    """model, as_of, place_kind, place, tactic, patrols, minutes, share: the patrol time of
+    each period the dosage reads, per area as the log named it and tactic (``patrol_time``)."""
 
 
 def realised_effectiveness(
@@ -131,7 +134,7 @@ def realised_effectiveness(
     ``lost_plans``: ETags of recorded plans not scored, their failure said by the caller."""
     cutoff = Cutoff.coverage(coverages[0]).label
     parts: dict[str, list[pd.DataFrame]] = {
-        k: [] for k in ("periods", "dosage", "cells", "pending", "plans")
+        k: [] for k in ("periods", "dosage", "cells", "pending", "plans", "patrol_time")
     }
     flags = []
     by_model: dict[str, list[ServedForecast]] = {}
@@ -164,6 +167,8 @@ def realised_effectiveness(
             )
             parts["dosage"].append(dose)
             parts["cells"].append(cells)
+            periods = [f.as_of for f in first.due]
+            parts["patrol_time"].append(patrol_time(name, patrols, freq, tz, periods))
     out = {k: pd.concat(v, ignore_index=True) if v else _EMPTY[k]() for k, v in parts.items()}
     flag_frame = pd.DataFrame(flags) if flags else _EMPTY["flags"]()
     for row in flag_frame.itertuples():
@@ -184,6 +189,7 @@ def realised_effectiveness(
         out["pending"],
         out["plans"],
         unscored,
+        patrol_time=out["patrol_time"],
     )
 
 
@@ -336,6 +342,7 @@ def _frame(columns: Sequence[str]) -> pd.DataFrame:
 
 _EMPTY = {
     "periods": lambda: _frame(PERIOD_COLUMNS),
+    "patrol_time": empty_patrol_time,
     "dosage": lambda: _frame(("model", "as_of", "patrolled_cells", "patrol_minutes")),
     "cells": lambda: _frame(
         ("model", "as_of", "cell", "minutes", "events", "events_before", "in_served_top")

@@ -182,7 +182,8 @@ def monitor(
         window_dose = None if dosage is None else dosage[lo:]
         group_frame = group_table(groups, flags_[lo:], counts[lo:], window_dose, area)
         last = None if frame.empty else str(frame["period"].iloc[-1])
-        flags += group_flags(group_frame, th.group_ratio, last)
+        since = None if frame.empty else str(frame["period"].iloc[lo])
+        flags += group_flags(group_frame, th.group_ratio, last, since)
     return Monitor(frame, _distribution(flags_, area, th), group_frame, flags, reference, th, notes)
 
 

@@ -102,14 +102,32 @@ def read_area_layer(
         frame = frame.to_crs("EPSG:4326")
     labels = frame[group_field].astype(str) if group_field else frame.index.astype(str)
     names = tuple(sorted(set(labels)))
+    people = None if population_field is None else _population(frame, population_field, path)
     shapes = []
     population = np.full(len(names), np.nan)
     for g, name in enumerate(names):
-        part = frame.loc[np.asarray(labels == name)]
-        shapes.append(part.geometry.union_all())
-        if population_field:
-            population[g] = pd.to_numeric(part[population_field], errors="coerce").sum()
+        inside = np.asarray(labels == name)
+        shapes.append(frame.loc[inside].geometry.union_all())
+        if people is not None:
+            population[g] = people[inside].sum()
     return AreaLayer(str(path), names, tuple(shapes), population)
+
+
+def _population(frame: pd.DataFrame, field: str, path: str | Path) -> FloatArray:
+    """The population field as numbers (an empty value counts 0). A value that is not a
+    number, or is negative, raises ``InputFileError`` naming the field and a few of them:
+    coerced, a text such as '1,234' or 'n/a' would count as 0 and skew every share."""
+    raw = frame[field]
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = (values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")) | (values < 0)
+    if bad.any():
+        rows, given = np.flatnonzero(bad.to_numpy()), raw.tolist()
+        shown = ", ".join(f"{given[i]!r} (row {i + 1})" for i in rows[:3])
+        raise InputFileError(
+            f"population field {field!r} of area layer {path}: {rows.size} of {len(raw)} "
+            f"values are not a number of people >= 0, e.g. {shown}"
+        )
+    return values.fillna(0.0).to_numpy(np.float64)
 
 
 def read_group_layer(
@@ -166,8 +184,14 @@ def group_table(
     return frame
 
 
-def group_flags(frame: pd.DataFrame, ratio: float, period: str | None) -> list[dict[str, Any]]:
-    """A flag for each group whose flagged share is at least ``ratio`` times its crime share."""
+def group_flags(
+    frame: pd.DataFrame, ratio: float, period: str | None, since: str | None = None
+) -> list[dict[str, Any]]:
+    """A flag for each group whose flagged share is at least ``ratio`` times its crime share,
+    at ``period`` (the last of the window); the message names the window's first period,
+    ``since``, as the shares are over the window, not that period alone."""
+    over = f" from {since} to {period}" if since is not None else ""
+    then = " then" if since is not None else ""
     out = []
     for row in frame.loc[frame["flagged_vs_crime"] >= ratio].itertuples():
         value = float(row.flagged_vs_crime)  # type: ignore[arg-type]
@@ -178,8 +202,8 @@ def group_flags(frame: pd.DataFrame, ratio: float, period: str | None) -> list[d
                 "value": value,
                 "threshold": ratio,
                 "message": (
-                    f"group {row.group!r} holds {row.flagged_share:.0%} of the flagged area "
-                    f"but {row.crime_share:.0%} of reported crime ({value:.1f}x)"
+                    f"group {row.group!r} holds {row.flagged_share:.0%} of the area flagged"
+                    f"{over} but {row.crime_share:.0%} of the crime reported{then} ({value:.1f}x)"
                 ),
             }
         )

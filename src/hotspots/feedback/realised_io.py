@@ -68,6 +68,21 @@ def day_of(text: str | None, name: str) -> dt.date | None:
         raise ConfigError(f"{name} {text!r} is not a date (YYYY-MM-DD): {err}") from err
 
 
+def window_of(
+    since: str | None, until: str | None, names: tuple[str, str] = ("since", "until")
+) -> tuple[dt.date | None, dt.date | None]:
+    """The ``[since, until)`` window (``day_of`` each, ``names`` naming them). ``since`` on
+    or after ``until`` raises ``ConfigError`` naming both: no period can be in it, and an
+    answer without periods would read as nothing served."""
+    start, end = day_of(since, names[0]), day_of(until, names[1])
+    if start is not None and end is not None and start >= end:
+        raise ConfigError(
+            f"{names[0]} {since} is not before {names[1]} {until}: the window holds the "
+            f"periods starting on or after {names[0]} and before {names[1]}"
+        )
+    return start, end
+
+
 def between(realised: Realised, since: Any = None, until: Any = None) -> Realised:
     """The periods with ``since <= period_start < until`` (naive local dates; None: no
     bound; the period scored, which is the as_of at horizon 1). The flags are kept as they
@@ -89,6 +104,7 @@ def between(realised: Realised, since: Any = None, until: Any = None) -> Realise
         periods=cut(realised.periods),
         dosage=cut(realised.dosage, "as_of"),
         cells=cut(realised.cells, "as_of"),
+        patrol_time=cut(realised.patrol_time, "as_of"),
         pending=cut(realised.pending),
         plans=cut(realised.plans),
         unscored_plans=cut(realised.unscored_plans),

@@ -34,7 +34,8 @@ from hotspots.feedback.report_monitor import ABOUT as MONITOR_ABOUT
 from hotspots.feedback.report_monitor import monitor_frames, monitor_html, verdict
 
 TABLES = (
-    "periods", "dosage", "cells", "flags", "pending", "plans", "unscored_plans", "failures",
+    "periods", "dosage", "cells", "patrol_time", "flags", "pending", "plans", "unscored_plans",
+    "failures",
 )  # fmt: skip
 ABOUT = {
     "periods.csv": "realised hit rate, PAI and PEI of each served forecast and of each "
@@ -42,6 +43,8 @@ ABOUT = {
     "dosage.csv": "patrol minutes per model and period, beside the crime in, around and away "
     "from the patrolled cells, and before",
     "cells.csv": "each patrolled cell per period: minutes, events, events before",
+    "patrol_time.csv": "patrol minutes per period by place as the log named it (a plan or "
+    "named area; cells or polygons pooled) and tactic, and their share of the period's minutes",
     "flags.csv": "per model: periods of realised PAI below the best baseline's, and the flag",
     "pending.csv": "served periods not scored yet, and why",
     "plans.csv": "each served patrol plan and each baseline's plan, scored on its period",
@@ -149,6 +152,9 @@ def render_html(
                 _link(files, "dosage.csv"),
                 _img(dosage_png(dose), f"dosage of {name}"),
                 _table(dose.drop(columns=["model"])),
+                "<p>Where the time went, as the log named the places:</p>",
+                _link(files, "patrol_time.csv"),
+                _table(_where(realised.patrol_time.loc[realised.patrol_time["model"] == name])),
             ]
     names = set(realised.periods.get("model", []))
     for name in sorted({str(m) for m in realised.plans.get("model", [])} - names):
@@ -295,6 +301,17 @@ def pai_png(periods: pd.DataFrame, cutoff: str) -> bytes:
     ax.legend(fontsize="small")
     fig.autofmt_xdate()
     return _png(fig)
+
+
+def _where(time: pd.DataFrame) -> pd.DataFrame:
+    """Per period: the patrol minutes by how the log gave the place, and the areas named."""
+    if time.empty:
+        return pd.DataFrame()
+    wide = time.pivot_table("minutes", "as_of", "place_kind", aggfunc="sum", fill_value=0.0)
+    named = time.loc[time["place_kind"] == "area"].groupby("as_of")["place"].nunique()
+    out = pd.DataFrame({"minutes": wide.sum(axis=1), "areas named": named}).fillna(0)
+    out = out.join(wide.rename(columns=lambda kind: f"minutes by {kind}"))
+    return out.reset_index()
 
 
 def dosage_png(dosage: pd.DataFrame) -> bytes:

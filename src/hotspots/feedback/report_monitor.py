@@ -137,8 +137,10 @@ def monitor_html(found: ModelMonitor, files: Collection[str] = ()) -> list[str]:
         table_html(mon.distribution),
     ]
     if mon.groups is not None:
+        window = mon.periods["period"].tolist()[-th.window :]  # what the shares are over
+        over = f": the last {len(window)} periods, {window[0]} to {window[-1]}" if window else ""
         parts += [
-            "<h3>Per group of the area layer</h3>",
+            f"<h3>Per group of the area layer{esc(over)}</h3>",
             _link(files, GROUPS),
             table_html(mon.groups),
         ]

@@ -19,6 +19,7 @@ import builtins
 import contextlib
 import gzip
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +142,15 @@ class SnapshotStore:
         self._folder(name, "2000-01-01")  # checks the name
         metas = [_read_meta(p) for p in (self.root / name).glob(f"*/*{_META}")]
         return sorted(metas, key=lambda m: (m["as_of"], pd.Timestamp(m["issued_at"])))
+
+
+def saves_in(folder: str | Path) -> tuple[str, ...]:
+    """The metadata files in an ``as_of`` folder, sorted: one per complete save (written
+    last), so a new save, or one removed, changes them (none when there is no folder)."""
+    try:
+        return tuple(sorted(e.name for e in os.scandir(folder) if e.name.endswith(_META)))
+    except (FileNotFoundError, NotADirectoryError):
+        return ()
 
 
 def _read_meta(path: Path) -> dict[str, Any]:

@@ -268,6 +268,17 @@ class Registry:
         version: str | None = self._pointer(name)["version"]
         return version
 
+    def generation(self, name: str) -> tuple[str, ...]:
+        """The version folders of ``name`` and the text of its ``current.json``: what a
+        publish, promote, rollback or removal changes, read without a manifest (each lands
+        in ``name``'s folder by a rename, so its stat says when to read it again)."""
+        folder = self.root / name
+        try:
+            pointer = (folder / CURRENT).read_text(encoding="utf-8", errors="replace")
+        except OSError:  # none yet, or no such model: the versions say which
+            pointer = ""
+        return (*_version_dirs(folder), pointer)
+
     def list_models(self) -> list[ModelSummary]:
         """A summary of every model, sorted by name."""
         return [self._summary(name) for name in self.names()]

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hotspots.errors import ConfigError
-from hotspots.feedback.realised_io import between, day_of, realised_to_dict
+from hotspots.feedback.realised_io import between, realised_to_dict, window_of
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.problems import (
     ProblemError,
@@ -63,7 +63,10 @@ async def get_effectiveness(
     request: Request,
     since: Annotated[
         str | None,
-        Query(description="Periods starting on or after this date (YYYY-MM-DD).", pattern=DATE),
+        Query(
+            description="Periods starting on or after this date (YYYY-MM-DD; before until).",
+            pattern=DATE,
+        ),
     ] = None,
     until: Annotated[
         str | None,
@@ -80,11 +83,12 @@ async def get_effectiveness(
     ] = None,
 ) -> Response:
     """Realised effectiveness of every served model, for the periods in ``[since, until)``
-    (an empty window gives no periods; the flags always judge each model's latest ones)."""
+    (a window after the last period gives no periods; one whose ``since`` is not before its
+    ``until`` is a 422; the flags always judge each model's latest ones)."""
     state: ServiceState = request.app.state.service
     if not state.served:
         raise ProblemError(503, "no model is being served yet; see /readyz")
-    start, end = _day(since, "since"), _day(until, "until")  # before any work
+    start, end = _window(since, until)  # before any work
     realised = await run_in_threadpool(realised_cache(state).get, category)
     body: dict[str, Any] = {
         "since": since,
@@ -99,9 +103,10 @@ async def get_effectiveness(
     return Response(data, media_type=JSON_TYPE)
 
 
-def _day(text: str | None, name: str) -> dt.date | None:
-    """A ``YYYY-MM-DD`` parameter as a date; 422 naming it when no such day exists."""
+def _window(since: str | None, until: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """The ``since`` / ``until`` parameters as dates; 422 naming one when no such day exists,
+    or both when ``since`` is not before ``until``."""
     try:
-        return day_of(text, name)
+        return window_of(since, until)
     except ConfigError as err:
         raise ProblemError(422, str(err)) from err

@@ -16,6 +16,7 @@ the last result and starts a refresh in the background when stale.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Collection, Hashable, Mapping, Sequence
@@ -48,9 +49,9 @@ from hotspots.ingest.schema import empty_events
 from hotspots.jobs.event_cache import EventCache
 from hotspots.jobs.spec import BASELINES
 from hotspots.publishing.plan_store import PLANS_DIR, PlanStore
-from hotspots.publishing.snapshot_store import SnapshotStore
+from hotspots.publishing.snapshot_store import SnapshotStore, saves_in
 from hotspots.registry import LoadedModel, Registry
-from hotspots.serving.generations import GenerationCache
+from hotspots.serving.generations import GenerationCache, TreeGenerations, subfolders
 from hotspots.serving.state import ServiceState
 
 logger = logging.getLogger(__name__)
@@ -213,17 +214,34 @@ class RealisedCache:
         self._events = GenerationCache(state.events.folder, state.events.generation)
         self._patrols = GenerationCache(state.patrols.folder, state.patrols.generation)
         self._plans = GenerationCache(state.served_plans.folder, state.served_plans.generation)
+        self._tree = TreeGenerations()
         self._lock = threading.Lock()
         self._results: dict[str | None, tuple[Hashable, Realised]] = {}
         self._running: threading.Thread | None = None
 
     def key(self) -> Hashable:
         """What the figures depend on: the posted events, what is served, the patrols, the
-        recorded plans (the folders listed again only when they changed: the probe and the
-        scrape ask)."""
+        recorded plans and the published records (the folders listed again only when they
+        changed: the probe and the scrape ask)."""
         state = self.state
         served = tuple((n, s.version, s.snapshot.etag) for n, s in sorted(state.served.items()))
-        return (self._events(), served, self._patrols(), self._plans())
+        published = self._published(state.served.keys())
+        return (self._events(), served, self._patrols(), self._plans(), published)
+
+    def _published(self, served: Collection[str]) -> Hashable:
+        """Every model's saved snapshots (``_compute`` scores them all, also of models the
+        service does not serve) and, for a model not served, its registry record (its
+        current version is the one scored): a publish, promote or removal elsewhere."""
+        root, models = str(self.state.store.root), str(self.state.registry.root)
+        walk, join = self._tree, os.path.join
+        out = []
+        for name in walk(root, subfolders):
+            folder = join(root, name)
+            saves = tuple(walk(join(folder, a), saves_in) for a in walk(folder, subfolders))
+            record = () if name in served else walk(join(models, name), _registry_record)
+            out.append((name, saves, record))
+        walk.prune()
+        return tuple(out)
 
     def get(self, category: str | None = None) -> Realised:
         """The figures as of now (computed here when stale; one computation at a time)."""
@@ -278,6 +296,12 @@ class RealisedCache:
             self.get()
         except Exception:  # keep the probe and the scrape alive; the error is in the log
             logger.exception("realised effectiveness could not be computed")
+
+
+def _registry_record(folder: str) -> tuple[str, ...]:
+    """``Registry.generation`` of the model whose registry folder is ``folder``."""
+    models, name = os.path.split(folder)
+    return Registry(models).generation(name)
 
 
 _CACHES: weakref.WeakKeyDictionary[ServiceState, RealisedCache] = weakref.WeakKeyDictionary()
