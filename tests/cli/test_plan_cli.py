@@ -309,3 +309,22 @@ def test_a_model_the_events_do_not_fit_is_named(
     [line] = res.err.strip().splitlines()[-1:]
     assert line.startswith("error: model 'other-city': the events have no row of the model's")
     assert line.endswith("; --model or --category plans for the others")
+
+
+def test_fewer_areas_than_asked_are_said_when_the_city_is_used_up(
+    run_cli: RunCli, models: Path, year_city_dir: Path, tmp_path: Path
+) -> None:
+    """50 areas of up to 50 km2 (64 cells) on the 598 km2 year city: the cells run out first."""
+    out = tmp_path / "plan.json"
+    events = year_city_dir / "events.csv.gz"
+    res = run_cli(*plan_args(models, events, out), "--areas", "50", "--max-area-km2", "50")
+    assert res.code == 0, res.err
+    doc = json.loads(out.read_text())
+    built = len(doc["areas"])
+    assert built < 50 and doc["summary"]["areas"] == built
+    assert sum(a["n_cells"] for a in doc["areas"]) == 769  # the whole study area
+    assert f"wrote {built} areas of the 50 asked (no free study cell was left for more)" in (
+        res.err
+    )
+    res = run_cli(*plan_args(models, events, out), "--areas", "3", "--max-area-km2", "3")
+    assert res.code == 0 and "wrote 3 areas (" in res.err

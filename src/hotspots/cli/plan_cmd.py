@@ -172,8 +172,14 @@ def plan(
     write_plan(document, output)
     console.print(plan_table(document))
     summary = document["summary"]
+    asked = document["budget"]["areas"]
+    short = (
+        f" of the {asked} asked (no free study cell was left for more)"
+        if summary["areas"] < asked
+        else ""
+    )
     console.print(
-        f"wrote {summary['areas']} areas ({summary['area_km2']:.2f} km2, "
+        f"wrote {summary['areas']} areas{short} ({summary['area_km2']:.2f} km2, "
         f"{summary['share_of_forecast']:.1%} of the forecast; the top cells of the same area "
         f"hold {summary['top_cells_share_same_area']:.1%}) for {document['period_start']} "
         f"to {output}",
