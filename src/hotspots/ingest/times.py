@@ -222,13 +222,12 @@ def _clock(frame: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, pd.Series |
     hour column does not make it HHMM); NaN where a value is none of these."""
     column = frame[cmap.hour]
     minute = _numbers(frame, cmap.minute, 0, 59)
-    hour = pd.to_numeric(column, errors="coerce").astype("float64")
-    hour = hour.where((hour >= 0) & (hour <= 23) & (hour == np.floor(hour)))  # as _numbers
-    raw = pd.to_numeric(column, errors="coerce")
+    raw = pd.to_numeric(column, errors="coerce").astype("float64")
     whole = raw.notna() & (raw == np.floor(raw))
+    hour = raw.where(whole & (raw >= 0) & (raw <= 23))  # as _numbers reads it
     if int((whole & (raw > 23)).sum()) * 2 > int(whole.sum()) and minute is None:
         hhmm = raw.where(whole & (raw >= 0) & (raw <= 2359) & (raw % 100 < 60))
-        return np.floor(hhmm / 100), hhmm % 100, "HHMM"
+        return hhmm // 100, hhmm % 100, "HHMM"
     if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
         found = column.astype("string").str.extract(_CLOCK).astype("float64")
         text_hour = found[0].where((found[0] <= 23) & (found[1] <= 59))
