@@ -10,7 +10,6 @@ import pytest
 from hotspots.errors import ConfigError, DataValidationError
 from hotspots.features import Panel
 from hotspots.features.calendar import calendar_features, holidays_in_periods, shift_periods
-from hotspots.features.cell_parts import RowPart
 from hotspots.features.matrix import FeatureBuilder, FeatureOptions
 
 CENTRE = h3.latlng_to_cell(41.88, -87.63, 9)
@@ -331,68 +330,3 @@ def test_mean_all_is_the_whole_history_mean(year_panel: Panel) -> None:
     assert not np.allclose(col["target_mean_all"], col["target_mean_13"])
     ring1 = b.neighbours.ring_sum(target[:40], 1)
     np.testing.assert_allclose(col["ring1_mean_all"], ring1.mean(axis=0), rtol=1e-5)
-
-
-def test_city_share_and_rank_features_by_hand() -> None:
-    """At origin 3 the target is A's weeks 0..2: centre 1, 0, 2 and neighbour 0, 1, 0; the
-    other five cells have none (4 events over 3 weeks and 7 cells)."""
-    panel = tiny_panel()
-    b = builder_for(panel, city=True, shares=True, ranks=True)
-    assert (
-        b.names[-13:-7]
-        == [
-            "city_mean_4",
-            "city_mean_52",
-            "share_mean_all",
-            "share_mean_52",
-            "share_decay_4",
-            "rank_mean_all",
-        ]
-        and b.names[-7] == "rank_decay_13"
-    )
-    assert b.names[: len(W_NAMES) - 6] == W_NAMES[:-6]  # added before the calendar
-    X = b.matrix(panel.counts, panel.counts[0], panel.periods, origins=[3], leads=[1])
-    level = 4 / 21
-    decay_c, decay_n1 = 2 + 0.5**0.5, 0.5**0.25
-    decay_mean = (decay_c + decay_n1) / 7
-    quiet = next(i for i in range(CELLS.size) if i not in (C, N1))
-    want = {
-        C: [level, level, 1 / level, 1 / level, decay_c / decay_mean, 1.0, 1.0],
-        N1: [level, level, 1 / 3 / level, 1 / 3 / level, decay_n1 / decay_mean, 6 / 7, 6 / 7],
-        quiet: [level, level, 0, 0, 0, 3 / 7, 3 / 7],  # five cells tied at ranks 1..5
-    }
-    cols = [b.names.index(n) for n in b.names[-13:-6]]
-    for cell, values in want.items():
-        assert X[cell, cols].tolist() == pytest.approx(values, rel=1e-6)
-    empty = np.zeros_like(panel.counts)
-    X0 = b.matrix(empty, empty[0], panel.periods, origins=[3], leads=[1])
-    assert not np.any(X0[:, cols[:5]]) and np.all(X0[:, cols[5:]] == 4 / 7)
-
-
-def test_city_offset_is_the_log_level_of_each_rows_origin() -> None:
-    panel = tiny_panel()
-    b = builder_for(panel)
-    got = b.city_offset(panel.counts[0], [3, 6], 52)
-    assert got.tolist() == pytest.approx([np.log(4 / 21), np.log(9 / 42)], rel=1e-6)
-    assert b.city_offset(np.zeros_like(panel.counts[0]), [2], 52)[0] == pytest.approx(
-        np.log(0.5 / 14)
-    )  # no event at all: half an event over the window, not -inf
-    train = b.training_set(
-        panel.counts, panel.counts[0], panel.periods, min_history=4, offset_window=4
-    )
-    assert train.offset is not None and train.offset.shape == train.y.shape
-    # origins 4, 5: weeks 0..3 (centre 8, neighbour 1), weeks 1..4 (7 + 1) over 4 x 7
-    want = np.repeat([np.log(9 / 28), np.log(8 / 28)], CELLS.size)
-    assert train.offset.tolist() == pytest.approx(want.tolist(), rel=1e-6)
-    assert (
-        b.training_set(panel.counts, panel.counts[0], panel.periods, min_history=4).offset is None
-    )
-
-
-def test_city_wide_features_refuse_a_part_of_the_cells() -> None:
-    panel = tiny_panel()
-    part = RowPart(np.arange(3, dtype=np.int64), 0, CELLS.size)
-    with pytest.raises(ConfigError, match="read every study cell.*3 of 7"):
-        builder_for(panel, ranks=True).training_set(
-            panel.counts, panel.counts[0], panel.periods, min_history=4, part=part
-        )

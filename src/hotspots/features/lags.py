@@ -283,8 +283,7 @@ class SeriesCache:
     """Running totals of the target, its rings and parent, and each category's counts.
 
     Each is computed on first use and kept for one matrix build. ``source`` names a series:
-    ``target``, ``ring1``, ``ring2``, ``parent``, ``all``, ``cat{c}`` (category ``c``) or
-    ``city`` (the target summed over the study cells, one column).
+    ``target``, ``ring1``, ``ring2``, ``parent``, ``all`` or ``cat{c}`` (category ``c``).
     """
 
     def __init__(
@@ -315,8 +314,6 @@ class SeriesCache:
             return self._get("s_parent", lambda: nb.parent_sum(self.target))
         if source == "all":
             return self.counts.sum(axis=0, dtype=np.int32)
-        if source == "city":  # the study area's total, one column
-            return np.asarray(self.target).sum(axis=1, keepdims=True, dtype=np.int32)
         return np.asarray(self.counts[int(source.removeprefix("cat"))])
 
     def cum(self, source: str) -> npt.NDArray[np.int32]:

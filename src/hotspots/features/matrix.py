@@ -43,16 +43,6 @@ feature (W windows shown)      meaning
                                near-repeat signal within the period, from the events' times;
                                only with ``event_times`` (events known to the day or finer)
 ``days_since_event``           days from the cell's last target event to the origin, cap 365
-``city_mean_{s}``,             the study area's target count per cell and period over the last
-``city_mean_{l}``              s = 4 and l = 52 periods (M: 3, 12; D: 7, 91): the city's level;
-                               only with ``city``
-``share_mean_all``,            the cell's ``target_mean_all``, ``target_mean_{l}`` and
-``share_mean_{l}``,            ``target_decay_{h}`` (h = the middle half-life) over the mean of
-``share_decay_{h}``            the study cells' same value at the origin (0 when that is 0);
-                               only with ``shares``
-``rank_mean_all``,             the cell's percentile (average rank / cells, in (0, 1]) among the
-``rank_decay_{h}``             study cells of ``target_mean_all`` and of the longest decay at
-                               the origin; only with ``ranks``
 ``lead``                       periods ahead (1 = next period); only when training over leads
 ``month``, ``month_sin``,      month of the target period 1..12 and its position on the circle
 ``month_cos``                  (weeks: the month of the week's Thursday)
@@ -74,7 +64,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.stats import rankdata
 
 from hotspots.errors import ConfigError, DataValidationError
 from hotspots.features.calendar import (
@@ -88,7 +77,6 @@ from hotspots.features.event_table import EventTable
 from hotspots.features.lags import (
     Neighbours,
     SeriesCache,
-    cumulative,
     neighbours_of,
     plan_for,
     window_mean,
@@ -109,14 +97,6 @@ class FeatureOptions:
     near_repeat: bool = True  # cell + ring 1 events in the last period
     lead: bool = False  # the lead as a feature (training over several leads)
     event_times: bool = False  # decays of the target events by their time (needs the events)
-    city: bool = False  # the study area's level over a short and a long window
-    shares: bool = False  # the cell's rates over the study cells' mean of the same rate
-    ranks: bool = False  # the cell's percentile among the study cells of two rates
-
-    @property
-    def city_wide(self) -> bool:
-        """Whether a feature reads every study cell (so a part of the cells cannot build it)."""
-        return self.city or self.shares or self.ranks
 
 
 @dataclass(frozen=True)
@@ -128,7 +108,6 @@ class TrainingSet:
     weight: Float32Array | None
     names: list[str]
     n_candidates: int  # rows before dropping quiet rows
-    offset: Float32Array | None = None  # each row's log city level (``offset_window``)
 
 
 @dataclass
@@ -154,41 +133,6 @@ def _mean(source: str, window: int) -> Column:
 
 def _static(values: npt.NDArray[Any]) -> Column:
     return lambda s, b: values[None, :]
-
-
-def _city_mean(window: int) -> Column:
-    """The study cells' target count per cell and period over the window (one value per row
-    block, the same for every cell)."""
-
-    def column(s: SeriesCache, b: _Blocks) -> npt.NDArray[np.float32]:
-        total = window_mean(s.cum("city"), b.origins, window)  # (n_blocks, 1)
-        return (total / np.float32(max(s.target.shape[1], 1))).astype(np.float32)
-
-    return column
-
-
-def _share(of: Column) -> Column:
-    """``of`` over its mean across the study cells at the same origin (0 where that is 0)."""
-
-    def column(s: SeriesCache, b: _Blocks) -> npt.NDArray[np.float32]:
-        values = np.asarray(of(s, b), dtype=np.float32)
-        mean = values.mean(axis=1, keepdims=True, dtype=np.float64)
-        safe = np.where(mean > 0, mean, 1.0)
-        return np.where(mean > 0, values / safe, 0.0).astype(np.float32)
-
-    return column
-
-
-def _rank(of: Column) -> Column:
-    """The percentile of ``of`` among the study cells at the same origin: average rank over
-    the number of cells, in (0, 1] (ties share their mean rank)."""
-
-    def column(s: SeriesCache, b: _Blocks) -> npt.NDArray[np.float32]:
-        values = np.asarray(of(s, b))
-        ranks = rankdata(values, method="average", axis=1)
-        return (ranks / max(values.shape[1], 1)).astype(np.float32)
-
-    return column
 
 
 def _calendar(name: str) -> Column:
@@ -276,7 +220,6 @@ class FeatureBuilder:
                 specs.append((f"event_decay_{h}d", self._event_decay(h, False)))
                 specs.append((f"ring1_event_decay_{h}d", self._event_decay(h, True)))
             specs.append(("days_since_event", lambda s, b: s.days_since(p.days_cap)[b.origins]))
-        specs += self._city_specs()
         if self.options.lead:
             specs.append(("lead", lambda s, b: b.leads[:, None]))
         cal = calendar_names(self.freq, self.options.holidays)
@@ -287,26 +230,6 @@ class FeatureBuilder:
             raise ConfigError(
                 f"feature names collide: {sorted(n for n in names if names.count(n) > 1)}"
             )
-        return specs
-
-    def _city_specs(self) -> list[tuple[str, Column]]:
-        """The level-invariant features: the city's level, the cell's shares and ranks."""
-        p, o = self.plan, self.options
-        mid, longest = p.half_lives[len(p.half_lives) // 2], p.half_lives[-1]
-        specs: list[tuple[str, Column]] = []
-        if o.city:
-            specs += [(f"city_mean_{w}", _city_mean(w)) for w in (p.short, p.long)]
-        if o.shares:
-            specs += [
-                ("share_mean_all", _share(_mean("target", _ALL))),
-                (f"share_mean_{p.long}", _share(_mean("target", p.long))),
-                (f"share_decay_{mid}", _share(self._decay(mid))),
-            ]
-        if o.ranks:
-            specs += [
-                ("rank_mean_all", _rank(_mean("target", _ALL))),
-                (f"rank_decay_{longest}", _rank(self._decay(longest))),
-            ]
         return specs
 
     @staticmethod
@@ -371,7 +294,6 @@ class FeatureBuilder:
         seed: int = 0,
         events: EventTable | None = None,
         part: RowPart | None = None,
-        offset_window: int | None = None,
     ) -> TrainingSet:
         """Rows for every origin ``o >= min_history`` and lead with a known target.
 
@@ -380,15 +302,9 @@ class FeatureBuilder:
         ``zero_row_fraction < 1`` only that share of the quiet rows (target 0 and no event in
         the cell or ring 1 over the last 8 periods) is kept, weighted by its inverse.
         With ``part``, only the rows of its cells, as the whole panel's build has them.
-        With ``offset_window``, each row's ``city_offset`` at its origin comes as ``offset``.
         """
         if not 0.0 < zero_row_fraction <= 1.0:
             raise ConfigError(f"zero_row_fraction must be in (0, 1], got {zero_row_fraction!r}")
-        if part is not None and (self.options.city_wide or offset_window is not None):
-            raise ConfigError(
-                "the city, shares and ranks features read every study cell; a part of the "
-                f"cells ({part.own.size} of {part.n_cells}) cannot build them"
-            )
         origins, leads = _training_blocks(
             np.shape(target)[0], min_history, max_horizon, train_periods
         )
@@ -411,25 +327,7 @@ class FeatureBuilder:
             block, cell = np.divmod(np.arange(y2d.size) if rows is None else rows, y2d.shape[1])
             rows = block * self.cells.size + part.own[cell]
         X = self._fill(src, blocks, rows)
-        offset = None
-        if offset_window is not None:
-            per_block = self.city_offset(target, origins, offset_window)
-            offset = np.repeat(per_block, y2d.shape[1])
-            offset = offset if rows is None else offset[rows]
-        return TrainingSet(X, y.astype(np.float32), weight, self.names, int(y2d.size), offset)
-
-    def city_offset(
-        self, target: npt.ArrayLike, origins: npt.ArrayLike, window: int
-    ) -> Float32Array:
-        """Per origin, the log of the study cells' mean target count per cell and period over
-        the last ``window`` periods (at least half an event over the window, so never -inf):
-        a Poisson offset that leaves the trees the cells' shares of the city's level."""
-        arr = np.asarray(target)
-        o = np.atleast_1d(np.asarray(origins, dtype=np.int64))
-        cum = cumulative(arr.sum(axis=1, keepdims=True, dtype=np.int32))
-        span = np.maximum(np.minimum(o, window), 1) * max(arr.shape[1], 1)
-        total = np.maximum(window_sum(cum, o, window)[:, 0], 0.5)
-        return np.log(total / span).astype(np.float32)
+        return TrainingSet(X, y.astype(np.float32), weight, self.names, int(y2d.size))
 
     def _prepare(
         self,

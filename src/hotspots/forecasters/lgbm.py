@@ -80,14 +80,6 @@ class LightGBMForecaster(Forecaster):
         training panel carries events known to the day or finer and its periods are days or
         weeks; such a model then needs a panel built from events to predict. Off by default:
         measured neutral on Chicago and +1% at 5% coverage on the demo city (README).
-    city, shares, ranks
-        Level-invariant features: the study area's recent and long-run level per cell; the
-        cell's rates over the study cells' mean of the same rate; the cell's percentile among
-        the study cells. Off by default (README, "Accuracy on real data"). Local engine only.
-    city_offset
-        Boost from the log of the study area's mean count per cell over the long window
-        (52 weeks, 12 months, 91 days) before each origin (LightGBM's ``init_score``), so the
-        trees learn each cell's share of the city's level. Off by default. Local engine only.
     random_state, n_jobs
         Seed of bagging, feature sampling and row dropping; LightGBM threads.
     n_bags
@@ -127,10 +119,6 @@ class LightGBMForecaster(Forecaster):
         related: bool = True,
         near_repeat: bool = True,
         event_times: bool | None = False,
-        city: bool = False,
-        shares: bool = False,
-        ranks: bool = False,
-        city_offset: bool = False,
         random_state: int = 0,
         n_bags: Annotated[int, Field(ge=1)] = 1,
         bin_sample_rows: Annotated[int, Field(ge=1)] = 200_000,
@@ -155,10 +143,6 @@ class LightGBMForecaster(Forecaster):
         self.related = related
         self.near_repeat = near_repeat
         self.event_times = event_times
-        self.city = city
-        self.shares = shares
-        self.ranks = ranks
-        self.city_offset = city_offset
         self.random_state = random_state
         self.n_bags = n_bags
         self.bin_sample_rows = bin_sample_rows
@@ -198,8 +182,6 @@ class LightGBMForecaster(Forecaster):
             "zero_row_fraction": float(self.zero_row_fraction),
             "seed": int(self.random_state),
         }
-        if self.city_offset:
-            options["offset_window"] = builder.plan.long
         if self.engine == "dask":  # the rows are built part by part on the workers
             from hotspots.forecasters.lgbm_dask import train_on_cluster
 
@@ -223,7 +205,6 @@ class LightGBMForecaster(Forecaster):
             train.X,
             label=train.y,
             weight=train.weight,
-            init_score=train.offset,
             feature_name=train.names,
             free_raw_data=True,
             params={"max_bin": 63, "verbosity": -1},
@@ -248,13 +229,6 @@ class LightGBMForecaster(Forecaster):
     def _predict(self, history: History, origin: Origin) -> FloatArray:
         X = self._matrix(history, origin)
         threads = int(self.n_jobs)
-        if self.city_offset:  # the trees' log share plus the log city level
-            n_cells, builder = self.cells_.size, self._builder()
-            level = builder.city_offset(history.target, [history.n_periods], builder.plan.long)
-            raw = (b.predict(X, raw_score=True, num_threads=threads) for b in self.boosters_)
-            means = sum(np.exp(np.asarray(r) + float(level[0])) for r in raw)
-            means = np.asarray(means, dtype=np.float64) / len(self.boosters_)
-            return means.reshape(origin.leads.size, n_cells)
         means = sum(np.asarray(b.predict(X, num_threads=threads)) for b in self.boosters_)
         means = np.asarray(means, dtype=np.float64) / len(self.boosters_)
         return means.reshape(origin.leads.size, self.cells_.size)
@@ -336,9 +310,6 @@ class LightGBMForecaster(Forecaster):
                 near_repeat=bool(self.near_repeat),
                 lead=int(self.max_horizon) > 1,
                 event_times=bool(getattr(self, "event_times_", False)),
-                city=bool(self.city),
-                shares=bool(self.shares),
-                ranks=bool(self.ranks),
             ),
             static=self.covariates_,
             static_names=[f"cov_{feature_slug(n)}" for n in self.covariate_names_],
