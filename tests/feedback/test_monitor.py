@@ -113,9 +113,11 @@ def test_groups_against_population_and_crime() -> None:
     assert flag["figure"] == "group" and flag["period"] == "2024-01-22"
     # the shares are over the window (P = 2 periods), not the last period alone: it says so
     assert flag["message"] == (
-        "group 'north' holds 100% of the area flagged from 2024-01-15 to 2024-01-22 but 50% "
-        "of the crime reported then (2.0x)"
+        "group 'north' holds 100% of the area flagged from 2024-01-15 to 2024-01-22 (2 flagged "
+        "cell-periods) but 50% of the crime reported then (2 of 4 events) (2.0x)"
     )
+    # the bases of the shares: cell 0 flagged in both periods of the window, 2 + 2 events
+    assert g.loc["north", "flagged_cell_periods"] == 2 and g.loc["south", "events"] == 2
     assert "north" in m.flags[0]["message"]
 
 

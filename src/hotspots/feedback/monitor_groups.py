@@ -152,7 +152,8 @@ def group_table(
 ) -> pd.DataFrame:
     """Per group, over the given periods: its share of the population, of reported crime,
     of the area, of the flagged area (flagged cell-periods weighted by area) and of patrol
-    minutes, with the flagged share over the crime and population shares."""
+    minutes, with the flagged share over the crime and population shares; beside them the
+    flagged cell-periods and the events the shares rest on."""
     inside = layer.code >= 0
     n = len(layer.names)
     code = layer.code[inside]
@@ -171,6 +172,11 @@ def group_table(
             "area_share": shares(area),
             "crime_share": shares(counts.sum(axis=0)),
             "flagged_share": shares((flagged * area).sum(axis=0)),
+            # the bases of the two shares, so a ratio on a handful of cells shows as such
+            "flagged_cell_periods": np.bincount(
+                code, weights=flagged.sum(axis=0)[inside], minlength=n
+            ).astype(np.int64),
+            "events": np.bincount(code, weights=counts.sum(axis=0)[inside], minlength=n),
         }
     )
     if dosage is not None:
@@ -192,9 +198,12 @@ def group_flags(
     ``since``, as the shares are over the window, not that period alone."""
     over = f" from {since} to {period}" if since is not None else ""
     then = " then" if since is not None else ""
+    total = float(frame["events"].sum())
     out = []
-    for row in frame.loc[frame["flagged_vs_crime"] >= ratio].itertuples():
-        value = float(row.flagged_vs_crime)  # type: ignore[arg-type]
+    for row in frame.loc[frame["flagged_vs_crime"] >= ratio].to_dict("records"):
+        value = float(row["flagged_vs_crime"])
+        flagged = f" ({int(row['flagged_cell_periods'])} flagged cell-periods)"
+        events = f" ({float(row['events']):g} of {total:g} events)"
         out.append(
             {
                 "figure": "group",
@@ -202,8 +211,9 @@ def group_flags(
                 "value": value,
                 "threshold": ratio,
                 "message": (
-                    f"group {row.group!r} holds {row.flagged_share:.0%} of the area flagged"
-                    f"{over} but {row.crime_share:.0%} of the crime reported{then} ({value:.1f}x)"
+                    f"group {row['group']!r} holds {row['flagged_share']:.0%} of the area "
+                    f"flagged{over}{flagged} but {row['crime_share']:.0%} of the crime "
+                    f"reported{then}{events} ({value:.1f}x)"
                 ),
             }
         )
