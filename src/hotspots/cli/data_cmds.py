@@ -86,7 +86,9 @@ def _read_with_progress(path: Path, options: IngestOptions) -> IngestResult:
 )
 def ingest(
     file: Path = typer.Argument(
-        ..., help="CSV (plain or .gz), a .zip of CSVs, Parquet, GeoJSON or GeoPackage."
+        ...,
+        help="CSV (plain or .gz), a .zip of CSVs, Parquet, GeoJSON, GeoPackage, or JSON "
+        "records (.jsonl / .ndjson lines, or a .json array of objects).",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Event table to write (Parquet)."),
     preset: str = typer.Option("generic", help=f"Source format. {PRESET_HELP}."),

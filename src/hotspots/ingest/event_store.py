@@ -25,14 +25,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
-import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from hotspots.atomic import BatchFolder
 from hotspots.errors import InputFileError
 from hotspots.ingest import IngestOptions, IngestResult, ingest_file, read_events, write_events
 from hotspots.ingest.coords import Area
+from hotspots.ingest.jsonrecords import records_table
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ def read_body(body: bytes, media_type: str, folder: Path, options: IngestOptions
     """
     if not body.strip():
         raise InputFileError("the request body is empty: send CSV or JSON lines")
-    table = None if media_type in CSV_TYPES else _jsonl_table(body)
+    table = None if media_type in CSV_TYPES else records_table(body, "the body")
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:  # messages name "request-body.*"
         path = Path(tmp) / ("request-body.csv" if table is None else "request-body.parquet")
@@ -66,22 +65,6 @@ def read_body(body: bytes, media_type: str, folder: Path, options: IngestOptions
         else:
             pq.write_table(table, path)
         return ingest_file(path, options)
-
-
-def _jsonl_table(body: bytes) -> pa.Table:
-    """One row per JSON object per line; InputFileError naming what pyarrow could not read."""
-    try:
-        table = pa_json.read_json(pa.BufferReader(body))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
-        raise InputFileError(
-            f"the body is not JSON lines (one flat object per line): {err}"
-        ) from err
-    nested = [f.name for f in table.schema if pa.types.is_nested(f.type)]
-    if nested:
-        raise InputFileError(
-            f"fields must be plain values, not objects or lists: {', '.join(nested)}"
-        )
-    return table
 
 
 @dataclass(frozen=True)

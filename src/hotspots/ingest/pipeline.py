@@ -15,7 +15,7 @@ import pandas as pd
 
 from hotspots.config import get_settings
 from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
-from hotspots.ingest import readers, zipped
+from hotspots.ingest import jsonrecords, readers, zipped
 from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area, Coords, check_not_swapped, coordinates
 from hotspots.ingest.mapping import COORD_KEYS, ColumnMap, get_preset
@@ -117,12 +117,19 @@ def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
     return ReadPlan(cmap, optional, tz, source_tz, fmt)
 
 
+def file_kind(path: Path) -> str:
+    """'records' for JSON records (``jsonrecords``), else the reader's kind by name."""
+    return "records" if jsonrecords.is_json_records(path) else readers.file_kind(path)
+
+
 def read_source(
     path: Path, options: IngestOptions, plan: ReadPlan, progress: readers.Progress | None
 ) -> readers.SourceTable:
     """Read the columns the plan needs from a file of any supported kind."""
     wanted = {k: v for k, v in plan.cmap.items() if v != "<geometry>"}
-    kind = readers.file_kind(path)
+    kind = file_kind(path)
+    if kind == "records":
+        return jsonrecords.read_json_records(path, wanted, plan.optional)
     if kind == "parquet":
         return readers.read_parquet(path, wanted, plan.optional)
     if kind == "geo":
@@ -149,7 +156,7 @@ def ingest_file(
     options = options or IngestOptions()
     p = Path(path)
     readers.check_input(p)
-    kind = readers.file_kind(p)
+    kind = file_kind(p)
     if kind == "parquet":  # a broken file is said before any option is checked against it
         readers.open_parquet(p)
     plan = make_plan(options, kind)

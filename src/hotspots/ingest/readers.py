@@ -342,11 +342,11 @@ def read_parquet(path: Path, wanted: dict[str, str], optional: set[str]) -> Sour
     header = tuple(pf.schema_arrow.names)
     found = resolve_columns(wanted, optional, header, path.name)
     table = pf.read(columns=sorted(set(found.values())))
-    frame = pd.DataFrame({k: _column_to_series(table.column(v)) for k, v in found.items()})
+    frame = pd.DataFrame({k: column_to_series(table.column(v)) for k, v in found.items()})
     return SourceTable(frame)
 
 
-def _column_to_series(col: pa.ChunkedArray) -> pd.Series:
+def column_to_series(col: pa.ChunkedArray) -> pd.Series:
     """Floats stay floats; everything else becomes strings for the common parsing path."""
     if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
         return pd.Series(col.to_numpy(), dtype="float64")
@@ -369,7 +369,7 @@ def read_geo(path: Path, wanted: dict[str, str], optional: set[str]) -> SourceTa
     header = tuple(c for c in gdf.columns if c != gdf.geometry.name)
     attrs = {k: v for k, v in wanted.items() if k not in ("lat", "lng", "x", "y", "point")}
     found = resolve_columns(attrs, optional, header, path.name)
-    frame = pd.DataFrame({k: _column_to_series(pa.array(gdf[v])) for k, v in found.items()})
+    frame = pd.DataFrame({k: column_to_series(pa.array(gdf[v])) for k, v in found.items()})
     geom = gdf.geometry
     if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         geom = geom.to_crs("EPSG:4326")
