@@ -311,6 +311,11 @@ def test_the_page_links_every_csv_beside_it(run_cli: RunCli, root: Path, tmp_pat
     assert {"monitor_periods.csv", "monitor_summary.csv", "periods.csv"} <= set(written)
     for link in set(links):
         assert (out / link).is_file() and len(pd.read_csv(out / link).columns) > 1
+    # the served model is the historical mean: the page says so beside its figures
+    assert (
+        "Versions of burglary that serve a baseline's map (v1: historical_mean): the served "
+        "figures of their periods are that map's"
+    ) in html
     # two weeks served, no training-time reference: the monitor says it cannot flag yet
     assert "No flag can be raised for burglary yet: the model recorded no training-time" in html
     # listed at the top, then each table's link under its heading, before the next heading

@@ -294,6 +294,26 @@ def _effectiveness(
     return _Figures(replace(realised, failures=failures), monitors, names, sorted(loaded))
 
 
+def _served_baselines(settings: Settings, realised: Realised) -> dict[str, dict[str, str]]:
+    """Per model, the versions scored whose kind is a baseline (their manifests read; one
+    that cannot be read is left out: its failure is reported elsewhere)."""
+    from hotspots.errors import HotspotsError
+    from hotspots.jobs.spec import BASELINES
+    from hotspots.registry import Registry
+
+    registry = Registry(settings.models_dir)
+    out: dict[str, dict[str, str]] = {}
+    scored = realised.periods[["model", "version"]].drop_duplicates()
+    for name, version in scored.itertuples(index=False):
+        try:
+            kind = str(registry.manifest(str(name), str(version))["kind"])
+        except (HotspotsError, OSError, KeyError, ValueError):
+            continue
+        if kind in BASELINES:
+            out.setdefault(str(name), {})[str(version)] = kind
+    return out
+
+
 def _write_and_tell(settings: Settings, out: Path, realised: Realised, figures: _Figures) -> None:
     """Write the report (``realised``: ``figures.realised`` in the window asked), print its
     flags, failures and summary; exit 2 when models were asked for and none could be
@@ -311,6 +331,7 @@ def _write_and_tell(settings: Settings, out: Path, realised: Realised, figures: 
         title="Realised effectiveness",
         retraining=_retraining(settings, figures.loaded),
         monitors=monitors,
+        served_baselines=_served_baselines(settings, realised),
     )
     for row in realised.flags.to_dict("records"):
         if bool(row["flagged"]):

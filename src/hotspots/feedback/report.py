@@ -76,11 +76,14 @@ def write_effectiveness_report(
     title: str,
     retraining: pd.DataFrame | None = None,
     monitors: Mapping[str, ModelMonitor] | None = None,
+    served_baselines: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Path]:
     """Write the HTML page and the CSV tables into ``out_dir``; all are rendered first and
     renamed into place together, so a failure leaves none half-written. ``retraining``:
     the versions ``hotspots retrain`` published and why (``retraining.csv`` and a section).
-    ``monitors``: each model's feedback-loop monitor (``monitor_*.csv`` and a section)."""
+    ``monitors``: each model's feedback-loop monitor (``monitor_*.csv`` and a section).
+    ``served_baselines``: per model, its versions that serve a baseline's map and which (the
+    page says their rows equal that baseline's by construction)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"report folder {str(out)!r} exists and is not a folder")
@@ -91,7 +94,12 @@ def write_effectiveness_report(
     if monitors is not None:
         texts |= {k: v.to_csv(index=False) for k, v in monitor_frames(monitors).items()}
     texts["effectiveness.html"] = render_html(
-        realised, title=title, retraining=retraining, monitors=monitors, files=list(texts)
+        realised,
+        title=title,
+        retraining=retraining,
+        monitors=monitors,
+        files=list(texts),
+        served_baselines=served_baselines,
     )
     paths = {name: out / name for name in texts}
     with contextlib.ExitStack() as stack:
@@ -108,6 +116,7 @@ def render_html(
     retraining: pd.DataFrame | None = None,
     monitors: Mapping[str, ModelMonitor] | None = None,
     files: Sequence[str] = (),
+    served_baselines: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """The page: the flags, per model the PAI per period beside the baselines and the
     dosage beside the crime that followed, then what is pending, the retraining and the
@@ -128,6 +137,7 @@ def render_html(
         if len(periods):
             parts += [
                 f"<h2>{_esc(name)}: realised PAI at {_esc(cutoff)} per period</h2>",
+                *_same_as_baseline(name, (served_baselines or {}).get(name, {})),
                 _link(files, "periods.csv"),
                 _img(pai_png(periods, cutoff), f"realised PAI of {name}"),
                 _table(_wide(periods, cutoff)),
@@ -210,6 +220,19 @@ def horizons_frame(realised: Realised) -> pd.DataFrame:
         return horizon_table(realised.periods).assign(model=pd.Series(dtype=object))
     out = pd.concat(frames, ignore_index=True)
     return out[["model", *(c for c in out.columns if c != "model")]]
+
+
+def _same_as_baseline(name: str, versions: Mapping[str, str]) -> list[str]:
+    """A line for the versions of ``name`` that serve a baseline's map: their served figures
+    and that baseline's are one forecast, so equal rows there are no fault."""
+    if not versions:
+        return []
+    which = "; ".join(f"{v}: {kind}" for v, kind in sorted(versions.items()))
+    return [
+        f"<p>Versions of {_esc(name)} that serve a baseline's map ({_esc(which)}): the served "
+        "figures of their periods are that map's, the same forecast as its row among the "
+        "baselines where it has one (the training's backtest found no model that beat it).</p>"
+    ]
 
 
 def _later(name: str, periods: pd.DataFrame, cutoff: str) -> list[str]:
