@@ -127,6 +127,28 @@ def test_json_lines_are_read_like_csv(client: TestClient, env: Env) -> None:
     assert sorted(read_events(batches(env)[0])[0]["event_id"]) == ["J-0", "J-1", "J-2"]
 
 
+def test_numeric_json_ids_are_the_csv_ids_of_the_same_incidents(
+    client: TestClient, env: Env
+) -> None:
+    """An id posted as a JSON number is the text a CSV gives (17, not 17.0), so the same
+    incident posted again as CSV, or as text, is recognised; a field that is a number in one
+    line and text in the next is read too (pyarrow's type inference refused that)."""
+    lines = [
+        {"incident_id": 17, "occurred": "2024-01-04 09:30:00", "latitude": env.lat,
+         "longitude": env.lng, "offence": TARGET, "origin": "call"},
+        {"incident_id": "18", "occurred": "2024-01-04 10:30:00", "latitude": str(env.lat),
+         "longitude": env.lng, "offence": TARGET, "origin": "call"},
+    ]  # fmt: skip
+    body = "\n".join(json.dumps(x) for x in lines).encode()
+    jsonl = auth(env.write, **{"Content-Type": "application/x-ndjson"})
+    got = client.post("/v1/events", content=body, headers=jsonl)
+    assert got.status_code == 200, got.text
+    assert sorted(read_events(batches(env)[0])[0]["event_id"]) == ["17", "18"]
+    again = [f"17,2024-01-04 09:30:00,{env.lat},{env.lng},{TARGET},call"]
+    got = client.post("/v1/events", content=csv_body(again), headers=auth(env.write, **CSV))
+    assert (got.json()["stored"], got.json()["already_stored"]) == (0, 1)
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "status", "detail"),
     [
