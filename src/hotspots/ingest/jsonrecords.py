@@ -41,8 +41,12 @@ def is_json_records(path: Path) -> bool:
         return False
     with path.open("rb") as fh:
         head = fh.read(1 << 12)
-    if head[:2] == b"\x1f\x8b":
-        head = _bytes(path)[: 1 << 12]
+    if head[:2] == b"\x1f\x8b":  # the start of the content only, not the whole file
+        try:
+            with gzip.open(path, "rb") as gz:
+                head = gz.read(1 << 12)
+        except (OSError, EOFError, zlib.error) as err:
+            raise InputFileError(f"{path.name} is not a readable gzip file: {err}") from err
     return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"["
 
 

@@ -106,7 +106,7 @@ def read_zip(
                 raise type(err)(f"{path.name}, member {info.filename}: {err}") from err
             finally:
                 target.unlink()
-            first = sum(len(f) for f in frames) + 1
+            first = ranges[-1].last_row + 1 if ranges else 1
             frames.append(table.frame)
             ranges.append(ZipMember(info.filename, first, first + len(table.frame) - 1))
             done += info.file_size
