@@ -38,6 +38,7 @@ def _lines(rows: list[dict[str, Any]]) -> str:
         ("socrata.json", json.dumps(ROWS, indent=1).encode()),  # numbers and text mixed
         ("rows.jsonl", _lines(ROWS).encode()),
         ("rows.ndjson.gz", gzip.compress(_lines(ROWS).encode())),
+        ("socrata.json.gz", gzip.compress(json.dumps(ROWS).encode())),
         ("bom.json", b"\xef\xbb\xbf\n " + json.dumps(ROWS).encode()),
     ],
 )
