@@ -215,8 +215,10 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
     if isinstance(when, str):
         assert "unknown" in details or "withheld" in details
     else:
-        top = when["top_hours"][0]
-        assert f"Busiest hours of the week: {top['label']} ({top['lift']}x)" in details
+        for key, name in (("top_hours", "week"), ("top_hours_of_day", "day")):
+            hours = when[key]
+            shown = f"{hours[0]['label']} ({hours[0]['lift']}x)" if hours else "none stands out"
+            assert f"Busiest hours of the {name}: {shown}" in details, details
         assert f"share of the {when['events_with_time']} past events here" in details
 
     # a poll answered 304 keeps the map as drawn

@@ -173,12 +173,15 @@ function fmt(x, digits = 2) {
 function whenText(when) {
   if (when === "withheld") return ["withheld (too few past events here to show)"];
   if (typeof when === "string") return ["unknown (the history has no time of day)"];
-  const hours = (top) => top.map((h) => `${h.label} (${h.lift}x)`).join(", ");
+  const hours = (top) => (top.length
+    ? top.map((h) => `${h.label} (${h.lift}x)`).join(", ")
+    : "none stands out from an even spread");
   return [
     `Busiest hours of the week: ${hours(when.top_hours)}`,
     `Busiest hours of the day: ${hours(when.top_hours_of_day)}`,
     `(x: the hour's share of the ${when.events_with_time} past events here with a time of day, `
-      + "against an average hour's)",
+      + "against an average hour's; an hour is named only when chance would rarely make it "
+      + "that busy)",
   ];
 }
 
