@@ -193,7 +193,15 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
     assert drawn == {"cells": len(cells["features"]), "areas": 6, "labels": 6}
     assert len(plan["features"]) == 6
     status = browser.find_element("id", "status").text
-    assert f"{len(cells['features'])} highest cells" in status
+    assert (
+        f"{len(cells['features'])} highest cells of the week of {cells['period']['start']}; "
+        in (status)
+    )
+    # the year city ends in 2023: its week is long over, and the page says so
+    assert (
+        "This week is over: the newest events the service has are of the week of "
+        f"{cells['data_through']}." in status
+    ), status
     assert f"6 patrol areas ({plan['plan']['summary']['area_km2']:.2f} km², " in status
     assert browser.execute_script("return sessionStorage.getItem('hotspots.key')") == key
     assert not browser.find_element("id", "key-form").is_displayed()
