@@ -212,3 +212,16 @@ def test_paired_ratio_ci_resamples_folds_together() -> None:
     ratio, lo, hi = paired_ratio_ci([2.0, 1.0, np.nan, 3.0], [1.0, 1.0, 5.0, 2.0], seed=1)
     assert ratio == pytest.approx(6.0 / 4.0) and 1.0 <= lo < ratio < hi <= 2.0
     assert all(np.isnan(v) for v in paired_ratio_ci([np.nan], [1.0]))
+
+
+def test_paired_ratio_ci_has_no_upper_bound_when_the_baseline_can_catch_nothing() -> None:
+    from hotspots.evaluation import paired_ratio_ci
+
+    # b scores in one fold of three: a resample without that fold has no ratio. It was
+    # divided by 1e-300, so the upper bound read 1e300 and more
+    a, b = [3.0, 3.0, 0.0], [0.0, 0.0, 3.0]
+    ratio, lo, hi = paired_ratio_ci(a, b, seed=0)
+    assert ratio == pytest.approx(2.0) and lo == 0.0 and hi == np.inf
+    # both 0 in a resample: nothing to tell, a ratio of 1 (as the selection counts it)
+    ratio, lo, hi = paired_ratio_ci([0.0, 0.0, 4.0], [0.0, 0.0, 2.0], seed=0)
+    assert ratio == pytest.approx(2.0) and lo == 1.0 and hi == pytest.approx(2.0)

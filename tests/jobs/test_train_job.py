@@ -143,6 +143,19 @@ def test_measured_gain_is_the_ratio_to_the_best_baseline_with_an_interval(
     assert measured_gain(fake_result({"kde": 4.0}), year_spec(year_city_dir), "1%") == {}
 
 
+def test_measured_gain_says_when_the_interval_has_no_upper_bound(year_city_dir: Path) -> None:
+    # a thin export: the best baseline catches an event in one reported fold of four, so some
+    # resamples of the folds hold none of its catches (the line read "0.000-4.5e303")
+    per_fold = {"lightgbm": [0.0, 3.0, 3.0, 0.0], "kde": [6.0, 0.0, 0.0, 0.0]}
+    result = fake_result({"lightgbm": 1.5, "kde": 1.5}, per_fold)
+    gain = measured_gain(result, year_spec(year_city_dir), "1%")
+    assert gain["gain_ratio"] == pytest.approx(1.0) and gain["gain_ci_high"] == float("inf")
+    assert gain["measured_gain"] == (
+        "lightgbm PAI@1% is 1.000x the best baseline's (kde), 95% interval 0.000 and up, "
+        "unbounded (in some resamples of the folds kde caught no event), over the 4 reported folds"
+    )
+
+
 def test_selection_folds_come_just_before_the_reported_ones(year_city_dir: Path) -> None:
     prepared = prepare(year_spec(year_city_dir, backtest={"folds": 4, "refit_every": 2}))
     models = candidate_models(prepared)

@@ -339,6 +339,23 @@ def test_plan_document_where_what_when_why(city: dict[str, np.ndarray]) -> None:
     assert plan["types"]["robbery"] == {"weight": 2.0, "categories": ["robbery"]}
 
 
+def test_an_hour_is_named_only_when_chance_would_rarely_make_it_that_busy() -> None:
+    from hotspots.publishing.plan_context import standing_out
+
+    week = np.zeros(168, dtype=np.int64)
+    week[:8] = 1  # 8 events in 8 hours: each "21x" an average hour's, by chance alone
+    assert not standing_out(week, 8).any()
+    # 3 of 8 in one hour: 168 x P(X >= 3 | 8, 1/168) = 168 x 1.15e-5 = 0.0019
+    week[:8] = [3, 1, 1, 1, 1, 1, 0, 0]
+    assert standing_out(week, 8).tolist() == [True] + [False] * 167
+    # hours of the day, 242 events (about 10 an hour): 20 in one hour has a chance of
+    # 24 x P(X >= 20 | 242, 1/24) = 0.074 (not named), 22 of 0.014 (named)
+    day = np.full(24, 10, dtype=np.int64)
+    day[0], day[1] = 20, 22
+    day[2:4] = [0, 0]
+    assert standing_out(day, int(day.sum())).tolist() == [False, True] + [False] * 22
+
+
 def test_precomputed_event_cells_give_the_same_plan(city: dict[str, np.ndarray]) -> None:
     events = history(city)
     given = points_to_cells(events["lat"].to_numpy(), events["lng"].to_numpy(), 9)

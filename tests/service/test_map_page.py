@@ -193,7 +193,15 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
     assert drawn == {"cells": len(cells["features"]), "areas": 6, "labels": 6}
     assert len(plan["features"]) == 6
     status = browser.find_element("id", "status").text
-    assert f"{len(cells['features'])} highest cells" in status
+    assert (
+        f"{len(cells['features'])} highest cells of the week of {cells['period']['start']}; "
+        in (status)
+    )
+    # the year city ends in 2023: its week is long over, and the page says so
+    assert (
+        "This week is over: the newest events the service has are of the week of "
+        f"{cells['data_through']}." in status
+    ), status
     assert f"6 patrol areas ({plan['plan']['summary']['area_km2']:.2f} km², " in status
     assert browser.execute_script("return sessionStorage.getItem('hotspots.key')") == key
     assert not browser.find_element("id", "key-form").is_displayed()
@@ -215,8 +223,10 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
     if isinstance(when, str):
         assert "unknown" in details or "withheld" in details
     else:
-        top = when["top_hours"][0]
-        assert f"Busiest hours of the week: {top['label']} ({top['lift']}x)" in details
+        for key, name in (("top_hours", "week"), ("top_hours_of_day", "day")):
+            hours = when[key]
+            shown = f"{hours[0]['label']} ({hours[0]['lift']}x)" if hours else "none stands out"
+            assert f"Busiest hours of the {name}: {shown}" in details, details
         assert f"share of the {when['events_with_time']} past events here" in details
 
     # a poll answered 304 keeps the map as drawn

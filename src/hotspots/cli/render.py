@@ -57,7 +57,8 @@ def patrol_report_table(report: PatrolReport) -> Table:
 
 def plan_table(document: Mapping[str, Any]) -> Table:
     """A patrol plan's areas as the officer reads them: size, expected crimes with the
-    interval, the count per crime type, the busiest hours of the week and the first reason."""
+    interval, the count per crime type, the busiest hours of the week (of the day when no hour
+    of the week stands out from an even spread) and the first reason."""
     types = document["types"]
 
     def what(area: Mapping[str, Any]) -> str:
@@ -69,7 +70,13 @@ def plan_table(document: Mapping[str, Any]) -> Table:
         found = area["when"]
         if isinstance(found, str):
             return found
-        return ", ".join(f"{h['label']} ({h['lift']}x)" for h in found["top_hours"][:2])
+        # the hours of the week when any stands out from an even spread, else of the day
+        hours = found["top_hours"][:2] or [
+            {**h, "label": f"daily {h['label']}"} for h in found["top_hours_of_day"][:2]
+        ]
+        if not hours:
+            return f"no hour stands out ({found['events_with_time']} timed events)"
+        return ", ".join(f"{h['label']} ({h['lift']}x)" for h in hours)
 
     table = Table(title=f"patrol areas for the period from {document['period_start']}")
     for header in ("area", "km2", "expected (80%)", "for what", "busiest hours", "why"):

@@ -312,7 +312,10 @@ def paired_ratio_ci(
     a: npt.ArrayLike, b: npt.ArrayLike, *, seed: int = 0, n_resamples: int = 2_000
 ) -> tuple[float, float, float]:
     """``mean(a) / mean(b)`` over paired folds and its 95% percentile bootstrap interval
-    (folds resampled together; folds where either is NaN left out; NaNs when none left)."""
+    (folds resampled together; folds where either is NaN left out; NaNs when none left).
+
+    A resample whose ``b`` folds all score 0 has no ratio: it counts as infinite when its
+    ``a`` is above 0 (so the upper bound may be ``inf``) and as 1 when both are 0."""
     x = np.asarray(a, dtype=np.float64).reshape(-1)
     y = np.asarray(b, dtype=np.float64).reshape(-1)
     ok = ~(np.isnan(x) | np.isnan(y))
@@ -320,8 +323,9 @@ def paired_ratio_ci(
     if x.size == 0 or y.sum() <= 0:
         return (float("nan"), float("nan"), float("nan"))
     draws = np.random.default_rng(seed).integers(0, x.size, size=(n_resamples, x.size))
-    ratios = x[draws].mean(axis=1) / np.maximum(y[draws].mean(axis=1), 1e-300)
-    lo, hi = np.percentile(ratios, [2.5, 97.5])
+    ratios = ratio_or_bound(x[draws].mean(axis=1), y[draws].mean(axis=1))
+    with np.errstate(invalid="ignore"):  # between two infinite ratios: inf - inf
+        lo, hi = np.nan_to_num(np.percentile(ratios, [2.5, 97.5]), nan=np.inf, posinf=np.inf)
     return (float(x.mean() / y.mean()), float(lo), float(hi))
 
 

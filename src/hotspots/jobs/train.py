@@ -13,6 +13,7 @@ stages after it.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,10 +292,15 @@ def measured_gain(
     rows = result.per_fold[result.per_fold["cutoff"] == cutoff]
     wide = rows.pivot(index="as_of", columns="model", values="pai")
     ratio, low, high = paired_ratio_ci(wide[main], wide[best], seed=spec.backtest.seed)
+    interval = (
+        f"{low:.3f}-{high:.3f}"
+        if math.isfinite(high)  # else the baseline caught nothing in some resamples
+        else f"{low:.3f} and up, unbounded (in some resamples of the folds {best} caught no event)"
+    )
     return {
         "measured_gain": (
             f"{main} PAI@{cutoff} is {ratio:.3f}x the best baseline's ({best}), 95% interval "
-            f"{low:.3f}-{high:.3f}, over the {len(wide)} reported folds"
+            f"{interval}, over the {len(wide)} reported folds"
         ),
         "gain_ratio": ratio,
         "gain_ci_low": low,

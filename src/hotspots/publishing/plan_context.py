@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.stats import binom
 
 from hotspots.features import period_floor
 from hotspots.grid import points_to_cells
@@ -26,6 +27,9 @@ IntArray = npt.NDArray[np.int64]
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 TOP_HOURS = 3
 """Hours of the week reported per area."""
+HOUR_ALPHA = 0.05
+"""An hour is named only when an even spread of the area's timed events would put as many
+in it with probability under this, over all the hours of the week (or day) at once."""
 RECENT_PERIODS = 4
 """The 'recent' window of ``history_reasons``, in model periods."""
 UNITS = {"D": "day", "W": "week", "M": "month"}
@@ -120,14 +124,18 @@ def hours_of_week(found: AreaEvents, n_areas: int) -> list[dict[str, Any] | str]
     steadier signal on a thin history), with the most severity-weighted events; "unknown"
     when none of its events has a time of day (month- or day-only data).
 
-    ``lift`` is the share over an even spread's (1/168 of the week, 1/24 of the day).
+    An hour is named only when it stands out from an even spread (``standing_out``): 8 events
+    put one in each of 8 hours of the week, which read as "21x" busier than average. The lists
+    are empty when no hour stands out. ``lift`` is the share over an even spread's (1/168 of
+    the week, 1/24 of the day).
     """
     timed = found.timed
     slot = (found.times.dt.day_of_week.to_numpy() * 24 + found.times.dt.hour.to_numpy())[timed]
-    grid = np.bincount(
-        found.area[timed] * 168 + slot, weights=found.weight[timed], minlength=n_areas * 168
-    ).reshape(n_areas, 168)
-    of_day = grid.reshape(n_areas, 7, 24).sum(axis=1)
+    at = found.area[timed] * 168 + slot
+    grid = np.bincount(at, weights=found.weight[timed], minlength=n_areas * 168)
+    grid = grid.reshape(n_areas, 168)
+    raw = np.bincount(at, minlength=n_areas * 168).reshape(n_areas, 168)  # events, unweighted
+    of_day, raw_of_day = (g.reshape(n_areas, 7, 24).sum(axis=1) for g in (grid, raw))
     counted = np.bincount(found.area[timed], minlength=n_areas)
     out: list[dict[str, Any] | str] = []
     for i in range(n_areas):
@@ -138,11 +146,11 @@ def hours_of_week(found: AreaEvents, n_areas: int) -> list[dict[str, Any] | str]
         week = [
             {"day": DAYS[s // 24], "hour": s % 24, "label": f"{DAYS[s // 24]} {_span(s % 24)}"}
             | _share(grid[i, s], total, 168)
-            for s in _top(grid[i])
+            for s in _top(grid[i], standing_out(raw[i], int(counted[i])))
         ]
         day = [
             {"hour": h, "label": _span(h)} | _share(of_day[i, h], total, 24)
-            for h in _top(of_day[i])
+            for h in _top(of_day[i], standing_out(raw_of_day[i], int(counted[i])))
         ]
         out.append(
             {"top_hours": week, "top_hours_of_day": day, "events_with_time": int(counted[i])}
@@ -150,10 +158,20 @@ def hours_of_week(found: AreaEvents, n_areas: int) -> list[dict[str, Any] | str]
     return out
 
 
-def _top(values: FloatArray) -> list[int]:
-    """Positions of the ``TOP_HOURS`` largest positive values, ties to the earlier hour."""
-    best = np.lexsort((np.arange(values.size), -values))[:TOP_HOURS]
-    return [int(s) for s in best if values[s] > 0]
+def standing_out(events: IntArray, total: int) -> npt.NDArray[np.bool_]:
+    """The hours (slots) holding more of ``total`` events than an even spread plausibly puts
+    in one: the binomial chance of at least that many, times the number of slots (Bonferroni),
+    is under ``HOUR_ALPHA``."""
+    slots = events.size
+    chance = binom.sf(np.asarray(events) - 1, total, 1.0 / slots) * slots
+    return np.asarray((events > 0) & (chance < HOUR_ALPHA))
+
+
+def _top(values: FloatArray, allowed: npt.NDArray[np.bool_]) -> list[int]:
+    """Positions of the ``TOP_HOURS`` largest positive ``allowed`` values, ties to the earlier
+    hour."""
+    best = np.lexsort((np.arange(values.size), -np.where(allowed, values, -np.inf)))
+    return [int(s) for s in best[:TOP_HOURS] if allowed[s] and values[s] > 0]
 
 
 def _span(hour: int) -> str:

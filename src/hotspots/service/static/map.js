@@ -162,8 +162,23 @@ function drawPlan(collection) {
   });
   const plan = collection.plan;
   state.planSummary = `${collection.features.length} patrol areas (${fmt(plan.summary.area_km2)} km², `
-    + `${(100 * plan.summary.share_of_forecast).toFixed(1)}% of the forecast) for the week of `
-    + `${plan.period_start}`;
+    + `${(100 * plan.summary.share_of_forecast).toFixed(1)}% of the forecast)`;
+}
+
+function periodOf(doc) {
+  // "the week of 2024-03-04" (day, week or month by the period's length), and whether the
+  // period is over by this browser's clock: a service that gets no newer events keeps
+  // serving the forecast of a period gone by, which must not read as this week's
+  const start = new Date(`${doc.period.start}T00:00:00`);
+  const end = new Date(`${doc.period.end}T00:00:00`);
+  const days = Math.round((end - start) / 86400000);
+  const unit = days === 1 ? "day" : days === 7 ? "week" : days >= 28 && days <= 31 ? "month"
+    : "period";
+  const over = end <= new Date()
+    ? ` This ${unit} is over: the newest events the service has are of the ${unit} of `
+      + `${doc.data_through}.`
+    : "";
+  return { text: `the ${unit} of ${doc.period.start}`, over };
 }
 
 function fmt(x, digits = 2) {
@@ -173,12 +188,15 @@ function fmt(x, digits = 2) {
 function whenText(when) {
   if (when === "withheld") return ["withheld (too few past events here to show)"];
   if (typeof when === "string") return ["unknown (the history has no time of day)"];
-  const hours = (top) => top.map((h) => `${h.label} (${h.lift}x)`).join(", ");
+  const hours = (top) => (top.length
+    ? top.map((h) => `${h.label} (${h.lift}x)`).join(", ")
+    : "none stands out from an even spread");
   return [
     `Busiest hours of the week: ${hours(when.top_hours)}`,
     `Busiest hours of the day: ${hours(when.top_hours_of_day)}`,
     `(x: the hour's share of the ${when.events_with_time} past events here with a time of day, `
-      + "against an average hour's)",
+      + "against an average hour's; an hour is named only when chance would rarely make it "
+      + "that busy)",
   ];
 }
 
@@ -248,7 +266,7 @@ async function refresh({ poll = false } = {}) {
       if (url === cells) {
         state.map.getSource("cells").setData(got.body);
         state.cellCount = got.body.features.length;
-        state.periodStart = got.body.period.start;
+        state.period = periodOf(got.body);
       } else {
         drawPlan(got.body);
       }
@@ -257,8 +275,8 @@ async function refresh({ poll = false } = {}) {
     showMessage("");
     const checked = new Date().toLocaleTimeString();
     const same = a.status === 304 && b.status === 304 ? " (unchanged)" : "";
-    setStatus(`${state.cellCount} highest cells of the week of ${state.periodStart}; `
-      + `${state.planSummary}. Checked ${checked}${same}.`);
+    setStatus(`${state.cellCount} highest cells of ${state.period.text}; `
+      + `${state.planSummary}.${state.period.over} Checked ${checked}${same}.`);
   } catch (err) {
     if (!(err instanceof Refused)) showMessage(`Could not load the map: ${err.message}`);
   }
