@@ -106,6 +106,7 @@ def test_patrol_time_by_place_as_logged_and_tactic() -> None:
             "place_kind": ["area", "area", "cells"],
             "place": ["2024-01-15/1", "2024-01-15/1", h3.int_to_str(C)],
             "tactic": ["foot", "foot", None],
+            "unit": ["U7", "U7", "U8"],  # a crew's hours are never shown on their own
             "cells": [np.array([A, B], np.uint64)] * 2 + [np.array([C], np.uint64)],
             "resolution": [8, 8, 8],
         }
@@ -127,6 +128,19 @@ def test_patrol_time_by_place_as_logged_and_tactic() -> None:
     ]  # fmt: skip
     assert set(result.patrol_time["as_of"]) == {WEEK3}  # week 4's hour is not scored
     assert result.patrol_time["minutes"].sum() == result.dosage["patrol_minutes"].sum()
+    # the API's document gives the same rows for the period, and no unit: the log had one
+    from hotspots.feedback.realised_io import realised_to_dict
+
+    [model] = realised_to_dict(result)["models"]
+    [period] = model["periods"]
+    assert period["patrol_time"] == [
+        {"place_kind": "area", "place": "2024-01-15/1", "tactic": "foot", "patrols": 2,
+         "minutes": 120, "share": 0.8},
+        {"place_kind": "cells", "place": None, "tactic": None, "patrols": 1, "minutes": 30,
+         "share": 0.2},
+    ]  # fmt: skip
+    said = repr(realised_to_dict(result))
+    assert "U7" not in said and "U8" not in said and "unit" not in repr(period)
 
 
 def test_a_period_whose_events_have_not_arrived_is_pending() -> None:
