@@ -240,7 +240,7 @@ class ModelFailed(Strict):
     """A model (or a part of its figures) that could not be computed, and why."""
 
     model: str
-    part: Literal["registry", "realised", "monitor"]
+    part: Literal["registry", "realised", "monitor", "plans"]
     reason: str = Field(description="One line, e.g. a damaged snapshot file named.")
 
 
