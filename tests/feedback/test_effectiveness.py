@@ -255,6 +255,22 @@ def test_the_served_plan_beside_each_baselines_plan() -> None:
     assert without.plans.empty and not without.periods.empty
 
 
+def test_a_plan_rebuilt_at_a_default_too_large_for_the_study_area_is_fitted_as_served() -> None:
+    # 25 areas of 0.8 km2 on 19 resolution-8 cells (~0.74 km2 each): the service would have
+    # served the default fitted to them (19 areas of one cell each: the whole study area), so
+    # that is the plan grown again: it holds all 5 of week 3's events, PAI 1
+    from hotspots.grid.regions import PlanBudget
+
+    result = realised_effectiveness(
+        [served_with_counts()], events_at(HAND_EVENTS), freq="W", baselines=("last_period",),
+        coverages=(0.1,), plan_budget=PlanBudget(25, 0.8),
+    )  # fmt: skip
+    got = result.plans.set_index("source").loc[SERVED]
+    assert (got["plan"], got["budget_areas"], got["areas"]) == ("rebuilt", 19, 19)
+    assert (got["plan_hits"], got["area_share"]) == (5, pytest.approx(1.0))
+    assert got["plan_pai"] == pytest.approx(1.0) and got["max_area_km2"] < 0.8
+
+
 def test_the_plan_served_is_scored_as_recorded_not_grown_again() -> None:
     # the same week as above; grown again, the plan would take C (3 of the 5 events), but
     # the plan recorded as served took A (1 event): the figures are A's
