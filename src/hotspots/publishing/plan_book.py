@@ -190,6 +190,7 @@ class PlanBook(Generic[T]):
         self._cells = np.unique(np.concatenate([v.cells for v in self.inputs.values()]))
         self._cell_km2 = cells_area_km2(self._cells)
         self._study_km2: dict[tuple[str, ...], FloatArray] = {(): self._cell_km2}
+        self._fitted: dict[tuple[tuple[str, ...], int | None], tuple[PlanBudget, str | None]] = {}
         self.configured = default
         self.default, self.default_note = fit_to_study_area(
             default, self._cell_km2, self.resolution
@@ -239,12 +240,23 @@ class PlanBook(Generic[T]):
         count = self.configured.areas if areas is None else areas
         types = self.select(categories)
         budget, note = PlanBudget(count, max_area_km2, total_km2), None
-        if areas is None or default_km2:
-            budget, note = fit_to_study_area(budget, self._km2_of(types), self.resolution,
-                                             areas=areas is None, km2=default_km2)  # fmt: skip
+        if default_km2:  # the fast path's case (a dashboard polling the default): kept
+            key = (types, areas)  # bounded: the types' sets, and areas=1..MAX_AREAS or None
+            fitted = self._fitted.get(key)
+            if fitted is None:
+                fitted = self._fitted[key] = self._fit(budget, types, areas is None, True)
+            budget, note = fitted
+        elif areas is None:
+            budget, note = self._fit(budget, types, True, False)
         parsed = parse_weights(weights, types or self.names, "weights", "crime type of this plan")
         pairs = tuple(sorted((k, float(v)) for k, v in parsed.items() if v != 1.0))
         return PlanQuery(budget, types, pairs, horizon, fmt, stop, note)
+
+    def _fit(
+        self, budget: PlanBudget, types: tuple[str, ...], areas: bool, km2: bool
+    ) -> tuple[PlanBudget, str | None]:
+        """``budget`` fitted to the study area of ``types`` where it was left to the default."""
+        return fit_to_study_area(budget, self._km2_of(types), self.resolution, areas=areas, km2=km2)
 
     def _km2_of(self, types: tuple[str, ...]) -> FloatArray:
         """The areas of the study cells of ``types`` (every type: ``()``), kept per set."""
