@@ -56,7 +56,8 @@ def plan(
         help="Largest area of one patrol area, km2: at most the area of "
         f"{MAX_AREA_CELLS} of the model's smallest cells and at most the whole study area (a "
         "larger one is refused with the limit in km2) [HOTSPOTS_PLAN_MAX_AREA_KM2 when "
-        "--total-km2 is not given either].",
+        "--total-km2 is not given either; that default, and the default --areas, fitted to a "
+        "study area too small for them, as the plan's budget.note says].",
     ),
     total_km2: float | None = typer.Option(
         None,
