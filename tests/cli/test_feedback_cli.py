@@ -19,6 +19,7 @@ from hotspots.features import Panel
 from hotspots.feedback.patrol_store import PatrolStore
 from hotspots.publishing.plan_store import PlanStore
 from hotspots.service.app import create_app
+from hotspots.service.schemas_feedback import Effectiveness
 from served_state import WEEK, served_root, settings_of
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
@@ -450,3 +451,67 @@ def test_the_default_plan_of_two_crime_types_is_scored_on_both(
     assert evaluated_alone == [[(2, "rebuilt", 1), (3, "rebuilt", 1), (4, "rebuilt", 1)]] * 2
     html = (out / "effectiveness.html").read_text(encoding="utf-8")
     assert "burglary+other: the served plans of several crime types" in html
+
+
+def test_patrol_time_by_place_and_tactic_is_the_reports_and_follows_a_new_log(
+    run_cli: RunCli, root: Path, year_panel: Panel, tmp_path: Path
+) -> None:
+    """Where the patrol time went, by plan area or cells and by tactic: the API gives the
+    rows of the report's patrol_time.csv (one library frame), never per unit, and a log
+    posted after a first answer changes the answer (the cache follows the patrol store)."""
+    import shutil
+
+    copy = tmp_path / "root"
+    shutil.copytree(root, copy)
+    shutil.rmtree(copy / "state" / "patrols", ignore_errors=True)  # another test imports some
+    cell = busiest(year_panel)
+    keys = KeyStore(copy / "state" / KEYS_FILE)
+    read, write = (keys.create(n, [s])[1] for n, s in (("r", "forecasts:read"),
+                                                      ("w", "patrols:write")))  # fmt: skip
+    with TestClient(create_app(settings_of(copy))) as client:
+        get = {"headers": {"Authorization": f"Bearer {read}"}}
+        before = client.get("/v1/effectiveness", **get).json()["models"][0]["periods"][0]
+        assert (before["dosage"], before["patrol_time"]) == (None, [])
+        plan = client.get("/v1/plans/latest", **get).json()
+        area = f"{plan['as_of']}/1"  # an area of the plan served now
+        log = (
+            "id,area,cells,start,end,unit,tactic\n"
+            f"T1,{area},,2023-12-05 10:00,2023-12-05 12:00,U1,foot\n"
+            f"T2,{area},,2023-12-06 22:00,2023-12-06 23:30,U2,foot\n"
+            f"T3,,{cell},2023-12-07 09:00,2023-12-07 09:30,U1,vehicle\n"
+            f"T4,,{cell},2023-12-08 14:00,2023-12-08 15:00,U3,\n"
+        )
+        posted = client.post(
+            "/v1/patrols",
+            content=log,
+            headers={"Authorization": f"Bearer {write}", "Content-Type": "text/csv"},
+        )
+        assert posted.json()["stored"] == 4, posted.text
+        body = client.get("/v1/effectiveness", **get).json()
+    period = body["models"][0]["periods"][0]
+    # by hand: 120 + 90 foot minutes in plan area 1, 30 by vehicle and 60 without a tactic
+    # on cells, 300 in all
+    assert period["patrol_time"] == [
+        {"place_kind": "area", "place": area, "tactic": "foot", "patrols": 2, "minutes": 210,
+         "share": 0.7},
+        {"place_kind": "cells", "place": None, "tactic": None, "patrols": 1, "minutes": 60,
+         "share": 0.2},
+        {"place_kind": "cells", "place": None, "tactic": "vehicle", "patrols": 1, "minutes": 30,
+         "share": 0.1},
+    ]  # fmt: skip
+    assert period["dosage"]["patrol_minutes"] == 300
+    assert all(p["patrol_time"] is None for p in body["models"][0]["later_periods"])
+    assert re.search(r"\bU[1-3]\b", json.dumps(body)) is None  # no unit, ever
+    Effectiveness.model_validate(body)  # the documented shape (strict: no field beyond it)
+    out = tmp_path / "report"
+    state = ("--state-dir", copy / "state", "--models-dir", copy / "models")
+    res = run_cli("report", "effectiveness", "--out", out, *state,
+                  "--events", copy / "events.parquet")  # fmt: skip
+    assert res.code == 0, res.err
+    csv = pd.read_csv(out / "patrol_time.csv", keep_default_na=False)
+    assert "unit" not in csv.columns
+    assert csv["as_of"].tolist() == [period["as_of"]] * 3
+    rows = csv.drop(columns=["model", "as_of"]).to_dict("records")
+    assert [{k: v if v != "" else None for k, v in r.items()} for r in rows] == (
+        period["patrol_time"]
+    )

@@ -26,6 +26,7 @@ from hotspots.feedback.served import ServedForecast
 from hotspots.publishing.plan_store import PlanStore
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
+from hotspots.service.schemas_feedback import Effectiveness
 from served_state import halves, served_root, settings_of
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
@@ -168,6 +169,7 @@ def test_one_broken_model_fails_only_the_combinations_that_need_it(
         assert plan["served"][figure] == served[figure]
     for figure in ("area_km2", "plan_hit_rate", "plan_pai"):
         assert plan["served"][figure] == pytest.approx(served[figure], abs=1e-6)  # 6 places
+    Effectiveness.model_validate(body)  # the documented shape holds a 'plans' failure
     failed = {(f["model"], f["part"]): f["reason"] for f in body["failed"]}
     assert {k for k in failed if k[1] == "plans"} == {
         ("burglary+other+third", "plans"), ("other+third", "plans")

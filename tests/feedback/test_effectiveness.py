@@ -106,6 +106,7 @@ def test_patrol_time_by_place_as_logged_and_tactic() -> None:
             "place_kind": ["area", "area", "cells"],
             "place": ["2024-01-15/1", "2024-01-15/1", h3.int_to_str(C)],
             "tactic": ["foot", "foot", None],
+            "unit": ["U7", "U7", "U8"],  # a crew's hours are never shown on their own
             "cells": [np.array([A, B], np.uint64)] * 2 + [np.array([C], np.uint64)],
             "resolution": [8, 8, 8],
         }
@@ -127,6 +128,19 @@ def test_patrol_time_by_place_as_logged_and_tactic() -> None:
     ]  # fmt: skip
     assert set(result.patrol_time["as_of"]) == {WEEK3}  # week 4's hour is not scored
     assert result.patrol_time["minutes"].sum() == result.dosage["patrol_minutes"].sum()
+    # the API's document gives the same rows for the period, and no unit: the log had one
+    from hotspots.feedback.realised_io import realised_to_dict
+
+    [model] = realised_to_dict(result)["models"]
+    [period] = model["periods"]
+    assert period["patrol_time"] == [
+        {"place_kind": "area", "place": "2024-01-15/1", "tactic": "foot", "patrols": 2,
+         "minutes": 120, "share": 0.8},
+        {"place_kind": "cells", "place": None, "tactic": None, "patrols": 1, "minutes": 30,
+         "share": 0.2},
+    ]  # fmt: skip
+    said = repr(realised_to_dict(result))
+    assert "U7" not in said and "U8" not in said and "unit" not in repr(period)
 
 
 def test_a_period_whose_events_have_not_arrived_is_pending() -> None:
@@ -239,6 +253,22 @@ def test_the_served_plan_beside_each_baselines_plan() -> None:
         plan_budget=PlanBudget(1, 0.8),
     )  # fmt: skip
     assert without.plans.empty and not without.periods.empty
+
+
+def test_a_plan_rebuilt_at_a_default_too_large_for_the_study_area_is_fitted_as_served() -> None:
+    # 25 areas of 0.8 km2 on 19 resolution-8 cells (~0.74 km2 each): the service would have
+    # served the default fitted to them (19 areas of one cell each: the whole study area), so
+    # that is the plan grown again: it holds all 5 of week 3's events, PAI 1
+    from hotspots.grid.regions import PlanBudget
+
+    result = realised_effectiveness(
+        [served_with_counts()], events_at(HAND_EVENTS), freq="W", baselines=("last_period",),
+        coverages=(0.1,), plan_budget=PlanBudget(25, 0.8),
+    )  # fmt: skip
+    got = result.plans.set_index("source").loc[SERVED]
+    assert (got["plan"], got["budget_areas"], got["areas"]) == ("rebuilt", 19, 19)
+    assert (got["plan_hits"], got["area_share"]) == (5, pytest.approx(1.0))
+    assert got["plan_pai"] == pytest.approx(1.0) and got["max_area_km2"] < 0.8
 
 
 def test_the_plan_served_is_scored_as_recorded_not_grown_again() -> None:

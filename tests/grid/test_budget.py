@@ -3,6 +3,7 @@ the study area's km2; a limit of exactly the study area (as the refusal shows it
 
 from __future__ import annotations
 
+import math
 import re
 
 import h3
@@ -11,7 +12,7 @@ import pytest
 
 from hotspots.errors import ConfigError
 from hotspots.grid import cells_area_km2
-from hotspots.grid.budget import PlanBudget, check_budget
+from hotspots.grid.budget import PlanBudget, check_budget, fit_to_study_area
 from hotspots.grid.regions import grow_areas
 
 CENTRE = h3.latlng_to_cell(41.85, -87.65, 9)
@@ -62,3 +63,72 @@ def test_the_study_area_shown_is_itself_a_limit_a_plan_takes() -> None:
     # up to the study area a total above what the areas hold does not bind: 2 x 1 km2
     areas = grow_areas(CELLS, np.linspace(1, 2, CELLS.size), KM2, PlanBudget(2, 1.0, WHOLE))
     assert len(areas) == 2 and all(float(KM2[m].sum()) <= 1.0 for m in areas)
+
+
+def _first_cells(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A compact study area of ``n`` resolution-9 cells (the nearest to CENTRE), and their km2."""
+    near = sorted(h3.grid_disk(CENTRE, 4), key=lambda c: (h3.grid_distance(CENTRE, c), c))
+    cells = np.sort(np.array([h3.str_to_int(c) for c in near[:n]], dtype=np.uint64))
+    return cells, cells_area_km2(cells)
+
+
+def test_a_default_that_fits_is_kept() -> None:
+    assert fit_to_study_area(PlanBudget(2, 1.0), KM2, 9) == (PlanBudget(2, 1.0), None)
+
+
+def test_a_default_larger_than_the_study_area_gets_smaller_areas_and_says_so() -> None:
+    # 7 cells of ~0.105 km2: 6 areas of 1 km2 ask for 8x the ground there is
+    cells, km2 = _first_cells(7)
+    whole = float(km2.sum())
+    fitted, note = fit_to_study_area(PlanBudget(6, 1.0), km2, 9)
+    share = math.floor(whole / 6 * 1e4) / 1e4  # an even share, 4 significant digits, down
+    assert fitted == PlanBudget(6, share) and share > float(km2.max())
+    assert note == (
+        "fitted to the study area (7 cells at H3 resolution 9): the default budget, 6 areas "
+        f"of at most 1 km2, asks for more ground than its {math.floor(whole * 1e4) / 1e4:.4g} "
+        f"km2; this plan has 6 areas of at most {share:.4g} km2. A budget asked for is not "
+        "fitted."
+    )
+    check_budget(fitted, km2, 9)
+    areas = grow_areas(cells, np.linspace(1, 2, cells.size), km2, fitted)
+    assert len(areas) == 6 and all(len(m) == 1 for m in areas)
+    # 37 cells, 3.93 km2: not refused before, but 6 x 1 km2 is more ground than there is
+    fitted, note = fit_to_study_area(PlanBudget(6, 1.0), KM2, 9)
+    assert fitted == PlanBudget(6, math.floor(WHOLE / 6 * 1e4) / 1e4) and note is not None
+
+
+def test_fewer_cells_than_areas_give_one_area_per_cell() -> None:
+    cells, km2 = _first_cells(4)
+    fitted, note = fit_to_study_area(PlanBudget(6, 1.0), km2, 9)
+    assert fitted == PlanBudget(4, float(km2.max()))  # an even share would not hold each cell
+    assert note is not None and "asks for more areas than its 4 cells and more ground than" in note
+    areas = grow_areas(cells, np.linspace(1, 2, cells.size), km2, fitted)
+    assert sorted(int(m[0]) for m in areas) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("n", range(1, 40))
+def test_the_fitted_default_is_a_plan_on_any_small_study_area(n: int) -> None:
+    cells, km2 = _first_cells(n)
+    for default in (PlanBudget(6, 1.0), PlanBudget(10, 0.5), PlanBudget(3, total_km2=2.0)):
+        fitted, _ = fit_to_study_area(default, km2, 9)
+        check_budget(fitted, km2, 9)
+        assert fitted.areas == min(default.areas, n)
+        assert fitted.total_limit_km2() <= max(float(km2.sum()), fitted.areas * float(km2.max()))
+        areas = grow_areas(cells, np.linspace(2, 1, n), km2, fitted)
+        assert len(areas) == fitted.areas  # every area asked for gets ground
+
+
+def test_what_was_asked_for_is_not_fitted() -> None:
+    """Only the parts left to the default are fitted: an explicit number of areas or km2
+    limit larger than the study area is still refused by check_budget, naming it."""
+    _, km2 = _first_cells(4)
+    kept, note = fit_to_study_area(PlanBudget(6, 1.0), km2, 9, areas=False, km2=False)
+    assert (kept, note) == (PlanBudget(6, 1.0), None)
+    areas_asked, _ = fit_to_study_area(PlanBudget(6, 1.0), km2, 9, areas=False)
+    assert areas_asked.areas == 6
+    with pytest.raises(ConfigError, match="--areas 6: more areas than the model's 4 cells"):
+        check_budget(areas_asked, km2, 9)
+    km2_asked, _ = fit_to_study_area(PlanBudget(6, 1.0), km2, 9, km2=False)
+    assert km2_asked == PlanBudget(4, 1.0)
+    with pytest.raises(ConfigError, match="max_area_km2 1: an area of up to 1 km2 is larger"):
+        check_budget(km2_asked, km2, 9)

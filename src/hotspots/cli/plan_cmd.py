@@ -56,7 +56,8 @@ def plan(
         help="Largest area of one patrol area, km2: at most the area of "
         f"{MAX_AREA_CELLS} of the model's smallest cells and at most the whole study area (a "
         "larger one is refused with the limit in km2) [HOTSPOTS_PLAN_MAX_AREA_KM2 when "
-        "--total-km2 is not given either].",
+        "--total-km2 is not given either; that default, and the default --areas, fitted to a "
+        "study area too small for them, as the plan's budget.note says].",
     ),
     total_km2: float | None = typer.Option(
         None,
@@ -112,6 +113,7 @@ def plan(
         PlanBudget,
         build_plan,
         check_budget,
+        fit_to_study_area,
         parse_weights,
         plan_suffix,
         select_types,
@@ -142,10 +144,15 @@ def plan(
     parsed = parse_weights(weights, types)  # names must be planned --model names
     first = loaded[min(loaded)].forecaster
     cells = np.unique(np.concatenate([e.forecaster.cells_ for e in loaded.values()]))
-    if max_area_km2 is None and total_km2 is None:
+    default_km2 = max_area_km2 is None and total_km2 is None
+    if default_km2:
         max_area_km2 = settings.plan_max_area_km2
     budget = PlanBudget(settings.plan_areas if areas is None else areas, max_area_km2, total_km2)
-    check_budget(budget, cells_area_km2(cells), first.resolution_)  # before any reading
+    cell_km2 = cells_area_km2(cells)
+    # what was left to the defaults is fitted to a study area too small for them, as the API's
+    budget, note = fit_to_study_area(budget, cell_km2, first.resolution_,
+                                     areas=areas is None, km2=default_km2)  # fmt: skip
+    check_budget(budget, cell_km2, first.resolution_)  # before any reading
     if budget.areas > MAX_AREAS:
         raise ConfigError(f"--areas {budget.areas}: must be between 1 and {MAX_AREAS}")
     flags = {"preset": preset, "map_": map_, "crs": crs, "tz": tz}
@@ -168,6 +175,7 @@ def plan(
         seed=seed,
         stop=stop,
         min_events_shown=settings.min_events_shown,
+        budget_note=note,
     )
     write_plan(document, output)
     console.print(plan_table(document))
@@ -185,6 +193,8 @@ def plan(
         f"to {output}",
         soft_wrap=True,
     )
+    if note is not None:
+        console.print(f"note: {note}", soft_wrap=True)
     print_created(created)
 
 

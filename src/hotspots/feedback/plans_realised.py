@@ -37,7 +37,7 @@ from hotspots.evaluation.plans import PLAN_COLUMNS, GrownAreas, score_areas
 from hotspots.feedback.failures import PLANS, RECORD_ERRORS, ModelFailure, one_line
 from hotspots.feedback.served import ServedForecast, SnapshotReader, built_from, served_forecast
 from hotspots.grid import cells_area_km2, strings_to_cells
-from hotspots.grid.regions import PlanBudget
+from hotspots.grid.regions import PlanBudget, fit_to_study_area
 
 logger = logging.getLogger(__name__)
 
@@ -191,8 +191,11 @@ def _rebuilt_rows(
     served_label: str,
     grown: GrownAreas | None = None,
 ) -> pd.DataFrame:
-    """The plans of ``folds`` grown again from the served forecasts at ``budget``."""
+    """The plans of ``folds`` grown again from the served forecasts at ``budget``, the
+    service's default, fitted to the model's study area as the service fits it."""
     cut = _fold(result, folds, {**result.forecasts, served_label: served})
+    km2 = cells_area_km2(result.last_fold.cells)
+    budget, _ = fit_to_study_area(budget, km2, result.resolution)
     try:
         scored = score_plans(cut, budget, grown=grown)
     except ConfigError as err:  # e.g. cells larger than the area limit: the rankings stand

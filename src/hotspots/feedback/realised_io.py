@@ -40,7 +40,11 @@ DEFINITIONS = (
     "on that period (period_start), beside each baseline fitted on the periods before the "
     "as_of and forecasting h periods ahead; periods holds the next period's (horizon 1), "
     "later_periods the others, and by_horizon and plans_evaluated give the means per "
-    "horizon. The flag and the dosage read horizon 1."
+    "horizon. The flag and the dosage read horizon 1. Patrol time (patrol_time, horizon 1): "
+    "the period's patrol minutes by place as the log named it (a plan area AS_OF/RANK or a "
+    "named area; patrols given by cells or a polygon pooled per kind, place null) and tactic "
+    "(null: none given), with the patrols and the share of the period's minutes; never per "
+    "unit, which would be one crew's hours."
 )
 
 
@@ -155,12 +159,14 @@ def _model(realised: Realised, name: str) -> dict[str, Any]:
     flags = realised.flags.loc[realised.flags["model"] == name]
     plans = realised.plans.loc[realised.plans["model"] == name]
     pending = realised.pending.loc[realised.pending["model"] == name]
+    time = realised.patrol_time.loc[realised.patrol_time["model"] == name]
     out: dict[int, list[dict[str, Any]]] = {}
     for _, rows in periods.groupby(["horizon", "as_of"], sort=True):
         horizon, as_of = int(rows["horizon"].iloc[0]), rows["as_of"].iloc[0]
         dose = dosage.loc[as_of] if horizon == 1 and as_of in dosage.index else None
         mine = plans.loc[(plans["as_of"] == as_of) & (plans["horizon"] == horizon)]
-        out.setdefault(horizon, []).append(_period(rows, dose, mine))
+        where = _patrol_time(time, as_of) if horizon == 1 else None
+        out.setdefault(horizon, []).append(_period(rows, dose, where, mine))
     flag = None
     cutoff = None
     if len(flags):
@@ -187,9 +193,14 @@ def _model(realised: Realised, name: str) -> dict[str, Any]:
     }
 
 
-def _period(rows: pd.DataFrame, dose: pd.Series | None, plans: pd.DataFrame) -> dict[str, Any]:
-    """One served forecast's period: each cutoff's served and baseline figures, the dosage
-    and the plans served for it."""
+def _period(
+    rows: pd.DataFrame,
+    dose: pd.Series | None,
+    where: list[dict[str, Any]] | None,
+    plans: pd.DataFrame,
+) -> dict[str, Any]:
+    """One served forecast's period: each cutoff's served and baseline figures, the dosage,
+    where the patrol time went (``where``) and the plans served for it."""
     first = rows.iloc[0]
     cutoffs: dict[str, Any] = {}
     for cutoff, part in rows.groupby("cutoff", sort=False):
@@ -203,8 +214,26 @@ def _period(rows: pd.DataFrame, dose: pd.Series | None, plans: pd.DataFrame) -> 
         "version": str(first["version"]),
         "cutoffs": cutoffs,
         "dosage": None if dose is None else {k: _num(v) for k, v in dose.items() if k != "model"},
+        "patrol_time": where,
         "plans": _plans(plans) if len(plans) else [],
     }
+
+
+def _patrol_time(time: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:
+    """The rows of ``patrol_time.csv`` for one period (``Realised.patrol_time``, the same
+    frame, so the API and the report give the same figures): by place and tactic, no unit."""
+    rows = time.loc[pd.DatetimeIndex(time["as_of"]) == pd.Timestamp(as_of)] if len(time) else time
+    return [
+        {
+            "place_kind": str(r["place_kind"]),
+            "place": str(r["place"]) or None,
+            "tactic": str(r["tactic"]) or None,
+            "patrols": int(r["patrols"]),
+            "minutes": _num(r["minutes"]),
+            "share": _num(r["share"]),
+        }
+        for _, r in rows.iterrows()
+    ]
 
 
 _PLAN_FIGURES = (

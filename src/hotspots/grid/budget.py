@@ -1,6 +1,7 @@
-"""A plan's budget: how much ground the patrols can cover (``PlanBudget``), and the checks
+"""A plan's budget: how much ground the patrols can cover (``PlanBudget``), the checks
 that refuse, naming the value, a budget no plan can meet on a model's cells, or one larger than
-a plan allows or than the whole study area (``check_budget``).
+a plan allows or than the whole study area (``check_budget``), and the default budget fitted to
+a study area too small for it (``fit_to_study_area``).
 
 ``grid.regions`` grows the areas under it (and re-exports these names).
 """
@@ -86,6 +87,50 @@ def check_budget(budget: PlanBudget, cell_km2: FloatArray, resolution: int) -> N
         )
 
 
+def fit_to_study_area(
+    budget: PlanBudget,
+    cell_km2: FloatArray,
+    resolution: int,
+    *,
+    areas: bool = True,
+    km2: bool = True,
+) -> tuple[PlanBudget, str | None]:
+    """A default budget fitted to a study area too small for it, and a sentence saying so
+    (None, and ``budget`` itself, when it fits).
+
+    A default is no one's request: where it asks for more areas than there are cells (fitted
+    when ``areas``, the number not asked for) or more ground than the whole study area
+    (fitted when ``km2``, no km2 limit asked for), it gets fewer areas, and smaller ones: at
+    most an even share of the study area each (never under its largest cell, so each area can
+    hold one), so the plan stays a plan rather than a refusal. What was asked for is not
+    fitted: ``check_budget`` refuses it, naming the value.
+    """
+    whole, cells = float(cell_km2.sum()), int(cell_km2.size)
+    count = min(budget.areas, cells) if areas else budget.areas
+    too_big = km2 and budget.total_limit_km2() > whole * (1 + _SLACK)
+    if count == budget.areas and not too_big:
+        return budget, None
+    per_area, total = budget.max_area_km2, budget.total_km2
+    if too_big:  # a total alone would share the ground evenly: a cell above the mean fits none
+        share = max(_floor4(whole / max(count, 1)), float(cell_km2.max()))
+        per_area = min(budget.per_area_km2(), share)
+        total = None if total is None else min(total, whole)
+    fitted = PlanBudget(count, per_area, total)
+    why = [f"more areas than its {cells:,} cells"] if count < budget.areas else []
+    why += [f"more ground than its {_floor4(whole):.4g} km2"] if too_big else []
+    return fitted, (
+        f"fitted to the study area ({cells:,} cells at H3 resolution {resolution}): the default "
+        f"budget, {_words(budget)}, asks for {' and '.join(why)}; this plan has "
+        f"{_words(fitted)}. A budget asked for is not fitted."
+    )
+
+
+def _words(budget: PlanBudget) -> str:
+    """``6 areas of at most 1 km2`` (and the total, when one is set)."""
+    text = f"{budget.areas} areas of at most {budget.per_area_km2():.4g} km2"
+    return text if budget.total_km2 is None else f"{text}, {budget.total_km2:.4g} km2 in all"
+
+
 def _check_km2(budget: PlanBudget) -> None:
     """ConfigError naming a km2 limit that is not a positive, finite number."""
     for name, value in (("max_area_km2", budget.max_area_km2), ("total_km2", budget.total_km2)):
@@ -125,8 +170,9 @@ def _check_study_area(budget: PlanBudget, cell_km2: FloatArray, resolution: int)
 
 def _floor4(km2: float) -> float:
     """``km2`` rounded down to 4 significant digits: a limit shown so is itself allowed."""
-    step = 10.0 ** (math.floor(math.log10(km2)) - 3)
-    return math.floor(km2 / step) * step
+    digits = 3 - math.floor(math.log10(km2))
+    step = 10.0**-digits
+    return round(math.floor(km2 / step) * step, digits)  # 0.1238, not 0.12380000000000001
 
 
 def _given(budget: PlanBudget) -> str:

@@ -40,6 +40,7 @@ from hotspots.grid.budget import _SLACK as _SLACK  # re-exported: the budget, gr
 from hotspots.grid.budget import PlanBudget as PlanBudget
 from hotspots.grid.budget import _check_km2, _check_largest
 from hotspots.grid.budget import check_budget as check_budget
+from hotspots.grid.budget import fit_to_study_area as fit_to_study_area
 from hotspots.grid.cells import grid_disk_table
 from hotspots.plan_limits import MAX_AREA_CELLS as MAX_AREA_CELLS  # grid.budget enforces it
 

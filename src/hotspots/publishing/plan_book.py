@@ -27,7 +27,7 @@ from hotspots.jobs.data import local_times
 from hotspots.publishing.plan_document import build_plan
 from hotspots.publishing.plan_io import plan_to_bytes
 from hotspots.publishing.plan_store import plan_record
-from hotspots.publishing.plans import STOPS, CellArray, FloatArray, PlanBudget
+from hotspots.publishing.plans import STOPS, CellArray, FloatArray, PlanBudget, fit_to_study_area
 from hotspots.publishing.snapshot import strong_etag
 
 logger = logging.getLogger(__name__)
@@ -102,6 +102,8 @@ class PlanQuery:
     horizon: int = 1
     fmt: str = "json"
     stop: str = "cap"
+    note: str | None = None
+    """Why ``budget`` is not the configured default (fitted to the study area), if it is not."""
 
 
 def parse_weights(
@@ -159,7 +161,10 @@ class PlanBook(Generic[T]):
     """Every plan of one publish: the default budget's built now, the others on request.
 
     Types that cannot share a plan with the first (another period length, H3 resolution or
-    as_of) are left out of ``names`` and named in ``excluded``.
+    as_of) are left out of ``names`` and named in ``excluded``. ``configured`` is the default
+    budget as given; ``default`` is it fitted to the study area (``fit_to_study_area``: the
+    same unless the study area is too small for it), and so is any request that leaves the
+    number of areas or the km2 to the default.
     """
 
     def __init__(
@@ -184,7 +189,12 @@ class PlanBook(Generic[T]):
         self.events, self.event_cells = _history(events, self.as_of, first.resolution)
         self._cells = np.unique(np.concatenate([v.cells for v in self.inputs.values()]))
         self._cell_km2 = cells_area_km2(self._cells)
-        self.default = default
+        self._study_km2: dict[tuple[str, ...], FloatArray] = {(): self._cell_km2}
+        self._fitted: dict[tuple[tuple[str, ...], int | None], tuple[PlanBudget, str | None]] = {}
+        self.configured = default
+        self.default, self.default_note = fit_to_study_area(
+            default, self._cell_km2, self.resolution
+        )
         self.min_events_shown = int(min_events_shown)
         self.pack = pack
         self.record = record
@@ -216,20 +226,45 @@ class PlanBook(Generic[T]):
         stop: str = "cap",
     ) -> PlanQuery:
         """A normalised query (ConfigError naming what is wrong); no area limit given: the
-        default budget's, no ``areas``: the default number."""
+        default budget's, no ``areas``: the default number (either fitted to the chosen
+        types' study area when it is too small for the default)."""
         if fmt not in FORMATS:
             raise ConfigError(f"format {fmt!r}: must be one of {list(FORMATS)}")
         if stop not in STOPS:
             raise ConfigError(f"stop {stop!r}: must be one of {list(STOPS)}")
         if not 1 <= horizon <= self.horizon:
             raise ConfigError(f"horizon {horizon}: must be between 1 and {self.horizon}")
-        if max_area_km2 is None and total_km2 is None:
-            max_area_km2, total_km2 = self.default.max_area_km2, self.default.total_km2
-        budget = PlanBudget(self.default.areas if areas is None else areas, max_area_km2, total_km2)
+        default_km2 = max_area_km2 is None and total_km2 is None
+        if default_km2:
+            max_area_km2, total_km2 = self.configured.max_area_km2, self.configured.total_km2
+        count = self.configured.areas if areas is None else areas
         types = self.select(categories)
+        budget, note = PlanBudget(count, max_area_km2, total_km2), None
+        if default_km2:  # the fast path's case (a dashboard polling the default): kept
+            key = (types, areas)  # bounded: the types' sets, and areas=1..MAX_AREAS or None
+            fitted = self._fitted.get(key)
+            if fitted is None:
+                fitted = self._fitted[key] = self._fit(budget, types, areas is None, True)
+            budget, note = fitted
+        elif areas is None:
+            budget, note = self._fit(budget, types, True, False)
         parsed = parse_weights(weights, types or self.names, "weights", "crime type of this plan")
         pairs = tuple(sorted((k, float(v)) for k, v in parsed.items() if v != 1.0))
-        return PlanQuery(budget, types, pairs, horizon, fmt, stop)
+        return PlanQuery(budget, types, pairs, horizon, fmt, stop, note)
+
+    def _fit(
+        self, budget: PlanBudget, types: tuple[str, ...], areas: bool, km2: bool
+    ) -> tuple[PlanBudget, str | None]:
+        """``budget`` fitted to the study area of ``types`` where it was left to the default."""
+        return fit_to_study_area(budget, self._km2_of(types), self.resolution, areas=areas, km2=km2)
+
+    def _km2_of(self, types: tuple[str, ...]) -> FloatArray:
+        """The areas of the study cells of ``types`` (every type: ``()``), kept per set."""
+        found = self._study_km2.get(types)
+        if found is None:
+            cells = np.unique(np.concatenate([self.inputs[k].cells for k in types]))
+            found = self._study_km2[types] = self._cell_km2[np.searchsorted(self._cells, cells)]
+        return found
 
     def select(self, categories: Iterable[str]) -> tuple[str, ...]:
         """Types named by ``categories``: a model name, or a category a model's target
@@ -265,7 +300,7 @@ class PlanBook(Generic[T]):
         return packed
 
     def _default_queries(self) -> list[PlanQuery]:
-        return [PlanQuery(self.default, fmt=fmt) for fmt in FORMATS]
+        return [PlanQuery(self.default, fmt=fmt, note=self.default_note) for fmt in FORMATS]
 
     def _bytes(self, query: PlanQuery, first: str) -> tuple[bytes, bool]:
         """The plan's bytes, and whether it is recorded (or nothing records plans)."""
@@ -310,6 +345,7 @@ class PlanBook(Generic[T]):
             event_cells=self.event_cells,
             cell_km2=self._cell_km2[np.searchsorted(self._cells, cells)],
             min_events_shown=self.min_events_shown,
+            budget_note=query.note,
         )
 
 

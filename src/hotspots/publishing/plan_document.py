@@ -97,6 +97,7 @@ def build_plan(
     event_cells: CellArray | None = None,
     cell_km2: FloatArray | None = None,
     min_events_shown: int = 0,
+    budget_note: str | None = None,
 ) -> dict[str, Any]:
     """The plan document for ``budget`` from one forecast per crime type.
 
@@ -131,6 +132,9 @@ def build_plan(
         An area with fewer events (of its types) in its history is kept, ranked as it is,
         but ``suppressed``: its hours are ``"withheld"`` and its reasons carry no counts of
         past events (``HOTSPOTS_MIN_EVENTS_SHOWN``, as the forecast document's cells).
+    budget_note
+        Why ``budget`` is not the one configured (``fit_to_study_area``'s sentence), shown
+        as the document's ``budget.note``; absent when None.
     """
     cells = np.asarray(cells, dtype=np.uint64)
     expected: dict[str, FloatArray] = {}
@@ -169,7 +173,7 @@ def build_plan(
         "period_start": period_start.strftime("%Y-%m-%d") if period_start is not None else None,
         "freq": freq,
         "resolution": int(resolution),
-        "budget": budget.as_dict(),
+        "budget": budget.as_dict() | ({} if budget_note is None else {"note": budget_note}),
         "types": {
             k: {
                 "weight": float((weights or {}).get(k, 1.0)),

@@ -81,11 +81,18 @@ def map_page(request: Request) -> Response:
 @router.get("/map/config")
 def map_config(request: Request) -> JSONResponse:
     """What the page needs before any key: tiles, horizon, default budget, poll interval."""
-    settings: Settings = request.app.state.service.settings
+    state = request.app.state.service
+    settings: Settings = state.settings
+    book = state.plans  # its default is fitted to a study area too small for the settings'
+    areas, km2 = (
+        (book.default.areas, book.default.per_area_km2())
+        if book is not None
+        else (settings.plan_areas, settings.plan_max_area_km2)
+    )
     body: dict[str, Any] = {
         "tiles": settings.map_tiles or None,
         "horizon": settings.forecast_horizon,
-        "plan": {"areas": settings.plan_areas, "max_area_km2": settings.plan_max_area_km2},
+        "plan": {"areas": areas, "max_area_km2": km2},
         "poll_seconds": POLL_SECONDS,
     }
     return JSONResponse(body)

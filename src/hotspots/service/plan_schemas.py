@@ -16,6 +16,12 @@ class PlanBudgetShape(Strict):
     areas: int
     max_area_km2: float | None
     total_km2: float | None
+    note: str | None = Field(
+        default=None,
+        description="Present when the default budget was fitted to a study area too small "
+        "for it (fewer or smaller areas: HOTSPOTS_PLAN_AREAS, HOTSPOTS_PLAN_MAX_AREA_KM2), "
+        "saying what was configured and why; a budget asked for is never fitted.",
+    )
 
 
 class PlanType(Strict):

@@ -1,10 +1,11 @@
 """``GET /v1/plans/latest``: the patrol plan of the served forecasts, as ``hotspots plan``
 writes it (``publishing.plan_to_bytes``), served as pre-built bytes with a strong ETag.
 
-The default budget (``HOTSPOTS_PLAN_AREAS`` areas of at most ``HOTSPOTS_PLAN_MAX_AREA_KM2``)
-is built at publish time; any other budget, crime types, weights or horizon is built on its
-first request (tens of ms, in a worker thread) and kept in the plan book's bounded cache, so a
-dashboard polling it gets the same bytes and mostly a 304.
+The default budget (``HOTSPOTS_PLAN_AREAS`` areas of at most ``HOTSPOTS_PLAN_MAX_AREA_KM2``,
+fitted to a study area too small for it: ``PlanBook.default``) is built at publish time; any
+other budget, crime types, weights or horizon is built on its first request (tens of ms, in a
+worker thread) and kept in the plan book's bounded cache, so a dashboard polling it gets the
+same bytes and mostly a 304.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ async def latest_plan(  # async: a built plan is a dict lookup; a new one goes t
         Query(
             gt=0,
             description="Largest area, km² [HOTSPOTS_PLAN_MAX_AREA_KM2 when "
-            "total_km2 is not given either]; at most the area of "
+            "total_km2 is not given either, fitted to a study area too small for it, as "
+            "budget.note says]; at most the area of "
             f"{MAX_AREA_CELLS} of the model's smallest cells (about {_LIMIT_KM2_R9:.0f} km² at H3 "
             "resolution 9) and at most the whole study area.",
         ),  # fmt: skip

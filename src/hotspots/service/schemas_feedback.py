@@ -51,6 +51,22 @@ class Dosage(Strict):
     before_rest: float | None
 
 
+class PatrolTime(Strict):
+    """Patrol minutes of one period at one place, as the log named it, and one tactic (the
+    rows of the report's ``patrol_time.csv``). Never per unit: that would be one crew's hours."""
+
+    place_kind: Literal["area", "cells", "polygon"] = Field(
+        description="How the log gave the place: `area` (a plan area `AS_OF/RANK` or a named "
+        "area), `cells` or `polygon` (those patrols pooled per kind)."
+    )
+    place: str | None = Field(description="The area's name; null for cells or polygons.")
+    tactic: str | None = Field(description="The tactic code; null when none was given.")
+    patrols: int = Field(description="Patrols with minutes in the period (one crossing a "
+                         "period boundary counts in each).")  # fmt: skip
+    minutes: float
+    share: float = Field(description="Share of the period's patrol minutes.")
+
+
 class PlanFigures(Strict):
     """One patrol plan's realised figures in one period (null: no events)."""
 
@@ -146,6 +162,10 @@ class RealisedPeriod(Strict):
     dosage: Dosage | None = Field(
         description="Null when no patrol was logged, and for a later period (horizon > 1)."
     )
+    patrol_time: list[PatrolTime] | None = Field(
+        description="Where the period's patrol time went, by place as the log named it and "
+        "tactic (empty when no patrol was logged; null for a later period, horizon > 1)."
+    )
     plans: list[PlanFiguresBySource] = Field(
         default_factory=list,
         description="Each plan served for the period (empty when none could be scored, e.g. "
@@ -220,7 +240,7 @@ class ModelFailed(Strict):
     """A model (or a part of its figures) that could not be computed, and why."""
 
     model: str
-    part: Literal["registry", "realised", "monitor"]
+    part: Literal["registry", "realised", "monitor", "plans"]
     reason: str = Field(description="One line, e.g. a damaged snapshot file named.")
 
 
