@@ -97,6 +97,26 @@ def test_a_long_stage_beats_in_a_log(eager: None, capsys: pytest.CaptureFixture[
     assert lines[-1].startswith("fitting: done in 0.")
 
 
+def test_a_finished_count_is_one_line_however_often_it_is_told(
+    eager: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A gzip export is read ahead of its parsing, so the reader reports all bytes read at each
+    batch parsed after that: the log printed ``(100%)`` once per batch (six identical lines on
+    San Francisco's export), not once as the part ended."""
+    from hotspots.cli.progress import counted
+
+    with counted("reading sf.csv.gz") as update:
+        for _ in range(6):
+            update("bytes", 100, 100)
+        update("bytes", 100, 100)
+    with counted("backtest") as update:
+        update("kde", 2, 2)
+        update("prospective", 2, 2)
+    lines = capsys.readouterr().err.splitlines()
+    assert sum("(100%)" in line for line in lines if line.startswith("reading ")) == 1, lines
+    assert sum("(100%)" in line for line in lines if line.startswith("backtest ")) == 2, lines
+
+
 def test_a_quick_failure_is_one_line(run_cli: RunCli, tmp_path: Path) -> None:
     source = tmp_path / "e.csv"
     source.write_text("a,b\n")
