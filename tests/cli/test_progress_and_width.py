@@ -156,3 +156,12 @@ def test_help_on_a_narrow_terminal_shows_every_flag_and_word_whole(command: str)
     assert all(flag in narrow for flag in wanted), narrow
     wide = _help(command, RICH_HELP_COLUMNS)
     assert "╭─ Options" in wide and all(flag.split(" /")[0] in wide for flag in wanted)
+
+
+@pytest.mark.parametrize("command", ["ingest", "train", "forecast"])
+def test_plain_help_shows_no_markdown_asterisks(command: str) -> None:
+    """In a pipe or a narrow terminal the help is plain text: the presets' names read
+    ``police-uk:``, not ``**police-uk**:`` (and ``**police-\nuk**`` where it wrapped)."""
+    plain = _help(command, 80)
+    assert "uk: data.police.uk street-level" in " ".join(plain.split()), plain
+    assert "**" not in plain, plain

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from hotspots.atomic import check_distinct, check_output, write_text
-from hotspots.cli.main import app, console
+from hotspots.cli.main import app, console, help_markup
 from hotspots.cli.progress import counted, stage
 from hotspots.cli.render import print_report
 from hotspots.errors import ConfigError, DataValidationError, TooManyRejectsError
@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
     from hotspots.features import Panel
     from hotspots.ingest import IngestOptions, IngestResult
 
-PRESET_HELP = "; ".join(f"**{p.name}**: {p.description}" for p in PRESETS.values())
+_BOLD = "**" if help_markup() == "markdown" else ""  # plain help would print the asterisks
+PRESET_HELP = "; ".join(f"{_BOLD}{p.name}{_BOLD}: {p.description}" for p in PRESETS.values())
 
 
 def build_options(
