@@ -165,3 +165,11 @@ def test_plain_help_shows_no_markdown_asterisks(command: str) -> None:
     plain = _help(command, 80)
     assert "uk: data.police.uk street-level" in " ".join(plain.split()), plain
     assert "**" not in plain, plain
+
+
+def test_ingest_help_names_the_settings_it_reads() -> None:
+    """``hotspots ingest`` takes its timezone and reject ceiling from HOTSPOTS_TIMEZONE and
+    HOTSPOTS_MAX_REJECT_FRACTION when no flag is given; its help said 0.05 alone for the
+    second."""
+    plain = " ".join(_help("ingest", 80).split())
+    assert "HOTSPOTS_TIMEZONE" in plain and "HOTSPOTS_MAX_REJECT_FRACTION or 0.05" in plain

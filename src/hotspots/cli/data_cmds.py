@@ -128,7 +128,9 @@ def ingest(
         "(geocoding failures). 0 turns it off.",
     ),
     max_reject_fraction: float | None = typer.Option(
-        None, help="Fail if more than this share of rows is rejected [default: 0.05]."
+        None,
+        help="Fail if more than this share of rows is rejected [default: "
+        "HOTSPOTS_MAX_REJECT_FRACTION or 0.05].",
     ),
     include_discretionary: bool = typer.Option(
         False,
