@@ -327,7 +327,9 @@ def demo_data(
     """Generate the synthetic demo city: events with realistic defects, and the true risk.
 
     Writes events.csv.gz (generic schema), truth_W.parquet (true expected counts per cell
-    and week), boundary.geojson and city.json (with the --map to ingest it).
+    and week), truth_origin_W.parquet (the same given only the weeks before each: the
+    oracle training/demo.toml backtests against), boundary.geojson, and city.json with the
+    --map and timezone to ingest it (also as column_map.txt and timezone.txt, for a shell).
     """
     from hotspots.synthetic import generate_city, write_city
 
