@@ -23,6 +23,8 @@ def test_demo_data_then_ingest_reports_every_defect(
     res = run_cli("demo-data", "--out", city_dir, "--seed", "7", "--days", "60", "--events", "4000")
     assert res.code == 0, res.err
     info = json.loads((city_dir / "city.json").read_text())
+    helped = " ".join(run_cli("demo-data", "--help").out.split())
+    assert all(f.name in helped for f in city_dir.iterdir()), helped  # its help names each file
     out, panel_path = tmp_path / "events.parquet", tmp_path / "panel.parquet"
     res = run_cli(
         "ingest",

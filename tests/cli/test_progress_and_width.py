@@ -97,6 +97,26 @@ def test_a_long_stage_beats_in_a_log(eager: None, capsys: pytest.CaptureFixture[
     assert lines[-1].startswith("fitting: done in 0.")
 
 
+def test_a_finished_count_is_one_line_however_often_it_is_told(
+    eager: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A gzip export is read ahead of its parsing, so the reader reports all bytes read at each
+    batch parsed after that: the log printed ``(100%)`` once per batch (six identical lines on
+    San Francisco's export), not once as the part ended."""
+    from hotspots.cli.progress import counted
+
+    with counted("reading sf.csv.gz") as update:
+        for _ in range(6):
+            update("bytes", 100, 100)
+        update("bytes", 100, 100)
+    with counted("backtest") as update:
+        update("kde", 2, 2)
+        update("prospective", 2, 2)
+    lines = capsys.readouterr().err.splitlines()
+    assert sum("(100%)" in line for line in lines if line.startswith("reading ")) == 1, lines
+    assert sum("(100%)" in line for line in lines if line.startswith("backtest ")) == 2, lines
+
+
 def test_a_quick_failure_is_one_line(run_cli: RunCli, tmp_path: Path) -> None:
     source = tmp_path / "e.csv"
     source.write_text("a,b\n")
@@ -136,3 +156,20 @@ def test_help_on_a_narrow_terminal_shows_every_flag_and_word_whole(command: str)
     assert all(flag in narrow for flag in wanted), narrow
     wide = _help(command, RICH_HELP_COLUMNS)
     assert "╭─ Options" in wide and all(flag.split(" /")[0] in wide for flag in wanted)
+
+
+@pytest.mark.parametrize("command", ["ingest", "train", "forecast"])
+def test_plain_help_shows_no_markdown_asterisks(command: str) -> None:
+    """In a pipe or a narrow terminal the help is plain text: the presets' names read
+    ``police-uk:``, not ``**police-uk**:`` (and ``**police-\nuk**`` where it wrapped)."""
+    plain = _help(command, 80)
+    assert "uk: data.police.uk street-level" in " ".join(plain.split()), plain
+    assert "**" not in plain, plain
+
+
+def test_ingest_help_names_the_settings_it_reads() -> None:
+    """``hotspots ingest`` takes its timezone and reject ceiling from HOTSPOTS_TIMEZONE and
+    HOTSPOTS_MAX_REJECT_FRACTION when no flag is given; its help said 0.05 alone for the
+    second."""
+    plain = " ".join(_help("ingest", 80).split())
+    assert "HOTSPOTS_TIMEZONE" in plain and "HOTSPOTS_MAX_REJECT_FRACTION or 0.05" in plain

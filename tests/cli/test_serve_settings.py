@@ -23,3 +23,15 @@ def test_every_setting_is_in_serve_help_and_the_readme(run_cli: RunCli) -> None:
         assert f"{name} [" in help_text, name
         assert f"| `{name}` |" in readme, name
     assert "--horizon" in help_text and "--shutdown-seconds" in help_text
+
+
+def test_the_readme_gives_each_setting_its_default() -> None:
+    """The README's settings table is what a user sets from: its default column is the
+    code's (a default changed in one place only would be read as the other)."""
+    import re
+
+    rows = dict(re.findall(r"^\| `HOTSPOTS_(\w+)` \| `?([^`|]*?)`? \|", README.read_text(), re.M))
+    for name, field in Settings.model_fields.items():
+        said = rows[name.upper()]
+        want = {"(none)", "none"} if field.default is None else {str(field.default)}
+        assert said in want, (name, said, field.default)

@@ -3,6 +3,7 @@ local:N starts."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -50,6 +51,31 @@ def test_local_starts_that_many_worker_processes_of_one_thread_and_stops_them() 
     assert cluster is not None and client.status == "closed"
     assert cluster.status.name == "closed" and not cluster.workers
     assert not any(psutil.pid_exists(pid) for pid in pids.values())
+
+
+@pytest.mark.parametrize(("root", "chatty"), [(logging.WARNING, False), (logging.INFO, True)])
+def test_a_local_cluster_logs_at_the_level_the_command_asked(root: int, chatty: bool) -> None:
+    """Dask sets its loggers to INFO on import, so every ``--cluster local`` run printed
+    ~40 lines of scheduler and nanny chatter under the CLI's handler without ``--verbose``;
+    they follow the root logger's level (``--verbose``: INFO) instead."""
+    pytest.importorskip("distributed")
+    from hotspots.cluster import connect
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    top = logging.getLogger()
+    level = top.level
+    top.addHandler(handler)
+    top.setLevel(root)
+    try:
+        with connect("local:1"):
+            pass
+    finally:
+        top.removeHandler(handler)
+        top.setLevel(level)
+    chatter = [r for r in records if r.name.startswith("distributed") and r.levelno < 30]
+    assert bool(chatter) is chatty, [r.getMessage() for r in chatter[:5]]
 
 
 def _worker_state() -> tuple[bool, str | None, str | None, int]:

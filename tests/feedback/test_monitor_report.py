@@ -115,3 +115,23 @@ def test_asked_thresholds_drop_the_training_reference(result) -> None:  # type: 
     times, now = flags[-4:].sum(axis=0), flags[-1]
     repeat = area[now & (times >= 3)].sum() / area[now].sum()
     assert other.periods["repeat_share"].iloc[-1] == pytest.approx(repeat)
+
+
+def test_a_report_section_with_an_area_layer_and_no_period_served_yet() -> None:
+    """Right after a first publish nothing served has ended: with an area layer the page's
+    group heading read the periods' dates from an empty table, and ``hotspots report
+    effectiveness --monitor-areas ... --monitor-group-field ...`` ended in an internal
+    error (KeyError: 'period') after ``make demo``."""
+    import h3
+
+    from hotspots.feedback.monitor import monitor
+    from hotspots.feedback.monitor_groups import GroupLayer
+    from hotspots.feedback.report_monitor import monitor_html
+
+    cells = np.array([h3.str_to_int(c) for c in h3.grid_disk("89261b5aac7ffff", 1)], np.uint64)
+    layer = GroupLayer(np.zeros(cells.size, np.int64), ("A",), np.array([np.nan]))
+    empty = np.zeros((0, cells.size))
+    found = monitor(cells, pd.DatetimeIndex([]), empty.astype(bool), empty, groups=layer)
+    assert found.groups is not None and found.periods.empty
+    html = "".join(monitor_html(ModelMonitor("m", "v1", pd.Timestamp("2024-12-30"), 0, found)))
+    assert "<h3>Per group of the area layer</h3>" in html

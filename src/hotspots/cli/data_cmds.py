@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from hotspots.atomic import check_distinct, check_output, write_text
-from hotspots.cli.main import app, console
+from hotspots.cli.main import app, console, help_markup
 from hotspots.cli.progress import counted, stage
 from hotspots.cli.render import print_report
 from hotspots.errors import ConfigError, DataValidationError, TooManyRejectsError
@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
     from hotspots.features import Panel
     from hotspots.ingest import IngestOptions, IngestResult
 
-PRESET_HELP = "; ".join(f"**{p.name}**: {p.description}" for p in PRESETS.values())
+_BOLD = "**" if help_markup() == "markdown" else ""  # plain help would print the asterisks
+PRESET_HELP = "; ".join(f"{_BOLD}{p.name}{_BOLD}: {p.description}" for p in PRESETS.values())
 
 
 def build_options(
@@ -127,7 +128,9 @@ def ingest(
         "(geocoding failures). 0 turns it off.",
     ),
     max_reject_fraction: float | None = typer.Option(
-        None, help="Fail if more than this share of rows is rejected [default: 0.05]."
+        None,
+        help="Fail if more than this share of rows is rejected [default: "
+        "HOTSPOTS_MAX_REJECT_FRACTION or 0.05].",
     ),
     include_discretionary: bool = typer.Option(
         False,
@@ -324,7 +327,9 @@ def demo_data(
     """Generate the synthetic demo city: events with realistic defects, and the true risk.
 
     Writes events.csv.gz (generic schema), truth_W.parquet (true expected counts per cell
-    and week), boundary.geojson and city.json (with the --map to ingest it).
+    and week), truth_origin_W.parquet (the same given only the weeks before each: the
+    oracle training/demo.toml backtests against), boundary.geojson, and city.json with the
+    --map and timezone to ingest it (also as column_map.txt and timezone.txt, for a shell).
     """
     from hotspots.synthetic import generate_city, write_city
 

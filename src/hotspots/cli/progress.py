@@ -60,14 +60,19 @@ def counted(label: str) -> Iterator[Update]:
             yield show
         return
     start = time.monotonic()
-    last = {"at": start}
+    last_at = start
+    last_ended: tuple[str, int, int] | None = None
 
     def line(detail: str, done: int, total: int | None) -> None:
+        nonlocal last_at, last_ended
         now = time.monotonic()
-        finished = total is not None and done >= total
-        if now - start < QUIET_S or not (finished or now - last["at"] >= LINE_EVERY_S):
+        # a part ends once: a gzip reader says "all bytes read" at each batch it still parses
+        ended = (detail, done, total) if total is not None and done >= total else None
+        finished = ended is not None and ended != last_ended
+        if now - start < QUIET_S or not (finished or now - last_at >= LINE_EVERY_S):
             return
-        last["at"] = now
+        last_at = now
+        last_ended = ended or last_ended
         share = f" ({done / total:.0%})" if total else ""
         of = f"/{total:,}" if total else ""
         console.print(f"{label} {detail} {done:,}{of}{share}, {now - start:.0f} s", soft_wrap=True)

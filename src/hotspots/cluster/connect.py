@@ -74,6 +74,10 @@ def connect(
     _import_distributed()
     from distributed import Client, LocalCluster
 
+    # Dask sets "distributed" to INFO on import, under the CLI's root handler: ~40 lines of
+    # scheduler and nanny chatter a run. It follows the process's level (--verbose) instead.
+    logging.getLogger("distributed").setLevel(logging.NOTSET)
+
     where = parse_address(address) if isinstance(address, str) else address
     if where.url is not None:
         try:

@@ -137,7 +137,8 @@ def monitor_html(found: ModelMonitor, files: Collection[str] = ()) -> list[str]:
         table_html(mon.distribution),
     ]
     if mon.groups is not None:
-        window = mon.periods["period"].tolist()[-th.window :]  # what the shares are over
+        # what the shares are over (none yet: right after a first publish nothing has ended)
+        window = [] if mon.periods.empty else mon.periods["period"].tolist()[-th.window :]
         over = f": the last {len(window)} periods, {window[0]} to {window[-1]}" if window else ""
         parts += [
             f"<h3>Per group of the area layer{esc(over)}</h3>",
