@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hotspots.ingest.dayorder import order_of
 from hotspots.ingest.schema import PRECISIONS
 from hotspots.ingest.validate import DUPLICATE_RULE, DUPLICATE_RULE_OFFENCE, ValidationReport
 
@@ -48,6 +49,12 @@ def read_notes(
     the area, the time range and precision."""
     read = ",".join(f"{k}={v}" for k, v in plan.cmap.items() if k in raw or k not in plan.optional)
     notes = [f"columns: {read}", f"time format: {fmt}; timezone: {plan.tz}"]
+    order = order_of(fmt) if plan.fmt is None else None
+    if order and order == plan.date_order:
+        notes.append(
+            f"dates whose day and month are both 12 or under are read {order.replace('-', ' ')}, "
+            "as the model's training data were"
+        )
     absent = sorted(k for k in plan.optional if getattr(plan.cmap, k) and k not in raw)
     if absent:
         missing = ", ".join(f"{k}={getattr(plan.cmap, k)}" for k in absent)

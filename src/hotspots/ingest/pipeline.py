@@ -18,6 +18,7 @@ from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
 from hotspots.ingest import jsonrecords, readers, zipped
 from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area, Coords, check_not_swapped, coordinates
+from hotspots.ingest.dayorder import DateOrderError
 from hotspots.ingest.mapping import COORD_KEYS, ColumnMap, get_preset
 from hotspots.ingest.notes import duplicate_notes, read_notes
 from hotspots.ingest.period import outside_period
@@ -48,6 +49,7 @@ class IngestOptions:
     timezone: str | None = None
     source_timezone: str | None = None
     time_format: str | None = None
+    date_order: str | None = None  # day-first / month-first: where slash dates do not tell
     area: Area = field(default_factory=Area)
     max_reject_fraction: float | None = None
     policy: CategoryPolicy = field(default_factory=CategoryPolicy)
@@ -88,6 +90,7 @@ class ReadPlan:
     tz: str
     source_tz: str
     fmt: str | None
+    date_order: str | None = None
 
 
 def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
@@ -114,7 +117,7 @@ def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
     source_tz = _check_tz(options.source_timezone or tz, "--source-tz (spec: data.source_timezone)")
     fmt = options.time_format or (preset.time_format if not user.time and cmap.time else None)
     optional = {k for k in ("id", "origin", "offence") if not getattr(user, k)}
-    return ReadPlan(cmap, optional, tz, source_tz, fmt)
+    return ReadPlan(cmap, optional, tz, source_tz, fmt, options.date_order)
 
 
 def file_kind(path: Path) -> str:
@@ -232,10 +235,13 @@ def validate_frame(
     """Apply every check to the raw columns and build the event table of accepted rows."""
     n = len(raw)
     keyed = ColumnMap(**{k: k for k, _ in plan.cmap.items() if k in raw})  # raw is keyed by field
-    checks, parsed = _together(
-        lambda: row_checks(raw, options, plan),
-        lambda: parse_times(raw, keyed, plan.tz, plan.source_tz, plan.fmt),
-    )
+    try:
+        checks, parsed = _together(
+            lambda: row_checks(raw, options, plan),
+            lambda: parse_times(raw, keyed, plan.tz, plan.source_tz, plan.fmt, plan.date_order),
+        )
+    except DateOrderError as err:
+        raise err.located(f"column {plan.cmap.time or plan.cmap.date!r} of {source}") from None
     coords, category = checks.coords, checks.category
     centre = check_not_swapped(coords, source)
     now = options.now or pd.Timestamp.now(tz=plan.tz)
@@ -270,6 +276,7 @@ def validate_frame(
     )
     events.insert(list(EVENT_COLUMNS).index("category"), "category", kept_category)
     report.rows_accepted = len(events)
+    report.time_format = parsed.column_format
     report.notes += read_notes(plan, parsed.fmt, options, events, raw)
     report.notes += [*coords.notes, *([centre] if centre else [])]
     if missed:

@@ -24,11 +24,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hotspots.errors import ConfigError
+from hotspots.ingest.dayorder import DateOrderError, in_order, order_evidence, order_of
 from hotspots.ingest.fasttime import FixedIso, iso_fixed, localize_hourly
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.textbuf import arrow_strings
 
-# Tried in this order on a sample when no format is given; the best parser wins.
+# Tried in this order on a sample when no format is given; the best parser wins. A day/month
+# format and its twin in the other order (ingest.dayorder) that read as much are settled by
+# the whole column's values, or by a known order, or refused: never by this order.
 CANDIDATE_FORMATS = (
     "ISO8601",
     "%m/%d/%Y %I:%M:%S %p",
@@ -36,6 +39,8 @@ CANDIDATE_FORMATS = (
     "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y %H:%M",
     "%m/%d/%Y",
+    "%d/%m/%Y %I:%M:%S %p",
+    "%d/%m/%Y %I:%M %p",
     "%d/%m/%Y %H:%M:%S",
     "%d/%m/%Y %H:%M",
     "%d/%m/%Y",
@@ -67,6 +72,9 @@ class ParsedTimes:
     times: pd.Series
     precision: np.ndarray  # int8 codes into schema.PRECISIONS: 0 minute, 1 day, 2 month
     fmt: str
+    column_format: str | None = None
+    """The time (or date) column's format, as ``--time-format`` takes it; None for split
+    year/month columns."""
 
 
 def _to_datetime(s: pd.Series, fmt: str, utc: bool) -> pd.Series:
@@ -84,11 +92,12 @@ def _spread(values: pd.Series, n: int) -> pd.Series:
     return values.iloc[np.linspace(0, len(values) - 1, n).astype(int)]
 
 
-def infer_format(values: pd.Series) -> tuple[str, float]:
+def infer_format(values: pd.Series, order: str | None = None) -> tuple[str, float]:
     """The candidate format that parses most of a sample, with the share it parses.
 
     The sample is spread over the whole column: a date-sorted export's first rows all fall on
-    days 1-12 of its first month, which read as months too.
+    days 1-12 of its first month, which read as months too. When a day/month format and its
+    twin read the sample alike, the whole column settles the order (``_settle_order``).
     """
     sample = _spread(values, 20 * SAMPLE).dropna()
     sample = _spread(sample[sample.str.strip() != ""].drop_duplicates(), SAMPLE)
@@ -105,7 +114,22 @@ def infer_format(values: pd.Series) -> tuple[str, float]:
             best, best_share = fmt, share
         if share == 1.0:
             break
+    if best_share > 0 and order_of(best) is not None:
+        twin = in_order(best, "day-first" if order_of(best) == "month-first" else "month-first")
+        if float(_to_datetime(sample, twin, utc).notna().mean()) == best_share:
+            best = _settle_order(values, best, order)
     return best, best_share
+
+
+def _settle_order(values: pd.Series, fmt: str, order: str | None) -> str:
+    """``fmt`` in the order the whole column's values read (one vectorised pass, so a
+    deciding date the sample missed still counts), else in ``order``; DateOrderError when
+    neither tells."""
+    evidence = order_evidence(values)
+    settled = evidence.order or order
+    if settled is None:
+        raise DateOrderError(evidence, fmt)
+    return in_order(fmt, settled)
 
 
 def _format_precision(fmt: str, values: pd.Series) -> np.ndarray:
@@ -170,16 +194,17 @@ def _naive(text: pd.Series, fmt: str, aware: np.ndarray, fast: FixedIso | None) 
 
 
 def parse_time_column(
-    values: pd.Series, tz: str, source_tz: str, fmt: str | None = None
+    values: pd.Series, tz: str, source_tz: str, fmt: str | None = None, order: str | None = None
 ) -> ParsedTimes:
     """Parse one time column (strings) in a given or inferred format.
 
     Rows with a UTC offset are converted to ``tz``; rows without one are placed as naive
-    times, so one column may mix both.
+    times, so one column may mix both. ``order`` (``day-first`` / ``month-first``) settles
+    the day/month order of an inferred format when the values do not.
     """
     text = values.astype("string")
     if fmt is None:
-        fmt, _ = infer_format(text)
+        fmt, _ = infer_format(text, order)
     if fmt in EPOCH_UNITS:  # instants: no timezone to read them in
         number = pd.to_numeric(text.str.strip(), errors="coerce").to_numpy(np.float64)
         unit = {"s": 10**9, "ms": 10**6}[EPOCH_UNITS[fmt]]  # nanoseconds per unit
@@ -188,7 +213,7 @@ def parse_time_column(
         nanos[ok] = number[ok].astype(np.int64) * unit  # integers: exact to the nanosecond
         stamps = pd.DatetimeIndex(nanos.view("M8[ns]")).tz_localize("UTC").tz_convert(tz)
         times = pd.Series(stamps, index=text.index, name=text.name)
-        return ParsedTimes(times, np.zeros(len(text), np.int8), fmt)
+        return ParsedTimes(times, np.zeros(len(text), np.int8), fmt, fmt)
     fast = iso_fixed(arrow_strings(text)) if fmt == "ISO8601" else None
     slow = ~fast.ok if fast is not None else np.ones(len(text), dtype=bool)
     precision = fast.precision if fast is not None else np.zeros(len(text), np.int8)
@@ -203,7 +228,7 @@ def parse_time_column(
             times = times.dt.as_unit("us")
             converted = _to_datetime(text[aware], fmt, True).dt.tz_convert(tz)
             times[aware] = converted.dt.as_unit("us")
-    return ParsedTimes(times, precision, fmt)
+    return ParsedTimes(times, precision, fmt, fmt)
 
 
 def _numbers(frame: pd.DataFrame, column: str | None, lo: int, hi: int) -> pd.Series | None:
@@ -249,14 +274,20 @@ def _add_clock(base: pd.Series, frame: pd.DataFrame, cmap: ColumnMap) -> tuple[p
 
 
 def parse_split_columns(
-    frame: pd.DataFrame, cmap: ColumnMap, tz: str, source_tz: str, fmt: str | None = None
+    frame: pd.DataFrame,
+    cmap: ColumnMap,
+    tz: str,
+    source_tz: str,
+    fmt: str | None = None,
+    order: str | None = None,
 ) -> ParsedTimes:
     """Parse ``date`` (+hour/minute) or ``year/month[/day[/hour[/minute]]]`` columns."""
     n = len(frame)
+    column_format = None
     if cmap.date:
-        dates = parse_time_column(frame[cmap.date], tz, tz, fmt)
+        dates = parse_time_column(frame[cmap.date], tz, tz, fmt, order)
         base = dates.times.dt.tz_localize(None).dt.normalize()
-        fmt_used = dates.fmt
+        fmt_used = column_format = dates.fmt
     elif cmap.year and cmap.month:
         parts = {
             "year": _numbers(frame, cmap.year, 1900, 2200),
@@ -272,23 +303,29 @@ def parse_split_columns(
         fmt_used = f"{fmt_used}; hour column as {form}"
     level = 0 if cmap.hour else (1 if (cmap.date or cmap.day) else 2)
     precision = np.full(n, level, np.int8)
-    return ParsedTimes(_place(naive, precision, tz, source_tz), precision, fmt_used)
+    times = _place(naive, precision, tz, source_tz)
+    return ParsedTimes(times, precision, fmt_used, column_format)
 
 
 def parse_times(
-    frame: pd.DataFrame, cmap: ColumnMap, tz: str, source_tz: str, fmt: str | None = None
+    frame: pd.DataFrame,
+    cmap: ColumnMap,
+    tz: str,
+    source_tz: str,
+    fmt: str | None = None,
+    order: str | None = None,
 ) -> ParsedTimes:
     """Parse the event times of ``frame`` as the column map says.
 
     Times outside the nanosecond range (``NS_RANGE``) are NaT, like any unreadable time.
     """
     if cmap.time:
-        parsed = parse_time_column(frame[cmap.time], tz, source_tz, fmt)
+        parsed = parse_time_column(frame[cmap.time], tz, source_tz, fmt, order)
     else:
-        parsed = parse_split_columns(frame, cmap, tz, source_tz, fmt)
+        parsed = parse_split_columns(frame, cmap, tz, source_tz, fmt, order)
     times = parsed.times
     outside = ((times < NS_RANGE[0]) | (times > NS_RANGE[1])).to_numpy(dtype=bool)
     if outside.any():
         times = times.mask(pd.Series(outside, index=times.index))
-        return ParsedTimes(times, parsed.precision, parsed.fmt)
+        return ParsedTimes(times, parsed.precision, parsed.fmt, parsed.column_format)
     return parsed

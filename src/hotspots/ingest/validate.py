@@ -66,6 +66,9 @@ class ValidationReport:
     offences_sharing_an_id: int = 0
     files: list[dict[str, Any]] = field(default_factory=list)
     """A zip's CSV members with their first and last source_row (``ingest.zipped``)."""
+    time_format: str | None = None
+    """The time (or date) column's format as read, as ``--time-format`` takes it (None for
+    split year/month columns): a model records it, so later batches read dates alike."""
 
     @property
     def n_rejected(self) -> int:
