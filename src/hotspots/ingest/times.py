@@ -32,18 +32,16 @@ from hotspots.ingest.textbuf import arrow_strings
 # Tried in this order on a sample when no format is given; the best parser wins. A day/month
 # format and its twin in the other order (ingest.dayorder) that read as much are settled by
 # the whole column's values, or by a known order, or refused: never by this order.
+_CLOCKS = (" %I:%M:%S %p", " %I:%M %p", " %H:%M:%S.%f", " %H:%M:%S", " %H:%M", "")
 CANDIDATE_FORMATS = (
     "ISO8601",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
-    "%d/%m/%Y %I:%M:%S %p",
-    "%d/%m/%Y %I:%M %p",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y",
+    # month first, then day first; four-digit years, then two (03/04/21)
+    *(
+        f"{date}%{year}{clock}"
+        for date in ("%m/%d/", "%d/%m/")
+        for year in "Yy"
+        for clock in _CLOCKS
+    ),
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d %H:%M",
     "%Y/%m/%d",
@@ -59,6 +57,11 @@ SAMPLE = 2000
 # to 2286, 9 / 12 before); a Parquet integer column comes as floats, so "...0" ends allowed
 EPOCH_UNITS = {"epoch-s": "s", "epoch-ms": "ms"}
 _EPOCH_PATTERNS = {"epoch-s": r"\d{9,10}(?:\.0*)?", "epoch-ms": r"\d{12,13}(?:\.0*)?"}
+# Compact stamps YYYYMMDDHHMM[SS], as some records systems write them: 12 digits read as epoch
+# milliseconds too (landing in 1976), and pandas reads "%M%S" into "03" as 00:03, so a column
+# of them is told by its whole shape, not by which format parses it first.
+_DAY_HOUR = r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:[01]\d|2[0-3])[0-5]\d"
+COMPACT_FORMATS = {"%Y%m%d%H%M": _DAY_HOUR, "%Y%m%d%H%M%S": _DAY_HOUR + r"[0-5]\d"}
 _CLOCK = r"^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*$"
 # Event tables hold nanosecond times (pandas' default unit), which reach from 1677-09-21 to
 # 2262-04-11; a time outside, such as year 0001 or 1600 (typing slips), cannot be an event.
@@ -103,8 +106,9 @@ def infer_format(values: pd.Series, order: str | None = None) -> tuple[str, floa
     sample = _spread(sample[sample.str.strip() != ""].drop_duplicates(), SAMPLE)
     if sample.empty:
         return "ISO8601", 0.0
-    for name, pattern in _EPOCH_PATTERNS.items():
-        if sample.str.strip().str.fullmatch(pattern).all():
+    stripped = sample.str.strip()
+    for name, pattern in {**COMPACT_FORMATS, **_EPOCH_PATTERNS}.items():
+        if stripped.str.fullmatch(pattern).all():
             return name, 1.0
     utc = bool(_has_offset(sample).any())
     best, best_share = "ISO8601", -1.0

@@ -1,0 +1,64 @@
+"""Export forms a force may send that were read wrong or not at all: compact YYYYMMDDHHMM
+stamps (read as epoch milliseconds in 1976, exit 0), two-digit years, day-first 12-hour
+clocks and fractional seconds after slash dates (every row unparseable)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hotspots.ingest import IngestOptions, ingest_file
+from hotspots.ingest.mapping import ColumnMap
+from hotspots.ingest.times import infer_format, parse_time_column
+
+UTC = "UTC"
+MAP = "time=date,lat=lat,lng=lng,category=cat"
+
+
+def export(path: Path, stamps: list[str]) -> Path:
+    rows = ["date,lat,lng,cat"]
+    rows += [f"{s},{51.5 + i / 1e4:.4f},-0.12,burglary" for i, s in enumerate(stamps)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("values", "fmt", "first"),
+    [
+        (["202104131703", "202104031000"], "%Y%m%d%H%M", "2021-04-13 17:03"),
+        (["20210413170359", "20210403100000"], "%Y%m%d%H%M%S", "2021-04-13 17:03:59"),
+        (["13/04/21 17:03", "03/04/21 10:00"], "%d/%m/%y %H:%M", "2021-04-13 17:03"),
+        (["04/13/21", "04/03/21"], "%m/%d/%y", "2021-04-13"),
+        (["13/04/2021 05:03 PM", "03/04/2021 10:00 AM"], "%d/%m/%Y %I:%M %p", "2021-04-13 17:03"),
+        (
+            ["13/04/2021 17:03:12.250", "03/04/2021 10:00:00.5"],
+            "%d/%m/%Y %H:%M:%S.%f",
+            "2021-04-13 17:03:12.250",
+        ),
+    ],
+)
+def test_export_time_forms_are_read(values: list[str], fmt: str, first: str) -> None:
+    column = pd.Series(values, dtype="object")
+    assert infer_format(column) == (fmt, 1.0)
+    parsed = parse_time_column(column, UTC, UTC)
+    assert parsed.times.iloc[0] == pd.Timestamp(first, tz=UTC)
+    assert parsed.times.notna().all()
+
+
+def test_compact_stamps_are_not_epoch_milliseconds_of_1976(tmp_path: Path) -> None:
+    path = export(tmp_path / "c.csv", ["202104131703", "202104031000", "202105031000"])
+    result = ingest_file(path, IngestOptions(column_map=ColumnMap.parse(MAP)))
+    times = result.events["occurred_at"]
+    assert (times.min(), times.max()) == (
+        pd.Timestamp("2021-04-03 10:00", tz=UTC),
+        pd.Timestamp("2021-05-03 10:00", tz=UTC),
+    )
+    assert result.report.time_format == "%Y%m%d%H%M"
+
+
+def test_epoch_milliseconds_are_still_epochs() -> None:
+    # 12 digits that are no compact stamp (no 19xx or 20xx year first) stay epoch milliseconds
+    assert infer_format(pd.Series(["978307200000", "993535000000"]))[0] == "epoch-ms"
+    assert infer_format(pd.Series(["1186815600000", "1191193140000"]))[0] == "epoch-ms"
