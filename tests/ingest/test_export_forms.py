@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from hotspots.errors import DataValidationError
 from hotspots.ingest import IngestOptions, ingest_file
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.times import infer_format, parse_time_column
@@ -62,3 +63,50 @@ def test_epoch_milliseconds_are_still_epochs() -> None:
     # 12 digits that are no compact stamp (no 19xx or 20xx year first) stay epoch milliseconds
     assert infer_format(pd.Series(["978307200000", "993535000000"]))[0] == "epoch-ms"
     assert infer_format(pd.Series(["1186815600000", "1191193140000"]))[0] == "epoch-ms"
+
+
+def located(path: Path, lat: float, lng: float) -> Path:
+    rows = ["date,lat,lng,cat"]
+    rows += [
+        f"2021-04-{1 + i:02d} 10:00,{lat + i / 1e3:.4f},{lng + i / 1e3:.4f},b" for i in range(9)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("lat", "lng", "tz", "gap"),
+    [
+        (41.85, 87.65, "America/Chicago", "11.8"),  # Chicago, its longitudes' minus sign lost
+        (-33.87, -151.2, "Australia/Sydney", "3.9"),  # Sydney, a minus sign gained
+    ],
+)
+def test_longitudes_far_from_the_timezones_sun_are_refused(
+    tmp_path: Path, lat: float, lng: float, tz: str, gap: str
+) -> None:
+    options = IngestOptions(column_map=ColumnMap.parse(MAP), timezone=tz)
+    with pytest.raises(DataValidationError) as err:
+        ingest_file(located(tmp_path / "x.csv", lat, lng), options)
+    assert str(err.value).startswith(
+        f"x.csv: the located rows' median point is lat {lat + 0.004:.4f}"
+    )
+    assert f"whose sun time is {gap} hours from {tz}'s standard time" in str(err.value)
+    assert "have the longitudes lost their minus sign" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lng", "tz"),
+    [
+        (39.47, 75.99, "Asia/Shanghai"),  # Kashgar keeps Beijing time, 2.9 hours from its sun
+        (42.88, -8.54, "Europe/Madrid"),  # Santiago de Compostela
+        (51.5, -0.12, "UTC"),  # a zone of no place says nothing of a longitude
+        (41.85, 87.65, "UTC"),
+        (52.83, 173.2, "America/Adak"),  # Attu, west of the date line, on Aleutian time
+    ],
+)
+def test_places_keeping_their_timezone_are_read(
+    tmp_path: Path, lat: float, lng: float, tz: str
+) -> None:
+    options = IngestOptions(column_map=ColumnMap.parse(MAP), timezone=tz)
+    result = ingest_file(located(tmp_path / "x.csv", lat, lng), options)
+    assert result.report.rows_accepted == 9

@@ -243,7 +243,7 @@ def validate_frame(
     except DateOrderError as err:
         raise err.located(f"column {plan.cmap.time or plan.cmap.date!r} of {source}") from None
     coords, category = checks.coords, checks.category
-    centre = check_not_swapped(coords, source)
+    centre = check_not_swapped(coords, source, plan.tz)
     now = options.now or pd.Timestamp.now(tz=plan.tz)
     now = now.tz_localize(plan.tz) if now.tzinfo is None else now
     times = parsed.times
