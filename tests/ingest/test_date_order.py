@@ -48,8 +48,22 @@ def test_a_known_order_settles_what_the_values_do_not() -> None:
     values = pd.Series(["01/02/2020 10:00", "02/03/2020 11:00"])
     assert infer_format(values, "day-first") == ("%d/%m/%Y %H:%M", 1.0)
     assert infer_format(values, "month-first") == ("%m/%d/%Y %H:%M", 1.0)
-    # ... but values that do tell win over it: a batch in the other order is read so
-    assert infer_format(pd.Series(["01/13/2020", "02/03/2020"]), "day-first")[0] == "%m/%d/%Y"
+    # values that agree with it are read so, however the sample fell
+    assert infer_format(pd.Series(["13/01/2020", "02/03/2020"]), "day-first")[0] == "%d/%m/%Y"
+
+
+def test_values_that_tell_against_a_known_order_are_refused() -> None:
+    # a batch posted month first to a model whose export was read day first: read as the
+    # values say, its other dates would be read against the model's; read as the model's, a
+    # typo such as 01/13 could not flip a whole batch either way
+    with pytest.raises(DateOrderError) as err:
+        infer_format(pd.Series(["01/13/2020", "02/03/2020", "01/14/2020"]), "day-first")
+    assert str(err.value) == (
+        "day/month order of the time column is month first (2 values such as '01/13/2020' have "
+        "a second field above 12), but the model's training data were read day first; give "
+        "--time-format '%d/%m/%Y' (day first) or '%m/%d/%Y' (month first) (spec: "
+        "data.time_format)"
+    )
 
 
 def test_a_deciding_date_the_sample_misses_settles_the_whole_column() -> None:

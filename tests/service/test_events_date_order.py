@@ -74,3 +74,18 @@ def test_a_week_posted_to_a_model_without_a_recorded_order_is_a_problem(env: Env
     )
     assert "'%d/%m/%Y %H:%M' (day first) or '%m/%d/%Y %H:%M' (month first)" in got["detail"]
     assert list((env.root / "state" / "events").glob("batch-*.parquet")) == []
+
+
+def test_a_month_first_batch_posted_to_a_day_first_model_is_a_problem(env: Env) -> None:
+    trained_on(env, "%d/%m/%Y %H:%M")
+    lines = [
+        f"M-{d},01/{d}/2024 10:30,{env.lat:.6f},{env.lng:.6f},{TARGET},call" for d in (2, 13, 14)
+    ]
+    with TestClient(create_app(settings_of(env.root))) as client:
+        status, got = post(client, env, "\n".join([HEADER, *lines, ""]).encode())
+    assert status == 422
+    assert got["detail"].startswith(
+        "day/month order of column 'occurred' of request-body.csv is month first (2 values "
+        "such as '01/13/2024 10:30' have a second field above 12), but the model's training "
+        "data were read day first"
+    )

@@ -9,7 +9,7 @@ plausible wrong answer: 1-7 December read as 12 January to 12 July.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow as pa
@@ -48,6 +48,7 @@ class OrderEvidence:
     month_first: int  # rows whose second field is 13-31
     dates: int  # distinct dates (day/month/year text) in the column
     example: str  # a value of the column, as written
+    deciding: dict[str, str] = field(default_factory=dict)  # order -> a value only it reads
 
     @property
     def order(self) -> str | None:
@@ -61,36 +62,59 @@ def order_evidence(values: pd.Series) -> OrderEvidence:
     """Count, over the whole column at once, the dates only one order can read."""
     text = arrow_strings(values.astype("string"))
     parts = pc.extract_regex(text, _FIELDS)
-    first = pc.cast(pc.struct_field(parts, "first"), pa.int16())
-    second = pc.cast(pc.struct_field(parts, "second"), pa.int16())
-
-    def only(field: pa.ChunkedArray) -> int:
-        return int(pc.sum(pc.and_(pc.greater(field, 12), pc.less_equal(field, 31))).as_py() or 0)
-
-    dates = pc.struct_field(parts, "date")
-    matched = pc.filter(text, pc.is_valid(first))
+    fields = [pc.cast(pc.struct_field(parts, k), pa.int16()) for k in ("first", "second")]
+    counts, deciding = [], {}
+    for order, field_ in zip(ORDERS, fields, strict=True):
+        only = pc.fill_null(pc.and_(pc.greater(field_, 12), pc.less_equal(field_, 31)), False)
+        counts.append(int(pc.sum(only).as_py() or 0))
+        if counts[-1]:
+            deciding[order] = str(pc.filter(text, only)[0].as_py()).strip()
+    matched = pc.filter(text, pc.is_valid(fields[0]))
     example = str(matched[0].as_py()).strip() if len(matched) else ""
-    return OrderEvidence(only(first), only(second), int(pc.count_distinct(dates).as_py()), example)
+    dates = int(pc.count_distinct(pc.struct_field(parts, "date")).as_py())
+    return OrderEvidence(counts[0], counts[1], dates, example, deciding)
 
 
 class DateOrderError(InputFileError):
-    """A slash date column whose day/month order neither its values nor a setting decide."""
+    """A slash date column whose day/month order neither its values nor a setting decide,
+    or whose values decide against the order a model's training data were read in."""
 
-    def __init__(self, evidence: OrderEvidence, fmt: str, where: str = "the time column") -> None:
-        self.evidence, self.fmt = evidence, fmt
-        e = evidence
-        if e.day_first:  # as many rows can only be day-first as can only be month-first
-            why = (
-                f"as many of its values can only be day first as month first ({e.day_first:,} each)"
+    def __init__(
+        self,
+        evidence: OrderEvidence,
+        fmt: str,
+        where: str = "the time column",
+        known: str | None = None,
+    ) -> None:
+        self.evidence, self.fmt, self.known = evidence, fmt, known
+        e, read = evidence, evidence.order
+        if known and read and read != known:
+            n = e.day_first if read == DAY_FIRST else e.month_first
+            field_ = "first" if read == DAY_FIRST else "second"
+            head = (
+                f"day/month order of {where} is {_words(read)} ({n:,} values such as "
+                f"{e.deciding[read]!r} have a {field_} field above 12), but the model's training "
+                f"data were read {_words(known)}"
             )
         else:
-            why = "no day or month passes 12, so each reads either way"
+            why = (
+                f"as many of its values can only be day first as month first ({e.day_first:,} each)"
+                if e.day_first
+                else "no day or month passes 12, so each reads either way"
+            )
+            head = (
+                f"day/month order of {where} is unresolved: {e.dates:,} distinct dates (e.g. "
+                f"{e.example!r}), {why}"
+            )
         super().__init__(
-            f"day/month order of {where} is unresolved: {e.dates:,} distinct dates (e.g. "
-            f"{e.example!r}), {why}; give --time-format {in_order(fmt, DAY_FIRST)!r} (day "
-            f"first) or {in_order(fmt, MONTH_FIRST)!r} (month first) (spec: data.time_format)"
+            f"{head}; give --time-format {in_order(fmt, DAY_FIRST)!r} (day first) or "
+            f"{in_order(fmt, MONTH_FIRST)!r} (month first) (spec: data.time_format)"
         )
 
     def located(self, where: str) -> DateOrderError:
         """The same error naming the column and file (``column 'date' of crimes.csv``)."""
-        return DateOrderError(self.evidence, self.fmt, where)
+        return DateOrderError(self.evidence, self.fmt, where, self.known)
+
+
+def _words(order: str) -> str:
+    return order.replace("-", " ")

@@ -118,21 +118,25 @@ def infer_format(values: pd.Series, order: str | None = None) -> tuple[str, floa
             best, best_share = fmt, share
         if share == 1.0:
             break
-    if best_share > 0 and order_of(best) is not None:
-        twin = in_order(best, "day-first" if order_of(best) == "month-first" else "month-first")
-        if float(_to_datetime(sample, twin, utc).notna().mean()) == best_share:
+    read = order_of(best) if best_share > 0 else None
+    if read is not None:
+        twin = in_order(best, "day-first" if read == "month-first" else "month-first")
+        tie = float(_to_datetime(sample, twin, utc).notna().mean()) == best_share
+        if tie or (order is not None and read != order):
             best = _settle_order(values, best, order)
     return best, best_share
 
 
 def _settle_order(values: pd.Series, fmt: str, order: str | None) -> str:
     """``fmt`` in the order the whole column's values read (one vectorised pass, so a
-    deciding date the sample missed still counts), else in ``order``; DateOrderError when
-    neither tells."""
+    deciding date the sample missed still counts), else in the known ``order``;
+    DateOrderError when neither tells, or when the values tell against ``order``."""
     evidence = order_evidence(values)
-    settled = evidence.order or order
-    if settled is None:
-        raise DateOrderError(evidence, fmt)
+    read = evidence.order
+    settled = read or order
+    against = read is not None and order is not None and read != order
+    if settled is None or against:
+        raise DateOrderError(evidence, fmt, known=order)
     return in_order(fmt, settled)
 
 

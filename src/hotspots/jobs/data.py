@@ -90,8 +90,8 @@ def event_options(manifest: Mapping[str, Any]) -> dict[str, Any]:
     The study area comes from the model's cells, so the spec's boundary and bbox are not used.
     Where the spec gave no time format, the day/month order its export was read in (the
     manifest's ``data.time_format``) settles batches whose dates do not tell (a week of
-    1-7 December); other batches are read as their values say (ISO times, epoch numbers).
-    Manifests from before that record read as they always did.
+    1-7 December) and refuses those whose dates tell the other order; ISO times and epoch
+    numbers are read as they are. Manifests from before that record read as they always did.
     """
     spec = (manifest.get("spec") or {}).get("data") or {}
     kwargs = {k: spec[k] for k in MODEL_EVENT_KEYS if spec.get(k) is not None}
