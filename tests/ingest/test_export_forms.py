@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hotspots.errors import DataValidationError
+from hotspots.errors import DataValidationError, TooManyRejectsError
 from hotspots.ingest import IngestOptions, ingest_file
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.times import infer_format, parse_time_column
@@ -110,3 +110,27 @@ def test_places_keeping_their_timezone_are_read(
     options = IngestOptions(column_map=ColumnMap.parse(MAP), timezone=tz)
     result = ingest_file(located(tmp_path / "x.csv", lat, lng), options)
     assert result.report.rows_accepted == 9
+
+
+def test_projected_coordinates_mapped_as_degrees_are_named(tmp_path: Path) -> None:
+    # Chicago's X Coordinate / Y Coordinate (Illinois East, feet) given as lng / lat
+    path = located(tmp_path / "feet.csv", 1_899_999, 1_170_000)
+    with pytest.raises(TooManyRejectsError) as err:
+        ingest_file(path, IngestOptions(column_map=ColumnMap.parse(MAP)))
+    report = err.value.report
+    assert report.rejected == {"bad_coordinates": 9}  # type: ignore[attr-defined]
+    assert (
+        "lat/lng values such as lat 1899999, lng 1170000 are no degrees: projected coordinates? "
+        "map them as x=COL,y=COL with --crs EPSG:xxxx (Chicago's X/Y Coordinate: EPSG:3435)"
+    ) in report.notes  # type: ignore[attr-defined]
+
+
+def test_excel_serial_days_are_named(tmp_path: Path) -> None:
+    path = export(tmp_path / "serial.csv", ["44197.5", "44300.25", "44200"])
+    with pytest.raises(TooManyRejectsError) as err:
+        ingest_file(path, IngestOptions(column_map=ColumnMap.parse(MAP)))
+    assert err.value.report.rejected == {"unparseable_time": 3}  # type: ignore[attr-defined]
+    assert (
+        "times such as '44197.5' look like Excel serial day numbers (days since 1899-12-30): "
+        "give the column a date format in the sheet (yyyy-mm-dd hh:mm) and save it as CSV again"
+    ) in err.value.report.notes  # type: ignore[attr-defined]

@@ -78,11 +78,33 @@ def coordinates(raw: pd.DataFrame, projected: bool, crs: str | None) -> Coords:
     zero = ~missing & ~bad & (a == 0) & (b == 0)
     usable = ~missing & ~bad & ~zero
     lat, lng = _to_wgs84(b, a, usable, crs or "") if projected else (a, b)
-    bad |= usable & ~((np.abs(lat) <= 90) & (np.abs(lng) <= 180))
+    beyond = usable & ~((np.abs(lat) <= 90) & (np.abs(lng) <= 180))
+    bad |= beyond
+    if not projected and "point" not in raw:
+        notes += _projected_note(a, b, beyond, usable)
     valid = ~missing & ~bad & ~zero
     lat, lng = np.where(valid, lat, np.nan), np.where(valid, lng, np.nan)  # new arrays
     masks = {"missing_coordinates": missing, "bad_coordinates": bad, "zero_coordinates": zero}
     return Coords(lat, lng, masks, valid, notes)
+
+
+def _projected_note(
+    lat: npt.NDArray[np.float64],
+    lng: npt.NDArray[np.float64],
+    beyond: BoolArray,
+    usable: BoolArray,
+) -> tuple[str, ...]:
+    """A note when most numeric lat/lng pairs are far beyond any degree: projected
+    coordinates (Chicago's X/Y Coordinate in feet) mapped as lat/lng."""
+    far = beyond & ((np.abs(lat) > 1000) | (np.abs(lng) > 1000))
+    if int(far.sum()) * 2 <= int(usable.sum()):
+        return ()
+    at = int(np.flatnonzero(far)[0])
+    return (
+        f"lat/lng values such as lat {lat[at]:.10g}, lng {lng[at]:.10g} are no degrees: projected "
+        "coordinates? map them as x=COL,y=COL with --crs EPSG:xxxx (Chicago's X/Y "
+        "Coordinate: EPSG:3435)",
+    )
 
 
 def check_not_swapped(coords: Coords, source: str, tz: str | None = None) -> str | None:

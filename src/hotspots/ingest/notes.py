@@ -76,3 +76,24 @@ def read_notes(
                 "hours, not minutes"
             )
     return notes
+
+
+_SERIAL = r"\s*\d{5}(?:\.\d+)?\s*"
+
+
+def serial_days_note(raw: pd.DataFrame, unparseable: npt.NDArray[np.bool_]) -> list[str]:
+    """A note when most times are unreadable and look like Excel serial day numbers
+    (``44197.5``: a sheet's dates saved without their date format)."""
+    key = next((k for k in ("time", "date") if k in raw), None)
+    if key is None or int(unparseable.sum()) * 2 <= len(raw):
+        return []
+    values = raw[key][unparseable].astype("string").dropna().head(1000)
+    serial = values[values.str.fullmatch(_SERIAL).fillna(False).to_numpy(dtype=bool)]
+    days = pd.to_numeric(serial).between(20_000, 80_000)  # 1954-10-03 to 2119-01-10
+    if not len(values) or int(days.sum()) * 2 <= len(values):
+        return []
+    return [
+        f"times such as {serial.iloc[0].strip()!r} look like Excel serial day numbers (days "
+        "since 1899-12-30): give the column a date format in the sheet (yyyy-mm-dd hh:mm) and "
+        "save it as CSV again"
+    ]
