@@ -125,6 +125,21 @@ def test_projected_coordinates_mapped_as_degrees_are_named(tmp_path: Path) -> No
     ) in report.notes  # type: ignore[attr-defined]
 
 
+def test_a_year_alone_is_no_time(tmp_path: Path) -> None:
+    # Vancouver's YEAR column mapped as time= read every event as 1 January, month precision
+    path = export(tmp_path / "years.csv", ["2021", "2021", "2020 "])
+    with pytest.raises(TooManyRejectsError) as err:
+        ingest_file(path, IngestOptions(column_map=ColumnMap.parse(MAP)))
+    assert err.value.report.rejected == {"unparseable_time": 3}  # type: ignore[attr-defined]
+    assert (
+        "times such as '2021' are years alone, which place an event in no month: map "
+        "year=COL,month=COL[,day=COL], or a column of dates"
+    ) in err.value.report.notes  # type: ignore[attr-defined]
+    # a month (2021-04) and a date are still read, beside a year among them
+    parsed = parse_time_column(pd.Series(["2021-04", "2021-04-13", "2021"]), UTC, UTC)
+    assert parsed.times.isna().tolist() == [False, False, True]
+
+
 def test_excel_serial_days_are_named(tmp_path: Path) -> None:
     path = export(tmp_path / "serial.csv", ["44197.5", "44300.25", "44200"])
     with pytest.raises(TooManyRejectsError) as err:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from hotspots.ingest.dayorder import order_of
 from hotspots.ingest.schema import PRECISIONS
+from hotspots.ingest.times import YEAR_ONLY
 from hotspots.ingest.validate import DUPLICATE_RULE, DUPLICATE_RULE_OFFENCE, ValidationReport
 
 if TYPE_CHECKING:
@@ -81,19 +82,29 @@ def read_notes(
 _SERIAL = r"\s*\d{5}(?:\.\d+)?\s*"
 
 
-def serial_days_note(raw: pd.DataFrame, unparseable: npt.NDArray[np.bool_]) -> list[str]:
+def unreadable_times_note(raw: pd.DataFrame, unparseable: npt.NDArray[np.bool_]) -> list[str]:
     """A note when most times are unreadable and look like Excel serial day numbers
-    (``44197.5``: a sheet's dates saved without their date format)."""
+    (``44197.5``: a sheet's dates saved without their date format) or years alone."""
     key = next((k for k in ("time", "date") if k in raw), None)
     if key is None or int(unparseable.sum()) * 2 <= len(raw):
         return []
     values = raw[key][unparseable].astype("string").dropna().head(1000)
-    serial = values[values.str.fullmatch(_SERIAL).fillna(False).to_numpy(dtype=bool)]
-    days = pd.to_numeric(serial).between(20_000, 80_000)  # 1954-10-03 to 2119-01-10
-    if not len(values) or int(days.sum()) * 2 <= len(values):
-        return []
-    return [
-        f"times such as {serial.iloc[0].strip()!r} look like Excel serial day numbers (days "
-        "since 1899-12-30): give the column a date format in the sheet (yyyy-mm-dd hh:mm) and "
-        "save it as CSV again"
-    ]
+
+    def most(pattern: str) -> pd.Series | None:
+        found = values[values.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)]
+        return found if len(found) * 2 > len(values) else None
+
+    if (serial := most(_SERIAL)) is not None and pd.to_numeric(serial).between(
+        20_000, 80_000
+    ).all():
+        return [
+            f"times such as {serial.iloc[0].strip()!r} look like Excel serial day numbers (days "
+            "since 1899-12-30): give the column a date format in the sheet (yyyy-mm-dd hh:mm) "
+            "and save it as CSV again"
+        ]
+    if (years := most(YEAR_ONLY)) is not None:
+        return [
+            f"times such as {years.iloc[0].strip()!r} are years alone, which place an event in "
+            "no month: map year=COL,month=COL[,day=COL], or a column of dates"
+        ]
+    return []

@@ -20,7 +20,7 @@ from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area, Coords, check_not_swapped, coordinates
 from hotspots.ingest.dayorder import DateOrderError
 from hotspots.ingest.mapping import COORD_KEYS, ColumnMap, get_preset
-from hotspots.ingest.notes import duplicate_notes, read_notes, serial_days_note
+from hotspots.ingest.notes import duplicate_notes, read_notes, unreadable_times_note
 from hotspots.ingest.period import outside_period
 from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE
 from hotspots.ingest.textbuf import all_lengths, arrow_strings, may_need_trim
@@ -278,7 +278,7 @@ def validate_frame(
     report.rows_accepted = len(events)
     report.time_format = parsed.column_format
     report.notes += read_notes(plan, parsed.fmt, options, events, raw)
-    report.notes += serial_days_note(raw, masks["unparseable_time"])
+    report.notes += unreadable_times_note(raw, masks["unparseable_time"])
     report.notes += [*coords.notes, *([centre] if centre else [])]
     if missed:
         report.notes.append(missed)

@@ -62,6 +62,7 @@ _EPOCH_PATTERNS = {"epoch-s": r"\d{9,10}(?:\.0*)?", "epoch-ms": r"\d{12,13}(?:\.
 # of them is told by its whole shape, not by which format parses it first.
 _DAY_HOUR = r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:[01]\d|2[0-3])[0-5]\d"
 COMPACT_FORMATS = {"%Y%m%d%H%M": _DAY_HOUR, "%Y%m%d%H%M%S": _DAY_HOUR + r"[0-5]\d"}
+YEAR_ONLY = r"\s*\d{4}\s*"  # "2021": pandas reads it as 2021-01-01, a month it does not say
 _CLOCK = r"^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*$"
 # Event tables hold nanosecond times (pandas' default unit), which reach from 1677-09-21 to
 # 2262-04-11; a time outside, such as year 0001 or 1600 (typing slips), cannot be an event.
@@ -224,6 +225,10 @@ def parse_time_column(
         return ParsedTimes(times, np.zeros(len(text), np.int8), fmt, fmt)
     fast = iso_fixed(arrow_strings(text)) if fmt == "ISO8601" else None
     slow = ~fast.ok if fast is not None else np.ones(len(text), dtype=bool)
+    if fast is not None and slow.any():  # a year alone reads as 1 January: it is no time
+        years = np.zeros(len(text), dtype=bool)
+        years[slow] = _rows(text, slow).str.fullmatch(YEAR_ONLY).fillna(False).to_numpy(bool)
+        text = text.mask(years) if years.any() else text
     precision = fast.precision if fast is not None else np.zeros(len(text), np.int8)
     precision[slow] = _format_precision(fmt, _rows(text, slow))
     aware = np.zeros(len(text), dtype=bool)
