@@ -163,3 +163,21 @@ def test_event_options_carry_the_trained_order_unless_the_spec_gave_a_format() -
     assert "date_order" not in event_options(old)
     iso = {"spec": spec, "data": {"timezone": UTC, "time_format": "ISO8601"}}
     assert "date_order" not in event_options(iso)
+
+
+def test_forecast_events_read_in_the_models_order_unless_another_export_is_mapped(
+    tmp_path: Path,
+) -> None:
+    from hotspots.cli.forecast_cmd import read_history
+
+    manifest = {"spec": {"data": {"map": MAP}}, "data": {"time_format": "%d/%m/%Y %H:%M"}}
+    last_year = [s.replace("2026", "2025") for s in WEEK]  # past: no future_time rejects
+    flags = {"preset": None, "crs": None, "tz": None}
+    events = read_history(
+        manifest, week_csv(tmp_path / "w.csv", last_year), None, map_=None, **flags
+    )
+    assert events["occurred_at"].max() == pd.Timestamp("2025-12-07 19:15", tz=UTC)
+    # another export's columns (--map): the model's order is not assumed for its dates
+    us = week_csv(tmp_path / "us.csv", ["12/13/2025 10:00", *last_year])
+    events = read_history(manifest, us, 1.0, map_=MAP, **flags)
+    assert events["occurred_at"].min() == pd.Timestamp("2025-01-12 03:15", tz=UTC)
