@@ -1,6 +1,8 @@
 """Export forms a force may send that were read wrong or not at all: compact YYYYMMDDHHMM
-stamps (read as epoch milliseconds in 1976, exit 0), two-digit years, day-first 12-hour
-clocks and fractional seconds after slash dates (every row unparseable)."""
+stamps (read as epoch milliseconds in 1976, exit 0), years alone (1 January), longitudes that
+lost their minus sign; two-digit years, dash dates, day-first 12-hour clocks and fractional
+seconds after slash dates (every row unparseable); projected coordinates and Excel serial
+days (rejected without a word of why)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 
 from hotspots.errors import DataValidationError, TooManyRejectsError
 from hotspots.ingest import IngestOptions, ingest_file
+from hotspots.ingest.dayorder import DateOrderError
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.times import infer_format, parse_time_column
 
@@ -32,6 +35,8 @@ def export(path: Path, stamps: list[str]) -> Path:
         (["20210413170359", "20210403100000"], "%Y%m%d%H%M%S", "2021-04-13 17:03:59"),
         (["13/04/21 17:03", "03/04/21 10:00"], "%d/%m/%y %H:%M", "2021-04-13 17:03"),
         (["04/13/21", "04/03/21"], "%m/%d/%y", "2021-04-13"),
+        (["13-04-2021 17:03", "03-04-2021 10:00"], "%d-%m-%Y %H:%M", "2021-04-13 17:03"),
+        (["04-13-2021", "04-03-2021"], "%m-%d-%Y", "2021-04-13"),
         (["13/04/2021 05:03 PM", "03/04/2021 10:00 AM"], "%d/%m/%Y %I:%M %p", "2021-04-13 17:03"),
         (
             ["13/04/2021 17:03:12.250", "03/04/2021 10:00:00.5"],
@@ -46,6 +51,11 @@ def test_export_time_forms_are_read(values: list[str], fmt: str, first: str) -> 
     parsed = parse_time_column(column, UTC, UTC)
     assert parsed.times.iloc[0] == pd.Timestamp(first, tz=UTC)
     assert parsed.times.notna().all()
+
+
+def test_dash_dates_of_no_telling_order_are_refused_like_slash_ones() -> None:
+    with pytest.raises(DateOrderError, match="give --time-format '%d-%m-%Y' .* or '%m-%d-%Y'"):
+        infer_format(pd.Series(["03-04-2021", "05-04-2021"]))
 
 
 def test_compact_stamps_are_not_epoch_milliseconds_of_1976(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Day/month order of slash dates: settled by the values, by a known order, or refused.
+"""Day/month order of slash (or dash) dates: settled by the values, by a known order, or refused.
 
 ``03/04/2021`` is 3 April in the UK and 4 March in the US. Only a first field above 12 (a
 day: day first) or a second field above 12 (month first) tells them apart, so a column whose
@@ -20,24 +20,28 @@ from hotspots.ingest.textbuf import arrow_strings
 
 DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 ORDERS = (DAY_FIRST, MONTH_FIRST)
-_PREFIX = {DAY_FIRST: "%d/%m/", MONTH_FIRST: "%m/%d/"}
-_FIELDS = r"^\s*(?P<date>(?P<first>\d{1,2})/(?P<second>\d{1,2})/\d{2,4})"
+_FIELDS = r"^\s*(?P<date>(?P<first>\d{1,2})[/-](?P<second>\d{1,2})[/-]\d{2,4})"
+
+
+def _prefix(order: str, sep: str) -> str:
+    return f"%d{sep}%m{sep}" if order == DAY_FIRST else f"%m{sep}%d{sep}"
 
 
 def order_of(fmt: str | None) -> str | None:
-    """``day-first`` / ``month-first`` for a slash format whose order matters, else None."""
-    for order, prefix in _PREFIX.items():
-        if fmt is not None and fmt.startswith(prefix):
+    """``day-first`` / ``month-first`` for a slash or dash format whose order matters (one
+    starting ``%d/%m/``, ``%m-%d-``, ...), else None."""
+    sep = fmt[2:3] if fmt else ""
+    for order in ORDERS:
+        if fmt and sep in ("/", "-") and fmt.startswith(_prefix(order, sep)):
             return order
     return None
 
 
 def in_order(fmt: str, order: str) -> str:
     """``fmt`` with its day and month in ``order`` (``%m/%d/%Y`` -> ``%d/%m/%Y``)."""
-    current = order_of(fmt)
-    if current is None:
+    if order_of(fmt) is None:
         return fmt
-    return _PREFIX[order] + fmt[len(_PREFIX[current]) :]
+    return _prefix(order, fmt[2]) + fmt[6:]
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,14 @@ from hotspots.ingest.textbuf import arrow_strings
 _CLOCKS = (" %I:%M:%S %p", " %I:%M %p", " %H:%M:%S.%f", " %H:%M:%S", " %H:%M", "")
 CANDIDATE_FORMATS = (
     "ISO8601",
-    # month first, then day first; four-digit years, then two (03/04/21)
+    # month first, then day first; four-digit years, then two (03/04/21); then with dashes
     *(
         f"{date}%{year}{clock}"
         for date in ("%m/%d/", "%d/%m/")
         for year in "Yy"
         for clock in _CLOCKS
     ),
+    *(f"{date}%Y{clock}" for date in ("%m-%d-", "%d-%m-") for clock in _CLOCKS),
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d %H:%M",
     "%Y/%m/%d",
