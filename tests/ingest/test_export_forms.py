@@ -15,7 +15,8 @@ from hotspots.errors import DataValidationError, TooManyRejectsError
 from hotspots.ingest import IngestOptions, ingest_file
 from hotspots.ingest.dayorder import DateOrderError
 from hotspots.ingest.mapping import ColumnMap
-from hotspots.ingest.times import infer_format, parse_time_column
+from hotspots.ingest.times import infer_format, parse_split_columns, parse_time_column
+from hotspots.jobs.data import LoadedEvents, event_options
 
 UTC = "UTC"
 MAP = "time=date,lat=lat,lng=lng,category=cat"
@@ -159,3 +160,25 @@ def test_excel_serial_days_are_named(tmp_path: Path) -> None:
         "times such as '44197.5' look like Excel serial day numbers (days since 1899-12-30): "
         "give the column a date format in the sheet (yyyy-mm-dd hh:mm) and save it as CSV again"
     ) in err.value.report.notes  # type: ignore[attr-defined]
+
+
+def test_an_hhmm_hour_column_is_read_so_in_a_batch_of_early_minutes(tmp_path: Path) -> None:
+    # the LAPD's TIME OCC: 2130 is 21:30, and a batch of one incident at 00:15 holds only 15,
+    # which alone reads as 15:00; the model records how its export's column was read
+    lapd = tmp_path / "lapd.csv"
+    rows = [f"04/{1 + i:02d}/2021,{t},{34.05 + i / 1e3:.4f},-118.25,b" for i, t in enumerate(
+        ["2130", "1745", "15", "905", "1200"]
+    )]  # fmt: skip
+    lapd.write_text("DATE OCC,TIME OCC,LAT,LON,cat\n" + "\n".join(rows) + "\n")
+    cmap = ColumnMap.parse("date=DATE OCC,hour=TIME OCC,lat=LAT,lng=LON,category=cat")
+    result = ingest_file(lapd, IngestOptions(column_map=cmap, date_order="month-first"))
+    assert result.report.hour_format == "HHMM"
+    loaded = LoadedEvents(result.events, UTC, lapd, "", result.report)
+    manifest = {"spec": {"data": {}}, "data": loaded.fingerprint()}
+    assert event_options(manifest)["hour_form"] == "HHMM"
+    batch = pd.DataFrame({"date": ["04/13/2021"], "hour": ["15"]})
+    split = ColumnMap(date="date", hour="hour")
+    as_trained = parse_split_columns(batch, split, UTC, UTC, hour_form="HHMM")
+    assert as_trained.times.iloc[0] == pd.Timestamp("2021-04-13 00:15", tz=UTC)
+    alone = parse_split_columns(batch, split, UTC, UTC)  # what a batch used to be read as
+    assert alone.times.iloc[0] == pd.Timestamp("2021-04-13 15:00", tz=UTC)

@@ -50,6 +50,7 @@ class IngestOptions:
     source_timezone: str | None = None
     time_format: str | None = None
     date_order: str | None = None  # day-first / month-first: where slash dates do not tell
+    hour_form: str | None = None  # HHMM / HH:MM / hours: how a model's hour column was read
     area: Area = field(default_factory=Area)
     max_reject_fraction: float | None = None
     policy: CategoryPolicy = field(default_factory=CategoryPolicy)
@@ -91,6 +92,7 @@ class ReadPlan:
     source_tz: str
     fmt: str | None
     date_order: str | None = None
+    hour_form: str | None = None
 
 
 def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
@@ -117,7 +119,7 @@ def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
     source_tz = _check_tz(options.source_timezone or tz, "--source-tz (spec: data.source_timezone)")
     fmt = options.time_format or (preset.time_format if not user.time and cmap.time else None)
     optional = {k for k in ("id", "origin", "offence") if not getattr(user, k)}
-    return ReadPlan(cmap, optional, tz, source_tz, fmt, options.date_order)
+    return ReadPlan(cmap, optional, tz, source_tz, fmt, options.date_order, options.hour_form)
 
 
 def file_kind(path: Path) -> str:
@@ -238,7 +240,9 @@ def validate_frame(
     try:
         checks, parsed = _together(
             lambda: row_checks(raw, options, plan),
-            lambda: parse_times(raw, keyed, plan.tz, plan.source_tz, plan.fmt, plan.date_order),
+            lambda: parse_times(
+                raw, keyed, plan.tz, plan.source_tz, plan.fmt, plan.date_order, plan.hour_form
+            ),
         )
     except DateOrderError as err:
         raise err.located(f"column {plan.cmap.time or plan.cmap.date!r} of {source}") from None
@@ -276,7 +280,7 @@ def validate_frame(
     )
     events.insert(list(EVENT_COLUMNS).index("category"), "category", kept_category)
     report.rows_accepted = len(events)
-    report.time_format = parsed.column_format
+    report.time_format, report.hour_format = parsed.column_format, parsed.hour_form
     report.notes += read_notes(plan, parsed.fmt, options, events, raw)
     report.notes += unreadable_times_note(raw, masks["unparseable_time"])
     report.notes += [*coords.notes, *([centre] if centre else [])]

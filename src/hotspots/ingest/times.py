@@ -15,7 +15,7 @@ Fixed-width ISO 8601 stamps and whole hours away from clock changes take the fas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -80,6 +80,7 @@ class ParsedTimes:
     column_format: str | None = None
     """The time (or date) column's format, as ``--time-format`` takes it; None for split
     year/month columns."""
+    hour_form: str | None = None  # how an hour column was read: hours, HH:MM or HHMM
 
 
 def _to_datetime(s: pd.Series, fmt: str, utc: bool) -> pd.Series:
@@ -254,17 +255,22 @@ def _numbers(frame: pd.DataFrame, column: str | None, lo: int, hi: int) -> pd.Se
     return num.where(ok)
 
 
-def _clock(frame: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, pd.Series | None, str]:
+def _clock(
+    frame: pd.DataFrame, cmap: ColumnMap, known: str | None = None
+) -> tuple[pd.Series, pd.Series | None, str]:
     """(hour, minute or None, how the hour column was read): whole hours 0-23, clock text
     ``HH:MM[:SS]`` (the minute from it), or HHMM numbers when most of the column's numbers
     pass 23 (``2130`` is 21:30: all but the first 24 minutes of a day do; a stray 24 in an
-    hour column does not make it HHMM); NaN where a value is none of these."""
+    hour column does not make it HHMM), or when ``known`` (how a model's training data were
+    read) says HHMM: a batch of one incident at 00:15 holds only ``15``. NaN where a value is
+    none of these."""
     column = frame[cmap.hour]
     minute = _numbers(frame, cmap.minute, 0, 59)
     raw = pd.to_numeric(column, errors="coerce").astype("float64")
     whole = raw.notna() & (raw == np.floor(raw))
     hour = raw.where(whole & (raw >= 0) & (raw <= 23))  # as _numbers reads it
-    if int((whole & (raw > 23)).sum()) * 2 > int(whole.sum()) and minute is None:
+    most = int((whole & (raw > 23)).sum()) * 2 > int(whole.sum()) and known in (None, "HHMM")
+    if (most or known == "HHMM") and minute is None:
         hhmm = raw.where(whole & (raw >= 0) & (raw <= 2359) & (raw % 100 < 60))
         return hhmm // 100, hhmm % 100, "HHMM"
     if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
@@ -275,12 +281,14 @@ def _clock(frame: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, pd.Series |
     return hour, minute, "hours"
 
 
-def _add_clock(base: pd.Series, frame: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, str]:
+def _add_clock(
+    base: pd.Series, frame: pd.DataFrame, cmap: ColumnMap, known: str | None = None
+) -> tuple[pd.Series, str]:
     """``base`` dates plus the hour (and minute) columns' time of day, and how the hour
     column was read ("" without one)."""
     if cmap.hour is None:
         return base, ""
-    hour, minute, form = _clock(frame, cmap)
+    hour, minute, form = _clock(frame, cmap, known)
     offset = hour * 3600 + (minute.fillna(0) if minute is not None else 0) * 60
     if cmap.minute is not None and minute is not None:  # unreadable minute: unreadable time
         offset = offset.where(minute.notna() | frame[cmap.minute].isna())
@@ -294,8 +302,10 @@ def parse_split_columns(
     source_tz: str,
     fmt: str | None = None,
     order: str | None = None,
+    hour_form: str | None = None,
 ) -> ParsedTimes:
-    """Parse ``date`` (+hour/minute) or ``year/month[/day[/hour[/minute]]]`` columns."""
+    """Parse ``date`` (+hour/minute) or ``year/month[/day[/hour[/minute]]]`` columns
+    (``hour_form``: how a model's training data read the hour column, see ``_clock``)."""
     n = len(frame)
     column_format = None
     if cmap.date:
@@ -312,13 +322,13 @@ def parse_split_columns(
         fmt_used = "split columns"
     else:
         raise ConfigError("a time needs time=, date= or year= and month= columns")
-    naive, form = _add_clock(base, frame, cmap)
+    naive, form = _add_clock(base, frame, cmap, hour_form)
     if form and form != "hours":
         fmt_used = f"{fmt_used}; hour column as {form}"
     level = 0 if cmap.hour else (1 if (cmap.date or cmap.day) else 2)
     precision = np.full(n, level, np.int8)
     times = _place(naive, precision, tz, source_tz)
-    return ParsedTimes(times, precision, fmt_used, column_format)
+    return ParsedTimes(times, precision, fmt_used, column_format, form or None)
 
 
 def parse_times(
@@ -328,6 +338,7 @@ def parse_times(
     source_tz: str,
     fmt: str | None = None,
     order: str | None = None,
+    hour_form: str | None = None,
 ) -> ParsedTimes:
     """Parse the event times of ``frame`` as the column map says.
 
@@ -336,10 +347,10 @@ def parse_times(
     if cmap.time:
         parsed = parse_time_column(frame[cmap.time], tz, source_tz, fmt, order)
     else:
-        parsed = parse_split_columns(frame, cmap, tz, source_tz, fmt, order)
+        parsed = parse_split_columns(frame, cmap, tz, source_tz, fmt, order, hour_form)
     times = parsed.times
     outside = ((times < NS_RANGE[0]) | (times > NS_RANGE[1])).to_numpy(dtype=bool)
     if outside.any():
         times = times.mask(pd.Series(outside, index=times.index))
-        return ParsedTimes(times, parsed.precision, parsed.fmt, parsed.column_format)
+        return replace(parsed, times=times)
     return parsed

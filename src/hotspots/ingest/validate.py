@@ -69,6 +69,8 @@ class ValidationReport:
     time_format: str | None = None
     """The time (or date) column's format as read, as ``--time-format`` takes it (None for
     split year/month columns): a model records it, so later batches read dates alike."""
+    hour_format: str | None = None
+    """How an hour column was read (hours, HH:MM or HHMM), recorded for the same reason."""
 
     @property
     def n_rejected(self) -> int:

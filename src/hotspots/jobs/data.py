@@ -37,6 +37,7 @@ def ingest_options(
     source_timezone: str | None = None,
     time_format: str | None = None,
     date_order: str | None = None,
+    hour_form: str | None = None,
     boundary: Path | None = None,
     bbox: str | None = None,
     max_distance_km: float = 100.0,
@@ -70,6 +71,7 @@ def ingest_options(
         source_timezone=source_timezone,
         time_format=time_format,
         date_order=date_order,
+        hour_form=hour_form,
         area=area,
         max_reject_fraction=max_reject_fraction,
         policy=policy,
@@ -99,6 +101,8 @@ def event_options(manifest: Mapping[str, Any]) -> dict[str, Any]:
     order = order_of(read.get("time_format"))
     if order and not spec.get("time_format"):
         kwargs["date_order"] = order
+    if read.get("hour_format") in ("HHMM", "HH:MM", "hours"):
+        kwargs["hour_form"] = read["hour_format"]
     timezone = read.get("timezone") or spec.get("timezone")
     if timezone:
         kwargs["timezone"] = timezone
@@ -137,15 +141,20 @@ class LoadedEvents:
             "last_event": times.max().isoformat() if len(times) else None,
             "timezone": self.timezone,
             "time_format": self.time_format,
+            "hour_format": self._report_value("hour_format"),
         }
 
     @property
     def time_format(self) -> str | None:
         """The format the events' time column was read in (an event table's from the report
         ``hotspots ingest`` stored in it), or None."""
+        return self._report_value("time_format")
+
+    def _report_value(self, key: str) -> Any:
+        """A value of the ingest report (an event table's from its stored report)."""
         if self.report is not None:
-            return self.report.time_format
-        return (self.meta.get("report") or {}).get("time_format")
+            return getattr(self.report, key)
+        return (self.meta.get("report") or {}).get(key)
 
 
 def file_sha256(path: Path) -> str:
