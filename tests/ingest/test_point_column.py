@@ -4,6 +4,7 @@ their location columns, and swapped latitude / longitude told instead of accepte
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,8 @@ def test_coordinates_written_with_decimal_commas_are_read_with_a_note(write: Wri
         "2023-05-03 12:00;52.5220;13.4070\n"
         "2023-05-04 12:00;52,5230;irgendwo\n",
     )
-    result = ingest_file(path, _options("time=Datum,lat=Breite,lng=Laenge"))
+    berlin = replace(_options("time=Datum,lat=Breite,lng=Laenge"), timezone="Europe/Berlin")
+    result = ingest_file(path, berlin)
     assert result.events["lat"].tolist() == [52.52, 52.521, 52.522]
     assert result.events["lng"].tolist() == [13.405, 13.406, 13.407]
     assert result.report.rejected == {"bad_coordinates": 1}

@@ -153,6 +153,9 @@ def read_history(
     kwargs = event_options(manifest)  # how the model's own events were read
     if preset is not None:
         kwargs.update(preset=preset, map=map_)  # another preset brings its own columns
+    if preset is not None or map_ is not None:  # another export: its values tell its forms
+        kwargs.pop("date_order", None)
+        kwargs.pop("hour_form", None)
     flags = {"map": map_, "crs": crs, "timezone": tz, "max_reject_fraction": max_reject_fraction}
     kwargs.update({k: v for k, v in flags.items() if v is not None})
     options = ingest_options(**kwargs)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -76,18 +78,43 @@ def coordinates(raw: pd.DataFrame, projected: bool, crs: str | None) -> Coords:
     zero = ~missing & ~bad & (a == 0) & (b == 0)
     usable = ~missing & ~bad & ~zero
     lat, lng = _to_wgs84(b, a, usable, crs or "") if projected else (a, b)
-    bad |= usable & ~((np.abs(lat) <= 90) & (np.abs(lng) <= 180))
+    beyond = usable & ~((np.abs(lat) <= 90) & (np.abs(lng) <= 180))
+    bad |= beyond
+    if not projected and "point" not in raw:
+        notes += _projected_note(a, b, beyond, usable)
     valid = ~missing & ~bad & ~zero
     lat, lng = np.where(valid, lat, np.nan), np.where(valid, lng, np.nan)  # new arrays
     masks = {"missing_coordinates": missing, "bad_coordinates": bad, "zero_coordinates": zero}
     return Coords(lat, lng, masks, valid, notes)
 
 
-def check_not_swapped(coords: Coords, source: str) -> str | None:
+def _projected_note(
+    lat: npt.NDArray[np.float64],
+    lng: npt.NDArray[np.float64],
+    beyond: BoolArray,
+    usable: BoolArray,
+) -> tuple[str, ...]:
+    """A note when most numeric lat/lng pairs are far beyond any degree: projected
+    coordinates (Chicago's X/Y Coordinate in feet) mapped as lat/lng."""
+    far = beyond & ((np.abs(lat) > 1000) | (np.abs(lng) > 1000))
+    if int(far.sum()) * 2 <= int(usable.sum()):
+        return ()
+    at = int(np.flatnonzero(far)[0])
+    return (
+        f"lat/lng values such as lat {lat[at]:.10g}, lng {lng[at]:.10g} are no degrees: projected "
+        "coordinates? map them as x=COL,y=COL with --crs EPSG:xxxx (Chicago's X/Y "
+        "Coordinate: EPSG:3435)",
+    )
+
+
+def check_not_swapped(coords: Coords, source: str, tz: str | None = None) -> str | None:
     """The located rows' median point as a report note; DataValidationError when it lies
     south of 60 degrees S, where no police force records crime: latitude and longitude are
     then swapped (a Chicago or London export read the wrong way round lands there, and the
-    distance screen, centred on the same median, would accept every row)."""
+    distance screen, centred on the same median, would accept every row). Also when its
+    longitude keeps a sun's time farther from ``tz`` than any place in that zone does
+    (``sun_gap_hours``): a Chicago export whose longitudes lost their minus sign lands in
+    Kazakhstan, whole, just as quietly."""
     if not coords.valid.any():
         return None
     lat, lng = median(coords.lat[coords.valid]), median(coords.lng[coords.valid])
@@ -97,7 +124,32 @@ def check_not_swapped(coords: Coords, source: str) -> str | None:
             "of 60 degrees S where no police force records crime: are latitude and longitude "
             "swapped (--map lat=/lng=, or a point column written (lng, lat))?"
         )
+    gap = sun_gap_hours(lng, tz) if tz else None
+    if gap is not None and gap > MAX_SUN_GAP_HOURS:
+        raise DataValidationError(
+            f"{source}: the located rows' median point is lat {lat:.4f}, lng {lng:.4f}, whose "
+            f"sun time is {gap:.1f} hours from {tz}'s standard time, and no place keeps a "
+            f"time over {MAX_SUN_GAP_HOURS:g} hours from its sun's: have the longitudes lost "
+            "their minus sign, or is the timezone (--tz, spec data.timezone) another place's?"
+        )
     return f"located rows' median point: lat {lat:.4f}, lng {lng:.4f}"
+
+
+# Standard time runs at most ~3 hours from the sun anywhere (Kashgar keeps Beijing time, 2.9
+# h); a longitude's lost minus sign moves a city of the Americas 10-12 hours and Sydney 3.9
+MAX_SUN_GAP_HOURS = 3.5
+
+
+def sun_gap_hours(lng: float, tz: str) -> float | None:
+    """Hours between the sun's time at ``lng`` (lng / 15) and ``tz``'s standard time (the
+    smaller of its January and July offsets), across the date line; None for a zone of no
+    place (UTC, Etc/GMT+5)."""
+    if "/" not in tz or tz.startswith("Etc/"):
+        return None
+    zone = ZoneInfo(tz)
+    offsets = [dt.datetime(2021, month, 1, tzinfo=zone).utcoffset() for month in (1, 7)]
+    hours = [o.total_seconds() / 3600 for o in offsets if o is not None]
+    return abs((min(hours) - lng / 15 + 12) % 24 - 12) if hours else None
 
 
 _NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"

@@ -8,7 +8,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hotspots.ingest.dayorder import order_of
 from hotspots.ingest.schema import PRECISIONS
+from hotspots.ingest.times import YEAR_ONLY
 from hotspots.ingest.validate import DUPLICATE_RULE, DUPLICATE_RULE_OFFENCE, ValidationReport
 
 if TYPE_CHECKING:
@@ -48,6 +50,12 @@ def read_notes(
     the area, the time range and precision."""
     read = ",".join(f"{k}={v}" for k, v in plan.cmap.items() if k in raw or k not in plan.optional)
     notes = [f"columns: {read}", f"time format: {fmt}; timezone: {plan.tz}"]
+    order = order_of(fmt) if plan.fmt is None else None
+    if order and order == plan.date_order:
+        notes.append(
+            f"dates whose day and month are both 12 or under are read {order.replace('-', ' ')}, "
+            "as the model's training data were"
+        )
     absent = sorted(k for k in plan.optional if getattr(plan.cmap, k) and k not in raw)
     if absent:
         missing = ", ".join(f"{k}={getattr(plan.cmap, k)}" for k in absent)
@@ -69,3 +77,34 @@ def read_notes(
                 "hours, not minutes"
             )
     return notes
+
+
+_SERIAL = r"\s*\d{5}(?:\.\d+)?\s*"
+
+
+def unreadable_times_note(raw: pd.DataFrame, unparseable: npt.NDArray[np.bool_]) -> list[str]:
+    """A note when most times are unreadable and look like Excel serial day numbers
+    (``44197.5``: a sheet's dates saved without their date format) or years alone."""
+    key = next((k for k in ("time", "date") if k in raw), None)
+    if key is None or int(unparseable.sum()) * 2 <= len(raw):
+        return []
+    values = raw[key][unparseable].astype("string").dropna().head(1000)
+
+    def most(pattern: str) -> pd.Series | None:
+        found = values[values.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)]
+        return found if len(found) * 2 > len(values) else None
+
+    if (serial := most(_SERIAL)) is not None and pd.to_numeric(serial).between(
+        20_000, 80_000
+    ).all():
+        return [
+            f"times such as {serial.iloc[0].strip()!r} look like Excel serial day numbers (days "
+            "since 1899-12-30): give the column a date format in the sheet (yyyy-mm-dd hh:mm) "
+            "and save it as CSV again"
+        ]
+    if (years := most(YEAR_ONLY)) is not None:
+        return [
+            f"times such as {years.iloc[0].strip()!r} are years alone, which place an event in "
+            "no month: map year=COL,month=COL[,day=COL], or a column of dates"
+        ]
+    return []

@@ -18,8 +18,9 @@ from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
 from hotspots.ingest import jsonrecords, readers, zipped
 from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area, Coords, check_not_swapped, coordinates
+from hotspots.ingest.dayorder import DateOrderError
 from hotspots.ingest.mapping import COORD_KEYS, ColumnMap, get_preset
-from hotspots.ingest.notes import duplicate_notes, read_notes
+from hotspots.ingest.notes import duplicate_notes, read_notes, unreadable_times_note
 from hotspots.ingest.period import outside_period
 from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE
 from hotspots.ingest.textbuf import all_lengths, arrow_strings, may_need_trim
@@ -48,6 +49,8 @@ class IngestOptions:
     timezone: str | None = None
     source_timezone: str | None = None
     time_format: str | None = None
+    date_order: str | None = None  # day-first / month-first: where slash dates do not tell
+    hour_form: str | None = None  # HHMM / HH:MM / hours: how a model's hour column was read
     area: Area = field(default_factory=Area)
     max_reject_fraction: float | None = None
     policy: CategoryPolicy = field(default_factory=CategoryPolicy)
@@ -88,6 +91,8 @@ class ReadPlan:
     tz: str
     source_tz: str
     fmt: str | None
+    date_order: str | None = None
+    hour_form: str | None = None
 
 
 def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
@@ -114,7 +119,7 @@ def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
     source_tz = _check_tz(options.source_timezone or tz, "--source-tz (spec: data.source_timezone)")
     fmt = options.time_format or (preset.time_format if not user.time and cmap.time else None)
     optional = {k for k in ("id", "origin", "offence") if not getattr(user, k)}
-    return ReadPlan(cmap, optional, tz, source_tz, fmt)
+    return ReadPlan(cmap, optional, tz, source_tz, fmt, options.date_order, options.hour_form)
 
 
 def file_kind(path: Path) -> str:
@@ -232,12 +237,17 @@ def validate_frame(
     """Apply every check to the raw columns and build the event table of accepted rows."""
     n = len(raw)
     keyed = ColumnMap(**{k: k for k, _ in plan.cmap.items() if k in raw})  # raw is keyed by field
-    checks, parsed = _together(
-        lambda: row_checks(raw, options, plan),
-        lambda: parse_times(raw, keyed, plan.tz, plan.source_tz, plan.fmt),
-    )
+    try:
+        checks, parsed = _together(
+            lambda: row_checks(raw, options, plan),
+            lambda: parse_times(
+                raw, keyed, plan.tz, plan.source_tz, plan.fmt, plan.date_order, plan.hour_form
+            ),
+        )
+    except DateOrderError as err:
+        raise err.located(f"column {plan.cmap.time or plan.cmap.date!r} of {source}") from None
     coords, category = checks.coords, checks.category
-    centre = check_not_swapped(coords, source)
+    centre = check_not_swapped(coords, source, plan.tz)
     now = options.now or pd.Timestamp.now(tz=plan.tz)
     now = now.tz_localize(plan.tz) if now.tzinfo is None else now
     times = parsed.times
@@ -270,7 +280,9 @@ def validate_frame(
     )
     events.insert(list(EVENT_COLUMNS).index("category"), "category", kept_category)
     report.rows_accepted = len(events)
+    report.time_format, report.hour_format = parsed.column_format, parsed.hour_form
     report.notes += read_notes(plan, parsed.fmt, options, events, raw)
+    report.notes += unreadable_times_note(raw, masks["unparseable_time"])
     report.notes += [*coords.notes, *([centre] if centre else [])]
     if missed:
         report.notes.append(missed)

@@ -15,7 +15,7 @@ Fixed-width ISO 8601 stamps and whole hours away from clock changes take the fas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -24,21 +24,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hotspots.errors import ConfigError
+from hotspots.ingest.dayorder import DateOrderError, in_order, order_evidence, order_of
 from hotspots.ingest.fasttime import FixedIso, iso_fixed, localize_hourly
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.textbuf import arrow_strings
 
-# Tried in this order on a sample when no format is given; the best parser wins.
+# Tried in this order on a sample when no format is given; the best parser wins. A day/month
+# format and its twin in the other order (ingest.dayorder) that read as much are settled by
+# the whole column's values, or by a known order, or refused: never by this order.
+_CLOCKS = (" %I:%M:%S %p", " %I:%M %p", " %H:%M:%S.%f", " %H:%M:%S", " %H:%M", "")
 CANDIDATE_FORMATS = (
     "ISO8601",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y",
+    # month first, then day first; four-digit years, then two (03/04/21); then with dashes
+    *(
+        f"{date}%{year}{clock}"
+        for date in ("%m/%d/", "%d/%m/")
+        for year in "Yy"
+        for clock in _CLOCKS
+    ),
+    *(f"{date}%Y{clock}" for date in ("%m-%d-", "%d-%m-") for clock in _CLOCKS),
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d %H:%M",
     "%Y/%m/%d",
@@ -54,6 +58,12 @@ SAMPLE = 2000
 # to 2286, 9 / 12 before); a Parquet integer column comes as floats, so "...0" ends allowed
 EPOCH_UNITS = {"epoch-s": "s", "epoch-ms": "ms"}
 _EPOCH_PATTERNS = {"epoch-s": r"\d{9,10}(?:\.0*)?", "epoch-ms": r"\d{12,13}(?:\.0*)?"}
+# Compact stamps YYYYMMDDHHMM[SS], as some records systems write them: 12 digits read as epoch
+# milliseconds too (landing in 1976), and pandas reads "%M%S" into "03" as 00:03, so a column
+# of them is told by its whole shape, not by which format parses it first.
+_DAY_HOUR = r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:[01]\d|2[0-3])[0-5]\d"
+COMPACT_FORMATS = {"%Y%m%d%H%M": _DAY_HOUR, "%Y%m%d%H%M%S": _DAY_HOUR + r"[0-5]\d"}
+YEAR_ONLY = r"\s*\d{4}\s*"  # "2021": pandas reads it as 2021-01-01, a month it does not say
 _CLOCK = r"^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*$"
 # Event tables hold nanosecond times (pandas' default unit), which reach from 1677-09-21 to
 # 2262-04-11; a time outside, such as year 0001 or 1600 (typing slips), cannot be an event.
@@ -67,6 +77,10 @@ class ParsedTimes:
     times: pd.Series
     precision: np.ndarray  # int8 codes into schema.PRECISIONS: 0 minute, 1 day, 2 month
     fmt: str
+    column_format: str | None = None
+    """The time (or date) column's format, as ``--time-format`` takes it; None for split
+    year/month columns."""
+    hour_form: str | None = None  # how an hour column was read: hours, HH:MM or HHMM
 
 
 def _to_datetime(s: pd.Series, fmt: str, utc: bool) -> pd.Series:
@@ -84,18 +98,20 @@ def _spread(values: pd.Series, n: int) -> pd.Series:
     return values.iloc[np.linspace(0, len(values) - 1, n).astype(int)]
 
 
-def infer_format(values: pd.Series) -> tuple[str, float]:
+def infer_format(values: pd.Series, order: str | None = None) -> tuple[str, float]:
     """The candidate format that parses most of a sample, with the share it parses.
 
     The sample is spread over the whole column: a date-sorted export's first rows all fall on
-    days 1-12 of its first month, which read as months too.
+    days 1-12 of its first month, which read as months too. When a day/month format and its
+    twin read the sample alike, the whole column settles the order (``_settle_order``).
     """
     sample = _spread(values, 20 * SAMPLE).dropna()
     sample = _spread(sample[sample.str.strip() != ""].drop_duplicates(), SAMPLE)
     if sample.empty:
         return "ISO8601", 0.0
-    for name, pattern in _EPOCH_PATTERNS.items():
-        if sample.str.strip().str.fullmatch(pattern).all():
+    stripped = sample.str.strip()
+    for name, pattern in {**COMPACT_FORMATS, **_EPOCH_PATTERNS}.items():
+        if stripped.str.fullmatch(pattern).all():
             return name, 1.0
     utc = bool(_has_offset(sample).any())
     best, best_share = "ISO8601", -1.0
@@ -105,7 +121,26 @@ def infer_format(values: pd.Series) -> tuple[str, float]:
             best, best_share = fmt, share
         if share == 1.0:
             break
+    read = order_of(best) if best_share > 0 else None
+    if read is not None:
+        twin = in_order(best, "day-first" if read == "month-first" else "month-first")
+        tie = float(_to_datetime(sample, twin, utc).notna().mean()) == best_share
+        if tie or (order is not None and read != order):
+            best = _settle_order(values, best, order)
     return best, best_share
+
+
+def _settle_order(values: pd.Series, fmt: str, order: str | None) -> str:
+    """``fmt`` in the order the whole column's values read (one vectorised pass, so a
+    deciding date the sample missed still counts), else in the known ``order``;
+    DateOrderError when neither tells, or when the values tell against ``order``."""
+    evidence = order_evidence(values)
+    read = evidence.order
+    settled = read or order
+    against = read is not None and order is not None and read != order
+    if settled is None or against:
+        raise DateOrderError(evidence, fmt, known=order)
+    return in_order(fmt, settled)
 
 
 def _format_precision(fmt: str, values: pd.Series) -> np.ndarray:
@@ -170,16 +205,17 @@ def _naive(text: pd.Series, fmt: str, aware: np.ndarray, fast: FixedIso | None) 
 
 
 def parse_time_column(
-    values: pd.Series, tz: str, source_tz: str, fmt: str | None = None
+    values: pd.Series, tz: str, source_tz: str, fmt: str | None = None, order: str | None = None
 ) -> ParsedTimes:
     """Parse one time column (strings) in a given or inferred format.
 
     Rows with a UTC offset are converted to ``tz``; rows without one are placed as naive
-    times, so one column may mix both.
+    times, so one column may mix both. ``order`` (``day-first`` / ``month-first``) settles
+    the day/month order of an inferred format when the values do not.
     """
     text = values.astype("string")
     if fmt is None:
-        fmt, _ = infer_format(text)
+        fmt, _ = infer_format(text, order)
     if fmt in EPOCH_UNITS:  # instants: no timezone to read them in
         number = pd.to_numeric(text.str.strip(), errors="coerce").to_numpy(np.float64)
         unit = {"s": 10**9, "ms": 10**6}[EPOCH_UNITS[fmt]]  # nanoseconds per unit
@@ -188,9 +224,13 @@ def parse_time_column(
         nanos[ok] = number[ok].astype(np.int64) * unit  # integers: exact to the nanosecond
         stamps = pd.DatetimeIndex(nanos.view("M8[ns]")).tz_localize("UTC").tz_convert(tz)
         times = pd.Series(stamps, index=text.index, name=text.name)
-        return ParsedTimes(times, np.zeros(len(text), np.int8), fmt)
+        return ParsedTimes(times, np.zeros(len(text), np.int8), fmt, fmt)
     fast = iso_fixed(arrow_strings(text)) if fmt == "ISO8601" else None
     slow = ~fast.ok if fast is not None else np.ones(len(text), dtype=bool)
+    if fast is not None and slow.any():  # a year alone reads as 1 January: it is no time
+        years = np.zeros(len(text), dtype=bool)
+        years[slow] = _rows(text, slow).str.fullmatch(YEAR_ONLY).fillna(False).to_numpy(bool)
+        text = text.mask(years) if years.any() else text
     precision = fast.precision if fast is not None else np.zeros(len(text), np.int8)
     precision[slow] = _format_precision(fmt, _rows(text, slow))
     aware = np.zeros(len(text), dtype=bool)
@@ -203,7 +243,7 @@ def parse_time_column(
             times = times.dt.as_unit("us")
             converted = _to_datetime(text[aware], fmt, True).dt.tz_convert(tz)
             times[aware] = converted.dt.as_unit("us")
-    return ParsedTimes(times, precision, fmt)
+    return ParsedTimes(times, precision, fmt, fmt)
 
 
 def _numbers(frame: pd.DataFrame, column: str | None, lo: int, hi: int) -> pd.Series | None:
@@ -215,17 +255,22 @@ def _numbers(frame: pd.DataFrame, column: str | None, lo: int, hi: int) -> pd.Se
     return num.where(ok)
 
 
-def _clock(frame: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, pd.Series | None, str]:
+def _clock(
+    frame: pd.DataFrame, cmap: ColumnMap, known: str | None = None
+) -> tuple[pd.Series, pd.Series | None, str]:
     """(hour, minute or None, how the hour column was read): whole hours 0-23, clock text
     ``HH:MM[:SS]`` (the minute from it), or HHMM numbers when most of the column's numbers
     pass 23 (``2130`` is 21:30: all but the first 24 minutes of a day do; a stray 24 in an
-    hour column does not make it HHMM); NaN where a value is none of these."""
+    hour column does not make it HHMM), or when ``known`` (how a model's training data were
+    read) says HHMM: a batch of one incident at 00:15 holds only ``15``. NaN where a value is
+    none of these."""
     column = frame[cmap.hour]
     minute = _numbers(frame, cmap.minute, 0, 59)
     raw = pd.to_numeric(column, errors="coerce").astype("float64")
     whole = raw.notna() & (raw == np.floor(raw))
     hour = raw.where(whole & (raw >= 0) & (raw <= 23))  # as _numbers reads it
-    if int((whole & (raw > 23)).sum()) * 2 > int(whole.sum()) and minute is None:
+    most = int((whole & (raw > 23)).sum()) * 2 > int(whole.sum()) and known in (None, "HHMM")
+    if (most or known == "HHMM") and minute is None:
         hhmm = raw.where(whole & (raw >= 0) & (raw <= 2359) & (raw % 100 < 60))
         return hhmm // 100, hhmm % 100, "HHMM"
     if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
@@ -236,12 +281,14 @@ def _clock(frame: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, pd.Series |
     return hour, minute, "hours"
 
 
-def _add_clock(base: pd.Series, frame: pd.DataFrame, cmap: ColumnMap) -> tuple[pd.Series, str]:
+def _add_clock(
+    base: pd.Series, frame: pd.DataFrame, cmap: ColumnMap, known: str | None = None
+) -> tuple[pd.Series, str]:
     """``base`` dates plus the hour (and minute) columns' time of day, and how the hour
     column was read ("" without one)."""
     if cmap.hour is None:
         return base, ""
-    hour, minute, form = _clock(frame, cmap)
+    hour, minute, form = _clock(frame, cmap, known)
     offset = hour * 3600 + (minute.fillna(0) if minute is not None else 0) * 60
     if cmap.minute is not None and minute is not None:  # unreadable minute: unreadable time
         offset = offset.where(minute.notna() | frame[cmap.minute].isna())
@@ -249,14 +296,22 @@ def _add_clock(base: pd.Series, frame: pd.DataFrame, cmap: ColumnMap) -> tuple[p
 
 
 def parse_split_columns(
-    frame: pd.DataFrame, cmap: ColumnMap, tz: str, source_tz: str, fmt: str | None = None
+    frame: pd.DataFrame,
+    cmap: ColumnMap,
+    tz: str,
+    source_tz: str,
+    fmt: str | None = None,
+    order: str | None = None,
+    hour_form: str | None = None,
 ) -> ParsedTimes:
-    """Parse ``date`` (+hour/minute) or ``year/month[/day[/hour[/minute]]]`` columns."""
+    """Parse ``date`` (+hour/minute) or ``year/month[/day[/hour[/minute]]]`` columns
+    (``hour_form``: how a model's training data read the hour column, see ``_clock``)."""
     n = len(frame)
+    column_format = None
     if cmap.date:
-        dates = parse_time_column(frame[cmap.date], tz, tz, fmt)
+        dates = parse_time_column(frame[cmap.date], tz, tz, fmt, order)
         base = dates.times.dt.tz_localize(None).dt.normalize()
-        fmt_used = dates.fmt
+        fmt_used = column_format = dates.fmt
     elif cmap.year and cmap.month:
         parts = {
             "year": _numbers(frame, cmap.year, 1900, 2200),
@@ -267,28 +322,35 @@ def parse_split_columns(
         fmt_used = "split columns"
     else:
         raise ConfigError("a time needs time=, date= or year= and month= columns")
-    naive, form = _add_clock(base, frame, cmap)
+    naive, form = _add_clock(base, frame, cmap, hour_form)
     if form and form != "hours":
         fmt_used = f"{fmt_used}; hour column as {form}"
     level = 0 if cmap.hour else (1 if (cmap.date or cmap.day) else 2)
     precision = np.full(n, level, np.int8)
-    return ParsedTimes(_place(naive, precision, tz, source_tz), precision, fmt_used)
+    times = _place(naive, precision, tz, source_tz)
+    return ParsedTimes(times, precision, fmt_used, column_format, form or None)
 
 
 def parse_times(
-    frame: pd.DataFrame, cmap: ColumnMap, tz: str, source_tz: str, fmt: str | None = None
+    frame: pd.DataFrame,
+    cmap: ColumnMap,
+    tz: str,
+    source_tz: str,
+    fmt: str | None = None,
+    order: str | None = None,
+    hour_form: str | None = None,
 ) -> ParsedTimes:
     """Parse the event times of ``frame`` as the column map says.
 
     Times outside the nanosecond range (``NS_RANGE``) are NaT, like any unreadable time.
     """
     if cmap.time:
-        parsed = parse_time_column(frame[cmap.time], tz, source_tz, fmt)
+        parsed = parse_time_column(frame[cmap.time], tz, source_tz, fmt, order)
     else:
-        parsed = parse_split_columns(frame, cmap, tz, source_tz, fmt)
+        parsed = parse_split_columns(frame, cmap, tz, source_tz, fmt, order, hour_form)
     times = parsed.times
     outside = ((times < NS_RANGE[0]) | (times > NS_RANGE[1])).to_numpy(dtype=bool)
     if outside.any():
         times = times.mask(pd.Series(outside, index=times.index))
-        return ParsedTimes(times, parsed.precision, parsed.fmt)
+        return replace(parsed, times=times)
     return parsed

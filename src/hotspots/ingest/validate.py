@@ -66,6 +66,11 @@ class ValidationReport:
     offences_sharing_an_id: int = 0
     files: list[dict[str, Any]] = field(default_factory=list)
     """A zip's CSV members with their first and last source_row (``ingest.zipped``)."""
+    time_format: str | None = None
+    """The time (or date) column's format as read, as ``--time-format`` takes it (None for
+    split year/month columns): a model records it, so later batches read dates alike."""
+    hour_format: str | None = None
+    """How an hour column was read (hours, HH:MM or HHMM), recorded for the same reason."""
 
     @property
     def n_rejected(self) -> int:

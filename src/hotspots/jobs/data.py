@@ -18,6 +18,7 @@ from hotspots.forecasters import next_period_start
 from hotspots.ingest import IngestOptions, ingest_file, is_event_table, read_events
 from hotspots.ingest.categories import CategoryPolicy, read_category_map
 from hotspots.ingest.coords import Area, parse_bbox
+from hotspots.ingest.dayorder import order_of
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.period import dense_start
 from hotspots.ingest.readers import check_input
@@ -35,6 +36,8 @@ def ingest_options(
     timezone: str | None = None,
     source_timezone: str | None = None,
     time_format: str | None = None,
+    date_order: str | None = None,
+    hour_form: str | None = None,
     boundary: Path | None = None,
     bbox: str | None = None,
     max_distance_km: float = 100.0,
@@ -67,6 +70,8 @@ def ingest_options(
         timezone=timezone,
         source_timezone=source_timezone,
         time_format=time_format,
+        date_order=date_order,
+        hour_form=hour_form,
         area=area,
         max_reject_fraction=max_reject_fraction,
         policy=policy,
@@ -85,10 +90,20 @@ def event_options(manifest: Mapping[str, Any]) -> dict[str, Any]:
     """``ingest_options`` keywords from a model manifest: how its training events were read.
 
     The study area comes from the model's cells, so the spec's boundary and bbox are not used.
+    Where the spec gave no time format, the day/month order its export was read in (the
+    manifest's ``data.time_format``) settles batches whose dates do not tell (a week of
+    1-7 December) and refuses those whose dates tell the other order; ISO times and epoch
+    numbers are read as they are. Manifests from before that record read as they always did.
     """
     spec = (manifest.get("spec") or {}).get("data") or {}
     kwargs = {k: spec[k] for k in MODEL_EVENT_KEYS if spec.get(k) is not None}
-    timezone = (manifest.get("data") or {}).get("timezone") or spec.get("timezone")
+    read = manifest.get("data") or {}
+    order = order_of(read.get("time_format"))
+    if order and not spec.get("time_format"):
+        kwargs["date_order"] = order
+    if read.get("hour_format") in ("HHMM", "HH:MM", "hours"):
+        kwargs["hour_form"] = read["hour_format"]
+    timezone = read.get("timezone") or spec.get("timezone")
     if timezone:
         kwargs["timezone"] = timezone
     if spec.get("category_map"):
@@ -125,7 +140,21 @@ class LoadedEvents:
             "first_event": times.min().isoformat() if len(times) else None,
             "last_event": times.max().isoformat() if len(times) else None,
             "timezone": self.timezone,
+            "time_format": self.time_format,
+            "hour_format": self._report_value("hour_format"),
         }
+
+    @property
+    def time_format(self) -> str | None:
+        """The format the events' time column was read in (an event table's from the report
+        ``hotspots ingest`` stored in it), or None."""
+        return self._report_value("time_format")
+
+    def _report_value(self, key: str) -> Any:
+        """A value of the ingest report (an event table's from its stored report)."""
+        if self.report is not None:
+            return getattr(self.report, key)
+        return (self.meta.get("report") or {}).get(key)
 
 
 def file_sha256(path: Path) -> str:

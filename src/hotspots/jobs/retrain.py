@@ -26,7 +26,13 @@ import pandas as pd
 from hotspots.atomic import file_lock
 from hotspots.errors import ConfigError, HotspotsError, ModelNotFoundError
 from hotspots.evaluation import BacktestResult, Fold, backtest, rolling_origin_folds
-from hotspots.jobs.data import file_sha256, ingest_options, load_events, with_posted
+from hotspots.jobs.data import (
+    event_options,
+    file_sha256,
+    ingest_options,
+    load_events,
+    with_posted,
+)
 from hotspots.jobs.publish import publish_trained
 from hotspots.jobs.retrain_rule import CHAMPION, Verdict, champion_forecasts, decide, rule
 from hotspots.jobs.spec import TrainingSpec, check_spec
@@ -107,7 +113,7 @@ def _retrain(
             f"{len(batches)} posted batches and champion {champion.version})"
         )
         return RetrainOutcome(spec.name, "skipped", why, champion.version)
-    prepared, n_posted = _prepare(spec, posted)
+    prepared, n_posted = _prepare(spec, posted, event_options(champion.manifest))
     _check_like(champion, prepared)
     models = candidate_models(prepared)
     folds = recent_folds(prepared, champion, max(m.min_history for m in models.values()))
@@ -135,12 +141,16 @@ def _retrain(
     )
 
 
-def _prepare(spec: TrainingSpec, posted: PostedEvents | None) -> tuple[Prepared, int]:
+def _prepare(
+    spec: TrainingSpec, posted: PostedEvents | None, read: Mapping[str, Any]
+) -> tuple[Prepared, int]:
     """The panel of the export plus the posted events, to the last whole period (the spec's
-    ``window.until`` left out), and how many posted events were read."""
-    export = load_events(
-        spec.data.events, ingest_options(**spec.data.model_dump(exclude={"events"}))
-    )
+    ``window.until`` left out), and how many posted events were read. ``read`` is how the
+    champion's events were read (``event_options``): the day/month order and hour column form
+    its export settled read an export grown since alike, where the new values do not tell."""
+    given = spec.data.model_dump(exclude={"events"})
+    known = {k: read[k] for k in ("date_order", "hour_form") if k in read}
+    export = load_events(spec.data.events, ingest_options(**given, **known))
     extra = posted.read(export.timezone) if posted is not None else None
     open_spec = spec.model_copy(update={"window": spec.window.model_copy(update={"until": None})})
     prepared = prepare(open_spec, loaded=with_posted(export, extra))

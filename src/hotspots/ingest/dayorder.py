@@ -1,0 +1,124 @@
+"""Day/month order of slash (or dash) dates: settled by the values, by a known order, or refused.
+
+``03/04/2021`` is 3 April in the UK and 4 March in the US. Only a first field above 12 (a
+day: day first) or a second field above 12 (month first) tells them apart, so a column whose
+dates never pass 12 in either field (a week's export of 1-7 December, a small batch) cannot
+be read without being told the order. Reading it in the first order that parses gave a
+plausible wrong answer: 1-7 December read as 12 January to 12 July.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hotspots.errors import InputFileError
+from hotspots.ingest.textbuf import arrow_strings
+
+DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
+ORDERS = (DAY_FIRST, MONTH_FIRST)
+_FIELDS = r"^\s*(?P<date>(?P<first>\d{1,2})[/-](?P<second>\d{1,2})[/-]\d{2,4})"
+
+
+def _prefix(order: str, sep: str) -> str:
+    return f"%d{sep}%m{sep}" if order == DAY_FIRST else f"%m{sep}%d{sep}"
+
+
+def order_of(fmt: str | None) -> str | None:
+    """``day-first`` / ``month-first`` for a slash or dash format whose order matters (one
+    starting ``%d/%m/``, ``%m-%d-``, ...), else None."""
+    sep = fmt[2:3] if fmt else ""
+    for order in ORDERS:
+        if fmt and sep in ("/", "-") and fmt.startswith(_prefix(order, sep)):
+            return order
+    return None
+
+
+def in_order(fmt: str, order: str) -> str:
+    """``fmt`` with its day and month in ``order`` (``%m/%d/%Y`` -> ``%d/%m/%Y``)."""
+    if order_of(fmt) is None:
+        return fmt
+    return _prefix(order, fmt[2]) + fmt[6:]
+
+
+@dataclass(frozen=True)
+class OrderEvidence:
+    """What a whole column says about its order: rows only one order can read."""
+
+    day_first: int  # rows whose first field is 13-31 (only a day)
+    month_first: int  # rows whose second field is 13-31
+    dates: int  # distinct dates (day/month/year text) in the column
+    example: str  # a value of the column, as written
+    deciding: dict[str, str] = field(default_factory=dict)  # order -> a value only it reads
+
+    @property
+    def order(self) -> str | None:
+        """The order more rows can only be read in; None when none tells or both tie."""
+        if self.day_first == self.month_first:
+            return None
+        return DAY_FIRST if self.day_first > self.month_first else MONTH_FIRST
+
+
+def order_evidence(values: pd.Series) -> OrderEvidence:
+    """Count, over the whole column at once, the dates only one order can read."""
+    text = arrow_strings(values.astype("string"))
+    parts = pc.extract_regex(text, _FIELDS)
+    fields = [pc.cast(pc.struct_field(parts, k), pa.int16()) for k in ("first", "second")]
+    counts, deciding = [], {}
+    for order, field_ in zip(ORDERS, fields, strict=True):
+        only = pc.fill_null(pc.and_(pc.greater(field_, 12), pc.less_equal(field_, 31)), False)
+        counts.append(int(pc.sum(only).as_py() or 0))
+        if counts[-1]:
+            deciding[order] = str(pc.filter(text, only)[0].as_py()).strip()
+    matched = pc.filter(text, pc.is_valid(fields[0]))
+    example = str(matched[0].as_py()).strip() if len(matched) else ""
+    dates = int(pc.count_distinct(pc.struct_field(parts, "date")).as_py())
+    return OrderEvidence(counts[0], counts[1], dates, example, deciding)
+
+
+class DateOrderError(InputFileError):
+    """A slash date column whose day/month order neither its values nor a setting decide,
+    or whose values decide against the order a model's training data were read in."""
+
+    def __init__(
+        self,
+        evidence: OrderEvidence,
+        fmt: str,
+        where: str = "the time column",
+        known: str | None = None,
+    ) -> None:
+        self.evidence, self.fmt, self.known = evidence, fmt, known
+        e, read = evidence, evidence.order
+        if known and read and read != known:
+            n = e.day_first if read == DAY_FIRST else e.month_first
+            field_ = "first" if read == DAY_FIRST else "second"
+            head = (
+                f"day/month order of {where} is {_words(read)} ({n:,} values such as "
+                f"{e.deciding[read]!r} have a {field_} field above 12), but the model's training "
+                f"data were read {_words(known)}"
+            )
+        else:
+            why = (
+                f"as many of its values can only be day first as month first ({e.day_first:,} each)"
+                if e.day_first
+                else "no day or month passes 12, so each reads either way"
+            )
+            head = (
+                f"day/month order of {where} is unresolved: {e.dates:,} distinct dates (e.g. "
+                f"{e.example!r}), {why}"
+            )
+        super().__init__(
+            f"{head}; give --time-format {in_order(fmt, DAY_FIRST)!r} (day first) or "
+            f"{in_order(fmt, MONTH_FIRST)!r} (month first) (spec: data.time_format)"
+        )
+
+    def located(self, where: str) -> DateOrderError:
+        """The same error naming the column and file (``column 'date' of crimes.csv``)."""
+        return DateOrderError(self.evidence, self.fmt, where, self.known)
+
+
+def _words(order: str) -> str:
+    return order.replace("-", " ")

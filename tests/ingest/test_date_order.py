@@ -1,0 +1,183 @@
+"""Day/month order: slash dates whose fields never pass 12 are refused unless the order is
+given (a format, or the order a model's training export was read in); a deciding date
+anywhere in the column settles it, even one the format sample missed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hotspots.ingest import IngestOptions, ingest_file
+from hotspots.ingest.dayorder import DateOrderError, in_order, order_of
+from hotspots.ingest.mapping import ColumnMap
+from hotspots.ingest.times import SAMPLE, infer_format, parse_time_column
+from hotspots.jobs.data import LoadedEvents, event_options
+
+RunCli = Any
+MAP = "time=date,lat=lat,lng=lng,category=cat,id=id"
+UTC = "UTC"
+
+
+def week_csv(path: Path, stamps: list[str]) -> Path:
+    rows = ["id,date,lat,lng,cat"]
+    rows += [f"{i},{s},{51.5 + i / 1e4:.4f},-0.12,burglary" for i, s in enumerate(stamps)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+# a UK force's weekly export: Tuesday 1 to Monday 7 December 2026, day first
+WEEK = [f"{d:02d}/12/2026 {h:02d}:15" for d in range(1, 8) for h in (3, 11, 19)]
+
+
+def test_an_unresolved_order_is_refused_naming_both_formats() -> None:
+    with pytest.raises(DateOrderError) as err:
+        infer_format(pd.Series(["01/02/2020", "02/03/2020", "02/03/2020"]))
+    assert str(err.value) == (
+        "day/month order of the time column is unresolved: 2 distinct dates (e.g. "
+        "'01/02/2020'), no day or month passes 12, so each reads either way; give "
+        "--time-format '%d/%m/%Y' (day first) or '%m/%d/%Y' (month first) (spec: "
+        "data.time_format)"
+    )
+
+
+def test_a_known_order_settles_what_the_values_do_not() -> None:
+    values = pd.Series(["01/02/2020 10:00", "02/03/2020 11:00"])
+    assert infer_format(values, "day-first") == ("%d/%m/%Y %H:%M", 1.0)
+    assert infer_format(values, "month-first") == ("%m/%d/%Y %H:%M", 1.0)
+    # values that agree with it are read so, however the sample fell
+    assert infer_format(pd.Series(["13/01/2020", "02/03/2020"]), "day-first")[0] == "%d/%m/%Y"
+
+
+def test_values_that_tell_against_a_known_order_are_refused() -> None:
+    # a batch posted month first to a model whose export was read day first: read as the
+    # values say, its other dates would be read against the model's; read as the model's, a
+    # typo such as 01/13 could not flip a whole batch either way
+    with pytest.raises(DateOrderError) as err:
+        infer_format(pd.Series(["01/13/2020", "02/03/2020", "01/14/2020"]), "day-first")
+    assert str(err.value) == (
+        "day/month order of the time column is month first (2 values such as '01/13/2020' have "
+        "a second field above 12), but the model's training data were read day first; give "
+        "--time-format '%d/%m/%Y' (day first) or '%m/%d/%Y' (month first) (spec: "
+        "data.time_format)"
+    )
+
+
+def test_a_deciding_date_the_sample_misses_settles_the_whole_column() -> None:
+    # 30,000 distinct stamps on days 1-12, and one on the 13th late in the file at a row
+    # the 2,000-value format sample skips: the first order that parsed used to win
+    stamps = pd.date_range("2021-01-01", periods=30_000, freq="min")
+    stamps = stamps[stamps.day <= 12]
+    n = len(stamps)
+    values = pd.Series(stamps.strftime("%d/%m/%Y %H:%M:%S"), dtype="object")
+    sampled = set(np.linspace(0, n - 1, SAMPLE).astype(int))
+    late = next(i for i in range(int(n * 0.9), n) if i not in sampled)
+    values.iloc[late] = "13/01/2021 10:00:00"
+    assert infer_format(values) == ("%d/%m/%Y %H:%M:%S", 1.0)
+    parsed = parse_time_column(values, UTC, UTC)
+    assert parsed.times.iloc[late] == pd.Timestamp("2021-01-13 10:00", tz=UTC)
+    assert parsed.times.iloc[1440] == pd.Timestamp("2021-01-02 00:00", tz=UTC)  # not 1 Feb
+
+
+def test_more_rows_of_one_order_outvote_a_few_slips_of_the_other() -> None:
+    values = pd.Series(["13/01/2020", "14/01/2020", "01/13/2020", "05/01/2020"] * 300)
+    values = values + pd.Series([f" {i % 24:02d}:00" for i in range(1200)])
+    fmt, share = infer_format(values)
+    assert fmt == "%d/%m/%Y %H:%M" and share == pytest.approx(0.75, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "order", "twin"),
+    [
+        ("%m/%d/%Y %I:%M %p", "day-first", "%d/%m/%Y %I:%M %p"),
+        ("%d/%m/%Y", "month-first", "%m/%d/%Y"),
+        ("%Y/%m/%d", "day-first", "%Y/%m/%d"),  # year first: no order to choose
+    ],
+)
+def test_in_order(fmt: str, order: str, twin: str) -> None:
+    assert in_order(fmt, order) == twin
+    assert order_of(twin) == (order if twin != fmt else None)
+
+
+def test_ingest_names_the_column_and_file(tmp_path: Path) -> None:
+    path = week_csv(tmp_path / "week.csv", WEEK)
+    options = IngestOptions(column_map=ColumnMap.parse(MAP), now=pd.Timestamp("2027-01-01"))
+    with pytest.raises(DateOrderError) as err:
+        ingest_file(path, options)
+    assert str(err.value).startswith(
+        "day/month order of column 'date' of week.csv is unresolved: 7 distinct dates (e.g. "
+        "'01/12/2026 03:15')"
+    )
+
+
+def test_cli_refuses_an_unresolved_order_with_exit_2(run_cli: RunCli, tmp_path: Path) -> None:
+    path, out = week_csv(tmp_path / "week.csv", WEEK), tmp_path / "week.parquet"
+    res = run_cli("ingest", path, "--map", MAP, "--out", out, "--now", "2027-01-01")
+    assert res.code == 2
+    assert res.err.strip().splitlines() == [
+        "error: day/month order of column 'date' of week.csv is unresolved: 7 distinct dates "
+        "(e.g. '01/12/2026 03:15'), no day or month passes 12, so each reads either way; give "
+        "--time-format '%d/%m/%Y %H:%M' (day first) or '%m/%d/%Y %H:%M' (month first) (spec: "
+        "data.time_format)"
+    ]
+    assert not out.exists()
+
+
+def test_cli_reads_the_order_it_is_given(run_cli: RunCli, tmp_path: Path) -> None:
+    path, out = week_csv(tmp_path / "week.csv", WEEK), tmp_path / "week.parquet"
+    res = run_cli(
+        "ingest", path, "--map", MAP, "--out", out, "--now", "2027-01-01",
+        "--time-format", "%d/%m/%Y %H:%M",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    times = pd.read_parquet(out)["occurred_at"]
+    assert (times.min(), times.max()) == (
+        pd.Timestamp("2026-12-01 03:15", tz=UTC),
+        pd.Timestamp("2026-12-07 19:15", tz=UTC),
+    )
+
+
+def test_the_report_and_the_fingerprint_record_the_format_read(tmp_path: Path) -> None:
+    path = week_csv(tmp_path / "week.csv", [*WEEK, "13/12/2026 10:00"])
+    now = pd.Timestamp("2027-01-01", tz=UTC)
+    result = ingest_file(path, IngestOptions(column_map=ColumnMap.parse(MAP), now=now))
+    assert result.report.time_format == "%d/%m/%Y %H:%M"
+    loaded = LoadedEvents(result.events, UTC, path, "", result.report)
+    assert loaded.fingerprint()["time_format"] == "%d/%m/%Y %H:%M"
+    # an event table written by `hotspots ingest` keeps it in its report
+    table = LoadedEvents(result.events, UTC, path, "", meta={"report": result.report.to_dict()})
+    assert table.fingerprint()["time_format"] == "%d/%m/%Y %H:%M"
+
+
+def test_event_options_carry_the_trained_order_unless_the_spec_gave_a_format() -> None:
+    spec = {"data": {"map": MAP}}
+    trained = {"spec": spec, "data": {"timezone": UTC, "time_format": "%d/%m/%Y %H:%M"}}
+    assert event_options(trained)["date_order"] == "day-first"
+    pinned = {**trained, "spec": {"data": {"map": MAP, "time_format": "%m/%d/%Y %H:%M"}}}
+    assert "date_order" not in event_options(pinned)
+    assert event_options(pinned)["time_format"] == "%m/%d/%Y %H:%M"
+    old = {"spec": spec, "data": {"timezone": UTC}}  # a manifest from before the record
+    assert "date_order" not in event_options(old)
+    iso = {"spec": spec, "data": {"timezone": UTC, "time_format": "ISO8601"}}
+    assert "date_order" not in event_options(iso)
+
+
+def test_forecast_events_read_in_the_models_order_unless_another_export_is_mapped(
+    tmp_path: Path,
+) -> None:
+    from hotspots.cli.forecast_cmd import read_history
+
+    manifest = {"spec": {"data": {"map": MAP}}, "data": {"time_format": "%d/%m/%Y %H:%M"}}
+    last_year = [s.replace("2026", "2025") for s in WEEK]  # past: no future_time rejects
+    flags = {"preset": None, "crs": None, "tz": None}
+    events = read_history(
+        manifest, week_csv(tmp_path / "w.csv", last_year), None, map_=None, **flags
+    )
+    assert events["occurred_at"].max() == pd.Timestamp("2025-12-07 19:15", tz=UTC)
+    # another export's columns (--map): the model's order is not assumed for its dates
+    us = week_csv(tmp_path / "us.csv", ["12/13/2025 10:00", *last_year])
+    events = read_history(manifest, us, 1.0, map_=MAP, **flags)
+    assert events["occurred_at"].min() == pd.Timestamp("2025-01-12 03:15", tz=UTC)
