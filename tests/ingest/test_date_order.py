@@ -181,3 +181,25 @@ def test_forecast_events_read_in_the_models_order_unless_another_export_is_mappe
     us = week_csv(tmp_path / "us.csv", ["12/13/2025 10:00", *last_year])
     events = read_history(manifest, us, 1.0, map_=MAP, **flags)
     assert events["occurred_at"].min() == pd.Timestamp("2025-01-12 03:15", tz=UTC)
+
+
+def test_forecast_and_plan_take_the_time_format_the_refusal_names(
+    tmp_path: Path, run_cli: Any
+) -> None:
+    from hotspots.cli.forecast_cmd import read_history
+
+    # a model whose spec pinned a month-first format; another export (--map) of a week of
+    # day-first dates: the model's format is not assumed for it, its dates do not tell, and
+    # the refusal names --time-format, which forecast and plan take
+    spec = {"data": {"map": MAP, "time_format": "%m/%d/%Y %H:%M"}}
+    manifest = {"spec": spec, "data": {"time_format": "%m/%d/%Y %H:%M"}}
+    last_year = [s.replace("2026", "2025") for s in WEEK]
+    flags = {"preset": None, "crs": None, "tz": None}
+    week = week_csv(tmp_path / "w.csv", last_year)
+    with pytest.raises(DateOrderError, match="give --time-format '%d/%m/%Y %H:%M'"):
+        read_history(manifest, week, None, map_=MAP, **flags)
+    events = read_history(manifest, week, None, map_=MAP, time_format="%d/%m/%Y %H:%M", **flags)
+    assert events["occurred_at"].max() == pd.Timestamp("2025-12-07 19:15", tz=UTC)
+    for command in ("forecast", "plan"):
+        res = run_cli(command, "--help")
+        assert res.code == 0 and "--time-format" in res.out + res.err

@@ -22,6 +22,12 @@ _PRESET = typer.Option(None, help=f"Source format. {PRESET_HELP}.")
 _MAP = typer.Option(None, "--map", help="Column map `key=COLUMN,...`.")
 _CRS = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:27700.")
 _MAX_REJECT = typer.Option(None, help="Reject-share ceiling [default: the model's, or 0.05].")
+_TIME_FORMAT = typer.Option(
+    None,
+    "--time-format",
+    help="strftime format of the time column, or epoch-s / epoch-ms [default: the model's, "
+    "or inferred for an export given --preset or --map].",
+)
 
 
 @app.command(
@@ -42,6 +48,7 @@ def forecast(
     map_: str | None = _MAP,
     crs: str | None = _CRS,
     tz: str | None = typer.Option(None, "--tz", help="Local timezone [default: the model's]."),
+    time_format: str | None = _TIME_FORMAT,
     max_reject_fraction: float | None = _MAX_REJECT,
     as_of: list[str] | None = typer.Option(
         None,
@@ -83,7 +90,14 @@ def forecast(
     if suffix in DOCUMENT_SUFFIXES and len(dates) > 1:
         raise ConfigError(f"--output {output.name} holds the document of one as_of: give one")
     history = read_history(
-        loaded.manifest, events, max_reject_fraction, preset=preset, map_=map_, crs=crs, tz=tz
+        loaded.manifest,
+        events,
+        max_reject_fraction,
+        preset=preset,
+        map_=map_,
+        crs=crs,
+        tz=tz,
+        time_format=time_format,
     )
     dates = dates or [whole_periods_end(history, freq)]
     if suffix in DOCUMENT_SUFFIXES:
@@ -145,6 +159,7 @@ def read_history(
     map_: str | None,
     crs: str | None,
     tz: str | None,
+    time_format: str | None = None,
 ) -> pd.DataFrame:
     """The events of ``events`` read as the model's own were (its manifest), the flags on top;
     the validation report is printed. Shared by ``forecast`` and ``plan``."""
@@ -154,9 +169,15 @@ def read_history(
     if preset is not None:
         kwargs.update(preset=preset, map=map_)  # another preset brings its own columns
     if preset is not None or map_ is not None:  # another export: its values tell its forms
-        kwargs.pop("date_order", None)
-        kwargs.pop("hour_form", None)
-    flags = {"map": map_, "crs": crs, "timezone": tz, "max_reject_fraction": max_reject_fraction}
+        for key in ("date_order", "hour_form", "time_format"):
+            kwargs.pop(key, None)
+    flags = {
+        "map": map_,
+        "crs": crs,
+        "timezone": tz,
+        "time_format": time_format,
+        "max_reject_fraction": max_reject_fraction,
+    }
     kwargs.update({k: v for k, v in flags.items() if v is not None})
     options = ingest_options(**kwargs)
     with stage(f"reading {events.name}"):

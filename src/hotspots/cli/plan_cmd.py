@@ -9,7 +9,15 @@ import typer
 
 from hotspots.atomic import check_distinct, check_output
 from hotspots.cli.data_cmds import print_created
-from hotspots.cli.forecast_cmd import _CRS, _MAP, _MAX_REJECT, _MODELS_DIR, _PRESET, read_history
+from hotspots.cli.forecast_cmd import (
+    _CRS,
+    _MAP,
+    _MAX_REJECT,
+    _MODELS_DIR,
+    _PRESET,
+    _TIME_FORMAT,
+    read_history,
+)
 from hotspots.cli.main import app, console
 from hotspots.cli.progress import stage
 from hotspots.cli.render import plan_table
@@ -38,6 +46,7 @@ def plan(
     map_: str | None = _MAP,
     crs: str | None = _CRS,
     tz: str | None = typer.Option(None, "--tz", help="Local timezone [default: the model's]."),
+    time_format: str | None = _TIME_FORMAT,
     max_reject_fraction: float | None = _MAX_REJECT,
     as_of: str | None = typer.Option(
         None,
@@ -155,7 +164,7 @@ def plan(
     check_budget(budget, cell_km2, first.resolution_)  # before any reading
     if budget.areas > MAX_AREAS:
         raise ConfigError(f"--areas {budget.areas}: must be between 1 and {MAX_AREAS}")
-    flags = {"preset": preset, "map_": map_, "crs": crs, "tz": tz}
+    flags = {"preset": preset, "map_": map_, "crs": crs, "tz": tz, "time_format": time_format}
     history = _history(loaded, events, max_reject_fraction, flags)
     if as_of is None:  # the as_of the service publishes, from the same events
         date = whole_periods_end(history[min(loaded)], first.freq_)
