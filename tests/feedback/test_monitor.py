@@ -11,6 +11,7 @@ import pytest
 
 from hotspots.errors import DataValidationError, InputFileError
 from hotspots.feedback.monitor import (
+    NO_CONCENTRATION_REFERENCE,
     Reference,
     Thresholds,
     dosage_to_array,
@@ -77,6 +78,18 @@ def test_too_few_events_raise_no_flag() -> None:
     ref = Reference(concentration=1.0, repeat_share=1.0, source="by hand")
     m = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), recorded, reference=ref, thresholds=th)
     assert [f for f in m.flags if f["figure"] == "concentration"] == []
+
+
+def test_a_reference_with_no_concentration_raises_no_concentration_flag() -> None:
+    # a small force's backtest: one cell flagged a fold and no event in it, so the reference
+    # concentration is 0; 1.15 x 0 flagged every period and the message divided by 0
+    recorded = np.ones((4, 7)) * 5
+    recorded[:, 0] = [5, 5, 20, 20]
+    ref = Reference(concentration=0.0, repeat_share=0.0, source="backtest")
+    m = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), recorded, reference=ref, thresholds=TH)
+    assert [f for f in m.flags if f["figure"] == "concentration"] == []
+    assert m.notes == [NO_CONCENTRATION_REFERENCE]
+    assert m.periods["pooled_concentration"].iloc[-1] == pytest.approx(2.8, rel=0.02)  # 40 of 100
 
 
 def test_dosage_marks_patrolled_cells_as_prior() -> None:

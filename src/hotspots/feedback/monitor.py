@@ -175,6 +175,8 @@ def monitor(
         reference = self_reference(frame, th)
         if reference is not None:
             notes.append(f"no training-time reference: compared with {reference.source}")
+    if reference is not None and not reference.concentration > 0:
+        notes.append(NO_CONCENTRATION_REFERENCE)
     flags = _flags(frame, reference, th)
     group_frame = None
     if groups is not None:
@@ -281,6 +283,16 @@ def _period_frame(
     return frame
 
 
+NO_CONCENTRATION_REFERENCE = (
+    "the reference concentration is 0: no recorded event fell in the cells flagged before, "
+    "so a rise cannot be measured as a multiple of it; the concentration flag is off until "
+    "a reference with such events (retrain on more periods)"
+)
+"""The note when the reference has no concentration: a bar of 1.15 x 0 is 0, which every
+period reaches, and the message divided by it (a small force's backtest: one cell flagged,
+no event in it)."""
+
+
 def self_reference(frame: pd.DataFrame, th: Thresholds) -> Reference | None:
     """The first full window of the series as the reference (None: the series is shorter):
     its pooled concentration and pooled repeat share, the figures the flags compare. One
@@ -324,7 +336,8 @@ def _flags(
     out = []
     limit = reference.concentration * th.concentration_rise
     enough = frame["pooled_events"] >= th.min_events
-    rising = frame.loc[enough & (frame["pooled_concentration"] >= limit)]
+    measurable = reference.concentration > 0  # see NO_CONCENTRATION_REFERENCE
+    rising = frame.loc[enough & (frame["pooled_concentration"] >= limit) & measurable]
     for row in rising.to_dict("records"):
         value = float(row["pooled_concentration"])
         out.append(
