@@ -221,7 +221,7 @@ def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "repor
         f"{n_folds} selection folds before the reported ones"
         if basis == "selection"
         else f"the {n_folds} reported folds (select_folds is 0, or no room before them)"
-    )
+    ) + _fold_base(result.per_fold, cutoff, main)
     share = ratio_win_share(result, main, best_at, spec.backtest.seed)
     sure = "" if share is None else f"; {main} ahead in {share:.0%} of fold resamples"
     figures = ", ".join(
@@ -238,6 +238,18 @@ def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "repor
         f"publishing {best} instead"
     )
     return Selection(best, reason, cutoff, scores, basis, n_folds, share, main)
+
+
+def _fold_base(per_fold: pd.DataFrame, cutoff: str, model: str) -> str:
+    """`` (N events; the top 1% is k cells a fold)``: what a selection rests on, so a choice
+    made on a handful of events in one cell reads as such."""
+    rows = per_fold[(per_fold["cutoff"] == cutoff) & (per_fold["model"] == model)]
+    if rows.empty:
+        return ""
+    cells = sorted(set(rows["flagged"].astype(int)))
+    per = f"{cells[0]}" if len(cells) == 1 else f"{cells[0]}-{cells[-1]}"
+    noun = "cell" if cells == [1] else "cells"
+    return f" ({int(rows['n_events'].sum())} events; the top {cutoff} is {per} {noun} a fold)"
 
 
 def _beat(spec: TrainingSpec, main: str, ratios: Mapping[str, float]) -> str:
