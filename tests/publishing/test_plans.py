@@ -441,6 +441,12 @@ def test_reasons_need_counts_beyond_chance() -> None:
     small = AreaHistory(sparse, 0.27, 1.5 / 0.27 / 52, 0.1, "W")
     assert history_reasons(small) == ["forecast: 0.1 expected next week"]
     assert beyond_chance(6, 3.2) is False and beyond_chance(9, 3.2) is True
+    # a month's count cannot show near repeats (police.uk, Greater Manchester: "near
+    # repeats: 16 events in the last month" in a 0.94 km2 area)
+    month = AreaHistory(np.r_[np.full(35, 5.0), [16.0]], 0.94, 5.0, 16.0, "M")
+    got = history_reasons(month)
+    assert got[0] == "busy last month: 16 events against 5.3 long-run"
+    assert not any(r.startswith("near repeats") for r in got)
 
 
 @pytest.mark.parametrize(

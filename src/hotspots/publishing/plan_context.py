@@ -218,7 +218,8 @@ def history_reasons(history: AreaHistory) -> list[str]:
 
     - long-run hotspot: the area's rate per km2 over the whole history is >= 2x the city's;
     - recent rise: the last ``RECENT_PERIODS`` periods average >= 1.25x the long-run mean;
-    - near repeats: the last period alone had >= 3 events and >= 2x the long-run mean;
+    - near repeats: the last period alone had >= 3 events and >= 2x the long-run mean
+      ("busy last month" for monthly periods, too coarse to show a near repeat);
     - otherwise, the forecast itself (its expected count).
 
     Each also needs its count to be beyond chance at the rate it is compared with
@@ -256,7 +257,10 @@ def history_reasons(history: AreaHistory) -> list[str]:
         found.append(
             (
                 float(last) / max(long_run, 1e-9),
-                f"near repeats: {last:.0f} events in the last {unit}",
+                # near repeats follow an event within days: a month's count cannot show them
+                f"busy last month: {last:.0f} events against {long_run:.1f} long-run"
+                if history.freq == "M"
+                else f"near repeats: {last:.0f} events in the last {unit}",
             )
         )
     found.sort(key=lambda pair: -pair[0])
