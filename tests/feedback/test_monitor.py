@@ -17,6 +17,7 @@ from hotspots.feedback.monitor import (
     dosage_to_array,
     monitor,
     ranked_to_flags,
+    reference_from_frame,
     top_share_flags,
 )
 from hotspots.feedback.monitor_groups import GroupLayer, read_area_layer
@@ -177,6 +178,30 @@ def test_a_period_served_nothing_has_no_repeat_share_and_is_no_reference() -> No
     assert m.reference.concentration == pytest.approx(1.0, rel=0.02)
     data = json.loads(json.dumps(m.to_dict(), allow_nan=False))
     assert [row["repeat_share"] for row in data["periods"]][2:4] == [None, None]
+
+
+def test_a_reference_rests_on_as_many_events_as_a_flag_needs() -> None:
+    # Vancouver's two neighbourhoods: 16 events in a pooled window, a few of them in the one
+    # cell flagged, made a training-time reference of 4.55x that later periods of 30 events
+    # or more would be judged against; a window under min_events is no reference
+    frame = pd.DataFrame(
+        {
+            "pooled_events": [12.0, 16.0, 40.0],
+            "pooled_concentration": [6.0, 4.5, 2.0],
+            "repeat_share": [1.0, 1.0, 0.5],
+        }
+    )
+    assert reference_from_frame(frame, "bt", 30) == Reference(2.0, 0.5, "bt")
+    assert reference_from_frame(frame.iloc[:2], "bt", 30) is None
+    assert reference_from_frame(frame, "bt").concentration == pytest.approx(12.5 / 3)
+    # the series' own first full window too: 6 events a period, 12 pooled, under 30
+    th = Thresholds(window=2, repeat=2, coverage=1 / 7, pool=2, min_events=30)
+    quiet = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), np.ones((4, 7)) * 6 / 7, thresholds=th)
+    assert quiet.reference is None
+    busy = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), np.ones((4, 7)) * 3, thresholds=th)
+    assert busy.reference is not None and busy.reference.concentration == pytest.approx(
+        1.0, rel=0.02
+    )
 
 
 def test_no_full_window_with_figures_is_no_reference() -> None:

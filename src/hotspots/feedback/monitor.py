@@ -300,12 +300,15 @@ def self_reference(frame: pd.DataFrame, th: Thresholds) -> Reference | None:
     (``tests/feedback/test_runaway_served.py``) it was 0.57 against 0.79 pooled, and two
     ordinary weeks (pooled 0.93) raised the repeat flag against it. A window pooling a
     period served nothing has no pooled repeat share: the first window that has both
-    figures is the reference (None: no window has)."""
+    figures, and as many events as a flag needs (``min_events``), is the reference (None: no
+    window has)."""
     if len(frame) < th.window + th.pool:
         return None
     pooled = frame.iloc[th.window + th.pool - 1 :]
     whole = pooled.loc[
-        pooled["pooled_concentration"].notna() & pooled["pooled_repeat_share"].notna()
+        pooled["pooled_concentration"].notna()
+        & pooled["pooled_repeat_share"].notna()
+        & (pooled["pooled_events"] >= th.min_events)
     ]
     if whole.empty:
         return None
@@ -317,9 +320,16 @@ def self_reference(frame: pd.DataFrame, th: Thresholds) -> Reference | None:
     )
 
 
-def reference_from_frame(frame: pd.DataFrame, source: str) -> Reference | None:
+def reference_from_frame(
+    frame: pd.DataFrame, source: str, min_events: int = 0
+) -> Reference | None:
     """A reference from a series' figures: the means of its pooled concentration and repeat
-    share (None: no period had them)."""
+    share over the periods whose pooled events reach ``min_events`` (None: no period had
+    them). A flag needs that many events; a reference resting on fewer would be compared
+    with periods it could not be told from (a small force's backtest: 16 events in four
+    weeks, 4.55x from the few of them in one flagged cell)."""
+    if not frame.empty:
+        frame = frame.loc[frame["pooled_events"] >= min_events]
     conc = frame["pooled_concentration"].dropna() if not frame.empty else pd.Series(dtype=float)
     if conc.empty:
         return None
