@@ -19,6 +19,7 @@ from hotspots.feedback.monitor import (
     ranked_to_flags,
     reference_from_frame,
     top_share_flags,
+    why_no_reference,
 )
 from hotspots.feedback.monitor_groups import GroupLayer, read_area_layer
 from hotspots.grid import grid_disk_cells, points_to_cells
@@ -209,6 +210,23 @@ def test_no_full_window_with_figures_is_no_reference() -> None:
     flagged[0, 0] = True  # served once, then nothing
     m = monitor(CELLS, PERIODS, flagged, np.ones((4, 7)), thresholds=TH)
     assert m.reference is None and m.flags == []
+    # the report said "4 periods are monitored, fewer than the 4 the series needs" (on one
+    # SF district served 17 weeks: "17 ..., fewer than the 12"): it names the real reason
+    assert why_no_reference(m.periods, TH) == (
+        "every window of 2 periods after the first 2 holds a period the model served nothing for"
+    )
+    short = monitor(CELLS, PERIODS[:3], flagged[:3], np.ones((3, 7)), thresholds=TH)
+    assert why_no_reference(short.periods, TH) == (
+        "3 periods are monitored, fewer than the 4 the series needs to be its own reference "
+        "(P = 2 plus 2 pooled)"
+    )
+    th = Thresholds(window=2, repeat=2, coverage=1 / 7, pool=2, min_events=30)
+    six = np.zeros((4, 7))
+    six[:, 1] = 6
+    quiet = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), six, thresholds=th)
+    assert why_no_reference(quiet.periods, th) == (
+        "no full window held the 30 events a flag needs (most were 12)"
+    )
 
 
 def test_turnover_counts_the_periods_that_flagged_cells() -> None:

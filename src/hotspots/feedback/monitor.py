@@ -320,6 +320,27 @@ def self_reference(frame: pd.DataFrame, th: Thresholds) -> Reference | None:
     )
 
 
+def why_no_reference(frame: pd.DataFrame, th: Thresholds) -> str:
+    """Why ``self_reference`` found none, in words: too few periods, a period served nothing
+    in every full window, or too few events in every window for a flag."""
+    need = th.window + th.pool
+    if len(frame) < need:
+        return (
+            f"{len(frame)} periods are monitored, fewer than the {need} the series needs to be "
+            f"its own reference (P = {th.window} plus {th.pool} pooled)"
+        )
+    pooled = frame.iloc[need - 1 :]
+    if not pooled["pooled_repeat_share"].notna().any():
+        return (
+            f"every window of {th.pool} periods after the first {th.window} holds a period "
+            "the model served nothing for"
+        )
+    return (
+        f"no full window held the {th.min_events} events a flag needs (most were "
+        f"{int(pooled['pooled_events'].max())})"
+    )
+
+
 def reference_from_frame(
     frame: pd.DataFrame, source: str, min_events: int = 0
 ) -> Reference | None:
