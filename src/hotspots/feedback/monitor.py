@@ -341,9 +341,7 @@ def why_no_reference(frame: pd.DataFrame, th: Thresholds) -> str:
     )
 
 
-def reference_from_frame(
-    frame: pd.DataFrame, source: str, min_events: int = 0
-) -> Reference | None:
+def reference_from_frame(frame: pd.DataFrame, source: str, min_events: int = 0) -> Reference | None:
     """A reference from a series' figures: the means of its pooled concentration and repeat
     share over the periods whose pooled events reach ``min_events`` (None: no period had
     them). A flag needs that many events; a reference resting on fewer would be compared

@@ -103,8 +103,9 @@ def forecast_warnings(
             f"no event before the first as_of {min(as_ofs).date()}: the model needs history"
         )
     quiet = quiet_end_note(events, model.freq_)
-    due = quiet is not None and whole_periods_end(events, model.freq_) in set(as_ofs)
-    return fit_warnings + _gap_warnings(times, as_ofs, model.freq_) + ([quiet] if due else [])
+    if quiet is None or whole_periods_end(events, model.freq_) not in set(as_ofs):
+        quiet = None  # said only of the default as_of, the one it moved back
+    return fit_warnings + _gap_warnings(times, as_ofs, model.freq_) + ([quiet] if quiet else [])
 
 
 def history_panel(
