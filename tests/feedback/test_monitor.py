@@ -182,7 +182,7 @@ def test_a_period_served_nothing_has_no_repeat_share_and_is_no_reference() -> No
 
 
 def test_a_reference_rests_on_as_many_events_as_a_flag_needs() -> None:
-    # Vancouver's two neighbourhoods: 16 events in a pooled window, a few of them in the one
+    # Vancouver's two neighbourhoods: 11-19 events in a pooled window, a few of them in the one
     # cell flagged, made a training-time reference of 4.55x that later periods of 30 events
     # or more would be judged against; a window under min_events is no reference
     frame = pd.DataFrame(

@@ -345,7 +345,7 @@ def reference_from_frame(frame: pd.DataFrame, source: str, min_events: int = 0) 
     """A reference from a series' figures: the means of its pooled concentration and repeat
     share over the periods whose pooled events reach ``min_events`` (None: no period had
     them). A flag needs that many events; a reference resting on fewer would be compared
-    with periods it could not be told from (a small force's backtest: 16 events in four
+    with periods it could not be told from (a small force's backtest: 11-19 events in four
     weeks, 4.55x from the few of them in one flagged cell)."""
     if not frame.empty:
         frame = frame.loc[frame["pooled_events"] >= min_events]
