@@ -80,6 +80,10 @@ def test_train_output_shows_the_comparison(
     for name in ("lightgbm", "last_period", "historical_mean", "rolling_mean", "prospective"):
         assert name in res.out
     assert "selected" in res.err and "published again v1" in res.err
+    # each table names the cells its cutoff flags: on a small force 1% is one cell
+    assert Registry(trained["models"]).load("year-burglary").manifest["study_cells"] == 769
+    assert "top 5% of cells flagged (38 of 769): means of 3 folds" in res.out
+    assert "the folds' " in res.err and " events" in res.err  # the measured gain's base
 
 
 def test_forecast_contract_csv(run_cli: RunCli, trained: dict[str, Path], tmp_path: Path) -> None:

@@ -184,6 +184,24 @@ def test_k_period_flag(
     assert (flag["periods_below"], flag["flagged"]) == (run, flagged)
 
 
+def test_the_flag_compares_with_one_baseline_not_the_best_of_each_period() -> None:
+    # two baselines taking turns above the served model: the best of each period beat it in
+    # all 4 and flagged it, though neither baseline is better than it
+    as_of = pd.date_range("2024-01-01", periods=4, freq="W-MON")
+    pais = {SERVED: [2, 2, 2, 2], "kde": [3, 1, 3, 1], "last_period": [1, 3, 1, 3.5]}
+    frame = pd.DataFrame(
+        [
+            {"as_of": t, "cutoff": "1%", "source": source, "pai": float(v)}
+            for source, values in pais.items()
+            for t, v in zip(as_of, values, strict=True)
+        ]
+    )
+    flag = model_flag(frame, "1%", k_periods=4)
+    # last_period has the higher mean (2.125 against 2.0): below it in 2 of 4, the last 1
+    assert (flag["best_baseline"], flag["best_baseline_pai"]) == ("last_period", 3.5)
+    assert (flag["periods_below"], flag["flagged"]) == (1, False)
+
+
 def oracle_and_reversed(events: pd.DataFrame, weeks: pd.DatetimeIndex) -> tuple[list, list]:
     """Per week, the ranking by that week's own counts (a hindsight oracle) and its reverse."""
     from hotspots.features import events_to_panel

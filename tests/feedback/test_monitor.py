@@ -11,12 +11,15 @@ import pytest
 
 from hotspots.errors import DataValidationError, InputFileError
 from hotspots.feedback.monitor import (
+    NO_CONCENTRATION_REFERENCE,
     Reference,
     Thresholds,
     dosage_to_array,
     monitor,
     ranked_to_flags,
+    reference_from_frame,
     top_share_flags,
+    why_no_reference,
 )
 from hotspots.feedback.monitor_groups import GroupLayer, read_area_layer
 from hotspots.grid import grid_disk_cells, points_to_cells
@@ -77,6 +80,18 @@ def test_too_few_events_raise_no_flag() -> None:
     ref = Reference(concentration=1.0, repeat_share=1.0, source="by hand")
     m = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), recorded, reference=ref, thresholds=th)
     assert [f for f in m.flags if f["figure"] == "concentration"] == []
+
+
+def test_a_reference_with_no_concentration_raises_no_concentration_flag() -> None:
+    # a small force's backtest: one cell flagged a fold and no event in it, so the reference
+    # concentration is 0; 1.15 x 0 flagged every period and the message divided by 0
+    recorded = np.ones((4, 7)) * 5
+    recorded[:, 0] = [5, 5, 20, 20]
+    ref = Reference(concentration=0.0, repeat_share=0.0, source="backtest")
+    m = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), recorded, reference=ref, thresholds=TH)
+    assert [f for f in m.flags if f["figure"] == "concentration"] == []
+    assert m.notes == [NO_CONCENTRATION_REFERENCE]
+    assert m.periods["pooled_concentration"].iloc[-1] == pytest.approx(2.8, rel=0.02)  # 40 of 100
 
 
 def test_dosage_marks_patrolled_cells_as_prior() -> None:
@@ -166,11 +181,52 @@ def test_a_period_served_nothing_has_no_repeat_share_and_is_no_reference() -> No
     assert [row["repeat_share"] for row in data["periods"]][2:4] == [None, None]
 
 
+def test_a_reference_rests_on_as_many_events_as_a_flag_needs() -> None:
+    # Vancouver's two neighbourhoods: 11-19 events in a pooled window, a few of them in the one
+    # cell flagged, made a training-time reference of 4.55x that later periods of 30 events
+    # or more would be judged against; a window under min_events is no reference
+    frame = pd.DataFrame(
+        {
+            "pooled_events": [12.0, 16.0, 40.0],
+            "pooled_concentration": [6.0, 4.5, 2.0],
+            "repeat_share": [1.0, 1.0, 0.5],
+        }
+    )
+    assert reference_from_frame(frame, "bt", 30) == Reference(2.0, 0.5, "bt")
+    assert reference_from_frame(frame.iloc[:2], "bt", 30) is None
+    assert reference_from_frame(frame, "bt").concentration == pytest.approx(12.5 / 3)
+    # the series' own first full window too: 6 events a period, 12 pooled, under 30
+    th = Thresholds(window=2, repeat=2, coverage=1 / 7, pool=2, min_events=30)
+    quiet = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), np.ones((4, 7)) * 6 / 7, thresholds=th)
+    assert quiet.reference is None
+    busy = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), np.ones((4, 7)) * 3, thresholds=th)
+    assert busy.reference is not None and busy.reference.concentration == pytest.approx(
+        1.0, rel=0.02
+    )
+
+
 def test_no_full_window_with_figures_is_no_reference() -> None:
     flagged = np.zeros((4, CELLS.size), dtype=bool)
     flagged[0, 0] = True  # served once, then nothing
     m = monitor(CELLS, PERIODS, flagged, np.ones((4, 7)), thresholds=TH)
     assert m.reference is None and m.flags == []
+    # the report said "4 periods are monitored, fewer than the 4 the series needs" (on one
+    # SF district served 17 weeks: "17 ..., fewer than the 12"): it names the real reason
+    assert why_no_reference(m.periods, TH) == (
+        "every window of 2 periods after the first 2 holds a period the model served nothing for"
+    )
+    short = monitor(CELLS, PERIODS[:3], flagged[:3], np.ones((3, 7)), thresholds=TH)
+    assert why_no_reference(short.periods, TH) == (
+        "3 periods are monitored, fewer than the 4 the series needs to be its own reference "
+        "(P = 2 plus 2 pooled)"
+    )
+    th = Thresholds(window=2, repeat=2, coverage=1 / 7, pool=2, min_events=30)
+    six = np.zeros((4, 7))
+    six[:, 1] = 6
+    quiet = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), six, thresholds=th)
+    assert why_no_reference(quiet.periods, th) == (
+        "no full window held the 30 events a flag needs (most were 12)"
+    )
 
 
 def test_turnover_counts_the_periods_that_flagged_cells() -> None:

@@ -16,7 +16,9 @@ from hotspots.features import Panel
 from hotspots.forecasters import Forecaster, make_forecaster
 from hotspots.forecasters.explain import (
     MAX_REASONS,
+    NOTHING_STANDS_OUT,
     Reasons,
+    contribution_reasons,
     describe_feature,
     merge_reasons,
     target_label,
@@ -179,6 +181,42 @@ def test_describe_feature_sentences() -> None:
     assert say("cov_bars", 4.0) == "bars nearby (4)"
     assert target_label(("A", "B"), ("A", "B")) == "crime"
     assert target_label(("A", "B", "C"), ("A", "B", "C", "D")) == "A, B and C"
+
+
+def test_a_reason_is_given_only_where_its_sentence_is_true() -> None:
+    # Vancouver break-ins, LightGBM on 202 events: the lowest cell's reasons were "recent
+    # crime in the neighbouring cells" and "recent crime in this cell", both counts 0 (the
+    # model raised its forecast for them), and a district mean below the average cell's read
+    # "high long-run level of crime in the surrounding district"
+    names = ["target_sum_4", "ring1_sum_4", "parent_mean_52", "month", "target_decay_13"]
+    X = np.array(
+        [
+            [0.0, 0.0, 0.35, 12.0, 0.1],  # nothing recent, a quiet district
+            [2.0, 3.0, 1.29, 12.0, 2.4],  # recent crime here and around, a busy district
+            [0.0, 0.0, 0.35, 12.0, 0.1],
+        ],
+        dtype=np.float32,
+    )
+    contrib = np.tile([0.05, 0.04, 0.03, 0.02, 0.01], (3, 1))
+    contrib[2, 3] = -0.1  # the season lowers this one: nothing true raises it
+    got = contribution_reasons(
+        names,
+        X,
+        contrib,
+        label="crime",
+        unit="week",
+        categories=(),
+        horizon=1,
+        hidden=np.array([True, False, False]),
+    )
+    assert got.texts[0][0] == ("seasonal pattern of crime for this time of year",)
+    assert got.texts[0][1] == (
+        "2 crime in this cell in the last 4 weeks",
+        "recent crime in the neighbouring cells",
+        "high long-run level of crime in the surrounding district",
+    )
+    assert got.texts[0][2] == (NOTHING_STANDS_OUT,)
+    assert got.features[0, 0].tolist() == [3, -1, -1]
 
 
 def test_a_window_longer_than_the_history_says_the_periods_there_are(year_panel: Panel) -> None:

@@ -174,3 +174,26 @@ def test_typed_dates_are_year_first_everywhere(call: Any, fragment: str) -> None
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         call()
     assert snap_window("2010-01-04", "2010-08-02", "W")[1] == TS("2010-08-02")
+
+
+def test_a_quiet_end_that_chance_explains_is_noted() -> None:
+    """The last week is left out as partial when its last day has no event; on a small force
+    that is often only a quiet Sunday, and the forecast is as of the week just ended."""
+    from hotspots.jobs.data import quiet_end_note
+
+    def events(days: pd.DatetimeIndex, per_day: int) -> pd.DataFrame:
+        times = days.repeat(per_day) + pd.Timedelta(hours=12)
+        return pd.DataFrame({"occurred_at": times.tz_localize("Europe/London")})
+
+    # 56 days of one event a day to Sunday 2024-03-03, then Monday to Friday 2024-03-08
+    days = pd.date_range("2024-01-08", "2024-03-08", freq="D")
+    assert quiet_end_note(events(days, 1), "W") == (
+        "the events end Fri 2024-03-08, 2 days before the week from 2024-03-04 ends, so that "
+        "week is left out as partial and the forecast is as of 2024-03-04; at 1.00 events a "
+        "day, 2 days without any happen by chance 14% of the time: if the export covers them, "
+        "give as_of 2024-03-11"
+    )
+    # at 2 a day, 2 quiet days happen 2% of the time: the export most likely stops there
+    assert quiet_end_note(events(days, 2), "W") is None
+    # a week whose last day has events is whole: nothing to say
+    assert quiet_end_note(events(pd.date_range("2024-01-08", "2024-03-10"), 1), "W") is None

@@ -73,7 +73,16 @@ def fake_result(
     as_of = pd.date_range("2023-10-02", periods=n, freq="7D")
     rows = pd.DataFrame(
         [
-            {"model": m, "as_of": as_of[i], "cutoff": cutoff, "pai": v}
+            # one cell of 100 flagged, 100 events a fold: PAI v is v hits
+            {
+                "model": m,
+                "as_of": as_of[i],
+                "cutoff": cutoff,
+                "pai": v,
+                "hits": v,
+                "flagged": 1,
+                "n_events": 100,
+            }
             for cutoff, folds in (("1%", per_fold), ("5%", at5))
             for m, values in folds.items()
             for i, v in enumerate(values)
@@ -118,7 +127,10 @@ def test_select_says_how_sure_it_is(year_city_dir: Path) -> None:
     selection = select_model(result, spec, basis="selection")
     assert selection.name == "lightgbm" and selection.n_folds == 5
     assert selection.win_share is not None and 0.85 < selection.win_share < 1.0
-    assert "5 selection folds before the reported ones" in selection.reason
+    assert (
+        "5 selection folds before the reported ones (500 events; the top 1% is 1 cell a fold)"
+        in selection.reason
+    )
     assert f"ahead in {selection.win_share:.0%} of fold resamples" in selection.reason
     always = fake_result({"lightgbm": 5.0, "kde": 4.0})
     assert select_model(always, spec).win_share == 1.0
@@ -140,6 +152,9 @@ def test_measured_gain_is_the_ratio_to_the_best_baseline_with_an_interval(
     assert 1.0 <= gain["gain_ci_low"] < 1.25 < gain["gain_ci_high"] <= 5.0 / 3.0 + 1e-9
     assert gain["measured_gain"].startswith("lightgbm PAI@1% is 1.250x the best baseline's (kde)")
     assert "over the 4 reported folds" in gain["measured_gain"]
+    assert (gain["gain_hits"], gain["gain_baseline_hits"], gain["gain_events"]) == (20, 16, 400)
+    # the interval (1.06-1.50) is above 1: the folds tell them apart, and no verdict is added
+    assert gain["gain_undecided"] is False and "cannot tell" not in gain["measured_gain"]
     assert measured_gain(fake_result({"kde": 4.0}), year_spec(year_city_dir), "1%") == {}
 
 
@@ -150,9 +165,12 @@ def test_measured_gain_says_when_the_interval_has_no_upper_bound(year_city_dir: 
     result = fake_result({"lightgbm": 1.5, "kde": 1.5}, per_fold)
     gain = measured_gain(result, year_spec(year_city_dir), "1%")
     assert gain["gain_ratio"] == pytest.approx(1.0) and gain["gain_ci_high"] == float("inf")
+    assert gain["gain_undecided"] is True
     assert gain["measured_gain"] == (
         "lightgbm PAI@1% is 1.000x the best baseline's (kde), 95% interval 0.000 and up, "
-        "unbounded (in some resamples of the folds kde caught no event), over the 4 reported folds"
+        "unbounded (in some resamples of the folds kde caught no event), over the 4 reported "
+        "folds; their flagged cells (1 cell a fold) caught 6 (lightgbm) and 6 (kde) of the "
+        "folds' 400 events: the interval holds 1, so these folds cannot tell lightgbm and kde apart"
     )
 
 

@@ -417,6 +417,38 @@ def test_reasons_from_history_values() -> None:
     assert history_reasons(quiet) == ["forecast: 0.3 expected next month"]
 
 
+def test_reasons_need_counts_beyond_chance() -> None:
+    from hotspots.publishing.plan_context import beyond_chance
+
+    # Vancouver, two neighbourhoods' break-ins: 6 in the last 4 weeks against 0.8 a week
+    # long-run read "recent rise" (a Poisson count of mean 3.2 reaches 6 with chance 0.11)
+    thin = np.r_[np.tile([1.0, 1.0, 0.0, 1.0, 1.0], 7), np.zeros(12), [2.0, 1.0, 2.0, 1.0]]
+    assert thin.size == 51 and thin.sum() == 34 and thin[-4:].sum() == 6
+    history = AreaHistory(thin, 1.0, 0.5, 0.8, "W")
+    assert history_reasons(history) == ["forecast: 0.8 expected next week"]
+    # ... while 9 in those 4 weeks is beyond chance (0.009)
+    busier = AreaHistory(np.r_[thin[:-4], [2.0, 3.0, 2.0, 2.0]], 1.0, 0.5, 0.8, "W")
+    assert history_reasons(busier) == [
+        "recent rise: 2.2 a week in the last 4 weeks against 0.7 long-run"
+    ]
+    # 3 events in the last week against 1 a week: "near repeats" (chance 0.08) no longer
+    steady = AreaHistory(np.r_[np.ones(51), [3.0]], 10.0, 1.0, 1.0, "W")
+    assert history_reasons(steady) == ["forecast: 1.0 expected next week"]
+    # 4 events in a year on 0.27 km2 is 2.7x the city's rate, but 1.5 are expected there
+    # (and one of them in the last 4 weeks was a "recent rise" of 3.2x)
+    sparse = np.zeros(52)
+    sparse[[5, 20, 35, 49]] = 1.0
+    small = AreaHistory(sparse, 0.27, 1.5 / 0.27 / 52, 0.1, "W")
+    assert history_reasons(small) == ["forecast: 0.1 expected next week"]
+    assert beyond_chance(6, 3.2) is False and beyond_chance(9, 3.2) is True
+    # a month's count cannot show near repeats (police.uk, Greater Manchester: "near
+    # repeats: 16 events in the last month" in a 0.94 km2 area)
+    month = AreaHistory(np.r_[np.full(35, 5.0), [16.0]], 0.94, 5.0, 16.0, "M")
+    got = history_reasons(month)
+    assert got[0] == "busy last month: 16 events against 5.3 long-run"
+    assert not any(r.startswith("near repeats") for r in got)
+
+
 @pytest.mark.parametrize(
     ("budget", "message"),
     [

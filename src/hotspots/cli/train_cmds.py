@@ -92,10 +92,14 @@ def show_prepared(report: ValidationReport | None, notes: tuple[str, ...], panel
 
 
 def _comparison(result: BacktestResult, cutoff: str, selected: str | None) -> Table:
+    from hotspots.evaluation import Cutoff
+
     frame = result.table(cutoff)
     folds = plural(len(result.folds), "fold", "folds")
+    n_cells = result.last_fold.cells.size
+    flagged = Cutoff.parse(cutoff).k(n_cells)  # on a small force 1% can be one cell
     table = Table(
-        title=f"top {cutoff} of cells flagged: means of {folds}",
+        title=f"top {cutoff} of cells flagged ({flagged:,} of {n_cells:,}): means of {folds}",
         caption="* = selected: the model train publishes (backtest publishes none)",
     )
     for col in ("model", "hit rate", "PAI", "PAI 95% CI", "PEI", "deviance"):

@@ -175,6 +175,8 @@ def monitor(
         reference = self_reference(frame, th)
         if reference is not None:
             notes.append(f"no training-time reference: compared with {reference.source}")
+    if reference is not None and not reference.concentration > 0:
+        notes.append(NO_CONCENTRATION_REFERENCE)
     flags = _flags(frame, reference, th)
     group_frame = None
     if groups is not None:
@@ -281,6 +283,16 @@ def _period_frame(
     return frame
 
 
+NO_CONCENTRATION_REFERENCE = (
+    "the reference concentration is 0: no recorded event fell in the cells flagged before, "
+    "so a rise cannot be measured as a multiple of it; the concentration flag is off until "
+    "a reference with such events (retrain on more periods)"
+)
+"""The note when the reference has no concentration: a bar of 1.15 x 0 is 0, which every
+period reaches, and the message divided by it (a small force's backtest: one cell flagged,
+no event in it)."""
+
+
 def self_reference(frame: pd.DataFrame, th: Thresholds) -> Reference | None:
     """The first full window of the series as the reference (None: the series is shorter):
     its pooled concentration and pooled repeat share, the figures the flags compare. One
@@ -288,12 +300,15 @@ def self_reference(frame: pd.DataFrame, th: Thresholds) -> Reference | None:
     (``tests/feedback/test_runaway_served.py``) it was 0.57 against 0.79 pooled, and two
     ordinary weeks (pooled 0.93) raised the repeat flag against it. A window pooling a
     period served nothing has no pooled repeat share: the first window that has both
-    figures is the reference (None: no window has)."""
+    figures, and as many events as a flag needs (``min_events``), is the reference (None: no
+    window has)."""
     if len(frame) < th.window + th.pool:
         return None
     pooled = frame.iloc[th.window + th.pool - 1 :]
     whole = pooled.loc[
-        pooled["pooled_concentration"].notna() & pooled["pooled_repeat_share"].notna()
+        pooled["pooled_concentration"].notna()
+        & pooled["pooled_repeat_share"].notna()
+        & (pooled["pooled_events"] >= th.min_events)
     ]
     if whole.empty:
         return None
@@ -305,9 +320,35 @@ def self_reference(frame: pd.DataFrame, th: Thresholds) -> Reference | None:
     )
 
 
-def reference_from_frame(frame: pd.DataFrame, source: str) -> Reference | None:
+def why_no_reference(frame: pd.DataFrame, th: Thresholds) -> str:
+    """Why ``self_reference`` found none, in words: too few periods, a period served nothing
+    in every full window, or too few events in every window for a flag."""
+    need = th.window + th.pool
+    if len(frame) < need:
+        return (
+            f"{len(frame)} periods are monitored, fewer than the {need} the series needs to be "
+            f"its own reference (P = {th.window} plus {th.pool} pooled)"
+        )
+    pooled = frame.iloc[need - 1 :]
+    if not pooled["pooled_repeat_share"].notna().any():
+        return (
+            f"every window of {th.pool} periods after the first {th.window} holds a period "
+            "the model served nothing for"
+        )
+    return (
+        f"no full window held the {th.min_events} events a flag needs (most were "
+        f"{int(pooled['pooled_events'].max())})"
+    )
+
+
+def reference_from_frame(frame: pd.DataFrame, source: str, min_events: int = 0) -> Reference | None:
     """A reference from a series' figures: the means of its pooled concentration and repeat
-    share (None: no period had them)."""
+    share over the periods whose pooled events reach ``min_events`` (None: no period had
+    them). A flag needs that many events; a reference resting on fewer would be compared
+    with periods it could not be told from (a small force's backtest: 11-19 events in four
+    weeks, 4.55x from the few of them in one flagged cell)."""
+    if not frame.empty:
+        frame = frame.loc[frame["pooled_events"] >= min_events]
     conc = frame["pooled_concentration"].dropna() if not frame.empty else pd.Series(dtype=float)
     if conc.empty:
         return None
@@ -324,7 +365,8 @@ def _flags(
     out = []
     limit = reference.concentration * th.concentration_rise
     enough = frame["pooled_events"] >= th.min_events
-    rising = frame.loc[enough & (frame["pooled_concentration"] >= limit)]
+    measurable = reference.concentration > 0  # see NO_CONCENTRATION_REFERENCE
+    rising = frame.loc[enough & (frame["pooled_concentration"] >= limit) & measurable]
     for row in rising.to_dict("records"):
         value = float(row["pooled_concentration"])
         out.append(

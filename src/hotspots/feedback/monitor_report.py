@@ -43,7 +43,9 @@ def backtest_monitor(
     flagged = top_share_flags(expected, cells, th.coverage)
     periods = [f.as_of for f in result.folds]
     first = monitor(cells, periods, flagged, result.actual, thresholds=th)
-    reference = reference_from_frame(first.periods, f"{model} on the backtest at training time")
+    reference = reference_from_frame(
+        first.periods, f"{model} on the backtest at training time", th.min_events
+    )
     return monitor(cells, periods, flagged, result.actual, reference=reference, thresholds=th)
 
 

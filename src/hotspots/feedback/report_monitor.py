@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Mapping
 import pandas as pd
 
 from hotspots.feedback.html_parts import data_link, esc, img_html, table_html
+from hotspots.feedback.monitor import why_no_reference
 from hotspots.feedback.monitor_report import monitor_png
 from hotspots.feedback.monitor_served import ModelMonitor
 
@@ -72,10 +73,8 @@ def verdict(found: ModelMonitor) -> tuple[bool, str]:
         th = mon.thresholds
         return False, (
             f"No flag can be raised for {found.name} yet: the model recorded no "
-            f"training-time reference, and {len(mon.periods)} periods are monitored, fewer "
-            f"than the {th.window + th.pool} the series needs to be its own reference (P = "
-            f"{th.window} plus {th.pool} pooled). Retraining with a backtest of at least "
-            "that many folds records one."
+            f"training-time reference, and {why_no_reference(mon.periods, th)}. Retraining "
+            f"with a backtest of at least {th.window + th.pool} folds may record one."
         )
     earlier = sorted({f["period"] for f in mon.flags})
     before = f" Earlier periods were flagged: {', '.join(earlier)}." if earlier else ""
@@ -118,7 +117,7 @@ def monitor_html(found: ModelMonitor, files: Collection[str] = ()) -> list[str]:
             f"reference concentration {ref.concentration:.2f} and repeat share "
             f"{ref.repeat_share:.0%} ({esc(ref.source)}).</p>"
             if ref is not None
-            else "no reference yet (too few periods served).</p>"
+            else f"no reference yet ({esc(why_no_reference(mon.periods, th))}).</p>"
         ),
         _link(files, SUMMARY),
         *(f'<p class="note">{esc(n)}</p>' for n in mon.notes),

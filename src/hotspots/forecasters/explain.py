@@ -163,6 +163,42 @@ def describe_feature(
     return name, lambda v, s: f"feature {name} ({v:.3g})"
 
 
+NOTHING_STANDS_OUT = "the model's typical level: nothing recorded here stands out"
+"""A cell's reason when no feature that raises its forecast says something true of it."""
+
+_HIGH = re.compile(  # a decayed count says "recent" only when it is above the average cell's
+    r"target_(mean_(\d+|all)|decay_.+)|(ring1|ring2|parent)_(mean_(\d+|all)|sum_all)|.*_n_cells"
+)
+_PRESENT = re.compile(
+    r"target_sum_\d+|(ring1|ring2|parent)_sum_\d+|near_repeat_.+|all_.+|rel_.+"
+    r"|holidays_in_period"
+)
+
+
+def claims_hold(
+    names: Sequence[str], X: npt.NDArray[np.float32], horizon: int
+) -> npt.NDArray[np.bool_]:
+    """Whether each feature's sentence is true of each row of ``X`` (``horizon * n`` rows,
+    period-major): a sentence of recent crime ("recent X in this cell", "2 X nearby") needs a
+    value above 0, and one of a "high" level, "many" cells or a decayed count ("recent") a
+    value above the study cells' mean of that feature in the same period;
+    ``periods_since_last`` ("recent") one below it.
+    A model may raise a forecast for a count of 0 (SHAP values on a thin history do), but the
+    sentence would then say crime was recorded where none was."""
+    values = np.asarray(X, dtype=np.float64)
+    n = values.shape[0] // max(horizon, 1)
+    mean = np.repeat(values.reshape(horizon, n, -1).mean(axis=1), n, axis=0)
+    holds = np.ones(values.shape, dtype=bool)
+    for j, name in enumerate(names):
+        if _HIGH.fullmatch(name):
+            holds[:, j] = values[:, j] > mean[:, j]
+        elif _PRESENT.fullmatch(name):
+            holds[:, j] = values[:, j] > 0
+        elif name == "periods_since_last":
+            holds[:, j] = values[:, j] < mean[:, j]
+    return holds
+
+
 def _top_distinct(
     order: npt.NDArray[np.int64], positive: npt.NDArray[np.bool_], groups: list[str]
 ) -> list[int]:
@@ -170,7 +206,7 @@ def _top_distinct(
     seen: set[str] = set()
     for j, ok in zip(order.tolist(), positive.tolist(), strict=True):
         if not ok:
-            break
+            continue
         if groups[j] not in seen:
             seen.add(groups[j])
             chosen.append(j)
@@ -192,7 +228,8 @@ def contribution_reasons(
     history: int | None = None,
 ) -> Reasons:
     """Up to three sentences per row of ``X`` (``horizon * n`` rows, period-major) from the
-    largest positive contributions (``contrib``: one column per feature, no bias);
+    largest positive contributions (``contrib``: one column per feature, no bias) whose
+    sentences are true of the row (``claims_hold``; none: ``NOTHING_STANDS_OUT``);
     ``history``: the periods before the origin (``describe_feature``)."""
     makers = [
         describe_feature(n, target=label, unit=unit, categories=categories, history=history)
@@ -202,14 +239,16 @@ def contribution_reasons(
     depth = min(len(names), 4 * MAX_REASONS)  # enough candidates to skip look-alikes
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :depth]
     top = np.take_along_axis(contrib, order, axis=1)
+    true = np.take_along_axis(claims_hold(names, X, horizon), order, axis=1)
     n = hidden.size
     features = np.full((X.shape[0], MAX_REASONS), -1, dtype=np.int16)
     hide = np.tile(hidden, horizon).tolist()
     texts = []
-    for row, (o, pos) in enumerate(zip(order, top > 0, strict=True)):
+    for row, (o, pos) in enumerate(zip(order, (top > 0) & true, strict=True)):
         chosen = _top_distinct(o, pos, groups)
         features[row, : len(chosen)] = chosen
-        texts.append(tuple(sentences[j](float(X[row, j]), hide[row]) for j in chosen))
+        said = tuple(sentences[j](float(X[row, j]), hide[row]) for j in chosen)
+        texts.append(said or (NOTHING_STANDS_OUT,))
     per_period = tuple(tuple(texts[h * n : (h + 1) * n]) for h in range(horizon))
     return Reasons(tuple(names), features.reshape(horizon, n, MAX_REASONS), per_period)
 

@@ -23,7 +23,12 @@ from hotspots.features import Panel, events_to_panel, period_floor, period_range
 from hotspots.features.lags import plan_for
 from hotspots.forecasters import Forecaster, check_horizon, next_period_start
 from hotspots.grid import StudyArea, cells_to_geojson, cells_to_strings
-from hotspots.jobs.data import local_times, whole_periods_end, whole_periods_start
+from hotspots.jobs.data import (
+    local_times,
+    quiet_end_note,
+    whole_periods_end,
+    whole_periods_start,
+)
 from hotspots.jobs.dates import check_year_first
 from hotspots.jobs.fit_check import check_events_fit
 
@@ -97,7 +102,10 @@ def forecast_warnings(
         raise DataValidationError(
             f"no event before the first as_of {min(as_ofs).date()}: the model needs history"
         )
-    return fit_warnings + _gap_warnings(times, as_ofs, model.freq_)
+    quiet = quiet_end_note(events, model.freq_)
+    if quiet is None or whole_periods_end(events, model.freq_) not in set(as_ofs):
+        quiet = None  # said only of the default as_of, the one it moved back
+    return fit_warnings + _gap_warnings(times, as_ofs, model.freq_) + ([quiet] if quiet else [])
 
 
 def history_panel(

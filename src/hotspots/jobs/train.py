@@ -221,7 +221,7 @@ def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "repor
         f"{n_folds} selection folds before the reported ones"
         if basis == "selection"
         else f"the {n_folds} reported folds (select_folds is 0, or no room before them)"
-    )
+    ) + _fold_base(result.per_fold, cutoff, main)
     share = ratio_win_share(result, main, best_at, spec.backtest.seed)
     sure = "" if share is None else f"; {main} ahead in {share:.0%} of fold resamples"
     figures = ", ".join(
@@ -238,6 +238,18 @@ def select_model(result: BacktestResult, spec: TrainingSpec, basis: str = "repor
         f"publishing {best} instead"
     )
     return Selection(best, reason, cutoff, scores, basis, n_folds, share, main)
+
+
+def _fold_base(per_fold: pd.DataFrame, cutoff: str, model: str) -> str:
+    """`` (N events; the top 1% is k cells a fold)``: what a selection rests on, so a choice
+    made on a handful of events in one cell reads as such."""
+    rows = per_fold[(per_fold["cutoff"] == cutoff) & (per_fold["model"] == model)]
+    if rows.empty:
+        return ""
+    cells = sorted(set(rows["flagged"].astype(int)))
+    per = f"{cells[0]}" if len(cells) == 1 else f"{cells[0]}-{cells[-1]}"
+    noun = "cell" if cells == [1] else "cells"
+    return f" ({int(rows['n_events'].sum())} events; the top {cutoff} is {per} {noun} a fold)"
 
 
 def _beat(spec: TrainingSpec, main: str, ratios: Mapping[str, float]) -> str:
@@ -297,15 +309,48 @@ def measured_gain(
         if math.isfinite(high)  # else the baseline caught nothing in some resamples
         else f"{low:.3f} and up, unbounded (in some resamples of the folds {best} caught no event)"
     )
+    base = _event_base(rows, main, best)
+    undecided = low <= 1.0 <= high
+    verdict = (
+        f": the interval holds 1, so these folds cannot tell {main} and {best} apart"
+        if undecided
+        else ""
+    )
     return {
         "measured_gain": (
             f"{main} PAI@{cutoff} is {ratio:.3f}x the best baseline's ({best}), 95% interval "
-            f"{interval}, over the {len(wide)} reported folds"
+            f"{interval}, over the {len(wide)} reported folds; {base['sentence']}{verdict}"
         ),
         "gain_ratio": ratio,
         "gain_ci_low": low,
         "gain_ci_high": high,
         "gain_baseline": best,
+        "gain_hits": base["hits"],
+        "gain_baseline_hits": base["baseline_hits"],
+        "gain_events": base["events"],
+        "gain_undecided": undecided,
+    }
+
+
+def _event_base(rows: pd.DataFrame, main: str, best: str) -> dict[str, Any]:
+    """The events the measured gain rests on: each model's catches in its flagged cells over
+    the folds, and the folds' events. On a small force the top 1% is one cell and a ratio of
+    0.5x can be 4 events against 7; the sentence names them."""
+    by_model = rows.groupby("model")
+    hits = {m: int(by_model.get_group(m)["hits"].sum()) for m in (main, best)}
+    first = by_model.get_group(main)
+    events = int(first["n_events"].sum())
+    cells = sorted(set(first["flagged"].astype(int)))
+    per = f"{cells[0]}" if len(cells) == 1 else f"{cells[0]}-{cells[-1]}"
+    noun = "cell" if cells == [1] else "cells"
+    return {
+        "sentence": (
+            f"their flagged cells ({per} {noun} a fold) caught {hits[main]} ({main}) and "
+            f"{hits[best]} ({best}) of the folds' {events} events"
+        ),
+        "hits": hits[main],
+        "baseline_hits": hits[best],
+        "events": events,
     }
 
 

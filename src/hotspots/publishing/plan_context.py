@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.stats import binom
+from scipy.stats import binom, poisson
 
 from hotspots.features import period_floor
 from hotspots.grid import points_to_cells
@@ -30,6 +30,9 @@ TOP_HOURS = 3
 HOUR_ALPHA = 0.05
 """An hour is named only when an even spread of the area's timed events would put as many
 in it with probability under this, over all the hours of the week (or day) at once."""
+REASON_ALPHA = 0.05
+"""A history reason is given only when its count would come about by chance under the rate it
+is compared with (Poisson) with probability under this (``beyond_chance``)."""
 RECENT_PERIODS = 4
 """The 'recent' window of ``history_reasons``, in model periods."""
 UNITS = {"D": "day", "W": "week", "M": "month"}
@@ -215,8 +218,13 @@ def history_reasons(history: AreaHistory) -> list[str]:
 
     - long-run hotspot: the area's rate per km2 over the whole history is >= 2x the city's;
     - recent rise: the last ``RECENT_PERIODS`` periods average >= 1.25x the long-run mean;
-    - near repeats: the last period alone had >= 3 events and >= 2x the long-run mean;
+    - near repeats: the last period alone had >= 3 events and >= 2x the long-run mean
+      ("busy last month" for monthly periods, too coarse to show a near repeat);
     - otherwise, the forecast itself (its expected count).
+
+    Each also needs its count to be beyond chance at the rate it is compared with
+    (``beyond_chance``): 6 events in 4 weeks against 0.8 a week long-run read as a "recent
+    rise" of 1.9x, and a Poisson count of mean 3.2 reaches 6 one time in ten.
     """
     unit = UNITS[history.freq]
     counts = history.counts
@@ -224,7 +232,8 @@ def history_reasons(history: AreaHistory) -> list[str]:
     found: list[tuple[float, str]] = []
     if history.area_km2 > 0 and history.city_rate > 0 and counts.size:
         ratio = long_run / history.area_km2 / history.city_rate
-        if ratio >= 2:
+        at_city_rate = history.city_rate * history.area_km2 * counts.size
+        if ratio >= 2 and beyond_chance(counts.sum(), at_city_rate):
             found.append(
                 (
                     ratio,
@@ -234,7 +243,8 @@ def history_reasons(history: AreaHistory) -> list[str]:
             )
     if counts.size > RECENT_PERIODS and long_run > 0:
         recent = float(counts[-RECENT_PERIODS:].mean())
-        if recent >= 1.25 * long_run:
+        lately = counts[-RECENT_PERIODS:].sum()
+        if recent >= 1.25 * long_run and beyond_chance(lately, long_run * RECENT_PERIODS):
             found.append(
                 (
                     recent / long_run,
@@ -242,16 +252,28 @@ def history_reasons(history: AreaHistory) -> list[str]:
                     f"against {long_run:.1f} long-run",
                 )
             )
-    if counts.size and counts[-1] >= 3 and counts[-1] >= 2 * long_run:
+    last = counts[-1] if counts.size else 0.0
+    if last >= 3 and last >= 2 * long_run and beyond_chance(last, long_run):
         found.append(
             (
-                float(counts[-1]) / max(long_run, 1e-9),
-                f"near repeats: {counts[-1]:.0f} events in the last {unit}",
+                float(last) / max(long_run, 1e-9),
+                # near repeats follow an event within days: a month's count cannot show them
+                f"busy last month: {last:.0f} events against {long_run:.1f} long-run"
+                if history.freq == "M"
+                else f"near repeats: {last:.0f} events in the last {unit}",
             )
         )
     found.sort(key=lambda pair: -pair[0])
     reasons = [text for _, text in found[:3]]
     return reasons or [forecast_reason(history)]
+
+
+def beyond_chance(observed: float, expected: float) -> bool:
+    """Whether ``observed`` events are more than a Poisson count of mean ``expected``
+    plausibly reaches: the chance of at least as many is under ``REASON_ALPHA``."""
+    if expected <= 0:
+        return observed > 0
+    return bool(poisson.sf(round(observed) - 1, expected) < REASON_ALPHA)
 
 
 def forecast_reason(history: AreaHistory) -> str:

@@ -24,7 +24,7 @@ from hotspots.errors import ConfigError, HotspotsError
 from hotspots.features import Panel
 from hotspots.forecasters import Forecaster, check_horizon
 from hotspots.grid import StudyArea
-from hotspots.jobs.data import LoadedEvents, whole_periods_end
+from hotspots.jobs.data import LoadedEvents, quiet_end_note, whole_periods_end
 from hotspots.jobs.fit_check import check_events_fit
 from hotspots.jobs.forecast import history_panel
 from hotspots.publishing.forecast_document import areas_from_boundary_file, publish_forecast
@@ -164,6 +164,8 @@ def build_served(
     for warning in check_events_fit(model, events.events, loaded.manifest):
         logger.warning("model %r: %s", name, warning)
     as_of = whole_periods_end(events.events, model.freq_)  # the next forecast due
+    if (quiet := quiet_end_note(events.events, model.freq_)) is not None:
+        logger.warning("model %r: %s", name, quiet)
     options: dict[str, Any] = {
         "name": name,
         "version": loaded.version,

@@ -69,8 +69,9 @@ def _monitor(manifest: Mapping[str, Any]) -> str:
     reference = _mapping(record.get("reference"))
     if not reference:
         return (
-            "No training-time reference was recorded (the backtest was too short): the live "
-            "monitor (`GET /v1/monitor`) compares with its own first full window instead."
+            "No training-time reference was recorded (the backtest was too short, or too few "
+            "events fell in its pooled periods for a flag): the live monitor "
+            "(`GET /v1/monitor`) compares with its own first full window instead."
         )
     th = _mapping(record.get("thresholds"))
     window, repeat = th.get("window", "?"), th.get("repeat", "?")
