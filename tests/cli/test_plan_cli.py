@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -361,3 +362,30 @@ def test_the_plan_table_falls_back_to_hours_of_the_day() -> None:
         "no hour stands out (1820 timed events)",
         "unknown",
     ]
+
+
+def test_two_models_of_one_crime_type_are_refused_before_the_events_are_read(
+    run_cli: RunCli, models: Path, year_panel: Panel, year_city_dir: Path, tmp_path: Path
+) -> None:
+    # a challenger of burglary beside its champion: a plan adds its types' forecasts, so the
+    # two together would count every burglary twice
+    root = tmp_path / "models"
+    shutil.copytree(models, root)
+    model = make_forecaster("kde", target=("Burglary Residential",)).fit(year_panel, "2023-10-30")
+    Registry(root).publish("burg-kde", model, spec={}, data={}, backtest={})
+    missing = tmp_path / "not-read.csv"  # refused before any reading: the file need not exist
+    out = tmp_path / "plan.json"
+    res = run_cli(*plan_args(root, missing, out, "--model", "burg-kde"))
+    assert res.code == 2 and not out.exists()
+    assert (
+        "--model burg and burg-kde both forecast the categories ['Burglary Residential']: a "
+        "plan adds its types' forecasts, so it would count those crimes twice; plan with one "
+        "of them" in " ".join(res.err.split())
+    )
+    # without --model, every current model, as the API's plan of every type: the second
+    # burglary model is left out, with a warning saying why
+    args = plan_args(root, year_city_dir / "events.csv.gz", out)
+    res = run_cli(*[a for a in args if a not in ("--model", "burg")])
+    assert res.code == 0, res.err
+    assert "warning: burg-kde left out: it forecasts crimes burg forecasts too" in res.err
+    assert sorted(json.loads(out.read_text())["types"]) == ["burg", "rob"]

@@ -472,3 +472,16 @@ def test_impossible_budgets_are_refused(
             freq="W",
             budget=budget,
         )
+
+
+def test_shared_categories_names_the_types_that_count_the_same_crimes() -> None:
+    from hotspots.publishing.plan_document import shared_categories
+
+    targets = {"a": ("x", "y"), "b": ("y", "z"), "c": ("w",), "all": None}
+    assert shared_categories(targets) == [
+        ("a", "all", None),  # a model of every category overlaps each other type
+        ("a", "b", ("y",)),
+        ("all", "b", None),
+        ("all", "c", None),
+    ]
+    assert shared_categories({"a": ("x",), "c": ("w",)}) == []

@@ -561,3 +561,31 @@ def test_new_plans_beyond_the_builds_at_once_wait_for_a_retry_the_built_ones_do_
     again = client.get(f"{PATH}?areas=4&max_area_km2=2.5", headers=auth(two_types.read))
     assert again.status_code == 200 and len(again.json()["areas"]) == 4
     assert busy.acquire(blocking=False)  # released after the build
+
+
+def test_two_models_of_one_crime_type_are_never_added_in_one_plan(
+    client: TestClient, year_city_events: pd.DataFrame
+) -> None:
+    """A second model of burglary (a challenger served beside it): the plan of every type
+    leaves it out, as adding both would count each burglary twice; asked for by name it is
+    planned alone, and a request that names both is refused naming them."""
+    import dataclasses
+
+    from hotspots.errors import ConfigError
+    from hotspots.publishing import PlanBook
+
+    inputs = dict(client.app.state.service.plans.inputs)  # type: ignore[attr-defined]
+    inputs["burglary2"] = dataclasses.replace(inputs["burglary"])
+    [category] = inputs["burglary"].target
+    book = PlanBook(inputs, year_city_events, default=PlanBudget(2, 3.0), pack=bytes)
+    assert book.combined == ("burglary", "other")
+    assert book.overlapping == {"burglary2": "burglary"}
+    everything = json.loads(book.get(book.query()))
+    assert sorted(everything["types"]) == ["burglary", "other"]
+    alone = json.loads(book.get(book.query(categories=["burglary2"])))
+    assert list(alone["types"]) == ["burglary2"]
+    with pytest.raises(
+        ConfigError,
+        match=rf"crime types burglary and burglary2 both forecast the categories \['{category}'\]",
+    ):
+        book.get(book.query(categories=[category]))

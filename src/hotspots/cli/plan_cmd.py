@@ -122,6 +122,8 @@ def plan(
         PlanBudget,
         build_plan,
         check_budget,
+        check_distinct_types,
+        distinct_types,
         fit_to_study_area,
         parse_weights,
         plan_suffix,
@@ -148,8 +150,18 @@ def plan(
     registry = Registry(models_dir or settings.models_dir)
     loaded = _load(registry, model)
     targets = {name: each.forecaster.target_ for name, each in loaded.items()}
-    types = select_types(targets, category or (), flag="--category") or tuple(loaded)
+    types = select_types(targets, category or (), flag="--category")
+    if not types and not model:  # every current model: the API's plan of every type
+        types, left = distinct_types(targets)
+        for name, kept in left.items():
+            console.print(
+                f"warning: {name} left out: it forecasts crimes {kept} forecasts too (a plan "
+                f"would count them twice); give --model {name} to plan it",
+                soft_wrap=True,
+            )
+    types = types or tuple(loaded)
     loaded = {name: loaded[name] for name in types}
+    check_distinct_types({name: targets[name] for name in types}, "--model")  # before reading
     parsed = parse_weights(weights, types)  # names must be planned --model names
     first = loaded[min(loaded)].forecaster
     cells = np.unique(np.concatenate([e.forecaster.cells_ for e in loaded.values()]))

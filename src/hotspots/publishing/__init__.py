@@ -13,7 +13,12 @@ from hotspots.publishing.plan_book import (
     select_types,
 )
 from hotspots.publishing.plan_context import AreaHistory, ReasonFn, history_reasons
-from hotspots.publishing.plan_document import build_plan, cells_to_boundary_geojson
+from hotspots.publishing.plan_document import (
+    build_plan,
+    cells_to_boundary_geojson,
+    check_distinct_types,
+    distinct_types,
+)
 from hotspots.publishing.plan_io import (
     plan_suffix,
     plan_to_bytes,
@@ -36,8 +41,8 @@ from hotspots.publishing.plans import (
 )
 
 __all__ = [
-    "MAX_AREA_CELLS",
     "MAX_AREAS",
+    "MAX_AREA_CELLS",
     "SEEDS",
     "STOPS",
     "AreaHistory",
@@ -49,6 +54,8 @@ __all__ = [
     "build_plan",
     "cells_to_boundary_geojson",
     "check_budget",
+    "check_distinct_types",
+    "distinct_types",
     "combine_scores",
     "fit_to_study_area",
     "grow_areas",
@@ -60,7 +67,7 @@ __all__ = [
     "plan_to_geojson",
     "plan_to_rows",
     "select_types",
-    "write_plan",
     "top_cells_at_area",
     "top_cells_sum_at_area",
+    "write_plan",
 ]

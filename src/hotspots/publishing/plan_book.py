@@ -24,7 +24,7 @@ import pandas as pd
 from hotspots.errors import ConfigError
 from hotspots.grid import cells_area_km2, points_to_cells
 from hotspots.jobs.data import local_times
-from hotspots.publishing.plan_document import build_plan
+from hotspots.publishing.plan_document import build_plan, distinct_types
 from hotspots.publishing.plan_io import plan_to_bytes
 from hotspots.publishing.plan_store import plan_record
 from hotspots.publishing.plans import STOPS, CellArray, FloatArray, PlanBudget, fit_to_study_area
@@ -161,7 +161,10 @@ class PlanBook(Generic[T]):
     """Every plan of one publish: the default budget's built now, the others on request.
 
     Types that cannot share a plan with the first (another period length, H3 resolution or
-    as_of) are left out of ``names`` and named in ``excluded``. ``configured`` is the default
+    as_of) are left out of ``names`` and named in ``excluded``. A plan of every type (no
+    ``categories`` asked for) combines ``combined``: each type that counts none of the crimes
+    an earlier one (by name) counts; the others, in ``overlapping``, are planned when asked
+    for by name or category. ``configured`` is the default
     budget as given; ``default`` is it fitted to the study area (``fit_to_study_area``: the
     same unless the study area is too small for it), and so is any request that leaves the
     number of areas or the km2 to the default.
@@ -185,15 +188,26 @@ class PlanBook(Generic[T]):
         same = {k for k, v in inputs.items() if (v.freq, v.resolution, v.as_of) == grid}
         self.inputs = {k: v for k, v in sorted(inputs.items()) if k in same}
         self.excluded = {k: v for k, v in sorted(inputs.items()) if k not in same}
+        self.combined, self.overlapping = distinct_types(
+            {k: v.target for k, v in self.inputs.items()}
+        )
+        for name, kept in self.overlapping.items():
+            logger.warning(
+                "plans: %s is left out of the plan of every type (it forecasts crimes %s "
+                "forecasts too; a plan would count them twice); ask for it by name",
+                name,
+                kept,
+            )
         self.freq, self.resolution, self.as_of = grid
         self.events, self.event_cells = _history(events, self.as_of, first.resolution)
         self._cells = np.unique(np.concatenate([v.cells for v in self.inputs.values()]))
         self._cell_km2 = cells_area_km2(self._cells)
-        self._study_km2: dict[tuple[str, ...], FloatArray] = {(): self._cell_km2}
+        self._study_km2: dict[tuple[str, ...], FloatArray] = {}
+        self._study_km2[()] = self._km2_of(self.combined)  # a plan of every type: these
         self._fitted: dict[tuple[tuple[str, ...], int | None], tuple[PlanBudget, str | None]] = {}
         self.configured = default
         self.default, self.default_note = fit_to_study_area(
-            default, self._cell_km2, self.resolution
+            default, self._study_km2[()], self.resolution
         )
         self.min_events_shown = int(min_events_shown)
         self.pack = pack
@@ -205,7 +219,7 @@ class PlanBook(Generic[T]):
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The crime types (model names) a plan can combine."""
+        """The crime types (model names) a plan can be asked for."""
         return tuple(self.inputs)
 
     @property
@@ -248,7 +262,9 @@ class PlanBook(Generic[T]):
             budget, note = fitted
         elif areas is None:
             budget, note = self._fit(budget, types, True, False)
-        parsed = parse_weights(weights, types or self.names, "weights", "crime type of this plan")
+        parsed = parse_weights(
+            weights, types or self.combined, "weights", "crime type of this plan"
+        )
         pairs = tuple(sorted((k, float(v)) for k, v in parsed.items() if v != 1.0))
         return PlanQuery(budget, types, pairs, horizon, fmt, stop, note)
 
@@ -309,7 +325,7 @@ class PlanBook(Generic[T]):
         if self.record is None:
             return data, True
         as_json = data if query.fmt == "json" else plan_to_bytes(document, "json")
-        types = query.types or self.names
+        types = query.types or self.combined
         params = {
             **query.budget.as_dict(),
             "types": list(types),
@@ -328,7 +344,7 @@ class PlanBook(Generic[T]):
 
     def document(self, query: PlanQuery) -> dict[str, Any]:
         """The plan document of ``query`` (``build_plan`` on the book's inputs)."""
-        types = query.types or self.names
+        types = query.types or self.combined
         forecasts = {k: self.inputs[k].periods[query.horizon - 1] for k in types}
         cells = np.unique(np.concatenate([self.inputs[k].cells for k in types]))
         return build_plan(

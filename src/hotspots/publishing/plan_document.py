@@ -80,6 +80,53 @@ def forecast_to_expected(frame: pd.DataFrame, cells: CellArray) -> tuple[FloatAr
     return out, pd.Timestamp(first)
 
 
+def shared_categories(
+    targets: Mapping[str, tuple[str, ...] | None],
+) -> list[tuple[str, str, tuple[str, ...] | None]]:
+    """Pairs of crime types (models) that count some of the same events: ``(a, b, shared)``,
+    ``shared`` None where either counts every category. A plan adds its types' forecasts,
+    so two such models would count those crimes twice."""
+    names = sorted(targets)
+    found: list[tuple[str, str, tuple[str, ...] | None]] = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            ta, tb = targets[a], targets[b]
+            if ta is None or tb is None:
+                found.append((a, b, None))
+            elif shared := tuple(sorted(set(ta) & set(tb))):
+                found.append((a, b, shared))
+    return found
+
+
+def distinct_types(
+    targets: Mapping[str, tuple[str, ...] | None],
+) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The types a plan of every type combines (by name, each that counts no crime an earlier
+    one counts), and each type left out -> the type it overlaps."""
+    kept: list[str] = []
+    left: dict[str, str] = {}
+    for name in sorted(targets):
+        clash = [k for k in kept if shared_categories({k: targets[k], name: targets[name]})]
+        if clash:
+            left[name] = clash[0]
+        else:
+            kept.append(name)
+    return tuple(kept), left
+
+
+def check_distinct_types(targets: Mapping[str, tuple[str, ...] | None], flag: str) -> None:
+    """ConfigError naming two types of a plan that count the same crimes (``flag``: how the
+    caller names a type, e.g. ``--model``)."""
+    pairs = shared_categories(targets)
+    if pairs:
+        a, b, shared = pairs[0]
+        what = f"the categories {list(shared)}" if shared else "every category"
+        raise ConfigError(
+            f"{flag} {a} and {b} both forecast {what}: a plan adds its types' forecasts, so "
+            f"it would count those crimes twice; plan with one of them"
+        )
+
+
 def build_plan(
     forecasts: Mapping[str, pd.DataFrame],
     cells: CellArray,
@@ -136,6 +183,8 @@ def build_plan(
         Why ``budget`` is not the one configured (``fit_to_study_area``'s sentence), shown
         as the document's ``budget.note``; absent when None.
     """
+    if categories is not None:
+        check_distinct_types(categories, "crime types")
     cells = np.asarray(cells, dtype=np.uint64)
     expected: dict[str, FloatArray] = {}
     period_start = None
