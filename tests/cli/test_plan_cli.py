@@ -346,7 +346,7 @@ def test_the_plan_table_falls_back_to_hours_of_the_day() -> None:
 
     from hotspots.cli.render import plan_table
 
-    hour = {"label": "20:00-21:00", "lift": 1.65, "hour": 20, "share": 0.069}
+    hour = {"label": "20:00-21:00", "lift": 1.65, "hour": 20, "share": 0.069, "events": 125}
     area = {
         "rank": 1, "area_km2": 0.94, "expected_count": 3.0, "interval": {"low": 1, "high": 5},
         "expected_by_type": {"a": 3.0}, "reasons": ["long-run hotspot"],
@@ -358,7 +358,7 @@ def test_the_plan_table_falls_back_to_hours_of_the_day() -> None:
     console.print(plan_table({**document, "areas": [area, quiet, {**area, "when": "unknown"}]}))
     rows = [line for line in console.export_text().splitlines() if line.startswith("│")]
     assert [[c.strip() for c in row.strip("│").split("│")][4] for row in rows] == [
-        "daily 20:00-21:00 (1.65x)",
+        "daily 20:00-21:00 (1.65x: 125 events)",
         "no hour stands out (1820 timed events)",
         "unknown",
     ]

@@ -322,11 +322,13 @@ def test_plan_document_where_what_when_why(city: dict[str, np.ndarray]) -> None:
     assert hours[0]["label"] == "Fri 22:00-23:00"
     assert hours[0]["share"] == pytest.approx(106 / 119, abs=1e-3)
     assert hours[0]["lift"] == pytest.approx(168 * 106 / 119, abs=0.01)
+    assert hours[0]["events"] == 106  # one type, weight 1: the share's own count
     assert first["when"]["events_with_time"] == 119
     # of the day: 22:00 (106), then 13:00 (all 13 extras, whatever their weekday)
     of_day = first["when"]["top_hours_of_day"]
     assert [h["label"] for h in of_day] == ["22:00-23:00", "13:00-14:00"]
     assert of_day[1]["share"] == pytest.approx(13 / 119, abs=1e-3)
+    assert [h["events"] for h in of_day] == [106, 13]
     assert second["when"]["top_hours"][0]["label"] == "Mon 08:00-09:00"
     assert second["when"]["top_hours"][0]["share"] == 1.0
     # why: A is a long-run hotspot with a recent rise; B only a long-run hotspot

@@ -225,7 +225,12 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
     else:
         for key, name in (("top_hours", "week"), ("top_hours_of_day", "day")):
             hours = when[key]
-            shown = f"{hours[0]['label']} ({hours[0]['lift']}x)" if hours else "none stands out"
+            top = hours[0] if hours else None
+            shown = (
+                f"{top['label']} ({top['lift']}x: {top['events']} events)"
+                if top
+                else ("none stands out")
+            )
             assert f"Busiest hours of the {name}: {shown}" in details, details
         assert f"share of the {when['events_with_time']} past events here" in details
 

@@ -76,7 +76,7 @@ def plan_table(document: Mapping[str, Any]) -> Table:
         ]
         if not hours:
             return f"no hour stands out ({found['events_with_time']} timed events)"
-        return ", ".join(f"{h['label']} ({h['lift']}x)" for h in hours)
+        return ", ".join(f"{h['label']} ({h['lift']}x: {h['events']} events)" for h in hours)
 
     table = Table(title=f"patrol areas for the period from {document['period_start']}")
     for header in ("area", "km2", "expected (80%)", "for what", "busiest hours", "why"):

@@ -48,6 +48,7 @@ class HourOfWeek(Strict):
     label: str
     share: float
     lift: float = Field(description="Share over an even spread's (1/168).")
+    events: int = Field(description="The hour's own past events in the area (unweighted).")
 
 
 class HourOfDay(Strict):
@@ -55,6 +56,7 @@ class HourOfDay(Strict):
     label: str
     share: float
     lift: float = Field(description="Share over an even spread's (1/24).")
+    events: int = Field(description="The hour's own past events in the area (unweighted).")
 
 
 class When(Strict):

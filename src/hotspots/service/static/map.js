@@ -189,7 +189,7 @@ function whenText(when) {
   if (when === "withheld") return ["withheld (too few past events here to show)"];
   if (typeof when === "string") return ["unknown (the history has no time of day)"];
   const hours = (top) => (top.length
-    ? top.map((h) => `${h.label} (${h.lift}x)`).join(", ")
+    ? top.map((h) => `${h.label} (${h.lift}x: ${h.events} events)`).join(", ")
     : "none stands out from an even spread");
   return [
     `Busiest hours of the week: ${hours(when.top_hours)}`,
