@@ -136,6 +136,8 @@ def _settle_order(values: pd.Series, fmt: str, order: str | None) -> str:
     DateOrderError when neither tells, or when the values tell against ``order``."""
     evidence = order_evidence(values)
     read = evidence.order
+    if read is None and order is None and evidence.alike:
+        return fmt  # 01/01, 05/05, 12/12 only: either order reads the same dates
     settled = read or order
     against = read is not None and order is not None and read != order
     if settled is None or against:
