@@ -44,6 +44,20 @@ def test_an_unresolved_order_is_refused_naming_both_formats() -> None:
     )
 
 
+def test_dates_whose_day_and_month_are_equal_read_alike_and_are_not_refused() -> None:
+    # New Year's Day, 5 May, 12 December: both orders give the same dates, so nothing is
+    # ambiguous; such a day's export was refused as "unresolved"
+    for day in ("01/01/2027", "05/05/2026", "12/12/2026"):
+        values = pd.Series([f"{day} {h:02d}:15" for h in (3, 11, 19)])
+        fmt, share = infer_format(values)
+        assert share == 1.0 and order_of(fmt) is not None
+        parsed = parse_time_column(values, UTC, UTC)
+        assert parsed.times.dt.strftime("%d/%m/%Y").tolist() == [day] * 3
+    # one date that is not so still leaves the order unresolved
+    with pytest.raises(DateOrderError):
+        infer_format(pd.Series(["05/05/2026 03:15", "05/06/2026 03:15"]))
+
+
 def test_a_known_order_settles_what_the_values_do_not() -> None:
     values = pd.Series(["01/02/2020 10:00", "02/03/2020 11:00"])
     assert infer_format(values, "day-first") == ("%d/%m/%Y %H:%M", 1.0)

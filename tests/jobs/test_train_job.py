@@ -174,6 +174,22 @@ def test_measured_gain_says_when_the_interval_has_no_upper_bound(year_city_dir: 
     )
 
 
+def test_measured_gain_says_when_the_baseline_caught_nothing(year_city_dir: Path) -> None:
+    # a thin export: the best baseline's flagged cell caught no event in any reported fold, so
+    # there is no ratio; the line read "nanx ..., 95% interval nan and up, unbounded (in some
+    # resamples of the folds kde caught no event)"
+    per_fold = {"lightgbm": [1.0, 2.0, 0.0], "kde": [0.0, 0.0, 0.0]}
+    result = fake_result({"lightgbm": 1.0, "kde": 0.0}, per_fold)
+    gain = measured_gain(result, year_spec(year_city_dir), "1%")
+    assert np.isnan(gain["gain_ratio"]) and gain["gain_baseline"] == "kde"
+    assert "nan" not in gain["measured_gain"] and "unbounded" not in gain["measured_gain"]
+    assert gain["measured_gain"] == (
+        "lightgbm PAI@1% has no ratio to the best baseline's (kde): kde caught no event in the "
+        "3 reported folds; their flagged cells (1 cell a fold) caught 3 (lightgbm) and 0 (kde) "
+        "of the folds' 300 events"
+    )
+
+
 def test_selection_folds_come_just_before_the_reported_ones(year_city_dir: Path) -> None:
     prepared = prepare(year_spec(year_city_dir, backtest={"folds": 4, "refit_every": 2}))
     models = candidate_models(prepared)

@@ -53,6 +53,7 @@ class OrderEvidence:
     dates: int  # distinct dates (day/month/year text) in the column
     example: str  # a value of the column, as written
     deciding: dict[str, str] = field(default_factory=dict)  # order -> a value only it reads
+    alike: bool = False  # every date's day equals its month (05/05): both orders read it alike
 
     @property
     def order(self) -> str | None:
@@ -76,7 +77,9 @@ def order_evidence(values: pd.Series) -> OrderEvidence:
     matched = pc.filter(text, pc.is_valid(fields[0]))
     example = str(matched[0].as_py()).strip() if len(matched) else ""
     dates = int(pc.count_distinct(pc.struct_field(parts, "date")).as_py())
-    return OrderEvidence(counts[0], counts[1], dates, example, deciding)
+    same = pc.filter(pc.equal(fields[0], fields[1]), pc.is_valid(fields[0]))
+    alike = len(same) > 0 and bool(pc.all(same).as_py())
+    return OrderEvidence(counts[0], counts[1], dates, example, deciding, alike)
 
 
 class DateOrderError(InputFileError):

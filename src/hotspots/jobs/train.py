@@ -316,11 +316,17 @@ def measured_gain(
         if undecided
         else ""
     )
+    line = (
+        f"{main} PAI@{cutoff} is {ratio:.3f}x the best baseline's ({best}), 95% interval "
+        f"{interval}, over the {len(wide)} reported folds; {base['sentence']}{verdict}"
+    )
+    if math.isnan(ratio):  # paired_ratio_ci: the baseline scored 0 (or NaN) in every fold
+        line = (
+            f"{main} PAI@{cutoff} has no ratio to the best baseline's ({best}): {best} caught "
+            f"no event in the {len(wide)} reported folds; {base['sentence']}"
+        )
     return {
-        "measured_gain": (
-            f"{main} PAI@{cutoff} is {ratio:.3f}x the best baseline's ({best}), 95% interval "
-            f"{interval}, over the {len(wide)} reported folds; {base['sentence']}{verdict}"
-        ),
+        "measured_gain": line,
         "gain_ratio": ratio,
         "gain_ci_low": low,
         "gain_ci_high": high,
