@@ -246,10 +246,14 @@ def _fold_base(per_fold: pd.DataFrame, cutoff: str, model: str) -> str:
     rows = per_fold[(per_fold["cutoff"] == cutoff) & (per_fold["model"] == model)]
     if rows.empty:
         return ""
+    return f" ({int(rows['n_events'].sum())} events; the top {cutoff} is {_cells_a_fold(rows)})"
+
+
+def _cells_a_fold(rows: pd.DataFrame) -> str:
+    """``1 cell a fold``, ``3-5 cells a fold``: the cells a model flagged in its folds."""
     cells = sorted(set(rows["flagged"].astype(int)))
     per = f"{cells[0]}" if len(cells) == 1 else f"{cells[0]}-{cells[-1]}"
-    noun = "cell" if cells == [1] else "cells"
-    return f" ({int(rows['n_events'].sum())} events; the top {cutoff} is {per} {noun} a fold)"
+    return f"{per} {'cell' if cells == [1] else 'cells'} a fold"
 
 
 def _beat(spec: TrainingSpec, main: str, ratios: Mapping[str, float]) -> str:
@@ -346,12 +350,9 @@ def _event_base(rows: pd.DataFrame, main: str, best: str) -> dict[str, Any]:
     hits = {m: int(by_model.get_group(m)["hits"].sum()) for m in (main, best)}
     first = by_model.get_group(main)
     events = int(first["n_events"].sum())
-    cells = sorted(set(first["flagged"].astype(int)))
-    per = f"{cells[0]}" if len(cells) == 1 else f"{cells[0]}-{cells[-1]}"
-    noun = "cell" if cells == [1] else "cells"
     return {
         "sentence": (
-            f"their flagged cells ({per} {noun} a fold) caught {hits[main]} ({main}) and "
+            f"their flagged cells ({_cells_a_fold(first)}) caught {hits[main]} ({main}) and "
             f"{hits[best]} ({best}) of the folds' {events} events"
         ),
         "hits": hits[main],
