@@ -219,6 +219,18 @@ def test_a_reason_is_given_only_where_its_sentence_is_true() -> None:
     assert got.features[0, 0].tolist() == [3, -1, -1]
 
 
+def test_recent_means_the_last_event_is_at_most_four_periods_back() -> None:
+    from hotspots.forecasters.explain import claims_hold
+
+    # nine cells never hit (at the cap, 52) lift the mean to 42: below it was "recent", so a
+    # cell whose last event was 30 weeks back read "recent crime in this cell"
+    since = np.array([[30.0], [4.0], [1.0]] + [[52.0]] * 9, dtype=np.float32)
+    assert (
+        claims_hold(["periods_since_last"], since, 1)[:, 0].tolist()
+        == [False, True, True] + [False] * 9
+    )
+
+
 def test_a_window_longer_than_the_history_says_the_periods_there_are(year_panel: Panel) -> None:
     """The long means average over the periods that exist (``min(w, history)``), so 39 weeks
     of history never read as "the last 52 weeks"."""

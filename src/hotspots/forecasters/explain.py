@@ -163,6 +163,9 @@ def describe_feature(
     return name, lambda v, s: f"feature {name} ({v:.3g})"
 
 
+RECENT_PERIODS = 4
+"""``periods_since_last`` says "recent" only when the cell's last event is this many periods
+back or fewer (the plans' "recent" window too)."""
 NOTHING_STANDS_OUT = "the model's typical level: nothing recorded here stands out"
 """A cell's reason when no feature that raises its forecast says something true of it."""
 
@@ -182,7 +185,9 @@ def claims_hold(
     period-major): a sentence of recent crime ("recent X in this cell", "2 X nearby") needs a
     value above 0, and one of a "high" level, "many" cells or a decayed count ("recent") a
     value above the study cells' mean of that feature in the same period;
-    ``periods_since_last`` ("recent") one below it.
+    ``periods_since_last`` ("recent") at most ``RECENT_PERIODS`` (below the mean is not
+    enough: cells with no event sit at the cap and lift the mean near it, so an event 30
+    weeks back would read as recent).
     A model may raise a forecast for a count of 0 (SHAP values on a thin history do), but the
     sentence would then say crime was recorded where none was."""
     values = np.asarray(X, dtype=np.float64)
@@ -195,7 +200,7 @@ def claims_hold(
         elif _PRESENT.fullmatch(name):
             holds[:, j] = values[:, j] > 0
         elif name == "periods_since_last":
-            holds[:, j] = values[:, j] < mean[:, j]
+            holds[:, j] = values[:, j] <= RECENT_PERIODS
     return holds
 
 
