@@ -141,6 +141,9 @@ def hours_of_week(found: AreaEvents, n_areas: int) -> list[dict[str, Any] | str]
     raw = np.bincount(at, minlength=n_areas * 168).reshape(n_areas, 168)  # events, unweighted
     of_day, raw_of_day = (g.reshape(n_areas, 7, 24).sum(axis=1) for g in (grid, raw))
     counted = np.bincount(found.area[timed], minlength=n_areas)
+    # one call for every area (scipy's per-call checks cost more than the sums)
+    week_ok = standing_out(raw, counted[:, None])
+    day_ok = standing_out(raw_of_day, counted[:, None])
     out: list[dict[str, Any] | str] = []
     for i in range(n_areas):
         total = float(grid[i].sum())
@@ -151,13 +154,13 @@ def hours_of_week(found: AreaEvents, n_areas: int) -> list[dict[str, Any] | str]
             {"day": DAYS[s // 24], "hour": s % 24, "label": f"{DAYS[s // 24]} {_span(s % 24)}"}
             | _share(grid[i, s], total, 168)
             | {"events": int(raw[i, s])}
-            for s in _top(grid[i], standing_out(raw[i], int(counted[i])))
+            for s in _top(grid[i], week_ok[i])
         ]
         day = [
             {"hour": h, "label": _span(h)}
             | _share(of_day[i, h], total, 24)
             | {"events": int(raw_of_day[i, h])}
-            for h in _top(of_day[i], standing_out(raw_of_day[i], int(counted[i])))
+            for h in _top(of_day[i], day_ok[i])
         ]
         out.append(
             {"top_hours": week, "top_hours_of_day": day, "events_with_time": int(counted[i])}
@@ -165,11 +168,11 @@ def hours_of_week(found: AreaEvents, n_areas: int) -> list[dict[str, Any] | str]
     return out
 
 
-def standing_out(events: IntArray, total: int) -> npt.NDArray[np.bool_]:
-    """The hours (slots) holding more of ``total`` events than an even spread plausibly puts
-    in one: the binomial chance of at least that many, times the number of slots (Bonferroni),
-    is under ``HOUR_ALPHA``."""
-    slots = events.size
+def standing_out(events: IntArray, total: int | IntArray) -> npt.NDArray[np.bool_]:
+    """The hours (slots, the last axis) holding more of ``total`` events than an even spread
+    plausibly puts in one: the binomial chance of at least that many, times the number of
+    slots (Bonferroni), is under ``HOUR_ALPHA``. Rows of areas at once: ``total`` a column."""
+    slots = np.shape(events)[-1]
     chance = binom.sf(np.asarray(events) - 1, total, 1.0 / slots) * slots
     return np.asarray((events > 0) & (chance < HOUR_ALPHA))
 

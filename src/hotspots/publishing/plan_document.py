@@ -213,8 +213,22 @@ def build_plan(
     whys = [
         reasons(h) if ok else [forecast_reason(h)] for h, ok in zip(histories, shown, strict=True)
     ]
+    # each area's 80% Poisson interval, every area in one call
+    bounds = [np.where(counts > 0, poisson.ppf(q, np.maximum(counts, 1e-12)), 0) for q in INTERVAL]
     areas = [
-        _area(i, m, cells, expected, counts[i], totals[i], km2[i], whens[i], whys[i], shown[i])
+        _area(
+            i,
+            m,
+            cells,
+            expected,
+            counts[i],
+            totals[i],
+            km2[i],
+            whens[i],
+            whys[i],
+            shown[i],
+            (int(bounds[0][i]), int(bounds[1][i])),
+        )  # fmt: skip
         for i, m in enumerate(members)
     ]
     return {
@@ -284,8 +298,9 @@ def _area(
     when: dict[str, Any] | str,
     why: list[str],
     shown: bool,
+    interval: tuple[int, int],
 ) -> dict[str, Any]:
-    low, high = (poisson.ppf(q, count) if count > 0 else 0.0 for q in INTERVAL)
+    low, high = interval
     strings = [str(s) for s in cells_to_strings(cells[members])]
     return {
         "rank": index + 1,
