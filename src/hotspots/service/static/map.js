@@ -115,10 +115,14 @@ function urls() {
   const model = $("model").value;
   const horizon = $("horizon").value;
   const forecast = new URLSearchParams({ model, horizon, top: "250", format: "geojson" });
-  const plan = new URLSearchParams({
-    category: model, horizon, areas: $("areas").value, max_area_km2: $("max-area").value,
-    format: "geojson",
-  });
+  const plan = new URLSearchParams({ category: model, horizon, format: "geojson" });
+  // a budget left as configured is left to the service, which fits its default to a study
+  // area too small for it (and says so in budget.note) instead of refusing it
+  const defaults = state.config.plan;
+  if (Number($("areas").value) !== defaults.areas) plan.set("areas", $("areas").value);
+  if (Number($("max-area").value) !== defaults.max_area_km2) {
+    plan.set("max_area_km2", $("max-area").value);
+  }
   return {
     cells: `/v1/forecasts/latest?${forecast}`,
     plan: `/v1/plans/latest?${plan}`,
@@ -162,7 +166,8 @@ function drawPlan(collection) {
   });
   const plan = collection.plan;
   state.planSummary = `${collection.features.length} patrol areas (${fmt(plan.summary.area_km2)} km², `
-    + `${(100 * plan.summary.share_of_forecast).toFixed(1)}% of the forecast)`;
+    + `${(100 * plan.summary.share_of_forecast).toFixed(1)}% of the forecast)`
+    + (plan.budget.note ? ` (${plan.budget.note})` : "");
 }
 
 function periodOf(doc) {
