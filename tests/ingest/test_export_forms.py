@@ -44,6 +44,15 @@ def export(path: Path, stamps: list[str]) -> Path:
             "%d/%m/%Y %H:%M:%S.%f",
             "2021-04-13 17:03:12.250",
         ),
+        (["13-APR-21 17:03", "03-Apr-21 10:00"], "%d-%b-%y %H:%M", "2021-04-13 17:03"),
+        (["13 April 2021", "3 May 2021"], "%d %B %Y", "2021-04-13"),
+        (
+            ["Apr 13, 2021 05:03 PM", "May 3, 2021 10:00 AM"],
+            "%b %d, %Y %I:%M %p",
+            "2021-04-13 17:03",
+        ),
+        (["03/2021", "12/2021"], "%m/%Y", "2021-03-01"),
+        (["Mar 2021", "Dec 2021"], "%b %Y", "2021-03-01"),
     ],
 )
 def test_export_time_forms_are_read(values: list[str], fmt: str, first: str) -> None:
@@ -182,3 +191,12 @@ def test_an_hhmm_hour_column_is_read_so_in_a_batch_of_early_minutes(tmp_path: Pa
     assert as_trained.times.iloc[0] == pd.Timestamp("2021-04-13 00:15", tz=UTC)
     alone = parse_split_columns(batch, split, UTC, UTC)  # what a batch used to be read as
     assert alone.times.iloc[0] == pd.Timestamp("2021-04-13 15:00", tz=UTC)
+
+
+def test_a_month_alone_is_read_at_month_precision() -> None:
+    for values in (["03/2021", "12/2021"], ["Mar 2021", "Dec 2021"], ["March 2021", "May 2021"]):
+        parsed = parse_time_column(pd.Series(values, dtype="object"), UTC, UTC)
+        assert parsed.times.notna().all() and parsed.precision.tolist() == [2, 2], values
+    # a named month beside a day is day precision
+    parsed = parse_time_column(pd.Series(["13 April 2021", "3 May 2021"]), UTC, UTC)
+    assert parsed.precision.tolist() == [1, 1]

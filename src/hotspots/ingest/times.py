@@ -48,6 +48,18 @@ CANDIDATE_FORMATS = (
     "%Y/%m/%d",
     "%d.%m.%Y %H:%M",
     "%d.%m.%Y",
+    # month names (Excel's and Oracle's 13-Apr-2021 / 13-APR-21, 13 April 2021, Apr 13, 2021):
+    # the name settles the order
+    *(
+        f"{date}{clock}"
+        for date in ("%d-%b-%Y", "%d-%b-%y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y")
+        for clock in _CLOCKS
+    ),
+    # a month alone (03/2021, Mar 2021): month precision
+    "%m/%Y",
+    "%b-%Y",
+    "%b %Y",
+    "%B %Y",
 )
 # A signed UTC offset at the end ("10:00:00+01:00", "10:00-0500", "10:00:00+01"); it counts
 # only in a string that also holds a time of day (a ":"), as a date such as "01-02-2020" ends
