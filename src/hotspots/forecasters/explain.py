@@ -164,8 +164,9 @@ def describe_feature(
 
 
 RECENT_PERIODS = 4
-"""``periods_since_last`` says "recent" only when the cell's last event is this many periods
-back or fewer (the plans' "recent" window too)."""
+"""What "recent" means, in model periods: ``periods_since_last`` says it only when the cell's
+last event is this many periods back or fewer, and a plan's "recent rise" compares this many
+last periods (``publishing.plan_context``)."""
 NOTHING_STANDS_OUT = "the model's typical level: nothing recorded here stands out"
 """A cell's reason when no feature that raises its forecast says something true of it."""
 

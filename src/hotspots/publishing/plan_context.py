@@ -18,6 +18,7 @@ import pandas as pd
 from scipy.stats import binom, poisson
 
 from hotspots.features import period_floor
+from hotspots.forecasters.explain import RECENT_PERIODS
 from hotspots.grid import points_to_cells
 from hotspots.jobs.data import local_times
 
@@ -33,8 +34,6 @@ in it with probability under this, over all the hours of the week (or day) at on
 REASON_ALPHA = 0.05
 """A history reason is given only when its count would come about by chance under the rate it
 is compared with (Poisson) with probability under this (``beyond_chance``)."""
-RECENT_PERIODS = 4
-"""The 'recent' window of ``history_reasons``, in model periods."""
 UNITS = {"D": "day", "W": "week", "M": "month"}
 WITHHELD = "withheld"
 """An area's ``when`` when its history has too few events to show (``min_events_shown``)."""
