@@ -282,6 +282,7 @@ def validate_frame(
     report.rows_accepted = len(events)
     report.time_format, report.hour_format = parsed.column_format, parsed.hour_form
     report.notes += read_notes(plan, parsed.fmt, options, events, raw)
+    report.notes += parsed.notes
     report.notes += unreadable_times_note(raw, masks["unparseable_time"])
     report.notes += [*coords.notes, *([centre] if centre else [])]
     if missed:
