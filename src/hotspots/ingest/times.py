@@ -34,6 +34,7 @@ from hotspots.ingest.dayorder import (
 from hotspots.ingest.fasttime import FixedIso, iso_fixed, localize_hourly
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.textbuf import arrow_strings
+from hotspots.ingest.zonenames import read_zone_names, split_zone_names, zone_name_notes
 
 # Tried in this order on a sample when no format is given; the best parser wins. A day/month
 # format and its twin in the other order (ingest.dayorder) that read as much are settled by
@@ -100,6 +101,7 @@ class ParsedTimes:
     year/month columns."""
     hour_form: str | None = None  # how an hour column was read: hours, HH:MM or HHMM
     notes: tuple[str, ...] = ()  # what the report says about how the times were read
+    wrong_zone: np.ndarray | None = None  # rows whose zone name is not the zone's (NaT times)
 
 
 def _to_datetime(s: pd.Series, fmt: str, utc: bool) -> pd.Series:
@@ -245,7 +247,7 @@ def parse_time_column(
     times, so one column may mix both. ``order`` (``day-first`` / ``month-first``) settles
     the day/month order of an inferred format when the values do not.
     """
-    text = values.astype("string")
+    text, zones = split_zone_names(values.astype("string"))
     notes: tuple[str, ...] = ()
     if fmt is None:
         fmt, _, note = read_format(text, order)
@@ -271,15 +273,21 @@ def parse_time_column(
     precision[slow] = _format_precision(fmt, _rows(text, slow))
     aware = np.zeros(len(text), dtype=bool)
     aware[slow] = _has_offset(_rows(text, slow))
+    naive = None
     if "%z" in fmt or aware.all():
         times = _to_datetime(text, fmt, True).dt.tz_convert(tz)
     else:
-        times = _place(_naive(text, fmt, aware, fast), precision, tz, source_tz)
+        naive = _naive(text, fmt, aware, fast)
+        times = _place(naive, precision, tz, source_tz)
         if aware.any():  # both kinds in one column: merge them on one time unit
             times = times.dt.as_unit("us")
             converted = _to_datetime(text[aware], fmt, True).dt.tz_convert(tz)
             times[aware] = converted.dt.as_unit("us")
-    return ParsedTimes(times, precision, fmt, fmt, notes=notes)
+    if zones is None:
+        return ParsedTimes(times, precision, fmt, fmt, notes=notes)
+    times, wrong = read_zone_names(times, naive, zones, aware, source_tz)
+    notes += tuple(zone_name_notes(zones, wrong, values, source_tz))
+    return ParsedTimes(times, precision, fmt, fmt, notes=notes, wrong_zone=wrong)
 
 
 def _numbers(frame: pd.DataFrame, column: str | None, lo: int, hi: int) -> pd.Series | None:
@@ -345,11 +353,12 @@ def parse_split_columns(
     n = len(frame)
     column_format: str | None = None
     notes: tuple[str, ...] = ()
+    wrong = None
     if cmap.date:
         dates = parse_time_column(frame[cmap.date], tz, tz, fmt, order)
         base = dates.times.dt.tz_localize(None).dt.normalize()
         fmt_used = column_format = dates.fmt
-        notes = dates.notes
+        notes, wrong = dates.notes, dates.wrong_zone
     elif cmap.year and cmap.month:
         parts = {
             "year": _numbers(frame, cmap.year, 1900, 2200),
@@ -366,7 +375,7 @@ def parse_split_columns(
     level = 0 if cmap.hour else (1 if (cmap.date or cmap.day) else 2)
     precision = np.full(n, level, np.int8)
     times = _place(naive, precision, tz, source_tz)
-    return ParsedTimes(times, precision, fmt_used, column_format, form or None, notes)
+    return ParsedTimes(times, precision, fmt_used, column_format, form or None, notes, wrong)
 
 
 def parse_times(
