@@ -254,6 +254,14 @@ def test_first_of_month_dates_of_one_year_are_refused_naming_both_readings() -> 
     new_year = [f"{d:02d}/01/2027 10:00" for d in range(1, 8)]
     with pytest.raises(DateOrderError, match="each has 01 as its second field and all lie in "):
         infer_format(pd.Series(new_year))
+    # New Year weeks of two years (a comparison extract): read as months, Jan-Jul of each
+    # year with August to December 2021 missing, which no monthly export is
+    weeks = [f"{d:02d}/01/{y}" for y in (2021, 2022) for d in range(1, 8)]
+    with pytest.raises(DateOrderError) as err:
+        infer_format(pd.Series(weeks))
+    assert "each has 01 as its second field and months are missing between them: the first " in (
+        str(err.value)
+    )
     # a field constant at another value is a month's days (1-7 December): refused as before
     with pytest.raises(DateOrderError, match="no day or month passes 12"):
         infer_format(pd.Series([f"{d:02d}/12/2025" for d in range(1, 8)] * 2 + ["01/12/2026"]))

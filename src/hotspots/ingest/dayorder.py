@@ -8,10 +8,11 @@ plausible wrong answer: 1-7 December read as 12 January to 12 July.
 
 One more shape tells: monthly data written as first-of-month dates (``01/03/2021``,
 ``01/04/2021``, ...: the first field 01 throughout, the second varying) over more than one
-year. Read the other way they would be days 1-12 of January of several years and no others,
-which no export is; within one year they may be just that (a week's export from New Year's
-Day), so a single year is still refused. A field constant at another value (``01/12``,
-``02/12``, ...) is a month's days, which either order reads: refused too.
+year, every month between the first and the last present. Read the other way they would be
+days 1-12 of January of several years and no others, which no export is. Within one year they
+may be just that (a week's export from New Year's Day), and months missing between years may
+be New Year weeks of several years, so those are still refused. A field constant at another
+value (``01/12``, ``02/12``, ...) is a month's days, which either order reads: refused too.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class OrderEvidence:
     ones: str | None = None  # the order in which every date is a 1st (its day field always 01,
     # its month field varying), if one is
     years: int = 0  # distinct years
+    gapless: bool = False  # read in ``ones``, every month from the first to the last is there
 
     @property
     def order(self) -> str | None:
@@ -76,7 +78,7 @@ class OrderEvidence:
     def month_starts(self) -> str | None:
         """The order that reads every date as the first of a month, when the other would read
         days 1-12 of January of more than one year only (no export is so); else None."""
-        return self.ones if self.years > 1 and self.order is None else None
+        return self.ones if self.years > 1 and self.gapless and self.order is None else None
 
 
 def order_evidence(values: pd.Series) -> OrderEvidence:
@@ -95,10 +97,23 @@ def order_evidence(values: pd.Series) -> OrderEvidence:
     dates = int(pc.count_distinct(pc.struct_field(parts, "date")).as_py())
     same = pc.filter(pc.equal(fields[0], fields[1]), pc.is_valid(fields[0]))
     alike = len(same) > 0 and bool(pc.all(same).as_py())
-    years = int(pc.count_distinct(pc.struct_field(parts, "year")).as_py())
+    year = pc.cast(pc.struct_field(parts, "year"), pa.int32())
+    years = int(pc.count_distinct(year).as_py())
+    ones = _ones(fields)
+    gapless = ones is not None and _gapless(year, fields[1 if ones == DAY_FIRST else 0])
     return OrderEvidence(
-        counts[0], counts[1], dates, example, deciding, alike, _ones(fields), years
+        counts[0], counts[1], dates, example, deciding, alike, ones, years, gapless
     )
+
+
+def _gapless(year: pa.ChunkedArray, month: pa.ChunkedArray) -> bool:
+    """Whether every month from the first to the last of (year, month) is present."""
+    year = pc.if_else(pc.less(year, 100), pc.add(year, 2000), year)  # 21 -> 2021
+    key = pc.drop_null(pc.add(pc.multiply(pc.cast(year, pa.int64()), 12), month))
+    if len(key) == 0:
+        return False
+    span = int(pc.max(key).as_py()) - int(pc.min(key).as_py()) + 1
+    return int(pc.count_distinct(key).as_py()) == span
 
 
 def _ones(fields: list[pa.ChunkedArray]) -> str | None:
@@ -171,8 +186,9 @@ class DateOrderError(InputFileError):
 def _ones_why(e: OrderEvidence) -> str:
     field_ = "first" if e.ones == DAY_FIRST else "second"
     other = MONTH_FIRST if e.ones == DAY_FIRST else DAY_FIRST
+    where = "all lie in one year" if e.years <= 1 else "months are missing between them"
     return (
-        f"each has 01 as its {field_} field and all lie in one year: the first of {e.dates} "
+        f"each has 01 as its {field_} field and {where}: the first of {e.dates} "
         f"months read {_words(e.ones or DAY_FIRST)}, or {e.dates} days of January read "
         f"{_words(other)}"
     )
