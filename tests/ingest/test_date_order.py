@@ -217,3 +217,74 @@ def test_forecast_and_plan_take_the_time_format_the_refusal_names(
     for command in ("forecast", "plan"):
         res = run_cli(command, "--help")
         assert res.code == 0 and "--time-format" in res.out + res.err
+
+
+# monthly data as first-of-month dates, March 2021 to April 2022 (14 months over 2 years)
+MONTHS = pd.date_range("2021-03-01", "2022-04-01", freq="MS")
+
+
+@pytest.mark.parametrize(
+    ("written", "fmt"),
+    [("01/%m/%Y", "%d/%m/%Y"), ("%m/01/%Y", "%m/%d/%Y"), ("01-%m-%Y 00:00", "%d-%m-%Y %H:%M")],
+)
+def test_first_of_month_dates_over_years_settle_the_order(written: str, fmt: str) -> None:
+    # the first field is 01 throughout and the second varies (or the mirror): read the other
+    # way they would be days 1-12 of January of 2021 and 2022 and no others; they were refused
+    values = pd.Series(MONTHS.strftime(written))
+    assert infer_format(values) == (fmt, 1.0)
+    parsed = parse_time_column(values, UTC, UTC)
+    assert parsed.times.dt.strftime("%Y-%m-%d").tolist() == MONTHS.strftime("%Y-%m-%d").tolist()
+    assert parsed.notes[0].startswith(
+        f"dates read {'month' if fmt.startswith('%m') else 'day'} first: each of the 14 (e.g. "
+        f"{values[0]!r}) is the first of a month, over 2 years"
+    )
+
+
+def test_first_of_month_dates_of_one_year_are_refused_naming_both_readings() -> None:
+    # 1 March to 1 December 2021, or 3-12 January 2021 written month first: both are exports
+    with pytest.raises(DateOrderError) as err:
+        infer_format(pd.Series(MONTHS[:10].strftime("01/%m/%Y")))
+    assert str(err.value) == (
+        "day/month order of the time column is unresolved: 10 distinct dates (e.g. "
+        "'01/03/2021'), each has 01 as its first field and all lie in one year: the first of "
+        "10 months read day first, or 10 days of January read month first; give --time-format "
+        "'%d/%m/%Y' (day first) or '%m/%d/%Y' (month first) (spec: data.time_format)"
+    )
+    # a UK week's export from New Year's Day: the second field is 01 throughout
+    new_year = [f"{d:02d}/01/2027 10:00" for d in range(1, 8)]
+    with pytest.raises(DateOrderError, match="each has 01 as its second field and all lie in "):
+        infer_format(pd.Series(new_year))
+    # New Year weeks of two years (a comparison extract): read as months, Jan-Jul of each
+    # year with August to December 2021 missing, which no monthly export is
+    weeks = [f"{d:02d}/01/{y}" for y in (2021, 2022) for d in range(1, 8)]
+    with pytest.raises(DateOrderError) as err:
+        infer_format(pd.Series(weeks))
+    assert "each has 01 as its second field and months are missing between them: the first " in (
+        str(err.value)
+    )
+    # a field constant at another value is a month's days (1-7 December): refused as before
+    with pytest.raises(DateOrderError, match="no day or month passes 12"):
+        infer_format(pd.Series([f"{d:02d}/12/2025" for d in range(1, 8)] * 2 + ["01/12/2026"]))
+    # one date: nothing varies
+    with pytest.raises(DateOrderError, match="1 distinct dates"):
+        infer_format(pd.Series(["01/03/2021"] * 5))
+
+
+def test_a_known_order_reads_first_of_month_dates_as_it_reads_any() -> None:
+    values = pd.Series(MONTHS.strftime("01/%m/%Y"))
+    assert infer_format(values, "month-first") == ("%m/%d/%Y", 1.0)  # 3 January 2021, ...
+
+
+def test_ingest_of_first_of_month_dates_notes_and_records_the_order(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    path = week_csv(tmp_path / "monthly.csv", list(MONTHS.strftime("01/%m/%Y")))
+    out = tmp_path / "monthly.parquet"
+    res = run_cli("ingest", path, "--map", MAP, "--out", out, "--now", "2027-01-01")
+    assert res.code == 0, res.err
+    times = pd.read_parquet(out)["occurred_at"]
+    assert times.tolist() == [pd.Timestamp(m, tz=UTC) for m in MONTHS]
+    report = pd.read_json(tmp_path / "monthly.report.json", typ="series")
+    assert report["time_format"] == "%d/%m/%Y"
+    assert any(n.startswith("dates read day first: each of the 14") for n in report["notes"])
+    assert "dates read day first" in res.err  # the printed report

@@ -341,6 +341,33 @@ def test_plan_document_where_what_when_why(city: dict[str, np.ndarray]) -> None:
     assert plan["types"]["robbery"] == {"weight": 2.0, "categories": ["robbery"]}
 
 
+def test_a_history_counts_whole_periods_only(city: dict[str, np.ndarray]) -> None:
+    from hotspots.publishing.plan_context import area_histories, events_in_areas
+
+    # one burglary a day in cluster A from Friday 2022-03-04 to Sunday 2024-03-03: 104 whole
+    # weeks (from Monday 2022-03-07) and 3 days, which counted as a 105th week of 3 events
+    days = pd.date_range("2022-03-04 10:00", "2024-03-03 10:00", freq="D")
+    events = events_at(city["a"], [str(t) for t in days], "burglary", "minute")
+    assert len(days) == 104 * 7 + 3
+    cells = city["cells"]
+    cell_area = np.where(np.isin(cells, city["a"]), 0, -1)
+    found = events_in_areas(events, cells, 9, cell_area, AS_OF, None)
+    (got,) = area_histories(found, 1, AS_OF, "W", np.array([0.7]), 70.0, np.array([7.0]))
+    assert got.counts.tolist() == [7.0] * 104
+    assert got.city_rate == pytest.approx(104 * 7 / 104 / 70.0)
+    # from a Monday, the first week is whole and counts
+    monday = events_at(city["a"], [str(t) for t in days[3:]], "burglary", "minute")
+    found = events_in_areas(monday, cells, 9, cell_area, AS_OF, None)
+    (got,) = area_histories(found, 1, AS_OF, "W", np.array([0.7]), 70.0, np.array([7.0]))
+    assert got.counts.size == 104 and got.counts.sum() == 728
+    # months: from 4 March 2022 the first whole month is April, 23 of them to March 2024
+    (got,) = area_histories(found, 1, AS_OF, "M", np.array([0.7]), 70.0, np.array([7.0]))
+    assert got.counts.size == 23 and got.counts[0] == 30 and got.counts[-1] == 29
+    # the plan's reason says so
+    plan = plan_for(city, events)
+    assert plan["areas"][0]["reasons"][0].endswith("over 104 weeks")
+
+
 def test_an_hour_is_named_only_when_chance_would_rarely_make_it_that_busy() -> None:
     from hotspots.publishing.plan_context import standing_out
 

@@ -5,6 +5,14 @@ day: day first) or a second field above 12 (month first) tells them apart, so a 
 dates never pass 12 in either field (a week's export of 1-7 December, a small batch) cannot
 be read without being told the order. Reading it in the first order that parses gave a
 plausible wrong answer: 1-7 December read as 12 January to 12 July.
+
+One more shape tells: monthly data written as first-of-month dates (``01/03/2021``,
+``01/04/2021``, ...: the first field 01 throughout, the second varying) over more than one
+year, every month between the first and the last present. Read the other way they would be
+days 1-12 of January of several years and no others, which no export is. Within one year they
+may be just that (a week's export from New Year's Day), and months missing between years may
+be New Year weeks of several years, so those are still refused. A field constant at another
+value (``01/12``, ``02/12``, ...) is a month's days, which either order reads: refused too.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from hotspots.ingest.textbuf import arrow_strings
 
 DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 ORDERS = (DAY_FIRST, MONTH_FIRST)
-_FIELDS = r"^\s*(?P<date>(?P<first>\d{1,2})[/-](?P<second>\d{1,2})[/-]\d{2,4})"
+_FIELDS = r"^\s*(?P<date>(?P<first>\d{1,2})[/-](?P<second>\d{1,2})[/-](?P<year>\d{2,4}))"
 
 
 def _prefix(order: str, sep: str) -> str:
@@ -54,6 +62,10 @@ class OrderEvidence:
     example: str  # a value of the column, as written
     deciding: dict[str, str] = field(default_factory=dict)  # order -> a value only it reads
     alike: bool = False  # every date's day equals its month (05/05): both orders read it alike
+    ones: str | None = None  # the order in which every date is a 1st (its day field always 01,
+    # its month field varying), if one is
+    years: int = 0  # distinct years
+    gapless: bool = False  # read in ``ones``, every month from the first to the last is there
 
     @property
     def order(self) -> str | None:
@@ -61,6 +73,12 @@ class OrderEvidence:
         if self.day_first == self.month_first:
             return None
         return DAY_FIRST if self.day_first > self.month_first else MONTH_FIRST
+
+    @property
+    def month_starts(self) -> str | None:
+        """The order that reads every date as the first of a month, when the other would read
+        days 1-12 of January of more than one year only (no export is so); else None."""
+        return self.ones if self.years > 1 and self.gapless and self.order is None else None
 
 
 def order_evidence(values: pd.Series) -> OrderEvidence:
@@ -79,7 +97,47 @@ def order_evidence(values: pd.Series) -> OrderEvidence:
     dates = int(pc.count_distinct(pc.struct_field(parts, "date")).as_py())
     same = pc.filter(pc.equal(fields[0], fields[1]), pc.is_valid(fields[0]))
     alike = len(same) > 0 and bool(pc.all(same).as_py())
-    return OrderEvidence(counts[0], counts[1], dates, example, deciding, alike)
+    year = pc.cast(pc.struct_field(parts, "year"), pa.int32())
+    years = int(pc.count_distinct(year).as_py())
+    ones = _ones(fields)
+    gapless = ones is not None and _gapless(year, fields[1 if ones == DAY_FIRST else 0])
+    return OrderEvidence(
+        counts[0], counts[1], dates, example, deciding, alike, ones, years, gapless
+    )
+
+
+def _gapless(year: pa.ChunkedArray, month: pa.ChunkedArray) -> bool:
+    """Whether every month from the first to the last of (year, month) is present."""
+    year = pc.if_else(pc.less(year, 100), pc.add(year, 2000), year)  # 21 -> 2021
+    key = pc.drop_null(pc.add(pc.multiply(pc.cast(year, pa.int64()), 12), month))
+    if len(key) == 0:
+        return False
+    span = int(pc.max(key).as_py()) - int(pc.min(key).as_py()) + 1
+    return int(pc.count_distinct(key).as_py()) == span
+
+
+def _ones(fields: list[pa.ChunkedArray]) -> str | None:
+    """The order whose day field is 01 in every date while its month field varies."""
+    for order, day, month in zip(ORDERS, fields, fields[::-1], strict=True):
+        valid = pc.is_valid(day)
+        if not pc.any(valid).as_py():
+            return None
+        ones = pc.all(pc.equal(pc.filter(day, valid), 1)).as_py()
+        if ones and int(pc.count_distinct(pc.filter(month, valid)).as_py()) > 1:
+            return order
+    return None
+
+
+def month_starts_note(evidence: OrderEvidence) -> str:
+    """What a report says when first-of-month dates settled the order (``month_starts``)."""
+    read = evidence.month_starts or DAY_FIRST
+    other = MONTH_FIRST if read == DAY_FIRST else DAY_FIRST
+    return (
+        f"dates read {_words(read)}: each of the {evidence.dates:,} (e.g. {evidence.example!r}) "
+        f"is the first of a month, over {evidence.years} years (read {_words(other)} they would "
+        "be days 1-12 of January only); if they stand for whole months, count them in monthly "
+        "periods (--period M)"
+    )
 
 
 class DateOrderError(InputFileError):
@@ -107,6 +165,8 @@ class DateOrderError(InputFileError):
             why = (
                 f"as many of its values can only be day first as month first ({e.day_first:,} each)"
                 if e.day_first
+                else _ones_why(e)
+                if e.ones
                 else "no day or month passes 12, so each reads either way"
             )
             head = (
@@ -121,6 +181,17 @@ class DateOrderError(InputFileError):
     def located(self, where: str) -> DateOrderError:
         """The same error naming the column and file (``column 'date' of crimes.csv``)."""
         return DateOrderError(self.evidence, self.fmt, where, self.known)
+
+
+def _ones_why(e: OrderEvidence) -> str:
+    field_ = "first" if e.ones == DAY_FIRST else "second"
+    other = MONTH_FIRST if e.ones == DAY_FIRST else DAY_FIRST
+    where = "all lie in one year" if e.years <= 1 else "months are missing between them"
+    return (
+        f"each has 01 as its {field_} field and {where}: the first of {e.dates} "
+        f"months read {_words(e.ones or DAY_FIRST)}, or {e.dates} days of January read "
+        f"{_words(other)}"
+    )
 
 
 def _words(order: str) -> str:

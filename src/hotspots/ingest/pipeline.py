@@ -252,12 +252,14 @@ def validate_frame(
     now = now.tz_localize(plan.tz) if now.tzinfo is None else now
     times = parsed.times
     masks = dict(coords.masks)
-    masks["unparseable_time"] = times.isna().to_numpy()
+    wrong_zone = parsed.wrong_zone if parsed.wrong_zone is not None else np.zeros(n, bool)
+    masks["unparseable_time"] = times.isna().to_numpy() & ~wrong_zone
+    masks["wrong_time_zone"] = wrong_zone
     masks["future_time"] = (times > now).fillna(False).to_numpy(dtype=bool)
-    timed = ~masks["unparseable_time"] & ~masks["future_time"]
+    timed = ~masks["unparseable_time"] & ~wrong_zone & ~masks["future_time"]
     masks["outside_period"], period_bound = outside_period(times, timed, options.start)
     masks["missing_category"] = category.isna().to_numpy()
-    placed = coords.valid & ~masks["unparseable_time"]
+    placed = coords.valid & ~masks["unparseable_time"] & ~wrong_zone
     masks["outside_area"] = options.area.outside(coords.lat, coords.lng, placed)
     missed = options.area.miss_note(coords.lat, coords.lng, placed, masks["outside_area"])
     codes = first_reason(masks, n)
@@ -282,6 +284,7 @@ def validate_frame(
     report.rows_accepted = len(events)
     report.time_format, report.hour_format = parsed.column_format, parsed.hour_form
     report.notes += read_notes(plan, parsed.fmt, options, events, raw)
+    report.notes += parsed.notes
     report.notes += unreadable_times_note(raw, masks["unparseable_time"])
     report.notes += [*coords.notes, *([centre] if centre else [])]
     if missed:

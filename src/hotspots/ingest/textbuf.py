@@ -29,7 +29,7 @@ def arrow_strings(values: pd.Series) -> pa.ChunkedArray:
     return chunked
 
 
-def _buffers(chunk: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+def string_buffers(chunk: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
     """(offsets of the chunk's n + 1 boundaries, data bytes) of one string array."""
     kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
     _, off_buf, data_buf = chunk.buffers()
@@ -40,7 +40,7 @@ def _buffers(chunk: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uin
 
 def lengths(chunk: pa.Array) -> npt.NDArray[np.int64]:
     """Byte length of each string, 0 for nulls."""
-    offsets, _ = _buffers(chunk)
+    offsets, _ = string_buffers(chunk)
     out = np.diff(offsets)
     if chunk.null_count:
         out[null_mask(chunk)] = 0
@@ -62,7 +62,7 @@ def null_mask(chunk: pa.Array) -> BoolArray:
 def may_need_trim(chunked: pa.ChunkedArray) -> bool:
     """False when no string starts or ends with a byte that whitespace trimming could remove."""
     for chunk in chunked.chunks:
-        offsets, data = _buffers(chunk)
+        offsets, data = string_buffers(chunk)
         size = lengths(chunk)
         some = size > 0
         first = data[offsets[:-1][some]]
@@ -91,7 +91,7 @@ def word_view(chunk: pa.Array, pad: int) -> tuple[U64, I64, I64]:
     The chunk's bytes are copied with ``pad`` zero bytes after them, so a word may be read up
     to ``pad - 8`` bytes past the start of the last string. Lengths are 0 for nulls.
     """
-    offsets, data = _buffers(chunk)
+    offsets, data = string_buffers(chunk)
     used = int(offsets[-1] - offsets[0])
     padded = np.zeros(used + max(pad, 8), dtype=np.uint8)
     padded[:used] = data[offsets[0] : offsets[-1]]

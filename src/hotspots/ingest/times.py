@@ -24,10 +24,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hotspots.errors import ConfigError
-from hotspots.ingest.dayorder import DateOrderError, in_order, order_evidence, order_of
+from hotspots.ingest.dayorder import (
+    DateOrderError,
+    in_order,
+    month_starts_note,
+    order_evidence,
+    order_of,
+)
 from hotspots.ingest.fasttime import FixedIso, iso_fixed, localize_hourly
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.textbuf import arrow_strings
+from hotspots.ingest.zonenames import read_zone_names, split_zone_names, zone_name_notes
 
 # Tried in this order on a sample when no format is given; the best parser wins. A day/month
 # format and its twin in the other order (ingest.dayorder) that read as much are settled by
@@ -93,6 +100,8 @@ class ParsedTimes:
     """The time (or date) column's format, as ``--time-format`` takes it; None for split
     year/month columns."""
     hour_form: str | None = None  # how an hour column was read: hours, HH:MM or HHMM
+    notes: tuple[str, ...] = ()  # what the report says about how the times were read
+    wrong_zone: np.ndarray | None = None  # rows whose zone name is not the zone's (NaT times)
 
 
 def _to_datetime(s: pd.Series, fmt: str, utc: bool) -> pd.Series:
@@ -117,14 +126,21 @@ def infer_format(values: pd.Series, order: str | None = None) -> tuple[str, floa
     days 1-12 of its first month, which read as months too. When a day/month format and its
     twin read the sample alike, the whole column settles the order (``_settle_order``).
     """
+    fmt, share, _ = read_format(values, order)
+    return fmt, share
+
+
+def read_format(values: pd.Series, order: str | None = None) -> tuple[str, float, str | None]:
+    """``infer_format``'s format and share, and a note for the report when the order was
+    inferred from first-of-month dates (else None)."""
     sample = _spread(values, 20 * SAMPLE).dropna()
     sample = _spread(sample[sample.str.strip() != ""].drop_duplicates(), SAMPLE)
     if sample.empty:
-        return "ISO8601", 0.0
+        return "ISO8601", 0.0, None
     stripped = sample.str.strip()
     for name, pattern in {**COMPACT_FORMATS, **_EPOCH_PATTERNS}.items():
         if stripped.str.fullmatch(pattern).all():
-            return name, 1.0
+            return name, 1.0, None
     utc = bool(_has_offset(sample).any())
     best, best_share = "ISO8601", -1.0
     for fmt in CANDIDATE_FORMATS:
@@ -134,27 +150,31 @@ def infer_format(values: pd.Series, order: str | None = None) -> tuple[str, floa
         if share == 1.0:
             break
     read = order_of(best) if best_share > 0 else None
+    note = None
     if read is not None:
         twin = in_order(best, "day-first" if read == "month-first" else "month-first")
         tie = float(_to_datetime(sample, twin, utc).notna().mean()) == best_share
         if tie or (order is not None and read != order):
-            best = _settle_order(values, best, order)
-    return best, best_share
+            best, note = _settle_order(values, best, order)
+    return best, best_share, note
 
 
-def _settle_order(values: pd.Series, fmt: str, order: str | None) -> str:
+def _settle_order(values: pd.Series, fmt: str, order: str | None) -> tuple[str, str | None]:
     """``fmt`` in the order the whole column's values read (one vectorised pass, so a
-    deciding date the sample missed still counts), else in the known ``order``;
-    DateOrderError when neither tells, or when the values tell against ``order``."""
+    deciding date the sample missed still counts), else in the known ``order``, else in the
+    order first-of-month dates over several years read in (with a note saying so);
+    DateOrderError when none tells, or when the values tell against ``order``."""
     evidence = order_evidence(values)
     read = evidence.order
     if read is None and order is None and evidence.alike:
-        return fmt  # 01/01, 05/05, 12/12 only: either order reads the same dates
+        return fmt, None  # 01/01, 05/05, 12/12 only: either order reads the same dates
+    if read is None and order is None and evidence.month_starts:
+        return in_order(fmt, evidence.month_starts), month_starts_note(evidence)
     settled = read or order
     against = read is not None and order is not None and read != order
     if settled is None or against:
         raise DateOrderError(evidence, fmt, known=order)
-    return in_order(fmt, settled)
+    return in_order(fmt, settled), None
 
 
 def _format_precision(fmt: str, values: pd.Series) -> np.ndarray:
@@ -227,9 +247,11 @@ def parse_time_column(
     times, so one column may mix both. ``order`` (``day-first`` / ``month-first``) settles
     the day/month order of an inferred format when the values do not.
     """
-    text = values.astype("string")
+    text, zones = split_zone_names(values.astype("string"))
+    notes: tuple[str, ...] = ()
     if fmt is None:
-        fmt, _ = infer_format(text, order)
+        fmt, _, note = read_format(text, order)
+        notes = (note,) if note else ()
     if fmt in EPOCH_UNITS:  # instants: no timezone to read them in
         number = pd.to_numeric(text.str.strip(), errors="coerce").to_numpy(np.float64)
         unit = {"s": 10**9, "ms": 10**6}[EPOCH_UNITS[fmt]]  # nanoseconds per unit
@@ -238,7 +260,7 @@ def parse_time_column(
         nanos[ok] = number[ok].astype(np.int64) * unit  # integers: exact to the nanosecond
         stamps = pd.DatetimeIndex(nanos.view("M8[ns]")).tz_localize("UTC").tz_convert(tz)
         times = pd.Series(stamps, index=text.index, name=text.name)
-        return ParsedTimes(times, np.zeros(len(text), np.int8), fmt, fmt)
+        return ParsedTimes(times, np.zeros(len(text), np.int8), fmt, fmt, notes=notes)
     strings = arrow_strings(text) if fmt == "ISO8601" else None
     fast = iso_fixed(strings) if strings is not None else None
     slow = ~fast.ok if fast is not None else np.ones(len(text), dtype=bool)
@@ -251,15 +273,21 @@ def parse_time_column(
     precision[slow] = _format_precision(fmt, _rows(text, slow))
     aware = np.zeros(len(text), dtype=bool)
     aware[slow] = _has_offset(_rows(text, slow))
+    naive = None
     if "%z" in fmt or aware.all():
         times = _to_datetime(text, fmt, True).dt.tz_convert(tz)
     else:
-        times = _place(_naive(text, fmt, aware, fast), precision, tz, source_tz)
+        naive = _naive(text, fmt, aware, fast)
+        times = _place(naive, precision, tz, source_tz)
         if aware.any():  # both kinds in one column: merge them on one time unit
             times = times.dt.as_unit("us")
             converted = _to_datetime(text[aware], fmt, True).dt.tz_convert(tz)
             times[aware] = converted.dt.as_unit("us")
-    return ParsedTimes(times, precision, fmt, fmt)
+    if zones is None:
+        return ParsedTimes(times, precision, fmt, fmt, notes=notes)
+    times, wrong = read_zone_names(times, naive, zones, aware, source_tz)
+    notes += tuple(zone_name_notes(zones, wrong, values, source_tz))
+    return ParsedTimes(times, precision, fmt, fmt, notes=notes, wrong_zone=wrong)
 
 
 def _numbers(frame: pd.DataFrame, column: str | None, lo: int, hi: int) -> pd.Series | None:
@@ -323,11 +351,14 @@ def parse_split_columns(
     """Parse ``date`` (+hour/minute) or ``year/month[/day[/hour[/minute]]]`` columns
     (``hour_form``: how a model's training data read the hour column, see ``_clock``)."""
     n = len(frame)
-    column_format = None
+    column_format: str | None = None
+    notes: tuple[str, ...] = ()
+    wrong = None
     if cmap.date:
         dates = parse_time_column(frame[cmap.date], tz, tz, fmt, order)
         base = dates.times.dt.tz_localize(None).dt.normalize()
         fmt_used = column_format = dates.fmt
+        notes, wrong = dates.notes, dates.wrong_zone
     elif cmap.year and cmap.month:
         parts = {
             "year": _numbers(frame, cmap.year, 1900, 2200),
@@ -344,7 +375,7 @@ def parse_split_columns(
     level = 0 if cmap.hour else (1 if (cmap.date or cmap.day) else 2)
     precision = np.full(n, level, np.int8)
     times = _place(naive, precision, tz, source_tz)
-    return ParsedTimes(times, precision, fmt_used, column_format, form or None)
+    return ParsedTimes(times, precision, fmt_used, column_format, form or None, notes, wrong)
 
 
 def parse_times(

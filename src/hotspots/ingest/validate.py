@@ -37,6 +37,8 @@ REASONS: dict[str, str] = {
     "bad_coordinates": "coordinates are not numbers, or outside -90..90 / -180..180",
     "zero_coordinates": "coordinates are 0,0 (a placeholder, not a place)",
     "unparseable_time": "the time is empty, cannot be read, or is before 1677-09-22",
+    "wrong_time_zone": "the time names a zone (EST, BST, ...) that is not the timezone's at "
+    "that local time",
     "future_time": "the time is after the moment of ingest",
     "outside_period": "the time is before --start, or over a year before the months that "
     "hold the data (a stray old date)",

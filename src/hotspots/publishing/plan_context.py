@@ -18,6 +18,7 @@ import pandas as pd
 from scipy.stats import binom, poisson
 
 from hotspots.features import period_floor
+from hotspots.forecasters import next_period_start
 from hotspots.forecasters.explain import RECENT_PERIODS
 from hotspots.grid import points_to_cells
 from hotspots.jobs.data import local_times
@@ -51,10 +52,9 @@ class AreaEvents:
     """Local wall-clock times (naive)."""
     timed: npt.NDArray[np.bool_]
     """True where the time of day is known (minute or hour precision)."""
-    city_events: int
-    """Number of history events in the study area, in an area or not."""
-    first: pd.Timestamp | None
-    """The earliest history event (of the study area), for the long-run window."""
+    city_times: npt.NDArray[np.datetime64]
+    """Local times (naive) of the history events in the study area, in an area or not: the
+    long-run window starts at their first whole period, and the city's rate counts them."""
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,7 @@ def events_in_areas(
         weight=weight[hit],
         times=times.take(rows[hit]).reset_index(drop=True),
         timed=precision == "minute",
-        city_events=int(inside.sum()),
-        first=pd.Timestamp(times.take(rows[inside]).min()) if inside.any() else None,
+        city_times=times.take(rows[inside]).to_numpy(dtype="M8[ns]"),
     )
 
 
@@ -202,21 +201,35 @@ def area_histories(
     expected: FloatArray,
 ) -> list[AreaHistory]:
     """Event counts per whole period before ``as_of`` for every area (one bincount); not
-    weighted, so reasons speak of events an officer can count."""
+    weighted, so reasons speak of events an officer can count. The window starts at the
+    first whole period (``first_whole_period``): a history that began on a Friday counted
+    its three days as a week, "105 weeks" for 104 and 3 days, and a low one."""
     end = pd.Timestamp(period_floor([as_of], freq)[0])
-    start = pd.Timestamp(period_floor([found.first], freq)[0]) if found.first is not None else end
+    start = min(first_whole_period(found.city_times, freq), end)
     periods = pd.date_range(start, end, freq={"D": "D", "W": "W-MON", "M": "MS"}[freq])
     periods = periods[periods < end]
     n = max(len(periods), 1)
-    index = np.searchsorted(periods.values, period_floor(found.times, freq), side="right") - 1
-    ok = index >= 0
+    floor = period_floor(found.times, freq)
+    index = np.searchsorted(periods.values, floor, side="right") - 1
+    ok = (index >= 0) & (floor < end.to_datetime64())  # whole periods only, at both ends
     counts = np.bincount(found.area[ok] * n + index[ok], minlength=n_areas * n)
     counts = counts.reshape(n_areas, n).astype(np.float64)
-    city_rate = found.city_events / n / city_km2 if city_km2 > 0 else 0.0
+    city = found.city_times
+    city_events = int(((city >= start.to_datetime64()) & (city < end.to_datetime64())).sum())
+    city_rate = city_events / n / city_km2 if city_km2 > 0 else 0.0
     return [
         AreaHistory(counts[i], float(area_km2[i]), city_rate, float(expected[i]), freq)
         for i in range(n_areas)
     ]
+
+
+def first_whole_period(times: npt.NDArray[np.datetime64], freq: str) -> pd.Timestamp:
+    """Start of the first period that ``times`` (naive local) cover whole: the period of the
+    first time when that falls on its first day, else the next (``whole_periods_start``'s
+    rule, the one training panels start at). ``Timestamp.max`` when there are none."""
+    if times.size == 0:
+        return pd.Timestamp.max
+    return next_period_start(pd.Timestamp(times.min()).normalize(), freq)
 
 
 def history_reasons(history: AreaHistory) -> list[str]:
