@@ -55,7 +55,7 @@ def test_a_monthly_spec_counts_first_of_month_dates_as_police_uk_months(tmp_path
         assert set(p.loaded.events["time_precision"].astype(str)) == {"month"}
     a, b = dates.panel, months.panel
     assert a.periods.equals(b.periods) and len(a.periods) == 24  # every month whole
-    assert a.periods[0] == pd.Timestamp("2021-01-01") and a.periods[-1] == pd.Timestamp("2022-12-01")
+    assert (a.periods[0], a.periods[-1]) == (pd.Timestamp("2021-01-01"), pd.Timestamp("2022-12-01"))
     assert np.array_equal(a.cells, b.cells) and a.categories == b.categories
     assert np.array_equal(a.counts, b.counts) and int(a.counts.sum()) == len(dates.loaded.events)
     assert dates.until == months.until == pd.Timestamp("2023-01-01")
