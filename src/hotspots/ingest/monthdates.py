@@ -77,10 +77,11 @@ def month_dates(
     probe = picked.iloc[np.linspace(0, n - 1, min(n, _PROBE)).astype(np.int64)]
     if not _all_month_starts(_local(probe)):
         return None
-    local = _local(picked)
-    if not _all_month_starts(local):
+    # the distinct times only (a hash pass): a monthly column holds a few dozen
+    distinct = pd.unique(_local(picked).view(np.int64)).view("M8[ns]")
+    if not _all_month_starts(distinct):
         return None
-    months = np.unique(local.astype("M8[M]"))
+    months = np.unique(distinct.astype("M8[M]"))
     if len(months) < MIN_MONTHS and not known:
         return None
     first, last = (pd.Period(str(m), "M") for m in (months[0], months[-1]))
@@ -88,13 +89,13 @@ def month_dates(
 
 
 def _local(times: pd.Series) -> npt.NDArray[np.datetime64]:
-    """Local wall-clock times (as panels count them), naive."""
+    """Local wall-clock times (as panels count them), naive, in nanoseconds."""
     local = times.dt.tz_localize(None) if times.dt.tz is not None else times
     return local.to_numpy(dtype="M8[ns]")
 
 
 def _all_month_starts(stamps: npt.NDArray[np.datetime64]) -> bool:
-    """Whether every time is midnight on the 1st of a month (vectorised)."""
+    """Whether every time is midnight on the 1st of a month."""
     days = stamps.astype("M8[D]")
     return bool((stamps == days).all() and (days == days.astype("M8[M]").astype("M8[D]")).all())
 
