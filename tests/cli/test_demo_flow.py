@@ -79,7 +79,12 @@ def test_month_precision_into_weekly_panel_fails_before_writing(
         "W",
     )
     assert res.code == 2
-    assert "1 events have month precision" in res.err and "use period 'M'" in res.err
+    assert (
+        "1 event has month precision: its date is the first of a month (1 event over 1 month, "
+        "2022-03), read as months, or a month alone (as data.police.uk writes them: 2021-03); "
+        "it cannot go into a weekly panel without inventing days: count it in monthly "
+        "periods (--period M; a spec's grid.period)"
+    ) in res.err.replace("\n", " ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.csv"]
 
 

@@ -266,8 +266,12 @@ def test_first_of_month_dates_of_one_year_are_refused_naming_both_readings() -> 
     with pytest.raises(DateOrderError, match="no day or month passes 12"):
         infer_format(pd.Series([f"{d:02d}/12/2025" for d in range(1, 8)] * 2 + ["01/12/2026"]))
     # one date: nothing varies
-    with pytest.raises(DateOrderError, match="1 distinct dates"):
+    with pytest.raises(DateOrderError) as err:
         infer_format(pd.Series(["01/03/2021"] * 5))
+    assert str(err.value).startswith(
+        "day/month order of the time column is unresolved: 1 distinct date (e.g. '01/03/2021'), "
+        "no day or month passes 12"
+    )
 
 
 def test_a_known_order_reads_first_of_month_dates_as_it_reads_any() -> None:

@@ -44,3 +44,29 @@ def test_the_export_is_read_in_the_champions_order(
         retrain_job._prepare(spec, None, event_options({"data": {}}))
     assert [o.date_order for o in seen] == ["day-first", None]
     assert all(o.time_format is None for o in seen)
+
+
+def test_the_export_is_read_as_months_where_the_champions_events_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = tmp_path / "months.csv"
+    export.write_text("date,lat,lng,cat\n2026-11-01,51.5,-0.12,burglary\n")
+    spec = spec_from_dict(
+        {
+            "name": "burglary",
+            "data": {"events": str(export), "map": "time=date,lat=lat,lng=lng,category=cat"},
+            "target": {"categories": ["burglary"]},
+            "grid": {"period": "M"},
+        }
+    )
+    seen: list[IngestOptions] = []
+
+    def load_events(path: Path, options: IngestOptions) -> None:
+        seen.append(options)
+        raise Read
+
+    monkeypatch.setattr(retrain_job, "load_events", load_events)
+    for data in ({"month_precision": True}, {"month_precision": False}, {}):
+        with pytest.raises(Read):
+            retrain_job._prepare(spec, None, event_options({"data": data}))
+    assert [o.months for o in seen] == [True, False, False]

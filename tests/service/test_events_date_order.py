@@ -70,8 +70,9 @@ def test_a_week_posted_to_a_model_without_a_recorded_order_is_a_problem(env: Env
     assert status == 422
     assert got["detail"].startswith(
         "day/month order of column 'occurred' of request-body.csv is unresolved: 7 distinct "
-        "dates (e.g. '01/01/2024 10:30'), no day or month passes 12"
-    )
+        "dates (e.g. '01/01/2024 10:30'), each has 01 as its second field and all lie in one "
+        "year: the first of 7 months read month first, or 7 days of January read day first"
+    )  # a week from New Year's Day: its second field is 01 throughout (ingest.dayorder)
     assert "'%d/%m/%Y %H:%M' (day first) or '%m/%d/%Y %H:%M' (month first)" in got["detail"]
     assert list((env.root / "state" / "events").glob("batch-*.parquet")) == []
 

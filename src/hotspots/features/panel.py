@@ -18,6 +18,7 @@ import pandas as pd
 
 from hotspots.errors import ConfigError, DataValidationError, UnknownCategoryError
 from hotspots.features.event_table import EventTable, precision_codes
+from hotspots.features.precision import check_precision
 from hotspots.grid import (
     StudyArea,
     check_resolution,
@@ -31,7 +32,6 @@ TOTAL = "__total__"
 """The category name ``Panel.to_frame`` gives the all-category total rows."""
 
 DEFAULT_RESOLUTION = 9
-_FREQ_NAMES = {"D": "daily", "W": "weekly", "M": "monthly"}
 _PANDAS_FREQ = {"D": "D", "W": "W-MON", "M": "MS"}
 _NS_PER_DAY = 86_400 * 10**9
 _NAT = np.iinfo(np.int64).min
@@ -224,13 +224,7 @@ def _check_events(events: pd.DataFrame, freq: str) -> None:
     lat, lng = events["lat"].to_numpy(np.float64), events["lng"].to_numpy(np.float64)
     if n_bad := int((~(np.isfinite(lat) & np.isfinite(lng)) | (np.abs(lat) > 90)).sum()):
         raise DataValidationError(f"{n_bad} events have a missing or invalid lat/lng")
-    if freq != "M" and "time_precision" in events.columns:
-        n_month = int((events["time_precision"] == "month").sum())
-        if n_month:
-            raise DataValidationError(
-                f"{n_month} events have month precision (e.g. data.police.uk); they cannot go "
-                f"into a {_FREQ_NAMES[freq]} panel: use period 'M'"
-            )
+    check_precision(events, freq)
 
 
 def _resolve_resolution(resolution: int | None, study_area: StudyArea | None) -> int:

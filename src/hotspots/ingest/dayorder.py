@@ -170,8 +170,8 @@ class DateOrderError(InputFileError):
                 else "no day or month passes 12, so each reads either way"
             )
             head = (
-                f"day/month order of {where} is unresolved: {e.dates:,} distinct dates (e.g. "
-                f"{e.example!r}), {why}"
+                f"day/month order of {where} is unresolved: {e.dates:,} distinct "
+                f"{'date' if e.dates == 1 else 'dates'} (e.g. {e.example!r}), {why}"
             )
         super().__init__(
             f"{head}; give --time-format {in_order(fmt, DAY_FIRST)!r} (day first) or "

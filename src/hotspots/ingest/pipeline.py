@@ -20,6 +20,7 @@ from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area, Coords, check_not_swapped, coordinates
 from hotspots.ingest.dayorder import DateOrderError
 from hotspots.ingest.mapping import COORD_KEYS, ColumnMap, get_preset
+from hotspots.ingest.monthdates import as_months, month_dates
 from hotspots.ingest.notes import duplicate_notes, read_notes, unreadable_times_note
 from hotspots.ingest.period import outside_period
 from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE
@@ -51,6 +52,7 @@ class IngestOptions:
     time_format: str | None = None
     date_order: str | None = None  # day-first / month-first: where slash dates do not tell
     hour_form: str | None = None  # HHMM / HH:MM / hours: how a model's hour column was read
+    months: bool = False  # a model's training events were months: first-of-month dates are too
     area: Area = field(default_factory=Area)
     max_reject_fraction: float | None = None
     policy: CategoryPolicy = field(default_factory=CategoryPolicy)
@@ -262,6 +264,8 @@ def validate_frame(
     placed = coords.valid & ~masks["unparseable_time"] & ~wrong_zone
     masks["outside_area"] = options.area.outside(coords.lat, coords.lng, placed)
     missed = options.area.miss_note(coords.lat, coords.lng, placed, masks["outside_area"])
+    months = month_dates(times, parsed.precision, placed, options.months)
+    precision = parsed.precision if months is None else as_months(parsed.precision)
     codes = first_reason(masks, n)
     number = np.zeros(n, dtype=np.int32)
     if checks.ids is not None:
@@ -278,13 +282,13 @@ def validate_frame(
             _report(source, options, raw, codes, category[excluded]),
             category[keep].reset_index(drop=True).astype("string"),
         ),
-        lambda: _event_table(checks, keep, times, parsed.precision, number),
+        lambda: _event_table(checks, keep, times, precision, number),
     )
     events.insert(list(EVENT_COLUMNS).index("category"), "category", kept_category)
     report.rows_accepted = len(events)
     report.time_format, report.hour_format = parsed.column_format, parsed.hour_form
     report.notes += read_notes(plan, parsed.fmt, options, events, raw)
-    report.notes += parsed.notes
+    report.notes += [*parsed.notes, *([months.note()] if months else [])]
     report.notes += unreadable_times_note(raw, masks["unparseable_time"])
     report.notes += [*coords.notes, *([centre] if centre else [])]
     if missed:

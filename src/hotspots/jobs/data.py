@@ -39,6 +39,7 @@ def ingest_options(
     time_format: str | None = None,
     date_order: str | None = None,
     hour_form: str | None = None,
+    months: bool = False,
     boundary: Path | None = None,
     bbox: str | None = None,
     max_distance_km: float = 100.0,
@@ -73,6 +74,7 @@ def ingest_options(
         time_format=time_format,
         date_order=date_order,
         hour_form=hour_form,
+        months=months,
         area=area,
         max_reject_fraction=max_reject_fraction,
         policy=policy,
@@ -94,7 +96,10 @@ def event_options(manifest: Mapping[str, Any]) -> dict[str, Any]:
     Where the spec gave no time format, the day/month order its export was read in (the
     manifest's ``data.time_format``) settles batches whose dates do not tell (a week of
     1-7 December) and refuses those whose dates tell the other order; ISO times and epoch
-    numbers are read as they are. Manifests from before that record read as they always did.
+    numbers are read as they are. Where its events were all months (``data.month_precision``),
+    a batch of first-of-month dates is read as months too, however small
+    (``hotspots.ingest.monthdates``). Manifests from before these records read as they always
+    did.
     """
     spec = (manifest.get("spec") or {}).get("data") or {}
     kwargs = {k: spec[k] for k in MODEL_EVENT_KEYS if spec.get(k) is not None}
@@ -104,6 +109,8 @@ def event_options(manifest: Mapping[str, Any]) -> dict[str, Any]:
         kwargs["date_order"] = order
     if read.get("hour_format") in ("HHMM", "HH:MM", "hours"):
         kwargs["hour_form"] = read["hour_format"]
+    if read.get("month_precision"):
+        kwargs["months"] = True
     timezone = read.get("timezone") or spec.get("timezone")
     if timezone:
         kwargs["timezone"] = timezone
@@ -143,7 +150,15 @@ class LoadedEvents:
             "timezone": self.timezone,
             "time_format": self.time_format,
             "hour_format": self._report_value("hour_format"),
+            "month_precision": self.month_precision,
         }
+
+    @property
+    def month_precision(self) -> bool:
+        """Whether every event has month precision (police.uk's months, or first-of-month
+        dates read as months): a model trained on them reads its batches' dates so too."""
+        precision = self.events.get("time_precision")
+        return precision is not None and len(precision) > 0 and bool((precision == "month").all())
 
     @property
     def time_format(self) -> str | None:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from hotspots.errors import DataValidationError
 from hotspots.features import period_floor, period_range
+from hotspots.features.precision import check_precision
 from hotspots.forecasters import Forecaster
 from hotspots.grid import StudyArea, cells_to_latlng, points_to_cells
 from hotspots.jobs.data import local_times, whole_periods_end
@@ -37,13 +38,15 @@ def check_events_fit(
 ) -> list[str]:
     """Refuse events that do not fit ``model``; return warnings worth showing.
 
-    Refused (``DataValidationError``): none of the model's categories in the events
+    Refused (``DataValidationError``): month-precision events for a daily or weekly model
+    (``features.precision``), none of the model's categories in the events
     (target categories, or with ``batch`` any category it knows), events that all end before
     the model's training window starts, and (unless ``batch``: a posted batch may hold other
     categories only) no target event inside the model's study area. ``manifest`` is the
     registry manifest, whose ``data`` section gives the training window and rate.
     """
     data = dict((manifest or {}).get("data") or {})
+    check_precision(events, model.freq_)
     present = set(events["category"].dropna().astype(str).unique()) if len(events) else set()
     warnings = _check_categories(model, present, batch)
     _check_window(events, data)
