@@ -176,13 +176,13 @@ def hours_of_week(grid: WeekGrid) -> list[dict[str, Any] | str]:
             {"day": DAYS[s // 24], "hour": s % 24, "label": f"{DAYS[s // 24]} {_span(s % 24)}"}
             | _share(weighted[i, s], total, 168)
             | {"events": int(raw[i, s])}
-            for s in top_slots(weighted[i], week_ok[i])
+            for s in _top(weighted[i], week_ok[i])
         ]
         day = [
             {"hour": h, "label": _span(h)}
             | _share(of_day[i, h], total, 24)
             | {"events": int(raw_of_day[i, h])}
-            for h in top_slots(of_day[i], day_ok[i])
+            for h in _top(of_day[i], day_ok[i])
         ]
         out.append(
             {"top_hours": week, "top_hours_of_day": day, "events_with_time": int(counted[i])}
@@ -199,13 +199,11 @@ def standing_out(events: IntArray, total: int | IntArray) -> npt.NDArray[np.bool
     return np.asarray((events > 0) & (chance < HOUR_ALPHA))
 
 
-def top_slots(
-    values: FloatArray, allowed: npt.NDArray[np.bool_], top: int = TOP_HOURS
-) -> list[int]:
-    """Positions of the ``top`` largest positive ``allowed`` values, ties to the earlier
-    slot."""
+def _top(values: FloatArray, allowed: npt.NDArray[np.bool_]) -> list[int]:
+    """Positions of the ``TOP_HOURS`` largest positive ``allowed`` values, ties to the earlier
+    hour."""
     best = np.lexsort((np.arange(values.size), -np.where(allowed, values, -np.inf)))
-    return [int(s) for s in best[:top] if allowed[s] and values[s] > 0]
+    return [int(s) for s in best[:TOP_HOURS] if allowed[s] and values[s] > 0]
 
 
 def _span(hour: int) -> str:

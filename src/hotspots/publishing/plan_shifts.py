@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ import numpy.typing as npt
 from scipy.stats import binom
 
 from hotspots.errors import ConfigError
-from hotspots.publishing.plan_context import DAYS, HOUR_ALPHA, WeekGrid, top_slots
+from hotspots.publishing.plan_context import DAYS, HOUR_ALPHA, WeekGrid
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -102,38 +103,49 @@ def shift_blocks(grid: WeekGrid, starts: tuple[int, ...]) -> list[dict[str, Any]
     ``events`` its own past events (unweighted).
     """
     blocks = Blocks(starts)
-    n_blocks = len(starts)
-    matrix = blocks.week_matrix()
+    n_week = 7 * len(starts)
+    matrix, even, tests, fields = _layout(blocks.starts)
     week, raw_week = grid.weighted @ matrix, np.rint(grid.raw @ matrix).astype(np.int64)
-    day = week.reshape(-1, 7, n_blocks).sum(axis=1)
-    raw_day = raw_week.reshape(-1, 7, n_blocks).sum(axis=1)
-    even = np.concatenate([np.tile(blocks.hours, 7) / 168, blocks.hours / 24])
-    tests = np.concatenate([np.full(7 * n_blocks, 7 * n_blocks), np.full(n_blocks, n_blocks)])
-    raw = np.concatenate([raw_week, raw_day], axis=1)
+    values = np.concatenate([week, week.reshape(-1, 7, len(starts)).sum(axis=1)], axis=1)
+    raw = np.concatenate([raw_week, raw_week.reshape(-1, 7, len(starts)).sum(axis=1)], axis=1)
     chance = binom.sf(raw - 1, grid.counted[:, None], even) * tests  # one call, every area
-    ok = (raw > 0) & (chance < HOUR_ALPHA)
-    week_ok, day_ok = ok[:, : 7 * n_blocks], ok[:, 7 * n_blocks :]
+    ranked = np.where((raw > 0) & (chance < HOUR_ALPHA) & (values > 0), values, -np.inf)
+    # the top of every area at once, ties to the earlier block (a stable sort)
+    top_week = np.argsort(-ranked[:, :n_week], axis=1, kind="stable")[:, :TOP_BLOCKS]
+    top_day = np.argsort(-ranked[:, n_week:], axis=1, kind="stable")[:, :TOP_BLOCKS] + n_week
+    total = grid.weighted.sum(axis=1)
     out: list[dict[str, Any] | None] = []
-    for i in range(grid.counted.size):
-        total = float(grid.weighted[i].sum())
-        if grid.counted[i] == 0 or total <= 0:
+    for i in range(total.size):
+        if grid.counted[i] == 0 or total[i] <= 0:
             out.append(None)
             continue
-        of_week = [
-            {"day": DAYS[s // n_blocks]}
-            | _block(blocks, s % n_blocks, f"{DAYS[s // n_blocks]} ")
-            | _lift(week[i, s], total, even[s])
-            | {"events": int(raw_week[i, s])}
-            for s in top_slots(week[i], week_ok[i], TOP_BLOCKS)
-        ]
-        of_day = [
-            _block(blocks, b, "")
-            | _lift(day[i, b], total, even[7 * n_blocks + b])
-            | {"events": int(raw_day[i, b])}
-            for b in top_slots(day[i], day_ok[i], TOP_BLOCKS)
-        ]
+        of_week, of_day = (
+            [
+                fields[s] | _lift(values[i, s], total[i], even[s]) | {"events": int(raw[i, s])}
+                for s in top[i].tolist()
+                if ranked[i, s] > -np.inf
+            ]
+            for top in (top_week, top_day)
+        )
         out.append({"top_blocks": of_week, "top_blocks_of_day": of_day})
     return out
+
+
+@lru_cache(maxsize=16)
+def _layout(
+    starts: tuple[int, ...],
+) -> tuple[FloatArray, FloatArray, FloatArray, list[dict[str, Any]]]:
+    """Per set of blocks, once: the hour -> block-of-the-week matrix, and per block of the
+    week then of the day, its even share, its number of tests and its fixed fields."""
+    blocks = Blocks(starts)
+    n = len(starts)
+    even = np.concatenate([np.tile(blocks.hours, 7) / 168, blocks.hours / 24])
+    tests = np.concatenate([np.full(7 * n, 7.0 * n), np.full(n, float(n))])
+    fields = [
+        {"day": DAYS[s // n]} | _block(blocks, s % n, f"{DAYS[s // n]} ") for s in range(7 * n)
+    ]
+    fields += [_block(blocks, b, "") for b in range(n)]
+    return blocks.week_matrix(), even, tests, fields
 
 
 def _block(blocks: Blocks, b: int, prefix: str) -> dict[str, Any]:
