@@ -100,11 +100,10 @@ def shift_blocks(grid: WeekGrid, starts: tuple[int, ...]) -> list[dict[str, Any]
     block, 6/24 of the day), so blocks of unequal length are tested fairly; a block stands
     out when the binomial chance of at least its events, times the number of blocks (7 x
     blocks, or blocks), is under ``HOUR_ALPHA``. ``lift`` is its share over that even share;
-    ``events`` its own past events (unweighted).
+    ``events`` its own past events (unweighted). ``starts`` as ``parse_shifts`` gives them.
     """
-    blocks = Blocks(starts)
     n_week = 7 * len(starts)
-    matrix, even, tests, fields = _layout(blocks.starts)
+    matrix, even, tests, fields = _layout(tuple(starts))
     week, raw_week = grid.weighted @ matrix, np.rint(grid.raw @ matrix).astype(np.int64)
     values = np.concatenate([week, week.reshape(-1, 7, len(starts)).sum(axis=1)], axis=1)
     raw = np.concatenate([raw_week, raw_week.reshape(-1, 7, len(starts)).sum(axis=1)], axis=1)

@@ -52,10 +52,11 @@ router = APIRouter(
 )
 PLAN_200: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The plan: a JSON document (as_of, budget, types, summary, areas with "
-        "rank, area_km2, cells, expected_count and interval, expected_by_type, when, reasons, "
-        "boundary), or a GeoJSON FeatureCollection with one feature per area and the plan's "
-        "own fields as the foreign member `plan`.",
+        "description": "The plan: a JSON document (as_of, shifts, budget, types, summary, "
+        "areas with rank, area_km2, cells, expected_count and interval, expected_by_type, when "
+        "(the shift blocks and hours that stand out), reasons, boundary), or a GeoJSON "
+        "FeatureCollection with one feature per area and the plan's own fields as the foreign "
+        "member `plan`.",
         "model": PlanDocument,
         "content": {GEOJSON_TYPE: {"schema": ref(PlanFeatureCollection)}},
     }
