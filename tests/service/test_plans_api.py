@@ -403,6 +403,14 @@ def test_hotspots_plan_and_the_api_give_the_same_shift_blocks(
     areas = doc["areas"] if fmt == "json" else [f["properties"] for f in doc["features"]]
     head = doc if fmt == "json" else doc["plan"]
     assert head["shifts"] == [7, 15, 23]
+    from hotspots.service.plan_schemas import PlanDocument, PlanFeatureCollection
+
+    (PlanDocument if fmt == "json" else PlanFeatureCollection).model_validate(doc)  # strict
+    fields = {"start", "end", "hours", "label", "share", "lift", "events"}
+    for area in areas:
+        if isinstance(area["when"], dict):
+            assert all(set(b) == fields | {"day"} for b in area["when"]["top_blocks"])
+            assert all(set(b) == fields for b in area["when"]["top_blocks_of_day"])
     assert (usual if fmt == "json" else usual["plan"])["shifts"] == [0, 6, 12, 18]
     named = [
         b for a in areas if isinstance(a["when"], dict) for b in a["when"]["top_blocks_of_day"]
