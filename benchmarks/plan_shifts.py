@@ -8,7 +8,12 @@ even spread, for each set of start hours given. Prints one line per area and a c
 Cases: ``chicago`` (aggravated assaults as of 2019-07-01, read from ../shared/data; skipped
 with a reason when absent) and ``demo`` (Synthetica's residential burglary as of 2024-10-07).
 
+``--cost`` instead prints what the blocks add to a budget on demand from the ``PlanBook`` (10
+areas of 1 km2): its CPU time with the blocks and with them stubbed out, built in turn (60
+each by default) in one process, so both see the same load.
+
     .venv/bin/python benchmarks/plan_shifts.py [--case chicago|demo] [--shifts 0,6,12,18]
+    .venv/bin/python benchmarks/plan_shifts.py --case demo --cost [--repeat 60]
 """
 
 from __future__ import annotations
@@ -75,15 +80,54 @@ def run_case(case: str, shifts: list[str]) -> None:
         )
 
 
+def run_cost(case: str, repeat: int) -> None:
+    import hotspots.publishing.plan_document as document
+    from hotspots.features import events_to_panel
+    from hotspots.forecasters import make_forecaster
+    from hotspots.publishing import PlanBook, PlanBudget, PlanInput
+    from plans import load_case
+
+    loaded = load_case(case)
+    if loaded is None:
+        return
+    events, target = loaded["events"], loaded["target"]
+    as_of = pd.Timestamp(AS_OF[case])
+    panel = events_to_panel(events, 9, "W", end=as_of)
+    model = make_forecaster("historical_mean", target=(target,)).fit(panel, as_of)
+    frame = model.predict(panel, as_of)
+    forecast = [(as_of, frame["cell"].to_numpy(), frame["expected_count"].to_numpy())]
+    book = PlanBook({target: PlanInput.of(model, as_of, forecast)}, events,
+                    default=PlanBudget(1, 1.0), pack=len)  # fmt: skip
+    real = document.shift_blocks
+    ways = {"with the blocks": real, "without": lambda grid, starts: [None] * grid.counted.size}
+    ms: dict[str, list[float]] = {k: [] for k in ways}
+    for i in range(2 * repeat):
+        name = list(ways)[i % 2]
+        document.shift_blocks = ways[name]  # type: ignore[assignment]
+        t0 = time.thread_time()
+        book.document(book.query(areas=10, max_area_km2=1.0))
+        ms[name].append((time.thread_time() - t0) * 1e3)
+    document.shift_blocks = real
+    print(f"\n== {case}: a budget on demand (10 x 1 km2) from the PlanBook, CPU ms, {repeat} each")
+    for name, got in ms.items():
+        q1, q2, q3 = np.percentile(got, [25, 50, 75])
+        print(f"{name:<16} median {q2:.1f} (quartiles {q1:.1f}-{q3:.1f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=["chicago", "demo"], action="append")
     parser.add_argument("--shifts", action="append", help="Start hours, e.g. 7,15,23.")
+    parser.add_argument("--cost", action="store_true", help="Time the blocks' cost instead.")
+    parser.add_argument("--repeat", type=int, default=60, help="Builds each way (--cost).")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    for case in args.case or ["chicago", "demo"]:
-        run_case(case, args.shifts or list(SHIFTS))
+    for case in args.case or (["demo"] if args.cost else ["chicago", "demo"]):
+        if args.cost:
+            run_cost(case, args.repeat)
+        else:
+            run_case(case, args.shifts or list(SHIFTS))
 
 
 if __name__ == "__main__":
