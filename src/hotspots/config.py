@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     plan_max_area_km2: float = 1.0
     """Largest patrol area, km2, of the plan built at publish time (without ``max_area_km2=``
     or ``total_km2=``)."""
+    plan_shifts: str = "0,6,12,18"
+    """The hours the blocks of the day start at, as officers are tasked by shift (``7,15,23``:
+    07-15, 15-23 and 23-07, a block spanning midnight counted on the day it starts): each plan
+    area names the blocks of the week and of the day that stand out (``shifts=`` on the API,
+    ``hotspots plan --shifts``). Hours 0-23, distinct, at least two; the default, four 6-hour
+    blocks from midnight, favours no force's shift pattern."""
     map_tiles: str | None = None
     """A raster tile URL template (``https://tiles.example/{z}/{x}/{y}.png``) drawn under
     ``/map``'s cells; none: a blank background, and the page calls nothing but this API."""

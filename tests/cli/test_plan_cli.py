@@ -92,7 +92,14 @@ def test_plan_writes_one_geojson_feature_per_area(
         counts = props["expected_by_type"]
         assert f"Robbery {counts['rob']:.2f}" in cols[3]
         assert f"Burglary Residential {counts['burg']:.2f}" in cols[3]
-        assert cols[4] == f"no hour stands out ({when['events_with_time']} timed events)"
+        # no hour stands out (above): the shifts that do, or none
+        shift = [*when["top_blocks"][:2]] or [
+            {**b, "label": f"daily {b['label']}"} for b in when["top_blocks_of_day"][:2]
+        ]
+        assert cols[4] == (
+            ", ".join(f"{b['label']} ({b['lift']}x: {b['events']} events)" for b in shift)
+            or f"none stands out ({when['events_with_time']} timed events)"
+        )
         assert cols[5] == props["reasons"][0]
     # the plan is built from the very forecast `hotspots forecast` writes
     forecast = tmp_path / "f.csv"
@@ -341,27 +348,79 @@ def test_fewer_areas_than_asked_are_said_when_the_city_is_used_up(
     assert res.code == 0 and "wrote 3 areas (" in res.err
 
 
-def test_the_plan_table_falls_back_to_hours_of_the_day() -> None:
+def test_the_plan_table_shows_shifts_first_then_hours() -> None:
+    """The officer reads the blocks of the week that stand out, else of the day, else the
+    hours of the week, else of the day, else that none stands out."""
     from rich.console import Console
 
     from hotspots.cli.render import plan_table
 
+    thu = {"day": "Thu", "start": 18, "end": 0, "hours": 6, "label": "Thu 18:00-00:00",
+           "share": 0.06, "lift": 1.68, "events": 110}  # fmt: skip
+    fri = {**thu, "day": "Fri", "label": "Fri 18:00-00:00", "lift": 1.52, "events": 99}
+    evening = {"start": 18, "end": 0, "hours": 6, "label": "18:00-00:00", "share": 0.34,
+               "lift": 1.36, "events": 620}  # fmt: skip
+    tue = {"label": "Tue 21:00-22:00", "lift": 2.8, "hour": 21, "day": "Tue", "share": 0.017,
+           "events": 30}  # fmt: skip
     hour = {"label": "20:00-21:00", "lift": 1.65, "hour": 20, "share": 0.069, "events": 125}
+    none = {"top_blocks": [], "top_blocks_of_day": [], "top_hours": [], "top_hours_of_day": [],
+            "events_with_time": 1820}  # fmt: skip
     area = {
         "rank": 1, "area_km2": 0.94, "expected_count": 3.0, "interval": {"low": 1, "high": 5},
         "expected_by_type": {"a": 3.0}, "reasons": ["long-run hotspot"],
-        "when": {"top_hours": [], "top_hours_of_day": [hour], "events_with_time": 1820},
     }  # fmt: skip
-    quiet = {**area, "rank": 2, "when": {**area["when"], "top_hours_of_day": []}}
-    document = {"types": {"a": {"categories": ["Assault"]}}, "period_start": AS_OF}
-    console = Console(width=200, record=True)
-    console.print(plan_table({**document, "areas": [area, quiet, {**area, "when": "unknown"}]}))
-    rows = [line for line in console.export_text().splitlines() if line.startswith("│")]
-    assert [[c.strip() for c in row.strip("│").split("│")][4] for row in rows] == [
-        "daily 20:00-21:00 (1.65x: 125 events)",
-        "no hour stands out (1820 timed events)",
+    whens = [
+        {**none, "top_blocks": [thu, fri, thu], "top_blocks_of_day": [evening], "top_hours": [tue]},
+        {**none, "top_blocks_of_day": [evening], "top_hours": [tue], "top_hours_of_day": [hour]},
+        {**none, "top_hours": [tue], "top_hours_of_day": [hour]},
+        {**none, "top_hours_of_day": [hour]},
+        none,
         "unknown",
     ]
+    document = {"types": {"a": {"categories": ["Assault"]}}, "period_start": AS_OF}
+    console = Console(width=200, record=True)
+    console.print(plan_table({**document, "areas": [{**area, "when": w} for w in whens]}))
+    rows = [line for line in console.export_text().splitlines() if line.startswith("│")]
+    assert [[c.strip() for c in row.strip("│").split("│")][4] for row in rows] == [
+        "Thu 18:00-00:00 (1.68x: 110 events), Fri 18:00-00:00 (1.52x: 99 events)",
+        "daily 18:00-00:00 (1.36x: 620 events)",
+        "Tue 21:00-22:00 (2.8x: 30 events)",
+        "daily 20:00-21:00 (1.65x: 125 events)",
+        "none stands out (1820 timed events)",
+        "unknown",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "named"),
+    [
+        (("--shifts", "7,15,25"), None, "--shifts '7,15,25': 25 is not an hour of the day"),
+        (("--shifts", "8"), None, "--shifts '8': at least two blocks are needed"),
+        ((), "6,6,18", "HOTSPOTS_PLAN_SHIFTS '6,6,18': an hour is given twice"),
+    ],
+)
+def test_bad_shifts_are_one_line_naming_the_flag_or_setting_and_exit_2(
+    run_cli: RunCli,
+    models: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    flag: tuple[str, ...],
+    env: str | None,
+    named: str,
+) -> None:
+    from hotspots.config import get_settings
+
+    if env is not None:
+        monkeypatch.setenv("HOTSPOTS_PLAN_SHIFTS", env)
+    get_settings.cache_clear()
+    out = tmp_path / "plan.json"
+    try:  # refused before any reading: the events file need not exist
+        res = run_cli(*plan_args(models, tmp_path / "not-read.csv", out, *flag))
+    finally:
+        get_settings.cache_clear()
+    assert res.code == 2 and not out.exists()
+    assert res.err.startswith(f"error: {named}") and res.err.count("\n") == 1, res.err
+    assert "give the hours the blocks of the day start at, e.g. 0,6,12,18" in res.err
 
 
 def test_two_models_of_one_crime_type_are_refused_before_the_events_are_read(

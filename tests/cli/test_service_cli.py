@@ -227,3 +227,24 @@ def test_serve_refuses_a_horizon_beyond_a_year_in_one_line(
         f"error: --horizon (HOTSPOTS_FORECAST_HORIZON) {value}: must be between 1 and 365, a "
         "year ahead (at most 52 for weekly, 12 for monthly models)"
     ]
+
+
+def test_serve_refuses_bad_plan_shifts_in_one_line(
+    run_cli: RunCli,
+    tmp_path: Path,
+    fresh_settings: None,
+    serve_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bad HOTSPOTS_PLAN_SHIFTS is said before the server starts, not as a missing plan."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server started"))
+    monkeypatch.setenv("HOTSPOTS_PLAN_SHIFTS", "7,15,24")
+    (tmp_path / "models").mkdir()
+    res = run_cli("serve", "--models-dir", tmp_path / "models", "--state-dir", tmp_path / "v")
+    assert res.code == 2
+    assert res.err.strip().splitlines() == [
+        "error: HOTSPOTS_PLAN_SHIFTS '7,15,24': 24 is not an hour of the day (0-23); give the "
+        "hours the blocks of the day start at, e.g. 0,6,12,18 or 7,15,23"
+    ]

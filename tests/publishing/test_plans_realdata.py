@@ -1,5 +1,6 @@
-"""Patrol plans on real extracts: minute-precision Chicago gives hours, month-only Greater
-Manchester gives "unknown"; areas stay contiguous, disjoint and within the limit."""
+"""Patrol plans on real extracts: minute-precision Chicago gives shift blocks and hours,
+month-only Greater Manchester gives "unknown"; areas stay contiguous, disjoint and within the
+limit."""
 
 from __future__ import annotations
 
@@ -85,6 +86,11 @@ def test_real_plan(case: str) -> None:
             assert when["events_with_time"] > 1000 and when["top_hours_of_day"]
             assert all(1.3 < h["lift"] < 2.0 for h in when["top_hours_of_day"])
             assert len(when["top_hours"]) <= 3
+            # while 6-hour blocks of the week (28, the default shifts) do stand out, each on
+            # about a hundred assaults, and of the day the evening leads in every area
+            assert plan["shifts"] == [0, 6, 12, 18] and when["top_blocks"]
+            assert all(1.3 < b["lift"] < 2.0 and b["events"] >= 60 for b in when["top_blocks"])
+            assert when["top_blocks_of_day"][0]["label"] == "18:00-00:00"
         assert area["reasons"]
     # the areas hold the forecast the document says, and no more than the top cells of that km2
     expected = frame.set_index("cell")["expected_count"]

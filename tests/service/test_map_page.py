@@ -223,7 +223,13 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
     if isinstance(when, str):
         assert "unknown" in details or "withheld" in details
     else:
-        for key, name in (("top_hours", "week"), ("top_hours_of_day", "day")):
+        assert when["top_blocks_of_day"]  # the year city's area 1 names a shift: shown below
+        for key, what in (
+            ("top_blocks", "shifts of the week"),
+            ("top_blocks_of_day", "shifts of the day"),
+            ("top_hours", "hours of the week"),
+            ("top_hours_of_day", "hours of the day"),
+        ):
             hours = when[key]
             top = hours[0] if hours else None
             shown = (
@@ -231,8 +237,9 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
                 if top
                 else ("none stands out")
             )
-            assert f"Busiest hours of the {name}: {shown}" in details, details
+            assert f"Busiest {what}: {shown}" in details, details
         assert f"share of the {when['events_with_time']} past events here" in details
+        assert "a shift past midnight counts on the day it starts" in details
 
     # a poll answered 304 keeps the map as drawn
     before = browser.execute_script("return {...window.hotspotsMap.state.polls}")

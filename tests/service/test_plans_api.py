@@ -302,8 +302,9 @@ def test_the_plain_query_parser_reads_the_routes_own_declarations() -> None:
         assert parse(refused) is None, refused
     assert parse(b"") == {
         "areas": None, "max_area_km2": None, "total_km2": None, "category": [],
-        "weights": None, "horizon": 1, "fmt": "json", "stop": "cap",
+        "weights": None, "horizon": 1, "fmt": "json", "stop": "cap", "shifts": None,
     }  # fmt: skip
+    assert parse(b"shifts=7,15,23") == {**parse(b""), "shifts": "7,15,23"}  # type: ignore[dict-item]
 
 
 def test_the_routes_stop_choices_are_the_librarys() -> None:
@@ -363,6 +364,65 @@ def test_an_analyst_gets_the_same_plan_from_hotspots_plan(
     assert out.read_bytes() == served.content
 
 
+@pytest.mark.parametrize("fmt", ["json", "geojson"])
+def test_hotspots_plan_and_the_api_give_the_same_shift_blocks(
+    client: TestClient,
+    two_types: Env,
+    run_cli: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: str,
+) -> None:
+    """``--shifts`` (or HOTSPOTS_PLAN_SHIFTS) and ``shifts=`` give the same document, in
+    any order of the start hours; the blocks are those hours' and differ from the default's."""
+    from hotspots.config import get_settings
+
+    state = client.app.state.service  # type: ignore[attr-defined]
+    as_of = str(state.served["burglary"].snapshot.as_of.date())
+    common = (
+        "plan", "--model", "burglary", "--model", "other", "--models-dir",
+        two_types.root / "models", "--events", two_types.root / "events.parquet",
+        "--as-of", as_of, "--areas", "4", "--max-area-km2", "2",
+    )  # fmt: skip
+    flag, env = tmp_path / f"flag.{fmt}", tmp_path / f"env.{fmt}"
+    assert run_cli(*common, "--shifts", "7,15,23", "--output", flag).code == 0
+    monkeypatch.setenv("HOTSPOTS_PLAN_SHIFTS", "15,23,7")
+    get_settings.cache_clear()
+    try:
+        assert run_cli(*common, "--output", env).code == 0
+    finally:
+        get_settings.cache_clear()
+    headers = {**auth(two_types.read), "Accept-Encoding": "identity"}
+    served = client.get(f"{PATH}?areas=4&max_area_km2=2&shifts=23,7,15&format={fmt}",
+                        headers=headers)  # fmt: skip
+    assert served.status_code == 200, served.text
+    assert flag.read_bytes() == served.content == env.read_bytes()
+    default = client.get(f"{PATH}?areas=4&max_area_km2=2&format={fmt}", headers=headers)
+    assert default.headers["etag"] != served.headers["etag"]
+    doc, usual = json.loads(served.content), json.loads(default.content)
+    areas = doc["areas"] if fmt == "json" else [f["properties"] for f in doc["features"]]
+    head = doc if fmt == "json" else doc["plan"]
+    assert head["shifts"] == [7, 15, 23]
+    from hotspots.service.plan_schemas import PlanDocument, PlanFeatureCollection
+
+    (PlanDocument if fmt == "json" else PlanFeatureCollection).model_validate(doc)  # strict
+    fields = {"start", "end", "hours", "label", "share", "lift", "events"}
+    for area in areas:
+        if isinstance(area["when"], dict):
+            assert all(set(b) == fields | {"day"} for b in area["when"]["top_blocks"])
+            assert all(set(b) == fields for b in area["when"]["top_blocks_of_day"])
+    assert (usual if fmt == "json" else usual["plan"])["shifts"] == [0, 6, 12, 18]
+    named = [
+        b for a in areas if isinstance(a["when"], dict) for b in a["when"]["top_blocks_of_day"]
+    ]
+    assert named  # the year city's areas name a shift of the day
+    assert {(b["start"], b["end"], b["hours"]) for b in named} <= {
+        (7, 15, 8),
+        (15, 23, 8),
+        (23, 7, 8),
+    }
+
+
 def test_plans_built_on_request_are_kept_up_to_the_bound_and_the_default_always(
     client: TestClient, year_city_events: pd.DataFrame
 ) -> None:
@@ -395,7 +455,7 @@ def test_every_plan_served_is_recorded_once_not_per_request(two_types: Env, tmp_
         assert default["first"] == "published"
         assert default["params"] == {
             "areas": 6, "max_area_km2": 3.0, "total_km2": None, "types": ["burglary", "other"],
-            "weights": {}, "horizon": 1, "stop": "cap",
+            "weights": {}, "horizon": 1, "stop": "cap", "shifts": [0, 6, 12, 18],
         }  # fmt: skip
         versions = {n: s.version for n, s in state.served.items()}
         assert default["models"] == versions == {"burglary": "v1", "other": "v1"}
@@ -413,7 +473,9 @@ def test_every_plan_served_is_recorded_once_not_per_request(two_types: Env, tmp_
             assert c.get(f"{PATH}?format=geojson", headers=headers).status_code == 200
         assert calls == []
         # another plan is recorded when first built, once, as JSON or GeoJSON alike
-        asked = "areas=2&max_area_km2=1.5&stop=top-cells&category=other&weights=other=2"
+        asked = (
+            "areas=2&max_area_km2=1.5&stop=top-cells&category=other&weights=other=2&shifts=7,15,23"
+        )
         first = c.get(f"{PATH}?{asked}", headers=headers)
         for _ in range(3):
             c.get(f"{PATH}?{asked}", headers=headers)
@@ -425,7 +487,7 @@ def test_every_plan_served_is_recorded_once_not_per_request(two_types: Env, tmp_
         assert mine["first"] == "requested" and mine["models"] == {"other": "v1"}
         assert mine["params"] == {
             "areas": 2, "max_area_km2": 1.5, "total_km2": None, "types": ["other"],
-            "weights": {"other": 2.0}, "horizon": 1, "stop": "top-cells",
+            "weights": {"other": 2.0}, "horizon": 1, "stop": "top-cells", "shifts": [7, 15, 23],
         }  # fmt: skip
     # a restart publishes the same default plan: still one record of it
     with TestClient(create_app(settings_of(root, plan_max_area_km2=3.0))):
@@ -525,6 +587,10 @@ def test_hotspots_plan_with_no_budget_or_as_of_writes_the_default_plan_served(
         ("horizon=0", ("'horizon'", "'0'")),
         ("horizon=x", ("'horizon'", "'x'")),
         ("format=xml", ("'format'", "'xml'")),
+        ("shifts=", ("'shifts'", "''")),
+        ("shifts=7,7,15", ("shifts '7,7,15'", "an hour is given twice")),
+        ("shifts=0,24", ("shifts '0,24'", "24 is not an hour of the day")),
+        ("shifts=6", ("shifts '6'", "at least two blocks")),
         ("format=JSON", ("'format'", "'JSON'")),
     ],
 )

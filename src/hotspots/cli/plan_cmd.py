@@ -95,10 +95,17 @@ def plan(
         "`top-cells` (also at a cell below the least of the top cells the whole budget would "
         "hold: smaller areas, no filler cells).",
     ),
+    shifts: str | None = typer.Option(
+        None,
+        help="The hours the blocks of the day start at, e.g. `7,15,23` (07-15, 15-23, 23-07: "
+        "a block spanning midnight counts on the day it starts); each area names the blocks "
+        "of the week and of the day that stand out [HOTSPOTS_PLAN_SHIFTS or 0,6,12,18].",
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Output .geojson, .json or .csv."),
 ) -> None:
     """Patrol plan: N contiguous, non-overlapping areas of H3 cells with the most forecast
-    crime, each with its count per crime type, riskiest hours of the week and reasons.
+    crime, each with its count per crime type, the blocks of the week (shifts) and hours that
+    stand out, and reasons.
 
     The parameters and defaults are those of the API's /v1/plans/latest, so with the same
     models, events, as_of and horizon the .json / .geojson file is the bytes it serves. The
@@ -130,6 +137,7 @@ def plan(
         select_types,
         write_plan,
     )
+    from hotspots.publishing.plan_shifts import SHIFTS_SETTING, parse_shifts
     from hotspots.registry import Registry
 
     settings = get_settings()
@@ -142,6 +150,11 @@ def plan(
             f"--horizon {horizon}: must be between 1 and {settings.forecast_horizon} "
             "(HOTSPOTS_FORECAST_HORIZON, the periods the API publishes)"
         )
+    starts = (
+        parse_shifts(settings.plan_shifts, SHIFTS_SETTING)
+        if shifts is None
+        else parse_shifts(shifts, "--shifts")
+    )
     check_distinct({"--events": events, "--output": output})
     plan_suffix(output)
     created = check_output(output, "--output")
@@ -197,6 +210,7 @@ def plan(
         stop=stop,
         min_events_shown=settings.min_events_shown,
         budget_note=note,
+        shifts=starts,
     )
     write_plan(document, output)
     console.print(plan_table(document))

@@ -57,8 +57,7 @@ def patrol_report_table(report: PatrolReport) -> Table:
 
 def plan_table(document: Mapping[str, Any]) -> Table:
     """A patrol plan's areas as the officer reads them: size, expected crimes with the
-    interval, the count per crime type, the busiest hours of the week (of the day when no hour
-    of the week stands out from an even spread) and the first reason."""
+    interval, the count per crime type, when (``plan_when``) and the first reason."""
     types = document["types"]
 
     def what(area: Mapping[str, Any]) -> str:
@@ -66,20 +65,8 @@ def plan_table(document: Mapping[str, Any]) -> Table:
         named = (", ".join(types[name]["categories"]) or name for name, _ in counts)
         return "; ".join(f"{label} {v:.2f}" for label, (_, v) in zip(named, counts, strict=True))
 
-    def when(area: Mapping[str, Any]) -> str:
-        found = area["when"]
-        if isinstance(found, str):
-            return found
-        # the hours of the week when any stands out from an even spread, else of the day
-        hours = found["top_hours"][:2] or [
-            {**h, "label": f"daily {h['label']}"} for h in found["top_hours_of_day"][:2]
-        ]
-        if not hours:
-            return f"no hour stands out ({found['events_with_time']} timed events)"
-        return ", ".join(f"{h['label']} ({h['lift']}x: {h['events']} events)" for h in hours)
-
     table = Table(title=f"patrol areas for the period from {document['period_start']}")
-    for header in ("area", "km2", "expected (80%)", "for what", "busiest hours", "why"):
+    for header in ("area", "km2", "expected (80%)", "for what", "when", "why"):
         table.add_column(header, justify="right" if header in ("area", "km2") else "left")
     for area in document["areas"]:
         interval = area["interval"]
@@ -88,10 +75,30 @@ def plan_table(document: Mapping[str, Any]) -> Table:
             f"{area['area_km2']:.2f}",
             f"{area['expected_count']:.2f} ({interval['low']}-{interval['high']})",
             escape(what(area)),
-            escape(when(area)),
+            escape(plan_when(area["when"])),
             escape(area["reasons"][0] if area["reasons"] else "-"),
         )
     return table
+
+
+def plan_when(found: Mapping[str, Any] | str) -> str:
+    """What an officer reads first of an area's when: the two busiest blocks of the week that
+    stand out (shifts are what officers are tasked by), else of the day ("daily"), else the
+    hours of the week, else of the day, else that none stands out; "unknown" / "withheld"."""
+    if isinstance(found, str):
+        return found
+    for key, daily in (
+        ("top_blocks", False),
+        ("top_blocks_of_day", True),
+        ("top_hours", False),
+        ("top_hours_of_day", True),
+    ):
+        if listed := found.get(key, [])[:2]:
+            prefix = "daily " if daily else ""
+            return ", ".join(
+                f"{prefix}{h['label']} ({h['lift']}x: {h['events']} events)" for h in listed
+            )
+    return f"none stands out ({found['events_with_time']} timed events)"
 
 
 def _validation_table(

@@ -169,6 +169,7 @@ def serve(
     import uvicorn
 
     from hotspots.config import get_settings
+    from hotspots.publishing.plan_shifts import SHIFTS_SETTING, parse_shifts
     from hotspots.service.app import log_config
 
     if workers < 1:
@@ -198,6 +199,7 @@ def serve(
     get_settings.cache_clear()
     settings = get_settings()
     check_served_horizon(settings.forecast_horizon)
+    parse_shifts(settings.plan_shifts, SHIFTS_SETTING)  # before the plans fail at publish
     check_models_dir(settings.models_dir)
     if settings.events_path is None or not settings.events_path.is_file():
         console.print(

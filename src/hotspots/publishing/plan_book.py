@@ -26,6 +26,7 @@ from hotspots.grid import cells_area_km2, points_to_cells
 from hotspots.jobs.data import local_times
 from hotspots.publishing.plan_document import build_plan, distinct_types
 from hotspots.publishing.plan_io import plan_to_bytes
+from hotspots.publishing.plan_shifts import DEFAULT_SHIFTS, SHIFTS_SETTING, parse_shifts
 from hotspots.publishing.plan_store import plan_record
 from hotspots.publishing.plans import STOPS, CellArray, FloatArray, PlanBudget, fit_to_study_area
 from hotspots.publishing.snapshot import strong_etag
@@ -93,7 +94,8 @@ class PlanQuery:
 
     ``types`` are the chosen crime types (model names; empty: every one the book can
     combine); ``weights`` are sorted ``(type, weight)`` pairs other than 1; ``stop`` is the
-    areas' stop rule (``plans.STOPS``).
+    areas' stop rule (``plans.STOPS``); ``shifts`` the sorted start hours of the blocks of
+    the day (``plan_shifts.parse_shifts``).
     """
 
     budget: PlanBudget
@@ -102,6 +104,7 @@ class PlanQuery:
     horizon: int = 1
     fmt: str = "json"
     stop: str = "cap"
+    shifts: tuple[int, ...] = parse_shifts(DEFAULT_SHIFTS)
     note: str | None = None
     """Why ``budget`` is not the configured default (fitted to the study area), if it is not."""
 
@@ -180,6 +183,7 @@ class PlanBook(Generic[T]):
         cache_size: int = CACHE_SIZE,
         min_events_shown: int = 0,
         record: Callable[[dict[str, Any]], object] | None = None,
+        shifts: str = DEFAULT_SHIFTS,
     ) -> None:
         if not inputs:
             raise ConfigError("a plan book needs the forecast of at least one crime type")
@@ -210,6 +214,7 @@ class PlanBook(Generic[T]):
             default, self._study_km2[()], self.resolution
         )
         self.min_events_shown = int(min_events_shown)
+        self.shifts = parse_shifts(shifts, SHIFTS_SETTING)
         self.pack = pack
         self.record = record
         self._cache: OrderedDict[PlanQuery, T] = OrderedDict()
@@ -238,10 +243,11 @@ class PlanBook(Generic[T]):
         horizon: int = 1,
         fmt: str = "json",
         stop: str = "cap",
+        shifts: str | None = None,
     ) -> PlanQuery:
         """A normalised query (ConfigError naming what is wrong); no area limit given: the
         default budget's, no ``areas``: the default number (either fitted to the chosen
-        types' study area when it is too small for the default)."""
+        types' study area when it is too small for the default); no ``shifts``: the book's."""
         if fmt not in FORMATS:
             raise ConfigError(f"format {fmt!r}: must be one of {list(FORMATS)}")
         if stop not in STOPS:
@@ -266,7 +272,8 @@ class PlanBook(Generic[T]):
             weights, types or self.combined, "weights", "crime type of this plan"
         )
         pairs = tuple(sorted((k, float(v)) for k, v in parsed.items() if v != 1.0))
-        return PlanQuery(budget, types, pairs, horizon, fmt, stop, note)
+        starts = self.shifts if shifts is None else parse_shifts(shifts, "shifts")
+        return PlanQuery(budget, types, pairs, horizon, fmt, stop, starts, note)
 
     def _fit(
         self, budget: PlanBudget, types: tuple[str, ...], areas: bool, km2: bool
@@ -316,7 +323,10 @@ class PlanBook(Generic[T]):
         return packed
 
     def _default_queries(self) -> list[PlanQuery]:
-        return [PlanQuery(self.default, fmt=fmt, note=self.default_note) for fmt in FORMATS]
+        return [
+            PlanQuery(self.default, fmt=fmt, shifts=self.shifts, note=self.default_note)
+            for fmt in FORMATS
+        ]
 
     def _bytes(self, query: PlanQuery, first: str) -> tuple[bytes, bool]:
         """The plan's bytes, and whether it is recorded (or nothing records plans)."""
@@ -332,6 +342,7 @@ class PlanBook(Generic[T]):
             "weights": dict(query.weights),
             "horizon": query.horizon,
             "stop": query.stop,
+            "shifts": list(query.shifts),
         }
         versions = {k: self.inputs[k].version for k in types}
         try:
@@ -362,6 +373,7 @@ class PlanBook(Generic[T]):
             cell_km2=self._cell_km2[np.searchsorted(self._cells, cells)],
             min_events_shown=self.min_events_shown,
             budget_note=query.note,
+            shifts=query.shifts,
         )
 
 

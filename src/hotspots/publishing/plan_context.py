@@ -120,7 +120,35 @@ def events_in_areas(
     )
 
 
-def hours_of_week(found: AreaEvents, n_areas: int) -> list[dict[str, Any] | str]:
+@dataclass(frozen=True)
+class WeekGrid:
+    """The timed events of every plan area per hour of the week (Monday 00:00 first)."""
+
+    weighted: FloatArray
+    """Areas x 168: severity-weighted events."""
+    raw: IntArray
+    """Areas x 168: events, unweighted (what the tests and ``events`` count)."""
+    counted: IntArray
+    """Per area: its events with a time of day."""
+
+
+def events_to_week_grid(found: AreaEvents, n_areas: int) -> WeekGrid:
+    """The hour-of-week grid of every area, one ``bincount`` each for the weighted and raw
+    counts; the hours and the shift blocks (``plan_shifts``) both read it."""
+    timed = found.timed
+    slot = (found.times.dt.day_of_week.to_numpy() * 24 + found.times.dt.hour.to_numpy())[timed]
+    at = found.area[timed] * 168 + slot
+    grid = np.bincount(at, weights=found.weight[timed], minlength=n_areas * 168)
+    raw = np.bincount(at, minlength=n_areas * 168).reshape(n_areas, 168)
+    counted = np.bincount(found.area[timed], minlength=n_areas)
+    return WeekGrid(
+        grid.reshape(n_areas, 168).astype(np.float64),
+        raw.astype(np.int64),
+        counted.astype(np.int64),
+    )
+
+
+def hours_of_week(grid: WeekGrid) -> list[dict[str, Any] | str]:
     """Per area, the ``TOP_HOURS`` hours of the week, and of the day (all days together: a
     steadier signal on a thin history), with the most severity-weighted events; "unknown"
     when none of its events has a time of day (month- or day-only data).
@@ -131,28 +159,23 @@ def hours_of_week(found: AreaEvents, n_areas: int) -> list[dict[str, Any] | str]
     the week, 1/24 of the day); ``events`` the hour's own past events (unweighted), which an
     officer weighs the lift by: 2 events make an "84x" hour of an area with 4.
     """
-    timed = found.timed
-    slot = (found.times.dt.day_of_week.to_numpy() * 24 + found.times.dt.hour.to_numpy())[timed]
-    at = found.area[timed] * 168 + slot
-    grid = np.bincount(at, weights=found.weight[timed], minlength=n_areas * 168)
-    grid = grid.reshape(n_areas, 168)
-    raw = np.bincount(at, minlength=n_areas * 168).reshape(n_areas, 168)  # events, unweighted
-    of_day, raw_of_day = (g.reshape(n_areas, 7, 24).sum(axis=1) for g in (grid, raw))
-    counted = np.bincount(found.area[timed], minlength=n_areas)
+    n_areas, counted = grid.counted.size, grid.counted
+    weighted, raw = grid.weighted, grid.raw
+    of_day, raw_of_day = (g.reshape(n_areas, 7, 24).sum(axis=1) for g in (weighted, raw))
     # one call for every area (scipy's per-call checks cost more than the sums)
     week_ok = standing_out(raw, counted[:, None])
     day_ok = standing_out(raw_of_day, counted[:, None])
     out: list[dict[str, Any] | str] = []
     for i in range(n_areas):
-        total = float(grid[i].sum())
+        total = float(weighted[i].sum())
         if counted[i] == 0 or total <= 0:
             out.append("unknown")
             continue
         week = [
             {"day": DAYS[s // 24], "hour": s % 24, "label": f"{DAYS[s // 24]} {_span(s % 24)}"}
-            | _share(grid[i, s], total, 168)
+            | _share(weighted[i, s], total, 168)
             | {"events": int(raw[i, s])}
-            for s in _top(grid[i], week_ok[i])
+            for s in _top(weighted[i], week_ok[i])
         ]
         day = [
             {"hour": h, "label": _span(h)}

@@ -1,4 +1,5 @@
-"""The patrol plan document: where (areas), for what (per type), when (hours), why (reasons).
+"""The patrol plan document: where (areas), for what (per type), when (shift blocks and
+hours), why (reasons).
 
 ``build_plan`` is a pure function of the forecast(s), the model's study cells and the event
 history; its result is plain JSON-able data, so ``hotspots plan`` and the API can serve the
@@ -8,7 +9,7 @@ spread of the count around the forecast, not model uncertainty).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import h3
@@ -24,10 +25,12 @@ from hotspots.publishing.plan_context import (
     ReasonFn,
     area_histories,
     events_in_areas,
+    events_to_week_grid,
     forecast_reason,
     history_reasons,
     hours_of_week,
 )
+from hotspots.publishing.plan_shifts import DEFAULT_SHIFTS, parse_shifts, shift_blocks
 from hotspots.publishing.plans import (
     CellArray,
     IntArray,
@@ -145,6 +148,7 @@ def build_plan(
     cell_km2: FloatArray | None = None,
     min_events_shown: int = 0,
     budget_note: str | None = None,
+    shifts: str | Sequence[int] = DEFAULT_SHIFTS,
 ) -> dict[str, Any]:
     """The plan document for ``budget`` from one forecast per crime type.
 
@@ -182,7 +186,12 @@ def build_plan(
     budget_note
         Why ``budget`` is not the one configured (``fit_to_study_area``'s sentence), shown
         as the document's ``budget.note``; absent when None.
+    shifts
+        The hours the blocks of the day start at (``HOTSPOTS_PLAN_SHIFTS``, e.g. "7,15,23"):
+        each area's ``when`` names the blocks of the week and of the day that stand out
+        (``plan_shifts``) beside its hours; the document's ``shifts`` lists them.
     """
+    starts = parse_shifts(shifts, "shifts")
     if categories is not None:
         check_distinct_types(categories, "crime types")
     cells = np.asarray(cells, dtype=np.uint64)
@@ -205,7 +214,12 @@ def build_plan(
     totals = np.array([score[m].sum() for m in members])
     counts = np.array([sum(e[m].sum() for e in expected.values()) for m in members])
     km2 = np.array([cell_km2[m].sum() for m in members])
-    whens = hours_of_week(found, len(members))
+    grid = events_to_week_grid(found, len(members))
+    blocks = shift_blocks(grid, starts)
+    whens = [
+        w if isinstance(w, str) or b is None else b | w
+        for w, b in zip(hours_of_week(grid), blocks, strict=True)
+    ]
     histories = area_histories(found, len(members), as_of, freq, km2, float(cell_km2.sum()), counts)
     # an area with too few past events keeps its place but shows none of them
     shown = [bool(h.counts.sum() >= min_events_shown) for h in histories]
@@ -236,6 +250,7 @@ def build_plan(
         "period_start": period_start.strftime("%Y-%m-%d") if period_start is not None else None,
         "freq": freq,
         "resolution": int(resolution),
+        "shifts": list(starts),
         "budget": budget.as_dict() | ({} if budget_note is None else {"note": budget_note}),
         "types": {
             k: {

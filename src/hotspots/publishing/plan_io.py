@@ -47,14 +47,14 @@ def plan_to_bytes(plan: dict[str, Any], fmt: str) -> bytes:
 
 
 def plan_to_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    """One flat row per area: cells joined by ';', reasons by ' | ', hours as labels."""
+    """One flat row per area: cells joined by ';', reasons by ' | ', blocks and hours as
+    labels."""
     rows = []
     for area in plan["areas"]:
         when = area["when"]
-        week, day = (
-            (when, when)
-            if isinstance(when, str)
-            else (_labels(when, "top_hours"), _labels(when, "top_hours_of_day"))
+        keys = ("top_blocks", "top_blocks_of_day", "top_hours", "top_hours_of_day")
+        blocks, blocks_of_day, week, day = (
+            (when if isinstance(when, str) else _labels(when, key)) for key in keys
         )
         row = {
             "as_of": plan["as_of"],
@@ -70,6 +70,8 @@ def plan_to_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
         row.update({f"expected_{k}": v for k, v in area["expected_by_type"].items()})
         row.update(
             {
+                "when_blocks": blocks,
+                "when_blocks_of_day": blocks_of_day,
                 "when": week,
                 "when_of_day": day,
                 "reasons": " | ".join(area["reasons"]),

@@ -29,6 +29,7 @@ from hotspots.jobs.fit_check import check_events_fit
 from hotspots.jobs.forecast import history_panel
 from hotspots.publishing.forecast_document import areas_from_boundary_file, publish_forecast
 from hotspots.publishing.plan_book import PlanBook, PlanInput
+from hotspots.publishing.plan_shifts import DEFAULT_SHIFTS
 from hotspots.publishing.plans import PlanBudget
 from hotspots.publishing.snapshot import Snapshot
 from hotspots.publishing.snapshot_store import SnapshotStore, as_of_key
@@ -215,11 +216,13 @@ def build_plans(
     pack: Callable[[bytes], T],
     min_events_shown: int = 0,
     record: Callable[[dict[str, Any]], object] | None = None,
+    shifts: str = DEFAULT_SHIFTS,
 ) -> PlanBook[T]:
     """The patrol plans beside the served forecasts, at publish time: one book over every
     served model (one crime type each) whose ``default`` budget is built now, from
     ``events`` (the history the plans' when and why read); ``pack`` wraps the bytes;
-    ``record`` is given each plan once, when built (``PlanStore.record``)."""
+    ``record`` is given each plan once, when built (``PlanStore.record``); ``shifts`` the
+    default blocks of the day (``HOTSPOTS_PLAN_SHIFTS``)."""
     return PlanBook(
         {name: plan_input(s) for name, s in served.items()},
         events,
@@ -227,4 +230,5 @@ def build_plans(
         pack=pack,
         min_events_shown=min_events_shown,
         record=record,
+        shifts=shifts,
     )

@@ -59,9 +59,27 @@ class HourOfDay(Strict):
     events: int = Field(description="The hour's own past events in the area (unweighted).")
 
 
-class When(Strict):
-    """The hours with the most (weighted) events of the area's history."""
+class BlockOfDay(Strict):
+    start: int = Field(description="The hour the block starts (a start of `shifts`).")
+    end: int = Field(description="The hour it ends (the next start; below start: next day).")
+    hours: int
+    label: str
+    share: float
+    lift: float = Field(description="Share over an even spread's (hours / 24).")
+    events: int = Field(description="The block's own past events in the area (unweighted).")
 
+
+class BlockOfWeek(BlockOfDay):
+    day: str = Field(description="The day the block starts (a block past midnight too).")
+    lift: float = Field(description="Share over an even spread's (hours / 168).")
+
+
+class When(Strict):
+    """The blocks of the week (shifts) and hours with the most (weighted) events of the
+    area's history, each named only when it stands out from an even spread."""
+
+    top_blocks: list[BlockOfWeek]
+    top_blocks_of_day: list[BlockOfDay]
     top_hours: list[HourOfWeek]
     top_hours_of_day: list[HourOfDay]
     events_with_time: int
@@ -104,6 +122,9 @@ class _PlanHead(Strict):
     period_start: str | None = Field(description="The first day of the period planned for.")
     freq: str
     resolution: int
+    shifts: list[int] = Field(
+        description="The hours the blocks of the day start at (HOTSPOTS_PLAN_SHIFTS, shifts=)."
+    )
     budget: PlanBudgetShape
     types: dict[str, PlanType]
     algorithm: str

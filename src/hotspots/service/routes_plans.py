@@ -52,10 +52,11 @@ router = APIRouter(
 )
 PLAN_200: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The plan: a JSON document (as_of, budget, types, summary, areas with "
-        "rank, area_km2, cells, expected_count and interval, expected_by_type, when, reasons, "
-        "boundary), or a GeoJSON FeatureCollection with one feature per area and the plan's "
-        "own fields as the foreign member `plan`.",
+        "description": "The plan: a JSON document (as_of, shifts, budget, types, summary, "
+        "areas with rank, area_km2, cells, expected_count and interval, expected_by_type, when "
+        "(the shift blocks and hours that stand out), reasons, boundary), or a GeoJSON "
+        "FeatureCollection with one feature per area and the plan's own fields as the foreign "
+        "member `plan`.",
         "model": PlanDocument,
         "content": {GEOJSON_TYPE: {"schema": ref(PlanFeatureCollection)}},
     }
@@ -121,11 +122,22 @@ async def latest_plan(  # async: a built plan is a dict lookup; a new one goes t
             "would hold: smaller areas, no filler cells), as `hotspots plan --stop`."
         ),  # fmt: skip
     ] = "cap",
+    shifts: Annotated[
+        str | None,
+        Query(
+            description="The hours the blocks of the day start at, e.g. `7,15,23` (07-15, "
+            "15-23, 23-07: a block spanning midnight counts on the day it starts); each "
+            "area's `when` names the blocks of the week and of the day that stand out, as "
+            "`hotspots plan --shifts` [HOTSPOTS_PLAN_SHIFTS].",
+            min_length=1,
+        ),  # fmt: skip
+    ] = None,
 ) -> Response:
     """N contiguous, non-overlapping areas of H3 cells holding the most forecast crime (greedy
     region growing from the highest cells), each with where (cells, boundary), for what
-    (expected count per crime type), when (the riskiest hours of the week, or "unknown" for
-    month-only times) and why (reasons). A budget no plan can meet is 422 naming it.
+    (expected count per crime type), when (the blocks of the week and of the day, and the
+    hours, that stand out; "unknown" for month-only times) and why (reasons). A budget no
+    plan can meet is 422 naming it.
 
     Requests for a plan already built are answered by ``fast_plans`` before FastAPI sees
     them, with this module's ``answer_plan``: the same bytes and headers."""
@@ -138,6 +150,7 @@ async def latest_plan(  # async: a built plan is a dict lookup; a new one goes t
         "horizon": horizon,
         "fmt": fmt,
         "stop": stop,
+        "shifts": shifts,
     }
     notes = request.scope.setdefault("state", {})
     headers = request.headers
@@ -189,6 +202,7 @@ def answer_plan(
         horizon=params["horizon"],
         fmt=params["fmt"],
         stop=params["stop"],
+        shifts=params["shifts"],
     )
     view: View | None = book.get(query) if build else book.cached(query)
     if view is None:

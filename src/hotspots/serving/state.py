@@ -201,6 +201,7 @@ class ServiceState:
                 pack=View.of,
                 min_events_shown=self.settings.min_events_shown,
                 record=self.served_plans.record,
+                shifts=self.settings.plan_shifts,
             )
         except (HotspotsError, OSError, ValueError) as err:
             logger.error("no patrol plan published: %s", err)

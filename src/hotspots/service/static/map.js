@@ -193,15 +193,17 @@ function fmt(x, digits = 2) {
 function whenText(when) {
   if (when === "withheld") return ["withheld (too few past events here to show)"];
   if (typeof when === "string") return ["unknown (the history has no time of day)"];
-  const hours = (top) => (top.length
+  const named = (top) => (top.length
     ? top.map((h) => `${h.label} (${h.lift}x: ${h.events} events)`).join(", ")
     : "none stands out from an even spread");
   return [
-    `Busiest hours of the week: ${hours(when.top_hours)}`,
-    `Busiest hours of the day: ${hours(when.top_hours_of_day)}`,
-    `(x: the hour's share of the ${when.events_with_time} past events here with a time of day, `
-      + "against an average hour's; an hour is named only when chance would rarely make it "
-      + "that busy)",
+    `Busiest shifts of the week: ${named(when.top_blocks || [])}`,
+    `Busiest shifts of the day: ${named(when.top_blocks_of_day || [])}`,
+    `Busiest hours of the week: ${named(when.top_hours)}`,
+    `Busiest hours of the day: ${named(when.top_hours_of_day)}`,
+    `(x: the shift's or hour's share of the ${when.events_with_time} past events here with a `
+      + "time of day, against an even spread's; one is named only when chance would rarely "
+      + "make it that busy; a shift past midnight counts on the day it starts)",
   ];
 }
 
