@@ -6,7 +6,6 @@ import gzip
 import hashlib
 import json
 import re
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -357,7 +356,9 @@ def test_common_views_are_prebuilt(lgbm, year_panel: Panel) -> None:  # type: ig
     assert len(json.loads(snap.view(top=25).bytes)["hotspots"]) == 25
 
 
-def test_publishing_15000_cells_is_fast() -> None:
+def test_publishing_15000_cells_ranks_every_cell() -> None:
+    """A city-sized document holds every cell once, ranked by expected count (its time is
+    measured by benchmarks/train_speed.py, target <= 10 s, not here)."""
     centre = h3.str_to_int(h3.latlng_to_cell(51.5, -0.1, 9))
     cells = grid_disk_cells(np.array([centre], dtype=np.uint64), 71)
     assert cells.size >= 15_000
@@ -371,9 +372,10 @@ def test_publishing_15000_cells_is_fast() -> None:
         resolution=9,
     )
     model = HistoricalMean().fit(panel)
-    start = time.perf_counter()
     snap = publish_forecast(model, panel, name="m", version="1", as_of="2024-02-26")
-    seconds = time.perf_counter() - start
-    print(f"published {cells.size} cells in {seconds:.2f} s")
-    assert len(json.loads(snap.json_bytes)["hotspots"]) == cells.size
-    assert seconds < 10
+    spots = json.loads(snap.json_bytes)["hotspots"]
+    assert len(spots) == cells.size
+    assert len({s["cell"] for s in spots}) == cells.size
+    expected = [s["expected_count"] for s in spots]
+    assert expected == sorted(expected, reverse=True)
+    assert expected[0] == pytest.approx(panel.counts[0, :, :].mean(axis=0).max(), rel=1e-6)
