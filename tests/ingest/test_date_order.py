@@ -292,3 +292,27 @@ def test_ingest_of_first_of_month_dates_notes_and_records_the_order(
     assert report["time_format"] == "%d/%m/%Y"
     assert any(n.startswith("dates read day first: each of the 14") for n in report["notes"])
     assert "dates read day first" in res.err  # the printed report
+
+
+def test_first_of_month_dates_with_times_of_day_are_refused_not_read_as_months() -> None:
+    # a UK export of 1-12 January of 2021 and 2022 with times of day: read month first it
+    # would be the 1st of every month of two years, yet at 03:15, 11:15, ...: months have no
+    # time of day, so nothing says which order it is (it was read month first, exit 0)
+    days = [f"{d:02d}/01/{y} {h:02d}:15" for y in (2021, 2022) for d in range(1, 13)
+            for h in (3, 11, 19)]  # fmt: skip
+    with pytest.raises(DateOrderError) as err:
+        infer_format(pd.Series(days))
+    assert str(err.value).startswith(
+        "day/month order of the time column is unresolved: 24 distinct dates (e.g. "
+        "'01/01/2021 03:15'), each has 01 as its second field and some have a time of day, "
+        "which months have not: the first of 24 months read month first, or 24 days of "
+        "January read day first; give --time-format '%d/%m/%Y %H:%M' (day first)"
+    )
+    # at midnight, in either clock, they are still months
+    for written, fmt in (("01/%m/%Y 00:00:00", "%d/%m/%Y %H:%M:%S"),
+                         ("%m/01/%Y 12:00:00 AM", "%m/%d/%Y %I:%M:%S %p")):  # fmt: skip
+        assert infer_format(pd.Series(MONTHS.strftime(written))) == (fmt, 1.0)
+    # noon is a time of day (12:00 PM), so is 12:00 on a 24-hour clock
+    for written in ("%m/01/%Y 12:00:00 PM", "01/%m/%Y 12:00"):
+        with pytest.raises(DateOrderError, match="some have a time of day"):
+            infer_format(pd.Series(MONTHS.strftime(written)))

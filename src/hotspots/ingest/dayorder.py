@@ -29,6 +29,11 @@ from hotspots.ingest.textbuf import arrow_strings
 DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 ORDERS = (DAY_FIRST, MONTH_FIRST)
 _FIELDS = r"^\s*(?P<date>(?P<first>\d{1,2})[/-](?P<second>\d{1,2})[/-](?P<year>\d{2,4}))"
+# a date that may stand for a month: nothing after it, or midnight (00:00[:00], 12:00 AM)
+_AT_MIDNIGHT = _FIELDS + (
+    r"\s*(?:T?\s*(?:0?0:00(?::00(?:\.0+)?)?|12:00(?::00(?:\.0+)?)?\s*[Aa]\.?[Mm]\.?)"
+    r"(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?)?\s*$"
+)
 
 
 def _prefix(order: str, sep: str) -> str:
@@ -66,6 +71,7 @@ class OrderEvidence:
     # its month field varying), if one is
     years: int = 0  # distinct years
     gapless: bool = False  # read in ``ones``, every month from the first to the last is there
+    clock: bool = False  # some date has a time of day other than midnight (no month has)
 
     @property
     def order(self) -> str | None:
@@ -77,8 +83,11 @@ class OrderEvidence:
     @property
     def month_starts(self) -> str | None:
         """The order that reads every date as the first of a month, when the other would read
-        days 1-12 of January of more than one year only (no export is so); else None."""
-        return self.ones if self.years > 1 and self.gapless and self.order is None else None
+        days 1-12 of January of more than one year only (no export is so); else None. Dates
+        with a time of day are no months: read so, 1-12 January of two years with times
+        became the 1st of 24 months at those times."""
+        whole = self.years > 1 and self.gapless and not self.clock
+        return self.ones if whole and self.order is None else None
 
 
 def order_evidence(values: pd.Series) -> OrderEvidence:
@@ -101,8 +110,14 @@ def order_evidence(values: pd.Series) -> OrderEvidence:
     years = int(pc.count_distinct(year).as_py())
     ones = _ones(fields)
     gapless = ones is not None and _gapless(year, fields[1 if ones == DAY_FIRST else 0])
+    clock = (
+        ones is not None
+        and not pc.all(  # a second pass, only for 1sts throughout
+            pc.match_substring_regex(pc.filter(text, pc.is_valid(fields[0])), _AT_MIDNIGHT)
+        ).as_py()
+    )
     return OrderEvidence(
-        counts[0], counts[1], dates, example, deciding, alike, ones, years, gapless
+        counts[0], counts[1], dates, example, deciding, alike, ones, years, gapless, clock
     )
 
 
@@ -186,7 +201,13 @@ class DateOrderError(InputFileError):
 def _ones_why(e: OrderEvidence) -> str:
     field_ = "first" if e.ones == DAY_FIRST else "second"
     other = MONTH_FIRST if e.ones == DAY_FIRST else DAY_FIRST
-    where = "all lie in one year" if e.years <= 1 else "months are missing between them"
+    where = (
+        "all lie in one year"
+        if e.years <= 1
+        else "some have a time of day, which months have not"
+        if e.clock
+        else "months are missing between them"
+    )
     return (
         f"each has 01 as its {field_} field and {where}: the first of {e.dates} "
         f"months read {_words(e.ones or DAY_FIRST)}, or {e.dates} days of January read "
