@@ -19,6 +19,7 @@ from scipy.stats import poisson
 
 from hotspots.errors import ConfigError
 from hotspots.grid import cells_area_km2, cells_to_strings
+from hotspots.jobs.data import whole_periods_start
 from hotspots.publishing.plan_context import (
     WITHHELD,
     FloatArray,
@@ -220,7 +221,11 @@ def build_plan(
         w if isinstance(w, str) or b is None else b | w
         for w, b in zip(hours_of_week(grid), blocks, strict=True)
     ]
-    histories = area_histories(found, len(members), as_of, freq, km2, float(cell_km2.sum()), counts)
+    # the history starts where the training panels do: one function decides both
+    start = whole_periods_start(events, freq) if len(events) else pd.Timestamp.max
+    histories = area_histories(
+        found, len(members), as_of, freq, km2, float(cell_km2.sum()), counts, start=start
+    )
     # an area with too few past events keeps its place but shows none of them
     shown = [bool(h.counts.sum() >= min_events_shown) for h in histories]
     whens = [w if ok else WITHHELD for w, ok in zip(whens, shown, strict=True)]
