@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import h3
 import numpy as np
@@ -341,8 +342,19 @@ def test_plan_document_where_what_when_why(city: dict[str, np.ndarray]) -> None:
     assert plan["types"]["robbery"] == {"weight": 2.0, "categories": ["robbery"]}
 
 
+def histories(found: Any, events: pd.DataFrame, freq: str) -> list[Any]:
+    """One area's histories from the start the training panels use."""
+    from hotspots.jobs.data import whole_periods_start
+    from hotspots.publishing.plan_context import area_histories
+
+    start = whole_periods_start(events, freq)
+    return area_histories(
+        found, 1, AS_OF, freq, np.array([0.7]), 70.0, np.array([7.0]), start=start
+    )
+
+
 def test_a_history_counts_whole_periods_only(city: dict[str, np.ndarray]) -> None:
-    from hotspots.publishing.plan_context import area_histories, events_in_areas
+    from hotspots.publishing.plan_context import events_in_areas
 
     # one burglary a day in cluster A from Friday 2022-03-04 to Sunday 2024-03-03: 104 whole
     # weeks (from Monday 2022-03-07) and 3 days, which counted as a 105th week of 3 events
@@ -352,20 +364,52 @@ def test_a_history_counts_whole_periods_only(city: dict[str, np.ndarray]) -> Non
     cells = city["cells"]
     cell_area = np.where(np.isin(cells, city["a"]), 0, -1)
     found = events_in_areas(events, cells, 9, cell_area, AS_OF, None)
-    (got,) = area_histories(found, 1, AS_OF, "W", np.array([0.7]), 70.0, np.array([7.0]))
+    (got,) = histories(found, events, "W")
     assert got.counts.tolist() == [7.0] * 104
     assert got.city_rate == pytest.approx(104 * 7 / 104 / 70.0)
     # from a Monday, the first week is whole and counts
     monday = events_at(city["a"], [str(t) for t in days[3:]], "burglary", "minute")
     found = events_in_areas(monday, cells, 9, cell_area, AS_OF, None)
-    (got,) = area_histories(found, 1, AS_OF, "W", np.array([0.7]), 70.0, np.array([7.0]))
+    (got,) = histories(found, monday, "W")
     assert got.counts.size == 104 and got.counts.sum() == 728
     # months: from 4 March 2022 the first whole month is April, 23 of them to March 2024
-    (got,) = area_histories(found, 1, AS_OF, "M", np.array([0.7]), 70.0, np.array([7.0]))
+    (got,) = histories(found, monday, "M")
     assert got.counts.size == 23 and got.counts[0] == 30 and got.counts[-1] == 29
     # the plan's reason says so
     plan = plan_for(city, events)
     assert plan["areas"][0]["reasons"][0].endswith("over 104 weeks")
+
+
+def test_a_stray_early_event_does_not_lengthen_a_history(city: dict[str, np.ndarray]) -> None:
+    from hotspots.publishing.plan_context import events_in_areas
+
+    # 52 whole weeks (from Monday 2023-03-06): 6 a week for 48 weeks, then 14 a week for the
+    # last 4, a recent rise; about 26 a month, so a month of one event is no dense month
+    quiet = pd.date_range("2023-03-06 10:00", periods=48 * 6, freq="28h")
+    busy = pd.date_range("2024-02-05 10:00", periods=4 * 14, freq="12h")
+    assert quiet[-1] < busy[0] and busy[-1] < AS_OF
+    times = [str(t) for t in (*quiet, *busy)]
+    events = events_at(city["a"], times, "burglary", "minute")
+    # one stray event ten months before the bulk (ingest keeps those up to a year before)
+    stray = events_at(city["a"], ["2022-05-02 10:00"], "burglary", "minute")
+    with_stray = pd.concat([stray, events], ignore_index=True)
+    cells = city["cells"]
+    cell_area = np.where(np.isin(cells, city["a"]), 0, -1)
+    got = {}
+    for name, frame in (("clean", events), ("stray", with_stray)):
+        found = events_in_areas(frame, cells, 9, cell_area, AS_OF, None)
+        (got[name],) = histories(found, frame, "W")
+    assert got["clean"].counts.size == got["stray"].counts.size == 52
+    assert got["stray"].counts.tolist() == got["clean"].counts.tolist()
+    assert got["clean"].counts.sum() == 48 * 6 + 4 * 14
+    assert history_reasons(got["stray"]) == history_reasons(got["clean"])
+    assert "recent rise: 14.0 a week in the last 4 weeks against 6.6 long-run" in (
+        history_reasons(got["stray"])
+    )
+    # the plan's reasons alike: the long run is the 52 weeks, not 96 with 44 empty
+    reasons = [plan_for(city, f)["areas"][0]["reasons"] for f in (events, with_stray)]
+    assert reasons[0] == reasons[1]
+    assert any(r.endswith("over 52 weeks") for r in reasons[1])
 
 
 def test_an_hour_is_named_only_when_chance_would_rarely_make_it_that_busy() -> None:

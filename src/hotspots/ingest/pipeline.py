@@ -257,15 +257,17 @@ def validate_frame(
     wrong_zone = parsed.wrong_zone if parsed.wrong_zone is not None else np.zeros(n, bool)
     masks["unparseable_time"] = times.isna().to_numpy() & ~wrong_zone
     masks["wrong_time_zone"] = wrong_zone
+    placed = coords.valid & ~masks["unparseable_time"] & ~wrong_zone
+    months = month_dates(times, parsed.precision, placed, options.months, parsed.clock)
+    precision = parsed.precision if months is None else as_months(parsed.precision)
+    if months is not None and months.times is not None:  # months of the zone written in
+        times = months.times
     masks["future_time"] = (times > now).fillna(False).to_numpy(dtype=bool)
     timed = ~masks["unparseable_time"] & ~wrong_zone & ~masks["future_time"]
     masks["outside_period"], period_bound = outside_period(times, timed, options.start)
     masks["missing_category"] = category.isna().to_numpy()
-    placed = coords.valid & ~masks["unparseable_time"] & ~wrong_zone
     masks["outside_area"] = options.area.outside(coords.lat, coords.lng, placed)
     missed = options.area.miss_note(coords.lat, coords.lng, placed, masks["outside_area"])
-    months = month_dates(times, parsed.precision, placed, options.months)
-    precision = parsed.precision if months is None else as_months(parsed.precision)
     codes = first_reason(masks, n)
     number = np.zeros(n, dtype=np.int32)
     if checks.ids is not None:

@@ -34,6 +34,7 @@ from hotspots.ingest.dayorder import (
 from hotspots.ingest.fasttime import FixedIso, iso_fixed, localize_hourly
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.textbuf import arrow_strings
+from hotspots.ingest.written import WrittenClock
 from hotspots.ingest.zonenames import read_zone_names, split_zone_names, zone_name_notes
 
 # Tried in this order on a sample when no format is given; the best parser wins. A day/month
@@ -102,6 +103,9 @@ class ParsedTimes:
     hour_form: str | None = None  # how an hour column was read: hours, HH:MM or HHMM
     notes: tuple[str, ...] = ()  # what the report says about how the times were read
     wrong_zone: np.ndarray | None = None  # rows whose zone name is not the zone's (NaT times)
+    clock: WrittenClock | None = None
+    """The wall clock the times were written in where it may not be ``tz``'s (``Z``, epoch
+    numbers, offsets, another source zone); None when it is the local one."""
 
 
 def _to_datetime(s: pd.Series, fmt: str, utc: bool) -> pd.Series:
@@ -260,7 +264,8 @@ def parse_time_column(
         nanos[ok] = number[ok].astype(np.int64) * unit  # integers: exact to the nanosecond
         stamps = pd.DatetimeIndex(nanos.view("M8[ns]")).tz_localize("UTC").tz_convert(tz)
         times = pd.Series(stamps, index=text.index, name=text.name)
-        return ParsedTimes(times, np.zeros(len(text), np.int8), fmt, fmt, notes=notes)
+        utc = WrittenClock(source_tz, aware=np.ones(len(text), dtype=bool))
+        return ParsedTimes(times, np.zeros(len(text), np.int8), fmt, fmt, notes=notes, clock=utc)
     strings = arrow_strings(text) if fmt == "ISO8601" else None
     fast = iso_fixed(strings) if strings is not None else None
     slow = ~fast.ok if fast is not None else np.ones(len(text), dtype=bool)
@@ -274,6 +279,9 @@ def parse_time_column(
     aware = np.zeros(len(text), dtype=bool)
     aware[slow] = _has_offset(_rows(text, slow))
     naive = None
+    offset = np.ones(len(text), dtype=bool) if "%z" in fmt else aware
+    written = offset.any() or source_tz != tz
+    clock = WrittenClock(source_tz, offset, text) if written else None
     if "%z" in fmt or aware.all():
         times = _to_datetime(text, fmt, True).dt.tz_convert(tz)
     else:
@@ -284,10 +292,10 @@ def parse_time_column(
             converted = _to_datetime(text[aware], fmt, True).dt.tz_convert(tz)
             times[aware] = converted.dt.as_unit("us")
     if zones is None:
-        return ParsedTimes(times, precision, fmt, fmt, notes=notes)
+        return ParsedTimes(times, precision, fmt, fmt, notes=notes, clock=clock)
     times, wrong = read_zone_names(times, naive, zones, aware, source_tz)
     notes += tuple(zone_name_notes(zones, wrong, values, source_tz))
-    return ParsedTimes(times, precision, fmt, fmt, notes=notes, wrong_zone=wrong)
+    return ParsedTimes(times, precision, fmt, fmt, notes=notes, wrong_zone=wrong, clock=clock)
 
 
 def _numbers(frame: pd.DataFrame, column: str | None, lo: int, hi: int) -> pd.Series | None:
@@ -375,7 +383,8 @@ def parse_split_columns(
     level = 0 if cmap.hour else (1 if (cmap.date or cmap.day) else 2)
     precision = np.full(n, level, np.int8)
     times = _place(naive, precision, tz, source_tz)
-    return ParsedTimes(times, precision, fmt_used, column_format, form or None, notes, wrong)
+    clock = WrittenClock(source_tz) if source_tz != tz and cmap.hour else None
+    return ParsedTimes(times, precision, fmt_used, column_format, form or None, notes, wrong, clock)
 
 
 def parse_times(

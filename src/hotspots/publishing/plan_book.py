@@ -24,7 +24,7 @@ import pandas as pd
 from hotspots.errors import ConfigError
 from hotspots.grid import cells_area_km2, points_to_cells
 from hotspots.jobs.data import local_times
-from hotspots.publishing.plan_document import build_plan, distinct_types
+from hotspots.publishing.plan_document import build_plan, distinct_types, history_start_of
 from hotspots.publishing.plan_io import plan_to_bytes
 from hotspots.publishing.plan_shifts import DEFAULT_SHIFTS, SHIFTS_SETTING, parse_shifts
 from hotspots.publishing.plan_store import plan_record
@@ -204,6 +204,7 @@ class PlanBook(Generic[T]):
             )
         self.freq, self.resolution, self.as_of = grid
         self.events, self.event_cells = _history(events, self.as_of, first.resolution)
+        self.history_start = history_start_of(self.events, self.freq)
         self._cells = np.unique(np.concatenate([v.cells for v in self.inputs.values()]))
         self._cell_km2 = cells_area_km2(self._cells)
         self._study_km2: dict[tuple[str, ...], FloatArray] = {}
@@ -370,6 +371,7 @@ class PlanBook(Generic[T]):
             categories={k: self.inputs[k].target for k in types},
             stop=query.stop,
             event_cells=self.event_cells,
+            history_start=self.history_start,
             cell_km2=self._cell_km2[np.searchsorted(self._cells, cells)],
             min_events_shown=self.min_events_shown,
             budget_note=query.note,

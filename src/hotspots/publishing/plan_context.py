@@ -18,7 +18,6 @@ import pandas as pd
 from scipy.stats import binom, poisson
 
 from hotspots.features import period_floor
-from hotspots.forecasters import next_period_start
 from hotspots.forecasters.explain import RECENT_PERIODS
 from hotspots.grid import points_to_cells
 from hotspots.jobs.data import local_times
@@ -54,7 +53,7 @@ class AreaEvents:
     """True where the time of day is known (minute or hour precision)."""
     city_times: npt.NDArray[np.datetime64]
     """Local times (naive) of the history events in the study area, in an area or not: the
-    long-run window starts at their first whole period, and the city's rate counts them."""
+    city's rate counts them."""
 
 
 @dataclass(frozen=True)
@@ -222,13 +221,17 @@ def area_histories(
     area_km2: FloatArray,
     city_km2: float,
     expected: FloatArray,
+    *,
+    start: pd.Timestamp,
 ) -> list[AreaHistory]:
     """Event counts per whole period before ``as_of`` for every area (one bincount); not
-    weighted, so reasons speak of events an officer can count. The window starts at the
-    first whole period (``first_whole_period``): a history that began on a Friday counted
-    its three days as a week, "105 weeks" for 104 and 3 days, and a low one."""
+    weighted, so reasons speak of events an officer can count. The window starts at
+    ``start``, where the training panels start (``whole_periods_start`` of the events): a
+    whole period, so a history that began on a Friday does not count its three days as a
+    low week, and after any stray event before the dense months, which would add empty
+    periods, lower the long-run mean and could fake a "recent rise"."""
     end = pd.Timestamp(period_floor([as_of], freq)[0])
-    start = min(first_whole_period(found.city_times, freq), end)
+    start = min(start, end)
     periods = pd.date_range(start, end, freq={"D": "D", "W": "W-MON", "M": "MS"}[freq])
     periods = periods[periods < end]
     n = max(len(periods), 1)
@@ -244,15 +247,6 @@ def area_histories(
         AreaHistory(counts[i], float(area_km2[i]), city_rate, float(expected[i]), freq)
         for i in range(n_areas)
     ]
-
-
-def first_whole_period(times: npt.NDArray[np.datetime64], freq: str) -> pd.Timestamp:
-    """Start of the first period that ``times`` (naive local) cover whole: the period of the
-    first time when that falls on its first day, else the next (``whole_periods_start``'s
-    rule, the one training panels start at). ``Timestamp.max`` when there are none."""
-    if times.size == 0:
-        return pd.Timestamp.max
-    return next_period_start(pd.Timestamp(times.min()).normalize(), freq)
 
 
 def history_reasons(history: AreaHistory) -> list[str]:
