@@ -120,3 +120,31 @@ def test_a_no_workers_timeout_not_above_0_is_refused_before_anything_is_written(
         f"seconds, got {value!r}"
     )
     assert not root.exists()
+
+
+_EARLY = """
+import sys
+from multiprocessing import forkserver
+from hotspots.cluster.connect import start_early
+start_early(sys.argv[1])
+print(forkserver._forkserver._forkserver_pid is not None)
+"""
+
+
+@pytest.mark.parametrize(
+    ("address", "started"), [("local:2", True), ("tcp://127.0.0.1:1", False), ("bogus", False)]
+)
+def test_only_a_local_cluster_starts_its_fork_server_before_the_specs_are_read(
+    address: str, started: bool
+) -> None:
+    """``start_early`` (called as a command begins) starts the fork server local workers come
+    from, so it imports while the specs are read; a scheduler's address, or one refused
+    later with its own message, starts nothing and raises nothing here."""
+    pytest.importorskip("distributed")
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _EARLY, address], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == str(started)

@@ -221,6 +221,7 @@ def train(
     """
     given = dict(locals())  # outside the comprehension: its locals() are its own
     flags = {k: v for k, v in given.items() if k in F.KEYS}
+    address = _start_cluster_early(cluster)
     from hotspots.jobs.spec import check_spec
 
     specs = F.specs_from_flags(spec_files, flags, default_name=False)
@@ -229,7 +230,6 @@ def train(
     for spec in specs:
         check_spec(spec)
     root = models_dir or get_settings().models_dir
-    address = F.cluster_address(cluster)
     wait = F.no_workers_timeout(no_workers_timeout) if address else 0.0
     created = check_output(root, "--models-dir", folder=True)  # before minutes of training
     if address:
@@ -241,6 +241,17 @@ def train(
         for spec in specs:
             _train_one(spec, root, promote)
     print_created(created)
+
+
+def _start_cluster_early(flag: str | None) -> str | None:
+    """The cluster's address (None: the serial path); a local cluster's worker processes
+    begin to start now, while the specs are read (``cluster.connect.start_early``)."""
+    address = F.cluster_address(flag)
+    if address:
+        from hotspots.cluster.connect import start_early
+
+        start_early(address)
+    return address
 
 
 def _no_resolution_choice_on_cluster(specs: list[TrainingSpec]) -> None:
@@ -338,6 +349,7 @@ def backtest(
     """
     given = dict(locals())  # outside the comprehension: its locals() are its own
     flags = {k: v for k, v in given.items() if k in F.KEYS}
+    address = _start_cluster_early(cluster)
     from hotspots.jobs.spec import check_spec
 
     specs = F.specs_from_flags(spec_files, flags, default_name=True)
@@ -352,7 +364,6 @@ def backtest(
         else default_report_dir(spec)
         for spec in specs
     ]
-    address = F.cluster_address(cluster)
     wait = F.no_workers_timeout(no_workers_timeout) if address else 0.0
     created = [check_output(t, "--out", folder=True) for t in targets]
     if address:
