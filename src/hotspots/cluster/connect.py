@@ -122,6 +122,7 @@ def start_early(address: str) -> None:
     try:
         where = parse_address(address)
         import dask
+        import distributed  # noqa: F401  (its settings, before dask.config.set adds to them)
     except (ConfigError, ImportError):
         return
     if where.workers is not None:
