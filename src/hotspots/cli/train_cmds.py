@@ -18,7 +18,7 @@ from hotspots.cli.render import print_report
 from hotspots.errors import ConfigError
 
 if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
-    from hotspots.evaluation import BacktestResult
+    from hotspots.evaluation import BacktestResult, ReportText
     from hotspots.forecasters import Forecaster
     from hotspots.ingest.validate import ValidationReport
     from hotspots.jobs.spec import TrainingSpec
@@ -283,13 +283,15 @@ def publish_model(
     meta: dict[str, Any],
     root: Path,
     promote: bool,
+    report: ReportText | None = None,
 ) -> None:
-    """Write the fitted model, its manifest, card and report as the next version of the spec."""
+    """Write the fitted model, its manifest, card and report (``report`` as rendered on a
+    cluster's worker, else rendered here) as the next version of the spec."""
     from hotspots.jobs.publish import publish_trained
     from hotspots.registry import Registry
 
     info = publish_trained(
-        Registry(root), spec, result, selection, final, data, meta, promote=promote
+        Registry(root), spec, result, selection, final, data, meta, promote=promote, report=report
     )
     console.print(
         f"published {spec.name} {info.version} ({selection.name}) to {info.path}"
@@ -382,17 +384,17 @@ def backtest(
 
 
 def write_backtest_report(
-    spec: TrainingSpec, result: BacktestResult, meta: dict[str, Any], target: Path
+    spec: TrainingSpec,
+    result: BacktestResult,
+    meta: dict[str, Any],
+    target: Path,
+    report: ReportText | None = None,
 ) -> None:
-    """report.json / report.html of a spec's backtest in ``target``."""
-    from hotspots.evaluation import write_report
-    from hotspots.jobs.train import feature_importances
+    """report.json / report.html of a spec's backtest in ``target`` (``report`` as rendered
+    on a cluster's worker, else rendered here)."""
+    from hotspots.evaluation import write_report_text
+    from hotspots.jobs.train import backtest_report
 
-    paths = write_report(
-        result,
-        target,
-        title=f"hotspots backtest: {spec.name}",
-        meta=meta,
-        feature_importance=feature_importances(result),
-    )
+    text = report if report is not None else backtest_report(spec, result, meta)
+    paths = write_report_text(text, target)
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}", soft_wrap=True)

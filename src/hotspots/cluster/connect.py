@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 _LOCAL = re.compile(r"local(?::(\d+))?")
 DEFAULT_LOCAL_WORKERS = 2
-PRELOAD = ("distributed", "hotspots.cluster.specs", "lightgbm")
+PRELOAD = ("distributed", "hotspots.cluster.specs", "lightgbm", "hotspots.evaluation.plots")
 """What local workers run, imported once by the fork server they are forked from."""
 
 

@@ -1,5 +1,5 @@
-"""Many specs on a cluster: each spec's preparation, each backtest fit block and each final
-fit is a task; the client chooses the model (as the serial path does) and hands back each
+"""Many specs on a cluster: each spec's preparation, each backtest fit block, its report and
+its final fit are tasks; the client chooses the model (as the serial path does) and hands back each
 spec's outcome in the order of the specs, so registry writes happen in the serial order."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hotspots.cluster import tasks
 from hotspots.cluster.tasks import Outline
 from hotspots.cluster.watch import NO_WORKERS_TIMEOUT, POLL, Waiting, Watch, dask_failure
 from hotspots.errors import ClusterError
-from hotspots.evaluation import BacktestResult, fit_blocks
+from hotspots.evaluation import BacktestResult, ReportText, fit_blocks
 from hotspots.forecasters import Forecaster
 from hotspots.jobs.spec import BASELINES, TrainingSpec
 from hotspots.jobs.train import Selection, prepare, select_model
@@ -28,8 +28,8 @@ logger = logging.getLogger(__name__)
 
 CRITICAL = 1
 """Dask priority (higher starts first among ready tasks) of the tasks that unlock others: a
-spec's preparation and outline, and the assembling, summaries and final fit that wait for its
-last block; blocks run by spec (earlier specs first, so their final fits start early)."""
+spec's preparation and outline, and the assembling, summaries, report and final fit that wait
+for its last block; blocks run by spec (earlier specs first, so their final fits start early)."""
 
 TaskDone = Callable[[str, int, int, float], None]
 """``on_task(label, done, submitted, seconds)`` as each task ends."""
@@ -45,6 +45,7 @@ class SpecOutcome:
     selection: Selection
     data: dict[str, Any]
     meta: dict[str, Any]
+    report: ReportText
     final: Forecaster | None = None
 
 
@@ -57,9 +58,11 @@ class _Spec:
     outline: Outline | None = None
     inner: BacktestResult | None = None
     result: BacktestResult | None = None
+    reported: Future | None = None  # the reported backtest, kept for its report
     waiting: set[str] = field(default_factory=set)
     selection: Selection | None = None
     summaries: dict[str, Any] | None = None
+    report: ReportText | None = None
     final: Forecaster | None = None
     home: list[str] | None = None
 
@@ -232,6 +235,8 @@ class _Run:
             s.result = value
         elif what == "summaries":
             s.summaries = value
+        elif what == "report":
+            s.report = value
         elif what == "final":
             s.final = value
         s.waiting.discard(what)
@@ -275,7 +280,11 @@ class _Run:
                 )
                 for b in fit_blocks(outline.models, folds)
             ]
-            self.submit(i, what, assemble, s.prepared, outline.models, blocks, priority=CRITICAL)
+            assembled = self.submit(
+                i, what, assemble, s.prepared, outline.models, blocks, priority=CRITICAL
+            )
+            if what == "reported":
+                s.reported = assembled
             s.waiting.add(what)
 
     def _choose(self, i: int, s: _Spec) -> None:
@@ -285,8 +294,12 @@ class _Run:
             s.selection = select_model(s.result, s.spec, basis="reported")
         else:
             s.selection = select_model(s.inner, s.spec, basis="selection")
-        self.submit(i, "summaries", tasks.summaries, s.prepared, s.selection, priority=CRITICAL)
-        s.waiting.add("summaries")
+        summaries = self.submit(
+            i, "summaries", tasks.summaries, s.prepared, s.selection, priority=CRITICAL
+        )
+        self.submit(i, "report", tasks.report, s.spec, s.reported, summaries, priority=CRITICAL)
+        s.reported = None  # the report holds it now
+        s.waiting.update(("summaries", "report"))
         if self.fit:
             chosen = clone(s.result.fitted[s.selection.name])
             self.submit(i, "final", tasks.final_fit, s.prepared, chosen, priority=CRITICAL)
@@ -298,7 +311,7 @@ class _Run:
 
     def _outcome(self, i: int) -> SpecOutcome:
         s = self.specs[i]
-        assert s.outline and s.result and s.selection and s.summaries is not None
+        assert s.outline and s.result and s.selection and s.summaries and s.report
         return SpecOutcome(
             s.spec,
             s.outline,
@@ -306,6 +319,7 @@ class _Run:
             s.selection,
             s.summaries["data"],
             s.summaries["meta"],
+            s.report,
             s.final,
         )
 
