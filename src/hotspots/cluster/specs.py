@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sklearn.base import clone
 
 from hotspots.cluster import tasks
+from hotspots.cluster.spread import Spread
 from hotspots.cluster.tasks import Outline
 from hotspots.cluster.watch import NO_WORKERS_TIMEOUT, POLL, Waiting, Watch, dask_failure
 from hotspots.errors import ClusterError
@@ -118,6 +119,7 @@ class _Run:
     ):
         self.client, self.fit, self.on_task, self.pending = client, fit, on_task, pending
         self.watch = watch
+        self.spread = Spread(client)
         self.specs: dict[int, _Spec] = {}
         self.tags: dict[str, tuple[int, str]] = {}
         self.held: dict[str, list[str] | None] = {}  # each task's workers= (None: any)
@@ -126,18 +128,26 @@ class _Run:
         self.done = 0
 
     def submit(
-        self, i: int, what: str, func: Callable[..., Any], *args: Any, priority: int = 0
+        self,
+        i: int,
+        what: str,
+        func: Callable[..., Any],
+        *args: Any,
+        priority: int = 0,
+        learns: bool = False,
     ) -> Future:
         """Submit ``func(*args)`` as the task ``what`` of spec ``i``; pure=False: every
         task runs, even two that look alike. Among tasks ready to run, a higher ``priority``
-        starts first; a spec with a ``home`` runs there (only where and in which order
-        change, never a result)."""
+        starts first; a spec with a ``home`` runs there, else a fit that ``learns`` goes
+        where ``spread`` sends it (only where and in which order change, never a result)."""
         key = f"{what}-{i}-{time.time_ns()}"
         home = self.specs[i].home if i in self.specs else None
-        where: dict[str, Any] = {} if home is None else {"workers": home}
-        future = self.client.submit(
-            func, *args, pure=False, key=key, priority=priority, allow_other_workers=False, **where
-        )
+        where: dict[str, Any] = {"allow_other_workers": False}
+        if home is not None:
+            where["workers"] = home
+        elif learns and (worker := self.spread.choose(key, self.specs[i].prepared)):
+            where = {"workers": [worker], "allow_other_workers": True}
+        future = self.client.submit(func, *args, pure=False, key=key, priority=priority, **where)
         self.tags[key] = (i, what)
         self.held[key] = home
         self.started[key] = time.monotonic()
@@ -154,6 +164,7 @@ class _Run:
             key = str(future.key)
             i, what = self.tags.pop(key)
             held = self.held.pop(key)
+            self.spread.ended(key)
             label = f"{self.specs[i].spec.name}: {what}"
             # the prepared data stay on the workers: only an error comes back
             value = self._result(future, (label, held), keep=what == "prepare")
@@ -277,6 +288,7 @@ class _Run:
                     outline.models[b.name],
                     folds,
                     priority=-i,
+                    learns=b.name not in BASELINES,
                 )
                 for b in fit_blocks(outline.models, folds)
             ]
@@ -302,7 +314,10 @@ class _Run:
         s.waiting.update(("summaries", "report"))
         if self.fit:
             chosen = clone(s.result.fitted[s.selection.name])
-            self.submit(i, "final", tasks.final_fit, s.prepared, chosen, priority=CRITICAL)
+            learns = s.selection.name not in BASELINES
+            self.submit(
+                i, "final", tasks.final_fit, s.prepared, chosen, priority=CRITICAL, learns=learns
+            )
             s.waiting.add("final")
 
     def _complete(self, i: int) -> bool:
