@@ -83,6 +83,16 @@ def _worker_state() -> tuple[bool, str | None, str | None, int]:
             os.environ.get("PYTHONHASHSEED"), hash("hotspots"))  # fmt: skip
 
 
+def _monitors() -> tuple[str, str, str, bool]:
+    import dask
+
+    get = dask.config.get
+    return (get("distributed.admin.tick.interval"),
+            get("distributed.admin.system-monitor.interval"),
+            get("distributed.worker.memory.monitor-interval"),
+            get("distributed.worker.profile.enabled"))  # fmt: skip
+
+
 def test_local_workers_start_with_the_library_imported_and_dasks_worker_environment() -> None:
     """Forked from a server that imported what the tasks run, the workers have it before any
     task, and Dask's pre-spawn environment as spawned workers have it: one OpenMP / BLAS
@@ -92,7 +102,10 @@ def test_local_workers_start_with_the_library_imported_and_dasks_worker_environm
 
     with connect("local:2") as client:
         states = list(client.run(_worker_state).values())
+        monitors = [*client.run(_monitors).values(), client.run_on_scheduler(_monitors)]
     assert states[0][:3] == (True, "1", "6640") and states[0] == states[1]
+    # Dask's monitoring at the Dask tests' quieter intervals, in the workers and the scheduler
+    assert monitors == [("1s", "2s", "500ms", False)] * 3
 
 
 @pytest.mark.parametrize(("flag", "env"), [("0", None), (None, "-5")])
