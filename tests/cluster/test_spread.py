@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from hotspots.cluster.spread import Spread
+from hotspots.cluster.spread import MAX_CELL_PERIODS, Spread, spreads
 
 
 class _Client:
@@ -46,3 +46,10 @@ def test_fits_are_counted_per_thread_and_no_worker_leaves_the_choice_to_dask() -
     got = [spread.choose(f"f{i}", _panel("p")) for i in range(3)]
     assert sorted(got) == ["tcp://a", "tcp://a", "tcp://b"]
     assert Spread(_Client({}, {})).choose("f", _panel("p")) is None
+
+
+def test_only_panels_a_copy_of_which_is_cheap_are_spread() -> None:
+    batch = SimpleNamespace(cells=4_956, periods=156)  # the 8-spec batch's: 26 MB
+    national = SimpleNamespace(cells=500_000, periods=156)  # 3.4 GiB
+    assert spreads(batch) and not spreads(national)
+    assert spreads(SimpleNamespace(cells=MAX_CELL_PERIODS // 100, periods=100))

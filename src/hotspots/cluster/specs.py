@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sklearn.base import clone
 
 from hotspots.cluster import tasks
-from hotspots.cluster.spread import Spread
+from hotspots.cluster.spread import Spread, spreads
 from hotspots.cluster.tasks import Outline
 from hotspots.cluster.watch import NO_WORKERS_TIMEOUT, POLL, Waiting, Watch, dask_failure
 from hotspots.errors import ClusterError
@@ -288,7 +288,7 @@ class _Run:
                     outline.models[b.name],
                     folds,
                     priority=-i,
-                    learns=b.name not in BASELINES,
+                    learns=b.name not in BASELINES and spreads(outline),
                 )
                 for b in fit_blocks(outline.models, folds)
             ]
@@ -301,7 +301,7 @@ class _Run:
 
     def _choose(self, i: int, s: _Spec) -> None:
         """Choose the published model as the serial path does, then submit what follows."""
-        assert s.result is not None
+        assert s.result is not None and s.outline is not None
         if s.inner is None:
             s.selection = select_model(s.result, s.spec, basis="reported")
         else:
@@ -314,7 +314,7 @@ class _Run:
         s.waiting.update(("summaries", "report"))
         if self.fit:
             chosen = clone(s.result.fitted[s.selection.name])
-            learns = s.selection.name not in BASELINES
+            learns = s.selection.name not in BASELINES and spreads(s.outline)
             self.submit(
                 i, "final", tasks.final_fit, s.prepared, chosen, priority=CRITICAL, learns=learns
             )

@@ -18,6 +18,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from distributed import Client, Future
 
+    from hotspots.cluster.tasks import Outline
+
+MAX_CELL_PERIODS = 8_000_000
+"""Specs whose panel has up to this many cell-periods are spread: a copy of the prepared data
+up to ~270 MB (~34 bytes a cell-period: 26 MB at 5k cells x 156 weeks). Larger ones keep
+their fits where they were prepared, as a copy costs memory (3.4 GiB at 500k cells)."""
+
+
+def spreads(outline: Outline) -> bool:
+    """Whether the spec outlined may have its learning fits spread (``MAX_CELL_PERIODS``)."""
+    return outline.cells * outline.periods <= MAX_CELL_PERIODS
+
 
 class Spread:
     """The learning fits (not the baselines', which take ~0.05 s) the client has sent each
