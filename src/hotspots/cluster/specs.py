@@ -29,8 +29,9 @@ logger = logging.getLogger(__name__)
 
 CRITICAL = 1
 """Dask priority (higher starts first among ready tasks) of the tasks that unlock others: a
-spec's preparation and outline, and the assembling, summaries, report and final fit that wait
-for its last block; blocks run by spec (earlier specs first, so their final fits start early)."""
+spec's preparation and outline, and the assembling, summaries and report that wait for its
+last block; blocks run by spec, each final fit after the next spec's blocks
+(``_final_priority``)."""
 
 TaskDone = Callable[[str, int, int, float], None]
 """``on_task(label, done, submitted, seconds)`` as each task ends."""
@@ -56,6 +57,7 @@ class _Spec:
 
     spec: TrainingSpec
     prepared: Future
+    then: int  # the spec started after it (``heaviest_first``), or the number of specs
     outline: Outline | None = None
     inner: BacktestResult | None = None
     result: BacktestResult | None = None
@@ -88,12 +90,26 @@ def run_specs(
 
     watch = Watch(client, no_workers_timeout)
     run = _Run(client, fit, on_task, as_completed(), watch)
-    for i in heaviest_first(specs):
-        run.start(i, specs[i])
+    order = heaviest_first(specs)
+    for i, then in zip(order, [*order[1:], len(specs)], strict=True):
+        run.start(i, specs[i], then)
     try:
         yield from run.drive(len(specs))
     finally:
         run.cancel()
+
+
+def _block_priority(i: int) -> int:
+    """Blocks run by spec: earlier specs first, so that outcomes come in their order."""
+    return -2 * i
+
+
+def _final_priority(then: int) -> int:
+    """A spec's final fit runs after the blocks of the spec started after it (``then``),
+    before those of any later spec: a worker fits the next spec's block while the other may
+    still fit this spec's last one, and the last two final fits run side by side at the end
+    rather than the last one alone."""
+    return _block_priority(then) - 1
 
 
 def heaviest_first(specs: Sequence[TrainingSpec]) -> list[int]:
@@ -154,9 +170,9 @@ class _Run:
         self.pending.add(future)
         return future
 
-    def start(self, i: int, spec: TrainingSpec) -> None:
+    def start(self, i: int, spec: TrainingSpec, then: int) -> None:
         prepared = self.submit(i, "prepare", prepare, spec, priority=CRITICAL)
-        self.specs[i] = _Spec(spec, prepared)
+        self.specs[i] = _Spec(spec, prepared, then)
         self.submit(i, "outline", tasks.outline, prepared, priority=CRITICAL)
 
     def drive(self, n: int) -> Iterator[SpecOutcome]:
@@ -269,8 +285,10 @@ class _Run:
     def _submit_backtests(self, i: int, s: _Spec, outline: Outline) -> None:
         """One task per fit block of both backtests, then one that assembles each.
 
-        Blocks go by spec (earlier first, ``-i``); what waits for a spec's last block (its
-        assembling, then its summaries and final fit) outranks every block (``CRITICAL``)."""
+        Blocks go by spec (earlier first, ``_block_priority``); what waits for a spec's last
+        block (its assembling, then its summaries and report) outranks every block
+        (``CRITICAL``); its final fit comes after the next spec's blocks. A learning model's
+        blocks go where ``spread`` sends them."""
         for what, folds, assemble in (
             ("selection", outline.selection, tasks.assemble_selection),
             ("reported", outline.reported, tasks.assemble_reported),
@@ -287,7 +305,7 @@ class _Run:
                     b,
                     outline.models[b.name],
                     folds,
-                    priority=-i,
+                    priority=_block_priority(i),
                     learns=b.name not in BASELINES and spreads(outline),
                 )
                 for b in fit_blocks(outline.models, folds)
@@ -316,7 +334,13 @@ class _Run:
             chosen = clone(s.result.fitted[s.selection.name])
             learns = s.selection.name not in BASELINES and spreads(s.outline)
             self.submit(
-                i, "final", tasks.final_fit, s.prepared, chosen, priority=CRITICAL, learns=learns
+                i,
+                "final",
+                tasks.final_fit,
+                s.prepared,
+                chosen,
+                priority=_final_priority(s.then),
+                learns=learns,
             )
             s.waiting.add("final")
 
