@@ -21,7 +21,7 @@ whose tree passes --max-gib is stopped. The machine is shared: the load average 
 beside every figure.
 
     .venv/bin/python benchmarks/scale.py [--cells 5000 50000 500000] [--work DIR]
-        [--batch] [--batch-repeat 3]
+        [--batch] [--batch-repeat 3] [--batch-before DIR ...]
         [--train-paths serial cluster dask] [--zero-row-fraction 1.0]
         [--panel-paths serial cluster] [--reuse]
 """
@@ -89,11 +89,15 @@ def _tree_cpu(proc: psutil.Process, seen: dict[int, float]) -> None:
             seen[p.pid] = max(seen.get(p.pid, 0.0), t.user + t.system)
 
 
-def run_stage(cmd: list[str], max_gib: float, cwd: Path) -> dict[str, object]:
-    """Run ``cmd``; its seconds, the peak RSS and the CPU seconds of its process tree (read
-    every 0.2 s), and whether it fitted."""
+def run_stage(
+    cmd: list[str], max_gib: float, cwd: Path, env: dict[str, str] | None = None
+) -> dict[str, object]:
+    """Run ``cmd`` (in ``env``, else this process's environment); its seconds, the peak RSS
+    and the CPU seconds of its process tree (read every 0.2 s), and whether it fitted."""
     start = time.monotonic()
-    child = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    child = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     proc, peak, one, over = psutil.Process(child.pid), 0, 0, False
     cpu: dict[int, float] = {}
     out: list[bytes] = []
@@ -285,13 +289,19 @@ def batch(root: Path, args: argparse.Namespace) -> None:
         for i, t in enumerate(targets)
         for kind in ("lightgbm", "historical_mean")
     ]
-    times: dict[str, list[float]] = {"serial": [], "cluster": []}
-    cpus: dict[str, list[float]] = {"serial": [], "cluster": []}
-    for rep in range(args.batch_repeat):  # interleaved: both paths meet the same load
-        for path in ("serial", "cluster"):
+    others = {f"cluster@{d.name}": d.resolve() / "src" for d in args.batch_before}
+    paths = ["serial", *others, "cluster"]
+    times: dict[str, list[float]] = {p: [] for p in paths}
+    cpus: dict[str, list[float]] = {p: [] for p in paths}
+    for rep in range(args.batch_repeat):  # interleaved: the paths meet the same load
+        for path in paths:
             before = load()
             models = work / f"batch-{path}-{rep}"
-            got = run_stage(train_cmd(specs, models, path == "cluster"), 99, work)
+            env = None
+            if path in others:  # the library's source from there comes first
+                env = {**os.environ, "PYTHONPATH": str(others[path])}
+            cmd = train_cmd(specs, models, path != "serial")
+            got = run_stage(cmd, 99, work, env)
             times[path].append(float(got["seconds"]))  # type: ignore[arg-type]
             cpus[path].append(float(got["cpu_s"]))  # type: ignore[arg-type]
             (work / f"batch-{path}-{rep}.log").write_text(str(got["out"]))
@@ -301,13 +311,14 @@ def batch(root: Path, args: argparse.Namespace) -> None:
                 f"load {before} before, {load()} after",
                 flush=True,
             )
-    serial, cluster = (statistics.median(times[p]) for p in ("serial", "cluster"))
-    cpu_serial, cpu_cluster = (statistics.median(cpus[p]) for p in ("serial", "cluster"))
-    print(
-        f"medians of {args.batch_repeat}: serial {serial:.1f} s (CPU {cpu_serial:.1f} s), "
-        f"cluster {cluster:.1f} s (CPU {cpu_cluster:.1f} s); speed-up of the 2-worker "
-        f"cluster: {serial / cluster:.2f}x"
-    )
+    serial, cpu_serial = statistics.median(times["serial"]), statistics.median(cpus["serial"])
+    print(f"medians of {args.batch_repeat}: serial {serial:.1f} s (CPU {cpu_serial:.1f} s)")
+    for path in paths[1:]:
+        wall, cpu = statistics.median(times[path]), statistics.median(cpus[path])
+        print(
+            f"  {path} {wall:.1f} s (CPU {cpu:.1f} s); speed-up of the 2-worker cluster: "
+            f"{serial / wall:.2f}x"
+        )
 
 
 def main() -> None:
@@ -326,6 +337,11 @@ def main() -> None:
     parser.add_argument(
         "--batch-repeat", type=int, default=3,
         help="runs of each path of the batch, interleaved (the medians are compared)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--batch-before", type=Path, nargs="+", default=[], metavar="DIR",
+        help="also run the batch's cluster with the library's source in each DIR/src (e.g. "
+        "`git archive BASE src | tar -x -C DIR`), interleaved: before / after comparisons",
     )  # fmt: skip
     parser.add_argument("--work", type=Path, default=None, help="keep the data here")
     parser.add_argument("--min-free-gib", type=float, default=14.0)

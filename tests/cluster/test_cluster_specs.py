@@ -128,6 +128,7 @@ def test_train_on_a_cluster_publishes_the_serial_registry_byte_for_byte(
     lines = [ln for ln in dask.err.splitlines() if ln.startswith("task ")]
     assert sum(": prepare (" in ln for ln in lines) == 2
     assert sum(": final (" in ln for ln in lines) == 2
+    assert sum(": report (" in ln for ln in lines) == 2  # drawn on the workers
     assert sum("reported fit lightgbm to" in ln for ln in lines) == 2  # 4 folds, refit every 2
     # published in the order the specs were given, as the serial run did
     order = [ln.split()[1] for ln in dask.err.splitlines() if ln.startswith("published ")]

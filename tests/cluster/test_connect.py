@@ -83,6 +83,16 @@ def _worker_state() -> tuple[bool, str | None, str | None, int]:
             os.environ.get("PYTHONHASHSEED"), hash("hotspots"))  # fmt: skip
 
 
+def _monitors() -> tuple[str, str, str, bool]:
+    import dask
+
+    get = dask.config.get
+    return (get("distributed.admin.tick.interval"),
+            get("distributed.admin.system-monitor.interval"),
+            get("distributed.worker.memory.monitor-interval"),
+            get("distributed.worker.profile.enabled"))  # fmt: skip
+
+
 def test_local_workers_start_with_the_library_imported_and_dasks_worker_environment() -> None:
     """Forked from a server that imported what the tasks run, the workers have it before any
     task, and Dask's pre-spawn environment as spawned workers have it: one OpenMP / BLAS
@@ -92,7 +102,10 @@ def test_local_workers_start_with_the_library_imported_and_dasks_worker_environm
 
     with connect("local:2") as client:
         states = list(client.run(_worker_state).values())
+        monitors = [*client.run(_monitors).values(), client.run_on_scheduler(_monitors)]
     assert states[0][:3] == (True, "1", "6640") and states[0] == states[1]
+    # Dask's monitoring at the Dask tests' quieter intervals, in the workers and the scheduler
+    assert monitors == [("1s", "2s", "500ms", False)] * 3
 
 
 @pytest.mark.parametrize(("flag", "env"), [("0", None), (None, "-5")])
@@ -120,3 +133,39 @@ def test_a_no_workers_timeout_not_above_0_is_refused_before_anything_is_written(
         f"seconds, got {value!r}"
     )
     assert not root.exists()
+
+
+_EARLY = """
+import os, sys
+from multiprocessing import forkserver
+import psutil
+from hotspots.cluster import connect
+from hotspots.cluster.connect import start_early
+for address in sys.argv[1:]:
+    start_early(address)
+    print(address, forkserver._forkserver._forkserver_pid is not None)
+with connect(sys.argv[-1]) as client:
+    parents = {psutil.Process(pid).ppid() for pid in client.run(os.getpid).values()}
+print("forked from it", parents == {forkserver._forkserver._forkserver_pid})
+"""
+
+
+def test_only_a_local_cluster_starts_its_fork_server_before_the_specs_are_read() -> None:
+    """``start_early`` (called as a command begins) starts the fork server local workers come
+    from, so it imports while the specs are read, and ``connect`` forks the workers from it;
+    a scheduler's address, or one refused later with its own message, starts nothing and
+    raises nothing here."""
+    pytest.importorskip("distributed")
+    import subprocess
+
+    addresses = ["tcp://127.0.0.1:1", "bogus", "local:2"]
+    done = subprocess.run(
+        [sys.executable, "-c", _EARLY, *addresses], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [
+        "tcp://127.0.0.1:1 False",
+        "bogus False",
+        "local:2 True",
+        "forked from it True",
+    ]

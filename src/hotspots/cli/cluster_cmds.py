@@ -38,6 +38,7 @@ def train_on_cluster(
             outcome.meta,
             root,
             promote,
+            outcome.report,
         )
 
 
@@ -47,7 +48,7 @@ def backtest_on_cluster(
     """Backtest every spec on the cluster at ``address``; reports go to ``targets``."""
     outcomes = _outcomes(specs, address, fit=False, wait=wait)
     for outcome, target in zip(outcomes, targets, strict=True):
-        write_backtest_report(outcome.spec, outcome.result, outcome.meta, target)
+        write_backtest_report(outcome.spec, outcome.result, outcome.meta, target, outcome.report)
 
 
 def _outcomes(

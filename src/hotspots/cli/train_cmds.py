@@ -18,7 +18,7 @@ from hotspots.cli.render import print_report
 from hotspots.errors import ConfigError
 
 if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
-    from hotspots.evaluation import BacktestResult
+    from hotspots.evaluation import BacktestResult, ReportText
     from hotspots.forecasters import Forecaster
     from hotspots.ingest.validate import ValidationReport
     from hotspots.jobs.spec import TrainingSpec
@@ -221,6 +221,7 @@ def train(
     """
     given = dict(locals())  # outside the comprehension: its locals() are its own
     flags = {k: v for k, v in given.items() if k in F.KEYS}
+    address = _start_cluster_early(cluster)
     from hotspots.jobs.spec import check_spec
 
     specs = F.specs_from_flags(spec_files, flags, default_name=False)
@@ -229,7 +230,6 @@ def train(
     for spec in specs:
         check_spec(spec)
     root = models_dir or get_settings().models_dir
-    address = F.cluster_address(cluster)
     wait = F.no_workers_timeout(no_workers_timeout) if address else 0.0
     created = check_output(root, "--models-dir", folder=True)  # before minutes of training
     if address:
@@ -241,6 +241,17 @@ def train(
         for spec in specs:
             _train_one(spec, root, promote)
     print_created(created)
+
+
+def _start_cluster_early(flag: str | None) -> str | None:
+    """The cluster's address (None: the serial path); a local cluster's worker processes
+    begin to start now, while the specs are read (``cluster.connect.start_early``)."""
+    address = F.cluster_address(flag)
+    if address:
+        from hotspots.cluster.connect import start_early
+
+        start_early(address)
+    return address
 
 
 def _no_resolution_choice_on_cluster(specs: list[TrainingSpec]) -> None:
@@ -272,13 +283,15 @@ def publish_model(
     meta: dict[str, Any],
     root: Path,
     promote: bool,
+    report: ReportText | None = None,
 ) -> None:
-    """Write the fitted model, its manifest, card and report as the next version of the spec."""
+    """Write the fitted model, its manifest, card and report (``report`` as rendered on a
+    cluster's worker, else rendered here) as the next version of the spec."""
     from hotspots.jobs.publish import publish_trained
     from hotspots.registry import Registry
 
     info = publish_trained(
-        Registry(root), spec, result, selection, final, data, meta, promote=promote
+        Registry(root), spec, result, selection, final, data, meta, promote=promote, report=report
     )
     console.print(
         f"published {spec.name} {info.version} ({selection.name}) to {info.path}"
@@ -338,6 +351,7 @@ def backtest(
     """
     given = dict(locals())  # outside the comprehension: its locals() are its own
     flags = {k: v for k, v in given.items() if k in F.KEYS}
+    address = _start_cluster_early(cluster)
     from hotspots.jobs.spec import check_spec
 
     specs = F.specs_from_flags(spec_files, flags, default_name=True)
@@ -352,7 +366,6 @@ def backtest(
         else default_report_dir(spec)
         for spec in specs
     ]
-    address = F.cluster_address(cluster)
     wait = F.no_workers_timeout(no_workers_timeout) if address else 0.0
     created = [check_output(t, "--out", folder=True) for t in targets]
     if address:
@@ -371,17 +384,17 @@ def backtest(
 
 
 def write_backtest_report(
-    spec: TrainingSpec, result: BacktestResult, meta: dict[str, Any], target: Path
+    spec: TrainingSpec,
+    result: BacktestResult,
+    meta: dict[str, Any],
+    target: Path,
+    report: ReportText | None = None,
 ) -> None:
-    """report.json / report.html of a spec's backtest in ``target``."""
-    from hotspots.evaluation import write_report
-    from hotspots.jobs.train import feature_importances
+    """report.json / report.html of a spec's backtest in ``target`` (``report`` as rendered
+    on a cluster's worker, else rendered here)."""
+    from hotspots.evaluation import write_report_text
+    from hotspots.jobs.train import backtest_report
 
-    paths = write_report(
-        result,
-        target,
-        title=f"hotspots backtest: {spec.name}",
-        meta=meta,
-        feature_importance=feature_importances(result),
-    )
+    text = report if report is not None else backtest_report(spec, result, meta)
+    paths = write_report_text(text, target)
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}", soft_wrap=True)

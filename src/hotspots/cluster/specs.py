@@ -1,5 +1,5 @@
-"""Many specs on a cluster: each spec's preparation, each backtest fit block and each final
-fit is a task; the client chooses the model (as the serial path does) and hands back each
+"""Many specs on a cluster: each spec's preparation, each backtest fit block, its report and
+its final fit are tasks; the client chooses the model (as the serial path does) and hands back each
 spec's outcome in the order of the specs, so registry writes happen in the serial order."""
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 from sklearn.base import clone
 
 from hotspots.cluster import tasks
+from hotspots.cluster.spread import Spread, spreads
 from hotspots.cluster.tasks import Outline
 from hotspots.cluster.watch import NO_WORKERS_TIMEOUT, POLL, Waiting, Watch, dask_failure
 from hotspots.errors import ClusterError
-from hotspots.evaluation import BacktestResult, fit_blocks
+from hotspots.evaluation import BacktestResult, ReportText, fit_blocks
 from hotspots.forecasters import Forecaster
 from hotspots.jobs.spec import BASELINES, TrainingSpec
 from hotspots.jobs.train import Selection, prepare, select_model
@@ -28,8 +29,9 @@ logger = logging.getLogger(__name__)
 
 CRITICAL = 1
 """Dask priority (higher starts first among ready tasks) of the tasks that unlock others: a
-spec's preparation and outline, and the assembling, summaries and final fit that wait for its
-last block; blocks run by spec (earlier specs first, so their final fits start early)."""
+spec's preparation and outline, and the assembling, summaries and report that wait for its
+last block; blocks run by spec, each final fit after the next spec's blocks
+(``_final_priority``)."""
 
 TaskDone = Callable[[str, int, int, float], None]
 """``on_task(label, done, submitted, seconds)`` as each task ends."""
@@ -45,6 +47,7 @@ class SpecOutcome:
     selection: Selection
     data: dict[str, Any]
     meta: dict[str, Any]
+    report: ReportText
     final: Forecaster | None = None
 
 
@@ -54,12 +57,15 @@ class _Spec:
 
     spec: TrainingSpec
     prepared: Future
+    then: int  # the spec started after it (``heaviest_first``), or the number of specs
     outline: Outline | None = None
     inner: BacktestResult | None = None
     result: BacktestResult | None = None
+    reported: Future | None = None  # the reported backtest, kept for its report
     waiting: set[str] = field(default_factory=set)
     selection: Selection | None = None
     summaries: dict[str, Any] | None = None
+    report: ReportText | None = None
     final: Forecaster | None = None
     home: list[str] | None = None
 
@@ -84,12 +90,26 @@ def run_specs(
 
     watch = Watch(client, no_workers_timeout)
     run = _Run(client, fit, on_task, as_completed(), watch)
-    for i in heaviest_first(specs):
-        run.start(i, specs[i])
+    order = heaviest_first(specs)
+    for i, then in zip(order, [*order[1:], len(specs)], strict=True):
+        run.start(i, specs[i], then)
     try:
         yield from run.drive(len(specs))
     finally:
         run.cancel()
+
+
+def _block_priority(i: int) -> int:
+    """Blocks run by spec: earlier specs first, so that outcomes come in their order."""
+    return -2 * i
+
+
+def _final_priority(then: int) -> int:
+    """A spec's final fit runs after the blocks of the spec started after it (``then``),
+    before those of any later spec: a worker fits the next spec's block while the other may
+    still fit this spec's last one, and the last two final fits run side by side at the end
+    rather than the last one alone."""
+    return _block_priority(then) - 1
 
 
 def heaviest_first(specs: Sequence[TrainingSpec]) -> list[int]:
@@ -115,6 +135,7 @@ class _Run:
     ):
         self.client, self.fit, self.on_task, self.pending = client, fit, on_task, pending
         self.watch = watch
+        self.spread = Spread(client)
         self.specs: dict[int, _Spec] = {}
         self.tags: dict[str, tuple[int, str]] = {}
         self.held: dict[str, list[str] | None] = {}  # each task's workers= (None: any)
@@ -123,27 +144,35 @@ class _Run:
         self.done = 0
 
     def submit(
-        self, i: int, what: str, func: Callable[..., Any], *args: Any, priority: int = 0
+        self,
+        i: int,
+        what: str,
+        func: Callable[..., Any],
+        *args: Any,
+        priority: int = 0,
+        learns: bool = False,
     ) -> Future:
         """Submit ``func(*args)`` as the task ``what`` of spec ``i``; pure=False: every
         task runs, even two that look alike. Among tasks ready to run, a higher ``priority``
-        starts first; a spec with a ``home`` runs there (only where and in which order
-        change, never a result)."""
+        starts first; a spec with a ``home`` runs there, else a fit that ``learns`` goes
+        where ``spread`` sends it (only where and in which order change, never a result)."""
         key = f"{what}-{i}-{time.time_ns()}"
         home = self.specs[i].home if i in self.specs else None
-        where: dict[str, Any] = {} if home is None else {"workers": home}
-        future = self.client.submit(
-            func, *args, pure=False, key=key, priority=priority, allow_other_workers=False, **where
-        )
+        where: dict[str, Any] = {"allow_other_workers": False}
+        if home is not None:
+            where["workers"] = home
+        elif learns and (worker := self.spread.choose(key, self.specs[i].prepared)):
+            where = {"workers": [worker], "allow_other_workers": True}
+        future = self.client.submit(func, *args, pure=False, key=key, priority=priority, **where)
         self.tags[key] = (i, what)
         self.held[key] = home
         self.started[key] = time.monotonic()
         self.pending.add(future)
         return future
 
-    def start(self, i: int, spec: TrainingSpec) -> None:
+    def start(self, i: int, spec: TrainingSpec, then: int) -> None:
         prepared = self.submit(i, "prepare", prepare, spec, priority=CRITICAL)
-        self.specs[i] = _Spec(spec, prepared)
+        self.specs[i] = _Spec(spec, prepared, then)
         self.submit(i, "outline", tasks.outline, prepared, priority=CRITICAL)
 
     def drive(self, n: int) -> Iterator[SpecOutcome]:
@@ -151,6 +180,7 @@ class _Run:
             key = str(future.key)
             i, what = self.tags.pop(key)
             held = self.held.pop(key)
+            self.spread.ended(key)
             label = f"{self.specs[i].spec.name}: {what}"
             # the prepared data stay on the workers: only an error comes back
             value = self._result(future, (label, held), keep=what == "prepare")
@@ -232,6 +262,8 @@ class _Run:
             s.result = value
         elif what == "summaries":
             s.summaries = value
+        elif what == "report":
+            s.report = value
         elif what == "final":
             s.final = value
         s.waiting.discard(what)
@@ -253,8 +285,10 @@ class _Run:
     def _submit_backtests(self, i: int, s: _Spec, outline: Outline) -> None:
         """One task per fit block of both backtests, then one that assembles each.
 
-        Blocks go by spec (earlier first, ``-i``); what waits for a spec's last block (its
-        assembling, then its summaries and final fit) outranks every block (``CRITICAL``)."""
+        Blocks go by spec (earlier first, ``_block_priority``); what waits for a spec's last
+        block (its assembling, then its summaries and report) outranks every block
+        (``CRITICAL``); its final fit comes after the next spec's blocks. A learning model's
+        blocks go where ``spread`` sends them."""
         for what, folds, assemble in (
             ("selection", outline.selection, tasks.assemble_selection),
             ("reported", outline.reported, tasks.assemble_reported),
@@ -271,25 +305,43 @@ class _Run:
                     b,
                     outline.models[b.name],
                     folds,
-                    priority=-i,
+                    priority=_block_priority(i),
+                    learns=b.name not in BASELINES and spreads(outline),
                 )
                 for b in fit_blocks(outline.models, folds)
             ]
-            self.submit(i, what, assemble, s.prepared, outline.models, blocks, priority=CRITICAL)
+            assembled = self.submit(
+                i, what, assemble, s.prepared, outline.models, blocks, priority=CRITICAL
+            )
+            if what == "reported":
+                s.reported = assembled
             s.waiting.add(what)
 
     def _choose(self, i: int, s: _Spec) -> None:
         """Choose the published model as the serial path does, then submit what follows."""
-        assert s.result is not None
+        assert s.result is not None and s.outline is not None
         if s.inner is None:
             s.selection = select_model(s.result, s.spec, basis="reported")
         else:
             s.selection = select_model(s.inner, s.spec, basis="selection")
-        self.submit(i, "summaries", tasks.summaries, s.prepared, s.selection, priority=CRITICAL)
-        s.waiting.add("summaries")
+        summaries = self.submit(
+            i, "summaries", tasks.summaries, s.prepared, s.selection, priority=CRITICAL
+        )
+        self.submit(i, "report", tasks.report, s.spec, s.reported, summaries, priority=CRITICAL)
+        s.reported = None  # the report holds it now
+        s.waiting.update(("summaries", "report"))
         if self.fit:
             chosen = clone(s.result.fitted[s.selection.name])
-            self.submit(i, "final", tasks.final_fit, s.prepared, chosen, priority=CRITICAL)
+            learns = s.selection.name not in BASELINES and spreads(s.outline)
+            self.submit(
+                i,
+                "final",
+                tasks.final_fit,
+                s.prepared,
+                chosen,
+                priority=_final_priority(s.then),
+                learns=learns,
+            )
             s.waiting.add("final")
 
     def _complete(self, i: int) -> bool:
@@ -298,7 +350,7 @@ class _Run:
 
     def _outcome(self, i: int) -> SpecOutcome:
         s = self.specs[i]
-        assert s.outline and s.result and s.selection and s.summaries is not None
+        assert s.outline and s.result and s.selection and s.summaries and s.report
         return SpecOutcome(
             s.spec,
             s.outline,
@@ -306,6 +358,7 @@ class _Run:
             s.selection,
             s.summaries["data"],
             s.summaries["meta"],
+            s.report,
             s.final,
         )
 

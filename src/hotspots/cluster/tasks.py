@@ -9,12 +9,21 @@ from typing import Any
 
 import pandas as pd
 
-from hotspots.evaluation import BacktestResult, BlockForecast, FitBlock, Fold, forecast_block
+from hotspots.evaluation import (
+    BacktestResult,
+    BlockForecast,
+    FitBlock,
+    Fold,
+    ReportText,
+    forecast_block,
+)
 from hotspots.forecasters import Forecaster
 from hotspots.ingest.validate import ValidationReport
+from hotspots.jobs.spec import TrainingSpec
 from hotspots.jobs.train import (
     Prepared,
     Selection,
+    backtest_report,
     candidate_models,
     fit_final,
     report_meta,
@@ -99,3 +108,9 @@ def final_fit(prepared: Prepared, model: Forecaster) -> Forecaster:
 def summaries(prepared: Prepared, selection: Selection | None) -> dict[str, Any]:
     """The manifest's data section and the report's run description."""
     return {"data": prepared.data_summary(), "meta": report_meta(prepared, selection)}
+
+
+def report(spec: TrainingSpec, result: BacktestResult, summaries: dict[str, Any]) -> ReportText:
+    """The spec's backtest report, rendered here rather than by the client: its plots take
+    ~1 s a spec, which the client, publishing one spec after another, drew on one core."""
+    return backtest_report(spec, result, summaries["meta"])

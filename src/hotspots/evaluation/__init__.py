@@ -30,7 +30,7 @@ from hotspots.evaluation.references import (
     read_truth,
     truth_to_reference,
 )
-from hotspots.evaluation.report import write_report
+from hotspots.evaluation.report import ReportText, render_report, write_report, write_report_text
 from hotspots.evaluation.result import METRICS, BacktestResult, LastFold
 
 __all__ = [
@@ -70,5 +70,8 @@ __all__ = [
     "truth_to_reference",
     "plan_summary",
     "score_plans",
+    "ReportText",
+    "render_report",
     "write_report",
+    "write_report_text",
 ]

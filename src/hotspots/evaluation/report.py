@@ -7,6 +7,7 @@ import html
 import json
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -46,6 +47,29 @@ _DEFINITIONS = (
 )
 
 
+@dataclass(frozen=True)
+class ReportText:
+    """A backtest report rendered: the text of ``report.json`` and of ``report.html``."""
+
+    json: str
+    html: str
+
+
+def render_report(
+    result: BacktestResult,
+    *,
+    title: str,
+    meta: Mapping[str, Any] = _NO_META,
+    feature_importance: Mapping[str, pd.Series] | None = None,
+) -> ReportText:
+    """``report.json`` (title, meta and ``result.to_dict()``) and ``report.html``, rendered
+    in memory (the plots take most of the time: a cluster renders them on a worker)."""
+    payload = {"title": title, "meta": jsonable(dict(meta)), "result": result.to_dict()}
+    json_text = json.dumps(payload, indent=1, allow_nan=False) + "\n"
+    html_text = render_html(result, title=title, meta=meta, feature_importance=feature_importance)
+    return ReportText(json_text, html_text)
+
+
 def write_report(
     result: BacktestResult,
     out_dir: Path,
@@ -54,24 +78,27 @@ def write_report(
     meta: Mapping[str, Any] = _NO_META,
     feature_importance: Mapping[str, pd.Series] | None = None,
 ) -> dict[str, Path]:
-    """Write ``report.json`` (title, meta and ``result.to_dict()``) and ``report.html``.
+    """Write ``report.json`` and ``report.html`` (``render_report``); returns ``{"json":
+    ..., "html": ...}``."""
+    text = render_report(result, title=title, meta=meta, feature_importance=feature_importance)
+    return write_report_text(text, out_dir)
 
-    Both are rendered in memory first and then written atomically together: on any error
-    neither file is replaced and no temporary file is left. Returns ``{"json": ..., "html":
-    ...}``.
+
+def write_report_text(text: ReportText, out_dir: Path) -> dict[str, Path]:
+    """Write a rendered report as ``report.json`` and ``report.html`` in ``out_dir``.
+
+    Both are written atomically together: on any error neither file is replaced and no
+    temporary file is left. Returns ``{"json": ..., "html": ...}``.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"report folder {str(out)!r} exists and is not a folder")
-    payload = {"title": title, "meta": jsonable(dict(meta)), "result": result.to_dict()}
-    json_text = json.dumps(payload, indent=1, allow_nan=False) + "\n"
-    html_text = render_html(result, title=title, meta=meta, feature_importance=feature_importance)
     paths = {"json": out / "report.json", "html": out / "report.html"}
     # nested: the html is renamed into place first, then the json; a failure anywhere before
     # the last rename removes both temporary files
     with atomic_path(paths["json"]) as json_tmp, atomic_path(paths["html"]) as html_tmp:
-        json_tmp.write_text(json_text, encoding="utf-8")
-        html_tmp.write_text(html_text, encoding="utf-8")
+        json_tmp.write_text(text.json, encoding="utf-8")
+        html_tmp.write_text(text.html, encoding="utf-8")
     return paths
 
 

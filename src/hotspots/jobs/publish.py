@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hotspots.evaluation import BacktestResult, write_report
+from hotspots.evaluation import BacktestResult, ReportText, write_report_text
 from hotspots.feedback.monitor_report import MANIFEST_KEY, training_record
 from hotspots.forecasters import Forecaster
 from hotspots.jobs.spec import TrainingSpec
-from hotspots.jobs.train import Selection, backtest_record, feature_importances
+from hotspots.jobs.train import Selection, backtest_record, backtest_report
 from hotspots.registry import Registry
 from hotspots.registry.store import VersionInfo
 
@@ -28,18 +28,15 @@ def publish_trained(
     *,
     promote: bool,
     notes: Mapping[str, Any] | None = None,
+    report: ReportText | None = None,
 ) -> VersionInfo:
     """Write ``final`` as the next version of ``spec.name``: its manifest (the backtest
     record and the training-time monitor of ``selection.name``, plus ``notes``), model card
-    and backtest report; ``promote`` makes it current."""
+    and backtest ``report`` (rendered here unless given: ``backtest_report``); ``promote``
+    makes it current."""
+    text = report if report is not None else backtest_report(spec, result, meta)
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_report(
-            result,
-            Path(tmp),
-            title=f"hotspots backtest: {spec.name}",
-            meta=meta,
-            feature_importance=feature_importances(result),
-        )
+        paths = write_report_text(text, Path(tmp))
         return registry.publish(
             spec.name,
             final,

@@ -27,9 +27,11 @@ from hotspots.evaluation import (
     BacktestResult,
     BlockForecast,
     Fold,
+    ReportText,
     backtest,
     oracle_reference,
     paired_ratio_ci,
+    render_report,
     rolling_origin_folds,
 )
 from hotspots.evaluation.plans import score_plans
@@ -391,6 +393,19 @@ def feature_importances(result: BacktestResult) -> dict[str, pd.Series]:
         for name, model in result.fitted.items()
         if hasattr(model, "feature_importances")
     }
+
+
+def backtest_report(
+    spec: TrainingSpec, result: BacktestResult, meta: Mapping[str, Any]
+) -> ReportText:
+    """The spec's backtest report as ``hotspots train`` publishes it and ``hotspots
+    backtest`` writes it (a cluster renders it on a worker: ``cluster.tasks``)."""
+    return render_report(
+        result,
+        title=f"hotspots backtest: {spec.name}",
+        meta=meta,
+        feature_importance=feature_importances(result),
+    )
 
 
 def default_report_dir(spec: TrainingSpec) -> Path:
