@@ -78,7 +78,10 @@ def scheduler(compose: dict[str, Any], tmp_path_factory: pytest.TempPathFactory)
     log = (tmp_path_factory.mktemp("dask") / "dask.log").open("wb")
     worker = [address if a == "tcp://scheduler:8786" else a for a in compose["worker"]["command"]]
     worker = [*worker, "--host", "127.0.0.1", "--no-dashboard", "--memory-limit", "2GiB"]
-    procs = [_start(["scheduler", *args, "--no-dashboard"], log)]
+    # its HTTP routes (health, metrics) serve even without a dashboard: on 127.0.0.1 and a
+    # free port, not every interface's 8787, which a local cluster of a test then wanted
+    http = ["--dashboard-address", f"127.0.0.1:{_free_port()}"]
+    procs = [_start(["scheduler", *args, *http, "--no-dashboard"], log)]
     from distributed import Client, fire_and_forget
 
     from hotspots.cluster.specs import run_specs
