@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from accuracy import Inputs
-from accuracy_cases import COVERAGES, case_spec, selected
+from accuracy_cases import COVERAGES, Case, case_spec, selected
 from ingest import machine
 
 WINDOWS: dict[str, tuple[int | None, ...]] = {
@@ -59,29 +59,37 @@ def window_scores(
     return np.asarray(np.nanmean(np.vstack(rows), axis=0), dtype=np.float64)
 
 
+def case_target(
+    inputs: Inputs, case: Case
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], str, int]:
+    """A case's target counts (periods x cells, the panel ``hotspots train`` would build),
+    its cells, its frequency and its number of periods."""
+    from hotspots.jobs.train import prepare
+
+    events, data, truth = inputs.data_of(case)
+    spec = case_spec(case, events, kind="lightgbm", params={}, data=data, truth=truth)
+    prepared = prepare(spec)
+    p = prepared.panel
+    idx = [p.categories.index(c) for c in prepared.target]
+    return p.counts[idx].sum(axis=0).astype(np.int64), p.cells, p.freq, len(p.periods)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", action="append", metavar="NAME", help="a suite case")
     args = parser.parse_args()
-    from hotspots.jobs.train import prepare
-
     t0 = time.perf_counter()
     print(machine())
     inputs = Inputs()
     for case in selected(list(args.case or DEFAULT_CASES), quick=False):
-        events, data, truth = inputs.data_of(case)
-        spec = case_spec(case, events, kind="lightgbm", params={}, data=data, truth=truth)
-        prepared = prepare(spec)
-        p = prepared.panel
-        idx = [p.categories.index(c) for c in prepared.target]
-        target = p.counts[idx].sum(axis=0).astype(np.int64)
-        whole = window_scores(target, p.cells, case.folds, None)
+        target, cells, freq, n_periods = case_target(inputs, case)
+        whole = window_scores(target, cells, case.folds, None)
         parts = []
-        for w in WINDOWS[p.freq][:-1]:
-            s = window_scores(target, p.cells, case.folds, w)
+        for w in WINDOWS[freq][:-1]:
+            s = window_scores(target, cells, case.folds, w)
             ratio = s / whole
             parts.append(f"{w}: {s[0]:.2f} ({ratio[0]:.3f}) / {s[1]:.2f} ({ratio[1]:.3f})")
-        print(f"{case.name} ({len(p.periods)} {p.freq} periods, {case.folds} folds)")
+        print(f"{case.name} ({n_periods} {freq} periods, {case.folds} folds)")
         print(f"   whole history: PAI@1% {whole[0]:.2f}, PAI@5% {whole[1]:.2f}")
         print("   window: PAI@1% (x whole) / PAI@5% (x whole)")
         for part in parts:

@@ -32,7 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 from accuracy import Inputs
-from accuracy_cases import COVERAGES, case_spec, selected
+from accuracy_cases import COVERAGES, selected
+from baseline_windows import case_target
 from ingest import machine
 
 FloatArray = npt.NDArray[np.float64]
@@ -118,8 +119,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", action="append", metavar="NAME", help="a suite case")
     args = parser.parse_args()
-    from hotspots.jobs.train import prepare
-
     t0 = time.perf_counter()
     print(machine())
     inputs = Inputs()
@@ -128,13 +127,8 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|---:|"
     )
     for case in selected(list(args.case or DEFAULT_CASES), quick=False):
-        events, data, truth = inputs.data_of(case)
-        spec = case_spec(case, events, kind="lightgbm", params={}, data=data, truth=truth)
-        prepared = prepare(spec)
-        p = prepared.panel
-        idx = [p.categories.index(c) for c in prepared.target]
-        target = p.counts[idx].sum(axis=0).astype(np.int64)
-        r = room(target, p.cells, case.folds)
+        target, cells, _, _ = case_target(inputs, case)
+        r = room(target, cells, case.folds)
         h = r["history"]
 
         def x(name: str, r: dict = r, h: FloatArray = h) -> str:

@@ -197,3 +197,36 @@ def test_the_plan_book_takes_the_setting_and_a_query_its_own_blocks(
     assert book.document(book.query(shifts="12,0"))["shifts"] == [0, 12]
     with pytest.raises(ConfigError, match=r"^shifts '0,24': 24 is not an hour"):
         book.query(shifts="0,24")
+
+
+def test_an_hour_or_block_standing_out_by_count_is_not_named_below_an_even_weighted_share() -> None:
+    """30 burglaries (weight 1) on Fridays 22:00 stand out by count among 334 assaults
+    (weight 100) two in every other hour; as weighted, Fri 22:00 holds 30 of 33,430, under an
+    even spread's 1/168 (0.15x), and so do its blocks: none is named. Weighted as counted
+    (every weight 1), the same hour and blocks are named with their lifts."""
+    from hotspots.publishing.plan_context import WeekGrid, hours_of_week
+    from hotspots.publishing.plan_shifts import shift_blocks
+
+    friday_22 = 4 * 24 + 22
+    raw = np.full((1, 168), 2, dtype=np.int64)
+    raw[0, friday_22] = 30
+    weighted = raw * 100.0
+    weighted[0, friday_22] = 30.0
+    counted = raw.sum(axis=1)
+    assert int(counted[0]) == 364
+
+    heavy = WeekGrid(weighted, raw, counted)
+    hours = hours_of_week(heavy)[0]
+    assert isinstance(hours, dict)
+    assert hours["top_hours"] == [] and hours["top_hours_of_day"] == []
+    assert shift_blocks(heavy, (0, 6, 12, 18)) == [{"top_blocks": [], "top_blocks_of_day": []}]
+
+    even = WeekGrid(raw.astype(np.float64), raw, counted)
+    hours = hours_of_week(even)[0]
+    assert isinstance(hours, dict)
+    assert [(h["label"], h["lift"], h["events"]) for h in hours["top_hours"]] == [
+        ("Fri 22:00-23:00", round(30 / 364 * 168, 2), 30)
+    ]
+    blocks = shift_blocks(even, (0, 6, 12, 18))[0]
+    assert blocks is not None
+    assert [(b["label"], b["events"]) for b in blocks["top_blocks"]] == [("Fri 18:00-00:00", 40)]

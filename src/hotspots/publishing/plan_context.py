@@ -162,8 +162,11 @@ def hours_of_week(grid: WeekGrid) -> list[dict[str, Any] | str]:
     weighted, raw = grid.weighted, grid.raw
     of_day, raw_of_day = (g.reshape(n_areas, 7, 24).sum(axis=1) for g in (weighted, raw))
     # one call for every area (scipy's per-call checks cost more than the sums)
-    week_ok = standing_out(raw, counted[:, None])
-    day_ok = standing_out(raw_of_day, counted[:, None])
+    # an hour stands out by its count and, as weighted, holds more than an even share: with
+    # severity weights a count can stand out in an hour the heavier types avoid (a "0.2x")
+    even = weighted.sum(axis=1, keepdims=True)
+    week_ok = standing_out(raw, counted[:, None]) & (weighted * 168 > even)
+    day_ok = standing_out(raw_of_day, counted[:, None]) & (of_day * 24 > even)
     out: list[dict[str, Any] | str] = []
     for i in range(n_areas):
         total = float(weighted[i].sum())

@@ -108,11 +108,13 @@ def shift_blocks(grid: WeekGrid, starts: tuple[int, ...]) -> list[dict[str, Any]
     values = np.concatenate([week, week.reshape(-1, 7, len(starts)).sum(axis=1)], axis=1)
     raw = np.concatenate([raw_week, raw_week.reshape(-1, 7, len(starts)).sum(axis=1)], axis=1)
     chance = binom.sf(raw - 1, grid.counted[:, None], even) * tests  # one call, every area
-    ranked = np.where((raw > 0) & (chance < HOUR_ALPHA) & (values > 0), values, -np.inf)
+    total = grid.weighted.sum(axis=1)
+    # standing out by count, and above an even share as weighted (as the hours)
+    named = (raw > 0) & (chance < HOUR_ALPHA) & (values > even * total[:, None])
+    ranked = np.where(named, values, -np.inf)
     # the top of every area at once, ties to the earlier block (a stable sort)
     top_week = np.argsort(-ranked[:, :n_week], axis=1, kind="stable")[:, :TOP_BLOCKS]
     top_day = np.argsort(-ranked[:, n_week:], axis=1, kind="stable")[:, :TOP_BLOCKS] + n_week
-    total = grid.weighted.sum(axis=1)
     out: list[dict[str, Any] | None] = []
     for i in range(total.size):
         if grid.counted[i] == 0 or total[i] <= 0:
