@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -42,21 +43,33 @@ DEFAULT_CASES = (
 )
 
 
-def window_scores(
-    target: npt.NDArray[np.int64], cells: npt.NDArray[np.uint64], folds: int, window: int | None
+def fold_scores(
+    target: npt.NDArray[np.int64],
+    cells: npt.NDArray[np.uint64],
+    folds: int,
+    make: Callable[[int], npt.NDArray[np.float64]],
 ) -> npt.NDArray[np.float64]:
-    """Mean PAI at each of ``COVERAGES`` of the ``window`` mean map over the last ``folds``
-    periods of ``target`` (periods x cells), each scored against its own period."""
+    """Mean PAI at each of ``COVERAGES`` over the last ``folds`` periods of ``target``
+    (periods x cells), period ``t`` ranked by the map ``make(t)``."""
     from hotspots.evaluation.metrics import flagged_count, score_ranking
 
     ks = [flagged_count(cells.size, c) for c in COVERAGES]
-    cum = np.vstack([np.zeros((1, target.shape[1])), np.cumsum(target, axis=0, dtype=np.float64)])
-    rows = []
-    for t in range(target.shape[0] - folds, target.shape[0]):
-        start = 0 if window is None else max(0, t - window)
-        mean = (cum[t] - cum[start]) / (t - start)
-        rows.append(score_ranking(mean, target[t], cells, ks).pai)
+    n = target.shape[0]
+    rows = [score_ranking(make(t), target[t], cells, ks).pai for t in range(n - folds, n)]
     return np.asarray(np.nanmean(np.vstack(rows), axis=0), dtype=np.float64)
+
+
+def window_scores(
+    target: npt.NDArray[np.int64], cells: npt.NDArray[np.uint64], folds: int, window: int | None
+) -> npt.NDArray[np.float64]:
+    """``fold_scores`` of the ``window`` mean map (the periods before each scored one)."""
+    cum = np.vstack([np.zeros((1, target.shape[1])), np.cumsum(target, axis=0, dtype=np.float64)])
+
+    def mean(t: int) -> npt.NDArray[np.float64]:
+        start = 0 if window is None else max(0, t - window)
+        return np.asarray((cum[t] - cum[start]) / (t - start), dtype=np.float64)
+
+    return fold_scores(target, cells, folds, mean)
 
 
 def case_target(

@@ -32,8 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 from accuracy import Inputs
-from accuracy_cases import COVERAGES, selected
-from baseline_windows import case_target
+from accuracy_cases import selected
+from baseline_windows import case_target, fold_scores
 from ingest import machine
 
 FloatArray = npt.NDArray[np.float64]
@@ -60,25 +60,6 @@ NEAR = 4
 WEIGHTS = np.round(np.arange(0.0, 1.01, 0.1), 1)
 
 
-def scores(
-    target: npt.NDArray[np.int64],
-    cells: npt.NDArray[np.uint64],
-    folds: int,
-    make: Callable[[int], FloatArray],
-) -> FloatArray:
-    """Mean PAI at each of ``COVERAGES`` over the last ``folds`` periods of ``target``
-    (periods x cells), period ``t`` ranked by ``make(t)``."""
-    from hotspots.evaluation.metrics import flagged_count, score_ranking
-
-    ks = [flagged_count(cells.size, c) for c in COVERAGES]
-    rows = [score_ranking(make(t), target[t], cells, ks).pai for t in reported(target, folds)]
-    return np.asarray(np.nanmean(np.vstack(rows), axis=0), dtype=np.float64)
-
-
-def reported(target: npt.NDArray[np.int64], folds: int) -> range:
-    return range(target.shape[0] - folds, target.shape[0])
-
-
 def room(target: npt.NDArray[np.int64], cells: npt.NDArray[np.uint64], folds: int) -> dict:
     """The maps' mean PAI at ``COVERAGES`` (and the blends' hindsight weights)."""
     counts = target.astype(np.float64)
@@ -99,7 +80,7 @@ def room(target: npt.NDArray[np.int64], cells: npt.NDArray[np.uint64], folds: in
         return np.asarray((cum[hi] - cum[lo] - counts[t]) / (hi - lo - 1), dtype=np.float64)
 
     out: dict = {
-        name: scores(target, cells, folds, make)
+        name: fold_scores(target, cells, folds, make)
         for name, make in (("history", history), ("year", year), ("all", everything))
     }
     for name, other in (("year blend", year), ("near blend", near)):
@@ -108,7 +89,7 @@ def room(target: npt.NDArray[np.int64], cells: npt.NDArray[np.uint64], folds: in
             h, x = history(t), other(t)
             return (1 - w) * h / max(h.mean(), 1e-12) + w * x / max(x.mean(), 1e-12)
 
-        tried = [scores(target, cells, folds, lambda t, w=w: blend(t, w)) for w in WEIGHTS]
+        tried = [fold_scores(target, cells, folds, lambda t, w=w: blend(t, w)) for w in WEIGHTS]
         best = int(np.argmax([s[0] for s in tried]))
         out[name] = tried[best]
         out[f"{name} w"] = float(WEIGHTS[best])
