@@ -164,9 +164,9 @@ def hours_of_week(grid: WeekGrid) -> list[dict[str, Any] | str]:
     # one call for every area (scipy's per-call checks cost more than the sums)
     # an hour stands out by its count and, as weighted, holds more than an even share: with
     # severity weights a count can stand out in an hour the heavier types avoid (a "0.2x")
-    even = weighted.sum(axis=1, keepdims=True)
-    week_ok = standing_out(raw, counted[:, None]) & (weighted * 168 > even)
-    day_ok = standing_out(raw_of_day, counted[:, None]) & (of_day * 24 > even)
+    weight = weighted.sum(axis=1, keepdims=True)
+    week_ok = standing_out(raw, counted[:, None]) & (weighted * 168 > weight)
+    day_ok = standing_out(raw_of_day, counted[:, None]) & (of_day * 24 > weight)
     out: list[dict[str, Any] | str] = []
     for i in range(n_areas):
         total = float(weighted[i].sum())
@@ -191,12 +191,20 @@ def hours_of_week(grid: WeekGrid) -> list[dict[str, Any] | str]:
     return out
 
 
-def standing_out(events: IntArray, total: int | IntArray) -> npt.NDArray[np.bool_]:
-    """The hours (slots, the last axis) holding more of ``total`` events than an even spread
-    plausibly puts in one: the binomial chance of at least that many, times the number of
-    slots (Bonferroni), is under ``HOUR_ALPHA``. Rows of areas at once: ``total`` a column."""
+def standing_out(
+    events: IntArray,
+    total: int | IntArray,
+    even: float | FloatArray | None = None,
+    tests: float | FloatArray | None = None,
+) -> npt.NDArray[np.bool_]:
+    """The slots (the last axis: hours, or shift blocks) holding more of ``total`` events
+    than an even spread plausibly puts in one: the binomial chance of at least that many,
+    times the number of ``tests`` (Bonferroni), is under ``HOUR_ALPHA``. ``even`` is each
+    slot's share of an even spread and ``tests`` their number, by default 1 / slots and the
+    slots (hours of equal length). Rows of areas at once: ``total`` a column."""
     slots = np.shape(events)[-1]
-    chance = binom.sf(np.asarray(events) - 1, total, 1.0 / slots) * slots
+    share = 1.0 / slots if even is None else even
+    chance = binom.sf(np.asarray(events) - 1, total, share) * (slots if tests is None else tests)
     return np.asarray((events > 0) & (chance < HOUR_ALPHA))
 
 

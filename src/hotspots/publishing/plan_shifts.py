@@ -4,8 +4,9 @@ tasked by (``HOTSPOTS_PLAN_SHIFTS``, e.g. ``0,6,12,18`` or ``7,15,23``).
 An area's single hours rarely stand out on a history of a few hundred events (chance alone
 makes the busiest of 168 hours look 2x busy), while 6-hour blocks of the week do. The blocks
 read the same hour-of-week grid the hours do (``plan_context.WeekGrid``: one ``bincount`` per
-plan), summed by a 0/1 matrix, and are tested like the hours (``plan_context.standing_out``'s
-rule) in one scipy call for every area, the blocks of the week and of the day together.
+plan), summed by a 0/1 matrix, and are tested like the hours (by ``plan_context.standing_out``,
+with each block's share of the hours as its even spread) in one scipy call for every area,
+the blocks of the week and of the day together.
 
 A block that spans midnight (``23`` of ``7,15,23``: 23:00-07:00) belongs to the day it starts:
 Tuesday 02:00 is in "Mon 23:00-07:00", as a night shift is the one that starts on Monday.
@@ -20,10 +21,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import binom
 
 from hotspots.errors import ConfigError
-from hotspots.publishing.plan_context import DAYS, HOUR_ALPHA, WeekGrid
+from hotspots.publishing.plan_context import DAYS, WeekGrid, standing_out
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -107,10 +107,10 @@ def shift_blocks(grid: WeekGrid, starts: tuple[int, ...]) -> list[dict[str, Any]
     week, raw_week = grid.weighted @ matrix, np.rint(grid.raw @ matrix).astype(np.int64)
     values = np.concatenate([week, week.reshape(-1, 7, len(starts)).sum(axis=1)], axis=1)
     raw = np.concatenate([raw_week, raw_week.reshape(-1, 7, len(starts)).sum(axis=1)], axis=1)
-    chance = binom.sf(raw - 1, grid.counted[:, None], even) * tests  # one call, every area
     total = grid.weighted.sum(axis=1)
-    # standing out by count, and above an even share as weighted (as the hours)
-    named = (raw > 0) & (chance < HOUR_ALPHA) & (values > even * total[:, None])
+    # standing out by count (one scipy call, every area), and above an even share as
+    # weighted (as the hours)
+    named = standing_out(raw, grid.counted[:, None], even, tests) & (values > even * total[:, None])
     ranked = np.where(named, values, -np.inf)
     # the top of every area at once, ties to the earlier block (a stable sort)
     top_week = np.argsort(-ranked[:, :n_week], axis=1, kind="stable")[:, :TOP_BLOCKS]
