@@ -14,8 +14,10 @@ import pytest
 from hotspots.errors import DataValidationError, TooManyRejectsError
 from hotspots.ingest import IngestOptions, ingest_file
 from hotspots.ingest.dayorder import DateOrderError
+from hotspots.ingest.eventtimes import parse_split_columns
 from hotspots.ingest.mapping import ColumnMap
-from hotspots.ingest.times import infer_format, parse_split_columns, parse_time_column
+from hotspots.ingest.timeformats import infer_format
+from hotspots.ingest.times import parse_time_column
 from hotspots.jobs.data import LoadedEvents, event_options
 
 UTC = "UTC"

@@ -10,7 +10,7 @@ import pandas as pd
 
 from hotspots.ingest.dayorder import order_of
 from hotspots.ingest.schema import PRECISIONS
-from hotspots.ingest.times import YEAR_ONLY
+from hotspots.ingest.timeformats import YEAR_ONLY
 from hotspots.ingest.validate import DUPLICATE_RULE, DUPLICATE_RULE_OFFENCE, ValidationReport
 
 if TYPE_CHECKING:

@@ -19,13 +19,13 @@ from hotspots.ingest import jsonrecords, readers, zipped
 from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area, Coords, check_not_swapped, coordinates
 from hotspots.ingest.dayorder import DateOrderError
+from hotspots.ingest.eventtimes import parse_times
 from hotspots.ingest.mapping import COORD_KEYS, ColumnMap, get_preset
 from hotspots.ingest.monthdates import as_months, month_dates
 from hotspots.ingest.notes import duplicate_notes, read_notes, unreadable_times_note
 from hotspots.ingest.period import outside_period
 from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE
 from hotspots.ingest.textbuf import all_lengths, arrow_strings, may_need_trim
-from hotspots.ingest.times import parse_times
 from hotspots.ingest.validate import (
     REASONS,
     IdIndex,
