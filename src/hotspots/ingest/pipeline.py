@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from hotspots.config import get_settings
-from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
+from hotspots.errors import ConfigError, InputFileError
 from hotspots.ingest import jsonrecords, readers, zipped
 from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area, Coords, check_not_swapped, coordinates
@@ -26,15 +26,18 @@ from hotspots.ingest.notes import duplicate_notes, read_notes, unreadable_times_
 from hotspots.ingest.period import outside_period
 from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE
 from hotspots.ingest.textbuf import all_lengths, arrow_strings, may_need_trim
+from hotspots.ingest.times import ParsedTimes
 from hotspots.ingest.validate import (
     REASONS,
     IdIndex,
     ValidationReport,
+    enforce_ceiling,
     fill_report,
     first_reason,
     index_ids,
     repeated_records,
 )
+from hotspots.ingest.zonenames import wrong_zone_advice
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -71,6 +74,7 @@ class IngestResult:
     report: ValidationReport
     timezone: str
     area_miss: str | None = None  # a bbox or boundary that holds none of the rows: where each is
+    advice: dict[str, str] = field(default_factory=dict)  # reason -> what to do, if it is most
 
 
 def _check_tz(name: str, flag: str) -> str:
@@ -189,7 +193,7 @@ def ingest_file(
     if members:
         result.report.notes.insert(0, zipped.members_note(p, members, others, pattern))
         result.report.files = [asdict(m) for m in members]
-    _enforce_ceiling(result.report, result.area_miss)
+    enforce_ceiling(result.report, result.area_miss, result.advice)
     return result
 
 
@@ -300,7 +304,7 @@ def validate_frame(
         bound = period_bound.date() if period_bound is not None else "?"
         report.notes.append(f"times before {bound} are outside_period ({why})")
     duplicate_notes(report, number[keep], "offence" in raw)
-    return IngestResult(events, report, plan.tz, missed)
+    return IngestResult(events, report, plan.tz, missed, _advice(raw, parsed, plan, source))
 
 
 def _report(
@@ -384,14 +388,11 @@ def _ceiling(options: IngestOptions) -> float:
     return value
 
 
-def _enforce_ceiling(report: ValidationReport, area_miss: str | None = None) -> None:
-    if report.passed:
-        return
-    top = max(report.rejected.items(), key=lambda kv: kv[1])
-    raise TooManyRejectsError(
-        f"{report.n_rejected:,} of {report.rows_read:,} rows ({report.reject_fraction:.1%}) "
-        f"of {report.source} were rejected, above --max-reject-fraction "
-        f"{report.max_reject_fraction:g}; most were {top[0]} ({top[1]:,}: {REASONS[top[0]]})"
-        + (f"; {area_miss}" if area_miss else ""),
-        report,
-    )
+def _advice(raw: pd.DataFrame, parsed: ParsedTimes, plan: ReadPlan, source: str) -> dict[str, str]:
+    """What the refusal says to do when a reason holds most rejects (``enforce_ceiling``)."""
+    wrong = parsed.wrong_zone
+    if wrong is None or not wrong.any():
+        return {}
+    key = "time" if plan.cmap.time else "date"
+    where = f"column {getattr(plan.cmap, key)!r} of {source}"
+    return {"wrong_time_zone": wrong_zone_advice(raw[key], wrong, plan.source_tz, where)}
