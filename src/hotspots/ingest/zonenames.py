@@ -76,7 +76,7 @@ def _tail_names(chunked: pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], npt.ND
         offsets, data = string_buffers(chunk)
         size, end = lengths(chunk), offsets[1:]
         found, key = np.zeros(len(chunk), np.int64), np.zeros(len(chunk), np.int64)
-        last = data[np.where(size > 0, end - 1, 0)] if data.size else np.zeros(0, np.uint8)
+        last = data[np.where(size > 0, end - 1, 0)] if data.size else np.zeros(len(chunk), np.uint8)
         rows = np.flatnonzero((size >= 6) & (last >= ord("A")) & (last <= ord("Z")))
         size, end = size[rows], end[rows]
         back = [data[np.where(size >= j, end - j, 0)] for j in range(1, 8)]  # back[j - 1]
