@@ -17,6 +17,7 @@ from hotspots.errors import ConfigError
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.times import ParsedTimes, parse_time_column, place
 from hotspots.ingest.written import WrittenClock
+from hotspots.ingest.zonecolumn import parse_zoned
 
 _CLOCK = r"^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*$"
 # Event tables hold nanosecond times (pandas' default unit), which reach from 1677-09-21 to
@@ -108,8 +109,16 @@ def parse_split_columns(
         fmt_used = f"{fmt_used}; hour column as {form}"
     level = 0 if cmap.hour else (1 if (cmap.date or cmap.day) else 2)
     precision = np.full(n, level, np.int8)
-    times = place(naive, precision, tz, source_tz)
-    clock = WrittenClock(source_tz) if source_tz != tz and cmap.hour else None
+    if cmap.tz:  # the zone column read after each wall time, written out as ISO text
+        stamps = np.datetime_as_string(naive.to_numpy(dtype="M8[s]"), unit="s")
+        text = pd.Series(stamps, index=frame.index, dtype="string").mask(naive.isna())
+        zoned = parse_zoned(text, frame[cmap.tz], tz, source_tz, "ISO8601", column=cmap.tz)
+        wrong = zoned.wrong_zone if wrong is None else wrong | zoned.wrong_zone
+        notes += zoned.notes
+        times, clock = zoned.times, zoned.clock
+    else:
+        times = place(naive, precision, tz, source_tz)
+        clock = WrittenClock(source_tz) if source_tz != tz and cmap.hour else None
     return ParsedTimes(times, precision, fmt_used, column_format, form or None, notes, wrong, clock)
 
 
@@ -126,7 +135,10 @@ def parse_times(
 
     Times outside the nanosecond range (``NS_RANGE``) are NaT, like any unreadable time.
     """
-    if cmap.time:
+    if cmap.time and cmap.tz:
+        zone = frame[cmap.tz]
+        parsed = parse_zoned(frame[cmap.time], zone, tz, source_tz, fmt, order, cmap.tz)
+    elif cmap.time:
         parsed = parse_time_column(frame[cmap.time], tz, source_tz, fmt, order)
     else:
         parsed = parse_split_columns(frame, cmap, tz, source_tz, fmt, order, hour_form)

@@ -26,7 +26,6 @@ from hotspots.ingest.notes import duplicate_notes, read_notes, unreadable_times_
 from hotspots.ingest.period import outside_period
 from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE
 from hotspots.ingest.textbuf import all_lengths, arrow_strings, may_need_trim
-from hotspots.ingest.times import ParsedTimes
 from hotspots.ingest.validate import (
     REASONS,
     IdIndex,
@@ -37,7 +36,7 @@ from hotspots.ingest.validate import (
     index_ids,
     repeated_records,
 )
-from hotspots.ingest.zonenames import wrong_zone_advice
+from hotspots.ingest.zonecolumn import zone_advice
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -304,7 +303,9 @@ def validate_frame(
         bound = period_bound.date() if period_bound is not None else "?"
         report.notes.append(f"times before {bound} are outside_period ({why})")
     duplicate_notes(report, number[keep], "offence" in raw)
-    return IngestResult(events, report, plan.tz, missed, _advice(raw, parsed, plan, source))
+    unread = masks["unparseable_time"]
+    advice = zone_advice(raw, parsed.wrong_zone, unread, plan.cmap, plan.source_tz, source)
+    return IngestResult(events, report, plan.tz, missed, advice)
 
 
 def _report(
@@ -386,13 +387,3 @@ def _ceiling(options: IngestOptions) -> float:
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"--max-reject-fraction must be between 0 and 1, got {value}")
     return value
-
-
-def _advice(raw: pd.DataFrame, parsed: ParsedTimes, plan: ReadPlan, source: str) -> dict[str, str]:
-    """What the refusal says to do when a reason holds most rejects (``enforce_ceiling``)."""
-    wrong = parsed.wrong_zone
-    if wrong is None or not wrong.any():
-        return {}
-    key = "time" if plan.cmap.time else "date"
-    where = f"column {getattr(plan.cmap, key)!r} of {source}"
-    return {"wrong_time_zone": wrong_zone_advice(raw[key], wrong, plan.source_tz, where)}

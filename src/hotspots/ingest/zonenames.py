@@ -211,7 +211,7 @@ def _walls(
     return np.where(first, earlier.asi8, later.asi8), first | second
 
 
-def _rows(n: int) -> str:
+def rows_text(n: int) -> str:
     return f"{n:,} row" + ("" if n == 1 else "s")
 
 
@@ -237,7 +237,7 @@ def zone_name_notes(
         for c in np.flatnonzero(bad):
             at = int(np.flatnonzero(wrong & (zones.codes == c))[0])
             value = str(values.iloc[at]).strip()
-            shown.append(f"{vocabulary[c]!r} ({_rows(int(bad[c]))}, e.g. {value!r})")
+            shown.append(f"{vocabulary[c]!r} ({rows_text(int(bad[c]))}, e.g. {value!r})")
         notes.append(
             f"wrong_time_zone: times named {', '.join(shown)} are not so named in {source_tz} "
             "at that local time; read as its local time they would be an hour or more off"
@@ -252,6 +252,13 @@ def wrong_zone_advice(
     and what to do (``where``: ``column 'time' of crimes.csv``)."""
     example = str(values.iloc[int(np.flatnonzero(wrong)[0])]).strip()
     name = example.rsplit(maxsplit=1)[-1] if example else "?"
+    year = pd.Timestamp("2024-01-01").value  # a year of the zone's names (2024's rules)
+    if name in _name_changes(source_tz, year, year + 365 * _DAY_NS)[1]:
+        return (
+            f"{where} holds times named {name!r} (e.g. {example!r}), {source_tz}'s name at "
+            "other times of year: the times or their names are wrong; if the times are right, "
+            "drop the names and they are read as its local times"
+        )
     zone = _WRITTEN_IN.get(name, "the IANA zone they were written in")
     return (
         f"{where} holds times named {name!r} (e.g. {example!r}), a name {source_tz} does not "
