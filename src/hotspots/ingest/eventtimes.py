@@ -19,7 +19,12 @@ from hotspots.ingest.times import ParsedTimes, parse_time_column, place
 from hotspots.ingest.written import WrittenClock
 from hotspots.ingest.zonecolumn import parse_zoned
 
-_CLOCK = r"^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*$"
+# clock text: 14:05, 14:05:00.000, 2:05 PM, 2:05PM, and Access's and Excel's time-only values
+# on their day zero (1899-12-30 14:05:00, 12/30/1899 2:05:00 PM)
+_CLOCK = (
+    r"^\s*(?:(?:1899-12-30|12/30/1899|30/12/1899)[ T]+)?(\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?"
+    r"\s*(?:([AaPp])\.?[Mm]\.?)?\s*$"
+)
 # Event tables hold nanosecond times (pandas' default unit), which reach from 1677-09-21 to
 # 2262-04-11; a time outside, such as year 0001 or 1600 (typing slips), cannot be an event.
 NS_RANGE = (pd.Timestamp("1677-09-22", tz="UTC"), pd.Timestamp("2262-04-10", tz="UTC"))
@@ -53,10 +58,15 @@ def _clock(
         hhmm = raw.where(whole & (raw >= 0) & (raw <= 2359) & (raw % 100 < 60))
         return hhmm // 100, hhmm % 100, "HHMM"
     if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
-        found = column.astype("string").str.extract(_CLOCK).astype("float64")
-        text_hour = found[0].where((found[0] <= 23) & (found[1] <= 59))
+        found = column.astype("string").str.extract(_CLOCK)
+        text_hour, text_minute = found[0].astype("float64"), found[1].astype("float64")
+        half = found[2].str.upper()  # A / P on a 12-hour clock: 1-12 only, 12 AM is 00
+        twelve = half.notna()
+        text_hour = text_hour.where(~twelve | text_hour.between(1, 12))
+        text_hour = text_hour.where(~twelve, text_hour % 12 + (half == "P").astype("float64") * 12)
+        text_hour = text_hour.where((text_hour <= 23) & (text_minute <= 59))
         if bool(text_hour.notna().any()) and minute is None:
-            return hour.fillna(text_hour), found[1].where(text_hour.notna()), "HH:MM"
+            return hour.fillna(text_hour), text_minute.where(text_hour.notna()), "HH:MM"
     return hour, minute, "hours"
 
 

@@ -23,7 +23,9 @@ from hotspots.ingest.dayorder import (
 # Tried in this order on a sample when no format is given; the best parser wins. A day/month
 # format and its twin in the other order (ingest.dayorder) that read as much are settled by
 # the whole column's values, or by a known order, or refused: never by this order.
-_CLOCKS = (" %I:%M:%S %p", " %I:%M %p", " %H:%M:%S.%f", " %H:%M:%S", " %H:%M", "")
+# 12-hour clocks with or without a blank before AM/PM ("2:05 PM", "2:05PM"), then 24-hour ones
+_TWELVE = (" %I:%M:%S %p", " %I:%M %p", " %I:%M:%S%p", " %I:%M%p")
+_CLOCKS = (*_TWELVE, " %H:%M:%S.%f", " %H:%M:%S", " %H:%M", "")
 CANDIDATE_FORMATS = (
     "ISO8601",
     # month first, then day first; four-digit years, then two (03/04/21); then with dashes
@@ -34,16 +36,21 @@ CANDIDATE_FORMATS = (
         for clock in _CLOCKS
     ),
     *(f"{date}%Y{clock}" for date in ("%m-%d-", "%d-%m-") for clock in _CLOCKS),
+    # ISO dates with a 12-hour clock (pandas' ISO8601 reads no AM/PM)
+    *(f"%Y-%m-%d{clock}" for clock in _TWELVE),
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d %H:%M",
     "%Y/%m/%d",
     "%d.%m.%Y %H:%M",
     "%d.%m.%Y",
-    # month names (Excel's and Oracle's 13-Apr-2021 / 13-APR-21, 13 April 2021, Apr 13, 2021):
-    # the name settles the order
+    # month names (Excel's and Oracle's 13-Apr-2021 / 13-APR-21, 13 April 2021, Apr 13, 2021,
+    # SQL Server's Apr 13 2021  2:05PM): the name settles the order
     *(
         f"{date}{clock}"
-        for date in ("%d-%b-%Y", "%d-%b-%y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y")
+        for date in (
+            *("%d-%b-%Y", "%d-%b-%y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y"),
+            "%b %d %Y",
+        )
         for clock in _CLOCKS
     ),
     # a month alone (03/2021, Mar 2021): month precision
