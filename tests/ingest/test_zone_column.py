@@ -139,3 +139,40 @@ def test_cli_refuses_zones_it_cannot_read_in_one_line(
     last = res.err.strip().splitlines()[-1]
     assert last.startswith("error: 20 of 20 rows (100.0%) of zoned.csv were rejected")
     assert last.endswith(says)
+
+
+def test_an_unmapped_zone_column_is_refused_not_read_as_the_local_time(
+    run_cli: Any, write: Callable[[str, str | bytes], Path], tmp_path: Path
+) -> None:
+    # date, time, tz with tz left out of the map: 14:05 EST was read as 14:05 in London, exit 0
+    path = write("zoned.csv", export([(f"2024-03-{d:02d}", "14:05", "EST") for d in range(1, 21)]))
+    out = tmp_path / "zoned.parquet"
+    unmapped = "date=date,hour=time,lat=lat,lng=lng,category=cat,id=id"
+    args = ("--tz", LONDON, "--out", out, "--now", "2025-01-01")
+    res = run_cli("ingest", path, "--map", unmapped, *args)
+    assert res.code == 2 and not out.exists()
+    assert res.err.strip() == (
+        "error: zoned.csv has a time zone column 'tz' (e.g. 'EST') that --map does not name, so "
+        "its times would be read as Europe/London's: map it (tz=tz) to read each time in its "
+        "zone, or give --source-tz with the zone every time was written in"
+    )
+    # told where the times were written, it reads them there
+    res = run_cli("ingest", path, "--map", unmapped, "--source-tz", "America/New_York", *args)
+    assert res.code == 0, res.err
+    first = pd.read_parquet(out)["occurred_at"].min().tz_convert("UTC")
+    assert first == pd.Timestamp("2024-03-01 19:05", tz="UTC")
+
+
+def test_a_zone_column_that_is_empty_or_the_zone_itself_is_no_reason_to_refuse(
+    write: Callable[[str, str | bytes], Path],
+) -> None:
+    rows = [(f"2024-03-{d:02d}", "14:05", LONDON if d % 2 else "") for d in range(1, 21)]
+    options = IngestOptions(
+        column_map=ColumnMap.parse("date=date,hour=time,lat=lat,lng=lng,category=cat,id=id"),
+        timezone=LONDON,
+        now=pd.Timestamp("2025-01-01"),
+    )
+    result = ingest_file(write("zoned.csv", export(rows)), options)
+    assert len(result.events) == 20 and result.report.n_rejected == 0
+    assert "unmapped zone column" not in " ".join(result.report.notes)
+    assert not any("zone" in str(e) for ex in result.report.examples.values() for e in ex)

@@ -36,7 +36,7 @@ from hotspots.ingest.validate import (
     index_ids,
     repeated_records,
 )
-from hotspots.ingest.zonecolumn import zone_advice
+from hotspots.ingest.zonecolumn import check_zone_column, zone_advice, zone_probes
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -98,6 +98,7 @@ class ReadPlan:
     fmt: str | None
     date_order: str | None = None
     hour_form: str | None = None
+    probes: dict[str, str] = field(default_factory=dict)  # zonecolumn.zone_probes
 
 
 def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
@@ -124,7 +125,9 @@ def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
     source_tz = _check_tz(options.source_timezone or tz, "--source-tz (spec: data.source_timezone)")
     fmt = options.time_format or (preset.time_format if not user.time and cmap.time else None)
     optional = {k for k in ("id", "origin", "offence") if not getattr(user, k)}
-    return ReadPlan(cmap, optional, tz, source_tz, fmt, options.date_order, options.hour_form)
+    probes = zone_probes(cmap, options.source_timezone is not None)
+    order, form = options.date_order, options.hour_form
+    return ReadPlan(cmap, optional, tz, source_tz, fmt, order, form, probes)
 
 
 def file_kind(path: Path) -> str:
@@ -136,18 +139,19 @@ def read_source(
     path: Path, options: IngestOptions, plan: ReadPlan, progress: readers.Progress | None
 ) -> readers.SourceTable:
     """Read the columns the plan needs from a file of any supported kind."""
-    wanted = {k: v for k, v in plan.cmap.items() if v != "<geometry>"}
+    wanted = {k: v for k, v in plan.cmap.items() if v != "<geometry>"} | plan.probes
+    optional = plan.optional | set(plan.probes)
     kind = file_kind(path)
     if kind == "records":
-        return jsonrecords.read_json_records(path, wanted, plan.optional)
+        return jsonrecords.read_json_records(path, wanted, optional)
     if kind == "parquet":
-        return readers.read_parquet(path, wanted, plan.optional)
+        return readers.read_parquet(path, wanted, optional)
     if kind == "geo":
-        return readers.read_geo(path, wanted, plan.optional)
+        return readers.read_geo(path, wanted, optional)
     return readers.read_csv(
         path,
         wanted,
-        plan.optional,
+        optional,
         encoding=options.encoding,
         delimiter=options.delimiter,
         numeric=("lat", "lng", "x", "y"),
@@ -176,8 +180,8 @@ def ingest_file(
     if zipped.is_zip(p):
         table, members, others = zipped.read_zip(
             p,
-            dict(plan.cmap.items()),
-            plan.optional,
+            dict(plan.cmap.items()) | plan.probes,
+            plan.optional | set(plan.probes),
             encoding=options.encoding,
             delimiter=options.delimiter,
             numeric=("lat", "lng", "x", "y"),
@@ -188,7 +192,8 @@ def ingest_file(
         table = read_source(p, options, plan, progress)
     if table.frame.empty:
         raise InputFileError(f"{p.name} has a header but no data rows")
-    result = validate_frame(table.frame, options, plan, source=p.name)
+    raw = check_zone_column(table.frame, plan.tz, p.name)
+    result = validate_frame(raw, options, plan, source=p.name)
     if members:
         result.report.notes.insert(0, zipped.members_note(p, members, others, pattern))
         result.report.files = [asdict(m) for m in members]

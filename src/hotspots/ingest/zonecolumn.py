@@ -21,10 +21,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hotspots.errors import InputFileError
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.times import ParsedTimes, parse_time_column
 from hotspots.ingest.zonenames import rows_text, wrong_zone_advice
 
+# header names of a zone column: one left unmapped would have its times read in --tz
+ZONE_COLUMNS = ("tz", "timezone", "time_zone", "time zone", "tz_name", "utc_offset")
+_PROBE = "unmapped zone column "
 _OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d\d))?")
 _NAME = re.compile(r"[A-Z]{3,5}")
 
@@ -115,3 +119,31 @@ def zone_advice(
                 "or leave it unmapped and give --source-tz if every time was written in one zone"
             )
     return advice
+
+
+def zone_probes(cmap: ColumnMap, source_tz_given: bool) -> dict[str, str]:
+    """Zone columns to read where the file has them (``check_zone_column``): none when the
+    map names one, ``--source-tz`` says where every time was written, or no time of day is
+    read."""
+    if cmap.tz or source_tz_given or not (cmap.time or cmap.hour):
+        return {}
+    mapped = {column.casefold() for _, column in cmap.items()}
+    return {_PROBE + name: name for name in ZONE_COLUMNS if name not in mapped}
+
+
+def check_zone_column(raw: pd.DataFrame, tz: str, source: str) -> pd.DataFrame:
+    """``raw`` without its probed zone columns; InputFileError when one holds a zone other
+    than ``tz``: its times would be read as ``tz``'s with exit 0, hours off."""
+    probed = [key for key in raw.columns if str(key).startswith(_PROBE)]
+    for key in probed:
+        values = raw[key].astype("string").str.strip()
+        given = values[values.notna() & (values != "") & (values != tz)]
+        if len(given):
+            column = str(key).removeprefix(_PROBE)
+            raise InputFileError(
+                f"{source} has a time zone column {column!r} (e.g. {given.iloc[0]!r}) that "
+                f"--map does not name, so its times would be read as {tz}'s: map it (tz={column}) "
+                "to read each time in its zone, or give --source-tz with the zone every time "
+                "was written in"
+            )
+    return raw.drop(columns=probed) if probed else raw
