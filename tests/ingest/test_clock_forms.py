@@ -30,6 +30,10 @@ def clock(times: pd.Series) -> list[str | None]:
         (["03/01/2024 02:05PM", "03/02/2024 12:05AM", "03/13/2024 01:00PM"], "%m/%d/%Y %I:%M%p"),
         # SQL Server's default text (CONVERT style 100), two blanks before one-digit fields
         (["Mar  1 2024  2:05PM", "Mar  2 2024 12:05AM"], "%b %d %Y %I:%M%p"),
+        (["2024/03/01 2:05 PM", "2024/03/02 12:05 AM"], "%Y/%m/%d %I:%M %p"),
+        # dotted day-first dates with seconds or two-digit years (every row was unparseable)
+        (["01.03.2024 14:05:00", "02.03.2024 00:05:00"], "%d.%m.%Y %H:%M:%S"),
+        (["01.03.24 14:05", "02.03.24 00:05"], "%d.%m.%y %H:%M"),
     ],
 )
 def test_twelve_hour_clocks_are_inferred(values: list[str], fmt: str) -> None:

@@ -37,12 +37,12 @@ CANDIDATE_FORMATS = (
     ),
     *(f"{date}%Y{clock}" for date in ("%m-%d-", "%d-%m-") for clock in _CLOCKS),
     # ISO dates with a 12-hour clock (pandas' ISO8601 reads no AM/PM)
-    *(f"%Y-%m-%d{clock}" for clock in _TWELVE),
+    *(f"%Y{sep}%m{sep}%d{clock}" for sep in "-/" for clock in _TWELVE),
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d %H:%M",
     "%Y/%m/%d",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y",
+    # German and other dotted dates, day first (01.03.2024 14:05:00, 01.03.24)
+    *(f"%d.%m.%{year}{clock}" for year in "Yy" for clock in (" %H:%M:%S", " %H:%M", "")),
     # month names (Excel's and Oracle's 13-Apr-2021 / 13-APR-21, 13 April 2021, Apr 13, 2021,
     # SQL Server's Apr 13 2021  2:05PM): the name settles the order
     *(
