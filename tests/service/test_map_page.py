@@ -97,7 +97,7 @@ def test_a_tile_server_is_admitted_only_when_configured(tmp_path: Path) -> None:
     assert config == {
         "tiles": tiles,
         "horizon": 4,
-        "plan": {"areas": 6, "max_area_km2": 1.0},
+        "plan": {"areas": 6, "max_area_km2": 1.0, "shifts": [0, 6, 12, 18]},
         "poll_seconds": 30,
     }
     assert map_policy(None) == PAGE_POLICY
