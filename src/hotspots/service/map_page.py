@@ -36,6 +36,7 @@ _ASSETS = {
     "maplibre-gl-worker.mjs": ("maplibre-gl/maplibre-gl-worker.mjs", "text/javascript"),
     "maplibre-gl.css": ("maplibre-gl/maplibre-gl.css", "text/css"),
     "map.js": ("map.js", "text/javascript"),
+    "shifts.js": ("shifts.js", "text/javascript"),
     "map.css": ("map.css", "text/css"),
 }
 HTML = "text/html; charset=utf-8"
