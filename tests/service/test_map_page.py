@@ -376,7 +376,8 @@ def test_an_officer_chooses_the_shifts_the_areas_are_told_in(
     assert browser.execute_script("return window.hotspotsMap.drawn()") == drawn
     details = browser.find_element("id", "area").text
     assert all(line in details for line in _shifts_lines(early)), details
-    browser.execute_async_script("window.hotspotsMap.poll().then(arguments[0])")  # what is drawn
+    browser.execute_async_script("window.hotspotsMap.poll().then(arguments[0])")
+    assert _plans_asked(browser)[-1] == ["7,15,23"]  # a poll asks again for what is drawn
     assert browser.execute_script(_MESSAGE) == message  # still told until another choice
 
     # back to the server's default: no shifts= again, and its blocks again
