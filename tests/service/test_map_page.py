@@ -334,24 +334,28 @@ def test_an_officer_chooses_the_shifts_the_areas_are_told_in(
     _type_key(browser, key)
     _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
     shifts = Select(browser.find_element("id", "shifts"))
-    assert (
-        shifts.first_selected_option.text == "server default (4 x 6 h: 00-06, 06-12, 12-18, 18-00)"
-    )
-    assert [o.get_attribute("value") for o in shifts.options] == [
-        "", "7,15,23", "6,14,22", "0,8,16", "7,19", "6,18", "other"
-    ]  # fmt: skip
+    assert [(o.get_attribute("value"), o.text) for o in shifts.options] == [
+        ("", "server default (4 x 6 h from 00:00)"),
+        ("7,15,23", "3 x 8 h from 07:00"),
+        ("6,14,22", "3 x 8 h from 06:00"),
+        ("0,8,16", "3 x 8 h from 00:00"),
+        ("7,19", "2 x 12 h from 07:00"),
+        ("6,18", "2 x 12 h from 06:00"),
+        ("other", "other: type the start hours"),
+    ]
+    assert shifts.first_selected_option.get_attribute("value") == ""
     browser.find_element("css selector", ".area-label").click()  # area 1
     for line in _shifts_lines(default):
         _wait(browser, _SHOWN, line)
     assert _plans_asked(browser) == [[]]  # the server's default: no shifts= sent
-    assert "shifts 4 x 6 h: 00-06, 06-12, 12-18, 18-00" in browser.find_element("id", "status").text
+    assert "shifts 4 x 6 h from 00:00" in browser.find_element("id", "status").text
 
     # a preset: sent as shifts=, and area 1's popup is told in its blocks
     shifts.select_by_value("7,15,23")
     for line in _shifts_lines(early):
         _wait(browser, _SHOWN, line)
     assert _plans_asked(browser)[-1] == ["7,15,23"]
-    assert "shifts 3 x 8 h: 07-15, 15-23, 23-07" in browser.find_element("id", "status").text
+    assert "shifts 3 x 8 h from 07:00" in browser.find_element("id", "status").text
     drawn = browser.execute_script("return window.hotspotsMap.drawn()")
     assert drawn["areas"] == 6
     # its poll sends its own ETag (not the default plan's): both answers are 304

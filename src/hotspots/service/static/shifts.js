@@ -16,12 +16,13 @@ const OTHER = "other";
 const hh = (hour) => String(hour).padStart(2, "0");
 
 export function blocksText(starts) {
-  // [7, 15, 23] -> "3 x 8 h: 07-15, 15-23, 23-07" (the count and length when all are equal)
+  // [7, 15, 23] -> "3 x 8 h from 07:00" (short enough for the closed selector); blocks of
+  // unequal length each: [7, 17] -> "07-17, 17-07"
   const ends = [...starts.slice(1), starts[0] + 24];
   const hours = starts.map((s, i) => ends[i] - s);
-  const blocks = starts.map((s, i) => `${hh(s)}-${hh(ends[i] % 24)}`).join(", ");
   return hours.every((h) => h === hours[0])
-    ? `${starts.length} x ${hours[0]} h: ${blocks}` : blocks;
+    ? `${starts.length} x ${hours[0]} h from ${hh(starts[0])}:00`
+    : starts.map((s, i) => `${hh(s)}-${hh(ends[i] % 24)}`).join(", ");
 }
 
 export function setUpShifts(select, typed, serverDefault, apply) {
