@@ -397,3 +397,23 @@ def test_an_officer_chooses_the_shifts_the_areas_are_told_in(
     assert not any(key in u for u in urls)
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert all("422" in e for e in errors), errors  # only the refused plan, logged by Chromium
+
+
+@pytest.mark.slow
+def test_an_area_the_new_plan_has_not_is_not_left_open(
+    browser: Any, served: tuple[str, str, Path]
+) -> None:
+    base, key, _ = served
+    browser.get(f"{base}/map")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{base}/map")
+    _type_key(browser, key)
+    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
+    browser.find_element("css selector", ".area-label[title='Area 6']").click()
+    assert "Area 6: " in browser.find_element("id", "area").text
+    areas = browser.find_element("id", "areas")
+    areas.clear()
+    areas.send_keys("3")
+    browser.find_element("css selector", "#controls button[type=submit]").click()
+    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.labels === 3;")
+    assert browser.find_element("id", "area").text == ""  # not area 6 of a plan gone by

@@ -6,8 +6,8 @@ patrol plan with MapLibre GL JS, vendored from npm into ``static/maplibre-gl`` (
 unless the operators set a tile server (``HOTSPOTS_MAP_TILES``), which the page policy then
 admits for images and fetches alone. ``/map/config`` tells the page the tile URL, the
 published horizon, the default plan budget and shifts (the blocks of the day a plan area's
-``when`` is told in, for the page's "server default") and how often to poll; it holds nothing secret
-and needs no key (the page asks for one before any ``/v1`` call).
+``when`` is told in, for the page's "server default") and how often to poll; it holds nothing
+secret and needs no key (the page asks for one before any ``/v1`` call).
 """
 
 from __future__ import annotations

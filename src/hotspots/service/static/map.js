@@ -177,7 +177,8 @@ function drawPlan(collection) {
     + (plan.budget.note ? ` (${plan.budget.note})` : "")
     + `, shifts ${blocksText(plan.shifts)}`;
   const open = $("area").dataset.rank; // the area shown beside the map: its new when and why
-  if (open) showArea(open);
+  if (open && state.plan.has(Number(open))) showArea(open);
+  else if (open) { $("area").replaceChildren(); delete $("area").dataset.rank; }
 }
 
 function periodOf(doc) {
