@@ -203,8 +203,12 @@ def _period_frame(
             )
         rows.append(row)
     frame = pd.DataFrame(rows)
-    if frame.empty:
-        return frame
+    return frame if frame.empty else _pooled(frame, th)
+
+
+def _pooled(frame: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
+    """Add the ratios of each period and of the last ``pool`` periods together (what the
+    flags read) to the per-period rows."""
     frame["concentration"] = frame["prior_event_share"] / frame["prior_area_share"].where(
         frame["prior_area_share"] > 0
     )
