@@ -215,13 +215,13 @@ def test_an_hour_or_block_standing_out_by_count_is_not_named_below_an_even_weigh
     counted = raw.sum(axis=1)
     assert int(counted[0]) == 364
 
-    heavy = WeekGrid(weighted, raw, counted)
+    heavy = WeekGrid(weighted, raw, counted, np.zeros(1, np.int64))
     hours = hours_of_week(heavy)[0]
     assert isinstance(hours, dict)
     assert hours["top_hours"] == [] and hours["top_hours_of_day"] == []
     assert shift_blocks(heavy, (0, 6, 12, 18)) == [{"top_blocks": [], "top_blocks_of_day": []}]
 
-    even = WeekGrid(raw.astype(np.float64), raw, counted)
+    even = WeekGrid(raw.astype(np.float64), raw, counted, np.zeros(1, np.int64))
     hours = hours_of_week(even)[0]
     assert isinstance(hours, dict)
     assert [(h["label"], h["lift"], h["events"]) for h in hours["top_hours"]] == [
