@@ -10,20 +10,23 @@ an export of whole hours, the median count of the same minute in those hours. It
 least ``FACTOR`` times that, ``MIN_ROWS`` rows, and an excess of ``MIN_SHARE`` of the timed
 rows. Figures of the real extracts (minute: rows, expected, excess share of the timed rows):
 
-=========== ====== ======================== ========= ====================================
-export      minute rows                     expected  verdict
-=========== ====== ======================== ========= ====================================
-SF          00:01  22,350                   141       158x, 2.4%: a placeholder
-SF          12:00  21,620                   11,990    1.8x: not told from rounding
-Chicago     00:01  496                      38        13x but 0.3%: too few to fake an hour
-Vancouver   00:00  1,688                    594       2.8x: not
-Vancouver   00:01  128                      13        9.7x but 0.3%: too few
-Houston     00:00  4,938 (whole hours)      3,460     1.4x: not
-=========== ====== ======================== ========= ====================================
+=========== ====== ======= ======== ============================================
+export      minute rows    expected verdict
+=========== ====== ======= ======== ============================================
+SF          00:01  22,350  141      158x, 2.4%: a placeholder
+SF          12:00  21,620  11,990   1.8x: not told from rounding to the hour
+Chicago     00:01  496     38       13x, but 0.3%: too few to fake a busy hour
+Vancouver   00:00  1,688   594      2.8x: not
+Vancouver   00:01  128     13       9.7x, but 0.3%: too few
+Houston     00:00  4,938   3,460    1.4x in local whole hours (1.2x at most on
+                                    the UTC clock it is read in): not
+synthetic   04:07  100     71       1.4x (of 149,504 events): not
+=========== ====== ======= ======== ============================================
 
-Every other minute of them is under 3.2x. ``MIN_SHARE`` is a quarter of an even hour's
-share (1/24): a smaller heap cannot make an hour stand out in a plan, and no count from the
-times alone tells SF's noon (1.8x, 1.1%) from Vancouver's midnight (2.8x, 3.2%).
+Every other minute of them with 50 rows or more is under 3.2x (SF's 23:59: 696 rows, 3.1x).
+``MIN_SHARE`` is a quarter of an even hour's share (1/24): a smaller heap, spread over the
+areas as their events are, adds under a quarter to its hour's share. No count from the times alone tells SF's noon (1.8x, 1.1%) from
+Vancouver's midnight (2.8x, 3.2%), so neither is read as a placeholder.
 
 The rows keep their date, as written, at day precision (local midnight, as a date is placed):
 they still count in daily, weekly and monthly panels, but not in any hour.
