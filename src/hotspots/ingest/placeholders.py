@@ -25,8 +25,9 @@ synthetic   04:07  100     71       1.4x (of 149,504 events): not
 
 Every other minute of them with 50 rows or more is under 3.2x (SF's 23:59: 696 rows, 3.1x).
 ``MIN_SHARE`` is a quarter of an even hour's share (1/24): a smaller heap, spread over the
-areas as their events are, adds under a quarter to its hour's share. No count from the times alone tells SF's noon (1.8x, 1.1%) from
-Vancouver's midnight (2.8x, 3.2%), so neither is read as a placeholder.
+areas as their events are, adds under a quarter to its hour's share. No count from the times
+alone tells SF's noon (1.8x, 1.1%) from Vancouver's midnight (2.8x, 3.2%), so neither is read
+as a placeholder.
 
 The rows keep their date, as written, at day precision (local midnight, as a date is placed):
 they still count in daily, weekly and monthly panels, but not in any hour.
@@ -76,7 +77,6 @@ class PlaceholderTimes:
     rows: npt.NDArray[np.bool_]
     dates: npt.NDArray[np.datetime64]  # the written date (naive midnight) of each of ``rows``
     at: npt.NDArray[np.int64]  # the placeholder minute of each of ``rows``
-    timed: int  # rows with a time of day that were looked at
 
     def as_days(
         self, times: pd.Series, precision: npt.NDArray[np.int8]
@@ -142,11 +142,13 @@ def placeholder_times(
     """The placeholder minutes among the ``rows`` (located, readable) with a time of day, read
     on the wall clock they were written in (``clock``; None: the local one)."""
     pos = np.flatnonzero(rows & (precision == MINUTE))
-    none = PlaceholderTimes((), np.zeros(len(times), bool), _NO_DATES, _NO_MINUTES, pos.size)
+    none = PlaceholderTimes((), np.zeros(len(times), bool), _NO_DATES, _NO_MINUTES)
     if pos.size < MIN_ROWS:
         return none
     if clock is None:
-        wall = times.iloc[pos].dt.tz_localize(None).to_numpy(dtype="M8[ns]")
+        local = times.iloc[pos]
+        local = local.dt.tz_localize(None) if local.dt.tz is not None else local
+        wall = local.to_numpy(dtype="M8[ns]")
     else:
         wall = clock.wall(times, precision, pos).times
     minute = minutes_of_day(wall)
@@ -166,4 +168,4 @@ def placeholder_times(
     minutes = tuple(
         PlaceholderMinute(int(m), int(counts[m]), float(expected[m])) for m in np.flatnonzero(found)
     )
-    return PlaceholderTimes(minutes, picked, dates, minute[hit], int(pos.size))
+    return PlaceholderTimes(minutes, picked, dates, minute[hit])
