@@ -244,6 +244,15 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
             assert f"Busiest {what}: {shown}" in details, details
         assert f"share of the {when['events_with_time']} past events here" in details
         assert "a shift past midnight counts on the day it starts" in details
+        assert when["events_without_time"] == 0 and "time of day is unknown" not in details
+        # events read as dates at ingest (a placeholder clock time) are said under the when
+        browser.execute_script("window.hotspotsMap.state.plan.get(1).when.events_without_time = 75")
+        browser.find_element("css selector", ".area-label").click()
+        details = browser.find_element("id", "area").text
+        assert (
+            "75 more past events here are left out: their time of day is unknown (a date only, "
+            "or a placeholder time such as 00:01 read as a date)" in details
+        ), details
 
     # a poll answered 304 keeps the map as drawn
     before = browser.execute_script("return {...window.hotspotsMap.state.polls}")

@@ -215,6 +215,10 @@ function whenText(when) {
     `(x: the shift's or hour's share of the ${when.events_with_time} past events here with a `
       + "time of day, against an even spread's; one is named only when chance would rarely "
       + "make it that busy; a shift past midnight counts on the day it starts)",
+    ...(when.events_without_time
+      ? [`${when.events_without_time} more past events here are left out: their time of day `
+        + "is unknown (a date only, or a placeholder time such as 00:01 read as a date)"]
+      : []),
   ];
 }
 
