@@ -96,6 +96,7 @@ def test_plan_writes_one_geojson_feature_per_area(
         shift = [*when["top_blocks"][:2]] or [
             {**b, "label": f"daily {b['label']}"} for b in when["top_blocks_of_day"][:2]
         ]
+        assert when["events_without_time"] == 0  # the synthetic city's times are all known
         assert cols[4] == (
             ", ".join(f"{b['label']} ({b['lift']}x: {b['events']} events)" for b in shift)
             or f"none stands out ({when['events_with_time']} timed events)"
@@ -376,6 +377,9 @@ def test_the_plan_table_shows_shifts_first_then_hours() -> None:
         {**none, "top_hours_of_day": [hour]},
         none,
         "unknown",
+        # events read as dates (a placeholder clock time) are said beside the times
+        {**none, "top_hours_of_day": [hour], "events_without_time": 75},
+        {**none, "events_without_time": 75},
     ]
     document = {"types": {"a": {"categories": ["Assault"]}}, "period_start": AS_OF}
     console = Console(width=200, record=True)
@@ -388,6 +392,8 @@ def test_the_plan_table_shows_shifts_first_then_hours() -> None:
         "daily 20:00-21:00 (1.65x: 125 events)",
         "none stands out (1820 timed events)",
         "unknown",
+        "daily 20:00-21:00 (1.65x: 125 events); 75 without a time of day",
+        "none stands out (1820 timed events; 75 without a time of day)",
     ]
 
 

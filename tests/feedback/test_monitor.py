@@ -10,18 +10,15 @@ import pandas as pd
 import pytest
 
 from hotspots.errors import DataValidationError, InputFileError
-from hotspots.feedback.monitor import (
+from hotspots.feedback.monitor import dosage_to_array, monitor, ranked_to_flags, top_share_flags
+from hotspots.feedback.monitor_groups import GroupLayer, read_area_layer
+from hotspots.feedback.monitor_reference import (
     NO_CONCENTRATION_REFERENCE,
     Reference,
     Thresholds,
-    dosage_to_array,
-    monitor,
-    ranked_to_flags,
     reference_from_frame,
-    top_share_flags,
     why_no_reference,
 )
-from hotspots.feedback.monitor_groups import GroupLayer, read_area_layer
 from hotspots.grid import grid_disk_cells, points_to_cells
 
 CENTRE = int(points_to_cells([40.0], [-100.0], 9)[0])

@@ -10,7 +10,8 @@ import pytest
 from hotspots.errors import ConfigError
 from hotspots.evaluation import backtest, rolling_origin_folds
 from hotspots.features import Panel
-from hotspots.feedback.monitor import Reference, Thresholds, top_share_flags
+from hotspots.feedback.monitor import top_share_flags
+from hotspots.feedback.monitor_reference import Reference, Thresholds
 from hotspots.feedback.monitor_report import (
     MANIFEST_KEY,
     backtest_monitor,

@@ -3,6 +3,8 @@ the start hours given (a block past midnight on the day it starts), and their va
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import h3
 import numpy as np
 import pandas as pd
@@ -10,6 +12,7 @@ import pytest
 
 from hotspots.errors import ConfigError
 from hotspots.grid import cells_area_km2
+from hotspots.ingest import ColumnMap, IngestOptions, ingest_file
 from hotspots.publishing import PlanBook, PlanBudget, PlanInput, build_plan
 from hotspots.publishing.plan_shifts import Blocks, parse_shifts
 
@@ -215,13 +218,13 @@ def test_an_hour_or_block_standing_out_by_count_is_not_named_below_an_even_weigh
     counted = raw.sum(axis=1)
     assert int(counted[0]) == 364
 
-    heavy = WeekGrid(weighted, raw, counted)
+    heavy = WeekGrid(weighted, raw, counted, np.zeros(1, np.int64))
     hours = hours_of_week(heavy)[0]
     assert isinstance(hours, dict)
     assert hours["top_hours"] == [] and hours["top_hours_of_day"] == []
     assert shift_blocks(heavy, (0, 6, 12, 18)) == [{"top_blocks": [], "top_blocks_of_day": []}]
 
-    even = WeekGrid(raw.astype(np.float64), raw, counted)
+    even = WeekGrid(raw.astype(np.float64), raw, counted, np.zeros(1, np.int64))
     hours = hours_of_week(even)[0]
     assert isinstance(hours, dict)
     assert [(h["label"], h["lift"], h["events"]) for h in hours["top_hours"]] == [
@@ -230,3 +233,33 @@ def test_an_hour_or_block_standing_out_by_count_is_not_named_below_an_even_weigh
     blocks = shift_blocks(even, (0, 6, 12, 18))[0]
     assert blocks is not None
     assert [(b["label"], b["events"]) for b in blocks["top_blocks"]] == [("Fri 18:00-00:00", 40)]
+
+
+def test_a_placeholder_clock_time_read_as_a_date_at_ingest_is_no_busy_hour(
+    city: dict[str, np.ndarray], tmp_path: Path
+) -> None:
+    """An export that writes 00:01 for an unknown time of day: read as times, midnight is
+    the area's busiest hour and 00-06 its busiest block; ingested, those rows are dates,
+    named by neither and counted as left out."""
+    rng = np.random.default_rng(4)
+    # A: one event in every hour of 2 weeks (at random minutes past :01), and 120 at 00:01
+    even = [when(w, d, h, int(rng.integers(2, 60))) for w in range(2) for d in range(7)
+            for h in range(24)]  # fmt: skip
+    placeholders = [MONDAY + pd.Timedelta(days=i, minutes=1) for i in range(120)]
+    as_times = plan(city, at(city["a"], even + placeholders), "0,6,12,18")["areas"][0]["when"]
+    assert as_times["events_with_time"] == 336 + 120
+    assert as_times["top_hours_of_day"][0]["label"] == "00:00-01:00"
+    assert as_times["top_blocks_of_day"][0]["label"] == "00:00-06:00"
+
+    lat, lng = h3.cell_to_latlng(h3.int_to_str(int(city["a"][0])))
+    rows = [f"{t:%Y-%m-%d %H:%M},{lat},{lng},assault" for t in even + placeholders]
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(["time,lat,lng,cat", *rows]) + "\n")
+    cmap = ColumnMap.parse("time=time,lat=lat,lng=lng,category=cat")
+    ingested = ingest_file(path, IngestOptions(column_map=cmap, timezone=TZ, now=AS_OF))
+    assert ingested.report.placeholder_times == {"00:01": 120}
+    found = plan(city, ingested.events, "0,6,12,18")["areas"][0]["when"]
+    assert found["events_with_time"] == 336 and found["events_without_time"] == 120
+    named = [h["label"] for key in ("top_hours", "top_hours_of_day") for h in found[key]]
+    named += [b["label"] for key in ("top_blocks", "top_blocks_of_day") for b in found[key]]
+    assert named == []  # one event an hour: nothing stands out

@@ -156,7 +156,8 @@ def test_numeric_json_ids_are_the_csv_ids_of_the_same_incidents(
         (b"  \n", "text/csv", 422, "the request body is empty"),
         (b'{"a": {"b": 1}}\n', "application/x-ndjson", 422, "fields must be plain values"),
         (b"{not json\n", "application/x-ndjson", 422, "the body is not JSON lines"),
-        (b"x,y\n1,2\n", "text/csv", 422, "not found in request-body.csv"),
+        (b"x,y\n1,2\n", "text/csv", 422, "not found in the posted CSV"),
+        (b'{"x": 1, "y": 2}\n', "application/x-ndjson", 422, "not found in the posted JSON lines"),
         (b"x,y\n1,2\n", "text/csv", 422, "read with its columns: time=occurred,lat=latitude"),
     ],
 )
@@ -172,6 +173,7 @@ def test_unreadable_posts_are_problems_and_store_nothing(
     assert batches(env) == []
     assert list((env.root / "state" / "events" / ".incoming").glob("*")) == []
     assert ".incoming" not in got.json()["detail"]
+    assert "request-body" not in got.json()["detail"]  # the client never named a file
 
 
 def test_too_many_rejects_is_422_with_the_report_and_stores_nothing(

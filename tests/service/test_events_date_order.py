@@ -69,7 +69,7 @@ def test_a_week_posted_to_a_model_without_a_recorded_order_is_a_problem(env: Env
         status, got = post(client, env, week(env))
     assert status == 422
     assert got["detail"].startswith(
-        "day/month order of column 'occurred' of request-body.csv is unresolved: 7 distinct "
+        "day/month order of column 'occurred' of the posted CSV is unresolved: 7 distinct "
         "dates (e.g. '01/01/2024 10:30'), each has 01 as its second field and all lie in one "
         "year: the first of 7 months read month first, or 7 days of January read day first"
     )  # a week from New Year's Day: its second field is 01 throughout (ingest.dayorder)
@@ -86,7 +86,7 @@ def test_a_month_first_batch_posted_to_a_day_first_model_is_a_problem(env: Env) 
         status, got = post(client, env, "\n".join([HEADER, *lines, ""]).encode())
     assert status == 422
     assert got["detail"].startswith(
-        "day/month order of column 'occurred' of request-body.csv is month first (2 values "
+        "day/month order of column 'occurred' of the posted CSV is month first (2 values "
         "such as '01/13/2024 10:30' have a second field above 12), but the model's training "
         "data were read day first"
     )

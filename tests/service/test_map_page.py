@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pandas as pd
@@ -48,10 +49,13 @@ def test_the_page_loads_only_files_the_service_serves(client: TestClient) -> Non
     script = client.get("/map/assets/map.js").text
     assert 'from "/map/assets/maplibre-gl.mjs"' in script
     assert re.findall(r"fetch\(([^,)]+)", script) == ["url", '"/map/config"']  # the API only
-    for name in ("maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css", "map.js"):
+    assert 'from "/map/assets/shifts.js"' in script
+    assert "fetch(" not in client.get("/map/assets/shifts.js").text
+    for name in ("maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css", "map.js",
+                 "shifts.js"):  # fmt: skip
         asset = client.get(f"/map/assets/{name}")
         assert asset.status_code == 200, name
-        folder = STATIC if name.startswith("map.") else STATIC.joinpath("maplibre-gl")
+        folder = STATIC.joinpath("maplibre-gl") if name.startswith("maplibre-gl") else STATIC
         assert asset.content == folder.joinpath(name).read_bytes()
         assert asset.headers["cache-control"] == "public, max-age=86400"
     assert client.get("/map/assets/package.json").status_code == 404
@@ -97,7 +101,7 @@ def test_a_tile_server_is_admitted_only_when_configured(tmp_path: Path) -> None:
     assert config == {
         "tiles": tiles,
         "horizon": 4,
-        "plan": {"areas": 6, "max_area_km2": 1.0},
+        "plan": {"areas": 6, "max_area_km2": 1.0, "shifts": [0, 6, 12, 18]},
         "poll_seconds": 30,
     }
     assert map_policy(None) == PAGE_POLICY
@@ -154,10 +158,10 @@ def browser(served: tuple[str, str, Path]) -> Iterator[Any]:
         driver.quit()
 
 
-def _wait(browser: Any, script: str, seconds: float = 30) -> Any:
+def _wait(browser: Any, script: str, *args: Any, seconds: float = 30) -> Any:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        value = browser.execute_script(script)
+        value = browser.execute_script(script, *args)
         if value:
             return value
         time.sleep(0.2)
@@ -240,6 +244,15 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
             assert f"Busiest {what}: {shown}" in details, details
         assert f"share of the {when['events_with_time']} past events here" in details
         assert "a shift past midnight counts on the day it starts" in details
+        assert when["events_without_time"] == 0 and "time of day is unknown" not in details
+        # events read as dates at ingest (a placeholder clock time) are said under the when
+        browser.execute_script("window.hotspotsMap.state.plan.get(1).when.events_without_time = 75")
+        browser.find_element("css selector", ".area-label").click()
+        details = browser.find_element("id", "area").text
+        assert (
+            "75 more past events here are left out: their time of day is unknown (a date only, "
+            "or a placeholder time such as 00:01 read as a date)" in details
+        ), details
 
     # a poll answered 304 keeps the map as drawn
     before = browser.execute_script("return {...window.hotspotsMap.state.polls}")
@@ -275,3 +288,141 @@ def test_a_wrong_key_is_told_clearly(browser: Any, served: tuple[str, str, Path]
     assert browser.find_element("id", "key-form").is_displayed()
     assert browser.execute_script("return sessionStorage.getItem('hotspots.key')") is None
     assert browser.execute_script("return window.hotspotsMap.state.map") is None  # no map
+
+
+def _shifts_lines(when: dict[str, Any]) -> list[str]:
+    """The popup's lines for an area's busiest shifts, from the plan's own values."""
+    lines = []
+    for key, what in (("top_blocks", "of the week"), ("top_blocks_of_day", "of the day")):
+        named = ", ".join(f"{b['label']} ({b['lift']}x: {b['events']} events)" for b in when[key])
+        lines.append(f"Busiest shifts {what}: {named or 'none stands out from an even spread'}")
+    return lines
+
+
+def _plans_asked(browser: Any) -> list[list[str]]:
+    """The shifts= values of the plan requests the page made, in order ([] for none)."""
+    urls = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    queries = [urlsplit(u).query for u in urls if urlsplit(u).path == "/v1/plans/latest"]
+    return [parse_qs(q, keep_blank_values=True).get("shifts", []) for q in queries]
+
+
+_SHOWN = "return document.getElementById('area').innerText.includes(arguments[0])"
+_MESSAGE = "const m = document.getElementById('message'); return !m.hidden && m.textContent;"
+
+
+@pytest.mark.slow
+def test_an_officer_chooses_the_shifts_the_areas_are_told_in(
+    browser: Any, served: tuple[str, str, Path]
+) -> None:
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.select import Select
+
+    base, key, _ = served
+    auth = {"X-API-Key": key}
+
+    def plan(shifts: str = "") -> httpx.Response:
+        query = f"category=burglary&horizon=1&format=geojson{shifts and f'&shifts={shifts}'}"
+        return httpx.get(f"{base}/v1/plans/latest?{query}", headers=auth)
+
+    default, early = (plan(s).json()["features"][0]["properties"]["when"] for s in ("", "7,15,23"))
+    # the year city's area 1 names shifts under both: the page must show which
+    assert default["top_blocks_of_day"] and early["top_blocks_of_day"]
+    assert {b["label"] for b in early["top_blocks_of_day"]} <= {
+        "07:00-15:00", "15:00-23:00", "23:00-07:00"
+    }  # fmt: skip
+    refused = plan("25")
+    assert refused.status_code == 422
+    detail = refused.json()["detail"]
+
+    browser.get(f"{base}/map")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{base}/map")
+    browser.get_log("browser")  # what earlier tests left
+    _type_key(browser, key)
+    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
+    shifts = Select(browser.find_element("id", "shifts"))
+    assert [(o.get_attribute("value"), o.text) for o in shifts.options] == [
+        ("", "server default (4 x 6 h from 00:00)"),
+        ("7,15,23", "3 x 8 h from 07:00"),
+        ("6,14,22", "3 x 8 h from 06:00"),
+        ("0,8,16", "3 x 8 h from 00:00"),
+        ("7,19", "2 x 12 h from 07:00"),
+        ("6,18", "2 x 12 h from 06:00"),
+        ("other", "other: type the start hours"),
+    ]
+    assert shifts.first_selected_option.get_attribute("value") == ""
+    browser.find_element("css selector", ".area-label").click()  # area 1
+    for line in _shifts_lines(default):
+        _wait(browser, _SHOWN, line)
+    assert _plans_asked(browser) == [[]]  # the server's default: no shifts= sent
+    assert "shifts 4 x 6 h from 00:00" in browser.find_element("id", "status").text
+
+    # a preset: sent as shifts=, and area 1's popup is told in its blocks
+    shifts.select_by_value("7,15,23")
+    for line in _shifts_lines(early):
+        _wait(browser, _SHOWN, line)
+    assert _plans_asked(browser)[-1] == ["7,15,23"]
+    assert "shifts 3 x 8 h from 07:00" in browser.find_element("id", "status").text
+    drawn = browser.execute_script("return window.hotspotsMap.drawn()")
+    assert drawn["areas"] == 6
+    # its poll sends its own ETag (not the default plan's): both answers are 304
+    before = browser.execute_script("return {...window.hotspotsMap.state.polls}")
+    browser.execute_async_script("window.hotspotsMap.poll().then(arguments[0])")
+    after = browser.execute_script("return {...window.hotspotsMap.state.polls}")
+    assert (after["notModified"], after["changed"]) == (
+        before["notModified"] + 2,
+        before["changed"],
+    )
+
+    # typed hours the API refuses: its detail is shown, and the map drawn before is kept
+    shifts.select_by_value("other")
+    typed = browser.find_element("id", "shifts-text")
+    assert typed.is_displayed()
+    typed.send_keys("25", Keys.ENTER)
+    message = _wait(browser, _MESSAGE)
+    kept = "The map still shows the choice drawn before."
+    assert message == f"Could not load the map: {detail.rstrip('.')}. {kept}"
+    assert "25 is not an hour of the day" in message
+    assert _plans_asked(browser)[-1] == ["25"]
+    assert browser.execute_script("return window.hotspotsMap.drawn()") == drawn
+    details = browser.find_element("id", "area").text
+    assert all(line in details for line in _shifts_lines(early)), details
+    browser.execute_async_script("window.hotspotsMap.poll().then(arguments[0])")
+    assert _plans_asked(browser)[-1] == ["7,15,23"]  # a poll asks again for what is drawn
+    assert browser.execute_script(_MESSAGE) == message  # still told until another choice
+
+    # back to the server's default: no shifts= again, and its blocks again
+    shifts.select_by_value("")
+    for line in _shifts_lines(default):
+        _wait(browser, _SHOWN, line)
+    assert _plans_asked(browser)[-1] == []
+    assert not browser.find_element("id", "message").is_displayed()
+    assert not browser.find_element("id", "shifts-text").is_displayed()
+    urls = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert not any(key in u for u in urls)
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert all("422" in e for e in errors), errors  # only the refused plan, logged by Chromium
+
+
+@pytest.mark.slow
+def test_an_area_the_new_plan_has_not_is_not_left_open(
+    browser: Any, served: tuple[str, str, Path]
+) -> None:
+    base, key, _ = served
+    browser.get(f"{base}/map")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{base}/map")
+    _type_key(browser, key)
+    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
+    browser.find_element("css selector", ".area-label[title='Area 6']").click()
+    assert "Area 6: " in browser.find_element("id", "area").text
+    areas = browser.find_element("id", "areas")
+    areas.clear()
+    areas.send_keys("3")
+    browser.find_element("css selector", "#controls button[type=submit]").click()
+    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.labels === 3;")
+    assert browser.find_element("id", "area").text == ""  # not area 6 of a plan gone by

@@ -84,9 +84,12 @@ def plan_table(document: Mapping[str, Any]) -> Table:
 def plan_when(found: Mapping[str, Any] | str) -> str:
     """What an officer reads first of an area's when: the two busiest blocks of the week that
     stand out (shifts are what officers are tasked by), else of the day ("daily"), else the
-    hours of the week, else of the day, else that none stands out; "unknown" / "withheld"."""
+    hours of the week, else of the day, else that none stands out; "unknown" / "withheld";
+    and how many past events were left out for want of a time of day, if any."""
     if isinstance(found, str):
         return found
+    untimed = found.get("events_without_time", 0)  # absent from plans made before it
+    left = f"; {untimed} without a time of day" if untimed else ""
     for key, daily in (
         ("top_blocks", False),
         ("top_blocks_of_day", True),
@@ -95,10 +98,9 @@ def plan_when(found: Mapping[str, Any] | str) -> str:
     ):
         if listed := found.get(key, [])[:2]:
             prefix = "daily " if daily else ""
-            return ", ".join(
-                f"{prefix}{h['label']} ({h['lift']}x: {h['events']} events)" for h in listed
-            )
-    return f"none stands out ({found['events_with_time']} timed events)"
+            named = (f"{prefix}{h['label']} ({h['lift']}x: {h['events']} events)" for h in listed)
+            return ", ".join(named) + left
+    return f"none stands out ({found['events_with_time']} timed events{left})"
 
 
 def _validation_table(

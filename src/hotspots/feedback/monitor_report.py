@@ -15,15 +15,13 @@ import pandas as pd
 from hotspots.evaluation import BacktestResult
 from hotspots.feedback.monitor import (
     Monitor,
-    Reference,
-    Thresholds,
     dosage_to_array,
     monitor,
     ranked_to_flags,
-    reference_from_frame,
     top_share_flags,
 )
 from hotspots.feedback.monitor_groups import GroupLayer
+from hotspots.feedback.monitor_reference import Reference, Thresholds, reference_from_frame
 
 MANIFEST_KEY = "feedback_monitor"
 """Where a manifest's ``notes`` keep the training-time monitor (``registry.card`` renders it)."""

@@ -15,7 +15,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from hotspots.atomic import atomic_path
 from hotspots.errors import ConfigError
@@ -24,7 +23,6 @@ from hotspots.feedback.failures import frame_to_failures
 from hotspots.feedback.html_parts import cell_text as _cell
 from hotspots.feedback.html_parts import data_link
 from hotspots.feedback.html_parts import esc as _esc
-from hotspots.feedback.html_parts import figure_png as _png
 from hotspots.feedback.html_parts import img_html as _img
 from hotspots.feedback.html_parts import table_html as _table
 from hotspots.feedback.monitor_served import ModelMonitor
@@ -32,6 +30,7 @@ from hotspots.feedback.realised_horizons import horizon_table
 from hotspots.feedback.realised_io import DEFINITIONS, plans_evaluated
 from hotspots.feedback.report_monitor import ABOUT as MONITOR_ABOUT
 from hotspots.feedback.report_monitor import monitor_frames, monitor_html, verdict
+from hotspots.feedback.report_plots import dosage_png, pai_png
 
 TABLES = (
     "periods", "dosage", "cells", "patrol_time", "flags", "pending", "plans", "unscored_plans",
@@ -305,27 +304,6 @@ def _plans_wide(plans: pd.DataFrame) -> pd.DataFrame:
     return front.join(wide, how="outer").reset_index()
 
 
-def pai_png(periods: pd.DataFrame, cutoff: str) -> bytes:
-    """Realised PAI per period: what was served (thick) beside each baseline."""
-    fig = Figure(figsize=(10, 3.5))
-    ax = fig.subplots()
-    rows = periods.loc[periods["cutoff"] == cutoff]
-    for source, part in rows.groupby("source", sort=True):
-        served = source == SERVED
-        ax.plot(
-            pd.DatetimeIndex(part["as_of"]),
-            part["pai"].to_numpy(float),
-            marker="o",
-            linewidth=2.5 if served else 1.0,
-            label=str(source),
-        )
-    ax.axhline(1.0, color="grey", linestyle=":")
-    ax.set(xlabel="period", ylabel=f"PAI at {cutoff}", title="Realised PAI")
-    ax.legend(fontsize="small")
-    fig.autofmt_xdate()
-    return _png(fig)
-
-
 def _where(time: pd.DataFrame) -> pd.DataFrame:
     """Per period: the patrol minutes by how the log gave the place, and the areas named."""
     if time.empty:
@@ -335,34 +313,6 @@ def _where(time: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"minutes": wide.sum(axis=1), "areas named": named}).fillna(0)
     out = out.join(wide.rename(columns=lambda kind: f"minutes by {kind}"))
     return out.reset_index()
-
-
-def dosage_png(dosage: pd.DataFrame) -> bytes:
-    """Patrol minutes per period beside the events in, around and away from patrolled cells
-    (bars), with the mean of the periods before (dots): a displacement check."""
-    fig = Figure(figsize=(10, 4))
-    minutes_ax, events_ax = fig.subplots(1, 2)
-    labels = [pd.Timestamp(t).strftime("%Y-%m-%d") for t in dosage["as_of"]]
-    x = range(len(labels))
-    minutes_ax.bar(x, dosage["patrol_minutes"].to_numpy(float), color="#4a7")
-    minutes_ax.set(ylabel="patrol minutes", title="Dosage")
-    width = 0.4
-    for i, (part, colour) in enumerate((("patrolled", "#c44"), ("ring", "#e93"))):
-        shift = [v + (i - 0.5) * width for v in x]
-        events_ax.bar(
-            shift, dosage[f"events_{part}"].to_numpy(float), width, color=colour, label=part
-        )
-        events_ax.plot(
-            shift,
-            dosage[f"before_{part}"].to_numpy(float),
-            "k.",
-            label=None if i else "before (mean)",
-        )
-    events_ax.set(ylabel="target events", title="Crime in patrolled cells and the ring around")
-    events_ax.legend(fontsize="small")
-    for ax in (minutes_ax, events_ax):
-        ax.set_xticks(list(x), labels, rotation=30, ha="right")
-    return _png(fig)
 
 
 def _flags(flags: pd.DataFrame) -> str:

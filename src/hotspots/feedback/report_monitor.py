@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Mapping
 import pandas as pd
 
 from hotspots.feedback.html_parts import data_link, esc, img_html, table_html
-from hotspots.feedback.monitor import why_no_reference
+from hotspots.feedback.monitor_reference import why_no_reference
 from hotspots.feedback.monitor_report import monitor_png
 from hotspots.feedback.monitor_served import ModelMonitor
 

@@ -19,13 +19,8 @@ import pandas as pd
 from sklearn.base import clone
 
 from hotspots.features import Panel
-from hotspots.feedback.monitor import (
-    Monitor,
-    Thresholds,
-    monitor,
-    reference_from_frame,
-    top_share_flags,
-)
+from hotspots.feedback.monitor import Monitor, monitor, top_share_flags
+from hotspots.feedback.monitor_reference import Thresholds, reference_from_frame
 from hotspots.forecasters import Forecaster
 from hotspots.synthetic import City
 

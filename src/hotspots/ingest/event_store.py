@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from hotspots.atomic import BatchFolder
-from hotspots.errors import InputFileError
+from hotspots.errors import HotspotsError, InputFileError
 from hotspots.ingest import IngestOptions, IngestResult, ingest_file, read_events, write_events
 from hotspots.ingest.coords import Area
 from hotspots.ingest.jsonrecords import records_table
@@ -58,13 +58,22 @@ def read_body(body: bytes, media_type: str, folder: Path, options: IngestOptions
         raise InputFileError("the request body is empty: send CSV or JSON lines")
     table = None if media_type in CSV_TYPES else records_table(body, "the body")
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:  # messages name "request-body.*"
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
         path = Path(tmp) / ("request-body.csv" if table is None else "request-body.parquet")
         if table is None:
             path.write_bytes(body)
         else:
             pq.write_table(table, path)
-        return ingest_file(path, options)
+        try:
+            return ingest_file(path, options)
+        except HotspotsError as exc:  # the client sent a body, not a file of that name
+            label = "the posted CSV" if table is None else "the posted JSON lines"
+            exc.args = tuple(_renamed(a, path.name, label) for a in exc.args)
+            raise
+
+
+def _renamed(arg: object, name: str, label: str) -> object:
+    return arg.replace(name, label) if isinstance(arg, str) else arg
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hotspots.ingest.validate import ValidationReport
+
 DENSE_SHARE = 0.05
 SLACK = pd.Timedelta(days=365)
 
@@ -60,3 +62,13 @@ def outside_period(
             cut = local.tz_convert(None)
     before = wall < cut.to_datetime64()  # NaT compares False
     return candidates & before, bound
+
+
+def period_note(
+    report: ValidationReport, start: pd.Timestamp | None, bound: pd.Timestamp | None
+) -> list[str]:
+    """The report's note on its outside_period rows: the bound and why (none without any)."""
+    if not report.rejected.get("outside_period"):
+        return []
+    why = "--start" if start is not None else "over a year before the dense months"
+    return [f"times before {bound.date() if bound is not None else '?'} are outside_period ({why})"]

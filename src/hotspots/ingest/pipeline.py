@@ -23,7 +23,8 @@ from hotspots.ingest.eventtimes import parse_times
 from hotspots.ingest.mapping import COORD_KEYS, ColumnMap, get_preset
 from hotspots.ingest.monthdates import as_months, month_dates
 from hotspots.ingest.notes import duplicate_notes, read_notes, unreadable_times_note
-from hotspots.ingest.period import outside_period
+from hotspots.ingest.period import outside_period, period_note
+from hotspots.ingest.placeholders import placeholder_times
 from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE
 from hotspots.ingest.textbuf import all_lengths, arrow_strings, may_need_trim
 from hotspots.ingest.validate import (
@@ -270,6 +271,8 @@ def validate_frame(
     precision = parsed.precision if months is None else as_months(parsed.precision)
     if months is not None and months.times is not None:  # months of the zone written in
         times = months.times
+    held = placeholder_times(times, precision, placed, parsed.clock)  # unknown times of day
+    times, precision = held.as_days(times, precision)
     masks["future_time"] = (times > now).fillna(False).to_numpy(dtype=bool)
     timed = ~masks["unparseable_time"] & ~wrong_zone & ~masks["future_time"]
     masks["outside_period"], period_bound = outside_period(times, timed, options.start)
@@ -303,10 +306,8 @@ def validate_frame(
     report.notes += [*coords.notes, *([centre] if centre else [])]
     if missed:
         report.notes.append(missed)
-    if report.rejected.get("outside_period"):
-        why = "--start" if options.start is not None else "over a year before the dense months"
-        bound = period_bound.date() if period_bound is not None else "?"
-        report.notes.append(f"times before {bound} are outside_period ({why})")
+    report.notes += period_note(report, options.start, period_bound)
+    held.report_to(report, keep)
     duplicate_notes(report, number[keep], "offence" in raw)
     unread = masks["unparseable_time"]
     advice = zone_advice(raw, parsed.wrong_zone, unread, plan.cmap, plan.source_tz, source)

@@ -74,6 +74,9 @@ class ValidationReport:
     split year/month columns): a model records it, so later batches read dates alike."""
     hour_format: str | None = None
     """How an hour column was read (hours, HH:MM or HHMM), recorded for the same reason."""
+    placeholder_times: dict[str, int] = field(default_factory=dict)
+    """Accepted rows per placeholder clock minute (``"00:01"``: an export's stand-in for an
+    unknown time of day, ``ingest.placeholders``): kept, their time_precision day."""
 
     @property
     def n_rejected(self) -> int:

@@ -151,6 +151,8 @@ class LoadedEvents:
             "time_format": self.time_format,
             "hour_format": self._report_value("hour_format"),
             "month_precision": self.month_precision,
+            # rows per placeholder clock minute, read as dates (ingest.placeholders)
+            "placeholder_times": dict(self._report_value("placeholder_times") or {}),
         }
 
     @property

@@ -5,13 +5,7 @@ model's cells and the event history, returning JSON-able data.
 """
 
 from hotspots.plan_limits import MAX_AREAS
-from hotspots.publishing.plan_book import (
-    PlanBook,
-    PlanInput,
-    PlanQuery,
-    parse_weights,
-    select_types,
-)
+from hotspots.publishing.plan_book import PlanBook, PlanInput
 from hotspots.publishing.plan_context import AreaHistory, ReasonFn, history_reasons
 from hotspots.publishing.plan_document import (
     build_plan,
@@ -26,6 +20,7 @@ from hotspots.publishing.plan_io import (
     plan_to_rows,
     write_plan,
 )
+from hotspots.publishing.plan_query import PlanQuery, parse_weights, select_types
 from hotspots.publishing.plans import (
     MAX_AREA_CELLS,
     SEEDS,

@@ -129,6 +129,9 @@ class WeekGrid:
     """Areas x 168: events, unweighted (what the tests and ``events`` count)."""
     counted: IntArray
     """Per area: its events with a time of day."""
+    untimed: IntArray
+    """Per area: its events without one (dates or months only, or a placeholder clock time
+    read as a date at ingest), left out of the hours and blocks."""
 
 
 def events_to_week_grid(found: AreaEvents, n_areas: int) -> WeekGrid:
@@ -140,10 +143,12 @@ def events_to_week_grid(found: AreaEvents, n_areas: int) -> WeekGrid:
     grid = np.bincount(at, weights=found.weight[timed], minlength=n_areas * 168)
     raw = np.bincount(at, minlength=n_areas * 168).reshape(n_areas, 168)
     counted = np.bincount(found.area[timed], minlength=n_areas)
+    untimed = np.bincount(found.area[~timed], minlength=n_areas)
     return WeekGrid(
         grid.reshape(n_areas, 168).astype(np.float64),
         raw.astype(np.int64),
         counted.astype(np.int64),
+        untimed.astype(np.int64),
     )
 
 
@@ -157,6 +162,7 @@ def hours_of_week(grid: WeekGrid) -> list[dict[str, Any] | str]:
     are empty when no hour stands out. ``lift`` is the share over an even spread's (1/168 of
     the week, 1/24 of the day); ``events`` the hour's own past events (unweighted), which an
     officer weighs the lift by: 2 events make an "84x" hour of an area with 4.
+    ``events_without_time`` counts the area's events left out for want of a time of day.
     """
     n_areas, counted = grid.counted.size, grid.counted
     weighted, raw = grid.weighted, grid.raw
@@ -186,7 +192,12 @@ def hours_of_week(grid: WeekGrid) -> list[dict[str, Any] | str]:
             for h in _top(of_day[i], day_ok[i])
         ]
         out.append(
-            {"top_hours": week, "top_hours_of_day": day, "events_with_time": int(counted[i])}
+            {
+                "top_hours": week,
+                "top_hours_of_day": day,
+                "events_with_time": int(counted[i]),
+                "events_without_time": int(grid.untimed[i]),
+            }
         )
     return out
 

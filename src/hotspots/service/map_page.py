@@ -5,8 +5,9 @@ patrol plan with MapLibre GL JS, vendored from npm into ``static/maplibre-gl`` (
 ``VENDORED.md``) and served from the package: no CDN, and no call to anything but this API,
 unless the operators set a tile server (``HOTSPOTS_MAP_TILES``), which the page policy then
 admits for images and fetches alone. ``/map/config`` tells the page the tile URL, the
-published horizon, the default plan budget and how often to poll; it holds nothing secret
-and needs no key (the page asks for one before any ``/v1`` call).
+published horizon, the default plan budget and shifts (the blocks of the day a plan area's
+``when`` is told in, for the page's "server default") and how often to poll; it holds nothing
+secret and needs no key (the page asks for one before any ``/v1`` call).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from hotspots.config import Settings
+from hotspots.publishing.plan_shifts import parse_shifts
 from hotspots.service.docs import ASSET_MAX_AGE, static_bytes
 from hotspots.service.headers import PAGE_POLICY
 from hotspots.service.problems import ProblemError
@@ -34,6 +36,7 @@ _ASSETS = {
     "maplibre-gl-worker.mjs": ("maplibre-gl/maplibre-gl-worker.mjs", "text/javascript"),
     "maplibre-gl.css": ("maplibre-gl/maplibre-gl.css", "text/css"),
     "map.js": ("map.js", "text/javascript"),
+    "shifts.js": ("shifts.js", "text/javascript"),
     "map.css": ("map.css", "text/css"),
 }
 HTML = "text/html; charset=utf-8"
@@ -80,19 +83,20 @@ def map_page(request: Request) -> Response:
 
 @router.get("/map/config")
 def map_config(request: Request) -> JSONResponse:
-    """What the page needs before any key: tiles, horizon, default budget, poll interval."""
+    """What the page needs before any key: tiles, horizon, default budget and shifts, poll
+    interval."""
     state = request.app.state.service
     settings: Settings = state.settings
     book = state.plans  # its default is fitted to a study area too small for the settings'
-    areas, km2 = (
-        (book.default.areas, book.default.per_area_km2())
+    areas, km2, shifts = (
+        (book.default.areas, book.default.per_area_km2(), book.shifts)
         if book is not None
-        else (settings.plan_areas, settings.plan_max_area_km2)
+        else (settings.plan_areas, settings.plan_max_area_km2, parse_shifts(settings.plan_shifts))
     )
     body: dict[str, Any] = {
         "tiles": settings.map_tiles or None,
         "horizon": settings.forecast_horizon,
-        "plan": {"areas": areas, "max_area_km2": km2},
+        "plan": {"areas": areas, "max_area_km2": km2, "shifts": list(shifts)},
         "poll_seconds": POLL_SECONDS,
     }
     return JSONResponse(body)

@@ -83,6 +83,11 @@ class When(Strict):
     top_hours: list[HourOfWeek]
     top_hours_of_day: list[HourOfDay]
     events_with_time: int
+    events_without_time: int = Field(
+        description="The area's past events left out of the when for want of a time of day: "
+        "dates or months only, or a placeholder clock time (an export's 00:01 for an unknown "
+        "time) read as a date at ingest."
+    )
 
 
 class Boundary(Strict):

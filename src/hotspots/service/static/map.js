@@ -2,15 +2,20 @@
 // plan's areas outlined and numbered, from this service's API only (/map/config, /v1/models,
 // /v1/forecasts/latest, /v1/plans/latest). The key is typed once, kept in sessionStorage
 // (gone when the tab closes) and sent as the X-API-Key header, never in a URL. Each view is
-// polled with If-None-Match: a 304 keeps what is drawn.
+// polled with If-None-Match: a 304 keeps what is drawn. A choice the API refuses (a 422, e.g.
+// shift hours that are not hours) is told in its words and the map drawn before is kept.
 import * as maplibregl from "/map/assets/maplibre-gl.mjs";
+import { blocksText, setUpShifts, shiftsParam } from "/map/assets/shifts.js";
 
 const KEY = "hotspots.key";
 const $ = (id) => document.getElementById(id);
 const state = {
   config: null,
   map: null,
-  etags: {}, // url -> ETag of what is drawn
+  shown: null, // {cells, plan}: the URLs of what is drawn, which a poll asks again
+  etags: {}, // url -> ETag, for the URLs of what is drawn only
+  refused: false, // the last choice applied was refused (its message stays over polls)
+  asked: 0, // choices applied: an answer overtaken by a newer choice is dropped
   plan: new Map(), // rank -> area (the plan document's fields)
   planTypes: {}, // model -> {weight, categories} of the plan drawn
   markers: [],
@@ -116,6 +121,8 @@ function urls() {
   const horizon = $("horizon").value;
   const forecast = new URLSearchParams({ model, horizon, top: "250", format: "geojson" });
   const plan = new URLSearchParams({ category: model, horizon, format: "geojson" });
+  const shifts = shiftsParam($("shifts"), $("shifts-text"));
+  if (shifts !== null) plan.set("shifts", shifts);
   // a budget left as configured is left to the service, which fits its default to a study
   // area too small for it (and says so in budget.note) instead of refusing it
   const defaults = state.config.plan;
@@ -167,7 +174,11 @@ function drawPlan(collection) {
   const plan = collection.plan;
   state.planSummary = `${collection.features.length} patrol areas (${fmt(plan.summary.area_km2)} km², `
     + `${(100 * plan.summary.share_of_forecast).toFixed(1)}% of the forecast)`
-    + (plan.budget.note ? ` (${plan.budget.note})` : "");
+    + (plan.budget.note ? ` (${plan.budget.note})` : "")
+    + `, shifts ${blocksText(plan.shifts)}`;
+  const open = $("area").dataset.rank; // the area shown beside the map: its new when and why
+  if (open && state.plan.has(Number(open))) showArea(open);
+  else if (open) { $("area").replaceChildren(); delete $("area").dataset.rank; }
 }
 
 function periodOf(doc) {
@@ -204,6 +215,10 @@ function whenText(when) {
     `(x: the shift's or hour's share of the ${when.events_with_time} past events here with a `
       + "time of day, against an even spread's; one is named only when chance would rarely "
       + "make it that busy; a shift past midnight counts on the day it starts)",
+    ...(when.events_without_time
+      ? [`${when.events_without_time} more past events here are left out: their time of day `
+        + "is unknown (a date only, or a placeholder time such as 00:01 read as a date)"]
+      : []),
   ];
 }
 
@@ -260,16 +275,28 @@ function showCell(p) {
 }
 
 async function refresh({ poll = false } = {}) {
-  const { cells, plan } = urls();
-  if (!poll) state.etags = {};
+  // a poll asks again for what is drawn; otherwise the controls' choice is asked for, and
+  // drawn only when both answers are good (a refused choice keeps the map drawn before)
+  const want = poll ? state.shown : urls();
+  if (!want) return;
+  const { cells, plan } = want;
+  const ticket = poll ? state.asked : ++state.asked;
+  // a poll is overtaken by a choice applied since, even one answered before the poll was
+  const overtaken = () => ticket !== state.asked || (poll && want !== state.shown);
   try {
     const [a, b] = await Promise.all([api(cells, { conditional: true }), api(plan, { conditional: true })]);
     await state.loaded;
+    if (overtaken()) return;
     state.polls.sent += 1;
+    const etags = {};
     for (const [url, got] of [[cells, a], [plan, b]]) {
-      if (got.status === 304) { state.polls.notModified += 1; continue; }
+      if (got.status === 304) {
+        state.polls.notModified += 1;
+        etags[url] = state.etags[url];
+        continue;
+      }
       state.polls.changed += 1;
-      state.etags[url] = got.etag;
+      etags[url] = got.etag;
       if (url === cells) {
         state.map.getSource("cells").setData(got.body);
         state.cellCount = got.body.features.length;
@@ -279,13 +306,19 @@ async function refresh({ poll = false } = {}) {
       }
       if (url === cells && !state.fitted) { fitTo(got.body.features); state.fitted = true; }
     }
-    showMessage("");
+    state.shown = want;
+    state.etags = etags; // another query string is another resource: never sent its ETag
+    if (!poll) state.refused = false;
+    if (!state.refused) showMessage("");
     const checked = new Date().toLocaleTimeString();
     const same = a.status === 304 && b.status === 304 ? " (unchanged)" : "";
     setStatus(`${state.cellCount} highest cells of ${state.period.text}; `
       + `${state.planSummary}.${state.period.over} Checked ${checked}${same}.`);
   } catch (err) {
-    if (!(err instanceof Refused)) showMessage(`Could not load the map: ${err.message}`);
+    if (err instanceof Refused || overtaken()) return;
+    if (!poll) state.refused = true;
+    const kept = state.shown ? " The map still shows the choice drawn before." : "";
+    showMessage(`Could not load the map: ${err.message.replace(/\.$/, "")}.${kept}`);
   }
 }
 
@@ -332,6 +365,7 @@ async function main() {
     refresh();
   });
   for (const id of ["model", "horizon"]) $(id).addEventListener("change", () => refresh());
+  setUpShifts($("shifts"), $("shifts-text"), state.config.plan.shifts, () => refresh());
   $("forget").addEventListener("click", () => {
     sessionStorage.removeItem(KEY);
     stopPolling();

@@ -1,0 +1,83 @@
+"""A plan request as the CLI and the service take it: the normalised query a plan book
+caches by, and the parsing of its crime types and weights (``name=w,...``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from hotspots.errors import ConfigError
+from hotspots.publishing.plan_shifts import DEFAULT_SHIFTS, parse_shifts
+from hotspots.publishing.plans import PlanBudget
+
+
+@dataclass(frozen=True)
+class PlanQuery:
+    """A plan request, normalised: equal queries give equal bytes (and share a cache entry).
+
+    ``types`` are the chosen crime types (model names; empty: every one the book can
+    combine); ``weights`` are sorted ``(type, weight)`` pairs other than 1; ``stop`` is the
+    areas' stop rule (``plans.STOPS``); ``shifts`` the sorted start hours of the blocks of
+    the day (``plan_shifts.parse_shifts``).
+    """
+
+    budget: PlanBudget
+    types: tuple[str, ...] = ()
+    weights: tuple[tuple[str, float], ...] = ()
+    horizon: int = 1
+    fmt: str = "json"
+    stop: str = "cap"
+    shifts: tuple[int, ...] = parse_shifts(DEFAULT_SHIFTS)
+    note: str | None = None
+    """Why ``budget`` is not the configured default (fitted to the study area), if it is not."""
+
+
+def parse_weights(
+    text: str | None, names: Iterable[str], flag: str = "--weights", what: str = "--model"
+) -> dict[str, float]:
+    """``name=w,...`` -> {name: w}; every name must be one of ``names`` (each a ``what``),
+    each weight >= 0."""
+    if not text:
+        return {}
+    known = list(names)
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = float("nan")
+        if not sep or not name or not weight >= 0 or weight == float("inf"):
+            raise ConfigError(f"{flag} {text!r}: {part!r} is not name=weight (weight >= 0)")
+        if name not in known:
+            raise ConfigError(f"{flag} names {name!r}, which is not a {what} ({known})")
+        out[name] = weight
+    return out
+
+
+def select_types(
+    targets: Mapping[str, tuple[str, ...] | None],
+    categories: Iterable[str],
+    *,
+    flag: str = "category",
+    left_out: tuple[str, ...] = (),
+) -> tuple[str, ...]:
+    """The crime types (keys of ``targets``: model name -> the categories its target counts)
+    that ``categories`` name, each by model name or by a category; sorted, unique, empty when
+    none is given. ``left_out`` are types that cannot share the plan (named in the error)."""
+    chosen: set[str] = set()
+    for value in categories:
+        if value in targets:
+            chosen.add(value)
+            continue
+        found = {k for k, v in targets.items() if v and value in v}
+        if not found:
+            other = f"; left out (another grid): {sorted(left_out)}" if left_out else ""
+            counted = sorted({c for v in targets.values() for c in v or ()})
+            raise ConfigError(
+                f"{flag} {value!r} is not a crime type of this plan: give a model name "
+                f"{list(targets)} or a category {counted}{other}"
+            )
+        chosen |= found
+    return tuple(sorted(chosen))
