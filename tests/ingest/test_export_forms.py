@@ -173,6 +173,18 @@ def test_excel_serial_days_are_named(tmp_path: Path) -> None:
     ) in err.value.report.notes  # type: ignore[attr-defined]
 
 
+def test_a_time_of_day_alone_is_named(tmp_path: Path) -> None:
+    # a date, time export with time= mapped to its time column: no date to place it on
+    path = export(tmp_path / "clock.csv", ["14:05", "2:05 PM", "09:30:00"])
+    with pytest.raises(TooManyRejectsError) as err:
+        ingest_file(path, IngestOptions(column_map=ColumnMap.parse(MAP)))
+    assert err.value.report.rejected == {"unparseable_time": 3}  # type: ignore[attr-defined]
+    assert (
+        "times such as '14:05' are a time of day with no date: map the date column as date= "
+        "and this one as hour= (--map date=COL,hour=COL)"
+    ) in err.value.report.notes  # type: ignore[attr-defined]
+
+
 def test_an_hhmm_hour_column_is_read_so_in_a_batch_of_early_minutes(tmp_path: Path) -> None:
     # the LAPD's TIME OCC: 2130 is 21:30, and a batch of one incident at 00:15 holds only 15,
     # which alone reads as 15:00; the model records how its export's column was read
