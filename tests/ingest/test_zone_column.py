@@ -25,6 +25,7 @@ ZONES = {
     "-05:00": "2024-03-01 19:05",
     "UTC-5": "2024-03-01 19:05",
     "GMT+5:30": "2024-03-01 08:35",
+    "-5.0": "2024-03-01 19:05",  # hours from a Parquet float column
     "America/Chicago": "2024-03-01 20:05",  # CST, UTC-6
     "": "2024-03-01 14:05",  # no zone: the source zone's (London, GMT in March)
 }

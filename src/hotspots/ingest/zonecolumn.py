@@ -29,7 +29,7 @@ from hotspots.ingest.zonenames import rows_text, wrong_zone_advice
 # header names of a zone column: one left unmapped would have its times read in --tz
 ZONE_COLUMNS = ("tz", "timezone", "time_zone", "time zone", "tz_name", "utc_offset")
 _PROBE = "unmapped zone column "
-_OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d\d))?")
+_OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d\d)|\.0+)?")  # -5.0: a float column
 _NAME = re.compile(r"[A-Z]{3,5}")
 
 
