@@ -211,3 +211,18 @@ def test_a_file_is_read_by_its_content_not_its_gz_name(
     n = 1 if "geojson" in name else 2
     assert events["category"].tolist() == ["Robbery", "Theft"][:n]
     assert events["lat"].tolist() == [41.8, 41.81][:n]
+
+
+def test_a_time_column_with_no_values_is_every_row_unparseable_not_an_internal_error(
+    write: Callable[[str, str | bytes], Path], run_cli: RunCli, tmp_path: Path
+) -> None:
+    # the zone-name pass read the last byte of an empty text buffer: exit 1, 'internal error'
+    path = write("blank.csv", "time,lat,lng,cat\n,41.8,-87.6,Robbery\n,41.81,-87.61,Theft\n")
+    out = tmp_path / "blank.parquet"
+    result = run_cli("ingest", path, "--map", MAP, "--out", out)
+    assert result.code == 2 and not out.exists()
+    assert result.err.strip().splitlines()[-1] == (
+        "error: 2 of 2 rows (100.0%) of blank.csv were rejected, above --max-reject-fraction "
+        "0.05; most were unparseable_time (2: the time is empty, cannot be read, or is before "
+        "1677-09-22)"
+    )

@@ -14,7 +14,8 @@ import pytest
 from hotspots.ingest import IngestOptions, ingest_file
 from hotspots.ingest.dayorder import DateOrderError, in_order, order_of
 from hotspots.ingest.mapping import ColumnMap
-from hotspots.ingest.times import SAMPLE, infer_format, parse_time_column
+from hotspots.ingest.timeformats import SAMPLE, infer_format
+from hotspots.ingest.times import parse_time_column
 from hotspots.jobs.data import LoadedEvents, event_options
 
 RunCli = Any

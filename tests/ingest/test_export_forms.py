@@ -14,8 +14,10 @@ import pytest
 from hotspots.errors import DataValidationError, TooManyRejectsError
 from hotspots.ingest import IngestOptions, ingest_file
 from hotspots.ingest.dayorder import DateOrderError
+from hotspots.ingest.eventtimes import parse_split_columns
 from hotspots.ingest.mapping import ColumnMap
-from hotspots.ingest.times import infer_format, parse_split_columns, parse_time_column
+from hotspots.ingest.timeformats import infer_format
+from hotspots.ingest.times import parse_time_column
 from hotspots.jobs.data import LoadedEvents, event_options
 
 UTC = "UTC"
@@ -168,6 +170,18 @@ def test_excel_serial_days_are_named(tmp_path: Path) -> None:
     assert (
         "times such as '44197.5' look like Excel serial day numbers (days since 1899-12-30): "
         "give the column a date format in the sheet (yyyy-mm-dd hh:mm) and save it as CSV again"
+    ) in err.value.report.notes  # type: ignore[attr-defined]
+
+
+def test_a_time_of_day_alone_is_named(tmp_path: Path) -> None:
+    # a date, time export with time= mapped to its time column: no date to place it on
+    path = export(tmp_path / "clock.csv", ["14:05", "2:05 PM", "09:30:00"])
+    with pytest.raises(TooManyRejectsError) as err:
+        ingest_file(path, IngestOptions(column_map=ColumnMap.parse(MAP)))
+    assert err.value.report.rejected == {"unparseable_time": 3}  # type: ignore[attr-defined]
+    assert (
+        "times such as '14:05' are a time of day with no date: map the date column as date= "
+        "and this one as hour= (--map date=COL,hour=COL)"
     ) in err.value.report.notes  # type: ignore[attr-defined]
 
 

@@ -90,7 +90,7 @@ def test_parse_unknown_key_names_it_and_lists_the_keys(text: str, named: str) ->
         ColumnMap.parse(text)
     message = str(info.value)
     assert f"key {named}" in message
-    assert "time, date, year, month, day, hour, minute, lat, lng" in message
+    assert "time, date, year, month, day, hour, minute, tz, lat, lng" in message
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,10 @@ import pandas as pd
 import pytest
 
 from hotspots.errors import ConfigError
+from hotspots.ingest.eventtimes import parse_split_columns, parse_times
 from hotspots.ingest.mapping import ColumnMap
-from hotspots.ingest.times import (
-    infer_format,
-    parse_split_columns,
-    parse_time_column,
-    parse_times,
-)
+from hotspots.ingest.timeformats import infer_format
+from hotspots.ingest.times import parse_time_column
 
 CHI = "America/Chicago"
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from hotspots.ingest import IngestOptions, ingest_file
 from hotspots.ingest.mapping import ColumnMap
@@ -67,10 +68,17 @@ def test_at_the_clock_changes_the_name_says_which_time_it_is() -> None:
     # time without a name is read as standard time (GMT), as before
     back = ["2021-10-31 01:30 BST", "2021-10-31 01:30 GMT", "2021-10-31 01:30"]
     assert utc(back) == ["2021-10-31 00:30", "2021-10-31 01:30", "2021-10-31 01:30"]
-    # 28 March 2021: 01:00-02:00 does not happen; a name on such a time is wrong either way
+    # 28 March 2021: 01:00-02:00 does not happen in London, so BST on such a time is wrong;
+    # GMT is an offset of zero, an instant whatever London's clocks say
     spring = ["2021-03-28 00:59 GMT", "2021-03-28 01:30 GMT", "2021-03-28 01:30 BST"]
     spring += ["2021-03-28 02:00 BST", "2021-03-28 02:00 GMT"]
-    assert utc(spring) == ["2021-03-28 00:59", None, None, "2021-03-28 01:00", None]
+    assert utc(spring) == [
+        "2021-03-28 00:59",
+        "2021-03-28 01:30",
+        None,
+        "2021-03-28 01:00",
+        "2021-03-28 02:00",
+    ]
 
 
 def test_names_are_read_for_a_whole_column_at_once() -> None:
@@ -120,7 +128,10 @@ def test_cli_refuses_a_file_of_another_zones_names_in_one_line(
     assert res.err.strip().splitlines()[-1] == (
         "error: 7 of 7 rows (100.0%) of ny.csv were rejected, above --max-reject-fraction 0.05; "
         "most were wrong_time_zone (7: the time names a zone (EST, BST, ...) that is not the "
-        "timezone's at that local time)"
+        "timezone's at that local time); column 'time' of ny.csv holds times named 'EDT' (e.g. "
+        "'2021-06-01 14:00 EDT'), a name Europe/London does not give them: if the times were "
+        "written in another zone, give --source-tz America/New_York (spec: "
+        "data.source_timezone), or export them with UTC offsets (+01:00)"
     )
     assert "times named 'EDT' (7 rows, e.g. '2021-06-01 14:00 EDT')" in res.err
     # read where the times of day were written (--source-tz), they are its own names
@@ -135,3 +146,53 @@ def test_cli_refuses_a_file_of_another_zones_names_in_one_line(
     assert (
         "time zone names read as America/New_York's own at those times: EDT 7" in (report["notes"])
     )
+
+
+def test_utc_gmt_z_and_zero_offsets_are_offset_zero_in_any_zone() -> None:
+    # 14:05 at offset zero on 1 March 2024 is 08:05 CST; before, GMT was wrong_time_zone in
+    # Chicago (and in a London summer)
+    forms = ["2024-03-01 14:05 GMT", "2024-03-01 14:05 UTC", "2024-03-01 14:05Z"]
+    forms += ["2024-03-01 14:05 Z", "2024-03-01 14:05 +0000", "2024-03-01T14:05:00+00:00"]
+    for form in forms:
+        parsed = parse_time_column(pd.Series([form] * 3), "America/Chicago", "America/Chicago")
+        assert (
+            parsed.times.tolist() == [pd.Timestamp("2024-03-01 08:05", tz="America/Chicago")] * 3
+        ), form
+    # GMT on a London summer date is offset zero too: 14:05 GMT is 15:05 BST
+    assert utc(["2024-06-01 14:05 GMT", "2024-06-01 14:05 BST"]) == [
+        "2024-06-01 14:05",
+        "2024-06-01 13:05",
+    ]
+    parsed = parse_time_column(
+        pd.Series(["2024-06-01 14:05 GMT", "2024-06-01 14:05 BST"]), LONDON, LONDON
+    )
+    assert parsed.notes == (
+        "time zone names read as an offset of zero (+00:00): GMT 1",
+        "time zone names read as Europe/London's own at those times: BST 1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "advice"),
+    [
+        ("EST", "give --source-tz America/New_York"),
+        ("CET", "give --source-tz Europe/Paris"),
+        ("CST", "give --source-tz America/Chicago (US Central) or Asia/Shanghai (China)"),
+        ("WIB", "give --source-tz the IANA zone they were written in"),
+    ],
+)
+def test_cli_refusal_of_other_zones_names_the_column_a_value_and_what_to_do(
+    run_cli: Any, tmp_path: Path, name: str, advice: str
+) -> None:
+    path = write(tmp_path / "named.csv", [f"2024-03-{d:02d} 14:05 {name}" for d in range(1, 29)])
+    out = tmp_path / "named.parquet"
+    res = run_cli("ingest", path, "--map", MAP, "--tz", LONDON, "--out", out, "--now", "2025-01-01")
+    assert res.code == 2 and not out.exists()
+    last = res.err.strip().splitlines()[-1]
+    assert "Traceback" not in res.err
+    assert last.startswith("error: 28 of 28 rows (100.0%) of named.csv were rejected")
+    assert (
+        f"column 'time' of named.csv holds times named {name!r} (e.g. '2024-03-01 14:05 {name}'), "
+        "a name Europe/London does not give them"
+    ) in last
+    assert advice in last

@@ -97,6 +97,7 @@ def ingest(
         None,
         "--map",
         help="Column map `key=COLUMN,...`; keys: time | date | year,month,day,hour,minute; "
+        "tz (a time zone per row: +01:00, UTC, EST or America/Chicago); "
         "lat,lng | x,y | point (one column: `(lat, lng)`, WKT `POINT (lng lat)` or GeoJSON); "
         "category; id; origin; offence (a finer type than category, which tells another "
         "offence of an incident from a duplicate). Overrides the preset's columns.",

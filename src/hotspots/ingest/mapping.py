@@ -2,7 +2,8 @@
 
 A column map is written ``key=COLUMN,key=COLUMN``; keys are the event fields below. Time is
 either one ``time`` column, a ``date`` column (optionally with ``hour``/``minute``), or split
-``year``/``month``/``day``/``hour``/``minute`` columns. Coordinates are ``lat``/``lng`` in WGS84,
+``year``/``month``/``day``/``hour``/``minute`` columns. A ``tz`` column may give each row's time
+zone (``ingest.zonecolumn``). Coordinates are ``lat``/``lng`` in WGS84,
 projected ``x``/``y`` together with a CRS, or one ``point`` column holding both (``(lat, lng)``
 as open-data portals write it, WKT ``POINT (lng lat)`` or a GeoJSON point; see
 ``coords.split_points``).
@@ -17,7 +18,7 @@ from hotspots.errors import ConfigError
 TIME_KEYS = ("time", "date", "year", "month", "day", "hour", "minute")
 COORD_KEYS = ("lat", "lng", "x", "y", "point")
 _COORD_FORMS = (("lat", "lng"), ("x", "y"), ("point",))
-KEYS = (*TIME_KEYS, *COORD_KEYS, "category", "id", "origin", "offence")
+KEYS = (*TIME_KEYS, "tz", *COORD_KEYS, "category", "id", "origin", "offence")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ColumnMap:
     day: str | None = None
     hour: str | None = None
     minute: str | None = None
+    tz: str | None = None  # each row's time zone (ingest.zonecolumn)
     lat: str | None = None
     lng: str | None = None
     x: str | None = None
@@ -104,6 +106,8 @@ class ColumnMap:
             raise ConfigError(
                 "--map needs a time: time=COL, date=COL[,hour=COL], or year=COL,month=COL[,day=...]"
             )
+        if self.tz and not (self.time or self.hour):
+            raise ConfigError("--map gives tz= without time= or hour=: a zone needs a time of day")
         if self.minute and not self.hour:
             raise ConfigError("--map gives minute= without hour=")
         if self.hour and not (self.day or self.date):

@@ -10,7 +10,7 @@ import pandas as pd
 
 from hotspots.ingest.dayorder import order_of
 from hotspots.ingest.schema import PRECISIONS
-from hotspots.ingest.times import YEAR_ONLY
+from hotspots.ingest.timeformats import YEAR_ONLY
 from hotspots.ingest.validate import DUPLICATE_RULE, DUPLICATE_RULE_OFFENCE, ValidationReport
 
 if TYPE_CHECKING:
@@ -80,11 +80,13 @@ def read_notes(
 
 
 _SERIAL = r"\s*\d{5}(?:\.\d+)?\s*"
+_CLOCK_ONLY = r"\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?\s*"
 
 
 def unreadable_times_note(raw: pd.DataFrame, unparseable: npt.NDArray[np.bool_]) -> list[str]:
     """A note when most times are unreadable and look like Excel serial day numbers
-    (``44197.5``: a sheet's dates saved without their date format) or years alone."""
+    (``44197.5``: a sheet's dates saved without their date format), times of day with no
+    date (``14:05``, ``2:05 PM``) or years alone."""
     key = next((k for k in ("time", "date") if k in raw), None)
     if key is None or int(unparseable.sum()) * 2 <= len(raw):
         return []
@@ -101,6 +103,11 @@ def unreadable_times_note(raw: pd.DataFrame, unparseable: npt.NDArray[np.bool_])
             f"times such as {serial.iloc[0].strip()!r} look like Excel serial day numbers (days "
             "since 1899-12-30): give the column a date format in the sheet (yyyy-mm-dd hh:mm) "
             "and save it as CSV again"
+        ]
+    if (clock := most(_CLOCK_ONLY)) is not None:
+        return [
+            f"times such as {clock.iloc[0].strip()!r} are a time of day with no date: map the "
+            "date column as date= and this one as hour= (--map date=COL,hour=COL)"
         ]
     if (years := most(YEAR_ONLY)) is not None:
         return [

@@ -14,11 +14,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from hotspots.config import get_settings
-from hotspots.errors import ConfigError, InputFileError, TooManyRejectsError
+from hotspots.errors import ConfigError, InputFileError
 from hotspots.ingest import jsonrecords, readers, zipped
 from hotspots.ingest.categories import CategoryPolicy
 from hotspots.ingest.coords import Area, Coords, check_not_swapped, coordinates
 from hotspots.ingest.dayorder import DateOrderError
+from hotspots.ingest.eventtimes import parse_times
 from hotspots.ingest.mapping import COORD_KEYS, ColumnMap, get_preset
 from hotspots.ingest.monthdates import as_months, month_dates
 from hotspots.ingest.notes import duplicate_notes, read_notes, unreadable_times_note
@@ -26,16 +27,17 @@ from hotspots.ingest.period import outside_period, period_note
 from hotspots.ingest.placeholders import placeholder_times
 from hotspots.ingest.schema import EVENT_COLUMNS, PRECISION_DTYPE
 from hotspots.ingest.textbuf import all_lengths, arrow_strings, may_need_trim
-from hotspots.ingest.times import parse_times
 from hotspots.ingest.validate import (
     REASONS,
     IdIndex,
     ValidationReport,
+    enforce_ceiling,
     fill_report,
     first_reason,
     index_ids,
     repeated_records,
 )
+from hotspots.ingest.zonecolumn import check_zone_column, zone_advice, zone_probes
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -72,6 +74,7 @@ class IngestResult:
     report: ValidationReport
     timezone: str
     area_miss: str | None = None  # a bbox or boundary that holds none of the rows: where each is
+    advice: dict[str, str] = field(default_factory=dict)  # reason -> what to do, if it is most
 
 
 def _check_tz(name: str, flag: str) -> str:
@@ -96,6 +99,7 @@ class ReadPlan:
     fmt: str | None
     date_order: str | None = None
     hour_form: str | None = None
+    probes: dict[str, str] = field(default_factory=dict)  # zonecolumn.zone_probes
 
 
 def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
@@ -122,7 +126,9 @@ def make_plan(options: IngestOptions, kind: str) -> ReadPlan:
     source_tz = _check_tz(options.source_timezone or tz, "--source-tz (spec: data.source_timezone)")
     fmt = options.time_format or (preset.time_format if not user.time and cmap.time else None)
     optional = {k for k in ("id", "origin", "offence") if not getattr(user, k)}
-    return ReadPlan(cmap, optional, tz, source_tz, fmt, options.date_order, options.hour_form)
+    probes = zone_probes(cmap, options.source_timezone is not None)
+    order, form = options.date_order, options.hour_form
+    return ReadPlan(cmap, optional, tz, source_tz, fmt, order, form, probes)
 
 
 def file_kind(path: Path) -> str:
@@ -134,18 +140,19 @@ def read_source(
     path: Path, options: IngestOptions, plan: ReadPlan, progress: readers.Progress | None
 ) -> readers.SourceTable:
     """Read the columns the plan needs from a file of any supported kind."""
-    wanted = {k: v for k, v in plan.cmap.items() if v != "<geometry>"}
+    wanted = {k: v for k, v in plan.cmap.items() if v != "<geometry>"} | plan.probes
+    optional = plan.optional | set(plan.probes)
     kind = file_kind(path)
     if kind == "records":
-        return jsonrecords.read_json_records(path, wanted, plan.optional)
+        return jsonrecords.read_json_records(path, wanted, optional)
     if kind == "parquet":
-        return readers.read_parquet(path, wanted, plan.optional)
+        return readers.read_parquet(path, wanted, optional)
     if kind == "geo":
-        return readers.read_geo(path, wanted, plan.optional)
+        return readers.read_geo(path, wanted, optional)
     return readers.read_csv(
         path,
         wanted,
-        plan.optional,
+        optional,
         encoding=options.encoding,
         delimiter=options.delimiter,
         numeric=("lat", "lng", "x", "y"),
@@ -174,8 +181,8 @@ def ingest_file(
     if zipped.is_zip(p):
         table, members, others = zipped.read_zip(
             p,
-            dict(plan.cmap.items()),
-            plan.optional,
+            dict(plan.cmap.items()) | plan.probes,
+            plan.optional | set(plan.probes),
             encoding=options.encoding,
             delimiter=options.delimiter,
             numeric=("lat", "lng", "x", "y"),
@@ -186,11 +193,12 @@ def ingest_file(
         table = read_source(p, options, plan, progress)
     if table.frame.empty:
         raise InputFileError(f"{p.name} has a header but no data rows")
-    result = validate_frame(table.frame, options, plan, source=p.name)
+    raw = check_zone_column(table.frame, plan.tz, p.name)
+    result = validate_frame(raw, options, plan, source=p.name)
     if members:
         result.report.notes.insert(0, zipped.members_note(p, members, others, pattern))
         result.report.files = [asdict(m) for m in members]
-    _enforce_ceiling(result.report, result.area_miss)
+    enforce_ceiling(result.report, result.area_miss, result.advice)
     return result
 
 
@@ -301,7 +309,9 @@ def validate_frame(
     report.notes += period_note(report, options.start, period_bound)
     held.report_to(report, keep)
     duplicate_notes(report, number[keep], "offence" in raw)
-    return IngestResult(events, report, plan.tz, missed)
+    unread = masks["unparseable_time"]
+    advice = zone_advice(raw, parsed.wrong_zone, unread, plan.cmap, plan.source_tz, source)
+    return IngestResult(events, report, plan.tz, missed, advice)
 
 
 def _report(
@@ -383,16 +393,3 @@ def _ceiling(options: IngestOptions) -> float:
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"--max-reject-fraction must be between 0 and 1, got {value}")
     return value
-
-
-def _enforce_ceiling(report: ValidationReport, area_miss: str | None = None) -> None:
-    if report.passed:
-        return
-    top = max(report.rejected.items(), key=lambda kv: kv[1])
-    raise TooManyRejectsError(
-        f"{report.n_rejected:,} of {report.rows_read:,} rows ({report.reject_fraction:.1%}) "
-        f"of {report.source} were rejected, above --max-reject-fraction "
-        f"{report.max_reject_fraction:g}; most were {top[0]} ({top[1]:,}: {REASONS[top[0]]})"
-        + (f"; {area_miss}" if area_miss else ""),
-        report,
-    )

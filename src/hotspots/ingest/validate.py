@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hotspots.errors import TooManyRejectsError
 from hotspots.ingest.textbuf import (
     all_lengths,
     arrow_strings,
@@ -232,3 +233,22 @@ def _plain_rows(raw: pd.DataFrame, rows: npt.NDArray[np.intp]) -> pd.DataFrame:
     """
     picked = pd.concat([raw.iloc[j : j + 1] for j in rows]) if len(rows) else raw.iloc[:0]
     return picked.astype(object).where(picked.notna(), None)
+
+
+def enforce_ceiling(
+    report: ValidationReport, area_miss: str | None = None, advice: dict[str, str] | None = None
+) -> None:
+    """TooManyRejectsError, in one line, when the report's rejects pass its ceiling: the most
+    common reason, what to do about it (``advice``: reason -> text) and ``area_miss``."""
+    if report.passed:
+        return
+    top = max(report.rejected.items(), key=lambda kv: kv[1])
+    todo = (advice or {}).get(top[0])
+    raise TooManyRejectsError(
+        f"{report.n_rejected:,} of {report.rows_read:,} rows ({report.reject_fraction:.1%}) "
+        f"of {report.source} were rejected, above --max-reject-fraction "
+        f"{report.max_reject_fraction:g}; most were {top[0]} ({top[1]:,}: {REASONS[top[0]]})"
+        + (f"; {todo}" if todo else "")
+        + (f"; {area_miss}" if area_miss else ""),
+        report,
+    )

@@ -4,10 +4,12 @@ Abbreviations are ambiguous worldwide (IST is Indian, Irish and Israel time; CST
 and China), so one is taken only where it is the name the zone that times of day are read in
 (``--source-tz``, by default ``--tz``) gives that local time: BST in a London summer, GMT in
 its winter. The time is then that local time, and in the hour repeated when clocks go back
-the name says which of the two it is (01:30 BST comes an hour before 01:30 GMT). ``UTC`` names
-no place and is read as an offset of zero. Any other name (EST in London, BST on a January
-date, any name on a time the clocks skip) makes the row a ``wrong_time_zone`` reject: read as
-the zone's time it would be hours off. Before 2026-12-07 every such time was unreadable.
+the name says which of the two it is (01:30 BST comes an hour before 01:30 GMT). ``UTC`` and
+``GMT`` are read as an offset of zero in any zone, as ``Z`` and ``+00:00`` are (a Chicago
+export's ``14:05 GMT`` is 08:05 CST; before, it was a ``wrong_time_zone`` reject, and GMT on
+a London summer date too). Any other name (EST in London, BST on a January date, any name on
+a time the clocks skip) makes the row a ``wrong_time_zone`` reject: read as the zone's time
+it would be hours off; ``wrong_zone_advice`` says what to do when they are many.
 
 Vectorised: the names are found in the strings' bytes (numpy, no Python string per row), the
 zone's names come from a table of its changes over the rows' dates (one zoneinfo call per
@@ -28,11 +30,25 @@ import pyarrow.compute as pc
 
 from hotspots.ingest.textbuf import arrow_strings, lengths, may_need_trim, string_buffers
 
-UNIVERSAL = "UTC"
+UNIVERSAL = ("UTC", "GMT")  # offset zero wherever the export was written
 _DAY_NS = 86_400 * 10**9
 _LENGTHS = (3, 4, 5)  # EST, AEST, ACDT: a name of 3-5 capitals
 _BLANKS = np.frombuffer(b" \t", np.uint8)
 _BEFORE = np.frombuffer(b"0123456789MmZ", np.uint8)  # what ends a clock: a digit, AM/PM, Z
+# the zone to give --source-tz for a name that is not the source zone's (a name several
+# zones use says so)
+_WRITTEN_IN = {
+    **dict.fromkeys(("EST", "EDT"), "America/New_York"),
+    **dict.fromkeys(("CDT",), "America/Chicago"),
+    **dict.fromkeys(("MST", "MDT"), "America/Denver (Arizona: America/Phoenix)"),
+    **dict.fromkeys(("PST", "PDT"), "America/Los_Angeles"),
+    **dict.fromkeys(("BST",), "Europe/London"),
+    **dict.fromkeys(("CET", "CEST"), "Europe/Paris"),
+    **dict.fromkeys(("EET", "EEST"), "Europe/Athens"),
+    **dict.fromkeys(("AEST", "AEDT"), "Australia/Sydney"),
+    "CST": "America/Chicago (US Central) or Asia/Shanghai (China)",
+    "IST": "Asia/Kolkata (India), Europe/Dublin (Irish summer) or Asia/Jerusalem (Israel)",
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +76,7 @@ def _tail_names(chunked: pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], npt.ND
         offsets, data = string_buffers(chunk)
         size, end = lengths(chunk), offsets[1:]
         found, key = np.zeros(len(chunk), np.int64), np.zeros(len(chunk), np.int64)
-        last = data[np.where(size > 0, end - 1, 0)] if data.size else np.zeros(0, np.uint8)
+        last = data[np.where(size > 0, end - 1, 0)] if data.size else np.zeros(len(chunk), np.uint8)
         rows = np.flatnonzero((size >= 6) & (last >= ord("A")) & (last <= ord("Z")))
         size, end = size[rows], end[rows]
         back = [data[np.where(size >= j, end - j, 0)] for j in range(1, 8)]  # back[j - 1]
@@ -160,7 +176,7 @@ def read_zone_names(
     """
     rows = np.flatnonzero(zones.named & np.asarray(times.notna()))
     name = zones.codes[rows]
-    universal = name == zones.code(UNIVERSAL)
+    universal = np.isin(name, [zones.code(u) for u in UNIVERSAL])
     utc = np.asarray(times.dt.tz_convert("UTC").array.as_unit("ns").asi8).copy()
     found = utc[rows].copy()
     ok = universal.copy()
@@ -195,7 +211,7 @@ def _walls(
     return np.where(first, earlier.asi8, later.asi8), first | second
 
 
-def _rows(n: int) -> str:
+def rows_text(n: int) -> str:
     return f"{n:,} row" + ("" if n == 1 else "s")
 
 
@@ -206,18 +222,46 @@ def zone_name_notes(
     vocabulary = np.asarray(zones.vocabulary, dtype=object)
     read = np.bincount(zones.codes[zones.named & ~wrong], minlength=len(vocabulary))
     notes = []
-    if read.any():
-        counts = ", ".join(f"{vocabulary[c]} {read[c]:,}" for c in np.flatnonzero(read))
-        notes.append(f"time zone names read as {source_tz}'s own at those times: {counts}")
+    zero = np.isin(vocabulary, UNIVERSAL)
+    for label, which in (
+        ("as an offset of zero (+00:00)", zero),
+        (f"as {source_tz}'s own at those times", ~zero),
+    ):
+        codes = np.flatnonzero(read * which)
+        if codes.size:
+            counts = ", ".join(f"{vocabulary[c]} {read[c]:,}" for c in codes)
+            notes.append(f"time zone names read {label}: {counts}")
     if wrong.any():
         bad = np.bincount(zones.codes[wrong], minlength=len(vocabulary))
         shown = []
         for c in np.flatnonzero(bad):
             at = int(np.flatnonzero(wrong & (zones.codes == c))[0])
             value = str(values.iloc[at]).strip()
-            shown.append(f"{vocabulary[c]!r} ({_rows(int(bad[c]))}, e.g. {value!r})")
+            shown.append(f"{vocabulary[c]!r} ({rows_text(int(bad[c]))}, e.g. {value!r})")
         notes.append(
             f"wrong_time_zone: times named {', '.join(shown)} are not so named in {source_tz} "
             "at that local time; read as its local time they would be an hour or more off"
         )
     return notes
+
+
+def wrong_zone_advice(
+    values: pd.Series, wrong: npt.NDArray[np.bool_], source_tz: str, where: str
+) -> str:
+    """What a refusal mostly of ``wrong_time_zone`` rows says: the column, a value as written
+    and what to do (``where``: ``column 'time' of crimes.csv``)."""
+    example = str(values.iloc[int(np.flatnonzero(wrong)[0])]).strip()
+    name = example.rsplit(maxsplit=1)[-1] if example else "?"
+    year = pd.Timestamp("2024-01-01").value  # a year of the zone's names (2024's rules)
+    if name in _name_changes(source_tz, year, year + 365 * _DAY_NS)[1]:
+        return (
+            f"{where} holds times named {name!r} (e.g. {example!r}), {source_tz}'s name at "
+            "other times of year: the times or their names are wrong; if the times are right, "
+            "drop the names and they are read as its local times"
+        )
+    zone = _WRITTEN_IN.get(name, "the IANA zone they were written in")
+    return (
+        f"{where} holds times named {name!r} (e.g. {example!r}), a name {source_tz} does not "
+        f"give them: if the times were written in another zone, give --source-tz {zone} "
+        "(spec: data.source_timezone), or export them with UTC offsets (+01:00)"
+    )
