@@ -4,6 +4,7 @@ its reasons, keeps the map on a 304 poll, and is told clearly when a key is wron
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -31,6 +32,12 @@ with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dep
     from fastapi.testclient import TestClient
 
 STATIC = resources.files("hotspots.service").joinpath("static")
+WORKER = "maplibre-gl-worker.mjs"
+
+
+def asset_hash(folder: Any, name: str) -> str:
+    """The hash a URL names a file by: a prefix of the sha256 of its bytes."""
+    return hashlib.sha256(folder.joinpath(name).read_bytes()).hexdigest()[:16]
 
 
 @pytest.fixture(scope="module")
@@ -42,22 +49,31 @@ def test_the_page_loads_only_files_the_service_serves(client: TestClient) -> Non
     page = client.get("/map")
     assert page.status_code == 200
     assert page.headers["content-security-policy"] == PAGE_POLICY  # no tiles: nothing else
+    assert page.headers["cache-control"] == "no-cache"  # it names the files' current hashes
     links = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     links.remove("data:,")  # no favicon to fetch
-    assert links and all(link.startswith("/map/assets/") for link in links), links
+    assert links and all(re.fullmatch(r"/map/assets/[\w.-]+\?v=[0-9a-f]{16}", u) for u in links)
     assert "http" not in page.text and "<script>" not in page.text and "style=" not in page.text
-    script = client.get("/map/assets/map.js").text
-    assert 'from "/map/assets/maplibre-gl.mjs"' in script
+    (script_url,) = (u for u in links if u.startswith("/map/assets/map.js?"))
+    script = client.get(script_url).text
+    hashed = dict(re.findall(r'"/map/assets/([\w.-]+)\?v=([0-9a-f]{16})"', script))
+    assert re.findall(r'from "([^"]+)"', script) == [
+        f"/map/assets/maplibre-gl.mjs?v={hashed['maplibre-gl.mjs']}",
+        f"/map/assets/shifts.js?v={hashed['shifts.js']}",
+    ]
+    assert f'setWorkerUrl("/map/assets/maplibre-gl-worker.mjs?v={hashed[WORKER]}")' in script
     assert re.findall(r"fetch\(([^,)]+)", script) == ["url", '"/map/config"']  # the API only
-    assert 'from "/map/assets/shifts.js"' in script
     assert "fetch(" not in client.get("/map/assets/shifts.js").text
-    for name in ("maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css", "map.js",
-                 "shifts.js"):  # fmt: skip
-        asset = client.get(f"/map/assets/{name}")
-        assert asset.status_code == 200, name
+    for name in ("maplibre-gl.mjs", WORKER, "maplibre-gl.css", "shifts.js"):
         folder = STATIC.joinpath("maplibre-gl") if name.startswith("maplibre-gl") else STATIC
-        assert asset.content == folder.joinpath(name).read_bytes()
-        assert asset.headers["cache-control"] == "public, max-age=86400"
+        for url in (f"/map/assets/{name}", f"/map/assets/{name}?v={asset_hash(folder, name)}"):
+            asset = client.get(url)
+            assert asset.status_code == 200, url
+            assert asset.content == folder.joinpath(name).read_bytes()  # names no other file
+            assert asset.headers["etag"] == f'"{asset_hash(folder, name)}"'
+            assert asset.headers["cache-control"] == (
+                "no-cache" if url.endswith(name) else "public, max-age=31536000, immutable"
+            )
     assert client.get("/map/assets/package.json").status_code == 404
     assert 'href="/map"' in client.get("/").text and 'href="/docs"' in client.get("/").text
 

@@ -7,6 +7,11 @@
 import * as maplibregl from "/map/assets/maplibre-gl.mjs";
 import { blocksText, setUpShifts, shiftsParam } from "/map/assets/shifts.js";
 
+// The service serves these quoted URLs with their files' content hashes (?v=...). MapLibre's
+// own guess for its worker, beside itself with ?v=<its version>, would be asked again on
+// every load; named here, the worker gets its hashed URL too.
+maplibregl.setWorkerUrl("/map/assets/maplibre-gl-worker.mjs");
+
 const KEY = "hotspots.key";
 const $ = (id) => document.getElementById(id);
 const state = {

@@ -1,0 +1,135 @@
+"""Pages name their files by content hash: new bytes, new URL; a hashed file is kept a year,
+the page and any other URL are asked again (an ETag makes that a 304)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from hotspots.config import Settings
+from hotspots.service import assets
+from hotspots.service.app import create_app
+from hotspots.service.assets import AssetSet
+
+with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+STATIC = resources.files("hotspots.service").joinpath("static")
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _urls(client: TestClient) -> dict[str, str]:
+    """URL name -> hash of every file the map page names, and of those map.js names."""
+    page = client.get("/map").text
+    found = dict(re.findall(r'"/map/assets/([\w.-]+)\?v=([0-9a-f]{16})"', page))
+    script = client.get(f"/map/assets/map.js?v={found['map.js']}").text
+    return found | dict(re.findall(r'"/map/assets/([\w.-]+)\?v=([0-9a-f]{16})"', script))
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app())
+
+
+def test_each_url_names_the_hash_of_the_bytes_served(client: TestClient) -> None:
+    urls = _urls(client)
+    assert sorted(urls) == [
+        "map.css", "map.js", "maplibre-gl-worker.mjs", "maplibre-gl.css", "maplibre-gl.mjs",
+        "shifts.js",
+    ]  # fmt: skip
+    for name, version in urls.items():
+        served = client.get(f"/map/assets/{name}?v={version}")
+        assert _sha(served.content) == version, name
+        assert (served.headers["etag"], served.headers["cache-control"]) == (
+            f'"{version}"',
+            IMMUTABLE,
+        )
+    assert urls["shifts.js"] == _sha(STATIC.joinpath("shifts.js").read_bytes())
+    # map.js is served naming its imports by hash: its own hash covers theirs
+    raw = STATIC.joinpath("map.js").read_bytes()
+    served = client.get("/map/assets/map.js").content
+    for name in ("maplibre-gl.mjs", "shifts.js", "maplibre-gl-worker.mjs"):
+        plain = f'"/map/assets/{name}"'.encode()
+        raw = raw.replace(plain, f'"/map/assets/{name}?v={urls[name]}"'.encode())
+    assert served == raw and urls["map.js"] == _sha(raw)
+
+
+def test_new_bytes_get_a_new_url_and_what_names_them_too(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _urls(client)
+    read = assets.read_static
+    changed = read("shifts.js") + b"\n// the next release\n"
+    monkeypatch.setattr(
+        assets, "read_static", lambda path: changed if path == "shifts.js" else read(path)
+    )
+    upgraded = TestClient(create_app())  # read and hashed at app start
+    after = _urls(upgraded)
+    assert after["shifts.js"] == _sha(changed) != before["shifts.js"]
+    assert after["map.js"] != before["map.js"]  # it imports shifts.js by its hash
+    unchanged = set(before) - {"shifts.js", "map.js"}
+    assert {n: after[n] for n in unchanged} == {n: before[n] for n in unchanged}
+    assert upgraded.get(f"/map/assets/shifts.js?v={after['shifts.js']}").content == changed
+    # an open tab of the old release asking its old hash gets today's bytes, asked again
+    old = upgraded.get(f"/map/assets/shifts.js?v={before['shifts.js']}")
+    assert (old.content, old.headers["cache-control"]) == (changed, "no-cache")
+    assert client.get("/map").headers["etag"] != upgraded.get("/map").headers["etag"]
+
+
+@pytest.mark.parametrize("query", ["", "?v=0123456789abcdef", "?v="])
+def test_an_unhashed_or_old_url_gets_todays_file_asked_again(
+    client: TestClient, query: str
+) -> None:
+    data = STATIC.joinpath("shifts.js").read_bytes()
+    r = client.get(f"/map/assets/shifts.js{query}")
+    assert r.status_code == 200 and r.content == data
+    assert r.headers["cache-control"] == "no-cache"
+    assert r.headers["etag"] == f'"{_sha(data)}"'
+    again = client.get(
+        f"/map/assets/shifts.js{query}", headers={"If-None-Match": r.headers["etag"]}
+    )
+    assert (again.status_code, again.content) == (304, b"")
+    assert again.headers["etag"] == r.headers["etag"]
+
+
+@pytest.mark.parametrize("path", ["/map", "/docs"])
+def test_a_page_is_revalidated_and_keeps_its_policy_on_a_304(client: TestClient, path: str) -> None:
+    page = client.get(path)
+    assert page.headers["cache-control"] == "no-cache"
+    assert re.fullmatch(r'"[0-9a-f]{16}"', page.headers["etag"])
+    again = client.get(path, headers={"If-None-Match": f'"other", {page.headers["etag"]}'})
+    assert (again.status_code, again.content) == (304, b"")
+    assert again.headers["content-security-policy"] == page.headers["content-security-policy"]
+    assert again.headers["cache-control"] == "no-cache"
+    assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_a_new_tile_server_is_a_new_page_not_a_304(client: TestClient, tmp_path: Path) -> None:
+    tiles = "https://tiles.example.org/{z}/{x}/{y}.png"
+    settings = Settings(models_dir=tmp_path / "m", state_dir=tmp_path / "s", map_tiles=tiles)
+    with TestClient(create_app(settings)) as tiled:
+        page = client.get("/map")
+        moved = tiled.get("/map", headers={"If-None-Match": page.headers["etag"]})
+    assert moved.status_code == 200 and moved.content == page.content  # same bytes
+    assert "tiles.example.org" in moved.headers["content-security-policy"]
+
+
+def test_files_that_name_each_other_cannot_be_hashed() -> None:
+    files = {"a.js": ("a.js", "text/javascript"), "b.js": ("b.js", "text/javascript")}
+    texts = {"a.js": b'import "/x/b.js";', "b.js": b'import "/x/a.js";'}
+    with pytest.raises(ValueError, match=r"asset files under /x name each other"):
+        AssetSet("/x", files, texts.__getitem__)
+    texts["b.js"] = b"export {};"
+    built = AssetSet("/x", files, texts.__getitem__)
+    assert built.url("b.js") == f"/x/b.js?v={_sha(b'export {};')}"
+    assert built.answer("a.js", None, None).body == f'import "{built.url("b.js")}";'.encode()
