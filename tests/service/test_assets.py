@@ -3,11 +3,16 @@ the page and any other URL are asked again (an ETag makes that a 304)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import threading
+import time
 import warnings
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +138,69 @@ def test_files_that_name_each_other_cannot_be_hashed() -> None:
     built = AssetSet("/x", files, texts.__getitem__)
     assert built.url("b.js") == f"/x/b.js?v={_sha(b'export {};')}"
     assert built.answer("a.js", None, None).body == f'import "{built.url("b.js")}";'.encode()
+
+
+# -- in a real browser: an upgrade between two visits -----------------------------------------
+@contextlib.contextmanager
+def _serving(app: Any, port: int) -> Iterator[str]:
+    """``app`` on 127.0.0.1:``port`` in a thread (two releases in turn, on one origin)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_after_an_upgrade_the_browser_runs_the_new_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headless import chromium_or_skip
+    from live_server import free_port
+
+    browser = chromium_or_skip()
+    settings = Settings(models_dir=tmp_path / "m", state_dir=tmp_path / "s")
+    port = free_port()
+    read = assets.read_static
+    marker = b'\nglobalThis.hotspotsRelease = "next";\n'  # what the new shifts.js does
+    try:
+        with _serving(create_app(settings), port) as base:
+            browser.get(f"{base}/map")
+            _ran(browser)
+            assert browser.execute_script("return globalThis.hotspotsRelease") is None
+        monkeypatch.setattr(
+            assets, "read_static", lambda p: read(p) + marker if p == "shifts.js" else read(p)
+        )
+        with _serving(create_app(settings), port) as base:
+            browser.get(f"{base}/map")  # a plain visit, no reload: the old files are cached
+            _ran(browser)
+            assert browser.execute_script("return globalThis.hotspotsRelease") == "next"
+            fetched = browser.execute_script(
+                "return performance.getEntriesByType('resource')"
+                ".map(e => [new URL(e.name).pathname, e.transferSize])"
+            )
+            errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    finally:
+        browser.quit()
+    sizes = dict(fetched)
+    # the new shifts.js and the map.js naming it are fetched; MapLibre comes from the cache
+    assert sizes["/map/assets/shifts.js"] > 0 and sizes["/map/assets/map.js"] > 0, fetched
+    assert sizes["/map/assets/maplibre-gl.mjs"] == 0, fetched
+    assert errors == [], errors
+
+
+def _ran(browser: Any) -> None:
+    """Wait until map.js has run (it sets up the page's controls and ``hotspotsMap``)."""
+    deadline = time.monotonic() + 30
+    while not browser.execute_script("return Boolean(window.hotspotsMap)"):
+        assert time.monotonic() < deadline, "map.js did not run"
+        time.sleep(0.1)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import time
 import warnings
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pandas as pd
 import pytest
+from headless import chromium_or_skip
 from served_env import key_store, publish_historical_mean
 
 from hotspots.config import Settings
@@ -124,24 +124,6 @@ def test_a_tile_server_is_admitted_only_when_configured(tmp_path: Path) -> None:
 
 
 # -- in a real browser ----------------------------------------------------------------------
-def _browser_or_skip() -> Any:
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if chromium is None or driver is None:
-        pytest.skip("no headless Chromium here (Debian: apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    # MapLibre draws with WebGL: headless Chromium has it in software (SwiftShader)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                 "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-                 "--window-size=1200,800"):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = webdriver.ChromeService(executable_path=driver)
-    return webdriver.Chrome(options=options, service=service)
-
-
 @pytest.fixture(scope="module")
 def served(
     tmp_path_factory: pytest.TempPathFactory,
@@ -167,7 +149,7 @@ def served(
 
 @pytest.fixture(scope="module")
 def browser(served: tuple[str, str, Path]) -> Iterator[Any]:
-    driver = _browser_or_skip()
+    driver = chromium_or_skip()
     try:
         yield driver
     finally:
@@ -285,6 +267,9 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
     )
     assert urls and all(u.startswith(base + "/") for u in urls), urls
     assert not any(key in u or "hs_" in u for u in [*urls, browser.current_url])
+    files = [u for u in urls if "/map/assets/" in u]  # each by its content hash
+    assert files and all(re.search(r"\?v=[0-9a-f]{16}$", u) for u in files), files
+    assert any(f"/{WORKER}?v=" in u for u in files), files  # MapLibre's worker too
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == [], errors  # no refused load, no CSP violation
 
