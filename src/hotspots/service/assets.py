@@ -6,11 +6,12 @@ files in it (``"/map/assets/shifts.js"`` in ``map.js`` or ``map.html``) are rewr
 ``"/map/assets/shifts.js?v=<hash>"``, the hash being a prefix of the sha256 of the bytes
 served; so a file that names another changes URL when that one changes. The page names the
 current hashes and is served ``no-cache`` (revalidated by its ETag on every load); an answer
-at its current hash may be kept a year, ``immutable``. Any other ``v`` (a tab opened before an
-upgrade, the worker URL MapLibre makes itself, or none) gets today's bytes with ``no-cache``
-and the ETag: never a stale file and never new bytes cached for a year under an old hash (a
-rollback would make that hash right again), at the cost of a 304 round trip. A redirect to
-the current hash would cost the same round trip and one more request.
+at its current hash may be kept a year, ``immutable``. Any other ``v`` (none, or an old hash
+from a tab opened before an upgrade) gets today's bytes with ``no-cache`` and the ETag: it
+always works, is never a stale file, and never caches new bytes for a year under an old hash
+(a rollback would make that hash right again); asking again is a 304 while nothing changed.
+A redirect to the current hash would add a round trip to each such request, and could be
+cached no longer than the release lasts.
 """
 
 from __future__ import annotations
