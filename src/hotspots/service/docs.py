@@ -13,7 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from hotspots.service.assets import AssetSet, Page
+from hotspots.service.assets import Page, asset_set
 from hotspots.service.headers import PAGE_POLICY
 
 SWAGGER_UI_VERSION = "5.35.0"
@@ -33,7 +33,7 @@ class DocsFiles:
     """The page and its files, read and hashed once (at app start)."""
 
     def __init__(self) -> None:
-        self.assets = AssetSet("/docs/assets", _ASSETS)
+        self.assets = asset_set("/docs/assets", _ASSETS)
         self.page: Page = self.assets.page("docs.html", PAGE_POLICY)
 
 

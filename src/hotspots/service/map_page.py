@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, Response
 
 from hotspots.config import Settings
 from hotspots.publishing.plan_shifts import parse_shifts
-from hotspots.service.assets import HTML, AssetSet, Page
+from hotspots.service.assets import HTML, Page, asset_set
 from hotspots.service.headers import PAGE_POLICY
 
 MAPLIBRE_VERSION = "6.20.0"
@@ -75,7 +75,7 @@ class MapFiles:
     """The page (under the settings' policy) and its files, read and hashed once."""
 
     def __init__(self, settings: Settings) -> None:
-        self.assets = AssetSet("/map/assets", _ASSETS)
+        self.assets = asset_set("/map/assets", _ASSETS)
         self.page: Page = self.assets.page("map.html", map_policy(settings.map_tiles))
 
 
