@@ -4,6 +4,7 @@ the page and any other URL are asked again (an ETag makes that a 304)."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import re
 import threading
@@ -105,6 +106,25 @@ def test_an_unhashed_or_old_url_gets_todays_file_asked_again(
     )
     assert (again.status_code, again.content) == (304, b"")
     assert again.headers["etag"] == r.headers["etag"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzipped"), [("gzip, deflate", True), ("identity", False), ("gzip;q=0", False)]
+)
+def test_text_files_are_gzipped_for_a_client_that_takes_it(
+    client: TestClient, accept: str, gzipped: bool
+) -> None:
+    data = STATIC.joinpath("maplibre-gl", "maplibre-gl.mjs").read_bytes()
+    r = client.get("/map/assets/maplibre-gl.mjs", headers={"Accept-Encoding": accept})
+    assert r.content == data  # decoded by the client
+    assert r.headers.get("content-encoding") == ("gzip" if gzipped else None)
+    sent = int(r.headers["content-length"])
+    assert sent == (len(gzip.compress(data, mtime=0)) if gzipped else len(data))
+    if gzipped:
+        assert sent < 0.3 * len(data)  # 1.1 MB sent as 0.3 MB
+    assert (r.headers["vary"], r.headers["etag"]) == ("Accept-Encoding", f'"{_sha(data)}"')
+    icon = client.get("/docs/assets/favicon-32x32.png", headers={"Accept-Encoding": accept})
+    assert "content-encoding" not in icon.headers and "vary" not in icon.headers  # a PNG
 
 
 @pytest.mark.parametrize("path", ["/map", "/docs"])

@@ -48,4 +48,7 @@ def docs_page(request: Request) -> Response:
 def docs_asset(request: Request, name: str, v: str | None = None) -> Response:
     """One file of the documentation page, from the package (``v``: its content hash)."""
     files: DocsFiles = request.app.state.docs_files
-    return files.assets.answer(name, v, request.headers.get("if-none-match"))
+    headers = request.headers
+    return files.assets.answer(
+        name, v, headers.get("if-none-match"), headers.get("accept-encoding")
+    )

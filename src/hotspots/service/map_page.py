@@ -111,4 +111,7 @@ def map_config(request: Request) -> JSONResponse:
 def map_asset(request: Request, name: str, v: str | None = None) -> Response:
     """One file of the map page, from the package (``v``: its content hash)."""
     files: MapFiles = request.app.state.map_files
-    return files.assets.answer(name, v, request.headers.get("if-none-match"))
+    headers = request.headers
+    return files.assets.answer(
+        name, v, headers.get("if-none-match"), headers.get("accept-encoding")
+    )
