@@ -77,6 +77,29 @@ def test_card_data_section() -> None:
     assert lines[9:] == ["- timezone: Europe/London"]  # other keys follow, none twice
 
 
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ({}, None),  # an export without placeholder times: nothing said
+        (None, None),
+        (
+            {"00:01": 12345, "12:00": 678},
+            "- Placeholder clock times read as dates (time of day unknown): "
+            "12,345 rows at 00:01, 678 rows at 12:00",
+        ),
+    ],
+)
+def test_card_says_placeholder_times_only_when_there_were_some(
+    counts: dict[str, int] | None, expected: str | None
+) -> None:
+    manifest = {**MANIFEST, "data": {**MANIFEST["data"], "placeholder_times": counts}}
+    lines = _section(model_card(manifest), "Data").splitlines()
+    assert not any("placeholder_times" in line for line in lines), lines
+    said = [line for line in lines if "Placeholder" in line]
+    assert said == ([] if expected is None else [expected])
+    assert lines[-1] == "- timezone: Europe/London"  # the other keys still follow
+
+
 def test_card_categories_from_the_ingest_report() -> None:
     lines = _section(model_card(MANIFEST), "Categories").splitlines()
     assert lines == [

@@ -3,6 +3,7 @@ headless Chromium is installed) a page that draws the API under its content secu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -36,16 +37,26 @@ def test_the_page_loads_only_files_the_service_serves(client: TestClient) -> Non
     page = client.get("/docs")
     assert page.status_code == 200
     assert page.headers["content-security-policy"] == PAGE_POLICY
+    assert page.headers["cache-control"] == "no-cache"  # it names the files' current hashes
     links = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert links and all(link.startswith("/docs/assets/") for link in links), links
     assert "http" not in page.text and "<script>" not in page.text  # nothing outside or inline
     for link in links:
-        asset = client.get(link)
-        assert asset.status_code == 200, link
-        name = link.rsplit("/", 1)[1]
+        name, version = re.fullmatch(r"/docs/assets/([\w.-]+)\?v=([0-9a-f]{16})", link).groups()
         folder = STATIC if name == "docs.js" else STATIC.joinpath("swagger-ui")
-        assert asset.content == folder.joinpath(name).read_bytes()
-        assert asset.headers["cache-control"] == "public, max-age=86400"
+        data = folder.joinpath(name).read_bytes()
+        assert version == hashlib.sha256(data).hexdigest()[:16], link
+        for url, cache in (
+            (link, "public, max-age=31536000, immutable"),
+            (f"/docs/assets/{name}", "no-cache"),  # unhashed: today's file, asked again
+        ):
+            asset = client.get(url)
+            assert asset.status_code == 200, url
+            assert asset.content == data
+            assert (asset.headers["cache-control"], asset.headers["etag"]) == (
+                cache,
+                f'"{version}"',
+            )
     assert client.get("/docs/assets/package.json").status_code == 404  # only the page's files
 
 

@@ -38,7 +38,8 @@ ANSWERS = [
     ("GET", "/v1/areas", "read", 200, None),
     ("GET", "/metrics", "metrics", 200, None),
     ("GET", "/openapi.json", None, 200, None),
-    ("GET", "/docs", None, 200, None),
+    ("GET", "/docs", None, 200, "no-cache"),  # revalidated: it names its files' hashes
+    ("GET", "/map", None, 200, "no-cache"),
     ("GET", "/redoc", None, 404, None),  # ReDoc loads from a CDN: not served
     ("GET", "/no/such/route", None, 404, None),
     ("POST", "/v1/events", "write", 415, None),
@@ -61,5 +62,5 @@ def test_every_answer_has_nosniff_and_a_cache_control(
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers.get_list("cache-control") == [cache or "no-store"]
     html = r.headers["content-type"].startswith("text/html")
-    assert html == (path == "/docs")
+    assert html == (path in ("/docs", "/map"))
     assert r.headers.get("content-security-policy") == (PAGE_POLICY if html else None)

@@ -4,9 +4,9 @@ its reasons, keeps the map on a 304 poll, and is told clearly when a key is wron
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-import shutil
 import time
 import warnings
 from collections.abc import Iterator
@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pandas as pd
 import pytest
+from headless import chromium_or_skip
 from served_env import key_store, publish_historical_mean
 
 from hotspots.config import Settings
@@ -31,6 +32,12 @@ with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dep
     from fastapi.testclient import TestClient
 
 STATIC = resources.files("hotspots.service").joinpath("static")
+WORKER = "maplibre-gl-worker.mjs"
+
+
+def asset_hash(folder: Any, name: str) -> str:
+    """The hash a URL names a file by: a prefix of the sha256 of its bytes."""
+    return hashlib.sha256(folder.joinpath(name).read_bytes()).hexdigest()[:16]
 
 
 @pytest.fixture(scope="module")
@@ -42,22 +49,31 @@ def test_the_page_loads_only_files_the_service_serves(client: TestClient) -> Non
     page = client.get("/map")
     assert page.status_code == 200
     assert page.headers["content-security-policy"] == PAGE_POLICY  # no tiles: nothing else
+    assert page.headers["cache-control"] == "no-cache"  # it names the files' current hashes
     links = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     links.remove("data:,")  # no favicon to fetch
-    assert links and all(link.startswith("/map/assets/") for link in links), links
+    assert links and all(re.fullmatch(r"/map/assets/[\w.-]+\?v=[0-9a-f]{16}", u) for u in links)
     assert "http" not in page.text and "<script>" not in page.text and "style=" not in page.text
-    script = client.get("/map/assets/map.js").text
-    assert 'from "/map/assets/maplibre-gl.mjs"' in script
+    (script_url,) = (u for u in links if u.startswith("/map/assets/map.js?"))
+    script = client.get(script_url).text
+    hashed = dict(re.findall(r'"/map/assets/([\w.-]+)\?v=([0-9a-f]{16})"', script))
+    assert re.findall(r'from "([^"]+)"', script) == [
+        f"/map/assets/maplibre-gl.mjs?v={hashed['maplibre-gl.mjs']}",
+        f"/map/assets/shifts.js?v={hashed['shifts.js']}",
+    ]
+    assert f'setWorkerUrl("/map/assets/maplibre-gl-worker.mjs?v={hashed[WORKER]}")' in script
     assert re.findall(r"fetch\(([^,)]+)", script) == ["url", '"/map/config"']  # the API only
-    assert 'from "/map/assets/shifts.js"' in script
     assert "fetch(" not in client.get("/map/assets/shifts.js").text
-    for name in ("maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css", "map.js",
-                 "shifts.js"):  # fmt: skip
-        asset = client.get(f"/map/assets/{name}")
-        assert asset.status_code == 200, name
+    for name in ("maplibre-gl.mjs", WORKER, "maplibre-gl.css", "shifts.js"):
         folder = STATIC.joinpath("maplibre-gl") if name.startswith("maplibre-gl") else STATIC
-        assert asset.content == folder.joinpath(name).read_bytes()
-        assert asset.headers["cache-control"] == "public, max-age=86400"
+        for url in (f"/map/assets/{name}", f"/map/assets/{name}?v={asset_hash(folder, name)}"):
+            asset = client.get(url)
+            assert asset.status_code == 200, url
+            assert asset.content == folder.joinpath(name).read_bytes()  # names no other file
+            assert asset.headers["etag"] == f'"{asset_hash(folder, name)}"'
+            assert asset.headers["cache-control"] == (
+                "no-cache" if url.endswith(name) else "public, max-age=31536000, immutable"
+            )
     assert client.get("/map/assets/package.json").status_code == 404
     assert 'href="/map"' in client.get("/").text and 'href="/docs"' in client.get("/").text
 
@@ -108,24 +124,6 @@ def test_a_tile_server_is_admitted_only_when_configured(tmp_path: Path) -> None:
 
 
 # -- in a real browser ----------------------------------------------------------------------
-def _browser_or_skip() -> Any:
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if chromium is None or driver is None:
-        pytest.skip("no headless Chromium here (Debian: apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    # MapLibre draws with WebGL: headless Chromium has it in software (SwiftShader)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                 "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-                 "--window-size=1200,800"):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = webdriver.ChromeService(executable_path=driver)
-    return webdriver.Chrome(options=options, service=service)
-
-
 @pytest.fixture(scope="module")
 def served(
     tmp_path_factory: pytest.TempPathFactory,
@@ -151,7 +149,7 @@ def served(
 
 @pytest.fixture(scope="module")
 def browser(served: tuple[str, str, Path]) -> Iterator[Any]:
-    driver = _browser_or_skip()
+    driver = chromium_or_skip()
     try:
         yield driver
     finally:
@@ -269,6 +267,9 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
     )
     assert urls and all(u.startswith(base + "/") for u in urls), urls
     assert not any(key in u or "hs_" in u for u in [*urls, browser.current_url])
+    files = [u for u in urls if "/map/assets/" in u]  # each by its content hash
+    assert files and all(re.search(r"\?v=[0-9a-f]{16}$", u) for u in files), files
+    assert any(f"/{WORKER}?v=" in u for u in files), files  # MapLibre's worker too
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == [], errors  # no refused load, no CSP violation
 

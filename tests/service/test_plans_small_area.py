@@ -79,7 +79,7 @@ def test_the_default_plan_is_fitted_to_a_study_area_under_1_km2(
     assert len(plan["areas"]) == 6 and all(a["area_km2"] <= share for a in plan["areas"])
     # the map page starts from the fitted budget, so its first plan is not refused
     config = client.get("/map/config").json()
-    assert config["plan"] == {"areas": 6, "max_area_km2": share}
+    assert config["plan"] == {"areas": 6, "max_area_km2": share, "shifts": [0, 6, 12, 18]}
     asked = get(client, small_root, f"?areas=6&max_area_km2={share}")
     assert asked.status_code == 200 and "note" not in asked.json()["budget"]
     assert [a["cells"] for a in asked.json()["areas"]] == [a["cells"] for a in plan["areas"]]

@@ -125,7 +125,7 @@ def _data(manifest: Mapping[str, Any]) -> str:
     meta = _mapping(manifest.get("meta"))
     source = _first(data, _SOURCE_KEYS)
     used = {*_SOURCE_KEYS, *_FINGERPRINT_KEYS, *_ROWS_KEYS, *_WINDOW_KEYS, *_EXCLUDED_KEYS}
-    used |= {"date_range", "resolution_choice"}
+    used |= {"date_range", "resolution_choice", "placeholder_times"}
     resolution = manifest.get("resolution")
     if chosen := _mapping(data.get("resolution_choice")).get("reason"):
         resolution = f"{resolution} ({chosen})"
@@ -145,8 +145,17 @@ def _data(manifest: Mapping[str, Any]) -> str:
         ("Period", _PERIODS.get(str(manifest.get("freq")), manifest.get("freq"))),
         ("Fitted on periods up to", meta.get("fit_end")),
     ]
+    if held := _placeholders(data.get("placeholder_times")):
+        lines.append(("Placeholder clock times read as dates (time of day unknown)", held))
     lines += [(str(k), v) for k, v in data.items() if k not in used]
     return "\n".join(f"- {k}: {NONE_RECORDED if v is None else _text(v)}" for k, v in lines)
+
+
+def _placeholders(counts: Any) -> str | None:
+    """``{"00:01": 1234}`` (rows per placeholder minute, ``ingest.placeholders``) as
+    "1,234 rows at 00:01"; None when the export had none, so the card says nothing."""
+    rows = [(str(k), v) for k, v in _mapping(counts).items() if _is_num(v)]
+    return ", ".join(f"{v:,} rows at {k}" for k, v in rows) or None
 
 
 def _categories(manifest: Mapping[str, Any]) -> str:

@@ -308,6 +308,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = state
+    app.state.map_files = map_page.MapFiles(settings)  # pages' files hashed once, at start
+    app.state.docs_files = docs.DocsFiles()
     app.state.retrain = RetrainSchedule(state)
     _add_components(app, schemas.ForecastFeatureCollection, PlanFeatureCollection)
     app.state.redactions = _redactions(settings)

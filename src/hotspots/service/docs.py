@@ -4,22 +4,20 @@ FastAPI's own page loads Swagger UI from a CDN (an unpinned major version, no in
 check), which is blank on a closed police network. The vendored copy
 (``static/swagger-ui``, see its ``VENDORED.md``) is served here instead; the page's start-up
 script is a file too, so the page policy (``headers.PAGE_POLICY``) forbids inline scripts.
+The files are served under content-hashed URLs and the page is revalidated on every load
+(``hotspots.service.assets``), so an upgrade is never half seen.
 """
 
 from __future__ import annotations
 
-import functools
-from importlib import resources
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from hotspots.service.problems import ProblemError
+from hotspots.service.assets import Page, asset_set
+from hotspots.service.headers import PAGE_POLICY
 
 SWAGGER_UI_VERSION = "5.35.0"
 """The vendored ``swagger-ui-dist`` (npm) release."""
-ASSET_MAX_AGE = 86_400
-"""Seconds a browser may keep an asset: they change only with a hotspots release."""
 _ASSETS = {
     # URL name: (file in the package's static folder, media type)
     "swagger-ui-bundle.js": ("swagger-ui/swagger-ui-bundle.js", "text/javascript"),
@@ -31,27 +29,26 @@ _ASSETS = {
 router = APIRouter(include_in_schema=False)
 
 
-@functools.cache
-def static_bytes(name: str) -> bytes:
-    """A file of the package's ``static`` folder (read once)."""
-    return resources.files("hotspots.service").joinpath("static", name).read_bytes()
+class DocsFiles:
+    """The page and its files, read and hashed once (at app start)."""
+
+    def __init__(self) -> None:
+        self.assets = asset_set("/docs/assets", _ASSETS)
+        self.page: Page = self.assets.page("docs.html", PAGE_POLICY)
 
 
 @router.get("/docs")
-def docs_page() -> Response:
+def docs_page(request: Request) -> Response:
     """The interactive API documentation."""
-    return Response(static_bytes("docs.html"), media_type="text/html; charset=utf-8")
+    files: DocsFiles = request.app.state.docs_files
+    return files.page.answer(request.headers.get("if-none-match"))
 
 
 @router.get("/docs/assets/{name}")
-def docs_asset(name: str) -> Response:
-    """One file of the documentation page, from the package."""
-    found = _ASSETS.get(name)
-    if found is None:
-        raise ProblemError(404, f"no documentation asset {name!r}")
-    path, media_type = found
-    return Response(
-        static_bytes(path),
-        media_type=media_type,
-        headers={"Cache-Control": f"public, max-age={ASSET_MAX_AGE}"},
+def docs_asset(request: Request, name: str, v: str | None = None) -> Response:
+    """One file of the documentation page, from the package (``v``: its content hash)."""
+    files: DocsFiles = request.app.state.docs_files
+    headers = request.headers
+    return files.assets.answer(
+        name, v, headers.get("if-none-match"), headers.get("accept-encoding")
     )

@@ -1,5 +1,5 @@
 """Headers on every answer: no MIME sniffing, a ``Cache-Control`` where a route set none,
-and a content security policy on HTML pages (``/docs``).
+and a content security policy on HTML pages whose route set none (``/map`` and ``/docs`` set it).
 
 ``AuditMiddleware`` adds them as each answer starts, so no route can forget them; the
 forecast routes set their own ``Cache-Control`` (``private, max-age=...``) and keep it.
@@ -27,7 +27,7 @@ _HTML = b"text/html"
 
 def answer_headers(headers: Iterable[RawHeader], request_id: RawHeader) -> list[RawHeader]:
     """``headers`` with the request id, ``nosniff``, ``Cache-Control: no-store`` unless one is
-    set, and the page policy on an HTML answer whose route set none (``/map`` sets its own)."""
+    set, and the page policy on an HTML answer whose route set none (the pages set their own)."""
     out = list(headers)
     cached = html = own_policy = False
     for name, value in out:

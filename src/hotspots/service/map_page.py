@@ -7,7 +7,9 @@ unless the operators set a tile server (``HOTSPOTS_MAP_TILES``), which the page 
 admits for images and fetches alone. ``/map/config`` tells the page the tile URL, the
 published horizon, the default plan budget and shifts (the blocks of the day a plan area's
 ``when`` is told in, for the page's "server default") and how often to poll; it holds nothing
-secret and needs no key (the page asks for one before any ``/v1`` call).
+secret and needs no key (the page asks for one before any ``/v1`` call). The page's files are
+served under content-hashed URLs and the page is revalidated on every load
+(``hotspots.service.assets``), so after an upgrade no browser runs an old ``map.js``.
 """
 
 from __future__ import annotations
@@ -22,9 +24,8 @@ from fastapi.responses import JSONResponse, Response
 
 from hotspots.config import Settings
 from hotspots.publishing.plan_shifts import parse_shifts
-from hotspots.service.docs import ASSET_MAX_AGE, static_bytes
+from hotspots.service.assets import HTML, Page, asset_set
 from hotspots.service.headers import PAGE_POLICY
-from hotspots.service.problems import ProblemError
 
 MAPLIBRE_VERSION = "6.20.0"
 """The vendored ``maplibre-gl`` (npm) release."""
@@ -39,7 +40,6 @@ _ASSETS = {
     "shifts.js": ("shifts.js", "text/javascript"),
     "map.css": ("map.css", "text/css"),
 }
-HTML = "text/html; charset=utf-8"
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,14 +71,19 @@ def index() -> Response:
     return Response(_index(), media_type=HTML)
 
 
+class MapFiles:
+    """The page (under the settings' policy) and its files, read and hashed once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.assets = asset_set("/map/assets", _ASSETS)
+        self.page: Page = self.assets.page("map.html", map_policy(settings.map_tiles))
+
+
 @router.get("/map")
 def map_page(request: Request) -> Response:
     """The forecast map (its key is typed in the page, never sent in a URL)."""
-    settings: Settings = request.app.state.service.settings
-    policy = map_policy(settings.map_tiles)
-    return Response(
-        static_bytes("map.html"), media_type=HTML, headers={"Content-Security-Policy": policy}
-    )
+    files: MapFiles = request.app.state.map_files
+    return files.page.answer(request.headers.get("if-none-match"))
 
 
 @router.get("/map/config")
@@ -103,14 +108,10 @@ def map_config(request: Request) -> JSONResponse:
 
 
 @router.get("/map/assets/{name}")
-def map_asset(name: str) -> Response:
-    """One file of the map page, from the package."""
-    found = _ASSETS.get(name)
-    if found is None:
-        raise ProblemError(404, f"no map asset {name!r}")
-    path, media_type = found
-    return Response(
-        static_bytes(path),
-        media_type=media_type,
-        headers={"Cache-Control": f"public, max-age={ASSET_MAX_AGE}"},
+def map_asset(request: Request, name: str, v: str | None = None) -> Response:
+    """One file of the map page, from the package (``v``: its content hash)."""
+    files: MapFiles = request.app.state.map_files
+    headers = request.headers
+    return files.assets.answer(
+        name, v, headers.get("if-none-match"), headers.get("accept-encoding")
     )

@@ -7,6 +7,11 @@
 import * as maplibregl from "/map/assets/maplibre-gl.mjs";
 import { blocksText, setUpShifts, shiftsParam } from "/map/assets/shifts.js";
 
+// The service serves these quoted URLs with their files' content hashes (?v=...). MapLibre's
+// own guess for its worker, beside itself with ?v=<its version>, would be asked again on
+// every load; named here, the worker gets its hashed URL too.
+maplibregl.setWorkerUrl("/map/assets/maplibre-gl-worker.mjs");
+
 const KEY = "hotspots.key";
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -172,7 +177,8 @@ function drawPlan(collection) {
     return new maplibregl.Marker({ element: el }).setLngLat(at).addTo(state.map);
   });
   const plan = collection.plan;
-  state.planSummary = `${collection.features.length} patrol areas (${fmt(plan.summary.area_km2)} km², `
+  state.planSummary = `${collection.features.length} patrol areas `
+    + `(${fmt(plan.summary.area_km2)} km², `
     + `${(100 * plan.summary.share_of_forecast).toFixed(1)}% of the forecast)`
     + (plan.budget.note ? ` (${plan.budget.note})` : "")
     + `, shifts ${blocksText(plan.shifts)}`;
@@ -284,7 +290,10 @@ async function refresh({ poll = false } = {}) {
   // a poll is overtaken by a choice applied since, even one answered before the poll was
   const overtaken = () => ticket !== state.asked || (poll && want !== state.shown);
   try {
-    const [a, b] = await Promise.all([api(cells, { conditional: true }), api(plan, { conditional: true })]);
+    const [a, b] = await Promise.all([
+      api(cells, { conditional: true }),
+      api(plan, { conditional: true }),
+    ]);
     await state.loaded;
     if (overtaken()) return;
     state.polls.sent += 1;
