@@ -11,9 +11,11 @@ events that leaves out (``placeholder_excess``). Found once over the events a pl
 (every category, before as_of) on their local clock, where ``expected_counts`` predicts each
 minute as at ingest.
 
-A minute is heaped when it holds at least ``MIN_RATIO`` times the prediction, ``MIN_ROWS``
-events and an excess of ``MIN_SHARE`` of the timed events. Figures of the real extracts
-(every event with a time of day, local clock; weight 1 = left alone):
+A minute is heaped when its hour's other minutes and the hours around it each hold
+``MIN_ROWS`` events (a share to predict it by: an export of whole hours has none), and it
+holds at least ``MIN_RATIO`` times the prediction, ``MIN_ROWS`` events and an excess of
+``MIN_SHARE`` of the timed events. Figures of the real extracts (every event with a time of
+day, local clock; weight 1 = left alone):
 
 =========== ====== ======= ======== ===== ====== ======================================
 export      minute events  expected ratio excess weight
@@ -23,7 +25,7 @@ Vancouver   00:00  1,688   594      2.84  3.24%  0.35
 Vancouver   12:00  715     331      2.16  1.14%  0.46
 SF          08:00  11,634  8,054    1.44  0.45%  1 (ratio, excess)
 SF          18:00  18,681  16,858   1.11  0.23%  1
-Houston     00:00  4,932   3,458    1.43  1.71%  1 (ratio; a whole-hours export)
+Houston     00:00  4,932   3,458    1.43  1.71%  1 (whole hours; and ratio)
 Vancouver   22:00  977     773      1.26  0.60%  1 (ratio)
 Chicago     00:01  496     38       13    0.31%  1 (excess)
 Vancouver   00:01  128     13       9.7   0.34%  1 (excess)
