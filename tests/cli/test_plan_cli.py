@@ -380,6 +380,8 @@ def test_the_plan_table_shows_shifts_first_then_hours() -> None:
         # events read as dates (a placeholder clock time) are said beside the times
         {**none, "top_hours_of_day": [hour], "events_without_time": 75},
         {**none, "events_without_time": 75},
+        # the excess at a heaped minute (SF's 12:00) is said too
+        {**none, "top_hours_of_day": [hour], "placeholder_excess": {"00:00": 12, "12:00": 200}},
     ]
     document = {"types": {"a": {"categories": ["Assault"]}}, "period_start": AS_OF}
     console = Console(width=200, record=True)
@@ -394,6 +396,8 @@ def test_the_plan_table_shows_shifts_first_then_hours() -> None:
         "unknown",
         "daily 20:00-21:00 (1.65x: 125 events); 75 without a time of day",
         "none stands out (1820 timed events; 75 without a time of day)",
+        "daily 20:00-21:00 (1.65x: 125 events); about 12 at 00:00, 200 at 12:00 not counted "
+        "(beyond what the hours around predict)",
     ]
 
 

@@ -251,6 +251,19 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
             "75 more past events here are left out: their time of day is unknown (a date only, "
             "or a placeholder time such as 00:01 read as a date)" in details
         ), details
+        # the excess at a heaped clock minute (SF's 12:00) is said, and left out of the share
+        assert when["placeholder_excess"] == {} and "not counted" not in details
+        browser.execute_script(
+            "window.hotspotsMap.state.plan.get(1).when.placeholder_excess = {'12:00': 40}"
+        )
+        browser.find_element("css selector", ".area-label").click()
+        details = browser.find_element("id", "area").text
+        assert (
+            "About 40 more past events here at 12:00 are not counted: that clock time holds more "
+            "than the hours around predict for it, as where an export writes it for an unknown "
+            "time of day" in details
+        ), details
+        assert f"share of the {when['events_with_time'] - 40} past events here" in details
 
     # a poll answered 304 keeps the map as drawn
     before = browser.execute_script("return {...window.hotspotsMap.state.polls}")

@@ -85,11 +85,15 @@ def plan_when(found: Mapping[str, Any] | str) -> str:
     """What an officer reads first of an area's when: the two busiest blocks of the week that
     stand out (shifts are what officers are tasked by), else of the day ("daily"), else the
     hours of the week, else of the day, else that none stands out; "unknown" / "withheld";
-    and how many past events were left out for want of a time of day, if any."""
+    and how many past events were left out for want of a time of day, or at a heaped clock
+    minute beyond what the hours around predict, if any."""
     if isinstance(found, str):
         return found
     untimed = found.get("events_without_time", 0)  # absent from plans made before it
     left = f"; {untimed} without a time of day" if untimed else ""
+    if heaped := found.get("placeholder_excess", {}):  # absent from plans made before it
+        at = ", ".join(f"{excess} at {minute}" for minute, excess in heaped.items())
+        left += f"; about {at} not counted (beyond what the hours around predict)"
     for key, daily in (
         ("top_blocks", False),
         ("top_blocks_of_day", True),

@@ -27,7 +27,8 @@ Every other minute of them with 50 rows or more is under 3.2x (SF's 23:59: 696 r
 ``MIN_SHARE`` is a quarter of an even hour's share (1/24): a smaller heap, spread over the
 areas as their events are, adds under a quarter to its hour's share. No count from the times
 alone tells SF's noon (1.8x, 1.1%) from Vancouver's midnight (2.8x, 3.2%), so neither is read
-as a placeholder.
+as a placeholder; a plan's when counts only what the hours around predict of such a heap
+(``publishing.plan_heaps``).
 
 The rows keep their date, as written, at day precision (local midnight, as a date is placed):
 they still count in daily, weekly and monthly panels, but not in any hour.

@@ -25,6 +25,7 @@ from hotspots.errors import ConfigError
 from hotspots.grid import cells_area_km2, points_to_cells
 from hotspots.jobs.data import local_times
 from hotspots.publishing.plan_document import build_plan, distinct_types, history_start_of
+from hotspots.publishing.plan_heaps import heaped_minutes
 from hotspots.publishing.plan_io import plan_to_bytes
 from hotspots.publishing.plan_query import PlanQuery, parse_weights, select_types
 from hotspots.publishing.plan_shifts import DEFAULT_SHIFTS, SHIFTS_SETTING, parse_shifts
@@ -134,6 +135,7 @@ class PlanBook(Generic[T]):
         self.freq, self.resolution, self.as_of = grid
         self.events, self.event_cells = _history(events, self.as_of, first.resolution)
         self.history_start = history_start_of(self.events, self.freq)
+        self.heaps = heaped_minutes(self.events)  # all of them are before as_of
         self._cells = np.unique(np.concatenate([v.cells for v in self.inputs.values()]))
         self._cell_km2 = cells_area_km2(self._cells)
         self._study_km2: dict[tuple[str, ...], FloatArray] = {}
@@ -305,6 +307,7 @@ class PlanBook(Generic[T]):
             min_events_shown=self.min_events_shown,
             budget_note=query.note,
             shifts=query.shifts,
+            heaps=self.heaps,
         )
 
 

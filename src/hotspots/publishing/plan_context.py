@@ -21,6 +21,7 @@ from hotspots.features import period_floor
 from hotspots.forecasters.explain import RECENT_PERIODS
 from hotspots.grid import points_to_cells
 from hotspots.jobs.data import local_times
+from hotspots.publishing.plan_heaps import NO_HEAPS, MinuteWeights
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -54,6 +55,8 @@ class AreaEvents:
     city_times: npt.NDArray[np.datetime64]
     """Local times (naive) of the history events in the study area, in an area or not: the
     city's rate counts them."""
+    heaps: MinuteWeights = NO_HEAPS
+    """The heaped minutes of the events read (``plan_heaps``), ``slot`` of these events."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ def events_in_areas(
     as_of: pd.Timestamp,
     category_weight: Mapping[str, float] | None,
     event_cells: npt.NDArray[np.uint64] | None = None,
+    heaps: MinuteWeights = NO_HEAPS,
 ) -> AreaEvents:
     """The events before ``as_of`` in the study cells, with the area each falls in (-1: none).
 
@@ -88,9 +92,11 @@ def events_in_areas(
     ``category_weight`` maps a category to its type's severity weight; categories not in it
     are left out (``None``: every category, weight 1). ``event_cells`` (each event row's cell at
     ``resolution``) saves indexing the points again when several plans read the same events.
+    ``heaps`` (``plan_heaps.heaped_minutes`` of these events) weighs heaped clock minutes down.
     """
     if event_cells is not None and len(event_cells) != len(events):
         raise ValueError(f"{len(event_cells)} event cells for {len(events)} events")
+    heaps.check(len(events))
     times = local_times(events)
     keep = np.array(times < as_of, dtype=bool)  # a writable copy
     category = events["category"]
@@ -116,6 +122,7 @@ def events_in_areas(
         times=times.take(rows[hit]).reset_index(drop=True),
         timed=precision == "minute",
         city_times=times.take(rows[inside]).to_numpy(dtype="M8[ns]"),
+        heaps=heaps.take(rows[hit]),
     )
 
 
@@ -124,31 +131,51 @@ class WeekGrid:
     """The timed events of every plan area per hour of the week (Monday 00:00 first)."""
 
     weighted: FloatArray
-    """Areas x 168: severity-weighted events."""
-    raw: IntArray
-    """Areas x 168: events, unweighted (what the tests and ``events`` count)."""
+    """Areas x 168: severity-weighted events (those at a heaped minute at its weight)."""
+    raw: FloatArray
+    """Areas x 168: events without severity weights (what the tests and ``events`` count,
+    rounded; those at a heaped minute at its weight)."""
     counted: IntArray
-    """Per area: its events with a time of day."""
+    """Per area: its events with a time of day as ``raw`` counts them (rounded)."""
     untimed: IntArray
     """Per area: its events without one (dates or months only, or a placeholder clock time
     read as a date at ingest), left out of the hours and blocks."""
+    timed: IntArray | None = None
+    """Per area: its events with a time of day, each a whole event (None: ``counted``)."""
+    excess: FloatArray | None = None
+    """Areas x heaped minutes: the events at each minute beyond its weight, not counted."""
+    heaped: tuple[str, ...] = ()
+    """The heaped minutes' labels ("12:00"), the columns of ``excess``."""
+
+    @property
+    def with_time(self) -> IntArray:
+        """Per area: its events with a time of day, each a whole event."""
+        return self.counted if self.timed is None else self.timed
 
 
 def events_to_week_grid(found: AreaEvents, n_areas: int) -> WeekGrid:
     """The hour-of-week grid of every area, one ``bincount`` each for the weighted and raw
-    counts; the hours and the shift blocks (``plan_shifts``) both read it."""
+    counts; the hours and the shift blocks (``plan_shifts``) both read it. An event at a
+    heaped minute (``found.heaps``) counts at its weight in both."""
     timed = found.timed
     slot = (found.times.dt.day_of_week.to_numpy() * 24 + found.times.dt.hour.to_numpy())[timed]
-    at = found.area[timed] * 168 + slot
-    grid = np.bincount(at, weights=found.weight[timed], minlength=n_areas * 168)
-    raw = np.bincount(at, minlength=n_areas * 168).reshape(n_areas, 168)
-    counted = np.bincount(found.area[timed], minlength=n_areas)
+    area = found.area[timed]
+    at = area * 168 + slot
+    heap, excess = found.heaps.take(timed).weigh(area, n_areas)
+    weight = found.weight[timed] if heap is None else found.weight[timed] * heap
+    grid = np.bincount(at, weights=weight, minlength=n_areas * 168)
+    raw = np.bincount(at, weights=heap, minlength=n_areas * 168).reshape(n_areas, 168)
+    timed_n = np.bincount(area, minlength=n_areas).astype(np.int64)
+    counted = timed_n if heap is None else np.rint(raw.sum(axis=1)).astype(np.int64)
     untimed = np.bincount(found.area[~timed], minlength=n_areas)
     return WeekGrid(
         grid.reshape(n_areas, 168).astype(np.float64),
-        raw.astype(np.int64),
-        counted.astype(np.int64),
+        raw.astype(np.float64),
+        counted,
         untimed.astype(np.int64),
+        timed_n,
+        excess,
+        tuple(m.label for m in found.heaps.minutes),
     )
 
 
@@ -160,13 +187,17 @@ def hours_of_week(grid: WeekGrid) -> list[dict[str, Any] | str]:
     An hour is named only when it stands out from an even spread (``standing_out``): 8 events
     put one in each of 8 hours of the week, which read as "21x" busier than average. The lists
     are empty when no hour stands out. ``lift`` is the share over an even spread's (1/168 of
-    the week, 1/24 of the day); ``events`` the hour's own past events (unweighted), which an
-    officer weighs the lift by: 2 events make an "84x" hour of an area with 4.
-    ``events_without_time`` counts the area's events left out for want of a time of day.
+    the week, 1/24 of the day); ``events`` the hour's own past events (without severity
+    weights), which an officer weighs the lift by: 2 events make an "84x" hour of an area with 4.
+    ``events_without_time`` counts the area's events left out for want of a time of day;
+    ``placeholder_excess`` those, at each heaped minute, beyond what the hours around predict,
+    which the hours, blocks and their ``events`` do not count (``plan_heaps``).
     """
-    n_areas, counted = grid.counted.size, grid.counted
-    weighted, raw = grid.weighted, grid.raw
-    of_day, raw_of_day = (g.reshape(n_areas, 7, 24).sum(axis=1) for g in (weighted, raw))
+    n_areas, counted, timed = grid.counted.size, grid.counted, grid.with_time
+    weighted = grid.weighted
+    of_day, raw_of_day = (g.reshape(n_areas, 7, 24).sum(axis=1) for g in (weighted, grid.raw))
+    raw, raw_of_day = (np.rint(g).astype(np.int64) for g in (grid.raw, raw_of_day))
+    excess = np.rint(grid.excess).astype(np.int64) if grid.excess is not None else None
     # one call for every area (scipy's per-call checks cost more than the sums)
     # an hour stands out by its count and, as weighted, holds more than an even share: with
     # severity weights a count can stand out in an hour the heavier types avoid (a "0.2x")
@@ -176,7 +207,7 @@ def hours_of_week(grid: WeekGrid) -> list[dict[str, Any] | str]:
     out: list[dict[str, Any] | str] = []
     for i in range(n_areas):
         total = float(weighted[i].sum())
-        if counted[i] == 0 or total <= 0:
+        if timed[i] == 0 or total <= 0:
             out.append("unknown")
             continue
         week = [
@@ -195,8 +226,11 @@ def hours_of_week(grid: WeekGrid) -> list[dict[str, Any] | str]:
             {
                 "top_hours": week,
                 "top_hours_of_day": day,
-                "events_with_time": int(counted[i]),
+                "events_with_time": int(timed[i]),
                 "events_without_time": int(grid.untimed[i]),
+                "placeholder_excess": {}
+                if excess is None
+                else {m: int(n) for m, n in zip(grid.heaped, excess[i], strict=True) if n > 0},
             }
         )
     return out

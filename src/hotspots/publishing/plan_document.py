@@ -31,6 +31,7 @@ from hotspots.publishing.plan_context import (
     history_reasons,
     hours_of_week,
 )
+from hotspots.publishing.plan_heaps import MinuteWeights, heaped_minutes
 from hotspots.publishing.plan_shifts import DEFAULT_SHIFTS, parse_shifts, shift_blocks
 from hotspots.publishing.plans import (
     CellArray,
@@ -151,6 +152,7 @@ def build_plan(
     min_events_shown: int = 0,
     budget_note: str | None = None,
     shifts: str | Sequence[int] = DEFAULT_SHIFTS,
+    heaps: MinuteWeights | None = None,
 ) -> dict[str, Any]:
     """The plan document for ``budget`` from one forecast per crime type.
 
@@ -195,6 +197,10 @@ def build_plan(
         The hours the blocks of the day start at (``HOTSPOTS_PLAN_SHIFTS``, e.g. "7,15,23"):
         each area's ``when`` names the blocks of the week and of the day that stand out
         (``plan_shifts``) beside its hours; the document's ``shifts`` lists them.
+    heaps
+        Optional: ``heaped_minutes(events, as_of)``, when the caller holds it already; else
+        computed. Events at a heaped clock minute (SF's 12:00) count in the hours and blocks
+        only as much as the neighbouring hours predict (``plan_heaps``; ``NO_HEAPS``: all).
     """
     starts = parse_shifts(shifts, "shifts")
     if categories is not None:
@@ -215,7 +221,11 @@ def build_plan(
     for i, m in enumerate(members):
         cell_area[m] = i
     cat_weight = _category_weights(events, expected, weights, categories)
-    found = events_in_areas(events, cells, resolution, cell_area, as_of, cat_weight, event_cells)
+    if heaps is None:
+        heaps = heaped_minutes(events, as_of)
+    found = events_in_areas(
+        events, cells, resolution, cell_area, as_of, cat_weight, event_cells, heaps
+    )
     totals = np.array([score[m].sum() for m in members])
     counts = np.array([sum(e[m].sum() for e in expected.values()) for m in members])
     km2 = np.array([cell_km2[m].sum() for m in members])

@@ -117,7 +117,7 @@ def shift_blocks(grid: WeekGrid, starts: tuple[int, ...]) -> list[dict[str, Any]
     top_day = np.argsort(-ranked[:, n_week:], axis=1, kind="stable")[:, :TOP_BLOCKS] + n_week
     out: list[dict[str, Any] | None] = []
     for i in range(total.size):
-        if grid.counted[i] == 0 or total[i] <= 0:
+        if grid.with_time[i] == 0 or total[i] <= 0:
             out.append(None)
             continue
         of_week, of_day = (

@@ -42,13 +42,19 @@ class PlanSummary(Strict):
     top_cells_share_same_area: float
 
 
+EVENTS = (
+    "The {}'s own past events in the area, without severity weights; those at a heaped clock "
+    "minute (`placeholder_excess`) at their weight, rounded."
+)
+
+
 class HourOfWeek(Strict):
     day: str
     hour: int
     label: str
     share: float
     lift: float = Field(description="Share over an even spread's (1/168).")
-    events: int = Field(description="The hour's own past events in the area (unweighted).")
+    events: int = Field(description=EVENTS.format("hour"))
 
 
 class HourOfDay(Strict):
@@ -56,7 +62,7 @@ class HourOfDay(Strict):
     label: str
     share: float
     lift: float = Field(description="Share over an even spread's (1/24).")
-    events: int = Field(description="The hour's own past events in the area (unweighted).")
+    events: int = Field(description=EVENTS.format("hour"))
 
 
 class BlockOfDay(Strict):
@@ -66,7 +72,7 @@ class BlockOfDay(Strict):
     label: str
     share: float
     lift: float = Field(description="Share over an even spread's (hours / 24).")
-    events: int = Field(description="The block's own past events in the area (unweighted).")
+    events: int = Field(description=EVENTS.format("block"))
 
 
 class BlockOfWeek(BlockOfDay):
@@ -87,6 +93,14 @@ class When(Strict):
         description="The area's past events left out of the when for want of a time of day: "
         "dates or months only, or a placeholder clock time (an export's 00:01 for an unknown "
         "time) read as a date at ingest."
+    )
+    placeholder_excess: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per clock minute heaped far above what the neighbouring hours predict "
+        "for it (an export's stand-in for an unknown time of day, such as 12:00), about how "
+        "many of the area's events there are beyond that prediction: the hours and blocks, "
+        "and their `events`, count that minute's events at weight predicted / observed, so "
+        "these are not counted. Empty when no minute is heaped.",
     )
 
 

@@ -213,18 +213,25 @@ function whenText(when) {
   const named = (top) => (top.length
     ? top.map((h) => `${h.label} (${h.lift}x: ${h.events} events)`).join(", ")
     : "none stands out from an even spread");
+  // events at a clock minute heaped beyond what the hours around predict (an export's
+  // stand-in for an unknown time, such as 12:00) count only what those hours predict
+  const heaped = Object.entries(when.placeholder_excess || {});
+  const excess = heaped.reduce((sum, [, n]) => sum + n, 0);
   return [
     `Busiest shifts of the week: ${named(when.top_blocks || [])}`,
     `Busiest shifts of the day: ${named(when.top_blocks_of_day || [])}`,
     `Busiest hours of the week: ${named(when.top_hours)}`,
     `Busiest hours of the day: ${named(when.top_hours_of_day)}`,
-    `(x: the shift's or hour's share of the ${when.events_with_time} past events here with a `
-      + "time of day, against an even spread's; one is named only when chance would rarely "
-      + "make it that busy; a shift past midnight counts on the day it starts)",
+    `(x: the shift's or hour's share of the ${when.events_with_time - excess} past events here `
+      + "with a time of day, against an even spread's; one is named only when chance would "
+      + "rarely make it that busy; a shift past midnight counts on the day it starts)",
     ...(when.events_without_time
       ? [`${when.events_without_time} more past events here are left out: their time of day `
         + "is unknown (a date only, or a placeholder time such as 00:01 read as a date)"]
       : []),
+    ...heaped.map(([minute, n]) => `About ${n} more past events here at ${minute} are not `
+      + "counted: that clock time holds more than the hours around predict for it, as where "
+      + "an export writes it for an unknown time of day"),
   ];
 }
 
