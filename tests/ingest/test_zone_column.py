@@ -177,3 +177,19 @@ def test_a_zone_column_that_is_empty_or_the_zone_itself_is_no_reason_to_refuse(
     assert len(result.events) == 20 and result.report.n_rejected == 0
     assert "unmapped zone column" not in " ".join(result.report.notes)
     assert not any("zone" in str(e) for ex in result.report.examples.values() for e in ex)
+
+
+def test_a_date_without_a_time_of_day_stays_on_its_date_whatever_its_zone() -> None:
+    # a time column mixing stamps and bare dates: a date is a local calendar date, never
+    # moved across midnight by a zone (Paris's midnight is 18:00 the day before in New York)
+    frame = pd.DataFrame(
+        {
+            "t": ["2024-03-03", "2024-03-03 14:05", "2024-03-03"],
+            "z": ["Europe/Paris", "Europe/Paris", ""],
+        },
+        dtype="string",
+    )
+    parsed = parse_times(frame, ColumnMap(time="t", tz="z"), "America/New_York", "America/New_York")
+    local = parsed.times.dt.strftime("%Y-%m-%d %H:%M").tolist()
+    assert local == ["2024-03-03 00:00", "2024-03-03 08:05", "2024-03-03 00:00"]
+    assert parsed.precision.tolist() == [1, 0, 1]

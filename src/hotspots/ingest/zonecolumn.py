@@ -3,10 +3,11 @@
 Each row's zone is read as if written after its time: a UTC offset (``+01:00``, ``-0500``,
 ``UTC+1``, ``GMT-05:00``), ``Z``, ``UTC`` / ``GMT`` (offset zero), an abbreviation (``BST``,
 ``CDT``: read only where it is the source zone's own name at that local time, as after a
-time, see ``ingest.zonenames``) or an IANA name (``America/Chicago``: the time read there).
-An empty zone leaves the time naive, read in the source zone. Any other value (``Eastern``,
-``Europe/Nowhere``) makes the row's time unreadable, with a note naming the values: read in
-the source zone instead it would be hours off with nothing said.
+time, see ``ingest.zonenames``) or an IANA name (``America/Chicago``: the time read there;
+a date alone stays the date written, as every date does). An empty zone leaves the time naive,
+read in the source zone. Any other value (``Eastern``, ``Europe/Nowhere``) makes the row's time
+unreadable, with a note naming the values: read in the source zone instead it would be hours
+off with nothing said.
 
 Vectorised over rows: the zone column has few distinct values, each read once.
 """
@@ -73,8 +74,9 @@ def parse_zoned(
     joined = (text.astype("string").str.strip() + pd.Series(suffix, index=text.index)).mask(bad)
     parsed = parse_time_column(joined, tz, source_tz, fmt, order)
     times = parsed.times.dt.as_unit("ns")
+    timed = parsed.precision == 0  # a date is a local date (times.place), whatever its zone
     for code, (_, name) in enumerate(read):
-        rows = (codes == code) & (name is not None)
+        rows = (codes == code) & (name is not None) & timed
         if rows.any():
             there = parse_time_column(text[rows], str(name), str(name), parsed.fmt)
             times[rows] = there.times.dt.tz_convert(tz).dt.as_unit("ns")
