@@ -13,6 +13,7 @@ from hotspots.errors import ConfigError
 from hotspots.ingest import IngestOptions, ingest_file
 from hotspots.ingest.eventtimes import parse_times
 from hotspots.ingest.mapping import ColumnMap
+from hotspots.ingest.times import parse_time_column
 
 LONDON = "Europe/London"
 # 14:05 on 1 March 2024 as each zone value says, in UTC
@@ -193,3 +194,39 @@ def test_a_date_without_a_time_of_day_stays_on_its_date_whatever_its_zone() -> N
     local = parsed.times.dt.strftime("%Y-%m-%d %H:%M").tolist()
     assert local == ["2024-03-03 00:00", "2024-03-03 08:05", "2024-03-03 00:00"]
     assert parsed.precision.tolist() == [1, 0, 1]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "03/13/2024 14:05",
+        "03/13/2024 2:05 PM",
+        "13.03.2024 14:05",
+        "13-Mar-2024 14:05",
+        "Mar 13 2024  2:05PM",
+        "202403131405",  # a compact stamp
+        "2024-03-13T14:05:00",
+    ],
+)
+def test_a_zone_column_reads_times_in_any_format_the_column_is_written_in(written: str) -> None:
+    # offsets and Z were appended to the text and read back as ISO: every row of a slash,
+    # dotted, month-name or compact time column beside -05:00 was unparseable_time
+    zones = {"-05:00": "19:05", "Z": "14:05", "UTC+1": "13:05", "America/Chicago": "19:05"}
+    frame = pd.DataFrame({"t": written, "z": list(zones)}, dtype="string")
+    parsed = parse_times(frame, ColumnMap(time="t", tz="z"), LONDON, LONDON)
+    assert utc(parsed.times) == [f"2024-03-13 {hm}" for hm in zones.values()]
+    assert parsed.precision.tolist() == [0] * len(zones)
+    assert parsed.column_format == parse_time_column(frame["t"], LONDON, LONDON).fmt
+
+
+def test_a_date_or_an_epoch_number_is_not_moved_by_a_zone_offset() -> None:
+    # a date is the date written (it was unparseable beside an offset); an epoch number is an
+    # instant, which no zone moves
+    for value in ("2024-03-13", "13/03/2024"):
+        frame = pd.DataFrame({"t": [value] * 2, "z": ["+01:00", "-05:00"]}, dtype="string")
+        parsed = parse_times(frame, ColumnMap(time="t", tz="z"), LONDON, LONDON)
+        assert parsed.times.dt.strftime("%Y-%m-%d %H:%M").tolist() == ["2024-03-13 00:00"] * 2
+        assert parsed.precision.tolist() == [1, 1]
+    frame = pd.DataFrame({"t": ["1710338700"] * 2, "z": ["+01:00", "-05:00"]}, dtype="string")
+    parsed = parse_times(frame, ColumnMap(time="t", tz="z"), LONDON, LONDON)
+    assert utc(parsed.times) == ["2024-03-13 14:05"] * 2 and parsed.fmt == "epoch-s"

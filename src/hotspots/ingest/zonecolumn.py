@@ -24,6 +24,7 @@ import pandas as pd
 
 from hotspots.errors import InputFileError
 from hotspots.ingest.mapping import ColumnMap
+from hotspots.ingest.timeformats import EPOCH_UNITS
 from hotspots.ingest.times import ParsedTimes, parse_time_column
 from hotspots.ingest.zonenames import rows_text, wrong_zone_advice
 
@@ -92,6 +93,43 @@ def parse_zoned(
             "(America/New_York)",
         )
     return replace(parsed, times=times, notes=notes)
+
+
+def iso_walls(naive: pd.Series, precision: npt.NDArray[np.int8]) -> pd.Series:
+    """Naive wall times as ISO text at their precision (``2024-03-13T14:05:00``, a date
+    ``2024-03-13``, a month ``2024-03``; NA at NaT), for ``parse_zoned`` to read with a zone."""
+    at = naive.to_numpy(dtype="M8[s]")
+    day, month = (np.datetime_as_string(at.astype(unit)) for unit in ("M8[D]", "M8[M]"))
+    text = np.where(precision == 0, np.datetime_as_string(at), np.where(precision == 1, day, month))
+    return pd.Series(text, index=naive.index, dtype="string").mask(naive.isna())
+
+
+def parse_zoned_column(
+    values: pd.Series,
+    zone: pd.Series,
+    tz: str,
+    source_tz: str,
+    fmt: str | None = None,
+    order: str | None = None,
+    column: str = "tz",
+) -> ParsedTimes:
+    """A time column read in the zone its zone column gives each row: the times read as
+    written, in the column's own format (``03/13/2024 2:05 PM``), then each wall time with its
+    zone as ISO text, as split date and hour columns are. A date stays the date written, an
+    epoch number is an instant no zone moves, and a time with an offset of its own (two zones)
+    is unreadable."""
+    walls = parse_time_column(values, "UTC", "UTC", fmt, order)
+    if walls.fmt in EPOCH_UNITS:
+        return parse_time_column(values, tz, source_tz, walls.fmt)
+    naive = walls.times.dt.tz_localize(None)
+    if walls.clock is not None and walls.clock.aware is not None:
+        naive = naive.mask(pd.Series(walls.clock.aware, index=naive.index))
+    dated = pd.Series(walls.precision != 0, index=zone.index)
+    text = iso_walls(naive, walls.precision)
+    zoned = parse_zoned(text, zone.astype("string").mask(dated, ""), tz, source_tz, "ISO8601",
+                        column=column)  # fmt: skip
+    notes = walls.notes + zoned.notes
+    return replace(zoned, fmt=walls.fmt, column_format=walls.column_format, notes=notes)
 
 
 def zone_advice(
