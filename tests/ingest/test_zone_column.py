@@ -230,3 +230,9 @@ def test_a_date_or_an_epoch_number_is_not_moved_by_a_zone_offset() -> None:
     frame = pd.DataFrame({"t": ["1710338700"] * 2, "z": ["+01:00", "-05:00"]}, dtype="string")
     parsed = parse_times(frame, ColumnMap(time="t", tz="z"), LONDON, LONDON)
     assert utc(parsed.times) == ["2024-03-13 14:05"] * 2 and parsed.fmt == "epoch-s"
+
+
+def test_names_in_the_time_column_itself_are_read_beside_an_empty_zone_column() -> None:
+    frame = pd.DataFrame({"t": ["2024-06-01 14:05 BST", "2024-06-01 14:05"], "z": ["", "UTC"]})
+    parsed = parse_times(frame, ColumnMap(time="t", tz="z"), LONDON, LONDON)
+    assert utc(parsed.times) == ["2024-06-01 13:05", "2024-06-01 14:05"]

@@ -117,10 +117,13 @@ def parse_zoned_column(
     written, in the column's own format (``03/13/2024 2:05 PM``), then each wall time with its
     zone as ISO text, as split date and hour columns are. A date stays the date written, an
     epoch number is an instant no zone moves, and a time with an offset of its own (two zones)
-    is unreadable."""
+    is unreadable. A column whose times carry zone names (``14:05 BST``) is read as written,
+    each zone value after its name."""
     walls = parse_time_column(values, "UTC", "UTC", fmt, order)
     if walls.fmt in EPOCH_UNITS:
         return parse_time_column(values, tz, source_tz, walls.fmt)
+    if walls.wrong_zone is not None:  # names, which only the source zone reads (zonenames)
+        return parse_zoned(values, zone, tz, source_tz, fmt, order, column)
     naive = walls.times.dt.tz_localize(None)
     if walls.clock is not None and walls.clock.aware is not None:
         naive = naive.mask(pd.Series(walls.clock.aware, index=naive.index))
