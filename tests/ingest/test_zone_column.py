@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -236,3 +237,20 @@ def test_names_in_the_time_column_itself_are_read_beside_an_empty_zone_column() 
     frame = pd.DataFrame({"t": ["2024-06-01 14:05 BST", "2024-06-01 14:05"], "z": ["", "UTC"]})
     parsed = parse_times(frame, ColumnMap(time="t", tz="z"), LONDON, LONDON)
     assert utc(parsed.times) == ["2024-06-01 13:05", "2024-06-01 14:05"]
+
+
+def test_the_wall_clock_of_a_row_read_in_its_iana_zone_is_the_one_written() -> None:
+    # what placeholder minutes and first-of-month midnights are read on: 00:01 written in
+    # Chicago is 00:01 there, not London's 06:01 (every row read in London's own)
+    frame = pd.DataFrame(
+        {
+            "t": ["2024-03-13 00:01", "2024-03-13 00:01", "2024-03-13"],
+            "z": ["America/Chicago", "", "America/Chicago"],
+        },
+        dtype="string",
+    )
+    parsed = parse_times(frame, ColumnMap(time="t", tz="z"), LONDON, LONDON)
+    assert utc(parsed.times) == ["2024-03-13 05:01", "2024-03-13 00:01", "2024-03-13 00:00"]
+    assert parsed.clock is not None
+    wall = parsed.clock.wall(parsed.times, parsed.precision, np.arange(3))
+    assert [str(t)[:16] for t in wall.times] == ["2024-03-13T00:01"] * 2 + ["2024-03-13T00:00"]

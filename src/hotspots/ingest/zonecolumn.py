@@ -26,6 +26,7 @@ from hotspots.errors import InputFileError
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.timeformats import EPOCH_UNITS
 from hotspots.ingest.times import ParsedTimes, parse_time_column
+from hotspots.ingest.written import WrittenClock
 from hotspots.ingest.zonenames import rows_text, wrong_zone_advice
 
 # header names of a zone column: one left unmapped would have its times read in --tz
@@ -76,23 +77,54 @@ def parse_zoned(
     parsed = parse_time_column(joined, tz, source_tz, fmt, order)
     times = parsed.times.dt.as_unit("ns")
     timed = parsed.precision == 0  # a date is a local date (times.place), whatever its zone
+    written = joined.copy()  # with each IANA row's offset there, for the clock it was written on
+    zoned = np.asarray([name is not None for _, name in read], dtype=bool)[codes] & timed
     for code, (_, name) in enumerate(read):
-        rows = (codes == code) & (name is not None) & timed
+        rows = (codes == code) & zoned
         if rows.any():
-            there = parse_time_column(text[rows], str(name), str(name), parsed.fmt)
-            times[rows] = there.times.dt.tz_convert(tz).dt.as_unit("ns")
-    notes = parsed.notes
-    if bad.any():
-        shown = ", ".join(
-            f"{values[c]!r} ({rows_text(int((codes == c).sum()))})"
-            for c in np.flatnonzero([s is None for s, _ in read])[:5]
-        )
-        notes += (
-            f"unparseable_time: time zone column {column!r} holds values that are no zone: "
-            f"{shown}; write UTC offsets (+01:00), abbreviations (EST) or IANA names "
-            "(America/New_York)",
-        )
-    return replace(parsed, times=times, notes=notes)
+            there = parse_time_column(text[rows], str(name), str(name), parsed.fmt).times
+            times[rows] = there.dt.tz_convert(tz).dt.as_unit("ns")
+            written[rows] = joined[rows] + _offset_text(there)
+    clock = _with_offsets(parsed.clock, written, zoned, source_tz)
+    notes = parsed.notes + _no_zone_notes(codes, values, [s is None for s, _ in read], column)
+    return replace(parsed, times=times, notes=notes, clock=clock)
+
+
+def _no_zone_notes(
+    codes: npt.NDArray[np.intp], values: pd.Index, no_zone: list[bool], column: str
+) -> tuple[str, ...]:
+    """The note naming the zone column's values that are no zone (none without any)."""
+    if not any(no_zone):
+        return ()
+    shown = ", ".join(
+        f"{values[c]!r} ({rows_text(int((codes == c).sum()))})" for c in np.flatnonzero(no_zone)[:5]
+    )
+    return (
+        f"unparseable_time: time zone column {column!r} holds values that are no zone: "
+        f"{shown}; write UTC offsets (+01:00), abbreviations (EST) or IANA names "
+        "(America/New_York)",
+    )
+
+
+def _offset_text(there: pd.Series) -> pd.Series:
+    """Each (tz-aware) time's UTC offset in its zone, as written after a time (`` -05:00``);
+    formatted once per distinct offset."""
+    shift = there.dt.tz_localize(None) - there.dt.tz_convert("UTC").dt.tz_localize(None)
+    minutes = (shift.dt.total_seconds() // 60).fillna(0).astype(np.int64).to_numpy()
+    found, at = np.unique(minutes, return_inverse=True)
+    labels = [f" {'-' if m < 0 else '+'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in found]
+    return pd.Series(np.asarray(labels, dtype=object)[at], index=there.index, dtype="string")
+
+
+def _with_offsets(
+    clock: WrittenClock | None, written: pd.Series, zoned: npt.NDArray[np.bool_], source_tz: str
+) -> WrittenClock | None:
+    """``clock`` with the ``zoned`` rows (read in an IANA zone) on the wall clock they were
+    written on: their ``written`` text carries that zone's offset."""
+    if not zoned.any() or (clock is not None and clock.text is None):
+        return clock  # nothing read in a zone of its own; epoch numbers are instants
+    aware = np.zeros(len(written), bool) if clock is None or clock.aware is None else clock.aware
+    return WrittenClock(source_tz, aware | zoned, written)
 
 
 def iso_walls(naive: pd.Series, precision: npt.NDArray[np.int8]) -> pd.Series:
