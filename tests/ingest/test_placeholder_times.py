@@ -12,7 +12,7 @@ import pandas as pd
 
 from hotspots.ingest import IngestOptions, ingest_file
 from hotspots.ingest.mapping import ColumnMap
-from hotspots.ingest.placeholders import FACTOR, MIN_ROWS, expected_counts
+from hotspots.ingest.placeholders import FACTOR, MIN_ROWS, MIN_SHARE, expected_counts
 from hotspots.jobs.data import load_events
 
 TZ = "America/Chicago"
@@ -118,8 +118,8 @@ def test_whole_hours_with_a_midnight_heap_and_a_small_spike(tmp_path: Path) -> N
     at_midnight = int((times.dt.hour == 0).sum())
     result = read(export(tmp_path / "hours.csv", times.dt.strftime("%Y-%m-%d %H:%M")))
     assert result.report.placeholder_times == {"00:00": at_midnight} and at_midnight == 479
-    # 30 rows at 00:01 among 3,000 are 10x what the hours around give, but 1% of the rows
-    # cannot fake a busy hour (MIN_ROWS 50, MIN_SHARE 1%)
+    # 30 rows at 00:01 among 3,000 are 10x what the hours around give, but under MIN_ROWS
+    # (50); a larger heap of too small a share: the test below
     few = pd.concat([stamps(rng, 3000), stamps(rng, 30, minutes=1).dt.floor("D")
                      + pd.Timedelta(minutes=1)])  # fmt: skip
     result = read(export(tmp_path / "few.csv", few.dt.strftime("%Y-%m-%d %H:%M")))
@@ -137,3 +137,19 @@ def test_the_minute_is_read_on_the_clock_it_was_written_in(tmp_path: Path) -> No
     assert result.report.placeholder_times == {"00:01": int(held.sum())}
     local = result.events["occurred_at"].dt.tz_localize(None)
     assert (local[held] == times[held].dt.floor("D")).all()  # the UTC date as written
+
+
+def test_a_heap_too_small_a_share_of_the_rows_is_not_a_placeholder(tmp_path: Path) -> None:
+    # 60 more rows at 00:01 among 12,000: past MIN_ROWS and FACTOR (about 9x the 8 the hours
+    # around give), but 0.5% of the rows, under MIN_SHARE: too few to fake a busy hour
+    # (Chicago's 00:01, 13x but 0.3%)
+    rng = np.random.default_rng(11)
+    times = pd.concat([stamps(rng, 12_000), stamps(rng, 60, minutes=1).dt.floor("D")
+                       + pd.Timedelta(minutes=1)], ignore_index=True)  # fmt: skip
+    counts = np.bincount(times.dt.hour * 60 + times.dt.minute, minlength=1440)
+    expected = expected_counts(counts)[1]
+    assert counts[1] >= MIN_ROWS and counts[1] >= FACTOR * expected
+    assert counts[1] - expected < MIN_SHARE * len(times)
+    result = read(export(tmp_path / "small.csv", times.dt.strftime("%Y-%m-%d %H:%M")))
+    assert result.report.placeholder_times == {}
+    assert set(result.events["time_precision"].astype(str)) == {"minute"}

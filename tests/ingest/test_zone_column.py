@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,6 +14,7 @@ from hotspots.errors import ConfigError
 from hotspots.ingest import IngestOptions, ingest_file
 from hotspots.ingest.eventtimes import parse_times
 from hotspots.ingest.mapping import ColumnMap
+from hotspots.ingest.times import parse_time_column
 
 LONDON = "Europe/London"
 # 14:05 on 1 March 2024 as each zone value says, in UTC
@@ -177,3 +179,78 @@ def test_a_zone_column_that_is_empty_or_the_zone_itself_is_no_reason_to_refuse(
     assert len(result.events) == 20 and result.report.n_rejected == 0
     assert "unmapped zone column" not in " ".join(result.report.notes)
     assert not any("zone" in str(e) for ex in result.report.examples.values() for e in ex)
+
+
+def test_a_date_without_a_time_of_day_stays_on_its_date_whatever_its_zone() -> None:
+    # a time column mixing stamps and bare dates: a date is a local calendar date, never
+    # moved across midnight by a zone (Paris's midnight is 18:00 the day before in New York)
+    frame = pd.DataFrame(
+        {
+            "t": ["2024-03-03", "2024-03-03 14:05", "2024-03-03"],
+            "z": ["Europe/Paris", "Europe/Paris", ""],
+        },
+        dtype="string",
+    )
+    parsed = parse_times(frame, ColumnMap(time="t", tz="z"), "America/New_York", "America/New_York")
+    local = parsed.times.dt.strftime("%Y-%m-%d %H:%M").tolist()
+    assert local == ["2024-03-03 00:00", "2024-03-03 08:05", "2024-03-03 00:00"]
+    assert parsed.precision.tolist() == [1, 0, 1]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "03/13/2024 14:05",
+        "03/13/2024 2:05 PM",
+        "13.03.2024 14:05",
+        "13-Mar-2024 14:05",
+        "Mar 13 2024  2:05PM",
+        "202403131405",  # a compact stamp
+        "2024-03-13T14:05:00",
+    ],
+)
+def test_a_zone_column_reads_times_in_any_format_the_column_is_written_in(written: str) -> None:
+    # offsets and Z were appended to the text and read back as ISO: every row of a slash,
+    # dotted, month-name or compact time column beside -05:00 was unparseable_time
+    zones = {"-05:00": "19:05", "Z": "14:05", "UTC+1": "13:05", "America/Chicago": "19:05"}
+    frame = pd.DataFrame({"t": written, "z": list(zones)}, dtype="string")
+    parsed = parse_times(frame, ColumnMap(time="t", tz="z"), LONDON, LONDON)
+    assert utc(parsed.times) == [f"2024-03-13 {hm}" for hm in zones.values()]
+    assert parsed.precision.tolist() == [0] * len(zones)
+    assert parsed.column_format == parse_time_column(frame["t"], LONDON, LONDON).fmt
+
+
+def test_a_date_or_an_epoch_number_is_not_moved_by_a_zone_offset() -> None:
+    # a date is the date written (it was unparseable beside an offset); an epoch number is an
+    # instant, which no zone moves
+    for value in ("2024-03-13", "13/03/2024"):
+        frame = pd.DataFrame({"t": [value] * 2, "z": ["+01:00", "-05:00"]}, dtype="string")
+        parsed = parse_times(frame, ColumnMap(time="t", tz="z"), LONDON, LONDON)
+        assert parsed.times.dt.strftime("%Y-%m-%d %H:%M").tolist() == ["2024-03-13 00:00"] * 2
+        assert parsed.precision.tolist() == [1, 1]
+    frame = pd.DataFrame({"t": ["1710338700"] * 2, "z": ["+01:00", "-05:00"]}, dtype="string")
+    parsed = parse_times(frame, ColumnMap(time="t", tz="z"), LONDON, LONDON)
+    assert utc(parsed.times) == ["2024-03-13 14:05"] * 2 and parsed.fmt == "epoch-s"
+
+
+def test_names_in_the_time_column_itself_are_read_beside_an_empty_zone_column() -> None:
+    frame = pd.DataFrame({"t": ["2024-06-01 14:05 BST", "2024-06-01 14:05"], "z": ["", "UTC"]})
+    parsed = parse_times(frame, ColumnMap(time="t", tz="z"), LONDON, LONDON)
+    assert utc(parsed.times) == ["2024-06-01 13:05", "2024-06-01 14:05"]
+
+
+def test_the_wall_clock_of_a_row_read_in_its_iana_zone_is_the_one_written() -> None:
+    # what placeholder minutes and first-of-month midnights are read on: 00:01 written in
+    # Chicago is 00:01 there, not London's 06:01 (every row read in London's own)
+    frame = pd.DataFrame(
+        {
+            "t": ["2024-03-13 00:01", "2024-03-13 00:01", "2024-03-13"],
+            "z": ["America/Chicago", "", "America/Chicago"],
+        },
+        dtype="string",
+    )
+    parsed = parse_times(frame, ColumnMap(time="t", tz="z"), LONDON, LONDON)
+    assert utc(parsed.times) == ["2024-03-13 05:01", "2024-03-13 00:01", "2024-03-13 00:00"]
+    assert parsed.clock is not None
+    wall = parsed.clock.wall(parsed.times, parsed.precision, np.arange(3))
+    assert [str(t)[:16] for t in wall.times] == ["2024-03-13T00:01"] * 2 + ["2024-03-13T00:00"]

@@ -157,6 +157,7 @@ def test_each_hour_of_the_week_falls_in_one_block_of_the_day_it_starts() -> None
     ("value", "why"),
     [
         ("7,15,25", "25 is not an hour of the day (0-23)"),
+        ("9" * 5000 + ",6", "9" * 5000 + " is not an hour of the day"),  # past int()'s limit
         ("7,7,15", "an hour is given twice"),
         ("12", "at least two blocks are needed"),
         ("7;15;23", "not hours 0-23 separated by commas"),

@@ -75,6 +75,7 @@ def test_a_csv_post_is_validated_like_ingest_and_stored_before_the_answer(
     assert (got["stored"], got["already_stored"]) == (40, 0)
     assert got["report"]["rows_read"] == 42
     assert got["report"]["rejected"] == {"bad_coordinates": 1, "outside_area": 1}
+    assert got["report"]["source"] == "the posted CSV"
     assert got["first_event"].startswith("2024-01-03T10:00:00")
     assert got["republish"] == "POST /v1/forecasts/refresh"
     [batch] = batches(env)
@@ -185,6 +186,8 @@ def test_too_many_rejects_is_422_with_the_report_and_stores_nothing(
     assert got.json()["report"]["rejected"] == {"missing_coordinates": 3}
     assert got.json()["request_id"] == got.headers["x-request-id"]
     assert batches(env) == []
+    assert got.json()["report"]["source"] == "the posted CSV"  # as the detail names it
+    assert "request-body" not in got.text  # the client never named a file
 
 
 def test_posting_needs_the_write_scope(client: TestClient, env: Env) -> None:

@@ -440,3 +440,28 @@ def test_an_area_the_new_plan_has_not_is_not_left_open(
     browser.find_element("css selector", "#controls button[type=submit]").click()
     _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.labels === 3;")
     assert browser.find_element("id", "area").text == ""  # not area 6 of a plan gone by
+
+
+@pytest.mark.slow
+def test_a_poll_draws_the_map_when_the_first_answers_failed(
+    browser: Any, served: tuple[str, str, Path]
+) -> None:
+    base, key, _ = served
+    browser.get(f"{base}/map")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{base}/map")
+    browser.get_log("browser")  # what earlier tests left
+    # the first plans request is lost on the way (a dropped connection): nothing is drawn
+    browser.execute_script(
+        "const real = window.fetch; let lost = false;"
+        "window.fetch = (url, init) => !lost && String(url).startsWith('/v1/plans/')"
+        " ? (lost = true, Promise.reject(new TypeError('Failed to fetch'))) : real(url, init);"
+    )
+    _type_key(browser, key)
+    assert _wait(browser, _MESSAGE) == "Could not load the map: Failed to fetch."
+    assert browser.execute_script("return window.hotspotsMap.state.shown") is None
+    # the next poll asks again for the controls' choice (it asked for nothing, for good)
+    browser.execute_async_script("window.hotspotsMap.poll().then(arguments[0])")
+    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
+    assert not browser.find_element("id", "message").is_displayed()
+    assert "6 patrol areas" in browser.find_element("id", "status").text

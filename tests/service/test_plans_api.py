@@ -590,6 +590,7 @@ def test_hotspots_plan_with_no_budget_or_as_of_writes_the_default_plan_served(
         ("shifts=", ("'shifts'", "''")),
         ("shifts=7,7,15", ("shifts '7,7,15'", "an hour is given twice")),
         ("shifts=0,24", ("shifts '0,24'", "24 is not an hour of the day")),
+        ("shifts=" + "9" * 5000 + ",6", ("shifts '999", "9 is not an hour of the day")),  # a 500
         ("shifts=6", ("shifts '6'", "at least two blocks")),
         ("format=JSON", ("'format'", "'JSON'")),
     ],

@@ -32,6 +32,7 @@ from hotspots.errors import HotspotsError, InputFileError
 from hotspots.ingest import IngestOptions, IngestResult, ingest_file, read_events, write_events
 from hotspots.ingest.coords import Area
 from hotspots.ingest.jsonrecords import records_table
+from hotspots.ingest.validate import ValidationReport
 
 logger = logging.getLogger(__name__)
 
@@ -64,16 +65,25 @@ def read_body(body: bytes, media_type: str, folder: Path, options: IngestOptions
             path.write_bytes(body)
         else:
             pq.write_table(table, path)
+        label = "the posted CSV" if table is None else "the posted JSON lines"
         try:
-            return ingest_file(path, options)
+            result = ingest_file(path, options)
         except HotspotsError as exc:  # the client sent a body, not a file of that name
-            label = "the posted CSV" if table is None else "the posted JSON lines"
             exc.args = tuple(_renamed(a, path.name, label) for a in exc.args)
+            if isinstance(report := getattr(exc, "report", None), ValidationReport):
+                _rename_report(report, path.name, label)  # a 422's report, as the answer's
             raise
+        _rename_report(result.report, path.name, label)
+        return result
 
 
 def _renamed(arg: object, name: str, label: str) -> object:
     return arg.replace(name, label) if isinstance(arg, str) else arg
+
+
+def _rename_report(report: ValidationReport, name: str, label: str) -> None:
+    report.source = label
+    report.notes = [note.replace(name, label) for note in report.notes]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from hotspots.errors import ConfigError
 from hotspots.ingest.mapping import ColumnMap
 from hotspots.ingest.times import ParsedTimes, parse_time_column, place
 from hotspots.ingest.written import WrittenClock
-from hotspots.ingest.zonecolumn import parse_zoned
+from hotspots.ingest.zonecolumn import iso_walls, parse_zoned, parse_zoned_column
 
 # clock text: 14:05, 14:05:00.000, 2:05 PM, 2:05PM, and Access's and Excel's time-only values
 # on their day zero (1899-12-30 14:05:00, 12/30/1899 2:05:00 PM)
@@ -120,8 +120,7 @@ def parse_split_columns(
     level = 0 if cmap.hour else (1 if (cmap.date or cmap.day) else 2)
     precision = np.full(n, level, np.int8)
     if cmap.tz:  # the zone column read after each wall time, written out as ISO text
-        stamps = np.datetime_as_string(naive.to_numpy(dtype="M8[s]"), unit="s")
-        text = pd.Series(stamps, index=frame.index, dtype="string").mask(naive.isna())
+        text = iso_walls(naive, precision)
         zoned = parse_zoned(text, frame[cmap.tz], tz, source_tz, "ISO8601", column=cmap.tz)
         wrong = zoned.wrong_zone if wrong is None else wrong | zoned.wrong_zone
         notes += zoned.notes
@@ -147,7 +146,7 @@ def parse_times(
     """
     if cmap.time and cmap.tz:
         zone = frame[cmap.tz]
-        parsed = parse_zoned(frame[cmap.time], zone, tz, source_tz, fmt, order, cmap.tz)
+        parsed = parse_zoned_column(frame[cmap.time], zone, tz, source_tz, fmt, order, cmap.tz)
     elif cmap.time:
         parsed = parse_time_column(frame[cmap.time], tz, source_tz, fmt, order)
     else:

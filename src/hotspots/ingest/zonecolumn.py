@@ -3,10 +3,11 @@
 Each row's zone is read as if written after its time: a UTC offset (``+01:00``, ``-0500``,
 ``UTC+1``, ``GMT-05:00``), ``Z``, ``UTC`` / ``GMT`` (offset zero), an abbreviation (``BST``,
 ``CDT``: read only where it is the source zone's own name at that local time, as after a
-time, see ``ingest.zonenames``) or an IANA name (``America/Chicago``: the time read there).
-An empty zone leaves the time naive, read in the source zone. Any other value (``Eastern``,
-``Europe/Nowhere``) makes the row's time unreadable, with a note naming the values: read in
-the source zone instead it would be hours off with nothing said.
+time, see ``ingest.zonenames``) or an IANA name (``America/Chicago``: the time read there;
+a date alone stays the date written, as every date does). An empty zone leaves the time naive,
+read in the source zone. Any other value (``Eastern``, ``Europe/Nowhere``) makes the row's time
+unreadable, with a note naming the values: read in the source zone instead it would be hours
+off with nothing said.
 
 Vectorised over rows: the zone column has few distinct values, each read once.
 """
@@ -23,7 +24,9 @@ import pandas as pd
 
 from hotspots.errors import InputFileError
 from hotspots.ingest.mapping import ColumnMap
+from hotspots.ingest.timeformats import EPOCH_UNITS
 from hotspots.ingest.times import ParsedTimes, parse_time_column
+from hotspots.ingest.written import WrittenClock
 from hotspots.ingest.zonenames import rows_text, wrong_zone_advice
 
 # header names of a zone column: one left unmapped would have its times read in --tz
@@ -73,23 +76,95 @@ def parse_zoned(
     joined = (text.astype("string").str.strip() + pd.Series(suffix, index=text.index)).mask(bad)
     parsed = parse_time_column(joined, tz, source_tz, fmt, order)
     times = parsed.times.dt.as_unit("ns")
+    timed = parsed.precision == 0  # a date is a local date (times.place), whatever its zone
+    written = joined.copy()  # with each IANA row's offset there, for the clock it was written on
+    zoned = np.asarray([name is not None for _, name in read], dtype=bool)[codes] & timed
     for code, (_, name) in enumerate(read):
-        rows = (codes == code) & (name is not None)
+        rows = (codes == code) & zoned
         if rows.any():
-            there = parse_time_column(text[rows], str(name), str(name), parsed.fmt)
-            times[rows] = there.times.dt.tz_convert(tz).dt.as_unit("ns")
-    notes = parsed.notes
-    if bad.any():
-        shown = ", ".join(
-            f"{values[c]!r} ({rows_text(int((codes == c).sum()))})"
-            for c in np.flatnonzero([s is None for s, _ in read])[:5]
-        )
-        notes += (
-            f"unparseable_time: time zone column {column!r} holds values that are no zone: "
-            f"{shown}; write UTC offsets (+01:00), abbreviations (EST) or IANA names "
-            "(America/New_York)",
-        )
-    return replace(parsed, times=times, notes=notes)
+            there = parse_time_column(text[rows], str(name), str(name), parsed.fmt).times
+            times[rows] = there.dt.tz_convert(tz).dt.as_unit("ns")
+            written[rows] = joined[rows] + _offset_text(there)
+    clock = _with_offsets(parsed.clock, written, zoned, source_tz)
+    notes = parsed.notes + _no_zone_notes(codes, values, [s is None for s, _ in read], column)
+    return replace(parsed, times=times, notes=notes, clock=clock)
+
+
+def _no_zone_notes(
+    codes: npt.NDArray[np.intp], values: pd.Index, no_zone: list[bool], column: str
+) -> tuple[str, ...]:
+    """The note naming the zone column's values that are no zone (none without any)."""
+    if not any(no_zone):
+        return ()
+    shown = ", ".join(
+        f"{values[c]!r} ({rows_text(int((codes == c).sum()))})" for c in np.flatnonzero(no_zone)[:5]
+    )
+    return (
+        f"unparseable_time: time zone column {column!r} holds values that are no zone: "
+        f"{shown}; write UTC offsets (+01:00), abbreviations (EST) or IANA names "
+        "(America/New_York)",
+    )
+
+
+def _offset_text(there: pd.Series) -> pd.Series:
+    """Each (tz-aware) time's UTC offset in its zone, as written after a time (`` -05:00``);
+    formatted once per distinct offset."""
+    shift = there.dt.tz_localize(None) - there.dt.tz_convert("UTC").dt.tz_localize(None)
+    minutes = (shift.dt.total_seconds() // 60).fillna(0).astype(np.int64).to_numpy()
+    found, at = np.unique(minutes, return_inverse=True)
+    labels = [f" {'-' if m < 0 else '+'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in found]
+    return pd.Series(np.asarray(labels, dtype=object)[at], index=there.index, dtype="string")
+
+
+def _with_offsets(
+    clock: WrittenClock | None, written: pd.Series, zoned: npt.NDArray[np.bool_], source_tz: str
+) -> WrittenClock | None:
+    """``clock`` with the ``zoned`` rows (read in an IANA zone) on the wall clock they were
+    written on: their ``written`` text carries that zone's offset."""
+    if not zoned.any() or (clock is not None and clock.text is None):
+        return clock  # nothing read in a zone of its own; epoch numbers are instants
+    aware = np.zeros(len(written), bool) if clock is None or clock.aware is None else clock.aware
+    return WrittenClock(source_tz, aware | zoned, written)
+
+
+def iso_walls(naive: pd.Series, precision: npt.NDArray[np.int8]) -> pd.Series:
+    """Naive wall times as ISO text at their precision (``2024-03-13T14:05:00``, a date
+    ``2024-03-13``, a month ``2024-03``; NA at NaT), for ``parse_zoned`` to read with a zone."""
+    at = naive.to_numpy(dtype="M8[s]")
+    day, month = (np.datetime_as_string(at.astype(unit)) for unit in ("M8[D]", "M8[M]"))
+    text = np.where(precision == 0, np.datetime_as_string(at), np.where(precision == 1, day, month))
+    return pd.Series(text, index=naive.index, dtype="string").mask(naive.isna())
+
+
+def parse_zoned_column(
+    values: pd.Series,
+    zone: pd.Series,
+    tz: str,
+    source_tz: str,
+    fmt: str | None = None,
+    order: str | None = None,
+    column: str = "tz",
+) -> ParsedTimes:
+    """A time column read in the zone its zone column gives each row: the times read as
+    written, in the column's own format (``03/13/2024 2:05 PM``), then each wall time with its
+    zone as ISO text, as split date and hour columns are. A date stays the date written, an
+    epoch number is an instant no zone moves, and a time with an offset of its own (two zones)
+    is unreadable. A column whose times carry zone names (``14:05 BST``) is read as written,
+    each zone value after its name."""
+    walls = parse_time_column(values, "UTC", "UTC", fmt, order)
+    if walls.fmt in EPOCH_UNITS:
+        return parse_time_column(values, tz, source_tz, walls.fmt)
+    if walls.wrong_zone is not None:  # names, which only the source zone reads (zonenames)
+        return parse_zoned(values, zone, tz, source_tz, fmt, order, column)
+    naive = walls.times.dt.tz_localize(None)
+    if walls.clock is not None and walls.clock.aware is not None:
+        naive = naive.mask(pd.Series(walls.clock.aware, index=naive.index))
+    dated = pd.Series(walls.precision != 0, index=zone.index)
+    text = iso_walls(naive, walls.precision)
+    zoned = parse_zoned(text, zone.astype("string").mask(dated, ""), tz, source_tz, "ISO8601",
+                        column=column)  # fmt: skip
+    notes = walls.notes + zoned.notes
+    return replace(zoned, fmt=walls.fmt, column_format=walls.column_format, notes=notes)
 
 
 def zone_advice(

@@ -47,8 +47,9 @@ def parse_shifts(text: str | Sequence[int], name: str = SHIFTS_SETTING) -> tuple
     why = None
     if not all(p.isascii() and p.isdigit() for p in parts):
         why = "not hours 0-23 separated by commas"
-    elif any(int(p) > 23 for p in parts):
-        why = f"{next(p for p in parts if int(p) > 23)} is not an hour of the day (0-23)"
+    elif over := [p for p in parts if len(p.lstrip("0")) > 2 or int(p) > 23]:
+        # length first: int() refuses over 4,300 digits (a ValueError, a 500 on the API)
+        why = f"{over[0]} is not an hour of the day (0-23)"
     elif len(set(map(int, parts))) != len(parts):
         why = "an hour is given twice"
     elif len(parts) < 2:

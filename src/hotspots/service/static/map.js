@@ -290,8 +290,10 @@ function showCell(p) {
 async function refresh({ poll = false } = {}) {
   // a poll asks again for what is drawn; otherwise the controls' choice is asked for, and
   // drawn only when both answers are good (a refused choice keeps the map drawn before)
+  // before anything is drawn (the first answers failed: a dropped connection, a 503), a poll
+  // asks for the controls' choice as applying it does, or the page would never recover
+  if (poll && !state.shown) return refresh();
   const want = poll ? state.shown : urls();
-  if (!want) return;
   const { cells, plan } = want;
   const ticket = poll ? state.asked : ++state.asked;
   // a poll is overtaken by a choice applied since, even one answered before the poll was
