@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from test_placeholder_times import export, read, stamps
+from test_placeholder_times import TZ, export, read, stamps
 
 from hotspots.errors import ConfigError
 from hotspots.ingest.placeholders import MIN_ROWS
@@ -79,3 +79,24 @@ def test_a_minute_that_is_not_a_clock_time_is_an_error_naming_it(tmp_path: Path)
     path = export(tmp_path / "batch.csv", small_batch(np.random.default_rng(23)).astype(str))
     with pytest.raises(ConfigError, match=r"placeholder minute '24:01' is not a clock time"):
         read(path, placeholders=("24:01",))
+
+
+def test_forecast_history_takes_the_models_minutes_unless_another_export_is_mapped(
+    tmp_path: Path,
+) -> None:
+    from hotspots.cli.forecast_cmd import read_history
+    from hotspots.jobs.data import event_options
+
+    cmap = "time=time,lat=lat,lng=lng,category=cat"
+    spec = {"data": {"map": cmap, "timezone": TZ}}
+    manifest = {"spec": spec, "data": {"timezone": TZ, "placeholder_times": {"00:01": 496}}}
+    assert event_options(manifest)["placeholders"] == ("00:01",)
+    assert "placeholders" not in event_options({"spec": spec, "data": {"timezone": TZ}})
+    times = small_batch(np.random.default_rng(24))
+    path = export(tmp_path / "batch.csv", times.dt.strftime("%Y-%m-%d %H:%M"))
+    flags = {"preset": None, "crs": None, "tz": None}
+    events = read_history(manifest, path, None, map_=None, **flags)
+    assert list(events["time_precision"].astype(str)).count("day") == 10
+    # another export's columns (--map): the model's placeholder is not assumed for it
+    events = read_history(manifest, path, None, map_=cmap, **flags)
+    assert set(events["time_precision"].astype(str)) == {"minute"}
