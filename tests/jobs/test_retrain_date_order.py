@@ -70,3 +70,28 @@ def test_the_export_is_read_as_months_where_the_champions_events_were(
         with pytest.raises(Read):
             retrain_job._prepare(spec, None, event_options({"data": data}))
     assert [o.months for o in seen] == [True, False, False]
+
+
+def test_the_export_is_read_with_the_champions_placeholder_minutes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = tmp_path / "grown.csv"
+    export.write_text("date,lat,lng,cat\n2026-11-02 00:01,37.77,-122.42,burglary\n")
+    spec = spec_from_dict(
+        {
+            "name": "burglary",
+            "data": {"events": str(export), "map": "time=date,lat=lat,lng=lng,category=cat"},
+            "target": {"categories": ["burglary"]},
+        }
+    )
+    seen: list[IngestOptions] = []
+
+    def load_events(path: Path, options: IngestOptions) -> None:
+        seen.append(options)
+        raise Read
+
+    monkeypatch.setattr(retrain_job, "load_events", load_events)
+    for data in ({"placeholder_times": {"00:01": 21794}}, {"placeholder_times": {}}, {}):
+        with pytest.raises(Read):
+            retrain_job._prepare(spec, None, event_options({"data": data}))
+    assert [o.placeholders for o in seen] == [("00:01",), (), ()]

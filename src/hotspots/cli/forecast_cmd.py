@@ -169,7 +169,7 @@ def read_history(
     if preset is not None:
         kwargs.update(preset=preset, map=map_)  # another preset brings its own columns
     if preset is not None or map_ is not None:  # another export: its values tell its forms
-        for key in ("date_order", "hour_form", "time_format", "months"):
+        for key in ("date_order", "hour_form", "time_format", "months", "placeholders"):
             kwargs.pop(key, None)
     flags = {
         "map": map_,

@@ -56,6 +56,7 @@ class IngestOptions:
     date_order: str | None = None  # day-first / month-first: where slash dates do not tell
     hour_form: str | None = None  # HHMM / HH:MM / hours: how a model's hour column was read
     months: bool = False  # a model's training events were months: first-of-month dates are too
+    placeholders: tuple[str, ...] = ()  # "HH:MM" a model's training data held as placeholders
     area: Area = field(default_factory=Area)
     max_reject_fraction: float | None = None
     policy: CategoryPolicy = field(default_factory=CategoryPolicy)
@@ -271,7 +272,7 @@ def validate_frame(
     precision = parsed.precision if months is None else as_months(parsed.precision)
     if months is not None and months.times is not None:  # months of the zone written in
         times = months.times
-    held = placeholder_times(times, precision, placed, parsed.clock)  # unknown times of day
+    held = placeholder_times(times, precision, placed, parsed.clock, options.placeholders)
     times, precision = held.as_days(times, precision)
     masks["future_time"] = (times > now).fillna(False).to_numpy(dtype=bool)
     timed = ~masks["unparseable_time"] & ~wrong_zone & ~masks["future_time"]

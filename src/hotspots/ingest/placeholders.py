@@ -32,16 +32,23 @@ as a placeholder; a plan's when counts only what the hours around predict of suc
 
 The rows keep their date, as written, at day precision (local midnight, as a date is placed):
 they still count in daily, weekly and monthly panels, but not in any hour.
+
+A batch read for a model (events posted to it, or re-read to retrain or forecast it) is too
+small to show its export's placeholder (10 rows at 00:01 of 300 are under ``MIN_ROWS``), so
+the minutes the model's training data held (``known``: its manifest's ``placeholder_times``)
+are placeholders of the batch too, at any count; the batch's own detection still runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hotspots.errors import ConfigError
 from hotspots.ingest.times import localize
 from hotspots.ingest.validate import ValidationReport
 from hotspots.ingest.written import WrittenClock
@@ -63,10 +70,18 @@ class PlaceholderMinute:
     minute: int  # of the day, 0-1439
     rows: int
     expected: float
+    known: bool = False  # not found in these rows: a placeholder of the model's training data
 
     @property
     def label(self) -> str:
         return f"{self.minute // 60:02d}:{self.minute % 60:02d}"
+
+    def why(self) -> str:
+        """Why the minute is a placeholder, for the report's note."""
+        if self.known:
+            return "a placeholder minute of the model's training data"
+        times = self.rows / max(self.expected, 1.0)
+        return f"{times:.0f}x the {self.expected:,.0f} the hours around predict"
 
 
 @dataclass(frozen=True)
@@ -108,9 +123,7 @@ class PlaceholderTimes:
     def note(self, counts: dict[str, int]) -> str:
         """The report's one line: which minutes, how many rows, and what became of them."""
         found = "; ".join(
-            f"{counts.get(m.label, 0):,} accepted rows at {m.label} "
-            f"({m.rows / max(m.expected, 1.0):.0f}x the {m.expected:,.0f} the hours around "
-            "predict)"
+            f"{counts.get(m.label, 0):,} accepted rows at {m.label} ({m.why()})"
             for m in self.minutes
         )
         return (
@@ -134,24 +147,51 @@ def expected_counts(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     return np.where(other > 0, near_share * other, near_count).ravel()
 
 
+def label_minutes(labels: Collection[str]) -> npt.NDArray[np.int64]:
+    """The minutes of the day (0-1439) of ``"HH:MM"`` labels, as a report keys them."""
+    out = []
+    for label in labels:
+        hour, _, minute = str(label).partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ConfigError(
+                f"placeholder minute {label!r} is not a clock time HH:MM (a model manifest's "
+                "data.placeholder_times keys are, such as '00:01')"
+            )
+        out.append(int(hour) * 60 + int(minute))
+    return np.array(out, dtype=np.int64)
+
+
+def _wall(
+    times: pd.Series,
+    precision: npt.NDArray[np.int8],
+    pos: npt.NDArray[np.intp],
+    clock: WrittenClock | None,
+) -> npt.NDArray[np.datetime64]:
+    """The naive wall times of the rows at ``pos``, on the clock they were written in."""
+    if clock is not None:
+        return clock.wall(times, precision, pos).times
+    local = times.iloc[pos]
+    local = local.dt.tz_localize(None) if local.dt.tz is not None else local
+    return local.to_numpy(dtype="M8[ns]")
+
+
 def placeholder_times(
     times: pd.Series,
     precision: npt.NDArray[np.int8],
     rows: npt.NDArray[np.bool_],
     clock: WrittenClock | None = None,
+    known: Collection[str] = (),
 ) -> PlaceholderTimes:
     """The placeholder minutes among the ``rows`` (located, readable) with a time of day, read
-    on the wall clock they were written in (``clock``; None: the local one)."""
+    on the wall clock they were written in (``clock``; None: the local one): those found in
+    them, and those of ``known`` (``"HH:MM"``: the model's training data's) at any count."""
     pos = np.flatnonzero(rows & (precision == MINUTE))
     none = PlaceholderTimes((), np.zeros(len(times), bool), _NO_DATES, _NO_MINUTES)
-    if pos.size < MIN_ROWS:
+    given = np.zeros(1440, dtype=bool)
+    given[label_minutes(known)] = True
+    if pos.size == 0 or (pos.size < MIN_ROWS and not given.any()):
         return none
-    if clock is None:
-        local = times.iloc[pos]
-        local = local.dt.tz_localize(None) if local.dt.tz is not None else local
-        wall = local.to_numpy(dtype="M8[ns]")
-    else:
-        wall = clock.wall(times, precision, pos).times
+    wall = _wall(times, precision, pos, clock)
     minute = minutes_of_day(wall)
     counts = np.bincount(minute, minlength=1440)
     expected = expected_counts(counts)
@@ -160,13 +200,15 @@ def placeholder_times(
         & (counts >= FACTOR * expected)
         & (counts - expected >= MIN_SHARE * pos.size)
     )
-    if not found.any():
+    held = found | (given & (counts > 0))
+    if not held.any():
         return none
-    hit = np.isin(minute, np.flatnonzero(found))
+    hit = np.isin(minute, np.flatnonzero(held))
     picked = np.zeros(len(times), dtype=bool)
     picked[pos[hit]] = True
     dates = wall[hit].astype("M8[D]").astype("M8[ns]")
     minutes = tuple(
-        PlaceholderMinute(int(m), int(counts[m]), float(expected[m])) for m in np.flatnonzero(found)
+        PlaceholderMinute(int(m), int(counts[m]), float(expected[m]), not found[m])
+        for m in np.flatnonzero(held)
     )
     return PlaceholderTimes(minutes, picked, dates, minute[hit])

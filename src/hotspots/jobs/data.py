@@ -40,6 +40,7 @@ def ingest_options(
     date_order: str | None = None,
     hour_form: str | None = None,
     months: bool = False,
+    placeholders: tuple[str, ...] = (),
     boundary: Path | None = None,
     bbox: str | None = None,
     max_distance_km: float = 100.0,
@@ -75,6 +76,7 @@ def ingest_options(
         date_order=date_order,
         hour_form=hour_form,
         months=months,
+        placeholders=tuple(placeholders),
         area=area,
         max_reject_fraction=max_reject_fraction,
         policy=policy,
@@ -98,8 +100,10 @@ def event_options(manifest: Mapping[str, Any]) -> dict[str, Any]:
     1-7 December) and refuses those whose dates tell the other order; ISO times and epoch
     numbers are read as they are. Where its events were all months (``data.month_precision``),
     a batch of first-of-month dates is read as months too, however small
-    (``hotspots.ingest.monthdates``). Manifests from before these records read as they always
-    did.
+    (``hotspots.ingest.monthdates``). The clock minutes its export wrote for an unknown time
+    of day (``data.placeholder_times``) are read as dates in a batch however few rows hold
+    them (``hotspots.ingest.placeholders``). Manifests from before these records read as they
+    always did.
     """
     spec = (manifest.get("spec") or {}).get("data") or {}
     kwargs = {k: spec[k] for k in MODEL_EVENT_KEYS if spec.get(k) is not None}
@@ -111,6 +115,8 @@ def event_options(manifest: Mapping[str, Any]) -> dict[str, Any]:
         kwargs["hour_form"] = read["hour_format"]
     if read.get("month_precision"):
         kwargs["months"] = True
+    if read.get("placeholder_times"):
+        kwargs["placeholders"] = tuple(sorted(read["placeholder_times"]))
     timezone = read.get("timezone") or spec.get("timezone")
     if timezone:
         kwargs["timezone"] = timezone

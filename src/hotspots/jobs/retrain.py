@@ -146,11 +146,12 @@ def _prepare(
 ) -> tuple[Prepared, int]:
     """The panel of the export plus the posted events, to the last whole period (the spec's
     ``window.until`` left out), and how many posted events were read. ``read`` is how the
-    champion's events were read (``event_options``): the day/month order, hour column form and
-    months its export settled read an export grown since alike, where the new values do not
-    tell."""
+    champion's events were read (``event_options``): the day/month order, hour column form,
+    months and placeholder clock minutes its export settled read an export grown since alike,
+    where the new values do not tell."""
     given = spec.data.model_dump(exclude={"events"})
-    known = {k: read[k] for k in ("date_order", "hour_form", "months") if k in read}
+    keys = ("date_order", "hour_form", "months", "placeholders")
+    known = {k: read[k] for k in keys if k in read}
     export = load_events(spec.data.events, ingest_options(**given, **known))
     extra = posted.read(export.timezone) if posted is not None else None
     open_spec = spec.model_copy(update={"window": spec.window.model_copy(update={"until": None})})
