@@ -6,6 +6,19 @@ the built-in exception a caller would naturally catch. Messages name the thing a
 
 from __future__ import annotations
 
+SHOWN_CHARACTERS = 40
+"""Characters of a given value a message repeats: a value of thousands (a URL's parameter, a
+setting) is named by its start and its length, so the message stays one readable line."""
+
+
+def shown(value: str, *, quote: bool = True) -> str:
+    """``value`` as a message names it: ``repr`` (or as is, ``quote=False``), its first
+    ``SHOWN_CHARACTERS`` characters followed by ``... (N characters)`` when longer."""
+    if len(value) <= SHOWN_CHARACTERS:
+        return repr(value) if quote else value
+    start = value[:SHOWN_CHARACTERS]
+    return f"{repr(start) if quote else start}... ({len(value)} characters)"
+
 
 class HotspotsError(Exception):
     """Base class of every error hotspots raises on purpose."""

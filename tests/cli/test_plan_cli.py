@@ -407,6 +407,8 @@ def test_the_plan_table_shows_shifts_first_then_hours() -> None:
         (("--shifts", "7,15,25"), None, "--shifts '7,15,25': 25 is not an hour of the day"),
         (("--shifts", "8"), None, "--shifts '8': at least two blocks are needed"),
         ((), "6,6,18", "HOTSPOTS_PLAN_SHIFTS '6,6,18': an hour is given twice"),
+        (("--shifts", "7" * 500), None, f"--shifts {'7' * 40!r}... (500 characters): 7777"),
+        ((), "1," * 300, f"HOTSPOTS_PLAN_SHIFTS {'1,' * 20!r}... (600 characters): not hours"),
     ],
 )
 def test_bad_shifts_are_one_line_naming_the_flag_or_setting_and_exit_2(

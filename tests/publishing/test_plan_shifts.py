@@ -157,7 +157,7 @@ def test_each_hour_of_the_week_falls_in_one_block_of_the_day_it_starts() -> None
     ("value", "why"),
     [
         ("7,15,25", "25 is not an hour of the day (0-23)"),
-        ("9" * 5000 + ",6", "9" * 5000 + " is not an hour of the day"),  # past int()'s limit
+        ("7,15,99999", "99999 is not an hour of the day (0-23)"),
         ("7,7,15", "an hour is given twice"),
         ("12", "at least two blocks are needed"),
         ("7;15;23", "not hours 0-23 separated by commas"),
@@ -175,6 +175,25 @@ def test_a_bad_value_is_one_error_naming_the_setting_and_the_value(value: str, w
     assert "e.g. 0,6,12,18 or 7,15,23" in message
     with pytest.raises(ConfigError, match=r"^--shifts "):
         parse_shifts(value, "--shifts")
+
+
+@pytest.mark.parametrize("name", ["HOTSPOTS_PLAN_SHIFTS", "--shifts", "shifts"])
+def test_a_long_bad_value_is_cut_in_the_message(name: str) -> None:
+    """A value of thousands of characters (past int()'s 4,300 digits) is named by its first
+    40 characters and its length, not repeated whole (the API echoes its 422 detail)."""
+    value = "9" * 5000 + ",6"
+    with pytest.raises(ConfigError) as err:
+        parse_shifts(value, name)
+    message = str(err.value)
+    assert message == (
+        f"{name} {'9' * 40!r}... (5002 characters): "
+        f"{'9' * 40}... (5000 characters) is not an hour of the day (0-23); "
+        "give the hours the blocks of the day start at, e.g. 0,6,12,18 or 7,15,23"
+    )
+    long_text = ",".join(["x"] * 30)  # 59 characters, none an hour
+    with pytest.raises(ConfigError) as err:
+        parse_shifts(long_text, name)
+    assert str(err.value).startswith(f"{name} {long_text[:40]!r}... (59 characters): not hours")
 
 
 def test_start_hours_are_read_with_spaces_and_in_any_order() -> None:

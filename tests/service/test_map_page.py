@@ -324,6 +324,10 @@ def _plans_asked(browser: Any) -> list[list[str]]:
 
 _SHOWN = "return document.getElementById('area').innerText.includes(arguments[0])"
 _MESSAGE = "const m = document.getElementById('message'); return !m.hidden && m.textContent;"
+_MESSAGE_NOT = (  # a message other than arguments[0]
+    "const m = document.getElementById('message');"
+    " return !m.hidden && m.textContent !== arguments[0] && m.textContent;"
+)
 
 
 @pytest.mark.slow
@@ -394,9 +398,18 @@ def test_an_officer_chooses_the_shifts_the_areas_are_told_in(
     shifts.select_by_value("other")
     typed = browser.find_element("id", "shifts-text")
     assert typed.is_displayed()
-    typed.send_keys("25", Keys.ENTER)
-    message = _wait(browser, _MESSAGE)
+    # nothing typed yet: no request (not shifts= empty), the message says what to type
+    asked = len(_plans_asked(browser))
+    typed.send_keys(Keys.ENTER)
+    hint = _wait(browser, _MESSAGE)
     kept = "The map still shows the choice drawn before."
+    assert hint == f"Type the hours the shifts start at, e.g. 7,15,23 (each 0-23). {kept}"
+    time.sleep(0.5)  # a request the page made would be listed by now
+    assert len(_plans_asked(browser)) == asked
+    assert browser.execute_script("return window.hotspotsMap.drawn()") == drawn
+    assert browser.execute_script(_MESSAGE) == hint
+    typed.send_keys("25", Keys.ENTER)
+    message = _wait(browser, _MESSAGE_NOT, hint)
     assert message == f"Could not load the map: {detail.rstrip('.')}. {kept}"
     assert "25 is not an hour of the day" in message
     assert _plans_asked(browser)[-1] == ["25"]

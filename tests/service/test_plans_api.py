@@ -590,7 +590,8 @@ def test_hotspots_plan_with_no_budget_or_as_of_writes_the_default_plan_served(
         ("shifts=", ("'shifts'", "''")),
         ("shifts=7,7,15", ("shifts '7,7,15'", "an hour is given twice")),
         ("shifts=0,24", ("shifts '0,24'", "24 is not an hour of the day")),
-        ("shifts=" + "9" * 5000 + ",6", ("shifts '999", "9 is not an hour of the day")),  # a 500
+        ("shifts=" + "9" * 5000 + ",6", ("shifts '999", "(5002 characters)")),  # was a 500
+        ("max_area_km2=" + "x" * 5000, ("'max_area_km2'", "(got 'xxx")),
         ("shifts=6", ("shifts '6'", "at least two blocks")),
         ("format=JSON", ("'format'", "'JSON'")),
     ],
@@ -607,6 +608,7 @@ def test_every_bad_value_is_a_problem_naming_the_parameter_and_the_value(
         assert got.headers["content-type"] == "application/problem+json"
         detail = got.json()["detail"]
         assert named[0] in detail and named[1] in detail, detail
+        assert len(detail) < 400, detail  # a long value is cut, not repeated whole
 
 
 def test_new_plans_beyond_the_builds_at_once_wait_for_a_retry_the_built_ones_do_not(

@@ -110,4 +110,4 @@ def read_json_records(
         raise InputFileError(f"{path.name} holds no records")
     found = readers.resolve_columns(wanted, optional, tuple(table.schema.names), path.name)
     frame = pd.DataFrame({k: readers.column_to_series(table.column(v)) for k, v in found.items()})
-    return readers.SourceTable(frame)
+    return readers.SourceTable(frame, found)

@@ -194,7 +194,7 @@ def ingest_file(
         table = read_source(p, options, plan, progress)
     if table.frame.empty:
         raise InputFileError(f"{p.name} has a header but no data rows")
-    raw = check_zone_column(table.frame, plan.tz, p.name)
+    raw = check_zone_column(table.frame, plan.tz, p.name, table.headers)
     result = validate_frame(raw, options, plan, source=p.name)
     if members:
         result.report.notes.insert(0, zipped.members_note(p, members, others, pattern))

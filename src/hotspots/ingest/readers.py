@@ -12,7 +12,7 @@ import csv
 import gzip
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +43,8 @@ class SourceTable:
     """The needed columns of a source file, keyed by field, plus geometry-derived lat/lng."""
 
     frame: pd.DataFrame
+    headers: dict[str, str] = field(default_factory=dict)
+    """Each field's column as the file's header spells it (a message names it so)."""
 
 
 def check_input(path: Path, what: str = "an incident export file") -> None:
@@ -273,7 +275,7 @@ def read_csv(
             raise InputFileError(f"cannot parse {path.name} as CSV: {_arrow_reason(err)}") from err
     frame = table.to_pandas(types_mapper={pa.large_string(): pd.StringDtype()}.get)
     frame = frame.rename(columns={v: k for k, v in found.items()})
-    return SourceTable(frame)
+    return SourceTable(frame, found)
 
 
 def _arrow_reason(err: Exception) -> str:
@@ -343,7 +345,7 @@ def read_parquet(path: Path, wanted: dict[str, str], optional: set[str]) -> Sour
     found = resolve_columns(wanted, optional, header, path.name)
     table = pf.read(columns=sorted(set(found.values())))
     frame = pd.DataFrame({k: column_to_series(table.column(v)) for k, v in found.items()})
-    return SourceTable(frame)
+    return SourceTable(frame, found)
 
 
 def column_to_series(col: pa.ChunkedArray) -> pd.Series:
@@ -378,4 +380,4 @@ def read_geo(path: Path, wanted: dict[str, str], optional: set[str]) -> SourceTa
     # shapely keeps (x=lng, y=lat)
     frame["lat"] = np.where(missing, np.nan, points.y.where(~missing))
     frame["lng"] = np.where(missing, np.nan, points.x.where(~missing))
-    return SourceTable(frame)
+    return SourceTable(frame, found)

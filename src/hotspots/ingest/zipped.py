@@ -85,6 +85,7 @@ def read_zip(
     members, others = csv_members(path, pattern)
     total = sum(m.file_size for m in members)
     frames: list[pd.DataFrame] = []
+    headers: dict[str, str] = {}
     ranges: list[ZipMember] = []
     done = 0
     with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(path) as archive:
@@ -108,13 +109,14 @@ def read_zip(
                 target.unlink()
             first = ranges[-1].last_row + 1 if ranges else 1
             frames.append(table.frame)
+            headers = table.headers | headers  # the first member's spelling
             ranges.append(ZipMember(info.filename, first, first + len(table.frame) - 1))
             done += info.file_size
             if progress:
                 progress(done, total)
     columns = set().union(*(f.columns for f in frames))
     frame = pd.concat([f.reindex(columns=sorted(columns)) for f in frames], ignore_index=True)
-    return readers.SourceTable(frame), ranges, others
+    return readers.SourceTable(frame, headers), ranges, others
 
 
 def members_note(path: Path, members: list[ZipMember], others: list[str], pattern: str) -> str:

@@ -206,15 +206,18 @@ def zone_probes(cmap: ColumnMap, source_tz_given: bool) -> dict[str, str]:
     return {_PROBE + name: name for name in ZONE_COLUMNS if name not in mapped}
 
 
-def check_zone_column(raw: pd.DataFrame, tz: str, source: str) -> pd.DataFrame:
+def check_zone_column(
+    raw: pd.DataFrame, tz: str, source: str, headers: dict[str, str] | None = None
+) -> pd.DataFrame:
     """``raw`` without its probed zone columns; InputFileError when one holds a zone other
-    than ``tz``: its times would be read as ``tz``'s with exit 0, hours off."""
+    than ``tz``: its times would be read as ``tz``'s with exit 0, hours off. ``headers``
+    (``SourceTable.headers``) names the column as the file spells it ('Time Zone')."""
     probed = [key for key in raw.columns if str(key).startswith(_PROBE)]
     for key in probed:
         values = raw[key].astype("string").str.strip()
         given = values[values.notna() & (values != "") & (values != tz)]
         if len(given):
-            column = str(key).removeprefix(_PROBE)
+            column = (headers or {}).get(str(key), str(key).removeprefix(_PROBE))
             raise InputFileError(
                 f"{source} has a time zone column {column!r} (e.g. {given.iloc[0]!r}) that "
                 f"--map does not name, so its times would be read as {tz}'s: map it (tz={column}) "

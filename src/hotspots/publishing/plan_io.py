@@ -48,7 +48,8 @@ def plan_to_bytes(plan: dict[str, Any], fmt: str) -> bytes:
 
 def plan_to_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """One flat row per area: cells joined by ';', reasons by ' | ', blocks and hours as
-    labels."""
+    labels; the events its ``when`` counts, leaves out for want of a time of day, and does
+    not count at heaped clock minutes (``'12:00 200; 00:00 12'``), "" for a ``when`` unknown."""
     rows = []
     for area in plan["areas"]:
         when = area["when"]
@@ -74,6 +75,7 @@ def plan_to_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
                 "when_blocks_of_day": blocks_of_day,
                 "when": week,
                 "when_of_day": day,
+                **_when_counts(when),
                 "reasons": " | ".join(area["reasons"]),
                 "suppressed": area.get("suppressed", False),
                 "cells": ";".join(area["cells"]),
@@ -81,6 +83,21 @@ def plan_to_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
         )
         rows.append(row)
     return rows
+
+
+def _when_counts(when: dict[str, Any] | str) -> dict[str, Any]:
+    """The counts beside an area's busy hours that say how much history they rest on."""
+    if isinstance(when, str):  # "unknown": no time of day to count by
+        return dict.fromkeys(_WHEN_COUNTS, "")
+    excess = when["placeholder_excess"]
+    return {
+        "when_events_with_time": when["events_with_time"],
+        "when_events_without_time": when["events_without_time"],
+        "when_not_counted": "; ".join(f"{minute} {n}" for minute, n in excess.items()),
+    }
+
+
+_WHEN_COUNTS = ("when_events_with_time", "when_events_without_time", "when_not_counted")
 
 
 def _labels(when: dict[str, Any], key: str) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hotspots.errors import ConfigError
+from hotspots.errors import ConfigError, shown
 from hotspots.publishing.plan_context import DAYS, WeekGrid, standing_out
 
 FloatArray = npt.NDArray[np.float64]
@@ -49,14 +49,14 @@ def parse_shifts(text: str | Sequence[int], name: str = SHIFTS_SETTING) -> tuple
         why = "not hours 0-23 separated by commas"
     elif over := [p for p in parts if len(p.lstrip("0")) > 2 or int(p) > 23]:
         # length first: int() refuses over 4,300 digits (a ValueError, a 500 on the API)
-        why = f"{over[0]} is not an hour of the day (0-23)"
+        why = f"{shown(over[0], quote=False)} is not an hour of the day (0-23)"
     elif len(set(map(int, parts))) != len(parts):
         why = "an hour is given twice"
     elif len(parts) < 2:
         why = "at least two blocks are needed (one would be the whole day)"
     if why is not None:
         raise ConfigError(
-            f"{name} {given!r}: {why}; give the hours the blocks of the day start at, "
+            f"{name} {shown(given)}: {why}; give the hours the blocks of the day start at, "
             f"e.g. {DEFAULT_SHIFTS} or 7,15,23"
         )
     return tuple(sorted(int(p) for p in parts))

@@ -31,6 +31,7 @@ from hotspots.errors import (
     RecordUnreadableError,
     TooManyRejectsError,
     UnknownCategoryError,
+    shown,
 )
 
 logger = logging.getLogger(__name__)
@@ -193,6 +194,11 @@ def error_response(request: Request, exc: ProblemError | HotspotsError) -> Respo
     return _hotspots_error(request, exc)
 
 
+def _given(value: Any) -> str:
+    """A parameter's value as the 422 names it: a long string cut (``errors.shown``)."""
+    return shown(value) if isinstance(value, str) else repr(value)
+
+
 def describe_validation(errors: Iterable[Mapping[str, Any]]) -> str:
     """One sentence per invalid parameter: where, which, why and the value given."""
     parts = []
@@ -200,7 +206,9 @@ def describe_validation(errors: Iterable[Mapping[str, Any]]) -> str:
         loc = [str(x) for x in err.get("loc", ())]
         where, name = (loc[0], ".".join(loc[1:])) if len(loc) > 1 else ("request", ".".join(loc))
         given = (
-            f" (got {err['input']!r})" if "input" in err and err.get("type") != "missing" else ""
+            f" (got {_given(err['input'])})"
+            if "input" in err and err.get("type") != "missing"
+            else ""
         )
         parts.append(f"{where} parameter {name!r}: {err.get('msg', 'is not valid')}{given}")
     return "; ".join(parts) or "the request is not valid"

@@ -5,7 +5,7 @@
 // polled with If-None-Match: a 304 keeps what is drawn. A choice the API refuses (a 422, e.g.
 // shift hours that are not hours) is told in its words and the map drawn before is kept.
 import * as maplibregl from "/map/assets/maplibre-gl.mjs";
-import { blocksText, setUpShifts, shiftsParam } from "/map/assets/shifts.js";
+import { NO_HOURS, blocksText, setUpShifts, shiftsParam } from "/map/assets/shifts.js";
 
 // The service serves these quoted URLs with their files' content hashes (?v=...). MapLibre's
 // own guess for its worker, beside itself with ?v=<its version>, would be asked again on
@@ -122,11 +122,13 @@ function makeMap() {
 }
 
 function urls() {
+  // the URLs of the controls' choice, or null while "other" shifts has no hours typed
   const model = $("model").value;
   const horizon = $("horizon").value;
   const forecast = new URLSearchParams({ model, horizon, top: "250", format: "geojson" });
   const plan = new URLSearchParams({ category: model, horizon, format: "geojson" });
   const shifts = shiftsParam($("shifts"), $("shifts-text"));
+  if (shifts === "") return null;
   if (shifts !== null) plan.set("shifts", shifts);
   // a budget left as configured is left to the service, which fits its default to a study
   // area too small for it (and says so in budget.note) instead of refusing it
@@ -287,6 +289,8 @@ function showCell(p) {
   delete $("area").dataset.rank;
 }
 
+const kept = () => (state.shown ? " The map still shows the choice drawn before." : "");
+
 async function refresh({ poll = false } = {}) {
   // a poll asks again for what is drawn; otherwise the controls' choice is asked for, and
   // drawn only when both answers are good (a refused choice keeps the map drawn before)
@@ -294,8 +298,13 @@ async function refresh({ poll = false } = {}) {
   // asks for the controls' choice as applying it does, or the page would never recover
   if (poll && !state.shown) return refresh();
   const want = poll ? state.shown : urls();
-  const { cells, plan } = want;
   const ticket = poll ? state.asked : ++state.asked;
+  if (!want) { // "other" with no hours typed: nothing asked, what to type is told
+    state.refused = true;
+    showMessage(`${NO_HOURS}${kept()}`);
+    return;
+  }
+  const { cells, plan } = want;
   // a poll is overtaken by a choice applied since, even one answered before the poll was
   const overtaken = () => ticket !== state.asked || (poll && want !== state.shown);
   try {
@@ -335,8 +344,7 @@ async function refresh({ poll = false } = {}) {
   } catch (err) {
     if (err instanceof Refused || overtaken()) return;
     if (!poll) state.refused = true;
-    const kept = state.shown ? " The map still shows the choice drawn before." : "";
-    showMessage(`Could not load the map: ${err.message.replace(/\.$/, "")}.${kept}`);
+    showMessage(`Could not load the map: ${err.message.replace(/\.$/, "")}.${kept()}`);
   }
 }
 

@@ -2,7 +2,9 @@
 // shifts= on the plans request. "server default" sends none (HOTSPOTS_PLAN_SHIFTS, which
 // /map/config names); the presets are shift patterns common in UK and US policing; "other"
 // takes start hours typed by the officer. The page does not check typed hours itself: the
-// API's 422 says what is wrong with them, and the page shows its detail.
+// API's 422 says what is wrong with them, and the page shows its detail. Only "other" with
+// nothing typed is not sent (shifts= empty would be told as a string too short): the page
+// says what to type instead.
 
 const PRESETS = [
   [7, 15, 23], // early, late, night (UK)
@@ -12,6 +14,7 @@ const PRESETS = [
   [6, 18],
 ];
 const OTHER = "other";
+export const NO_HOURS = "Type the hours the shifts start at, e.g. 7,15,23 (each 0-23).";
 
 const hh = (hour) => String(hour).padStart(2, "0");
 
@@ -40,7 +43,8 @@ export function setUpShifts(select, typed, serverDefault, apply) {
 }
 
 export function shiftsParam(select, typed) {
-  // the shifts= value to send, or null for the server's default
+  // the shifts= value to send, null for the server's default, or "" for "other" with no
+  // hours typed (not to be sent)
   if (select.value !== OTHER) return select.value || null;
   return typed.value.replace(/\s+/g, "");
 }

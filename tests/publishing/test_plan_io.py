@@ -1,0 +1,50 @@
+"""A plan as a CSV file: one row per area, its ``when`` counts in columns of their own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hotspots.publishing.plan_io import plan_to_rows, write_plan
+
+
+def area(rank: int, when: dict[str, Any] | str) -> dict[str, Any]:
+    return {
+        "rank": rank, "area_km2": 0.7, "n_cells": 1, "expected_count": 2.5,
+        "interval": {"low": 1, "high": 4}, "score": 2.5, "expected_by_type": {"theft": 2.5},
+        "when": when, "reasons": ["many thefts"], "cells": ["8928308280fffff"],
+    }  # fmt: skip
+
+
+def timed(**counts: Any) -> dict[str, Any]:
+    none: list[dict[str, Any]] = []
+    lists = ("top_blocks", "top_blocks_of_day", "top_hours", "top_hours_of_day")
+    return dict.fromkeys(lists, none) | {"events_with_time": 300} | counts
+
+
+PLAN = {
+    "as_of": "2024-03-04",
+    "period_start": "2024-03-04",
+    "areas": [
+        area(1, timed(events_without_time=40, placeholder_excess={"00:00": 12, "12:00": 200})),
+        area(2, timed(events_without_time=0, placeholder_excess={})),
+        area(3, "unknown"),  # month-only times: no counts to give
+    ],
+}
+
+
+def test_each_areas_events_left_out_of_its_when_are_columns_of_the_csv(tmp_path: Path) -> None:
+    rows = plan_to_rows(PLAN)
+    got = [
+        (r["when_events_with_time"], r["when_events_without_time"], r["when_not_counted"])
+        for r in rows
+    ]
+    assert got == [(300, 40, "00:00 12; 12:00 200"), (300, 0, ""), ("", "", "")]
+    out = tmp_path / "plan.csv"
+    write_plan(PLAN, out)
+    back = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert back["when_events_without_time"].tolist() == ["40", "0", ""]
+    assert back["when_not_counted"].tolist() == ["00:00 12; 12:00 200", "", ""]
+    assert back["when"].tolist() == ["", "", "unknown"]
