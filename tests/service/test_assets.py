@@ -51,7 +51,7 @@ def test_each_url_names_the_hash_of_the_bytes_served(client: TestClient) -> None
     urls = _urls(client)
     assert sorted(urls) == [
         "map.css", "map.js", "maplibre-gl-worker.mjs", "maplibre-gl.css", "maplibre-gl.mjs",
-        "shifts.js",
+        "panel.js", "shifts.js",
     ]  # fmt: skip
     for name, version in urls.items():
         served = client.get(f"/map/assets/{name}?v={version}")
@@ -64,7 +64,7 @@ def test_each_url_names_the_hash_of_the_bytes_served(client: TestClient) -> None
     # map.js is served naming its imports by hash: its own hash covers theirs
     raw = STATIC.joinpath("map.js").read_bytes()
     served = client.get("/map/assets/map.js").content
-    for name in ("maplibre-gl.mjs", "shifts.js", "maplibre-gl-worker.mjs"):
+    for name in ("maplibre-gl.mjs", "panel.js", "shifts.js", "maplibre-gl-worker.mjs"):
         plain = f'"/map/assets/{name}"'.encode()
         raw = raw.replace(plain, f'"/map/assets/{name}?v={urls[name]}"'.encode())
     assert served == raw and urls["map.js"] == _sha(raw)

@@ -59,12 +59,14 @@ def test_the_page_loads_only_files_the_service_serves(client: TestClient) -> Non
     hashed = dict(re.findall(r'"/map/assets/([\w.-]+)\?v=([0-9a-f]{16})"', script))
     assert re.findall(r'from "([^"]+)"', script) == [
         f"/map/assets/maplibre-gl.mjs?v={hashed['maplibre-gl.mjs']}",
+        f"/map/assets/panel.js?v={hashed['panel.js']}",
         f"/map/assets/shifts.js?v={hashed['shifts.js']}",
     ]
     assert f'setWorkerUrl("/map/assets/maplibre-gl-worker.mjs?v={hashed[WORKER]}")' in script
     assert re.findall(r"fetch\(([^,)]+)", script) == ["url", '"/map/config"']  # the API only
-    assert "fetch(" not in client.get("/map/assets/shifts.js").text
-    for name in ("maplibre-gl.mjs", WORKER, "maplibre-gl.css", "shifts.js"):
+    for name in ("shifts.js", "panel.js"):
+        assert "fetch(" not in client.get(f"/map/assets/{name}").text
+    for name in ("maplibre-gl.mjs", WORKER, "maplibre-gl.css", "shifts.js", "panel.js"):
         folder = STATIC.joinpath("maplibre-gl") if name.startswith("maplibre-gl") else STATIC
         for url in (f"/map/assets/{name}", f"/map/assets/{name}?v={asset_hash(folder, name)}"):
             asset = client.get(url)

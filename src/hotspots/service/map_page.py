@@ -1,16 +1,16 @@
 """``/map``: the officer's map, and ``/``, a page linking it and the API docs.
 
-The page (``static/map.html`` and ``map.js``) draws the served forecast's cells and the
-patrol plan with MapLibre GL JS, vendored from npm into ``static/maplibre-gl`` (see its
-``VENDORED.md``) and served from the package: no CDN, and no call to anything but this API,
-unless the operators set a tile server (``HOTSPOTS_MAP_TILES``), which the page policy then
-admits for images and fetches alone. ``/map/config`` tells the page the tile URL, the
-published horizon, the default plan budget and shifts (the blocks of the day a plan area's
-``when`` is told in, for the page's "server default") and how often to poll; it holds nothing
-secret and needs no key (the page asks for one before any ``/v1`` call). The page's files are
-served under content-hashed URLs and the page is revalidated on every load
-(``hotspots.service.assets``), so after an upgrade no browser runs an old ``map.js``.
-"""
+The page (``static/map.html`` and ``map.js``, with ``shifts.js`` and ``panel.js``) draws the
+served forecast's cells and the patrol plan with MapLibre GL JS, vendored from npm into
+``static/maplibre-gl`` (see its ``VENDORED.md``) and served from the package: no CDN, and no
+call to anything but this API, unless the operators set a tile server
+(``HOTSPOTS_MAP_TILES``), which the page policy then admits for images and fetches alone.
+``/map/config`` tells the page the tile URL, the published horizon, the default plan budget
+and shifts (the blocks of the day a plan area's ``when`` is told in, for the page's "server
+default") and how often to poll; it holds nothing secret and needs no key (the page asks for
+one before any ``/v1`` call). The page's files are served under content-hashed URLs and the
+page is revalidated on every load (``hotspots.service.assets``), so after an upgrade no
+browser runs an old ``map.js``."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ _ASSETS = {
     "maplibre-gl.css": ("maplibre-gl/maplibre-gl.css", "text/css"),
     "map.js": ("map.js", "text/javascript"),
     "shifts.js": ("shifts.js", "text/javascript"),
+    "panel.js": ("panel.js", "text/javascript"),
     "map.css": ("map.css", "text/css"),
 }
 
