@@ -21,6 +21,7 @@ from served_env import TARGET, Env, key_store, settings_of
 from hotspots.config import get_settings
 from hotspots.features import Panel
 from hotspots.forecasters import make_forecaster
+from hotspots.grid import points_to_cells
 from hotspots.ingest import read_events, write_events
 from hotspots.publishing.plan_heaps import heaped_minutes
 from hotspots.registry import Registry
@@ -196,3 +197,63 @@ def test_a_refresh_plans_from_the_posted_batches_as_the_cli_reads_them(
     cli = written_plans(run_cli, env, tmp_path / "both.parquet", tmp_path)
     for fmt in ("json", "geojson"):
         assert cli[fmt] == after[fmt], fmt
+
+
+AT_0001 = 40  # rows at 00:01: under ingest's 50, so only a manifest's record makes them dates
+
+
+@pytest.fixture
+def export_env(tmp_path: Path, year_city_dir: Path, year_panel: Panel) -> Iterator[Env]:
+    """The year city's export (CSV) with a heaped 12:00 and ``AT_0001`` rows at 00:01, and
+    two models that read it differently: burglary's training data held 00:01 as a
+    placeholder (its manifest records it), robbery's did not."""
+    rows = pd.read_csv(year_city_dir / "events.csv.gz", dtype=str)
+    rng = np.random.default_rng(5)
+    lat, lng = (pd.to_numeric(rows[c], errors="coerce") for c in ("latitude", "longitude"))
+    located = (lat.notna() & lng.notna()).to_numpy()  # the export has rows without a place
+    cell = np.zeros(len(rows), dtype=np.uint64)
+    cell[located] = points_to_cells(lat[located].to_numpy(), lng[located].to_numpy(), 8)
+    robbery = rows["offence"].eq("Robbery").to_numpy() & located
+    busy = pd.Series(cell[robbery]).value_counts().index[:3]  # where robbery plans go
+    night = rng.permutation(np.flatnonzero(robbery & np.isin(cell, busy)))[:AT_0001]
+    noon = rng.permutation(np.setdiff1d(np.arange(len(rows)), night))
+    noon = noon[: int(NOON_SHARE * len(rows))]
+    day = rows["occurred"].str.slice(0, 10)
+    rows.loc[rows.index[noon], "occurred"] = day.iloc[noon] + " 12:00:00"
+    rows.loc[rows.index[night], "occurred"] = day.iloc[night] + " 00:01:00"
+    rows.to_csv(tmp_path / "events.csv", index=False)
+    registry = Registry(tmp_path / "models")
+    spec = {"data": {"map": COLUMN_MAP, "timezone": TIMEZONE}}
+    for name, placeholders in (("burglary", {"00:01": 21794}), ("robbery", {})):
+        model = make_forecaster("historical_mean", target=(TYPES[name],)).fit(year_panel)
+        data = {"timezone": TIMEZONE, "placeholder_times": placeholders}
+        registry.publish(name, model, spec=spec, data=data, backtest={})
+    store = key_store(tmp_path)
+    read = store.create("r", ["forecasts:read"])[1]
+    get_settings.cache_clear()
+    yield Env(tmp_path, read, "", "", 0.0, 0.0)
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "asked", [(), ("burglary",), ("robbery",)], ids=["every", "first", "second"]
+)
+def test_a_plan_reads_the_events_as_its_types_models_read_them(
+    export_env: Env, run_cli: RunCli, tmp_path: Path, asked: tuple[str, ...]
+) -> None:
+    """Models that read the export differently (placeholder minutes): the plan of some types
+    is the same bytes from the CLI (those --model) and the API (category=those)."""
+    env = export_env
+    settings = settings_of(env.root).model_copy(update={"events_path": env.root / "events.csv"})
+    query = "".join(f"&category={n}" for n in asked)
+    auth = {"Authorization": f"Bearer {env.read}"}
+    api = {}
+    with TestClient(create_app(settings)) as client:
+        for fmt in ("json", "geojson"):
+            got = client.get(f"/v1/plans/latest?format={fmt}{query}", headers=auth)
+            assert got.status_code == 200, got.text
+            api[fmt] = got.content
+    flags = [f for n in asked for f in ("--model", n)]
+    cli = written_plans(run_cli, env, env.root / "events.csv", tmp_path, *flags)
+    for fmt in ("json", "geojson"):
+        assert cli[fmt] == api[fmt], fmt
