@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hotspots.errors import ConfigError
 from hotspots.publishing import PlanBook, PlanBudget, PlanInput, build_plan
 from hotspots.publishing.plan_heaps import NO_HEAPS, heaped_minutes
 
@@ -126,3 +127,30 @@ def test_the_plan_book_finds_the_heaps_once_and_serves_the_same_when() -> None:
     when = book.document(book.query())["areas"][0]["when"]
     assert when["placeholder_excess"] == {"12:00": 56}
     assert when == plan(events)
+
+
+def test_a_plan_of_some_types_reads_the_events_as_its_first_type_does() -> None:
+    """Two models reading one export differently (b's reads the extra noon rows as dates, a
+    placeholder its training data held): a plan of b alone reads b's reading, of every type a's."""
+
+    class Model:
+        cells_, target_, freq_, resolution_ = CELLS, ("theft",), "W", 9
+
+    events = history(noon_extra=56)
+    extra = events.index[-56:]  # the extra noon events (history() adds them last)
+    dated = events.copy()
+    dated.loc[extra, "occurred_at"] = dated.loc[extra, "occurred_at"].dt.normalize()
+    dated.loc[extra, "time_precision"] = "day"
+    inputs = {k: PlanInput.of(Model(), AS_OF, [(AS_OF, CELLS, SCORE)]) for k in ("a", "b")}
+    book = PlanBook(inputs, {"a": events, "b": dated}, default=PlanBudget(1, 0.2), pack=bytes)
+    assert [m.label for m in book.heaps.minutes] == ["12:00"]  # a's, the first's
+    of_b = book.document(book.query(categories=["b"]))["areas"][0]["when"]
+    assert of_b == plan(dated)
+    assert (of_b["events_without_time"], of_b["placeholder_excess"]) == (56, {})
+    every = book.document(book.query())["areas"][0]["when"]  # a (b counts a's crimes too)
+    assert every == plan(events)
+    assert every["placeholder_excess"] == {"12:00": 56} and every["events_without_time"] == 0
+    shared = PlanBook(inputs, {"a": events, "b": events}, default=PlanBudget(1, 0.2), pack=bytes)
+    assert shared._histories["a"] is shared._histories["b"]  # one frame is read once
+    with pytest.raises(ConfigError, match=r"no events for the crime type\(s\) \['b'\]"):
+        PlanBook(inputs, {"a": events}, default=PlanBudget(1, 0.2), pack=bytes)

@@ -134,6 +134,7 @@ def plan(
         fit_to_study_area,
         parse_weights,
         plan_suffix,
+        reading_type,
         select_types,
         write_plan,
     )
@@ -191,8 +192,9 @@ def plan(
         raise ConfigError(f"--areas {budget.areas}: must be between 1 and {MAX_AREAS}")
     flags = {"preset": preset, "map_": map_, "crs": crs, "tz": tz, "time_format": time_format}
     history = _history(loaded, events, max_reject_fraction, flags)
+    read = history[reading_type(loaded)]  # the events as the API's plan of these types reads
     if as_of is None:  # the as_of the service publishes, from the same events
-        date = whole_periods_end(history[min(loaded)], first.freq_)
+        date = whole_periods_end(read, first.freq_)
     else:
         [date] = _one_date(as_of, first.freq_, parse_as_of)
     forecasts = _forecasts(loaded, history, date, horizon)
@@ -200,7 +202,7 @@ def plan(
         forecasts,
         cells,
         first.resolution_,
-        history[min(loaded)],
+        read,
         as_of=date,
         freq=first.freq_,
         budget=budget,

@@ -20,7 +20,7 @@ from hotspots.publishing.plan_io import (
     plan_to_rows,
     write_plan,
 )
-from hotspots.publishing.plan_query import PlanQuery, parse_weights, select_types
+from hotspots.publishing.plan_query import PlanQuery, parse_weights, reading_type, select_types
 from hotspots.publishing.plans import (
     MAX_AREA_CELLS,
     SEEDS,
@@ -61,6 +61,7 @@ __all__ = [
     "plan_to_bytes",
     "plan_to_geojson",
     "plan_to_rows",
+    "reading_type",
     "select_types",
     "top_cells_at_area",
     "top_cells_sum_at_area",

@@ -2,11 +2,13 @@
 budget built on first request and kept (a bounded cache keyed by the normalised parameters).
 
 A ``PlanBook`` holds what ``build_plan`` needs for every served crime type (one forecast per
-model and period, the model's cells and target) and the event history with each event's cell,
-computed once, so a plan on demand costs one ``build_plan`` (tens of ms) and a repeat costs a
-dict lookup. It returns ``plan_to_bytes`` output (what ``hotspots plan`` writes) wrapped by the
-caller's ``pack`` (the service adds gzip and an ETag). With ``record``, each plan is handed
-to it once, when built (``plan_store.PlanStore.record``: the plans a service served).
+model and period, the model's cells and target) and the event history with each event's cell
+and its heaped minutes, computed once per reading of the events (models may read one export
+differently: a plan reads it as its first type's model does, ``plan_query.reading_type``),
+so a plan on demand costs one ``build_plan`` (tens of ms) and a repeat costs a dict lookup.
+It returns ``plan_to_bytes`` output (what ``hotspots plan`` writes) wrapped by the caller's
+``pack`` (the service adds gzip and an ETag). With ``record``, each plan is handed to it
+once, when built (``plan_store.PlanStore.record``: the plans a service served).
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from hotspots.errors import ConfigError
 from hotspots.grid import cells_area_km2, points_to_cells
 from hotspots.jobs.data import local_times
 from hotspots.publishing.plan_document import build_plan, distinct_types, history_start_of
-from hotspots.publishing.plan_heaps import heaped_minutes
+from hotspots.publishing.plan_heaps import MinuteWeights, heaped_minutes
 from hotspots.publishing.plan_io import plan_to_bytes
-from hotspots.publishing.plan_query import PlanQuery, parse_weights, select_types
+from hotspots.publishing.plan_query import PlanQuery, parse_weights, reading_type, select_types
 from hotspots.publishing.plan_shifts import DEFAULT_SHIFTS, SHIFTS_SETTING, parse_shifts
 from hotspots.publishing.plan_store import plan_record
 from hotspots.publishing.plans import STOPS, CellArray, FloatArray, PlanBudget, fit_to_study_area
@@ -90,6 +92,24 @@ class PlanInput:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class PlanHistory:
+    """The events a plan reads (``_history``: before as_of, local time), each one's cell, the
+    start of the history and the heaped minutes among them (``plan_heaps``)."""
+
+    events: pd.DataFrame
+    cells: CellArray
+    start: pd.Timestamp
+    heaps: MinuteWeights
+
+    @classmethod
+    def of(
+        cls, events: pd.DataFrame, as_of: pd.Timestamp, resolution: int, freq: str
+    ) -> PlanHistory:
+        kept, cells = _history(events, as_of, resolution)
+        return cls(kept, cells, history_start_of(kept, freq), heaped_minutes(kept))
+
+
 class PlanBook(Generic[T]):
     """Every plan of one publish: the default budget's built now, the others on request.
 
@@ -101,12 +121,16 @@ class PlanBook(Generic[T]):
     budget as given; ``default`` is it fitted to the study area (``fit_to_study_area``: the
     same unless the study area is too small for it), and so is any request that leaves the
     number of areas or the km2 to the default.
+
+    ``events`` is the history every type reads, or the events as each type's model reads
+    them (by name; one frame shared by the models that read them alike is read once): a
+    plan reads those of its first type (``reading_type``).
     """
 
     def __init__(
         self,
         inputs: Mapping[str, PlanInput],
-        events: pd.DataFrame,
+        events: pd.DataFrame | Mapping[str, pd.DataFrame],
         *,
         default: PlanBudget,
         pack: Callable[[bytes], T],
@@ -133,9 +157,10 @@ class PlanBook(Generic[T]):
                 kept,
             )
         self.freq, self.resolution, self.as_of = grid
-        self.events, self.event_cells = _history(events, self.as_of, first.resolution)
-        self.history_start = history_start_of(self.events, self.freq)
-        self.heaps = heaped_minutes(self.events)  # all of them are before as_of
+        self._histories = self._read(events)
+        first_read = self._histories[reading_type(self.inputs)]
+        self.events, self.event_cells = first_read.events, first_read.cells
+        self.history_start, self.heaps = first_read.start, first_read.heaps
         self._cells = np.unique(np.concatenate([v.cells for v in self.inputs.values()]))
         self._cell_km2 = cells_area_km2(self._cells)
         self._study_km2: dict[tuple[str, ...], FloatArray] = {}
@@ -153,6 +178,20 @@ class PlanBook(Generic[T]):
         self._size = cache_size
         self._lock = threading.Lock()
         self._pinned = {q: pack(self._bytes(q, "published")[0]) for q in self._default_queries()}
+
+    def _read(self, events: pd.DataFrame | Mapping[str, pd.DataFrame]) -> dict[str, PlanHistory]:
+        """Per type, the history its plans read (one per distinct frame)."""
+        if isinstance(events, pd.DataFrame):
+            events = dict.fromkeys(self.inputs, events)
+        missing = [k for k in self.inputs if k not in events]
+        if missing:
+            raise ConfigError(f"a plan book has no events for the crime type(s) {missing}")
+        read: dict[int, PlanHistory] = {}
+        for name in self.inputs:
+            frame = events[name]
+            if id(frame) not in read:
+                read[id(frame)] = PlanHistory.of(frame, self.as_of, self.resolution, self.freq)
+        return {name: read[id(events[name])] for name in self.inputs}
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -290,24 +329,25 @@ class PlanBook(Generic[T]):
         types = query.types or self.combined
         forecasts = {k: self.inputs[k].periods[query.horizon - 1] for k in types}
         cells = np.unique(np.concatenate([self.inputs[k].cells for k in types]))
+        read = self._histories[reading_type(types)]
         return build_plan(
             forecasts,
             cells,
             self.resolution,
-            self.events,
+            read.events,
             as_of=self.as_of,
             freq=self.freq,
             budget=query.budget,
             weights=dict(query.weights),
             categories={k: self.inputs[k].target for k in types},
             stop=query.stop,
-            event_cells=self.event_cells,
-            history_start=self.history_start,
+            event_cells=read.cells,
+            history_start=read.start,
             cell_km2=self._cell_km2[np.searchsorted(self._cells, cells)],
             min_events_shown=self.min_events_shown,
             budget_note=query.note,
             shifts=query.shifts,
-            heaps=self.heaps,
+            heaps=read.heaps,
         )
 
 

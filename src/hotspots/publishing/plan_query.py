@@ -11,6 +11,14 @@ from hotspots.publishing.plan_shifts import DEFAULT_SHIFTS, parse_shifts
 from hotspots.publishing.plans import PlanBudget
 
 
+def reading_type(types: Iterable[str]) -> str:
+    """Of a plan's crime types (model names), the one whose model's reading of the events
+    the plan's when and history read: the first by name. Models may read one export
+    differently (``jobs.data.event_options``: placeholder minutes, date order), so a plan of
+    some types reads the events as the first of them does, from the CLI and the API alike."""
+    return min(types)
+
+
 @dataclass(frozen=True)
 class PlanQuery:
     """A plan request, normalised: equal queries give equal bytes (and share a cache entry).

@@ -210,7 +210,7 @@ def plan_input(served: Served) -> PlanInput:
 
 def build_plans(
     served: Mapping[str, Served],
-    events: pd.DataFrame,
+    events: pd.DataFrame | Mapping[str, pd.DataFrame],
     default: PlanBudget,
     *,
     pack: Callable[[bytes], T],
@@ -220,7 +220,8 @@ def build_plans(
 ) -> PlanBook[T]:
     """The patrol plans beside the served forecasts, at publish time: one book over every
     served model (one crime type each) whose ``default`` budget is built now, from
-    ``events`` (the history the plans' when and why read); ``pack`` wraps the bytes;
+    ``events`` (the history the plans' when and why read: one frame, or each model's reading
+    of it by name, a plan reading its first type's); ``pack`` wraps the bytes;
     ``record`` is given each plan once, when built (``PlanStore.record``); ``shifts`` the
     default blocks of the day (``HOTSPOTS_PLAN_SHIFTS``)."""
     return PlanBook(

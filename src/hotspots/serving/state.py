@@ -186,17 +186,18 @@ class ServiceState:
 
     def _publish_plans(self, events: EventCache) -> None:
         """The patrol plans of every served model (the default budget built now), from the
-        events of the first; a failure is logged and leaves no plan (the forecasts stand)."""
+        events as each model reads them (a plan reads its first type's, as ``hotspots plan``
+        does); a failure is logged and leaves no plan (the forecasts stand)."""
         served = self._served
         self.plans, self.plan_failure = None, None
         if not served:
             return
         default = PlanBudget(self.settings.plan_areas, self.settings.plan_max_area_km2)
         try:
-            first = events.get(served[min(served)].manifest).events
+            read = {name: events.get(s.manifest).events for name, s in served.items()}
             self.plans = build_plans(
                 served,
-                first,
+                read,
                 default,
                 pack=View.of,
                 min_events_shown=self.settings.min_events_shown,
