@@ -20,7 +20,7 @@ from hotspots.errors import ClusterError
 from hotspots.evaluation import BacktestResult, ReportText, fit_blocks
 from hotspots.forecasters import Forecaster
 from hotspots.jobs.spec import BASELINES, TrainingSpec
-from hotspots.jobs.train import Selection, prepare, select_model
+from hotspots.jobs.train import Selection, select_model
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -171,7 +171,7 @@ class _Run:
         return future
 
     def start(self, i: int, spec: TrainingSpec, then: int) -> None:
-        prepared = self.submit(i, "prepare", prepare, spec, priority=CRITICAL)
+        prepared = self.submit(i, "prepare", tasks.prepare, spec, priority=CRITICAL)
         self.specs[i] = _Spec(spec, prepared, then)
         self.submit(i, "outline", tasks.outline, prepared, priority=CRITICAL)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hotspots.features import Panel, events_to_panel, period_floor
@@ -69,6 +70,21 @@ class Prepared:
             "window_notes": list(self.notes),
             **({"resolution_choice": self.resolution_choice} if self.resolution_choice else {}),
         }
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes of its arrays and frames (the events read, the panel's counts, cells,
+        periods, events and covariates; a frame's columns as ``memory_usage(deep=False)``
+        counts them): about what a copy of it takes, e.g. for Dask (``cluster.sizes``)."""
+        p, events = self.panel, self.panel.events
+        frames = [f for f in (self.loaded.events, p.covariates) if f is not None]
+        arrays: list[Any] = [p.counts, p.cells, p.periods]
+        if events is not None:
+            arrays += [events.time_ns, events.cell, events.category, events.lat, events.lng]
+            arrays.append(events.precision)
+        return sum(int(np.asarray(a).nbytes) for a in arrays) + sum(
+            int(f.memory_usage(index=True, deep=False).sum()) for f in frames
+        )
 
 
 def prepare(
