@@ -66,6 +66,12 @@ def prepare(spec: TrainingSpec) -> Prepared:
     return jobs_prepare.prepare(spec)
 
 
+def share(prepared: Prepared, spec: TrainingSpec) -> Prepared:
+    """``spec``'s prepared data taken from an earlier spec's of the same panel
+    (``jobs.prepare.for_spec``): the same events and panel, not read again."""
+    return jobs_prepare.for_spec(prepared, spec)
+
+
 def outline(prepared: Prepared) -> Outline:
     """The spec's candidate models, selection and reported folds, and panel description."""
     models = candidate_models(prepared)
