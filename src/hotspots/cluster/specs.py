@@ -195,15 +195,20 @@ class _Run:
 
     def _take_panels(self, i: int, s: _Spec, outline: Outline) -> None:
         """The specs waiting for spec ``i``'s panel take it (``tasks.share``), each on the
-        worker ``panels`` chooses, and are outlined. Submitted before spec ``i``'s blocks:
-        the worker holding the panel starts what is ready as it comes, and its first block
-        (LightGBM: ~5-8 s) held up the takings sent after it."""
+        worker ``panels`` chooses, and are outlined (from spec ``i``'s panel: at once).
+        Submitted before spec ``i``'s blocks: the worker holding the panel starts what is
+        ready as it comes, and its first block (LightGBM: ~5-8 s) held up the takings and
+        outlines sent after it."""
         for j, worker in self.panels.outlined(i, s.panel, spreads(outline)):
             t = self.specs[j]
             t.prepared = self.submit(
                 j, "shared panel", tasks.share, s.panel, t.spec, priority=CRITICAL, near=worker
             )
-            self.submit(j, "outline", tasks.outline, t.prepared, priority=CRITICAL)
+            # held near too: else Dask queues these outlines, all of one input, as root
+            # tasks, sent only to a worker with a free thread (~30 s in the batch)
+            self.submit(
+                j, "outline", tasks.outline_shared, s.panel, t.spec, priority=CRITICAL, near=worker
+            )
 
     def drive(self, n: int) -> Iterator[SpecOutcome]:
         for future in self._ended():

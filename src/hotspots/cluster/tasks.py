@@ -72,6 +72,13 @@ def share(prepared: Prepared, spec: TrainingSpec) -> Prepared:
     return jobs_prepare.for_spec(prepared, spec)
 
 
+def outline_shared(prepared: Prepared, spec: TrainingSpec) -> Outline:
+    """The outline of ``spec`` taking ``prepared``'s panel (``share``), made from
+    ``prepared`` itself: it need not wait for the taking to end and reach the scheduler, in
+    which time the worker starts a ready block (~5-8 s of LightGBM) before it."""
+    return outline(jobs_prepare.for_spec(prepared, spec))
+
+
 def outline(prepared: Prepared) -> Outline:
     """The spec's candidate models, selection and reported folds, and panel description."""
     models = candidate_models(prepared)
