@@ -2,8 +2,9 @@
 
 Specs alike in ``[data]``, ``[grid]``, ``[window]`` and covariates (``jobs.prepare.panel_key``)
 make the same events and panel; the first started is prepared, each other takes its prepared
-data (``tasks.share``: no second read) once it is outlined. Before, every spec read and
-counted the same events on a worker of its own choosing, and the workers held a copy each.
+data (``tasks.share``: no second read) and is outlined from them once the first is outlined.
+Before, every spec read and counted the same events on a worker of its own choosing, and the
+workers held a copy each.
 Where a spec's panel is decides where most of its small tasks run (its baselines' blocks,
 assembling, summaries, report), so the taking specs go to the worker holding the fewest
 specs' panels, ties to the one holding this panel: the other worker fetches one copy, which
