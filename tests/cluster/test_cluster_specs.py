@@ -124,15 +124,38 @@ def test_train_on_a_cluster_publishes_the_serial_registry_byte_for_byte(
     assert sorted(got) == sorted(want)
     assert b'"lightgbm"' in want["city-burglary/v1/report.json"]  # LightGBM was backtested
     assert [n for n in want if got[n] != want[n]] == []
-    # every task says when it ends: 2 prepares, fit blocks of both backtests, 2 final fits
+    # every task says when it ends: one preparation (the specs differ in target and model
+    # only, so they share a panel) taken by the other spec, fit blocks of both backtests,
+    # 2 final fits
     lines = [ln for ln in dask.err.splitlines() if ln.startswith("task ")]
-    assert sum(": prepare (" in ln for ln in lines) == 2
+    assert sum(": prepare (" in ln for ln in lines) == 1
+    assert sum("city-assault: shared panel (" in ln for ln in lines) == 1
     assert sum(": final (" in ln for ln in lines) == 2
     assert sum(": report (" in ln for ln in lines) == 2  # drawn on the workers
     assert sum("reported fit lightgbm to" in ln for ln in lines) == 2  # 4 folds, refit every 2
     # published in the order the specs were given, as the serial run did
     order = [ln.split()[1] for ln in dask.err.splitlines() if ln.startswith("published ")]
     assert order == ["city-burglary", "city-assault"]
+
+
+def test_specs_sharing_a_panel_publish_what_each_publishes_trained_alone(
+    specs: list[Path], serial_registry: Path, tmp_path: Path
+) -> None:
+    """The serial run read the specs' one panel once (``jobs.prepare.SharedPanels``) and
+    the second spec took it: trained in a run of its own, reading the events itself, that
+    spec publishes the same bytes."""
+    root = tmp_path / "alone"
+    with pytest.MonkeyPatch.context() as mp:
+        _freeze(mp)
+        mp.delenv("HOTSPOTS_DASK_SCHEDULER", raising=False)
+        mp.setattr(sys, "argv", ["hotspots", "train", str(specs[1]), "--models-dir", str(root)])
+        try:
+            main()
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+    want, got = _files(serial_registry / "city-assault"), _files(root / "city-assault")
+    assert sorted(got) == sorted(want) and len(want) > 5
+    assert [n for n in want if got[n] != want[n]] == []
 
 
 def test_backtest_on_the_scheduler_from_the_environment_writes_the_serial_reports(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # the heavy modules load when a command runs, not for --help
     from hotspots.evaluation import BacktestResult, ReportText
     from hotspots.forecasters import Forecaster
     from hotspots.ingest.validate import ValidationReport
+    from hotspots.jobs.prepare import SharedPanels
     from hotspots.jobs.spec import TrainingSpec
     from hotspots.jobs.train import Prepared, Selection
 
@@ -32,11 +34,11 @@ _EXAMPLES = (
 )
 
 
-def _prepare(spec: TrainingSpec) -> Prepared:
-    from hotspots.jobs.train import prepare
-
-    with stage(f"reading {spec.data.events.name}"):
-        prepared = prepare(spec)
+def _prepare(spec: TrainingSpec, panels: SharedPanels) -> Prepared:
+    # no read when an earlier spec had the same [data], [grid] and [window]: its panel
+    reading = stage(f"reading {spec.data.events.name}") if panels.reads(spec) else nullcontext()
+    with reading:
+        prepared = panels.prepare(spec)
     _show_panel(prepared)
     return prepared
 
@@ -50,11 +52,14 @@ def _show_panel(prepared: Prepared) -> None:
     show_prepared(prepared.loaded.report, prepared.notes, line + target)
 
 
-def _prepare_and_select(spec: TrainingSpec) -> tuple[Prepared, BacktestResult, Selection]:
-    """Prepare the spec's panel (at each candidate resolution, keeping the one the selection
-    backtest chooses, when ``grid.resolutions`` is set), then backtest and select."""
+def _prepare_and_select(
+    spec: TrainingSpec, panels: SharedPanels
+) -> tuple[Prepared, BacktestResult, Selection]:
+    """Prepare the spec's panel (once for the specs of one panel: ``panels``; at each
+    candidate resolution, keeping the one the selection backtest chooses, when
+    ``grid.resolutions`` is set), then backtest and select."""
     if not spec.grid.resolutions:
-        prepared = _prepare(spec)
+        prepared = _prepare(spec, panels)
         return (prepared, *_backtest_and_select(prepared))
     from hotspots.jobs.geometry import Candidate, choose_resolution
 
@@ -238,8 +243,11 @@ def train(
 
         train_on_cluster(specs, address, root, promote, wait)
     else:
+        from hotspots.jobs.prepare import SharedPanels
+
+        panels = SharedPanels(specs)
         for spec in specs:
-            _train_one(spec, root, promote)
+            _train_one(spec, root, promote, panels)
     print_created(created)
 
 
@@ -262,10 +270,10 @@ def _no_resolution_choice_on_cluster(specs: list[TrainingSpec]) -> None:
         )
 
 
-def _train_one(spec: TrainingSpec, root: Path, promote: bool) -> None:
+def _train_one(spec: TrainingSpec, root: Path, promote: bool, panels: SharedPanels) -> None:
     from hotspots.jobs.train import fit_final, report_meta
 
-    prepared, result, selection = _prepare_and_select(spec)
+    prepared, result, selection = _prepare_and_select(spec, panels)
     chosen = result.fitted[selection.name]
     with stage(f"fitting {selection.name} on the whole training window"):
         final = fit_final(prepared, chosen)
@@ -374,10 +382,12 @@ def backtest(
 
         backtest_on_cluster(specs, address, targets, wait)
     else:
+        from hotspots.jobs.prepare import SharedPanels
         from hotspots.jobs.train import report_meta
 
+        panels = SharedPanels(specs)
         for spec, target in zip(specs, targets, strict=True):
-            prepared, result, selection = _prepare_and_select(spec)
+            prepared, result, selection = _prepare_and_select(spec, panels)
             write_backtest_report(prepared.spec, result, report_meta(prepared, selection), target)
     for made in created:
         print_created(made)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sklearn.base import clone
 
 from hotspots.cluster import tasks
+from hotspots.cluster.panels import Panels
 from hotspots.cluster.spread import Spread, spreads
 from hotspots.cluster.tasks import Outline
 from hotspots.cluster.watch import NO_WORKERS_TIMEOUT, POLL, Waiting, Watch, dask_failure
@@ -20,7 +21,7 @@ from hotspots.errors import ClusterError
 from hotspots.evaluation import BacktestResult, ReportText, fit_blocks
 from hotspots.forecasters import Forecaster
 from hotspots.jobs.spec import BASELINES, TrainingSpec
-from hotspots.jobs.train import Selection, prepare, select_model
+from hotspots.jobs.train import Selection, select_model
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -29,9 +30,11 @@ logger = logging.getLogger(__name__)
 
 CRITICAL = 1
 """Dask priority (higher starts first among ready tasks) of the tasks that unlock others: a
-spec's preparation and outline, and the assembling, summaries and report that wait for its
-last block; blocks run by spec, each final fit after the next spec's blocks
-(``_final_priority``)."""
+spec's preparation (or taking of another's: ``panels``) and outline, and the assembling,
+summaries and report that wait for its last block; blocks run by spec, each final fit after
+the next spec's blocks (``_final_priority``)."""
+PREPARED = ("prepare", "shared panel")
+"""The tasks whose value (a spec's ``Prepared``) stays on the workers."""
 
 TaskDone = Callable[[str, int, int, float], None]
 """``on_task(label, done, submitted, seconds)`` as each task ends."""
@@ -56,7 +59,7 @@ class _Spec:
     """The client's bookkeeping of one spec in flight."""
 
     spec: TrainingSpec
-    prepared: Future
+    prepared: Future | None  # None until it takes an earlier spec's panel (``panels``)
     then: int  # the spec started after it (``heaviest_first``), or the number of specs
     outline: Outline | None = None
     inner: BacktestResult | None = None
@@ -68,6 +71,12 @@ class _Spec:
     report: ReportText | None = None
     final: Forecaster | None = None
     home: list[str] | None = None
+
+    @property
+    def panel(self) -> Future:
+        """The future of its prepared data (once it has been submitted)."""
+        assert self.prepared is not None
+        return self.prepared
 
 
 def run_specs(
@@ -136,6 +145,7 @@ class _Run:
         self.client, self.fit, self.on_task, self.pending = client, fit, on_task, pending
         self.watch = watch
         self.spread = Spread(client)
+        self.panels = Panels(client)
         self.specs: dict[int, _Spec] = {}
         self.tags: dict[str, tuple[int, str]] = {}
         self.held: dict[str, list[str] | None] = {}  # each task's workers= (None: any)
@@ -151,18 +161,22 @@ class _Run:
         *args: Any,
         priority: int = 0,
         learns: bool = False,
+        near: str | None = None,
     ) -> Future:
         """Submit ``func(*args)`` as the task ``what`` of spec ``i``; pure=False: every
         task runs, even two that look alike. Among tasks ready to run, a higher ``priority``
         starts first; a spec with a ``home`` runs there, else a fit that ``learns`` goes
-        where ``spread`` sends it (only where and in which order change, never a result)."""
+        where ``spread`` sends it, else a task given a worker it is ``near`` there (a
+        preference, as the spread's). Only where and in which order change, never a result."""
         key = f"{what}-{i}-{time.time_ns()}"
         home = self.specs[i].home if i in self.specs else None
         where: dict[str, Any] = {"allow_other_workers": False}
         if home is not None:
             where["workers"] = home
-        elif learns and (worker := self.spread.choose(key, self.specs[i].prepared)):
+        elif learns and (worker := self.spread.choose(key, self.specs[i].panel)):
             where = {"workers": [worker], "allow_other_workers": True}
+        elif near is not None:
+            where = {"workers": [near], "allow_other_workers": True}
         future = self.client.submit(func, *args, pure=False, key=key, priority=priority, **where)
         self.tags[key] = (i, what)
         self.held[key] = home
@@ -171,9 +185,30 @@ class _Run:
         return future
 
     def start(self, i: int, spec: TrainingSpec, then: int) -> None:
-        prepared = self.submit(i, "prepare", prepare, spec, priority=CRITICAL)
-        self.specs[i] = _Spec(spec, prepared, then)
-        self.submit(i, "outline", tasks.outline, prepared, priority=CRITICAL)
+        """Prepare spec ``i`` and outline it; or, when an earlier spec prepares the same
+        panel, wait for that one's outline (``_take_panels``)."""
+        self.specs[i] = _Spec(spec, None, then)
+        if self.panels.start(i, spec) is None:
+            prepared = self.submit(i, "prepare", tasks.prepare, spec, priority=CRITICAL)
+            self.specs[i].prepared = prepared
+            self.submit(i, "outline", tasks.outline, prepared, priority=CRITICAL)
+
+    def _take_panels(self, i: int, s: _Spec, outline: Outline) -> None:
+        """The specs waiting for spec ``i``'s panel take it (``tasks.share``), each on the
+        worker ``panels`` chooses, and are outlined (from spec ``i``'s panel: at once).
+        Submitted before spec ``i``'s blocks: the worker holding the panel starts what is
+        ready as it comes, and its first block (LightGBM: ~5-8 s) held up the takings and
+        outlines sent after it."""
+        for j, worker in self.panels.outlined(i, s.panel, spreads(outline)):
+            t = self.specs[j]
+            t.prepared = self.submit(
+                j, "shared panel", tasks.share, s.panel, t.spec, priority=CRITICAL, near=worker
+            )
+            # held near too: else Dask queues these outlines, all of one input, as root
+            # tasks, sent only to a worker with a free thread (~30 s in the batch)
+            self.submit(
+                j, "outline", tasks.outline_shared, s.panel, t.spec, priority=CRITICAL, near=worker
+            )
 
     def drive(self, n: int) -> Iterator[SpecOutcome]:
         for future in self._ended():
@@ -183,7 +218,7 @@ class _Run:
             self.spread.ended(key)
             label = f"{self.specs[i].spec.name}: {what}"
             # the prepared data stay on the workers: only an error comes back
-            value = self._result(future, (label, held), keep=what == "prepare")
+            value = self._result(future, (label, held), keep=what in PREPARED)
             self._log(label, key)
             self._react(i, what, value)
             while self.next < n and self._complete(self.next):
@@ -250,11 +285,13 @@ class _Run:
 
     def _react(self, i: int, what: str, value: Any) -> None:
         s = self.specs[i]
-        if what == "prepare":
+        if what in PREPARED:
             return
         if what == "outline":
             s.outline = value
             s.home = self._home(s, value)
+            # before its blocks: a worker runs tasks in the order they come until it is busy
+            self._take_panels(i, s, value)
             self._submit_backtests(i, s, value)
         elif what == "selection":
             s.inner = value
@@ -279,7 +316,7 @@ class _Run:
         (``watch``)."""
         if not any(m.spans_workers for m in outline.models.values()):
             return None
-        held = self.client.who_has([s.prepared]).get(s.prepared.key, ())
+        held = self.client.who_has([s.panel]).get(s.panel.key, ())
         return sorted(held)[:1] or None
 
     def _submit_backtests(self, i: int, s: _Spec, outline: Outline) -> None:
@@ -301,7 +338,7 @@ class _Run:
                     i,
                     f"{what} fit {b.name} to {b.fit_until.date()}",
                     tasks.fit_block,
-                    s.prepared,
+                    s.panel,
                     b,
                     outline.models[b.name],
                     folds,
@@ -311,7 +348,7 @@ class _Run:
                 for b in fit_blocks(outline.models, folds)
             ]
             assembled = self.submit(
-                i, what, assemble, s.prepared, outline.models, blocks, priority=CRITICAL
+                i, what, assemble, s.panel, outline.models, blocks, priority=CRITICAL
             )
             if what == "reported":
                 s.reported = assembled
@@ -325,7 +362,7 @@ class _Run:
         else:
             s.selection = select_model(s.inner, s.spec, basis="selection")
         summaries = self.submit(
-            i, "summaries", tasks.summaries, s.prepared, s.selection, priority=CRITICAL
+            i, "summaries", tasks.summaries, s.panel, s.selection, priority=CRITICAL
         )
         self.submit(i, "report", tasks.report, s.spec, s.reported, summaries, priority=CRITICAL)
         s.reported = None  # the report holds it now
@@ -337,7 +374,7 @@ class _Run:
                 i,
                 "final",
                 tasks.final_fit,
-                s.prepared,
+                s.panel,
                 chosen,
                 priority=_final_priority(s.then),
                 learns=learns,

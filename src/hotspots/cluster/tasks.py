@@ -1,5 +1,6 @@
 """The functions a worker runs. Each takes the spec's ``Prepared`` (which stays on the
-workers) and calls the same library code as the serial path, so the results are the same."""
+workers) and calls the same library code as the serial path, so the results are the same.
+Importing this module registers the ``Prepared``'s size with Dask (``sizes``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from hotspots.cluster import sizes  # noqa: F401  (registers Prepared with dask.sizeof)
 from hotspots.evaluation import (
     BacktestResult,
     BlockForecast,
@@ -19,6 +21,7 @@ from hotspots.evaluation import (
 )
 from hotspots.forecasters import Forecaster
 from hotspots.ingest.validate import ValidationReport
+from hotspots.jobs import prepare as jobs_prepare
 from hotspots.jobs.spec import TrainingSpec
 from hotspots.jobs.train import (
     Prepared,
@@ -55,6 +58,25 @@ class Outline:
     until: pd.Timestamp
     target: tuple[str, ...]
     target_events: int
+
+
+def prepare(spec: TrainingSpec) -> Prepared:
+    """The spec's events and panel (``jobs.prepare.prepare``): a task of this module, so the
+    worker holding them has registered their size with Dask (``sizes``)."""
+    return jobs_prepare.prepare(spec)
+
+
+def share(prepared: Prepared, spec: TrainingSpec) -> Prepared:
+    """``spec``'s prepared data taken from an earlier spec's of the same panel
+    (``jobs.prepare.for_spec``): the same events and panel, not read again."""
+    return jobs_prepare.for_spec(prepared, spec)
+
+
+def outline_shared(prepared: Prepared, spec: TrainingSpec) -> Outline:
+    """The outline of ``spec`` taking ``prepared``'s panel (``share``), made from
+    ``prepared`` itself: it need not wait for the taking to end and reach the scheduler, in
+    which time the worker starts a ready block (~5-8 s of LightGBM) before it."""
+    return outline(jobs_prepare.for_spec(prepared, spec))
 
 
 def outline(prepared: Prepared) -> Outline:

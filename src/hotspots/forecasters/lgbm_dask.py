@@ -117,9 +117,15 @@ def train_on_parts(
 @contextmanager
 def _client() -> Iterator[Client]:
     """The cluster's client: inside a task, one that leaves the worker's thread free while
-    it waits (a fit waiting on its own worker would never finish)."""
+    it waits (a fit waiting on its own worker would never finish).
+
+    The task takes a thread again only when the fit ends well (``rejoin``). A fit given up
+    (a worker lost: ``_in_time``) leaves at once: rejoining waits for the worker's thread,
+    which its own part of LightGBM's training may hold until LightGBM's socket ``time_out``
+    (minutes), waiting for the lost machine; ``worker_client`` rejoined on errors too, and
+    the run's error then waited for it (``test_lost_workers``, ~1 run in 5)."""
     try:
-        from distributed import get_client, get_worker, worker_client
+        from distributed import get_client, get_worker, rejoin, secede
     except ImportError as err:
         raise ConfigError("engine = 'dask' needs Dask: pip install 'hotspots[dask]'") from err
     try:
@@ -133,8 +139,10 @@ def _client() -> Iterator[Client]:
                 "run hotspots train with --cluster (or HOTSPOTS_DASK_SCHEDULER)"
             ) from err
         return
-    with worker_client() as client:
-        yield client
+    client = get_client()
+    secede()  # as worker_client does: the worker may run the fit's tasks in this thread
+    yield client  # an error leaves here, without rejoin()
+    rejoin()
 
 
 def _running_workers(client: Client) -> list[str]:

@@ -7,9 +7,12 @@ returns, and re-exports ``Prepared``, ``prepare`` and ``snap_window``.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hotspots.features import Panel, events_to_panel, period_floor
@@ -70,6 +73,21 @@ class Prepared:
             **({"resolution_choice": self.resolution_choice} if self.resolution_choice else {}),
         }
 
+    @property
+    def nbytes(self) -> int:
+        """The bytes of its arrays and frames (the events read, the panel's counts, cells,
+        periods, events and covariates; a frame's columns as ``memory_usage(deep=False)``
+        counts them): about what a copy of it takes, e.g. for Dask (``cluster.sizes``)."""
+        p, events = self.panel, self.panel.events
+        frames = [f for f in (self.loaded.events, p.covariates) if f is not None]
+        arrays: list[Any] = [p.counts, p.cells, p.periods]
+        if events is not None:
+            arrays += [events.time_ns, events.cell, events.category, events.lat, events.lng]
+            arrays.append(events.precision)
+        return sum(int(np.asarray(a).nbytes) for a in arrays) + sum(
+            int(f.memory_usage(index=True, deep=False).sum()) for f in frames
+        )
+
 
 def prepare(
     spec: TrainingSpec, progress: Progress | None = None, loaded: LoadedEvents | None = None
@@ -101,6 +119,57 @@ def prepare(
         panel = replace(panel, covariates=cell_covariates(panel.cells, layers))
     target = match_categories(spec.target, panel.categories)
     return Prepared(spec, loaded, panel, target, until, notes)
+
+
+PANEL_SECTIONS = ("data", "grid", "window", "covariates")
+"""The sections of a spec that ``prepare`` reads to make its events and panel: the events and
+how they are read (boundary included), the cells and periods, the window and the cells'
+covariates. The target, the model and the backtest do not change them (the panel counts every
+category; the target only picks among them)."""
+
+
+def panel_key(spec: TrainingSpec) -> str:
+    """Equal for specs that ``prepare`` makes the same events and panel of (``PANEL_SECTIONS``)."""
+    return spec.model_dump_json(include=set(PANEL_SECTIONS))
+
+
+def for_spec(prepared: Prepared, spec: TrainingSpec) -> Prepared:
+    """``prepared`` as ``prepare(spec)`` makes it, for a ``spec`` of the same ``panel_key``: its
+    events and panel (the same objects, not copies) with ``spec`` and ``spec``'s target."""
+    if panel_key(spec) != panel_key(prepared.spec):
+        differ = [k for k in PANEL_SECTIONS if getattr(spec, k) != getattr(prepared.spec, k)]
+        raise ValueError(
+            f"spec {spec.name!r} has another panel than {prepared.spec.name!r}: their "
+            f"{', '.join(differ)} differ"
+        )
+    check_spec(spec)  # as prepare does: the same errors, in the same order
+    target = match_categories(spec.target, prepared.panel.categories)
+    return replace(prepared, spec=spec, target=target)
+
+
+class SharedPanels:
+    """``prepare`` for ``specs`` taken in turn, reading and counting once for the specs of one
+    ``panel_key`` (``for_spec`` gives the others theirs): the same results, without a second
+    read. A prepared panel is held until the last spec of its key has taken it, no longer.
+    Specs choosing among ``grid.resolutions`` (``jobs.geometry``) are not prepared here."""
+
+    def __init__(self, specs: Sequence[TrainingSpec]) -> None:
+        self.left = Counter(panel_key(s) for s in specs if not s.grid.resolutions)
+        self.held: dict[str, Prepared] = {}
+
+    def reads(self, spec: TrainingSpec) -> bool:
+        """Whether ``prepare(spec)`` reads the events (no spec before it had its panel)."""
+        return panel_key(spec) not in self.held
+
+    def prepare(self, spec: TrainingSpec, progress: Progress | None = None) -> Prepared:
+        """``prepare(spec)``, or an earlier spec's events and panel as ``spec``'s."""
+        key = panel_key(spec)
+        held = self.held.pop(key, None)
+        prepared = prepare(spec, progress) if held is None else for_spec(held, spec)
+        self.left[key] -= 1
+        if self.left[key] > 0:
+            self.held[key] = prepared
+        return prepared
 
 
 def _count(
