@@ -15,10 +15,10 @@ import pytest
 from hotspots.errors import ConfigError
 from hotspots.evaluation import Cutoff
 from hotspots.grid import cells_to_latlng, cells_to_strings
+from hotspots.jobs.gain import measured_gain
 from hotspots.jobs.spec import TrainingSpec, check_spec, spec_from_dict
 from hotspots.jobs.train import (
     candidate_models,
-    measured_gain,
     prepare,
     report_meta,
     run_backtest,

@@ -163,7 +163,7 @@ def show_skipped(skipped: Mapping[str, str]) -> None:
 
 def show_selection(result: BacktestResult, selection: Selection, spec: TrainingSpec) -> None:
     """The reported folds' comparison at each coverage and why the published model won."""
-    from hotspots.jobs.train import measured_gain
+    from hotspots.jobs.gain import measured_gain
 
     for c in spec.backtest.coverages:
         cutoff = f"{c * 100:g}%"
