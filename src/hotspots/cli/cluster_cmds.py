@@ -8,14 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hotspots.cli.main import console
-from hotspots.cli.train_cmds import (
-    panel_line,
-    publish_model,
-    show_prepared,
-    show_selection,
-    show_skipped,
-    write_backtest_report,
-)
+from hotspots.cli.train_cmds import publish_model, write_backtest_report
+from hotspots.cli.train_view import panel_line, show_prepared, show_selection, show_skipped
 
 if TYPE_CHECKING:
     from hotspots.cluster import Outline, SpecOutcome
