@@ -18,16 +18,22 @@ class Read(Exception):
     """Stops ``_prepare`` once it has said how it reads the export."""
 
 
-def test_the_export_is_read_in_the_champions_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    export = tmp_path / "week.csv"
-    export.write_text("date,lat,lng,cat\n01/12/2026 10:00,51.5,-0.12,burglary\n")
+def options_read(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    row: str,
+    champions: list[dict[str, object]],
+    period: str = "W",
+) -> list[IngestOptions]:
+    """The options ``_prepare`` reads a one-row export with, once per champion manifest."""
+    export = tmp_path / "export.csv"
+    export.write_text(f"date,lat,lng,cat\n{row}\n")
     spec = spec_from_dict(
         {
             "name": "burglary",
             "data": {"events": str(export), "map": "time=date,lat=lat,lng=lng,category=cat"},
             "target": {"categories": ["burglary"]},
+            "grid": {"period": period},
         }
     )
     seen: list[IngestOptions] = []
@@ -37,11 +43,20 @@ def test_the_export_is_read_in_the_champions_order(
         raise Read
 
     monkeypatch.setattr(retrain_job, "load_events", load_events)
+    for champion in champions:
+        with pytest.raises(Read):
+            retrain_job._prepare(spec, None, event_options(champion))
+    return seen
+
+
+def test_the_export_is_read_in_the_champions_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     champion = {"spec": {"data": {}}, "data": {"time_format": "%d/%m/%Y %H:%M"}}
-    with pytest.raises(Read):
-        retrain_job._prepare(spec, None, event_options(champion))
-    with pytest.raises(Read):  # a champion from before the record: the values decide alone
-        retrain_job._prepare(spec, None, event_options({"data": {}}))
+    # the second: a champion from before the record, where the values decide alone
+    seen = options_read(
+        tmp_path, monkeypatch, "01/12/2026 10:00,51.5,-0.12,burglary", [champion, {"data": {}}]
+    )
     assert [o.date_order for o in seen] == ["day-first", None]
     assert all(o.time_format is None for o in seen)
 
@@ -49,49 +64,15 @@ def test_the_export_is_read_in_the_champions_order(
 def test_the_export_is_read_as_months_where_the_champions_events_were(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    export = tmp_path / "months.csv"
-    export.write_text("date,lat,lng,cat\n2026-11-01,51.5,-0.12,burglary\n")
-    spec = spec_from_dict(
-        {
-            "name": "burglary",
-            "data": {"events": str(export), "map": "time=date,lat=lat,lng=lng,category=cat"},
-            "target": {"categories": ["burglary"]},
-            "grid": {"period": "M"},
-        }
-    )
-    seen: list[IngestOptions] = []
-
-    def load_events(path: Path, options: IngestOptions) -> None:
-        seen.append(options)
-        raise Read
-
-    monkeypatch.setattr(retrain_job, "load_events", load_events)
-    for data in ({"month_precision": True}, {"month_precision": False}, {}):
-        with pytest.raises(Read):
-            retrain_job._prepare(spec, None, event_options({"data": data}))
+    champions = [{"data": d} for d in ({"month_precision": True}, {"month_precision": False}, {})]
+    seen = options_read(tmp_path, monkeypatch, "2026-11-01,51.5,-0.12,burglary", champions, "M")
     assert [o.months for o in seen] == [True, False, False]
 
 
 def test_the_export_is_read_with_the_champions_placeholder_minutes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    export = tmp_path / "grown.csv"
-    export.write_text("date,lat,lng,cat\n2026-11-02 00:01,37.77,-122.42,burglary\n")
-    spec = spec_from_dict(
-        {
-            "name": "burglary",
-            "data": {"events": str(export), "map": "time=date,lat=lat,lng=lng,category=cat"},
-            "target": {"categories": ["burglary"]},
-        }
-    )
-    seen: list[IngestOptions] = []
-
-    def load_events(path: Path, options: IngestOptions) -> None:
-        seen.append(options)
-        raise Read
-
-    monkeypatch.setattr(retrain_job, "load_events", load_events)
-    for data in ({"placeholder_times": {"00:01": 21794}}, {"placeholder_times": {}}, {}):
-        with pytest.raises(Read):
-            retrain_job._prepare(spec, None, event_options({"data": data}))
+    recorded = ({"placeholder_times": {"00:01": 21794}}, {"placeholder_times": {}}, {})
+    champions = [{"data": d} for d in recorded]
+    seen = options_read(tmp_path, monkeypatch, "2026-11-02 00:01,37.77,-122.42,burglary", champions)
     assert [o.placeholders for o in seen] == [("00:01",), (), ()]
