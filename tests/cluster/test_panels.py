@@ -6,19 +6,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from fake_dask import FakeClient
+
 from hotspots.cluster.panels import Panels
 from hotspots.jobs.spec import spec_from_dict
-
-
-class _Client:
-    def __init__(self, threads: dict[str, int], holders: dict[str, list[str]]) -> None:
-        self.threads, self.holders = threads, holders
-
-    def nthreads(self) -> dict[str, int]:
-        return self.threads
-
-    def who_has(self, futures: list[Any]) -> dict[str, list[str]]:
-        return {f.key: self.holders.get(f.key, []) for f in futures}
 
 
 def _spec(name: str, target: str, kind: str = "lightgbm", events: str = "e.parquet") -> Any:
@@ -33,7 +24,9 @@ def _spec(name: str, target: str, kind: str = "lightgbm", events: str = "e.parqu
 
 
 def test_the_first_spec_of_a_panel_prepares_it_and_the_others_take_it_spread() -> None:
-    panels = Panels(_Client({"tcp://a": 1, "tcp://b": 1}, {"p0": ["tcp://a"], "p3": ["tcp://b"]}))
+    panels = Panels(
+        FakeClient({"tcp://a": 1, "tcp://b": 1}, {"p0": ["tcp://a"], "p3": ["tcp://b"]})
+    )
     started = [
         panels.start(0, _spec("s0", "burglary")),
         panels.start(1, _spec("s1", "robbery", "historical_mean")),
@@ -50,12 +43,12 @@ def test_the_first_spec_of_a_panel_prepares_it_and_the_others_take_it_spread() -
 
 
 def test_a_panel_too_large_to_copy_is_taken_where_it_was_prepared() -> None:
-    panels = Panels(_Client({"tcp://a": 1, "tcp://b": 1}, {"p0": ["tcp://b"]}))
+    panels = Panels(FakeClient({"tcp://a": 1, "tcp://b": 1}, {"p0": ["tcp://b"]}))
     for i, target in enumerate(("burglary", "robbery", "assault")):
         panels.start(i, _spec(f"s{i}", target))
     taking = panels.outlined(0, SimpleNamespace(key="p0"), spread=False)
     assert taking == [(1, "tcp://b"), (2, "tcp://b")]
-    lost = Panels(_Client({}, {}))  # its worker left: Dask chooses
+    lost = Panels(FakeClient({}, {}))  # its worker left: Dask chooses
     lost.start(0, _spec("s0", "burglary"))
     lost.start(1, _spec("s1", "robbery"))
     assert lost.outlined(0, SimpleNamespace(key="p0"), spread=True) == [(1, None)]

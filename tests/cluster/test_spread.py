@@ -6,18 +6,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from fake_dask import FakeClient
+
 from hotspots.cluster.spread import MAX_CELL_PERIODS, Spread, spreads
-
-
-class _Client:
-    def __init__(self, threads: dict[str, int], holders: dict[str, list[str]]) -> None:
-        self.threads, self.holders = threads, holders
-
-    def nthreads(self) -> dict[str, int]:
-        return self.threads
-
-    def who_has(self, futures: list[Any]) -> dict[str, list[str]]:
-        return {f.key: self.holders.get(f.key, []) for f in futures}
 
 
 def _panel(key: str) -> Any:
@@ -25,7 +16,9 @@ def _panel(key: str) -> Any:
 
 
 def test_a_specs_two_blocks_go_to_two_workers_and_a_final_to_the_less_busy() -> None:
-    spread = Spread(_Client({"tcp://a": 1, "tcp://b": 1}, {"p0": ["tcp://b"], "p1": ["tcp://a"]}))
+    spread = Spread(
+        FakeClient({"tcp://a": 1, "tcp://b": 1}, {"p0": ["tcp://b"], "p1": ["tcp://a"]})
+    )
     p0, p1 = _panel("p0"), _panel("p1")
     assert spread.choose("s0", p0) == "tcp://b"  # a tie: where its panel is
     assert spread.choose("r0", p0) == "tcp://a"  # b has one fit outstanding
@@ -42,10 +35,10 @@ def test_a_specs_two_blocks_go_to_two_workers_and_a_final_to_the_less_busy() -> 
 
 
 def test_fits_are_counted_per_thread_and_no_worker_leaves_the_choice_to_dask() -> None:
-    spread = Spread(_Client({"tcp://a": 2, "tcp://b": 1}, {}))
+    spread = Spread(FakeClient({"tcp://a": 2, "tcp://b": 1}, {}))
     got = [spread.choose(f"f{i}", _panel("p")) for i in range(3)]
     assert sorted(got) == ["tcp://a", "tcp://a", "tcp://b"]
-    assert Spread(_Client({}, {})).choose("f", _panel("p")) is None
+    assert Spread(FakeClient({}, {})).choose("f", _panel("p")) is None
 
 
 def test_only_panels_a_copy_of_which_is_cheap_are_spread() -> None:
