@@ -214,7 +214,7 @@ def test_the_serial_path_never_imports_dask(specs: list[Path], tmp_path: Path) -
 def test_specs_with_more_learning_models_start_first_in_their_order() -> None:
     """Their preparations are taken by the workers in turn (and their fits stay there), so
     the LightGBM specs of a batch alternating LightGBM and baseline specs spread evenly."""
-    from hotspots.cluster.specs import heaviest_first
+    from hotspots.cluster.order import heaviest_first
     from hotspots.jobs.spec import spec_from_dict
 
     def spec(name: str, kind: str, challengers: tuple[str, ...] = ()) -> Any:

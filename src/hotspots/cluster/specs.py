@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sklearn.base import clone
 
 from hotspots.cluster import tasks
+from hotspots.cluster.order import CRITICAL, block_priority, final_priority, heaviest_first
 from hotspots.cluster.panels import Panels
 from hotspots.cluster.spread import Spread, spreads
 from hotspots.cluster.tasks import Outline
@@ -28,11 +29,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CRITICAL = 1
-"""Dask priority (higher starts first among ready tasks) of the tasks that unlock others: a
-spec's preparation (or taking of another's: ``panels``) and outline, and the assembling,
-summaries and report that wait for its last block; blocks run by spec, each final fit after
-the next spec's blocks (``_final_priority``)."""
 PREPARED = ("prepare", "shared panel")
 """The tasks whose value (a spec's ``Prepared``) stays on the workers."""
 
@@ -106,34 +102,6 @@ def run_specs(
         yield from run.drive(len(specs))
     finally:
         run.cancel()
-
-
-def _block_priority(i: int) -> int:
-    """Blocks run by spec: earlier specs first, so that outcomes come in their order."""
-    return -2 * i
-
-
-def _final_priority(then: int) -> int:
-    """A spec's final fit runs after the blocks of the spec started after it (``then``),
-    before those of any later spec: a worker fits the next spec's block while the other may
-    still fit this spec's last one, and the last two final fits run side by side at the end
-    rather than the last one alone."""
-    return _block_priority(then) - 1
-
-
-def heaviest_first(specs: Sequence[TrainingSpec]) -> list[int]:
-    """The specs' indices, those with more models that learn (not baselines) first.
-
-    A spec's fit blocks run where its prepared panel is, and the workers take preparations in
-    turn: started in the order given, the 8-spec batch (LightGBM and a baseline spec by turns)
-    had 3 of its 4 LightGBM specs on one worker, the other idle for a quarter of the run.
-    Only the order in which preparations start changes; outcomes still come in spec order.
-    """
-
-    def learners(spec: TrainingSpec) -> int:
-        return sum(k not in BASELINES for k in {spec.model.kind, *spec.model.challengers})
-
-    return sorted(range(len(specs)), key=lambda i: -learners(specs[i]))
 
 
 class _Run:
@@ -322,7 +290,7 @@ class _Run:
     def _submit_backtests(self, i: int, s: _Spec, outline: Outline) -> None:
         """One task per fit block of both backtests, then one that assembles each.
 
-        Blocks go by spec (earlier first, ``_block_priority``); what waits for a spec's last
+        Blocks go by spec (earlier first, ``block_priority``); what waits for a spec's last
         block (its assembling, then its summaries and report) outranks every block
         (``CRITICAL``); its final fit comes after the next spec's blocks. A learning model's
         blocks go where ``spread`` sends them."""
@@ -342,7 +310,7 @@ class _Run:
                     b,
                     outline.models[b.name],
                     folds,
-                    priority=_block_priority(i),
+                    priority=block_priority(i),
                     learns=b.name not in BASELINES and spreads(outline),
                 )
                 for b in fit_blocks(outline.models, folds)
@@ -376,7 +344,7 @@ class _Run:
                 tasks.final_fit,
                 s.panel,
                 chosen,
-                priority=_final_priority(s.then),
+                priority=final_priority(s.then),
                 learns=learns,
             )
             s.waiting.add("final")
