@@ -272,8 +272,12 @@ class _Run:
         elif what == "final":
             s.final = value
         s.waiting.discard(what)
+        if what == "selection" and s.inner is not None:
+            self._choose(i, s)  # the final fit need not wait for the reported folds
         if what in ("selection", "reported") and not s.waiting & {"selection", "reported"}:
-            self._choose(i, s)
+            if s.selection is None:  # no selection folds: chosen on the reported ones
+                self._choose(i, s)
+            self._describe(i, s)
 
     def _home(self, s: _Spec, outline: Outline) -> list[str] | None:
         """The worker holding the spec's prepared data when one of its models spreads its
@@ -323,20 +327,19 @@ class _Run:
             s.waiting.add(what)
 
     def _choose(self, i: int, s: _Spec) -> None:
-        """Choose the published model as the serial path does, then submit what follows."""
-        assert s.result is not None and s.outline is not None
-        if s.inner is None:
-            s.selection = select_model(s.result, s.spec, basis="reported")
-        else:
+        """Choose the published model as the serial path does (on the selection folds once
+        they are done, else on the reported ones), and submit its final fit at once: it runs
+        beside the spec's reported blocks rather than alone after them at the end of a run."""
+        if s.inner is not None:
             s.selection = select_model(s.inner, s.spec, basis="selection")
-        summaries = self.submit(
-            i, "summaries", tasks.summaries, s.panel, s.selection, priority=CRITICAL
-        )
-        self.submit(i, "report", tasks.report, s.spec, s.reported, summaries, priority=CRITICAL)
-        s.reported = None  # the report holds it now
-        s.waiting.update(("summaries", "report"))
+            fitted = s.inner.fitted
+        else:
+            assert s.result is not None
+            s.selection = select_model(s.result, s.spec, basis="reported")
+            fitted = s.result.fitted
         if self.fit:
-            chosen = clone(s.result.fitted[s.selection.name])
+            assert s.outline is not None
+            chosen = clone(fitted[s.selection.name])  # unfitted: the parameters alone
             learns = s.selection.name not in BASELINES and spreads(s.outline)
             self.submit(
                 i,
@@ -348,6 +351,15 @@ class _Run:
                 learns=learns,
             )
             s.waiting.add("final")
+
+    def _describe(self, i: int, s: _Spec) -> None:
+        """Once both backtests are done, the spec's summaries and report."""
+        summaries = self.submit(
+            i, "summaries", tasks.summaries, s.panel, s.selection, priority=CRITICAL
+        )
+        self.submit(i, "report", tasks.report, s.spec, s.reported, summaries, priority=CRITICAL)
+        s.reported = None  # the report holds it now
+        s.waiting.update(("summaries", "report"))
 
     def _complete(self, i: int) -> bool:
         s = self.specs[i]
