@@ -33,8 +33,8 @@ _STATE_DIR = typer.Option(
     None,
     "--state-dir",
     help="Add the events posted to the service whose state folder this is (its events/ "
-    "batches), read as the API's forecast reads them: with the --events the service reads "
-    "(HOTSPOTS_EVENTS_PATH), the document the API serves [default: no posted events].",
+    "batches), read as the API reads them: with the --events the service reads "
+    "(HOTSPOTS_EVENTS_PATH), what the API serves [default: no posted events].",
 )
 _TIME_FORMAT = typer.Option(
     None,
