@@ -168,8 +168,9 @@ def test_a_refresh_plans_from_the_posted_batches_as_the_cli_reads_them(
     env: Env, run_cli: RunCli, tmp_path: Path, heaped_events: pd.DataFrame
 ) -> None:
     """The heaps of a plan after POST /v1/events and a refresh come from the export and the
-    posted batches, as ``hotspots plan`` reads them from a file holding both (the CLI reads
-    no state folder: the batches are added to its --events file here)."""
+    posted batches, as ``hotspots plan`` reads them from a file holding both, and from the
+    export with ``--state-dir`` (the batches as the API reads them); without it, the CLI
+    plans from the export alone: the plan served before the posts."""
     with TestClient(create_app(settings_of(env.root))) as client:
         before = served_plans(client, env)
         for batch in range(BATCHES):
@@ -195,8 +196,13 @@ def test_a_refresh_plans_from_the_posted_batches_as_the_cli_reads_them(
     both = pd.concat([heaped_events, *(read_events(b)[0] for b in batches)], ignore_index=True)
     write_events(both, tmp_path / "both.parquet", {"timezone": TIMEZONE})
     cli = written_plans(run_cli, env, tmp_path / "both.parquet", tmp_path)
+    state = ("--state-dir", str(env.root / "state"))
+    posted = written_plans(run_cli, env, env.root / "events.parquet", tmp_path, *state)
+    export = written_plans(run_cli, env, env.root / "events.parquet", tmp_path)
     for fmt in ("json", "geojson"):
         assert cli[fmt] == after[fmt], fmt
+        assert posted[fmt] == after[fmt], fmt
+        assert export[fmt] == before[fmt] != after[fmt], fmt
 
 
 AT_0001 = 40  # rows at 00:01: under ingest's 50, so only a manifest's record makes them dates

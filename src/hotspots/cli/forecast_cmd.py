@@ -17,11 +17,25 @@ from hotspots.cli.render import print_report
 if TYPE_CHECKING:
     import pandas as pd
 
+    from hotspots.ingest.event_store import EventStore
+
 _MODELS_DIR = typer.Option(None, help="Registry folder [default: HOTSPOTS_MODELS_DIR or models].")
 _PRESET = typer.Option(None, help=f"Source format. {PRESET_HELP}.")
 _MAP = typer.Option(None, "--map", help="Column map `key=COLUMN,...`.")
 _CRS = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:27700.")
 _MAX_REJECT = typer.Option(None, help="Reject-share ceiling [default: the model's, or 0.05].")
+_EVENTS = typer.Option(
+    None,
+    "--events",
+    help="Export or event table with the history [required unless --state-dir is given].",
+)
+_STATE_DIR = typer.Option(
+    None,
+    "--state-dir",
+    help="Add the events posted to the service whose state folder this is (its events/ "
+    "batches), read as the API reads them: with the --events the service reads "
+    "(HOTSPOTS_EVENTS_PATH), what the API serves [default: no posted events].",
+)
 _TIME_FORMAT = typer.Option(
     None,
     "--time-format",
@@ -37,13 +51,16 @@ _TIME_FORMAT = typer.Option(
         "--output forecast.json\n\n"
         "  hotspots forecast --model demo-burglary --events demo/events.parquet "
         "--as-of 2024-12-02..2024-12-30 --horizon 4 --output forecast.csv\n\n"
+        "  hotspots forecast --model demo-burglary --events demo/events.parquet "
+        "--state-dir var --output forecast.json\n\n"
     )
 )
 def forecast(
     model: str = typer.Option(..., "--model", help="Model name in the registry."),
     version: str | None = typer.Option(None, help="Version, e.g. v3 [default: current]."),
     models_dir: Path | None = _MODELS_DIR,
-    events: Path = typer.Option(..., "--events", help="Export or event table with the history."),
+    events: Path | None = _EVENTS,
+    state_dir: Path | None = _STATE_DIR,
     preset: str | None = _PRESET,
     map_: str | None = _MAP,
     crs: str | None = _CRS,
@@ -70,7 +87,8 @@ def forecast(
     API serves (ranks, intervals, relative risk, reasons; counts under
     HOTSPOTS_MIN_EVENTS_SHOWN suppressed), one file per period: out.json, out-2.json...
     A .csv or .parquet output has one row per as_of, period and cell: as_of, period_start,
-    cell, expected_count, rank.
+    cell, expected_count, rank. With --state-dir, the events posted to that service
+    (POST /v1/events) are added as the API adds them; without it, none are.
     """
     from hotspots.config import get_settings
     from hotspots.errors import ConfigError
@@ -81,6 +99,7 @@ def forecast(
     from hotspots.registry import Registry
 
     check_distinct({"--events": events, "--output": output})
+    posted = posted_store(events, state_dir)
     suffix = output_suffix(output)
     created = check_output(output, "--output")
     loaded = Registry(models_dir or get_settings().models_dir).load(model, version)
@@ -98,6 +117,7 @@ def forecast(
         crs=crs,
         tz=tz,
         time_format=time_format,
+        posted=posted,
     )
     dates = dates or [whole_periods_end(history, freq)]
     if suffix in DOCUMENT_SUFFIXES:
@@ -150,9 +170,34 @@ def _print_warnings(warnings: list[str]) -> None:
         console.print(f"warning: {warning}", soft_wrap=True)
 
 
+def posted_store(events: Path | None, state_dir: Path | None) -> EventStore | None:
+    """The posted batches of the service state folder ``state_dir`` (None: none); refuses
+    a folder without them, and no events at all."""
+    from hotspots.errors import ConfigError
+    from hotspots.ingest.event_store import EventStore
+
+    if state_dir is None:
+        if events is None:
+            raise ConfigError(
+                "no events: give --events (an export or event table), or --state-dir with "
+                "the service's posted events"
+            )
+        return None
+    folder = state_dir / "events"
+    if not folder.is_dir():
+        raise ConfigError(
+            f"--state-dir {state_dir}: no events folder {folder} (the service's state folder, "
+            "HOTSPOTS_STATE_DIR, holds one once events are posted to it)"
+        )
+    store = EventStore(folder)
+    if events is None and not store.batches():
+        raise ConfigError(f"--state-dir {state_dir}: no posted batch in {folder}; give --events")
+    return store
+
+
 def read_history(
     manifest: Mapping[str, Any],
-    events: Path,
+    events: Path | None,
     max_reject_fraction: float | None,
     *,
     preset: str | None,
@@ -160,10 +205,13 @@ def read_history(
     crs: str | None,
     tz: str | None,
     time_format: str | None = None,
+    posted: EventStore | None = None,
 ) -> pd.DataFrame:
-    """The events of ``events`` read as the model's own were (its manifest), the flags on top;
-    the validation report is printed. Shared by ``forecast`` and ``plan``."""
-    from hotspots.jobs.data import event_options, ingest_options, load_events
+    """The events of ``events`` read as the model's own were (its manifest), the flags on top,
+    plus the batches ``posted`` to a service as it reads them (``jobs.event_cache``); the
+    validation report is printed. Shared by ``forecast`` and ``plan``."""
+    from hotspots.jobs.data import event_options, ingest_options
+    from hotspots.jobs.event_cache import read_with_posted
 
     kwargs = event_options(manifest)  # how the model's own events were read
     if preset is not None:
@@ -180,8 +228,16 @@ def read_history(
     }
     kwargs.update({k: v for k, v in flags.items() if v is not None})
     options = ingest_options(**kwargs)
-    with stage(f"reading {events.name}"):
-        history = load_events(events, options)
+    label = events.name if events is not None else "the posted events"
+    with stage(f"reading {label}"):
+        history, added = read_with_posted(events, options, posted)
     if history.report is not None:
         print_report(console, history.report)
+    if posted is not None:
+        n = len(posted.batches())
+        console.print(
+            f"added {added:,} posted event(s) from {n} batch(es) in {posted.folder}, as the "
+            "API's forecast reads them",
+            soft_wrap=True,
+        )
     return history.events

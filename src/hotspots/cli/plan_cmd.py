@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +13,17 @@ from hotspots.atomic import check_distinct, check_output
 from hotspots.cli.data_cmds import print_created
 from hotspots.cli.forecast_cmd import (
     _CRS,
+    _EVENTS,
     _MAP,
     _MAX_REJECT,
     _MODELS_DIR,
     _PRESET,
+    _STATE_DIR,
     _TIME_FORMAT,
-    read_history,
+    posted_store,
 )
 from hotspots.cli.main import app, console
-from hotspots.cli.progress import stage
+from hotspots.cli.plan_read import Readings, forecasts_of, load_models, one_date, plan_as_of
 from hotspots.cli.render import plan_table
 from hotspots.errors import ConfigError
 from hotspots.plan_limits import MAX_AREA_CELLS, MAX_AREAS
@@ -31,6 +35,7 @@ from hotspots.plan_limits import MAX_AREA_CELLS, MAX_AREAS
         "  hotspots plan --events demo/events.parquet --output plan.geojson\n\n"
         "  hotspots plan --model burglary --model robbery --weights burglary=1,robbery=3 "
         "--events crimes.parquet --areas 6 --max-area-km2 1 --output plan.json\n\n"
+        "  hotspots plan --events demo/events.parquet --state-dir var --output plan.json\n\n"
     )
 )
 def plan(
@@ -41,7 +46,8 @@ def plan(
         "model with a current version, as the API serves them].",
     ),
     models_dir: Path | None = _MODELS_DIR,
-    events: Path = typer.Option(..., "--events", help="Export or event table with the history."),
+    events: Path | None = _EVENTS,
+    state_dir: Path | None = _STATE_DIR,
     preset: str | None = _PRESET,
     map_: str | None = _MAP,
     crs: str | None = _CRS,
@@ -51,8 +57,10 @@ def plan(
     as_of: str | None = typer.Option(
         None,
         "--as-of",
-        help="Forecast date (YYYY-MM-DD) [default: the end of the events' last whole period, "
-        "the plan the API publishes].",
+        help="Forecast date (YYYY-MM-DD) of every type [default: each type's own, the end of "
+        "the last whole period of the events as its model reads them, as the API publishes; a "
+        "type whose as_of is not the first type's is left out, as the API's plan leaves it "
+        "out, or refused if named by --model].",
     ),
     horizon: int = typer.Option(
         1, help="Period to plan for, 1 = next, up to HOTSPOTS_FORECAST_HORIZON (as the API)."
@@ -109,7 +117,8 @@ def plan(
 
     The parameters and defaults are those of the API's /v1/plans/latest, so with the same
     models, events, as_of and horizon the .json / .geojson file is the bytes it serves. The
-    forecast is the one `hotspots forecast` writes for the same model and as_of. Areas grow
+    forecast is the one `hotspots forecast` writes for the same model and as_of; with
+    --state-dir, both add the events posted to that service as it adds them. Areas grow
     greedily over H3 neighbours; each is the best of the areas grown from the best free cells
     and the best disks of about one area.
 
@@ -117,27 +126,8 @@ def plan(
     demo-burglary=1,demo-robbery=3 --events demo/events.parquet --areas 6
     --max-area-km2 1 --output plan.geojson`
     """
-    import numpy as np
-
     from hotspots.config import get_settings
-    from hotspots.grid import cells_area_km2
-    from hotspots.jobs.data import whole_periods_end
-    from hotspots.jobs.forecast import parse_as_of
-    from hotspots.publishing import (
-        SEEDS,
-        STOPS,
-        PlanBudget,
-        build_plan,
-        check_budget,
-        check_distinct_types,
-        distinct_types,
-        fit_to_study_area,
-        parse_weights,
-        plan_suffix,
-        reading_type,
-        select_types,
-        write_plan,
-    )
+    from hotspots.publishing import SEEDS, STOPS, build_plan, plan_suffix, reading_type, write_plan
     from hotspots.publishing.plan_shifts import SHIFTS_SETTING, parse_shifts
     from hotspots.registry import Registry
 
@@ -157,70 +147,57 @@ def plan(
         else parse_shifts(shifts, "--shifts")
     )
     check_distinct({"--events": events, "--output": output})
+    posted = posted_store(events, state_dir)
     plan_suffix(output)
     created = check_output(output, "--output")
     if model and len(set(model)) != len(model):
         raise ConfigError(f"--model given twice: {model}")
-    registry = Registry(models_dir or settings.models_dir)
-    loaded = _load(registry, model)
-    targets = {name: each.forecaster.target_ for name, each in loaded.items()}
-    types = select_types(targets, category or (), flag="--category")
-    if not types and not model:  # every current model: the API's plan of every type
-        types, left = distinct_types(targets)
-        for name, kept in left.items():
-            console.print(
-                f"warning: {name} left out: it forecasts crimes {kept} forecasts too (a plan "
-                f"would count them twice); give --model {name} to plan it",
-                soft_wrap=True,
-            )
-    types = types or tuple(loaded)
-    loaded = {name: loaded[name] for name in types}
-    check_distinct_types({name: targets[name] for name in types}, "--model")  # before reading
-    parsed = parse_weights(weights, types)  # names must be planned --model names
-    first = loaded[min(loaded)].forecaster
-    cells = np.unique(np.concatenate([e.forecaster.cells_ for e in loaded.values()]))
-    default_km2 = max_area_km2 is None and total_km2 is None
-    if default_km2:
-        max_area_km2 = settings.plan_max_area_km2
-    budget = PlanBudget(settings.plan_areas if areas is None else areas, max_area_km2, total_km2)
-    cell_km2 = cells_area_km2(cells)
-    # what was left to the defaults is fitted to a study area too small for them, as the API's
-    budget, note = fit_to_study_area(budget, cell_km2, first.resolution_,
-                                     areas=areas is None, km2=default_km2)  # fmt: skip
-    check_budget(budget, cell_km2, first.resolution_)  # before any reading
-    if budget.areas > MAX_AREAS:
-        raise ConfigError(f"--areas {budget.areas}: must be between 1 and {MAX_AREAS}")
+    loaded = load_models(Registry(models_dir or settings.models_dir), model)
+    asked = _Asked(category or (), bool(model), weights, areas, max_area_km2, total_km2)
+    chosen = _choose(loaded, asked, settings)  # the flags checked before any reading
     flags = {"preset": preset, "map_": map_, "crs": crs, "tz": tz, "time_format": time_format}
-    history = _history(loaded, events, max_reject_fraction, flags)
-    read = history[reading_type(loaded)]  # the events as the API's plan of these types reads
-    if as_of is None:  # the as_of the service publishes, from the same events
-        date = whole_periods_end(read, first.freq_)
+    read = Readings(events, max_reject_fraction, flags, posted)
+    if as_of is None:  # each type's as_of is its own forecast's, as the service publishes it
+        pool = {name: loaded[name] for name in chosen.types} if model else loaded
+        both = chosen.types if model or category else tuple(loaded)
+        date, late = plan_as_of(pool, both, read, named=bool(model))
+        if late:  # left out, as the API's plan leaves them out: chosen from the others
+            loaded = {name: each for name, each in loaded.items() if name not in late}
+            chosen = _choose(loaded, asked, settings, late)
     else:
-        [date] = _one_date(as_of, first.freq_, parse_as_of)
-    forecasts = _forecasts(loaded, history, date, horizon)
+        date = one_date(as_of, loaded[min(chosen.types)].forecaster.freq_)
+    for name, kept in chosen.overlapping.items():
+        console.print(
+            f"warning: {name} left out: it forecasts crimes {kept} forecasts too (a plan "
+            f"would count them twice); give --model {name} to plan it",
+            soft_wrap=True,
+        )
+    planned = {name: loaded[name] for name in chosen.types}
+    first = planned[min(planned)].forecaster
+    forecasts = forecasts_of(planned, read, date, horizon)
     document = build_plan(
         forecasts,
-        cells,
+        chosen.cells,
         first.resolution_,
-        read,
+        read(planned[reading_type(planned)]),  # the events as the API's plan of these reads
         as_of=date,
         freq=first.freq_,
-        budget=budget,
-        weights=parsed,
-        categories={name: targets[name] for name in loaded},
+        budget=chosen.budget,
+        weights=chosen.weights,
+        categories={name: each.forecaster.target_ for name, each in planned.items()},
         seed=seed,
         stop=stop,
         min_events_shown=settings.min_events_shown,
-        budget_note=note,
+        budget_note=chosen.note,
         shifts=starts,
     )
     write_plan(document, output)
     console.print(plan_table(document))
     summary = document["summary"]
-    asked = document["budget"]["areas"]
+    asked_areas = document["budget"]["areas"]
     short = (
-        f" of the {asked} asked (no free study cell was left for more)"
-        if summary["areas"] < asked
+        f" of the {asked_areas} asked (no free study cell was left for more)"
+        if summary["areas"] < asked_areas
         else ""
     )
     console.print(
@@ -230,87 +207,76 @@ def plan(
         f"to {output}",
         soft_wrap=True,
     )
-    if note is not None:
-        console.print(f"note: {note}", soft_wrap=True)
+    if chosen.note is not None:
+        console.print(f"note: {chosen.note}", soft_wrap=True)
     print_created(created)
 
 
-def _load(registry: Any, names: list[str] | None) -> dict[str, Any]:
-    """The named models (all on one grid), or by default every model with a current
-    version, as the service serves them: those on another grid than the first are left out,
-    as the API's plan leaves them out."""
-    if names:
-        loaded = {name: registry.load(name) for name in sorted(names)}
-    else:
-        current = [m.name for m in registry.list_models() if m.current]
-        if not current:
-            raise ConfigError(
-                f"the registry {registry.root} holds no model with a current version: "
-                "give --model, or promote one"
-            )
-        loaded = {name: registry.load(name) for name in current}
-    name0 = min(loaded)
-    first = loaded[name0].forecaster
-    for name, each in list(loaded.items()):
-        f = each.forecaster
-        if (f.freq_, f.resolution_) == (first.freq_, first.resolution_):
-            continue
-        if not names:
-            console.print(f"warning: {name} left out: another grid than {name0}", soft_wrap=True)
-            del loaded[name]
-            continue
-        raise ConfigError(
-            f"--model {name} is '{f.freq_}' at resolution {f.resolution_}; {name0} is "
-            f"'{first.freq_}' at resolution {first.resolution_}: a plan needs one grid"
-        )
-    return loaded
+@dataclass(frozen=True)
+class _Asked:
+    """What the flags ask of a plan's types and budget (None: the default)."""
+
+    category: Sequence[str]
+    named: bool
+    weights: str | None
+    areas: int | None
+    max_area_km2: float | None
+    total_km2: float | None
 
 
-def _history(
-    loaded: dict[str, Any], events: Path, max_reject: float | None, flags: dict[str, Any]
-) -> dict[str, Any]:
-    """The events as each model reads them (models that read events alike share one read)."""
-    import json
+@dataclass(frozen=True)
+class _Chosen:
+    """The types a plan plans, its weights and budget (the note: how it was fitted), the
+    study cells, and the types left out as overlapping (a plan of every type)."""
 
-    from hotspots.jobs.data import event_options
-
-    out, read = {}, {}
-    for name, each in loaded.items():
-        how = json.dumps(event_options(each.manifest), sort_keys=True, default=str)
-        if how not in read:
-            read[how] = read_history(each.manifest, events, max_reject, **flags)
-        out[name] = read[how]
-    return out
+    types: tuple[str, ...]
+    weights: dict[str, float]
+    budget: Any
+    note: str | None
+    cells: Any
+    overlapping: dict[str, str]
 
 
-def _forecasts(
-    loaded: dict[str, Any], history: dict[str, Any], date: Any, horizon: int
-) -> dict[str, Any]:
-    """Each model's forecast of period ``horizon`` from ``date``, made as ``hotspots
-    forecast`` makes it."""
+def _choose(
+    loaded: dict[str, Any], asked: _Asked, settings: Any, left_out: tuple[str, ...] = ()
+) -> _Chosen:
+    """The types, weights and budget of the plan of ``loaded`` (types ``left_out`` named in
+    the error when a --category names one), as the API's plan book chooses them."""
     import numpy as np
 
-    from hotspots.errors import DataValidationError
-    from hotspots.jobs.forecast import forecast_events
+    from hotspots.grid import cells_area_km2
+    from hotspots.publishing import (
+        PlanBudget,
+        check_budget,
+        check_distinct_types,
+        distinct_types,
+        fit_to_study_area,
+        parse_weights,
+        select_types,
+    )
 
-    forecasts = {}
-    for name, each in loaded.items():
-        try:
-            with stage(f"forecasting {name} as_of {date.date()}"):
-                frame, warnings = forecast_events(
-                    each.forecaster, history[name], [date], horizon, each.manifest
-                )
-        except DataValidationError as err:  # of several models, say which one the events miss
-            others = "" if len(loaded) == 1 else "; --model or --category plans for the others"
-            raise DataValidationError(f"model {name!r}: {err}{others}") from err
-        for warning in warnings:
-            console.print(f"warning: {name}: {warning}", soft_wrap=True)
-        starts = np.sort(frame["period_start"].unique())
-        forecasts[name] = frame[frame["period_start"] == starts[horizon - 1]]
-    return forecasts
-
-
-def _one_date(value: str, freq: str, parse: Any) -> list[Any]:
-    if ".." in value:
-        raise ConfigError(f"--as-of {value!r}: a plan is for one date, not a range")
-    return list(parse([value], freq))
+    targets = {name: each.forecaster.target_ for name, each in loaded.items()}
+    types = select_types(targets, asked.category, flag="--category", left_out=left_out)
+    overlapping: dict[str, str] = {}
+    if not types and not asked.named:  # every current model: the API's plan of every type
+        types, overlapping = distinct_types(targets)
+    types = types or tuple(loaded)
+    check_distinct_types({name: targets[name] for name in types}, "--model")
+    parsed = parse_weights(asked.weights, types)  # names must be planned --model names
+    resolution = loaded[min(types)].forecaster.resolution_
+    cells = np.unique(np.concatenate([loaded[name].forecaster.cells_ for name in types]))
+    max_area_km2, total_km2 = asked.max_area_km2, asked.total_km2
+    default_km2 = max_area_km2 is None and total_km2 is None
+    if default_km2:
+        max_area_km2 = settings.plan_max_area_km2
+    count = settings.plan_areas if asked.areas is None else asked.areas
+    cell_km2 = cells_area_km2(cells)
+    # what was left to the defaults is fitted to a study area too small for them, as the API's
+    budget = PlanBudget(count, max_area_km2, total_km2)
+    budget, note = fit_to_study_area(
+        budget, cell_km2, resolution, areas=asked.areas is None, km2=default_km2
+    )
+    check_budget(budget, cell_km2, resolution)
+    if budget.areas > MAX_AREAS:
+        raise ConfigError(f"--areas {budget.areas}: must be between 1 and {MAX_AREAS}")
+    return _Chosen(types, parsed, budget, note, cells, overlapping)

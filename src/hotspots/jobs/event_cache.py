@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hotspots.errors import ConfigError
+from hotspots.ingest import IngestOptions
 from hotspots.ingest.event_store import EventStore
 from hotspots.jobs.data import (
     LoadedEvents,
@@ -36,17 +37,27 @@ class EventCache:
         return self._loaded[key]
 
     def _load(self, kwargs: dict[str, Any]) -> LoadedEvents:
-        base = load_events(self.path, ingest_options(**kwargs)) if self.path else None
-        tz = base.timezone if base else str(kwargs.get("timezone") or "UTC")
-        store = self.posted
-        posted = store.read(tz) if store is not None else None
-        if posted is None or store is None:
-            if base is None:
-                raise ConfigError(
-                    "no events to forecast from: set HOTSPOTS_EVENTS_PATH or `hotspots serve "
-                    "--events`, or post some to /v1/events"
-                )
-            return base
+        return read_with_posted(self.path, ingest_options(**kwargs), self.posted)[0]
+
+
+def read_with_posted(
+    path: Path | None, options: IngestOptions, posted: EventStore | None
+) -> tuple[LoadedEvents, int]:
+    """The events of ``path`` read with ``options`` plus every batch stored in ``posted``,
+    in the export's timezone (``options``' without one), an event id counting once: what
+    the service forecasts from, and ``hotspots forecast|plan --state-dir``. Also how many
+    posted events were added (those whose id was not read already)."""
+    base = load_events(path, options) if path else None
+    tz = base.timezone if base else str(options.timezone or "UTC")
+    events = posted.read(tz) if posted is not None else None
+    if events is None or posted is None:
         if base is None:
-            return LoadedEvents(posted, tz, store.folder, "")
-        return with_posted(base, posted)
+            raise ConfigError(
+                "no events to forecast from: set HOTSPOTS_EVENTS_PATH or `hotspots serve "
+                "--events`, or post some to /v1/events"
+            )
+        return base, 0
+    if base is None:
+        return LoadedEvents(events, tz, posted.folder, ""), len(events)
+    both = with_posted(base, events)
+    return both, len(both.events) - len(base.events)

@@ -73,7 +73,8 @@ def select_types(
 ) -> tuple[str, ...]:
     """The crime types (keys of ``targets``: model name -> the categories its target counts)
     that ``categories`` name, each by model name or by a category; sorted, unique, empty when
-    none is given. ``left_out`` are types that cannot share the plan (named in the error)."""
+    none is given. ``left_out`` are types that cannot share the plan (named in the error:
+    ``PlanBook.excluded``, or those ``hotspots plan`` leaves out by the same rule)."""
     chosen: set[str] = set()
     for value in categories:
         if value in targets:
@@ -81,7 +82,12 @@ def select_types(
             continue
         found = {k for k, v in targets.items() if v and value in v}
         if not found:
-            other = f"; left out (another grid): {sorted(left_out)}" if left_out else ""
+            other = (
+                f"; left out (another period, H3 resolution or as_of than the first type): "
+                f"{sorted(left_out)}"
+                if left_out
+                else ""
+            )
             counted = sorted({c for v in targets.values() for c in v or ()})
             raise ConfigError(
                 f"{flag} {value!r} is not a crime type of this plan: give a model name "
