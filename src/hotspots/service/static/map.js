@@ -4,8 +4,10 @@
 // (gone when the tab closes) and sent as the X-API-Key header, never in a URL. Each view is
 // polled with If-None-Match: a 304 keeps what is drawn. A choice the API refuses (a 422, e.g.
 // shift hours that are not hours) is told in its words and the map drawn before is kept.
+// With several crime types served, "every type" draws the API's plan of them all (the one
+// hotspots plan writes by default): its areas only, as each type's forecast has its own cells.
 import * as maplibregl from "/map/assets/maplibre-gl.mjs";
-import { fmt, heading, list, periodOf, whenText } from "/map/assets/panel.js";
+import { fmt, heading, list, periodOf, planPeriodOf, whenText } from "/map/assets/panel.js";
 import { NO_HOURS, blocksText, setUpShifts, shiftsParam } from "/map/assets/shifts.js";
 
 // The service serves these quoted URLs with their files' content hashes (?v=...). MapLibre's
@@ -14,6 +16,8 @@ import { NO_HOURS, blocksText, setUpShifts, shiftsParam } from "/map/assets/shif
 maplibregl.setWorkerUrl("/map/assets/maplibre-gl-worker.mjs");
 
 const KEY = "hotspots.key";
+const EVERY_TYPE = ""; // the crime type option of every served type's plan together
+const NO_CELLS = { type: "FeatureCollection", features: [] };
 const $ = (id) => document.getElementById(id);
 const state = {
   config: null,
@@ -126,8 +130,10 @@ function urls() {
   // the URLs of the controls' choice, or null while "other" shifts has no hours typed
   const model = $("model").value;
   const horizon = $("horizon").value;
+  const every = model === EVERY_TYPE; // no category=: the plan of every served type
   const forecast = new URLSearchParams({ model, horizon, top: "250", format: "geojson" });
-  const plan = new URLSearchParams({ category: model, horizon, format: "geojson" });
+  const plan = new URLSearchParams(every ? { horizon, format: "geojson" }
+    : { category: model, horizon, format: "geojson" });
   const shifts = shiftsParam($("shifts"), $("shifts-text"));
   if (shifts === "") return null;
   if (shifts !== null) plan.set("shifts", shifts);
@@ -139,7 +145,7 @@ function urls() {
     plan.set("max_area_km2", $("max-area").value);
   }
   return {
-    cells: `/v1/forecasts/latest?${forecast}`,
+    cells: every ? null : `/v1/forecasts/latest?${forecast}`,
     plan: `/v1/plans/latest?${plan}`,
   };
 }
@@ -166,6 +172,7 @@ function drawPlan(collection) {
   state.map.getSource("areas").setData(collection);
   state.plan = new Map(collection.features.map((f) => [f.properties.rank, f.properties]));
   state.planTypes = collection.plan.types || {};
+  state.planPeriod = planPeriodOf(collection.plan);
   for (const marker of state.markers) marker.remove();
   state.markers = collection.features.map((f) => {
     const el = document.createElement("div");
@@ -246,7 +253,7 @@ async function refresh({ poll = false } = {}) {
   const overtaken = () => ticket !== state.asked || (poll && want !== state.shown);
   try {
     const [a, b] = await Promise.all([
-      api(cells, { conditional: true }),
+      cells ? api(cells, { conditional: true }) : null,
       api(plan, { conditional: true }),
     ]);
     await state.loaded;
@@ -254,6 +261,7 @@ async function refresh({ poll = false } = {}) {
     state.polls.sent += 1;
     const etags = {};
     for (const [url, got] of [[cells, a], [plan, b]]) {
+      if (!url) continue; // every type: no cells asked
       if (got.status === 304) {
         state.polls.notModified += 1;
         etags[url] = state.etags[url];
@@ -268,16 +276,24 @@ async function refresh({ poll = false } = {}) {
       } else {
         drawPlan(got.body);
       }
-      if (url === cells && !state.fitted) { fitTo(got.body.features); state.fitted = true; }
+      if (!state.fitted && got.body.features.length) {
+        fitTo(got.body.features);
+        state.fitted = true;
+      }
     }
+    if (!cells) { state.map.getSource("cells").setData(NO_CELLS); state.cellCount = 0; }
     state.shown = want;
     state.etags = etags; // another query string is another resource: never sent its ETag
     if (!poll) state.refused = false;
     if (!state.refused) showMessage("");
     const checked = new Date().toLocaleTimeString();
-    const same = a.status === 304 && b.status === 304 ? " (unchanged)" : "";
-    setStatus(`${state.cellCount} highest cells of ${state.period.text}; `
-      + `${state.planSummary}.${state.period.over} Checked ${checked}${same}.`);
+    const same = (!a || a.status === 304) && b.status === 304 ? " (unchanged)" : "";
+    const shown = cells
+      ? `${state.cellCount} highest cells of ${state.period.text}; ${state.planSummary}.`
+        + state.period.over
+      : `Every crime type: ${state.planSummary} for ${state.planPeriod.text}; cells are `
+        + `drawn for one type at a time (choose it above).${state.planPeriod.over}`;
+    setStatus(`${shown} Checked ${checked}${same}.`);
   } catch (err) {
     if (err instanceof Refused || overtaken()) return;
     if (!poll) state.refused = true;
@@ -305,6 +321,7 @@ async function start() {
   const select = $("model");
   select.replaceChildren(...models.map((m) => new Option(
     `${m.name}${m.target ? ` (${m.target.join(", ")})` : ""}`, m.name)));
+  if (models.length > 1) select.append(new Option("every type: one plan", EVERY_TYPE));
   if (!state.map) state.map = makeMap();
   await refresh();
   stopPolling();

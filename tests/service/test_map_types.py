@@ -1,0 +1,142 @@
+"""/map with two crime types served: besides each type's forecast and plan, the officer can
+see the plan of every type together, the one /v1/plans/latest serves without category= and
+``hotspots plan`` writes by default, with each area's count per type (for what)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pandas as pd
+import pytest
+from headless import chromium_or_skip
+from served_env import TARGET, key_store, publish_historical_mean
+
+from hotspots.features import Panel
+from hotspots.forecasters import make_forecaster
+from hotspots.registry import Registry
+from hotspots.synthetic import COLUMN_MAP, TIMEZONE
+
+SHOWN = "const d = window.hotspotsMap.drawn(); return d && d.areas && d.labels && d;"
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+    year_city_events: pd.DataFrame,
+    year_panel: Panel,
+) -> Iterator[tuple[str, str]]:
+    """A running service (base URL, a read key) serving "burglary" and "robbery"."""
+    from live_server import free_port, start_server, stop_server
+
+    root = tmp_path_factory.mktemp("map_types")
+    publish_historical_mean(root, year_city_events, year_panel)
+    other = next(c for c in year_panel.categories if c != TARGET)
+    model = make_forecaster("historical_mean", target=(other,)).fit(year_panel)
+    spec = {"data": {"map": COLUMN_MAP, "timezone": TIMEZONE}}
+    Registry(root / "models").publish(
+        "robbery", model, spec=spec, data={"timezone": TIMEZONE}, backtest={}
+    )
+    key = key_store(root).create("officer", ["forecasts:read"])[1]
+    port = free_port()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOTSPOTS_PLAN_MAX_AREA_KM2", "3")
+        server = start_server(root, port)
+    try:
+        yield f"http://127.0.0.1:{port}", key
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def browser(served: tuple[str, str]) -> Iterator[Any]:
+    driver = chromium_or_skip()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait(browser: Any, script: str, seconds: float = 30) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = browser.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"not true within {seconds} s: {script}")
+
+
+def _asked(browser: Any, path: str) -> list[dict[str, list[str]]]:
+    """The query strings of the page's requests to ``path``, in order."""
+    urls = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    return [parse_qs(urlsplit(u).query) for u in urls if urlsplit(u).path == path]
+
+
+@pytest.mark.slow
+def test_an_officer_sees_the_plan_of_every_crime_type_with_the_count_of_each(
+    browser: Any, served: tuple[str, str]
+) -> None:
+    from selenium.webdriver.support.select import Select
+
+    base, key = served
+    auth = {"X-API-Key": key}
+    every = httpx.get(f"{base}/v1/plans/latest?horizon=1&format=geojson", headers=auth).json()
+    assert sorted(every["plan"]["types"]) == ["burglary", "robbery"]
+    browser.get(f"{base}/map")
+    browser.find_element("id", "key").send_keys(key)
+    browser.find_element("css selector", "#key-form button").click()
+    first = _wait(browser, SHOWN)
+    assert first["cells"] > 0  # the first type's forecast and plan, as before
+    select = Select(browser.find_element("id", "model"))
+    assert [o.get_attribute("value") for o in select.options] == ["burglary", "robbery", ""]
+    assert select.options[-1].text == "every type: one plan"
+
+    select.select_by_value("")  # until 2026-12-07 the page had no such choice
+    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.cells === 0 && d;")
+    drawn = _wait(browser, SHOWN)
+    assert drawn == {"cells": 0, "areas": 6, "labels": 6}
+    assert len(every["features"]) == 6
+    assert _asked(browser, "/v1/plans/latest")[-1] == {"horizon": ["1"], "format": ["geojson"]}
+    status = browser.find_element("id", "status").text
+    summary = every["plan"]["summary"]
+    assert status.startswith(
+        f"Every crime type: 6 patrol areas ({summary['area_km2']:.2f} km², "
+        f"{100 * summary['share_of_forecast']:.1f}% of the forecast), shifts 4 x 6 h from 00:00 "
+        f"for the week of {every['plan']['period_start']}; cells are drawn for one type at a "
+        "time (choose it above). This week is over."
+    ), status
+
+    # for what: area 1's count of each type, as the export names it
+    browser.find_element("css selector", ".area-label").click()
+    details = _wait(
+        browser,
+        "const t = document.getElementById('area').textContent; return t.includes('Area 1') && t;",
+    )
+    area = every["features"][0]["properties"]
+    assert f"Area 1: {area['area_km2']:.2f} km²" in details
+    for model, count in area["expected_by_type"].items():
+        label = ", ".join(every["plan"]["types"][model]["categories"])
+        assert f"{label} ({model}): {count:.2f}" in details, details
+    assert all(reason in details for reason in area["reasons"])
+
+    # a poll asks for the plan alone, and a 304 keeps it
+    before = browser.execute_script("return {...window.hotspotsMap.state.polls}")
+    browser.execute_async_script("window.hotspotsMap.poll().then(arguments[0])")
+    after = browser.execute_script("return {...window.hotspotsMap.state.polls}")
+    assert after["notModified"] == before["notModified"] + 1  # the plan's; no cells asked
+    assert after["changed"] == before["changed"]
+    assert browser.execute_script("return window.hotspotsMap.drawn()") == drawn
+    assert "(unchanged)" in browser.find_element("id", "status").text
+
+    # one type again: its cells are drawn again
+    select.select_by_value("robbery")
+    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.cells > 0;")
+    assert _asked(browser, "/v1/plans/latest")[-1]["category"] == ["robbery"]
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors
