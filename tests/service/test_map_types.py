@@ -1,6 +1,7 @@
 """/map with two crime types served: besides each type's forecast and plan, the officer can
 see the plan of every type together, the one /v1/plans/latest serves without category= and
-``hotspots plan`` writes by default, with each area's count per type (for what)."""
+``hotspots plan`` writes by default, with each area's count per type (for what); and with a
+monthly model, the period selector says Month."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from headless import chromium_or_skip
 from served_env import TARGET, key_store, publish_historical_mean
 
-from hotspots.features import Panel
+from hotspots.features import Panel, events_to_panel
 from hotspots.forecasters import make_forecaster
 from hotspots.registry import Registry
 from hotspots.synthetic import COLUMN_MAP, TIMEZONE
@@ -45,6 +46,24 @@ def served(
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HOTSPOTS_PLAN_MAX_AREA_KM2", "3")
         server = start_server(root, port)
+    try:
+        yield f"http://127.0.0.1:{port}", key
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def monthly(
+    tmp_path_factory: pytest.TempPathFactory, year_city_events: pd.DataFrame
+) -> Iterator[tuple[str, str]]:
+    """A running service (base URL, a read key) serving a monthly "burglary" model."""
+    from live_server import free_port, start_server, stop_server
+
+    root = tmp_path_factory.mktemp("map_monthly")
+    publish_historical_mean(root, year_city_events, events_to_panel(year_city_events, 8, "M"))
+    key = key_store(root).create("officer", ["forecasts:read"])[1]
+    port = free_port()
+    server = start_server(root, port)
     try:
         yield f"http://127.0.0.1:{port}", key
     finally:
@@ -140,3 +159,20 @@ def test_an_officer_sees_the_plan_of_every_crime_type_with_the_count_of_each(
     assert _asked(browser, "/v1/plans/latest")[-1]["category"] == ["robbery"]
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == [], errors
+
+
+@pytest.mark.slow
+def test_the_period_selector_is_named_by_the_models_period(
+    browser: Any, served: tuple[str, str], monthly: tuple[str, str]
+) -> None:
+    for (base, key), unit in ((served, "Week"), (monthly, "Month")):
+        browser.get(f"{base}/map")
+        browser.execute_script("sessionStorage.clear()")
+        browser.get(f"{base}/map")
+        browser.find_element("id", "key").send_keys(key)
+        browser.find_element("css selector", "#key-form button").click()
+        _wait(browser, SHOWN)
+        label = browser.find_element("css selector", "label:has(#horizon)").text
+        assert label.splitlines()[0] == unit, label  # a monthly one's said Week until 2026-12-07
+        status = browser.find_element("id", "status").text
+        assert f"highest cells of the {unit.lower()} of " in status, status

@@ -287,6 +287,9 @@ async function refresh({ poll = false } = {}) {
     if (!poll) state.refused = false;
     if (!state.refused) showMessage("");
     const checked = new Date().toLocaleTimeString();
+    // the horizon selector is named by the period drawn: Day, Week, Month (or Period)
+    const { unit } = cells ? state.period : state.planPeriod;
+    $("horizon-label").textContent = unit[0].toUpperCase() + unit.slice(1);
     const same = (!a || a.status === 304) && b.status === 304 ? " (unchanged)" : "";
     const shown = cells
       ? `${state.cellCount} highest cells of ${state.period.text}; ${state.planSummary}.`

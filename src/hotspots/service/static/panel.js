@@ -13,7 +13,7 @@ export function periodOf(doc) {
   const newest = doc.data_through
     ? `: the newest events the service has are of the ${unit} of ${doc.data_through}` : "";
   const over = end <= new Date() ? ` This ${unit} is over${newest}.` : "";
-  return { text: `the ${unit} of ${doc.period.start}`, over };
+  return { text: `the ${unit} of ${doc.period.start}`, over, unit };
 }
 
 export function planPeriodOf(plan) {
