@@ -176,3 +176,25 @@ def test_the_period_selector_is_named_by_the_models_period(
         assert label.splitlines()[0] == unit, label  # a monthly one's said Week until 2026-12-07
         status = browser.find_element("id", "status").text
         assert f"highest cells of the {unit.lower()} of " in status, status
+
+
+@pytest.mark.slow
+def test_any_km2_the_api_takes_can_be_typed(browser: Any, served: tuple[str, str]) -> None:
+    """The km2 field took only multiples of 0.05: the largest area a plan allows (11.09 km2
+    at resolution 9) or a default fitted to a small study area (0.1296) could not be sent,
+    and the browser held the whole form back, other fields too, with its own message."""
+    base, key = served
+    browser.get(f"{base}/map")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{base}/map")
+    browser.find_element("id", "key").send_keys(key)
+    browser.find_element("css selector", "#key-form button").click()
+    _wait(browser, SHOWN)
+    for field, value in (("areas", "3"), ("max-area", "1.23")):
+        box = browser.find_element("id", field)
+        box.clear()
+        box.send_keys(value)
+    browser.find_element("css selector", "#controls button[type=submit]").click()
+    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.labels === 3;")
+    assert _asked(browser, "/v1/plans/latest")[-1]["max_area_km2"] == ["1.23"]
+    assert "3 patrol areas" in browser.find_element("id", "status").text
