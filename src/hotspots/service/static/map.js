@@ -158,14 +158,31 @@ function fitTo(features) {
   if (!bounds.isEmpty()) state.map.fitBounds(bounds, { padding: 30, duration: 0 });
 }
 
-function centre(area) {
-  // the cell of the area nearest the mean of its outline: inside the area, even if it is bent
-  const ring = area.boundary.type === "Polygon"
-    ? area.boundary.coordinates[0] : area.boundary.coordinates[0][0];
-  let lng = 0;
-  let lat = 0;
-  for (const [x, y] of ring) { lng += x; lat += y; }
-  return [lng / ring.length, lat / ring.length];
+function labelPoint(geometry) {
+  // where an area's number goes: of a grid of points over its bounds, the one inside it (even-
+  // odd over its rings, holes too) farthest from its outline, so inside a bent area too (the
+  // mean of the outline falls outside an L or a crescent: 3 of the demo city's 6 areas)
+  const rings = geometry.type === "Polygon" ? geometry.coordinates : geometry.coordinates[0];
+  const [xs, ys] = [rings[0].map((p) => p[0]), rings[0].map((p) => p[1])];
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const k = Math.cos(((y0 + y1) / 2) * (Math.PI / 180)); // a degree of lng in degrees of lat
+  let [best, far] = [[(x0 + x1) / 2, (y0 + y1) / 2], -1];
+  for (let n = 0; n < 24 * 24; n += 1) {
+    const x = x0 + ((n % 24) + 0.5) * ((x1 - x0) / 24);
+    const y = y0 + (Math.floor(n / 24) + 0.5) * ((y1 - y0) / 24);
+    let [odd, near] = [false, Infinity];
+    for (const ring of rings) {
+      for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        const [[ax, ay], [bx, by]] = [ring[j], ring[i]];
+        if ((ay > y) !== (by > y) && x < ((bx - ax) * (y - ay)) / (by - ay) + ax) odd = !odd;
+        const [dx, dy, px, py] = [(bx - ax) * k, by - ay, (x - ax) * k, y - ay];
+        const t = Math.max(0, Math.min(1, (px * dx + py * dy) / (dx * dx + dy * dy || 1)));
+        near = Math.min(near, Math.hypot(px - t * dx, py - t * dy));
+      }
+    }
+    if (odd && near > far) [far, best] = [near, [x, y]];
+  }
+  return best;
 }
 
 function drawPlan(collection) {
@@ -183,7 +200,7 @@ function drawPlan(collection) {
       event.stopPropagation();
       showArea(f.properties.rank);
     });
-    const at = centre({ boundary: f.geometry });
+    const at = labelPoint(f.geometry);
     return new maplibregl.Marker({ element: el }).setLngLat(at).addTo(state.map);
   });
   const plan = collection.plan;
