@@ -5,7 +5,6 @@ monthly model, the period selector says Month."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -13,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pandas as pd
 import pytest
-from headless import chromium_or_skip
-from served_env import TARGET, key_store, publish_historical_mean
+from headless import chromium_or_skip, wait_for
+from served_env import TARGET, publish_historical_mean
 
 from hotspots.features import Panel, events_to_panel
 from hotspots.forecasters import make_forecaster
@@ -31,7 +30,7 @@ def served(
     year_panel: Panel,
 ) -> Iterator[tuple[str, str]]:
     """A running service (base URL, a read key) serving "burglary" and "robbery"."""
-    from live_server import free_port, start_server, stop_server
+    from live_server import served_root
 
     root = tmp_path_factory.mktemp("map_types")
     publish_historical_mean(root, year_city_events, year_panel)
@@ -41,15 +40,8 @@ def served(
     Registry(root / "models").publish(
         "robbery", model, spec=spec, data={"timezone": TIMEZONE}, backtest={}
     )
-    key = key_store(root).create("officer", ["forecasts:read"])[1]
-    port = free_port()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOTSPOTS_PLAN_MAX_AREA_KM2", "3")
-        server = start_server(root, port)
-    try:
-        yield f"http://127.0.0.1:{port}", key
-    finally:
-        stop_server(server)
+    with served_root(root, HOTSPOTS_PLAN_MAX_AREA_KM2="3") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -57,17 +49,12 @@ def monthly(
     tmp_path_factory: pytest.TempPathFactory, year_city_events: pd.DataFrame
 ) -> Iterator[tuple[str, str]]:
     """A running service (base URL, a read key) serving a monthly "burglary" model."""
-    from live_server import free_port, start_server, stop_server
+    from live_server import served_root
 
     root = tmp_path_factory.mktemp("map_monthly")
     publish_historical_mean(root, year_city_events, events_to_panel(year_city_events, 8, "M"))
-    key = key_store(root).create("officer", ["forecasts:read"])[1]
-    port = free_port()
-    server = start_server(root, port)
-    try:
-        yield f"http://127.0.0.1:{port}", key
-    finally:
-        stop_server(server)
+    with served_root(root) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -79,14 +66,14 @@ def browser(served: tuple[str, str]) -> Iterator[Any]:
         driver.quit()
 
 
-def _wait(browser: Any, script: str, seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = browser.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"not true within {seconds} s: {script}")
+def _open_map(browser: Any, base: str, key: str) -> Any:
+    """The map page afresh (no key kept), the key typed: what it draws first."""
+    browser.get(f"{base}/map")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{base}/map")
+    browser.find_element("id", "key").send_keys(key)
+    browser.find_element("css selector", "#key-form button").click()
+    return wait_for(browser, SHOWN)
 
 
 def _asked(browser: Any, path: str) -> list[dict[str, list[str]]]:
@@ -107,18 +94,15 @@ def test_an_officer_sees_the_plan_of_every_crime_type_with_the_count_of_each(
     auth = {"X-API-Key": key}
     every = httpx.get(f"{base}/v1/plans/latest?horizon=1&format=geojson", headers=auth).json()
     assert sorted(every["plan"]["types"]) == ["burglary", "robbery"]
-    browser.get(f"{base}/map")
-    browser.find_element("id", "key").send_keys(key)
-    browser.find_element("css selector", "#key-form button").click()
-    first = _wait(browser, SHOWN)
+    first = _open_map(browser, base, key)
     assert first["cells"] > 0  # the first type's forecast and plan, as before
     select = Select(browser.find_element("id", "model"))
     assert [o.get_attribute("value") for o in select.options] == ["burglary", "robbery", ""]
     assert select.options[-1].text == "every type: one plan"
 
     select.select_by_value("")  # until 2026-12-07 the page had no such choice
-    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.cells === 0 && d;")
-    drawn = _wait(browser, SHOWN)
+    wait_for(browser, "const d = window.hotspotsMap.drawn(); return d && d.cells === 0 && d;")
+    drawn = wait_for(browser, SHOWN)
     assert drawn == {"cells": 0, "areas": 6, "labels": 6}
     assert len(every["features"]) == 6
     assert _asked(browser, "/v1/plans/latest")[-1] == {"horizon": ["1"], "format": ["geojson"]}
@@ -133,7 +117,7 @@ def test_an_officer_sees_the_plan_of_every_crime_type_with_the_count_of_each(
 
     # for what: area 1's count of each type, as the export names it
     browser.find_element("css selector", ".area-label").click()
-    details = _wait(
+    details = wait_for(
         browser,
         "const t = document.getElementById('area').textContent; return t.includes('Area 1') && t;",
     )
@@ -155,7 +139,7 @@ def test_an_officer_sees_the_plan_of_every_crime_type_with_the_count_of_each(
 
     # one type again: its cells are drawn again
     select.select_by_value("robbery")
-    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.cells > 0;")
+    wait_for(browser, "const d = window.hotspotsMap.drawn(); return d && d.cells > 0;")
     assert _asked(browser, "/v1/plans/latest")[-1]["category"] == ["robbery"]
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == [], errors
@@ -166,12 +150,7 @@ def test_the_period_selector_is_named_by_the_models_period(
     browser: Any, served: tuple[str, str], monthly: tuple[str, str]
 ) -> None:
     for (base, key), unit in ((served, "Week"), (monthly, "Month")):
-        browser.get(f"{base}/map")
-        browser.execute_script("sessionStorage.clear()")
-        browser.get(f"{base}/map")
-        browser.find_element("id", "key").send_keys(key)
-        browser.find_element("css selector", "#key-form button").click()
-        _wait(browser, SHOWN)
+        _open_map(browser, base, key)
         label = browser.find_element("css selector", "label:has(#horizon)").text
         assert label.splitlines()[0] == unit, label  # a monthly one's said Week until 2026-12-07
         status = browser.find_element("id", "status").text
@@ -184,18 +163,13 @@ def test_any_km2_the_api_takes_can_be_typed(browser: Any, served: tuple[str, str
     at resolution 9) or a default fitted to a small study area (0.1296) could not be sent,
     and the browser held the whole form back, other fields too, with its own message."""
     base, key = served
-    browser.get(f"{base}/map")
-    browser.execute_script("sessionStorage.clear()")
-    browser.get(f"{base}/map")
-    browser.find_element("id", "key").send_keys(key)
-    browser.find_element("css selector", "#key-form button").click()
-    _wait(browser, SHOWN)
+    _open_map(browser, base, key)
     for field, value in (("areas", "3"), ("max-area", "1.23")):
         box = browser.find_element("id", field)
         box.clear()
         box.send_keys(value)
     browser.find_element("css selector", "#controls button[type=submit]").click()
-    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.labels === 3;")
+    wait_for(browser, "const d = window.hotspotsMap.drawn(); return d && d.labels === 3;")
     assert _asked(browser, "/v1/plans/latest")[-1]["max_area_km2"] == ["1.23"]
     assert "3 patrol areas" in browser.find_element("id", "status").text
 
@@ -212,12 +186,7 @@ def test_each_areas_number_is_drawn_inside_it(browser: Any, served: tuple[str, s
     for areas, km2 in (("6", "3"), ("12", "6")):
         query = f"horizon=1&format=geojson&areas={areas}&max_area_km2={km2}"
         plans[areas] = httpx.get(f"{base}/v1/plans/latest?{query}", headers={"X-API-Key": key})
-    browser.get(f"{base}/map")
-    browser.execute_script("sessionStorage.clear()")
-    browser.get(f"{base}/map")
-    browser.find_element("id", "key").send_keys(key)
-    browser.find_element("css selector", "#key-form button").click()
-    _wait(browser, SHOWN)
+    _open_map(browser, base, key)
     outside = 0
     for areas, km2 in (("6", "3"), ("12", "6")):
         Select(browser.find_element("id", "model")).select_by_value("")
@@ -226,7 +195,8 @@ def test_each_areas_number_is_drawn_inside_it(browser: Any, served: tuple[str, s
             box.clear()
             box.send_keys(value)
         browser.find_element("css selector", "#controls button[type=submit]").click()
-        _wait(browser, f"const d = window.hotspotsMap.drawn(); return d && d.labels === {areas};")
+        drawn = f"const d = window.hotspotsMap.drawn(); return d && d.labels === {areas};"
+        wait_for(browser, drawn)
         at = browser.execute_script(
             "return window.hotspotsMap.state.markers.map(m => m.getLngLat().toArray())"
         )
