@@ -40,12 +40,24 @@ def wait(driver: webdriver.Chrome, script: str, seconds: float = 60) -> object:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--key", required=True, help="A key with forecasts:read.")
-    parser.add_argument("--out", type=Path, default=Path("docs/map.png"))
-    parser.add_argument("--width", type=int, default=1200)
-    parser.add_argument("--height", type=int, default=760)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Example: .venv/bin/python docs/map_screenshot.py --url http://127.0.0.1:8000 "
+        '--key "$(cat demo/read.key)" --out docs/map.png',
+    )
+    parser.add_argument("--url", default="http://127.0.0.1:8000",
+                        help="The running service (hotspots serve) whose /map is taken "
+                        "[default: %(default)s].")
+    parser.add_argument("--key", required=True,
+                        help="A key with forecasts:read, e.g. $(cat demo/read.key).")
+    parser.add_argument("--out", type=Path, default=Path("docs/map.png"),
+                        help="The PNG written, replaced if it exists [default: %(default)s].")
+    parser.add_argument("--width", type=int, default=1200,
+                        help="Browser window width, pixels: the PNG's [default: %(default)s].")
+    parser.add_argument("--height", type=int, default=760,
+                        help="Browser window height, pixels; the PNG is the page below the "
+                        "browser's own bar (617 of 760 on Debian's Chromium 156) "
+                        "[default: %(default)s].")
     args = parser.parse_args()
     driver = browser(args.width, args.height)
     try:

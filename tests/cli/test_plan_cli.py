@@ -187,6 +187,8 @@ def test_plan_csv_has_a_row_per_area(
         ),
         (["--weights", "burg"], "--weights 'burg': 'burg' is not name=weight"),
         (["--weights", "burg=-2"], "is not name=weight (weight >= 0)"),
+        (["--weights", "burg=3,burg=1"], "--weights 'burg=3,burg=1': 'burg' is given twice"),
+        (["--weights", "burg=0"], "every crime type of the plan weighs 0"),  # burg alone
         (["--category", "Arson"], "--category 'Arson' is not a crime type of this plan"),
         (["--horizon", "9"], "--horizon 9: must be between 1 and 4"),
         (["--horizon", "0"], "--horizon 0: must be between 1 and 4"),

@@ -65,6 +65,20 @@ def test_the_study_area_shown_is_itself_a_limit_a_plan_takes() -> None:
     assert len(areas) == 2 and all(float(KM2[m].sum()) <= 1.0 for m in areas)
 
 
+def test_the_least_area_shown_is_itself_a_limit_a_plan_takes() -> None:
+    """One cell's km2 in the refusal is rounded up: asking for it then plans (it was rounded to
+    the nearest, 0.1109 for a cell of 0.110925 km2, and asking for 0.1109 was refused again)."""
+    smallest = float(KM2.min())
+    assert smallest > float(f"{smallest:.4g}")  # this cell rounds down to the nearest
+    for budget in (PlanBudget(2, float(f"{smallest:.4g}")), PlanBudget(3, total_km2=smallest)):
+        with pytest.raises(ConfigError, match="one cell") as err:
+            check_budget(budget, KM2, 9)
+        shown = float(re.search(r"one cell \(([0-9.]+) km2", str(err.value))[1])
+        assert smallest <= shown < smallest * 1.001
+        check_budget(PlanBudget(budget.areas, shown), KM2, 9)
+        check_budget(PlanBudget(budget.areas, total_km2=shown * budget.areas), KM2, 9)
+
+
 def _first_cells(n: int) -> tuple[np.ndarray, np.ndarray]:
     """A compact study area of ``n`` resolution-9 cells (the nearest to CENTRE), and their km2."""
     near = sorted(h3.grid_disk(CENTRE, 4), key=lambda c: (h3.grid_distance(CENTRE, c), c))

@@ -24,6 +24,7 @@ from hotspots.publishing import (
     grow_areas,
     history_reasons,
     is_contiguous,
+    parse_weights,
     plan_to_bytes,
     top_cells_at_area,
     top_cells_sum_at_area,
@@ -241,6 +242,18 @@ def test_combine_scores_weights_types() -> None:
     assert got.tolist() == [1.0, 6.0]
     with pytest.raises(ConfigError, match="weights for \\['z'\\]"):
         combine_scores({"x": np.ones(2)}, {"z": 1.0})
+
+
+def test_weights_name_each_type_once_and_leave_one_above_zero() -> None:
+    types = ["burglary", "robbery"]
+    assert parse_weights("robbery=3", types) == {"robbery": 3.0}
+    assert parse_weights("burglary=0", types) == {"burglary": 0.0}  # robbery still counts
+    with pytest.raises(ConfigError, match="'robbery' is given twice"):
+        parse_weights("robbery=3,robbery=1", types)  # was {"robbery": 1.0}, the last
+    with pytest.raises(ConfigError, match="every crime type of the plan weighs 0"):
+        parse_weights("burglary=0,robbery=0", types)  # was a plan of 6 areas holding 0%
+    with pytest.raises(ConfigError, match="weighs 0"):
+        parse_weights("robbery=0", ["robbery"])
 
 
 def forecast_frame(cells: np.ndarray, values: np.ndarray) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from typing import Any
 
 import pytest
@@ -25,3 +26,14 @@ def chromium_or_skip() -> Any:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = webdriver.ChromeService(executable_path=driver)
     return webdriver.Chrome(options=options, service=service)
+
+
+def wait_for(browser: Any, script: str, *args: Any, seconds: float = 30) -> Any:
+    """The first truthy value ``script`` returns in the page, asked every 0.2 s."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = browser.execute_script(script, *args)
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"not true within {seconds} s: {script}")

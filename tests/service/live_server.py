@@ -9,10 +9,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 import httpx
+import pytest
 
 
 def free_port() -> int:
@@ -63,3 +66,21 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.wait(timeout=10)
+
+
+@contextmanager
+def served_root(root: Path, **env: str) -> Iterator[tuple[str, str]]:
+    """``hotspots serve`` on ``root`` (as ``start_server``) with ``env`` set, and a new read
+    key: (base URL, key) while it runs; stopped after."""
+    from served_env import key_store
+
+    key = key_store(root).create("officer", ["forecasts:read"])[1]
+    port = free_port()
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        server = start_server(root, port)
+    try:
+        yield f"http://127.0.0.1:{port}", key
+    finally:
+        stop_server(server)

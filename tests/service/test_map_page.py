@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pandas as pd
 import pytest
-from headless import chromium_or_skip
-from served_env import key_store, publish_historical_mean
+from headless import chromium_or_skip, wait_for
+from served_env import publish_historical_mean
 
 from hotspots.config import Settings
 from hotspots.features import Panel
@@ -133,20 +133,12 @@ def served(
     year_panel: Panel,
 ) -> Iterator[tuple[str, str, Path]]:
     """A running service (base URL, a read key, its root) with plans of areas of 3 km2."""
-    from live_server import free_port, start_server
+    from live_server import served_root
 
     root = tmp_path_factory.mktemp("map")
     publish_historical_mean(root, year_city_events, year_panel)
-    key = key_store(root).create("officer", ["forecasts:read"])[1]
-    port = free_port()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOTSPOTS_PLAN_MAX_AREA_KM2", "3")
-        server = start_server(root, port)
-    try:
-        yield f"http://127.0.0.1:{port}", key, root
-    finally:
-        server.kill()
-        server.wait(timeout=10)
+    with served_root(root, HOTSPOTS_PLAN_MAX_AREA_KM2="3") as (base, key):
+        yield base, key, root
 
 
 @pytest.fixture(scope="module")
@@ -156,16 +148,6 @@ def browser(served: tuple[str, str, Path]) -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
-
-
-def _wait(browser: Any, script: str, *args: Any, seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = browser.execute_script(script, *args)
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"not true within {seconds} s: {script}")
 
 
 def _type_key(browser: Any, key: str) -> None:
@@ -190,7 +172,7 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
     ).json()
     browser.get(f"{base}/map")
     _type_key(browser, key)
-    drawn = _wait(
+    drawn = wait_for(
         browser,
         "const d = window.hotspotsMap.drawn(); return d && d.cells && d.areas && d.labels && d;",
     )
@@ -296,7 +278,7 @@ def test_a_wrong_key_is_told_clearly(browser: Any, served: tuple[str, str, Path]
     browser.execute_script("sessionStorage.clear()")
     browser.get(f"{base}/map")
     _type_key(browser, "hs_nothere_000000000000")
-    message = _wait(
+    message = wait_for(
         browser,
         "const m = document.getElementById('message'); return !m.hidden && m.textContent;",
     )
@@ -361,7 +343,7 @@ def test_an_officer_chooses_the_shifts_the_areas_are_told_in(
     browser.get(f"{base}/map")
     browser.get_log("browser")  # what earlier tests left
     _type_key(browser, key)
-    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
+    wait_for(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
     shifts = Select(browser.find_element("id", "shifts"))
     assert [(o.get_attribute("value"), o.text) for o in shifts.options] == [
         ("", "server default (4 x 6 h from 00:00)"),
@@ -375,14 +357,14 @@ def test_an_officer_chooses_the_shifts_the_areas_are_told_in(
     assert shifts.first_selected_option.get_attribute("value") == ""
     browser.find_element("css selector", ".area-label").click()  # area 1
     for line in _shifts_lines(default):
-        _wait(browser, _SHOWN, line)
+        wait_for(browser, _SHOWN, line)
     assert _plans_asked(browser) == [[]]  # the server's default: no shifts= sent
     assert "shifts 4 x 6 h from 00:00" in browser.find_element("id", "status").text
 
     # a preset: sent as shifts=, and area 1's popup is told in its blocks
     shifts.select_by_value("7,15,23")
     for line in _shifts_lines(early):
-        _wait(browser, _SHOWN, line)
+        wait_for(browser, _SHOWN, line)
     assert _plans_asked(browser)[-1] == ["7,15,23"]
     assert "shifts 3 x 8 h from 07:00" in browser.find_element("id", "status").text
     drawn = browser.execute_script("return window.hotspotsMap.drawn()")
@@ -403,7 +385,7 @@ def test_an_officer_chooses_the_shifts_the_areas_are_told_in(
     # nothing typed yet: no request (not shifts= empty), the message says what to type
     asked = len(_plans_asked(browser))
     typed.send_keys(Keys.ENTER)
-    hint = _wait(browser, _MESSAGE)
+    hint = wait_for(browser, _MESSAGE)
     kept = "The map still shows the choice drawn before."
     assert hint == f"Type the hours the shifts start at, e.g. 7,15,23 (each 0-23). {kept}"
     time.sleep(0.5)  # a request the page made would be listed by now
@@ -411,7 +393,7 @@ def test_an_officer_chooses_the_shifts_the_areas_are_told_in(
     assert browser.execute_script("return window.hotspotsMap.drawn()") == drawn
     assert browser.execute_script(_MESSAGE) == hint
     typed.send_keys("25", Keys.ENTER)
-    message = _wait(browser, _MESSAGE_NOT, hint)
+    message = wait_for(browser, _MESSAGE_NOT, hint)
     assert message == f"Could not load the map: {detail.rstrip('.')}. {kept}"
     assert "25 is not an hour of the day" in message
     assert _plans_asked(browser)[-1] == ["25"]
@@ -425,7 +407,7 @@ def test_an_officer_chooses_the_shifts_the_areas_are_told_in(
     # back to the server's default: no shifts= again, and its blocks again
     shifts.select_by_value("")
     for line in _shifts_lines(default):
-        _wait(browser, _SHOWN, line)
+        wait_for(browser, _SHOWN, line)
     assert _plans_asked(browser)[-1] == []
     assert not browser.find_element("id", "message").is_displayed()
     assert not browser.find_element("id", "shifts-text").is_displayed()
@@ -446,14 +428,14 @@ def test_an_area_the_new_plan_has_not_is_not_left_open(
     browser.execute_script("sessionStorage.clear()")
     browser.get(f"{base}/map")
     _type_key(browser, key)
-    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
+    wait_for(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
     browser.find_element("css selector", ".area-label[title='Area 6']").click()
     assert "Area 6: " in browser.find_element("id", "area").text
     areas = browser.find_element("id", "areas")
     areas.clear()
     areas.send_keys("3")
     browser.find_element("css selector", "#controls button[type=submit]").click()
-    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.labels === 3;")
+    wait_for(browser, "const d = window.hotspotsMap.drawn(); return d && d.labels === 3;")
     assert browser.find_element("id", "area").text == ""  # not area 6 of a plan gone by
 
 
@@ -473,10 +455,10 @@ def test_a_poll_draws_the_map_when_the_first_answers_failed(
         " ? (lost = true, Promise.reject(new TypeError('Failed to fetch'))) : real(url, init);"
     )
     _type_key(browser, key)
-    assert _wait(browser, _MESSAGE) == "Could not load the map: Failed to fetch."
+    assert wait_for(browser, _MESSAGE) == "Could not load the map: Failed to fetch."
     assert browser.execute_script("return window.hotspotsMap.state.shown") is None
     # the next poll asks again for the controls' choice (it asked for nothing, for good)
     browser.execute_async_script("window.hotspotsMap.poll().then(arguments[0])")
-    _wait(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
+    wait_for(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
     assert not browser.find_element("id", "message").is_displayed()
     assert "6 patrol areas" in browser.find_element("id", "status").text

@@ -232,18 +232,27 @@ def test_the_plan_needs_a_read_key_and_every_request_is_audited(
     built = client.get(f"{PATH}?areas=2", headers=auth(two_types.read))  # built by the route
     fast = client.get(PATH, headers=auth(two_types.read))  # the default: the fast path
     stopped = client.get(f"{PATH}?stop=top-cells", headers=auth(two_types.read))
+    other = client.get(f"{PATH}?category=other", headers=auth(two_types.read))
+    again = client.get(f"{PATH}?category=other", headers=auth(two_types.read))  # fast path
     client.app.state.service.audit.close()  # type: ignore[attr-defined]
     lines = []
     for path in sorted((two_types.root / "state").glob("audit-*.jsonl")):
         lines += [json.loads(x) for x in path.read_text().splitlines()]
     key_id = two_types.read.split("_")[1]
-    for got, params in ((built, {"areas": "2"}), (fast, {}), (stopped, {"stop": "top-cells"})):
+    both, alone = ("burglary/", "other/"), ("other/",)
+    for got, params, models in (
+        (built, {"areas": "2"}, both),
+        (fast, {}, both),
+        (stopped, {"stop": "top-cells"}, both),
+        (other, {"category": "other"}, alone),  # named every served version until 2026-12-07
+        (again, {"category": "other"}, alone),
+    ):
         mine = [x for x in lines if x["request_id"] == got.headers["x-request-id"]]
         assert len(mine) == 1
         assert mine[0]["route"] == PATH and mine[0]["status"] == 200
         assert mine[0]["etag"] == got.headers["etag"] and mine[0]["key_id"] == key_id
         assert mine[0]["params"] == params
-        assert "burglary/" in mine[0]["model"] and "other/" in mine[0]["model"]
+        assert [m.split("/")[0] + "/" for m in mine[0]["model"].split(",")] == list(models)
 
 
 def test_without_a_served_model_there_is_no_plan(tmp_path: Path, two_types: Env) -> None:
@@ -578,6 +587,9 @@ def test_hotspots_plan_with_no_budget_or_as_of_writes_the_default_plan_served(
         ("weights=other=1e400", ("weights", "'other=1e400'")),
         ("weights=,", ("weights", "','")),
         ("weights==2", ("weights", "'=2'")),
+        ("weights=other=2,other=3", ("weights 'other=2,other=3'", "'other' is given twice")),
+        ("weights=other=0,burglary=0", ("weights 'other=0,burglary=0'", "weighs 0")),
+        ("category=other&weights=other=0", ("weights 'other=0'", "weighs 0")),
         ("category=", ("category", "''")),
         ("category=Arson&category=other", ("category", "'Arson'")),
         ("horizon=5", ("horizon", "5")),

@@ -9,6 +9,7 @@ a study area too small for it (``fit_to_study_area``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,8 +71,8 @@ def check_budget(budget: PlanBudget, cell_km2: FloatArray, resolution: int) -> N
     if budget.per_area_km2() * (1 + _SLACK) < smallest:
         raise ConfigError(
             f"{_given(budget)}: an area of at most {budget.per_area_km2():.4g} km2 is smaller "
-            f"than one cell ({smallest:.4g} km2 at H3 resolution {resolution}); allow at least "
-            "that much"
+            f"than one cell ({_ceil4(smallest):.4g} km2 at H3 resolution {resolution}); allow at "
+            "least that much"
         )
     study_first = float(cell_km2.sum()) < MAX_AREA_CELLS * smallest  # name the tighter limit
     if study_first:
@@ -82,8 +83,8 @@ def check_budget(budget: PlanBudget, cell_km2: FloatArray, resolution: int) -> N
     if budget.total_limit_km2() * (1 + _SLACK) < smallest * budget.areas:
         raise ConfigError(
             f"total_km2 {budget.total_km2:g}: a total of {budget.total_limit_km2():.4g} km2 "
-            f"cannot hold {budget.areas} areas of at least one cell ({smallest:.4g} km2 each at "
-            f"H3 resolution {resolution})"
+            f"cannot hold {budget.areas} areas of at least one cell ({_ceil4(smallest):.4g} km2 "
+            f"each at H3 resolution {resolution})"
         )
 
 
@@ -168,11 +169,18 @@ def _check_study_area(budget: PlanBudget, cell_km2: FloatArray, resolution: int)
         raise ConfigError(f"total_km2 {budget.total_km2:g}: more ground than {where}")
 
 
-def _floor4(km2: float) -> float:
-    """``km2`` rounded down to 4 significant digits: a limit shown so is itself allowed."""
+def _floor4(km2: float, to: Callable[[float], int] = math.floor) -> float:
+    """``km2`` rounded down to 4 significant digits: a limit shown so is itself allowed
+    (``to=math.ceil``: rounded up, for a least limit)."""
     digits = 3 - math.floor(math.log10(km2))
     step = 10.0**-digits
-    return round(math.floor(km2 / step) * step, digits)  # 0.1238, not 0.12380000000000001
+    return round(to(km2 / step) * step, digits)  # 0.1238, not 0.12380000000000001
+
+
+def _ceil4(km2: float) -> float:
+    """``km2`` rounded up to 4 significant digits: one cell's 0.110925 km2 is shown 0.1110,
+    a limit that holds it (shown 0.1109, the least a message asked for was too small)."""
+    return _floor4(km2, math.ceil)
 
 
 def _given(budget: PlanBudget) -> str:

@@ -44,7 +44,8 @@ def parse_weights(
     text: str | None, names: Iterable[str], flag: str = "--weights", what: str = "--model"
 ) -> dict[str, float]:
     """``name=w,...`` -> {name: w}; every name must be one of ``names`` (each a ``what``),
-    each weight >= 0."""
+    once, each weight >= 0, and not every one of ``names`` weighed 0 (a plan of nothing:
+    every cell would score 0, so the areas would be wherever the lowest cell ids are)."""
     if not text:
         return {}
     known = list(names)
@@ -60,7 +61,14 @@ def parse_weights(
             raise ConfigError(f"{flag} {text!r}: {part!r} is not name=weight (weight >= 0)")
         if name not in known:
             raise ConfigError(f"{flag} names {name!r}, which is not a {what} ({known})")
+        if name in out:  # the last would win silently, whichever the analyst meant
+            raise ConfigError(f"{flag} {text!r}: {name!r} is given twice; give each once")
         out[name] = weight
+    if all(out.get(name, 1.0) == 0 for name in known):
+        raise ConfigError(
+            f"{flag} {text!r}: every crime type of the plan weighs 0, so no cell would count; "
+            "give at least one a weight above 0"
+        )
     return out
 
 

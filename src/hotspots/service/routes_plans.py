@@ -204,6 +204,8 @@ def answer_plan(
         stop=params["stop"],
         shifts=params["shifts"],
     )
+    planned = query.types or book.combined  # the audit names the versions the plan used
+    notes["model"] = ",".join(served[n].label for n in planned if n in served)
     view: View | None = book.get(query) if build else book.cached(query)
     if view is None:
         return None

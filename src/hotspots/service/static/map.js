@@ -4,8 +4,10 @@
 // (gone when the tab closes) and sent as the X-API-Key header, never in a URL. Each view is
 // polled with If-None-Match: a 304 keeps what is drawn. A choice the API refuses (a 422, e.g.
 // shift hours that are not hours) is told in its words and the map drawn before is kept.
+// With several crime types served, "every type" draws the API's plan of them all (the one
+// hotspots plan writes by default): its areas only, as each type's forecast has its own cells.
 import * as maplibregl from "/map/assets/maplibre-gl.mjs";
-import { fmt, heading, list, periodOf, whenText } from "/map/assets/panel.js";
+import { fmt, heading, list, periodOf, planPeriodOf, whenText } from "/map/assets/panel.js";
 import { NO_HOURS, blocksText, setUpShifts, shiftsParam } from "/map/assets/shifts.js";
 
 // The service serves these quoted URLs with their files' content hashes (?v=...). MapLibre's
@@ -14,6 +16,8 @@ import { NO_HOURS, blocksText, setUpShifts, shiftsParam } from "/map/assets/shif
 maplibregl.setWorkerUrl("/map/assets/maplibre-gl-worker.mjs");
 
 const KEY = "hotspots.key";
+const EVERY_TYPE = ""; // the crime type option of every served type's plan together
+const NO_CELLS = { type: "FeatureCollection", features: [] };
 const $ = (id) => document.getElementById(id);
 const state = {
   config: null,
@@ -126,8 +130,10 @@ function urls() {
   // the URLs of the controls' choice, or null while "other" shifts has no hours typed
   const model = $("model").value;
   const horizon = $("horizon").value;
+  const every = model === EVERY_TYPE; // no category=: the plan of every served type
   const forecast = new URLSearchParams({ model, horizon, top: "250", format: "geojson" });
-  const plan = new URLSearchParams({ category: model, horizon, format: "geojson" });
+  const plan = new URLSearchParams(every ? { horizon, format: "geojson" }
+    : { category: model, horizon, format: "geojson" });
   const shifts = shiftsParam($("shifts"), $("shifts-text"));
   if (shifts === "") return null;
   if (shifts !== null) plan.set("shifts", shifts);
@@ -139,7 +145,7 @@ function urls() {
     plan.set("max_area_km2", $("max-area").value);
   }
   return {
-    cells: `/v1/forecasts/latest?${forecast}`,
+    cells: every ? null : `/v1/forecasts/latest?${forecast}`,
     plan: `/v1/plans/latest?${plan}`,
   };
 }
@@ -152,20 +158,38 @@ function fitTo(features) {
   if (!bounds.isEmpty()) state.map.fitBounds(bounds, { padding: 30, duration: 0 });
 }
 
-function centre(area) {
-  // the cell of the area nearest the mean of its outline: inside the area, even if it is bent
-  const ring = area.boundary.type === "Polygon"
-    ? area.boundary.coordinates[0] : area.boundary.coordinates[0][0];
-  let lng = 0;
-  let lat = 0;
-  for (const [x, y] of ring) { lng += x; lat += y; }
-  return [lng / ring.length, lat / ring.length];
+function labelPoint(geometry) {
+  // where an area's number goes: of a grid of points over its bounds, the one inside it (even-
+  // odd over its rings, holes too) farthest from its outline, so inside a bent area too (the
+  // mean of the outline falls outside an L or a crescent: 3 of the demo city's 6 areas)
+  const rings = geometry.type === "Polygon" ? geometry.coordinates : geometry.coordinates[0];
+  const [xs, ys] = [rings[0].map((p) => p[0]), rings[0].map((p) => p[1])];
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const k = Math.cos(((y0 + y1) / 2) * (Math.PI / 180)); // a degree of lng in degrees of lat
+  let [best, far] = [[(x0 + x1) / 2, (y0 + y1) / 2], -1];
+  for (let n = 0; n < 24 * 24; n += 1) {
+    const x = x0 + ((n % 24) + 0.5) * ((x1 - x0) / 24);
+    const y = y0 + (Math.floor(n / 24) + 0.5) * ((y1 - y0) / 24);
+    let [odd, near] = [false, Infinity];
+    for (const ring of rings) {
+      for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        const [[ax, ay], [bx, by]] = [ring[j], ring[i]];
+        if ((ay > y) !== (by > y) && x < ((bx - ax) * (y - ay)) / (by - ay) + ax) odd = !odd;
+        const [dx, dy, px, py] = [(bx - ax) * k, by - ay, (x - ax) * k, y - ay];
+        const t = Math.max(0, Math.min(1, (px * dx + py * dy) / (dx * dx + dy * dy || 1)));
+        near = Math.min(near, Math.hypot(px - t * dx, py - t * dy));
+      }
+    }
+    if (odd && near > far) [far, best] = [near, [x, y]];
+  }
+  return best;
 }
 
 function drawPlan(collection) {
   state.map.getSource("areas").setData(collection);
   state.plan = new Map(collection.features.map((f) => [f.properties.rank, f.properties]));
   state.planTypes = collection.plan.types || {};
+  state.planPeriod = planPeriodOf(collection.plan);
   for (const marker of state.markers) marker.remove();
   state.markers = collection.features.map((f) => {
     const el = document.createElement("div");
@@ -176,7 +200,7 @@ function drawPlan(collection) {
       event.stopPropagation();
       showArea(f.properties.rank);
     });
-    const at = centre({ boundary: f.geometry });
+    const at = labelPoint(f.geometry);
     return new maplibregl.Marker({ element: el }).setLngLat(at).addTo(state.map);
   });
   const plan = collection.plan;
@@ -246,7 +270,7 @@ async function refresh({ poll = false } = {}) {
   const overtaken = () => ticket !== state.asked || (poll && want !== state.shown);
   try {
     const [a, b] = await Promise.all([
-      api(cells, { conditional: true }),
+      cells ? api(cells, { conditional: true }) : null,
       api(plan, { conditional: true }),
     ]);
     await state.loaded;
@@ -254,6 +278,7 @@ async function refresh({ poll = false } = {}) {
     state.polls.sent += 1;
     const etags = {};
     for (const [url, got] of [[cells, a], [plan, b]]) {
+      if (!url) continue; // every type: no cells asked
       if (got.status === 304) {
         state.polls.notModified += 1;
         etags[url] = state.etags[url];
@@ -268,16 +293,27 @@ async function refresh({ poll = false } = {}) {
       } else {
         drawPlan(got.body);
       }
-      if (url === cells && !state.fitted) { fitTo(got.body.features); state.fitted = true; }
+      if (!state.fitted && got.body.features.length) {
+        fitTo(got.body.features);
+        state.fitted = true;
+      }
     }
+    if (!cells) { state.map.getSource("cells").setData(NO_CELLS); state.cellCount = 0; }
     state.shown = want;
     state.etags = etags; // another query string is another resource: never sent its ETag
     if (!poll) state.refused = false;
     if (!state.refused) showMessage("");
     const checked = new Date().toLocaleTimeString();
-    const same = a.status === 304 && b.status === 304 ? " (unchanged)" : "";
-    setStatus(`${state.cellCount} highest cells of ${state.period.text}; `
-      + `${state.planSummary}.${state.period.over} Checked ${checked}${same}.`);
+    // the horizon selector is named by the period drawn: Day, Week, Month (or Period)
+    const { unit } = cells ? state.period : state.planPeriod;
+    $("horizon-label").textContent = unit[0].toUpperCase() + unit.slice(1);
+    const same = (!a || a.status === 304) && b.status === 304 ? " (unchanged)" : "";
+    const shown = cells
+      ? `${state.cellCount} highest cells of ${state.period.text}; ${state.planSummary}.`
+        + state.period.over
+      : `Every crime type: ${state.planSummary} for ${state.planPeriod.text}; cells are `
+        + `drawn for one type at a time (choose it above).${state.planPeriod.over}`;
+    setStatus(`${shown} Checked ${checked}${same}.`);
   } catch (err) {
     if (err instanceof Refused || overtaken()) return;
     if (!poll) state.refused = true;
@@ -305,6 +341,7 @@ async function start() {
   const select = $("model");
   select.replaceChildren(...models.map((m) => new Option(
     `${m.name}${m.target ? ` (${m.target.join(", ")})` : ""}`, m.name)));
+  if (models.length > 1) select.append(new Option("every type: one plan", EVERY_TYPE));
   if (!state.map) state.map = makeMap();
   await refresh();
   stopPolling();

@@ -10,11 +10,20 @@ export function periodOf(doc) {
   const days = Math.round((end - start) / 86400000);
   const unit = days === 1 ? "day" : days === 7 ? "week" : days >= 28 && days <= 31 ? "month"
     : "period";
-  const over = end <= new Date()
-    ? ` This ${unit} is over: the newest events the service has are of the ${unit} of `
-      + `${doc.data_through}.`
-    : "";
-  return { text: `the ${unit} of ${doc.period.start}`, over };
+  const newest = doc.data_through
+    ? `: the newest events the service has are of the ${unit} of ${doc.data_through}` : "";
+  const over = end <= new Date() ? ` This ${unit} is over${newest}.` : "";
+  return { text: `the ${unit} of ${doc.period.start}`, over, unit };
+}
+
+export function planPeriodOf(plan) {
+  // periodOf for a plan drawn without a forecast's cells (every crime type together): its
+  // period from period_start and freq (D, W or M); a plan does not name its newest events
+  const start = new Date(`${plan.period_start}T00:00:00Z`);
+  const end = new Date(start);
+  if (plan.freq === "M") end.setUTCMonth(end.getUTCMonth() + 1);
+  else end.setUTCDate(end.getUTCDate() + (plan.freq === "D" ? 1 : 7));
+  return periodOf({ period: { start: plan.period_start, end: end.toISOString().slice(0, 10) } });
 }
 
 export function fmt(x, digits = 2) {
