@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,34 @@ def test_import_reads_a_semicolon_log_as_ingest_reads_a_semicolon_export(
     assert patrols["patrol_id"].tolist() == ["L1", "L2"]
     assert patrols["minutes"].tolist() == [120.0, 30.0]
     assert [len(c) for c in patrols["cells"]] == [2, 1]
+
+
+def test_import_names_the_areas_of_the_plans_the_service_served(
+    run_cli: RunCli, root: Path, tmp_path: Path
+) -> None:
+    # the service recorded its default plan of each publish (as of 4 December, then 1 January)
+    # and a one-area plan two weeks ahead asked of the first: a log of December's patrols
+    # imported now names December's default plan, which is no longer served and no file
+    state = tmp_path / "state"
+    shutil.copytree(root / "state" / "plans", state / "plans")
+    published = {
+        r["as_of"]: r for r in PlanStore(state / "plans").read() if r["first"] == "published"
+    }
+    assert sorted(published) == ["2023-12-04", "2024-01-01"]
+    log = tmp_path / "december.csv"
+    log.write_text(
+        "id,area,start,end\n"
+        "D1,2023-12-04/1,2023-12-05 10:00,2023-12-05 12:00\n"
+        "D2,2023-12-04/2,2023-12-06 10:00,2023-12-06 11:00\n",
+        encoding="utf-8",
+    )
+    res = run_cli("patrols", "import", log, "--state-dir", state, "--models-dir", root / "models")
+    assert res.code == 0, res.err
+    assert "stored 2 patrols, 0 already stored, 0 rejected" in res.err
+    cells = PatrolStore(state / "patrols").read().set_index("patrol_id")["cells"]
+    for patrol, area in (("D1", 0), ("D2", 1)):  # the default plan's, not the one-area plan's
+        want = published["2023-12-04"]["areas"][area]["cells"]
+        assert sorted(cells[patrol].tolist()) == sorted(h3.str_to_int(c) for c in want)
 
 
 def test_import_shows_each_reason_with_example_rows_and_never_a_unit(

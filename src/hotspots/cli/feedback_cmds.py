@@ -69,7 +69,8 @@ def import_patrols(
         None,
         "--plan",
         help="A plan `hotspots plan` wrote (.json or .geojson; repeat): `area` may then name "
-        "its areas as AS_OF/RANK, e.g. 2024-01-08/3.",
+        "its areas as AS_OF/RANK, e.g. 2024-01-08/3, as it may the default plans the service "
+        "served (recorded in --state-dir).",
     ),
     max_reject: float | None = typer.Option(
         None,
@@ -92,7 +93,7 @@ def import_patrols(
     from hotspots.feedback.patrols import read_patrols
     from hotspots.feedback.places import plan_areas
     from hotspots.registry import Registry
-    from hotspots.serving.patrols import patrol_options
+    from hotspots.serving.patrols import patrol_options, recorded_plan_areas
 
     fmt = FORMATS.get(file.suffix.lower())
     if fmt is None:
@@ -103,7 +104,8 @@ def import_patrols(
     if name is None:
         raise ConfigError(f"no model in {settings.models_dir}: patrols are read on a model's grid")
     loaded = registry.load(name)
-    options = patrol_options(loaded.forecaster, loaded.manifest, settings, max_reject)
+    served = recorded_plan_areas(settings.state_dir)  # the plans the service served
+    options = patrol_options(loaded.forecaster, loaded.manifest, settings, max_reject, served)
     for path in plan or []:
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
