@@ -57,7 +57,8 @@ _NAME_WORDS = re.compile(
 )
 _UNIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 _TACTIC = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
-_OFFSET = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
+_OFFSET = re.compile(r"[T ]\d.*(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
+"""An offset after a time of day (a date alone, "2024-01-10", ends in "-10" but has none)."""
 FUTURE_SLACK = pd.Timedelta(minutes=5)
 """A patrol may end this far after the moment of import (clocks differ a little)."""
 EXAMPLES_PER_REASON = 3
