@@ -279,7 +279,7 @@ def test_local_times_at_the_clock_changes_are_read_as_events_are() -> None:
 
 
 def test_a_date_alone_is_local_midnight_not_an_offset() -> None:
-    """"2024-01-10" ends in what looks like an offset ("-10"), but a date alone has none: it
+    """A date alone, "2024-01-10", ends in what looks like an offset ("-10") but has none: it
     is midnight local time (Chicago, UTC-6 in January), as a time without an offset is."""
     body = jsonl(
         GOOD | {"id": "day", "start": "2024-01-10", "end": "2024-01-10T08:00"},
