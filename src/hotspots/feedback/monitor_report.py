@@ -91,7 +91,8 @@ def monitor_png(found: Monitor) -> bytes:
             linestyle="--",
             label="flag",
         )
-        repeat_ax.axhline(ref.repeat_share, color="grey", linestyle=":", label="reference")
+        if ref.repeat_share is not None:
+            repeat_ax.axhline(ref.repeat_share, color="grey", linestyle=":", label="reference")
     conc_ax.set(title="New events in prior cells / their area share", xlabel="period")
     repeat_ax.set(title="Flagged area flagged again and again", xlabel="period", ylim=(0, 1.05))
     if conc_ax.get_legend_handles_labels()[0]:  # an empty legend warns

@@ -83,7 +83,7 @@ def _monitor(manifest: Mapping[str, Any]) -> str:
             f"{_num(reference.get('concentration'))}x their share of the area "
             "(the reference concentration)",
             f"- share of the flagged area flagged in at least {repeat} of the last {window} "
-            f"periods: {_pct(reference.get('repeat_share'))}",
+            f"periods: {_repeat(reference.get('repeat_share'), record.get('periods'), window)}",
             f"- events per km2 in those cells over the cells next to them: "
             f"{_num(record.get('mean_contrast'))}x",
             "",
@@ -103,6 +103,15 @@ def _num(value: Any) -> str:
 
 def _pct(value: Any) -> str:
     return "?" if value is None else f"{float(value):.0%}"
+
+
+def _repeat(share: Any, folds: Any, window: Any) -> str:
+    """The reference repeat share, or why there is none (it is not 0%)."""
+    if share is not None:
+        return _pct(share)
+    if isinstance(folds, int) and isinstance(window, int) and folds < window:
+        return f"not measured ({folds} folds, fewer than the {window} periods it counts back)"
+    return "not measured"
 
 
 def _retrain(record: Mapping[str, Any]) -> str:
