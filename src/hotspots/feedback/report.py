@@ -78,7 +78,9 @@ def write_effectiveness_report(
     served_baselines: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Path]:
     """Write the HTML page and the CSV tables into ``out_dir``; all are rendered first and
-    renamed into place together, so a failure leaves none half-written. ``retraining``:
+    renamed into place together, so a failure leaves none half-written; a table of the
+    report's this run does not write (an earlier run's in the same folder) is removed, any
+    other file left alone. ``retraining``:
     the versions ``hotspots retrain`` published and why (``retraining.csv`` and a section).
     ``monitors``: each model's feedback-loop monitor (``monitor_*.csv`` and a section).
     ``served_baselines``: per model, its versions that serve a baseline's map and which (the
@@ -105,6 +107,8 @@ def write_effectiveness_report(
         for name, text in texts.items():
             tmp = stack.enter_context(atomic_path(paths[name]))
             tmp.write_text(text, encoding="utf-8")
+    for stale in sorted(set(ABOUT) - set(texts)):  # an earlier report's, not this one's
+        (out / stale).unlink(missing_ok=True)
     return paths
 
 
