@@ -282,6 +282,46 @@ def test_the_report_matches_the_api(
     assert unscored["etag"].tolist() == [later["etag"]]
 
 
+def test_a_report_of_the_posted_events_alone_says_the_baselines_lacked_the_history(
+    run_cli: RunCli, root: Path, year_panel: Panel, tmp_path: Path
+) -> None:
+    # the service forecast from its export (through the week of 27 November for the first
+    # forecast, as of 4 December), then events were posted from 5 December: a report
+    # without --events fits every baseline on those days alone, beside forecasts made from
+    # the whole year, and says so (it said nothing, and its baselines looked far worse)
+    for part in ("models", "state"):
+        shutil.copytree(root / part, tmp_path / part)
+    shutil.copy(root / "events.parquet", tmp_path / "events.parquet")
+    lat, lng = h3.cell_to_latlng(busiest(year_panel))
+    body = "incident_id,occurred,latitude,longitude,offence,origin\n" + "".join(
+        f"LATE-{i},2023-12-{5 + i} 10:00:00,{lat:.6f},{lng:.6f},{TARGET},call\n" for i in range(3)
+    )
+    key = KeyStore(tmp_path / "state" / KEYS_FILE).create("w", ["events:write"])[1]
+    with TestClient(create_app(settings_of(tmp_path))) as client:
+        posted = client.post(
+            "/v1/events",
+            content=body.encode(),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "text/csv"},
+        )
+    assert posted.status_code == 200 and posted.json()["stored"] == 3, posted.text
+    state = ("--state-dir", tmp_path / "state", "--models-dir", tmp_path / "models")
+    alone = run_cli("report", "effectiveness", "--out", tmp_path / "alone", *state)
+    said = " ".join(alone.err.split())
+    assert "warning: no --events (nor HOTSPOTS_EVENTS_PATH): the report reads the posted " in said
+    assert (
+        "which start 2023-12-05, after the events the first forecast served (burglary as " in said
+    )
+    assert "of 2023-12-04) was made from (through the period from 2023-11-27)" in said
+    page = (tmp_path / "alone" / "effectiveness.html").read_text(encoding="utf-8")
+    assert '<p class="warning">no --events (nor HOTSPOTS_EVENTS_PATH)' in page
+    export = ("--events", tmp_path / "events.parquet")
+    full = run_cli("report", "effectiveness", "--out", tmp_path / "full", *state, *export)
+    assert full.code == 0, full.err
+    assert "warning" not in full.err
+    page = (tmp_path / "full" / "effectiveness.html").read_text(encoding="utf-8")
+    assert "no --events" not in page
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [

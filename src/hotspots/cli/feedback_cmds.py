@@ -231,9 +231,14 @@ def report_effectiveness(
         monitor_population_field=monitor_population_field,
         monitor_periods=monitor_periods,
     )
+    from hotspots.serving.realised import posted_alone_warning
+
+    warning = posted_alone_warning(settings, model or ())
+    if warning:
+        console.print(f"[bold yellow]warning[/]: {warning}", soft_wrap=True)
     figures = _effectiveness(settings, model, category, monitor_window, monitor_repeat)
     realised = between(figures.realised, start, end)
-    _write_and_tell(settings, out, realised, figures)
+    _write_and_tell(settings, out, realised, figures, [warning] if warning else [])
 
 
 class _Figures(NamedTuple):
@@ -316,10 +321,12 @@ def _served_baselines(settings: Settings, realised: Realised) -> dict[str, dict[
     return out
 
 
-def _write_and_tell(settings: Settings, out: Path, realised: Realised, figures: _Figures) -> None:
-    """Write the report (``realised``: ``figures.realised`` in the window asked), print its
-    flags, failures and summary; exit 2 when models were asked for and none could be
-    reported in full or but for some served plans."""
+def _write_and_tell(
+    settings: Settings, out: Path, realised: Realised, figures: _Figures, warnings: list[str]
+) -> None:
+    """Write the report (``realised``: ``figures.realised`` in the window asked; the
+    ``warnings`` at the top of its page), print its flags, failures and summary; exit 2 when
+    models were asked for and none could be reported in full or but for some served plans."""
     monitors, names = figures.monitors, figures.names
     from rich.markup import escape
 
@@ -334,6 +341,7 @@ def _write_and_tell(settings: Settings, out: Path, realised: Realised, figures: 
         retraining=_retraining(settings, figures.loaded),
         monitors=monitors,
         served_baselines=_served_baselines(settings, realised),
+        warnings=warnings,
     )
     for row in realised.flags.to_dict("records"):
         if bool(row["flagged"]):
