@@ -124,6 +124,7 @@ def served_monitor(
     dosage: pd.DataFrame | None = None,
     groups: GroupLayer | None = None,
     overrides: Mapping[str, int | None] | None = None,
+    first_window: Reference | None = None,
 ) -> Monitor:
     """The monitor of a model in use: ``ranked`` holds the cells it served for each period
     (rank 1 first; a period it served nothing for flags no cell), ``recorded`` the target
@@ -131,9 +132,18 @@ def served_monitor(
     reference are those its manifest recorded at training time (defaults and the series'
     own first window when it recorded none). ``overrides`` (``window``, ``repeat``; None
     values ignored) replace recorded thresholds; a reference measured with another window
-    or repeat is not comparable, so the series' own first window is used then. Periods
-    before the first one served are left out."""
+    or repeat is not comparable, so the series' own first window is used then.
+    ``first_window``: the first full window of everything served, when ``periods`` begin
+    after it (``monitor_served``), used in place of the series' own. Periods before the
+    first one served are left out."""
     th, reference, why = thresholds_asked(manifest, overrides)
+    notes = [] if why is None else [why]
+    if reference is None and first_window is not None:
+        reference = first_window
+        notes.append(
+            f"no training-time reference: compared with {first_window.source} of everything "
+            "served, before the periods shown"
+        )
     ids = np.asarray(cells, dtype=np.uint64)
     starts = pd.DatetimeIndex(periods)
     served = [i for i, p in enumerate(starts) if pd.Timestamp(p) in ranked]
@@ -153,7 +163,7 @@ def served_monitor(
         reference=reference,
         thresholds=th,
     )
-    return found if why is None else replace(found, notes=[why, *found.notes])
+    return replace(found, notes=[*notes, *found.notes]) if notes else found
 
 
 def thresholds_asked(
