@@ -68,6 +68,23 @@ def training_record(
     }
 
 
+def kept_record(manifest: Mapping[str, Any], version: str) -> dict[str, Any]:
+    """The training-time record a retrain of ``version`` (its ``manifest``) keeps: the
+    retrain's folds are weeks ``version`` was in use, where a loop would already be, so the
+    reference stays the one measured before use, saying so (empty when it had none)."""
+    record = dict(_notes(manifest))
+    reference = record.get("reference")
+    if not isinstance(reference, Mapping) or reference.get("concentration") is None:
+        return {}
+    if "kept_from" in record:  # kept by an earlier retrain: the version it was measured on
+        return record
+    source = (
+        f"{reference.get('source')} (of {version}, kept by retrain: its folds were weeks "
+        f"{version} was in use)"
+    )
+    return {**record, "reference": {**reference, "source": source}, "kept_from": version}
+
+
 def monitor_png(found: Monitor) -> bytes:
     """Pooled concentration against the reference and its flag line, and the repeat share,
     per period (matplotlib's Agg canvas, no pyplot)."""
