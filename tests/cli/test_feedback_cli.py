@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,34 @@ def test_import_reads_a_semicolon_log_as_ingest_reads_a_semicolon_export(
     assert patrols["patrol_id"].tolist() == ["L1", "L2"]
     assert patrols["minutes"].tolist() == [120.0, 30.0]
     assert [len(c) for c in patrols["cells"]] == [2, 1]
+
+
+def test_import_names_the_areas_of_the_plans_the_service_served(
+    run_cli: RunCli, root: Path, tmp_path: Path
+) -> None:
+    # the service recorded its default plan of each publish (as of 4 December, then 1 January)
+    # and a one-area plan two weeks ahead asked of the first: a log of December's patrols
+    # imported now names December's default plan, which is no longer served and no file
+    state = tmp_path / "state"
+    shutil.copytree(root / "state" / "plans", state / "plans")
+    published = {
+        r["as_of"]: r for r in PlanStore(state / "plans").read() if r["first"] == "published"
+    }
+    assert sorted(published) == ["2023-12-04", "2024-01-01"]
+    log = tmp_path / "december.csv"
+    log.write_text(
+        "id,area,start,end\n"
+        "D1,2023-12-04/1,2023-12-05 10:00,2023-12-05 12:00\n"
+        "D2,2023-12-04/2,2023-12-06 10:00,2023-12-06 11:00\n",
+        encoding="utf-8",
+    )
+    res = run_cli("patrols", "import", log, "--state-dir", state, "--models-dir", root / "models")
+    assert res.code == 0, res.err
+    assert "stored 2 patrols, 0 already stored, 0 rejected" in res.err
+    cells = PatrolStore(state / "patrols").read().set_index("patrol_id")["cells"]
+    for patrol, area in (("D1", 0), ("D2", 1)):  # the default plan's, not the one-area plan's
+        want = published["2023-12-04"]["areas"][area]["cells"]
+        assert sorted(cells[patrol].tolist()) == sorted(h3.str_to_int(c) for c in want)
 
 
 def test_import_shows_each_reason_with_example_rows_and_never_a_unit(
@@ -251,6 +280,46 @@ def test_the_report_matches_the_api(
     assert "Served plans not scored" in html
     unscored = pd.read_csv(out / "unscored_plans.csv")
     assert unscored["etag"].tolist() == [later["etag"]]
+
+
+def test_a_report_of_the_posted_events_alone_says_the_baselines_lacked_the_history(
+    run_cli: RunCli, root: Path, year_panel: Panel, tmp_path: Path
+) -> None:
+    # the service forecast from its export (through the week of 27 November for the first
+    # forecast, as of 4 December), then events were posted from 5 December: a report
+    # without --events fits every baseline on those days alone, beside forecasts made from
+    # the whole year, and says so (it said nothing, and its baselines looked far worse)
+    for part in ("models", "state"):
+        shutil.copytree(root / part, tmp_path / part)
+    shutil.copy(root / "events.parquet", tmp_path / "events.parquet")
+    lat, lng = h3.cell_to_latlng(busiest(year_panel))
+    body = "incident_id,occurred,latitude,longitude,offence,origin\n" + "".join(
+        f"LATE-{i},2023-12-{5 + i} 10:00:00,{lat:.6f},{lng:.6f},{TARGET},call\n" for i in range(3)
+    )
+    key = KeyStore(tmp_path / "state" / KEYS_FILE).create("w", ["events:write"])[1]
+    with TestClient(create_app(settings_of(tmp_path))) as client:
+        posted = client.post(
+            "/v1/events",
+            content=body.encode(),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "text/csv"},
+        )
+    assert posted.status_code == 200 and posted.json()["stored"] == 3, posted.text
+    state = ("--state-dir", tmp_path / "state", "--models-dir", tmp_path / "models")
+    alone = run_cli("report", "effectiveness", "--out", tmp_path / "alone", *state)
+    said = " ".join(alone.err.split())
+    assert "warning: no --events (nor HOTSPOTS_EVENTS_PATH): the report reads the posted " in said
+    assert (
+        "which start 2023-12-05, after the events the first forecast served (burglary as " in said
+    )
+    assert "of 2023-12-04) was made from (through the period from 2023-11-27)" in said
+    page = (tmp_path / "alone" / "effectiveness.html").read_text(encoding="utf-8")
+    assert '<p class="warning">no --events (nor HOTSPOTS_EVENTS_PATH)' in page
+    export = ("--events", tmp_path / "events.parquet")
+    full = run_cli("report", "effectiveness", "--out", tmp_path / "full", *state, *export)
+    assert full.code == 0, full.err
+    assert "warning" not in full.err
+    page = (tmp_path / "full" / "effectiveness.html").read_text(encoding="utf-8")
+    assert "no --events" not in page
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import h3
 import numpy as np
@@ -26,7 +27,9 @@ from effectiveness_case import (
     stored_plan,
 )
 from hotspots.feedback.effectiveness import SERVED, model_flag, realised_effectiveness
+from hotspots.feedback.report import write_effectiveness_report
 from hotspots.feedback.served import ServedForecast
+from hotspots.ingest.schema import empty_events
 
 
 def test_realised_figures_match_the_hand_computed_case() -> None:
@@ -407,3 +410,23 @@ def test_a_plan_of_two_crime_types_is_scored_on_both_and_beside_the_baselines() 
     assert got["plan_pai"] == pytest.approx((3 / 7) / share)
     assert got["top_hits"] == pytest.approx(3.0)  # the top cell of the weighted forecast: A
     assert rows.loc["last_period", "plan_hits"] == 3  # C
+
+
+def test_a_report_written_again_into_its_folder_leaves_none_of_the_last_runs_tables(
+    tmp_path: Path,
+) -> None:
+    """A table this run does not write (no retraining given, no area layer) is not left
+    from an earlier report in the same --out, where it would read as this run's; any other
+    file in the folder is left alone."""
+    nothing = realised_effectiveness([], empty_events(), freq="W", baselines=())
+    retrained = pd.DataFrame({"model": ["m"], "version": ["v2"], "outcome": ["promoted"]})
+    first = write_effectiveness_report(nothing, tmp_path, title="t", retraining=retrained)
+    assert "retraining.csv" in first
+    (tmp_path / "monitor_groups.csv").write_text("model,group\nm,A\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    again = write_effectiveness_report(nothing, tmp_path, title="t")
+    assert "retraining.csv" not in again
+    assert not (tmp_path / "retraining.csv").exists()
+    assert not (tmp_path / "monitor_groups.csv").exists()
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*again, "notes.txt"])

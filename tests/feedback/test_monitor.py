@@ -70,6 +70,18 @@ def test_concentration_flag_against_the_reference() -> None:
     assert not [f for f in quiet.flags if f["figure"] == "concentration"]
 
 
+def test_a_reference_without_a_repeat_share_keeps_the_floor_and_says_so() -> None:
+    # a backtest shorter than P measured no repeat share: the bar is the floor alone (90%),
+    # and the message says the reference was not measured (it said 0%)
+    ref = Reference(concentration=1.0, repeat_share=None, source="backtest")
+    recorded = np.ones((4, 7)) * 5
+    m = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), recorded, reference=ref, thresholds=TH)
+    repeat = [f for f in m.flags if f["figure"] == "repeat"]
+    assert [f["period"] for f in repeat] == ["2024-01-15", "2024-01-22"]  # 100% pooled
+    assert {f["threshold"] for f in repeat} == {0.9}
+    assert repeat[0]["message"].endswith("the reference was not measured")
+
+
 def test_too_few_events_raise_no_flag() -> None:
     recorded = np.zeros((4, 7))
     recorded[2:, 0] = 1

@@ -64,6 +64,23 @@ def test_too_short_a_backtest_records_nothing(year_panel: Panel) -> None:
     assert training_record(short, "rolling_mean") == {}
 
 
+def test_a_backtest_shorter_than_p_has_no_repeat_share_not_0(year_panel: Panel) -> None:
+    """6 folds hold a concentration (4 pooled) but no repeat share (a cell's count needs
+    P = 8 periods): the reference says it was not measured, never 0% (which reads as a map
+    that never flags a cell twice), and the flags keep the floor (90%) as the bar."""
+    folds = rolling_origin_folds(year_panel.periods, 6, min_train_periods=8)
+    six = backtest({"rolling_mean": make_forecaster("rolling_mean")}, year_panel, folds)
+    record = training_record(six, "rolling_mean")
+    assert record["reference"]["concentration"] > 1
+    assert record["reference"]["repeat_share"] is None
+    assert Reference.from_dict(record["reference"]).repeat_share is None  # type: ignore[union-attr]
+    card = model_card({"name": "m", "version": "v1", "notes": {MANIFEST_KEY: record}})
+    line = next(x for x in card.splitlines() if "flagged in at least 6 of the last 8" in x)
+    assert line.endswith("not measured (6 folds, fewer than the 8 periods it counts back)")
+    found = backtest_monitor(six, "rolling_mean")
+    assert found is not None and monitor_png(found)[:4] == b"\x89PNG"
+
+
 def test_report_section_and_plot(result) -> None:  # type: ignore[no-untyped-def]
     found = backtest_monitor(result, "rolling_mean", Thresholds(concentration_rise=1.0))
     assert found is not None

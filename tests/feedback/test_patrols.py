@@ -276,3 +276,19 @@ def test_local_times_at_the_clock_changes_are_read_as_events_are() -> None:
     assert got.loc["autumn", "start"] == pd.Timestamp("2024-10-27 01:30", tz="UTC")
     assert got.loc["autumn", "end"] == pd.Timestamp("2024-10-27 03:00", tz="UTC")
     assert got["minutes"].tolist() == [30.0, 90.0]
+
+
+def test_a_date_alone_is_local_midnight_not_an_offset() -> None:
+    """A date alone, "2024-01-10", ends in what looks like an offset ("-10") but has none: it
+    is midnight local time (Chicago, UTC-6 in January), as a time without an offset is."""
+    body = jsonl(
+        GOOD | {"id": "day", "start": "2024-01-10", "end": "2024-01-10T08:00"},
+        GOOD | {"id": "utc", "start": "2024-01-10T10:00-06", "end": "2024-01-10T17:00Z"},
+    )
+    result = read_patrols(body, "jsonl", options(timezone="America/Chicago"), "log.jsonl")
+    assert result.report.rejected == {}
+    got = result.patrols.set_index("patrol_id")
+    assert got.loc["day", "start"] == pd.Timestamp("2024-01-10 06:00", tz="UTC")
+    assert got.loc["day", "minutes"] == 480.0
+    assert got.loc["utc", "start"] == pd.Timestamp("2024-01-10 16:00", tz="UTC")
+    assert got.loc["utc", "minutes"] == 60.0

@@ -30,7 +30,12 @@ def loop_city() -> City:
     )
 
 
-def _run(city: City, root: Path, run_cli: Any, discovery: float) -> tuple[ServedLoop, Path]:
+def _run(
+    city: City, root: Path, run_cli: Any, discovery: float, periods: int | None = None
+) -> tuple[ServedLoop, Path]:
+    """Serve the loop and report on it, reading every week served (``periods``: that many
+    past weeks, as ``--monitor-periods`` and ``/v1/monitor`` do)."""
+
     def import_patrols(log: Path, where: Path) -> None:
         dirs = ("--state-dir", where / "state", "--models-dir", where / "models")
         res = run_cli("patrols", "import", log, *dirs)
@@ -41,7 +46,7 @@ def _run(city: City, root: Path, run_cli: Any, discovery: float) -> tuple[Served
     res = run_cli(
         "report", "effectiveness", "--out", out, "--state-dir", root / "state",
         "--models-dir", root / "models", "--events", root / "events.parquet",
-        "--monitor-periods", str(len(served.weeks)),
+        "--monitor-periods", str(periods or len(served.weeks)),
     )  # fmt: skip
     assert res.code == 0, res.err
     return served, out
@@ -87,3 +92,25 @@ def test_the_served_loop_is_flagged_and_the_same_service_without_it_is_not(
     assert f'<p class="warning">Feedback-loop warning for {NAME}' in page
     quiet_page = (quiet_out / "effectiveness.html").read_text(encoding="utf-8")
     assert f"No feedback loop flagged for {NAME}" in quiet_page
+
+
+def test_the_loop_is_flagged_when_the_weeks_shown_begin_inside_it(
+    loop_city: City, tmp_path: Path, run_cli: Any
+) -> None:
+    """The monitor reads the last 26 weeks by default (``HOTSPOTS_MONITOR_PERIODS``): here
+    weeks 7-32 of the 32 served, whose first full window already holds 5 weeks of the loop.
+    The reference stays the first full window of everything served (weeks 1-12, before
+    patrols acted), so the loop is flagged as with every week read; taken from the weeks
+    shown, it was 11.93 against 9.64 and the loop went unflagged."""
+    whole, whole_out = _run(loop_city, tmp_path / "whole", run_cli, 0.3)
+    shown, shown_out = _run(loop_city, tmp_path / "shown", run_cli, 0.3, periods=26)
+    summaries = [pd.read_csv(out / "monitor_summary.csv").iloc[0] for out in (whole_out, shown_out)]
+    assert summaries[1]["periods_served"] == 26
+    assert summaries[1]["reference_concentration"] == summaries[0]["reference_concentration"]
+    assert summaries[1]["reference_source"] == summaries[0]["reference_source"]
+    assert bool(summaries[1]["flagged"])
+    flags = pd.read_csv(shown_out / "monitor_flags.csv")
+    first = pd.Timestamp(flags.loc[flags["figure"] == "concentration", "period"].min())
+    assert first <= shown.patrols_from + pd.Timedelta(weeks=WITHIN - 1)
+    quiet, quiet_out = _run(loop_city, tmp_path / "quiet", run_cli, 0.0, periods=26)
+    assert len(pd.read_csv(quiet_out / "monitor_flags.csv")) == 0

@@ -12,6 +12,7 @@ import pytest
 from hotspots.errors import ConfigError, ModelNotFoundError
 from hotspots.evaluation import backtest, rolling_origin_folds
 from hotspots.features import events_to_panel
+from hotspots.feedback.monitor_report import MANIFEST_KEY
 from hotspots.forecasters import make_forecaster
 from hotspots.jobs.retrain import retrain, retrain_history
 from hotspots.jobs.retrain_rule import CHAMPION, champion_forecasts, decide
@@ -210,3 +211,36 @@ def test_the_record_states_the_figures_at_each_coverage_weighed(
     assert history[["coverages", "ratio_vs_champion"]].values.tolist() == [
         ["5%, 10%", record["ratio_vs_champion"]]
     ]
+
+
+def test_the_monitor_reference_is_the_champions_not_one_from_the_weeks_it_was_in_use(
+    tmp_path: Path, year_city_events: pd.DataFrame
+) -> None:
+    """The retrain's folds are the weeks since the champion's fit, when it was in use: a
+    loop there would be in a reference measured on them, and each weekly retrain would
+    raise the bar to it. The new version keeps the champion's training-time reference
+    (recorded crime before use) and says where it came from; the demo's v2 recorded 10.99
+    from its 6 weeks in use against v1's 9.22, and a 1-week retrain none."""
+    env = make_env(tmp_path, year_city_events)
+    before = {
+        "model": "historical_mean",
+        "reference": {"concentration": 7.5, "repeat_share": 0.8, "source": "x on the backtest"},
+        "thresholds": {"window": 8, "repeat": 6, "coverage": 0.01, "pool": 4},
+        "periods": 12,
+    }
+    champion = env.registry.load(NAME)
+    env.registry.publish(
+        NAME, champion.forecaster, spec=env.spec.to_dict(), data={"timezone": "UTC"},
+        backtest={}, notes={MANIFEST_KEY: before},
+    )  # fmt: skip
+    outcome = retrain(env.spec, env.registry, env.posted)
+    assert outcome.version == "v3"
+    record = env.registry.manifest(NAME, "v3")["notes"][MANIFEST_KEY]
+    assert record["reference"] == {
+        "concentration": 7.5,
+        "repeat_share": 0.8,
+        "source": "x on the backtest (of v2, kept by retrain: its folds were weeks v2 was in use)",
+    }
+    assert record["thresholds"] == before["thresholds"] and record["periods"] == 12
+    card = (env.registry.root / NAME / "v3" / "MODEL_CARD.md").read_text()
+    assert "Kept by retrain from v2, measured before use" in card

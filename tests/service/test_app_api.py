@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import h3
@@ -31,6 +32,7 @@ from hotspots.ingest import write_events
 from hotspots.publishing.snapshot import strong_etag
 from hotspots.registry import Registry
 from hotspots.service.app import JsonFormatter, create_app
+from hotspots.service.problems import scrub
 from hotspots.serving.state import ServiceState
 from hotspots.synthetic import TIMEZONE
 
@@ -303,6 +305,36 @@ def test_unknown_model_is_404(client: TestClient, env: Env) -> None:
     r = client.get(LATEST, params={"model": "robbery"}, headers=_auth(env.read))
     assert r.status_code == 404
     assert r.json()["detail"] == "no served model named 'robbery'; models served: burglary"
+
+
+def test_relative_folders_are_hidden_as_paths_not_as_words(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `hotspots serve` in its folder with the defaults (models, var): the detail hid the
+    # word "models" ("<models> served: burglary") and would hide "var" in any word
+    for part in ("models", "state"):
+        shutil.copytree(env.root / part, tmp_path / part)
+    shutil.copy(env.root / "events.parquet", tmp_path / "events.parquet")
+    monkeypatch.chdir(tmp_path)
+    relative = env.settings.model_copy(
+        update={
+            "models_dir": Path("models"),
+            "state_dir": Path("state"),
+            "events_path": Path("events.parquet"),
+        }
+    )
+    with TestClient(create_app(relative)) as c:
+        r = c.get(LATEST, params={"model": "robbery"}, headers=_auth(env.read))
+        assert r.json()["detail"] == "no served model named 'robbery'; models served: burglary"
+    request = SimpleNamespace(app=create_app(relative))  # what scrub reads of a request
+    said = (
+        f"snapshot state/snapshots/b/x.json.gz, {tmp_path / 'models'}/burglary/v1/a.json and "
+        "models/burglary/v2: invariant, models served from events.parquet"
+    )
+    assert scrub(request, said) == (  # type: ignore[arg-type]
+        "snapshot <state>/snapshots/b/x.json.gz, <models>/burglary/v1/a.json and "
+        "<models>/burglary/v2: invariant, models served from <events>"
+    )
 
 
 def test_unexpected_error_is_500_problem_without_traceback(env: Env, tmp_path: Path) -> None:

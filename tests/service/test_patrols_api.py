@@ -159,3 +159,34 @@ def test_an_area_of_the_served_plan_by_as_of_and_rank(
     )
     assert unknown.status_code == 422  # one row, rejected: over the ceiling
     assert unknown.json()["report"]["rejected"] == {"unknown_area": 1}
+
+
+def test_a_log_naming_last_weeks_plan_is_read_after_the_next_publish(
+    client: TestClient, key: str, env_copy: Env
+) -> None:
+    """A week's log (or its retry) posted once the next week's plan is served names the plan
+    the week was patrolled on: the service recorded it, so its areas are still known."""
+    read = {"Authorization": f"Bearer {env_copy.read}"}
+    plan = client.get("/v1/plans/latest", headers=read).json()
+    week = plan["as_of"][:10]
+    log = f"id,area,start,end\nW1,{week}/1,2024-01-02 10:00,2024-01-02 11:00\n".encode()
+    assert post(client, key, log).json()["stored"] == 1
+    events = "incident_id,occurred,latitude,longitude,offence,origin\n" + "".join(
+        f"E{i},2024-01-0{3 + 4 * i} 10:00:00,{env_copy.lat:.6f},{env_copy.lng:.6f},"
+        "Burglary Residential,call\n"
+        for i in range(2)  # the 3rd and a Sunday, the 7th: the week is whole
+    )
+    write = {"Authorization": f"Bearer {env_copy.write}", "Content-Type": "text/csv"}
+    assert client.post("/v1/events", content=events.encode(), headers=write).status_code == 200
+    assert client.post("/v1/forecasts/refresh", headers=write).status_code == 200
+    assert client.get("/v1/plans/latest", headers=read).json()["as_of"][:10] != week
+    retry = post(client, key, log)
+    assert retry.status_code == 200, retry.text
+    assert (retry.json()["stored"], retry.json()["already_stored"]) == (0, 1)
+    second = f"id,area,start,end\nW2,{week}/2,2024-01-03 10:00,2024-01-03 11:00\n"
+    later = post(client, key, second.encode())
+    assert later.status_code == 200, later.text
+    assert later.json()["stored"] == 1
+    cells = stored(env_copy).read().set_index("patrol_id")["cells"]
+    want = sorted(h3.str_to_int(c) for c in plan["areas"][1]["cells"])
+    assert sorted(cells["W2"].tolist()) == want

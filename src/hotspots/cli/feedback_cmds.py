@@ -69,7 +69,8 @@ def import_patrols(
         None,
         "--plan",
         help="A plan `hotspots plan` wrote (.json or .geojson; repeat): `area` may then name "
-        "its areas as AS_OF/RANK, e.g. 2024-01-08/3.",
+        "its areas as AS_OF/RANK, e.g. 2024-01-08/3, as it may the default plans the service "
+        "served (recorded in --state-dir).",
     ),
     max_reject: float | None = typer.Option(
         None,
@@ -92,7 +93,7 @@ def import_patrols(
     from hotspots.feedback.patrols import read_patrols
     from hotspots.feedback.places import plan_areas
     from hotspots.registry import Registry
-    from hotspots.serving.patrols import patrol_options
+    from hotspots.serving.patrols import patrol_options, recorded_plan_areas
 
     fmt = FORMATS.get(file.suffix.lower())
     if fmt is None:
@@ -103,7 +104,8 @@ def import_patrols(
     if name is None:
         raise ConfigError(f"no model in {settings.models_dir}: patrols are read on a model's grid")
     loaded = registry.load(name)
-    options = patrol_options(loaded.forecaster, loaded.manifest, settings, max_reject)
+    served = recorded_plan_areas(settings.state_dir)  # the plans the service served
+    options = patrol_options(loaded.forecaster, loaded.manifest, settings, max_reject, served)
     for path in plan or []:
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
@@ -229,9 +231,14 @@ def report_effectiveness(
         monitor_population_field=monitor_population_field,
         monitor_periods=monitor_periods,
     )
+    from hotspots.serving.realised import posted_alone_warning
+
+    warning = posted_alone_warning(settings, model or ())
+    if warning:
+        console.print(f"[bold yellow]warning[/]: {warning}", soft_wrap=True)
     figures = _effectiveness(settings, model, category, monitor_window, monitor_repeat)
     realised = between(figures.realised, start, end)
-    _write_and_tell(settings, out, realised, figures)
+    _write_and_tell(settings, out, realised, figures, [warning] if warning else [])
 
 
 class _Figures(NamedTuple):
@@ -314,10 +321,12 @@ def _served_baselines(settings: Settings, realised: Realised) -> dict[str, dict[
     return out
 
 
-def _write_and_tell(settings: Settings, out: Path, realised: Realised, figures: _Figures) -> None:
-    """Write the report (``realised``: ``figures.realised`` in the window asked), print its
-    flags, failures and summary; exit 2 when models were asked for and none could be
-    reported in full or but for some served plans."""
+def _write_and_tell(
+    settings: Settings, out: Path, realised: Realised, figures: _Figures, warnings: list[str]
+) -> None:
+    """Write the report (``realised``: ``figures.realised`` in the window asked; the
+    ``warnings`` at the top of its page), print its flags, failures and summary; exit 2 when
+    models were asked for and none could be reported in full or but for some served plans."""
     monitors, names = figures.monitors, figures.names
     from rich.markup import escape
 
@@ -332,6 +341,7 @@ def _write_and_tell(settings: Settings, out: Path, realised: Realised, figures: 
         retraining=_retraining(settings, figures.loaded),
         monitors=monitors,
         served_baselines=_served_baselines(settings, realised),
+        warnings=warnings,
     )
     for row in realised.flags.to_dict("records"):
         if bool(row["flagged"]):

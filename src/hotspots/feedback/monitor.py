@@ -261,7 +261,9 @@ def _flags(
                 f"{reference.concentration:.2f} ({reference.source})",
             )
         )
-    repeat_limit = max(reference.repeat_share + th.repeat_rise, th.repeat_floor)
+    measured = reference.repeat_share is not None
+    repeat_limit = max((reference.repeat_share or 0.0) + th.repeat_rise, th.repeat_floor)
+    was = f"{reference.repeat_share:.0%}" if measured else "not measured"
     for row in frame.loc[frame["pooled_repeat_share"] >= repeat_limit].to_dict("records"):
         value = float(row["pooled_repeat_share"])
         out.append(
@@ -272,7 +274,7 @@ def _flags(
                 repeat_limit,
                 f"{value:.0%} of the flagged area (mean of the last {th.pool} periods) was "
                 f"flagged in at least {th.repeat} of the last {th.window} periods; the "
-                f"reference was {reference.repeat_share:.0%}",
+                f"reference was {was}",
             )
         )
     return sorted(out, key=lambda f: (f["period"], f["figure"]))

@@ -51,10 +51,11 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Reference:
-    """What the figures were before the model was in use (see the module docstring)."""
+    """What the figures were before the model was in use (see the module docstring);
+    ``repeat_share`` None when it was not measured (a backtest of fewer folds than P)."""
 
     concentration: float
-    repeat_share: float
+    repeat_share: float | None
     source: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,7 +68,8 @@ class Reference:
         if not data or data.get("concentration") is None:
             return None
         repeat = data.get("repeat_share")
-        return cls(float(data["concentration"]), float(repeat or 0.0), str(data.get("source")))
+        share = None if repeat is None else float(repeat)
+        return cls(float(data["concentration"]), share, str(data.get("source")))
 
 
 NO_CONCENTRATION_REFERENCE = (
@@ -131,7 +133,8 @@ def why_no_reference(frame: pd.DataFrame, th: Thresholds) -> str:
 def reference_from_frame(frame: pd.DataFrame, source: str, min_events: int = 0) -> Reference | None:
     """A reference from a series' figures: the means of its pooled concentration and repeat
     share over the periods whose pooled events reach ``min_events`` (None: no period had
-    them). A flag needs that many events; a reference resting on fewer would be compared
+    them; a repeat share of None: no such period had one, fewer than P periods before it,
+    which is not 0%). A flag needs that many events; a reference resting on fewer would be compared
     with periods it could not be told from (a small force's backtest: 11-19 events in four
     weeks, 4.55x from the few of them in one flagged cell)."""
     if not frame.empty:
@@ -140,4 +143,4 @@ def reference_from_frame(frame: pd.DataFrame, source: str, min_events: int = 0) 
     if conc.empty:
         return None
     repeat = frame["repeat_share"].dropna()
-    return Reference(float(conc.mean()), float(repeat.mean()) if len(repeat) else 0.0, source)
+    return Reference(float(conc.mean()), float(repeat.mean()) if len(repeat) else None, source)

@@ -68,6 +68,23 @@ def training_record(
     }
 
 
+def kept_record(manifest: Mapping[str, Any], version: str) -> dict[str, Any]:
+    """The training-time record a retrain of ``version`` (its ``manifest``) keeps: the
+    retrain's folds are weeks ``version`` was in use, where a loop would already be, so the
+    reference stays the one measured before use, saying so (empty when it had none)."""
+    record = dict(_notes(manifest))
+    reference = record.get("reference")
+    if not isinstance(reference, Mapping) or reference.get("concentration") is None:
+        return {}
+    if "kept_from" in record:  # kept by an earlier retrain: the version it was measured on
+        return record
+    source = (
+        f"{reference.get('source')} (of {version}, kept by retrain: its folds were weeks "
+        f"{version} was in use)"
+    )
+    return {**record, "reference": {**reference, "source": source}, "kept_from": version}
+
+
 def monitor_png(found: Monitor) -> bytes:
     """Pooled concentration against the reference and its flag line, and the repeat share,
     per period (matplotlib's Agg canvas, no pyplot)."""
@@ -91,7 +108,8 @@ def monitor_png(found: Monitor) -> bytes:
             linestyle="--",
             label="flag",
         )
-        repeat_ax.axhline(ref.repeat_share, color="grey", linestyle=":", label="reference")
+        if ref.repeat_share is not None:
+            repeat_ax.axhline(ref.repeat_share, color="grey", linestyle=":", label="reference")
     conc_ax.set(title="New events in prior cells / their area share", xlabel="period")
     repeat_ax.set(title="Flagged area flagged again and again", xlabel="period", ylim=(0, 1.05))
     if conc_ax.get_legend_handles_labels()[0]:  # an empty legend warns
@@ -123,6 +141,7 @@ def served_monitor(
     dosage: pd.DataFrame | None = None,
     groups: GroupLayer | None = None,
     overrides: Mapping[str, int | None] | None = None,
+    first_window: Reference | None = None,
 ) -> Monitor:
     """The monitor of a model in use: ``ranked`` holds the cells it served for each period
     (rank 1 first; a period it served nothing for flags no cell), ``recorded`` the target
@@ -130,9 +149,18 @@ def served_monitor(
     reference are those its manifest recorded at training time (defaults and the series'
     own first window when it recorded none). ``overrides`` (``window``, ``repeat``; None
     values ignored) replace recorded thresholds; a reference measured with another window
-    or repeat is not comparable, so the series' own first window is used then. Periods
-    before the first one served are left out."""
+    or repeat is not comparable, so the series' own first window is used then.
+    ``first_window``: the first full window of everything served, when ``periods`` begin
+    after it (``monitor_served``), used in place of the series' own. Periods before the
+    first one served are left out."""
     th, reference, why = thresholds_asked(manifest, overrides)
+    notes = [] if why is None else [why]
+    if reference is None and first_window is not None:
+        reference = first_window
+        notes.append(
+            f"no training-time reference: compared with {first_window.source} of everything "
+            "served, before the periods shown"
+        )
     ids = np.asarray(cells, dtype=np.uint64)
     starts = pd.DatetimeIndex(periods)
     served = [i for i, p in enumerate(starts) if pd.Timestamp(p) in ranked]
@@ -152,7 +180,7 @@ def served_monitor(
         reference=reference,
         thresholds=th,
     )
-    return found if why is None else replace(found, notes=[why, *found.notes])
+    return replace(found, notes=[*notes, *found.notes]) if notes else found
 
 
 def thresholds_asked(

@@ -16,10 +16,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from hotspots.errors import DataValidationError
+from hotspots.features import Panel
 from hotspots.feedback.dosage import patrols_to_dosage
 from hotspots.feedback.monitor import Monitor
 from hotspots.feedback.monitor_groups import GroupLayer
-from hotspots.feedback.monitor_report import served_monitor
+from hotspots.feedback.monitor_reference import Reference
+from hotspots.feedback.monitor_report import served_monitor, thresholds_asked
 from hotspots.feedback.served import SnapshotReader, last_issued, served_forecast
 from hotspots.forecasters import Forecaster
 from hotspots.grid import cells_resolution
@@ -85,6 +87,9 @@ def model_monitor(
         if patrols is None
         else patrols_to_dosage(patrols, panel.freq, timezone, panel.resolution)
     )
+    early = _first_window(
+        name, store, panel, (cells, model.target_), starts, manifest, dosage, overrides
+    )
     found = served_monitor(
         cells,
         starts,
@@ -94,8 +99,44 @@ def model_monitor(
         dosage=dosage,
         groups=groups,
         overrides=overrides,
+        first_window=early,
     )
     return ModelMonitor(name, version, pd.Timestamp(as_of), len(ranked), found)
+
+
+def _first_window(
+    name: str,
+    store: SnapshotReader,
+    panel: Panel,
+    grid: tuple[npt.NDArray[np.uint64], tuple[str, ...]],
+    starts: pd.DatetimeIndex,
+    manifest: Mapping[str, Any],
+    dosage: pd.DataFrame | None,
+    overrides: Mapping[str, int | None] | None,
+) -> Reference | None:
+    """Without a training-time reference that applies, the first full window of everything
+    ``name`` served, when the periods monitored (``starts``) begin after its first served
+    period (None otherwise, or when those periods were served on another grid): a series'
+    own first window moves with the periods read, and once a loop has run for longer than
+    they reach back it would be its own reference and never be flagged. Patrolled cells
+    count as prior cells there as in the periods monitored."""
+    cells, target = grid  # the model's cells and target categories
+    th, reference, _ = thresholds_asked(manifest, overrides)
+    first = min((pd.Timestamp(a) for a in last_issued(store, name)), default=None)
+    if reference is not None or first is None or not len(starts) or first >= starts[0]:
+        return None
+    span = int((pd.DatetimeIndex(panel.periods) >= first).sum())
+    counts, periods = recent_counts(panel, cells, target, span)
+    early = pd.DatetimeIndex(periods)[: 3 * (th.window + th.pool)]  # enough to find one
+    ranked = served_rankings(store, name, early)
+    try:
+        _check_grid(name, "", cells, ranked)
+    except DataValidationError:
+        return None
+    found = served_monitor(
+        cells, early, counts.T[: len(early)], ranked, manifest, dosage=dosage, overrides=overrides
+    )
+    return found.reference
 
 
 def _check_grid(

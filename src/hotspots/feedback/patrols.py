@@ -58,6 +58,8 @@ _NAME_WORDS = re.compile(
 _UNIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 _TACTIC = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 _OFFSET = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
+_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+"""A date alone: it ends in what ``_OFFSET`` reads as one ("2024-01-10": "-10") but has none."""
 FUTURE_SLACK = pd.Timedelta(minutes=5)
 """A patrol may end this far after the moment of import (clocks differ a little)."""
 EXAMPLES_PER_REASON = 3
@@ -316,7 +318,7 @@ def _times(text: pd.Series, timezone: str) -> pd.Series:
     """UTC times: with an offset as given, without one as local times in ``timezone``, read
     at the clock changes as events are (``ingest.times.localize``: a repeated hour as standard
     time, a skipped one shifted forward), so a night shift's patrol is not refused then."""
-    aware = text.str.contains(_OFFSET)
+    aware = text.str.contains(_OFFSET) & ~text.str.fullmatch(_DATE)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
     if aware.any():
         out[aware] = pd.to_datetime(text[aware], errors="coerce", utc=True, format="ISO8601")

@@ -76,13 +76,17 @@ def write_effectiveness_report(
     retraining: pd.DataFrame | None = None,
     monitors: Mapping[str, ModelMonitor] | None = None,
     served_baselines: Mapping[str, Mapping[str, str]] | None = None,
+    warnings: Sequence[str] = (),
 ) -> dict[str, Path]:
     """Write the HTML page and the CSV tables into ``out_dir``; all are rendered first and
-    renamed into place together, so a failure leaves none half-written. ``retraining``:
+    renamed into place together, so a failure leaves none half-written; a table of the
+    report's this run does not write (an earlier run's in the same folder) is removed, any
+    other file left alone. ``retraining``:
     the versions ``hotspots retrain`` published and why (``retraining.csv`` and a section).
     ``monitors``: each model's feedback-loop monitor (``monitor_*.csv`` and a section).
     ``served_baselines``: per model, its versions that serve a baseline's map and which (the
-    page says their rows equal that baseline's by construction)."""
+    page says their rows equal that baseline's by construction). ``warnings``: what the
+    reader must know first (lines at the top of the page)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"report folder {str(out)!r} exists and is not a folder")
@@ -99,12 +103,15 @@ def write_effectiveness_report(
         monitors=monitors,
         files=list(texts),
         served_baselines=served_baselines,
+        warnings=warnings,
     )
     paths = {name: out / name for name in texts}
     with contextlib.ExitStack() as stack:
         for name, text in texts.items():
             tmp = stack.enter_context(atomic_path(paths[name]))
             tmp.write_text(text, encoding="utf-8")
+    for stale in sorted(set(ABOUT) - set(texts)):  # an earlier report's, not this one's
+        (out / stale).unlink(missing_ok=True)
     return paths
 
 
@@ -116,12 +123,14 @@ def render_html(
     monitors: Mapping[str, ModelMonitor] | None = None,
     files: Sequence[str] = (),
     served_baselines: Mapping[str, Mapping[str, str]] | None = None,
+    warnings: Sequence[str] = (),
 ) -> str:
     """The page: the flags, per model the PAI per period beside the baselines and the
     dosage beside the crime that followed, then what is pending, the retraining and the
     feedback-loop monitor; ``files``: the CSVs written beside it (each linked)."""
     parts = [
         f"<h1>{_esc(title)}</h1>",
+        *(f'<p class="warning">{_esc(w)}</p>' for w in warnings),
         *_files(files),
         "<h2>Flags</h2>",
         _link(files, "flags.csv"),

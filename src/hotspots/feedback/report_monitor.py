@@ -115,7 +115,7 @@ def monitor_html(found: ModelMonitor, files: Collection[str] = ()) -> list[str]:
         f"{th.coverage:.0%} of the area; P = {th.window} periods, X = {th.repeat}; "
         + (
             f"reference concentration {ref.concentration:.2f} and repeat share "
-            f"{ref.repeat_share:.0%} ({esc(ref.source)}).</p>"
+            f"{_share(ref.repeat_share)} ({esc(ref.source)}).</p>"
             if ref is not None
             else f"no reference yet ({esc(why_no_reference(mon.periods, th))}).</p>"
         ),
@@ -145,6 +145,11 @@ def monitor_html(found: ModelMonitor, files: Collection[str] = ()) -> list[str]:
             table_html(mon.groups),
         ]
     return parts
+
+
+def _share(value: float | None) -> str:
+    """A reference repeat share, or that it was not measured (never 0%)."""
+    return "not measured" if value is None else f"{value:.0%}"
 
 
 def _link(files: Collection[str], name: str) -> str:

@@ -26,6 +26,7 @@ import pandas as pd
 from hotspots.atomic import file_lock
 from hotspots.errors import ConfigError, HotspotsError, ModelNotFoundError
 from hotspots.evaluation import BacktestResult, Fold, backtest, rolling_origin_folds
+from hotspots.feedback.monitor_report import MANIFEST_KEY, kept_record
 from hotspots.jobs.data import (
     event_options,
     file_sha256,
@@ -133,7 +134,9 @@ def _retrain(
     )
     verdict = decide(result, spec, champion.version)
     record = retrain_record(verdict, prepared, champion, folds, key, n_posted, promote)
-    version = _publish(registry, prepared, result, verdict, record, len(batches), promote)
+    kept = kept_record(champion.manifest, champion.version)
+    notes = {NOTES_KEY: record, MANIFEST_KEY: kept}
+    version = _publish(registry, prepared, result, verdict, notes, len(batches), promote)
     logger.info("retrained %s: %s", spec.name, verdict.reason)
     status = "promoted" if verdict.promote and promote else "kept"
     return RetrainOutcome(
@@ -164,11 +167,12 @@ def _publish(
     prepared: Prepared,
     result: BacktestResult,
     verdict: Verdict,
-    record: dict[str, Any],
+    notes: dict[str, Any],
     n_batches: int,
     promote: bool,
 ) -> str:
-    """Fit the challenger on the whole window and publish it (current when it won); the
+    """Fit the challenger on the whole window and publish it (current when it won), with
+    ``notes`` (why, and the champion's training-time monitor record: ``kept_record``); the
     version written."""
     spec = prepared.spec
     folds = len(result.folds)
@@ -185,7 +189,7 @@ def _publish(
         {**prepared.data_summary(), "posted_batches": n_batches},
         {**report_meta(prepared, selection), "folds": folds, "retrain": verdict.reason},
         promote=verdict.promote and promote,
-        notes={NOTES_KEY: record},
+        notes=notes,
     )
     return info.version
 

@@ -65,25 +65,39 @@ def model_card(manifest: Mapping[str, Any]) -> str:
 
 def _monitor(manifest: Mapping[str, Any]) -> str:
     """The training-time monitor (``hotspots.feedback.monitor_report``) kept in the notes."""
-    record = _mapping(_mapping(manifest.get("notes")).get("feedback_monitor"))
+    notes = _mapping(manifest.get("notes"))
+    record = _mapping(notes.get("feedback_monitor"))
     reference = _mapping(record.get("reference"))
     if not reference:
-        return (
-            "No training-time reference was recorded (the backtest was too short, or too few "
-            "events fell in its pooled periods for a flag): the live monitor "
-            "(`GET /v1/monitor`) compares with its own first full window instead."
+        why = (
+            "a retrain keeps its champion's, measured before use, and the champion had none"
+            if notes.get("retrain")
+            else "the backtest was too short, or too few events fell in its pooled periods "
+            "for a flag"
         )
+        return (
+            f"No training-time reference was recorded ({why}): the live monitor "
+            "(`GET /v1/monitor`) compares with the first full window of what was served "
+            "instead."
+        )
+    kept = record.get("kept_from")
+    head = (
+        f"Kept by retrain from {kept}, measured before use (a retrain's folds are weeks a "
+        "version was in use, where a loop would already be). "
+        if kept
+        else ""
+    )
     th = _mapping(record.get("thresholds"))
     window, repeat = th.get("window", "?"), th.get("repeat", "?")
     return "\n".join(
         [
-            f"On the {record.get('periods')} reported backtest folds, {record.get('model')} "
+            f"{head}On the {record.get('periods')} reported backtest folds, {record.get('model')} "
             f"flagging the top {_pct(th.get('coverage'))} of the area:",
             f"- new events in cells flagged in the {window} periods before: "
             f"{_num(reference.get('concentration'))}x their share of the area "
             "(the reference concentration)",
             f"- share of the flagged area flagged in at least {repeat} of the last {window} "
-            f"periods: {_pct(reference.get('repeat_share'))}",
+            f"periods: {_repeat(reference.get('repeat_share'), record.get('periods'), window)}",
             f"- events per km2 in those cells over the cells next to them: "
             f"{_num(record.get('mean_contrast'))}x",
             "",
@@ -103,6 +117,15 @@ def _num(value: Any) -> str:
 
 def _pct(value: Any) -> str:
     return "?" if value is None else f"{float(value):.0%}"
+
+
+def _repeat(share: Any, folds: Any, window: Any) -> str:
+    """The reference repeat share, or why there is none (it is not 0%)."""
+    if share is not None:
+        return _pct(share)
+    if isinstance(folds, int) and isinstance(window, int) and folds < window:
+        return f"not measured ({folds} folds, fewer than the {window} periods it counts back)"
+    return "not measured"
 
 
 def _retrain(record: Mapping[str, Any]) -> str:

@@ -15,6 +15,7 @@ import functools
 import itertools
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -239,15 +240,26 @@ def _params(query_string: bytes) -> Mapping[str, Any]:
     return out
 
 
-def _redactions(settings: Settings) -> list[tuple[str, str]]:
-    """Server folder names replaced in problem details, longest first."""
+def _redactions(settings: Settings) -> list[tuple[re.Pattern[str], str]]:
+    """Server folder names replaced in problem details, longest first: each absolute path
+    where it stands whole, and a bare relative one (the defaults, ``models`` and ``var``)
+    only as the start of a path (``models/burglary/...``), never the word ("models
+    served")."""
     pairs = [(settings.models_dir, "<models>"), (settings.state_dir, "<state>")]
     if settings.events_path is not None:
         pairs.append((settings.events_path, "<events>"))
     out = {str(p.resolve()): label for p, label in pairs} | {str(p): label for p, label in pairs}
-    return sorted(
+    found = sorted(
         ((k, v) for k, v in out.items() if k not in ("", ".")), key=lambda kv: -len(kv[0])
     )
+    return [(re.compile(_path_pattern(k)), v) for k, v in found]
+
+
+def _path_pattern(path: str) -> str:
+    """``path`` where it stands whole; a bare word (``models``, ``var``) only followed by
+    ``/``, as the start of a path."""
+    end = "(?=/)" if re.fullmatch(r"\w+", path) else r"(?![\w.-])"
+    return rf"(?<![\w.-]){re.escape(path)}{end}"
 
 
 def _route(router: APIRouter, path: str) -> BaseRoute:

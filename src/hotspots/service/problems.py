@@ -157,7 +157,7 @@ def _request_id(request: Request) -> str | None:
 def scrub(request: Request, text: str) -> str:
     """``text`` without the server's folder names (registry and state paths)."""
     for path, label in getattr(request.app.state, "redactions", ()):
-        text = text.replace(path, label)
+        text = path.sub(lambda _: label, text)  # noqa: B023 (used at once)
     return text
 
 

@@ -1,11 +1,12 @@
-"""What a patrol log is read against: the model's grid, named areas and the areas of the plan
-served now (``POST /v1/patrols`` and ``hotspots patrols import`` alike)."""
+"""What a patrol log is read against: the model's grid, named areas and the areas of the plans
+served (``POST /v1/patrols`` and ``hotspots patrols import`` alike)."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from hotspots.feedback.patrols import PatrolOptions
 from hotspots.feedback.places import plan_areas
 from hotspots.forecasters import Forecaster
 from hotspots.jobs.data import event_options
+from hotspots.publishing.plan_store import PLANS_DIR, PlanStore
 from hotspots.publishing.served import named_areas
 from hotspots.serving.state import ServiceState
 
@@ -47,15 +49,34 @@ def patrol_options(
     )
 
 
+def recorded_plan_areas(state_dir: Path) -> dict[str, npt.NDArray[np.uint64]]:
+    """The areas of every default plan the service recorded at a publish (``plans/`` of the
+    state folder, ``first`` "published") by their ids ``<as_of>/<rank>``: a log of last
+    week's patrols, posted or imported after the next week's plan is served (or a retry of
+    it), names last week's plan. Of two records for one ``as_of`` (a promotion mid-week
+    republishes it) the later wins."""
+    out: dict[str, npt.NDArray[np.uint64]] = {}
+    for record in PlanStore(state_dir / PLANS_DIR).read():  # by period, then recording time
+        if record.get("first") != "published":
+            continue
+        try:
+            out.update(plan_areas(record))
+        except HotspotsError as err:
+            logger.warning("patrol log: a recorded plan's areas are not known: %s", err)
+    return out
+
+
 def served_plan_areas(state: ServiceState) -> dict[str, npt.NDArray[np.uint64]]:
     """The areas of the plan served now (``GET /v1/plans/latest`` with the default budget)
-    by their ids ``<as_of>/<rank>``; none when no plan is served."""
+    and of the default plans served before (``recorded_plan_areas``) by their ids
+    ``<as_of>/<rank>``; none when no plan was served."""
+    areas = recorded_plan_areas(state.settings.state_dir)
     book = state.plans
     if book is None:
-        return {}
+        return areas
     try:
         view = book.get(book.query())
     except HotspotsError as err:
         logger.warning("patrol log: the served plan's areas are not known: %s", err)
-        return {}
-    return plan_areas(json.loads(view.bytes))
+        return areas
+    return {**areas, **plan_areas(json.loads(view.bytes))}

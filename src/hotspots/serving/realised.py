@@ -42,7 +42,12 @@ from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
 from hotspots.feedback.plans_combined import ModelFolds, realised_combined_plans
 from hotspots.feedback.plans_realised import plans_built_from, records_to_plans, unscored_plans
 from hotspots.feedback.realised_io import combine
-from hotspots.feedback.served import ServedForecast, SnapshotReader, snapshots_to_served
+from hotspots.feedback.served import (
+    ServedForecast,
+    SnapshotReader,
+    last_issued,
+    snapshots_to_served,
+)
 from hotspots.grid.regions import PlanBudget
 from hotspots.ingest.event_store import EventStore
 from hotspots.ingest.schema import empty_events
@@ -329,3 +334,35 @@ def flagged_models(realised: Realised | None) -> dict[str, str]:
                 f"the last {row.periods_below} periods (k = {row.k_periods})"
             )
     return out
+
+
+def posted_alone_warning(settings: Settings, names: Collection[str] = ()) -> str | None:
+    """Why figures read without the service's export mislead, or None: with no
+    ``events_path`` only the posted events are read, and when they start after the first
+    served forecast's ``data_through`` (the history it was made from is not among them),
+    each baseline is fitted on the posted weeks alone and the served forecast, made from
+    the whole history, is compared with baselines that lacked it. ``names``: the models
+    to look at [every model with published forecasts]."""
+    if settings.events_path is not None:
+        return None
+    posted = EventStore(settings.state_dir / "events").read("UTC")
+    if posted is None or posted.empty:
+        return None
+    folder = settings.state_dir / "snapshots"
+    store = SnapshotStore(folder)
+    if not names and folder.is_dir():
+        names = [p.name for p in folder.iterdir() if p.is_dir()]
+    firsts = [(n, next(iter(last_issued(store, n).values()), None)) for n in sorted(names)]
+    served = sorted((str(m["data_through"]), n, str(m["as_of"])) for n, m in firsts if m)
+    start = posted["occurred_at"].min().tz_localize(None)
+    if not served or start < pd.Timestamp(served[0][0]):
+        return None
+    through, name, as_of = served[0]
+    return (
+        f"no --events (nor HOTSPOTS_EVENTS_PATH): the report reads the posted events alone, "
+        f"which start {start.date()}, after the events the first forecast served ({name} as "
+        f"of {as_of}) was made from (through the period from {through}): each baseline is "
+        "fitted on the posted weeks alone, so the figures compare the served forecasts with "
+        "baselines that lacked the history; pass --events with the file `hotspots serve "
+        "--events` reads"
+    )
