@@ -198,6 +198,9 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
     first = plan["features"][0]["properties"]
     assert f"Area 1: {first['area_km2']:.2f} km²" in details
     assert all(reason in details for reason in first["reasons"])
+    # one type served: its plan at the service's budget is the published one, so an area's
+    # number is the patrol log's AS_OF/RANK id
+    assert f"Area id {plan['plan']['as_of']}/1: give it as a patrol log's area." in details
     # for what: the crime types as the export names them (and the model where it differs)
     types = plan["plan"]["types"]
     for model, count in first["expected_by_type"].items():

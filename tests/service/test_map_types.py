@@ -94,15 +94,13 @@ def test_an_officer_sees_the_plan_of_every_crime_type_with_the_count_of_each(
     auth = {"X-API-Key": key}
     every = httpx.get(f"{base}/v1/plans/latest?horizon=1&format=geojson", headers=auth).json()
     assert sorted(every["plan"]["types"]) == ["burglary", "robbery"]
-    first = _open_map(browser, base, key)
-    assert first["cells"] > 0  # the first type's forecast and plan, as before
+    # the published plan (every type) first: the one whose area ids a patrol log names; until
+    # 2026-12-07 the page had no such choice, then it opened on the first type's plan
+    drawn = _open_map(browser, base, key)
     select = Select(browser.find_element("id", "model"))
-    assert [o.get_attribute("value") for o in select.options] == ["burglary", "robbery", ""]
-    assert select.options[-1].text == "every type: one plan"
-
-    select.select_by_value("")  # until 2026-12-07 the page had no such choice
-    wait_for(browser, "const d = window.hotspotsMap.drawn(); return d && d.cells === 0 && d;")
-    drawn = wait_for(browser, SHOWN)
+    assert [o.get_attribute("value") for o in select.options] == ["", "burglary", "robbery"]
+    assert select.options[0].text == "every type: one plan"
+    assert select.first_selected_option.get_attribute("value") == ""
     assert drawn == {"cells": 0, "areas": 6, "labels": 6}
     assert len(every["features"]) == 6
     assert _asked(browser, "/v1/plans/latest")[-1] == {"horizon": ["1"], "format": ["geojson"]}
@@ -127,6 +125,8 @@ def test_an_officer_sees_the_plan_of_every_crime_type_with_the_count_of_each(
         label = ", ".join(every["plan"]["types"][model]["categories"])
         assert f"{label} ({model}): {count:.2f}" in details, details
     assert all(reason in details for reason in area["reasons"])
+    # the published plan's area 1 is the patrol log's AS_OF/1 (patrols.plan_areas)
+    assert f"Area id {every['plan']['as_of']}/1: give it as a patrol log's area." in details
 
     # a poll asks for the plan alone, and a 304 keeps it
     before = browser.execute_script("return {...window.hotspotsMap.state.polls}")
@@ -141,6 +141,15 @@ def test_an_officer_sees_the_plan_of_every_crime_type_with_the_count_of_each(
     select.select_by_value("robbery")
     wait_for(browser, "const d = window.hotspotsMap.drawn(); return d && d.cells > 0;")
     assert _asked(browser, "/v1/plans/latest")[-1]["category"] == ["robbery"]
+    # one type's plan is not the published one: its area 1 is not the log's AS_OF/1
+    browser.find_element("css selector", ".area-label").click()
+    details = wait_for(
+        browser,
+        "const t = document.getElementById('area').textContent; "
+        "return t.includes('robbery') && t.includes('Patrol log') && t;",
+    )
+    assert "Area id" not in details
+    assert "its area numbers are not patrol log ids" in details, details
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == [], errors
 
@@ -149,8 +158,13 @@ def test_an_officer_sees_the_plan_of_every_crime_type_with_the_count_of_each(
 def test_the_period_selector_is_named_by_the_models_period(
     browser: Any, served: tuple[str, str], monthly: tuple[str, str]
 ) -> None:
+    from selenium.webdriver.support.select import Select
+
     for (base, key), unit in ((served, "Week"), (monthly, "Month")):
         _open_map(browser, base, key)
+        if base == served[0]:  # one type's cells (the every-type plan draws none)
+            Select(browser.find_element("id", "model")).select_by_value("burglary")
+            wait_for(browser, "const d = window.hotspotsMap.drawn(); return d && d.cells > 0;")
         label = browser.find_element("css selector", "label:has(#horizon)").text
         assert label.splitlines()[0] == unit, label  # a monthly one's said Week until 2026-12-07
         status = browser.find_element("id", "status").text

@@ -6,6 +6,8 @@
 // shift hours that are not hours) is told in its words and the map drawn before is kept.
 // With several crime types served, "every type" draws the API's plan of them all (the one
 // hotspots plan writes by default): its areas only, as each type's forecast has its own cells.
+// It is the first choice: the published plan, whose area ids (AS_OF/RANK) a patrol log may
+// name; an area of any other plan drawn says it has no such id (its numbers are another plan's).
 import * as maplibregl from "/map/assets/maplibre-gl.mjs";
 import { fmt, heading, list, periodOf, planPeriodOf, whenText } from "/map/assets/panel.js";
 import { NO_HOURS, blocksText, setUpShifts, shiftsParam } from "/map/assets/shifts.js";
@@ -28,6 +30,8 @@ const state = {
   asked: 0, // choices applied: an answer overtaken by a newer choice is dropped
   plan: new Map(), // rank -> area (the plan document's fields)
   planTypes: {}, // model -> {weight, categories} of the plan drawn
+  planId: null, // the as_of of the plan drawn when it is the published one (area ids), else null
+  served: 0, // the number of crime types served
   markers: [],
   polls: { sent: 0, notModified: 0, changed: 0 },
   fitted: false,
@@ -185,8 +189,19 @@ function labelPoint(geometry) {
   return best;
 }
 
-function drawPlan(collection) {
+function published(url) {
+  // whether the plan of ``url`` is the one the service published (its default budget, the next
+  // period, every type): the plan whose areas a patrol log names AS_OF/RANK. Shifts change
+  // only the when, never the areas.
+  const asked = new URL(url, window.location.origin).searchParams;
+  const every = !asked.has("category") || state.served === 1;
+  const budget = ["areas", "max_area_km2", "total_km2", "stop", "weights"].some((k) => asked.has(k));
+  return every && !budget && asked.get("horizon") === "1";
+}
+
+function drawPlan(collection, url) {
   state.map.getSource("areas").setData(collection);
+  state.planId = published(url) ? collection.plan.as_of : null;
   state.plan = new Map(collection.features.map((f) => [f.properties.rank, f.properties]));
   state.planTypes = collection.plan.types || {};
   state.planPeriod = planPeriodOf(collection.plan);
@@ -235,6 +250,11 @@ function showArea(rank) {
     heading("For what"), list(what),
     heading("When"), list(whenText(area.when)),
     heading("Why"), list(area.reasons),
+    heading("Patrol log"), list([state.planId
+      ? `Area id ${state.planId}/${area.rank}: give it as a patrol log's area.`
+      : "Not the published plan (that is every type, the next period, the service's budget): "
+        + "its area numbers are not patrol log ids; a log names these places by their cells "
+        + "or outline."]),
   );
   box.dataset.rank = String(area.rank);
 }
@@ -291,7 +311,7 @@ async function refresh({ poll = false } = {}) {
         state.cellCount = got.body.features.length;
         state.period = periodOf(got.body);
       } else {
-        drawPlan(got.body);
+        drawPlan(got.body, url);
       }
       if (!state.fitted && got.body.features.length) {
         fitTo(got.body.features);
@@ -341,7 +361,9 @@ async function start() {
   const select = $("model");
   select.replaceChildren(...models.map((m) => new Option(
     `${m.name}${m.target ? ` (${m.target.join(", ")})` : ""}`, m.name)));
-  if (models.length > 1) select.append(new Option("every type: one plan", EVERY_TYPE));
+  // the published plan first: the one whose area ids patrol logs name
+  if (models.length > 1) select.prepend(new Option("every type: one plan", EVERY_TYPE, true, true));
+  state.served = models.length;
   if (!state.map) state.map = makeMap();
   await refresh();
   stopPolling();
