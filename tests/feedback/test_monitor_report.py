@@ -82,7 +82,9 @@ def test_a_backtest_shorter_than_p_has_no_repeat_share_not_0(year_panel: Panel) 
 
 
 def test_report_section_and_plot(result) -> None:  # type: ignore[no-untyped-def]
-    found = backtest_monitor(result, "rolling_mean", Thresholds(concentration_rise=1.0))
+    found = backtest_monitor(
+        result, "rolling_mean", Thresholds(concentration_rise=1.0, concentration_z=0.0)
+    )
     assert found is not None
     assert monitor_png(found)[:8] == b"\x89PNG\r\n\x1a\n"
     mine = ModelMonitor("m", "v1", pd.Timestamp("2024-01-01"), len(found.periods), found)
@@ -90,7 +92,7 @@ def test_report_section_and_plot(result) -> None:  # type: ignore[no-untyped-def
     flags = frames["monitor_flags.csv"]
     assert list(flags.columns) == ["model", "version", "figure", "period", "value", "threshold",
                                    "message"]  # fmt: skip
-    assert len(flags) == len(found.flags) > 0  # at 1.0x, the above-mean periods
+    assert len(flags) == len(found.flags) > 0  # at 1.0x and no noise margin, the above-mean periods
     assert np.isclose(frames["monitor_distribution.csv"]["area_share"].sum(), 1.0)
     assert "monitor_groups.csv" not in frames  # no area layer
     [summary] = frames["monitor_summary.csv"].to_dict("records")

@@ -49,6 +49,8 @@ def _run(
         "--monitor-periods", str(periods or len(served.weeks)),
     )  # fmt: skip
     assert res.code == 0, res.err
+    warned = f"feedback loop flagged: Feedback-loop warning for {NAME}" in res.err
+    assert warned == (discovery > 0), res.err
     return served, out
 
 

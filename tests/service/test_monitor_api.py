@@ -288,7 +288,10 @@ def test_the_effectiveness_report_writes_the_same_monitor(
     assert groups["dosage_share"].sum() == pytest.approx(1.0)  # the patrol, in one half
     assert groups["population_share"].to_dict() == {"east": 0.75, "west": 0.25}
     flags = _csv(out, "monitor_flags.csv")
-    assert len(body["flags"]) >= 3  # the first weeks served concentrate more than the last
+    # the first weeks served concentrate more than the last (their prior cells count back
+    # fewer weeks): at 1.15x alone that raised 3 or more flags; within 3 standard errors of
+    # the reference (a 12-week series of a year panel's burglaries) it raises none
+    assert body["flags"] == [] and not body["flagged"]
     assert flags.to_dict("records") == body["flags"]
     [summary] = _csv(out, "monitor_summary.csv").to_dict("records")
     th = body["thresholds"]
@@ -302,7 +305,9 @@ def test_the_effectiveness_report_writes_the_same_monitor(
     page = (out / "effectiveness.html").read_text(encoding="utf-8")
     assert "burglary: feedback-loop monitor" in page
     assert f"P = {th['window']} periods, X = {th['repeat']}" in page
-    # with P = 4 the last week is flagged too: the page and the command say so
-    assert body["flagged"] == bool(asked)
-    assert ('<p class="warning">Feedback-loop warning for burglary' in page) == bool(asked)
-    assert ("feedback loop flagged: Feedback-loop warning for burglary" in res.err) == bool(asked)
+    # with P = 4 the last week was flagged too at 1.15x alone; within 3 standard errors it
+    # is not, and the page and the command say nothing of a loop (the served loop's report
+    # says it: tests/feedback/test_runaway_served.py)
+    assert not body["flagged"]
+    assert '<p class="warning">Feedback-loop warning for burglary' not in page
+    assert "feedback loop flagged" not in res.err

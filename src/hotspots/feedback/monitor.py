@@ -41,6 +41,7 @@ from hotspots.feedback.monitor_reference import (
     NO_CONCENTRATION_REFERENCE,
     Reference,
     Thresholds,
+    concentration_bar,
     self_reference,
 )
 from hotspots.grid import cells_area_km2, grid_disk_table
@@ -218,6 +219,7 @@ def _pooled(frame: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
     pooled_all = frame["events"].rolling(th.pool, min_periods=th.pool).sum()
     pooled_area = frame["prior_area_share"].rolling(th.pool, min_periods=th.pool).mean()
     frame["pooled_events"] = pooled_all
+    frame["pooled_prior_events"] = pooled_in
     roll = frame[["prior_events", "prior_area_share", "ring_events", "ring_area_share"]].rolling(
         th.pool, min_periods=th.pool
     )
@@ -244,18 +246,18 @@ def _flags(
     if reference is None or frame.empty:
         return []
     out = []
-    limit = reference.concentration * th.concentration_rise
+    bar = concentration_bar(frame, reference, th)
     enough = frame["pooled_events"] >= th.min_events
     measurable = reference.concentration > 0  # see NO_CONCENTRATION_REFERENCE
-    rising = frame.loc[enough & (frame["pooled_concentration"] >= limit) & measurable]
-    for row in rising.to_dict("records"):
+    rising = frame.loc[enough & (frame["pooled_concentration"] >= bar) & measurable]
+    for row, limit in zip(rising.to_dict("records"), bar[rising.index], strict=True):
         value = float(row["pooled_concentration"])
         out.append(
             _flag(
                 "concentration",
                 row["period"],
                 value,
-                limit,
+                float(limit),
                 f"new events come from previously flagged or patrolled cells at {value:.2f}x "
                 f"their area share, {value / reference.concentration:.2f}x the reference "
                 f"{reference.concentration:.2f} ({reference.source})",

@@ -5,9 +5,10 @@ flags compare with (see ``feedback.monitor``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hotspots.errors import ConfigError
@@ -18,8 +19,10 @@ class Thresholds:
     """When the monitor raises a flag (the defaults are documented in the README).
 
     ``concentration_rise``: the pooled concentration of new events in prior cells is at least
-    this many times the reference's (1.2: a fifth more of the recorded crime than before comes
-    from where the model sent patrols, beyond what their area and the past explain).
+    this many times the reference's (1.15: a seventh more of the recorded crime than before
+    comes from where the model sent patrols, beyond what their area and the past explain),
+    and beyond what chance moves it by: ``concentration_z`` standard errors of the log ratio
+    of the two, from the events each rests on (``concentration_bar``; 0: the rise alone).
     ``repeat_rise``: the repeat share (mean of the last ``pool`` periods) is at least the
     reference's plus this, and at least ``repeat_floor`` (0.9: nine tenths of the flagged area
     flagged again and again; with a few flagged cells a share moves in big steps).
@@ -33,6 +36,7 @@ class Thresholds:
     coverage: float = 0.01
     pool: int = 4
     concentration_rise: float = 1.15
+    concentration_z: float = 3.0
     repeat_rise: float = 0.25
     repeat_floor: float = 0.9
     group_ratio: float = 2.0
@@ -52,11 +56,16 @@ class Thresholds:
 @dataclass(frozen=True)
 class Reference:
     """What the figures were before the model was in use (see the module docstring);
-    ``repeat_share`` None when it was not measured (a backtest of fewer folds than P)."""
+    ``repeat_share`` None when it was not measured (a backtest of fewer folds than P).
+    ``prior_events`` of ``events``: the recorded events of the periods the concentration was
+    measured on that fell in prior cells, and all of them (what its noise is judged from;
+    None: not recorded, a reference from before 2026-12-07, taken as exact)."""
 
     concentration: float
     repeat_share: float | None
     source: str
+    prior_events: int | None = None
+    events: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (the manifest keeps it)."""
@@ -69,7 +78,19 @@ class Reference:
             return None
         repeat = data.get("repeat_share")
         share = None if repeat is None else float(repeat)
-        return cls(float(data["concentration"]), share, str(data.get("source")))
+        prior, events = data.get("prior_events"), data.get("events")
+        if prior is None or events is None:
+            return cls(float(data["concentration"]), share, str(data.get("source")))
+        return cls(
+            float(data["concentration"]), share, str(data.get("source")), int(prior), int(events)
+        )
+
+    def log_variance(self) -> float:
+        """The variance of the log of ``concentration`` from the events it rests on (see
+        ``concentration_bar``; 0 when they were not recorded)."""
+        if not self.prior_events or not self.events:
+            return 0.0
+        return float((1 - self.prior_events / self.events) / self.prior_events)
 
 
 NO_CONCENTRATION_REFERENCE = (
@@ -106,6 +127,8 @@ def self_reference(frame: pd.DataFrame, th: Thresholds) -> Reference | None:
         float(first["pooled_concentration"]),
         float(first["pooled_repeat_share"]),
         f"the first full window (period {first['period']})",
+        int(first["pooled_prior_events"]),
+        int(first["pooled_events"]),
     )
 
 
@@ -130,17 +153,49 @@ def why_no_reference(frame: pd.DataFrame, th: Thresholds) -> str:
     )
 
 
-def reference_from_frame(frame: pd.DataFrame, source: str, min_events: int = 0) -> Reference | None:
+def reference_from_frame(
+    frame: pd.DataFrame, source: str, min_events: int = 0, pool: int = 1
+) -> Reference | None:
     """A reference from a series' figures: the means of its pooled concentration and repeat
     share over the periods whose pooled events reach ``min_events`` (None: no period had
     them; a repeat share of None: no such period had one, fewer than P periods before it,
     which is not 0%). A flag needs that many events; a reference resting on fewer would be compared
     with periods it could not be told from (a small force's backtest: 11-19 events in four
-    weeks, 4.55x from the few of them in one flagged cell)."""
-    if not frame.empty:
-        frame = frame.loc[frame["pooled_events"] >= min_events]
-    conc = frame["pooled_concentration"].dropna() if not frame.empty else pd.Series(dtype=float)
-    if conc.empty:
+    weeks, 4.55x from the few of them in one flagged cell). The events it rests on are those
+    of the periods its windows of ``pool`` periods cover, each counted once (not recorded
+    when ``frame`` has no per-period counts)."""
+    used = frame.index[
+        (frame["pooled_events"] >= min_events) & frame["pooled_concentration"].notna()
+    ] if not frame.empty else frame.index  # fmt: skip
+    if not len(used):
         return None
-    repeat = frame["repeat_share"].dropna()
-    return Reference(float(conc.mean()), float(repeat.mean()) if len(repeat) else None, source)
+    kept = frame.loc[used]
+    repeat = kept["repeat_share"].dropna()
+    ref = Reference(
+        float(kept["pooled_concentration"].mean()),
+        float(repeat.mean()) if len(repeat) else None,
+        source,
+    )
+    if not {"prior_events", "events"} <= set(frame.columns):
+        return ref
+    at = frame.index.get_indexer(used)
+    covered = np.zeros(len(frame), dtype=bool)
+    for i in at:
+        covered[max(0, i - pool + 1) : i + 1] = True
+    prior = int(frame["prior_events"].to_numpy()[covered].sum())
+    return replace(ref, prior_events=prior, events=int(frame["events"].to_numpy()[covered].sum()))
+
+
+def concentration_bar(frame: pd.DataFrame, reference: Reference, th: Thresholds) -> pd.Series:
+    """Per period, the pooled concentration that raises the flag: the reference times
+    ``concentration_rise`` or, when chance alone moves the ratio of the two more, times
+    ``exp(concentration_z * se)``. ``se``: the standard error of log(pooled / reference)
+    when each period's recorded events fall in prior cells independently (binomial counts:
+    ``(1 - s) / n`` for ``n`` events in prior cells, a share ``s`` of all, for the pooled
+    periods and for the reference's, added). A reference measured on a few folds, or a
+    force with few events, gets a wider bar; a city with many, the rise alone."""
+    prior = frame["pooled_prior_events"].astype(float)
+    share = prior / frame["pooled_events"].where(frame["pooled_events"] > 0)
+    var = (1 - share) / prior.where(prior > 0) + reference.log_variance()
+    noise = np.exp(th.concentration_z * np.sqrt(var))
+    return reference.concentration * np.maximum(noise, th.concentration_rise)

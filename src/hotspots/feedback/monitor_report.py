@@ -21,7 +21,12 @@ from hotspots.feedback.monitor import (
     top_share_flags,
 )
 from hotspots.feedback.monitor_groups import GroupLayer
-from hotspots.feedback.monitor_reference import Reference, Thresholds, reference_from_frame
+from hotspots.feedback.monitor_reference import (
+    Reference,
+    Thresholds,
+    concentration_bar,
+    reference_from_frame,
+)
 
 MANIFEST_KEY = "feedback_monitor"
 """Where a manifest's ``notes`` keep the training-time monitor (``registry.card`` renders it)."""
@@ -42,7 +47,7 @@ def backtest_monitor(
     periods = [f.as_of for f in result.folds]
     first = monitor(cells, periods, flagged, result.actual, thresholds=th)
     reference = reference_from_frame(
-        first.periods, f"{model} on the backtest at training time", th.min_events
+        first.periods, f"{model} on the backtest at training time", th.min_events, th.pool
     )
     return monitor(cells, periods, flagged, result.actual, reference=reference, thresholds=th)
 
@@ -102,12 +107,9 @@ def monitor_png(found: Monitor) -> bytes:
     if found.reference is not None:
         ref = found.reference
         conc_ax.axhline(ref.concentration, color="grey", linestyle=":", label="reference")
-        conc_ax.axhline(
-            ref.concentration * found.thresholds.concentration_rise,
-            color="red",
-            linestyle="--",
-            label="flag",
-        )
+        if not p.empty:
+            bar = concentration_bar(p, ref, found.thresholds)
+            conc_ax.plot(x, bar, color="red", linestyle="--", label="flag")
         if ref.repeat_share is not None:
             repeat_ax.axhline(ref.repeat_share, color="grey", linestyle=":", label="reference")
     conc_ax.set(title="New events in prior cells / their area share", xlabel="period")

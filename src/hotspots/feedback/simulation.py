@@ -47,12 +47,15 @@ class LoopRun:
 
 
 def true_rates(
-    city: City, *, stationary: bool = True
+    city: City, *, stationary: bool = True, category: str | None = None
 ) -> tuple[npt.NDArray[np.float64], pd.DatetimeIndex]:
-    """The city's true weekly expected counts, every category summed, per whole week and
-    cell. ``stationary``: each cell's mean rate in every week, so nothing but the feedback
-    changes where crime is recorded (the city's own seasons move concentration too)."""
+    """The city's true weekly expected counts, every category summed (or ``category``
+    alone), per whole week and cell. ``stationary``: each cell's mean rate in every week, so
+    nothing but the feedback changes where crime is recorded (the city's own seasons move
+    concentration too)."""
     summed, starts = city.truth_array("W")
+    if category is not None:
+        summed = summed[[city.categories.index(category)]]
     rates = summed.sum(axis=0)[1:-1]  # the first and last weeks may be part weeks
     if stationary:
         rates = np.broadcast_to(rates.mean(axis=0), rates.shape).copy()
@@ -70,11 +73,13 @@ def simulate_loop(
     thresholds: Thresholds | None = None,
     seed: int = 0,
     stationary: bool = True,
+    category: str | None = None,
 ) -> LoopRun:
     """Run the loop over every period of ``city`` after ``history`` periods of recorded
-    crime (see the module docstring); the model is ``model`` refitted each period."""
+    crime (see the module docstring); the model is ``model`` refitted each period, on the
+    counts of ``category`` (None: every category)."""
     th = thresholds or Thresholds(coverage=coverage)
-    rates, starts = true_rates(city, stationary=stationary)
+    rates, starts = true_rates(city, stationary=stationary, category=category)
     rng = np.random.default_rng(seed)
     base = rng.poisson(rates)  # what is recorded without patrols
     extra = rng.poisson(rates * discovery)  # what patrols would discover in a cell
@@ -91,15 +96,32 @@ def simulate_loop(
         if t >= history:  # patrols now act on what is recorded
             recorded[t] = base[t] + extra[t] * flagged[t]
     loop = slice(begin, n_periods)
-    ref_part = monitor(
-        cells,
-        starts[begin:history],
-        flagged[begin:history],
-        recorded[begin:history],
-        thresholds=th,
-    )
-    reference = reference_from_frame(ref_part.periods, "the periods before patrols acted")
-    result = monitor(
-        cells, starts[loop], flagged[loop], recorded[loop], reference=reference, thresholds=th
-    )
+    result = loop_monitor(cells, starts[loop], flagged[loop], recorded[loop], reference_periods, th)
     return LoopRun(starts[loop], flagged[loop], recorded[loop], result, history - begin)
+
+
+def loop_monitor(
+    cells: npt.NDArray[np.uint64],
+    periods: pd.DatetimeIndex,
+    flagged: npt.NDArray[np.bool_],
+    recorded: npt.NDArray[np.int64],
+    start: int,
+    thresholds: Thresholds,
+    *,
+    served: bool = False,
+) -> Monitor:
+    """The monitor of a loop's periods against the reference of its first ``start``
+    periods (before patrols acted), with ``thresholds`` (so one run is judged by several).
+    ``served``: monitor the periods from ``start`` on alone, as the service monitors a
+    model served after training on the first ones (it leaves out the periods before the
+    first one served, so a prior cell is one flagged since; a backtest reference counts
+    back as few periods in its first folds)."""
+    first = monitor(
+        cells, periods[:start], flagged[:start], recorded[:start], thresholds=thresholds
+    )
+    source = "the periods before patrols acted"
+    reference = reference_from_frame(first.periods, source, pool=thresholds.pool)
+    at = slice(start if served else 0, None)
+    return monitor(
+        cells, periods[at], flagged[at], recorded[at], reference=reference, thresholds=thresholds
+    )

@@ -103,12 +103,21 @@ def _monitor(manifest: Mapping[str, Any]) -> str:
             "",
             "In use, `GET /v1/monitor` raises a flag when the pooled concentration of the last "
             f"{th.get('pool', '?')} periods reaches {_num(th.get('concentration_rise'))}x the "
-            "reference (recorded crime coming more and more from where patrols were sent), "
+            "reference (recorded crime coming more and more from where patrols were sent) "
+            f"and {th.get('concentration_z', 0)} standard errors beyond it, from the events "
+            f"each rests on ({_events(reference)}), "
             f"when the repeat share reaches the reference plus {th.get('repeat_rise', '?')} "
             f"(and at least {_pct(th.get('repeat_floor'))}), or when a group's share of the "
             f"flagged area reaches {_num(th.get('group_ratio'))}x its share of reported crime.",
         ]
     )
+
+
+def _events(reference: Mapping[str, Any]) -> str:
+    prior, events = reference.get("prior_events"), reference.get("events")
+    if prior is None or events is None:
+        return "the reference's were not recorded"
+    return f"the reference's: {prior} of {events} events in cells flagged before"
 
 
 def _num(value: Any) -> str:
