@@ -5,6 +5,7 @@ where they go, the monitor flags the loop; on the same draws without it, it stay
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,10 @@ from hotspots.forecasters import make_forecaster
 from hotspots.synthetic import City, generate_city
 
 from .served_loop import NAME, ServedLoop, serve_loop
+
+with warnings.catch_warnings():  # starlette asks for httpx2, which is not a dependency
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
 
 WITHIN = 10
 """Weeks of feedback before the monitor must flag (as ``test_runaway_loop``)."""
@@ -52,6 +57,22 @@ def _run(
     warned = f"feedback loop flagged: Feedback-loop warning for {NAME}" in res.err
     assert warned == (discovery > 0), res.err
     return served, out
+
+
+def _api_monitor(root: Path, periods: int) -> dict[str, Any]:
+    """``GET /v1/monitor`` of a service over the loop's registry, state and export, reading
+    ``periods`` past weeks as the report did."""
+    from hotspots.access.keys import KEYS_FILE, KeyStore
+    from hotspots.service.app import create_app
+    from served_state import settings_of
+
+    settings = settings_of(root).model_copy(update={"monitor_periods": periods})
+    key = KeyStore(settings.state_dir / KEYS_FILE).create("monitor", ["forecasts:read"])[1]
+    with TestClient(create_app(settings)) as client:
+        got = client.get("/v1/monitor", headers={"X-API-Key": key})
+    assert got.status_code == 200, got.text
+    body: dict[str, Any] = got.json()
+    return body
 
 
 def test_the_served_loop_is_flagged_and_the_same_service_without_it_is_not(
@@ -90,6 +111,11 @@ def test_the_served_loop_is_flagged_and_the_same_service_without_it_is_not(
     cells = np.asarray(loop_city.cells, dtype=np.uint64)
     served = [set(week.tolist()) for week in loop.flagged]
     assert served == [set(cells[row].tolist()) for row in sim.flagged]
+    # /v1/monitor on the same records raises the same flags as the report, value for value
+    # (tests/service/test_monitor_api.py compares the rest; its 12 quiet weeks raise none)
+    api = _api_monitor(tmp_path / "loop", len(loop.weeks))
+    assert (api["model"], api["version"]) == (NAME, "v1")
+    assert api["flags"] == flags.drop(columns=["model", "version"]).to_dict("records")
     page = (loop_out / "effectiveness.html").read_text(encoding="utf-8")
     assert f'<p class="warning">Feedback-loop warning for {NAME}' in page
     quiet_page = (quiet_out / "effectiveness.html").read_text(encoding="utf-8")
