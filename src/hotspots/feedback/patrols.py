@@ -373,4 +373,3 @@ def _report(
             example_row(frame, int(r), options.areas) for r in rows[:EXAMPLES_PER_REASON]
         ]
     return report
-
