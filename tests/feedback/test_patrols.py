@@ -124,7 +124,6 @@ def test_bad_rows_are_counted_by_reason() -> None:
     assert set(report.to_dict()["reasons"]) == set(report.rejected)
 
 
-
 def test_a_name_written_as_the_id_is_rejected_and_never_stored_nor_echoed(
     tmp_path: Path,
 ) -> None:
@@ -184,6 +183,7 @@ def test_a_single_word_or_a_known_area_is_still_echoed() -> None:
         "cells": "", "polygon": "", "unit": "", "tactic": "",
     }  # fmt: skip
     assert report.examples["unknown_area"][0]["area"] == "Nrth"
+
 
 def test_over_the_ceiling_nothing_is_accepted() -> None:
     body = jsonl(GOOD, {"id": "x", "start": "2024-01-10T10:00", "end": "2024-01-10T11:00"})

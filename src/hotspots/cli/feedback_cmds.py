@@ -215,6 +215,7 @@ def report_effectiveness(
     from hotspots.atomic import check_output
     from hotspots.errors import InputFileError
     from hotspots.feedback.realised_io import between, window_of
+    from hotspots.feedback.realised_shown import suppress_realised
 
     check_output(out, "--out", folder=True)
     start, end = window_of(since, until, ("--since", "--until"))
@@ -237,7 +238,9 @@ def report_effectiveness(
     if warning:
         console.print(f"[bold yellow]warning[/]: {warning}", soft_wrap=True)
     figures = _effectiveness(settings, model, category, monitor_window, monitor_repeat)
-    realised = between(figures.realised, start, end)
+    # the report leaves the building (to an inspector, a council): the counts the API
+    # withholds are withheld here too (HOTSPOTS_MIN_EVENTS_SHOWN=0 shows them all)
+    realised = suppress_realised(between(figures.realised, start, end), settings.min_events_shown)
     _write_and_tell(settings, out, realised, figures, [warning] if warning else [])
 
 
