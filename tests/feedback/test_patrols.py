@@ -168,6 +168,17 @@ def test_a_name_written_as_the_id_is_rejected_and_never_stored_nor_echoed(
     assert b"INC-2024/0001#3" in stored and b"Jane" not in stored and b"Smith" not in stored
 
 
+def test_a_polygon_is_stored_as_its_geometry_alone() -> None:
+    # the polygon column is free text too: a GeoJSON member beside the geometry could hold a
+    # name, and the text was stored as written
+    named = SQUARE | {"properties": {"officer": "Jane Doe"}}
+    body = jsonl({"id": "p3", "polygon": named, "start": "2024-07-10 10:00",
+                  "end": "2024-07-10 10:45"})  # fmt: skip
+    stored = read_patrols(body, "jsonl", options(), "log.jsonl").patrols
+    assert json.loads(stored["place"].iloc[0]) == SQUARE
+    assert len(stored["cells"].iloc[0]) > 3
+
+
 def test_a_single_word_or_a_known_area_is_still_echoed() -> None:
     # one word reads as no name (the unit rule's limit, said in the README); an area the
     # service knows is its own name, not a person's

@@ -7,9 +7,9 @@ Two rules, one per kind of column:
   ``bad_tactic``) and its value is never echoed: "PC Jane Doe shift 3" is what a person's
   name written there looks like.
 * ``area``, ``cells``, ``polygon``, ``start`` and ``end`` are stored only once read (a known
-  area, H3 cells, times), never as written; a rejected row's value is echoed in the report's
-  examples unless it holds two words in a row, as a name does ("Jane Doe"); the known area
-  names are echoed as they are.
+  area, H3 cells, a polygon's geometry alone, times), never as written; a rejected row's
+  value is echoed in the report's examples unless it holds two words in a row, as a name
+  does ("Jane Doe"); the known area names are echoed as they are.
 
 A single word (a surname as a unit code, "yesterday" as a start) passes both: the unit
 column must hold the force's pseudonymous call signs, a rule for the people filling the log.
@@ -17,11 +17,13 @@ column must hold the force's pseudonymous call signs, a rule for the people fill
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection
 from typing import Any
 
 import pandas as pd
+import shapely.geometry
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/#-]{0,127}")
 UNIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
@@ -52,6 +54,13 @@ def shown_value(column: str, text: str, known_areas: Collection[str] = ()) -> st
     if column == "area" and value in known_areas:
         return text[:EXAMPLE_CHARS]
     return WITHHELD_WORDS if WORDS.search(value) else text[:EXAMPLE_CHARS]
+
+
+def stored_polygon(text: str) -> str:
+    """A polygon read from the log (valid GeoJSON) as stored: its geometry alone, compact;
+    any other member (``properties``, a ``name``) is dropped."""
+    geometry = shapely.geometry.mapping(shapely.geometry.shape(json.loads(text)))
+    return json.dumps(geometry, separators=(",", ":"))
 
 
 def example_row(frame: pd.DataFrame, row: int, known_areas: Collection[str]) -> dict[str, Any]:

@@ -42,7 +42,7 @@ import pandas as pd
 
 from hotspots.errors import InputFileError, TooManyRejectsError
 from hotspots.feedback.patrol_values import WITHHELD as WITHHELD  # re-exported
-from hotspots.feedback.patrol_values import bad_code, example_row
+from hotspots.feedback.patrol_values import bad_code, example_row, stored_polygon
 from hotspots.feedback.places import CellArray, places_to_cells
 from hotspots.ingest.readers import text_delimiter
 from hotspots.ingest.times import localize
@@ -309,7 +309,7 @@ def _accepted(
             "place_kind": pd.Series(
                 np.array(PLACES)[rows.given.argmax(axis=0)][keep], dtype="string"
             ),
-            "place": kept(_place_text(text, rows.given), "string"),
+            "place": kept(_place_text(text, rows.given, keep), "string"),
             "cells": pd.Series([cells[i] for i in np.flatnonzero(keep)], dtype=object),
             "resolution": np.full(int(keep.sum()), resolution, dtype=np.int8),
             "source_row": np.flatnonzero(keep).astype(np.int64) + 1,
@@ -353,11 +353,17 @@ def _places(
     return found, codes
 
 
-def _place_text(text: Mapping[str, pd.Series], given: npt.NDArray[np.bool_]) -> pd.Series:
-    """The place as given (the area id, the cells or the polygon's GeoJSON)."""
+def _place_text(
+    text: Mapping[str, pd.Series], given: npt.NDArray[np.bool_], keep: npt.NDArray[np.bool_]
+) -> pd.Series:
+    """The place as given (the area id, the cells), or a kept polygon's geometry alone
+    (``stored_polygon``: no other member of its GeoJSON, where a name could be)."""
     choice = given.argmax(axis=0)
     values = np.stack([text[p].to_numpy(dtype=object) for p in PLACES])
-    return pd.Series(values[choice, np.arange(values.shape[1])], dtype=object)
+    out = values[choice, np.arange(values.shape[1])]
+    polygons = np.flatnonzero(keep & (choice == PLACES.index("polygon")))
+    out[polygons] = [stored_polygon(str(out[i])) for i in polygons]
+    return pd.Series(out, dtype=object)
 
 
 def _report(
