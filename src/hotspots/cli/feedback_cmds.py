@@ -203,7 +203,9 @@ def report_effectiveness(
 ) -> None:
     """Realised hit rate, PAI and PEI of each published forecast beside the baselines, the
     patrol dosage beside the crime that followed, and each model's feedback-loop monitor,
-    the figures `GET /v1/monitor` serves (HTML with plots, and CSV).
+    the figures `GET /v1/monitor` serves (HTML with plots, and CSV). Counts of events in the
+    patrolled cells and around them under HOTSPOTS_MIN_EVENTS_SHOWN (3) are left empty, as
+    the API withholds them (0 shows every count).
 
     A model whose records cannot be read (its registry version, a damaged snapshot, events
     unfit for it) does not stop the others: the report is written without that part, its
