@@ -584,3 +584,60 @@ def test_patrol_time_by_place_and_tactic_is_the_reports_and_follows_a_new_log(
     assert [{k: v if v != "" else None for k, v in r.items()} for r in rows] == (
         period["patrol_time"]
     )
+
+
+def test_the_report_withholds_a_patrolled_cell_of_one_event_as_the_api_does(
+    run_cli: RunCli,
+    root: Path,
+    year_panel: Panel,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hotspots.config import get_settings
+
+    copy = tmp_path / "copy"  # patrols of its own: the module's state is left as it was
+    for part in ("models", "state"):
+        shutil.copytree(root / part, copy / part)
+    shutil.copy(root / "events.parquet", copy / "events.parquet")
+    shutil.rmtree(copy / "state" / "patrols", ignore_errors=True)  # other tests' logs
+    week = year_panel.of(TARGET)[year_panel.periods.get_loc(WEEK)]
+    quiet = h3.int_to_str(int(year_panel.cells[np.flatnonzero(week == 1)[0]]))
+    log = tmp_path / "quiet.csv"
+    log.write_text(
+        f"id,cells,start,end\nQ1,{quiet},2023-12-05 10:00,2023-12-05 11:00\n", encoding="utf-8"
+    )
+    state = ("--state-dir", copy / "state", "--models-dir", copy / "models")
+    assert run_cli("patrols", "import", log, *state).code == 0
+    events = ("--events", copy / "events.parquet")
+
+    def report(out: Path, shown: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        if shown is None:
+            monkeypatch.delenv("HOTSPOTS_MIN_EVENTS_SHOWN", raising=False)
+        else:
+            monkeypatch.setenv("HOTSPOTS_MIN_EVENTS_SHOWN", shown)
+        get_settings.cache_clear()
+        try:
+            res = run_cli("report", "effectiveness", "--out", out, *state, *events)
+        finally:
+            get_settings.cache_clear()
+        assert res.code == 0, res.err
+        return tuple(pd.read_csv(out / f"{n}.csv") for n in ("dosage", "cells", "periods"))
+
+    dosage, cells, periods = report(tmp_path / "default", None)  # 3, as documented
+    all_dosage, all_cells, all_periods = report(tmp_path / "all", "0")
+    assert all_dosage["events_patrolled"].tolist() == [1.0]
+    assert all_cells[["cell", "events"]].values.tolist() == [[quiet, 1.0]]
+    assert dosage["events_patrolled"].isna().all() and dosage["events_rest"].isna().all()
+    assert dosage["suppressed"].tolist() == [True] and cells["suppressed"].tolist() == [True]
+    assert cells["events"].isna().all() and cells["minutes"].tolist() == [60.0]
+    pd.testing.assert_frame_equal(periods, all_periods)  # hit rate, PAI, PEI, n_events
+    # and the API says the same (by default): null where the report's field is empty
+    monkeypatch.delenv("HOTSPOTS_MIN_EVENTS_SHOWN")
+    key = KeyStore(copy / "state" / KEYS_FILE).create("r", ["forecasts:read"])[1]
+    with TestClient(create_app(settings_of(copy))) as client:
+        body = client.get("/v1/effectiveness", headers={"Authorization": f"Bearer {key}"}).json()
+    api = body["models"][0]["periods"][0]["dosage"]
+    for column in ("events_patrolled", "events_ring", "events_rest", "before_patrolled"):
+        value = dosage[column].iloc[0]
+        assert api[column] == (None if np.isnan(value) else pytest.approx(value)), column
+    assert api["suppressed"] is True

@@ -12,6 +12,7 @@ import pytest
 
 from hotspots.errors import InputFileError, TooManyRejectsError
 from hotspots.feedback.patrol_store import PatrolStore
+from hotspots.feedback.patrol_values import WITHHELD_WORDS
 from hotspots.feedback.patrols import WITHHELD, PatrolOptions, read_patrols
 
 CENTRE = h3.latlng_to_cell(51.5, -0.1, 8)
@@ -121,6 +122,78 @@ def test_bad_rows_are_counted_by_reason() -> None:
     shown = json.dumps(report.to_dict())
     assert "John Smith" not in shown and "Jones" not in shown
     assert set(report.to_dict()["reasons"]) == set(report.rejected)
+
+
+def test_a_name_written_as_the_id_is_rejected_and_never_stored_nor_echoed(
+    tmp_path: Path,
+) -> None:
+    t0, t1 = "2024-01-10T10:00", "2024-01-10T11:00"
+    body = jsonl(
+        GOOD | {"id": "INC-2024/0001#3"},  # a record number: letters, digits, - / #
+        GOOD | {"id": "PC Jane Doe shift 3"},
+        GOOD | {"id": "Doe, John"},
+        # a name as the id of a row that fails a later check too: counted once, as bad_id
+        {"id": "Sgt Ann Roe", "cells": [CENTRE], "start": t1, "end": t0, "unit": "U-2"},
+        # a name in a column stored only once read: rejected as it was, echoed withheld
+        {"id": "q1", "area": "Officer Smith", "start": t0, "end": t1},
+        {"id": "q2", "cells": "Mary Major", "start": t0, "end": t1},
+        {"id": "q3", "cells": [CENTRE], "start": "Joe Bloggs", "end": t1},
+        {"id": "q4", "polygon": {"type": "Polygon", "name": "Jo Public"}, "start": t0, "end": t1},
+    )
+    result = read_patrols(body, "jsonl", options(), "log.jsonl")
+    report = result.report
+    assert result.patrols["patrol_id"].tolist() == ["INC-2024/0001#3"]
+    assert report.rejected == {
+        "bad_id": 3,
+        "unparseable_time": 1,
+        "unknown_area": 1,
+        "bad_cells": 1,
+        "bad_polygon": 1,
+    }
+    assert [e["row"] for e in report.examples["bad_id"]] == [2, 3, 4]
+    assert {e["id"] for e in report.examples["bad_id"]} == {WITHHELD}
+    assert report.examples["bad_id"][2]["start"] == t1  # the other values are shown
+    assert report.examples["unknown_area"][0]["area"] == WITHHELD_WORDS
+    assert report.examples["unknown_area"][0]["id"] == "q1"
+    assert report.examples["bad_cells"][0]["cells"] == WITHHELD_WORDS
+    assert report.examples["unparseable_time"][0]["start"] == WITHHELD_WORDS
+    assert report.examples["bad_polygon"][0]["polygon"] == WITHHELD_WORDS
+    shown = json.dumps(report.to_dict())
+    for name in ("Jane", "Doe", "Ann Roe", "Smith", "Mary", "Bloggs", "Jo Public"):
+        assert name not in shown
+    # the report is kept beside the batch: it holds no name either
+    store = PatrolStore(tmp_path / "patrols")
+    store.append(result.patrols, {"report": report.to_dict()})
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "patrols").glob("batch-*.parquet"))
+    assert b"INC-2024/0001#3" in stored and b"Jane" not in stored and b"Smith" not in stored
+
+
+def test_a_polygon_is_stored_as_its_geometry_alone() -> None:
+    # the polygon column is free text too: a GeoJSON member beside the geometry could hold a
+    # name, and the text was stored as written
+    named = SQUARE | {"properties": {"officer": "Jane Doe"}}
+    body = jsonl({"id": "p3", "polygon": named, "start": "2024-07-10 10:00",
+                  "end": "2024-07-10 10:45"})  # fmt: skip
+    stored = read_patrols(body, "jsonl", options(), "log.jsonl").patrols
+    assert json.loads(stored["place"].iloc[0]) == SQUARE
+    assert len(stored["cells"].iloc[0]) > 3
+
+
+def test_a_single_word_or_a_known_area_is_still_echoed() -> None:
+    # one word reads as no name (the unit rule's limit, said in the README); an area the
+    # service knows is its own name, not a person's
+    t0, t1 = "2024-01-10T10:00", "2024-01-10T11:00"
+    areas = {"North Beach": np.array([h3.str_to_int(CENTRE)], dtype=np.uint64)}
+    body = jsonl(
+        {"id": "r1", "area": "North Beach", "start": "yesterday", "end": t1},
+        {"id": "r2", "area": "Nrth", "start": t0, "end": t1},
+    )
+    report = read_patrols(body, "jsonl", options(areas=areas), "log.jsonl").report
+    assert report.examples["unparseable_time"][0] | {"row": 0} == {
+        "row": 0, "id": "r1", "area": "North Beach", "start": "yesterday", "end": t1,
+        "cells": "", "polygon": "", "unit": "", "tactic": "",
+    }  # fmt: skip
+    assert report.examples["unknown_area"][0]["area"] == "Nrth"
 
 
 def test_over_the_ceiling_nothing_is_accepted() -> None:

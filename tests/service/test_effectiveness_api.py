@@ -201,17 +201,33 @@ def test_dosage_from_posted_patrols(
         "/v1/patrols", content=body, headers={**auth(key), "Content-Type": "text/csv"}
     )
     assert posted.json()["stored"] == 2, posted.text
-    answer = client.get("/v1/effectiveness", headers=auth(base_env.read)).json()
-    dose = answer["models"][0]["periods"][0]["dosage"]
+    # every count shown (HOTSPOTS_MIN_EVENTS_SHOWN=0), on the same records
+    with TestClient(create_app(settings_of(served_then_arrived, min_events_shown=0))) as c:
+        shown = c.get("/v1/effectiveness", headers=auth(base_env.read)).json()
+    dose = shown["models"][0]["periods"][0]["dosage"]
     # two hours over two cells and 90 minutes on one: 60 + 90 and 60 minutes
     assert (dose["patrolled_cells"], dose["patrol_minutes"]) == (2, 210.0)
     week = year_panel.of(TARGET)[year_panel.periods.get_loc(WEEK)]
     cells = strings_to_cells([base_env.cell, near])
-    assert dose["events_patrolled"] == int(week[np.isin(year_panel.cells, cells)].sum())
+    patrolled = int(week[np.isin(year_panel.cells, cells)].sum())
+    assert dose["events_patrolled"] == patrolled == 2  # one household's burglaries, maybe
     disks = set(h3.grid_disk(base_env.cell, 1)) | set(h3.grid_disk(near, 1))
     ring = strings_to_cells(sorted(disks - {base_env.cell, near}))
     assert dose["events_ring"] == int(week[np.isin(year_panel.cells, ring)].sum())
     assert dose["events_patrolled"] + dose["events_ring"] + dose["events_rest"] == week.sum()
+    assert dose["suppressed"] is False and dose["periods_before"] == 4
+    # by default (3) the 2 is withheld, and the rest beside it, which would give it away
+    # (patrolled + ring + rest = the week's n_events, shown); the ratios stay as they were
+    answer = client.get("/v1/effectiveness", headers=auth(base_env.read)).json()
+    hidden = answer["models"][0]["periods"][0]["dosage"]
+    assert hidden["events_patrolled"] is None and hidden["events_rest"] is None
+    assert hidden["suppressed"] is True
+    assert hidden["patrol_minutes"] == 210.0 and hidden["patrolled_cells"] == 2
+    ring_shown = dose["events_ring"] if dose["events_ring"] >= 3 else None
+    assert hidden["events_ring"] == ring_shown
+    cutoffs = answer["models"][0]["periods"][0]["cutoffs"]
+    assert cutoffs == shown["models"][0]["periods"][0]["cutoffs"]
+    assert cutoffs["1%"]["served"]["n_events"] == int(week.sum())
 
 
 def test_readyz_flag_and_the_gauge_follow_the_figures(

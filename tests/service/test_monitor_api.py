@@ -239,6 +239,14 @@ def test_logged_patrols_are_the_dosage(client: TestClient, env: Env, year_panel:
     at = int(np.flatnonzero(year_panel.cells == h3.str_to_int(env.cell))[0])
     assert week["dosage_in_flagged_share"] == (1.0 if at in set(top.tolist()) else 0.0)
     events = year_panel.of(TARGET)[list(year_panel.periods).index(pd.Timestamp("2023-12-18"))]
+    # the patrolled cell's events that week, under HOTSPOTS_MIN_EVENTS_SHOWN (3): the share
+    # would give the count (share x events), so it is withheld as the dosage's count is
+    assert events[at] < 3 and pd.isna(week["patrolled_event_share"])
+    assert after.json()["periods"][-2]["period"] == "2023-12-18"
+    assert after.json()["periods"][-2]["patrolled_event_share"] is None
+    with _client(env, min_events_shown=0) as every:  # every count shown
+        shown = every.get("/v1/monitor", headers=auth(env.read)).json()
+    week = pd.DataFrame(shown["periods"]).set_index("period").loc["2023-12-18"]
     assert week["patrolled_event_share"] == pytest.approx(events[at] / events.sum())
 
 

@@ -84,6 +84,22 @@ def test_bad_rows_are_counted_with_reasons(client: TestClient, key: str, env_cop
     assert report["rows_read"] == 42 and answer.json()["stored"] == 40
 
 
+def test_a_name_written_as_the_id_is_rejected_never_stored_nor_echoed(
+    client: TestClient, key: str, env_copy: Env
+) -> None:
+    good = lines(env_copy, 40)
+    bad = [f"PC Jane Doe shift 3,{env_copy.cell},2023-12-01 10:00,2023-12-01 11:00,U9,foot"]
+    answer = post(client, key, "\n".join([HEADER, *good, *bad, ""]).encode())
+    assert answer.status_code == 200, answer.text
+    report = answer.json()["report"]
+    assert report["rejected"] == {"bad_id": 1} and answer.json()["stored"] == 40
+    [example] = report["examples"]["bad_id"]
+    assert example["row"] == 41 and example["id"].startswith("(withheld")
+    assert "Jane" not in answer.text
+    batches = b"".join(path.read_bytes() for path in stored(env_copy).batches())
+    assert b"P-39" in batches and b"Jane" not in batches  # the report kept beside: no name
+
+
 def test_too_many_rejects_store_nothing(client: TestClient, key: str, env_copy: Env) -> None:
     body = "\n".join([HEADER, *lines(env_copy, 2), "X,,2023-12-01 10:00,2023-12-01 11:00,,", ""])
     answer = post(client, key, body.encode())

@@ -203,7 +203,9 @@ def report_effectiveness(
 ) -> None:
     """Realised hit rate, PAI and PEI of each published forecast beside the baselines, the
     patrol dosage beside the crime that followed, and each model's feedback-loop monitor,
-    the figures `GET /v1/monitor` serves (HTML with plots, and CSV).
+    the figures `GET /v1/monitor` serves (HTML with plots, and CSV). Counts of events in the
+    patrolled cells and around them under HOTSPOTS_MIN_EVENTS_SHOWN (3) are left empty, as
+    the API withholds them (0 shows every count).
 
     A model whose records cannot be read (its registry version, a damaged snapshot, events
     unfit for it) does not stop the others: the report is written without that part, its
@@ -215,6 +217,7 @@ def report_effectiveness(
     from hotspots.atomic import check_output
     from hotspots.errors import InputFileError
     from hotspots.feedback.realised_io import between, window_of
+    from hotspots.feedback.realised_shown import suppress_realised
 
     check_output(out, "--out", folder=True)
     start, end = window_of(since, until, ("--since", "--until"))
@@ -237,7 +240,9 @@ def report_effectiveness(
     if warning:
         console.print(f"[bold yellow]warning[/]: {warning}", soft_wrap=True)
     figures = _effectiveness(settings, model, category, monitor_window, monitor_repeat)
-    realised = between(figures.realised, start, end)
+    # the report leaves the building (to an inspector, a council): the counts the API
+    # withholds are withheld here too (HOTSPOTS_MIN_EVENTS_SHOWN=0 shows them all)
+    realised = suppress_realised(between(figures.realised, start, end), settings.min_events_shown)
     _write_and_tell(settings, out, realised, figures, [warning] if warning else [])
 
 

@@ -178,7 +178,8 @@ def dosage_beside_crime(
     """Per period of ``due`` (model ``name``'s served forecasts, counted on ``panel``) and
     per patrolled cell: minutes beside the ``target`` events that followed, in the patrolled
     cells, the ``rings`` around them and the rest, and over the ``before_periods`` before
-    (the displacement check); ``top_k`` cells of each served ranking are its flagged ones."""
+    (the displacement check: ``before_*`` are means over the ``periods_before`` there are, up
+    to ``before_periods``); ``top_k`` cells of each served ranking are its flagged ones."""
     dose = patrols_to_dosage(patrols, panel.freq, timezone, panel.resolution)
     idx = [panel.categories.index(c) for c in target if c in panel.categories]
     actual = panel.counts[idx].sum(axis=0).astype(np.float64)  # (periods, cells)
@@ -189,7 +190,8 @@ def dosage_beside_crime(
         patrolled = minutes > 0
         ring = np.isin(panel.cells, grid_disk_cells(panel.cells[patrolled], rings)) & ~patrolled
         now = actual[row]
-        before = actual[max(0, row - before_periods) : row].mean(axis=0) if row else now * np.nan
+        first = max(0, row - before_periods)
+        before = actual[first:row].mean(axis=0) if row else now * np.nan
         summary.append(
             {
                 "model": name,
@@ -198,6 +200,7 @@ def dosage_beside_crime(
                 "patrol_minutes": float(minutes.sum()),
                 **_split("events", now, patrolled, ring),
                 **_split("before", before, patrolled, ring),
+                "periods_before": row - first,
             }
         )
         top = np.isin(panel.cells, forecast.ranked[:top_k])

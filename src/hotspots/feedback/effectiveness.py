@@ -79,7 +79,8 @@ class Realised:
     (``served`` or a baseline)."""
     dosage: pd.DataFrame
     """model, as_of, patrolled_cells, patrol_minutes, events_patrolled, events_ring,
-    events_rest, and the same three event counts as ``before_*`` means."""
+    events_rest, the same three event counts as ``before_*`` means, and ``periods_before``,
+    the periods those means are over."""
     cells: pd.DataFrame
     """model, as_of, cell, minutes, events, events_before, in_served_top: each patrolled cell
     (``in_served_top``: among the served ranking's flagged cells at the first cutoff)."""

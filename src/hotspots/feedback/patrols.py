@@ -5,8 +5,8 @@ One row per patrol. Columns (any other column refuses the whole file; see ``NAME
 =========== ======== ==========================================================================
 column      required meaning
 =========== ======== ==========================================================================
-id          yes      the patrol's id in the force's system: a retry with the same id is stored
-                     once
+id          yes      the patrol's id in the force's system (a code: letters, digits,
+                     ``_ . : / # -``; no spaces): a retry with the same id is stored once
 area        one of   a named area (the areas the service's ``within=`` selects) or a plan
                      area ``<as_of>/<rank>`` of a plan given to the import (``plan_areas``)
 cells       one of   H3 cells at the study resolution, separated by spaces, ``,``, ``;`` or
@@ -21,6 +21,7 @@ unit        no       a pseudonymous unit code (letters, digits, ``_ . : -``; no 
 tactic      no       a short code (letters, digits, ``_ -``; no spaces), e.g. ``foot``
 =========== ======== ==========================================================================
 
+Which values may be stored or echoed in the report's examples: ``patrol_values``.
 Rows that fail a check are counted under the first reason of ``REASONS`` that applies, like
 ingest's validation report, and never stored; over ``max_reject_fraction`` of the rows
 rejected, nothing is stored at all (``TooManyRejectsError``).
@@ -40,6 +41,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from hotspots.errors import InputFileError, TooManyRejectsError
+from hotspots.feedback.patrol_values import WITHHELD as WITHHELD  # re-exported
+from hotspots.feedback.patrol_values import bad_code, example_row, stored_polygon
 from hotspots.feedback.places import CellArray, places_to_cells
 from hotspots.ingest.readers import text_delimiter
 from hotspots.ingest.times import localize
@@ -49,14 +52,12 @@ PLACES: tuple[str, ...] = ("area", "cells", "polygon")
 NAME_RULE = (
     "patrol logs never hold names of people: a column whose header has a word like name, "
     "surname, forename, officer, person, staff, employee or driver is refused, as is any "
-    "column not in the schema; unit and tactic take short codes without spaces"
+    "column not in the schema; id, unit and tactic take short codes without spaces"
 )
 _NAME_WORDS = re.compile(
     r"(?:^|[^a-z])(?:[a-z]*name|surname|forename|officer|person|staff|employee|driver)s?"
     r"(?:$|[^a-z])"
 )
-_UNIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
-_TACTIC = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 _OFFSET = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
 """A date alone: it ends in what ``_OFFSET`` reads as one ("2024-01-10": "-10") but has none."""
@@ -66,6 +67,7 @@ EXAMPLES_PER_REASON = 3
 
 REASONS: dict[str, str] = {
     "missing_id": "the id is empty",
+    "bad_id": "id is not a short code (letters, digits, _ . : / # -, no spaces)",
     "missing_place": "none of area, cells or polygon is given",
     "several_places": "more than one of area, cells and polygon is given",
     "unparseable_time": "start or end is empty or cannot be read as a date and time",
@@ -93,8 +95,8 @@ REASON_FIELDS: dict[str, tuple[str, ...]] = {
     "outside_area": PLACES,
     "duplicate_id": ("id",),
 }
-"""The columns whose values show why a row was rejected (never unit or tactic: a person's
-name may have been written there)."""
+"""The columns whose values show why a row was rejected (never unit or tactic, nor an id
+that is no code: a person's name may have been written there)."""
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,7 @@ def read_patrols(body: bytes, fmt: str, options: PatrolOptions, source: str) -> 
     ids = rows.text["id"].to_numpy(dtype=object).copy()
     ids[~ok] = None
     codes[ok & pd.Series(ids).duplicated().to_numpy()] = list(REASONS).index("duplicate_id")
-    report = _report(frame, codes, source, options.max_reject_fraction)
+    report = _report(frame, codes, source, options)
     if not report.passed:
         raise TooManyRejectsError(
             f"{report.n_rejected} of {report.rows_read} patrol rows of {source} were rejected "
@@ -275,14 +277,15 @@ def _row_masks(rows: _Rows, options: PatrolOptions) -> dict[str, npt.NDArray[np.
     text, places = rows.text, rows.given.sum(axis=0)
     return {
         "missing_id": (text["id"] == "").to_numpy(),
+        "bad_id": bad_code(text["id"], "id").to_numpy(dtype=bool),
         "missing_place": places == 0,
         "several_places": places > 1,
         "unparseable_time": (rows.start.isna() | rows.end.isna()).to_numpy(),
         "end_not_after_start": ~(rows.minutes > 0),
         "too_long": rows.minutes > options.max_hours * 60,
         "future_time": (rows.end > now + FUTURE_SLACK).to_numpy(),
-        "bad_unit": _bad_code(text["unit"], _UNIT),
-        "bad_tactic": _bad_code(text["tactic"], _TACTIC),
+        "bad_unit": bad_code(text["unit"], "unit").to_numpy(dtype=bool),
+        "bad_tactic": bad_code(text["tactic"], "tactic").to_numpy(dtype=bool),
     }
 
 
@@ -306,7 +309,7 @@ def _accepted(
             "place_kind": pd.Series(
                 np.array(PLACES)[rows.given.argmax(axis=0)][keep], dtype="string"
             ),
-            "place": kept(_place_text(text, rows.given), "string"),
+            "place": kept(_place_text(text, rows.given, keep), "string"),
             "cells": pd.Series([cells[i] for i in np.flatnonzero(keep)], dtype=object),
             "resolution": np.full(int(keep.sum()), resolution, dtype=np.int8),
             "source_row": np.flatnonzero(keep).astype(np.int64) + 1,
@@ -327,11 +330,6 @@ def _times(text: pd.Series, timezone: str) -> pd.Series:
         local = pd.to_datetime(text[naive], errors="coerce", format="ISO8601")
         out[naive] = localize(local, timezone).dt.tz_convert("UTC")
     return out
-
-
-def _bad_code(text: pd.Series, pattern: re.Pattern[str]) -> npt.NDArray[np.bool_]:
-    given = text != ""
-    return (given & ~text.str.fullmatch(pattern)).to_numpy(dtype=bool)
 
 
 def _first_reason(masks: dict[str, npt.NDArray[np.bool_]], n: int) -> npt.NDArray[np.int8]:
@@ -355,38 +353,29 @@ def _places(
     return found, codes
 
 
-def _place_text(text: Mapping[str, pd.Series], given: npt.NDArray[np.bool_]) -> pd.Series:
-    """The place as given (the area id, the cells or the polygon's GeoJSON)."""
+def _place_text(
+    text: Mapping[str, pd.Series], given: npt.NDArray[np.bool_], keep: npt.NDArray[np.bool_]
+) -> pd.Series:
+    """The place as given (the area id, the cells), or a kept polygon's geometry alone
+    (``stored_polygon``: no other member of its GeoJSON, where a name could be)."""
     choice = given.argmax(axis=0)
     values = np.stack([text[p].to_numpy(dtype=object) for p in PLACES])
-    return pd.Series(values[choice, np.arange(values.shape[1])], dtype=object)
+    out = values[choice, np.arange(values.shape[1])]
+    polygons = np.flatnonzero(keep & (choice == PLACES.index("polygon")))
+    out[polygons] = [stored_polygon(str(out[i])) for i in polygons]
+    return pd.Series(out, dtype=object)
 
 
 def _report(
-    frame: pd.DataFrame, codes: npt.NDArray[np.int8], source: str, ceiling: float
+    frame: pd.DataFrame, codes: npt.NDArray[np.int8], source: str, options: PatrolOptions
 ) -> PatrolReport:
     reasons = list(REASONS)
+    ceiling = options.max_reject_fraction
     report = PatrolReport(source, len(frame), int((codes < 0).sum()), max_reject_fraction=ceiling)
     for code in np.unique(codes[codes >= 0]):
         rows = np.flatnonzero(codes == code)
         report.rejected[reasons[code]] = int(rows.size)
         report.examples[reasons[code]] = [
-            _example(frame, int(r)) for r in rows[:EXAMPLES_PER_REASON]
+            example_row(frame, int(r), options.areas) for r in rows[:EXAMPLES_PER_REASON]
         ]
     return report
-
-
-WITHHELD = "(withheld: not a short code, it may be a person's name)"
-_CODES = {"unit": _UNIT, "tactic": _TACTIC}
-
-
-def _example(frame: pd.DataFrame, row: int) -> dict[str, Any]:
-    """One rejected row as the report shows it; a unit or tactic that is not a short code
-    is not echoed back (it is what a person's name written there looks like)."""
-    out: dict[str, Any] = {"row": row + 1}
-    for column in frame.columns:
-        text = str(frame[column].iat[row])
-        code = _CODES.get(column)
-        bad = code is not None and text.strip() != "" and not code.fullmatch(text.strip())
-        out[column] = WITHHELD if bad else text[:200]
-    return out

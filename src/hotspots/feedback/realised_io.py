@@ -24,7 +24,12 @@ DEFINITIONS = (
     "Each baseline is fitted on the periods before the forecast's as_of and scored alike. "
     "Dosage: patrol minutes (a patrol's minutes spread evenly over its cells) beside the "
     "target events in the patrolled cells, in the ring of cells around them and elsewhere, "
-    "and the mean per period of the periods before. A model is flagged when its PAI at the "
+    "and the mean per period of the periods_before periods before. Suppression "
+    "(HOTSPOTS_MIN_EVENTS_SHOWN): a count of fewer events than that in the patrolled cells, "
+    "the ring or the rest (a mean: over its periods), or in one patrolled cell, is null and "
+    "its row suppressed, as is a count beside it that would give it away by subtraction "
+    "from a total shown; n_events, hits and the ratios are from the counts as they were. "
+    "A model is flagged when its PAI at the "
     "first cutoff was below the best baseline's in each of its last k periods with events. "
     "Plans: each plan the service served, as it recorded it (its areas and the parameters "
     "it was asked with: areas, max_area_km2 or total_km2, stop), for one crime type and the "
@@ -213,10 +218,16 @@ def _period(
         "period_end": _date(first["period_end"]),
         "version": str(first["version"]),
         "cutoffs": cutoffs,
-        "dosage": None if dose is None else {k: _num(v) for k, v in dose.items() if k != "model"},
+        "dosage": None if dose is None else _dosage(dose),
         "patrol_time": where,
         "plans": _plans(plans) if len(plans) else [],
     }
+
+
+def _dosage(dose: pd.Series) -> dict[str, Any]:
+    """One period's dosage row; ``suppressed`` (``realised_shown``) a boolean."""
+    items = ((str(k), v) for k, v in dose.items() if k != "model")
+    return {k: bool(v) if k == "suppressed" else _num(v) for k, v in items}
 
 
 def _patrol_time(time: pd.DataFrame, as_of: Any) -> list[dict[str, Any]]:

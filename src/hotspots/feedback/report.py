@@ -40,8 +40,9 @@ ABOUT = {
     "periods.csv": "realised hit rate, PAI and PEI of each served forecast and of each "
     "baseline for the same period, per cutoff and horizon",
     "dosage.csv": "patrol minutes per model and period, beside the crime in, around and away "
-    "from the patrolled cells, and before",
-    "cells.csv": "each patrolled cell per period: minutes, events, events before",
+    "from the patrolled cells, and before (counts under HOTSPOTS_MIN_EVENTS_SHOWN empty)",
+    "cells.csv": "each patrolled cell per period: minutes, events, events before (counts "
+    "under HOTSPOTS_MIN_EVENTS_SHOWN empty)",
     "patrol_time.csv": "patrol minutes per period by place as the log named it (a plan or "
     "named area; cells or polygons pooled) and tactic, and their share of the period's minutes",
     "flags.csv": "per model: periods of realised PAI below the best baseline's, and the flag",

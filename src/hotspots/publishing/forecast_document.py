@@ -40,6 +40,7 @@ from hotspots.publishing.snapshot import (
     dumps,
     feature_fragments,
 )
+from hotspots.publishing.suppression import checked_min_events, withheld
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,7 @@ def publish_forecast(
         Named areas for ``view(within=...)``: a boolean mask over the model's cells or an
         array of cells (cells outside the study area are ignored).
     """
-    if isinstance(min_events_shown, bool) or not isinstance(min_events_shown, int | np.integer):
-        raise ConfigError(f"min_events_shown must be a whole number, got {min_events_shown!r}")
+    checked_min_events(min_events_shown)  # before the model is asked
     frame = model.predict(panel, as_of, horizon)
     cells = np.asarray(model.cells_, dtype=np.uint64)
     origin = origin_of(panel.periods, panel.freq, as_of, horizon)
@@ -97,7 +97,7 @@ def publish_forecast(
         raise DataValidationError(f"the panel has no whole period before as_of {as_of!r}")
     mean = frame["expected_count"].to_numpy(np.float64).reshape(horizon, cells.size)
     events = history_events(panel, cells, model.target_, origin.history_end)
-    suppressed = events < int(min_events_shown)
+    suppressed = withheld(events, min_events_shown)
     rr = np.stack([relative_risk(row) for row in mean])
     drivers = model.explain(panel, as_of, horizon, hide_counts=suppressed)
     lat, lng = cells_to_latlng(cells)

@@ -42,6 +42,7 @@ from hotspots.publishing.plans import (
     grow_areas,
     top_cells_sum_at_area,
 )
+from hotspots.publishing.suppression import withheld
 
 INTERVAL = (0.1, 0.9)
 """Quantiles of the Poisson interval of an area's count (80%, as the forecast document)."""
@@ -241,7 +242,7 @@ def build_plan(
         found, len(members), as_of, freq, km2, float(cell_km2.sum()), counts, start=start
     )
     # an area with too few past events keeps its place but shows none of them
-    shown = [bool(h.counts.sum() >= min_events_shown) for h in histories]
+    shown = (~withheld([h.counts.sum() for h in histories], min_events_shown)).tolist()
     whens = [w if ok else WITHHELD for w, ok in zip(whens, shown, strict=True)]
     whys = [
         reasons(h) if ok else [forecast_reason(h)] for h, ok in zip(histories, shown, strict=True)

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hotspots.errors import ConfigError
 from hotspots.feedback.realised_io import between, realised_to_dict, window_of
+from hotspots.feedback.realised_shown import suppress_realised
 from hotspots.service.auth import auth_responses, require
 from hotspots.service.problems import (
     ProblemError,
@@ -90,12 +91,13 @@ async def get_effectiveness(
         raise ProblemError(503, "no model is being served yet; see /readyz")
     start, end = _window(since, until)  # before any work
     realised = await run_in_threadpool(realised_cache(state).get, category)
+    shown = state.settings.min_events_shown  # small counts withheld, as in the forecasts
     body: dict[str, Any] = {
         "since": since,
         "until": until,
         "category": category,
         "k_periods": state.settings.effectiveness_k_periods,
-        **realised_to_dict(between(realised, start, end)),
+        **realised_to_dict(suppress_realised(between(realised, start, end), shown)),
     }
     for failed in body["failed"]:  # the reason names a file: not the server's folders
         failed["reason"] = scrub(request, failed["reason"])

@@ -39,16 +39,21 @@ class CutoffFigures(Strict):
 
 class Dosage(Strict):
     """Patrol minutes in a period beside the target events in the patrolled cells, the ring
-    around them and the rest; ``before_*``: the mean per period of the periods before."""
+    around them and the rest; ``before_*``: the mean per period of the ``periods_before``
+    periods before. A count of fewer events than ``HOTSPOTS_MIN_EVENTS_SHOWN`` (a mean: over
+    its periods) is null and ``suppressed`` true, and so is the rest beside it (the three add
+    up to the period's ``n_events``), as a forecast cell's counts are withheld."""
 
     patrolled_cells: int
     patrol_minutes: float
-    events_patrolled: float
-    events_ring: float
-    events_rest: float
+    events_patrolled: float | None
+    events_ring: float | None
+    events_rest: float | None
     before_patrolled: float | None
     before_ring: float | None
     before_rest: float | None
+    periods_before: int = Field(description="The periods the ``before_*`` means are over.")
+    suppressed: bool = Field(description="Some counts are withheld (null): too few events to show.")
 
 
 class PatrolTime(Strict):

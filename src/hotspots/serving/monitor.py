@@ -24,6 +24,7 @@ from hotspots.feedback.monitor_groups import AreaLayer, GroupLayer, read_area_la
 from hotspots.feedback.monitor_report import thresholds_asked
 from hotspots.feedback.monitor_served import ModelMonitor, model_monitor
 from hotspots.feedback.patrol_store import PATROLS_DIR, PatrolStore
+from hotspots.feedback.realised_shown import suppress_monitor
 from hotspots.feedback.served import SnapshotReader
 from hotspots.forecasters import Forecaster
 from hotspots.ingest.event_store import EventStore
@@ -110,7 +111,7 @@ def monitor_from_records(
     ``areas``: the settings' area layer, read already (None: read here when set)."""
     loaded = EventCache(settings.events_path, events).get(manifest)
     logged = patrols.read()
-    return model_monitor(
+    found = model_monitor(
         name,
         version,
         model,
@@ -123,6 +124,8 @@ def monitor_from_records(
         timezone=loaded.timezone,
         overrides={"window": window, "repeat": repeat},
     )
+    # the patrolled cells' share of the events gives their count: withheld as the dosage's
+    return suppress_monitor(found, settings.min_events_shown)
 
 
 def monitors_from_records(
