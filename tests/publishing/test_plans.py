@@ -256,6 +256,25 @@ def test_weights_name_each_type_once_and_leave_one_above_zero() -> None:
         parse_weights("robbery=0", ["robbery"])
 
 
+def test_weights_name_a_type_by_a_category_it_alone_counts_as_category_does() -> None:
+    """As ``category=`` takes a category, so does ``weights=``: until 2026-12-07
+    ``weights=Robbery=3`` was refused as 'not a crime type of this plan'."""
+    types = ["burglary", "robbery", "street"]
+    targets = {"burglary": ("Burglary",), "robbery": ("Robbery",), "street": ("Robbery", "Theft")}
+    got = parse_weights("Burglary=2,Theft=0.5", types, targets=targets)
+    assert got == {"burglary": 2.0, "street": 0.5}
+    with pytest.raises(
+        ConfigError, match=r"'Robbery', a category \['robbery', 'street'\] all count"
+    ):
+        parse_weights("Robbery=3", types, targets=targets)  # two types count it: which one?
+    with pytest.raises(ConfigError, match=r"'burglary' \(as 'Burglary'\) is given twice"):
+        parse_weights("burglary=1,Burglary=2", types, targets=targets)
+    with pytest.raises(ConfigError, match="'Arson', which is not a --model"):
+        parse_weights("Arson=1", types, targets=targets)
+    with pytest.raises(ConfigError, match="'Burglary', which is not a --model"):
+        parse_weights("Burglary=1", types)  # without targets, names only
+
+
 def forecast_frame(cells: np.ndarray, values: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -131,6 +131,12 @@ def test_the_plan_is_the_document_build_plan_makes_from_the_served_forecasts(
     assert got.content == plan_to_bytes(expected, "geojson")  # what `hotspots plan` writes
     assert len(got.json()["features"]) == 4
     assert got.json()["plan"]["types"]["other"]["weight"] == 3.0
+    # the other type weighed by the category it counts, as category= takes it: the same plan
+    [category] = served["other"].model.target_
+    params = {"areas": "4", "max_area_km2": "2", "weights": f"{category}=3", "format": "geojson"}
+    same = client.get(PATH, params=params, headers={**auth(two_types.read), "Accept-Encoding": ""})
+    assert same.status_code == 200, same.text
+    assert same.content == got.content
 
 
 def test_other_budgets_are_built_once_then_cached(client: TestClient, two_types: Env) -> None:

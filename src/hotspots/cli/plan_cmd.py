@@ -89,7 +89,8 @@ def plan(
         "repeat for several [every --model].",
     ),
     weights: str | None = typer.Option(
-        None, help="Severity weight per model, `name=w,...` [default: 1 each]."
+        None, help="Severity weight per planned type, `name=w,...`: a --model name, or a category "
+        "only one of them counts [default: 1 each]."
     ),
     seed: str = typer.Option(
         "area",
@@ -262,7 +263,7 @@ def _choose(
         types, overlapping = distinct_types(targets)
     types = types or tuple(loaded)
     check_distinct_types({name: targets[name] for name in types}, "--model")
-    parsed = parse_weights(asked.weights, types)  # names must be planned --model names
+    parsed = parse_weights(asked.weights, types, targets=targets)  # planned types only
     resolution = loaded[min(types)].forecaster.resolution_
     cells = np.unique(np.concatenate([loaded[name].forecaster.cells_ for name in types]))
     max_area_km2, total_km2 = asked.max_area_km2, asked.total_km2

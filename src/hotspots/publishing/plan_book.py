@@ -239,8 +239,9 @@ class PlanBook(Generic[T]):
             budget, note = fitted
         elif areas is None:
             budget, note = self._fit(budget, types, True, False)
+        targets = {k: v.target for k, v in self.inputs.items()}
         parsed = parse_weights(
-            weights, types or self.combined, "weights", "crime type of this plan"
+            weights, types or self.combined, "weights", "crime type of this plan", targets
         )
         pairs = tuple(sorted((k, float(v)) for k, v in parsed.items() if v != 1.0))
         starts = self.shifts if shifts is None else parse_shifts(shifts, "shifts")

@@ -41,28 +41,34 @@ class PlanQuery:
 
 
 def parse_weights(
-    text: str | None, names: Iterable[str], flag: str = "--weights", what: str = "--model"
+    text: str | None,
+    names: Iterable[str],
+    flag: str = "--weights",
+    what: str = "--model",
+    targets: Mapping[str, tuple[str, ...] | None] | None = None,
 ) -> dict[str, float]:
-    """``name=w,...`` -> {name: w}; every name must be one of ``names`` (each a ``what``),
-    once, each weight >= 0, and not every one of ``names`` weighed 0 (a plan of nothing:
-    every cell would score 0, so the areas would be wherever the lowest cell ids are)."""
+    """``name=w,...`` -> {name: w}; every name must be one of ``names`` (each a ``what``) or,
+    given ``targets`` (name -> the categories its target counts), a category exactly one of
+    them counts, as ``category=`` takes; each type once, each weight >= 0, and not every one
+    of ``names`` weighed 0 (a plan of nothing: every cell would score 0, so the areas would
+    be wherever the lowest cell ids are)."""
     if not text:
         return {}
     known = list(names)
     out: dict[str, float] = {}
     for part in text.split(","):
-        name, sep, value = part.partition("=")
-        name = name.strip()
+        given, sep, value = part.partition("=")
+        given = given.strip()
         try:
             weight = float(value)
         except ValueError:
             weight = float("nan")
-        if not sep or not name or not weight >= 0 or weight == float("inf"):
+        if not sep or not given or not weight >= 0 or weight == float("inf"):
             raise ConfigError(f"{flag} {text!r}: {part!r} is not name=weight (weight >= 0)")
-        if name not in known:
-            raise ConfigError(f"{flag} names {name!r}, which is not a {what} ({known})")
+        name = _weighed(given, known, targets or {}, flag, what)
         if name in out:  # the last would win silently, whichever the analyst meant
-            raise ConfigError(f"{flag} {text!r}: {name!r} is given twice; give each once")
+            twice = repr(name) if name == given else f"{name!r} (as {given!r})"
+            raise ConfigError(f"{flag} {text!r}: {twice} is given twice; give each once")
         out[name] = weight
     if all(out.get(name, 1.0) == 0 for name in known):
         raise ConfigError(
@@ -70,6 +76,26 @@ def parse_weights(
             "give at least one a weight above 0"
         )
     return out
+
+
+def _weighed(
+    given: str,
+    known: list[str],
+    targets: Mapping[str, tuple[str, ...] | None],
+    flag: str,
+    what: str,
+) -> str:
+    """The type of ``known`` a weight names: by its name, or by a category only it counts."""
+    if given in known:
+        return given
+    found = sorted(k for k in known if given in (targets.get(k) or ()))
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ConfigError(
+            f"{flag} names {given!r}, a category {found} all count: give a model name instead"
+        )
+    raise ConfigError(f"{flag} names {given!r}, which is not a {what} ({known})")
 
 
 def select_types(
