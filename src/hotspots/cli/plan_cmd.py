@@ -89,8 +89,9 @@ def plan(
         "repeat for several [every --model].",
     ),
     weights: str | None = typer.Option(
-        None, help="Severity weight per planned type, `name=w,...`: a --model name, or a category "
-        "only one of them counts [default: 1 each]."
+        None,
+        help="Severity weight per planned type, `name=w,...`: a --model name, or a category "
+        "only one of them counts [default: 1 each].",
     ),
     seed: str = typer.Option(
         "area",
