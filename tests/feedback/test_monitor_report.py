@@ -39,8 +39,18 @@ def test_backtest_monitor_reads_the_model_flags(result) -> None:  # type: ignore
     flags = top_share_flags(result.forecasts["rolling_mean"], result.last_fold.cells, 0.01)
     assert found.periods["flagged_cells"].tolist() == flags.sum(axis=1).tolist()
     assert found.periods["events"].tolist() == result.actual.sum(axis=1).tolist()
-    pooled = found.periods["pooled_concentration"].dropna()
-    assert found.reference.concentration == pytest.approx(pooled.mean())
+    # the reference counts back P = 8 folds, over the windows with 8 before every fold (12
+    # folds: the last one), and C < 8 folds over those with C, as served windows alike
+    p = found.periods
+    full = p.loc[p["pooled_lookback"] == 8, "pooled_concentration"]
+    assert len(full) == 1 and found.reference.lookback == 8
+    assert found.reference.concentration == pytest.approx(full.mean())
+    by = {c: p.loc[p["pooled_lookback"] >= c, f"pooled_concentration_{c}"] for c in range(1, 8)}
+    assert [e[0] for e in found.reference.by_lookback] == list(range(1, 8))
+    assert [e[1] for e in found.reference.by_lookback] == pytest.approx(
+        [by[c].mean() for c in range(1, 8)]
+    )
+    assert [len(by[c]) for c in range(1, 8)] == list(range(8, 1, -1))  # 12 - 3 - C windows
     assert found.flags == []  # a series is never far from its own mean by 1.15x here
     assert backtest_monitor(result, "no-such-model") is None
 
