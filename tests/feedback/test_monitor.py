@@ -24,7 +24,7 @@ from hotspots.grid import grid_disk_cells, points_to_cells
 CENTRE = int(points_to_cells([40.0], [-100.0], 9)[0])
 CELLS = np.sort(grid_disk_cells([CENTRE], 1))  # 7 cells of near-equal area
 PERIODS = pd.date_range("2024-01-01", periods=4, freq="W-MON")
-TH = Thresholds(window=2, repeat=2, coverage=1 / 7, pool=2, min_events=1)
+TH = Thresholds(window=2, repeat=2, coverage=1 / 7, pool=2, min_events=1, min_lookback=1)
 
 
 def _flags(*positions: int) -> np.ndarray:

@@ -87,6 +87,10 @@ def test_a_backtest_shorter_than_p_has_no_repeat_share_not_0(year_panel: Panel) 
     card = model_card({"name": "m", "version": "v1", "notes": {MANIFEST_KEY: record}})
     line = next(x for x in card.splitlines() if "flagged in at least 6 of the last 8" in x)
     assert line.endswith("not measured (6 folds, fewer than the 8 periods it counts back)")
+    # its concentration counts back 2 folds (the most every fold of a window has), and says so
+    assert record["reference"]["lookback"] == 2
+    said = "flagged in the 2 (not 8: too few folds; served periods are compared alike) periods"
+    assert said in card
     found = backtest_monitor(six, "rolling_mean")
     assert found is not None and monitor_png(found)[:4] == b"\x89PNG"
 
