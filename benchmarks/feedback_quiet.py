@@ -10,6 +10,10 @@ stationary) per draw seed. Each run's reference is its first ``--refs`` periods 
 loop (6: as a model trained with ``--folds 6``; 12: the default backtest).
 
     .venv/bin/python benchmarks/feedback_quiet.py [--city demo] [--seeds 10] [--refs 6 12]
+        [--zs 3.0] [--lookbacks 1 2 3]
+
+``--lookbacks``: ``min_lookback`` values (the fewest periods before every period of a pooled
+window that a compared figure and its reference count back; ``feedback.monitor_reference``).
 """
 
 from __future__ import annotations

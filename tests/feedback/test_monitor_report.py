@@ -140,6 +140,8 @@ def test_asked_thresholds_drop_the_training_reference(result) -> None:  # type: 
     assert served(window=7).thresholds.repeat == 6
     shorter = served(window=2)
     assert (shorter.thresholds.window, shorter.thresholds.repeat) == (2, 2)
+    # P = 1 asked for: compared counting back 1 period (min_lookback 2 would not fit)
+    assert served(window=1).thresholds.min_lookback == 1
     assert shorter.notes[0].startswith("window 2 and repeat 2 asked for")
     with pytest.raises(ConfigError, match="monitor repeat 3 must be between 1 and window 2"):
         served(window=2, repeat=3)  # asked for both: said, not changed

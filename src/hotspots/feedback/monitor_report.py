@@ -209,6 +209,7 @@ def thresholds_asked(
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     if "repeat" not in given:  # the model's X, at most the P asked for
         given["repeat"] = min(th.repeat, given.get("window", th.window))
+    given["min_lookback"] = min(th.min_lookback, given.get("window", th.window))
     asked = replace(th, **given)
     if asked == th:
         return th, reference, None
