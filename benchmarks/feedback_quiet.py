@@ -10,6 +10,10 @@ stationary) per draw seed. Each run's reference is its first ``--refs`` periods 
 loop (6: as a model trained with ``--folds 6``; 12: the default backtest).
 
     .venv/bin/python benchmarks/feedback_quiet.py [--city demo] [--seeds 10] [--refs 6 12]
+        [--zs 3.0] [--lookbacks 1 2 3]
+
+``--lookbacks``: ``min_lookback`` values (the fewest periods before every period of a pooled
+window that a compared figure and its reference count back; ``feedback.monitor_reference``).
 """
 
 from __future__ import annotations
@@ -61,6 +65,13 @@ def main() -> None:
     parser.add_argument("--zs", type=float, nargs="+", default=[0.0, 2.0, 2.5, 3.0, 3.5])
     parser.add_argument("--discovery", type=float, default=0.3)
     parser.add_argument(
+        "--lookbacks",
+        type=int,
+        nargs="+",
+        default=[Thresholds().min_lookback],
+        help="min_lookback values: the fewest periods a compared figure counts back",
+    )
+    parser.add_argument(
         "--served",
         action="store_true",
         help="monitor the loop's weeks alone, as a model served"
@@ -73,11 +84,11 @@ def main() -> None:
         for ref in args.refs:
             city, loop, quiet = _runs(args.city, seed, ref, args.discovery)
             weeks = len(loop.periods) - loop.start
-            for z in args.zs:
-                th = replace(Thresholds(), concentration_z=z)
+            for z, low in ((z, low) for z in args.zs for low in args.lookbacks):
+                th = replace(Thresholds(), concentration_z=z, min_lookback=low)
                 rows.append(
                     (
-                        z,
+                        (z, low),
                         seed,
                         ref,
                         weeks,
@@ -88,17 +99,18 @@ def main() -> None:
     mode = "the loop's weeks alone (served)" if args.served else "reference and loop weeks"
     print(f"{args.city} city, {mode}, discovery +{args.discovery:.0%}; first flag in weeks "
           "from the loop's start (<= 0: during the reference periods; - never)")  # fmt: skip
-    print(f"{'z':>4} {'seed':>4} {'ref':>3} {'weeks':>5} {'quiet':>6} {'loop':>5}")
-    for z, seed, ref, weeks, q, f in rows:
-        print(f"{z:4.1f} {seed:4d} {ref:3d} {weeks:5d} {_w(q):>6} {_w(f):>5}")
-    for z in args.zs:
+    print(f"{'z':>4} {'low':>3} {'seed':>4} {'ref':>3} {'weeks':>5} {'quiet':>6} {'loop':>5}")
+    for (z, low), seed, ref, weeks, q, f in rows:
+        print(f"{z:4.1f} {low:3d} {seed:4d} {ref:3d} {weeks:5d} {_w(q):>6} {_w(f):>5}")
+    for key in dict.fromkeys(r[0] for r in rows):
         for ref in args.refs:
-            mine = [r for r in rows if r[0] == z and r[2] == ref]
+            mine = [r for r in rows if r[0] == key and r[2] == ref]
             alarms = sum(r[4] is not None for r in mine)
             found = [r[5] for r in mine if r[5] is not None and r[5] > 0]
             print(
-                f"z {z:.1f}, {ref:2d} reference periods: false alarms {alarms}/{len(mine)}; "
-                f"loop caught {len(found)}/{len(mine)} after {_span(found)} weeks"
+                f"z {key[0]:.1f}, min_lookback {key[1]}, {ref:2d} reference periods: false "
+                f"alarms {alarms}/{len(mine)}; loop caught {len(found)}/{len(mine)} after "
+                f"{_span(found)} weeks"
             )
     print(f"{time.perf_counter() - started:.0f} s")
 

@@ -24,7 +24,7 @@ from hotspots.grid import grid_disk_cells, points_to_cells
 CENTRE = int(points_to_cells([40.0], [-100.0], 9)[0])
 CELLS = np.sort(grid_disk_cells([CENTRE], 1))  # 7 cells of near-equal area
 PERIODS = pd.date_range("2024-01-01", periods=4, freq="W-MON")
-TH = Thresholds(window=2, repeat=2, coverage=1 / 7, pool=2, min_events=1)
+TH = Thresholds(window=2, repeat=2, coverage=1 / 7, pool=2, min_events=1, min_lookback=1)
 
 
 def _flags(*positions: int) -> np.ndarray:
@@ -60,12 +60,19 @@ def test_concentration_flag_against_the_reference() -> None:
     flagged = _flags(0, 0, 0, 0)
     recorded = np.ones((4, 7)) * 5
     recorded[:, 0] = [5, 5, 20, 20]
-    ref = Reference(concentration=1.0, repeat_share=1.0, source="by hand")
+    # 1.0 counting back P = 2 periods and counting back 1 (01-15's window: 01-08 has 1 before)
+    ref = Reference(1.0, 1.0, "by hand", by_lookback=((1, 1.0, 0, 0),))
     m = monitor(CELLS, PERIODS, flagged, recorded, reference=ref, thresholds=TH)
     flags = [(f["figure"], f["period"]) for f in m.flags]
     # pooled over 01-08 (5 of 35 events, 1x) and 01-15 (20 of 50): 2.06x the area share
     assert flags == [("concentration", "2024-01-15"), ("concentration", "2024-01-22")]
     assert m.flagged
+    # without a reference at look-back 1, 01-15 (whose 01-08 counts back 1 period) is not
+    # compared with one measured at 2
+    full_only = monitor(
+        CELLS, PERIODS, flagged, recorded, reference=Reference(1.0, 1.0, "by hand"), thresholds=TH
+    )
+    assert [f["period"] for f in full_only.flags] == ["2024-01-22"]
     quiet = monitor(CELLS, PERIODS, flagged, np.ones((4, 7)) * 5, reference=ref, thresholds=TH)
     assert not [f for f in quiet.flags if f["figure"] == "concentration"]
 
@@ -73,13 +80,22 @@ def test_concentration_flag_against_the_reference() -> None:
 def test_a_reference_without_a_repeat_share_keeps_the_floor_and_says_so() -> None:
     # a backtest shorter than P measured no repeat share: the bar is the floor alone (90%),
     # and the message says the reference was not measured (it said 0%)
+    # when the series has no full window of its own yet (3 periods, P = 2, pool = 2)
     ref = Reference(concentration=1.0, repeat_share=None, source="backtest")
-    recorded = np.ones((4, 7)) * 5
-    m = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), recorded, reference=ref, thresholds=TH)
+    recorded = np.ones((3, 7)) * 5
+    m = monitor(CELLS, PERIODS[:3], _flags(0, 0, 0), recorded, reference=ref, thresholds=TH)
     repeat = [f for f in m.flags if f["figure"] == "repeat"]
-    assert [f["period"] for f in repeat] == ["2024-01-15", "2024-01-22"]  # 100% pooled
+    assert [f["period"] for f in repeat] == ["2024-01-15"]  # 100% pooled
     assert {f["threshold"] for f in repeat} == {0.9}
     assert repeat[0]["message"].endswith("the reference was not measured")
+    # once it has one, its repeat share is the reference's (100%: a stable map, no flag)
+    four = np.ones((4, 7)) * 5
+    m = monitor(CELLS, PERIODS, _flags(0, 0, 0, 0), four, reference=ref, thresholds=TH)
+    assert [f for f in m.flags if f["figure"] == "repeat"] == []
+    assert m.notes[0] == (
+        "the reference (backtest) has no repeat share: compared with the first full window "
+        "(period 2024-01-22)"
+    )
 
 
 def test_too_few_events_raise_no_flag() -> None:

@@ -39,8 +39,18 @@ def test_backtest_monitor_reads_the_model_flags(result) -> None:  # type: ignore
     flags = top_share_flags(result.forecasts["rolling_mean"], result.last_fold.cells, 0.01)
     assert found.periods["flagged_cells"].tolist() == flags.sum(axis=1).tolist()
     assert found.periods["events"].tolist() == result.actual.sum(axis=1).tolist()
-    pooled = found.periods["pooled_concentration"].dropna()
-    assert found.reference.concentration == pytest.approx(pooled.mean())
+    # the reference counts back P = 8 folds, over the windows with 8 before every fold (12
+    # folds: the last one), and C < 8 folds over those with C, as served windows alike
+    p = found.periods
+    full = p.loc[p["pooled_lookback"] == 8, "pooled_concentration"]
+    assert len(full) == 1 and found.reference.lookback == 8
+    assert found.reference.concentration == pytest.approx(full.mean())
+    by = {c: p.loc[p["pooled_lookback"] >= c, f"pooled_concentration_{c}"] for c in range(1, 8)}
+    assert [e[0] for e in found.reference.by_lookback] == list(range(1, 8))
+    assert [e[1] for e in found.reference.by_lookback] == pytest.approx(
+        [by[c].mean() for c in range(1, 8)]
+    )
+    assert [len(by[c]) for c in range(1, 8)] == list(range(8, 1, -1))  # 12 - 3 - C windows
     assert found.flags == []  # a series is never far from its own mean by 1.15x here
     assert backtest_monitor(result, "no-such-model") is None
 
@@ -77,6 +87,10 @@ def test_a_backtest_shorter_than_p_has_no_repeat_share_not_0(year_panel: Panel) 
     card = model_card({"name": "m", "version": "v1", "notes": {MANIFEST_KEY: record}})
     line = next(x for x in card.splitlines() if "flagged in at least 6 of the last 8" in x)
     assert line.endswith("not measured (6 folds, fewer than the 8 periods it counts back)")
+    # its concentration counts back 2 folds (the most every fold of a window has), and says so
+    assert record["reference"]["lookback"] == 2
+    said = "flagged in the 2 (not 8: too few folds; served periods are compared alike) periods"
+    assert said in card
     found = backtest_monitor(six, "rolling_mean")
     assert found is not None and monitor_png(found)[:4] == b"\x89PNG"
 
@@ -126,6 +140,8 @@ def test_asked_thresholds_drop_the_training_reference(result) -> None:  # type: 
     assert served(window=7).thresholds.repeat == 6
     shorter = served(window=2)
     assert (shorter.thresholds.window, shorter.thresholds.repeat) == (2, 2)
+    # P = 1 asked for: compared counting back 1 period (min_lookback 2 would not fit)
+    assert served(window=1).thresholds.min_lookback == 1
     assert shorter.notes[0].startswith("window 2 and repeat 2 asked for")
     with pytest.raises(ConfigError, match="monitor repeat 3 must be between 1 and window 2"):
         served(window=2, repeat=3)  # asked for both: said, not changed

@@ -134,6 +134,13 @@ def test_the_loop_is_flagged_when_the_weeks_shown_begin_inside_it(
     shown, shown_out = _run(loop_city, tmp_path / "shown", run_cli, 0.3, periods=26)
     summaries = [pd.read_csv(out / "monitor_summary.csv").iloc[0] for out in (whole_out, shown_out)]
     assert summaries[1]["periods_served"] == 26
+    # the first weeks shown look back on the weeks served before them, as with every week
+    # read: their figures are those of the same weeks read whole (they counted back 0 to 5)
+    figures = ["lookback", "prior_events", "pooled_concentration", "repeat_share"]
+    outs = (whole_out, shown_out)
+    read = [pd.read_csv(out / "monitor_periods.csv").set_index("period") for out in outs]
+    assert read[1]["lookback"].iloc[0] == 6  # week 7, served weeks 1-6 before it
+    pd.testing.assert_frame_equal(read[1][figures], read[0].loc[read[1].index, figures])
     assert summaries[1]["reference_concentration"] == summaries[0]["reference_concentration"]
     assert summaries[1]["reference_source"] == summaries[0]["reference_source"]
     assert bool(summaries[1]["flagged"])

@@ -12,6 +12,11 @@ Per monitored period ``t`` (the period a forecast was served for), with ``P`` = 
   training data) that lie in them; ``prior_area_share``: their share of the area;
   ``concentration`` = event share / area share (1: no more than their area). ``pooled``:
   the same over the last ``pool`` periods together, which is what the flag reads.
+  ``lookback``: how many periods before ``t`` the prior cells count back over (P, or fewer
+  at the start of a series: then fewer, persistent, cells and a higher concentration);
+  ``pooled_lookback``: that of the pooled window's first period. ``prior_events_C`` and
+  ``pooled_concentration_C`` (C < P): the same counting back C periods alone. A pooled
+  figure is compared with a reference counting back as many periods (``compared_with``).
 * **patrolled** (with dosage): the same shares for the cells patrolled in ``t`` itself.
 
 A figure on its own cannot tell a good model on stable hotspots from a runaway loop, so the
@@ -41,6 +46,7 @@ from hotspots.feedback.monitor_reference import (
     NO_CONCENTRATION_REFERENCE,
     Reference,
     Thresholds,
+    compared_with,
     concentration_bar,
     self_reference,
 )
@@ -102,12 +108,17 @@ def monitor(
     groups: GroupLayer | None = None,
     reference: Reference | None = None,
     thresholds: Thresholds | None = None,
+    history: int = 0,
+    fallback: Reference | None = None,
 ) -> Monitor:
     """The monitor's figures and flags (see the module docstring).
 
     ``flagged[t, i]``: cell ``i`` was flagged for period ``t``; ``recorded[t, i]``: target
     events recorded there in ``t``; ``dosage[t, i]``: patrol minutes; all aligned to
-    ``cells`` and ``periods`` (consecutive periods, oldest first).
+    ``cells`` and ``periods`` (consecutive periods, oldest first). The first ``history``
+    periods are only looked back on (prior cells, times flagged), not monitored.
+    ``fallback``: the series' own first full window, whose repeat share stands in when
+    ``reference`` measured none (the first full window of the periods monitored when None).
     """
     th = thresholds or Thresholds()
     ids = np.asarray(cells, dtype=np.uint64)
@@ -121,21 +132,25 @@ def monitor(
         )
     area = cells_area_km2(ids) if ids.size else np.zeros(0)
     frame = _period_frame(ids, starts, flags_, counts, dosage, area, th)
+    frame = frame.iloc[history:].reset_index(drop=True)
     notes: list[str] = []
     if reference is None:
         reference = self_reference(frame, th)
         if reference is not None:
             notes.append(f"no training-time reference: compared with {reference.source}")
+    elif reference.repeat_share is None:
+        fallback = fallback or self_reference(frame, th)
+        notes.append(_fallback_note(reference, fallback))
     if reference is not None and not reference.concentration > 0:
         notes.append(NO_CONCENTRATION_REFERENCE)
-    flags = _flags(frame, reference, th)
+    flags = _flags(frame, reference, th, fallback)
     group_frame = None
     if groups is not None:
         lo = max(0, len(starts) - th.window)
         window_dose = None if dosage is None else dosage[lo:]
         group_frame = group_table(groups, flags_[lo:], counts[lo:], window_dose, area)
         last = None if frame.empty else str(frame["period"].iloc[-1])
-        since = None if frame.empty else str(frame["period"].iloc[lo])
+        since = None if frame.empty else starts[lo].date().isoformat()
         flags += group_flags(group_frame, th.group_ratio, last, since)
     return Monitor(frame, _distribution(flags_, area, th), group_frame, flags, reference, th, notes)
 
@@ -167,7 +182,7 @@ def _period_frame(
     ring = _ring_matrix(cells)
     rows = []
     for t in range(len(starts)):
-        lo = max(0, t - th.window + 1)
+        lo = max(0, t - th.window + 1)  # `t` is also how many periods the series had before
         times = flagged[lo : t + 1].sum(axis=0)
         now = flagged[t]
         prior = (flagged[max(0, t - th.window) : t] | patrolled[max(0, t - th.window) : t]).any(
@@ -177,8 +192,10 @@ def _period_frame(
         per_period = flagged[lo : t + 1].sum(axis=1)
         per_period = per_period[per_period > 0]  # the periods served something
         near = (ring @ prior.astype(np.float64) > 0) & ~prior
+        shorter = _shorter_lookbacks(flagged | patrolled, counts[t], area, t, th.window)
         row: dict[str, Any] = {
             "period": starts[t].date().isoformat(),
+            "lookback": min(t, th.window),
             "events": int(events),
             "flagged_cells": int(now.sum()),
             "flagged_area_share": area[now].sum() / total_area,
@@ -193,6 +210,7 @@ def _period_frame(
             "prior_events": int(counts[t][prior].sum()),
             "ring_area_share": area[near].sum() / total_area,
             "ring_events": int(counts[t][near].sum()),
+            **shorter,
         }
         if dosage is not None:
             on = patrolled[t]
@@ -207,6 +225,22 @@ def _period_frame(
     return frame if frame.empty else _pooled(frame, th)
 
 
+def _shorter_lookbacks(
+    marked: BoolArray, counts: FloatArray, area: FloatArray, t: int, window: int
+) -> dict[str, float]:
+    """Period ``t``'s events in the cells flagged or patrolled in the C periods before it,
+    and their area share, for C = 1 .. P - 1 (NaN: fewer than C periods before it)."""
+    out: dict[str, float] = {}
+    prior = np.zeros(area.size, dtype=bool)
+    total = area.sum() if area.size else 1.0
+    for c in range(1, window):
+        if c <= t:
+            prior |= marked[t - c]
+        out[f"prior_events_{c}"] = float(counts[prior].sum()) if c <= t else np.nan
+        out[f"prior_area_share_{c}"] = area[prior].sum() / total if c <= t else np.nan
+    return out
+
+
 def _pooled(frame: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
     """Add the ratios of each period and of the last ``pool`` periods together (what the
     flags read) to the per-period rows."""
@@ -219,6 +253,7 @@ def _pooled(frame: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
     pooled_all = frame["events"].rolling(th.pool, min_periods=th.pool).sum()
     pooled_area = frame["prior_area_share"].rolling(th.pool, min_periods=th.pool).mean()
     frame["pooled_events"] = pooled_all
+    frame["pooled_lookback"] = frame["lookback"].shift(th.pool - 1)
     frame["pooled_prior_events"] = pooled_in
     roll = frame[["prior_events", "prior_area_share", "ring_events", "ring_area_share"]].rolling(
         th.pool, min_periods=th.pool
@@ -236,47 +271,75 @@ def _pooled(frame: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
     frame["pooled_concentration"] = (pooled_in / pooled_all.where(pooled_all > 0)) / (
         pooled_area.where(pooled_area > 0)
     )
+    for c in range(1, th.window):
+        inner_c = frame[f"prior_events_{c}"].rolling(th.pool, min_periods=th.pool).sum()
+        area_c = frame.pop(f"prior_area_share_{c}").rolling(th.pool, min_periods=th.pool).mean()
+        frame[f"pooled_concentration_{c}"] = (inner_c / pooled_all.where(pooled_all > 0)) / (
+            area_c.where(area_c > 0)
+        )
     return frame
 
 
+def _fallback_note(reference: Reference, fallback: Reference | None) -> str:
+    """What the series' own first full window stands in for (see ``monitor``)."""
+    use = (
+        "the series has no full window of its own yet"
+        if fallback is None
+        else f"compared with {fallback.source}"
+    )
+    return f"the reference ({reference.source}) has no repeat share: {use}"
+
+
 def _flags(
-    frame: pd.DataFrame, reference: Reference | None, th: Thresholds
+    frame: pd.DataFrame,
+    reference: Reference | None,
+    th: Thresholds,
+    fallback: Reference | None = None,
 ) -> list[dict[str, Any]]:
-    """The concentration and repeat flags of every period (see ``Thresholds``)."""
+    """The concentration and repeat flags of every period (see ``Thresholds``): a pooled
+    concentration against the reference counting back as many periods (``compared_with``)."""
     if reference is None or frame.empty:
         return []
     out = []
     bar = concentration_bar(frame, reference, th)
+    cmp = compared_with(frame, reference, th)
     enough = frame["pooled_events"] >= th.min_events
-    measurable = reference.concentration > 0  # see NO_CONCENTRATION_REFERENCE
-    rising = frame.loc[enough & (frame["pooled_concentration"] >= bar) & measurable]
-    for row, limit in zip(rising.to_dict("records"), bar[rising.index], strict=True):
-        value = float(row["pooled_concentration"])
+    measurable = cmp["reference"] > 0  # see NO_CONCENTRATION_REFERENCE
+    rising = enough & (cmp["value"] >= bar) & measurable
+    rows = zip(
+        frame.loc[rising, "period"], cmp.loc[rising].to_dict("records"), bar[rising], strict=True
+    )
+    for period, got, limit in rows:
+        value, was, lookback = got["value"], got["reference"], got["lookback"]
+        counting = "" if lookback == th.window else f", both counting back {lookback:.0f} periods"
         out.append(
             _flag(
                 "concentration",
-                row["period"],
-                value,
+                str(period),
+                float(value),
                 float(limit),
                 f"new events come from previously flagged or patrolled cells at {value:.2f}x "
-                f"their area share, {value / reference.concentration:.2f}x the reference "
-                f"{reference.concentration:.2f} ({reference.source})",
+                f"their area share, {value / was:.2f}x the reference {was:.2f} "
+                f"({reference.source}{counting})",
             )
         )
-    measured = reference.repeat_share is not None
-    repeat_limit = max((reference.repeat_share or 0.0) + th.repeat_rise, th.repeat_floor)
-    was = f"{reference.repeat_share:.0%}" if measured else "not measured"
+    repeat_ref = reference.repeat_share
+    if repeat_ref is None and fallback is not None:
+        repeat_ref = fallback.repeat_share
+    measured = repeat_ref is not None
+    repeat_limit = max((repeat_ref or 0.0) + th.repeat_rise, th.repeat_floor)
+    said = f"{repeat_ref:.0%}" if measured else "not measured"
     for row in frame.loc[frame["pooled_repeat_share"] >= repeat_limit].to_dict("records"):
-        value = float(row["pooled_repeat_share"])
+        share = float(row["pooled_repeat_share"])
         out.append(
             _flag(
                 "repeat",
                 row["period"],
-                value,
+                share,
                 repeat_limit,
-                f"{value:.0%} of the flagged area (mean of the last {th.pool} periods) was "
+                f"{share:.0%} of the flagged area (mean of the last {th.pool} periods) was "
                 f"flagged in at least {th.repeat} of the last {th.window} periods; the "
-                f"reference was {was}",
+                f"reference was {said}",
             )
         )
     return sorted(out, key=lambda f: (f["period"], f["figure"]))

@@ -47,7 +47,11 @@ def backtest_monitor(
     periods = [f.as_of for f in result.folds]
     first = monitor(cells, periods, flagged, result.actual, thresholds=th)
     reference = reference_from_frame(
-        first.periods, f"{model} on the backtest at training time", th.min_events, th.pool
+        first.periods,
+        f"{model} on the backtest at training time",
+        th.min_events,
+        th.pool,
+        th.window,
     )
     return monitor(cells, periods, flagged, result.actual, reference=reference, thresholds=th)
 
@@ -144,6 +148,7 @@ def served_monitor(
     groups: GroupLayer | None = None,
     overrides: Mapping[str, int | None] | None = None,
     first_window: Reference | None = None,
+    history: int = 0,
 ) -> Monitor:
     """The monitor of a model in use: ``ranked`` holds the cells it served for each period
     (rank 1 first; a period it served nothing for flags no cell), ``recorded`` the target
@@ -153,10 +158,14 @@ def served_monitor(
     values ignored) replace recorded thresholds; a reference measured with another window
     or repeat is not comparable, so the series' own first window is used then.
     ``first_window``: the first full window of everything served, when ``periods`` begin
-    after it (``monitor_served``), used in place of the series' own. Periods before the
-    first one served are left out."""
+    after it (``monitor_served``), used in place of the series' own, or for what the
+    training-time reference did not measure (a repeat share). The first
+    ``history`` of ``periods`` are served periods before those monitored, only looked back
+    on (prior cells, times flagged), so the first periods monitored count back P periods
+    as the later ones do. Periods before the first one served are left out."""
     th, reference, why = thresholds_asked(manifest, overrides)
     notes = [] if why is None else [why]
+    fallback = None if reference is None else first_window
     if reference is None and first_window is not None:
         reference = first_window
         notes.append(
@@ -181,6 +190,8 @@ def served_monitor(
         groups=groups,
         reference=reference,
         thresholds=th,
+        history=max(0, history - first),
+        fallback=fallback,
     )
     return replace(found, notes=[*notes, *found.notes]) if notes else found
 
@@ -198,6 +209,7 @@ def thresholds_asked(
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     if "repeat" not in given:  # the model's X, at most the P asked for
         given["repeat"] = min(th.repeat, given.get("window", th.window))
+    given["min_lookback"] = min(th.min_lookback, given.get("window", th.window))
     asked = replace(th, **given)
     if asked == th:
         return th, reference, None

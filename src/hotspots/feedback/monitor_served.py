@@ -20,7 +20,7 @@ from hotspots.features import Panel
 from hotspots.feedback.dosage import patrols_to_dosage
 from hotspots.feedback.monitor import Monitor
 from hotspots.feedback.monitor_groups import GroupLayer
-from hotspots.feedback.monitor_reference import Reference
+from hotspots.feedback.monitor_reference import Reference, self_reference
 from hotspots.feedback.monitor_report import served_monitor, thresholds_asked
 from hotspots.feedback.served import SnapshotReader, last_issued, served_forecast
 from hotspots.forecasters import Forecaster
@@ -75,13 +75,16 @@ def model_monitor(
     whole periods of ``events``. ``patrols`` (the patrol store's table; times counted in
     ``timezone``, the events'): the dosage, whose patrolled cells count as prior cells and
     get their own figures. ``overrides``: thresholds (``window``, ``repeat``) to use instead
-    of those the manifest recorded (``served_monitor`` says what that does to the reference)."""
+    of those the manifest recorded (``served_monitor`` says what that does to the reference).
+    The P periods before them are read too, when served, for the first ones' prior cells."""
     panel, as_of = history_panel(model, events)
     cells = np.asarray(model.cells_, dtype=np.uint64)
-    counts, periods = recent_counts(panel, cells, model.target_, n_periods)
-    starts = pd.DatetimeIndex(periods)
-    ranked = served_rankings(store, name, starts)
+    window = thresholds_asked(manifest, overrides)[0].window
+    counts, periods = recent_counts(panel, cells, model.target_, n_periods + window)
+    history = max(0, len(periods) - n_periods)
+    ranked = served_rankings(store, name, pd.DatetimeIndex(periods))
     _check_grid(name, version, cells, ranked)
+    starts = pd.DatetimeIndex(periods)[history:]
     dosage = (
         None
         if patrols is None
@@ -92,7 +95,7 @@ def model_monitor(
     )
     found = served_monitor(
         cells,
-        starts,
+        pd.DatetimeIndex(periods),
         counts.T,
         ranked,
         manifest,
@@ -100,8 +103,10 @@ def model_monitor(
         groups=groups,
         overrides=overrides,
         first_window=early,
+        history=history,
     )
-    return ModelMonitor(name, version, pd.Timestamp(as_of), len(ranked), found)
+    served = sum(p in ranked for p in starts)
+    return ModelMonitor(name, version, pd.Timestamp(as_of), served, found)
 
 
 def _first_window(
@@ -114,7 +119,8 @@ def _first_window(
     dosage: pd.DataFrame | None,
     overrides: Mapping[str, int | None] | None,
 ) -> Reference | None:
-    """Without a training-time reference that applies, the first full window of everything
+    """Without a training-time reference that applies (or one that measured no repeat
+    share), the first full window of everything
     ``name`` served, when the periods monitored (``starts``) begin after its first served
     period (None otherwise, or when those periods were served on another grid): a series'
     own first window moves with the periods read, and once a loop has run for longer than
@@ -123,7 +129,8 @@ def _first_window(
     cells, target = grid  # the model's cells and target categories
     th, reference, _ = thresholds_asked(manifest, overrides)
     first = min((pd.Timestamp(a) for a in last_issued(store, name)), default=None)
-    if reference is not None or first is None or not len(starts) or first >= starts[0]:
+    whole = reference is not None and reference.repeat_share is not None
+    if whole or first is None or not len(starts) or first >= starts[0]:
         return None
     span = int((pd.DatetimeIndex(panel.periods) >= first).sum())
     counts, periods = recent_counts(panel, cells, target, span)
@@ -136,7 +143,7 @@ def _first_window(
     found = served_monitor(
         cells, early, counts.T[: len(early)], ranked, manifest, dosage=dosage, overrides=overrides
     )
-    return found.reference
+    return self_reference(found.periods, found.thresholds)
 
 
 def _check_grid(

@@ -120,7 +120,9 @@ def loop_monitor(
         cells, periods[:start], flagged[:start], recorded[:start], thresholds=thresholds
     )
     source = "the periods before patrols acted"
-    reference = reference_from_frame(first.periods, source, pool=thresholds.pool)
+    reference = reference_from_frame(
+        first.periods, source, pool=thresholds.pool, window=thresholds.window
+    )
     at = slice(start if served else 0, None)
     return monitor(
         cells, periods[at], flagged[at], recorded[at], reference=reference, thresholds=thresholds

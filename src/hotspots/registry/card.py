@@ -93,8 +93,8 @@ def _monitor(manifest: Mapping[str, Any]) -> str:
         [
             f"{head}On the {record.get('periods')} reported backtest folds, {record.get('model')} "
             f"flagging the top {_pct(th.get('coverage'))} of the area:",
-            f"- new events in cells flagged in the {window} periods before: "
-            f"{_num(reference.get('concentration'))}x their share of the area "
+            f"- new events in cells flagged in the {_lookback(reference, window)} periods "
+            f"before: {_num(reference.get('concentration'))}x their share of the area "
             "(the reference concentration)",
             f"- share of the flagged area flagged in at least {repeat} of the last {window} "
             f"periods: {_repeat(reference.get('repeat_share'), record.get('periods'), window)}",
@@ -111,6 +111,16 @@ def _monitor(manifest: Mapping[str, Any]) -> str:
             f"flagged area reaches {_num(th.get('group_ratio'))}x its share of reported crime.",
         ]
     )
+
+
+def _lookback(reference: Mapping[str, Any], window: Any) -> str:
+    """How many periods before the reference concentration counts back: P, or fewer when
+    the backtest had too few folds for P before every fold of a pooled window (served
+    periods are then compared counting back as many)."""
+    lookback = reference.get("lookback")
+    if lookback is None or lookback == window:
+        return str(window)
+    return f"{lookback} (not {window}: too few folds; served periods are compared alike)"
 
 
 def _events(reference: Mapping[str, Any]) -> str:
