@@ -37,3 +37,10 @@ def wait_for(browser: Any, script: str, *args: Any, seconds: float = 30) -> Any:
             return value
         time.sleep(0.2)
     raise AssertionError(f"not true within {seconds} s: {script}")
+
+
+def fresh_page(browser: Any, url: str) -> None:
+    """The page at ``url`` afresh: no key kept in the tab's session storage by an earlier test."""
+    browser.get(url)
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(url)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pandas as pd
 import pytest
-from headless import chromium_or_skip, wait_for
+from headless import chromium_or_skip, fresh_page, wait_for
 from served_env import publish_historical_mean
 
 from hotspots.config import Settings
@@ -277,9 +277,7 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
 @pytest.mark.slow
 def test_a_wrong_key_is_told_clearly(browser: Any, served: tuple[str, str, Path]) -> None:
     base, key, _ = served
-    browser.get(f"{base}/map")
-    browser.execute_script("sessionStorage.clear()")
-    browser.get(f"{base}/map")
+    fresh_page(browser, f"{base}/map")
     _type_key(browser, "hs_nothere_000000000000")
     message = wait_for(
         browser,
@@ -341,9 +339,7 @@ def test_an_officer_chooses_the_shifts_the_areas_are_told_in(
     assert refused.status_code == 422
     detail = refused.json()["detail"]
 
-    browser.get(f"{base}/map")
-    browser.execute_script("sessionStorage.clear()")
-    browser.get(f"{base}/map")
+    fresh_page(browser, f"{base}/map")
     browser.get_log("browser")  # what earlier tests left
     _type_key(browser, key)
     wait_for(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
@@ -427,9 +423,7 @@ def test_an_area_the_new_plan_has_not_is_not_left_open(
     browser: Any, served: tuple[str, str, Path]
 ) -> None:
     base, key, _ = served
-    browser.get(f"{base}/map")
-    browser.execute_script("sessionStorage.clear()")
-    browser.get(f"{base}/map")
+    fresh_page(browser, f"{base}/map")
     _type_key(browser, key)
     wait_for(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
     browser.find_element("css selector", ".area-label[title='Area 6']").click()
@@ -447,9 +441,7 @@ def test_a_poll_draws_the_map_when_the_first_answers_failed(
     browser: Any, served: tuple[str, str, Path]
 ) -> None:
     base, key, _ = served
-    browser.get(f"{base}/map")
-    browser.execute_script("sessionStorage.clear()")
-    browser.get(f"{base}/map")
+    fresh_page(browser, f"{base}/map")
     browser.get_log("browser")  # what earlier tests left
     # the first plans request is lost on the way (a dropped connection): nothing is drawn
     browser.execute_script(

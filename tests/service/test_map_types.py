@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pandas as pd
 import pytest
-from headless import chromium_or_skip, wait_for
+from headless import chromium_or_skip, fresh_page, wait_for
 from served_env import TARGET, publish_historical_mean
 
 from hotspots.features import Panel, events_to_panel
@@ -68,9 +68,7 @@ def browser(served: tuple[str, str]) -> Iterator[Any]:
 
 def _open_map(browser: Any, base: str, key: str) -> Any:
     """The map page afresh (no key kept), the key typed: what it draws first."""
-    browser.get(f"{base}/map")
-    browser.execute_script("sessionStorage.clear()")
-    browser.get(f"{base}/map")
+    fresh_page(browser, f"{base}/map")
     browser.find_element("id", "key").send_keys(key)
     browser.find_element("css selector", "#key-form button").click()
     return wait_for(browser, SHOWN)
