@@ -162,27 +162,30 @@ def test_a_year_alone_is_no_time(tmp_path: Path) -> None:
     assert parsed.times.isna().tolist() == [False, False, True]
 
 
-def test_excel_serial_days_are_named(tmp_path: Path) -> None:
-    path = export(tmp_path / "serial.csv", ["44197.5", "44300.25", "44200"])
+@pytest.mark.parametrize(
+    ("values", "note"),
+    [
+        (  # Excel's serial day numbers saved as text
+            ["44197.5", "44300.25", "44200"],
+            "times such as '44197.5' look like Excel serial day numbers (days since "
+            "1899-12-30): give the column a date format in the sheet (yyyy-mm-dd hh:mm) and "
+            "save it as CSV again",
+        ),
+        (  # a date, time export with time= mapped to its time column: no date to place it on
+            ["14:05", "2:05 PM", "09:30:00"],
+            "times such as '14:05' are a time of day with no date: map the date column as "
+            "date= and this one as hour= (--map date=COL,hour=COL)",
+        ),
+    ],
+)
+def test_a_time_column_of_another_kind_is_named(
+    tmp_path: Path, values: list[str], note: str
+) -> None:
+    path = export(tmp_path / "times.csv", values)
     with pytest.raises(TooManyRejectsError) as err:
         ingest_file(path, IngestOptions(column_map=ColumnMap.parse(MAP)))
     assert err.value.report.rejected == {"unparseable_time": 3}  # type: ignore[attr-defined]
-    assert (
-        "times such as '44197.5' look like Excel serial day numbers (days since 1899-12-30): "
-        "give the column a date format in the sheet (yyyy-mm-dd hh:mm) and save it as CSV again"
-    ) in err.value.report.notes  # type: ignore[attr-defined]
-
-
-def test_a_time_of_day_alone_is_named(tmp_path: Path) -> None:
-    # a date, time export with time= mapped to its time column: no date to place it on
-    path = export(tmp_path / "clock.csv", ["14:05", "2:05 PM", "09:30:00"])
-    with pytest.raises(TooManyRejectsError) as err:
-        ingest_file(path, IngestOptions(column_map=ColumnMap.parse(MAP)))
-    assert err.value.report.rejected == {"unparseable_time": 3}  # type: ignore[attr-defined]
-    assert (
-        "times such as '14:05' are a time of day with no date: map the date column as date= "
-        "and this one as hour= (--map date=COL,hour=COL)"
-    ) in err.value.report.notes  # type: ignore[attr-defined]
+    assert note in err.value.report.notes  # type: ignore[attr-defined]
 
 
 def test_an_hhmm_hour_column_is_read_so_in_a_batch_of_early_minutes(tmp_path: Path) -> None:
