@@ -38,58 +38,68 @@ def plan_args(models: Path, events: Path, out: Path, *extra: str) -> list[str | 
     ]  # fmt: skip
 
 
+def write_both(run_cli: RunCli, models: Path, events: Path, root: Path) -> str:
+    """The same plan of both types as root/plan.geojson and root/plan.json; what the first
+    run printed."""
+    printed = ""
+    for suffix in ("geojson", "json"):
+        res = run_cli(
+            *plan_args(models, events, root / f"plan.{suffix}", "--model", "rob", "--weights",
+                       "rob=3", "--seed", "window"), "--areas", "4", "--max-area-km2", "3",
+        )  # fmt: skip
+        assert res.code == 0, res.err
+        printed = printed or res.err
+    return printed
+
+
 def test_plan_writes_one_geojson_feature_per_area(
     run_cli: RunCli, models: Path, year_city_dir: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "plan.geojson"
-    events = year_city_dir / "events.csv.gz"
-    res = run_cli(
-        *plan_args(models, events, out, "--model", "rob", "--weights", "rob=3", "--seed", "window"),
-        "--areas", "4", "--max-area-km2", "3",
-    )  # fmt: skip
-    assert res.code == 0, res.err
-    doc = json.loads(out.read_text())
+    printed = write_both(run_cli, models, year_city_dir / "events.csv.gz", tmp_path)
+    doc = json.loads((tmp_path / "plan.geojson").read_text())
+    plan = json.loads((tmp_path / "plan.json").read_text())
     assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 4
+    assert doc["plan"] == {k: v for k, v in plan.items() if k != "areas"}
     assert doc["plan"]["as_of"] == AS_OF and doc["plan"]["period_start"] == AS_OF
     assert doc["plan"]["types"]["rob"] == {"weight": 3.0, "categories": ["Robbery"]}
     assert "disk of about one area" in doc["plan"]["algorithm"]  # --seed window
     seen: set[str] = set()
-    for i, feature in enumerate(doc["features"], start=1):
+    for i, (feature, area) in enumerate(zip(doc["features"], plan["areas"], strict=True), 1):
         props, geometry = feature["properties"], feature["geometry"]
-        assert props["rank"] == i and geometry["type"] == "Polygon"
+        assert feature["id"] == props["rank"] == area["rank"] == i
+        assert geometry == area["boundary"] and geometry["type"] == "Polygon"
         ring = geometry["coordinates"][0]
         assert ring[0] == ring[-1] and len(ring) >= 7
         lng, lat = ring[0]
         assert -101 < lng < -99 and 39.5 < lat < 40.5  # GeoJSON order: lng, lat
-        assert 0 < props["area_km2"] <= 3 and len(props["cells"]) == props["n_cells"]
-        assert all(h3.get_resolution(c) == 8 for c in props["cells"])
-        assert not seen & set(props["cells"])
-        seen |= set(props["cells"])
-        by_type = props["expected_by_type"]
+        assert 0 < area["area_km2"] <= 3 and len(area["cells"]) == area["n_cells"]
+        assert all(h3.get_resolution(c) == 8 for c in area["cells"])
+        assert not seen & set(area["cells"])
+        seen |= set(area["cells"])
+        by_type = area["expected_by_type"]
         assert set(by_type) == {"burg", "rob"}
-        assert sum(by_type.values()) == pytest.approx(props["expected_count"], abs=1e-3)
+        assert sum(by_type.values()) == pytest.approx(area["expected_count"], abs=1e-3)
         # an hour is named only where an even spread would rarely put as many events in it:
         # each area holds under 100 past events with a time, too few to single out an hour
         # (the busiest of the week's 168 would read 10x by chance alone)
-        when = props["when"]
-        assert 0 < when["events_with_time"] < 100 and props["reasons"]
+        when = area["when"]
+        assert 0 < when["events_with_time"] < 100 and area["reasons"]
         assert when["top_hours"] == [] and when["top_hours_of_day"] == []
     # the terminal shows the areas as a table: what the file holds, in the officer's words
-    assert f"patrol areas for the period from {AS_OF}" in res.err  # the console is stderr
-    table = res.err.split("patrol areas for the period from")[1]  # after the validation's
+    assert f"patrol areas for the period from {AS_OF}" in printed  # the console is stderr
+    table = printed.split("patrol areas for the period from")[1]  # after the validation's
     rows = [line for line in table.splitlines() if line.startswith("│")]
-    assert len(rows) == 4, res.err
-    for row, feature in zip(rows, doc["features"], strict=True):
-        props = feature["properties"]
+    assert len(rows) == 4, printed
+    for row, area in zip(rows, plan["areas"], strict=True):
         cols = [c.strip() for c in row.strip("│").split("│")]
-        low, high = props["interval"]["low"], props["interval"]["high"]
-        when = props["when"]
+        low, high = area["interval"]["low"], area["interval"]["high"]
+        when = area["when"]
         assert cols[:3] == [
-            str(props["rank"]),
-            f"{props['area_km2']:.2f}",
-            f"{props['expected_count']:.2f} ({low}-{high})",
+            str(area["rank"]),
+            f"{area['area_km2']:.2f}",
+            f"{area['expected_count']:.2f} ({low}-{high})",
         ]
-        counts = props["expected_by_type"]
+        counts = area["expected_by_type"]
         assert f"Robbery {counts['rob']:.2f}" in cols[3]
         assert f"Burglary Residential {counts['burg']:.2f}" in cols[3]
         # no hour stands out (above): the shifts that do, or none
@@ -101,19 +111,61 @@ def test_plan_writes_one_geojson_feature_per_area(
             ", ".join(f"{b['label']} ({b['lift']}x: {b['events']} events)" for b in shift)
             or f"none stands out ({when['events_with_time']} timed events)"
         )
-        assert cols[5] == props["reasons"][0]
+        assert cols[5] == area["reasons"][0]
     # the plan is built from the very forecast `hotspots forecast` writes
     forecast = tmp_path / "f.csv"
     res = run_cli(
-        "forecast", "--model", "burg", "--models-dir", models, "--events", events,
-        "--map", COLUMN_MAP, "--tz", TIMEZONE, "--as-of", AS_OF, "--output", forecast,
+        "forecast", "--model", "burg", "--models-dir", models, "--events",
+        year_city_dir / "events.csv.gz", "--map", COLUMN_MAP, "--tz", TIMEZONE, "--as-of", AS_OF,
+        "--output", forecast,
     )  # fmt: skip
     assert res.code == 0, res.err
     frame = pd.read_csv(forecast).set_index("cell")["expected_count"]
-    first = doc["features"][0]["properties"]
+    first = plan["areas"][0]
     assert first["expected_by_type"]["burg"] == pytest.approx(
         frame.loc[first["cells"]].sum(), abs=1e-3
     )
+
+
+def test_plan_geojson_reads_in_gis_as_a_scalar_column_per_value(
+    run_cli: RunCli, models: Path, year_city_dir: Path, tmp_path: Path
+) -> None:
+    """GDAL's GeoJSON driver (what QGIS and geopandas read with) gives each property a typed
+    column: no JSON objects or lists, and each value that of the JSON document."""
+    import geopandas
+    import shapely.geometry
+
+    write_both(run_cli, models, year_city_dir / "events.csv.gz", tmp_path)
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    areas = plan["areas"]
+    # GDAL reads it beside the foreign member ``plan``, which it leaves out
+    frame = geopandas.read_file(tmp_path / "plan.geojson", fid_as_index=True)
+    types = pd.api.types
+    for name in frame.columns.drop("geometry"):
+        column = frame[name]  # numbers, booleans, dates (as_of), or strings (an object column)
+        scalar = types.is_numeric_dtype(column) or types.is_datetime64_any_dtype(column)
+        assert scalar or all(isinstance(v, str) or v is None for v in column), (name, column)
+    assert frame.index.tolist() == [a["rank"] for a in areas]  # the feature id: the rank
+    assert pd.api.types.is_integer_dtype(frame["rank"]) and frame["suppressed"].dtype == bool
+    assert frame["as_of"].astype(str).str[:10].tolist() == [plan["as_of"]] * len(areas)
+    for name in ("rank", "area_km2", "n_cells", "expected_count", "score", "suppressed"):
+        assert frame[name].tolist() == [a[name] for a in areas], name
+    for name in ("low", "high", "level"):
+        assert frame[f"interval_{name}"].tolist() == [a["interval"][name] for a in areas]
+    for model in ("burg", "rob"):
+        assert frame[f"expected_{model}"].tolist() == [a["expected_by_type"][model] for a in areas]
+    assert frame["cells"].tolist() == [";".join(a["cells"]) for a in areas]
+    assert frame["reasons"].tolist() == [" | ".join(a["reasons"]) for a in areas]
+    labels = {"when_blocks": "top_blocks", "when_blocks_of_day": "top_blocks_of_day",
+              "when": "top_hours", "when_of_day": "top_hours_of_day"}  # fmt: skip
+    for name, key in labels.items():
+        got = frame[name].tolist()  # "" where none stands out
+        assert got == ["; ".join(b["label"] for b in a["when"][key]) for a in areas], name
+    assert any(frame["when_blocks_of_day"])  # the year city names shifts
+    for name in ("events_with_time", "events_without_time"):
+        assert frame[f"when_{name}"].tolist() == [a["when"][name] for a in areas], name
+    for got, area in zip(frame.geometry, areas, strict=True):
+        assert got.equals(shapely.geometry.shape(area["boundary"]))
 
 
 def test_top_cells_stop_makes_smaller_areas_from_the_same_forecast(
@@ -462,3 +514,36 @@ def test_two_models_of_one_crime_type_are_refused_before_the_events_are_read(
     assert res.code == 0, res.err
     assert "warning: burg-kde left out: it forecasts crimes burg forecasts too" in res.err
     assert sorted(json.loads(out.read_text())["types"]) == ["burg", "rob"]
+
+
+@pytest.mark.parametrize("suffix", ["geojson", "json"])
+def test_patrols_import_reads_the_areas_of_the_plan_file_written(
+    run_cli: RunCli, models: Path, year_city_dir: Path, tmp_path: Path, suffix: str
+) -> None:
+    """A patrol log naming AS_OF/RANK of a plan `hotspots plan` wrote (`--plan`) is stored
+    with that area's cells, from the flat GeoJSON (cells joined by ';') as from the JSON."""
+    from hotspots.feedback.patrol_store import PatrolStore
+    from hotspots.grid import strings_to_cells
+
+    plan = tmp_path / f"plan.{suffix}"
+    res = run_cli(*plan_args(models, year_city_dir / "events.csv.gz", plan), "--areas", "3")
+    assert res.code == 0, res.err
+    doc = json.loads(plan.read_text())
+    areas = [f["properties"] for f in doc["features"]] if suffix == "geojson" else doc["areas"]
+    second = areas[1]["cells"]
+    cells = second.split(";") if suffix == "geojson" else second
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "id,area,start,end\n"
+        f"p1,{AS_OF}/2,2023-11-07 10:00,2023-11-07 12:00\n"
+        f"p2,{AS_OF}/4,2023-11-07 10:00,2023-11-07 12:00\n",  # the plan has 3 areas
+        encoding="utf-8",
+    )
+    state = tmp_path / "state"
+    res = run_cli("patrols", "import", log, "--plan", plan, "--state-dir", state,
+                  "--models-dir", models, "--max-reject", "0.5")  # fmt: skip
+    assert res.code == 0, res.err
+    assert "stored 1 patrols, 0 already stored, 1 rejected" in res.err, res.err
+    stored = PatrolStore(state / "patrols").read()
+    assert stored["patrol_id"].tolist() == ["p1"]
+    assert sorted(stored["cells"].iloc[0].tolist()) == sorted(strings_to_cells(cells).tolist())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import h3
 import numpy as np
@@ -297,20 +298,43 @@ def test_a_retry_is_stored_once_and_nothing_twice(tmp_path: Path) -> None:
 
 
 def test_plan_areas_by_as_of_and_rank_from_json_and_geojson() -> None:
+    """The JSON document, its GeoJSON (cells joined by ';'), that GeoJSON saved again by a GIS
+    tool without the member ``plan``, and the nested GeoJSON written before 2026-12-07."""
     from hotspots.feedback.places import plan_areas
     from hotspots.publishing import plan_to_geojson
 
+    def area(rank: int, cells: list[str]) -> dict[str, Any]:
+        return {
+            "rank": rank, "area_km2": 0.7, "n_cells": len(cells), "expected_count": 2.0,
+            "interval": {"low": 1, "high": 4, "level": 0.8}, "score": 2.0,
+            "expected_by_type": {"all": 2.0}, "when": "unknown", "reasons": ["r"],
+            "suppressed": False, "cells": cells, "boundary": None,
+        }  # fmt: skip
+
     plan = {
         "as_of": "2024-01-08",
-        "areas": [
-            {"rank": 1, "cells": [CENTRE, NEAR[0]], "boundary": None},
-            {"rank": 2, "cells": [NEAR[3]], "boundary": None},
-        ],
+        "period_start": "2024-01-08",
+        "areas": [area(1, [CENTRE, NEAR[0]]), area(2, [NEAR[3]])],
     }
-    for document in (plan, plan_to_geojson(plan)):
+    flat = plan_to_geojson(plan)
+    assert flat["features"][0]["properties"]["cells"] == f"{CENTRE};{NEAR[0]}"
+    resaved = {"type": "FeatureCollection", "features": flat["features"]}
+    nested = flat | {
+        "features": [
+            {"type": "Feature", "id": a["rank"], "geometry": None, "properties": a}
+            for a in plan["areas"]
+        ]
+    }
+    for document in (plan, flat, resaved, nested):
         areas = plan_areas(document)
         assert sorted(areas) == ["2024-01-08/1", "2024-01-08/2"]
+        assert sorted(areas["2024-01-08/1"].tolist()) == sorted(
+            [h3.str_to_int(CENTRE), h3.str_to_int(NEAR[0])]
+        )
         assert areas["2024-01-08/2"].tolist() == [h3.str_to_int(NEAR[3])]
+    broken = flat | {"features": [{"properties": {"rank": 1, "cells": "8928308280fffff;zz"}}]}
+    with pytest.raises(InputFileError, match="not a patrol plan document: not a valid H3 cell"):
+        plan_areas(broken)
     body = jsonl({"id": "p", "area": "2024-01-08/1", "start": "2024-01-10T10:00",
                   "end": "2024-01-10T11:00"})  # fmt: skip
     got = read_patrols(body, "jsonl", options(areas=plan_areas(plan)), "log").patrols

@@ -167,7 +167,7 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
         headers=auth,
     ).json()
     plan = httpx.get(
-        f"{base}/v1/plans/latest?category=burglary&horizon=1&areas=6&max_area_km2=3&format=geojson",
+        f"{base}/v1/plans/latest?category=burglary&horizon=1&areas=6&max_area_km2=3&format=json",
         headers=auth,
     ).json()
     browser.get(f"{base}/map")
@@ -177,7 +177,7 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
         "const d = window.hotspotsMap.drawn(); return d && d.cells && d.areas && d.labels && d;",
     )
     assert drawn == {"cells": len(cells["features"]), "areas": 6, "labels": 6}
-    assert len(plan["features"]) == 6
+    assert len(plan["areas"]) == 6
     status = browser.find_element("id", "status").text
     assert (
         f"{len(cells['features'])} highest cells of the week of {cells['period']['start']}; "
@@ -188,21 +188,21 @@ def test_an_officer_sees_the_cells_and_the_numbered_areas_and_why(
         "This week is over: the newest events the service has are of the week of "
         f"{cells['data_through']}." in status
     ), status
-    assert f"6 patrol areas ({plan['plan']['summary']['area_km2']:.2f} km², " in status
+    assert f"6 patrol areas ({plan['summary']['area_km2']:.2f} km², " in status
     assert browser.execute_script("return sessionStorage.getItem('hotspots.key')") == key
     assert not browser.find_element("id", "key-form").is_displayed()
 
     # a click on area 1's number shows what, when and why
     browser.find_element("css selector", ".area-label").click()  # rank 1 is added first
     details = browser.find_element("id", "area").text
-    first = plan["features"][0]["properties"]
+    first = plan["areas"][0]
     assert f"Area 1: {first['area_km2']:.2f} km²" in details
     assert all(reason in details for reason in first["reasons"])
     # one type served: its plan at the service's budget is the published one, so an area's
     # number is the patrol log's AS_OF/RANK id
-    assert f"Area id {plan['plan']['as_of']}/1: give it as a patrol log's area." in details
+    assert f"Area id {plan['as_of']}/1: give it as a patrol log's area." in details
     # for what: the crime types as the export names them (and the model where it differs)
-    types = plan["plan"]["types"]
+    types = plan["types"]
     for model, count in first["expected_by_type"].items():
         label = ", ".join(types[model]["categories"])
         shown = label if label.lower() == model.lower() else f"{label} ({model})"
@@ -326,10 +326,10 @@ def test_an_officer_chooses_the_shifts_the_areas_are_told_in(
     auth = {"X-API-Key": key}
 
     def plan(shifts: str = "") -> httpx.Response:
-        query = f"category=burglary&horizon=1&format=geojson{shifts and f'&shifts={shifts}'}"
+        query = f"category=burglary&horizon=1&format=json{shifts and f'&shifts={shifts}'}"
         return httpx.get(f"{base}/v1/plans/latest?{query}", headers=auth)
 
-    default, early = (plan(s).json()["features"][0]["properties"]["when"] for s in ("", "7,15,23"))
+    default, early = (plan(s).json()["areas"][0]["when"] for s in ("", "7,15,23"))
     # the year city's area 1 names shifts under both: the page must show which
     assert default["top_blocks_of_day"] and early["top_blocks_of_day"]
     assert {b["label"] for b in early["top_blocks_of_day"]} <= {

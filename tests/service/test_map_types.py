@@ -90,8 +90,8 @@ def test_an_officer_sees_the_plan_of_every_crime_type_with_the_count_of_each(
 
     base, key = served
     auth = {"X-API-Key": key}
-    every = httpx.get(f"{base}/v1/plans/latest?horizon=1&format=geojson", headers=auth).json()
-    assert sorted(every["plan"]["types"]) == ["burglary", "robbery"]
+    every = httpx.get(f"{base}/v1/plans/latest?horizon=1&format=json", headers=auth).json()
+    assert sorted(every["types"]) == ["burglary", "robbery"]
     # the published plan (every type) first: the one whose area ids a patrol log names; until
     # 2026-12-07 the page had no such choice, then it opened on the first type's plan
     drawn = _open_map(browser, base, key)
@@ -100,14 +100,14 @@ def test_an_officer_sees_the_plan_of_every_crime_type_with_the_count_of_each(
     assert select.options[0].text == "every type: one plan"
     assert select.first_selected_option.get_attribute("value") == ""
     assert drawn == {"cells": 0, "areas": 6, "labels": 6}
-    assert len(every["features"]) == 6
-    assert _asked(browser, "/v1/plans/latest")[-1] == {"horizon": ["1"], "format": ["geojson"]}
+    assert len(every["areas"]) == 6
+    assert _asked(browser, "/v1/plans/latest")[-1] == {"horizon": ["1"], "format": ["json"]}
     status = browser.find_element("id", "status").text
-    summary = every["plan"]["summary"]
+    summary = every["summary"]
     assert status.startswith(
         f"Every crime type: 6 patrol areas ({summary['area_km2']:.2f} km², "
         f"{100 * summary['share_of_forecast']:.1f}% of the forecast), shifts 4 x 6 h from 00:00 "
-        f"for the week of {every['plan']['period_start']}; cells are drawn for one type at a "
+        f"for the week of {every['period_start']}; cells are drawn for one type at a "
         "time (choose it above). This week is over."
     ), status
 
@@ -117,14 +117,14 @@ def test_an_officer_sees_the_plan_of_every_crime_type_with_the_count_of_each(
         browser,
         "const t = document.getElementById('area').textContent; return t.includes('Area 1') && t;",
     )
-    area = every["features"][0]["properties"]
+    area = every["areas"][0]
     assert f"Area 1: {area['area_km2']:.2f} km²" in details
     for model, count in area["expected_by_type"].items():
-        label = ", ".join(every["plan"]["types"][model]["categories"])
+        label = ", ".join(every["types"][model]["categories"])
         assert f"{label} ({model}): {count:.2f}" in details, details
     assert all(reason in details for reason in area["reasons"])
     # the published plan's area 1 is the patrol log's AS_OF/1 (patrols.plan_areas)
-    assert f"Area id {every['plan']['as_of']}/1: give it as a patrol log's area." in details
+    assert f"Area id {every['as_of']}/1: give it as a patrol log's area." in details
 
     # a poll asks for the plan alone, and a 304 keeps it
     before = browser.execute_script("return {...window.hotspotsMap.state.polls}")

@@ -21,7 +21,14 @@ from hotspots.access.keys import KEYS_FILE, KeyStore
 from hotspots.features import Panel
 from hotspots.forecasters import make_forecaster
 from hotspots.grid import cells_area_km2, strings_to_cells
-from hotspots.publishing import MAX_AREA_CELLS, PlanBudget, build_plan, is_contiguous, plan_to_bytes
+from hotspots.publishing import (
+    MAX_AREA_CELLS,
+    PlanBudget,
+    build_plan,
+    is_contiguous,
+    plan_to_bytes,
+    plan_to_rows,
+)
 from hotspots.registry import Registry
 from hotspots.service.app import create_app
 from hotspots.synthetic import COLUMN_MAP, TIMEZONE
@@ -415,12 +422,18 @@ def test_hotspots_plan_and_the_api_give_the_same_shift_blocks(
     default = client.get(f"{PATH}?areas=4&max_area_km2=2&format={fmt}", headers=headers)
     assert default.headers["etag"] != served.headers["etag"]
     doc, usual = json.loads(served.content), json.loads(default.content)
-    areas = doc["areas"] if fmt == "json" else [f["properties"] for f in doc["features"]]
     head = doc if fmt == "json" else doc["plan"]
     assert head["shifts"] == [7, 15, 23]
     from hotspots.service.plan_schemas import PlanDocument, PlanFeatureCollection
 
     (PlanDocument if fmt == "json" else PlanFeatureCollection).model_validate(doc)  # strict
+    if fmt == "geojson":  # flat columns: the JSON document's areas, flattened as in the CSV
+        as_json = client.get(f"{PATH}?areas=4&max_area_km2=2&shifts=23,7,15", headers=headers)
+        doc = as_json.json()
+        assert [f["properties"] for f in json.loads(served.content)["features"]] == plan_to_rows(
+            doc
+        )
+    areas = doc["areas"]
     fields = {"start", "end", "hours", "label", "share", "lift", "events"}
     for area in areas:
         if isinstance(area["when"], dict):

@@ -87,13 +87,20 @@ def polygon_to_cells(polygon: str, resolution: int) -> CellArray:
 
 def plan_areas(plan: Mapping[str, Any]) -> dict[str, CellArray]:
     """The areas of a patrol plan (``hotspots plan`` JSON, or its GeoJSON) by their ids
-    ``<as_of>/<rank>``, e.g. ``2024-01-08/3``: the ids a patrol log's ``area`` may give."""
+    ``<as_of>/<rank>``, e.g. ``2024-01-08/3``: the ids a patrol log's ``area`` may give.
+    A GeoJSON feature's cells are joined by ';' and its ``as_of`` is its own (so a file a
+    GIS tool saved again, without the member ``plan``, still reads); GeoJSON written before
+    2026-12-07 (each feature's cells a list, as_of only in ``plan``) reads too."""
     if plan.get("type") == "FeatureCollection":
-        as_of = str((plan.get("plan") or {}).get("as_of"))
+        as_of = (plan.get("plan") or {}).get("as_of")
         areas = [f.get("properties") or {} for f in plan.get("features") or []]
     else:
-        as_of, areas = str(plan.get("as_of")), list(plan.get("areas") or [])
+        as_of, areas = plan.get("as_of"), list(plan.get("areas") or [])
     try:
-        return {f"{as_of}/{a['rank']}": strings_to_cells(a["cells"]) for a in areas}
+        return {f"{a.get('as_of', as_of)}/{a['rank']}": _area_cells(a["cells"]) for a in areas}
     except (KeyError, TypeError, ValueError) as err:
         raise InputFileError(f"not a patrol plan document: {err}") from err
+
+
+def _area_cells(cells: str | list[str]) -> CellArray:
+    return strings_to_cells(cells.split(";") if isinstance(cells, str) else cells)

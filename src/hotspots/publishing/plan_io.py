@@ -1,4 +1,5 @@
-"""A plan document as a file: JSON (the document), GeoJSON (one feature per area) or CSV."""
+"""A plan document as a file: JSON (the document), GeoJSON (one feature per area, its
+properties flat columns) or CSV (the same columns, one row per area)."""
 
 from __future__ import annotations
 
@@ -22,14 +23,16 @@ def plan_suffix(out: Path) -> str:
 
 
 def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:
-    """A FeatureCollection with one feature per area (its dissolved boundary); the plan's own
-    fields (as_of, budget, summary, ...) ride along as the foreign member ``plan``."""
+    """A FeatureCollection with one feature per area (its dissolved boundary, ``id`` its rank)
+    whose properties are the area's CSV row (``area_to_row``): scalars only, so QGIS, ArcGIS
+    and GDAL read each as a column. The plan's own fields (as_of, budget, summary, ...) ride
+    along as the foreign member ``plan``, which GDAL ignores."""
     features = [
         {
             "type": "Feature",
             "id": area["rank"],
             "geometry": area["boundary"],
-            "properties": {k: v for k, v in area.items() if k != "boundary"},
+            "properties": area_to_row(plan, area),
         }
         for area in plan["areas"]
     ]
@@ -47,48 +50,57 @@ def plan_to_bytes(plan: dict[str, Any], fmt: str) -> bytes:
 
 
 def plan_to_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    """One flat row per area: cells joined by ';', reasons by ' | ', blocks and hours as
-    labels; the events its ``when`` counts, leaves out for want of a time of day, and does
-    not count at heaped clock minutes (``'12:00 200; 00:00 12'``), "" for a ``when`` unknown."""
-    rows = []
-    for area in plan["areas"]:
-        when = area["when"]
-        keys = ("top_blocks", "top_blocks_of_day", "top_hours", "top_hours_of_day")
-        blocks, blocks_of_day, week, day = (
-            (when if isinstance(when, str) else _labels(when, key)) for key in keys
-        )
-        row = {
-            "as_of": plan["as_of"],
-            "period_start": plan["period_start"],
-            "rank": area["rank"],
-            "area_km2": area["area_km2"],
-            "n_cells": area["n_cells"],
-            "expected_count": area["expected_count"],
-            "interval_low": area["interval"]["low"],
-            "interval_high": area["interval"]["high"],
-            "score": area["score"],
+    """One flat row per area (``area_to_row``): the CSV file's rows."""
+    return [area_to_row(plan, area) for area in plan["areas"]]
+
+
+def area_to_row(plan: dict[str, Any], area: dict[str, Any]) -> dict[str, Any]:
+    """An area as scalar columns, the same for every area of a plan (a CSV row, a GeoJSON
+    feature's properties): its plan's as_of and period; the interval's bounds and level;
+    ``expected_<type>`` per crime type; cells joined by ';', reasons by ' | ', shift blocks
+    and hours as labels (``when`` is the busiest hours of the week); the events its ``when``
+    counts, leaves out for want of a time of day, and does not count at heaped clock minutes
+    (``'12:00 200; 00:00 12'``), null for a ``when`` unknown (no time of day) or withheld."""
+    when = area["when"]
+    keys = ("top_blocks", "top_blocks_of_day", "top_hours", "top_hours_of_day")
+    blocks, blocks_of_day, week, day = (
+        (when if isinstance(when, str) else _labels(when, key)) for key in keys
+    )
+    row = {
+        "as_of": plan["as_of"],
+        "period_start": plan["period_start"],
+        "rank": area["rank"],
+        "area_km2": area["area_km2"],
+        "n_cells": area["n_cells"],
+        "expected_count": area["expected_count"],
+        "interval_low": area["interval"]["low"],
+        "interval_high": area["interval"]["high"],
+        "interval_level": area["interval"].get("level"),
+        "score": area["score"],
+    }
+    for name, count in area["expected_by_type"].items():
+        # a crime type named "count" must not overwrite the area's total
+        column = f"expected_{name}" if f"expected_{name}" not in row else f"expected_type_{name}"
+        row[column] = count
+    row.update(
+        {
+            "when_blocks": blocks,
+            "when_blocks_of_day": blocks_of_day,
+            "when": week,
+            "when_of_day": day,
+            **_when_counts(when),
+            "reasons": " | ".join(area["reasons"]),
+            "suppressed": area.get("suppressed", False),
+            "cells": ";".join(area["cells"]),
         }
-        row.update({f"expected_{k}": v for k, v in area["expected_by_type"].items()})
-        row.update(
-            {
-                "when_blocks": blocks,
-                "when_blocks_of_day": blocks_of_day,
-                "when": week,
-                "when_of_day": day,
-                **_when_counts(when),
-                "reasons": " | ".join(area["reasons"]),
-                "suppressed": area.get("suppressed", False),
-                "cells": ";".join(area["cells"]),
-            }
-        )
-        rows.append(row)
-    return rows
+    )
+    return row
 
 
 def _when_counts(when: dict[str, Any] | str) -> dict[str, Any]:
     """The counts beside an area's busy hours that say how much history they rest on."""
     if isinstance(when, str):  # "unknown": no time of day to count by
-        return dict.fromkeys(_WHEN_COUNTS, "")
+        return dict.fromkeys(_WHEN_COUNTS)
     excess = when["placeholder_excess"]
     return {
         "when_events_with_time": when["events_with_time"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from hotspots.service.schemas import Interval, Strict
 
@@ -156,18 +156,53 @@ class PlanDocument(_PlanHead):
     areas: list[PlanArea]
 
 
+class PlanAreaProperties(Strict):
+    """One area's values flat and typed, a column each in QGIS, ArcGIS or a GeoPackage (the
+    columns of ``hotspots plan --output plan.csv``), plus ``expected_<type>`` per crime type
+    of the plan (a number each; ``expected_type_count`` for a type named ``count``)."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, float] = Field(init=False)
+
+    as_of: str
+    period_start: str | None
+    rank: int = Field(description="1 = the most forecast crime (weighted); the feature's id.")
+    area_km2: float
+    n_cells: int
+    expected_count: float
+    interval_low: int
+    interval_high: int
+    interval_level: float
+    score: float = Field(description="Severity-weighted expected count.")
+    when_blocks: str = Field(
+        description='The shift blocks of the week that stand out, "; "-joined labels '
+        '("Fri 18:00-00:00"); "" for none; "unknown" or "withheld" as in the JSON.'
+    )
+    when_blocks_of_day: str = Field(description="The shift blocks of the day, the same way.")
+    when: str = Field(description="The hours of the week that stand out, the same way.")
+    when_of_day: str = Field(description="The hours of the day, the same way.")
+    when_events_with_time: int | None = Field(description="Null when the when is not known.")
+    when_events_without_time: int | None
+    when_not_counted: str | None = Field(
+        description='Events not counted at heaped clock minutes: "12:00 200; 00:00 12".'
+    )
+    reasons: str = Field(description='Why, in words, joined by " | ".')
+    suppressed: bool
+    cells: str = Field(description='H3 cells (hexadecimal) joined by ";".')
+
+
 class PlanFeature(Strict):
     """One area as a GeoJSON Feature (``id`` is its rank)."""
 
     type: Literal["Feature"]
     id: int
     geometry: Boundary
-    properties: _AreaFields
+    properties: PlanAreaProperties
 
 
 class PlanFeatureCollection(Strict):
-    """``/v1/plans/latest?format=geojson``: one feature per area; the plan's own fields as
-    the foreign member ``plan``."""
+    """``/v1/plans/latest?format=geojson``: one feature per area, its properties flat; the
+    plan's own fields as the foreign member ``plan``."""
 
     type: Literal["FeatureCollection"]
     plan: _PlanHead

@@ -8,6 +8,8 @@
 // hotspots plan writes by default): its areas only, as each type's forecast has its own cells.
 // It is the first choice: the published plan, whose area ids (AS_OF/RANK) a patrol log may
 // name; an area of any other plan drawn says it has no such id (its numbers are another plan's).
+// The plan is asked as JSON (the document, its areas' when and why nested) and its areas drawn
+// from their boundaries: the GeoJSON answer's properties are flat columns for GIS tools.
 import * as maplibregl from "/map/assets/maplibre-gl.mjs";
 import { fmt, heading, list, periodOf, planPeriodOf, whenText } from "/map/assets/panel.js";
 import { NO_HOURS, blocksText, setUpShifts, shiftsParam } from "/map/assets/shifts.js";
@@ -136,8 +138,8 @@ function urls() {
   const horizon = $("horizon").value;
   const every = model === EVERY_TYPE; // no category=: the plan of every served type
   const forecast = new URLSearchParams({ model, horizon, top: "250", format: "geojson" });
-  const plan = new URLSearchParams(every ? { horizon, format: "geojson" }
-    : { category: model, horizon, format: "geojson" });
+  const plan = new URLSearchParams(every ? { horizon, format: "json" }
+    : { category: model, horizon, format: "json" });
   const shifts = shiftsParam($("shifts"), $("shifts-text"));
   if (shifts === "") return null;
   if (shifts !== null) plan.set("shifts", shifts);
@@ -199,12 +201,22 @@ function published(url) {
   return every && !budget && asked.get("horizon") === "1";
 }
 
-function drawPlan(collection, url) {
+function areasOf(plan) {
+  // the plan document's areas as GeoJSON features to draw (id and rank: the area's rank)
+  const features = plan.areas.map((a) => ({
+    type: "Feature", id: a.rank, geometry: a.boundary, properties: { rank: a.rank },
+  }));
+  return { type: "FeatureCollection", features };
+}
+
+function drawPlan(plan, url) {
+  // the plan document drawn: its areas outlined and numbered; returns the features drawn
+  const collection = areasOf(plan);
   state.map.getSource("areas").setData(collection);
-  state.planId = published(url) ? collection.plan.as_of : null;
-  state.plan = new Map(collection.features.map((f) => [f.properties.rank, f.properties]));
-  state.planTypes = collection.plan.types || {};
-  state.planPeriod = planPeriodOf(collection.plan);
+  state.planId = published(url) ? plan.as_of : null;
+  state.plan = new Map(plan.areas.map((a) => [a.rank, a]));
+  state.planTypes = plan.types || {};
+  state.planPeriod = planPeriodOf(plan);
   for (const marker of state.markers) marker.remove();
   state.markers = collection.features.map((f) => {
     const el = document.createElement("div");
@@ -218,7 +230,6 @@ function drawPlan(collection, url) {
     const at = labelPoint(f.geometry);
     return new maplibregl.Marker({ element: el }).setLngLat(at).addTo(state.map);
   });
-  const plan = collection.plan;
   state.planSummary = `${collection.features.length} patrol areas `
     + `(${fmt(plan.summary.area_km2)} km², `
     + `${(100 * plan.summary.share_of_forecast).toFixed(1)}% of the forecast)`
@@ -227,6 +238,7 @@ function drawPlan(collection, url) {
   const open = $("area").dataset.rank; // the area shown beside the map: its new when and why
   if (open && state.plan.has(Number(open))) showArea(open);
   else if (open) { $("area").replaceChildren(); delete $("area").dataset.rank; }
+  return collection.features;
 }
 
 function typeLabel(model) {
@@ -306,15 +318,16 @@ async function refresh({ poll = false } = {}) {
       }
       state.polls.changed += 1;
       etags[url] = got.etag;
+      let features = got.body.features;
       if (url === cells) {
         state.map.getSource("cells").setData(got.body);
         state.cellCount = got.body.features.length;
         state.period = periodOf(got.body);
       } else {
-        drawPlan(got.body, url);
+        features = drawPlan(got.body, url);
       }
-      if (!state.fitted && got.body.features.length) {
-        fitTo(got.body.features);
+      if (!state.fitted && features.length) {
+        fitTo(features);
         state.fitted = true;
       }
     }
