@@ -330,3 +330,81 @@ def test_mean_all_is_the_whole_history_mean(year_panel: Panel) -> None:
     assert not np.allclose(col["target_mean_all"], col["target_mean_13"])
     ring1 = b.neighbours.ring_sum(target[:40], 1)
     np.testing.assert_allclose(col["ring1_mean_all"], ring1.mean(axis=0), rtol=1e-5)
+
+
+PERSISTENCE = ["active_share_13", "active_share_52", "active_share_all", "peak_share_52"]
+
+
+def test_persistence_features_by_hand() -> None:
+    """Centre weeks 1, 0, 2, 5, 0, 0; neighbour 0, 1, 0, 0, 0, 0; the other cells none."""
+    panel = tiny_panel()
+    b = builder_for(panel, persistence=True)
+    assert b.names == W_NAMES[:12] + PERSISTENCE + W_NAMES[12:]  # after the cell's look-backs
+    X = b.matrix(panel.counts, panel.counts[0], panel.periods, origins=[3, 6], leads=[1, 1])
+    cols, n = [b.names.index(name) for name in PERSISTENCE], CELLS.size
+    quiet = next(i for i in range(n) if i not in (C, N1))
+    want = {  # origin 3 sees weeks 0..2, origin 6 weeks 0..5
+        C: [2 / 3, 2 / 3, 2 / 3, 2 / 3],  # crime in 2 of 3 weeks; the largest week 2 of 3
+        N1: [1 / 3, 1 / 3, 1 / 3, 1.0],
+        quiet: [0, 0, 0, 0],  # no event: the peak share is 0, not a division by 0
+        n + C: [1 / 2, 1 / 2, 1 / 2, 5 / 8],
+        n + N1: [1 / 6, 1 / 6, 1 / 6, 1.0],
+    }
+    for r, values in want.items():
+        assert X[r, cols].tolist() == pytest.approx(values, rel=1e-6)
+    assert "active_share_13" not in builder_for(panel).names  # off by default
+
+
+def test_persistence_windows_and_no_leakage() -> None:
+    """On 70 weeks the three shares read 13, 52 and all the weeks before the origin, and the
+    peak share the 52; nothing from the origin's week on changes them."""
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(0.4, size=(2, 70, CELLS.size)) * (rng.random((1, 70, 1)) < 0.6)
+    counts = counts.astype(np.int32)
+    periods = pd.date_range(START, periods=70, freq="7D")
+    b = builder_for(Panel(counts, CELLS, periods, ("A", "B"), "W", 9), persistence=True)
+    cols = [b.names.index(name) for name in PERSISTENCE]
+    X = b.matrix(counts, counts[0], periods, origins=[65], leads=[1])[:, cols]
+    t = counts[0]
+    last52 = t[13:65]
+    peak = np.where(last52.sum(0) > 0, last52.max(0) / np.maximum(last52.sum(0), 1), 0)
+    want = np.stack(
+        [(t[52:65] > 0).mean(0), (last52 > 0).mean(0), (t[:65] > 0).mean(0), peak], axis=1
+    )
+    np.testing.assert_allclose(X, want, rtol=1e-6)
+    assert len({tuple(col) for col in X.T.round(6)}) == 4  # four different columns
+    later = counts.copy()
+    later[:, 65:] = rng.integers(0, 50, size=later[:, 65:].shape)
+    X2 = b.matrix(later, later[0], periods, origins=[65], leads=[1])[:, cols]
+    np.testing.assert_array_equal(X2, X)
+    before = counts.copy()
+    before[0, 64, C] = 40  # the last week before the origin does count
+    X3 = b.matrix(before, before[0], periods, origins=[65], leads=[1])[:, cols]
+    assert X3[C, 3] == pytest.approx(40 / (last52[:51, C].sum() + 40), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("freq", "start", "names"),
+    [
+        (
+            "M",
+            "2023-01-01",
+            ["active_share_6", "active_share_12", "active_share_all", "peak_share_12"],
+        ),
+        (
+            "D",
+            "2023-01-02",
+            ["active_share_28", "active_share_91", "active_share_all", "peak_share_91"],
+        ),
+    ],
+)
+def test_persistence_windows_of_monthly_and_daily_plans(
+    freq: str, start: str, names: list[str]
+) -> None:
+    periods = pd.DatetimeIndex(pd.date_range(start, periods=6, freq="MS" if freq == "M" else "D"))
+    counts = tiny_panel().counts
+    b = FeatureBuilder(CELLS, 9, freq, ("A", "B"), ("A",), FeatureOptions(persistence=True))
+    assert [n for n in b.names if n.startswith(("active_", "peak_"))] == names
+    X = b.matrix(counts, counts[0], periods, [4], [1])
+    got = row(b, X, C)  # periods 0..3 hold 1, 0, 2, 5
+    assert [got[n] for n in names] == pytest.approx([3 / 4, 3 / 4, 3 / 4, 5 / 8], rel=1e-6)
