@@ -13,7 +13,6 @@ from hotspots.features.lags import (
     neighbours_of,
     periods_since_last,
     plan_for,
-    window_max,
     window_mean,
     window_sum,
 )
@@ -47,28 +46,6 @@ def test_window_mean_divides_by_the_periods_that_exist() -> None:
     origins = np.array([1, 2, 3, 4])
     np.testing.assert_allclose(window_mean(cum, origins, 2)[:, 0], [1.0, 0.5, 1.0, 2.5])
     np.testing.assert_allclose(window_mean(cum, origins, 52)[:, 0], [1.0, 0.5, 1.0, 1.5])
-
-
-def test_window_max_is_the_largest_period_before_the_origin() -> None:
-    out = window_max(SERIES, 2)[:, 0]  # periods 0..3 hold 1, 0, 2, 3
-    np.testing.assert_array_equal(out, [0, 1, 1, 2, 3])
-    np.testing.assert_array_equal(window_max(SERIES, 1)[:, 0], [0, 1, 0, 2, 3])
-    np.testing.assert_array_equal(window_max(SERIES, 52)[:, 0], [0, 1, 1, 2, 3])
-    burst = np.array([[9], [0], [0], [0], [0], [1]], dtype=np.int32)
-    np.testing.assert_array_equal(window_max(burst, 3)[:, 0], [0, 9, 9, 9, 0, 0, 1])
-
-
-@pytest.mark.parametrize("window", [1, 3, 4, 13, 52])
-def test_window_max_matches_a_loop_and_never_reads_the_origins_period(window: int) -> None:
-    rng = np.random.default_rng(window)
-    series = rng.integers(0, 9, size=(40, 5)).astype(np.int32)
-    got = window_max(series, window)
-    for o in range(1, 41):
-        np.testing.assert_array_equal(got[o], series[max(o - window, 0) : o].max(axis=0))
-        later = series.copy()
-        later[o:] = 99  # periods from the origin on do not count
-        np.testing.assert_array_equal(window_max(later, window)[o], got[o])
-    np.testing.assert_array_equal(got[0], 0)
 
 
 def test_decayed_weighs_the_last_period_one_and_halves_per_half_life() -> None:

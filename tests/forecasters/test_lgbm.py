@@ -227,22 +227,6 @@ def test_options_add_and_drop_feature_groups(year_panel: Panel) -> None:
     assert "all_mean_52" in bare_names
 
 
-def test_persistence_flows_from_the_params_to_the_features_and_the_state(
-    year_panel: Panel,
-) -> None:
-    model = make_forecaster("lightgbm", **FAST, persistence=True).fit(year_panel)
-    assert isinstance(model, LightGBMForecaster)
-    added = ["active_share_13", "active_share_52", "active_share_all", "peak_share_52"]
-    start = model.feature_names_.index("periods_since_last") + 1
-    assert model.feature_names_[start : start + 4] == added
-    restored = forecaster_from_state(model.get_state())
-    assert isinstance(restored, LightGBMForecaster) and restored.persistence is True
-    as_of = year_panel.periods[-2]
-    pd.testing.assert_frame_equal(
-        restored.predict(year_panel, as_of), model.predict(year_panel, as_of)
-    )
-
-
 def test_feature_importances_are_sorted_and_named(fitted: LightGBMForecaster) -> None:
     gain = fitted.feature_importances()
     assert set(gain.index) == set(fitted.feature_names_)

@@ -20,13 +20,6 @@ feature (W windows shown)      meaning
                                weighing 1; h = 1, 4, 13 (M: 1, 3, 12; D: 3, 14, 56)
 ``periods_since_last``         periods since the last target event in the cell (1 = the last
                                period), capped at 52 (M: 24, D: 91), the cap also meaning none
-``active_share_{s}``,          share of the periods with at least one target event in the cell
-``active_share_{l}``,          over the last min(w, history) periods, s = 13, l = 52 (M: 6, 12;
-``active_share_all``           D: 28, 91), and over the whole history: how persistent the
-                               cell's crime is, which no count says; only with ``persistence``
-``peak_share_{l}``             the largest single period's share of the cell's target count over
-                               the last l periods (0 when none): 1 / l for one event a period,
-                               1 for one burst; only with ``persistence``
 ``ring1_n_cells``              in-study cells one step away (6 inside the area, fewer at edges)
 ``ring1_sum_{w}``              target count over ring 1 (grid_disk 1 minus the cell), w = 1, 4
                                (M: 1, 3; D: 1, 7); cells outside the study area count 0
@@ -96,7 +89,6 @@ class FeatureOptions:
     near_repeat: bool = True  # cell + ring 1 events in the last period
     lead: bool = False  # the lead as a feature (training over several leads)
     event_times: bool = False  # decays of the target events by their time (needs the events)
-    persistence: bool = False  # the share of periods with crime, the largest period's share
 
 
 @dataclass
@@ -134,10 +126,6 @@ def feature_columns(
     specs.append(("target_mean_all", _mean("target", _ALL)))
     specs += [(f"target_decay_{h}", _decay(h)) for h in p.half_lives]
     specs.append(("periods_since_last", lambda s, b: s.since(p.since_cap)[b.origins]))
-    if options.persistence:
-        specs += [(f"active_share_{w}", _mean("active", w)) for w in (p.means[0], p.long)]
-        specs.append(("active_share_all", _mean("active", _ALL)))
-        specs.append((f"peak_share_{p.long}", _peak_share(p.long)))
     spatial = {
         "ring1": (nb.n_ring1, p.ring1),
         "ring2": (nb.n_ring2, p.outer),
@@ -196,17 +184,6 @@ def _sum(source: str, window: int) -> Column:
 
 def _mean(source: str, window: int) -> Column:
     return lambda s, b: window_mean(s.cum(source), b.origins, window)
-
-
-def _peak_share(window: int) -> Column:
-    """The largest single period's count over the window's count (0 when that is 0)."""
-
-    def column(s: SeriesCache, b: Blocks) -> Float32Array:
-        total = window_sum(s.cum("target"), b.origins, window)
-        peak = s.peak(window)[b.origins]
-        return (peak / np.maximum(total, 1)).astype(np.float32)
-
-    return column
 
 
 def _static(values: npt.NDArray[Any]) -> Column:

@@ -117,24 +117,6 @@ def window_mean(cum: CountArray, origins: IntArray, window: int) -> Float32Array
     return (window_sum(cum, origins, window) / span.reshape(shape)).astype(np.float32)
 
 
-def window_max(series: npt.ArrayLike, window: int) -> CountArray:
-    """``out[o]``: the largest single period's count over the ``window`` periods before ``o``
-    (fewer where history is short; 0 at origin 0). Counts are >= 0.
-
-    Vectorised by doubling: about log2(window) maxima of whole shifted series.
-    """
-    arr = np.asarray(series, dtype=np.int32)
-    n, w = arr.shape[0], max(int(window), 1)
-    level = np.zeros((n + w, *arr.shape[1:]), dtype=np.int32)  # w zero periods, then series
-    level[w:] = arr
-    span = 1  # level[i] = max(padded[i : i + span])
-    while 2 * span <= w:
-        level = np.maximum(level[:-span], level[span:])
-        span *= 2
-    # the window [o, o + w) of the padded series is two overlapping spans
-    return np.maximum(level[: n + 1], level[w - span : w - span + n + 1])
-
-
 def decayed(series: npt.ArrayLike, half_life: float) -> Float32Array:
     """Exponentially decayed counts: ``out[o] = sum_{s<o} series[s] * 0.5 ** ((o-1-s)/h)``.
 
@@ -301,8 +283,7 @@ class SeriesCache:
     """Running totals of the target, its rings and parent, and each category's counts.
 
     Each is computed on first use and kept for one matrix build. ``source`` names a series:
-    ``target``, ``ring1``, ``ring2``, ``parent``, ``all``, ``cat{c}`` (category ``c``) or
-    ``active`` (1 where the target has an event in the period, else 0).
+    ``target``, ``ring1``, ``ring2``, ``parent``, ``all`` or ``cat{c}`` (category ``c``).
     """
 
     def __init__(
@@ -333,8 +314,6 @@ class SeriesCache:
             return self._get("s_parent", lambda: nb.parent_sum(self.target))
         if source == "all":
             return self.counts.sum(axis=0, dtype=np.int32)
-        if source == "active":
-            return np.asarray(self.target) > 0
         return np.asarray(self.counts[int(source.removeprefix("cat"))])
 
     def cum(self, source: str) -> npt.NDArray[np.int32]:
@@ -342,10 +321,6 @@ class SeriesCache:
 
     def decay(self, half_life: int) -> npt.NDArray[np.float32]:
         return self._get(("decay", half_life), lambda: decayed(self.target, half_life))
-
-    def peak(self, window: int) -> npt.NDArray[np.int32]:
-        """The cell's largest single-period target count over ``window`` periods."""
-        return self._get(("peak", window), lambda: window_max(self.target, window))
 
     def since(self, cap: int) -> npt.NDArray[np.int32]:
         return self._get("since", lambda: periods_since_last(self.target, cap))
