@@ -42,7 +42,7 @@ def test_a_row_of_four_the_priced_plan_splits_it_where_growth_takes_the_middle()
     plan = priced_plan(cells, score, km2, budget)
     assert grown == pytest.approx(7.01) and plan.grown == pytest.approx(7.01)
     assert plan.held == pytest.approx(8.0) and plan.ceiling == pytest.approx(8.0)
-    assert plan.disjoint
+    assert plan.disjoint and plan.inexact == 0
     assert sorted(sorted(score[m].tolist()) for m in plan.areas) == [[1.0, 3.0], [1.0, 3.0]]
     assert_a_plan(plan, cells, score, budget)
 

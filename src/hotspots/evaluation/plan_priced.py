@@ -35,7 +35,8 @@ from hotspots.grid.regions import (
 class PricedPlan:
     """``areas``: positions of each area's cells; ``held``: the score they hold; ``grown``: what
     ``grow_areas`` holds; ``ceiling``: no plan holds more; ``steps``: priced steps run;
-    ``disjoint``: some step's priced areas were themselves a plan."""
+    ``disjoint``: some step's priced areas were themselves a plan; ``inexact``: roots whose
+    search fell back to a looser bound (a step with one has no plan to repair)."""
 
     areas: list[IntArray]
     held: float
@@ -43,6 +44,7 @@ class PricedPlan:
     ceiling: float
     steps: int
     disjoint: bool
+    inexact: int
 
 
 def priced_plan(
@@ -63,9 +65,9 @@ def priced_plan(
     best = grow_areas(cells, score, cell_km2, budget)
     grown = held = sum(float(score[m].sum()) for m in best)
     nbrs = neighbour_table(cells).tolist()
-    ceiling, steps, disjoint = held, 0, False
+    ceiling, steps, disjoint, inexact = held, 0, False, 0
     for step in priced_rounds(cells, score, cell_km2, budget, grown, iterations, max_nodes):
-        ceiling, steps = step.ceiling, steps + 1
+        ceiling, steps, inexact = step.ceiling, steps + 1, step.inexact
         sets = [m for m in step.sets if m is not None]
         if len(sets) < len(step.sets):
             continue
@@ -74,7 +76,7 @@ def priced_plan(
         value = sum(float(score[m].sum()) for m in plan)
         if value > held + 1e-12 * abs(held):
             best, held = plan, value
-    return PricedPlan(best, held, grown, ceiling, steps, disjoint)
+    return PricedPlan(best, held, grown, ceiling, steps, disjoint, inexact)
 
 
 def _repair(
