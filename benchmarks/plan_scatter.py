@@ -85,7 +85,7 @@ def budget_row(cells, km2, forecasts, actual, budget, price: int, plan_too: bool
     from hotspots.grid.regions import grow_areas
 
     sums = np.zeros(11)  # grown (4), ceiling, km2, priced ceiling, priced plan (4)
-    inexact, grow_s, priced_s, t0 = 0, 0.0, 0.0, time.perf_counter()
+    inexact, disjoint, grow_s, priced_s, t0 = 0, 0, 0.0, 0.0, time.perf_counter()
     for score, events in zip(forecasts, actual, strict=True):
         start = time.perf_counter()
         plan = np.concatenate(grow_areas(cells, score, km2, budget))
@@ -98,7 +98,7 @@ def budget_row(cells, km2, forecasts, actual, budget, price: int, plan_too: bool
             made = priced_plan(cells, score, km2, budget, iterations=price)
             priced_s += time.perf_counter() - start
             sums[6:] += [made.ceiling, *held(np.concatenate(made.areas), score, events, km2)]
-            inexact += made.inexact
+            inexact, disjoint = inexact + made.inexact, disjoint + made.disjoint
         elif price:
             priced = plan_ceiling(cells, score, km2, budget, iterations=price)
             sums[6] += priced.total
@@ -111,7 +111,8 @@ def budget_row(cells, km2, forecasts, actual, budget, price: int, plan_too: bool
     if plan_too:
         note += (
             f"; grown {grow_s / n * 1e3:.0f} ms per plan; priced plan: capture "
-            f"{sums[7] / sums[8]:.3f}, forecast {sums[9] / sums[10]:.3f}, {priced_s / n:.1f} s"
+            f"{sums[7] / sums[8]:.3f}, forecast {sums[9] / sums[10]:.3f} (priced areas disjoint "
+            f"in {disjoint} of {n} folds), {priced_s / n:.1f} s"
         )
     return (
         f"  {budget.areas:>3} x {budget.max_area_km2:<5g} km2 (plans "
