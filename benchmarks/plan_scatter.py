@@ -13,10 +13,13 @@ where hot cells cluster) over the forecast of the top cells of the plans' km2. A
 fills its areas cannot pass that ceiling in forecast; where it is below 0.9 the target cannot be
 met with that budget by any growth rule. ``--price N`` also prints the ceiling tightened by N
 Lagrangian steps (``plan_ceiling(..., iterations=N)``; seconds per fold where hot cells
-cluster), the one that says something on Synthetica.
+cluster). ``--priced-plan`` also builds the plan of those steps' priced areas
+(``evaluation.plan_priced.priced_plan``: disjoint ones as they are, overlapping ones repaired,
+never less than ``grow_areas``) and prints its capture and forecast ratios (over the top cells
+of its own km2) and the time per plan of both.
 
     .venv/bin/python benchmarks/plan_scatter.py [--case NAME ...] [--model historical_mean]
-        [--budget 10x1 --budget 20x0.5 ...] [--price 60]
+        [--budget 10x1 --budget 20x0.5 ...] [--price 60 [--priced-plan]] [--folds N]
 """
 
 from __future__ import annotations
@@ -63,37 +66,62 @@ def scatter(cells, km2, forecasts, total_km2: float) -> str:  # type: ignore[no-
     )
 
 
-def budget_row(cells, km2, forecasts, actual, budget, price: int) -> str:  # type: ignore[no-untyped-def]
-    """Capture, forecast ratio and ceiling of one budget, summed over the folds."""
-    from hotspots.evaluation.plan_bound import plan_ceiling
-    from hotspots.grid.regions import grow_areas, top_cells_sum_at_area
+def held(plan, score, events, km2) -> list[float]:  # type: ignore[no-untyped-def]
+    """Events and forecast in ``plan`` and in the top cells of its km2."""
+    from hotspots.grid.regions import top_cells_sum_at_area
 
-    sums = np.zeros(7)  # plan and top events, plan and top forecast, ceiling, km2, priced
-    inexact = 0
-    t0 = time.perf_counter()
+    area = float(km2[plan].sum())
+    return [
+        events[plan].sum(), top_cells_sum_at_area(events, score, km2, area),
+        score[plan].sum(), top_cells_sum_at_area(score, score, km2, area),
+    ]  # fmt: skip
+
+
+def budget_row(cells, km2, forecasts, actual, budget, price: int, plan_too: bool) -> str:  # type: ignore[no-untyped-def]
+    """Capture, forecast ratio and ceiling of one budget, summed over the folds (and of the
+    priced plan, ``plan_too``)."""
+    from hotspots.evaluation.plan_bound import plan_ceiling
+    from hotspots.evaluation.plan_priced import priced_plan
+    from hotspots.grid.regions import grow_areas
+
+    sums = np.zeros(11)  # grown (4), ceiling, km2, priced ceiling, priced plan (4)
+    inexact, disjoint, grow_s, priced_s, t0 = 0, 0, 0.0, 0.0, time.perf_counter()
     for score, events in zip(forecasts, actual, strict=True):
+        start = time.perf_counter()
         plan = np.concatenate(grow_areas(cells, score, km2, budget))
-        area = float(km2[plan].sum())
+        grow_s += time.perf_counter() - start
         ceiling = plan_ceiling(cells, score, km2, budget)
-        priced = plan_ceiling(cells, score, km2, budget, iterations=price) if price else ceiling
-        inexact += ceiling.inexact + priced.inexact
-        sums += [
-            events[plan].sum(), top_cells_sum_at_area(events, score, km2, area),
-            score[plan].sum(), top_cells_sum_at_area(score, score, km2, area),
-            ceiling.total, area, priced.total,
-        ]  # fmt: skip
+        inexact += ceiling.inexact
+        sums[:6] += [*held(plan, score, events, km2), ceiling.total, float(km2[plan].sum())]
+        if plan_too:
+            start = time.perf_counter()
+            made = priced_plan(cells, score, km2, budget, iterations=price)
+            priced_s += time.perf_counter() - start
+            sums[6:] += [made.ceiling, *held(np.concatenate(made.areas), score, events, km2)]
+            inexact, disjoint = inexact + made.inexact, disjoint + made.disjoint
+        elif price:
+            priced = plan_ceiling(cells, score, km2, budget, iterations=price)
+            sums[6] += priced.total
+            inexact += priced.inexact
     capture, forecast, ceiling = sums[0] / sums[1], sums[2] / sums[3], sums[4] / sums[3]
     note = f" ({inexact} roots inexact)" if inexact else ""
     if price:
         note = f", priced {sums[6] / sums[3]:.3f}{note}"
+    n = len(forecasts)
+    if plan_too:
+        note += (
+            f"; grown {grow_s / n * 1e3:.0f} ms per plan; priced plan: capture "
+            f"{sums[7] / sums[8]:.3f}, forecast {sums[9] / sums[10]:.3f} (priced areas disjoint "
+            f"in {disjoint} of {n} folds), {priced_s / n:.1f} s"
+        )
     return (
         f"  {budget.areas:>3} x {budget.max_area_km2:<5g} km2 (plans "
-        f"{sums[5] / len(forecasts):5.2f} km2): capture {capture:.3f}, forecast {forecast:.3f}, "
+        f"{sums[5] / n:5.2f} km2): capture {capture:.3f}, forecast {forecast:.3f}, "
         f"ceiling {ceiling:.3f}{note} ({time.perf_counter() - t0:.0f} s)"
     )
 
 
-def run_case(name: str, model: str, budgets: list[str], price: int, work: Path) -> None:
+def run_case(name: str, args: argparse.Namespace, work: Path) -> None:
     from accuracy_cases import CASES, case_spec, missing_data
     from accuracy_data import event_table, synthetic_city
     from hotspots.errors import ConfigError
@@ -117,11 +145,13 @@ def run_case(name: str, model: str, budgets: list[str], price: int, work: Path) 
     result = run_backtest(prepare(spec))
     cells = result.last_fold.cells
     km2 = cells_area_km2(cells)
-    forecasts = result.forecasts[model]
-    actual = [a.astype(np.float64) for a in result.actual]
+    last = slice(-args.folds if args.folds else None, None)  # the last N folds, as in all
+    forecasts = result.forecasts[args.model][last]
+    actual = [a.astype(np.float64) for a in result.actual[last]]
+    budgets = args.budget or list(BUDGETS)
     parsed = [PlanBudget(int(n), float(a)) for n, a in (b.split("x") for b in budgets)]
     first = parsed[0]
-    print(f"{name} ({model}, {len(forecasts)} folds): "
+    print(f"{name} ({args.model}, {len(forecasts)} folds): "
           f"{scatter(cells, km2, forecasts, first.areas * first.per_area_km2())}")  # fmt: skip
     for budget in parsed:
         try:
@@ -129,7 +159,8 @@ def run_case(name: str, model: str, budgets: list[str], price: int, work: Path) 
         except ConfigError as err:
             print(f"  {budget.areas:>3} x {budget.max_area_km2:<5g} km2: skipped, {err}")
             continue
-        print(budget_row(cells, km2, forecasts, actual, budget, price), flush=True)
+        row = budget_row(cells, km2, forecasts, actual, budget, args.price, args.priced_plan)
+        print(row, flush=True)
 
 
 def main() -> None:
@@ -138,10 +169,18 @@ def main() -> None:
     parser.add_argument("--model", default="historical_mean", help="a baseline of the backtest")
     parser.add_argument("--budget", action="append", help="NxA: N areas of at most A km2")
     parser.add_argument("--price", type=int, default=0, help="Lagrangian steps (0: none)")
+    parser.add_argument("--folds", type=int, default=0, help="only the last N folds (0: all)")
+    parser.add_argument(
+        "--priced-plan",
+        action="store_true",
+        help="also build the plan of the priced areas (plan_priced.priced_plan, --price steps)",
+    )
     args = parser.parse_args()
+    if args.priced_plan and not args.price:
+        parser.error("--priced-plan needs --price N (the Lagrangian steps its areas come from)")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.case or DEFAULT_CASES:
-            run_case(name, args.model, args.budget or list(BUDGETS), args.price, Path(tmp))
+            run_case(name, args, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -137,3 +137,21 @@ def test_priced_ceiling_stays_above_every_plan(seed: int) -> None:
     plain = plan_ceiling(cells, score, km2, budget)
     priced = plan_ceiling(cells, score, km2, budget, iterations=30)
     assert best_pair - 1e-9 <= priced.total <= plain.total + 1e-9
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_ceiling_counts_only_areas_within_the_km2_limit(seed: int) -> None:
+    """Cells of 0.15 to 0.2 km2 (two of 0.1) and areas of 0.45: three of the smallest fit, three
+    of most do not. The ceiling is the best connected set within 0.45 km2, not the best of any
+    3 cells."""
+    cells = disk(2)
+    rng = np.random.default_rng(seed)
+    km2 = rng.uniform(0.15, 0.2, size=cells.size)
+    km2[0] = km2[1] = 0.1
+    score = rng.gamma(0.5, size=cells.size)
+    fits = [s for s in connected_sets(cells, 3) if km2[list(s)].sum() <= 0.45]
+    budget = PlanBudget(1, 0.45)
+    ceiling = plan_ceiling(cells, score, km2, budget)
+    assert ceiling.cells_per_area == 3 and ceiling.inexact == 0
+    assert ceiling.total == pytest.approx(max(score[list(s)].sum() for s in fits))
+    assert ceiling.total < max(score[list(s)].sum() for s in connected_sets(cells, 3))

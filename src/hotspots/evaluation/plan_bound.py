@@ -5,7 +5,9 @@ single hot cells), e.g. ``benchmarks/plan_scatter.py``. Every area of a plan has
 (highest score, ties to the lower position), and areas do not overlap, so their best cells
 differ. ``OPT(c)``, the most a connected set of at most ``k`` cells holds when ``c`` is its best
 cell, is found exactly by branch and bound over the connected sets rooted at ``c`` (each set
-listed once, as in Wernicke's ESU); a plan holds at most the sum of the N largest ``OPT(c)``.
+listed once, as in Wernicke's ESU, and only those within the km2 limit: counting ``k`` cells,
+the most the smallest cells allow, would let 9 cells of 0.111 km2 into 1 km2 where the smallest
+cell is 0.1109); a plan holds at most the sum of the N largest ``OPT(c)``.
 Areas may share cells in that sum, so it over-estimates where hot cells cluster (one cluster's
 cells count for several areas) and is tight where they are scattered.
 
@@ -22,6 +24,8 @@ the result stays an upper bound, only less tight.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,18 +72,52 @@ def plan_ceiling(
     tightened by ``iterations`` Lagrangian steps (0: the plain bound, no pricing)."""
     score = np.asarray(score, dtype=np.float64)
     k = cells_per_area(cell_km2, budget.per_area_km2())
+    held = 0.0
+    if iterations:
+        held = sum(float(score[m].sum()) for m in grow_areas(cells, score, cell_km2, budget))
+    rounds = priced_rounds(cells, score, cell_km2, budget, held, iterations, max_nodes)
+    last = functools.reduce(lambda _, r: r, rounds, PricedRound(0.0, [], 0, 0))
+    return PlanCeiling(last.ceiling, k, last.roots, last.inexact)
+
+
+@dataclass(frozen=True)
+class PricedRound:
+    """One Lagrangian step: ``ceiling``, the least bound so far; ``sets``, the N best areas
+    under this step's prices (positions; None: a root's looser bound, no area); ``roots`` searched
+    at the first step and ``inexact`` roots so far."""
+
+    ceiling: float
+    sets: list[list[int] | None]
+    roots: int
+    inexact: int
+
+
+def priced_rounds(
+    cells: CellArray,
+    score: FloatArray,
+    cell_km2: FloatArray,
+    budget: PlanBudget,
+    held: float,
+    iterations: int,
+    max_nodes: int = 200_000,
+) -> Iterator[PricedRound]:
+    """The plain bound, then up to ``iterations`` priced steps (Polyak steps towards ``held``,
+    what a known plan holds); stops early when the prices leave no cell counted twice or unused
+    yet priced. Disjoint ``sets`` are a plan within the ceiling's gap of the best."""
+    score = np.asarray(score, dtype=np.float64)
+    k = cells_per_area(cell_km2, budget.per_area_km2())
     if k == 0 or score.size == 0:
-        return PlanCeiling(0.0, k, 0, 0)
+        return
     order = np.lexsort((np.arange(score.size), -score))
     rank = np.empty(score.size, dtype=np.int64)
     rank[order] = np.arange(score.size)
-    search = _RootSearch(neighbour_table(cells).tolist(), rank.tolist(), k, max_nodes)
-    total, sets, roots, inexact = search.best_areas(score, order, budget.areas)
-    if iterations == 0 or total <= 0:
-        return PlanCeiling(total, k, roots, inexact)
-    held = sum(float(score[m].sum()) for m in grow_areas(cells, score, cell_km2, budget))
-    lam, step, best, stalled = np.zeros(score.size), 2.0, total, 0
-    for _ in range(iterations):
+    limit = budget.per_area_km2() * (1 + _SLACK)
+    km2 = np.asarray(cell_km2, dtype=np.float64).tolist()
+    search = _RootSearch(neighbour_table(cells).tolist(), rank.tolist(), k, max_nodes, km2, limit)
+    best, sets, roots, inexact = search.best_areas(score, order, budget.areas)
+    yield PricedRound(best, sets, roots, inexact)
+    lam, step, stalled = np.zeros(score.size), 2.0, 0
+    for _ in range(iterations if best > 0 else 0):
         if any(m is None for m in sets):
             break  # a looser root bound has no area to price
         count = np.zeros(score.size)
@@ -99,15 +137,25 @@ def plan_ceiling(
             stalled += 1
             if stalled == 5:
                 step, stalled = step / 2, 0
-    return PlanCeiling(best, k, roots, inexact)
+        yield PricedRound(best, sets, roots, inexact)
 
 
 class _RootSearch:
-    """Branch and bound for ``OPT(c)``: connected sets of at most ``k`` cells whose other cells
-    all rank below ``c`` (in the order of the original score, whatever score is searched)."""
+    """Branch and bound for ``OPT(c)``: connected sets of at most ``k`` cells and ``limit`` km2
+    whose other cells all rank below ``c`` (in the order of the original score, whatever score is
+    searched)."""
 
-    def __init__(self, neighbours: list[list[int]], rank: list[int], k: int, max_nodes: int):
+    def __init__(
+        self,
+        neighbours: list[list[int]],
+        rank: list[int],
+        k: int,
+        max_nodes: int,
+        km2: list[float],
+        limit: float,
+    ) -> None:
         self.neighbours, self.rank, self.k, self.max_nodes = neighbours, rank, k, max_nodes
+        self.km2, self.limit = km2, limit
 
     def best_areas(
         self, score: FloatArray, order: IntArray, areas: int
@@ -146,7 +194,8 @@ class _RootSearch:
     def best(self, c: int, score: list[float], floor: float) -> tuple[float, list[int] | None]:
         """``OPT(c)`` and its cells when it beats ``floor`` (else ``floor`` or less, and its best
         set found); a looser bound and None when the search passes ``max_nodes``."""
-        nbrs, rank, k = self.neighbours, self.rank, self.k
+        nbrs, rank, k, limit = self.neighbours, self.rank, self.k, self.limit
+        km2 = self.km2
         prefix = self._reach(c, score)
         most = len(prefix) - 1
         best, cells = score[c], [c]
@@ -154,13 +203,16 @@ class _RootSearch:
             return best, cells
         nodes = 0
 
-        def extend(members: list[int], total: float, ext: list[int], seen: set[int]) -> None:
+        def extend(
+            members: list[int], total: float, size: float, ext: list[int], seen: set[int]
+        ) -> None:
             nonlocal best, cells, nodes
             nodes += 1
             if nodes > self.max_nodes:
                 raise _OutOfNodes
             if total > best:
                 best, cells = total, list(members)
+            ext = [w for w in ext if size + km2[w] <= limit]  # too large now, too large later
             room, bar = k - len(members), max(best, floor)
             if room == 0 or not ext or total + prefix[min(room, most)] <= bar:
                 return
@@ -170,12 +222,14 @@ class _RootSearch:
                     break  # the later ones score no more
                 new = [u for u in nbrs[w] if u >= 0 and rank[u] > rank[c] and u not in seen]
                 members.append(w)
-                extend(members, total + score[w], ext[i + 1 :] + new, seen | set(new))
+                extend(
+                    members, total + score[w], size + km2[w], ext[i + 1 :] + new, seen | set(new)
+                )
                 members.pop()
 
         start = [q for q in nbrs[c] if q >= 0 and rank[q] > rank[c]]
         try:
-            extend([c], score[c], start, {c, *start})
+            extend([c], score[c], km2[c], start, {c, *start})
         except _OutOfNodes:
             return score[c] + prefix[min(k - 1, most)], None
         return best, cells
