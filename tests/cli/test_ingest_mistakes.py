@@ -207,3 +207,26 @@ def test_a_wrong_panel_period_is_refused_before_reading(
     assert res.code == 2
     assert res.err.strip() == "error: --period 'Q' must be D, W (weeks from Monday) or M"
     assert not (tmp_path / "e.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--resolution", "20"], "error: --resolution 20 must be an H3 resolution from 0 to 15"),
+        (["--resolution", "-1"], "error: --resolution -1 must be an H3 resolution from 0 to 15"),
+        (["--k-ring", "-1"], "error: --k-ring -1 must be 0 (the cells alone) or more rings"),
+    ],
+)
+def test_a_wrong_panel_resolution_or_ring_is_named_before_reading(
+    run_cli: RunCli, tmp_path: Path, export: Path, flags: list[str], said: str
+) -> None:
+    # it was found only after the whole export was read and its report printed, and the
+    # line named no flag ("k must be >= 0, got -1")
+    out = tmp_path / "e.parquet"
+    res = run_cli(
+        "ingest", export, "--map", MAP, "--out", out, "--panel", tmp_path / "p.parquet", *flags
+    )
+    assert res.code == 2
+    assert res.err.strip() == said
+    assert "Validation of" not in res.out
+    assert not out.exists()
