@@ -189,8 +189,16 @@ def _data(manifest: Mapping[str, Any]) -> str:
     ]
     if held := _placeholders(data.get("placeholder_times")):
         lines.append(("Placeholder clock times read as dates (time of day unknown)", held))
+    shown = {"freq": manifest.get("freq"), "resolution": manifest.get("resolution")}
+    shown["study_cells"] = manifest.get("study_cells")  # said above: not again, raw, below
+    used |= {k for k, v in shown.items() if v is not None and data.get(k) == v}
     lines += [(str(k), v) for k, v in data.items() if k not in used]
-    return "\n".join(f"- {k}: {NONE_RECORDED if v is None else _text(v)}" for k, v in lines)
+    return "\n".join(f"- {k}: {NONE_RECORDED if v is None else _count(v)}" for k, v in lines)
+
+
+def _count(value: Any) -> str:
+    """A whole number with thousands separators (86,104 rows), anything else as text."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else _text(value)
 
 
 def _placeholders(counts: Any) -> str | None:
@@ -241,7 +249,7 @@ def _backtest(backtest: Mapping[str, Any]) -> str:
     parts = []
     facts = [(k, v) for k, v in backtest.items() if k != "table" and not _nested(v)]
     if facts:
-        parts.append("\n".join(f"- {k}: {_text(v)}" for k, v in facts))
+        parts.append("\n".join(f"- {k}: {format_cell(v)}" for k, v in facts))
     if isinstance(rows, Sequence) and not isinstance(rows, str) and rows:
         parts.append(markdown_table(rows))
     else:
