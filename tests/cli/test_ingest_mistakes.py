@@ -230,3 +230,21 @@ def test_a_wrong_panel_resolution_or_ring_is_named_before_reading(
     assert res.err.strip() == said
     assert "Validation of" not in res.out
     assert not out.exists()
+
+
+def test_one_rejected_row_in_many_is_not_shown_as_none(run_cli: RunCli, tmp_path: Path) -> None:
+    # Vancouver's one row without coordinates among 37,512 read "1 | 0.00%", and the
+    # accepted share of such an export "100.00%"
+    rows = ["Date,Lat,Lng,Type"]
+    rows += [
+        f"2024-01-{1 + i % 28:02d} 10:00,{41.84 + i / 1e6:.6f},-87.65,Burglary"
+        for i in range(29_999)
+    ]
+    rows.append("2024-01-05 10:00,,-87.65,Burglary")
+    export = tmp_path / "many.csv"
+    export.write_text("\n".join(rows) + "\n")
+    res = run_cli("ingest", export, "--map", MAP, "--out", tmp_path / "e.parquet", columns="200")
+    assert res.code == 0, res.err
+    table = [" ".join(line.replace("│", " ").split()) for line in res.err.splitlines()]
+    assert any(line.startswith("rejected: missing_coordinates 1 <0.01% ") for line in table)
+    assert any(line.startswith("accepted 29,999 >99.99% rejects <0.01% of rows") for line in table)
