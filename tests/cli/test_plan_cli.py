@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hotspots.config import Settings
 from hotspots.features import Panel
 from hotspots.forecasters import make_forecaster
 from hotspots.registry import Registry
@@ -354,7 +355,13 @@ def test_plan_help_states_the_limits(run_cli: RunCli) -> None:
     from hotspots.plan_limits import MAX_AREA_CELLS, MAX_AREAS
 
     out = " ".join(run_cli("plan", "--help", columns="400").out.split())
-    assert f"Number of patrol areas, 1 to {MAX_AREAS} [HOTSPOTS_PLAN_AREAS]" in out
+    # the settings' defaults, as --shifts gave its own ("[HOTSPOTS_PLAN_SHIFTS or 0,6,12,18]")
+    defaults = Settings.model_fields
+    areas, km2 = defaults["plan_areas"].default, defaults["plan_max_area_km2"].default
+    horizon = defaults["forecast_horizon"].default
+    assert f"Number of patrol areas, 1 to {MAX_AREAS} [HOTSPOTS_PLAN_AREAS or {areas}]" in out
+    assert f"[HOTSPOTS_PLAN_MAX_AREA_KM2 or {km2} when --total-km2 is not given" in out
+    assert f"up to HOTSPOTS_FORECAST_HORIZON or {horizon} (as the API)" in out
     assert f"at most the area of {MAX_AREA_CELLS} of the model's smallest cells" in out
     assert f"each area still at most {MAX_AREA_CELLS} of the model's smallest cells" in out
 
