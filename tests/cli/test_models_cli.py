@@ -92,6 +92,7 @@ def test_show_summary_and_backtest(run_cli: RunCli, models_dir: Path) -> None:
     assert _row(res.out, "kind")[1] == "test_models_cli_double"
     assert _row(res.out, "checksums")[1] == "ok (2 files)"  # cells.npy and the card
     assert _row(res.out, "grid")[1] == "2 cells at H3 resolution 8, period W"
+    assert _row(res.out, "last period fitted")[1] == "the week from 2024-01-15"
     assert _row(res.out, "cli_double") == ["cli_double", "0.4123", "3.5"]
     old = run_cli("models", "show", "robbery", "--version", "1", "--models-dir", models_dir)
     assert old.code == 0 and "robbery v1" in old.out and "(current)" not in old.out

@@ -72,9 +72,20 @@ def test_card_data_section() -> None:
         "- Study cells: 812",
         "- H3 resolution: 9",
         "- Period: weekly",
-        "- Fitted on periods up to: 2024-04-22T00:00:00",
+        "- Last period fitted: the week from 2024-04-22",  # not "up to 2024-04-22T00:00:00"
     ]
     assert lines[9:] == ["- timezone: Europe/London"]  # other keys follow, none twice
+
+
+@pytest.mark.parametrize(
+    ("freq", "said"),
+    [("D", "the day 2024-04-22"), ("M", "the month from 2024-04-22"), ("X", "the period from")],
+)
+def test_card_names_the_last_period_fitted_by_its_unit(freq: str, said: str) -> None:
+    lines = _section(model_card({**MANIFEST, "freq": freq}), "Data").splitlines()
+    assert lines[8].startswith(f"- Last period fitted: {said}")
+    bare = {**MANIFEST, "meta": {}}
+    assert f"- Last period fitted: {NONE_RECORDED}" in _section(model_card(bare), "Data")
 
 
 def test_card_data_says_each_fact_once_with_thousands_separators() -> None:

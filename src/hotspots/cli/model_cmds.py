@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hotspots.cli.main import app, console, help_markup, out
-from hotspots.registry.card import format_cell, table_columns
+from hotspots.registry.card import format_cell, last_period_fitted, table_columns
 
 if TYPE_CHECKING:  # the store imports the forecasters: loaded when a command runs
     from hotspots.registry import Registry
@@ -113,7 +113,7 @@ def _summary_table(manifest: Mapping[str, Any], current: str | None) -> Table:
             f"{manifest.get('study_cells')} cells at H3 resolution "
             f"{manifest.get('resolution')}, period {manifest.get('freq')}",
         ),
-        ("fitted up to", (manifest.get("meta") or {}).get("fit_end")),
+        ("last period fitted", last_period_fitted(manifest)),
         ("params", json.dumps(manifest.get("params"))),
         ("features", len(manifest.get("features") or [])),
         ("data", ", ".join(f"{k}={format_cell(v)}" for k, v in data.items()) or "-"),
