@@ -207,3 +207,43 @@ def test_a_wrong_panel_period_is_refused_before_reading(
     assert res.code == 2
     assert res.err.strip() == "error: --period 'Q' must be D, W (weeks from Monday) or M"
     assert not (tmp_path / "e.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--resolution", "20"], "error: --resolution 20 must be an H3 resolution from 0 to 15"),
+        (["--resolution", "-1"], "error: --resolution -1 must be an H3 resolution from 0 to 15"),
+        (["--k-ring", "-1"], "error: --k-ring -1 must be 0 (the cells alone) or more rings"),
+    ],
+)
+def test_a_wrong_panel_resolution_or_ring_is_named_before_reading(
+    run_cli: RunCli, tmp_path: Path, export: Path, flags: list[str], said: str
+) -> None:
+    # it was found only after the whole export was read and its report printed, and the
+    # line named no flag ("k must be >= 0, got -1")
+    out = tmp_path / "e.parquet"
+    res = run_cli(
+        "ingest", export, "--map", MAP, "--out", out, "--panel", tmp_path / "p.parquet", *flags
+    )
+    assert res.code == 2
+    assert res.err.strip() == said  # the one line: no report was printed (it goes to stderr)
+    assert not out.exists()
+
+
+def test_one_rejected_row_in_many_is_not_shown_as_none(run_cli: RunCli, tmp_path: Path) -> None:
+    # Vancouver's one row without coordinates among 37,512 read "1 | 0.00%", and the
+    # accepted share of such an export "100.00%"
+    rows = ["Date,Lat,Lng,Type"]
+    rows += [
+        f"2024-01-{1 + i % 28:02d} 10:00,{41.84 + i / 1e6:.6f},-87.65,Burglary"
+        for i in range(29_999)
+    ]
+    rows.append("2024-01-05 10:00,,-87.65,Burglary")
+    export = tmp_path / "many.csv"
+    export.write_text("\n".join(rows) + "\n")
+    res = run_cli("ingest", export, "--map", MAP, "--out", tmp_path / "e.parquet", columns="200")
+    assert res.code == 0, res.err
+    table = [" ".join(line.replace("│", " ").split()) for line in res.err.splitlines()]
+    assert any(line.startswith("rejected: missing_coordinates 1 <0.01% ") for line in table)
+    assert any(line.startswith("accepted 29,999 >99.99% rejects <0.01% of rows") for line in table)

@@ -92,9 +92,43 @@ def test_show_summary_and_backtest(run_cli: RunCli, models_dir: Path) -> None:
     assert _row(res.out, "kind")[1] == "test_models_cli_double"
     assert _row(res.out, "checksums")[1] == "ok (2 files)"  # cells.npy and the card
     assert _row(res.out, "grid")[1] == "2 cells at H3 resolution 8, period W"
+    assert _row(res.out, "last period fitted")[1] == "the week from 2024-01-15"
     assert _row(res.out, "cli_double") == ["cli_double", "0.4123", "3.5"]
     old = run_cli("models", "show", "robbery", "--version", "1", "--models-dir", models_dir)
     assert old.code == 0 and "robbery v1" in old.out and "(current)" not in old.out
+
+
+def test_show_marks_the_published_model_and_says_why(
+    run_cli: RunCli, tmp_path: Path, models_dir: Path
+) -> None:
+    # Vancouver's van-tfv: kind historical_mean, a table with lightgbm above it, and nothing
+    # saying which row was published or why, where train had marked it '*' with the reason
+    reason = "lightgbm PAI@1% 13.84 against best baseline historical_mean 14.43: 0.980x < 1"
+    backtest = {
+        **BACKTEST,
+        "selected": "historical_mean",
+        "reason": reason,
+        "table": [
+            {"model": "lightgbm", "hit_rate": 0.1634, "pai": 16.9},
+            {"model": "historical_mean", "hit_rate": 0.1733, "pai": 17.92},
+        ],
+    }
+    cells = np.sort(points_to_cells(np.array([51.50]), np.array([-0.12]), 8))
+    panel = Panel(
+        np.ones((1, 3, 1), dtype=np.int32),
+        cells,
+        pd.date_range("2024-01-01", periods=3, freq="W-MON"),
+        ("Robbery",),
+        "W",
+        8,
+    )
+    model = CliDouble(target=("Robbery",)).fit(panel)
+    Registry(models_dir).publish("picked", model, spec={}, data={}, backtest=backtest)
+    res = run_cli("models", "show", "picked", "--models-dir", models_dir, columns=None)
+    assert res.code == 0, res.err
+    assert _row(res.out, "lightgbm") == ["lightgbm", "0.1634", "16.9"]
+    assert _row(res.out, "historical_mean *") == ["historical_mean *", "0.1733", "17.92"]
+    assert f"* = published (historical_mean): {reason}" in res.out.splitlines()
 
 
 def test_show_json_prints_the_manifest(run_cli: RunCli, models_dir: Path) -> None:

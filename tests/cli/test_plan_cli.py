@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import h3
+import numpy as np
 import pandas as pd
 import pytest
 
+from hotspots.config import Settings
 from hotspots.features import Panel
 from hotspots.forecasters import make_forecaster
 from hotspots.registry import Registry
@@ -353,7 +355,13 @@ def test_plan_help_states_the_limits(run_cli: RunCli) -> None:
     from hotspots.plan_limits import MAX_AREA_CELLS, MAX_AREAS
 
     out = " ".join(run_cli("plan", "--help", columns="400").out.split())
-    assert f"Number of patrol areas, 1 to {MAX_AREAS} [HOTSPOTS_PLAN_AREAS]" in out
+    # the settings' defaults, as --shifts gave its own ("[HOTSPOTS_PLAN_SHIFTS or 0,6,12,18]")
+    defaults = Settings.model_fields
+    areas, km2 = defaults["plan_areas"].default, defaults["plan_max_area_km2"].default
+    horizon = defaults["forecast_horizon"].default
+    assert f"Number of patrol areas, 1 to {MAX_AREAS} [HOTSPOTS_PLAN_AREAS or {areas}]" in out
+    assert f"[HOTSPOTS_PLAN_MAX_AREA_KM2 or {km2} when --total-km2 is not given" in out
+    assert f"up to HOTSPOTS_FORECAST_HORIZON or {horizon} (as the API)" in out
     assert f"at most the area of {MAX_AREA_CELLS} of the model's smallest cells" in out
     assert f"each area still at most {MAX_AREA_CELLS} of the model's smallest cells" in out
 
@@ -382,6 +390,34 @@ def test_a_model_the_events_do_not_fit_is_named(
     [line] = res.err.strip().splitlines()[-1:]
     assert line.startswith("error: model 'other-city': the events have no row of the model's")
     assert line.endswith("; --model or --category plans for the others")
+
+
+def test_a_model_left_out_for_its_grid_is_named_with_both_grids(
+    run_cli: RunCli, year_panel: Panel, year_city_dir: Path, tmp_path: Path
+) -> None:
+    # `plan` without --model over a registry holding a resolution-9 model beside a
+    # resolution-8 one said only "fine left out: another grid than burg"
+    registry = Registry(tmp_path / "models")
+    burg = make_forecaster("historical_mean", target=("Burglary Residential",))
+    registry.publish("burg", burg.fit(year_panel, "2023-10-30"), spec={}, data={}, backtest={})
+    children = [h3.cell_to_center_child(h3.int_to_str(int(c)), 9) for c in year_panel.cells]
+    finer = Panel(
+        year_panel.counts, np.array([h3.str_to_int(c) for c in children], dtype=np.uint64),
+        year_panel.periods, year_panel.categories, year_panel.freq, 9,
+    )  # fmt: skip
+    fine = make_forecaster("historical_mean", target=("Burglary Residential",))
+    registry.publish("fine", fine.fit(finer, "2023-10-30"), spec={}, data={}, backtest={})
+    res = run_cli(
+        "plan", "--models-dir", registry.root, "--events", year_city_dir / "events.csv.gz",
+        "--map", COLUMN_MAP, "--tz", TIMEZONE, "--as-of", AS_OF, "--output", tmp_path / "p.json",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    said = (
+        "warning: fine left out: it is 'W' at H3 resolution 9, burg 'W' at resolution 8, and a "
+        "plan needs one grid (--model chooses the models)"
+    )
+    assert said in (res.out + res.err).splitlines()
+    assert list(json.loads((tmp_path / "p.json").read_text())["types"]) == ["burg"]
 
 
 def test_fewer_areas_than_asked_are_said_when_the_city_is_used_up(

@@ -173,3 +173,27 @@ def test_ingest_help_names_the_settings_it_reads() -> None:
     second."""
     plain = " ".join(_help("ingest", 80).split())
     assert "HOTSPOTS_TIMEZONE" in plain and "HOTSPOTS_MAX_REJECT_FRACTION or 0.05" in plain
+
+
+@pytest.mark.parametrize("command", ["train", "backtest"])
+def test_spec_flag_help_names_each_key_and_the_default_without_a_spec(command: str) -> None:
+    """``train`` and ``backtest`` work from flags alone, yet their help gave no default for
+    --folds, --period, --resolution or --model, --refit-every named no spec key, and six
+    flags wrote ``[data.bbox]`` where the others write ``[spec: data.map]``."""
+    from hotspots.jobs.spec import BacktestSpec, DataSpec, GridSpec, ModelSpec
+
+    plain = " ".join(_help(command, 400).split())
+    grid, backtest = GridSpec(), BacktestSpec()
+    distance = DataSpec.model_fields["max_distance_km"].default
+    for said in (
+        f"[spec: grid.resolution / grid.resolutions; default: {grid.resolution}]",
+        f"[spec: grid.period; default: {grid.period}]",
+        f"[spec: grid.k_ring; default: {grid.k_ring}]",
+        f"[spec: model.kind; default: {ModelSpec().kind}]",
+        f"[spec: backtest.folds; default: {backtest.folds}]",
+        "Refit every K folds [spec: backtest.refit_every; default: fit once]",
+        f"[spec: data.max_distance_km; default: {distance:g}]",
+    ):
+        assert said in plain, said
+    assert backtest.refit_every is None  # "fit once"
+    assert "[data." not in plain  # each spec key is written [spec: ...]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,9 +197,48 @@ def test_serve_on_an_empty_models_folder_says_so_loudly(
     started: list[object] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append(a))
     (tmp_path / "models").mkdir()
-    res = run_cli("serve", "--models-dir", tmp_path / "models", "--state-dir", tmp_path / "v")
+    res = run_cli(
+        "serve", "--models-dir", tmp_path / "models", "--state-dir", tmp_path / "v",
+        "--port", str(free_port()),
+    )  # fmt: skip
     assert res.code == 0 and started
     assert "holds no model: NOTHING WILL BE SERVED" in res.err
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the OS's pick), so a test never meets a running demo."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_on_a_port_in_use_is_one_line_before_the_models_load(
+    run_cli: RunCli,
+    tmp_path: Path,
+    fresh_settings: None,
+    serve_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a second `hotspots serve` on the port of a running one published every model first,
+    # then ended with uvicorn's JSON log line "[Errno 98] error while attempting to bind"
+    # and exit status 3
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server started"))
+    (tmp_path / "models").mkdir()
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        res = run_cli(
+            "serve", "--models-dir", tmp_path / "models", "--state-dir", tmp_path / "v",
+            "--host", "127.0.0.1", "--port", str(port),
+        )  # fmt: skip
+    assert res.code == 2
+    assert res.err.strip().splitlines()[-1] == (
+        f"error: --port {port}: another program listens on 127.0.0.1:{port} already (a "
+        "hotspots serve still running?); stop it or give another --port"
+    )
 
 
 @pytest.mark.parametrize(

@@ -86,6 +86,32 @@ def test_bad_specs_name_the_key(tmp_path: Path, text: str, fragment: str) -> Non
 
 
 @pytest.mark.parametrize(
+    ("section", "line", "said"),
+    [
+        (
+            "target",
+            'categories = "burglary"',
+            "target.categories: Input should be a list (got 'burglary'): write categories = "
+            '["burglary"]',
+        ),
+        (
+            "backtest",
+            "coverages = 0.05",
+            "backtest.coverages: Input should be a list (got 0.05): write coverages = [0.05]",
+        ),
+    ],
+)
+def test_one_value_where_a_list_goes_is_told_in_toml(
+    tmp_path: Path, section: str, line: str, said: str
+) -> None:
+    # an analyst's `categories = "burglary"` was told "Input should be a valid tuple"
+    text = f'name = "x"\n[data]\nevents = "e"\n[{section}]\n{line}\n'
+    with pytest.raises(ConfigError) as err:
+        read_spec(write(tmp_path, text))
+    assert str(err.value) == f"training spec spec.toml: {said}"
+
+
+@pytest.mark.parametrize(
     ("params", "fragment"),
     [
         (

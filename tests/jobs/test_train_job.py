@@ -15,9 +15,10 @@ import pytest
 from hotspots.errors import ConfigError
 from hotspots.evaluation import Cutoff
 from hotspots.grid import cells_to_latlng, cells_to_strings
-from hotspots.jobs.gain import measured_gain
+from hotspots.jobs.gain import _event_base, measured_gain
 from hotspots.jobs.spec import TrainingSpec, check_spec, spec_from_dict
 from hotspots.jobs.train import (
+    _fold_base,
     candidate_models,
     prepare,
     report_meta,
@@ -188,6 +189,25 @@ def test_measured_gain_says_when_the_baseline_caught_nothing(year_city_dir: Path
         "3 reported folds; their flagged cells (1 cell a fold) caught 3 (lightgbm) and 0 (kde) "
         "of the folds' 300 events"
     )
+
+
+def test_the_events_a_choice_rests_on_are_written_with_thousands_separators() -> None:
+    # Houston's burglaries: "(3205 events; ...)" and "of the folds' 3186 events" beside a
+    # panel line of "17,474 events"
+    rows = pd.DataFrame(
+        {
+            "model": ["lightgbm", "kde"] * 2,
+            "cutoff": "1%",
+            "hits": [600.0, 610.0, 629.0, 620.0],
+            "n_events": [1600.0, 1600.0, 1605.0, 1605.0],
+            "flagged": [18, 18, 18, 18],
+        }
+    )
+    assert _event_base(rows, "lightgbm", "kde")["sentence"] == (
+        "their flagged cells (18 cells a fold) caught 1,229 (lightgbm) and 1,230 (kde) of the "
+        "folds' 3,205 events"
+    )
+    assert _fold_base(rows, "1%", "lightgbm") == " (3,205 events; the top 1% is 18 cells a fold)"
 
 
 def test_selection_folds_come_just_before_the_reported_ones(year_city_dir: Path) -> None:

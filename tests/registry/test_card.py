@@ -72,9 +72,41 @@ def test_card_data_section() -> None:
         "- Study cells: 812",
         "- H3 resolution: 9",
         "- Period: weekly",
-        "- Fitted on periods up to: 2024-04-22T00:00:00",
+        "- Last period fitted: the week from 2024-04-22",  # not "up to 2024-04-22T00:00:00"
     ]
     assert lines[9:] == ["- timezone: Europe/London"]  # other keys follow, none twice
+
+
+@pytest.mark.parametrize(
+    ("freq", "said"),
+    [("D", "the day 2024-04-22"), ("M", "the month from 2024-04-22"), ("X", "the period from")],
+)
+def test_card_names_the_last_period_fitted_by_its_unit(freq: str, said: str) -> None:
+    lines = _section(model_card({**MANIFEST, "freq": freq}), "Data").splitlines()
+    assert lines[8].startswith(f"- Last period fitted: {said}")
+    bare = {**MANIFEST, "meta": {}}
+    assert f"- Last period fitted: {NONE_RECORDED}" in _section(model_card(bare), "Data")
+
+
+def test_card_data_says_each_fact_once_with_thousands_separators() -> None:
+    # a real manifest's data repeats the grid the lines above give: the card said
+    # "Study cells: 1843" and then "study_cells: 1843", "H3 resolution: 8" and "resolution: 8"
+    data = {**MANIFEST["data"], "rows_accepted": 86104, "rows_read": 86314}
+    data |= {"freq": "W", "resolution": 9, "study_cells": 812, "periods": 34}
+    lines = _section(model_card({**MANIFEST, "data": data}), "Data").splitlines()
+    assert lines[3] == "- Rows used: 86,104"
+    assert lines[9:] == ["- timezone: Europe/London", "- rows_read: 86,314", "- periods: 34"]
+    # a data value that is not the one shown above stays, as it tells something
+    data["resolution"] = 8
+    lines = _section(model_card({**MANIFEST, "data": data}), "Data").splitlines()
+    assert "- resolution: 8" in lines and "- H3 resolution: 9" in lines
+
+
+def test_card_backtest_facts_are_rounded_as_the_table_is() -> None:
+    # "gain_ratio: 0.9986336731214487" beside a table of four significant digits
+    backtest = {**MANIFEST["backtest"], "gain_ratio": 0.9986336731214487, "gain_undecided": True}
+    section = _section(model_card({**MANIFEST, "backtest": backtest}), "Backtest")
+    assert section.splitlines()[2:4] == ["- gain_ratio: 0.9986", "- gain_undecided: True"]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import json
 import logging
 import logging.config
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -126,15 +127,18 @@ def test_serve_runs_uvicorn_with_the_factory(
     events = tmp_path / "events.parquet"
     events.write_bytes(b"")
     (tmp_path / "m").mkdir()  # a missing models folder is an error (tests/cli/test_service_cli)
+    with socket.socket() as probe:  # a port nothing listens on (serve refuses a held one)
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
     result = run_cli(
-        "serve", "--port", "9001", "--workers", "2", "--models-dir", tmp_path / "m",
+        "serve", "--port", str(port), "--workers", "2", "--models-dir", tmp_path / "m",
         "--state-dir", tmp_path / "s", "--events", events, "--areas", tmp_path / "a.geojson",
         "--areas-field", "district", "--refresh-seconds", "30",
     )  # fmt: skip
     assert result.code == 0, result.err
     [(app, kw)] = calls
     assert app == "hotspots.service.app:create_app"
-    assert (kw["factory"], kw["port"], kw["workers"], kw["host"]) == (True, 9001, 2, "127.0.0.1")
+    assert (kw["factory"], kw["port"], kw["workers"], kw["host"]) == (True, port, 2, "127.0.0.1")
     assert kw["log_config"]["formatters"]["json"]["()"].endswith("JsonFormatter")
     assert kw["server_header"] is False  # no "server: uvicorn"
     assert kw["timeout_graceful_shutdown"] == 10  # SIGTERM: in-flight requests get 10 s

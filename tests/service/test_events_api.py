@@ -17,6 +17,7 @@ import pytest
 from served_env import TARGET, Env, settings_of
 
 from hotspots.config import Settings
+from hotspots.errors import ModelNotFoundError
 from hotspots.ingest import read_events, write_events
 from hotspots.service.app import create_app
 from hotspots.synthetic import TIMEZONE
@@ -345,3 +346,12 @@ def test_a_republish_refuses_events_from_another_place(env: Env) -> None:
         state = c.app.state.service  # type: ignore[attr-defined]
         assert "burglary" not in state.served
         assert "study area" in state.failures["burglary"]
+        # asked for by name (a 404 where another model is served) it says why, not "no
+        # served model named 'burglary'" while /v1/models lists it as current
+        with pytest.raises(ModelNotFoundError) as err:
+            state.pick("burglary")
+        assert str(err.value) == (
+            "model 'burglary' is in the registry but not served, as its forecast could not be "
+            f"published: {state.failures['burglary']}; models served: none"
+        )
+        assert "DataValidationError: none of the 2,191 target events" in str(err.value)

@@ -308,11 +308,36 @@ def _plans_asked(browser: Any) -> list[list[str]]:
 
 
 _SHOWN = "return document.getElementById('area').innerText.includes(arguments[0])"
+_STATUS = "return document.getElementById('status').innerText.includes(arguments[0])"
 _MESSAGE = "const m = document.getElementById('message'); return !m.hidden && m.textContent;"
 _MESSAGE_NOT = (  # a message other than arguments[0]
     "const m = document.getElementById('message');"
     " return !m.hidden && m.textContent !== arguments[0] && m.textContent;"
 )
+
+
+@pytest.mark.slow
+def test_an_area_of_one_cell_says_one_cell(browser: Any, served: tuple[str, str, Path]) -> None:
+    # Houston's burglaries at resolution 8 with areas of at most 1 km2: every area was one
+    # cell, and the page said "Area 1: 0.83 km², 1 cells"
+    base, key, _ = served
+    plan = httpx.get(
+        f"{base}/v1/plans/latest?category=burglary&horizon=1&max_area_km2=1&format=json",
+        headers={"X-API-Key": key},
+    ).json()
+    first = plan["areas"][0]
+    assert first["n_cells"] == 1
+    fresh_page(browser, f"{base}/map")
+    _type_key(browser, key)
+    wait_for(browser, "const d = window.hotspotsMap.drawn(); return d && d.areas === 6;")
+    field = browser.find_element("id", "max-area")
+    field.clear()
+    field.send_keys("1")
+    browser.find_element("css selector", "#controls button[type=submit]").click()
+    wait_for(browser, _STATUS, f"6 patrol areas ({plan['summary']['area_km2']:.2f} km², ")
+    browser.find_element("css selector", ".area-label").click()  # area 1
+    said = wait_for(browser, "return document.querySelector('#area h2')?.textContent;")
+    assert said == f"Area 1: {first['area_km2']:.2f} km², 1 cell"
 
 
 @pytest.mark.slow

@@ -190,8 +190,8 @@ def ingest(
         now,
         start,
     )
-    if panel is not None and period.upper() not in ("D", "W", "M"):  # before the file is read
-        raise ConfigError(f"--period {period!r} must be D, W (weeks from Monday) or M")
+    if panel is not None:  # before the file is read: a mistake here costs no wait
+        _check_panel_flags(period, resolution, k_ring)
     _refuse_event_table(file)
     report_path = report or out.with_name(out.name.removesuffix(".parquet") + ".report.json")
     check_distinct({"FILE": file, "--out": out, "--report": report_path, "--panel": panel})
@@ -234,6 +234,16 @@ def ingest(
         if partial:
             console.print(f"note: {partial}", soft_wrap=True)
     print_created(created)
+
+
+def _check_panel_flags(period: str, resolution: int, k_ring: int) -> None:
+    """Refuse a --period, --resolution or --k-ring no panel can have, naming the flag."""
+    if period.upper() not in ("D", "W", "M"):
+        raise ConfigError(f"--period {period!r} must be D, W (weeks from Monday) or M")
+    if not 0 <= resolution <= 15:
+        raise ConfigError(f"--resolution {resolution} must be an H3 resolution from 0 to 15")
+    if k_ring < 0:
+        raise ConfigError(f"--k-ring {k_ring} must be 0 (the cells alone) or more rings")
 
 
 def print_created(folders: list[Path]) -> None:

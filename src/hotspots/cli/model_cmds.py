@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hotspots.cli.main import app, console, help_markup, out
-from hotspots.registry.card import format_cell, table_columns
+from hotspots.registry.card import format_cell, last_period_fitted, table_columns
 
 if TYPE_CHECKING:  # the store imports the forecasters: loaded when a command runs
     from hotspots.registry import Registry
@@ -84,7 +84,11 @@ def show(
     backtest = manifest.get("backtest") or {}
     rows = backtest.get("table")
     if isinstance(rows, list) and rows:
-        out.print(backtest_table(rows, _backtest_title(backtest)))
+        selected = backtest.get("selected")
+        out.print(backtest_table(rows, _backtest_title(backtest), selected))
+        if selected is not None:  # which row is the published model, and why, as train said
+            why = backtest.get("reason")
+            out.print(f"* = published ({selected})" + (f": {why}" if why else ""), soft_wrap=True)
     else:
         out.print("no backtest table recorded")
 
@@ -109,7 +113,7 @@ def _summary_table(manifest: Mapping[str, Any], current: str | None) -> Table:
             f"{manifest.get('study_cells')} cells at H3 resolution "
             f"{manifest.get('resolution')}, period {manifest.get('freq')}",
         ),
-        ("fitted up to", (manifest.get("meta") or {}).get("fit_end")),
+        ("last period fitted", last_period_fitted(manifest)),
         ("params", json.dumps(manifest.get("params"))),
         ("features", len(manifest.get("features") or [])),
         ("data", ", ".join(f"{k}={format_cell(v)}" for k, v in data.items()) or "-"),
@@ -133,9 +137,10 @@ def _backtest_title(backtest: Mapping[str, Any]) -> str:
     return f"Backtest: {said}" if said else "Backtest"
 
 
-def backtest_table(rows: Sequence[Any], title: str = "Backtest") -> Table:
+def backtest_table(rows: Sequence[Any], title: str = "Backtest", selected: Any = None) -> Table:
     """The backtest's row dicts as a rich table, a figure and its ``_ci_low`` / ``_ci_high``
-    in one cell (``11.85 [11.14, 12.63]``), wrapped when narrow, never cut."""
+    in one cell (``11.85 [11.14, 12.63]``), wrapped when narrow, never cut; the ``selected``
+    model's name marked ``*``, as ``hotspots train`` marks it."""
     table = Table(title=title, title_justify="left")
     columns = table_columns(rows)
     ci = {c for c in columns if f"{c}_ci_low" in columns and f"{c}_ci_high" in columns}
@@ -145,6 +150,8 @@ def backtest_table(rows: Sequence[Any], title: str = "Backtest") -> Table:
     for row in rows:
         if isinstance(row, Mapping):
             cells = {str(k): v for k, v in row.items()}
+            if selected is not None and cells.get("model") == selected:
+                cells["model"] = f"{selected} *"
             table.add_row(*(Text(_figure(cells, c, c in ci)) for c in shown))
     return table
 

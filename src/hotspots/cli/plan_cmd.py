@@ -63,16 +63,16 @@ def plan(
         "out, or refused if named by --model].",
     ),
     horizon: int = typer.Option(
-        1, help="Period to plan for, 1 = next, up to HOTSPOTS_FORECAST_HORIZON (as the API)."
+        1, help="Period to plan for, 1 = next, up to HOTSPOTS_FORECAST_HORIZON or 4 (as the API)."
     ),
     areas: int | None = typer.Option(
-        None, help=f"Number of patrol areas, 1 to {MAX_AREAS} [HOTSPOTS_PLAN_AREAS]."
+        None, help=f"Number of patrol areas, 1 to {MAX_AREAS} [HOTSPOTS_PLAN_AREAS or 6]."
     ),
     max_area_km2: float | None = typer.Option(
         None,
         help="Largest area of one patrol area, km2: at most the area of "
         f"{MAX_AREA_CELLS} of the model's smallest cells and at most the whole study area (a "
-        "larger one is refused with the limit in km2) [HOTSPOTS_PLAN_MAX_AREA_KM2 when "
+        "larger one is refused with the limit in km2) [HOTSPOTS_PLAN_MAX_AREA_KM2 or 1.0 when "
         "--total-km2 is not given either; that default, and the default --areas, fitted to a "
         "study area too small for them, as the plan's budget.note says].",
     ),

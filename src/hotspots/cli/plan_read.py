@@ -41,7 +41,12 @@ def load_models(registry: Any, names: list[str] | None) -> dict[str, Any]:
         if (f.freq_, f.resolution_) == (first.freq_, first.resolution_):
             continue
         if not names:
-            console.print(f"warning: {name} left out: another grid than {name0}", soft_wrap=True)
+            console.print(
+                f"warning: {name} left out: it is '{f.freq_}' at H3 resolution {f.resolution_}, "
+                f"{name0} '{first.freq_}' at resolution {first.resolution_}, and a plan needs "
+                "one grid (--model chooses the models)",
+                soft_wrap=True,
+            )
             del loaded[name]
             continue
         raise ConfigError(

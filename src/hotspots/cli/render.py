@@ -123,16 +123,26 @@ def _validation_table(
     table.add_row("read", f"{report.rows_read:,}", "", "")
     rejected = [(f"[red]rejected: {r}[/]", c, why(r)) for r, c in report.rejected.items()]
     for outcome, count, text in [*rejected, *more]:
-        table.add_row(outcome, f"{count:,}", f"{count / n:.2%}", text)
+        table.add_row(outcome, f"{count:,}", share(count, n), text)
     verdict = "[green]ok[/]" if report.passed else "[bold red]over the ceiling[/]"
     table.add_row(
         "[bold]accepted[/]",
         f"[bold]{report.rows_accepted:,}[/]",
-        f"{report.rows_accepted / n:.2%}",
-        f"rejects {report.reject_fraction:.2%} of rows, ceiling "
+        share(report.rows_accepted, n),
+        f"rejects {share(report.n_rejected, n)} of rows, ceiling "
         f"{report.max_reject_fraction:.0%}: {verdict}",
     )
     return table
+
+
+def share(count: int, n: int) -> str:
+    """``count`` of ``n`` as a percentage to two decimals that never reads as none or all
+    when it is neither: 1 row of 37,512 is "<0.01%", not "0.00%"."""
+    if 0 < count < n * 0.00005:
+        return "<0.01%"
+    if count < n and count > n * 0.99995:
+        return ">99.99%"
+    return f"{count / n:.2%}"
 
 
 def _patrol_example(example: dict[str, object], reason: str) -> str:

@@ -207,6 +207,7 @@ def serve(
             "ready until one is given with --events or HOTSPOTS_EVENTS_PATH",
             soft_wrap=True,
         )
+    check_port_free(host, port)
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -220,3 +221,31 @@ def serve(
         timeout_graceful_shutdown=shutdown_seconds,
         server_header=False,  # no "server: uvicorn": nothing to tell a scanner
     )
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, in one line, an address the server cannot listen on (a port another program
+    holds), before the models load: uvicorn finds it only after publishing every model, and
+    ended with a JSON log line and exit status 3."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as err:
+        raise ConfigError(
+            f"--host {host!r} is not an address to listen on: {err.strerror}"
+        ) from err
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"--port {port}: another program listens on {host}:{port} already (a "
+                    "hotspots serve still running?); stop it or give another --port"
+                ) from err
+            raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror}") from err

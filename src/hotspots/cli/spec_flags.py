@@ -39,19 +39,25 @@ TZ = typer.Option(None, "--tz", help="Local timezone of the events [spec: data.t
 SOURCE_TZ = typer.Option(
     None, help="Timezone of naive times of day in the file [spec: data.source_timezone]."
 )
-TIME_FORMAT = typer.Option(None, help="strftime format of the time column [data.time_format].")
-BOUNDARY = typer.Option(None, help="Study-area polygons (GeoJSON/GeoPackage) [data.boundary].")
-BBOX = typer.Option(None, help="Keep points inside `south,west,north,east` [data.bbox].")
-MAX_DISTANCE = typer.Option(None, help="Distance screen in km [data.max_distance_km].")
+TIME_FORMAT = typer.Option(
+    None, help="strftime format of the time column [spec: data.time_format]."
+)
+BOUNDARY = typer.Option(
+    None, help="Study-area polygons (GeoJSON/GeoPackage) [spec: data.boundary]."
+)
+BBOX = typer.Option(None, help="Keep points inside `south,west,north,east` [spec: data.bbox].")
+MAX_DISTANCE = typer.Option(
+    None, help="Distance screen in km [spec: data.max_distance_km; default: 100]."
+)
 MAX_REJECT = typer.Option(None, help="Reject-share ceiling [spec: data.max_reject_fraction].")
 DISCRETIONARY = typer.Option(
     None,
     "--include-discretionary/--no-include-discretionary",
-    help="Keep officer-initiated types as targets [data.include_discretionary; default: no].",
+    help="Keep officer-initiated types as targets [spec: data.include_discretionary; default: no].",
 )
-CATEGORY_MAP = typer.Option(None, help="CSV or TOML renaming categories [data.category_map].")
+CATEGORY_MAP = typer.Option(None, help="CSV or TOML renaming categories [spec: data.category_map].")
 CATEGORY_NAME = typer.Option(
-    None, help="Category of every row, for a file without one [data.category_name]."
+    None, help="Category of every row, for a file without one [spec: data.category_name]."
 )
 CATEGORY = typer.Option(
     None, help="Target category; repeat, or a regular expression [spec: target.categories]."
@@ -69,22 +75,24 @@ RESOLUTION = typer.Option(
     None,
     callback=_resolution_text,
     help="H3 resolution, or several (8,9,10) for the selection backtest to choose among "
-    "[spec: grid.resolution / grid.resolutions].",
+    "[spec: grid.resolution / grid.resolutions; default: 9].",
 )
-PERIOD = typer.Option(None, help="D, W or M [spec: grid.period].")
-K_RING = typer.Option(None, help="Grow the study area by K rings [spec: grid.k_ring].")
+PERIOD = typer.Option(None, help="D, W or M [spec: grid.period; default: W].")
+K_RING = typer.Option(None, help="Grow the study area by K rings [spec: grid.k_ring; default: 0].")
 START = typer.Option(None, help="First date used [spec: window.start].")
 UNTIL = typer.Option(
     None, help="Exclusive training cut-off [spec: window.until; default: last whole period]."
 )
-MODEL = typer.Option(None, help="Main model kind [spec: model.kind].")
+MODEL = typer.Option(None, help="Main model kind [spec: model.kind; default: lightgbm].")
 CHALLENGER = typer.Option(
     None,
     help="Another learned kind backtested beside the main one; the selection publishes the "
     "better; repeat [spec: model.challengers].",
 )
-FOLDS = typer.Option(None, help="Backtest folds [spec: backtest.folds].")
-REFIT_EVERY = typer.Option(None, help="Refit every K folds [default: once].")
+FOLDS = typer.Option(None, help="Backtest folds [spec: backtest.folds; default: 12].")
+REFIT_EVERY = typer.Option(
+    None, help="Refit every K folds [spec: backtest.refit_every; default: fit once]."
+)
 SELECT_FOLDS = typer.Option(
     None,
     help="Periods just before the reported folds that choose the published model; 0 chooses "

@@ -72,8 +72,8 @@ def _event_base(rows: pd.DataFrame, main: str, best: str) -> dict[str, Any]:
     events = int(first["n_events"].sum())
     return {
         "sentence": (
-            f"their flagged cells ({cells_a_fold(first)}) caught {hits[main]} ({main}) and "
-            f"{hits[best]} ({best}) of the folds' {events} events"
+            f"their flagged cells ({cells_a_fold(first)}) caught {hits[main]:,} ({main}) and "
+            f"{hits[best]:,} ({best}) of the folds' {events:,} events"
         ),
         "hits": hits[main],
         "baseline_hits": hits[best],

@@ -7,6 +7,7 @@ returns, and re-exports ``Prepared``, ``prepare`` and ``snap_window``.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hotspots.errors import ConfigError
 from hotspots.features import Panel, events_to_panel, period_floor
 from hotspots.features.panel import to_timestamp
 from hotspots.features.partitions import is_partitioned, parquet_to_panel
@@ -117,7 +119,7 @@ def prepare(
 
         layers = [CovariateLayer(c.path, c.kind, c.name, c.where) for c in spec.covariates]
         panel = replace(panel, covariates=cell_covariates(panel.cells, layers))
-    target = match_categories(spec.target, panel.categories)
+    target = target_categories(spec, panel, loaded)
     return Prepared(spec, loaded, panel, target, until, notes)
 
 
@@ -143,8 +145,43 @@ def for_spec(prepared: Prepared, spec: TrainingSpec) -> Prepared:
             f"{', '.join(differ)} differ"
         )
     check_spec(spec)  # as prepare does: the same errors, in the same order
-    target = match_categories(spec.target, prepared.panel.categories)
+    target = target_categories(spec, prepared.panel, prepared.loaded)
     return replace(prepared, spec=spec, target=target)
+
+
+def target_categories(spec: TrainingSpec, panel: Panel, loaded: LoadedEvents) -> tuple[str, ...]:
+    """The spec's target among the panel's categories; a target no accepted row has is
+    refused saying where its rows may have gone: left out by policy (drugs, public order),
+    or rejected (Vancouver's person offences, whose locations are withheld)."""
+    try:
+        return match_categories(spec.target, panel.categories)
+    except ConfigError as err:
+        report = loaded.report.to_dict() if loaded.report is not None else {}
+        report = report or loaded.meta.get("report") or {}
+        raise ConfigError(f"{err}{_where_gone(spec.target.categories, report)}") from None
+
+
+def _where_gone(entries: Sequence[str], report: dict[str, Any]) -> str:
+    """``; left out by policy ...`` or ``; ... rejected ...``: why no accepted row has them."""
+    left = {
+        c: n
+        for c, n in (report.get("excluded_by_policy") or {}).items()
+        if any(c == e or re.search(e, c, re.IGNORECASE) for e in entries)  # as matched
+    }
+    if left:
+        named = ", ".join(f"{c!r} ({n:,} rows)" for c, n in left.items())
+        return (
+            f"; the export's {named} were left out by policy as officer-initiated: "
+            "data.include_discretionary = true (--include-discretionary) keeps them"
+        )
+    rejected = report.get("rejected") or {}
+    if sum(rejected.values()) < 0.01 * (report.get("rows_read") or 0) or not rejected:
+        return ""  # a few rejects cannot hide a whole crime type: a misspelt name is likelier
+    reasons = ", ".join(f"{r} {n:,}" for r, n in rejected.items())
+    return (
+        f"; if the export holds it, its rows may all be among the {sum(rejected.values()):,} "
+        f"rejected ({reasons}: see the validation report)"
+    )
 
 
 class SharedPanels:

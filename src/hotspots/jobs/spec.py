@@ -9,6 +9,7 @@ overrides the same key of the spec, and without a spec the flags alone make one.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
 from collections.abc import Mapping
@@ -236,7 +237,9 @@ def _describe(err: ValidationError) -> str:
             parts.append(_unknown_key(e["loc"]))
             continue
         value = f" (got {e['input']!r})" if e["type"] != "missing" else ""
-        parts.append(f"{where}: {e['msg']}{value}")
+        if e["type"] in ("tuple_type", "list_type"):  # TOML's word, not Python's "tuple"
+            value += f": write {e['loc'][-1]} = {json.dumps([e['input']], default=str)}"
+        parts.append(f"{where}: {e['msg']}{value}".replace("a valid tuple", "a list"))
     return "; ".join(parts)
 
 

@@ -247,7 +247,7 @@ def _fold_base(per_fold: pd.DataFrame, cutoff: str, model: str) -> str:
     rows = per_fold[(per_fold["cutoff"] == cutoff) & (per_fold["model"] == model)]
     if rows.empty:
         return ""
-    return f" ({int(rows['n_events'].sum())} events; the top {cutoff} is {cells_a_fold(rows)})"
+    return f" ({int(rows['n_events'].sum()):,} events; the top {cutoff} is {cells_a_fold(rows)})"
 
 
 def _beat(spec: TrainingSpec, main: str, ratios: Mapping[str, float]) -> str:

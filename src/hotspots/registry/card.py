@@ -164,7 +164,6 @@ def _summary(manifest: Mapping[str, Any]) -> str:
 
 def _data(manifest: Mapping[str, Any]) -> str:
     data = _mapping(manifest.get("data"))
-    meta = _mapping(manifest.get("meta"))
     source = _first(data, _SOURCE_KEYS)
     used = {*_SOURCE_KEYS, *_FINGERPRINT_KEYS, *_ROWS_KEYS, *_WINDOW_KEYS, *_EXCLUDED_KEYS}
     used |= {"date_range", "resolution_choice", "placeholder_times"}
@@ -185,12 +184,33 @@ def _data(manifest: Mapping[str, Any]) -> str:
         ("Study cells", manifest.get("study_cells")),
         ("H3 resolution", resolution),
         ("Period", _PERIODS.get(str(manifest.get("freq")), manifest.get("freq"))),
-        ("Fitted on periods up to", meta.get("fit_end")),
+        ("Last period fitted", last_period_fitted(manifest)),
     ]
     if held := _placeholders(data.get("placeholder_times")):
         lines.append(("Placeholder clock times read as dates (time of day unknown)", held))
+    shown = {"freq": manifest.get("freq"), "resolution": manifest.get("resolution")}
+    shown["study_cells"] = manifest.get("study_cells")  # said above: not again, raw, below
+    used |= {k for k, v in shown.items() if v is not None and data.get(k) == v}
     lines += [(str(k), v) for k, v in data.items() if k not in used]
-    return "\n".join(f"- {k}: {NONE_RECORDED if v is None else _text(v)}" for k, v in lines)
+    return "\n".join(f"- {k}: {NONE_RECORDED if v is None else _count(v)}" for k, v in lines)
+
+
+def _count(value: Any) -> str:
+    """A whole number with thousands separators (86,104 rows), anything else as text."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else _text(value)
+
+
+def last_period_fitted(manifest: Mapping[str, Any]) -> str | None:
+    """``the week from 2010-08-23``: the last period the model was fitted on (``fit_end`` is
+    its start; "fitted up to 2010-08-23T00:00:00" read as if that week were left out)."""
+    start = _mapping(manifest.get("meta")).get("fit_end")
+    if start is None:
+        return None
+    day = str(start)[:10]
+    unit = {"D": "the day", "W": "the week from", "M": "the month from"}.get(
+        str(manifest.get("freq")), "the period from"
+    )
+    return f"{unit} {day}"
 
 
 def _placeholders(counts: Any) -> str | None:
@@ -241,7 +261,7 @@ def _backtest(backtest: Mapping[str, Any]) -> str:
     parts = []
     facts = [(k, v) for k, v in backtest.items() if k != "table" and not _nested(v)]
     if facts:
-        parts.append("\n".join(f"- {k}: {_text(v)}" for k, v in facts))
+        parts.append("\n".join(f"- {k}: {format_cell(v)}" for k, v in facts))
     if isinstance(rows, Sequence) and not isinstance(rows, str) and rows:
         parts.append(markdown_table(rows))
     else:

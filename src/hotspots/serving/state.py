@@ -246,6 +246,12 @@ class ServiceState:
         found = served.get(name)
         if found is None:
             known = ", ".join(sorted(served)) or "none"
+            why = self.failures.get(name)  # in the registry, but its publish failed
+            if why is not None:
+                raise ModelNotFoundError(
+                    f"model {name!r} is in the registry but not served, as its forecast could "
+                    f"not be published: {why}; models served: {known}"
+                )
             raise ModelNotFoundError(f"no served model named {name!r}; models served: {known}")
         return found
 

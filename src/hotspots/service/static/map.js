@@ -257,7 +257,7 @@ function showArea(rank) {
   const interval = `${area.interval.low}-${area.interval.high}`;
   const what = Object.entries(area.expected_by_type).map(([k, v]) => `${typeLabel(k)}: ${fmt(v)}`);
   box.replaceChildren(
-    heading(`Area ${area.rank}: ${fmt(area.area_km2)} km², ${area.n_cells} cells`),
+    heading(`Area ${area.rank}: ${fmt(area.area_km2)} km², ${area.n_cells} ${area.n_cells === 1 ? "cell" : "cells"}`),
     list([`Expected crimes: ${fmt(area.expected_count)} (80%: ${interval})`]),
     heading("For what"), list(what),
     heading("When"), list(whenText(area.when)),
