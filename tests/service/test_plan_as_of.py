@@ -147,3 +147,34 @@ def test_named_types_of_different_as_of_are_refused_unless_as_of_is_given(
     done = plan_cli(run_cli, env, out, "--model", "drugs")
     assert done.code == 0, done.out + done.err
     assert json.loads(out.read_bytes())["as_of"] == DRUGS_AS_OF
+
+
+def test_a_category_two_types_count_plans_the_one_of_the_plans_as_of_as_the_api(
+    env: Env, run_cli: RunCli, tmp_path: Path, drugs_panel: Panel
+) -> None:
+    # a drugs model that counts burglaries too, as of another date: the API leaves it out of
+    # its plan first, so category=<burglary's category> is the burglary model's plan; the CLI
+    # refused it before reading ("burglary and drugs both forecast ..."), exit 2
+    model = make_forecaster("historical_mean", target=("Drugs", TARGET)).fit(drugs_panel)
+    data = {"map": COLUMN_MAP, "timezone": TIMEZONE, "include_discretionary": True}
+    Registry(env.root / "models").publish(
+        "drugs", model, spec={"data": data}, data={"timezone": TIMEZONE}, backtest={}
+    )
+    settings = settings_of(env.root).model_copy(update={"events_path": env.root / "events.csv"})
+    auth = {"Authorization": f"Bearer {env.read}"}
+    with TestClient(create_app(settings)) as client:
+        got = client.get(f"/v1/plans/latest?category={TARGET}", headers=auth)
+    assert got.status_code == 200, got.text
+    served = json.loads(got.content)
+    assert served["as_of"] == BURGLARY_AS_OF and list(served["types"]) == ["burglary"]
+    out = tmp_path / "plan.json"
+    done = plan_cli(run_cli, env, out, "--category", TARGET)
+    assert done.code == 0, done.out + done.err
+    assert out.read_bytes() == got.content
+    assert f"warning: drugs left out: it is as of {DRUGS_AS_OF}" in done.err
+    # of one as_of, the two are refused as before, naming both
+    out.unlink()
+    both = plan_cli(run_cli, env, out, "--category", TARGET, "--as-of", BURGLARY_AS_OF)
+    assert both.code == 2, both.out + both.err
+    assert "burglary and drugs both forecast the categories" in both.err
+    assert not out.exists()

@@ -156,14 +156,17 @@ def plan(
         raise ConfigError(f"--model given twice: {model}")
     loaded = load_models(Registry(models_dir or settings.models_dir), model)
     asked = _Asked(category or (), bool(model), weights, areas, max_area_km2, total_km2)
-    chosen = _choose(loaded, asked, settings)  # the flags checked before any reading
+    # the flags checked before any reading; but types chosen by --category are told apart
+    # only once a type of another as_of is left out, as the API's plan leaves it out first
+    later = as_of is None and not model
+    chosen = _choose(loaded, asked, settings, distinct=not later)
     flags = {"preset": preset, "map_": map_, "crs": crs, "tz": tz, "time_format": time_format}
     read = Readings(events, max_reject_fraction, flags, posted)
     if as_of is None:  # each type's as_of is its own forecast's, as the service publishes it
         pool = {name: loaded[name] for name in chosen.types} if model else loaded
         both = chosen.types if model or category else tuple(loaded)
         date, late = plan_as_of(pool, both, read, named=bool(model))
-        if late:  # left out, as the API's plan leaves them out: chosen from the others
+        if late or later:  # left out, as the API's plan leaves them out: chosen from the others
             loaded = {name: each for name, each in loaded.items() if name not in late}
             chosen = _choose(loaded, asked, settings, late)
     else:
@@ -240,10 +243,15 @@ class _Chosen:
 
 
 def _choose(
-    loaded: dict[str, Any], asked: _Asked, settings: Any, left_out: tuple[str, ...] = ()
+    loaded: dict[str, Any],
+    asked: _Asked,
+    settings: Any,
+    left_out: tuple[str, ...] = (),
+    distinct: bool = True,
 ) -> _Chosen:
     """The types, weights and budget of the plan of ``loaded`` (types ``left_out`` named in
-    the error when a --category names one), as the API's plan book chooses them."""
+    the error when a --category names one), as the API's plan book chooses them; with
+    ``distinct`` two of them that count the same crimes are refused."""
     import numpy as np
 
     from hotspots.grid import cells_area_km2
@@ -263,7 +271,8 @@ def _choose(
     if not types and not asked.named:  # every current model: the API's plan of every type
         types, overlapping = distinct_types(targets)
     types = types or tuple(loaded)
-    check_distinct_types({name: targets[name] for name in types}, "--model")
+    if distinct:
+        check_distinct_types({name: targets[name] for name in types}, "--model")
     parsed = parse_weights(asked.weights, types, targets=targets)  # planned types only
     resolution = loaded[min(types)].forecaster.resolution_
     cells = np.unique(np.concatenate([loaded[name].forecaster.cells_ for name in types]))
