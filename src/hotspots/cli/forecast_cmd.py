@@ -92,7 +92,6 @@ def forecast(
     """
     from hotspots.config import get_settings
     from hotspots.errors import ConfigError
-    from hotspots.forecasters import check_horizon
     from hotspots.jobs.data import whole_periods_end
     from hotspots.jobs.forecast import forecast_events, output_suffix, parse_as_of, write_forecast
     from hotspots.publishing.served import DOCUMENT_SUFFIXES
@@ -104,7 +103,7 @@ def forecast(
     created = check_output(output, "--output")
     loaded = Registry(models_dir or get_settings().models_dir).load(model, version)
     freq = loaded.forecaster.freq_
-    check_horizon(horizon, freq)  # before minutes of reading events
+    _check_horizon_flag(horizon, freq)  # before minutes of reading events
     dates = parse_as_of(as_of, freq) if as_of else []
     if suffix in DOCUMENT_SUFFIXES and len(dates) > 1:
         raise ConfigError(f"--output {output.name} holds the document of one as_of: give one")
@@ -135,6 +134,20 @@ def forecast(
             soft_wrap=True,
         )
     print_created(created)
+
+
+def _check_horizon_flag(horizon: int, freq: str) -> None:
+    """The forecasters' horizon rule (``check_horizon``), its refusal naming the flag and the
+    value typed, as ``hotspots plan`` and ``serve`` name theirs."""
+    from hotspots.errors import ConfigError
+    from hotspots.forecasters import MAX_HORIZON, check_horizon
+
+    try:
+        check_horizon(horizon, freq)
+    except ConfigError:
+        limit = MAX_HORIZON.get(freq)
+        within = f"between 1 and {limit} for a '{freq}' model (a year)" if limit else "1 or more"
+        raise ConfigError(f"--horizon {horizon}: must be {within}") from None
 
 
 def _write_document(
