@@ -191,7 +191,7 @@ def ingest(
         start,
     )
     if panel is not None:  # before the file is read: a mistake here costs no wait
-        _check_panel_flags(period, resolution, k_ring)
+        period = _check_panel_flags(period, resolution, k_ring)
     _refuse_event_table(file)
     report_path = report or out.with_name(out.name.removesuffix(".parquet") + ".report.json")
     check_distinct({"FILE": file, "--out": out, "--report": report_path, "--panel": panel})
@@ -211,7 +211,7 @@ def ingest(
             + (f"; {result.area_miss}" if result.area_miss else "")
         )
     counts = (
-        _panel(result, boundary, resolution, period.upper(), k_ring) if panel else None
+        _panel(result, boundary, resolution, period, k_ring) if panel else None
     )  # built before anything is written: a panel that cannot be made leaves no files
     meta = {
         "source": str(file),
@@ -236,14 +236,18 @@ def ingest(
     print_created(created)
 
 
-def _check_panel_flags(period: str, resolution: int, k_ring: int) -> None:
-    """Refuse a --period, --resolution or --k-ring no panel can have, naming the flag."""
-    if period.upper() not in ("D", "W", "M"):
+def _check_panel_flags(period: str, resolution: int, k_ring: int) -> str:
+    """Refuse a --period, --resolution or --k-ring no panel can have, naming the flag; the
+    period's code (``period_code``: ``w`` is ``W``, as in a training spec)."""
+    from hotspots.jobs.periods import PERIODS, period_code
+
+    if period_code(period) not in PERIODS:
         raise ConfigError(f"--period {period!r} must be D, W (weeks from Monday) or M")
     if not 0 <= resolution <= 15:
         raise ConfigError(f"--resolution {resolution} must be an H3 resolution from 0 to 15")
     if k_ring < 0:
         raise ConfigError(f"--k-ring {k_ring} must be 0 (the cells alone) or more rings")
+    return str(period_code(period))
 
 
 def print_created(folders: list[Path]) -> None:
