@@ -146,7 +146,8 @@ def _check_horizon_flag(horizon: int, freq: str) -> None:
         check_horizon(horizon, freq)
     except ConfigError:
         limit = MAX_HORIZON.get(freq)
-        within = f"between 1 and {limit} for a '{freq}' model (a year)" if limit else "1 or more"
+        why = f" (a '{freq}' model forecasts at most {limit} periods, a year, ahead)"
+        within = f"between 1 and {limit}{why}" if limit else "1 or more"
         raise ConfigError(f"--horizon {horizon}: must be {within}") from None
 
 
