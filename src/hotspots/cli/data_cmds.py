@@ -196,7 +196,7 @@ def ingest(
     report_path = report or out.with_name(out.name.removesuffix(".parquet") + ".report.json")
     check_distinct({"FILE": file, "--out": out, "--report": report_path, "--panel": panel})
     created = check_output(out, "--out") + check_output(report_path, "--report")
-    created += check_output(panel, "--panel") if panel is not None else []
+    panel_created = check_output(panel, "--panel") if panel is not None else []
     try:
         result = _read_with_progress(file, options)
     except TooManyRejectsError as err:
@@ -221,6 +221,7 @@ def ingest(
     }
     from hotspots.ingest import write_events
 
+    print_created(created)
     write_events(result.events, out, meta)
     write_text(report_path, result.report.to_json())
     console.print(
@@ -228,12 +229,12 @@ def ingest(
         soft_wrap=True,
     )
     if counts is not None and panel is not None:
+        print_created(panel_created)
         counts.to_parquet(panel)
         console.print(_panel_summary(counts, panel), soft_wrap=True)
         partial = _partial_periods(result.events, counts)
         if partial:
             console.print(f"note: {partial}", soft_wrap=True)
-    print_created(created)
 
 
 def _check_panel_flags(period: str, resolution: int, k_ring: int) -> str:
@@ -251,9 +252,11 @@ def _check_panel_flags(period: str, resolution: int, k_ring: int) -> str:
 
 
 def print_created(folders: list[Path]) -> None:
-    """Say which missing output folders a command created."""
+    """Say which missing output folders a command creates, just before the write that makes
+    them (so before its "wrote ..." line), once: the list is emptied."""
     for folder in dict.fromkeys(folders):
         console.print(f"created folder {folder} (it did not exist)", soft_wrap=True)
+    folders.clear()
 
 
 def _panel(

@@ -120,20 +120,20 @@ def forecast(
     )
     dates = dates or [whole_periods_end(history, freq)]
     if suffix in DOCUMENT_SUFFIXES:
-        _write_document(model, loaded, history, dates[0], horizon, output)
+        _write_document(model, loaded, history, dates[0], horizon, output, created)
     else:
         with stage(f"forecasting {len(dates)} as_of date(s)"):
             frame, warnings = forecast_events(
                 loaded.forecaster, history, dates, horizon, loaded.manifest
             )
         _print_warnings(warnings)
+        print_created(created)
         write_forecast(frame, output)
         console.print(
             f"wrote {len(frame):,} rows ({len(dates)} as_of x {horizon} period(s) x "
             f"{loaded.forecaster.cells_.size:,} cells) from {model} {loaded.version} to {output}",
             soft_wrap=True,
         )
-    print_created(created)
 
 
 def _check_horizon_flag(horizon: int, freq: str) -> None:
@@ -152,9 +152,16 @@ def _check_horizon_flag(horizon: int, freq: str) -> None:
 
 
 def _write_document(
-    name: str, loaded: Any, history: pd.DataFrame, as_of: pd.Timestamp, horizon: int, out: Path
+    name: str,
+    loaded: Any,
+    history: pd.DataFrame,
+    as_of: pd.Timestamp,
+    horizon: int,
+    out: Path,
+    created: list[Path],
 ) -> None:
-    """The forecast document the API serves, made by the same library call, to ``out``."""
+    """The forecast document the API serves, made by the same library call, to ``out``
+    (creating the folders ``created``)."""
     from hotspots.config import get_settings
     from hotspots.jobs.forecast import forecast_warnings
     from hotspots.publishing.served import publish_events, write_document
@@ -171,6 +178,7 @@ def _write_document(
             min_events_shown=get_settings().min_events_shown,
         )
     _print_warnings(warnings)
+    print_created(created)
     paths = write_document(snapshot, out)
     console.print(
         f"wrote the forecast document of {name} {loaded.version} as of {as_of.date()} "
