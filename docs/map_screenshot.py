@@ -1,4 +1,4 @@
-"""Take the README's screenshot of the map page (docs/map.png) from a running service.
+"""Take a screenshot of the map page from a running service (the README's: --out docs/map.png).
 
     hotspots serve --events demo/events.parquet &       # after `make demo`'s data and model
     .venv/bin/python docs/map_screenshot.py --key "$(cat demo/read.key)" --out docs/map.png
@@ -50,8 +50,10 @@ def main() -> None:
                         "[default: %(default)s].")
     parser.add_argument("--key", required=True,
                         help="A key with forecasts:read, e.g. $(cat demo/read.key).")
-    parser.add_argument("--out", type=Path, default=Path("docs/map.png"),
-                        help="The PNG written, replaced if it exists [default: %(default)s].")
+    parser.add_argument("--out", type=Path, default=Path("map.png"),
+                        help="The PNG written, replaced if it exists; the README's is "
+                        "docs/map.png, written only when named [default: %(default)s, in the "
+                        "current folder].")
     parser.add_argument("--width", type=int, default=1200,
                         help="Browser window width, pixels: the PNG's [default: %(default)s].")
     parser.add_argument("--height", type=int, default=760,

@@ -53,6 +53,13 @@ def test_train_from_flags_alone_reads_every_ingest_flag(
     assert manifest["data"]["target_categories"] == ["Home burglary"]
     assert manifest["data"]["training_until"] == "2023-10-02T00:00:00"  # a Wednesday, snapped
     assert "note: --until 2023-10-04 (Wednesday)" in res.err
+    # the registry folder is said as it is made: before the model published into it
+    lines = res.err.splitlines()
+    said = [i for i, line in enumerate(lines) if line.startswith("created folder")]
+    assert [lines[i] for i in said] == [f"created folder {models} (it did not exist)"]
+    published = lines[said[0] + 1]
+    assert published.startswith("published flags v1 (")
+    assert f") to {models / 'flags' / 'v1'}; it is now current" in published
 
 
 def test_backtest_needs_no_spec(run_cli: RunCli, year_city_dir: Path, tmp_path: Path) -> None:
@@ -63,6 +70,10 @@ def test_backtest_needs_no_spec(run_cli: RunCli, year_city_dir: Path, tmp_path: 
     assert len(report["result"]["folds"]) == 2 and report["meta"]["name"] == "events"
     assert report["meta"]["target"] == "Home burglary"
     assert "historical_mean" in res.out
+    # the folder is said as it is made: just before the report written into it
+    lines = res.err.splitlines()
+    said = lines.index(f"created folder {out} (it did not exist)")
+    assert lines[said + 1] == f"wrote {out / 'report.json'}, {out / 'report.html'}"
 
 
 def test_backtest_without_spec_or_events_is_one_line(run_cli: RunCli) -> None:

@@ -98,6 +98,20 @@ def test_show_summary_and_backtest(run_cli: RunCli, models_dir: Path) -> None:
     assert old.code == 0 and "robbery v1" in old.out and "(current)" not in old.out
 
 
+def test_show_writes_counts_with_thousands_separators(run_cli: RunCli, tmp_path: Path) -> None:
+    lat = 51.0 + 0.02 * np.arange(1241)  # 2 km apart: one resolution-8 cell each
+    cells = np.unique(points_to_cells(lat, np.full(lat.size, -0.12), 8))
+    periods = pd.date_range("2024-01-01", periods=3, freq="W-MON")
+    panel = Panel(np.zeros((1, 3, cells.size), np.int32), cells, periods, ("Robbery",), "W", 8)
+    data = {"rows_accepted": 86104, "resolution": 8, "sha256": "f00d"}
+    reg = Registry(tmp_path / "models")
+    reg.publish("big", CliDouble(target=("Robbery",)).fit(panel), spec={}, data=data, backtest={})
+    res = run_cli("models", "show", "big", "--models-dir", reg.root, columns=None)
+    assert res.code == 0, res.err
+    assert _row(res.out, "grid")[1] == "1,241 cells at H3 resolution 8, period W"
+    assert _row(res.out, "data")[1] == "rows_accepted=86,104, resolution=8, sha256=f00d"
+
+
 def test_show_marks_the_published_model_and_says_why(
     run_cli: RunCli, tmp_path: Path, models_dir: Path
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from hotspots.synthetic import COLUMN_MAP, TIMEZONE
@@ -78,8 +79,14 @@ def test_a_missing_folder_is_created_and_said(
     res = ingest(run_cli, export, "--out", out)
     assert res.code == 0, res.err
     assert out.is_file()
-    assert f"created folder {tmp_path / 'new'} (it did not exist)" in res.err
-    assert f"created folder {tmp_path / 'new' / 'deeper'} (it did not exist)" in res.err
+    # said as they are made: just before the files written into them
+    lines = res.err.splitlines()
+    said = lines.index(f"created folder {tmp_path / 'new'} (it did not exist)")
+    assert lines[said + 1 :][:2] == [
+        f"created folder {tmp_path / 'new' / 'deeper'} (it did not exist)",
+        f"wrote {len(pd.read_parquet(out)):,} events to {out} and the report to "
+        f"{out.with_name('e.report.json')}",
+    ]
 
 
 def test_forecast_output_checks_come_before_any_work(run_cli: RunCli, tmp_path: Path) -> None:

@@ -150,7 +150,8 @@ def test_forecast_beyond_a_year_is_one_line_before_the_events_are_read(
     )  # fmt: skip
     assert res.code == 2, res.err
     assert res.err.strip() == (
-        "error: horizon 53 is more than 52: a 'W' model forecasts at most 52 periods (a year) ahead"
+        "error: --horizon 53: must be between 1 and 52 (a 'W' model forecasts at most 52 "
+        "periods, a year, ahead)"
     )
     assert not out.exists()
 

@@ -188,6 +188,25 @@ def test_missing_spec_file(tmp_path: Path) -> None:
         read_spec(tmp_path / "nope.toml")
 
 
+@pytest.mark.parametrize(("typed", "code"), [("w", "W"), ("m", "M"), ("d", "D"), ("W", "W")])
+def test_a_spec_spells_its_period_as_the_flag_does(tmp_path: Path, typed: str, code: str) -> None:
+    from hotspots.cli.spec_flags import spec_from_flags
+
+    path = write(tmp_path, f'name = "x"\n[data]\nevents = "e.csv"\n[grid]\nperiod = "{typed}"\n')
+    assert read_spec(path).grid.period == code
+    flags = spec_from_flags(None, {"events": "e.csv", "name": "x", "period": typed}, False)
+    assert flags.grid.period == code
+
+
+def test_a_period_of_neither_spelling_is_refused_by_key_and_value(tmp_path: Path) -> None:
+    path = write(tmp_path, 'name = "x"\n[data]\nevents = "e.csv"\n[grid]\nperiod = "q"\n')
+    with pytest.raises(ConfigError) as err:
+        read_spec(path)
+    assert str(err.value) == (
+        "training spec spec.toml: grid.period: Input should be 'D', 'W' or 'M' (got 'q')"
+    )
+
+
 def test_spec_from_flags_only() -> None:
     spec = spec_from_dict({}, {"name": "n", "data.events": "e.csv", "target.categories": ["a"]})
     assert spec.target.categories == ("a",) and spec.data.events == Path("e.csv")

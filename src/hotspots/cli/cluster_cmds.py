@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 
 
 def train_on_cluster(
-    specs: Sequence[TrainingSpec], address: str, root: Path, promote: bool, wait: float
+    specs: Sequence[TrainingSpec],
+    address: str,
+    root: Path,
+    promote: bool,
+    wait: float,
+    created: list[Path],
 ) -> None:
     """Train every spec on the cluster at ``address`` and publish each in turn (a task
     that cannot run for ``wait`` seconds ends the run: ``cluster.watch``)."""
@@ -32,17 +37,25 @@ def train_on_cluster(
             outcome.meta,
             root,
             promote,
+            created,
             outcome.report,
         )
 
 
 def backtest_on_cluster(
-    specs: Sequence[TrainingSpec], address: str, targets: list[Path], wait: float
+    specs: Sequence[TrainingSpec],
+    address: str,
+    targets: list[Path],
+    wait: float,
+    created: list[list[Path]],
 ) -> None:
-    """Backtest every spec on the cluster at ``address``; reports go to ``targets``."""
+    """Backtest every spec on the cluster at ``address``; reports go to ``targets``, creating
+    the folders ``created`` (one list per target)."""
     outcomes = _outcomes(specs, address, fit=False, wait=wait)
-    for outcome, target in zip(outcomes, targets, strict=True):
-        write_backtest_report(outcome.spec, outcome.result, outcome.meta, target, outcome.report)
+    for outcome, target, made in zip(outcomes, targets, created, strict=True):
+        write_backtest_report(
+            outcome.spec, outcome.result, outcome.meta, target, made, outcome.report
+        )
 
 
 def _outcomes(

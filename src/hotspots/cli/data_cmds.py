@@ -191,12 +191,12 @@ def ingest(
         start,
     )
     if panel is not None:  # before the file is read: a mistake here costs no wait
-        _check_panel_flags(period, resolution, k_ring)
+        period = _check_panel_flags(period, resolution, k_ring)
     _refuse_event_table(file)
     report_path = report or out.with_name(out.name.removesuffix(".parquet") + ".report.json")
     check_distinct({"FILE": file, "--out": out, "--report": report_path, "--panel": panel})
     created = check_output(out, "--out") + check_output(report_path, "--report")
-    created += check_output(panel, "--panel") if panel is not None else []
+    panel_created = check_output(panel, "--panel") if panel is not None else []
     try:
         result = _read_with_progress(file, options)
     except TooManyRejectsError as err:
@@ -211,7 +211,7 @@ def ingest(
             + (f"; {result.area_miss}" if result.area_miss else "")
         )
     counts = (
-        _panel(result, boundary, resolution, period.upper(), k_ring) if panel else None
+        _panel(result, boundary, resolution, period, k_ring) if panel else None
     )  # built before anything is written: a panel that cannot be made leaves no files
     meta = {
         "source": str(file),
@@ -221,6 +221,7 @@ def ingest(
     }
     from hotspots.ingest import write_events
 
+    print_created(created)
     write_events(result.events, out, meta)
     write_text(report_path, result.report.to_json())
     console.print(
@@ -228,28 +229,34 @@ def ingest(
         soft_wrap=True,
     )
     if counts is not None and panel is not None:
+        print_created(panel_created)
         counts.to_parquet(panel)
         console.print(_panel_summary(counts, panel), soft_wrap=True)
         partial = _partial_periods(result.events, counts)
         if partial:
             console.print(f"note: {partial}", soft_wrap=True)
-    print_created(created)
 
 
-def _check_panel_flags(period: str, resolution: int, k_ring: int) -> None:
-    """Refuse a --period, --resolution or --k-ring no panel can have, naming the flag."""
-    if period.upper() not in ("D", "W", "M"):
+def _check_panel_flags(period: str, resolution: int, k_ring: int) -> str:
+    """Refuse a --period, --resolution or --k-ring no panel can have, naming the flag; the
+    period's code (``period_code``: ``w`` is ``W``, as in a training spec)."""
+    from hotspots.jobs.periods import PERIODS, period_code
+
+    if period_code(period) not in PERIODS:
         raise ConfigError(f"--period {period!r} must be D, W (weeks from Monday) or M")
     if not 0 <= resolution <= 15:
         raise ConfigError(f"--resolution {resolution} must be an H3 resolution from 0 to 15")
     if k_ring < 0:
         raise ConfigError(f"--k-ring {k_ring} must be 0 (the cells alone) or more rings")
+    return str(period_code(period))
 
 
 def print_created(folders: list[Path]) -> None:
-    """Say which missing output folders a command created."""
+    """Say which missing output folders a command creates, just before the write that makes
+    them (so before its "wrote ..." line), once: the list is emptied."""
     for folder in dict.fromkeys(folders):
         console.print(f"created folder {folder} (it did not exist)", soft_wrap=True)
+    folders.clear()
 
 
 def _panel(

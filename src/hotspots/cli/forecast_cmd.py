@@ -92,7 +92,6 @@ def forecast(
     """
     from hotspots.config import get_settings
     from hotspots.errors import ConfigError
-    from hotspots.forecasters import check_horizon
     from hotspots.jobs.data import whole_periods_end
     from hotspots.jobs.forecast import forecast_events, output_suffix, parse_as_of, write_forecast
     from hotspots.publishing.served import DOCUMENT_SUFFIXES
@@ -104,7 +103,7 @@ def forecast(
     created = check_output(output, "--output")
     loaded = Registry(models_dir or get_settings().models_dir).load(model, version)
     freq = loaded.forecaster.freq_
-    check_horizon(horizon, freq)  # before minutes of reading events
+    _check_horizon_flag(horizon, freq)  # before minutes of reading events
     dates = parse_as_of(as_of, freq) if as_of else []
     if suffix in DOCUMENT_SUFFIXES and len(dates) > 1:
         raise ConfigError(f"--output {output.name} holds the document of one as_of: give one")
@@ -121,26 +120,48 @@ def forecast(
     )
     dates = dates or [whole_periods_end(history, freq)]
     if suffix in DOCUMENT_SUFFIXES:
-        _write_document(model, loaded, history, dates[0], horizon, output)
+        _write_document(model, loaded, history, dates[0], horizon, output, created)
     else:
         with stage(f"forecasting {len(dates)} as_of date(s)"):
             frame, warnings = forecast_events(
                 loaded.forecaster, history, dates, horizon, loaded.manifest
             )
         _print_warnings(warnings)
+        print_created(created)
         write_forecast(frame, output)
         console.print(
             f"wrote {len(frame):,} rows ({len(dates)} as_of x {horizon} period(s) x "
             f"{loaded.forecaster.cells_.size:,} cells) from {model} {loaded.version} to {output}",
             soft_wrap=True,
         )
-    print_created(created)
+
+
+def _check_horizon_flag(horizon: int, freq: str) -> None:
+    """The forecasters' horizon rule (``check_horizon``), its refusal naming the flag and the
+    value typed, as ``hotspots plan`` and ``serve`` name theirs."""
+    from hotspots.errors import ConfigError
+    from hotspots.forecasters import MAX_HORIZON, check_horizon
+
+    try:
+        check_horizon(horizon, freq)
+    except ConfigError:
+        limit = MAX_HORIZON.get(freq)
+        why = f" (a '{freq}' model forecasts at most {limit} periods, a year, ahead)"
+        within = f"between 1 and {limit}{why}" if limit else "1 or more"
+        raise ConfigError(f"--horizon {horizon}: must be {within}") from None
 
 
 def _write_document(
-    name: str, loaded: Any, history: pd.DataFrame, as_of: pd.Timestamp, horizon: int, out: Path
+    name: str,
+    loaded: Any,
+    history: pd.DataFrame,
+    as_of: pd.Timestamp,
+    horizon: int,
+    out: Path,
+    created: list[Path],
 ) -> None:
-    """The forecast document the API serves, made by the same library call, to ``out``."""
+    """The forecast document the API serves, made by the same library call, to ``out``
+    (creating the folders ``created``)."""
     from hotspots.config import get_settings
     from hotspots.jobs.forecast import forecast_warnings
     from hotspots.publishing.served import publish_events, write_document
@@ -157,6 +178,7 @@ def _write_document(
             min_events_shown=get_settings().min_events_shown,
         )
     _print_warnings(warnings)
+    print_created(created)
     paths = write_document(snapshot, out)
     console.print(
         f"wrote the forecast document of {name} {loaded.version} as of {as_of.date()} "

@@ -110,20 +110,28 @@ def _summary_table(manifest: Mapping[str, Any], current: str | None) -> Table:
         ("target", ", ".join(manifest.get("target") or [])),
         (
             "grid",
-            f"{manifest.get('study_cells')} cells at H3 resolution "
+            f"{_count(manifest.get('study_cells'))} cells at H3 resolution "
             f"{manifest.get('resolution')}, period {manifest.get('freq')}",
         ),
         ("last period fitted", last_period_fitted(manifest)),
         ("params", json.dumps(manifest.get("params"))),
         ("features", len(manifest.get("features") or [])),
-        ("data", ", ".join(f"{k}={format_cell(v)}" for k, v in data.items()) or "-"),
+        ("data", ", ".join(f"{k}={_count(v)}" for k, v in data.items()) or "-"),
         ("libraries", ", ".join(f"{k} {v}" for k, v in libraries.items())),
         ("checksums", f"ok ({len(manifest['artifacts'])} files)"),
         ("current", current or "none"),
     ]
     for key, value in fields:
-        table.add_row(key, Text(format_cell(value)))
+        table.add_row(key, Text(_count(value)))
     return table
+
+
+def _count(value: Any) -> str:
+    """A whole number with thousands separators (``86,104``), as the rest of the output
+    writes counts; anything else as a table cell (``format_cell``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return format_cell(value)
 
 
 def _backtest_title(backtest: Mapping[str, Any]) -> str:

@@ -196,6 +196,7 @@ def plan(
         budget_note=chosen.note,
         shifts=starts,
     )
+    print_created(created)
     write_plan(document, output)
     console.print(plan_table(document))
     summary = document["summary"]
@@ -214,7 +215,6 @@ def plan(
     )
     if chosen.note is not None:
         console.print(f"note: {chosen.note}", soft_wrap=True)
-    print_created(created)
 
 
 @dataclass(frozen=True)

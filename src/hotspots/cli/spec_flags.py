@@ -143,8 +143,6 @@ def spec_from_flags(
             overrides[key] = None
     if overrides.get("grid.resolution") is not None:
         overrides.update(_resolution_keys(str(overrides.pop("grid.resolution"))))
-    if overrides.get("grid.period"):
-        overrides["grid.period"] = str(overrides["grid.period"]).upper()
     if spec_file is not None:
         return read_spec(spec_file, overrides)
     events = overrides.get("data.events")

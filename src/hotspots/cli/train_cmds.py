@@ -171,14 +171,13 @@ def train(
         _no_resolution_choice_on_cluster(specs)
         from hotspots.cli.cluster_cmds import train_on_cluster
 
-        train_on_cluster(specs, address, root, promote, wait)
+        train_on_cluster(specs, address, root, promote, wait, created)
     else:
         from hotspots.jobs.prepare import SharedPanels
 
         panels = SharedPanels(specs)
         for spec in specs:
-            _train_one(spec, root, promote, panels)
-    print_created(created)
+            _train_one(spec, root, promote, panels, created)
 
 
 def _start_cluster_early(flag: str | None) -> str | None:
@@ -200,7 +199,9 @@ def _no_resolution_choice_on_cluster(specs: list[TrainingSpec]) -> None:
         )
 
 
-def _train_one(spec: TrainingSpec, root: Path, promote: bool, panels: SharedPanels) -> None:
+def _train_one(
+    spec: TrainingSpec, root: Path, promote: bool, panels: SharedPanels, created: list[Path]
+) -> None:
     from hotspots.jobs.train import fit_final, report_meta
 
     prepared, result, selection = _prepare_and_select(spec, panels)
@@ -209,7 +210,7 @@ def _train_one(spec: TrainingSpec, root: Path, promote: bool, panels: SharedPane
         final = fit_final(prepared, chosen)
     data, meta = prepared.data_summary(), report_meta(prepared, selection)
     # prepared.spec: the spec at the resolution the selection chose, when it chose one
-    publish_model(prepared.spec, result, selection, final, data, meta, root, promote)
+    publish_model(prepared.spec, result, selection, final, data, meta, root, promote, created)
 
 
 def publish_model(
@@ -221,13 +222,16 @@ def publish_model(
     meta: dict[str, Any],
     root: Path,
     promote: bool,
+    created: list[Path],
     report: ReportText | None = None,
 ) -> None:
     """Write the fitted model, its manifest, card and report (``report`` as rendered on a
-    cluster's worker, else rendered here) as the next version of the spec."""
+    cluster's worker, else rendered here) as the next version of the spec, saying first
+    which missing folders of the registry this creates (``print_created``)."""
     from hotspots.jobs.publish import publish_trained
     from hotspots.registry import Registry
 
+    print_created(created)
     info = publish_trained(
         Registry(root), spec, result, selection, final, data, meta, promote=promote, report=report
     )
@@ -310,17 +314,16 @@ def backtest(
         _no_resolution_choice_on_cluster(specs)
         from hotspots.cli.cluster_cmds import backtest_on_cluster
 
-        backtest_on_cluster(specs, address, targets, wait)
+        backtest_on_cluster(specs, address, targets, wait, created)
     else:
         from hotspots.jobs.prepare import SharedPanels
         from hotspots.jobs.train import report_meta
 
         panels = SharedPanels(specs)
-        for spec, target in zip(specs, targets, strict=True):
+        for spec, target, made in zip(specs, targets, created, strict=True):
             prepared, result, selection = _prepare_and_select(spec, panels)
-            write_backtest_report(prepared.spec, result, report_meta(prepared, selection), target)
-    for made in created:
-        print_created(made)
+            meta = report_meta(prepared, selection)
+            write_backtest_report(prepared.spec, result, meta, target, made)
 
 
 def write_backtest_report(
@@ -328,13 +331,15 @@ def write_backtest_report(
     result: BacktestResult,
     meta: dict[str, Any],
     target: Path,
+    created: list[Path],
     report: ReportText | None = None,
 ) -> None:
     """report.json / report.html of a spec's backtest in ``target`` (``report`` as rendered
-    on a cluster's worker, else rendered here)."""
+    on a cluster's worker, else rendered here), creating the folders ``created``."""
     from hotspots.evaluation import write_report_text
     from hotspots.jobs.train import backtest_report
 
     text = report if report is not None else backtest_report(spec, result, meta)
+    print_created(created)
     paths = write_report_text(text, target)
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}", soft_wrap=True)

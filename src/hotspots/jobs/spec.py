@@ -8,6 +8,7 @@ overrides the same key of the spec, and without a spec the flags alone make one.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import re
@@ -28,6 +29,7 @@ from pydantic import (
 
 from hotspots.errors import ConfigError, InputFileError
 from hotspots.features.partitions import is_partitioned, partition_files
+from hotspots.jobs.periods import Period
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 BASELINES: tuple[str, ...] = (
@@ -97,7 +99,7 @@ class GridSpec(_Section):
 
     resolution: int = Field(default=9, ge=0, le=15)
     resolutions: tuple[int, ...] = ()
-    period: Literal["D", "W", "M"] = "W"
+    period: Period = "W"
     k_ring: int = Field(default=0, ge=0, le=10)
 
     @field_validator("resolutions")
@@ -212,7 +214,7 @@ def spec_from_dict(
     raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, source: str = "flags"
 ) -> TrainingSpec:
     """Build a spec from nested dicts; ``overrides`` maps dotted keys (``grid.period``)."""
-    merged = _nested_copy(raw)
+    merged = copy.deepcopy(dict(raw))
     for key, value in (overrides or {}).items():
         if value is None:
             continue
@@ -278,10 +280,6 @@ def _unknown_key(loc: tuple[int | str, ...]) -> str:
         f"{'.'.join(str(x) for x in loc)} is not a key of {where}{hint}; "
         f"its keys are: {', '.join(keys)}"
     )
-
-
-def _nested_copy(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _nested_copy(v) if isinstance(v, Mapping) else v for k, v in raw.items()}
 
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
