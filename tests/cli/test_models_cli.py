@@ -127,17 +127,7 @@ def test_show_marks_the_published_model_and_says_why(
             {"model": "historical_mean", "hit_rate": 0.1733, "pai": 17.92},
         ],
     }
-    cells = np.sort(points_to_cells(np.array([51.50]), np.array([-0.12]), 8))
-    panel = Panel(
-        np.ones((1, 3, 1), dtype=np.int32),
-        cells,
-        pd.date_range("2024-01-01", periods=3, freq="W-MON"),
-        ("Robbery",),
-        "W",
-        8,
-    )
-    model = CliDouble(target=("Robbery",)).fit(panel)
-    Registry(models_dir).publish("picked", model, spec={}, data={}, backtest=backtest)
+    _publish_one_cell(models_dir, "picked", backtest)
     res = run_cli("models", "show", "picked", "--models-dir", models_dir, columns=None)
     assert res.code == 0, res.err
     assert _row(res.out, "lightgbm") == ["lightgbm", "0.1634", "16.9"]
@@ -228,17 +218,7 @@ def test_show_says_what_the_backtest_figures_are_and_never_cuts_them(
             },
         ],
     }
-    cells = np.sort(points_to_cells(np.array([51.50]), np.array([-0.12]), 8))
-    panel = Panel(
-        np.ones((1, 3, 1), dtype=np.int32),
-        cells,
-        pd.date_range("2024-01-01", periods=3, freq="W-MON"),
-        ("Robbery",),
-        "W",
-        8,
-    )
-    model = CliDouble(target=("Robbery",)).fit(panel)
-    Registry(models_dir).publish("wide", model, spec={}, data={}, backtest=wide)
+    _publish_one_cell(models_dir, "wide", wide)
     res = run_cli("models", "show", "wide", "--models-dir", models_dir, columns="100")
     assert res.code == 0, res.err
     assert "Backtest: top 1% of cells flagged, means of 12 folds" in res.out
@@ -251,3 +231,12 @@ def test_show_says_what_the_backtest_figures_are_and_never_cuts_them(
     ]
     first_cells = [line.split("│")[1].strip() for line in table.splitlines() if "│" in line]
     assert "historical_mean" in "".join(first_cells)
+
+
+def _publish_one_cell(models_dir: Path, name: str, backtest: dict[str, Any]) -> None:
+    """Publish ``name``: a one-cell weekly robbery model with ``backtest`` as its record."""
+    cells = np.sort(points_to_cells(np.array([51.50]), np.array([-0.12]), 8))
+    periods = pd.date_range("2024-01-01", periods=3, freq="W-MON")
+    panel = Panel(np.ones((1, 3, 1), dtype=np.int32), cells, periods, ("Robbery",), "W", 8)
+    model = CliDouble(target=("Robbery",)).fit(panel)
+    Registry(models_dir).publish(name, model, spec={}, data={}, backtest=backtest)
