@@ -59,6 +59,21 @@ def test_one_png_per_plot_and_per_importance(tiny_result: BacktestResult, tmp_pa
     assert plain.count("<img ") == 4
 
 
+def test_the_importance_chart_shows_shares_of_the_whole_and_says_of_what() -> None:
+    # the bars were LightGBM's raw total gain (e.g. 48213.7) under the label "importance"
+    from hotspots.evaluation.plots import importance_bars
+
+    gain = pd.Series({"lag_1": 300.0, "lag_52": 100.0, "ring": 600.0}, name="gain")
+    shares, label = importance_bars(gain, top=2)
+    assert shares.to_dict() == {"lag_1": 30.0, "ring": 60.0}  # the top 2, the largest last
+    assert list(shares.index) == ["lag_1", "ring"]
+    assert label == "share of the loss reduction of all splits (gain), %"
+    split, label = importance_bars(pd.Series({"a": 1.0, "b": 3.0}, name="split"))
+    assert split.to_dict() == {"a": 25.0, "b": 75.0} and label == "share of all splits, %"
+    none, label = importance_bars(pd.Series({"a": 0.0}))
+    assert none.to_dict() == {"a": 0.0} and label == "share of the total importance, %"
+
+
 def test_year_report_shows_every_cutoff(year_result: BacktestResult, tmp_path: Path) -> None:
     page = write_report(year_result, tmp_path, title="Year")["html"].read_text()
     for heading in ("1% of the study area (8 cells)", "10% of the study area (77 cells)"):

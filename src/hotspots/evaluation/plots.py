@@ -80,13 +80,32 @@ def calibration_png(result: BacktestResult) -> bytes:
     return _png(fig)
 
 
+IMPORTANCE_LABELS = {
+    "gain": "share of the loss reduction of all splits (gain), %",
+    "split": "share of all splits, %",
+}
+"""What a bar of the importance chart is a share of, by the importance's kind (its name)."""
+
+
+def importance_bars(importance: pd.Series, top: int = 20) -> tuple[pd.Series, str]:
+    """The ``top`` features' shares of the whole importance in %, the largest last (the top
+    bar), and the axis label saying what they are shares of (a raw total gain has no unit a
+    reader knows)."""
+    values = importance.astype(float)
+    total = float(values.sum())
+    shares = values * (100.0 / total) if total > 0 else values * 0.0
+    label = IMPORTANCE_LABELS.get(str(importance.name), "share of the total importance, %")
+    return shares.sort_values(ascending=False, kind="stable").head(top)[::-1], label
+
+
 def importance_png(name: str, importance: pd.Series, top: int = 20) -> bytes:
-    """Horizontal bars of a model's ``top`` most important features."""
-    values = importance.astype(float).sort_values(ascending=False).head(top)[::-1]
+    """Horizontal bars of a model's ``top`` most important features, as shares of the whole."""
+    values, label = importance_bars(importance, top)
     fig = Figure(figsize=(7, 0.3 * len(values) + 1.2))
     ax = fig.subplots()
     ax.barh([str(i) for i in values.index], values.to_numpy())
-    ax.set(xlabel="importance", title=f"Feature importance: {name}")
+    shown = f"top {len(values)} of {len(importance)} features"
+    ax.set(xlabel=label, title=f"Feature importance: {name} ({shown})")
     return _png(fig)
 
 
