@@ -330,3 +330,59 @@ def test_mean_all_is_the_whole_history_mean(year_panel: Panel) -> None:
     assert not np.allclose(col["target_mean_all"], col["target_mean_13"])
     ring1 = b.neighbours.ring_sum(target[:40], 1)
     np.testing.assert_allclose(col["ring1_mean_all"], ring1.mean(axis=0), rtol=1e-5)
+
+
+def _season_by_hand(series: np.ndarray, target: int, origin: int, year: int, half: int):
+    """The mean per period over target - y * year +- half, y = 1..3, before the origin."""
+    periods = [
+        p
+        for y in (1, 2, 3)
+        for p in range(target - y * year - half, target - y * year + half + 1)
+        if 0 <= p < origin
+    ]
+    return series[periods].mean(axis=0) if periods else np.zeros(series.shape[1])
+
+
+def test_season_features_by_hand_and_cut_at_the_origin() -> None:
+    """170 weeks: the cell's and ring 1's counts around the target week's date 1-3 years
+    before; a lead that reaches past the origin's year sees only the weeks before it, and
+    nothing from the origin's week on changes them."""
+    rng = np.random.default_rng(5)
+    counts = rng.poisson(0.6, size=(2, 170, CELLS.size)).astype(np.int32)
+    periods = pd.date_range(START, periods=170, freq="7D")
+    b = builder_for(Panel(counts, CELLS, periods, ("A", "B"), "W", 9), seasonal=True)
+    assert b.names == W_NAMES[:12] + ["target_season", "ring1_season"] + W_NAMES[12:]
+    cols = [b.names.index("target_season"), b.names.index("ring1_season")]
+    ring1 = b.neighbours.ring_sum(counts[0], 1)
+    n = CELLS.size
+    for origin, lead in [(160, 1), (160, 3), (150, 50), (60, 1), (10, 1)]:
+        X = b.matrix(counts, counts[0], periods, origins=[origin], leads=[lead])[:, cols]
+        target = origin - 1 + lead  # the period forecast
+        for j, series in enumerate((counts[0], ring1)):
+            want = _season_by_hand(series, target, origin, 52, 4)
+            np.testing.assert_allclose(X[:, j], want, rtol=1e-6, err_msg=f"{origin} {lead}")
+    # origin 150, lead 50: last year's window, weeks 143..151, is cut at week 149
+    X = b.matrix(counts, counts[0], periods, origins=[150], leads=[50])[:, cols]
+    later = counts.copy()
+    later[:, 150:] = rng.integers(0, 50, size=later[:, 150:].shape)
+    X2 = b.matrix(later, later[0], periods, origins=[150], leads=[50])[:, cols]
+    np.testing.assert_array_equal(X2, X)
+    early = b.matrix(counts, counts[0], periods, origins=[10], leads=[1])[:, cols]
+    assert early.tolist() == np.zeros((n, 2)).tolist()  # no week a year before: 0
+    assert "target_season" not in builder_for(tiny_panel()).names  # off by default
+
+
+@pytest.mark.parametrize(("freq", "names"), [("M", ["target_season", "ring1_season"]), ("D", [])])
+def test_season_features_of_monthly_and_daily_plans(freq: str, names: list[str]) -> None:
+    """Monthly: the same month +-1 a year (12 periods) before; daily panels have none."""
+    n_periods = 40
+    start, step = ("2020-01-01", "MS") if freq == "M" else ("2023-01-02", "D")
+    periods = pd.DatetimeIndex(pd.date_range(start, periods=n_periods, freq=step))
+    counts = np.random.default_rng(2).poisson(1.0, size=(2, n_periods, CELLS.size))
+    counts = counts.astype(np.int32)
+    b = FeatureBuilder(CELLS, 9, freq, ("A", "B"), ("A",), FeatureOptions(seasonal=True))
+    assert [n for n in b.names if n.endswith("_season")] == names
+    if names:
+        X = b.matrix(counts, counts[0], periods, [38], [1])
+        want = _season_by_hand(counts[0], 38, 38, 12, 1)
+        np.testing.assert_allclose(X[:, b.names.index("target_season")], want, rtol=1e-6)
