@@ -227,23 +227,6 @@ def test_options_add_and_drop_feature_groups(year_panel: Panel) -> None:
     assert "all_mean_52" in bare_names
 
 
-def test_seasonal_flows_from_the_params_to_the_features_and_the_state(
-    year_panel: Panel,
-) -> None:
-    model = make_forecaster("lightgbm", **FAST, seasonal=True).fit(year_panel)
-    assert isinstance(model, LightGBMForecaster)
-    start = model.feature_names_.index("periods_since_last") + 1
-    assert model.feature_names_[start : start + 2] == ["target_season", "ring1_season"]
-    restored = forecaster_from_state(model.get_state())
-    assert isinstance(restored, LightGBMForecaster) and restored.seasonal is True
-    as_of = year_panel.periods[-2]
-    pd.testing.assert_frame_equal(
-        restored.predict(year_panel, as_of), model.predict(year_panel, as_of)
-    )
-    default = make_forecaster("lightgbm", **FAST).fit(year_panel)
-    assert "target_season" not in default.feature_names_
-
-
 def test_feature_importances_are_sorted_and_named(fitted: LightGBMForecaster) -> None:
     gain = fitted.feature_importances()
     assert set(gain.index) == set(fitted.feature_names_)

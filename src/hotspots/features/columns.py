@@ -20,11 +20,6 @@ feature (W windows shown)      meaning
                                weighing 1; h = 1, 4, 13 (M: 1, 3, 12; D: 3, 14, 56)
 ``periods_since_last``         periods since the last target event in the cell (1 = the last
                                period), capped at 52 (M: 24, D: 91), the cap also meaning none
-``target_season``,             target count per period in the cell / its ring 1 in the weeks
-``ring1_season``               around the target period's date one, two and three years before
-                               (+-4 periods; M: +-1), those before the origin: a place's own
-                               season, which the city-wide calendar cannot say; W and M only,
-                               only with ``seasonal``
 ``ring1_n_cells``              in-study cells one step away (6 inside the area, fewer at edges)
 ``ring1_sum_{w}``              target count over ring 1 (grid_disk 1 minus the cell), w = 1, 4
                                (M: 1, 3; D: 1, 7); cells outside the study area count 0
@@ -83,8 +78,6 @@ from hotspots.features.lags import (
 IntArray = npt.NDArray[np.int64]
 Float32Array = npt.NDArray[np.float32]
 _ALL = 1 << 30  # a window longer than any history: the mean over every period before
-SEASONS = {"W": (52, 4), "M": (12, 1)}  # periods in a year, half-width of the season window
-SEASON_YEARS = 3  # past years the season features look at
 
 
 @dataclass(frozen=True)
@@ -96,7 +89,6 @@ class FeatureOptions:
     near_repeat: bool = True  # cell + ring 1 events in the last period
     lead: bool = False  # the lead as a feature (training over several leads)
     event_times: bool = False  # decays of the target events by their time (needs the events)
-    seasonal: bool = False  # the cell's and ring 1's counts around the same date in past years
 
 
 @dataclass
@@ -106,7 +98,6 @@ class Blocks:
     origins: IntArray
     leads: IntArray  # the lead feature (may be clamped)
     starts: pd.DatetimeIndex  # the real target period of each block
-    targets: IntArray | None = None  # the real target period's index (origin - 1 + lead)
     calendar: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
 
 
@@ -135,10 +126,6 @@ def feature_columns(
     specs.append(("target_mean_all", _mean("target", _ALL)))
     specs += [(f"target_decay_{h}", _decay(h)) for h in p.half_lives]
     specs.append(("periods_since_last", lambda s, b: s.since(p.since_cap)[b.origins]))
-    if options.seasonal and freq in SEASONS:
-        year, half = SEASONS[freq]
-        specs.append(("target_season", _season("target", year, half)))
-        specs.append(("ring1_season", _season("ring1", year, half)))
     spatial = {
         "ring1": (nb.n_ring1, p.ring1),
         "ring2": (nb.n_ring2, p.outer),
@@ -197,28 +184,6 @@ def _sum(source: str, window: int) -> Column:
 
 def _mean(source: str, window: int) -> Column:
     return lambda s, b: window_mean(s.cum(source), b.origins, window)
-
-
-def _season(source: str, year: int, half: int) -> Column:
-    """Mean count per period over the windows ``target - y * year +- half`` (y = 1, 2, 3),
-    each cut at the origin (nothing at or after it is seen) and at the panel's start; 0
-    where no such period exists."""
-
-    def column(s: SeriesCache, b: Blocks) -> Float32Array:
-        if b.targets is None:
-            raise ConfigError("season features need the blocks' target periods")
-        cum = s.cum(source)
-        total = np.zeros((b.origins.size, cum.shape[1]), dtype=np.float64)
-        span = np.zeros(b.origins.size, dtype=np.int64)
-        for y in range(1, SEASON_YEARS + 1):
-            centre = b.targets - y * year
-            lo = np.clip(centre - half, 0, b.origins)
-            hi = np.clip(centre + half + 1, lo, b.origins)
-            total += cum[hi] - cum[lo]
-            span += hi - lo
-        return (total / np.maximum(span, 1)[:, None]).astype(np.float32)
-
-    return column
 
 
 def _static(values: npt.NDArray[Any]) -> Column:

@@ -203,7 +203,7 @@ class FeatureBuilder:
             )
         fl = lead if feature_leads is None else np.broadcast_to(feature_leads, o.shape)
         starts = shift_periods(pd.Timestamp(periods[0]), o - 1 + lead, self.freq)
-        blocks = Blocks(o, np.asarray(fl, dtype=np.int64), starts, o - 1 + lead)
+        blocks = Blocks(o, np.asarray(fl, dtype=np.int64), starts)
         blocks.calendar = dict(calendar_features(starts, self.freq, self.options.holidays))
         timed = None
         if self.options.event_times:
