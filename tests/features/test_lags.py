@@ -127,21 +127,3 @@ def test_parent_sum_covers_the_in_study_children_of_the_grandparent() -> None:
         in_a, series[:, in_a].sum(axis=1)[:, None], series[:, ~in_a].sum(axis=1)[:, None]
     )
     np.testing.assert_array_equal(nb.parent_sum(series), want)
-
-
-def test_ring1_smooth_mixes_each_cell_with_its_in_study_neighbours_mean() -> None:
-    ring = h3.grid_ring(CENTRE, 1)
-    n1 = ring[0]
-    n2 = next(c for c in ring[1:] if h3.grid_distance(n1, c) == 1)
-    far = h3.latlng_to_cell(41.95, -87.70, 9)  # kilometres away: no in-study neighbour
-    cells = ints([CENTRE, n1, n2, far])
-    at = {c: int(np.searchsorted(cells, h3.str_to_int(c))) for c in (CENTRE, n1, n2, far)}
-    values = np.zeros((2, 4))
-    for c, (v0, v1) in {CENTRE: (6, 1), n1: (3, 0), n2: (0, 0), far: (5, 2)}.items():
-        values[:, at[c]] = v0, v1
-    got = neighbours_of(cells, 9).ring1_smooth(values, 0.5)
-    # the centre, n1 and n2 are each other's neighbours: half own, half the other two's mean
-    want = {CENTRE: (3.75, 0.5), n1: (3.0, 0.25), n2: (2.25, 0.25), far: (5.0, 2.0)}
-    for c, (w0, w1) in want.items():
-        np.testing.assert_allclose(got[:, at[c]], [w0, w1], rtol=1e-12)
-    np.testing.assert_array_equal(neighbours_of(cells, 9).ring1_smooth(values, 0.0), values)

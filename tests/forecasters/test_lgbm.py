@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import h3
 import numpy as np
 import pandas as pd
 import pytest
@@ -258,15 +257,6 @@ def test_tweedie_objective_forecasts_a_sensible_level(year_panel: Panel) -> None
         ({"holidays": "ZZ"}, "'ZZ'"),
         ({"n_bags": 0}, "n_bags is out of range: 0"),
         ({"bin_sample_rows": 0}, "bin_sample_rows is out of range: 0"),
-        (
-            {"smooth_share": 1.0},
-            r"smooth_share is out of range: 1.0 \(lightgbm: must be less than 1\)",
-        ),
-        ({"smooth_share": -0.1}, r"smooth_share is out of range: -0.1 \(lightgbm: must be greater"),
-        (
-            {"smooth_share": float("nan")},
-            r"smooth_share is out of range: nan \(lightgbm: must be a finite",
-        ),
     ],
 )
 def test_bad_hyper_parameters_are_refused_at_fit(
@@ -281,43 +271,3 @@ def test_registered_by_name_and_needs_a_target_after_the_history(year_panel: Pan
     assert isinstance(model, LightGBMForecaster) and model.min_history == 4
     with pytest.raises(DataValidationError, match="needs at least 5 periods"):
         model.fit(year_panel, until=year_panel.periods[4])
-
-
-def test_smooth_share_mixes_the_forecast_with_its_ring_1_mean(
-    fitted: LightGBMForecaster, year_panel: Panel
-) -> None:
-    cut = year_panel.periods[-LAST]
-    smooth = LightGBMForecaster(**FAST, smooth_share=0.3).fit(year_panel, until=cut)
-    assert smooth.boosters_[0].model_to_string() == fitted.booster_.model_to_string()
-    as_of = year_panel.periods[-3]
-    raw = fitted.predict(year_panel, as_of, 2)["expected_count"].to_numpy().reshape(2, -1)
-    got = smooth.predict(year_panel, as_of, 2)["expected_count"].to_numpy().reshape(2, -1)
-    # by hand: each cell's in-study neighbours from h3 itself, one cell at a time
-    cells = [h3.int_to_str(int(c)) for c in year_panel.cells]
-    at = {c: i for i, c in enumerate(cells)}
-    want = raw.copy()
-    for i, c in enumerate(cells):
-        near = [at[d] for d in h3.grid_disk(c, 1) if d != c and d in at]
-        if near:
-            want[:, i] = 0.7 * raw[:, i] + 0.3 * raw[:, near].mean(axis=1)
-    assert not np.allclose(got, raw, rtol=1e-3)
-    np.testing.assert_allclose(got, want, rtol=1e-12)
-    np.testing.assert_allclose(got.sum(axis=1), raw.sum(axis=1), rtol=0.05)
-    # the saved model smooths the same; reasons explain the trees, as without smoothing
-    restored = forecaster_from_state(smooth.get_state())
-    assert restored.get_params()["smooth_share"] == 0.3
-    pd.testing.assert_frame_equal(
-        restored.predict(year_panel, as_of, 2), smooth.predict(year_panel, as_of, 2)
-    )
-    np.testing.assert_array_equal(
-        smooth.explain(year_panel, as_of).features, fitted.explain(year_panel, as_of).features
-    )
-
-
-def test_smooth_share_zero_is_the_unsmoothed_forecast(
-    fitted: LightGBMForecaster, year_panel: Panel
-) -> None:
-    assert fitted.get_params()["smooth_share"] == 0.0
-    as_of = year_panel.periods[-LAST]
-    X = fitted.feature_matrix(year_panel, as_of)
-    np.testing.assert_array_equal(next_week(fitted, year_panel, 0), fitted.booster_.predict(X))

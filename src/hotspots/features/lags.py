@@ -230,15 +230,6 @@ class Neighbours:
         arr = np.asarray(series, dtype=np.float32)
         return np.ascontiguousarray((self.ring1.astype(np.float32) @ arr.T).T)
 
-    def ring1_smooth(self, values: npt.ArrayLike, share: float) -> npt.NDArray[np.float64]:
-        """Each row of ``values`` (``(rows, n_cells)``) as ``(1 - share) * v + share * (mean of
-        v over the cell's in-study ring 1)``; a cell with no in-study neighbour keeps ``v``."""
-        arr = np.asarray(values, dtype=np.float64)
-        n = self.n_ring1
-        sums = np.asarray((self.ring1.astype(np.float64) @ arr.T).T)
-        means = np.divide(sums, n, out=arr.copy(), where=n > 0)
-        return np.where(n > 0, (1.0 - share) * arr + share * means, arr)
-
     def parent_sum(self, series: npt.ArrayLike) -> CountArray:
         """Per period, the counts summed over each cell's parent (all in-study children)."""
         arr = np.asarray(series, dtype=np.int32)

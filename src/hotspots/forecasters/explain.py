@@ -5,8 +5,7 @@
 
 - LightGBM: the features with the largest positive per-prediction contributions (SHAP values
   on the log scale of the Poisson model), each turned into a sentence; features that read the
-  same (``month_sin`` and ``week_cos`` are both "seasonal pattern") count once. They explain
-  the trees' own forecast, before any smoothing over neighbours (``smooth_share``).
+  same (``month_sin`` and ``week_cos`` are both "seasonal pattern") count once.
 - The baselines: one sentence naming the method, "high" or "low" against the study mean.
 - hawkes: the share of the cell's rate that is background and near-repeat excitation.
 - ensemble: its members' reasons, the heaviest member's first.

@@ -80,11 +80,6 @@ class LightGBMForecaster(Forecaster):
         training panel carries events known to the day or finer and its periods are days or
         weeks; such a model then needs a panel built from events to predict. Off by default:
         measured neutral on Chicago and +1% at 5% coverage on the demo city (README).
-    smooth_share
-        Share ``a`` of each cell's forecast taken from its neighbours after prediction:
-        ``(1 - a) * f(cell) + a * mean of f over its in-study ring 1`` (a cell without one
-        keeps ``f``). 0 (the default) is off. Reasons (``explain``) still explain the trees'
-        own forecast before this smoothing.
     random_state, n_jobs
         Seed of bagging, feature sampling and row dropping; LightGBM threads.
     n_bags
@@ -130,7 +125,6 @@ class LightGBMForecaster(Forecaster):
         n_jobs: int = 2,
         engine: Literal["local", "dask"] = "local",
         fit_timeout: Positive = 3600.0,
-        smooth_share: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0,
     ) -> None:
         self.target = target
         self.objective = objective
@@ -155,7 +149,6 @@ class LightGBMForecaster(Forecaster):
         self.n_jobs = n_jobs
         self.engine = engine
         self.fit_timeout = fit_timeout
-        self.smooth_share = smooth_share
 
     def unusable_reason(self, panel: Panel) -> str | None:
         """Set when ``event_times = true`` and the panel has no events known to the day."""
@@ -238,10 +231,7 @@ class LightGBMForecaster(Forecaster):
         threads = int(self.n_jobs)
         means = sum(np.asarray(b.predict(X, num_threads=threads)) for b in self.boosters_)
         means = np.asarray(means, dtype=np.float64) / len(self.boosters_)
-        means = means.reshape(origin.leads.size, self.cells_.size)
-        if self.smooth_share > 0:
-            return self._builder().neighbours.ring1_smooth(means, float(self.smooth_share))
-        return means
+        return means.reshape(origin.leads.size, self.cells_.size)
 
     def feature_matrix(self, panel: Panel, as_of: Any, horizon: int = 1) -> npt.NDArray[np.float32]:
         """The rows ``predict(panel, as_of, horizon)`` scores, ``(horizon * n_cells, n_features)``,
@@ -268,8 +258,7 @@ class LightGBMForecaster(Forecaster):
         """The feature matrix ``predict`` scores and each feature's contribution to each row
         (SHAP values on the log scale), both ``(horizon * n_cells, n_features)``; the bias
         column is dropped. With several bags, the mean of their contributions: the SHAP
-        values of their mean log forecast (the forecast itself is the mean of their counts).
-        They explain the trees' forecast, before any ``smooth_share`` smoothing."""
+        values of their mean log forecast (the forecast itself is the mean of their counts)."""
         X = self.feature_matrix(panel, as_of, horizon)
         contrib = sum(np.asarray(b.predict(X, pred_contrib=True)) for b in self.boosters_)
         contrib = np.asarray(contrib, dtype=np.float64) / len(self.boosters_)
