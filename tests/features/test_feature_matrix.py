@@ -319,69 +319,6 @@ def test_monthly_and_daily_plans(freq: str, start: str, near_repeat: str, long_m
     assert got["month"] == (5 if freq == "M" else 1)
 
 
-M_BASE = [  # the monthly names before the calendar
-    "target_sum_1", "target_sum_2", "target_sum_3", "target_mean_6", "target_mean_12",
-    "target_mean_all", "target_decay_1", "target_decay_3", "target_decay_12",
-    "periods_since_last", "ring1_n_cells", "ring1_sum_1", "ring1_sum_3", "ring1_mean_12",
-    "ring1_mean_all", "ring2_n_cells", "ring2_sum_3", "ring2_mean_12", "ring2_mean_all",
-    "parent_n_cells", "parent_sum_3", "parent_mean_12", "parent_mean_all", "all_sum_3",
-    "all_mean_12", "rel_b_sum_3", "rel_b_mean_12", "near_repeat_k1_last_month",
-]  # fmt: skip
-WEEK = ["week_of_year", "week_sin", "week_cos"]
-SEASON = {"month", "month_sin", "month_cos", *WEEK, "day_of_week"}
-
-
-@pytest.mark.parametrize(
-    ("calendar", "weekly", "monthly", "daily"),
-    [
-        (
-            "full",
-            ["month", "month_sin", "month_cos", *WEEK],
-            ["month", "month_sin", "month_cos"],
-            ["month", "month_sin", "month_cos", *WEEK, "day_of_week"],
-        ),
-        (
-            "month",
-            ["month_sin", "month_cos"],
-            ["month_sin", "month_cos"],
-            ["month_sin", "month_cos"],
-        ),
-        ("none", [], [], []),
-    ],
-)
-def test_the_calendar_option_names_the_season_features_kept(
-    calendar: str, weekly: list[str], monthly: list[str], daily: list[str]
-) -> None:
-    def names(freq: str, holidays: str | None = None) -> list[str]:
-        opts = FeatureOptions(holidays=holidays, calendar=calendar)
-        return FeatureBuilder(CELLS, 9, freq, ("A", "B"), ("A",), opts).names
-
-    assert names("W") == W_NAMES[:-6] + weekly
-    assert names("M") == M_BASE + monthly
-    assert names("W", "US") == W_NAMES[:-6] + weekly + ["holidays_in_period"]  # holidays stay
-    assert [n for n in names("D") if n in SEASON] == daily
-
-
-def test_fewer_calendar_features_leave_every_other_column_as_it_was(year_panel: Panel) -> None:
-    p = year_panel
-
-    def columns(calendar: str) -> dict[str, np.ndarray]:
-        opts = FeatureOptions(calendar=calendar)
-        b = FeatureBuilder(p.cells, p.resolution, p.freq, p.categories, p.categories[:1], opts)
-        X = b.matrix(p.counts, p.counts[0], p.periods, origins=[30, 40], leads=[1, 2])
-        return {n: X[:, j] for j, n in enumerate(b.names)}
-
-    full, month, none = columns("full"), columns("month"), columns("none")
-    assert set(full) - set(month) == {"month", *WEEK}
-    assert set(month) - set(none) == {"month_sin", "month_cos"}
-    for name, values in month.items():
-        np.testing.assert_array_equal(values, full[name], err_msg=name)
-    with pytest.raises(
-        ConfigError, match=r"calendar must be one of \['full', 'month', 'none'\], got 'week'"
-    ):
-        FeatureBuilder(CELLS, 9, "W", ("A",), ("A",), FeatureOptions(calendar="week"))
-
-
 def test_mean_all_is_the_whole_history_mean(year_panel: Panel) -> None:
     p = year_panel
     b = FeatureBuilder(p.cells, p.resolution, p.freq, p.categories, p.categories[:1])

@@ -14,7 +14,6 @@ from hotspots.errors import ConfigError, DataValidationError, IntegrityError, No
 from hotspots.features import Panel
 from hotspots.forecasters.base import forecaster_from_state, make_forecaster
 from hotspots.forecasters.lgbm import LightGBMForecaster
-from hotspots.forecasters.params import check_params
 from hotspots.grid import cells_to_latlng
 
 FAST = {"n_estimators": 40, "learning_rate": 0.1}
@@ -228,41 +227,6 @@ def test_options_add_and_drop_feature_groups(year_panel: Panel) -> None:
     assert "all_mean_52" in bare_names
 
 
-def test_the_calendar_option_is_saved_and_a_state_from_before_it_loads_as_full(
-    fitted: LightGBMForecaster, year_panel: Panel
-) -> None:
-    cut, as_of = year_panel.periods[-LAST], year_panel.periods[-3]
-    model = LightGBMForecaster(**FAST, calendar="month").fit(year_panel, until=cut)
-    season = {"month", "month_sin", "month_cos", "week_of_year", "week_sin", "week_cos"}
-    assert [n for n in model.feature_names_ if n in season] == ["month_sin", "month_cos"]
-    assert model.feature_names_[:-2] == fitted.feature_names_[:-6]
-    state = model.get_state()
-    assert state.params["calendar"] == "month"
-    restored = forecaster_from_state(state)
-    assert restored.calendar == "month" and restored.feature_names_ == model.feature_names_
-    pd.testing.assert_frame_equal(
-        restored.predict(year_panel, as_of, 2), model.predict(year_panel, as_of, 2)
-    )
-    none = LightGBMForecaster(**FAST, calendar="none", holidays="US").fit(year_panel, until=cut)
-    assert none.feature_names_ == [*fitted.feature_names_[:-6], "holidays_in_period"]
-    # a model saved before the option has no "calendar" parameter: it kept every feature
-    old = fitted.get_state()
-    old = dataclasses.replace(old, params={k: v for k, v in old.params.items() if k != "calendar"})
-    loaded = forecaster_from_state(old)
-    assert loaded.calendar == "full" and loaded.feature_names_ == fitted.feature_names_
-    pd.testing.assert_frame_equal(
-        loaded.predict(year_panel, as_of, 2), fitted.predict(year_panel, as_of, 2)
-    )
-
-
-def test_a_calendar_it_does_not_know_is_refused_by_name() -> None:
-    with pytest.raises(ConfigError) as err:
-        check_params(LightGBMForecaster, "lightgbm", {"calendar": "week"})
-    assert str(err.value) == (
-        "calendar is out of range: 'week' (lightgbm: must be 'full', 'month' or 'none')"
-    )
-
-
 def test_feature_importances_are_sorted_and_named(fitted: LightGBMForecaster) -> None:
     gain = fitted.feature_importances()
     assert set(gain.index) == set(fitted.feature_names_)
@@ -291,7 +255,6 @@ def test_tweedie_objective_forecasts_a_sensible_level(year_panel: Panel) -> None
         ({"train_periods": 0}, "train_periods"),
         ({"zero_row_fraction": 1.5}, "zero_row_fraction"),
         ({"holidays": "ZZ"}, "'ZZ'"),
-        ({"calendar": "week"}, "calendar is out of range: 'week'"),
         ({"n_bags": 0}, "n_bags is out of range: 0"),
         ({"bin_sample_rows": 0}, "bin_sample_rows is out of range: 0"),
     ],

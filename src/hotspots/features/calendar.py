@@ -3,16 +3,11 @@
 Weeks are described by their Thursday (the day that fixes the ISO week and year), so a week
 from Monday 30 January to Sunday 5 February is ISO week 5 of February. Holidays come from the
 ``holidays`` package: ``"US"`` or a country with a subdivision, ``"GB-ENG"``, ``"US-CA"``.
-
-A model keeps all the season features (``"full"``), the month on the circle only
-(``"month"``: no integer month, no week, no day of the week) or none (``"none"``); the
-holiday count is its own option and stays with any of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -22,9 +17,6 @@ from hotspots.errors import ConfigError
 
 FloatArray = npt.NDArray[np.float64]
 TWO_PI = 2.0 * np.pi
-Calendar = Literal["full", "month", "none"]
-"""Which season features a model keeps (see the module docstring)."""
-CALENDARS: tuple[str, ...] = get_args(Calendar)
 
 
 def shift_periods(first: pd.Timestamp, steps: npt.ArrayLike, freq: str) -> pd.DatetimeIndex:
@@ -45,18 +37,13 @@ def period_ends(starts: pd.DatetimeIndex, freq: str) -> pd.DatetimeIndex:
     return starts + pd.Timedelta(days=7 if freq == "W" else 1)
 
 
-def calendar_names(freq: str, holidays: str | None, calendar: str = "full") -> list[str]:
-    """Names of the calendar features ``calendar`` keeps, in the order ``calendar_features``
-    returns them."""
-    if calendar not in CALENDARS:
-        raise ConfigError(f"calendar must be one of {list(CALENDARS)}, got {calendar!r}")
-    names = ["month_sin", "month_cos"] if calendar == "month" else []
-    if calendar == "full":
-        names = ["month", "month_sin", "month_cos"]
-        if freq in ("W", "D"):
-            names += ["week_of_year", "week_sin", "week_cos"]
-        if freq == "D":
-            names += ["day_of_week"]
+def calendar_names(freq: str, holidays: str | None) -> list[str]:
+    """Names of the calendar features, in the order ``calendar_features`` returns them."""
+    names = ["month", "month_sin", "month_cos"]
+    if freq in ("W", "D"):
+        names += ["week_of_year", "week_sin", "week_cos"]
+    if freq == "D":
+        names += ["day_of_week"]
     if holidays:
         names += ["holidays_in_period"]
     return names

@@ -52,10 +52,6 @@ feature (W windows shown)      meaning
 ``holidays_in_period``         public holidays in the target period (only with ``holidays``)
 ``cov_{name}``                 static cell covariates (see ``features.covariates``)
 =============================  =================================================================
-
-``FeatureOptions.calendar`` keeps every season feature (``"full"``, the default), only
-``month_sin`` / ``month_cos`` (``"month"``) or none (``"none"``); ``holidays_in_period``
-comes with ``holidays`` whatever the calendar.
 """
 
 from __future__ import annotations
@@ -70,7 +66,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from hotspots.errors import ConfigError
-from hotspots.features.calendar import Calendar, calendar_names
+from hotspots.features.calendar import calendar_names
 from hotspots.features.lags import (
     FreqPlan,
     Neighbours,
@@ -93,7 +89,6 @@ class FeatureOptions:
     near_repeat: bool = True  # cell + ring 1 events in the last period
     lead: bool = False  # the lead as a feature (training over several leads)
     event_times: bool = False  # decays of the target events by their time (needs the events)
-    calendar: Calendar = "full"  # season features kept: "full", "month" (sin/cos) or "none"
 
 
 @dataclass
@@ -153,7 +148,7 @@ def feature_columns(
         specs.append(("days_since_event", lambda s, b: s.days_since(p.days_cap)[b.origins]))
     if options.lead:
         specs.append(("lead", lambda s, b: b.leads[:, None]))
-    cal = calendar_names(freq, options.holidays, options.calendar)
+    cal = calendar_names(freq, options.holidays)
     specs += [(name, _calendar(name)) for name in cal]
     specs += [(n, _static(static[:, j])) for j, n in enumerate(static_names)]
     names = [n for n, _ in specs]

@@ -31,7 +31,6 @@ import pandas as pd
 from pydantic import Field
 
 from hotspots.errors import ConfigError, IntegrityError
-from hotspots.features.calendar import Calendar
 from hotspots.features.matrix import FeatureBuilder, FeatureOptions, feature_slug
 from hotspots.features.panel import Panel
 from hotspots.forecasters.base import (
@@ -75,10 +74,6 @@ class LightGBMForecaster(Forecaster):
         Country (``"US"``) or country-subdivision (``"GB-ENG"``) for a holiday-count feature.
     related, near_repeat
         Add the non-target categories' counts / the near-repeat count.
-    calendar
-        Season features of the target period: ``"full"`` (month, ISO week and, for days,
-        the day of the week, as integers and on the circle), ``"month"`` (``month_sin`` /
-        ``month_cos`` only) or ``"none"``. ``holidays`` adds its count with any of them.
     event_times
         Add features from the target events' times (decayed by age in days, days since the
         last event): the near-repeat signal inside a period. ``None`` uses them when the
@@ -123,7 +118,6 @@ class LightGBMForecaster(Forecaster):
         holidays: str | None = None,
         related: bool = True,
         near_repeat: bool = True,
-        calendar: Calendar = "full",
         event_times: bool | None = False,
         random_state: int = 0,
         n_bags: Annotated[int, Field(ge=1)] = 1,
@@ -148,7 +142,6 @@ class LightGBMForecaster(Forecaster):
         self.holidays = holidays
         self.related = related
         self.near_repeat = near_repeat
-        self.calendar = calendar
         self.event_times = event_times
         self.random_state = random_state
         self.n_bags = n_bags
@@ -317,7 +310,6 @@ class LightGBMForecaster(Forecaster):
                 near_repeat=bool(self.near_repeat),
                 lead=int(self.max_horizon) > 1,
                 event_times=bool(getattr(self, "event_times_", False)),
-                calendar=self.calendar,
             ),
             static=self.covariates_,
             static_names=[f"cov_{feature_slug(n)}" for n in self.covariate_names_],
