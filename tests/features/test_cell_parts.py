@@ -27,7 +27,7 @@ def _builder(panel: Panel, **options: Any) -> FeatureBuilder:
         panel.freq,
         panel.categories,
         TARGET,
-        FeatureOptions(holidays="US", lead=True, event_times=True, history_length=True, **options),
+        FeatureOptions(holidays="US", lead=True, event_times=True, **options),
         static=key,
         static_names=["cov_key"],
     )

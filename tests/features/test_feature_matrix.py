@@ -330,20 +330,3 @@ def test_mean_all_is_the_whole_history_mean(year_panel: Panel) -> None:
     assert not np.allclose(col["target_mean_all"], col["target_mean_13"])
     ring1 = b.neighbours.ring_sum(target[:40], 1)
     np.testing.assert_allclose(col["ring1_mean_all"], ring1.mean(axis=0), rtol=1e-5)
-
-
-@pytest.mark.parametrize(("freq", "step", "cap"), [("W", "7D", 104), ("M", "MS", 24)])
-def test_history_periods_counts_the_periods_before_the_origin_up_to_two_years(
-    freq: str, step: str, cap: int
-) -> None:
-    n_periods = 130
-    periods = pd.DatetimeIndex(pd.date_range("2020-01-06", periods=n_periods, freq=step))
-    counts = np.random.default_rng(4).poisson(0.5, size=(2, n_periods, CELLS.size))
-    counts = counts.astype(np.int32)
-    options = FeatureOptions(history_length=True)
-    b = FeatureBuilder(CELLS, 9, freq, ("A", "B"), ("A",), options)
-    assert b.names.index("history_periods") == b.names.index("periods_since_last") + 1
-    X = b.matrix(counts, counts[0], periods, origins=[5, cap, cap + 1, 129], leads=[1] * 4)
-    got = X[:, b.names.index("history_periods")].reshape(4, CELLS.size)
-    assert got.tolist() == [[v] * CELLS.size for v in (5, cap, cap, cap)]
-    assert "history_periods" not in builder_for(tiny_panel()).names  # off by default

@@ -20,10 +20,6 @@ feature (W windows shown)      meaning
                                weighing 1; h = 1, 4, 13 (M: 1, 3, 12; D: 3, 14, 56)
 ``periods_since_last``         periods since the last target event in the cell (1 = the last
                                period), capped at 52 (M: 24, D: 91), the cap also meaning none
-``history_periods``            periods of history before the origin, capped at 104 (M: 24; D:
-                               730): how much the long means have seen (an early training
-                               origin's ``target_mean_all`` is a few periods' mean); only with
-                               ``history_length``
 ``ring1_n_cells``              in-study cells one step away (6 inside the area, fewer at edges)
 ``ring1_sum_{w}``              target count over ring 1 (grid_disk 1 minus the cell), w = 1, 4
                                (M: 1, 3; D: 1, 7); cells outside the study area count 0
@@ -82,7 +78,6 @@ from hotspots.features.lags import (
 IntArray = npt.NDArray[np.int64]
 Float32Array = npt.NDArray[np.float32]
 _ALL = 1 << 30  # a window longer than any history: the mean over every period before
-HISTORY_CAPS = {"W": 104, "M": 24, "D": 730}  # two years: longer histories read the same
 
 
 @dataclass(frozen=True)
@@ -94,7 +89,6 @@ class FeatureOptions:
     near_repeat: bool = True  # cell + ring 1 events in the last period
     lead: bool = False  # the lead as a feature (training over several leads)
     event_times: bool = False  # decays of the target events by their time (needs the events)
-    history_length: bool = False  # the periods of history before the origin, capped
 
 
 @dataclass
@@ -132,9 +126,6 @@ def feature_columns(
     specs.append(("target_mean_all", _mean("target", _ALL)))
     specs += [(f"target_decay_{h}", _decay(h)) for h in p.half_lives]
     specs.append(("periods_since_last", lambda s, b: s.since(p.since_cap)[b.origins]))
-    if options.history_length:
-        cap = HISTORY_CAPS.get(freq, 104)
-        specs.append(("history_periods", lambda s, b: np.minimum(b.origins, cap)[:, None]))
     spatial = {
         "ring1": (nb.n_ring1, p.ring1),
         "ring2": (nb.n_ring2, p.outer),

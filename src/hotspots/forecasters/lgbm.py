@@ -80,10 +80,6 @@ class LightGBMForecaster(Forecaster):
         training panel carries events known to the day or finer and its periods are days or
         weeks; such a model then needs a panel built from events to predict. Off by default:
         measured neutral on Chicago and +1% at 5% coverage on the demo city (README).
-    history_length
-        Add the periods of history before the origin (capped at two years): an early
-        training origin's long means are means of a few periods, which the trees cannot
-        tell from a forecast origin's. Off by default (README, "Accuracy on real data").
     random_state, n_jobs
         Seed of bagging, feature sampling and row dropping; LightGBM threads.
     n_bags
@@ -123,7 +119,6 @@ class LightGBMForecaster(Forecaster):
         related: bool = True,
         near_repeat: bool = True,
         event_times: bool | None = False,
-        history_length: bool = False,
         random_state: int = 0,
         n_bags: Annotated[int, Field(ge=1)] = 1,
         bin_sample_rows: Annotated[int, Field(ge=1)] = 200_000,
@@ -148,7 +143,6 @@ class LightGBMForecaster(Forecaster):
         self.related = related
         self.near_repeat = near_repeat
         self.event_times = event_times
-        self.history_length = history_length
         self.random_state = random_state
         self.n_bags = n_bags
         self.bin_sample_rows = bin_sample_rows
@@ -316,7 +310,6 @@ class LightGBMForecaster(Forecaster):
                 near_repeat=bool(self.near_repeat),
                 lead=int(self.max_horizon) > 1,
                 event_times=bool(getattr(self, "event_times_", False)),
-                history_length=bool(getattr(self, "history_length", False)),
             ),
             static=self.covariates_,
             static_names=[f"cov_{feature_slug(n)}" for n in self.covariate_names_],
