@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from hotspots.features import Panel
 from hotspots.ingest import read_events
@@ -103,3 +104,28 @@ def test_help_explains_flags_with_examples(run_cli: RunCli) -> None:
         assert words in res.out
     top = run_cli("--help")
     assert "ingest" in top.out and "demo-data" in top.out
+
+
+def test_demo_data_says_its_new_folder_after_simulating_and_before_writing(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hotspots.cli.data_cmds as data_cmds
+    import hotspots.synthetic as synthetic
+
+    steps: list[str] = []
+
+    def step(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            steps.append(name)
+            return fn(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(synthetic, "generate_city", step("simulate", synthetic.generate_city))
+    monkeypatch.setattr(synthetic, "write_city", step("write", synthetic.write_city))
+    monkeypatch.setattr(data_cmds, "print_created", step("say", data_cmds.print_created))
+    out = tmp_path / "new"
+    res = run_cli("demo-data", "--out", out, "--days", "30", "--events", "2000")
+    assert res.code == 0, res.err
+    assert steps == ["simulate", "say", "write"]
+    assert f"created folder {out} (it did not exist)" in res.err.splitlines()

@@ -354,8 +354,9 @@ def demo_data(
     created = check_output(out, "--out", folder=True)
     with stage(f"simulating {events:,} events over {days} days"):
         city = generate_city(seed=seed, days=days, target_events=events)
+    print_created(created)  # just before the write that makes it
+    with stage(f"writing the demo city to {out}"):
         paths = write_city(city, out)
-    print_created(created)
     info = json.loads(paths["city.json"].read_text()) if "city.json" in paths else {}
     console.print(f"wrote the demo city to {out}/: " + ", ".join(p.name for p in paths.values()))
     if info:
