@@ -10,9 +10,9 @@ Prints seconds, rows, features and peak RSS for the feature build alone and for
 cell (``publish_forecast``: ranked cells with intervals, relative risk and reasons, serialised
 as JSON and GeoJSON, what a service does on each new model or events). The point process
 (``hawkes``) needs events known to the day, which this panel of counts has not: it is fitted
-on Synthetica's events instead (about 150,000 simulated over two years, ingested here as
-``hotspots demo-data`` and ``hotspots ingest`` would: 136,046 once the defective rows and the
-officer-initiated types are left out), over every crime type kept. Each stage runs in its own
+on Synthetica's events instead (about 150,000 simulated over two years, ingested here as the
+accuracy suite and ``make demo`` ingest them, boundary included: 136,045 once the defective
+rows and the officer-initiated types are left out), over every crime type kept. Each stage runs in its own
 process so its peak RSS is its own. Targets: fit <= 60 s, one predict <= 1 s, the document
 <= 10 s, the point process's fit on 150,000 events within a few minutes (<= 180 s here).
 
@@ -138,16 +138,15 @@ def stage_hawkes(args: argparse.Namespace) -> dict[str, Any]:
     import tempfile
     from pathlib import Path
 
+    from accuracy_data import synthetic_city
     from hotspots.features.panel import events_to_panel
     from hotspots.forecasters.hawkes import SelfExcitingForecaster
     from hotspots.ingest import ingest_file
     from hotspots.jobs.data import ingest_options
-    from hotspots.synthetic import COLUMN_MAP, TIMEZONE, generate_city, write_city
 
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_city(generate_city(seed=0), Path(tmp))
-        options = ingest_options(map=COLUMN_MAP, timezone=TIMEZONE)
-        events = ingest_file(paths["events.csv.gz"], options).events
+        city = synthetic_city(0, Path(tmp))  # as the accuracy suite and `make demo` ingest it
+        events = ingest_file(city["events"], ingest_options(**city["data"])).events
     panel = events_to_panel(events, 9, "W")
     t = time.perf_counter()
     model = SelfExcitingForecaster().fit(panel)
