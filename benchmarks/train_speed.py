@@ -12,9 +12,10 @@ as JSON and GeoJSON, what a service does on each new model or events). The point
 (``hawkes``) needs events known to the day, which this panel of counts has not: it is fitted
 on Synthetica's events instead (about 150,000 simulated over two years, ingested here as the
 accuracy suite and ``make demo`` ingest them, boundary included: 136,045 once the defective
-rows and the officer-initiated types are left out), over every crime type kept. Each stage runs in its own
-process so its peak RSS is its own. Targets: fit <= 60 s, one predict <= 1 s, the document
-<= 10 s, the point process's fit on 150,000 events within a few minutes (<= 180 s here).
+rows and the officer-initiated types are left out), over every crime type kept. Each stage
+runs in its own process so its peak RSS is its own. Targets: fit <= 60 s, one predict <= 1 s,
+the document <= 10 s, the point process's fit on 150,000 events within a few minutes (<= 180 s
+here).
 
     .venv/bin/python benchmarks/train_speed.py [--k 70] [--weeks 156] [--events-per-year 150000]
 """
