@@ -291,6 +291,14 @@ def test_rank_xendcg_ranks_hot_cells_and_its_shares_make_the_recent_level(
     assert caught > 2 * actual * top / n
 
 
+def test_rank_xendcg_fits_counts_above_lightgbms_default_gain_table(year_panel: Panel) -> None:
+    counts = year_panel.counts.copy()
+    counts[0, 10, 0] = 40  # LightGBM's default label gains stop at 30
+    panel = dataclasses.replace(year_panel, counts=counts, events=None)
+    model = LightGBMForecaster(**FAST, objective="rank_xendcg").fit(panel, until="2023-11-06")
+    assert np.isfinite(model.predict(panel, "2023-11-06")["expected_count"]).all()
+
+
 def test_rank_xendcg_needs_every_row_and_the_local_engine(year_panel: Panel) -> None:
     with pytest.raises(ConfigError, match="zero_row_fraction must be 1, got 0.5"):
         LightGBMForecaster(**FAST, objective="rank_xendcg", zero_row_fraction=0.5).fit(

@@ -207,6 +207,7 @@ class LightGBMForecaster(Forecaster):
         )
         self.n_train_rows_ = int(train.y.size)
         ranked = self.objective == "rank_xendcg"
+        top_label = int(train.y.max(initial=0))
         dataset = lgb.Dataset(
             train.X,
             label=train.y,
@@ -221,6 +222,8 @@ class LightGBMForecaster(Forecaster):
         # has more rows than LightGBM samples for bins); only their seeds differ
         seeds = range(int(self.random_state), int(self.random_state) + int(self.n_bags))
         rounds = int(self.n_estimators)
+        if ranked:  # LightGBM checks each label against a gain table (30 by default)
+            params["label_gain"] = [2.0**g - 1 for g in range(top_label + 1)]
         self.boosters_ = tuple(lgb.train({**params, "seed": s}, dataset, rounds) for s in seeds)
         self.feature_names_ = list(self.boosters_[0].feature_name())
 
