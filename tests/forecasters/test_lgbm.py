@@ -271,36 +271,3 @@ def test_registered_by_name_and_needs_a_target_after_the_history(year_panel: Pan
     assert isinstance(model, LightGBMForecaster) and model.min_history == 4
     with pytest.raises(DataValidationError, match="needs at least 5 periods"):
         model.fit(year_panel, until=year_panel.periods[4])
-
-
-def test_rank_xendcg_ranks_hot_cells_and_its_shares_make_the_recent_level(
-    year_panel: Panel,
-) -> None:
-    cut = year_panel.periods[-LAST]
-    model = LightGBMForecaster(**FAST, objective="rank_xendcg").fit(year_panel, until=cut)
-    total = year_panel.total()
-    n, top = year_panel.cells.size, int(np.ceil(0.05 * year_panel.cells.size))
-    caught = actual = 0.0
-    for k in range(LAST):
-        t = len(year_panel.periods) - LAST + k
-        pred = next_week(model, year_panel, k)
-        # the period's forecast is the softmax of the scores times the last 52 weeks' mean
-        assert pred.sum() == pytest.approx(total[max(0, t - 52) : t].sum(axis=1).mean())
-        caught += total[t][np.argsort(-pred, kind="stable")[:top]].sum()
-        actual += total[t].sum()
-    assert caught > 2 * actual * top / n
-
-
-def test_rank_xendcg_fits_counts_above_lightgbms_default_gain_table(year_panel: Panel) -> None:
-    counts = year_panel.counts.copy()
-    counts[0, 10, 0] = 40  # LightGBM's default label gains stop at 30
-    panel = dataclasses.replace(year_panel, counts=counts, events=None)
-    model = LightGBMForecaster(**FAST, objective="rank_xendcg").fit(panel, until="2023-11-06")
-    assert np.isfinite(model.predict(panel, "2023-11-06")["expected_count"]).all()
-
-
-def test_rank_xendcg_needs_every_row_and_the_local_engine(year_panel: Panel) -> None:
-    with pytest.raises(ConfigError, match="zero_row_fraction must be 1, got 0.5"):
-        LightGBMForecaster(**FAST, objective="rank_xendcg", zero_row_fraction=0.5).fit(
-            year_panel, until="2023-11-06"
-        )

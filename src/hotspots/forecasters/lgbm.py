@@ -56,12 +56,7 @@ class LightGBMForecaster(Forecaster):
     target
         Categories forecast (summed); ``None`` = every category.
     objective, tweedie_variance_power
-        ``"poisson"`` or ``"tweedie"`` (with its variance power, 1 < p < 2), or
-        ``"rank_xendcg"``: LightGBM's listwise ranking loss with one query per training
-        origin and lead (every cell; ``zero_row_fraction`` must be 1), which learns each
-        cell's share of the period's events, weighting cells of high counts more. Its
-        scores become expected counts as their softmax over the cells times the mean
-        target count per period over the last 52 periods before the origin.
+        ``"poisson"`` or ``"tweedie"`` (with its variance power, 1 < p < 2).
     n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree,
     reg_lambda
         LightGBM's trees: rounds, shrinkage, leaves per tree, rows per leaf, bagging share
@@ -108,7 +103,7 @@ class LightGBMForecaster(Forecaster):
         self,
         *,
         target: Any = None,
-        objective: Literal["poisson", "tweedie", "rank_xendcg"] = "poisson",
+        objective: Literal["poisson", "tweedie"] = "poisson",
         tweedie_variance_power: Annotated[float, Field(gt=1, lt=2)] = 1.5,
         n_estimators: Annotated[int, Field(ge=1)] = 300,
         learning_rate: Positive = 0.05,
@@ -206,13 +201,10 @@ class LightGBMForecaster(Forecaster):
             **options,
         )
         self.n_train_rows_ = int(train.y.size)
-        ranked = self.objective == "rank_xendcg"
-        top_label = int(train.y.max(initial=0))
         dataset = lgb.Dataset(
             train.X,
             label=train.y,
             weight=train.weight,
-            group=np.full(train.y.size // self.cells_.size, self.cells_.size) if ranked else None,
             feature_name=train.names,
             free_raw_data=True,
             params={"max_bin": 63, "verbosity": -1},
@@ -222,8 +214,6 @@ class LightGBMForecaster(Forecaster):
         # has more rows than LightGBM samples for bins); only their seeds differ
         seeds = range(int(self.random_state), int(self.random_state) + int(self.n_bags))
         rounds = int(self.n_estimators)
-        if ranked:  # LightGBM checks each label against a gain table (30 by default)
-            params["label_gain"] = [2.0**g - 1 for g in range(top_label + 1)]
         self.boosters_ = tuple(lgb.train({**params, "seed": s}, dataset, rounds) for s in seeds)
         self.feature_names_ = list(self.boosters_[0].feature_name())
 
@@ -239,14 +229,9 @@ class LightGBMForecaster(Forecaster):
     def _predict(self, history: History, origin: Origin) -> FloatArray:
         X = self._matrix(history, origin)
         threads = int(self.n_jobs)
-        shape = (origin.leads.size, self.cells_.size)
-        outputs = [
-            np.asarray(b.predict(X, num_threads=threads)).reshape(shape) for b in self.boosters_
-        ]
-        if self.objective == "rank_xendcg":  # scores -> shares of the recent mean total
-            level = float(history.target[-52:].sum(axis=1).mean())
-            outputs = [level * _softmax_rows(o) for o in outputs]
-        return np.asarray(sum(outputs), dtype=np.float64) / len(self.boosters_)
+        means = sum(np.asarray(b.predict(X, num_threads=threads)) for b in self.boosters_)
+        means = np.asarray(means, dtype=np.float64) / len(self.boosters_)
+        return means.reshape(origin.leads.size, self.cells_.size)
 
     def feature_matrix(self, panel: Panel, as_of: Any, horizon: int = 1) -> npt.NDArray[np.float32]:
         """The rows ``predict(panel, as_of, horizon)`` scores, ``(horizon * n_cells, n_features)``,
@@ -334,13 +319,6 @@ class LightGBMForecaster(Forecaster):
 
     def _lgb_params(self) -> dict[str, Any]:
         """LightGBM Booster parameters (``fit`` has checked each against its declared range)."""
-        if self.objective == "rank_xendcg" and self.zero_row_fraction != 1.0:
-            raise ConfigError(
-                "objective 'rank_xendcg' ranks every cell of each origin; zero_row_fraction "
-                f"must be 1, got {self.zero_row_fraction!r}"
-            )
-        if self.objective == "rank_xendcg" and self.engine == "dask":
-            raise ConfigError("objective 'rank_xendcg' needs engine 'local', got 'dask'")
         if self.engine == "dask" and self.n_bags != 1:
             raise ConfigError(
                 f"engine 'dask' trains one booster; n_bags must be 1, got {self.n_bags!r}"
@@ -401,12 +379,6 @@ def _use_event_times(wanted: bool | None, history: History) -> bool:
             + (" with counts only" if history.events is None else " with month-only times")
         )
     return usable if wanted is None else bool(wanted)
-
-
-def _softmax_rows(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Each row's softmax: shares that sum to 1."""
-    z = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return np.asarray(z / z.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
 def _booster_names(n_bags: int) -> list[str]:
