@@ -295,7 +295,6 @@ def test_stop_periods_chooses_the_trees_on_the_last_origins_and_refits_on_all(
     [
         ({"max_horizon": 2}, "max_horizon 2"),
         ({"zero_row_fraction": 0.5}, "zero_row_fraction 0.5"),
-        ({"stop_periods": 400}, "stop_periods = 400 holds out every training origin"),
     ],
 )
 def test_stop_periods_refuses_what_it_cannot_split(
@@ -304,3 +303,12 @@ def test_stop_periods_refuses_what_it_cannot_split(
     model = LightGBMForecaster(**FAST, **{"stop_periods": 8, **params})
     with pytest.raises((ConfigError, DataValidationError), match=match):
         model.fit(year_panel, until="2023-11-06")
+
+
+def test_stop_periods_holds_out_at_most_a_quarter_of_the_origins(year_panel: Panel) -> None:
+    cut = year_panel.periods[-LAST]
+    fast = {"learning_rate": 0.3, "n_estimators": 400, "stop_rounds": 10}
+    whole = LightGBMForecaster(**fast, stop_periods=400).fit(year_panel, until=cut)
+    n_origins = year_panel.periods.get_loc(cut) - whole.min_history
+    quarter = LightGBMForecaster(**fast, stop_periods=n_origins // 4).fit(year_panel, until=cut)
+    assert whole.n_rounds_ == quarter.n_rounds_

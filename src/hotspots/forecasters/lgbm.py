@@ -85,7 +85,8 @@ class LightGBMForecaster(Forecaster):
         a first fit on every origin but the last ``stop_periods`` stops once the Poisson
         deviance of those origins' rows has not improved for ``stop_rounds`` rounds (at most
         ``n_estimators``), and the model is then fitted on every origin with that many
-        trees (``n_rounds_``). Needs ``max_horizon = 1`` and ``zero_row_fraction = 1``.
+        trees (``n_rounds_``). At most a quarter of the origins is held out. Needs
+        ``max_horizon = 1`` and ``zero_row_fraction = 1``.
     random_state, n_jobs
         Seed of bagging, feature sampling and row dropping; LightGBM threads.
     n_bags
@@ -401,9 +402,10 @@ def _stopped_rounds(
     which the Poisson deviance of the held-out origins' rows had not improved for
     ``patience`` rounds (the rows are origins ascending x cells)."""
     n_origins = train.y.size // n_cells
+    held = min(held, max(1, n_origins // 4))  # a short history holds out a quarter
     if held >= n_origins:
         raise DataValidationError(
-            f"stop_periods = {held} holds out every training origin; there are {n_origins}"
+            f"stop_periods needs two training origins or more; there are {n_origins}"
         )
     cut = (n_origins - held) * n_cells
     binning = {"max_bin": 63, "verbosity": -1}
