@@ -271,3 +271,44 @@ def test_registered_by_name_and_needs_a_target_after_the_history(year_panel: Pan
     assert isinstance(model, LightGBMForecaster) and model.min_history == 4
     with pytest.raises(DataValidationError, match="needs at least 5 periods"):
         model.fit(year_panel, until=year_panel.periods[4])
+
+
+def test_stop_periods_chooses_the_trees_on_the_last_origins_and_refits_on_all(
+    year_panel: Panel,
+) -> None:
+    cut = year_panel.periods[-LAST]
+    fast = {"learning_rate": 0.3, "n_estimators": 400}
+    model = LightGBMForecaster(**fast, stop_periods=8, stop_rounds=10).fit(year_panel, until=cut)
+    # a fast learner overfits long before 400 trees; the final fit has the chosen number
+    assert 1 <= model.n_rounds_ < 400
+    assert model.booster_.num_trees() == model.n_rounds_
+    plain = LightGBMForecaster(**{**fast, "n_estimators": model.n_rounds_}).fit(
+        year_panel, until=cut
+    )
+    np.testing.assert_array_equal(next_week(model, year_panel, 0), next_week(plain, year_panel, 0))
+    capped = LightGBMForecaster(learning_rate=0.01, n_estimators=5, stop_periods=8)
+    assert capped.fit(year_panel, until=cut).n_rounds_ == 5
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"max_horizon": 2}, "max_horizon 2"),
+        ({"zero_row_fraction": 0.5}, "zero_row_fraction 0.5"),
+    ],
+)
+def test_stop_periods_refuses_what_it_cannot_split(
+    year_panel: Panel, params: dict[str, object], match: str
+) -> None:
+    model = LightGBMForecaster(**FAST, **{"stop_periods": 8, **params})
+    with pytest.raises((ConfigError, DataValidationError), match=match):
+        model.fit(year_panel, until="2023-11-06")
+
+
+def test_stop_periods_holds_out_at_most_a_quarter_of_the_origins(year_panel: Panel) -> None:
+    cut = year_panel.periods[-LAST]
+    fast = {"learning_rate": 0.3, "n_estimators": 400, "stop_rounds": 10}
+    whole = LightGBMForecaster(**fast, stop_periods=400).fit(year_panel, until=cut)
+    n_origins = year_panel.periods.get_loc(cut) - whole.min_history
+    quarter = LightGBMForecaster(**fast, stop_periods=n_origins // 4).fit(year_panel, until=cut)
+    assert whole.n_rounds_ == quarter.n_rounds_
