@@ -30,8 +30,8 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import Field
 
-from hotspots.errors import ConfigError, DataValidationError, IntegrityError
-from hotspots.features.matrix import FeatureBuilder, FeatureOptions, TrainingSet, feature_slug
+from hotspots.errors import ConfigError, IntegrityError
+from hotspots.features.matrix import FeatureBuilder, FeatureOptions, feature_slug
 from hotspots.features.panel import Panel
 from hotspots.forecasters.base import (
     FloatArray,
@@ -80,13 +80,6 @@ class LightGBMForecaster(Forecaster):
         training panel carries events known to the day or finer and its periods are days or
         weeks; such a model then needs a panel built from events to predict. Off by default:
         measured neutral on Chicago and +1% at 5% coverage on the demo city (README).
-    stop_periods, stop_rounds
-        With ``stop_periods`` set, the number of trees is chosen inside the training window:
-        a first fit on every origin but the last ``stop_periods`` stops once the Poisson
-        deviance of those origins' rows has not improved for ``stop_rounds`` rounds (at most
-        ``n_estimators``), and the model is then fitted on every origin with that many
-        trees (``n_rounds_``). At most a quarter of the origins is held out. Needs
-        ``max_horizon = 1`` and ``zero_row_fraction = 1``.
     random_state, n_jobs
         Seed of bagging, feature sampling and row dropping; LightGBM threads.
     n_bags
@@ -126,8 +119,6 @@ class LightGBMForecaster(Forecaster):
         related: bool = True,
         near_repeat: bool = True,
         event_times: bool | None = False,
-        stop_periods: Periods | None = None,
-        stop_rounds: Annotated[int, Field(ge=1)] = 50,
         random_state: int = 0,
         n_bags: Annotated[int, Field(ge=1)] = 1,
         bin_sample_rows: Annotated[int, Field(ge=1)] = 200_000,
@@ -152,8 +143,6 @@ class LightGBMForecaster(Forecaster):
         self.related = related
         self.near_repeat = near_repeat
         self.event_times = event_times
-        self.stop_periods = stop_periods
-        self.stop_rounds = stop_rounds
         self.random_state = random_state
         self.n_bags = n_bags
         self.bin_sample_rows = bin_sample_rows
@@ -212,11 +201,6 @@ class LightGBMForecaster(Forecaster):
             **options,
         )
         self.n_train_rows_ = int(train.y.size)
-        rounds = int(self.n_estimators)
-        if self.stop_periods is not None:
-            held, patience = int(self.stop_periods), int(self.stop_rounds)
-            rounds = _stopped_rounds(train, params, self.cells_.size, held, patience, rounds)
-        self.n_rounds_ = rounds
         dataset = lgb.Dataset(
             train.X,
             label=train.y,
@@ -229,6 +213,7 @@ class LightGBMForecaster(Forecaster):
         # the bags share the Dataset binned once (with the first seed's bin sample when it
         # has more rows than LightGBM samples for bins); only their seeds differ
         seeds = range(int(self.random_state), int(self.random_state) + int(self.n_bags))
+        rounds = int(self.n_estimators)
         self.boosters_ = tuple(lgb.train({**params, "seed": s}, dataset, rounds) for s in seeds)
         self.feature_names_ = list(self.boosters_[0].feature_name())
 
@@ -334,14 +319,6 @@ class LightGBMForecaster(Forecaster):
 
     def _lgb_params(self) -> dict[str, Any]:
         """LightGBM Booster parameters (``fit`` has checked each against its declared range)."""
-        if self.stop_periods is not None and (
-            self.engine == "dask" or self.max_horizon != 1 or self.zero_row_fraction != 1.0
-        ):
-            raise ConfigError(
-                "stop_periods needs engine 'local', max_horizon = 1 and zero_row_fraction = 1; "
-                f"got engine {self.engine!r}, max_horizon {self.max_horizon!r} and "
-                f"zero_row_fraction {self.zero_row_fraction!r}"
-            )
         if self.engine == "dask" and self.n_bags != 1:
             raise ConfigError(
                 f"engine 'dask' trains one booster; n_bags must be 1, got {self.n_bags!r}"
@@ -388,36 +365,6 @@ class LightGBMForecaster(Forecaster):
         self.covariates_ = np.asarray(state.arrays["covariates"], dtype=np.float32)
         # models saved before event-time features existed had none
         self.event_times_ = bool(json.loads(state.texts.get("event_times", "false")))
-
-
-def _stopped_rounds(
-    train: TrainingSet,
-    params: dict[str, Any],
-    n_cells: int,
-    held: int,
-    patience: int,
-    max_rounds: int,
-) -> int:
-    """Trees (at most ``max_rounds``) of a fit on every origin but the last ``held`` after
-    which the Poisson deviance of the held-out origins' rows had not improved for
-    ``patience`` rounds (the rows are origins ascending x cells)."""
-    n_origins = train.y.size // n_cells
-    held = min(held, max(1, n_origins // 4))  # a short history holds out a quarter
-    if held >= n_origins:
-        raise DataValidationError(
-            f"stop_periods needs two training origins or more; there are {n_origins}"
-        )
-    cut = (n_origins - held) * n_cells
-    binning = {"max_bin": 63, "verbosity": -1}
-    fit = lgb.Dataset(train.X[:cut], train.y[:cut], feature_name=train.names, params=binning)
-    held_out = lgb.Dataset(
-        train.X[cut:], train.y[cut:], reference=fit, feature_name=train.names, params=binning
-    )
-    stop = lgb.early_stopping(patience, first_metric_only=True, verbose=False)
-    booster = lgb.train(
-        {**params, "metric": "poisson"}, fit, max_rounds, valid_sets=[held_out], callbacks=[stop]
-    )
-    return max(1, int(booster.best_iteration))
 
 
 def _use_event_times(wanted: bool | None, history: History) -> bool:
