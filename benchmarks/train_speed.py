@@ -104,6 +104,15 @@ def stage_features(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def after_last_period(panel: Any) -> Any:
+    """The start of the period after the panel's last: a forecast of the next period."""
+    import pandas as pd
+
+    from hotspots.forecasters.origin import next_period_start
+
+    return next_period_start(panel.periods[-1] + pd.Timedelta(days=1), panel.freq)
+
+
 def stage_fit(args: argparse.Namespace) -> dict[str, Any]:
     from hotspots.forecasters.lgbm import LightGBMForecaster
 
@@ -111,7 +120,7 @@ def stage_fit(args: argparse.Namespace) -> dict[str, Any]:
     t = time.perf_counter()
     model = LightGBMForecaster().fit(panel)
     fit_seconds = time.perf_counter() - t
-    as_of = panel.periods[-1] + (panel.periods[1] - panel.periods[0])
+    as_of = after_last_period(panel)
     model.predict(panel, as_of)  # warm: builds the cached neighbour tables once
     t = time.perf_counter()
     frame = model.predict(panel, as_of)
@@ -152,7 +161,7 @@ def stage_hawkes(args: argparse.Namespace) -> dict[str, Any]:
     t = time.perf_counter()
     model = SelfExcitingForecaster().fit(panel)
     fit_seconds = time.perf_counter() - t
-    as_of = panel.periods[-1] + (panel.periods[1] - panel.periods[0])
+    as_of = after_last_period(panel)
     t = time.perf_counter()
     model.predict(panel, as_of)
     return {
